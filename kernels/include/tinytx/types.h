@@ -1,0 +1,135 @@
+/*
+ * tinytx public types: status codes, quantization parameters and the dims/params
+ * structs of every kernel. C99, no dependencies beyond <stdint.h>.
+ */
+#ifndef TINYTX_TYPES_H
+#define TINYTX_TYPES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum {
+	TINYTX_OK = 0,
+	TINYTX_ERR_NULL = -1,  /* a required pointer is NULL */
+	TINYTX_ERR_DIMS = -2,  /* a dimension is zero, negative, inconsistent or too large */
+	TINYTX_ERR_PARAM = -3, /* a quantization parameter is out of its documented range */
+} tinytx_status;
+
+/* Limits shared with the golden model (tinytx.golden). */
+#define TINYTX_MAX_REDUCTION 65535 /* inner (K) dimension: keeps int32 accumulators exact */
+#define TINYTX_SOFTMAX_MAX_KV 1024 /* keys per softmax row: keeps the uint32 row sum exact */
+#define TINYTX_LAYERNORM_MAX_FEATURES 4096
+#define TINYTX_BIAS_BOUND (1L << 30)
+
+/* Requantization factor multiplier / 2^shift, 0 <= multiplier < 2^31, 1 <= shift <= 62. */
+typedef struct {
+	int32_t multiplier;
+	int32_t shift;
+} tinytx_requant;
+
+/* Output clamp, -128 <= min <= max <= 127 (fused ReLU is min = 0). */
+typedef struct {
+	int32_t min;
+	int32_t max;
+} tinytx_activation;
+
+typedef enum {
+	TINYTX_LAYOUT_TOKEN_MAJOR = 0,  /* [S][N] */
+	TINYTX_LAYOUT_HEAD_MAJOR = 1,   /* [H][S][P], N = H * P */
+	TINYTX_LAYOUT_HEAD_MAJOR_T = 2, /* [H][P][S] */
+} tinytx_layout;
+
+typedef struct {
+	int32_t rows;         /* S: tokens */
+	int32_t in_features;  /* K */
+	int32_t out_features; /* N = heads * head_dim */
+	int32_t heads;        /* H, 1 for TOKEN_MAJOR */
+	tinytx_layout layout;
+} tinytx_linear_dims;
+
+typedef struct {
+	tinytx_requant requant;
+	tinytx_activation act;
+} tinytx_linear_params;
+
+typedef struct {
+	int32_t heads;    /* H */
+	int32_t q_rows;   /* query rows processed by this call */
+	int32_t kv_rows;  /* S_kv: keys / values */
+	int32_t head_dim; /* P (for FWSA: E) */
+	int32_t k_heads;  /* heads in K: H, or 1 when all heads share K (FWSA: K = X) */
+} tinytx_attention_dims;
+
+typedef struct {
+	int32_t seq_len;   /* S */
+	int32_t embed_dim; /* E */
+	int32_t heads;     /* H */
+	int32_t head_dim;  /* P */
+} tinytx_mhsa_dims;
+
+typedef struct {
+	const int8_t *wq; /* [H*P][E] */
+	const int32_t *bq; /* [H*P] or NULL */
+	const int8_t *wk;
+	const int32_t *bk;
+	const int8_t *wv;
+	const int32_t *bv;
+	const int8_t *wo; /* [E][H*P] */
+	const int32_t *bo; /* [E] or NULL */
+} tinytx_mhsa_weights;
+
+typedef struct {
+	tinytx_requant q, k, v;
+	tinytx_requant softmax; /* raw score -> Q10 logit */
+	tinytx_requant av;
+	tinytx_requant out;
+} tinytx_mhsa_params;
+
+typedef struct {
+	const int8_t *wt;  /* [H*E][E]: fused W_h = Wq_h Wk_h^T, stored transposed per head */
+	const int32_t *bt; /* [H*E] or NULL: fused key bias Wk_h bq_h */
+	const int8_t *wv;  /* [H*P][E] */
+	const int32_t *bv;
+	const int8_t *wo;  /* [E][H*P] */
+	const int32_t *bo;
+} tinytx_fwsa_weights;
+
+typedef struct {
+	tinytx_requant t, v;
+	tinytx_requant softmax;
+	tinytx_requant av;
+	tinytx_requant out;
+} tinytx_fwsa_params;
+
+typedef struct {
+	int32_t rows;     /* tokens */
+	int32_t features; /* E, normalized over */
+} tinytx_layernorm_dims;
+
+typedef struct {
+	tinytx_requant requant; /* factor s_gamma / 128 / s_out */
+	int32_t eps_q16;        /* eps / s_in^2 * 2^16, >= 0 */
+} tinytx_layernorm_params;
+
+typedef struct {
+	int32_t q_clip;         /* floor(1.769 / (s_in / sqrt 2)), >= 1 */
+	int32_t q_one;          /* floor(1 / (0.2888 * (s_in / sqrt 2)^2)), < 2^22, >= q_clip^2 */
+	tinytx_requant requant; /* factor s_in * 0.2888 * (s_in / sqrt 2)^2 / 2 / s_out */
+} tinytx_gelu_params;
+
+typedef struct {
+	int32_t m_a; /* 0 <= m_a, m_b <= 2^22 */
+	int32_t m_b;
+	int32_t shift; /* 1..31 */
+	tinytx_activation act;
+} tinytx_add_params;
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TINYTX_TYPES_H */

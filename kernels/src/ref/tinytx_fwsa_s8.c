@@ -1,0 +1,87 @@
+/*
+ * Reference fused-weight self-attention: T = X Wt + bt per head ([H][S][E]),
+ * scores = T X^T (keys are the input itself, shared by every head), then the
+ * same softmax, A*V and output projection as MHSA.
+ * Scratch layout (each part 4-byte aligned): row[S] int32 | T | V^T | A | O.
+ */
+#include "tinytx/kernels.h"
+#include "../tinytx_check.h"
+
+typedef struct {
+	int64_t t, vt, a, o, total;
+} fwsa_layout;
+
+static fwsa_layout fwsa_scratch_layout(const tinytx_mhsa_dims *d)
+{
+	const int64_t s = d->seq_len, hp = (int64_t)d->heads * d->head_dim;
+	fwsa_layout l;
+	l.t = tinytx_bytes_aligned(s, sizeof(int32_t));
+	l.vt = l.t + tinytx_bytes_aligned((int64_t)d->heads * s * d->embed_dim, 1);
+	l.a = l.vt + tinytx_bytes_aligned(s * hp, 1);
+	l.o = l.a + tinytx_bytes_aligned(d->heads * s * s, 1);
+	l.total = l.o + tinytx_bytes_aligned(s * hp, 1);
+	return l;
+}
+
+int32_t tinytx_fwsa_s8_get_buffer_size(const tinytx_mhsa_dims *dims)
+{
+	if (dims == NULL) {
+		return TINYTX_ERR_NULL;
+	}
+	tinytx_status st = tinytx_check_mhsa_dims(dims);
+	if (st != TINYTX_OK) {
+		return st;
+	}
+	if ((int64_t)dims->heads * dims->embed_dim > TINYTX_MAX_REDUCTION) {
+		return TINYTX_ERR_DIMS;
+	}
+	fwsa_layout l = fwsa_scratch_layout(dims);
+	return l.total > INT32_MAX ? TINYTX_ERR_DIMS : (int32_t)l.total;
+}
+
+tinytx_status tinytx_fwsa_s8(const tinytx_mhsa_dims *dims, const tinytx_fwsa_params *params,
+			     const tinytx_fwsa_weights *weights, const int8_t *input,
+			     int8_t *output, void *scratch)
+{
+	if (dims == NULL || params == NULL || weights == NULL || input == NULL || output == NULL ||
+	    scratch == NULL || weights->wt == NULL || weights->wv == NULL || weights->wo == NULL) {
+		return TINYTX_ERR_NULL;
+	}
+	int32_t need = tinytx_fwsa_s8_get_buffer_size(dims);
+	if (need < 0) {
+		return (tinytx_status)need;
+	}
+	const int32_t s = dims->seq_len, e = dims->embed_dim, h = dims->heads, p = dims->head_dim;
+	const tinytx_activation full = {-128, 127};
+	fwsa_layout l = fwsa_scratch_layout(dims);
+	uint8_t *base = (uint8_t *)scratch;
+	int8_t *t = (int8_t *)(base + l.t), *vt = (int8_t *)(base + l.vt);
+	int8_t *o = (int8_t *)(base + l.o);
+	uint8_t *a = base + l.a;
+
+	tinytx_linear_dims fused = {s, e, h * e, h, TINYTX_LAYOUT_HEAD_MAJOR};
+	tinytx_linear_params lp = {params->t, full};
+	tinytx_status st = tinytx_linear_s8(&fused, &lp, input, weights->wt, weights->bt, t);
+	if (st != TINYTX_OK) {
+		return st;
+	}
+	tinytx_linear_dims vproj = {s, e, h * p, h, TINYTX_LAYOUT_HEAD_MAJOR_T};
+	lp.requant = params->v;
+	st = tinytx_linear_s8(&vproj, &lp, input, weights->wv, weights->bv, vt);
+	if (st != TINYTX_OK) {
+		return st;
+	}
+	tinytx_attention_dims scores = {h, s, s, e, 1};
+	st = tinytx_qk_softmax_s8(&scores, params->softmax, t, input, a, base);
+	if (st != TINYTX_OK) {
+		return st;
+	}
+	tinytx_attention_dims av = {h, s, s, p, h};
+	st = tinytx_av_s8(&av, params->av, a, vt, o);
+	if (st != TINYTX_OK) {
+		return st;
+	}
+	tinytx_linear_dims out = {s, h * p, e, 1, TINYTX_LAYOUT_TOKEN_MAJOR};
+	lp.requant = params->out;
+	return tinytx_linear_s8(&out, &lp, o, weights->wo, weights->bo, output);
+}

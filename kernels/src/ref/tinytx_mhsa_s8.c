@@ -1,0 +1,89 @@
+/*
+ * Reference layer-wise MHSA: Q, K (head-major), V^T, the whole H x S x S
+ * probability map, then A*V into the head concat and the output projection.
+ * Scratch layout (each part 4-byte aligned): row[S] int32 | Q | K | V^T | A | O.
+ */
+#include "tinytx/kernels.h"
+#include "../tinytx_check.h"
+
+typedef struct {
+	int64_t q, k, vt, a, o, total;
+} mhsa_layout;
+
+static mhsa_layout mhsa_scratch_layout(const tinytx_mhsa_dims *d)
+{
+	const int64_t s = d->seq_len, hp = (int64_t)d->heads * d->head_dim;
+	mhsa_layout l;
+	l.q = tinytx_bytes_aligned(s, sizeof(int32_t));
+	l.k = l.q + tinytx_bytes_aligned(s * hp, 1);
+	l.vt = l.k + tinytx_bytes_aligned(s * hp, 1);
+	l.a = l.vt + tinytx_bytes_aligned(s * hp, 1);
+	l.o = l.a + tinytx_bytes_aligned(d->heads * s * s, 1);
+	l.total = l.o + tinytx_bytes_aligned(s * hp, 1);
+	return l;
+}
+
+int32_t tinytx_mhsa_s8_get_buffer_size(const tinytx_mhsa_dims *dims)
+{
+	if (dims == NULL) {
+		return TINYTX_ERR_NULL;
+	}
+	tinytx_status st = tinytx_check_mhsa_dims(dims);
+	if (st != TINYTX_OK) {
+		return st;
+	}
+	mhsa_layout l = mhsa_scratch_layout(dims);
+	return l.total > INT32_MAX ? TINYTX_ERR_DIMS : (int32_t)l.total;
+}
+
+tinytx_status tinytx_mhsa_s8(const tinytx_mhsa_dims *dims, const tinytx_mhsa_params *params,
+			     const tinytx_mhsa_weights *weights, const int8_t *input,
+			     int8_t *output, void *scratch)
+{
+	if (dims == NULL || params == NULL || weights == NULL || input == NULL || output == NULL ||
+	    scratch == NULL || weights->wq == NULL || weights->wk == NULL || weights->wv == NULL ||
+	    weights->wo == NULL) {
+		return TINYTX_ERR_NULL;
+	}
+	int32_t need = tinytx_mhsa_s8_get_buffer_size(dims);
+	if (need < 0) {
+		return (tinytx_status)need;
+	}
+	const int32_t s = dims->seq_len, e = dims->embed_dim, h = dims->heads, p = dims->head_dim;
+	const tinytx_activation full = {-128, 127};
+	mhsa_layout l = mhsa_scratch_layout(dims);
+	uint8_t *base = (uint8_t *)scratch;
+	int8_t *q = (int8_t *)(base + l.q), *k = (int8_t *)(base + l.k);
+	int8_t *vt = (int8_t *)(base + l.vt), *o = (int8_t *)(base + l.o);
+	uint8_t *a = base + l.a;
+
+	tinytx_linear_dims proj = {s, e, h * p, h, TINYTX_LAYOUT_HEAD_MAJOR};
+	tinytx_linear_params lp = {params->q, full};
+	tinytx_status st = tinytx_linear_s8(&proj, &lp, input, weights->wq, weights->bq, q);
+	if (st != TINYTX_OK) {
+		return st;
+	}
+	lp.requant = params->k;
+	st = tinytx_linear_s8(&proj, &lp, input, weights->wk, weights->bk, k);
+	if (st != TINYTX_OK) {
+		return st;
+	}
+	proj.layout = TINYTX_LAYOUT_HEAD_MAJOR_T;
+	lp.requant = params->v;
+	st = tinytx_linear_s8(&proj, &lp, input, weights->wv, weights->bv, vt);
+	if (st != TINYTX_OK) {
+		return st;
+	}
+	tinytx_attention_dims ad = {h, s, s, p, h};
+	st = tinytx_qk_softmax_s8(&ad, params->softmax, q, k, a, base);
+	if (st != TINYTX_OK) {
+		return st;
+	}
+	st = tinytx_av_s8(&ad, params->av, a, vt, o);
+	if (st != TINYTX_OK) {
+		return st;
+	}
+	tinytx_linear_dims out = {s, h * p, e, 1, TINYTX_LAYOUT_TOKEN_MAJOR};
+	lp.requant = params->out;
+	return tinytx_linear_s8(&out, &lp, o, weights->wo, weights->bo, output);
+}

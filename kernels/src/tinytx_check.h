@@ -1,0 +1,72 @@
+/* Argument checks shared by the kernel variants (internal header). */
+#ifndef TINYTX_CHECK_H
+#define TINYTX_CHECK_H
+
+#include <stdint.h>
+
+#include "tinytx/types.h"
+
+/* 1 when a * b (both >= 1) fits in int32. */
+static inline int tinytx_fits_i32(int64_t a, int64_t b)
+{
+	return a >= 1 && b >= 1 && a * b <= INT32_MAX;
+}
+
+/* Bytes for n elements of size elem rounded up to 4 (callers bound the total). */
+static inline int64_t tinytx_bytes_aligned(int64_t n, int64_t elem)
+{
+	return ((n * elem) + 3) & ~(int64_t)3;
+}
+
+static inline tinytx_status tinytx_check_linear_dims(const tinytx_linear_dims *d)
+{
+	if (d->rows < 1 || d->in_features < 1 || d->out_features < 1 || d->heads < 1) {
+		return TINYTX_ERR_DIMS;
+	}
+	if (d->in_features > TINYTX_MAX_REDUCTION || d->out_features % d->heads != 0) {
+		return TINYTX_ERR_DIMS;
+	}
+	if (!tinytx_fits_i32(d->rows, d->in_features) || !tinytx_fits_i32(d->rows, d->out_features) ||
+	    !tinytx_fits_i32(d->out_features, d->in_features)) {
+		return TINYTX_ERR_DIMS;
+	}
+	if (d->layout != TINYTX_LAYOUT_TOKEN_MAJOR && d->layout != TINYTX_LAYOUT_HEAD_MAJOR &&
+	    d->layout != TINYTX_LAYOUT_HEAD_MAJOR_T) {
+		return TINYTX_ERR_DIMS;
+	}
+	return TINYTX_OK;
+}
+
+static inline tinytx_status tinytx_check_attention_dims(const tinytx_attention_dims *d)
+{
+	if (d->heads < 1 || d->q_rows < 1 || d->kv_rows < 1 || d->head_dim < 1) {
+		return TINYTX_ERR_DIMS;
+	}
+	if (d->k_heads != 1 && d->k_heads != d->heads) {
+		return TINYTX_ERR_DIMS;
+	}
+	if (d->head_dim > TINYTX_MAX_REDUCTION || d->kv_rows > TINYTX_MAX_REDUCTION) {
+		return TINYTX_ERR_DIMS;
+	}
+	/* The largest tensors: probabilities H*Sq*Skv, q H*Sq*P, vt H*P*Skv. */
+	int64_t hq = (int64_t)d->heads * d->q_rows;
+	if (!tinytx_fits_i32(hq, d->kv_rows) || !tinytx_fits_i32(hq, d->head_dim) ||
+	    !tinytx_fits_i32((int64_t)d->heads * d->head_dim, d->kv_rows)) {
+		return TINYTX_ERR_DIMS;
+	}
+	return TINYTX_OK;
+}
+
+static inline tinytx_status tinytx_check_mhsa_dims(const tinytx_mhsa_dims *d)
+{
+	if (d->seq_len < 1 || d->embed_dim < 1 || d->heads < 1 || d->head_dim < 1) {
+		return TINYTX_ERR_DIMS;
+	}
+	if (d->seq_len > TINYTX_SOFTMAX_MAX_KV || d->embed_dim > TINYTX_MAX_REDUCTION ||
+	    (int64_t)d->heads * d->head_dim > TINYTX_MAX_REDUCTION) {
+		return TINYTX_ERR_DIMS;
+	}
+	return TINYTX_OK;
+}
+
+#endif /* TINYTX_CHECK_H */

@@ -1,0 +1,66 @@
+"""Command-line interface shared by ``tinytx`` and ``west tinytx``.
+
+Each subcommand lives in its own module under :mod:`tinytx.commands` and exposes
+``add_parser(subparsers)``; the module is imported only when its command runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from tinytx import __version__
+
+# name -> (module, one-line help). Order is the order shown by --help.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "demo": ("tinytx.commands.demo", "run the EEGFormer-shaped MHSA on emulated Cortex-M4"),
+    "test-kernels": (
+        "tinytx.commands.test_kernels",
+        "build and run the bit-exact kernel suites on host or an emulated target",
+    ),
+    "vectors": (
+        "tinytx.commands.vectors",
+        "write seeded kernel test vectors from the golden model",
+    ),
+    "accuracy": (
+        "tinytx.commands.accuracy",
+        "measure integer softmax/LayerNorm/GELU against float",
+    ),
+    "targets": ("tinytx.commands.targets", "list the build/emulation targets"),
+}
+
+
+class CliError(Exception):
+    """An error the user can fix; printed without a traceback."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tinytx",
+        description="Deploy quantized Tiny Transformers on microcontrollers.",
+    )
+    parser.add_argument("--version", action="version", version=f"tinytx {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="<command>")
+    for name, (module_name, help_text) in COMMANDS.items():
+        module = importlib.import_module(module_name)
+        module.add_parser(sub, name, help_text)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except (CliError, ValueError, FileNotFoundError) as exc:
+        print(f"tinytx {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,61 @@
+"""The integer golden model: the bit-exact specification of every tinytx kernel.
+
+numpy with integer arithmetic only (floats appear only in the offline parameter
+helpers ``*_params`` and in the ``*_float`` references). The reference C kernels,
+the optimized kernels and generated model code must equal these functions bit for
+bit. The formulas are in each module's docstring and in docs/golden-model.md.
+"""
+
+from tinytx.golden.add import AddParams, add_params, add_s8
+from tinytx.golden.attention import (
+    FwsaQuant,
+    FwsaWeights,
+    MhsaQuant,
+    MhsaWeights,
+    av_s8,
+    fwsa_float,
+    fwsa_s8,
+    fwsa_trace,
+    mhsa_float,
+    mhsa_s8,
+    mhsa_trace,
+)
+from tinytx.golden.gelu import GeluParams, gelu_float, gelu_params, gelu_s8
+from tinytx.golden.layernorm import layernorm_float, layernorm_params, layernorm_s8
+from tinytx.golden.linear import Layout, linear_float, linear_s8
+from tinytx.golden.quant import Requant, quantize_multiplier, requantize
+from tinytx.golden.softmax import i_exp, qk_softmax_s8, softmax_float, softmax_requant
+
+__all__ = [
+    "AddParams",
+    "FwsaQuant",
+    "FwsaWeights",
+    "GeluParams",
+    "Layout",
+    "MhsaQuant",
+    "MhsaWeights",
+    "Requant",
+    "add_params",
+    "add_s8",
+    "av_s8",
+    "fwsa_float",
+    "fwsa_s8",
+    "fwsa_trace",
+    "gelu_float",
+    "gelu_params",
+    "gelu_s8",
+    "i_exp",
+    "layernorm_float",
+    "layernorm_params",
+    "layernorm_s8",
+    "linear_float",
+    "linear_s8",
+    "mhsa_float",
+    "mhsa_s8",
+    "mhsa_trace",
+    "qk_softmax_s8",
+    "quantize_multiplier",
+    "requantize",
+    "softmax_float",
+    "softmax_requant",
+]

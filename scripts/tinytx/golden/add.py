@@ -1,0 +1,60 @@
+"""Requantized residual add of two int8 tensors of the same shape.
+
+``y = clamp((a * m_a + b * m_b + 2**(s-1)) >> s, act_min, act_max)`` with
+``m_a / 2**s = s_a / s_y`` and ``m_b / 2**s = s_b / s_y``. ``0 <= m_a, m_b <= 2**22``
+keeps ``a * m_a + b * m_b`` inside int32 (|.| <= 2**30), ``1 <= s <= 31``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from tinytx.golden.quant import INT8_MAX, INT8_MIN, round_shift
+
+ADD_MULTIPLIER_MAX = 1 << 22
+ADD_SHIFT_MAX = 31
+
+
+@dataclass(frozen=True)
+class AddParams:
+    m_a: int
+    m_b: int
+    shift: int
+    act_min: int = INT8_MIN
+    act_max: int = INT8_MAX
+
+    def __post_init__(self) -> None:
+        for name, m in (("m_a", self.m_a), ("m_b", self.m_b)):
+            if not 0 <= m <= ADD_MULTIPLIER_MAX:
+                raise ValueError(f"{name}: {m} outside [0, 2**22]")
+        if not 1 <= self.shift <= ADD_SHIFT_MAX:
+            raise ValueError(f"shift: {self.shift} outside [1, {ADD_SHIFT_MAX}]")
+        if not INT8_MIN <= self.act_min <= self.act_max <= INT8_MAX:
+            raise ValueError(f"act_min/act_max: {self.act_min}, {self.act_max} not a valid range")
+
+
+def add_params(s_a: float, s_b: float, s_y: float) -> AddParams:
+    for name, v in (("s_a", s_a), ("s_b", s_b), ("s_y", s_y)):
+        if not (v > 0 and math.isfinite(v)):
+            raise ValueError(f"{name}: must be a positive finite scale, got {v!r}")
+    big = max(s_a, s_b) / s_y
+    # Largest shift that keeps the bigger multiplier <= 2**22.
+    shift = min(ADD_SHIFT_MAX, math.floor(math.log2(ADD_MULTIPLIER_MAX / big)))
+    if shift < 1:
+        raise ValueError(f"s_y: output scale {s_y!r} is too small for inputs {s_a!r}, {s_b!r}")
+    return AddParams(round(s_a / s_y * (1 << shift)), round(s_b / s_y * (1 << shift)), shift)
+
+
+def add_s8(a: np.ndarray, b: np.ndarray, p: AddParams) -> np.ndarray:
+    a = np.asarray(a)
+    b = np.asarray(b)
+    for name, t in (("a", a), ("b", b)):
+        if t.dtype != np.int8:
+            raise ValueError(f"{name}: expected dtype int8, got {t.dtype}")
+    if a.shape != b.shape or a.size == 0:
+        raise ValueError(f"b: shape {b.shape} must equal a's {a.shape} and be non-empty")
+    acc = a.astype(np.int64) * p.m_a + b.astype(np.int64) * p.m_b
+    return np.clip(round_shift(acc, p.shift), p.act_min, p.act_max).astype(np.int8)

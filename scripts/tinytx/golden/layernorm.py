@@ -1,0 +1,85 @@
+"""Integer LayerNorm over the last axis (E features of each token).
+
+For one token ``x[0..E)`` (int8, scale ``s_x``)::
+
+    mean  = floor((sum_e x[e] + E // 2) / E)                 rounded integer mean
+    d[e]  = x[e] - mean                                      |d| <= 255
+    ss    = sum_e d[e]**2                                    fits int32 for E <= 4096
+    var   = (ss // E) * 2**16 + ((ss % E) * 2**16) // E       = floor(ss * 2**16 / E), Q16
+    std   = max(1, isqrt(min(var + eps_q16, 2**32 - 1)))     Q8, integer square root
+    inv   = (2**31 - 1) // std
+    n[e]  = (d[e] * inv + 2**15) >> 16                       normalized value, Q7
+    acc   = clamp_int32(n[e] * gamma[e] + beta[e])
+    y[e]  = requantize(acc)
+
+``gamma`` is int8 with scale ``s_g``, ``beta`` int32 with scale ``s_g / 128``, the
+requantization factor is ``s_g / 128 / s_y`` and ``eps_q16 = round(eps / s_x**2 * 2**16)``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from tinytx.golden.quant import (
+    INT32_MAX,
+    INT32_MIN,
+    Requant,
+    as_int8,
+    as_int32,
+    quantize_multiplier,
+    requantize,
+)
+
+MAX_E = 4096
+NORM_FRAC_BITS = 7
+VAR_FRAC_BITS = 16
+UINT32_MAX = (1 << 32) - 1
+
+
+def _isqrt(v: np.ndarray) -> np.ndarray:
+    return np.array([math.isqrt(int(a)) for a in v.ravel()], dtype=np.int64).reshape(v.shape)
+
+
+def layernorm_s8(
+    x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps_q16: int, rq: Requant
+) -> np.ndarray:
+    x = as_int8(x, "x", 2)
+    e = x.shape[1]
+    if e > MAX_E:
+        raise ValueError(f"x: {e} features exceed the LayerNorm limit {MAX_E}")
+    gamma = as_int8(gamma, "gamma", 1)
+    if gamma.shape != (e,):
+        raise ValueError(f"gamma: expected shape ({e},), got {gamma.shape}")
+    beta = as_int32(beta, "beta", (e,), 1 << 31)
+    if not 0 <= int(eps_q16) <= INT32_MAX:
+        raise ValueError(f"eps_q16: {eps_q16} outside [0, 2**31 - 1]")
+    xi = x.astype(np.int64)
+    mean = (xi.sum(axis=1) + e // 2) // e
+    d = xi - mean[:, np.newaxis]
+    ss = (d * d).sum(axis=1)
+    var = (ss // e) * (1 << VAR_FRAC_BITS) + ((ss % e) << VAR_FRAC_BITS) // e
+    std = np.maximum(_isqrt(np.minimum(var + int(eps_q16), UINT32_MAX)), 1)
+    inv = INT32_MAX // std
+    n = (d * inv[:, np.newaxis] + (1 << 15)) >> 16
+    acc = np.clip(n * gamma.astype(np.int64) + beta.astype(np.int64), INT32_MIN, INT32_MAX)
+    return requantize(acc, rq)
+
+
+def layernorm_params(s_x: float, s_gamma: float, s_y: float, eps: float) -> tuple[int, Requant]:
+    """``(eps_q16, requant)`` for input scale ``s_x``, gamma scale ``s_gamma``, output ``s_y``."""
+    if not (s_x > 0 and math.isfinite(s_x)):
+        raise ValueError(f"s_x: must be a positive finite scale, got {s_x!r}")
+    if not (eps >= 0 and math.isfinite(eps)):
+        raise ValueError(f"eps: must be a finite number >= 0, got {eps!r}")
+    eps_q16 = min(round(eps / (s_x * s_x) * (1 << VAR_FRAC_BITS)), INT32_MAX)
+    m, s = quantize_multiplier(s_gamma / (1 << NORM_FRAC_BITS) / s_y, "layernorm output scale")
+    return eps_q16, Requant(m, s)
+
+
+def layernorm_float(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: float) -> np.ndarray:
+    x = np.asarray(x, np.float64)
+    mu = x.mean(axis=-1, keepdims=True)
+    var = ((x - mu) ** 2).mean(axis=-1, keepdims=True)
+    return (x - mu) / np.sqrt(var + eps) * gamma + beta

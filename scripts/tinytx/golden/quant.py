@@ -1,0 +1,120 @@
+"""Requantization: the one rounding rule every integer kernel shares.
+
+An int32 accumulator ``acc`` is brought to int8 by an integer multiplier ``m`` and a
+right shift ``s`` (the pair stands for the real factor ``m / 2**s``)::
+
+    requantize(acc, m, s) = clamp((acc * m + 2**(s - 1)) >> s, act_min, act_max)
+
+``acc * m`` is an exact 64-bit product (``|acc| < 2**31``, ``0 <= m < 2**31``), the
+``>>`` is an arithmetic shift (floor), so the rounding is half-up (towards +inf).
+One rounding only, unlike the double rounding of gemmlowp/CMSIS-NN.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+INT8_MIN = -128
+INT8_MAX = 127
+INT32_MIN = -(1 << 31)
+INT32_MAX = (1 << 31) - 1
+MULTIPLIER_MAX = (1 << 31) - 1
+SHIFT_MIN = 1
+SHIFT_MAX = 62
+
+
+@dataclass(frozen=True)
+class Requant:
+    """Integer factor ``multiplier / 2**shift`` and output clamp range."""
+
+    multiplier: int
+    shift: int
+    act_min: int = INT8_MIN
+    act_max: int = INT8_MAX
+
+    def __post_init__(self) -> None:
+        check_multiplier(self.multiplier, self.shift, "requant")
+        if not INT8_MIN <= self.act_min <= self.act_max <= INT8_MAX:
+            raise ValueError(
+                f"requant: act_min={self.act_min}, act_max={self.act_max} must satisfy "
+                f"-128 <= act_min <= act_max <= 127"
+            )
+
+    @classmethod
+    def from_scale(cls, real: float, name: str = "scale", **clamp: int) -> Requant:
+        m, s = quantize_multiplier(real, name)
+        return cls(m, s, **clamp)
+
+    @property
+    def real(self) -> float:
+        return self.multiplier / float(1 << self.shift)
+
+
+def check_multiplier(multiplier: int, shift: int, name: str) -> None:
+    if not 0 <= int(multiplier) <= MULTIPLIER_MAX:
+        raise ValueError(f"{name}: multiplier={multiplier} outside [0, 2**31 - 1]")
+    if not SHIFT_MIN <= int(shift) <= SHIFT_MAX:
+        raise ValueError(f"{name}: shift={shift} outside [{SHIFT_MIN}, {SHIFT_MAX}]")
+
+
+def quantize_multiplier(real: float, name: str = "scale") -> tuple[int, int]:
+    """Return ``(m, s)`` with ``m / 2**s`` the closest such value to ``real``.
+
+    ``m`` is normalized into ``[2**30, 2**31)`` so it keeps 31 significant bits; for
+    factors below ``2**-32`` the shift saturates at 62 and ``m`` loses bits.
+    """
+    if not (isinstance(real, (int, float, np.floating)) and math.isfinite(real) and real > 0):
+        raise ValueError(f"{name}: must be a positive finite number, got {real!r}")
+    mant, exp = math.frexp(float(real))  # real = mant * 2**exp, mant in [0.5, 1)
+    m = round(mant * (1 << 31))
+    if m == 1 << 31:
+        m //= 2
+        exp += 1
+    s = 31 - exp
+    if s < SHIFT_MIN:
+        raise ValueError(f"{name}: {real!r} is too large for a requantization factor (max 2**30)")
+    if s > SHIFT_MAX:
+        m = (m + (1 << (s - SHIFT_MAX - 1))) >> (s - SHIFT_MAX)
+        s = SHIFT_MAX
+        if m == 0:
+            raise ValueError(f"{name}: {real!r} is too small for a requantization factor")
+    return m, s
+
+
+def round_shift(value: np.ndarray, shift: int) -> np.ndarray:
+    """``(value + 2**(shift-1)) >> shift`` on int64: round half up."""
+    return (value + np.int64(1 << (shift - 1))) >> np.int64(shift)
+
+
+def requantize(acc: np.ndarray, rq: Requant) -> np.ndarray:
+    """Requantize int32 accumulators to int8 (see the module docstring)."""
+    acc = np.asarray(acc, dtype=np.int64)
+    if acc.size and (acc.min() < INT32_MIN or acc.max() > INT32_MAX):
+        raise ValueError("requantize: accumulator outside int32")
+    y = round_shift(acc * np.int64(rq.multiplier), rq.shift)
+    return np.clip(y, rq.act_min, rq.act_max).astype(np.int8)
+
+
+def as_int8(array: np.ndarray, name: str, ndim: int) -> np.ndarray:
+    a = np.asarray(array)
+    if a.dtype != np.int8:
+        raise ValueError(f"{name}: expected dtype int8, got {a.dtype}")
+    if a.ndim != ndim:
+        raise ValueError(f"{name}: expected {ndim} dimensions, got shape {a.shape}")
+    if any(d == 0 for d in a.shape):
+        raise ValueError(f"{name}: zero-sized dimension in shape {a.shape}")
+    return a
+
+
+def as_int32(array: np.ndarray, name: str, shape: tuple[int, ...], bound: int) -> np.ndarray:
+    a = np.asarray(array)
+    if a.dtype != np.int32:
+        raise ValueError(f"{name}: expected dtype int32, got {a.dtype}")
+    if a.shape != shape:
+        raise ValueError(f"{name}: expected shape {shape}, got {a.shape}")
+    if a.size and int(np.abs(a.astype(np.int64)).max()) > bound:
+        raise ValueError(f"{name}: values must stay within +/-{bound}")
+    return a

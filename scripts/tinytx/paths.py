@@ -1,0 +1,13 @@
+"""Locations inside a tinytx checkout (the Python package lives in scripts/tinytx)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+BOARDS_DIR = REPO_ROOT / "boards"
+KERNELS_DIR = REPO_ROOT / "kernels"
+TESTS_DIR = REPO_ROOT / "tests"
+SAMPLES_DIR = REPO_ROOT / "samples"
+BAREMETAL_PORT_DIR = REPO_ROOT / "module" / "ports" / "baremetal"
+DEFAULT_BUILD_DIR = REPO_ROOT / "build"

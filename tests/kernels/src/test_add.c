@@ -1,0 +1,21 @@
+/* params: size m_a m_b shift act_min act_max; buffers: a, b, expected */
+#include "tt_case.h"
+#include "tinytx/kernels.h"
+
+void tt_test_add(const tt_case *c, tt_result *r)
+{
+	const int32_t *p = c->params;
+	tinytx_add_params ap = {p[1], p[2], p[3], {p[4], p[5]}};
+	if (c->n_params != 6 || c->n_buffers != 3 || c->len[2] != (uint32_t)p[0]) {
+		tt_fail(r, "malformed add case");
+		return;
+	}
+	int8_t *out = tt_alloc_output(c->len[2]);
+	tinytx_status st = tinytx_add_s8(p[0], &ap, c->buf[0], c->buf[1], out);
+	if (st != TINYTX_OK) {
+		tt_fail(r, "status %d", (int)st);
+	} else {
+		tt_check_output(c, out, 0, r);
+	}
+	tt_free_output(out);
+}

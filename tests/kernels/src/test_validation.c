@@ -1,0 +1,206 @@
+/* Impossible arguments must come back as error codes, never as a crash. */
+#include <stdio.h>
+
+#include "tt_case.h"
+#include "tinytx/kernels.h"
+
+static int checks_run;
+static int checks_failed;
+
+static void expect(long got, long want, const char *what)
+{
+	checks_run++;
+	if (got != want) {
+		checks_failed++;
+		printf("FAIL kernel=validation check=\"%s\" got=%ld expected=%ld\n", what, got, want);
+	}
+}
+
+#define EXPECT(call, want) expect((long)(call), (long)(want), #call)
+
+static int8_t in8[64];
+static int8_t out8[64];
+static uint8_t probs[64];
+static int32_t scratch[512];
+
+static void linear_checks(void)
+{
+	const tinytx_linear_params ok_p = {{1 << 30, 31}, {-128, 127}};
+	tinytx_linear_params p = ok_p;
+	tinytx_linear_dims d = {2, 3, 4, 2, TINYTX_LAYOUT_HEAD_MAJOR};
+	EXPECT(tinytx_linear_s8(&d, &p, in8, in8, NULL, out8), TINYTX_OK);
+	EXPECT(tinytx_linear_s8(NULL, &p, in8, in8, NULL, out8), TINYTX_ERR_NULL);
+	EXPECT(tinytx_linear_s8(&d, NULL, in8, in8, NULL, out8), TINYTX_ERR_NULL);
+	EXPECT(tinytx_linear_s8(&d, &p, NULL, in8, NULL, out8), TINYTX_ERR_NULL);
+	EXPECT(tinytx_linear_s8(&d, &p, in8, NULL, NULL, out8), TINYTX_ERR_NULL);
+	EXPECT(tinytx_linear_s8(&d, &p, in8, in8, NULL, NULL), TINYTX_ERR_NULL);
+	d.rows = 0;
+	EXPECT(tinytx_linear_s8(&d, &p, in8, in8, NULL, out8), TINYTX_ERR_DIMS);
+	d.rows = -5;
+	EXPECT(tinytx_linear_s8(&d, &p, in8, in8, NULL, out8), TINYTX_ERR_DIMS);
+	d.rows = 2;
+	d.in_features = TINYTX_MAX_REDUCTION + 1;
+	EXPECT(tinytx_linear_s8(&d, &p, in8, in8, NULL, out8), TINYTX_ERR_DIMS);
+	d.in_features = 3;
+	d.heads = 3; /* 4 outputs do not split into 3 heads */
+	EXPECT(tinytx_linear_s8(&d, &p, in8, in8, NULL, out8), TINYTX_ERR_DIMS);
+	d.heads = 0;
+	EXPECT(tinytx_linear_s8(&d, &p, in8, in8, NULL, out8), TINYTX_ERR_DIMS);
+	d.heads = 2;
+	d.rows = 65536;
+	d.out_features = 65536; /* rows * N overflows int32 */
+	EXPECT(tinytx_linear_s8(&d, &p, in8, in8, NULL, out8), TINYTX_ERR_DIMS);
+	d.rows = 2;
+	d.out_features = 4;
+	d.layout = (tinytx_layout)7;
+	EXPECT(tinytx_linear_s8(&d, &p, in8, in8, NULL, out8), TINYTX_ERR_DIMS);
+	d.layout = TINYTX_LAYOUT_TOKEN_MAJOR;
+	p.requant.shift = 0;
+	EXPECT(tinytx_linear_s8(&d, &p, in8, in8, NULL, out8), TINYTX_ERR_PARAM);
+	p.requant.shift = 63;
+	EXPECT(tinytx_linear_s8(&d, &p, in8, in8, NULL, out8), TINYTX_ERR_PARAM);
+	p = ok_p;
+	p.requant.multiplier = -1;
+	EXPECT(tinytx_linear_s8(&d, &p, in8, in8, NULL, out8), TINYTX_ERR_PARAM);
+	p = ok_p;
+	p.act.min = 10;
+	p.act.max = 5;
+	EXPECT(tinytx_linear_s8(&d, &p, in8, in8, NULL, out8), TINYTX_ERR_PARAM);
+	p.act.min = -129;
+	p.act.max = 127;
+	EXPECT(tinytx_linear_s8(&d, &p, in8, in8, NULL, out8), TINYTX_ERR_PARAM);
+}
+
+static void attention_checks(void)
+{
+	const tinytx_requant rq = {1 << 30, 31};
+	tinytx_attention_dims d = {2, 3, 4, 2, 2};
+	EXPECT(tinytx_qk_softmax_s8_get_buffer_size(&d), 4 * sizeof(int32_t));
+	EXPECT(tinytx_qk_softmax_s8(&d, rq, in8, in8, probs, scratch), TINYTX_OK);
+	EXPECT(tinytx_av_s8(&d, rq, probs, in8, out8), TINYTX_OK);
+	EXPECT(tinytx_qk_softmax_s8_get_buffer_size(NULL), TINYTX_ERR_NULL);
+	EXPECT(tinytx_qk_softmax_s8(&d, rq, in8, in8, probs, NULL), TINYTX_ERR_NULL);
+	EXPECT(tinytx_qk_softmax_s8(&d, rq, NULL, in8, probs, scratch), TINYTX_ERR_NULL);
+	EXPECT(tinytx_av_s8(&d, rq, NULL, in8, out8), TINYTX_ERR_NULL);
+	EXPECT(tinytx_av_s8(&d, rq, probs, in8, NULL), TINYTX_ERR_NULL);
+	tinytx_requant bad = {1 << 30, 0};
+	EXPECT(tinytx_qk_softmax_s8(&d, bad, in8, in8, probs, scratch), TINYTX_ERR_PARAM);
+	EXPECT(tinytx_av_s8(&d, bad, probs, in8, out8), TINYTX_ERR_PARAM);
+	d.k_heads = 3; /* neither H nor 1 */
+	EXPECT(tinytx_qk_softmax_s8(&d, rq, in8, in8, probs, scratch), TINYTX_ERR_DIMS);
+	d.k_heads = 1;
+	EXPECT(tinytx_qk_softmax_s8(&d, rq, in8, in8, probs, scratch), TINYTX_OK);
+	d.kv_rows = 0;
+	EXPECT(tinytx_qk_softmax_s8_get_buffer_size(&d), TINYTX_ERR_DIMS);
+	EXPECT(tinytx_av_s8(&d, rq, probs, in8, out8), TINYTX_ERR_DIMS);
+	d.kv_rows = TINYTX_SOFTMAX_MAX_KV + 1;
+	EXPECT(tinytx_qk_softmax_s8_get_buffer_size(&d), TINYTX_ERR_DIMS);
+	d.kv_rows = 4;
+	d.head_dim = 0;
+	EXPECT(tinytx_av_s8(&d, rq, probs, in8, out8), TINYTX_ERR_DIMS);
+	d.head_dim = 2;
+	d.heads = 40000;
+	d.q_rows = 40000; /* H * Sq * Skv overflows int32 */
+	d.k_heads = 40000;
+	EXPECT(tinytx_qk_softmax_s8_get_buffer_size(&d), TINYTX_ERR_DIMS);
+	EXPECT(tinytx_av_s8(&d, rq, probs, in8, out8), TINYTX_ERR_DIMS);
+}
+
+static void block_checks(void)
+{
+	const tinytx_requant rq = {1 << 30, 31};
+	tinytx_mhsa_dims d = {3, 4, 2, 2};
+	tinytx_mhsa_params mp = {rq, rq, rq, rq, rq, rq};
+	tinytx_mhsa_weights mw = {in8, NULL, in8, NULL, in8, NULL, in8, NULL};
+	tinytx_fwsa_params fp = {rq, rq, rq, rq, rq};
+	tinytx_fwsa_weights fw = {in8, NULL, in8, NULL, in8, NULL};
+	int32_t need = tinytx_mhsa_s8_get_buffer_size(&d);
+	EXPECT(need > 0 && need <= (int32_t)sizeof(scratch), 1);
+	EXPECT(tinytx_mhsa_s8(&d, &mp, &mw, in8, out8, scratch), TINYTX_OK);
+	need = tinytx_fwsa_s8_get_buffer_size(&d);
+	EXPECT(need > 0 && need <= (int32_t)sizeof(scratch), 1);
+	EXPECT(tinytx_fwsa_s8(&d, &fp, &fw, in8, out8, scratch), TINYTX_OK);
+	EXPECT(tinytx_mhsa_s8_get_buffer_size(NULL), TINYTX_ERR_NULL);
+	EXPECT(tinytx_mhsa_s8(&d, &mp, &mw, in8, out8, NULL), TINYTX_ERR_NULL);
+	mw.wq = NULL;
+	EXPECT(tinytx_mhsa_s8(&d, &mp, &mw, in8, out8, scratch), TINYTX_ERR_NULL);
+	fw.wt = NULL;
+	EXPECT(tinytx_fwsa_s8(&d, &fp, &fw, in8, out8, scratch), TINYTX_ERR_NULL);
+	mw.wq = in8;
+	fw.wt = in8;
+	mp.softmax.shift = 99;
+	EXPECT(tinytx_mhsa_s8(&d, &mp, &mw, in8, out8, scratch), TINYTX_ERR_PARAM);
+	fp.out.multiplier = -7;
+	EXPECT(tinytx_fwsa_s8(&d, &fp, &fw, in8, out8, scratch), TINYTX_ERR_PARAM);
+	d.seq_len = 0;
+	EXPECT(tinytx_mhsa_s8_get_buffer_size(&d), TINYTX_ERR_DIMS);
+	EXPECT(tinytx_fwsa_s8_get_buffer_size(&d), TINYTX_ERR_DIMS);
+	d.seq_len = TINYTX_SOFTMAX_MAX_KV + 1;
+	EXPECT(tinytx_mhsa_s8_get_buffer_size(&d), TINYTX_ERR_DIMS);
+	d.seq_len = 3;
+	d.heads = 60000;
+	d.head_dim = 60000; /* H * P overflows the reduction limit */
+	EXPECT(tinytx_mhsa_s8_get_buffer_size(&d), TINYTX_ERR_DIMS);
+	d.heads = 2;
+	d.head_dim = 2;
+	d.embed_dim = 40000; /* FWSA: H * E over the limit */
+	EXPECT(tinytx_fwsa_s8_get_buffer_size(&d), TINYTX_ERR_DIMS);
+}
+
+static void elementwise_checks(void)
+{
+	const int32_t beta[4] = {0, 0, 0, 0};
+	tinytx_layernorm_dims ld = {2, 4};
+	tinytx_layernorm_params lp = {{1 << 30, 31}, 0};
+	EXPECT(tinytx_layernorm_s8(&ld, &lp, in8, in8, beta, out8), TINYTX_OK);
+	EXPECT(tinytx_layernorm_s8(&ld, &lp, in8, NULL, beta, out8), TINYTX_ERR_NULL);
+	EXPECT(tinytx_layernorm_s8(&ld, &lp, in8, in8, NULL, out8), TINYTX_ERR_NULL);
+	lp.eps_q16 = -1;
+	EXPECT(tinytx_layernorm_s8(&ld, &lp, in8, in8, beta, out8), TINYTX_ERR_PARAM);
+	lp.eps_q16 = 0;
+	ld.features = 0;
+	EXPECT(tinytx_layernorm_s8(&ld, &lp, in8, in8, beta, out8), TINYTX_ERR_DIMS);
+	ld.features = TINYTX_LAYERNORM_MAX_FEATURES + 1;
+	EXPECT(tinytx_layernorm_s8(&ld, &lp, in8, in8, beta, out8), TINYTX_ERR_DIMS);
+	ld.features = 4;
+	ld.rows = -1;
+	EXPECT(tinytx_layernorm_s8(&ld, &lp, in8, in8, beta, out8), TINYTX_ERR_DIMS);
+
+	tinytx_gelu_params gp = {80, 7091, {1 << 30, 40}};
+	EXPECT(tinytx_gelu_s8(8, &gp, in8, out8), TINYTX_OK);
+	EXPECT(tinytx_gelu_s8(0, &gp, in8, out8), TINYTX_ERR_DIMS);
+	EXPECT(tinytx_gelu_s8(8, NULL, in8, out8), TINYTX_ERR_NULL);
+	EXPECT(tinytx_gelu_s8(8, &gp, in8, NULL), TINYTX_ERR_NULL);
+	gp.q_one = 1 << 22;
+	EXPECT(tinytx_gelu_s8(8, &gp, in8, out8), TINYTX_ERR_PARAM);
+	gp.q_one = 100;
+	gp.q_clip = 11; /* q_clip^2 > q_one */
+	EXPECT(tinytx_gelu_s8(8, &gp, in8, out8), TINYTX_ERR_PARAM);
+	gp.q_clip = 0;
+	EXPECT(tinytx_gelu_s8(8, &gp, in8, out8), TINYTX_ERR_PARAM);
+
+	tinytx_add_params ap = {1 << 20, 1 << 20, 21, {-128, 127}};
+	EXPECT(tinytx_add_s8(8, &ap, in8, in8, out8), TINYTX_OK);
+	EXPECT(tinytx_add_s8(-1, &ap, in8, in8, out8), TINYTX_ERR_DIMS);
+	EXPECT(tinytx_add_s8(8, &ap, in8, NULL, out8), TINYTX_ERR_NULL);
+	ap.m_a = (1 << 22) + 1;
+	EXPECT(tinytx_add_s8(8, &ap, in8, in8, out8), TINYTX_ERR_PARAM);
+	ap.m_a = 1 << 20;
+	ap.shift = 32;
+	EXPECT(tinytx_add_s8(8, &ap, in8, in8, out8), TINYTX_ERR_PARAM);
+	ap.shift = 21;
+	ap.act.max = 200;
+	EXPECT(tinytx_add_s8(8, &ap, in8, in8, out8), TINYTX_ERR_PARAM);
+}
+
+int tt_run_validation(int *checks)
+{
+	checks_run = 0;
+	checks_failed = 0;
+	linear_checks();
+	attention_checks();
+	block_checks();
+	elementwise_checks();
+	*checks = checks_run;
+	return checks_failed;
+}
