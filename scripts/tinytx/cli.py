@@ -12,6 +12,7 @@ import sys
 from collections.abc import Sequence
 
 from tinytx import __version__
+from tinytx.errors import TinytxError
 
 # name -> (module, one-line help). Order is the order shown by --help.
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -30,10 +31,6 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "targets": ("tinytx.commands.targets", "list the build/emulation targets"),
 }
-
-
-class CliError(Exception):
-    """An error the user can fix; printed without a traceback."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -57,7 +54,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return int(args.func(args) or 0)
-    except (CliError, ValueError, FileNotFoundError) as exc:
+    except (TinytxError, ValueError, FileNotFoundError) as exc:
         print(f"tinytx {args.command}: error: {exc}", file=sys.stderr)
         return 2
 

@@ -1,0 +1,1 @@
+"""Generation of plain C sources (const arrays, headers) from numpy data."""

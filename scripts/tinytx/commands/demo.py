@@ -1,0 +1,27 @@
+"""``tinytx demo``: the EEGFormer-shaped MHSA block on the emulated Cortex-M4."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from tinytx.paths import DEFAULT_BUILD_DIR
+
+
+def add_parser(sub: argparse._SubParsersAction, name: str, help_text: str) -> None:
+    p = sub.add_parser(
+        name,
+        help=help_text,
+        description=help_text + ": build the mhsa_bench sample, run it in QEMU, check it "
+        "against the golden model, count its instructions and report its memory.",
+    )
+    p.add_argument("--target", default="m4", help="emulated target (default: m4)")
+    p.add_argument("--seed", type=int, default=7, help="seed of the random model and input")
+    p.add_argument("--build-dir", type=Path, default=DEFAULT_BUILD_DIR)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from tinytx.demo import run_demo
+
+    return run_demo(args.target, args.seed, args.build_dir)

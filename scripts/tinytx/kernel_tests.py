@@ -1,0 +1,81 @@
+"""Build the C kernel test runner for a target, feed it seeded vectors, parse its verdicts.
+
+The runner (tests/kernels) is one body of C test code; this module only picks the
+toolchain, writes the golden vectors and runs the binary natively or on QEMU.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tinytx.build import cmake_build
+from tinytx.emu.qemu import run_program
+from tinytx.paths import DEFAULT_BUILD_DIR, TESTS_DIR
+from tinytx.targets import get_target
+from tinytx.vectors import generate_cases, write_cases
+
+RUNNER_SOURCE = TESTS_DIR / "kernels"
+RUNNER_NAME = "tinytx_kernel_tests"
+DEFAULT_SEED = 20261121
+DEFAULT_CASES = 240
+
+_SUMMARY = re.compile(r"^SUMMARY kernel=(\S+) passed=(\d+) failed=(\d+)$", re.M)
+_TOTAL = re.compile(r"^TOTAL passed=(\d+) failed=(\d+)$", re.M)
+
+
+@dataclass(frozen=True)
+class KernelSummary:
+    kernel: str
+    passed: int
+    failed: int
+
+
+@dataclass
+class SuiteReport:
+    target: str
+    returncode: int
+    output: str
+    summaries: dict[str, KernelSummary] = field(default_factory=dict)
+    failures: list[str] = field(default_factory=list)
+    total_passed: int = 0
+    total_failed: int = 0
+    complete: bool = False  # the runner printed its TOTAL line
+
+
+def parse_runner_output(target: str, returncode: int, text: str) -> SuiteReport:
+    report = SuiteReport(target, returncode, text)
+    for m in _SUMMARY.finditer(text):
+        report.summaries[m[1]] = KernelSummary(m[1], int(m[2]), int(m[3]))
+    report.failures = [ln for ln in text.splitlines() if ln.startswith(("FAIL ", "ERROR "))]
+    total = _TOTAL.search(text)
+    if total:
+        report.complete = True
+        report.total_passed, report.total_failed = int(total[1]), int(total[2])
+    return report
+
+
+def build_runner(target_name: str, build_root: Path = DEFAULT_BUILD_DIR) -> Path:
+    target = get_target(target_name)
+    build_dir = build_root.resolve() / "kernel-tests" / target_name
+    cmake_build(RUNNER_SOURCE, build_dir, target)
+    return build_dir / RUNNER_NAME
+
+
+def write_vectors(path: Path, seed: int, cases: int, kernels: list[str] | None = None) -> int:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return write_cases(path, generate_cases(seed, cases, kernels))
+
+
+def run_suite(
+    target_name: str,
+    vectors: Path,
+    build_root: Path = DEFAULT_BUILD_DIR,
+    timeout: float = 900.0,
+) -> SuiteReport:
+    """Build the runner for ``target_name`` and run it once over every case in ``vectors``."""
+    target = get_target(target_name)
+    program = build_runner(target_name, build_root)
+    result = run_program(target, program, [str(vectors.resolve())], timeout)
+    return parse_runner_output(target_name, result.returncode, result.stdout + result.stderr)
