@@ -59,7 +59,7 @@ def parse_runner_output(target: str, returncode: int, text: str) -> SuiteReport:
 def build_runner(target_name: str, build_root: Path = DEFAULT_BUILD_DIR) -> Path:
     target = get_target(target_name)
     build_dir = build_root.resolve() / "kernel-tests" / target_name
-    cmake_build(RUNNER_SOURCE, build_dir, target)
+    cmake_build(RUNNER_SOURCE, build_dir, target, {"TINYTX_WERROR": "ON"})
     return build_dir / RUNNER_NAME
 
 

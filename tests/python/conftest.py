@@ -13,6 +13,11 @@ BUILD_ROOT = REPO_ROOT / "build" / "pytest"
 
 
 @pytest.fixture(scope="session")
+def build_root() -> Path:
+    return BUILD_ROOT
+
+
+@pytest.fixture(scope="session")
 def kernel_vectors() -> Path:
     path = BUILD_ROOT / "vectors.bin"
     kt.write_vectors(path, kt.DEFAULT_SEED, kt.DEFAULT_CASES)

@@ -11,8 +11,6 @@ from tinytx import kernel_tests as kt
 from tinytx.vectors import KERNEL_IDS, generate_cases, read_cases, write_cases
 from tinytx.vectors.format import MAGIC
 
-from .conftest import BUILD_ROOT
-
 
 def _corrupt_expected(path: Path, kernel: str, case_id: int) -> None:
     """Flip one byte of the expected output of one case, in place."""
@@ -49,11 +47,11 @@ def test_generation_is_reproducible() -> None:
 
 
 @pytest.mark.parametrize("target", ["host", "m4"])
-def test_runner_reports_a_corrupted_case(tmp_path: Path, target: str) -> None:
+def test_runner_reports_a_corrupted_case(tmp_path: Path, build_root: Path, target: str) -> None:
     vec = tmp_path / "v.bin"
     write_cases(vec, generate_cases(5, 4, ["gelu", "mhsa"]))
     _corrupt_expected(vec, "mhsa", 2)
-    report = kt.run_suite(target, vec, BUILD_ROOT)
+    report = kt.run_suite(target, vec, build_root)
     assert report.complete
     assert report.returncode == 1
     assert report.summaries["mhsa"].failed == 1
@@ -62,10 +60,10 @@ def test_runner_reports_a_corrupted_case(tmp_path: Path, target: str) -> None:
 
 
 @pytest.mark.parametrize("target", ["host", "m4"])
-def test_runner_rejects_a_broken_file(tmp_path: Path, target: str) -> None:
+def test_runner_rejects_a_broken_file(tmp_path: Path, build_root: Path, target: str) -> None:
     bad = tmp_path / "bad.bin"
     bad.write_bytes(b"NOPE" + bytes(8))
-    report = kt.run_suite(target, bad, BUILD_ROOT)
+    report = kt.run_suite(target, bad, build_root)
     assert not report.complete
     assert report.returncode == 2
     assert "not a tinytx vector file" in report.output
@@ -73,7 +71,7 @@ def test_runner_rejects_a_broken_file(tmp_path: Path, target: str) -> None:
     truncated = tmp_path / "trunc.bin"
     write_cases(truncated, generate_cases(5, 2, ["add"]))
     truncated.write_bytes(truncated.read_bytes()[:-7])
-    report = kt.run_suite(target, truncated, BUILD_ROOT)
+    report = kt.run_suite(target, truncated, build_root)
     assert report.returncode == 2
     assert "malformed record" in report.output
     assert truncated.read_bytes()[:4] == MAGIC
