@@ -8,13 +8,13 @@ saturating or collapsing to zero.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from tinytx import golden as g
-from tinytx.golden.linear import Layout, linear_acc, to_layout
-from tinytx.golden.quant import requantize
+from tinytx.golden.linear import Layout, linear_acc
 from tinytx.golden.softmax import qk_scores
 
 ACT_STD = 40.0  # target std of int8 activations
@@ -58,38 +58,71 @@ def _int8_normal(rng: np.random.Generator, shape: tuple[int, ...], std: float) -
     return np.clip(np.rint(rng.normal(0.0, std, shape)), -128, 127).astype(np.int8)
 
 
-def _calibrated(acc: np.ndarray, target_std: float = ACT_STD) -> g.Requant:
-    return g.Requant.from_scale(target_std / max(float(acc.std()), 1.0))
+def calibrated(acc: np.ndarray, target_std: float = ACT_STD, jitter: float = 1.0) -> g.Requant:
+    """Requantization taking accumulators of the observed spread to ~``target_std``."""
+    return g.Requant.from_scale(target_std * jitter / max(float(np.std(acc)), 1.0))
+
+
+def calibrated_softmax(scores: np.ndarray, jitter: float = 1.0) -> g.Requant:
+    return g.softmax_requant(LOGIT_STD * jitter / max(float(np.std(scores)), 1.0))
+
+
+def calibrate_mhsa(
+    x: np.ndarray, heads: int, w: g.MhsaWeights, jitter: Callable[[], float] = lambda: 1.0
+) -> g.MhsaQuant:
+    """Quantization of every MHSA step, calibrated on the tensors ``x`` produces."""
+    rq_q = calibrated(linear_acc(x, w.wq, w.bq), jitter=jitter())
+    rq_k = calibrated(linear_acc(x, w.wk, w.bk), jitter=jitter())
+    rq_v = calibrated(linear_acc(x, w.wv, w.bv), jitter=jitter())
+    q = g.linear_s8(x, w.wq, w.bq, rq_q, Layout.HEAD_MAJOR, heads)
+    k = g.linear_s8(x, w.wk, w.bk, rq_k, Layout.HEAD_MAJOR, heads)
+    vt = g.linear_s8(x, w.wv, w.bv, rq_v, Layout.HEAD_MAJOR_T, heads)
+    rq_sm = calibrated_softmax(qk_scores(q, k), jitter())
+    a = g.qk_softmax_s8(q, k, rq_sm)
+    rq_av = calibrated(av_acc(a, vt), jitter=jitter())
+    o = g.av_s8(a, vt, rq_av)
+    rq_o = calibrated(linear_acc(o, w.wo, w.bo), jitter=jitter())
+    return g.MhsaQuant(rq_q, rq_k, rq_v, rq_sm, rq_av, rq_o)
+
+
+def calibrate_fwsa(
+    x: np.ndarray, heads: int, w: g.FwsaWeights, jitter: Callable[[], float] = lambda: 1.0
+) -> g.FwsaQuant:
+    """Quantization of every FWSA step, calibrated on the tensors ``x`` produces."""
+    rq_t = calibrated(linear_acc(x, w.wt, w.bt), jitter=jitter())
+    rq_v = calibrated(linear_acc(x, w.wv, w.bv), jitter=jitter())
+    t = g.linear_s8(x, w.wt, w.bt, rq_t, Layout.HEAD_MAJOR, heads)
+    vt = g.linear_s8(x, w.wv, w.bv, rq_v, Layout.HEAD_MAJOR_T, heads)
+    rq_sm = calibrated_softmax(qk_scores(t, x[np.newaxis]), jitter())
+    a = g.qk_softmax_s8(t, x[np.newaxis], rq_sm)
+    rq_av = calibrated(av_acc(a, vt), jitter=jitter())
+    o = g.av_s8(a, vt, rq_av)
+    rq_o = calibrated(linear_acc(o, w.wo, w.bo), jitter=jitter())
+    return g.FwsaQuant(rq_t, rq_v, rq_sm, rq_av, rq_o)
+
+
+def av_acc(a: np.ndarray, vt: np.ndarray) -> np.ndarray:
+    return a.astype(np.int64) @ vt.astype(np.int64).transpose(0, 2, 1)
+
+
+def random_bias(rng: np.random.Generator, x: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Biases of the size trained layers have: a fraction of the accumulator spread."""
+    spread = float(np.std(linear_acc(x, w, None)))
+    return np.rint(rng.normal(0.0, 0.25 * spread + 1.0, w.shape[0])).astype(np.int32)
 
 
 def make_mhsa(shape: MhsaShape, seed: int) -> MhsaWorkload:
     rng = np.random.default_rng(seed)
     s, e, h, p = shape.seq_len, shape.embed_dim, shape.heads, shape.head_dim
     x = _int8_normal(rng, (s, e), ACT_STD)
-
-    def proj(n: int, k: int, inp: np.ndarray):
-        w = _int8_normal(rng, (n, k), 30.0)
-        acc0 = linear_acc(inp, w, None)
-        b = np.rint(rng.normal(0.0, 0.25 * float(acc0.std()) + 1.0, n)).astype(np.int32)
-        acc = linear_acc(inp, w, b)
-        return w, b, acc, _calibrated(acc)
-
-    wq, bq, acc_q, rq_q = proj(h * p, e, x)
-    wk, bk, acc_k, rq_k = proj(h * p, e, x)
-    wv, bv, acc_v, rq_v = proj(h * p, e, x)
-    q = to_layout(requantize(acc_q, rq_q), Layout.HEAD_MAJOR, h)
-    k = to_layout(requantize(acc_k, rq_k), Layout.HEAD_MAJOR, h)
-    vt = to_layout(requantize(acc_v, rq_v), Layout.HEAD_MAJOR_T, h)
-    scores = qk_scores(q, k)
-    rq_sm = g.softmax_requant(LOGIT_STD / max(float(scores.std()), 1.0))
-    a = g.qk_softmax_s8(q, k, rq_sm)
-    acc_av = a.astype(np.int64) @ vt.astype(np.int64).transpose(0, 2, 1)
-    rq_av = _calibrated(acc_av)
-    o = g.av_s8(a, vt, rq_av)
-    wo, bo, _, rq_o = proj(e, h * p, o)
-    weights = g.MhsaWeights(wq, bq, wk, bk, wv, bv, wo, bo)
-    quant = g.MhsaQuant(rq_q, rq_k, rq_v, rq_sm, rq_av, rq_o)
-    return MhsaWorkload(shape, x, weights, quant)
+    wq, wk, wv = (_int8_normal(rng, (h * p, e), 30.0) for _ in range(3))
+    wo = _int8_normal(rng, (e, h * p), 30.0)
+    o_like = _int8_normal(rng, (s, h * p), ACT_STD)
+    weights = g.MhsaWeights(
+        wq, random_bias(rng, x, wq), wk, random_bias(rng, x, wk),
+        wv, random_bias(rng, x, wv), wo, random_bias(rng, o_like, wo),
+    )  # fmt: skip
+    return MhsaWorkload(shape, x, weights, calibrate_mhsa(x, h, weights))
 
 
 def mhsa_scratch_bytes(shape: MhsaShape) -> int:

@@ -43,7 +43,9 @@ def test_vector_roundtrip(tmp_path: Path) -> None:
 def test_generation_is_reproducible() -> None:
     a, b = generate_cases(11, 3), generate_cases(11, 3)
     assert [c.params for c in a] == [c.params for c in b]
-    assert all(x.buffers[-1].tobytes() == y.buffers[-1].tobytes() for x, y in zip(a, b))
+    assert all(
+        x.buffers[-1].tobytes() == y.buffers[-1].tobytes() for x, y in zip(a, b, strict=True)
+    )
 
 
 @pytest.mark.parametrize("target", ["host", "m4"])

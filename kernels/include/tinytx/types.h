@@ -118,7 +118,7 @@ typedef struct {
 typedef struct {
 	int32_t q_clip;         /* floor(1.769 / (s_in / sqrt 2)), >= 1 */
 	int32_t q_one;          /* floor(1 / (0.2888 * (s_in / sqrt 2)^2)), < 2^22, >= q_clip^2 */
-	tinytx_requant requant; /* factor s_in * 0.2888 * (s_in / sqrt 2)^2 / 2 / s_out */
+	tinytx_requant requant; /* factor s_in / (2 * q_one) / s_out */
 } tinytx_gelu_params;
 
 typedef struct {

@@ -22,11 +22,17 @@ static uint32_t isqrt_u32(uint32_t v)
 	return res;
 }
 
-/* floor(a / b) for b > 0. */
-static int32_t floor_div(int32_t a, int32_t b)
+/* (m, s) with m / 2^s ~ 2^15 / den and m in [2^30, 2^31); den >= 1. */
+static tinytx_requant row_normalizer(uint32_t den)
 {
-	int32_t q = a / b;
-	return (a % b != 0 && a < 0) ? q - 1 : q;
+	int32_t b = 31;
+	while ((den >> b) == 0) {
+		b--;
+	}
+	tinytx_requant rq;
+	rq.multiplier = (int32_t)((((uint64_t)1 << (31 + b)) - 1) / den);
+	rq.shift = 16 + b;
+	return rq;
 }
 
 tinytx_status tinytx_layernorm_s8(const tinytx_layernorm_dims *dims,
@@ -48,27 +54,22 @@ tinytx_status tinytx_layernorm_s8(const tinytx_layernorm_dims *dims,
 	for (int32_t r = 0; r < dims->rows; r++) {
 		const int8_t *x = input + (size_t)r * e;
 		int8_t *y = output + (size_t)r * e;
-		int32_t sum = 0;
+		int32_t sum = 0, sq = 0;
 		for (int32_t i = 0; i < e; i++) {
 			sum += x[i];
+			sq += x[i] * x[i];
 		}
-		const int32_t mean = floor_div(sum + e / 2, e);
-		int32_t ss = 0;
-		for (int32_t i = 0; i < e; i++) {
-			int32_t d = x[i] - mean;
-			ss += d * d;
-		}
-		/* floor(ss * 2^16 / E) without a 64-bit division */
-		uint64_t var = (uint64_t)(uint32_t)(ss / e) * 65536u +
-			       ((uint32_t)(ss % e) * 65536u) / (uint32_t)e;
+		/* E^2 * variance, exact; then the variance in Q16 (one 64-bit division per row) */
+		const int64_t v = (int64_t)e * sq - (int64_t)sum * sum;
+		uint64_t var = ((uint64_t)v << 16) / (uint64_t)((int64_t)e * e);
 		var += (uint32_t)params->eps_q16;
 		uint32_t std = isqrt_u32(var > UINT32_MAX ? UINT32_MAX : (uint32_t)var);
 		if (std == 0) {
 			std = 1;
 		}
-		const int64_t inv = INT32_MAX / (int32_t)std;
+		const tinytx_requant norm = row_normalizer((uint32_t)e * std);
 		for (int32_t i = 0; i < e; i++) {
-			int64_t n = ((int64_t)(x[i] - mean) * inv + (1 << 15)) >> 16;
+			int64_t n = tinytx_scale_round(e * x[i] - sum, norm);
 			int64_t acc = n * gamma[i] + beta[i];
 			acc = acc < INT32_MIN ? INT32_MIN : (acc > INT32_MAX ? INT32_MAX : acc);
 			y[i] = tinytx_requantize_s8((int32_t)acc, params->requant, -128, 127);

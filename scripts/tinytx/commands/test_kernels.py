@@ -51,6 +51,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"{name:<6} {s.kernel:<11} passed {s.passed:>5}  failed {s.failed:>3}")
         ok = report.complete and report.total_failed == 0 and report.returncode == 0
         verdict = "OK" if ok else f"FAILED (exit {report.returncode})"
-        print(f"{name:<6} total: {report.total_passed} passed, {report.total_failed} failed: {verdict}")
+        totals = f"{report.total_passed} passed, {report.total_failed} failed"
+        print(f"{name:<6} total: {totals}: {verdict}")
         status |= 0 if ok else 1
     return status

@@ -7,8 +7,11 @@ For ``x`` of scale ``S`` and ``St = S / sqrt 2``::
     q_clip = floor(C / St)            q_one = floor(1 / (A * St**2))
     c      = min(|x|, q_clip) - q_clip
     erf    = sgn(x) * (q_one - c * c)              scale A * St**2
-    g      = x * (erf + q_one)                     scale S * A * St**2 / 2
-    y      = requantize(g)
+    g      = x * (erf + q_one)                     ~ 2 * q_one * GELU(x) / S
+    y      = requantize(g)                         factor S / (2 * q_one) / S_y
+
+``q_one`` is floored, so ``q_one * A * St**2`` is only close to 1 (0.87 at S = 1);
+normalizing by the actual ``q_one`` keeps ``GELU(x) = x`` exact for large ``x``.
 
 Parameter limits keep every step in int32: ``1 <= q_clip``, ``q_clip**2 <= q_one < 2**22``.
 """
@@ -51,7 +54,7 @@ def gelu_params(s_x: float, s_y: float) -> GeluParams:
     q_clip = max(1, math.floor(ERF_CLIP / st))
     q_one = math.floor(1.0 / (ERF_A * st * st))
     check_gelu(q_clip, q_one)
-    m, s = quantize_multiplier(s_x * ERF_A * st * st / 2.0 / s_y, "gelu output scale")
+    m, s = quantize_multiplier(s_x / (2.0 * q_one) / s_y, "gelu output scale")
     return GeluParams(q_clip, q_one, Requant(m, s))
 
 

@@ -1,19 +1,25 @@
 """Integer LayerNorm over the last axis (E features of each token).
 
-For one token ``x[0..E)`` (int8, scale ``s_x``)::
+No rounded mean: every step works on ``E * x - sum``, so rows whose spread is
+about one LSB are normalized as well as wide ones. For one token ``x[0..E)``
+(int8, scale ``s_x``)::
 
-    mean  = floor((sum_e x[e] + E // 2) / E)                 rounded integer mean
-    d[e]  = x[e] - mean                                      |d| <= 255
-    ss    = sum_e d[e]**2                                    fits int32 for E <= 4096
-    var   = (ss // E) * 2**16 + ((ss % E) * 2**16) // E       = floor(ss * 2**16 / E), Q16
-    std   = max(1, isqrt(min(var + eps_q16, 2**32 - 1)))     Q8, integer square root
-    inv   = (2**31 - 1) // std
-    n[e]  = (d[e] * inv + 2**15) >> 16                       normalized value, Q7
+    sum   = sum_e x[e]                     sq = sum_e x[e]**2          (int32)
+    V     = E * sq - sum**2                                             (int64, >= 0)
+    var   = (V * 2**16) // E**2             variance in LSB**2, Q16
+    std   = max(1, isqrt(min(var + eps_q16, 2**32 - 1)))               Q8
+    den   = E * std                         b = bit_length(den) - 1
+    m     = (2**(31 + b) - 1) // den        in [2**30, 2**31)
+    s     = 16 + b                          m / 2**s ~ 2**15 / den
+    n[e]  = ((E * x[e] - sum) * m + 2**(s-1)) >> s                      normalized, Q7
     acc   = clamp_int32(n[e] * gamma[e] + beta[e])
     y[e]  = requantize(acc)
 
-``gamma`` is int8 with scale ``s_g``, ``beta`` int32 with scale ``s_g / 128``, the
-requantization factor is ``s_g / 128 / s_y`` and ``eps_q16 = round(eps / s_x**2 * 2**16)``.
+``n = (E x - sum) / (E std_q8 / 256) * 2**7``. ``gamma`` is int8 with scale ``s_g``,
+``beta`` int32 with scale ``s_g / 128``, the requantization factor is
+``s_g / 128 / s_y`` and ``eps_q16 = round(eps / s_x**2 * 2**16)``. The per-row
+division and the 64-bit steps happen once per row; per element it is one
+multiply-shift, like a requantization.
 """
 
 from __future__ import annotations
@@ -42,6 +48,12 @@ def _isqrt(v: np.ndarray) -> np.ndarray:
     return np.array([math.isqrt(int(a)) for a in v.ravel()], dtype=np.int64).reshape(v.shape)
 
 
+def row_normalizer(den: int) -> tuple[int, int]:
+    """``(m, s)`` with ``m / 2**s ~ 2**15 / den``, ``m`` in ``[2**30, 2**31)`` (integer only)."""
+    b = den.bit_length() - 1
+    return ((1 << (31 + b)) - 1) // den, 16 + b
+
+
 def layernorm_s8(
     x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps_q16: int, rq: Requant
 ) -> np.ndarray:
@@ -56,13 +68,15 @@ def layernorm_s8(
     if not 0 <= int(eps_q16) <= INT32_MAX:
         raise ValueError(f"eps_q16: {eps_q16} outside [0, 2**31 - 1]")
     xi = x.astype(np.int64)
-    mean = (xi.sum(axis=1) + e // 2) // e
-    d = xi - mean[:, np.newaxis]
-    ss = (d * d).sum(axis=1)
-    var = (ss // e) * (1 << VAR_FRAC_BITS) + ((ss % e) << VAR_FRAC_BITS) // e
+    total = xi.sum(axis=1)
+    v = e * (xi * xi).sum(axis=1) - total * total
+    var = (v << VAR_FRAC_BITS) // (e * e)
     std = np.maximum(_isqrt(np.minimum(var + int(eps_q16), UINT32_MAX)), 1)
-    inv = INT32_MAX // std
-    n = (d * inv[:, np.newaxis] + (1 << 15)) >> 16
+    ms = [row_normalizer(e * int(sd)) for sd in std]
+    m = np.array([a for a, _ in ms], np.int64)[:, np.newaxis]
+    sh = np.array([b for _, b in ms], np.int64)[:, np.newaxis]
+    d = e * xi - total[:, np.newaxis]
+    n = (d * m + (np.int64(1) << (sh - 1))) >> sh
     acc = np.clip(n * gamma.astype(np.int64) + beta.astype(np.int64), INT32_MIN, INT32_MAX)
     return requantize(acc, rq)
 

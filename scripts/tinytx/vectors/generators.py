@@ -1,10 +1,14 @@
 """Random kernel test cases with their golden outputs, reproducible from a seed.
 
 Every generator draws awkward shapes on purpose (1, 2, odd sizes, sizes that are
-not multiples of 4) and, in a share of the cases, extreme data (all -128, all 127,
-alternating extremes) and extreme quantization parameters (shift 1 or 62, huge
-biases, narrow activation ranges), so that remainders, clamps and overflow
-bounds are all exercised.
+not multiples of 4). Each case has a style:
+
+- ``typical`` (70 %): random full-range data and quantization calibrated on the
+  case's own accumulators (with jitter), so outputs spread over the int8 range and
+  a wrong rounding or index shows up;
+- ``extreme_data`` (15 %): all -128, all 127, alternating extremes or tiny values;
+- ``extreme_quant`` (15 %): shift 1 or 62, random multipliers, biases of +/-2**30,
+  narrow activation ranges, so clamps and overflow bounds are exercised.
 """
 
 from __future__ import annotations
@@ -15,9 +19,18 @@ from collections.abc import Callable
 import numpy as np
 
 from tinytx import golden as g
-from tinytx.golden.linear import Layout
+from tinytx.golden.linear import Layout, linear_acc
 from tinytx.golden.quant import MULTIPLIER_MAX, Requant
+from tinytx.golden.softmax import qk_scores
 from tinytx.vectors.format import KERNEL_IDS, Case
+from tinytx.workloads import (
+    av_acc,
+    calibrate_fwsa,
+    calibrate_mhsa,
+    calibrated,
+    calibrated_softmax,
+    random_bias,
+)
 
 Rng = np.random.Generator
 AWKWARD = (1, 2, 3, 5, 7, 9, 13)
@@ -45,47 +58,51 @@ def fill_s8(rng: Rng, shape: tuple[int, ...], mode: str) -> np.ndarray:
     return rng.integers(-128, 128, shape).astype(np.int8)
 
 
-def pick_mode(rng: Rng) -> str:
+def pick_style(rng: Rng) -> str:
     r = rng.random()
-    if r < 0.70:
+    return "typical" if r < 0.70 else ("extreme_data" if r < 0.85 else "extreme_quant")
+
+
+def pick_mode(rng: Rng, style: str = "extreme_data") -> str:
+    """Data fill for one tensor: always random unless the case is ``extreme_data``."""
+    if style != "extreme_data" or rng.random() < 0.3:
         return "random"
     return str(rng.choice(["min", "max", "alternating", "small"]))
 
 
-def pick_requant(rng: Rng, acc_std: float, out_std: float = 40.0, act: bool = False) -> Requant:
-    """A factor mapping accumulators of std ``acc_std`` to ~``out_std``, sometimes extreme."""
-    r = rng.random()
+def jitter(rng: Rng) -> float:
+    return math.exp(rng.uniform(-0.7, 0.7))
+
+
+def extreme_requant(rng: Rng, act: bool = False) -> Requant:
     clamp: dict[str, int] = {}
-    if act and rng.random() < 0.2:
+    if act and rng.random() < 0.5:
         lo = int(rng.integers(-128, 128))
         clamp = {"act_min": lo, "act_max": int(rng.integers(lo, 128))}
-    if r < 0.06:
-        return Requant(int(rng.integers(0, MULTIPLIER_MAX + 1)), 1, **clamp)
-    if r < 0.12:
-        return Requant(int(rng.integers(0, MULTIPLIER_MAX + 1)), 62, **clamp)
-    if r < 0.18:
-        return Requant(int(rng.integers(0, MULTIPLIER_MAX + 1)), int(rng.integers(1, 63)), **clamp)
-    real = out_std / max(acc_std, 1.0) * math.exp(rng.uniform(-1.5, 1.5))
-    return Requant.from_scale(real, **clamp)
+    shift = int(rng.choice([1, 62, int(rng.integers(1, 63))]))
+    return Requant(int(rng.integers(0, MULTIPLIER_MAX + 1)), shift, **clamp)
 
 
-def pick_bias(rng: Rng, n: int, acc_std: float) -> np.ndarray | None:
-    r = rng.random()
-    if r < 0.2:
+def case_requant(rng: Rng, style: str, acc: np.ndarray, act: bool = False) -> Requant:
+    if style == "extreme_quant":
+        return extreme_requant(rng, act)
+    return calibrated(acc, jitter=jitter(rng))
+
+
+def case_bias(rng: Rng, style: str, x: np.ndarray, w: np.ndarray) -> np.ndarray | None:
+    if rng.random() < 0.15:
         return None
-    if r < 0.3:
-        return rng.choice([-(1 << 30), 1 << 30], n).astype(np.int32)
-    return rng.normal(0, acc_std, n).clip(-(1 << 30), 1 << 30).astype(np.int32)
+    if style == "extreme_quant" and rng.random() < 0.5:
+        return rng.choice([-(1 << 30), 1 << 30], w.shape[0]).astype(np.int32)
+    return random_bias(rng, x, w)
 
 
-def softmax_rq(rng: Rng, p: int) -> Requant:
-    r = rng.random()
-    if r < 0.1:
-        return Requant(int(rng.integers(1, MULTIPLIER_MAX + 1)), int(rng.integers(1, 10)))
-    if r < 0.2:
+def case_softmax(rng: Rng, style: str, scores: np.ndarray) -> Requant:
+    if style == "extreme_quant":
+        if rng.random() < 0.5:
+            return Requant(int(rng.integers(1, MULTIPLIER_MAX + 1)), int(rng.integers(1, 10)))
         return Requant(int(rng.integers(0, MULTIPLIER_MAX + 1)), int(rng.integers(40, 63)))
-    logit_std = math.exp(rng.uniform(math.log(0.3), math.log(10.0)))
-    return g.softmax_requant(logit_std / (math.sqrt(p) * 74.0 * 74.0))
+    return calibrated_softmax(scores, math.exp(rng.uniform(-1.5, 1.5)))
 
 
 def rq_params(rq: Requant) -> tuple[int, int]:
@@ -93,6 +110,7 @@ def rq_params(rq: Requant) -> tuple[int, int]:
 
 
 def gen_linear(rng: Rng, cid: int) -> Case:
+    style = pick_style(rng)
     rows, k = pick_dim(rng, 1, 40), pick_dim(rng, 1, 80)
     if rng.random() < 0.03:
         k = int(rng.integers(500, 1500))
@@ -101,54 +119,50 @@ def gen_linear(rng: Rng, cid: int) -> Case:
     if layout == Layout.TOKEN_MAJOR:
         heads = 1
     n = heads * p
-    x, w = fill_s8(rng, (rows, k), pick_mode(rng)), fill_s8(rng, (n, k), pick_mode(rng))
-    std = math.sqrt(k) * 74.0 * 74.0
-    bias = pick_bias(rng, n, std)
-    rq = pick_requant(rng, std, act=True)
+    x, w = (
+        fill_s8(rng, (rows, k), pick_mode(rng, style)),
+        fill_s8(rng, (n, k), pick_mode(rng, style)),
+    )
+    bias = case_bias(rng, style, x, w)
+    rq = case_requant(rng, style, linear_acc(x, w, bias), act=True)
     y = g.linear_s8(x, w, bias, rq, layout, heads)
     params = (rows, k, n, heads, int(layout), *rq_params(rq), rq.act_min, rq.act_max)
-    shape = f"S={rows} K={k} N={n} H={heads} layout={layout.name}"
+    shape = f"S={rows} K={k} N={n} H={heads} layout={layout.name} {style}"
     return Case("linear", cid, params, (x, w, bias, y), shape)
 
 
 def gen_qk_softmax(rng: Rng, cid: int) -> Case:
-    h, sq, skv, p = (
-        pick_dim(rng, 1, 8),
-        pick_dim(rng, 1, 24),
-        pick_dim(rng, 1, 64),
-        pick_dim(rng, 1, 40),
-    )
+    style = pick_style(rng)
+    h, sq = pick_dim(rng, 1, 8), pick_dim(rng, 1, 24)
+    skv, p = pick_dim(rng, 1, 64), pick_dim(rng, 1, 40)
     if rng.random() < 0.03:
         h, sq, skv, p = 1, 2, 1024, 4  # the largest row the uint32 sum allows
     k_heads = 1 if rng.random() < 0.25 else h
-    q = fill_s8(rng, (h, sq, p), pick_mode(rng))
-    k = fill_s8(rng, (k_heads, skv, p), pick_mode(rng))
-    rq = softmax_rq(rng, p)
+    q = fill_s8(rng, (h, sq, p), pick_mode(rng, style))
+    k = fill_s8(rng, (k_heads, skv, p), pick_mode(rng, style))
+    rq = case_softmax(rng, style, qk_scores(q, k))
     probs = g.qk_softmax_s8(q, k, rq)
     params = (h, sq, skv, p, k_heads, *rq_params(rq))
-    shape = f"H={h} Sq={sq} Skv={skv} P={p} k_heads={k_heads}"
+    shape = f"H={h} Sq={sq} Skv={skv} P={p} k_heads={k_heads} {style}"
     return Case("qk_softmax", cid, params, (q, k, probs), shape)
 
 
 def gen_av(rng: Rng, cid: int) -> Case:
-    h, sq, skv, p = (
-        pick_dim(rng, 1, 8),
-        pick_dim(rng, 1, 24),
-        pick_dim(rng, 1, 64),
-        pick_dim(rng, 1, 32),
-    )
-    mode = pick_mode(rng)
+    style = pick_style(rng)
+    h, sq = pick_dim(rng, 1, 8), pick_dim(rng, 1, 24)
+    skv, p = pick_dim(rng, 1, 64), pick_dim(rng, 1, 32)
+    mode = pick_mode(rng, style)
     if mode == "max":
         a = np.full((h, sq, skv), 255, np.uint8)
     elif mode == "min":
         a = np.zeros((h, sq, skv), np.uint8)
     else:
         a = rng.integers(0, 256, (h, sq, skv)).astype(np.uint8)
-    vt = fill_s8(rng, (h, p, skv), pick_mode(rng))
-    rq = pick_requant(rng, math.sqrt(skv) * 128.0 * 74.0)
+    vt = fill_s8(rng, (h, p, skv), pick_mode(rng, style))
+    rq = case_requant(rng, style, av_acc(a, vt))
     y = g.av_s8(a, vt, rq)
     params = (h, sq, skv, p, *rq_params(rq))
-    return Case("av", cid, params, (a, vt, y), f"H={h} Sq={sq} Skv={skv} P={p}")
+    return Case("av", cid, params, (a, vt, y), f"H={h} Sq={sq} Skv={skv} P={p} {style}")
 
 
 def _block_shape(rng: Rng, max_s: int, max_e: int, max_h: int, max_p: int) -> tuple[int, ...]:
@@ -159,103 +173,111 @@ def _block_shape(rng: Rng, max_s: int, max_e: int, max_h: int, max_p: int) -> tu
             return s, e, h, p
 
 
-def _proj(rng: Rng, n: int, k: int, mode: str) -> tuple[np.ndarray, np.ndarray | None, Requant]:
-    w = fill_s8(rng, (n, k), mode)
-    std = math.sqrt(k) * 74.0 * 74.0
-    return w, pick_bias(rng, n, std), pick_requant(rng, std)
+def _block_requants(rng: Rng, style: str, calibrated_quant, n: int, softmax_index: int):
+    """The calibrated chain, or for ``extreme_quant`` cases random extreme factors."""
+    if style != "extreme_quant":
+        return calibrated_quant
+    rqs = [extreme_requant(rng) for _ in range(n)]
+    rqs[softmax_index] = case_softmax(rng, style, np.zeros(1))
+    return type(calibrated_quant)(*rqs)
 
 
 def gen_mhsa(rng: Rng, cid: int) -> Case:
+    style = pick_style(rng)
     s, e, h, p = _block_shape(rng, 40, 48, 8, 32)
-    mode = pick_mode(rng)
-    x = fill_s8(rng, (s, e), mode)
-    wq, bq, rq_q = _proj(rng, h * p, e, pick_mode(rng))
-    wk, bk, rq_k = _proj(rng, h * p, e, pick_mode(rng))
-    wv, bv, rq_v = _proj(rng, h * p, e, pick_mode(rng))
-    wo, bo, rq_o = _proj(rng, e, h * p, pick_mode(rng))
-    rq_sm = softmax_rq(rng, p)
-    rq_av = pick_requant(rng, math.sqrt(s) * 128.0 * 40.0)
-    w = g.MhsaWeights(wq, bq, wk, bk, wv, bv, wo, bo)
-    qp = g.MhsaQuant(rq_q, rq_k, rq_v, rq_sm, rq_av, rq_o)
+    x = fill_s8(rng, (s, e), pick_mode(rng, style))
+    o_like = fill_s8(rng, (s, h * p), "random")
+    ws = []
+    for n, k, inp in ((h * p, e, x), (h * p, e, x), (h * p, e, x), (e, h * p, o_like)):
+        w = fill_s8(rng, (n, k), pick_mode(rng, style))
+        ws += [w, case_bias(rng, style, inp, w)]
+    w = g.MhsaWeights(*ws)
+    qp = calibrate_mhsa(x, h, w, lambda: jitter(rng))
+    qp = _block_requants(rng, style, qp, 6, 3)
     y = g.mhsa_s8(x, h, w, qp)
-    params = (
-        s,
-        e,
-        h,
-        p,
-        *(v for rq in (rq_q, rq_k, rq_v, rq_sm, rq_av, rq_o) for v in rq_params(rq)),
-    )
-    bufs = (x, wq, bq, wk, bk, wv, bv, wo, bo, y)
-    return Case("mhsa", cid, params, bufs, f"S={s} E={e} H={h} P={p}")
+    rqs = (qp.q, qp.k, qp.v, qp.softmax, qp.av, qp.out)
+    params = (s, e, h, p, *(v for rq in rqs for v in rq_params(rq)))
+    return Case("mhsa", cid, params, (x, *ws, y), f"S={s} E={e} H={h} P={p} {style}")
 
 
 def gen_fwsa(rng: Rng, cid: int) -> Case:
+    style = pick_style(rng)
     s, e, h, p = _block_shape(rng, 32, 24, 6, 16)
-    x = fill_s8(rng, (s, e), pick_mode(rng))
-    wt, bt, rq_t = _proj(rng, h * e, e, pick_mode(rng))
-    wv, bv, rq_v = _proj(rng, h * p, e, pick_mode(rng))
-    wo, bo, rq_o = _proj(rng, e, h * p, pick_mode(rng))
-    rq_sm = softmax_rq(rng, e)
-    rq_av = pick_requant(rng, math.sqrt(s) * 128.0 * 40.0)
-    w = g.FwsaWeights(wt, bt, wv, bv, wo, bo)
-    qp = g.FwsaQuant(rq_t, rq_v, rq_sm, rq_av, rq_o)
+    x = fill_s8(rng, (s, e), pick_mode(rng, style))
+    o_like = fill_s8(rng, (s, h * p), "random")
+    ws = []
+    for n, k, inp in ((h * e, e, x), (h * p, e, x), (e, h * p, o_like)):
+        w = fill_s8(rng, (n, k), pick_mode(rng, style))
+        ws += [w, case_bias(rng, style, inp, w)]
+    w = g.FwsaWeights(*ws)
+    qp = calibrate_fwsa(x, h, w, lambda: jitter(rng))
+    qp = _block_requants(rng, style, qp, 5, 2)
     y = g.fwsa_s8(x, h, w, qp)
-    params = (s, e, h, p, *(v for rq in (rq_t, rq_v, rq_sm, rq_av, rq_o) for v in rq_params(rq)))
-    return Case("fwsa", cid, params, (x, wt, bt, wv, bv, wo, bo, y), f"S={s} E={e} H={h} P={p}")
+    rqs = (qp.t, qp.v, qp.softmax, qp.av, qp.out)
+    params = (s, e, h, p, *(v for rq in rqs for v in rq_params(rq)))
+    return Case("fwsa", cid, params, (x, *ws, y), f"S={s} E={e} H={h} P={p} {style}")
 
 
 def gen_layernorm(rng: Rng, cid: int) -> Case:
+    style = pick_style(rng)
     rows, e = pick_dim(rng, 1, 16), pick_dim(rng, 1, 300)
     if rng.random() < 0.03:
         rows, e = 1, 4096
-    x = fill_s8(rng, (rows, e), pick_mode(rng))
-    gamma = fill_s8(rng, (e,), pick_mode(rng))
-    r = rng.random()
-    if r < 0.1:
-        beta = rng.choice([-(1 << 31), (1 << 31) - 1], e).astype(np.int32)
+    x = fill_s8(rng, (rows, e), pick_mode(rng, style))
+    if style == "typical" and rng.random() < 0.5:
+        # narrow rows: small variance, where the integer sqrt is least precise
+        x = np.clip(rng.normal(rng.uniform(-60, 60), rng.uniform(0.5, 6), (rows, e)), -128, 127)
+        x = np.rint(x).astype(np.int8)
+    gamma = fill_s8(rng, (e,), pick_mode(rng, style))
+    if style == "extreme_quant":
+        beta = rng.choice([-(1 << 31), (1 << 31) - 1, 0], e).astype(np.int32)
     else:
-        beta = rng.integers(-(1 << 16), 1 << 16, e).astype(np.int32)
+        beta = rng.integers(-(1 << 13), 1 << 13, e).astype(np.int32)
     s_x = math.exp(rng.uniform(math.log(0.005), math.log(0.5)))
     eps = float(rng.choice([0.0, 1e-5, 1e-3, 0.1]))
-    eps_q16, rq = g.layernorm_params(s_x, 1.0 / 64, 1.0 / 32 * math.exp(rng.uniform(-1, 1)), eps)
-    if rng.random() < 0.1:
-        rq = pick_requant(rng, 1.0)
+    s_y = 1.0 / 32 * jitter(rng)
+    eps_q16, rq = g.layernorm_params(s_x, 1.0 / 64, s_y, eps)
+    if style == "extreme_quant":
+        rq = extreme_requant(rng)
     y = g.layernorm_s8(x, gamma, beta, eps_q16, rq)
     params = (rows, e, *rq_params(rq), eps_q16)
-    return Case(
-        "layernorm", cid, params, (x, gamma, beta, y), f"rows={rows} E={e} eps_q16={eps_q16}"
-    )
+    shape = f"rows={rows} E={e} eps_q16={eps_q16} {style}"
+    return Case("layernorm", cid, params, (x, gamma, beta, y), shape)
 
 
 def gen_gelu(rng: Rng, cid: int) -> Case:
+    style = pick_style(rng)
     size = pick_dim(rng, 1, 600)
-    x = fill_s8(rng, (size,), pick_mode(rng))
+    x = fill_s8(rng, (size,), pick_mode(rng, style))
     if rng.random() < 0.1:
         x = np.arange(-128, 128, dtype=np.int8)
         size = 256
     s_x = math.exp(rng.uniform(math.log(0.002), math.log(1.0)))
-    gp = g.gelu_params(s_x, s_x * math.exp(rng.uniform(-1, 1)))
+    gp = g.gelu_params(s_x, s_x * jitter(rng))
+    if style == "extreme_quant":
+        gp = g.GeluParams(gp.q_clip, gp.q_one, extreme_requant(rng))
     y = g.gelu_s8(x, gp)
     params = (size, gp.q_clip, gp.q_one, *rq_params(gp.rq))
-    return Case("gelu", cid, params, (x, y), f"size={size} s_x={s_x:.4g}")
+    return Case("gelu", cid, params, (x, y), f"size={size} s_x={s_x:.4g} {style}")
 
 
 def gen_add(rng: Rng, cid: int) -> Case:
+    style = pick_style(rng)
     size = pick_dim(rng, 1, 600)
-    a, b = fill_s8(rng, (size,), pick_mode(rng)), fill_s8(rng, (size,), pick_mode(rng))
-    scales = [math.exp(rng.uniform(-4, 0)) for _ in range(3)]
-    try:
-        p = g.add_params(*scales)
-    except ValueError:
-        p = g.add_params(1.0, 1.0, 1.0)
-    if rng.random() < 0.2:
-        lo = int(rng.integers(-128, 128))
-        p = g.AddParams(p.m_a, p.m_b, p.shift, lo, int(rng.integers(lo, 128)))
-    if rng.random() < 0.1:
-        p = g.AddParams(1 << 22, 1 << 22, int(rng.integers(1, 32)))
+    a = fill_s8(rng, (size,), pick_mode(rng, style))
+    b = fill_s8(rng, (size,), pick_mode(rng, style))
+    s_a, s_b = math.exp(rng.uniform(-4, 0)), math.exp(rng.uniform(-4, 0))
+    p = g.add_params(s_a, s_b, max(s_a, s_b) * rng.uniform(1.0, 2.5))
+    if style == "extreme_quant":
+        if rng.random() < 0.5:
+            lo = int(rng.integers(-128, 128))
+            p = g.AddParams(p.m_a, p.m_b, p.shift, lo, int(rng.integers(lo, 128)))
+        else:
+            m = 1 << 22
+            p = g.AddParams(int(rng.integers(0, m + 1)), m, int(rng.integers(1, 32)))
     y = g.add_s8(a, b, p)
     params = (size, p.m_a, p.m_b, p.shift, p.act_min, p.act_max)
-    return Case("add", cid, params, (a, b, y), f"size={size}")
+    return Case("add", cid, params, (a, b, y), f"size={size} {style}")
 
 
 GENERATORS: dict[str, Callable[[Rng, int], Case]] = {
