@@ -15,7 +15,7 @@ extern "C" {
 #endif
 
 /* I-BERT i-exp constants for Q10 logits (see tinytx/golden/softmax.py). */
-#define TINYTX_LN2_Q 709
+#define TINYTX_LN2_Q 710
 #define TINYTX_EXP_B_Q 1385
 #define TINYTX_EXP_C_Q 1006164
 #define TINYTX_EXP_Z_MAX 30

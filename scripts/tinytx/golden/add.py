@@ -45,7 +45,14 @@ def add_params(s_a: float, s_b: float, s_y: float) -> AddParams:
     shift = min(ADD_SHIFT_MAX, math.floor(math.log2(ADD_MULTIPLIER_MAX / big)))
     if shift < 1:
         raise ValueError(f"s_y: output scale {s_y!r} is too small for inputs {s_a!r}, {s_b!r}")
-    return AddParams(round(s_a / s_y * (1 << shift)), round(s_b / s_y * (1 << shift)), shift)
+    m_a, m_b = round(s_a / s_y * (1 << shift)), round(s_b / s_y * (1 << shift))
+    for name, m in (("s_a", m_a), ("s_b", m_b)):
+        if m == 0:
+            raise ValueError(
+                f"{name}: input scale is below 2**-22 of the other input's relative to s_y; "
+                "its contribution would be dropped"
+            )
+    return AddParams(m_a, m_b, shift)
 
 
 def add_s8(a: np.ndarray, b: np.ndarray, p: AddParams) -> np.ndarray:

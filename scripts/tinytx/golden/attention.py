@@ -10,13 +10,17 @@ MHSA (layer-wise schedule)::
     Vt = linear(X, Wv, bv) -> [H][P][S]     A = qk_softmax(Q, K)  -> [H][S][S]
     O  = av(A, Vt)         -> [S][H*P]      Y = linear(O, Wo, bo) -> [S][E]
 
-FWSA replaces Q and K by one fused matrix per head, ``W_h = Wq_h Wk_h^T`` (E x E)::
+FWSA replaces Q and K by one fused matrix per head, ``W_h = Wq_h^T Wk_h`` (E x E, with
+``Wq_h``, ``Wk_h`` the ``[P][E]`` row blocks of the stored ``[out][in]`` weights, so
+``q_i . k_j = x_i W_h x_j``)::
 
     T  = linear(X, Wt, bt) -> [H][S][E]     A = qk_softmax(T, X)   (keys are X itself)
 
-with ``Wt[h*E + f, e] = W_h[e, f]``. Since ``q_i k_j = x_i W_h x_j + x_j . (Wk_h bq_h)
+with ``Wt[h*E + f, e] = W_h[e, f]``. Since ``q_i . k_j = x_i W_h x_j + x_j . (Wk_h^T bq_h)
 + (terms constant along j)``, and softmax ignores row constants, the fused bias is
-``bt_h = Wk_h bq_h``; the key bias ``bk`` drops out.
+``bt_h = Wk_h^T bq_h``; the key bias ``bk`` drops out. As in MHSA, the ``1/sqrt(P)`` of
+the scores is part of the softmax factor in the integer path; ``fwsa_float`` takes
+the fused matrix with ``1/sqrt(P)`` folded in.
 """
 
 from __future__ import annotations

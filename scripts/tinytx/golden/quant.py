@@ -13,6 +13,7 @@ One rounding only, unlike the double rounding of gemmlowp/CMSIS-NN.
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass
 
 import numpy as np
@@ -66,9 +67,15 @@ def quantize_multiplier(real: float, name: str = "scale") -> tuple[int, int]:
     ``m`` is normalized into ``[2**30, 2**31)`` so it keeps 31 significant bits; for
     factors below ``2**-32`` the shift saturates at 62 and ``m`` loses bits.
     """
-    if not (isinstance(real, (int, float, np.floating)) and math.isfinite(real) and real > 0):
+    if isinstance(real, bool) or not isinstance(real, numbers.Real):
+        raise ValueError(f"{name}: must be a real number, got {real!r}")
+    try:
+        value = float(real)
+    except OverflowError:
+        raise ValueError(f"{name}: {real!r} is too large for a requantization factor") from None
+    if not (math.isfinite(value) and value > 0):
         raise ValueError(f"{name}: must be a positive finite number, got {real!r}")
-    mant, exp = math.frexp(float(real))  # real = mant * 2**exp, mant in [0.5, 1)
+    mant, exp = math.frexp(value)  # real = mant * 2**exp, mant in [0.5, 1)
     m = round(mant * (1 << 31))
     if m == 1 << 31:
         m //= 2

@@ -24,10 +24,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from tinytx.golden.quant import Requant, as_int8, quantize_multiplier, round_shift
+from tinytx.golden.linear import MAX_K
+from tinytx.golden.quant import INT32_MAX, Requant, as_int8, quantize_multiplier, round_shift
 
 LOGIT_FRAC_BITS = 10
-LN2_Q = 709  # floor(ln 2 * 2**10)
+LN2_Q = 710  # round(ln 2 * 2**10): the rounded step drifts 3.5x less than floor (709)
 EXP_B_Q = 1385  # floor(1.353 * 2**10)
 EXP_C_Q = 1006164  # floor(0.344 / 0.3585 * 2**20)
 EXP_SCALE = 0.3585 / float(1 << 20)
@@ -53,6 +54,8 @@ def i_exp(x: np.ndarray) -> np.ndarray:
 def softmax_rows(scores: np.ndarray, rq: Requant) -> np.ndarray:
     """Integer softmax along the last axis of int32 scores -> uint8 probabilities."""
     scores = np.asarray(scores, dtype=np.int64)
+    if scores.size and np.abs(scores).max() > INT32_MAX:
+        raise ValueError("scores: outside int32 (head dimension too large?)")
     if scores.shape[-1] > MAX_KV:
         raise ValueError(f"k: {scores.shape[-1]} keys exceed the softmax limit {MAX_KV}")
     diff = scores - scores.max(axis=-1, keepdims=True)
@@ -71,6 +74,8 @@ def qk_scores(q: np.ndarray, k: np.ndarray) -> np.ndarray:
         raise ValueError(f"k: has {k.shape[0]} heads, q has {q.shape[0]} (expected equal or 1)")
     if k.shape[2] != q.shape[2]:
         raise ValueError(f"k: head dimension {k.shape[2]} differs from q's {q.shape[2]}")
+    if q.shape[2] > MAX_K:
+        raise ValueError(f"q: head dimension {q.shape[2]} exceeds the limit {MAX_K}")
     return q.astype(np.int64) @ k.astype(np.int64).transpose(0, 2, 1)
 
 
