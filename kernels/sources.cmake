@@ -1,6 +1,11 @@
 # The kernel source list shared by every build: the plain CMake builds of the
-# test runners and samples (kernels/CMakeLists.txt) and the Zephyr module
-# (module/CMakeLists.txt). Add a kernel here and every build picks it up.
+# test runners, samples and benchmarks (kernels/CMakeLists.txt) and the Zephyr
+# module (module/CMakeLists.txt). Add a kernel here and every build picks it up.
+#
+# Variants: "ref" (kernels/src/ref, portable C99, defines the semantics) and
+# "arm" (kernels/src/arm, Cortex-M DSP extension). A variant uses its own file
+# for a kernel when it has one and the reference file otherwise, so an optimized
+# variant can land kernel by kernel.
 
 set(TINYTX_KERNELS_DIR ${CMAKE_CURRENT_LIST_DIR})
 
@@ -8,13 +13,34 @@ set(TINYTX_KERNEL_INCLUDE_DIRS
   ${TINYTX_KERNELS_DIR}/include
 )
 
-set(TINYTX_KERNEL_REF_SOURCES
-  ${TINYTX_KERNELS_DIR}/src/ref/tinytx_add_s8.c
-  ${TINYTX_KERNELS_DIR}/src/ref/tinytx_av_s8.c
-  ${TINYTX_KERNELS_DIR}/src/ref/tinytx_fwsa_s8.c
-  ${TINYTX_KERNELS_DIR}/src/ref/tinytx_gelu_s8.c
-  ${TINYTX_KERNELS_DIR}/src/ref/tinytx_layernorm_s8.c
-  ${TINYTX_KERNELS_DIR}/src/ref/tinytx_linear_s8.c
-  ${TINYTX_KERNELS_DIR}/src/ref/tinytx_mhsa_s8.c
-  ${TINYTX_KERNELS_DIR}/src/ref/tinytx_qk_softmax_s8.c
+set(TINYTX_KERNEL_NAMES
+  tinytx_add_s8
+  tinytx_av_s8
+  tinytx_fwsa_s8
+  tinytx_gelu_s8
+  tinytx_layernorm_s8
+  tinytx_linear_s8
+  tinytx_mhsa_s8
+  tinytx_qk_softmax_s8
 )
+
+set(TINYTX_KERNEL_VARIANTS ref arm)
+
+# tinytx_kernel_sources(<variant> <out_var>): absolute source paths of a variant.
+function(tinytx_kernel_sources variant out_var)
+  if(NOT variant IN_LIST TINYTX_KERNEL_VARIANTS)
+    message(FATAL_ERROR "tinytx: unknown kernel variant '${variant}' (known: ${TINYTX_KERNEL_VARIANTS})")
+  endif()
+  set(sources)
+  foreach(name IN LISTS TINYTX_KERNEL_NAMES)
+    if(EXISTS ${TINYTX_KERNELS_DIR}/src/${variant}/${name}.c)
+      list(APPEND sources ${TINYTX_KERNELS_DIR}/src/${variant}/${name}.c)
+    else()
+      list(APPEND sources ${TINYTX_KERNELS_DIR}/src/ref/${name}.c)
+    endif()
+  endforeach()
+  set(${out_var} ${sources} PARENT_SCOPE)
+endfunction()
+
+tinytx_kernel_sources(ref TINYTX_KERNEL_REF_SOURCES)
+tinytx_kernel_sources(arm TINYTX_KERNEL_ARM_SOURCES)

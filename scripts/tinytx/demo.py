@@ -72,7 +72,7 @@ def generate_sources(work: MhsaWorkload, expected: np.ndarray, out_dir: Path) ->
     return [c]
 
 
-def build_firmware(target: Target, generated: Path, build_dir: Path) -> Path:
+def build_firmware(target: Target, kernels: str, generated: Path, build_dir: Path) -> Path:
     sources = [SAMPLES_DIR / APP / "src" / "main.c", generated / "mhsa_bench_data.c"]
     cmake_build(
         BAREMETAL_PORT_DIR,
@@ -82,6 +82,7 @@ def build_firmware(target: Target, generated: Path, build_dir: Path) -> Path:
             "TINYTX_APP_NAME": APP,
             "TINYTX_APP_SOURCES": ";".join(str(p) for p in sources),
             "TINYTX_APP_INCLUDE_DIRS": str(generated),
+            "TINYTX_KERNEL_VARIANT": target.check_kernels(kernels),
         },
     )
     return build_dir / APP
@@ -117,18 +118,20 @@ def count_instructions(elf: Path, cpu: str, work: MhsaWorkload, expected: np.nda
     return InstructionCount(result.instructions, bool(np.array_equal(got, expected)))
 
 
-def run_demo(target_name: str, seed: int, build_root: Path) -> int:
+def run_demo(target_name: str, seed: int, build_root: Path, kernels: str | None = None) -> int:
     target = get_target(target_name)
     if not target.emulated or not (target.cpu or "").startswith("cortex-m"):
         raise ValueError(f"--target: the demo runs on an emulated Cortex-M, not {target_name!r}")
     shape = SHAPES["A"]
     work = make_mhsa(shape, seed)
     expected = g.mhsa_s8(work.x, shape.heads, work.weights, work.quant)
-    root = (build_root / "demo" / target_name).resolve()
+    kernels = kernels or target.default_kernels
+    root = (build_root / "demo" / f"{target_name}-{kernels}").resolve()
     generated = root / "generated"
     generate_sources(work, expected, generated)
     print(f"tinytx demo: EEGFormer-shaped MHSA block ({shape}) on {target.description}")
-    elf = build_firmware(target, generated, root / "firmware")
+    print(f"kernels: {kernels}")
+    elf = build_firmware(target, kernels, generated, root / "firmware")
     print(f"firmware: {elf}")
 
     run = run_program(target, elf, [], timeout=300)

@@ -56,10 +56,14 @@ def parse_runner_output(target: str, returncode: int, text: str) -> SuiteReport:
     return report
 
 
-def build_runner(target_name: str, build_root: Path = DEFAULT_BUILD_DIR) -> Path:
+def build_runner(
+    target_name: str, build_root: Path = DEFAULT_BUILD_DIR, kernels: str | None = None
+) -> Path:
     target = get_target(target_name)
-    build_dir = build_root.resolve() / "kernel-tests" / target_name
-    cmake_build(RUNNER_SOURCE, build_dir, target, {"TINYTX_WERROR": "ON"})
+    variant = target.check_kernels(kernels or target.default_kernels)
+    build_dir = build_root.resolve() / "kernel-tests" / f"{target_name}-{variant}"
+    defines = {"TINYTX_WERROR": "ON", "TINYTX_KERNEL_VARIANT": variant}
+    cmake_build(RUNNER_SOURCE, build_dir, target, defines)
     return build_dir / RUNNER_NAME
 
 
@@ -73,9 +77,11 @@ def run_suite(
     vectors: Path,
     build_root: Path = DEFAULT_BUILD_DIR,
     timeout: float = 900.0,
+    kernels: str | None = None,
 ) -> SuiteReport:
-    """Build the runner for ``target_name`` and run it once over every case in ``vectors``."""
+    """Build the runner for ``target_name`` (kernel variant ``kernels``, default: the
+    target's) and run it once over every case in ``vectors``."""
     target = get_target(target_name)
-    program = build_runner(target_name, build_root)
+    program = build_runner(target_name, build_root, kernels)
     result = run_program(target, program, [str(vectors.resolve())], timeout)
     return parse_runner_output(target_name, result.returncode, result.stdout + result.stderr)

@@ -24,6 +24,19 @@ class Target:
     qemu: tuple[str, ...] = ()
     cpu: str | None = None
     memory: dict[str, int] = field(default_factory=dict)
+    kernels: tuple[str, ...] = ("ref",)  # buildable kernel variants, default first
+
+    @property
+    def default_kernels(self) -> str:
+        return self.kernels[0]
+
+    def check_kernels(self, variant: str) -> str:
+        if variant not in self.kernels:
+            raise ValueError(
+                f"kernels: target {self.name} builds the variants {', '.join(self.kernels)},"
+                f" not {variant!r}"
+            )
+        return variant
 
     @property
     def emulated(self) -> bool:
@@ -74,6 +87,7 @@ def load_targets(path: Path = TARGETS_FILE) -> dict[str, Target]:
             qemu=tuple(t.get("qemu", ())),
             cpu=t.get("cpu"),
             memory=dict(t.get("memory", {})),
+            kernels=tuple(t.get("kernels", ("ref",))),
         )
     return out
 

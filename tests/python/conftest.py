@@ -27,11 +27,13 @@ def kernel_vectors() -> Path:
 @pytest.fixture(scope="session")
 def suite_reports(kernel_vectors: Path):
     """Runs the C runner at most once per target over every case (batched emulator runs)."""
-    cache: dict[str, kt.SuiteReport] = {}
+    cache: dict[tuple[str, str], kt.SuiteReport] = {}
 
-    def get(target: str) -> kt.SuiteReport:
-        if target not in cache:
-            cache[target] = kt.run_suite(target, kernel_vectors, BUILD_ROOT)
-        return cache[target]
+    def get(target: str, kernels: str) -> kt.SuiteReport:
+        if (target, kernels) not in cache:
+            cache[target, kernels] = kt.run_suite(
+                target, kernel_vectors, BUILD_ROOT, kernels=kernels
+            )
+        return cache[target, kernels]
 
     return get

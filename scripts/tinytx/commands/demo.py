@@ -16,6 +16,7 @@ def add_parser(sub: argparse._SubParsersAction, name: str, help_text: str) -> No
         "against the golden model, count its instructions and report its memory.",
     )
     p.add_argument("--target", default="m4", help="emulated target (default: m4)")
+    p.add_argument("--kernels", choices=["ref", "arm"], help="kernel variant (default: arm)")
     p.add_argument("--seed", type=int, default=7, help="seed of the random model and input")
     p.add_argument("--build-dir", type=Path, default=DEFAULT_BUILD_DIR)
     p.set_defaults(func=run)
@@ -24,4 +25,4 @@ def add_parser(sub: argparse._SubParsersAction, name: str, help_text: str) -> No
 def run(args: argparse.Namespace) -> int:
     from tinytx.demo import run_demo
 
-    return run_demo(args.target, args.seed, args.build_dir)
+    return run_demo(args.target, args.seed, args.build_dir, args.kernels)

@@ -23,6 +23,11 @@ def add_parser(sub: argparse._SubParsersAction, name: str, help_text: str) -> No
         choices=[*load_targets(), "all"],
         help="target to run on (repeatable; default: host)",
     )
+    p.add_argument(
+        "--kernels",
+        choices=["ref", "arm"],
+        help="kernel variant (default: each target's own, e.g. arm on m4/m7)",
+    )
     p.add_argument("--seed", type=int, default=kt.DEFAULT_SEED, help="vector seed")
     p.add_argument("--cases", type=int, default=kt.DEFAULT_CASES, help="cases per kernel")
     p.add_argument("--kernel", action="append", help="only this kernel (repeatable)")
@@ -42,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"{count} cases (seed {args.seed}) -> {vectors}")
     status = 0
     for name in names:
-        report = kt.run_suite(name, vectors, args.build_dir)
+        report = kt.run_suite(name, vectors, args.build_dir, kernels=args.kernels)
         if args.verbose:
             print(report.output)
         for line in report.failures[:20]:
