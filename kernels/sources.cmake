@@ -31,6 +31,9 @@ function(tinytx_kernel_sources variant out_var)
   if(NOT variant IN_LIST TINYTX_KERNEL_VARIANTS)
     message(FATAL_ERROR "tinytx: unknown kernel variant '${variant}' (known: ${TINYTX_KERNEL_VARIANTS})")
   endif()
+  # The glob only makes the build re-run CMake when a variant file appears or
+  # disappears (the EXISTS checks below are evaluated at configure time).
+  file(GLOB _tinytx_variant_files CONFIGURE_DEPENDS ${TINYTX_KERNELS_DIR}/src/${variant}/*.c)
   set(sources)
   foreach(name IN LISTS TINYTX_KERNEL_NAMES)
     if(EXISTS ${TINYTX_KERNELS_DIR}/src/${variant}/${name}.c)
