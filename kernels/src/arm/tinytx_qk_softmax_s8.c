@@ -40,6 +40,41 @@ static inline uint32_t live_i_exp(int32_t x)
 	return ((uint32_t)(t * t) + TINYTX_EXP_C_Q) >> z;
 }
 
+/* Replaces scores by their i-exp values; returns the row sum. Logit via one SMULL. */
+static uint32_t exp_row_shifted(int32_t *row, int32_t n, int32_t max, int32_t threshold,
+				int32_t up, int32_t multiplier)
+{
+	uint32_t sum = 0;
+	for (int32_t j = 0; j < n; j++) {
+		const int32_t diff = row[j] - max;
+		uint32_t e = 0;
+		if (diff >= threshold) {
+			const int64_t p = (int64_t)(diff * (1 << up)) * multiplier;
+			e = live_i_exp(((int32_t)(p >> 32) + 1) >> 1);
+		}
+		row[j] = (int32_t)e;
+		sum += e;
+	}
+	return sum;
+}
+
+/* Same with the full 64-bit logit (multipliers too small for the shifted form). */
+static uint32_t exp_row_generic(int32_t *row, int32_t n, int32_t max, int32_t threshold,
+				tinytx_requant rq)
+{
+	uint32_t sum = 0;
+	for (int32_t j = 0; j < n; j++) {
+		const int32_t diff = row[j] - max;
+		uint32_t e = 0;
+		if (diff >= threshold) {
+			e = live_i_exp((int32_t)tinytx_scale_round(diff, rq));
+		}
+		row[j] = (int32_t)e;
+		sum += e;
+	}
+	return sum;
+}
+
 int32_t tinytx_qk_softmax_s8_get_buffer_size(const tinytx_attention_dims *dims)
 {
 	if (dims == NULL) {
@@ -97,24 +132,9 @@ tinytx_status tinytx_qk_softmax_s8(const tinytx_attention_dims *dims, tinytx_req
 			for (j = 1; j < skv; j++) {
 				max = row[j] > max ? row[j] : max;
 			}
-			uint32_t sum = 0;
-			for (j = 0; j < skv; j++) {
-				const int32_t diff = row[j] - max;
-				uint32_t e = 0;
-				if (diff >= threshold) {
-					int32_t x;
-					if (up >= 0) {
-						const int64_t p = (int64_t)(diff * (1 << up)) *
-								  softmax.multiplier;
-						x = ((int32_t)(p >> 32) + 1) >> 1;
-					} else {
-						x = (int32_t)tinytx_scale_round(diff, softmax);
-					}
-					e = live_i_exp(x);
-				}
-				row[j] = (int32_t)e;
-				sum += e;
-			}
+			const uint32_t sum = up >= 0 ? exp_row_shifted(row, skv, max, threshold, up,
+								       softmax.multiplier)
+						     : exp_row_generic(row, skv, max, threshold, softmax);
 			uint8_t *out = probs + ((size_t)h * sq + i) * skv;
 			const uint32_t half = sum / 2u;
 			for (j = 0; j < skv; j++) {
