@@ -4,6 +4,7 @@
 
 #include <stdint.h>
 
+#include "tinytx/requant.h"
 #include "tinytx/types.h"
 
 /* 1 when a * b (both >= 1) fits in int32. */
@@ -67,6 +68,70 @@ static inline tinytx_status tinytx_check_mhsa_dims(const tinytx_mhsa_dims *d)
 		return TINYTX_ERR_DIMS;
 	}
 	return TINYTX_OK;
+}
+
+/* Every check of a tinytx_linear_s8 call (shared by the kernel variants). */
+static inline tinytx_status tinytx_check_linear_call(const tinytx_linear_dims *dims,
+						    const tinytx_linear_params *params,
+						    const void *input, const void *weights,
+						    const void *output)
+{
+	if (dims == NULL || params == NULL || input == NULL || weights == NULL || output == NULL) {
+		return TINYTX_ERR_NULL;
+	}
+	tinytx_status st = tinytx_check_linear_dims(dims);
+	if (st != TINYTX_OK) {
+		return st;
+	}
+	if (!tinytx_requant_valid(params->requant) || !tinytx_activation_valid(params->act)) {
+		return TINYTX_ERR_PARAM;
+	}
+	return TINYTX_OK;
+}
+
+/* Scratch bytes of QK^T + softmax (one int32 score row), or a negative status. */
+static inline int32_t tinytx_qk_softmax_scratch(const tinytx_attention_dims *dims)
+{
+	if (dims == NULL) {
+		return TINYTX_ERR_NULL;
+	}
+	tinytx_status st = tinytx_check_attention_dims(dims);
+	if (st != TINYTX_OK) {
+		return st;
+	}
+	if (dims->kv_rows > TINYTX_SOFTMAX_MAX_KV) {
+		return TINYTX_ERR_DIMS;
+	}
+	return dims->kv_rows * (int32_t)sizeof(int32_t);
+}
+
+static inline tinytx_status tinytx_check_qk_softmax_call(const tinytx_attention_dims *dims,
+							tinytx_requant softmax, const void *q,
+							const void *k, const void *probs,
+							const void *scratch)
+{
+	if (dims == NULL || q == NULL || k == NULL || probs == NULL || scratch == NULL) {
+		return TINYTX_ERR_NULL;
+	}
+	int32_t need = tinytx_qk_softmax_scratch(dims);
+	if (need < 0) {
+		return (tinytx_status)need;
+	}
+	return tinytx_requant_valid(softmax) ? TINYTX_OK : TINYTX_ERR_PARAM;
+}
+
+static inline tinytx_status tinytx_check_av_call(const tinytx_attention_dims *dims,
+						tinytx_requant requant, const void *probs,
+						const void *vt, const void *output)
+{
+	if (dims == NULL || probs == NULL || vt == NULL || output == NULL) {
+		return TINYTX_ERR_NULL;
+	}
+	tinytx_status st = tinytx_check_attention_dims(dims);
+	if (st != TINYTX_OK) {
+		return st;
+	}
+	return tinytx_requant_valid(requant) ? TINYTX_OK : TINYTX_ERR_PARAM;
 }
 
 #endif /* TINYTX_CHECK_H */

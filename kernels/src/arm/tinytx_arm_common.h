@@ -49,18 +49,38 @@ static inline int32_t tt_uxtb16_hi(uint32_t v)
 	return r;
 }
 
-/* Two rows a0, a1 (int8) against two rows b0, b1 (int8), length k. */
-static inline void tt_dot_2x2_s8(const int8_t *a0, const int8_t *a1, const int8_t *b0,
-				 const int8_t *b1, int32_t k, int32_t *c00, int32_t *c01,
-				 int32_t *c10, int32_t *c11)
+/* Widened halves of a word of int8 (a_unsigned = 0) or uint8 (1) values. */
+static inline int32_t tt_widen_lo(uint32_t w, int a_unsigned)
 {
-	int32_t s00 = *c00, s01 = *c01, s10 = *c10, s11 = *c11;
+	return a_unsigned ? (int32_t)__uxtb16(w) : (int32_t)__sxtb16(w);
+}
+
+static inline int32_t tt_widen_hi(uint32_t w, int a_unsigned)
+{
+	return a_unsigned ? tt_uxtb16_hi(w) : tt_sxtb16_hi(w);
+}
+
+static inline int32_t tt_elem(const void *a, int32_t i, int a_unsigned)
+{
+	return a_unsigned ? ((const uint8_t *)a)[i] : ((const int8_t *)a)[i];
+}
+
+/*
+ * Two rows a0, a1 against two int8 rows b0, b1, length k, accumulated into c.
+ * The a rows are int8, or uint8 when a_unsigned (a compile-time constant at every
+ * call, so the branch folds away).
+ */
+static inline void tt_dot_2x2(const void *a0, const void *a1, const int8_t *b0, const int8_t *b1,
+			      int32_t k, int a_unsigned, int32_t c[4])
+{
+	const uint8_t *pa0 = a0, *pa1 = a1;
+	int32_t s00 = c[0], s01 = c[1], s10 = c[2], s11 = c[3];
 	int32_t i = 0;
 	for (; i + 4 <= k; i += 4) {
-		const uint32_t wa0 = tt_read_u32(a0 + i), wa1 = tt_read_u32(a1 + i);
+		const uint32_t wa0 = tt_read_u32(pa0 + i), wa1 = tt_read_u32(pa1 + i);
 		const uint32_t wb0 = tt_read_u32(b0 + i), wb1 = tt_read_u32(b1 + i);
-		const int32_t a0l = (int32_t)__sxtb16(wa0), a0h = tt_sxtb16_hi(wa0);
-		const int32_t a1l = (int32_t)__sxtb16(wa1), a1h = tt_sxtb16_hi(wa1);
+		const int32_t a0l = tt_widen_lo(wa0, a_unsigned), a0h = tt_widen_hi(wa0, a_unsigned);
+		const int32_t a1l = tt_widen_lo(wa1, a_unsigned), a1h = tt_widen_hi(wa1, a_unsigned);
 		const int32_t b0l = (int32_t)__sxtb16(wb0), b0h = tt_sxtb16_hi(wb0);
 		const int32_t b1l = (int32_t)__sxtb16(wb1), b1h = tt_sxtb16_hi(wb1);
 		s00 = __smlad(a0l, b0l, s00);
@@ -73,100 +93,56 @@ static inline void tt_dot_2x2_s8(const int8_t *a0, const int8_t *a1, const int8_
 		s11 = __smlad(a1h, b1h, s11);
 	}
 	for (; i < k; i++) {
-		s00 += a0[i] * b0[i];
-		s01 += a0[i] * b1[i];
-		s10 += a1[i] * b0[i];
-		s11 += a1[i] * b1[i];
+		const int32_t x0 = tt_elem(a0, i, a_unsigned), x1 = tt_elem(a1, i, a_unsigned);
+		s00 += x0 * b0[i];
+		s01 += x0 * b1[i];
+		s10 += x1 * b0[i];
+		s11 += x1 * b1[i];
 	}
-	*c00 = s00;
-	*c01 = s01;
-	*c10 = s10;
-	*c11 = s11;
+	c[0] = s00;
+	c[1] = s01;
+	c[2] = s10;
+	c[3] = s11;
 }
 
-/* One row a (int8) against two rows b0, b1 (int8). */
-static inline void tt_dot_1x2_s8(const int8_t *a, const int8_t *b0, const int8_t *b1, int32_t k,
-				 int32_t *c0, int32_t *c1)
+/* One row a (int8, or uint8 when a_unsigned) against two int8 rows, into c. */
+static inline void tt_dot_1x2(const void *a, const int8_t *b0, const int8_t *b1, int32_t k,
+			      int a_unsigned, int32_t c[2])
 {
-	int32_t s0 = *c0, s1 = *c1;
+	const uint8_t *pa = a;
+	int32_t s0 = c[0], s1 = c[1];
 	int32_t i = 0;
 	for (; i + 4 <= k; i += 4) {
-		const uint32_t wa = tt_read_u32(a + i);
+		const uint32_t wa = tt_read_u32(pa + i);
 		const uint32_t wb0 = tt_read_u32(b0 + i), wb1 = tt_read_u32(b1 + i);
-		const int32_t al = (int32_t)__sxtb16(wa), ah = tt_sxtb16_hi(wa);
+		const int32_t al = tt_widen_lo(wa, a_unsigned), ah = tt_widen_hi(wa, a_unsigned);
 		s0 = __smlad(al, (int32_t)__sxtb16(wb0), s0);
 		s0 = __smlad(ah, tt_sxtb16_hi(wb0), s0);
 		s1 = __smlad(al, (int32_t)__sxtb16(wb1), s1);
 		s1 = __smlad(ah, tt_sxtb16_hi(wb1), s1);
 	}
 	for (; i < k; i++) {
-		s0 += a[i] * b0[i];
-		s1 += a[i] * b1[i];
+		const int32_t x = tt_elem(a, i, a_unsigned);
+		s0 += x * b0[i];
+		s1 += x * b1[i];
 	}
-	*c0 = s0;
-	*c1 = s1;
+	c[0] = s0;
+	c[1] = s1;
 }
 
-static inline int32_t tt_dot_1x1_s8(const int8_t *a, const int8_t *b, int32_t k, int32_t acc)
+/* One row a (int8, or uint8 when a_unsigned) against one int8 row, added to acc. */
+static inline int32_t tt_dot_1x1(const void *a, const int8_t *b, int32_t k, int a_unsigned,
+				 int32_t acc)
 {
+	const uint8_t *pa = a;
 	int32_t i = 0;
 	for (; i + 4 <= k; i += 4) {
-		const uint32_t wa = tt_read_u32(a + i), wb = tt_read_u32(b + i);
-		acc = __smlad((int32_t)__sxtb16(wa), (int32_t)__sxtb16(wb), acc);
-		acc = __smlad(tt_sxtb16_hi(wa), tt_sxtb16_hi(wb), acc);
+		const uint32_t wa = tt_read_u32(pa + i), wb = tt_read_u32(b + i);
+		acc = __smlad(tt_widen_lo(wa, a_unsigned), (int32_t)__sxtb16(wb), acc);
+		acc = __smlad(tt_widen_hi(wa, a_unsigned), tt_sxtb16_hi(wb), acc);
 	}
 	for (; i < k; i++) {
-		acc += a[i] * b[i];
-	}
-	return acc;
-}
-
-/* Two rows of uint8 probabilities against two rows of int8 values. */
-static inline void tt_dot_2x2_u8s8(const uint8_t *a0, const uint8_t *a1, const int8_t *b0,
-				   const int8_t *b1, int32_t k, int32_t *c00, int32_t *c01,
-				   int32_t *c10, int32_t *c11)
-{
-	int32_t s00 = 0, s01 = 0, s10 = 0, s11 = 0;
-	int32_t i = 0;
-	for (; i + 4 <= k; i += 4) {
-		const uint32_t wa0 = tt_read_u32(a0 + i), wa1 = tt_read_u32(a1 + i);
-		const uint32_t wb0 = tt_read_u32(b0 + i), wb1 = tt_read_u32(b1 + i);
-		const int32_t a0l = (int32_t)__uxtb16(wa0), a0h = tt_uxtb16_hi(wa0);
-		const int32_t a1l = (int32_t)__uxtb16(wa1), a1h = tt_uxtb16_hi(wa1);
-		const int32_t b0l = (int32_t)__sxtb16(wb0), b0h = tt_sxtb16_hi(wb0);
-		const int32_t b1l = (int32_t)__sxtb16(wb1), b1h = tt_sxtb16_hi(wb1);
-		s00 = __smlad(a0l, b0l, s00);
-		s00 = __smlad(a0h, b0h, s00);
-		s01 = __smlad(a0l, b1l, s01);
-		s01 = __smlad(a0h, b1h, s01);
-		s10 = __smlad(a1l, b0l, s10);
-		s10 = __smlad(a1h, b0h, s10);
-		s11 = __smlad(a1l, b1l, s11);
-		s11 = __smlad(a1h, b1h, s11);
-	}
-	for (; i < k; i++) {
-		s00 += a0[i] * b0[i];
-		s01 += a0[i] * b1[i];
-		s10 += a1[i] * b0[i];
-		s11 += a1[i] * b1[i];
-	}
-	*c00 = s00;
-	*c01 = s01;
-	*c10 = s10;
-	*c11 = s11;
-}
-
-static inline int32_t tt_dot_1x1_u8s8(const uint8_t *a, const int8_t *b, int32_t k)
-{
-	int32_t acc = 0;
-	int32_t i = 0;
-	for (; i + 4 <= k; i += 4) {
-		const uint32_t wa = tt_read_u32(a + i), wb = tt_read_u32(b + i);
-		acc = __smlad((int32_t)__uxtb16(wa), (int32_t)__sxtb16(wb), acc);
-		acc = __smlad(tt_uxtb16_hi(wa), tt_sxtb16_hi(wb), acc);
-	}
-	for (; i < k; i++) {
-		acc += a[i] * b[i];
+		acc += tt_elem(a, i, a_unsigned) * b[i];
 	}
 	return acc;
 }

@@ -32,15 +32,9 @@ tinytx_status tinytx_linear_s8(const tinytx_linear_dims *dims, const tinytx_line
 			       const int8_t *input, const int8_t *weights, const int32_t *bias,
 			       int8_t *output)
 {
-	if (dims == NULL || params == NULL || input == NULL || weights == NULL || output == NULL) {
-		return TINYTX_ERR_NULL;
-	}
-	tinytx_status st = tinytx_check_linear_dims(dims);
+	tinytx_status st = tinytx_check_linear_call(dims, params, input, weights, output);
 	if (st != TINYTX_OK) {
 		return st;
-	}
-	if (!tinytx_requant_valid(params->requant) || !tinytx_activation_valid(params->act)) {
-		return TINYTX_ERR_PARAM;
 	}
 	const int32_t rows = dims->rows, k = dims->in_features, n_dim = dims->out_features;
 	const tinytx_requant rq = params->requant;
@@ -58,18 +52,18 @@ tinytx_status tinytx_linear_s8(const tinytx_linear_dims *dims, const tinytx_line
 		int32_t s = 0;
 		for (; s + 2 <= rows; s += 2) {
 			const int8_t *x0 = input + (size_t)s * k;
-			int32_t c00 = b0, c01 = b1, c10 = b0, c11 = b1;
-			tt_dot_2x2_s8(x0, x0 + k, w0, w1, k, &c00, &c01, &c10, &c11);
-			o0[s * map.row_stride] = tt_requant_s8(c00, rq, lo, hi);
-			o1[s * map.row_stride] = tt_requant_s8(c01, rq, lo, hi);
-			o0[(s + 1) * map.row_stride] = tt_requant_s8(c10, rq, lo, hi);
-			o1[(s + 1) * map.row_stride] = tt_requant_s8(c11, rq, lo, hi);
+			int32_t c[4] = {b0, b1, b0, b1};
+			tt_dot_2x2(x0, x0 + k, w0, w1, k, 0, c);
+			o0[s * map.row_stride] = tt_requant_s8(c[0], rq, lo, hi);
+			o1[s * map.row_stride] = tt_requant_s8(c[1], rq, lo, hi);
+			o0[(s + 1) * map.row_stride] = tt_requant_s8(c[2], rq, lo, hi);
+			o1[(s + 1) * map.row_stride] = tt_requant_s8(c[3], rq, lo, hi);
 		}
 		if (s < rows) {
-			int32_t c0 = b0, c1 = b1;
-			tt_dot_1x2_s8(input + (size_t)s * k, w0, w1, k, &c0, &c1);
-			o0[s * map.row_stride] = tt_requant_s8(c0, rq, lo, hi);
-			o1[s * map.row_stride] = tt_requant_s8(c1, rq, lo, hi);
+			int32_t c[2] = {b0, b1};
+			tt_dot_1x2(input + (size_t)s * k, w0, w1, k, 0, c);
+			o0[s * map.row_stride] = tt_requant_s8(c[0], rq, lo, hi);
+			o1[s * map.row_stride] = tt_requant_s8(c[1], rq, lo, hi);
 		}
 	}
 	if (n < n_dim) {
@@ -79,13 +73,13 @@ tinytx_status tinytx_linear_s8(const tinytx_linear_dims *dims, const tinytx_line
 		int32_t s = 0;
 		for (; s + 2 <= rows; s += 2) {
 			const int8_t *x0 = input + (size_t)s * k;
-			int32_t c0 = b, c1 = b;
-			tt_dot_1x2_s8(w, x0, x0 + k, k, &c0, &c1); /* one feature, two tokens */
-			o[s * map.row_stride] = tt_requant_s8(c0, rq, lo, hi);
-			o[(s + 1) * map.row_stride] = tt_requant_s8(c1, rq, lo, hi);
+			int32_t c[2] = {b, b};
+			tt_dot_1x2(w, x0, x0 + k, k, 0, c); /* one feature, two tokens */
+			o[s * map.row_stride] = tt_requant_s8(c[0], rq, lo, hi);
+			o[(s + 1) * map.row_stride] = tt_requant_s8(c[1], rq, lo, hi);
 		}
 		if (s < rows) {
-			int32_t c = tt_dot_1x1_s8(input + (size_t)s * k, w, k, b);
+			int32_t c = tt_dot_1x1(input + (size_t)s * k, w, k, 0, b);
 			o[s * map.row_stride] = tt_requant_s8(c, rq, lo, hi);
 		}
 	}

@@ -77,31 +77,15 @@ static uint32_t exp_row_generic(int32_t *row, int32_t n, int32_t max, int32_t th
 
 int32_t tinytx_qk_softmax_s8_get_buffer_size(const tinytx_attention_dims *dims)
 {
-	if (dims == NULL) {
-		return TINYTX_ERR_NULL;
-	}
-	tinytx_status st = tinytx_check_attention_dims(dims);
-	if (st != TINYTX_OK) {
-		return st;
-	}
-	if (dims->kv_rows > TINYTX_SOFTMAX_MAX_KV) {
-		return TINYTX_ERR_DIMS;
-	}
-	return dims->kv_rows * (int32_t)sizeof(int32_t);
+	return tinytx_qk_softmax_scratch(dims);
 }
 
 tinytx_status tinytx_qk_softmax_s8(const tinytx_attention_dims *dims, tinytx_requant softmax,
 				   const int8_t *q, const int8_t *k, uint8_t *probs, void *scratch)
 {
-	if (dims == NULL || q == NULL || k == NULL || probs == NULL || scratch == NULL) {
-		return TINYTX_ERR_NULL;
-	}
-	int32_t need = tinytx_qk_softmax_s8_get_buffer_size(dims);
-	if (need < 0) {
-		return (tinytx_status)need;
-	}
-	if (!tinytx_requant_valid(softmax)) {
-		return TINYTX_ERR_PARAM;
+	tinytx_status st = tinytx_check_qk_softmax_call(dims, softmax, q, k, probs, scratch);
+	if (st != TINYTX_OK) {
+		return st;
 	}
 	const int32_t sq = dims->q_rows, skv = dims->kv_rows, p_dim = dims->head_dim;
 	int32_t *row = (int32_t *)scratch;
@@ -120,13 +104,13 @@ tinytx_status tinytx_qk_softmax_s8(const tinytx_attention_dims *dims, tinytx_req
 			int32_t j = 0;
 			for (; j + 2 <= skv; j += 2) {
 				const int8_t *k0 = kh + (size_t)j * p_dim;
-				int32_t c0 = 0, c1 = 0;
-				tt_dot_1x2_s8(qi, k0, k0 + p_dim, p_dim, &c0, &c1);
-				row[j] = c0;
-				row[j + 1] = c1;
+				int32_t c[2] = {0, 0};
+				tt_dot_1x2(qi, k0, k0 + p_dim, p_dim, 0, c);
+				row[j] = c[0];
+				row[j + 1] = c[1];
 			}
 			if (j < skv) {
-				row[j] = tt_dot_1x1_s8(qi, kh + (size_t)j * p_dim, p_dim, 0);
+				row[j] = tt_dot_1x1(qi, kh + (size_t)j * p_dim, p_dim, 0, 0);
 			}
 			int32_t max = row[0];
 			for (j = 1; j < skv; j++) {

@@ -6,15 +6,9 @@
 tinytx_status tinytx_av_s8(const tinytx_attention_dims *dims, tinytx_requant requant,
 			   const uint8_t *probs, const int8_t *vt, int8_t *output)
 {
-	if (dims == NULL || probs == NULL || vt == NULL || output == NULL) {
-		return TINYTX_ERR_NULL;
-	}
-	tinytx_status st = tinytx_check_attention_dims(dims);
+	tinytx_status st = tinytx_check_av_call(dims, requant, probs, vt, output);
 	if (st != TINYTX_OK) {
 		return st;
-	}
-	if (!tinytx_requant_valid(requant)) {
-		return TINYTX_ERR_PARAM;
 	}
 	const int32_t sq = dims->q_rows;
 	const int32_t skv = dims->kv_rows;

@@ -7,15 +7,9 @@ tinytx_status tinytx_linear_s8(const tinytx_linear_dims *dims, const tinytx_line
 			       const int8_t *input, const int8_t *weights, const int32_t *bias,
 			       int8_t *output)
 {
-	if (dims == NULL || params == NULL || input == NULL || weights == NULL || output == NULL) {
-		return TINYTX_ERR_NULL;
-	}
-	tinytx_status st = tinytx_check_linear_dims(dims);
+	tinytx_status st = tinytx_check_linear_call(dims, params, input, weights, output);
 	if (st != TINYTX_OK) {
 		return st;
-	}
-	if (!tinytx_requant_valid(params->requant) || !tinytx_activation_valid(params->act)) {
-		return TINYTX_ERR_PARAM;
 	}
 	const int32_t rows = dims->rows;
 	const int32_t k_dim = dims->in_features;

@@ -5,31 +5,15 @@
 
 int32_t tinytx_qk_softmax_s8_get_buffer_size(const tinytx_attention_dims *dims)
 {
-	if (dims == NULL) {
-		return TINYTX_ERR_NULL;
-	}
-	tinytx_status st = tinytx_check_attention_dims(dims);
-	if (st != TINYTX_OK) {
-		return st;
-	}
-	if (dims->kv_rows > TINYTX_SOFTMAX_MAX_KV) {
-		return TINYTX_ERR_DIMS;
-	}
-	return dims->kv_rows * (int32_t)sizeof(int32_t);
+	return tinytx_qk_softmax_scratch(dims);
 }
 
 tinytx_status tinytx_qk_softmax_s8(const tinytx_attention_dims *dims, tinytx_requant softmax,
 				   const int8_t *q, const int8_t *k, uint8_t *probs, void *scratch)
 {
-	if (dims == NULL || q == NULL || k == NULL || probs == NULL || scratch == NULL) {
-		return TINYTX_ERR_NULL;
-	}
-	int32_t need = tinytx_qk_softmax_s8_get_buffer_size(dims);
-	if (need < 0) {
-		return (tinytx_status)need;
-	}
-	if (!tinytx_requant_valid(softmax)) {
-		return TINYTX_ERR_PARAM;
+	tinytx_status st = tinytx_check_qk_softmax_call(dims, softmax, q, k, probs, scratch);
+	if (st != TINYTX_OK) {
+		return st;
 	}
 	const int32_t sq = dims->q_rows;
 	const int32_t skv = dims->kv_rows;
