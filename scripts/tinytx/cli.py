@@ -30,6 +30,15 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "measure integer softmax/LayerNorm/GELU against float",
     ),
     "targets": ("tinytx.commands.targets", "list the build/emulation targets"),
+    "report": ("tinytx.commands.report", "memory report of a firmware ELF (and map file)"),
+    "weights-hex": (
+        "tinytx.commands.weights_hex",
+        "write a model's weights as an Intel HEX image for a board's weights partition",
+    ),
+    "bench": (
+        "tinytx.commands.bench",
+        "exact instructions and modelled cycles of each MHSA kernel on emulated Cortex-M",
+    ),
 }
 
 

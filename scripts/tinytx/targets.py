@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -62,13 +63,15 @@ class Target:
             f"-DTINYTX_MEMORY_DEFSYMS={';'.join(defsyms)}",
         ]
 
-    def qemu_command(self, elf: Path, args: list[str]) -> list[str]:
-        """QEMU command line running ``elf`` with semihosting ``args`` (argv[1:])."""
+    def qemu_command(self, elf: Path, args: list[str], extra: Sequence[str] = ()) -> list[str]:
+        """QEMU command line running ``elf`` with semihosting ``args`` (argv[1:]);
+        ``extra`` QEMU options go before ``-kernel`` (e.g. ``-device loader,...``)."""
         sh = ",".join(["enable=on", "target=native", "chardev=con"] + [f"arg={a}" for a in args])
         return [
             *self.qemu,
             "-display", "none", "-monitor", "none", "-serial", "none",
             "-chardev", "stdio,id=con", "-semihosting-config", sh,
+            *extra,
             "-kernel", str(elf),
         ]  # fmt: skip
 

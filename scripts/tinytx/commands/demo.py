@@ -18,6 +18,17 @@ def add_parser(sub: argparse._SubParsersAction, name: str, help_text: str) -> No
     p.add_argument("--target", default="m4", help="emulated target (default: m4)")
     p.add_argument("--kernels", choices=["ref", "arm"], help="kernel variant (default: arm)")
     p.add_argument("--seed", type=int, default=7, help="seed of the random model and input")
+    p.add_argument(
+        "--board",
+        help="emulated board profile of boards/boards.yaml (e.g. nucleo_l476rg_emu): its QEMU"
+        " target, linked with its memory, reported against its limits (replaces --target)",
+    )
+    p.add_argument(
+        "--weights-image",
+        action="store_true",
+        help="with --board: read the weights from a weight image (tinytx weights-hex) loaded"
+        " into the board's weights partition instead of linking them",
+    )
     p.add_argument("--build-dir", type=Path, default=DEFAULT_BUILD_DIR)
     p.set_defaults(func=run)
 
@@ -25,4 +36,6 @@ def add_parser(sub: argparse._SubParsersAction, name: str, help_text: str) -> No
 def run(args: argparse.Namespace) -> int:
     from tinytx.demo import run_demo
 
-    return run_demo(args.target, args.seed, args.build_dir, args.kernels)
+    return run_demo(
+        args.target, args.seed, args.build_dir, args.kernels, args.board, args.weights_image
+    )
