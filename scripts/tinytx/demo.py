@@ -121,15 +121,18 @@ def build_firmware(
 @dataclass(frozen=True)
 class InstructionCount:
     instructions: int
+    modelled_cycles: int
     output_matches: bool
 
 
 def count_instructions(elf: Path, cpu: str, work: MhsaWorkload, expected: np.ndarray):
-    """Exact executed instructions of one ``tinytx_mhsa_s8`` call, run under unicorn."""
-    from tinytx.emu.unicorn_arm import ArmFunctionRunner
+    """Exact executed instructions and modelled cycles of one ``tinytx_mhsa_s8`` call,
+    run under unicorn with the benchmark's cost model (scripts/tinytx/bench)."""
+    from tinytx.bench.costs import CostModel
+    from tinytx.bench.runner import CostedRunner
 
     s = work.shape
-    runner = ArmFunctionRunner(elf, cpu=cpu, scratch_size=1 << 20)
+    runner = CostedRunner(elf, CostModel(cpu), scratch_size=1 << 20)
     dims = runner.alloc(struct.pack("<4i", s.seq_len, s.embed_dim, s.heads, s.head_dim))
     rq = [v for f in REQUANT_FIELDS for v in (getattr(work.quant, f).multiplier,
                                               getattr(work.quant, f).shift)]  # fmt: skip
@@ -139,13 +142,14 @@ def count_instructions(elf: Path, cpu: str, work: MhsaWorkload, expected: np.nda
     )
     out = runner.alloc(expected.size)
     scratch = runner.alloc(mhsa_scratch_bytes(s))
-    result = runner.call(
+    result = runner.measure(
         "tinytx_mhsa_s8", [dims, params, weights, runner.symbol("mhsa_bench_input"), out, scratch]
     )
     if result.return_value != 0:
         raise RuntimeError(f"tinytx_mhsa_s8 returned {result.return_value} under unicorn")
     got = np.frombuffer(runner.read(out, expected.size), np.int8).reshape(expected.shape)
-    return InstructionCount(result.instructions, bool(np.array_equal(got, expected)))
+    matches = bool(np.array_equal(got, expected))
+    return InstructionCount(result.instructions, result.modelled_cycles, matches)
 
 
 def run_demo(
@@ -213,7 +217,10 @@ def run_demo(
         macs = shape.macs
         print(f"instructions (exact, unicorn, one tinytx_mhsa_s8 call): {count.instructions:,}")
         print(f"MACs: {macs:,}   instructions/MAC: {count.instructions / macs:.2f}")
-        print("  (QEMU does not model cycles; modelled cycles arrive with the benchmark issue)")
+        print(
+            f"modelled cycles ({target.cpu} cost table, a model, not silicon):"
+            f" {count.modelled_cycles:,}   (QEMU itself models no cycles; see docs/benchmarks.md)"
+        )
         if not count.output_matches:
             print("FAILED: the unicorn run's output differs from the golden model")
             return 1
