@@ -14,7 +14,6 @@ partition, written by ``tinytx weights-hex`` from :func:`weights_payload`.
 
 from __future__ import annotations
 
-import struct
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -125,31 +124,30 @@ class InstructionCount:
     output_matches: bool
 
 
-def count_instructions(elf: Path, cpu: str, work: MhsaWorkload, expected: np.ndarray):
+def count_instructions(elf: Path, cpu: str, work: MhsaWorkload) -> InstructionCount:
     """Exact executed instructions and modelled cycles of one ``tinytx_mhsa_s8`` call,
-    run under unicorn with the benchmark's cost model (scripts/tinytx/bench)."""
+    run under unicorn on the firmware ELF with the benchmark's cases and cost model
+    (scripts/tinytx/bench), which also check the output against the golden model."""
+    from tinytx.bench.cases import (
+        WHOLE_BLOCK,
+        BenchMismatch,
+        golden_trace,
+        heap_bytes,
+        prepare_cases,
+        run_case,
+    )
     from tinytx.bench.costs import CostModel
     from tinytx.bench.runner import CostedRunner
 
-    s = work.shape
-    runner = CostedRunner(elf, CostModel(cpu), scratch_size=1 << 20)
-    dims = runner.alloc(struct.pack("<4i", s.seq_len, s.embed_dim, s.heads, s.head_dim))
-    rq = [v for f in REQUANT_FIELDS for v in (getattr(work.quant, f).multiplier,
-                                              getattr(work.quant, f).shift)]  # fmt: skip
-    params = runner.alloc(struct.pack(f"<{len(rq)}i", *rq))
-    weights = runner.alloc(
-        struct.pack("<8I", *(runner.symbol(f"mhsa_bench_{f}") for f in WEIGHT_FIELDS))
-    )
-    out = runner.alloc(expected.size)
-    scratch = runner.alloc(mhsa_scratch_bytes(s))
-    result = runner.measure(
-        "tinytx_mhsa_s8", [dims, params, weights, runner.symbol("mhsa_bench_input"), out, scratch]
-    )
-    if result.return_value != 0:
-        raise RuntimeError(f"tinytx_mhsa_s8 returned {result.return_value} under unicorn")
-    got = np.frombuffer(runner.read(out, expected.size), np.int8).reshape(expected.shape)
-    matches = bool(np.array_equal(got, expected))
-    return InstructionCount(result.instructions, result.modelled_cycles, matches)
+    runner = CostedRunner(elf, CostModel(cpu), scratch_size=heap_bytes(work.shape))
+    cases = prepare_cases(runner, work, golden_trace(work))
+    block = next(c for c in cases if c.kernel == WHOLE_BLOCK)
+    try:
+        m = run_case(runner, block, f"demo on {cpu}")
+    except BenchMismatch as exc:
+        print(f"unicorn run: {exc}")
+        return InstructionCount(0, 0, False)
+    return InstructionCount(m.instructions, m.modelled_cycles, True)
 
 
 def run_demo(
@@ -212,21 +210,18 @@ def run_demo(
         print(f"FAILED: firmware exited with {run.returncode}")
         return 1
 
-    if partition is None:
-        count = count_instructions(elf, target.cpu or "cortex-m4", work, expected)
-        macs = shape.macs
-        print(f"instructions (exact, unicorn, one tinytx_mhsa_s8 call): {count.instructions:,}")
-        print(f"MACs: {macs:,}   instructions/MAC: {count.instructions / macs:.2f}")
-        print(
-            f"modelled cycles ({target.cpu} cost table, a model, not silicon):"
-            f" {count.modelled_cycles:,}   (QEMU itself models no cycles; see docs/benchmarks.md)"
-        )
-        if not count.output_matches:
-            print("FAILED: the unicorn run's output differs from the golden model")
-            return 1
-        print("unicorn run output: MATCH with the golden model")
-    else:
-        print("instructions: not counted (the unicorn runner takes the weights from the ELF)")
+    count = count_instructions(elf, target.cpu or "cortex-m4", work)
+    if not count.output_matches:
+        print("FAILED: the unicorn run's output differs from the golden model")
+        return 1
+    macs = shape.macs
+    print(f"instructions (exact, unicorn, one tinytx_mhsa_s8 call): {count.instructions:,}")
+    print(f"MACs: {macs:,}   instructions/MAC: {count.instructions / macs:.2f}")
+    print(
+        f"modelled cycles ({target.cpu} cost table, a model, not silicon):"
+        f" {count.modelled_cycles:,}   (QEMU itself models no cycles; see docs/benchmarks.md)"
+    )
+    print("unicorn run output: MATCH with the golden model")
 
     print_memory(elf, board)
     return 0
