@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -9,7 +10,8 @@ import pytest
 from tinytx import kernel_tests as kt
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-BUILD_ROOT = REPO_ROOT / "build" / "pytest"
+# Parallel developers (or CI shards) can keep their builds apart.
+BUILD_ROOT = Path(os.environ.get("TINYTX_PYTEST_BUILD_ROOT", REPO_ROOT / "build" / "pytest"))
 
 
 @pytest.fixture(scope="session")
