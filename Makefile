@@ -9,7 +9,7 @@ setup:
 	@bash scripts/setup.sh
 
 demo: setup
-	$(PY) -m tinytx.cli demo
+	$(PY) -m tinytx.cli demo --sample radar
 
 # pytest exits non-zero (5) when it collects no test, which fails this target.
 test: setup

@@ -2,8 +2,10 @@
 # test runners, samples and benchmarks (kernels/CMakeLists.txt) and the Zephyr
 # module (module/CMakeLists.txt). Add a kernel here and every build picks it up.
 #
-# Variants: "ref" (kernels/src/ref, portable C99, defines the semantics) and
-# "arm" (kernels/src/arm, Cortex-M DSP extension). A variant uses its own file
+# Variants: "ref" (kernels/src/ref, portable C99, defines the semantics),
+# "arm" (kernels/src/arm, Cortex-M DSP extension) and "riscv" (kernels/src/riscv,
+# work split over cores through tinytx/parallel.h, XpulpV2 SIMD where the compiler
+# has it; docs/gap9.md). A variant uses its own file
 # for a kernel when it has one and the reference file otherwise, so an optimized
 # variant can land kernel by kernel.
 
@@ -16,15 +18,26 @@ set(TINYTX_KERNEL_INCLUDE_DIRS
 set(TINYTX_KERNEL_NAMES
   tinytx_add_s8
   tinytx_av_s8
+  tinytx_avgpool2d_s8
+  tinytx_conv2d_s8
+  tinytx_depthwise_conv2d_s8
+  tinytx_fwsa_dft_s8
   tinytx_fwsa_s8
   tinytx_gelu_s8
   tinytx_layernorm_s8
   tinytx_linear_s8
+  tinytx_maxpool2d_s8
+  tinytx_mean_rows_s8
+  tinytx_mhsa_dft_s8
   tinytx_mhsa_s8
   tinytx_qk_softmax_s8
 )
 
-set(TINYTX_KERNEL_VARIANTS ref arm)
+set(TINYTX_KERNEL_VARIANTS ref arm riscv)
+
+# The single-core implementation of tinytx/parallel.h, for builds whose platform has
+# no parallel port of its own (only the riscv variant calls it).
+set(TINYTX_PARALLEL_SERIAL_SOURCES ${TINYTX_KERNELS_DIR}/src/parallel/tinytx_parallel_serial.c)
 
 # tinytx_kernel_sources(<variant> <out_var>): absolute source paths of a variant.
 function(tinytx_kernel_sources variant out_var)
@@ -47,3 +60,4 @@ endfunction()
 
 tinytx_kernel_sources(ref TINYTX_KERNEL_REF_SOURCES)
 tinytx_kernel_sources(arm TINYTX_KERNEL_ARM_SOURCES)
+tinytx_kernel_sources(riscv TINYTX_KERNEL_RISCV_SOURCES)

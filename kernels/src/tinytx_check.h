@@ -1,4 +1,4 @@
-/* Argument checks shared by the kernel variants (internal header). */
+/* Argument checks and row helpers shared by the kernel variants (internal header). */
 #ifndef TINYTX_CHECK_H
 #define TINYTX_CHECK_H
 
@@ -70,6 +70,21 @@ static inline tinytx_status tinytx_check_mhsa_dims(const tinytx_mhsa_dims *d)
 	return TINYTX_OK;
 }
 
+/* The pointers of a tinytx_mhsa_s8 call (biases may be NULL). */
+static inline tinytx_status tinytx_check_mhsa_pointers(const tinytx_mhsa_dims *dims,
+						       const tinytx_mhsa_params *params,
+						       const tinytx_mhsa_weights *weights,
+						       const void *input, const void *output,
+						       const void *scratch)
+{
+	if (dims == NULL || params == NULL || weights == NULL || input == NULL || output == NULL ||
+	    scratch == NULL || weights->wq == NULL || weights->wk == NULL || weights->wv == NULL ||
+	    weights->wo == NULL) {
+		return TINYTX_ERR_NULL;
+	}
+	return TINYTX_OK;
+}
+
 /* Every check of a tinytx_linear_s8 call (shared by the kernel variants). */
 static inline tinytx_status tinytx_check_linear_call(const tinytx_linear_dims *dims,
 						    const tinytx_linear_params *params,
@@ -132,6 +147,115 @@ static inline tinytx_status tinytx_check_av_call(const tinytx_attention_dims *di
 		return st;
 	}
 	return tinytx_requant_valid(requant) ? TINYTX_OK : TINYTX_ERR_PARAM;
+}
+
+/* Every check of a tinytx_layernorm_s8 call. */
+static inline tinytx_status tinytx_check_layernorm_call(const tinytx_layernorm_dims *dims,
+							const tinytx_layernorm_params *params,
+							const void *input, const void *gamma,
+							const void *beta, const void *output)
+{
+	if (dims == NULL || params == NULL || input == NULL || gamma == NULL || beta == NULL ||
+	    output == NULL) {
+		return TINYTX_ERR_NULL;
+	}
+	const int32_t e = dims->features;
+	if (dims->rows < 1 || e < 1 || e > TINYTX_LAYERNORM_MAX_FEATURES ||
+	    (int64_t)dims->rows * e > INT32_MAX) {
+		return TINYTX_ERR_DIMS;
+	}
+	if (!tinytx_requant_valid(params->requant) || params->eps_q16 < 0) {
+		return TINYTX_ERR_PARAM;
+	}
+	return TINYTX_OK;
+}
+
+/* floor(sqrt(v)), bit by bit. */
+static inline uint32_t tinytx_isqrt_u32(uint32_t v)
+{
+	uint32_t res = 0;
+	uint32_t bit = 1u << 30;
+	while (bit > v) {
+		bit >>= 2;
+	}
+	while (bit != 0) {
+		if (v >= res + bit) {
+			v -= res + bit;
+			res = (res >> 1) + bit;
+		} else {
+			res >>= 1;
+		}
+		bit >>= 2;
+	}
+	return res;
+}
+
+/*
+ * LayerNorm row normalizer (tinytx/golden/layernorm.py) of a row of e features with
+ * sum and sum of squares sq: (m, s) with m / 2^s ~ 2^15 / (e * std), m in
+ * [2^30, 2^31), s = 16 + floor(log2(e * std)).
+ */
+static inline tinytx_requant tinytx_layernorm_row_norm(int32_t e, int32_t sum, int32_t sq,
+							int32_t eps_q16)
+{
+	/* E^2 * variance, exact; then the variance in Q16 (one 64-bit division per row) */
+	const int64_t v = (int64_t)e * sq - (int64_t)sum * sum;
+	uint64_t var = ((uint64_t)v << 16) / (uint64_t)((int64_t)e * e);
+	var += (uint32_t)eps_q16;
+	uint32_t std = tinytx_isqrt_u32(var > UINT32_MAX ? UINT32_MAX : (uint32_t)var);
+	if (std == 0) {
+		std = 1;
+	}
+	const uint32_t den = (uint32_t)e * std;
+	int32_t b = 31;
+	while ((den >> b) == 0) {
+		b--;
+	}
+	tinytx_requant rq;
+	rq.multiplier = (int32_t)((((uint64_t)1 << (31 + b)) - 1) / den);
+	rq.shift = 16 + b;
+	return rq;
+}
+
+#define TINYTX_GELU_Q_ONE_LIMIT (1L << 22)
+
+/* Every check of a tinytx_gelu_s8 call. */
+static inline tinytx_status tinytx_check_gelu_call(int32_t size, const tinytx_gelu_params *params,
+						   const void *input, const void *output)
+{
+	if (params == NULL || input == NULL || output == NULL) {
+		return TINYTX_ERR_NULL;
+	}
+	if (size < 1) {
+		return TINYTX_ERR_DIMS;
+	}
+	const int32_t clip = params->q_clip, one = params->q_one;
+	if (!tinytx_requant_valid(params->requant) || one < 1 || one >= TINYTX_GELU_Q_ONE_LIMIT ||
+	    clip < 1 || (int64_t)clip * clip > one) {
+		return TINYTX_ERR_PARAM;
+	}
+	return TINYTX_OK;
+}
+
+#define TINYTX_ADD_MULTIPLIER_MAX (1L << 22)
+
+/* Every check of a tinytx_add_s8 call. */
+static inline tinytx_status tinytx_check_add_call(int32_t size, const tinytx_add_params *params,
+						  const void *input_a, const void *input_b,
+						  const void *output)
+{
+	if (params == NULL || input_a == NULL || input_b == NULL || output == NULL) {
+		return TINYTX_ERR_NULL;
+	}
+	if (size < 1) {
+		return TINYTX_ERR_DIMS;
+	}
+	if (params->m_a < 0 || params->m_a > TINYTX_ADD_MULTIPLIER_MAX || params->m_b < 0 ||
+	    params->m_b > TINYTX_ADD_MULTIPLIER_MAX || params->shift < 1 || params->shift > 31 ||
+	    !tinytx_activation_valid(params->act)) {
+		return TINYTX_ERR_PARAM;
+	}
+	return TINYTX_OK;
 }
 
 #endif /* TINYTX_CHECK_H */

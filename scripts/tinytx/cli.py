@@ -16,7 +16,18 @@ from tinytx.errors import TinytxError
 
 # name -> (module, one-line help). Order is the order shown by --help.
 COMMANDS: dict[str, tuple[str, str]] = {
-    "demo": ("tinytx.commands.demo", "run the EEGFormer-shaped MHSA on emulated Cortex-M4"),
+    "demo": (
+        "tinytx.commands.demo",
+        "run a sample model (--sample radar: make demo) or the MHSA block on emulated Cortex-M",
+    ),
+    "convert": (
+        "tinytx.commands.convert",
+        "convert an int8 QDQ ONNX model to model.c / model.h for a board",
+    ),
+    "run": (
+        "tinytx.commands.run",
+        "run a converted model or a sample on an emulated board against the golden executor",
+    ),
     "test-kernels": (
         "tinytx.commands.test_kernels",
         "build and run the bit-exact kernel suites on host or an emulated target",
@@ -38,6 +49,14 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "bench": (
         "tinytx.commands.bench",
         "exact instructions and modelled cycles of each MHSA kernel on emulated Cortex-M",
+    ),
+    "plan": (
+        "tinytx.commands.plan",
+        "memory plan of an attention block on a board: layer-wise vs depth-first tiled",
+    ),
+    "build": (
+        "tinytx.commands.build",
+        "build a sample for a Zephyr board (west build) or an emulated profile (bare metal)",
     ),
 }
 

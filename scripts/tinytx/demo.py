@@ -1,4 +1,8 @@
-"""The `make demo` job: EEGFormer-shaped MHSA on an emulated Cortex-M.
+"""The demos. `make demo` (``tinytx demo --sample radar``): the radar sample converted,
+built for the emulated NUCLEO-L476RG profile and run in QEMU (:func:`run_sample_demo`).
+
+``tinytx demo`` without ``--sample``: the EEGFormer-shaped MHSA block on an emulated
+Cortex-M:
 
 1. make a calibrated random MHSA block (S=81, E=32, H=8, P=32) and its golden output;
 2. generate its C data and build samples/mhsa_bench for the target (bare-metal port);
@@ -26,7 +30,13 @@ from tinytx.emu.qemu import run_program
 from tinytx.paths import BAREMETAL_PORT_DIR, SAMPLES_DIR
 from tinytx.targets import Target, get_target
 from tinytx.weights_image import WeightsPayload, c_header_lines, c_source_lines, pack_tensors
-from tinytx.workloads import SHAPES, MhsaWorkload, make_mhsa, mhsa_scratch_bytes
+from tinytx.workloads import (
+    SHAPES,
+    MhsaWorkload,
+    arm_mhsa_scratch_bytes,
+    make_mhsa,
+    mhsa_scratch_bytes,
+)
 
 APP = "mhsa_bench"
 WEIGHT_FIELDS = ("wq", "bq", "wk", "bk", "wv", "bv", "wo", "bo")
@@ -63,7 +73,8 @@ def generate_sources(
         f"#define MHSA_BENCH_E {s.embed_dim}",
         f"#define MHSA_BENCH_H {s.heads}",
         f"#define MHSA_BENCH_P {s.head_dim}",
-        f"#define MHSA_BENCH_SCRATCH_BYTES {mhsa_scratch_bytes(s)}",
+        # one arena for either kernel variant
+        f"#define MHSA_BENCH_SCRATCH_BYTES {max(mhsa_scratch_bytes(s), arm_mhsa_scratch_bytes(s))}",
         *(c_array_declaration(n, a).rstrip() for n, a in data.items()),
     ]
     if weights_image:
@@ -224,6 +235,56 @@ def run_demo(
     print("unicorn run output: MATCH with the golden model")
 
     print_memory(elf, board)
+    return 0
+
+
+SAMPLE_BOARD = "nucleo_l476rg_emu"
+
+
+def run_sample_demo(sample: str, board_name: str, build_root: Path, kernels: str | None) -> int:
+    """`make demo`: convert a sample model (samples/<sample>/model/model.onnx), build its
+    firmware for an emulated board profile, run every committed test input in QEMU, check
+    each output against the golden executor, count one inference's instructions (unicorn)
+    and report the memory against the board's limits. Returns 0 on MATCH."""
+    from tinytx.boards import get_board
+    from tinytx.codegen.firmware import emulate, resolve_source
+
+    board = get_board(board_name)
+    if board.target is None:
+        raise ValueError(f"--board: {board_name} is not an emulated profile (e.g. {SAMPLE_BOARD})")
+    target = board.build_target()
+    kernels = target.check_kernels(kernels or target.default_kernels)
+    source = resolve_source(sample, board_name, kernels)
+    print(f"tinytx demo: the {sample} sample on {board.description}, {kernels} kernels")
+    print(f"model: {source.onnx}")
+    res = emulate(source, target, kernels, build_root / "demo")
+    conv = res.conversion
+    test = conv.test
+    assert test is not None
+    if res.problems:
+        for problem in res.problems:
+            print(f"FAILED: {problem}")
+        return 1
+    m = conv.planned
+    print("classifications (firmware, bit-exact with the golden executor):")
+    for i, out in sorted(res.firmware.outputs.items()):
+        c = int(out.argmax())
+        label = f" (label {test.classes[test.labels[i]]})" if test.labels else ""
+        print(f"  input {i}: {test.classes[c]}{label}")
+    print(f"golden executor: {test.count} of {test.count} outputs bit-exact")
+    if res.count is not None:
+        n = res.count.instructions
+        per_mac = n / max(m.macs, 1)
+        print(f"instructions (exact, unicorn, one tinytx_{m.name}_run call): {n:,}")
+        print(f"MACs: {m.macs:,}   instructions/MAC: {per_mac:.2f}")
+        cycles = res.count.modelled_cycles
+        print(
+            f"modelled cycles ({target.cpu} cost table, a model, not silicon): {cycles:,}"
+            "   (QEMU models no cycles; see docs/benchmarks.md)"
+        )
+    print(f"arena: {conv.plan.arena_bytes:,} bytes (planned, {conv.plan.budget_text})")
+    print_memory(res.elf, board)
+    print("MATCH")
     return 0
 
 

@@ -26,6 +26,7 @@ class Target:
     cpu: str | None = None
     memory: dict[str, int] = field(default_factory=dict)
     kernels: tuple[str, ...] = ("ref",)  # buildable kernel variants, default first
+    cmake: dict[str, str] = field(default_factory=dict)  # extra CMake cache entries
 
     @property
     def default_kernels(self) -> str:
@@ -61,6 +62,7 @@ class Target:
             f"-DTINYTX_TOOLCHAIN_PREFIX={self.toolchain}",
             f"-DTINYTX_CPU_FLAGS={';'.join(self.cflags)}",
             f"-DTINYTX_MEMORY_DEFSYMS={';'.join(defsyms)}",
+            *(f"-D{k}={v}" for k, v in sorted(self.cmake.items())),
         ]
 
     def qemu_command(self, elf: Path, args: list[str], extra: Sequence[str] = ()) -> list[str]:
@@ -91,6 +93,7 @@ def load_targets(path: Path = TARGETS_FILE) -> dict[str, Target]:
             cpu=t.get("cpu"),
             memory=dict(t.get("memory", {})),
             kernels=tuple(t.get("kernels", ("ref",))),
+            cmake={str(k): str(v) for k, v in t.get("cmake", {}).items()},
         )
     return out
 

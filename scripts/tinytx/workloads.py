@@ -133,3 +133,35 @@ def mhsa_scratch_bytes(shape: MhsaShape) -> int:
 
     s, hp = shape.seq_len, shape.heads * shape.head_dim
     return al(4 * s) + 4 * al(s * hp) + al(shape.heads * s * s)
+
+
+def arm_mhsa_scratch_bytes(shape: MhsaShape) -> int:
+    """Scratch of the Cortex-M DSP MHSA block (mirrors the ``arm`` variant's
+    ``tinytx_mhsa_s8_get_buffer_size``, kernels/src/arm/tinytx_mhsa_s8.c): int16 copies of
+    X, of one head's weights, Q, K and V^T, two score and probability rows, and the
+    int32 output accumulators. Below the reference's for shapes A-D (no H x S x S map),
+    above it when E is large and H * P small."""
+
+    def even(n: int) -> int:
+        return (n + 1) & ~1
+
+    def blocks(n: int) -> int:
+        return (n + 3) // 4
+
+    s, e, p = shape.seq_len, shape.embed_dim, shape.head_dim
+    eb, pb, sb, hpb = blocks(e), blocks(p), blocks(s), blocks(shape.heads * p)
+    whole = p in (2, 4)  # O kept whole for one output projection at the end
+    kb_o = hpb if whole else pb
+    return (
+        2 * even(s) * 4 * eb  # X
+        + 2 * even(p) * 4 * eb  # one head's weights
+        + 2 * 2 * even(s) * 4 * pb  # Q, K
+        + 2 * even(p) * 4 * sb  # V^T
+        + 2 * even(e) * 4 * kb_o  # Wo (one head's columns, or all)
+        + 2 * 2 * 4 * sb  # two probability rows
+        + 2 * (even(s) if whole else 2) * 4 * kb_o  # O
+        + 4 * (even(p) + 4)  # biases
+        + 2 * 4 * 4 * sb  # two score rows
+        + 4 * even(s) * even(e)  # output accumulators
+        + 3  # to align the scratch to 4 bytes
+    )

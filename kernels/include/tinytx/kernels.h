@@ -27,7 +27,8 @@ tinytx_status tinytx_linear_s8(const tinytx_linear_dims *dims, const tinytx_line
 /*
  * QK^T fused with the integer softmax: q [H][q_rows][P], k [k_heads][kv_rows][P],
  * probabilities written as uint8 (scale 1/256) [H][q_rows][kv_rows].
- * scratch: tinytx_qk_softmax_s8_get_buffer_size() bytes, 4-byte aligned.
+ * scratch: tinytx_qk_softmax_s8_get_buffer_size() bytes (one int32 score row, every
+ * variant), 4-byte aligned.
  */
 int32_t tinytx_qk_softmax_s8_get_buffer_size(const tinytx_attention_dims *dims);
 tinytx_status tinytx_qk_softmax_s8(const tinytx_attention_dims *dims, tinytx_requant softmax,
@@ -41,11 +42,28 @@ tinytx_status tinytx_qk_softmax_s8(const tinytx_attention_dims *dims, tinytx_req
 tinytx_status tinytx_av_s8(const tinytx_attention_dims *dims, tinytx_requant requant,
 			   const uint8_t *probs, const int8_t *vt, int8_t *output);
 
-/* Layer-wise multi-head self-attention block, input and output [S][E]. */
+/*
+ * Multi-head self-attention block, input and output [S][E], bit-exact with the
+ * layer-wise golden block. scratch: tinytx_mhsa_s8_get_buffer_size() bytes, which
+ * depend on the kernel variant (ref: Q, K, V^T and the H x S x S map; arm: int16
+ * operands of one head and two rows of the map, docs/kernel-api.md).
+ */
 int32_t tinytx_mhsa_s8_get_buffer_size(const tinytx_mhsa_dims *dims);
 tinytx_status tinytx_mhsa_s8(const tinytx_mhsa_dims *dims, const tinytx_mhsa_params *params,
 			     const tinytx_mhsa_weights *weights, const int8_t *input,
 			     int8_t *output, void *scratch);
+
+/*
+ * Depth-first tiled MHSA (same result as tinytx_mhsa_s8): per head, K and V^T once,
+ * then query rows in tiles of tile_rows (1..S) rows, so the S x S map is never held.
+ * Scratch: tinytx_mhsa_dft_s8_get_buffer_size(dims, tile_rows) bytes, 4-byte aligned.
+ * The output may alias the input; neither may overlap the scratch.
+ */
+int32_t tinytx_mhsa_dft_s8_get_buffer_size(const tinytx_mhsa_dims *dims, int32_t tile_rows);
+tinytx_status tinytx_mhsa_dft_s8(const tinytx_mhsa_dims *dims, int32_t tile_rows,
+				 const tinytx_mhsa_params *params,
+				 const tinytx_mhsa_weights *weights, const int8_t *input,
+				 int8_t *output, void *scratch);
 
 /* Fused-weight self-attention block (scores = (X W_h) X^T), input and output [S][E]. */
 int32_t tinytx_fwsa_s8_get_buffer_size(const tinytx_mhsa_dims *dims);
@@ -53,18 +71,59 @@ tinytx_status tinytx_fwsa_s8(const tinytx_mhsa_dims *dims, const tinytx_fwsa_par
 			     const tinytx_fwsa_weights *weights, const int8_t *input,
 			     int8_t *output, void *scratch);
 
+/* Depth-first tiled FWSA (same result as tinytx_fwsa_s8); tile_rows, scratch and
+ * aliasing as for tinytx_mhsa_dft_s8. */
+int32_t tinytx_fwsa_dft_s8_get_buffer_size(const tinytx_mhsa_dims *dims, int32_t tile_rows);
+tinytx_status tinytx_fwsa_dft_s8(const tinytx_mhsa_dims *dims, int32_t tile_rows,
+				 const tinytx_fwsa_params *params,
+				 const tinytx_fwsa_weights *weights, const int8_t *input,
+				 int8_t *output, void *scratch);
+
 /* Integer LayerNorm over the features of each row; gamma int8 [E], beta int32 [E]. */
 tinytx_status tinytx_layernorm_s8(const tinytx_layernorm_dims *dims,
 				  const tinytx_layernorm_params *params, const int8_t *input,
 				  const int8_t *gamma, const int32_t *beta, int8_t *output);
 
-/* Integer GELU of size elements (input and output may alias). */
+/*
+ * Integer GELU of size elements (input and output may alias). arm: from 256 elements
+ * on, a 256-byte table of every int8 input on the stack.
+ */
 tinytx_status tinytx_gelu_s8(int32_t size, const tinytx_gelu_params *params, const int8_t *input,
 			     int8_t *output);
 
 /* Requantized element-wise add (output may alias either input). */
 tinytx_status tinytx_add_s8(int32_t size, const tinytx_add_params *params, const int8_t *input_a,
 			    const int8_t *input_b, int8_t *output);
+
+/*
+ * Convolution frontends: one int8 image, channels last ([H][W][C]), zero padding.
+ * conv2d weights [out_c][kernel_h][kernel_w][in_c], bias [out_c] (may be NULL).
+ * scratch: tinytx_conv2d_s8_get_buffer_size() bytes (4-byte aligned); may be NULL
+ * when that is 0 (it is for the reference kernel).
+ */
+int32_t tinytx_conv2d_s8_get_buffer_size(const tinytx_conv2d_dims *dims);
+tinytx_status tinytx_conv2d_s8(const tinytx_conv2d_dims *dims, const tinytx_conv2d_params *params,
+			       const int8_t *input, const int8_t *weights, const int32_t *bias,
+			       int8_t *output, void *scratch);
+
+/* Depthwise convolution (channel multiplier 1): weights [kernel_h][kernel_w][C], bias [C]. */
+tinytx_status tinytx_depthwise_conv2d_s8(const tinytx_conv2d_dims *dims,
+					 const tinytx_conv2d_params *params, const int8_t *input,
+					 const int8_t *weights, const int32_t *bias, int8_t *output);
+
+/* Max pooling; padded positions never win. Input and output share one scale. */
+tinytx_status tinytx_maxpool2d_s8(const tinytx_pool2d_dims *dims, const int8_t *input,
+				  int8_t *output);
+
+/* Average pooling: the window sum rescaled and divided by its count with one rounding. */
+tinytx_status tinytx_avgpool2d_s8(const tinytx_pool2d_dims *dims,
+				  const tinytx_avgpool2d_params *params, const int8_t *input,
+				  int8_t *output);
+
+/* Mean over the rows of [S][E] (ReduceMean over tokens, global average pooling): [E]. */
+tinytx_status tinytx_mean_rows_s8(const tinytx_mean_rows_dims *dims,
+				  const tinytx_mean_rows_params *params, const int8_t *input,
+				  int8_t *output);
 
 #ifdef __cplusplus
 }

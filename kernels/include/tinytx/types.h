@@ -128,6 +128,52 @@ typedef struct {
 	tinytx_activation act;
 } tinytx_add_params;
 
+/*
+ * Convolution frontends (tinytx/golden/conv.py, pool.py). One image, channels last:
+ * input [in_h][in_w][in_c], output [out_h][out_w][out_c] with
+ * out_h = (in_h + pad_top + pad_bottom - kernel_h) / stride_h + 1 (likewise out_w);
+ * the kernels check that out_h/out_w equal this. Padding is zero (zero point 0).
+ */
+#define TINYTX_MAX_DIM 32767 /* any image side, kernel side, stride or pad */
+
+typedef struct {
+	int32_t in_h, in_w, in_c;
+	int32_t out_h, out_w, out_c; /* depthwise: out_c == in_c */
+	int32_t kernel_h, kernel_w;
+	int32_t stride_h, stride_w;
+	int32_t pad_top, pad_left, pad_bottom, pad_right;
+} tinytx_conv2d_dims;
+
+typedef struct {
+	tinytx_requant requant; /* s_in * s_w / s_out */
+	tinytx_activation act;  /* fused ReLU: min = 0 */
+} tinytx_conv2d_params;
+
+/* Pooling: each pad must be smaller than the kernel side it pads. */
+typedef struct {
+	int32_t in_h, in_w, channels;
+	int32_t out_h, out_w;
+	int32_t kernel_h, kernel_w;
+	int32_t stride_h, stride_w;
+	int32_t pad_top, pad_left, pad_bottom, pad_right;
+} tinytx_pool2d_dims;
+
+typedef struct {
+	tinytx_requant requant;    /* s_in / s_out, WITHOUT the 1/count (the kernel divides) */
+	tinytx_activation act;
+	int32_t count_include_pad; /* 0 (ONNX default): count = pixels inside the image; 1: KH*KW */
+} tinytx_avgpool2d_params;
+
+typedef struct {
+	int32_t rows;     /* S, averaged over (<= TINYTX_MAX_REDUCTION) */
+	int32_t features; /* E */
+} tinytx_mean_rows_dims;
+
+typedef struct {
+	tinytx_requant requant; /* s_in / (S * s_out): includes the 1/S */
+	tinytx_activation act;
+} tinytx_mean_rows_params;
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,23 +1,16 @@
 /* Reference integer GELU (I-BERT i-GELU, formula in tinytx/golden/gelu.py). */
 #include "tinytx/kernels.h"
 #include "tinytx/requant.h"
-
-#define GELU_Q_ONE_LIMIT (1L << 22)
+#include "../tinytx_check.h"
 
 tinytx_status tinytx_gelu_s8(int32_t size, const tinytx_gelu_params *params, const int8_t *input,
 			     int8_t *output)
 {
-	if (params == NULL || input == NULL || output == NULL) {
-		return TINYTX_ERR_NULL;
-	}
-	if (size < 1) {
-		return TINYTX_ERR_DIMS;
+	tinytx_status st = tinytx_check_gelu_call(size, params, input, output);
+	if (st != TINYTX_OK) {
+		return st;
 	}
 	const int32_t clip = params->q_clip, one = params->q_one;
-	if (!tinytx_requant_valid(params->requant) || one < 1 || one >= GELU_Q_ONE_LIMIT ||
-	    clip < 1 || (int64_t)clip * clip > one) {
-		return TINYTX_ERR_PARAM;
-	}
 	for (int32_t i = 0; i < size; i++) {
 		const int32_t x = input[i];
 		const int32_t ax = x < 0 ? -x : x;

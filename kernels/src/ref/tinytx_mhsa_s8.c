@@ -40,12 +40,11 @@ tinytx_status tinytx_mhsa_s8(const tinytx_mhsa_dims *dims, const tinytx_mhsa_par
 			     const tinytx_mhsa_weights *weights, const int8_t *input,
 			     int8_t *output, void *scratch)
 {
-	if (dims == NULL || params == NULL || weights == NULL || input == NULL || output == NULL ||
-	    scratch == NULL || weights->wq == NULL || weights->wk == NULL || weights->wv == NULL ||
-	    weights->wo == NULL) {
-		return TINYTX_ERR_NULL;
+	tinytx_status st = tinytx_check_mhsa_pointers(dims, params, weights, input, output, scratch);
+	if (st != TINYTX_OK) {
+		return st;
 	}
-	int32_t need = tinytx_mhsa_s8_get_buffer_size(dims);
+	const int32_t need = tinytx_mhsa_s8_get_buffer_size(dims);
 	if (need < 0) {
 		return (tinytx_status)need;
 	}
@@ -59,7 +58,7 @@ tinytx_status tinytx_mhsa_s8(const tinytx_mhsa_dims *dims, const tinytx_mhsa_par
 
 	tinytx_linear_dims proj = {s, e, h * p, h, TINYTX_LAYOUT_HEAD_MAJOR};
 	tinytx_linear_params lp = {params->q, full};
-	tinytx_status st = tinytx_linear_s8(&proj, &lp, input, weights->wq, weights->bq, q);
+	st = tinytx_linear_s8(&proj, &lp, input, weights->wq, weights->bq, q);
 	if (st != TINYTX_OK) {
 		return st;
 	}

@@ -14,8 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tinytx.bench.cases import KERNELS
-from tinytx.bench.run import VariantRun
+from tinytx.bench.run import BENCH_KERNELS, VariantRun
 from tinytx.errors import TinytxError
 from tinytx.paths import TESTS_DIR
 
@@ -118,7 +117,7 @@ def check_budgets(path: Path, run: VariantRun, seed: int) -> BudgetCheck:
     entries = []
     for shape in run.shapes:
         budgets = by_shape.get(shape.spec.name, {})
-        for kernel in KERNELS:
+        for kernel in BENCH_KERNELS:
             budget = budgets.get(kernel)
             if budget is not None and (not isinstance(budget, int) or budget <= 0):
                 raise BudgetError(
@@ -152,8 +151,8 @@ def update_budgets(path: Path, run: VariantRun, seed: int) -> int:
     by_shape = data["budgets"].setdefault(run.target, {}).setdefault(run.variant, {})
     n = 0
     for shape in run.shapes:
-        by_shape[shape.spec.name] = {k: shape.kernels[k].instructions for k in KERNELS}
-        n += len(KERNELS)
+        by_shape[shape.spec.name] = {k: shape.kernels[k].instructions for k in BENCH_KERNELS}
+        n += len(BENCH_KERNELS)
     ordered = {
         "about": data["about"],
         "format": FORMAT,
@@ -175,6 +174,7 @@ def _sorted(budgets: dict[str, Any]) -> dict[str, Any]:
             out[target][variant] = {}
             for shape in sorted(budgets[target][variant]):
                 kernels = budgets[target][variant][shape]
-                order = [k for k in KERNELS if k in kernels] + sorted(set(kernels) - set(KERNELS))
+                known = [k for k in BENCH_KERNELS if k in kernels]
+                order = known + sorted(set(kernels) - set(BENCH_KERNELS))
                 out[target][variant][shape] = {k: kernels[k] for k in order}
     return out

@@ -12,6 +12,10 @@ block, independently of the others.
 a byte the kernel does not write cannot pass), fills the scratch with a pattern, calls
 the kernel, and checks the return value, every output byte and 16 guard bytes after
 the output. Any difference raises `BenchMismatch`: a benchmark of a wrong kernel fails.
+
+The whole block is also split by stage (`STAGE_FUNCTIONS`): the ``arm`` block runs its
+own fused schedule (stage functions of kernels/src/arm/tinytx_mhsa_s8.c), the reference
+block calls the public kernels; `stage_work` gives each stage's MACs (or elements).
 """
 
 from __future__ import annotations
@@ -51,6 +55,34 @@ KERNEL_DESCRIPTIONS = {
     "mhsa": "whole layer-wise MHSA block, tinytx_mhsa_s8",
 }
 
+#: Functions of the whole block that are stages of it, and their labels: the arm block's
+#: own stages (kernels/src/arm/tinytx_mhsa_s8.c) and the reference block's kernel calls.
+#: Every executed instruction goes to the innermost stage running (runner.OTHER_STAGE if
+#: none: argument checks, scratch set-up, widening the input).
+STAGE_FUNCTIONS: dict[str, str] = {
+    "head_projections": "qkv_proj",
+    "scores_pair": "qk",
+    "softmax_row": "softmax",
+    "av_pair": "av",
+    "widen_wo": "out_proj",
+    "out_pair": "out_proj",
+    "yacc_to_output": "out_proj",
+    "tinytx_linear_s8": "linear",
+    "tinytx_qk_softmax_s8": "qk_softmax",
+    "tinytx_av_s8": "av",
+}
+
+STAGE_DESCRIPTIONS = {
+    "qkv_proj": "Q, K, V projections (weights widened per head)",
+    "qk": "QK^T scores and row maxima",
+    "softmax": "integer softmax (per score element)",
+    "av": "A*V",
+    "out_proj": "output projection (head by head) and its requantization",
+    "linear": "the four tinytx_linear_s8 calls (Q, K, V, output)",
+    "qk_softmax": "tinytx_qk_softmax_s8",
+    "other": "outside the stages: checks, scratch set-up, input widening",
+}
+
 GUARD_BYTES = 16
 _GUARD = bytes(range(0xC0, 0xC0 + GUARD_BYTES))
 _SCRATCH_FILL = 0xA5
@@ -72,6 +104,7 @@ class KernelCase:
     output: int
     expected: bytes
     scratch: tuple[tuple[int, int], ...] = ()  # (address, size) filled before the call
+    elements: int = 0  # element-wise kernels: elements processed (they have no MACs)
 
 
 def linear_macs(rows: int, in_features: int, out_features: int) -> int:
@@ -92,6 +125,22 @@ def kernel_macs(shape: MhsaShape) -> dict[str, int]:
         "out_proj": linear_macs(s, h * p, e),
         "mhsa": shape.macs,
     }
+
+
+def stage_work(shape: MhsaShape, stage: str) -> tuple[int, int]:
+    """(MACs, softmax elements) of a stage of the whole block (0 where it has none)."""
+    s, e, h, p = shape.seq_len, shape.embed_dim, shape.heads, shape.head_dim
+    proj, attn = s * e * h * p, h * s * s * p
+    macs = {
+        "qkv_proj": 3 * proj,
+        "qk": attn,
+        "av": attn,
+        "out_proj": proj,
+        "linear": 4 * proj,
+        "qk_softmax": attn,
+    }.get(stage, 0)
+    elements = h * s * s if stage in ("softmax", "qk_softmax") else 0
+    return macs, elements
 
 
 def make_workload(shape: MhsaShape, seed: int) -> MhsaWorkload:
@@ -206,14 +255,29 @@ def heap_bytes(shape: MhsaShape) -> int:
     return tensors + traces + 4 * layer_wise + (1 << 20)
 
 
-def run_case(runner: CostedRunner, case: KernelCase, where: str) -> Measurement:
-    """Call one kernel on fresh buffers, check it against the golden model, measure it."""
+def stage_entries(runner: CostedRunner) -> dict[int, str]:
+    """Entry address -> stage label of every function of `STAGE_FUNCTIONS` in the ELF."""
+    entries: dict[int, str] = {}
+    for function, label in STAGE_FUNCTIONS.items():
+        try:
+            entries[runner.symbol(function)] = label
+        except ValueError:
+            continue  # not in this variant
+    return entries
+
+
+def run_case(
+    runner: CostedRunner, case: KernelCase, where: str, stages: bool = False
+) -> Measurement:
+    """Call one kernel on fresh buffers, check it against the golden model, measure it
+    (with `stages`, also split by `STAGE_FUNCTIONS`)."""
     expected = case.expected
     poison = (np.frombuffer(expected, np.uint8) ^ 0xFF).tobytes()  # no byte passes unwritten
     runner.write(case.output, poison + _GUARD)
     for addr, size in case.scratch:
         runner.write(addr, bytes([_SCRATCH_FILL]) * size)
-    m = runner.measure(case.function, case.args, _MAX_INSTRUCTIONS)
+    entries = stage_entries(runner) if stages else None
+    m = runner.measure(case.function, case.args, _MAX_INSTRUCTIONS, entries)
     label = f"{where} kernel {case.kernel} ({case.function})"
     if m.return_value != 0:
         raise BenchMismatch(f"{label} returned status {m.return_value}, not TINYTX_OK")
@@ -235,4 +299,8 @@ def run_case(runner: CostedRunner, case: KernelCase, where: str) -> Measurement:
 def run_cases(
     runner: CostedRunner, cases: Sequence[KernelCase], where: str
 ) -> dict[str, Measurement]:
-    return {case.kernel: run_case(runner, case, where) for case in cases}
+    """Every case; the whole block split by stage."""
+    return {
+        case.kernel: run_case(runner, case, where, stages=case.kernel == WHOLE_BLOCK)
+        for case in cases
+    }

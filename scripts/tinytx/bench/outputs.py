@@ -6,8 +6,22 @@ import json
 from pathlib import Path
 from typing import Any
 
-from tinytx.bench.cases import KERNEL_DESCRIPTIONS, KERNELS
-from tinytx.bench.run import REFERENCE_VARIANT, BenchReport, KernelMeasurement, ShapeMeasurement
+from tinytx.bench.cases import (
+    KERNEL_DESCRIPTIONS,
+    KERNELS,
+    STAGE_DESCRIPTIONS,
+    STAGE_FUNCTIONS,
+    stage_work,
+)
+from tinytx.bench.elementwise import ELEMENTWISE_DESCRIPTIONS
+from tinytx.bench.run import (
+    BENCH_KERNELS,
+    REFERENCE_VARIANT,
+    BenchReport,
+    KernelMeasurement,
+    ShapeMeasurement,
+)
+from tinytx.bench.runner import OTHER_STAGE
 
 JSON_FORMAT = 1
 UNITS = {
@@ -17,7 +31,15 @@ UNITS = {
         "(scripts/tinytx/bench/cost_tables.yaml); a model, not a silicon measurement"
     ),
     "macs": "multiply-accumulates of the operation (int8 x int8 or uint8 x int8)",
+    "elements": "elements processed by an element-wise kernel (add, layernorm, gelu)",
+    "stages": (
+        "exact instructions of the whole block by stage: each executed instruction in "
+        "the innermost stage function running (the stages add up to the block)"
+    ),
 }
+
+#: Stage labels in reporting order.
+STAGE_ORDER: tuple[str, ...] = (*dict.fromkeys(STAGE_FUNCTIONS.values()), OTHER_STAGE)
 
 
 def _ratio(num: int, den: int) -> float | None:
@@ -30,20 +52,50 @@ def _reference_kernel(report: BenchReport, shape: str, kernel: str) -> KernelMea
     return report.reference.shape(shape).kernels[kernel]
 
 
+def stage_records(shape: ShapeMeasurement, kernel: str) -> list[dict[str, Any]] | None:
+    """The stages of a measured kernel (the whole block), in `STAGE_ORDER`."""
+    stages = shape.kernels[kernel].stages
+    if stages is None:
+        return None
+    total = shape.kernels[kernel].instructions
+    records = []
+    for stage in sorted(stages, key=lambda n: STAGE_ORDER.index(n)):
+        count = stages[stage]
+        macs, elements = stage_work(shape.spec.shape, stage)
+        records.append(
+            {
+                "stage": stage,
+                "description": STAGE_DESCRIPTIONS.get(stage, stage),
+                "instructions": count,
+                "share": _ratio(count, total),
+                "macs": macs,
+                "mac_per_instruction": _ratio(macs, count) if macs else None,
+                "elements": elements,
+                "instructions_per_element": _ratio(count, elements) if elements else None,
+            }
+        )
+    return records
+
+
 def kernel_record(report: BenchReport, shape: ShapeMeasurement, kernel: str) -> dict[str, Any]:
     k = shape.kernels[kernel]
     ref = _reference_kernel(report, shape.spec.name, kernel)
     rec: dict[str, Any] = {
         "kernel": kernel,
         "function": k.function,
-        "description": KERNEL_DESCRIPTIONS[kernel],
+        "description": {**KERNEL_DESCRIPTIONS, **ELEMENTWISE_DESCRIPTIONS}[kernel],
         "macs": k.macs,
+        "elements": k.elements,
         "instructions": k.instructions,
         "modelled_cycles": k.modelled_cycles,
-        "mac_per_instruction": _ratio(k.macs, k.instructions),
-        "mac_per_modelled_cycle": _ratio(k.macs, k.modelled_cycles),
+        "mac_per_instruction": _ratio(k.macs, k.instructions) if k.macs else None,
+        "mac_per_modelled_cycle": _ratio(k.macs, k.modelled_cycles) if k.macs else None,
+        "instructions_per_element": _ratio(k.instructions, k.elements) if k.elements else None,
         "output_matches_golden": True,  # the run stops at the first mismatch
     }
+    stages = stage_records(shape, kernel)
+    if stages is not None:
+        rec["stages"] = stages
     if ref is not None:
         rec["reference_instructions"] = ref.instructions
         rec["reference_modelled_cycles"] = ref.modelled_cycles
@@ -76,7 +128,7 @@ def to_json(report: BenchReport) -> dict[str, Any]:
                 "P": shape.spec.shape.head_dim,
                 "H": shape.spec.shape.heads,
                 "total_instructions": shape.total_instructions,
-                "kernels": [kernel_record(report, shape, k) for k in KERNELS],
+                "kernels": [kernel_record(report, shape, k) for k in BENCH_KERNELS],
             }
             for shape in run.shapes
         ],
@@ -116,7 +168,7 @@ def table(report: BenchReport) -> str:
         header += f" {'ref instructions':>16} {'x ref insn':>10} {'x ref mcyc':>10}"
     for shape in run.shapes:
         lines += ["", f"shape {shape.spec.name} ({shape.spec.describe()})", header]
-        for kernel in KERNELS:
+        for kernel in BENCH_KERNELS:
             r = kernel_record(report, shape, kernel)
             row = (
                 f"{kernel:<11} {r['macs']:>11,} {r['instructions']:>13,} "
@@ -130,9 +182,31 @@ def table(report: BenchReport) -> str:
                     f"{_fmt_ratio(r['speedup_vs_reference_modelled_cycles']):>10}"
                 )
             lines.append(row)
+        lines += stage_lines(shape)
+    lines += ["", "add, layernorm, gelu: element-wise, no MACs (JSON: instructions_per_element)"]
     if compare:
-        lines += ["", "x ref: reference instructions (or modelled cycles) / this variant's"]
+        lines += ["x ref: reference instructions (or modelled cycles) / this variant's"]
     return "\n".join(lines)
+
+
+def stage_lines(shape: ShapeMeasurement) -> list[str]:
+    """The whole block by stage (empty if it was not split)."""
+    lines: list[str] = []
+    for kernel in KERNELS:
+        records = stage_records(shape, kernel)
+        if not records:
+            continue
+        lines.append(f"{kernel} by stage (exact instructions, innermost stage function):")
+        for r in records:
+            work = ""
+            if r["mac_per_instruction"] is not None:
+                work = f"{r['macs']:>11,} MACs {r['mac_per_instruction']:5.2f} MAC/insn"
+            elif r["instructions_per_element"] is not None:
+                work = f"{r['elements']:>11,} elts {r['instructions_per_element']:5.1f} insn/elt"
+            lines.append(
+                f"  {r['stage']:<10} {r['instructions']:>13,} {100 * r['share']:5.1f} %  {work}"
+            )
+    return lines
 
 
 def plot(report: BenchReport, path: Path) -> None:
@@ -150,7 +224,7 @@ def plot(report: BenchReport, path: Path) -> None:
         2, len(shapes), figsize=(max(6.0, 3.2 * len(shapes) + 1.5), 7.0), squeeze=False,
         sharex=True,
     )  # fmt: skip
-    names = list(KERNELS)
+    names = list(BENCH_KERNELS)
     width = 0.4 if compare else 0.7
     xs = range(len(names))
     for col, shape in enumerate(shapes):

@@ -24,6 +24,7 @@ from tinytx.bench.cases import (
     run_cases,
 )
 from tinytx.bench.costs import CostModel
+from tinytx.bench.elementwise import ELEMENTWISE, prepare_elementwise
 from tinytx.bench.firmware import (
     REQUIRED_FUNCTIONS,
     build_bench_elf,
@@ -37,6 +38,8 @@ from tinytx.targets import Target, get_target
 from tinytx.workloads import SHAPES, MhsaShape
 
 REFERENCE_VARIANT = "ref"
+#: Every measured kernel: the MHSA block's calls, then the element-wise kernels.
+BENCH_KERNELS: tuple[str, ...] = (*KERNELS, *ELEMENTWISE)
 DEFAULT_SEED = 7  # also in tinytx.commands.bench
 _SHAPE_HELP = "A, B, C, D or S,E,P,H (four positive integers in that order, e.g. 81,32,32,8)"
 
@@ -102,6 +105,8 @@ class KernelMeasurement:
     macs: int
     instructions: int
     modelled_cycles: int
+    stages: dict[str, int] | None = None  # exact instructions by stage (the whole block)
+    elements: int = 0  # element-wise kernels: elements processed
 
 
 @dataclass(frozen=True)
@@ -194,9 +199,10 @@ class BenchSession:
         work = make_workload(spec.shape, seed)
         trace = golden_trace(work)
         where = f"{self.target.name}/{self.variant} shape {spec.name}"
-        self.progress(f"{where} ({spec.describe()}): running {len(KERNELS)} kernel calls")
+        self.progress(f"{where} ({spec.describe()}): running {len(BENCH_KERNELS)} kernel calls")
         try:
             cases = prepare_cases(runner, work, trace)
+            cases += prepare_elementwise(runner, work, trace["y"], seed)
         except MemoryError as exc:
             raise TinytxError(f"{where}: the shape does not fit the emulated heap: {exc}") from exc
         measured = run_cases(runner, cases, where)
@@ -209,6 +215,8 @@ class BenchSession:
                     c.macs,
                     measured[c.kernel].instructions,
                     measured[c.kernel].modelled_cycles,
+                    measured[c.kernel].stages,
+                    c.elements,
                 )
                 for c in cases
             },

@@ -7,17 +7,28 @@ the runner's block cache, so entering a block costs one dictionary look-up and a
 integer additions, as for plain counting. The only dynamic part of the model, the
 refill of a taken conditional branch, is settled when the next block is entered: the
 branch was taken when that block does not start where the previous one ended.
+
+`measure` can also split the count by *stage* (``stages``: entry address -> label):
+every executed block is attributed to the innermost stage function on a shadow call
+stack (a block at a stage's entry pushes it with the caller's return address from LR;
+the block at that return address pops it), else to `OTHER_STAGE`. The split is exact:
+the stages add up to the instructions of the call.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from unicorn import arm_const
+
 from tinytx.bench.costs import BlockCost, CostModel
 from tinytx.emu.unicorn_arm import ArmFunctionRunner
+
+#: Label of the instructions outside every stage function (the caller's own code).
+OTHER_STAGE = "other"
 
 
 @dataclass(frozen=True)
@@ -27,6 +38,7 @@ class Measurement:
     return_value: int
     instructions: int
     modelled_cycles: int
+    stages: dict[str, int] | None = None  # exact instructions by stage, when asked for
 
 
 _RETURN_BLOCK = BlockCost(0, 0, 0, -1)
@@ -39,6 +51,8 @@ class CostedRunner(ArmFunctionRunner):
         self.model = model
         # modelled cycles so far, pending taken-branch penalty, fall-through of that branch
         self._cost_state = [0, 0, -1]
+        # stage entries (None: no split), shadow stack of (return address, label), counts
+        self._stage_state: list[Any] = [None, [], {}]
         super().__init__(elf_path, cpu=model.cpu, scratch_size=scratch_size)
 
     def _make_block_hook(self) -> Callable[[Any, int, int, Any], None]:
@@ -50,6 +64,8 @@ class CostedRunner(ArmFunctionRunner):
         uc = self._uc
         return_address = self._return_address
         model = self.model
+        stage = self._stage_state
+        lr_reg = arm_const.UC_ARM_REG_LR
 
         def on_block(_uc: Any, address: int, size: int, _user_data: Any) -> None:
             key = (address << 16) | size
@@ -77,13 +93,35 @@ class CostedRunner(ArmFunctionRunner):
             cost[0] = cycles
             cost[1] = block.taken_penalty
             cost[2] = block.fallthrough
+            entries = stage[0]
+            if entries is not None:
+                stack = stage[1]
+                label = entries.get(address)
+                if label is not None:
+                    stack.append((uc.reg_read(lr_reg) & ~1, label))
+                else:
+                    while stack and stack[-1][0] == address:  # a tail call shares the return
+                        stack.pop()
+                top = stack[-1][1] if stack else OTHER_STAGE
+                counts = stage[2]
+                counts[top] = counts.get(top, 0) + block.instructions
 
         return on_block
 
     def measure(
-        self, function: str, args: Sequence[int], max_instructions: int = 2_000_000_000
+        self,
+        function: str,
+        args: Sequence[int],
+        max_instructions: int = 2_000_000_000,
+        stages: Mapping[int, str] | None = None,
     ) -> Measurement:
-        """`call` `function` and return its exact instructions and modelled cycles."""
+        """`call` `function` and return its exact instructions and modelled cycles, and
+        with `stages` (entry address -> label) the instructions by stage."""
         self._cost_state[:] = [0, 0, -1]
-        result = self.call(function, args, max_instructions)
-        return Measurement(result.return_value, result.instructions, self._cost_state[0])
+        self._stage_state[:] = [dict(stages) if stages else None, [], {}]
+        try:
+            result = self.call(function, args, max_instructions)
+        finally:
+            split = self._stage_state[2] if stages else None
+            self._stage_state[:] = [None, [], {}]
+        return Measurement(result.return_value, result.instructions, self._cost_state[0], split)

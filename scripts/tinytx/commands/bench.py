@@ -23,7 +23,10 @@ def add_parser(sub: argparse._SubParsersAction, name: str, help_text: str) -> No
         "scripts/tinytx/bench/cost_tables.yaml (see docs/benchmarks.md).",
     )
     p.add_argument(
-        "--target", default="m4", help="emulated Cortex-M target: m4 or m7 (default: m4)"
+        "--target",
+        default="m4",
+        help="emulated Cortex-M target: m4 or m7 (default: m4); rv32x8: instructions per "
+        "hart of the riscv kernels on an 8-core RV32 cluster (see docs/benchmarks.md)",
     )
     p.add_argument(
         "--shape",
@@ -35,8 +38,8 @@ def add_parser(sub: argparse._SubParsersAction, name: str, help_text: str) -> No
     )
     p.add_argument(
         "--kernels",
-        choices=["arm", "ref"],
-        help="kernel variant to measure (default: the target's, arm)",
+        choices=["arm", "ref", "riscv"],
+        help="kernel variant to measure (default: the target's, arm; rv32x8: riscv)",
     )
     p.add_argument(
         "--no-compare",
@@ -68,12 +71,30 @@ def add_parser(sub: argparse._SubParsersAction, name: str, help_text: str) -> No
         action="store_true",
         help="write this run's counts into the budget file",
     )
+    p.add_argument(
+        "--speedup",
+        action="store_true",
+        help="rv32x8: print, as the last line, the 1-to-8-hart critical-path speedup of the "
+        "whole MHSA block (bare decimal; needs exactly one --shape)",
+    )
+    p.add_argument(
+        "--tile",
+        type=int,
+        default=8,
+        help="rv32x8: query rows per tile of the depth-first MHSA (default: 8)",
+    )
     p.add_argument("--seed", type=int, default=DEFAULT_SEED, help="seed of the random data")
     p.add_argument("--build-dir", type=Path, default=DEFAULT_BUILD_DIR)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.target == "rv32x8":
+        from tinytx.bench.rv32x8 import run_command
+
+        return run_command(args)
+    if args.speedup:
+        raise ValueError("--speedup: only with --target rv32x8")
     from tinytx.bench import budget, outputs
     from tinytx.bench.cases import BenchMismatch
     from tinytx.bench.run import parse_shapes, run_bench

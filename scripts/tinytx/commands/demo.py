@@ -1,4 +1,5 @@
-"""``tinytx demo``: the EEGFormer-shaped MHSA block on the emulated Cortex-M4."""
+"""``tinytx demo``: a sample model (``--sample radar``, what `make demo` runs) or the
+EEGFormer-shaped MHSA block on the emulated Cortex-M4."""
 
 from __future__ import annotations
 
@@ -13,7 +14,15 @@ def add_parser(sub: argparse._SubParsersAction, name: str, help_text: str) -> No
         name,
         help=help_text,
         description=help_text + ": build the mhsa_bench sample, run it in QEMU, check it "
-        "against the golden model, count its instructions and report its memory.",
+        "against the golden model, count its instructions and report its memory. With "
+        "--sample (make demo: --sample radar): convert that sample's ONNX model, build it "
+        "for the emulated board profile (default nucleo_l476rg_emu), run its test inputs in "
+        "QEMU and print the classifications, figures and memory.",
+    )
+    p.add_argument(
+        "--sample",
+        choices=["radar", "eeg", "ecg"],
+        help="run a sample model end to end instead of the MHSA block",
     )
     p.add_argument("--target", default="m4", help="emulated target (default: m4)")
     p.add_argument("--kernels", choices=["ref", "arm"], help="kernel variant (default: arm)")
@@ -34,7 +43,14 @@ def add_parser(sub: argparse._SubParsersAction, name: str, help_text: str) -> No
 
 
 def run(args: argparse.Namespace) -> int:
-    from tinytx.demo import run_demo
+    from tinytx.demo import SAMPLE_BOARD, run_demo, run_sample_demo
+
+    if args.sample is not None:
+        if args.weights_image or args.target != "m4":
+            raise ValueError("--sample: runs on --board (an emulated profile), not --target")
+        return run_sample_demo(
+            args.sample, args.board or SAMPLE_BOARD, args.build_dir, args.kernels
+        )
 
     return run_demo(
         args.target, args.seed, args.build_dir, args.kernels, args.board, args.weights_image

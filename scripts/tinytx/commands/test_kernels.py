@@ -25,7 +25,7 @@ def add_parser(sub: argparse._SubParsersAction, name: str, help_text: str) -> No
     )
     p.add_argument(
         "--kernels",
-        choices=["ref", "arm"],
+        choices=["ref", "arm", "riscv"],
         help="kernel variant (default: each target's own, e.g. arm on m4/m7)",
     )
     p.add_argument("--seed", type=int, default=kt.DEFAULT_SEED, help="vector seed")

@@ -20,9 +20,23 @@ from tinytx.golden.attention import (
     mhsa_s8,
     mhsa_trace,
 )
+from tinytx.golden.conv import (
+    conv2d_float,
+    conv2d_s8,
+    depthwise_conv2d_float,
+    depthwise_conv2d_s8,
+)
 from tinytx.golden.gelu import GeluParams, gelu_float, gelu_params, gelu_s8
 from tinytx.golden.layernorm import layernorm_float, layernorm_params, layernorm_s8
 from tinytx.golden.linear import Layout, linear_float, linear_s8
+from tinytx.golden.pool import (
+    avgpool2d_float,
+    avgpool2d_s8,
+    maxpool2d_float,
+    maxpool2d_s8,
+    mean_rows_float,
+    mean_rows_s8,
+)
 from tinytx.golden.quant import Requant, quantize_multiplier, requantize
 from tinytx.golden.softmax import i_exp, qk_softmax_s8, softmax_float, softmax_requant
 
@@ -38,6 +52,12 @@ __all__ = [
     "add_params",
     "add_s8",
     "av_s8",
+    "avgpool2d_float",
+    "avgpool2d_s8",
+    "conv2d_float",
+    "conv2d_s8",
+    "depthwise_conv2d_float",
+    "depthwise_conv2d_s8",
     "fwsa_float",
     "fwsa_s8",
     "fwsa_trace",
@@ -50,6 +70,10 @@ __all__ = [
     "layernorm_s8",
     "linear_float",
     "linear_s8",
+    "maxpool2d_float",
+    "maxpool2d_s8",
+    "mean_rows_float",
+    "mean_rows_s8",
     "mhsa_float",
     "mhsa_s8",
     "mhsa_trace",

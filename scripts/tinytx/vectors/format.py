@@ -33,6 +33,13 @@ KERNEL_IDS: dict[str, int] = {
     "layernorm": 6,
     "gelu": 7,
     "add": 8,
+    "mhsa_dft": 9,
+    "conv2d": 10,
+    "depthwise_conv2d": 11,
+    "maxpool2d": 12,
+    "avgpool2d": 13,
+    "mean_rows": 14,
+    "fwsa_dft": 15,
 }
 
 

@@ -19,6 +19,7 @@ from collections.abc import Callable
 import numpy as np
 
 from tinytx import golden as g
+from tinytx.golden.conv import check_window, conv2d_acc
 from tinytx.golden.linear import Layout, linear_acc
 from tinytx.golden.quant import MULTIPLIER_MAX, Requant
 from tinytx.golden.softmax import qk_scores
@@ -218,6 +219,27 @@ def gen_fwsa(rng: Rng, cid: int) -> Case:
     return Case("fwsa", cid, params, (x, *ws, y), f"S={s} E={e} H={h} P={p} {style}")
 
 
+def gen_mhsa_dft(rng: Rng, cid: int) -> Case:
+    """Depth-first tiled MHSA: expected is the golden *layer-wise* block, for tile
+    sizes 1, S and in between; every fourth case runs with the output aliasing the input."""
+    case = gen_mhsa(rng, cid)
+    s = case.params[0]
+    tile = int(rng.choice([1, s, int(rng.integers(1, s + 1))]))
+    in_place = int(rng.random() < 0.25)
+    params = (*case.params[:4], tile, in_place, *case.params[4:])
+    return Case("mhsa_dft", cid, params, case.buffers, f"{case.shape} x={tile} in_place={in_place}")
+
+
+def gen_fwsa_dft(rng: Rng, cid: int) -> Case:
+    """Depth-first tiled FWSA: expected is the golden *layer-wise* FWSA block."""
+    case = gen_fwsa(rng, cid)
+    s = case.params[0]
+    tile = int(rng.choice([1, s, int(rng.integers(1, s + 1))]))
+    in_place = int(rng.random() < 0.25)
+    params = (*case.params[:4], tile, in_place, *case.params[4:])
+    return Case("fwsa_dft", cid, params, case.buffers, f"{case.shape} x={tile} in_place={in_place}")
+
+
 def gen_layernorm(rng: Rng, cid: int) -> Case:
     style = pick_style(rng)
     rows, e = pick_dim(rng, 1, 16), pick_dim(rng, 1, 300)
@@ -280,6 +302,115 @@ def gen_add(rng: Rng, cid: int) -> Case:
     return Case("add", cid, params, (a, b, y), f"size={size} {style}")
 
 
+def _window(rng: Rng, pool: bool) -> tuple[int, int, int, int, tuple[int, int], tuple[int, ...]]:
+    """Image, kernel, stride and padding: odd sizes, 1x1 images, 1-D rows (H=1),
+    stride 2-3, asymmetric padding (conv: sometimes a pad as large as the kernel)."""
+    while True:
+        if rng.random() < 0.2:
+            h, w, kh = 1, pick_dim(rng, 1, 40), 1
+        else:
+            h, w, kh = pick_dim(rng, 1, 12), pick_dim(rng, 1, 12), pick_dim(rng, 1, 5)
+        kw = pick_dim(rng, 1, 5)
+        stride = (int(rng.choice([1, 1, 2, 3])), int(rng.choice([1, 1, 2, 3])))
+        extra = 0 if pool else int(rng.random() < 0.1)
+        pads = tuple(int(rng.integers(0, k + extra)) for k in (kh, kw, kh, kw))
+        pad = (pads[0], pads[1], pads[2], pads[3])
+        if h + pad[0] + pad[2] >= kh and w + pad[1] + pad[3] >= kw:
+            return h, w, kh, kw, stride, pad
+
+
+def _window_params(x: np.ndarray, y: np.ndarray, kh: int, kw: int, stride, pad) -> tuple:
+    return (*x.shape[:2], x.shape[2], *y.shape[:2], kh, kw, *stride, *pad)
+
+
+def _conv_bias(rng: Rng, style: str, acc: np.ndarray, n: int) -> np.ndarray | None:
+    if rng.random() < 0.15:
+        return None
+    if style == "extreme_quant" and rng.random() < 0.5:
+        return rng.choice([-(1 << 30), 1 << 30], n).astype(np.int32)
+    return np.rint(rng.normal(0.0, 0.25 * float(np.std(acc)) + 1.0, n)).astype(np.int32)
+
+
+def _conv_case(rng: Rng, cid: int, depthwise: bool) -> Case:
+    style = pick_style(rng)
+    while True:
+        h, w, kh, kw, stride, pad = _window(rng, pool=False)
+        cin = pick_dim(rng, 1, 24 if depthwise else 12)
+        cout = cin if depthwise else pick_dim(rng, 1, 12)
+        if not depthwise and rng.random() < 0.03:
+            h, w, kh, kw, cin = 1, 1, 1, 1, int(rng.integers(500, 1500))
+        oh, ow = check_window((h, w), (kh, kw), stride, pad)
+        if oh * ow * cout * kh * kw * (1 if depthwise else cin) <= 30_000:
+            break
+    x = fill_s8(rng, (h, w, cin), pick_mode(rng, style))
+    if depthwise:
+        wt = fill_s8(rng, (kh, kw, cin), pick_mode(rng, style))
+        acc = conv2d_acc(x, wt, None, stride, pad, depthwise=True)
+    else:
+        wt = fill_s8(rng, (cout, kh, kw, cin), pick_mode(rng, style))
+        acc = conv2d_acc(x, wt, None, stride, pad)
+    bias = _conv_bias(rng, style, acc, cout)
+    rq = case_requant(rng, style, acc + (0 if bias is None else bias), act=True)
+    relu = style == "typical" and rng.random() < 0.3  # fused ReLU through act_min
+    lo = 0 if relu else -128
+    op = g.depthwise_conv2d_s8 if depthwise else g.conv2d_s8
+    y = op(x, wt, bias, rq, stride, pad, act_min=lo)
+    clamp = (max(lo, rq.act_min), rq.act_max)
+    params = (h, w, cin, *y.shape, kh, kw, *stride, *pad, *rq_params(rq), *clamp)
+    shape = f"{h}x{w}x{cin}->{y.shape} k={kh}x{kw} s={stride} pad={pad} {style}"
+    name = "depthwise_conv2d" if depthwise else "conv2d"
+    return Case(name, cid, params, (x, wt, bias, y), shape)
+
+
+def gen_conv2d(rng: Rng, cid: int) -> Case:
+    return _conv_case(rng, cid, depthwise=False)
+
+
+def gen_depthwise_conv2d(rng: Rng, cid: int) -> Case:
+    return _conv_case(rng, cid, depthwise=True)
+
+
+def gen_maxpool2d(rng: Rng, cid: int) -> Case:
+    style = pick_style(rng)
+    h, w, kh, kw, stride, pad = _window(rng, pool=True)
+    x = fill_s8(rng, (h, w, pick_dim(rng, 1, 16)), pick_mode(rng, style))
+    y = g.maxpool2d_s8(x, (kh, kw), stride, pad)
+    params = _window_params(x, y, kh, kw, stride, pad)
+    shape = f"{x.shape}->{y.shape} k={kh}x{kw} s={stride} pad={pad} {style}"
+    return Case("maxpool2d", cid, params, (x, y), shape)
+
+
+def gen_avgpool2d(rng: Rng, cid: int) -> Case:
+    style = pick_style(rng)
+    h, w, kh, kw, stride, pad = _window(rng, pool=True)
+    x = fill_s8(rng, (h, w, pick_dim(rng, 1, 16)), pick_mode(rng, style))
+    if style == "extreme_quant":
+        rq = extreme_requant(rng, act=True)
+    else:
+        rq = Requant.from_scale(jitter(rng))
+    include_pad = bool(rng.random() < 0.3)
+    y = g.avgpool2d_s8(x, (kh, kw), stride, pad, rq, include_pad)
+    params = _window_params(x, y, kh, kw, stride, pad)
+    params += (*rq_params(rq), rq.act_min, rq.act_max, int(include_pad))
+    shape = f"{x.shape}->{y.shape} k={kh}x{kw} s={stride} pad={pad} incl={include_pad} {style}"
+    return Case("avgpool2d", cid, params, (x, y), shape)
+
+
+def gen_mean_rows(rng: Rng, cid: int) -> Case:
+    style = pick_style(rng)
+    rows, e = pick_dim(rng, 1, 100), pick_dim(rng, 1, 64)
+    if rng.random() < 0.03:
+        rows, e = 4096, 2
+    x = fill_s8(rng, (rows, e), pick_mode(rng, style))
+    if style == "extreme_quant":
+        rq = extreme_requant(rng, act=True)
+    else:
+        rq = Requant.from_scale(jitter(rng) / rows)
+    y = g.mean_rows_s8(x, rq)
+    params = (rows, e, *rq_params(rq), rq.act_min, rq.act_max)
+    return Case("mean_rows", cid, params, (x, y), f"S={rows} E={e} {style}")
+
+
 GENERATORS: dict[str, Callable[[Rng, int], Case]] = {
     "linear": gen_linear,
     "qk_softmax": gen_qk_softmax,
@@ -289,6 +420,13 @@ GENERATORS: dict[str, Callable[[Rng, int], Case]] = {
     "layernorm": gen_layernorm,
     "gelu": gen_gelu,
     "add": gen_add,
+    "mhsa_dft": gen_mhsa_dft,
+    "conv2d": gen_conv2d,
+    "depthwise_conv2d": gen_depthwise_conv2d,
+    "maxpool2d": gen_maxpool2d,
+    "avgpool2d": gen_avgpool2d,
+    "mean_rows": gen_mean_rows,
+    "fwsa_dft": gen_fwsa_dft,
 }
 assert set(GENERATORS) == set(KERNEL_IDS)
 

@@ -22,6 +22,10 @@ int main(void)
 	keep = (uintptr_t)&tinytx_mhsa_s8;
 	keep = (uintptr_t)&tinytx_fwsa_s8_get_buffer_size;
 	keep = (uintptr_t)&tinytx_fwsa_s8;
+	keep = (uintptr_t)&tinytx_mhsa_dft_s8_get_buffer_size; /* bench/fwsa_cases.py */
+	keep = (uintptr_t)&tinytx_mhsa_dft_s8;
+	keep = (uintptr_t)&tinytx_fwsa_dft_s8_get_buffer_size;
+	keep = (uintptr_t)&tinytx_fwsa_dft_s8;
 	keep = (uintptr_t)&tinytx_layernorm_s8;
 	keep = (uintptr_t)&tinytx_gelu_s8;
 	keep = (uintptr_t)&tinytx_add_s8;

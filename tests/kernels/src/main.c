@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include "tt_case.h"
+#include "tt_cores.h"
 
 #ifndef TT_TARGET_NAME
 #define TT_TARGET_NAME "unknown"
@@ -23,6 +24,13 @@ static const tt_test_fn tests[TT_KERNEL_COUNT] = {
 	tt_test_layernorm,
 	tt_test_gelu,
 	tt_test_add,
+	tt_test_mhsa_dft,
+	tt_test_conv2d,
+	tt_test_depthwise_conv2d,
+	tt_test_maxpool2d,
+	tt_test_avgpool2d,
+	tt_test_mean_rows,
+	tt_test_fwsa_dft,
 };
 
 int main(int argc, char **argv)
@@ -36,6 +44,11 @@ int main(int argc, char **argv)
 		printf("ERROR usage: tinytx_kernel_tests <vectors.bin>\n");
 		return 2;
 	}
+	if (tt_cores_parse(argc, argv) != 0) {
+		printf("ERROR bad --cores list (1..available cores, comma-separated)\n");
+		return 2;
+	}
+	tt_cores_print();
 	const char *path = argv[argc - 1];
 	FILE *f = fopen(path, "rb");
 	if (f == NULL) {
@@ -61,7 +74,7 @@ int main(int argc, char **argv)
 			tt_fail(&r, "unknown kernel id %lu", (unsigned long)c.kernel);
 			c.kernel = 0;
 		} else {
-			tests[c.kernel](&c, &r);
+			tt_cores_run(tests[c.kernel], &c, &r);
 		}
 		if (r.failed) {
 			failed[c.kernel]++;
@@ -81,6 +94,7 @@ int main(int argc, char **argv)
 		total_fail += failed[k] + (k == 1 ? failed[0] : 0);
 	}
 	int checks = 0;
+	tt_cores_reset();
 	int vfail = tt_run_validation(&checks);
 	printf("SUMMARY kernel=validation passed=%d failed=%d\n", checks - vfail, vfail);
 	total_pass += (unsigned long)(checks - vfail);

@@ -120,6 +120,50 @@ static void block_checks(void)
 	need = tinytx_fwsa_s8_get_buffer_size(&d);
 	EXPECT(need > 0 && need <= (int32_t)sizeof(scratch), 1);
 	EXPECT(tinytx_fwsa_s8(&d, &fp, &fw, in8, out8, scratch), TINYTX_OK);
+	/* DFT, S=3 P=2 H=2: row 12 | K 6->8 | V^T 8 | Q x*2 | A x*3 | O 12 (tinytx.plan.mhsa) */
+	EXPECT(tinytx_mhsa_dft_s8_get_buffer_size(&d, 1), 48);
+	EXPECT(tinytx_mhsa_dft_s8_get_buffer_size(&d, 3), 60);
+	EXPECT(tinytx_mhsa_dft_s8_get_buffer_size(&d, 0), TINYTX_ERR_DIMS);
+	EXPECT(tinytx_mhsa_dft_s8_get_buffer_size(&d, 4), TINYTX_ERR_DIMS);
+	EXPECT(tinytx_mhsa_dft_s8_get_buffer_size(&d, -1), TINYTX_ERR_DIMS);
+	EXPECT(tinytx_mhsa_dft_s8_get_buffer_size(NULL, 1), TINYTX_ERR_NULL);
+	EXPECT(tinytx_mhsa_dft_s8(&d, 1, &mp, &mw, in8, out8, scratch), TINYTX_OK);
+	EXPECT(tinytx_mhsa_dft_s8(&d, 2, &mp, &mw, in8, in8, scratch), TINYTX_OK);
+	EXPECT(tinytx_mhsa_dft_s8(&d, 0, &mp, &mw, in8, out8, scratch), TINYTX_ERR_DIMS);
+	EXPECT(tinytx_mhsa_dft_s8(&d, 4, &mp, &mw, in8, out8, scratch), TINYTX_ERR_DIMS);
+	EXPECT(tinytx_mhsa_dft_s8(&d, 1, &mp, &mw, in8, out8, NULL), TINYTX_ERR_NULL);
+	EXPECT(tinytx_mhsa_dft_s8(&d, 1, NULL, &mw, in8, out8, scratch), TINYTX_ERR_NULL);
+	EXPECT(tinytx_mhsa_dft_s8(&d, 1, &mp, &mw, NULL, out8, scratch), TINYTX_ERR_NULL);
+	mw.wv = NULL;
+	EXPECT(tinytx_mhsa_dft_s8(&d, 1, &mp, &mw, in8, out8, scratch), TINYTX_ERR_NULL);
+	mw.wv = in8;
+	mp.av.shift = 0;
+	EXPECT(tinytx_mhsa_dft_s8(&d, 1, &mp, &mw, in8, out8, scratch), TINYTX_ERR_PARAM);
+	mp.av = rq;
+	/* FWSA DFT, E=4: row 12 | V^T 6->8 | tile x*max(E,P) | A x*3 | O 12 */
+	EXPECT(tinytx_fwsa_dft_s8_get_buffer_size(&d, 1), 40);
+	EXPECT(tinytx_fwsa_dft_s8_get_buffer_size(&d, 3), 56);
+	EXPECT(tinytx_fwsa_dft_s8_get_buffer_size(&d, 0), TINYTX_ERR_DIMS);
+	EXPECT(tinytx_fwsa_dft_s8_get_buffer_size(&d, 4), TINYTX_ERR_DIMS);
+	EXPECT(tinytx_fwsa_dft_s8_get_buffer_size(NULL, 1), TINYTX_ERR_NULL);
+	EXPECT(tinytx_fwsa_dft_s8(&d, 1, &fp, &fw, in8, out8, scratch), TINYTX_OK);
+	EXPECT(tinytx_fwsa_dft_s8(&d, 3, &fp, &fw, in8, in8, scratch), TINYTX_OK);
+	EXPECT(tinytx_fwsa_dft_s8(&d, 4, &fp, &fw, in8, out8, scratch), TINYTX_ERR_DIMS);
+	EXPECT(tinytx_fwsa_dft_s8(&d, 1, &fp, &fw, in8, out8, NULL), TINYTX_ERR_NULL);
+	fw.wo = NULL;
+	EXPECT(tinytx_fwsa_dft_s8(&d, 1, &fp, &fw, in8, out8, scratch), TINYTX_ERR_NULL);
+	fw.wo = in8;
+	fp.t.shift = 63;
+	EXPECT(tinytx_fwsa_dft_s8(&d, 1, &fp, &fw, in8, out8, scratch), TINYTX_ERR_PARAM);
+	fp.t = rq;
+	d.embed_dim = 40000; /* H * E over the limit */
+	EXPECT(tinytx_fwsa_dft_s8_get_buffer_size(&d, 1), TINYTX_ERR_DIMS);
+	d.embed_dim = 4;
+	d.seq_len = 0;
+	EXPECT(tinytx_mhsa_dft_s8_get_buffer_size(&d, 1), TINYTX_ERR_DIMS);
+	d.seq_len = TINYTX_SOFTMAX_MAX_KV + 1;
+	EXPECT(tinytx_mhsa_dft_s8_get_buffer_size(&d, 1), TINYTX_ERR_DIMS);
+	d.seq_len = 3;
 	EXPECT(tinytx_mhsa_s8_get_buffer_size(NULL), TINYTX_ERR_NULL);
 	EXPECT(tinytx_mhsa_s8(&d, &mp, &mw, in8, out8, NULL), TINYTX_ERR_NULL);
 	mw.wq = NULL;
@@ -193,6 +237,103 @@ static void elementwise_checks(void)
 	EXPECT(tinytx_add_s8(8, &ap, in8, in8, out8), TINYTX_ERR_PARAM);
 }
 
+static void frontend_checks(void)
+{
+	const tinytx_conv2d_dims ok_d = {4, 4, 2, 2, 2, 3, 3, 3, 1, 1, 0, 0, 0, 0};
+	const tinytx_conv2d_params ok_p = {{1 << 30, 31}, {0, 127}};
+	tinytx_conv2d_dims d = ok_d;
+	tinytx_conv2d_params p = ok_p;
+	EXPECT(tinytx_conv2d_s8_get_buffer_size(&d), 0);
+	EXPECT(tinytx_conv2d_s8_get_buffer_size(NULL), TINYTX_ERR_NULL);
+	EXPECT(tinytx_conv2d_s8(&d, &p, in8, in8, NULL, out8, NULL), TINYTX_OK);
+	EXPECT(tinytx_conv2d_s8(NULL, &p, in8, in8, NULL, out8, NULL), TINYTX_ERR_NULL);
+	EXPECT(tinytx_conv2d_s8(&d, NULL, in8, in8, NULL, out8, NULL), TINYTX_ERR_NULL);
+	EXPECT(tinytx_conv2d_s8(&d, &p, NULL, in8, NULL, out8, NULL), TINYTX_ERR_NULL);
+	EXPECT(tinytx_conv2d_s8(&d, &p, in8, NULL, NULL, out8, NULL), TINYTX_ERR_NULL);
+	EXPECT(tinytx_conv2d_s8(&d, &p, in8, in8, NULL, NULL, NULL), TINYTX_ERR_NULL);
+	d.out_h = 3; /* not (4 - 3) / 1 + 1 */
+	EXPECT(tinytx_conv2d_s8_get_buffer_size(&d), TINYTX_ERR_DIMS);
+	EXPECT(tinytx_conv2d_s8(&d, &p, in8, in8, NULL, out8, NULL), TINYTX_ERR_DIMS);
+	d = ok_d;
+	d.kernel_w = 5; /* wider than the unpadded 4-wide image */
+	EXPECT(tinytx_conv2d_s8(&d, &p, in8, in8, NULL, out8, NULL), TINYTX_ERR_DIMS);
+	d.pad_right = 1; /* now it fits: out_w = (4 + 1 - 5) / 1 + 1 = 1 */
+	d.out_w = 1;
+	EXPECT(tinytx_conv2d_s8_get_buffer_size(&d), 0);
+	d = ok_d;
+	d.stride_h = 0;
+	EXPECT(tinytx_conv2d_s8(&d, &p, in8, in8, NULL, out8, NULL), TINYTX_ERR_DIMS);
+	d = ok_d;
+	d.pad_left = -1;
+	EXPECT(tinytx_conv2d_s8(&d, &p, in8, in8, NULL, out8, NULL), TINYTX_ERR_DIMS);
+	d = ok_d;
+	d.in_c = 0;
+	EXPECT(tinytx_conv2d_s8(&d, &p, in8, in8, NULL, out8, NULL), TINYTX_ERR_DIMS);
+	d.in_c = 8000; /* 3 * 3 * 8000 taps over the reduction limit */
+	EXPECT(tinytx_conv2d_s8_get_buffer_size(&d), TINYTX_ERR_DIMS);
+	d = ok_d;
+	d.in_h = TINYTX_MAX_DIM + 1;
+	EXPECT(tinytx_conv2d_s8_get_buffer_size(&d), TINYTX_ERR_DIMS);
+	d = (tinytx_conv2d_dims){30000, 30000, 4, 30000, 30000, 4, 1, 1, 1, 1, 0, 0, 0, 0};
+	EXPECT(tinytx_conv2d_s8_get_buffer_size(&d), TINYTX_ERR_DIMS); /* tensor > int32 */
+	d = ok_d;
+	p.requant.shift = 63;
+	EXPECT(tinytx_conv2d_s8(&d, &p, in8, in8, NULL, out8, NULL), TINYTX_ERR_PARAM);
+	p = ok_p;
+	p.act.min = 100;
+	p.act.max = 99;
+	EXPECT(tinytx_conv2d_s8(&d, &p, in8, in8, NULL, out8, NULL), TINYTX_ERR_PARAM);
+	p = ok_p;
+
+	d.out_c = 2; /* depthwise: out_c == in_c */
+	EXPECT(tinytx_depthwise_conv2d_s8(&d, &p, in8, in8, NULL, out8), TINYTX_OK);
+	EXPECT(tinytx_depthwise_conv2d_s8(&d, &p, in8, NULL, NULL, out8), TINYTX_ERR_NULL);
+	d.out_c = 3;
+	EXPECT(tinytx_depthwise_conv2d_s8(&d, &p, in8, in8, NULL, out8), TINYTX_ERR_DIMS);
+	d.out_c = 2;
+	p.requant.multiplier = -1;
+	EXPECT(tinytx_depthwise_conv2d_s8(&d, &p, in8, in8, NULL, out8), TINYTX_ERR_PARAM);
+
+	const tinytx_pool2d_dims ok_pd = {5, 4, 2, 3, 2, 2, 2, 2, 2, 1, 0, 1, 1};
+	const tinytx_avgpool2d_params ok_ap = {{1 << 30, 30}, {-128, 127}, 0};
+	tinytx_pool2d_dims pd = ok_pd;
+	tinytx_avgpool2d_params ap = ok_ap;
+	EXPECT(tinytx_maxpool2d_s8(&pd, in8, out8), TINYTX_OK);
+	EXPECT(tinytx_avgpool2d_s8(&pd, &ap, in8, out8), TINYTX_OK);
+	EXPECT(tinytx_maxpool2d_s8(&pd, NULL, out8), TINYTX_ERR_NULL);
+	EXPECT(tinytx_avgpool2d_s8(&pd, NULL, in8, out8), TINYTX_ERR_NULL);
+	EXPECT(tinytx_avgpool2d_s8(NULL, &ap, in8, out8), TINYTX_ERR_NULL);
+	pd.pad_top = 2; /* a pad as large as the kernel: a window could miss the image */
+	pd.out_h = 4;
+	EXPECT(tinytx_maxpool2d_s8(&pd, in8, out8), TINYTX_ERR_DIMS);
+	EXPECT(tinytx_avgpool2d_s8(&pd, &ap, in8, out8), TINYTX_ERR_DIMS);
+	pd = ok_pd;
+	pd.out_w = 3;
+	EXPECT(tinytx_maxpool2d_s8(&pd, in8, out8), TINYTX_ERR_DIMS);
+	pd = ok_pd;
+	pd.channels = 0;
+	EXPECT(tinytx_avgpool2d_s8(&pd, &ap, in8, out8), TINYTX_ERR_DIMS);
+	pd = ok_pd;
+	ap.count_include_pad = 2;
+	EXPECT(tinytx_avgpool2d_s8(&pd, &ap, in8, out8), TINYTX_ERR_PARAM);
+	ap = ok_ap;
+	ap.requant.shift = 0;
+	EXPECT(tinytx_avgpool2d_s8(&pd, &ap, in8, out8), TINYTX_ERR_PARAM);
+
+	tinytx_mean_rows_dims md = {8, 4};
+	tinytx_mean_rows_params mp = {{1 << 30, 33}, {-128, 127}};
+	EXPECT(tinytx_mean_rows_s8(&md, &mp, in8, out8), TINYTX_OK);
+	EXPECT(tinytx_mean_rows_s8(&md, &mp, NULL, out8), TINYTX_ERR_NULL);
+	EXPECT(tinytx_mean_rows_s8(NULL, &mp, in8, out8), TINYTX_ERR_NULL);
+	md.rows = 0;
+	EXPECT(tinytx_mean_rows_s8(&md, &mp, in8, out8), TINYTX_ERR_DIMS);
+	md.rows = TINYTX_MAX_REDUCTION + 1;
+	EXPECT(tinytx_mean_rows_s8(&md, &mp, in8, out8), TINYTX_ERR_DIMS);
+	md.rows = 8;
+	mp.act.max = 128;
+	EXPECT(tinytx_mean_rows_s8(&md, &mp, in8, out8), TINYTX_ERR_PARAM);
+}
+
 int tt_run_validation(int *checks)
 {
 	checks_run = 0;
@@ -201,6 +342,7 @@ int tt_run_validation(int *checks)
 	attention_checks();
 	block_checks();
 	elementwise_checks();
+	frontend_checks();
 	*checks = checks_run;
 	return checks_failed;
 }

@@ -10,7 +10,9 @@
 #define TT_GUARD_BYTE 0xA5u
 
 static const char *const kernel_names[TT_KERNEL_COUNT] = {
-	"?", "linear", "qk_softmax", "av", "mhsa", "fwsa", "layernorm", "gelu", "add",
+	"?", "linear", "qk_softmax", "av", "mhsa", "fwsa", "layernorm", "gelu", "add", "mhsa_dft",
+	"conv2d", "depthwise_conv2d", "maxpool2d", "avgpool2d", "mean_rows",
+	"fwsa_dft",
 };
 
 const char *tt_kernel_name(uint32_t kernel)

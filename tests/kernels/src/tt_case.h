@@ -21,7 +21,14 @@ enum tt_kernel {
 	TT_KERNEL_LAYERNORM = 6,
 	TT_KERNEL_GELU = 7,
 	TT_KERNEL_ADD = 8,
-	TT_KERNEL_COUNT = 9,
+	TT_KERNEL_MHSA_DFT = 9,
+	TT_KERNEL_CONV2D = 10,
+	TT_KERNEL_DEPTHWISE_CONV2D = 11,
+	TT_KERNEL_MAXPOOL2D = 12,
+	TT_KERNEL_AVGPOOL2D = 13,
+	TT_KERNEL_MEAN_ROWS = 14,
+	TT_KERNEL_FWSA_DFT = 15,
+	TT_KERNEL_COUNT = 16,
 };
 
 typedef struct {
@@ -67,6 +74,13 @@ void tt_test_fwsa(const tt_case *c, tt_result *r);
 void tt_test_layernorm(const tt_case *c, tt_result *r);
 void tt_test_gelu(const tt_case *c, tt_result *r);
 void tt_test_add(const tt_case *c, tt_result *r);
+void tt_test_mhsa_dft(const tt_case *c, tt_result *r);
+void tt_test_fwsa_dft(const tt_case *c, tt_result *r);
+void tt_test_conv2d(const tt_case *c, tt_result *r);
+void tt_test_depthwise_conv2d(const tt_case *c, tt_result *r);
+void tt_test_maxpool2d(const tt_case *c, tt_result *r);
+void tt_test_avgpool2d(const tt_case *c, tt_result *r);
+void tt_test_mean_rows(const tt_case *c, tt_result *r);
 
 /* Argument-validation checks (no vectors); returns the number of failed checks. */
 int tt_run_validation(int *checks);

@@ -1,0 +1,84 @@
+/*
+ * Cortex-M DSP integer LayerNorm (formula in tinytx/golden/layernorm.py).
+ * Row statistics with SMLAD on SXTB16-widened words (sum against [1, 1], squares
+ * against themselves); per element one MLA, one SMMLA and one shift give the
+ * normalized value exactly, QADD the int32 clamp of n * gamma + beta, and the
+ * requantization runs as in the other kernels (tt_rq).
+ *
+ * n = (v * m + 2^(s-1)) >> s for v = E * x - sum, |v| < 2^20 (E <= 4096):
+ *   s >= 33: (SMMLA(v, m, 2^(s-33))) >> (s - 32);
+ *   23 <= s < 33: v * 2^(33-s) stays below 2^31, so (SMMLA(v', m, 1)) >> 1;
+ *   s < 23 (rows with E * std < 128): the 64-bit formula.
+ */
+#include "tinytx_arm_common.h"
+#include "tinytx/kernels.h"
+#include "../tinytx_check.h"
+
+static void row_stats(const int8_t *x, int32_t e, int32_t *sum_out, int32_t *sq_out)
+{
+	int32_t sum = 0, sq = 0, i = 0;
+	for (; i + 4 <= e; i += 4) {
+		const uint32_t w = tt_read_u32(x + i);
+		const int32_t lo = (int32_t)__sxtb16(w), hi = tt_sxtb16_hi(w);
+		sum = __smlad(lo, 0x00010001, sum);
+		sum = __smlad(hi, 0x00010001, sum);
+		sq = __smlad(lo, lo, sq);
+		sq = __smlad(hi, hi, sq);
+	}
+	for (; i < e; i++) {
+		sum += x[i];
+		sq += x[i] * x[i];
+	}
+	*sum_out = sum;
+	*sq_out = sq;
+}
+
+/* One row with the 32-bit normalizer (s >= 23); `fast`: output shift >= 33. */
+static inline __attribute__((always_inline)) void
+row_fast(const int8_t *x, int8_t *y, int32_t e, int32_t sum, tinytx_requant norm,
+	 const int8_t *gamma, const int32_t *beta, const tt_rq *out, int fast)
+{
+	const int32_t up = norm.shift < 33 ? 33 - norm.shift : 0;
+	const int32_t e_up = e * (1 << up), nsum_up = -sum * (1 << up);
+	const int32_t m = norm.multiplier;
+	const int32_t round = norm.shift >= 33 ? (int32_t)1 << (norm.shift - 33) : 1;
+	const int32_t right = norm.shift >= 33 ? norm.shift - 32 : 1;
+	const int32_t mo = out->rq.multiplier, ro = out->round, so = out->right;
+	for (int32_t i = 0; i < e; i++) {
+		const int32_t n = tt_smmla(x[i] * e_up + nsum_up, m, round) >> right;
+		const int32_t acc = __qadd(n * gamma[i], beta[i]);
+		y[i] = (int8_t)(fast ? __ssat(tt_smmla(acc, mo, ro) >> so, 8) : tt_rq_apply(acc, out));
+	}
+}
+
+tinytx_status tinytx_layernorm_s8(const tinytx_layernorm_dims *dims,
+				  const tinytx_layernorm_params *params, const int8_t *input,
+				  const int8_t *gamma, const int32_t *beta, int8_t *output)
+{
+	tinytx_status st = tinytx_check_layernorm_call(dims, params, input, gamma, beta, output);
+	if (st != TINYTX_OK) {
+		return st;
+	}
+	const int32_t e = dims->features;
+	const tt_rq out = tt_rq_plan(params->requant);
+	for (int32_t r = 0; r < dims->rows; r++) {
+		const int8_t *x = input + (size_t)r * e;
+		int8_t *y = output + (size_t)r * e;
+		int32_t sum, sq;
+		row_stats(x, e, &sum, &sq);
+		const tinytx_requant norm = tinytx_layernorm_row_norm(e, sum, sq, params->eps_q16);
+		if (norm.shift >= 23 && out.fast) {
+			row_fast(x, y, e, sum, norm, gamma, beta, &out, 1);
+		} else if (norm.shift >= 23) {
+			row_fast(x, y, e, sum, norm, gamma, beta, &out, 0);
+		} else {
+			for (int32_t i = 0; i < e; i++) {
+				const int64_t n = tinytx_scale_round(e * x[i] - sum, norm);
+				int64_t acc = n * gamma[i] + beta[i];
+				acc = acc < INT32_MIN ? INT32_MIN : (acc > INT32_MAX ? INT32_MAX : acc);
+				y[i] = (int8_t)tt_rq_apply((int32_t)acc, &out);
+			}
+		}
+	}
+	return TINYTX_OK;
+}

@@ -1,0 +1,707 @@
+/*
+ * Cortex-M DSP multi-head self-attention block, bit-exact with the layer-wise
+ * reference (tinytx.golden.mhsa_s8), scheduled for speed and memory:
+ *
+ *   X -> Xw (int16, once)
+ *   per head h:
+ *     Wq_h, Wk_h, Wv_h widened in turn -> Qw_h, Kw_h [S][P] and Vw_h = V_h^T [P][S]
+ *     Wo[:, hP:(h+1)P] widened -> Wow_h [E][P]
+ *     per pair of query rows:
+ *       scores [2][S] -> integer softmax -> probabilities [2][S] (int16)
+ *       -> A*V -> O [2][P] -> Yacc[2][E] += O . Wow_h^T (output projection by head)
+ *   Y = requant(Yacc)
+ *
+ * Every operand is widened to int16 once, in the W2 layout of tinytx_arm_common.h,
+ * so that every product runs in one 2 x 2 SMLAD tile: a pair of rows of one W2
+ * matrix against a pair of rows of another, 11 instructions per 16 MACs. Only the
+ * rows in flight of the attention map exist (two score rows, two probability
+ * rows), and Q, K, V^T of one head.
+ *
+ * Padding: every W2 buffer is zeroed once, so K-padding reads as zero on at least
+ * one side of every product (padded weight rows are zero and so is their bias, so
+ * the projections write zeros there too); results of padded rows are never read.
+ *
+ * Scratch (S2 = S rounded up to even, E4/P4/S4 = rounded up to a multiple of 4):
+ *   Xw 2*S2*E4 | W 2*P2*E4 | Qw 2*S2*P4 | Kw 2*S2*P4 | Vw 2*P2*S4 | Wow 2*E2*P4 |
+ *   probabilities 4*S4 | O 4*P4 | bias 4*(P2 + 4) | scores 8*S4 | Yacc 4*S2*E2
+ * plus 3 bytes to align it to 4. The output may alias the input.
+ */
+#include "tinytx_arm_common.h"
+#include "tinytx/kernels.h"
+#include "../tinytx_check.h"
+
+/* Stages stay functions of their own, so a profile attributes instructions to them. */
+#define TT_NOINLINE __attribute__((noinline))
+
+/* ------------------------------------------------------------ the 2 x 2 tile engine */
+
+/*
+ * A row of 2 x 2 tiles: one pair of rows `a` of a W2 matrix against consecutive
+ * pairs of rows of another, from b up to b_end (kb blocks each). For tile j:
+ *   c = init, then c00 += a0.b0, c01 += a0.b1, c10 += a1.b0, c11 += a1.b1, where
+ *   init is the constant c[] (tt_tiles_*_c) or, stepping (tt_tiles_*_s),
+ *   (i0[0], i0[1], i1[0], i1[1]) with i0 and i1 advancing 8 bytes per tile;
+ * then
+ *   raw: (c00, c01) stored to o0 and (c10, c11) to o1, both advancing 8 bytes;
+ *   max: as raw, and max0 = max(max0, c00, c01), max1 = max(max1, c10, c11);
+ *   rq:  requant(c) (shift >= 33) stored as int16 to out + 0, 4, 8, 12 bytes (c00,
+ *        c01, c10, c11), out advancing by `delta` bytes, delta alternating 2 and
+ *        14 (tile j of a W2 row pair starts at halfword (j / 2) * 8 + j % 2: delta
+ *        starts at 2 when out is an even tile, at 14 when odd);
+ *   rqt: the transpose: c00, c10, c01, c11 to out + 0, 4, 8, 12, out advancing by a
+ *        constant delta (b's pairs are the rows of out, a's rows its positions).
+ * The assembly gets &t->a: the requantization fields lie below it (one LDMDB), the
+ * tile fields above it (one LDM); the offsets are used by the assembly.
+ */
+typedef struct {
+	int32_t m;            /* -20 */
+	int32_t round;        /* -16 */
+	int32_t right;        /* -12 */
+	int16_t *out;         /* -8 */
+	int32_t delta;        /* -4 */
+	const int16_t *a;     /* 0 */
+	int32_t steps;        /* 4: set by the assembly: ceil(kb / 4) */
+	int32_t c[4];         /* 8: constant init */
+	const int32_t *i0;    /* 24: stepping init */
+	const int32_t *i1;    /* 28 */
+	int32_t *o0;          /* 32 */
+	int32_t *o1;          /* 36 */
+	const int16_t *b_end; /* 40 */
+	int32_t max0, max1;   /* 44, 48 */
+	int32_t kb;           /* 52: blocks, >= 1 */
+	uintptr_t entry;      /* 56: set by the assembly: where the first step starts */
+} tt_tiles;
+
+/* `at` is &t->a of a tt_tiles t. */
+void tt_tiles_raw_c(void *at, const int16_t *b);
+void tt_tiles_raw_s(void *at, const int16_t *b);
+void tt_tiles_max_c(void *at, const int16_t *b);
+void tt_tiles_rq_c(void *at, const int16_t *b);
+void tt_tiles_rqt_c(void *at, const int16_t *b);
+
+/*
+ * Assembly: every register is needed (13 in the inner block), which GCC cannot
+ * arrange around a C loop (measured 166 instructions per 2 x 2 tile of 8 blocks
+ * with an inline-assembly block in a C loop, 121 with this loop).
+ * Registers: r0 a, r1 b, r2 blocks left, r3/r7/r9/r10 c00/c01/c10/c11,
+ * r4-r6/r8 the a pair of a block, r11/r12 one b row of a block, lr the context.
+ */
+#define TT_ASM_BLOCK                                                                               \
+	"	ldm	r0!, {r4, r5, r6, r8}\n"                                                   \
+	"	ldrd	r11, r12, [r1], #8\n"                                                      \
+	"	smlad	r3, r4, r11, r3\n"                                                         \
+	"	smlad	r3, r5, r12, r3\n"                                                         \
+	"	smlad	r9, r6, r11, r9\n"                                                         \
+	"	smlad	r9, r8, r12, r9\n"                                                         \
+	"	ldrd	r11, r12, [r1], #8\n"                                                      \
+	"	smlad	r7, r4, r11, r7\n"                                                         \
+	"	smlad	r7, r5, r12, r7\n"                                                         \
+	"	smlad	r10, r6, r11, r10\n"                                                       \
+	"	smlad	r10, r8, r12, r10\n"
+
+/*
+ * kb blocks, four per step, entered Duff's-device style: the first step starts at
+ * block (4 - kb % 4) % 4 of the four (44 bytes each, all 32-bit encodings), so the
+ * prologue computes that address once per call (entry, with the Thumb bit) and the
+ * number of steps, and every tile branches there with one LDR PC.
+ */
+#define TT_ASM_PROLOGUE                                                                            \
+	"	ldr	r2, [lr, #52]\n"                                                           \
+	"	adds	r3, r2, #3\n"                                                              \
+	"	lsrs	r3, r3, #2\n"                                                              \
+	"	str	r3, [lr, #4]\n"                                                            \
+	"	rsbs	r2, r2, #0\n"                                                              \
+	"	and	r2, r2, #3\n"                                                              \
+	"	movs	r3, #44\n"                                                                 \
+	"	adr	r4, 2f\n"                                                                  \
+	"	mla	r2, r2, r3, r4\n"                                                          \
+	"	orr	r2, r2, #1\n"                                                              \
+	"	str	r2, [lr, #56]\n"
+#define TT_ASM_DOT                                                                                 \
+	"	ldr	pc, [lr, #56]\n"                                                           \
+	"	.align	2\n"                                                                       \
+	"2:\n" TT_ASM_BLOCK TT_ASM_BLOCK TT_ASM_BLOCK TT_ASM_BLOCK "	subs	r2, r2, #1\n"       \
+	"	bne	2b\n"
+
+#define TT_ASM_INIT_C "	ldm	lr, {r0, r2, r3, r7, r9, r10}\n"
+#define TT_ASM_INIT_S                                                                              \
+	"	ldrd	r0, r2, [lr]\n"                                                            \
+	"	ldrd	r4, r5, [lr, #24]\n"                                                       \
+	"	ldrd	r3, r7, [r4], #8\n"                                                        \
+	"	ldrd	r9, r10, [r5], #8\n"                                                       \
+	"	strd	r4, r5, [lr, #24]\n"
+
+#define TT_ASM_STORE_RAW                                                                           \
+	"	ldrd	r4, r5, [lr, #32]\n"                                                       \
+	"	strd	r3, r7, [r4], #8\n"                                                        \
+	"	strd	r9, r10, [r5], #8\n"                                                       \
+	"	strd	r4, r5, [lr, #32]\n"
+
+#define TT_ASM_STORE_MAX                                                                           \
+	TT_ASM_STORE_RAW "	ldrd	r4, r5, [lr, #44]\n"                                          \
+	"	cmp	r3, r4\n"                                                                  \
+	"	it	gt\n"                                                                      \
+	"	movgt	r4, r3\n"                                                                  \
+	"	cmp	r7, r4\n"                                                                  \
+	"	it	gt\n"                                                                      \
+	"	movgt	r4, r7\n"                                                                  \
+	"	cmp	r9, r5\n"                                                                  \
+	"	it	gt\n"                                                                      \
+	"	movgt	r5, r9\n"                                                                  \
+	"	cmp	r10, r5\n"                                                                 \
+	"	it	gt\n"                                                                      \
+	"	movgt	r5, r10\n"                                                                 \
+	"	strd	r4, r5, [lr, #44]\n"
+
+#define TT_ASM_REQUANT                                                                             \
+	"	ldmdb	lr, {r4, r5, r6, r8, r11}\n" /* m, round, right, out, delta */            \
+	"	smmla	r3, r3, r4, r5\n"                                                          \
+	"	smmla	r7, r7, r4, r5\n"                                                          \
+	"	smmla	r9, r9, r4, r5\n"                                                          \
+	"	smmla	r10, r10, r4, r5\n"                                                        \
+	"	asr	r3, r3, r6\n"                                                              \
+	"	asr	r7, r7, r6\n"                                                              \
+	"	asr	r9, r9, r6\n"                                                              \
+	"	asr	r10, r10, r6\n"                                                            \
+	"	ssat	r3, #8, r3\n"                                                              \
+	"	ssat	r7, #8, r7\n"                                                              \
+	"	ssat	r9, #8, r9\n"                                                              \
+	"	ssat	r10, #8, r10\n"
+
+#define TT_ASM_STORE_RQ                                                                            \
+	TT_ASM_REQUANT "	strh	r3, [r8]\n"                                                     \
+	"	strh	r7, [r8, #4]\n"                                                            \
+	"	strh	r9, [r8, #8]\n"                                                            \
+	"	strh	r10, [r8, #12]\n"                                                          \
+	"	add	r8, r11\n"                                                                 \
+	"	eor	r11, r11, #12\n"                                                           \
+	"	strd	r8, r11, [lr, #-8]\n"
+
+#define TT_ASM_STORE_RQT                                                                           \
+	TT_ASM_REQUANT "	strh	r3, [r8]\n"                                                     \
+	"	strh	r9, [r8, #4]\n"                                                            \
+	"	strh	r7, [r8, #8]\n"                                                            \
+	"	strh	r10, [r8, #12]\n"                                                          \
+	"	add	r8, r11\n"                                                                 \
+	"	str	r8, [lr, #-8]\n"
+
+#define TT_ASM_TILES(NAME, INIT, STORE)                                                            \
+	"	.align	2\n"                                                                       \
+	"	.global	" NAME "\n"                                                                \
+	"	.type	" NAME ", %function\n"                                                     \
+	"	.thumb_func\n" NAME ":\n"                                                          \
+	"	push	{r4, r5, r6, r7, r8, r9, r10, r11, lr}\n"                                  \
+	"	mov	lr, r0\n" TT_ASM_PROLOGUE "1:\n" INIT TT_ASM_DOT STORE "	ldr	r2, [lr, #40]\n"   \
+	"	cmp	r1, r2\n"                                                                  \
+	"	bne	1b\n"                                                                      \
+	"	pop	{r4, r5, r6, r7, r8, r9, r10, r11, pc}\n"                                  \
+	"	.size	" NAME ", .-" NAME "\n"
+
+__asm__("	.syntax unified\n"
+	"	.thumb\n"
+	"	.text\n" TT_ASM_TILES("tt_tiles_raw_c", TT_ASM_INIT_C, TT_ASM_STORE_RAW)
+		TT_ASM_TILES("tt_tiles_raw_s", TT_ASM_INIT_S, TT_ASM_STORE_RAW)
+			TT_ASM_TILES("tt_tiles_max_c", TT_ASM_INIT_C, TT_ASM_STORE_MAX)
+				TT_ASM_TILES("tt_tiles_rq_c", TT_ASM_INIT_C, TT_ASM_STORE_RQ)
+					TT_ASM_TILES("tt_tiles_rqt_c", TT_ASM_INIT_C, TT_ASM_STORE_RQT));
+
+/*
+ * Scores of one query row against keys of one block each (head dimension <= 4):
+ * a = the row's two words in a W2 pair, k..k_end two keys (four words) per step,
+ * out[j] = score, *max = max(*max, scores). 7 instructions per score against 10
+ * for 2 x 2 tiles of one block.
+ */
+void tt_qk_row_kb1(const int32_t *a, const int32_t *k, const int32_t *k_end, int32_t *out,
+		   int32_t *max);
+
+/*
+ * The same for a head dimension <= 2 with queries and keys packed one word each,
+ * [x0, x1] (SMUAD): four keys per step, 5 instructions per score.
+ */
+void tt_qk_row_p2(int32_t a, const int32_t *k, const int32_t *k_end, int32_t *out, int32_t *max);
+
+__asm__("	.syntax unified\n"
+	"	.thumb\n"
+	"	.text\n"
+	"	.align	2\n"
+	"	.global	tt_qk_row_kb1\n"
+	"	.type	tt_qk_row_kb1, %function\n"
+	"	.thumb_func\n"
+	"tt_qk_row_kb1:\n"
+	"	push	{r4, r5, r6, r7, r8, r9, lr}\n"
+	"	ldr	r12, [sp, #28]\n"
+	"	ldrd	r4, r5, [r0]\n"
+	"	ldr	lr, [r12]\n"
+	"1:	ldm	r1!, {r6, r7, r8, r9}\n"
+	"	smuad	r6, r4, r6\n"
+	"	smlad	r6, r5, r7, r6\n"
+	"	smuad	r8, r4, r8\n"
+	"	smlad	r8, r5, r9, r8\n"
+	"	strd	r6, r8, [r3], #8\n"
+	"	cmp	r6, lr\n"
+	"	it	gt\n"
+	"	movgt	lr, r6\n"
+	"	cmp	r8, lr\n"
+	"	it	gt\n"
+	"	movgt	lr, r8\n"
+	"	cmp	r1, r2\n"
+	"	bne	1b\n"
+	"	str	lr, [r12]\n"
+	"	pop	{r4, r5, r6, r7, r8, r9, pc}\n"
+	"	.size	tt_qk_row_kb1, .-tt_qk_row_kb1\n"
+	"	.align	2\n"
+	"	.global	tt_qk_row_p2\n"
+	"	.type	tt_qk_row_p2, %function\n"
+	"	.thumb_func\n"
+	"tt_qk_row_p2:\n"
+	"	push	{r4, r5, r6, r7, lr}\n"
+	"	ldr	r12, [sp, #20]\n"
+	"	ldr	lr, [r12]\n"
+	"1:	ldm	r1!, {r4, r5, r6, r7}\n"
+	"	smuad	r4, r0, r4\n"
+	"	smuad	r5, r0, r5\n"
+	"	smuad	r6, r0, r6\n"
+	"	smuad	r7, r0, r7\n"
+	"	stmia	r3!, {r4, r5, r6, r7}\n"
+	"	cmp	r4, lr\n"
+	"	it	gt\n"
+	"	movgt	lr, r4\n"
+	"	cmp	r5, lr\n"
+	"	it	gt\n"
+	"	movgt	lr, r5\n"
+	"	cmp	r6, lr\n"
+	"	it	gt\n"
+	"	movgt	lr, r6\n"
+	"	cmp	r7, lr\n"
+	"	it	gt\n"
+	"	movgt	lr, r7\n"
+	"	cmp	r1, r2\n"
+	"	bne	1b\n"
+	"	str	lr, [r12]\n"
+	"	pop	{r4, r5, r6, r7, pc}\n"
+	"	.size	tt_qk_row_p2, .-tt_qk_row_p2\n");
+
+/* ------------------------------------------------------------ scratch layout */
+
+/*
+ * The output projection runs head by head (Yacc += O_h Wo_h^T, O_h two rows at a
+ * time) unless the head dimension is 2 or 4: then one block of K per head would
+ * leave the tiles half empty, and O [S][H*P] is kept whole for one projection at
+ * the end (it is small then: 2 * S2 * HP4 bytes).
+ */
+static int out_whole(const tinytx_mhsa_dims *d)
+{
+	return d->head_dim == 2 || d->head_dim == 4;
+}
+
+typedef struct {
+	int64_t xw, w, qw, kw, vw, wo, pw, o, bias, sc, yacc, total;
+} arm_mhsa_layout;
+
+static int64_t even(int64_t n)
+{
+	return (n + 1) & ~(int64_t)1;
+}
+
+static arm_mhsa_layout arm_layout(const tinytx_mhsa_dims *d)
+{
+	const int64_t s = d->seq_len, e = d->embed_dim, p = d->head_dim;
+	const int64_t eb = tt_w2_blocks(d->embed_dim), pb = tt_w2_blocks(d->head_dim);
+	const int64_t sb = tt_w2_blocks(d->seq_len);
+	const int64_t hpb = tt_w2_blocks((int32_t)((int64_t)d->heads * d->head_dim));
+	const int whole = out_whole(d);
+	arm_mhsa_layout l;
+	l.xw = 0;
+	l.w = l.xw + 2 * even(s) * 4 * eb;
+	l.qw = l.w + 2 * even(p) * 4 * eb;
+	l.kw = l.qw + 2 * even(s) * 4 * pb;
+	l.vw = l.kw + 2 * even(s) * 4 * pb;
+	l.wo = l.vw + 2 * even(p) * 4 * sb;
+	l.pw = l.wo + 2 * even(e) * 4 * (whole ? hpb : pb);
+	l.o = l.pw + 2 * 2 * 4 * sb;
+	l.bias = l.o + 2 * (whole ? even(s) : 2) * 4 * (whole ? hpb : pb);
+	l.sc = l.bias + 4 * (even(p) + 4);
+	l.yacc = l.sc + 2 * 4 * 4 * sb;
+	l.total = l.yacc + 4 * even(s) * even(e);
+	return l;
+}
+
+int32_t tinytx_mhsa_s8_get_buffer_size(const tinytx_mhsa_dims *dims)
+{
+	if (dims == NULL) {
+		return TINYTX_ERR_NULL;
+	}
+	tinytx_status st = tinytx_check_mhsa_dims(dims);
+	if (st != TINYTX_OK) {
+		return st;
+	}
+	const int64_t total = arm_layout(dims).total + 3;
+	return total > INT32_MAX ? TINYTX_ERR_DIMS : (int32_t)total;
+}
+
+/* ------------------------------------------------------------ the block */
+
+typedef uint32_t (*tt_exp4_fn)(int32_t *row, int32_t *end, const int32_t *k);
+
+typedef struct {
+	int32_t s, e, h, p;
+	int32_t eb, pb, sb, hpb;
+	int whole;
+	const tinytx_mhsa_weights *w;
+	tt_rq q, k, v, av, out;
+	tt_softmax_plan sm;
+	tt_exp4_fn exp4; /* NULL: the C loop of tt_softmax_exp_row */
+	int16_t *xw, *ww, *qw, *kw, *vw, *wo, *pw, *o;
+	int32_t *bias, *sc, *yacc;
+	int8_t *y;
+} mhsa_ctx;
+
+/*
+ * nt tiles (constant init) stored as requantized int16: through the W2 pattern of
+ * tt_tiles_rq_c, the first at `out`, which is tile `first` (0 or 1) of its block, or
+ * transposed (tt_tiles_rqt_c, out advancing `step` halfwords per tile). Factors not
+ * below 2^-2 go through the raw engine and the formula of tinytx_requantize_s8.
+ */
+static void tiles_rq(tt_tiles *t, int transposed, const int16_t *b, int32_t nt, const tt_rq *rq,
+		     int16_t *out, int32_t first, size_t step)
+{
+	t->b_end = b + (size_t)nt * t->kb * 8u;
+	if (rq->fast) {
+		t->m = rq->rq.multiplier;
+		t->round = rq->round;
+		t->right = rq->right;
+		t->out = out;
+		if (transposed) {
+			t->delta = (int32_t)(2 * step);
+			tt_tiles_rqt_c(&t->a, b);
+		} else {
+			t->delta = first ? 14 : 2;
+			tt_tiles_rq_c(&t->a, b);
+		}
+		return;
+	}
+	for (int32_t j = first; j < first + nt; j++) {
+		int32_t c0[2], c1[2];
+		tt_tiles one = *t;
+		one.o0 = c0;
+		one.o1 = c1;
+		one.b_end = b + (size_t)t->kb * 8u;
+		tt_tiles_raw_c(&one.a, b);
+		b = one.b_end;
+		out[0] = (int16_t)tt_rq_apply(c0[0], rq);
+		out[transposed ? 4 : 2] = (int16_t)tt_rq_apply(c0[1], rq);
+		out[transposed ? 2 : 4] = (int16_t)tt_rq_apply(c1[0], rq);
+		out[6] = (int16_t)tt_rq_apply(c1[1], rq);
+		out += transposed ? step : ((j & 1) ? 7 : 1);
+	}
+}
+
+/*
+ * Q_h, K_h ([S][P], row = token) and V_h^T ([P][S], row = feature) of head hd: a
+ * pair of W_h rows (features, bias as the constant init) against every pair of Xw
+ * rows (tokens); Q and K stored transposed.
+ */
+static TT_NOINLINE void head_projections(const mhsa_ctx *c, int32_t hd)
+{
+	const size_t first = (size_t)hd * c->p;
+	const int32_t *const biases[3] = {c->w->bq, c->w->bk, c->w->bv};
+	const int8_t *const weights[3] = {c->w->wq, c->w->wk, c->w->wv};
+	const tt_rq *const rqs[3] = {&c->q, &c->k, &c->v};
+	const int32_t pairs_s = (c->s + 1) >> 1, pairs_p = (c->p + 1) >> 1;
+	const size_t wpair = (size_t)c->eb * 8u;
+	for (int m = 0; m < 3; m++) {
+		tt_w2_widen(c->ww, weights[m] + first * c->e, c->p, c->e, (size_t)c->e);
+		if (biases[m] != NULL) {
+			tt_copy_words(c->bias, biases[m] + first, (size_t)c->p);
+		} else {
+			tt_zero_words(c->bias, (size_t)c->p * sizeof(int32_t));
+		}
+		tt_tiles t;
+		t.kb = c->eb;
+		for (int32_t i = 0; i < pairs_p; i++) {
+			t.a = c->ww + (size_t)i * wpair;
+			t.c[0] = t.c[1] = c->bias[2 * i];
+			t.c[2] = t.c[3] = c->bias[2 * i + 1];
+			if (m < 2) { /* Qw, Kw: row = token; features 2i, 2i + 1 in block i / 2 */
+				int16_t *o = (m == 0 ? c->qw : c->kw) + (size_t)(i >> 1) * 8u + (size_t)(i & 1);
+				tiles_rq(&t, 1, c->xw, pairs_s, rqs[m], o, 0, (size_t)c->pb * 8u);
+			} else { /* Vw: row = feature (pair i), position = token */
+				tiles_rq(&t, 0, c->xw, pairs_s, rqs[m], c->vw + (size_t)i * c->sb * 8u, 0, 0);
+			}
+		}
+	}
+	if (c->sm.up > 0) { /* Q carries the softmax pre-scale 2^up */
+		const size_t n = tt_w2_halfwords(c->s, c->pb);
+		for (size_t i = 0; i < n; i++) {
+			c->qw[i] = (int16_t)(c->qw[i] * (1 << c->sm.up));
+		}
+	}
+	if (c->p <= 2) { /* keys packed one word each, [k0, k1], in place */
+		int32_t *k = (int32_t *)c->kw;
+		for (int32_t j = 0; j < c->s; j++) {
+			k[j] = tt_pack16(k[2 * j], k[2 * j + 1]);
+		}
+	}
+}
+
+/* Wo's columns of head hd ([E][P]), or of every head ([E][HP]) when hd < 0. */
+static TT_NOINLINE void widen_wo(const mhsa_ctx *c, int32_t hd)
+{
+	const int32_t hp = c->h * c->p;
+	if (hd < 0) {
+		tt_w2_widen(c->wo, c->w->wo, c->e, hp, (size_t)hp);
+	} else {
+		tt_w2_widen(c->wo, c->w->wo + (size_t)hd * c->p, c->e, c->p, (size_t)hp);
+	}
+}
+
+/* The C exp loops (modes without an assembly loop), the row padded with zeros. */
+static TT_NOINLINE uint32_t exp_row_c(int32_t *sc, int32_t s, int32_t s4, int32_t max,
+				      const tt_softmax_plan *plan)
+{
+	const uint32_t sum = tt_softmax_exp_row(sc, s, max, plan);
+	tt_fill_words(sc + s, s4 - s, 0);
+	return sum;
+}
+
+/*
+ * Softmax of one score row (max its maximum; capacity s4 = 4 * sb) into row r of
+ * the probability pair. For the assembly loop the row is padded to s4 with
+ * max - 2^30 (|scores| <= 2^30, so no overflow); the i-exp values of the padding
+ * are taken out of the sum and zeroed, so the padding of the probabilities stays 0.
+ */
+static TT_NOINLINE void softmax_row(const mhsa_ctx *c, int32_t *sc, int32_t max, int32_t r)
+{
+	const int32_t s = c->s, s4 = 4 * c->sb;
+	uint32_t sum;
+	if (c->exp4 != NULL) {
+		tt_fill_words(sc + s, s4 - s, max - (1 << 30));
+		const int32_t k[3] = {max, c->sm.rq.multiplier, 1};
+		sum = c->exp4(sc, sc + s4, k);
+		if (s < s4) {
+			sum -= (uint32_t)(s4 - s) * (uint32_t)sc[s4 - 1];
+			tt_fill_words(sc + s, s4 - s, 0);
+		}
+	} else {
+		sum = exp_row_c(sc, s, s4, max, &c->sm);
+	}
+	const uint32_t *e = (const uint32_t *)sc;
+	int32_t *dst = (int32_t *)(c->pw + 4 * r);
+	if (tt_prob_unclamped(sum)) {
+		tt_prob4_w2(e, e + s4, dst, sum);
+	} else {
+		tt_prob4_w2_clamp(e, e + s4, dst, sum);
+	}
+}
+
+/* Scores of query rows 2i, 2i + 1 (rows: 1 or 2 of them) into sc0, sc1 and maxima. */
+static TT_NOINLINE void scores_pair(const mhsa_ctx *c, int32_t i, int32_t rows, int32_t *sc0, int32_t *sc1,
+			int32_t max[2])
+{
+	const int32_t s = c->s;
+	const size_t pair = (size_t)c->pb * 8u;
+	const int32_t *a = (const int32_t *)(c->qw + (size_t)i * pair);
+	max[0] = max[1] = INT32_MIN;
+	if (c->p <= 2) {
+		const int32_t *k = (const int32_t *)c->kw;
+		for (int32_t r = 0; r < rows; r++) {
+			int32_t *sc = r == 0 ? sc0 : sc1;
+			const int32_t q = tt_pack16(a[2 * r], a[2 * r + 1]);
+			const int32_t s4 = s & ~3;
+			if (s4 > 0) {
+				tt_qk_row_p2(q, k, k + s4, sc, &max[r]);
+			}
+			for (int32_t j = s4; j < s; j++) {
+				sc[j] = __smuad(q, k[j]);
+				max[r] = tt_max(max[r], sc[j]);
+			}
+		}
+	} else if (c->pb == 1) {
+		const int32_t *k = (const int32_t *)c->kw;
+		for (int32_t r = 0; r < rows; r++) {
+			int32_t *sc = r == 0 ? sc0 : sc1;
+			if (s >= 2) {
+				tt_qk_row_kb1(a + 2 * r, k, k + 4 * (s >> 1), sc, &max[r]);
+			}
+			if (s & 1) {
+				const int32_t *kl = k + 2 * (s - 1);
+				sc[s - 1] = __smlad(a[2 * r + 1], kl[1], __smuad(a[2 * r], kl[0]));
+				max[r] = tt_max(max[r], sc[s - 1]);
+			}
+		}
+	} else {
+		tt_tiles t;
+		t.a = (const int16_t *)a;
+		t.kb = c->pb;
+		t.c[0] = t.c[1] = t.c[2] = t.c[3] = 0;
+		t.o0 = sc0;
+		t.o1 = sc1;
+		t.max0 = INT32_MIN;
+		t.max1 = INT32_MIN;
+		if (s >= 2) {
+			t.b_end = c->kw + (size_t)(s >> 1) * pair;
+			tt_tiles_max_c(&t.a, c->kw);
+		}
+		if (s & 1) { /* the last key pair holds one key: its padding must not count */
+			t.b_end = c->kw + (size_t)((s + 1) >> 1) * pair;
+			tt_tiles_raw_c(&t.a, c->kw + (size_t)(s >> 1) * pair);
+			t.max0 = tt_max(t.max0, sc0[s - 1]);
+			t.max1 = tt_max(t.max1, sc1[s - 1]);
+		}
+		max[0] = t.max0;
+		max[1] = t.max1;
+	}
+}
+
+/* A*V of the probability pair into O: the pair's two rows, head hd's P features. */
+static TT_NOINLINE void av_pair(const mhsa_ctx *c, int32_t hd, int32_t i)
+{
+	tt_tiles t;
+	t.a = c->pw;
+	t.kb = c->sb;
+	t.c[0] = t.c[1] = t.c[2] = t.c[3] = 0;
+	if (c->whole) { /* O [S][HP]: this head's features from position hd * P */
+		const int32_t k0 = hd * c->p;
+		int16_t *o = c->o + ((size_t)i * c->hpb + (size_t)(k0 >> 2)) * 8u + (size_t)((k0 & 3) >> 1);
+		tiles_rq(&t, 0, c->vw, (c->p + 1) >> 1, &c->av, o, (k0 & 3) >> 1, 0);
+	} else {
+		tiles_rq(&t, 0, c->vw, (c->p + 1) >> 1, &c->av, c->o, 0, 0);
+	}
+}
+
+/* Scores, softmax and A*V of query rows 2i, 2i + 1 of head hd, into O. */
+static TT_NOINLINE void attention_pair(const mhsa_ctx *c, int32_t hd, int32_t i)
+{
+	const int32_t rows = 2 * i + 1 < c->s ? 2 : 1;
+	int32_t *sc0 = c->sc, *sc1 = c->sc + 4 * c->sb;
+	int32_t max[2];
+	scores_pair(c, i, rows, sc0, sc1, max);
+	softmax_row(c, sc0, max[0], 0);
+	if (rows == 2) {
+		softmax_row(c, sc1, max[1], 1);
+	}
+	av_pair(c, hd, i);
+}
+
+/* Yacc rows 2i, 2i + 1 += O rows . Wo^T (kb blocks: one head's or all heads'). */
+static TT_NOINLINE void out_pair(const mhsa_ctx *c, const int16_t *o, int32_t kb, int32_t i)
+{
+	const size_t e2 = (size_t)even(c->e);
+	tt_tiles t;
+	t.a = o;
+	t.kb = kb;
+	t.i0 = t.o0 = c->yacc + (size_t)(2 * i) * e2;
+	t.i1 = t.o1 = c->yacc + (size_t)(2 * i + 1) * e2;
+	t.b_end = c->wo + (size_t)((c->e + 1) >> 1) * kb * 8u;
+	tt_tiles_raw_s(&t.a, c->wo);
+}
+
+/* Y = requant(Yacc) */
+static TT_NOINLINE void yacc_to_output(const mhsa_ctx *c)
+{
+	const size_t e2 = (size_t)even(c->e);
+	const int32_t m = c->out.rq.multiplier, round = c->out.round, right = c->out.right;
+	for (int32_t t = 0; t < c->s; t++) {
+		const int32_t *acc = c->yacc + (size_t)t * e2;
+		int8_t *y = c->y + (size_t)t * c->e;
+		if (c->out.fast) {
+			for (int32_t n = 0; n < c->e; n++) {
+				y[n] = (int8_t)__ssat(tt_smmla(acc[n], m, round) >> right, 8);
+			}
+		} else {
+			for (int32_t n = 0; n < c->e; n++) {
+				y[n] = (int8_t)tt_rq_apply(acc[n], &c->out);
+			}
+		}
+	}
+}
+
+tinytx_status tinytx_mhsa_s8(const tinytx_mhsa_dims *dims, const tinytx_mhsa_params *params,
+			     const tinytx_mhsa_weights *weights, const int8_t *input,
+			     int8_t *output, void *scratch)
+{
+	tinytx_status st = tinytx_check_mhsa_pointers(dims, params, weights, input, output, scratch);
+	if (st != TINYTX_OK) {
+		return st;
+	}
+	const int32_t need = tinytx_mhsa_s8_get_buffer_size(dims);
+	if (need < 0) {
+		return (tinytx_status)need;
+	}
+	const tinytx_requant rqs[6] = {params->q,       params->k,  params->v,
+				       params->softmax, params->av, params->out};
+	for (int i = 0; i < 6; i++) {
+		if (!tinytx_requant_valid(rqs[i])) {
+			return TINYTX_ERR_PARAM;
+		}
+	}
+	const arm_mhsa_layout l = arm_layout(dims);
+	uint8_t *base = (uint8_t *)(((uintptr_t)scratch + 3u) & ~(uintptr_t)3u);
+	mhsa_ctx c;
+	c.s = dims->seq_len;
+	c.e = dims->embed_dim;
+	c.h = dims->heads;
+	c.p = dims->head_dim;
+	c.eb = tt_w2_blocks(c.e);
+	c.pb = tt_w2_blocks(c.p);
+	c.sb = tt_w2_blocks(c.s);
+	c.hpb = tt_w2_blocks(c.h * c.p);
+	c.whole = out_whole(dims);
+	c.w = weights;
+	c.q = tt_rq_plan(params->q);
+	c.k = tt_rq_plan(params->k);
+	c.v = tt_rq_plan(params->v);
+	c.av = tt_rq_plan(params->av);
+	c.out = tt_rq_plan(params->out);
+	/* |q . k| <= P * 128 * 128; Q is stored as int16, so it can carry 2^up for up <= 8 */
+	c.sm = tt_softmax_plan_for(params->softmax, (int64_t)c.p << 14, 8);
+	c.exp4 = c.sm.mode == TT_LOGIT_SCALED                         ? tt_exp4_scaled
+		 : c.sm.mode == TT_LOGIT_HIGH && c.sm.right == 1 ? tt_exp4_h1
+								: NULL;
+	c.xw = (int16_t *)(base + l.xw);
+	c.ww = (int16_t *)(base + l.w);
+	c.qw = (int16_t *)(base + l.qw);
+	c.kw = (int16_t *)(base + l.kw);
+	c.vw = (int16_t *)(base + l.vw);
+	c.wo = (int16_t *)(base + l.wo);
+	c.pw = (int16_t *)(base + l.pw);
+	c.o = (int16_t *)(base + l.o);
+	c.bias = (int32_t *)(base + l.bias);
+	c.sc = (int32_t *)(base + l.sc);
+	c.yacc = (int32_t *)(base + l.yacc);
+	c.y = output;
+
+	/* every W2 padding must read as zero, and so must the padded biases */
+	tt_zero_words(base, (size_t)l.sc);
+	tt_w2_widen(c.xw, input, c.s, c.e, (size_t)c.e);
+	if (c.whole) {
+		widen_wo(&c, -1);
+	}
+	const size_t e2 = (size_t)even(c.e);
+	tt_zero_words(c.yacc, e2 * sizeof(int32_t));
+	if (weights->bo != NULL) { /* Yacc rows start as the output bias (padding 0) */
+		tt_copy_words(c.yacc, weights->bo, (size_t)c.e);
+	}
+	for (int32_t t = 1; t < (int32_t)even(c.s); t++) {
+		tt_copy_words(c.yacc + (size_t)t * e2, c.yacc, e2);
+	}
+	for (int32_t hd = 0; hd < c.h; hd++) {
+		head_projections(&c, hd);
+		if (!c.whole) {
+			widen_wo(&c, hd);
+		}
+		for (int32_t i = 0; 2 * i < c.s; i++) {
+			attention_pair(&c, hd, i);
+			if (!c.whole) {
+				out_pair(&c, c.o, c.pb, i);
+			}
+		}
+	}
+	if (c.whole) {
+		for (int32_t i = 0; 2 * i < c.s; i++) {
+			out_pair(&c, c.o + (size_t)i * c.hpb * 8u, c.hpb, i);
+		}
+	}
+	yacc_to_output(&c);
+	return TINYTX_OK;
+}

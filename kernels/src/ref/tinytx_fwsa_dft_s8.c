@@ -1,0 +1,112 @@
+/*
+ * Depth-first tiled fused-weight self-attention: tinytx_fwsa_s8 without its H x S x S map.
+ *
+ * The keys are the input X itself (shared by every head), so per head h only V_h^T [P][S]
+ * is computed once; then the query rows in tiles of x = tile_rows rows: T tile
+ * [x][E] = X_tile Wt_h + bt_h -> probabilities [x][S] (T X^T + integer softmax) -> A*V
+ * [x][P] (into the T tile, dead by then) -> copied into the head concatenation O [S][H*P].
+ * Last, Y = O Wo^T + bo. Composed of the public primitive kernels (one head, x rows), so a
+ * variant's optimized primitives serve it. Bit-exact with tinytx_fwsa_s8 for every x.
+ *
+ * Scratch layout (each part starts 4-byte aligned; the last one is not padded):
+ *   row (tinytx_qk_softmax_s8 scratch for one head, x rows) | V_h^T | tile [x][max(E, P)] |
+ *   probabilities tile | O
+ * The output may alias the input (X is not read after the last head); neither may
+ * overlap the scratch.
+ */
+#include "tinytx/kernels.h"
+#include "../tinytx_dft.h"
+
+typedef struct {
+	int64_t vt, tile, a, o, total;
+} fwsa_dft_layout;
+
+static tinytx_status fwsa_dft_scratch_layout(const tinytx_mhsa_dims *d, int32_t tile_rows,
+					     fwsa_dft_layout *l)
+{
+	int32_t row;
+	tinytx_status st = tinytx_dft_check(d, tile_rows, d->embed_dim, &row);
+	if (st != TINYTX_OK) {
+		return st;
+	}
+	if ((int64_t)d->heads * d->embed_dim > TINYTX_MAX_REDUCTION) {
+		return TINYTX_ERR_DIMS;
+	}
+	const int64_t s = d->seq_len, p = d->head_dim, x = tile_rows;
+	const int64_t width = d->embed_dim > d->head_dim ? d->embed_dim : d->head_dim;
+	l->vt = tinytx_bytes_aligned(row, 1);
+	l->tile = l->vt + tinytx_bytes_aligned(p * s, 1);
+	l->a = l->tile + tinytx_bytes_aligned(x * width, 1);
+	l->o = l->a + tinytx_bytes_aligned(x * s, 1);
+	l->total = l->o + s * d->heads * p;
+	return l->total > INT32_MAX ? TINYTX_ERR_DIMS : TINYTX_OK;
+}
+
+int32_t tinytx_fwsa_dft_s8_get_buffer_size(const tinytx_mhsa_dims *dims, int32_t tile_rows)
+{
+	if (dims == NULL) {
+		return TINYTX_ERR_NULL;
+	}
+	fwsa_dft_layout l;
+	tinytx_status st = fwsa_dft_scratch_layout(dims, tile_rows, &l);
+	return st != TINYTX_OK ? st : (int32_t)l.total;
+}
+
+tinytx_status tinytx_fwsa_dft_s8(const tinytx_mhsa_dims *dims, int32_t tile_rows,
+				 const tinytx_fwsa_params *params,
+				 const tinytx_fwsa_weights *weights, const int8_t *input,
+				 int8_t *output, void *scratch)
+{
+	if (dims == NULL || params == NULL || weights == NULL || input == NULL || output == NULL ||
+	    scratch == NULL || weights->wt == NULL || weights->wv == NULL || weights->wo == NULL) {
+		return TINYTX_ERR_NULL;
+	}
+	fwsa_dft_layout l;
+	tinytx_status st = fwsa_dft_scratch_layout(dims, tile_rows, &l);
+	if (st != TINYTX_OK) {
+		return st;
+	}
+	const int32_t s = dims->seq_len, e = dims->embed_dim, h_dim = dims->heads;
+	const int32_t p = dims->head_dim, hp = h_dim * p;
+	const tinytx_activation full = {-128, 127};
+	uint8_t *base = (uint8_t *)scratch;
+	int8_t *vt = (int8_t *)(base + l.vt), *tile = (int8_t *)(base + l.tile);
+	int8_t *o = (int8_t *)(base + l.o);
+	uint8_t *a = base + l.a;
+	tinytx_linear_params lp = {params->v, full};
+
+	for (int32_t h = 0; h < h_dim; h++) {
+		tinytx_linear_dims vd = {s, e, p, 1, TINYTX_LAYOUT_HEAD_MAJOR_T};
+		lp.requant = params->v;
+		st = tinytx_linear_s8(&vd, &lp, input, weights->wv + (size_t)h * p * e,
+				      weights->bv != NULL ? weights->bv + h * p : NULL, vt);
+		if (st != TINYTX_OK) {
+			return st;
+		}
+		for (int32_t r0 = 0; r0 < s; r0 += tile_rows) {
+			const int32_t rows = s - r0 < tile_rows ? s - r0 : tile_rows;
+			tinytx_linear_dims td = {rows, e, e, 1, TINYTX_LAYOUT_TOKEN_MAJOR};
+			lp.requant = params->t;
+			st = tinytx_linear_s8(&td, &lp, input + (size_t)r0 * e,
+					      weights->wt + (size_t)h * e * e,
+					      weights->bt != NULL ? weights->bt + h * e : NULL, tile);
+			if (st != TINYTX_OK) {
+				return st;
+			}
+			tinytx_attention_dims sd = {1, rows, s, e, 1};
+			st = tinytx_qk_softmax_s8(&sd, params->softmax, tile, input, a, base);
+			if (st != TINYTX_OK) {
+				return st;
+			}
+			tinytx_attention_dims avd = {1, rows, s, p, 1};
+			st = tinytx_av_s8(&avd, params->av, a, vt, tile); /* [rows][P] */
+			if (st != TINYTX_OK) {
+				return st;
+			}
+			tinytx_dft_store_tile(o, tile, r0, rows, h, p, hp);
+		}
+	}
+	tinytx_linear_dims out = {s, hp, e, 1, TINYTX_LAYOUT_TOKEN_MAJOR};
+	lp.requant = params->out;
+	return tinytx_linear_s8(&out, &lp, o, weights->wo, weights->bo, output);
+}

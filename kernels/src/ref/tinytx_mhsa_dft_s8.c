@@ -1,0 +1,124 @@
+/*
+ * Depth-first tiled MHSA (DFT): the layer-wise MHSA without its H x S x S map.
+ *
+ * Per head h: K_h [S][P] and V_h^T [P][S] once, then the query rows in tiles of
+ * x = tile_rows rows: Q tile [x][P] -> probabilities [x][S] (QK^T + integer softmax)
+ * -> A*V [x][P] (into the Q tile, which is dead by then) -> copied into the head
+ * concatenation O [S][H*P] at column h*P. Last, Y = O Wo^T + bo.
+ *
+ * The work is done by the public primitive kernels on sub-blocks (one head, x rows),
+ * so a kernel variant's optimized tinytx_linear_s8 / tinytx_qk_softmax_s8 /
+ * tinytx_av_s8 serve the tiled block too. Bit-exact with tinytx_mhsa_s8 for every x.
+ *
+ * Scratch layout (each part starts 4-byte aligned; the last one is not padded):
+ *   row (tinytx_qk_softmax_s8 scratch for one head, x rows) | K_h | V_h^T | Q tile |
+ *   probabilities tile | O
+ * The output may alias the input (X is not read after the last head); neither may
+ * overlap the scratch.
+ */
+#include "tinytx/kernels.h"
+#include "../tinytx_dft.h"
+
+typedef struct {
+	int64_t k, vt, q, a, o, total;
+} dft_layout;
+
+/* Fills *l; returns TINYTX_OK or a negative status for invalid dims or tile_rows. */
+static tinytx_status dft_scratch_layout(const tinytx_mhsa_dims *d, int32_t tile_rows,
+					dft_layout *l)
+{
+	int32_t row;
+	tinytx_status st = tinytx_dft_check(d, tile_rows, d->head_dim, &row);
+	if (st != TINYTX_OK) {
+		return st;
+	}
+	const int64_t s = d->seq_len, p = d->head_dim, x = tile_rows;
+	l->k = tinytx_bytes_aligned(row, 1);
+	l->vt = l->k + tinytx_bytes_aligned(s * p, 1);
+	l->q = l->vt + tinytx_bytes_aligned(p * s, 1);
+	l->a = l->q + tinytx_bytes_aligned(x * p, 1);
+	l->o = l->a + tinytx_bytes_aligned(x * s, 1);
+	l->total = l->o + s * d->heads * p;
+	return l->total > INT32_MAX ? TINYTX_ERR_DIMS : TINYTX_OK;
+}
+
+int32_t tinytx_mhsa_dft_s8_get_buffer_size(const tinytx_mhsa_dims *dims, int32_t tile_rows)
+{
+	if (dims == NULL) {
+		return TINYTX_ERR_NULL;
+	}
+	dft_layout l;
+	tinytx_status st = dft_scratch_layout(dims, tile_rows, &l);
+	return st != TINYTX_OK ? st : (int32_t)l.total;
+}
+
+static const int32_t *bias_rows(const int32_t *bias, int32_t first)
+{
+	return bias != NULL ? bias + first : NULL;
+}
+
+tinytx_status tinytx_mhsa_dft_s8(const tinytx_mhsa_dims *dims, int32_t tile_rows,
+				 const tinytx_mhsa_params *params,
+				 const tinytx_mhsa_weights *weights, const int8_t *input,
+				 int8_t *output, void *scratch)
+{
+	if (dims == NULL || params == NULL || weights == NULL || input == NULL || output == NULL ||
+	    scratch == NULL || weights->wq == NULL || weights->wk == NULL || weights->wv == NULL ||
+	    weights->wo == NULL) {
+		return TINYTX_ERR_NULL;
+	}
+	dft_layout l;
+	tinytx_status st = dft_scratch_layout(dims, tile_rows, &l);
+	if (st != TINYTX_OK) {
+		return st;
+	}
+	const int32_t s = dims->seq_len, e = dims->embed_dim, h_dim = dims->heads;
+	const int32_t p = dims->head_dim, hp = h_dim * p;
+	const tinytx_activation full = {-128, 127};
+	uint8_t *base = (uint8_t *)scratch;
+	int8_t *k = (int8_t *)(base + l.k), *vt = (int8_t *)(base + l.vt);
+	int8_t *q = (int8_t *)(base + l.q), *o = (int8_t *)(base + l.o);
+	uint8_t *a = base + l.a;
+	tinytx_linear_params lp = {params->q, full};
+
+	for (int32_t h = 0; h < h_dim; h++) {
+		const size_t w_off = (size_t)h * p * e;
+		tinytx_linear_dims head = {s, e, p, 1, TINYTX_LAYOUT_TOKEN_MAJOR};
+		lp.requant = params->k;
+		st = tinytx_linear_s8(&head, &lp, input, weights->wk + w_off,
+				      bias_rows(weights->bk, h * p), k);
+		if (st != TINYTX_OK) {
+			return st;
+		}
+		head.layout = TINYTX_LAYOUT_HEAD_MAJOR_T;
+		lp.requant = params->v;
+		st = tinytx_linear_s8(&head, &lp, input, weights->wv + w_off,
+				      bias_rows(weights->bv, h * p), vt);
+		if (st != TINYTX_OK) {
+			return st;
+		}
+		for (int32_t r0 = 0; r0 < s; r0 += tile_rows) {
+			const int32_t rows = s - r0 < tile_rows ? s - r0 : tile_rows;
+			tinytx_linear_dims qd = {rows, e, p, 1, TINYTX_LAYOUT_TOKEN_MAJOR};
+			lp.requant = params->q;
+			st = tinytx_linear_s8(&qd, &lp, input + (size_t)r0 * e, weights->wq + w_off,
+					      bias_rows(weights->bq, h * p), q);
+			if (st != TINYTX_OK) {
+				return st;
+			}
+			tinytx_attention_dims ad = {1, rows, s, p, 1};
+			st = tinytx_qk_softmax_s8(&ad, params->softmax, q, k, a, base);
+			if (st != TINYTX_OK) {
+				return st;
+			}
+			st = tinytx_av_s8(&ad, params->av, a, vt, q); /* [rows][P] */
+			if (st != TINYTX_OK) {
+				return st;
+			}
+			tinytx_dft_store_tile(o, q, r0, rows, h, p, hp);
+		}
+	}
+	tinytx_linear_dims out = {s, hp, e, 1, TINYTX_LAYOUT_TOKEN_MAJOR};
+	lp.requant = params->out;
+	return tinytx_linear_s8(&out, &lp, o, weights->wo, weights->bo, output);
+}

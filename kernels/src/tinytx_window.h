@@ -1,0 +1,156 @@
+/* Sliding-window geometry checks shared by the conv and pooling kernels (internal). */
+#ifndef TINYTX_WINDOW_H
+#define TINYTX_WINDOW_H
+
+#include <stdint.h>
+
+#include "tinytx/requant.h"
+#include "tinytx/types.h"
+
+static inline int tinytx_dim_ok(int32_t v, int32_t lo)
+{
+	return v >= lo && v <= TINYTX_MAX_DIM;
+}
+
+/* 1 when a * b * c (each >= 1) fits in int32. */
+static inline int tinytx_fits_i32_3(int64_t a, int64_t b, int64_t c)
+{
+	return a >= 1 && b >= 1 && c >= 1 && a * b <= INT32_MAX && a * b * c <= INT32_MAX;
+}
+
+/* Every geometry field in range, the window fits the padded image, out_h/out_w right. */
+static inline tinytx_status tinytx_check_window(int32_t in_h, int32_t in_w, int32_t out_h,
+						int32_t out_w, int32_t kernel_h, int32_t kernel_w,
+						int32_t stride_h, int32_t stride_w, int32_t pad_top,
+						int32_t pad_left, int32_t pad_bottom,
+						int32_t pad_right)
+{
+	if (!tinytx_dim_ok(in_h, 1) || !tinytx_dim_ok(in_w, 1) || !tinytx_dim_ok(kernel_h, 1) ||
+	    !tinytx_dim_ok(kernel_w, 1) || !tinytx_dim_ok(stride_h, 1) ||
+	    !tinytx_dim_ok(stride_w, 1) || !tinytx_dim_ok(pad_top, 0) ||
+	    !tinytx_dim_ok(pad_left, 0) || !tinytx_dim_ok(pad_bottom, 0) ||
+	    !tinytx_dim_ok(pad_right, 0)) {
+		return TINYTX_ERR_DIMS;
+	}
+	const int32_t span_h = in_h + pad_top + pad_bottom; /* <= 3 * 32767 */
+	const int32_t span_w = in_w + pad_left + pad_right;
+	if (span_h < kernel_h || span_w < kernel_w) {
+		return TINYTX_ERR_DIMS;
+	}
+	if (out_h != (span_h - kernel_h) / stride_h + 1 ||
+	    out_w != (span_w - kernel_w) / stride_w + 1) {
+		return TINYTX_ERR_DIMS;
+	}
+	return TINYTX_OK;
+}
+
+/* Dims of a conv (depthwise: out_c == in_c, reduction KH*KW instead of KH*KW*C_in). */
+static inline tinytx_status tinytx_check_conv2d_dims(const tinytx_conv2d_dims *d, int depthwise)
+{
+	if (!tinytx_dim_ok(d->in_c, 1) || !tinytx_dim_ok(d->out_c, 1) ||
+	    (depthwise && d->out_c != d->in_c)) {
+		return TINYTX_ERR_DIMS;
+	}
+	tinytx_status st = tinytx_check_window(d->in_h, d->in_w, d->out_h, d->out_w, d->kernel_h,
+					       d->kernel_w, d->stride_h, d->stride_w, d->pad_top,
+					       d->pad_left, d->pad_bottom, d->pad_right);
+	if (st != TINYTX_OK) {
+		return st;
+	}
+	const int64_t taps = (int64_t)d->kernel_h * d->kernel_w * (depthwise ? 1 : d->in_c);
+	if (taps > TINYTX_MAX_REDUCTION) {
+		return TINYTX_ERR_DIMS;
+	}
+	/* Input, output and weight tensors are indexed with int32-sized offsets. */
+	if (!tinytx_fits_i32_3(d->in_h, d->in_w, d->in_c) ||
+	    !tinytx_fits_i32_3(d->out_h, d->out_w, d->out_c) ||
+	    !tinytx_fits_i32_3(taps, d->out_c, depthwise ? d->in_c : 1)) {
+		return TINYTX_ERR_DIMS;
+	}
+	return TINYTX_OK;
+}
+
+/* Every check of a conv2d / depthwise call (shared by the kernel variants). */
+static inline tinytx_status tinytx_check_conv2d_call(const tinytx_conv2d_dims *dims,
+						     const tinytx_conv2d_params *params,
+						     const void *input, const void *weights,
+						     const void *output, int depthwise)
+{
+	if (dims == NULL || params == NULL || input == NULL || weights == NULL || output == NULL) {
+		return TINYTX_ERR_NULL;
+	}
+	tinytx_status st = tinytx_check_conv2d_dims(dims, depthwise);
+	if (st != TINYTX_OK) {
+		return st;
+	}
+	if (!tinytx_requant_valid(params->requant) || !tinytx_activation_valid(params->act)) {
+		return TINYTX_ERR_PARAM;
+	}
+	return TINYTX_OK;
+}
+
+/* get_buffer_size of a conv2d variant that needs no scratch: 0, or a negative status. */
+static inline int32_t tinytx_conv2d_no_scratch(const tinytx_conv2d_dims *dims)
+{
+	if (dims == NULL) {
+		return TINYTX_ERR_NULL;
+	}
+	tinytx_status st = tinytx_check_conv2d_dims(dims, 0);
+	return st != TINYTX_OK ? st : 0;
+}
+
+static inline tinytx_status tinytx_check_pool2d_dims(const tinytx_pool2d_dims *d)
+{
+	if (!tinytx_dim_ok(d->channels, 1)) {
+		return TINYTX_ERR_DIMS;
+	}
+	tinytx_status st = tinytx_check_window(d->in_h, d->in_w, d->out_h, d->out_w, d->kernel_h,
+					       d->kernel_w, d->stride_h, d->stride_w, d->pad_top,
+					       d->pad_left, d->pad_bottom, d->pad_right);
+	if (st != TINYTX_OK) {
+		return st;
+	}
+	if (d->pad_top >= d->kernel_h || d->pad_bottom >= d->kernel_h ||
+	    d->pad_left >= d->kernel_w || d->pad_right >= d->kernel_w ||
+	    (int64_t)d->kernel_h * d->kernel_w > TINYTX_MAX_REDUCTION) {
+		return TINYTX_ERR_DIMS;
+	}
+	if (!tinytx_fits_i32_3(d->in_h, d->in_w, d->channels) ||
+	    !tinytx_fits_i32_3(d->out_h, d->out_w, d->channels)) {
+		return TINYTX_ERR_DIMS;
+	}
+	return TINYTX_OK;
+}
+
+/* The geometry a window iteration needs (from either dims struct). */
+typedef struct {
+	int32_t in_h, in_w, kernel_h, kernel_w, stride_h, stride_w, pad_top, pad_left;
+} tinytx_window_geom;
+
+/* One output pixel's window: input position of kernel tap (0, 0), which may lie in
+ * the padding, and the kernel rows [ky0, ky1) and columns [kx0, kx1) inside the image
+ * (empty when the window is all padding). */
+typedef struct {
+	int32_t iy0, ix0;
+	int32_t ky0, ky1, kx0, kx1;
+} tinytx_window;
+
+/* Initializer of a tinytx_window_geom from a tinytx_conv2d_dims or tinytx_pool2d_dims
+ * pointer (the two structs use the same field names). */
+#define TINYTX_WINDOW_GEOM(d)                                                              \
+	{(d)->in_h,     (d)->in_w,     (d)->kernel_h, (d)->kernel_w,                        \
+	 (d)->stride_h, (d)->stride_w, (d)->pad_top,  (d)->pad_left}
+
+static inline tinytx_window tinytx_window_at(const tinytx_window_geom *g, int32_t oy, int32_t ox)
+{
+	tinytx_window w;
+	w.iy0 = oy * g->stride_h - g->pad_top;
+	w.ix0 = ox * g->stride_w - g->pad_left;
+	w.ky0 = w.iy0 < 0 ? -w.iy0 : 0;
+	w.ky1 = g->in_h - w.iy0 < g->kernel_h ? g->in_h - w.iy0 : g->kernel_h;
+	w.kx0 = w.ix0 < 0 ? -w.ix0 : 0;
+	w.kx1 = g->in_w - w.ix0 < g->kernel_w ? g->in_w - w.ix0 : g->kernel_w;
+	return w;
+}
+
+#endif /* TINYTX_WINDOW_H */

@@ -1,0 +1,90 @@
+"""The element-wise kernels around an MHSA block: residual add, LayerNorm, GELU.
+
+They are benchmarked on the block's own tensors ([S][E]): ``add`` sums the block's input
+and output (the residual connection), ``layernorm`` normalizes that sum, ``gelu`` runs on
+the normalized rows. Their data and parameters are deterministic in the seed; the golden
+model gives every expected output, checked like the block's kernels (`cases.run_case`).
+They have no MACs: `elements` is what they are measured by.
+"""
+
+from __future__ import annotations
+
+import struct
+
+import numpy as np
+
+from tinytx import golden as g
+from tinytx.bench.cases import GUARD_BYTES, KernelCase
+from tinytx.bench.runner import CostedRunner
+from tinytx.workloads import MhsaWorkload
+
+ELEMENTWISE: tuple[str, ...] = ("add", "layernorm", "gelu")
+
+ELEMENTWISE_DESCRIPTIONS = {
+    "add": "residual add x + MHSA(x), tinytx_add_s8 over S*E",
+    "layernorm": "LayerNorm of the sum, tinytx_layernorm_s8 over S rows of E",
+    "gelu": "GELU of the normalized rows, tinytx_gelu_s8 over S*E",
+}
+
+
+def _alloc(runner: CostedRunner, a: np.ndarray) -> int:
+    return runner.alloc(np.ascontiguousarray(a).tobytes(), align=8)
+
+
+def elementwise_data(work: MhsaWorkload, y: np.ndarray, seed: int) -> dict[str, tuple]:
+    """Inputs, parameters and golden outputs of the three kernels."""
+    rng = np.random.default_rng(seed + 1)
+    x = work.x
+    ap = g.add_params(0.05, 0.04, 0.06)
+    summed = g.add_s8(x, y, ap)
+    e = x.shape[1]
+    gamma = np.clip(np.rint(rng.normal(64.0, 20.0, e)), -128, 127).astype(np.int8)
+    beta = rng.integers(-(1 << 12), 1 << 12, e).astype(np.int32)
+    eps_q16, ln_rq = g.layernorm_params(0.06, 1.0 / 64, 1.0 / 32, 1e-5)
+    normed = g.layernorm_s8(summed, gamma, beta, eps_q16, ln_rq)
+    gp = g.gelu_params(1.0 / 32, 1.0 / 40)
+    return {
+        "add": (x, y, ap, summed),
+        "layernorm": (summed, gamma, beta, eps_q16, ln_rq, normed),
+        "gelu": (normed, gp, g.gelu_s8(normed, gp)),
+    }
+
+
+def prepare_elementwise(
+    runner: CostedRunner, work: MhsaWorkload, y: np.ndarray, seed: int
+) -> list[KernelCase]:
+    """Write the data into `runner` and return one case per kernel of `ELEMENTWISE`."""
+    data = elementwise_data(work, y, seed)
+    s, e = work.x.shape
+    n = s * e
+    cases: list[KernelCase] = []
+
+    a, b, ap, summed = data["add"]
+    params = runner.alloc(struct.pack("<5i", ap.m_a, ap.m_b, ap.shift, ap.act_min, ap.act_max))
+    out = runner.alloc(n + GUARD_BYTES, align=8)
+    cases.append(
+        KernelCase("add", "tinytx_add_s8", 0,
+                   (n, params, _alloc(runner, a), _alloc(runner, b), out),
+                   out, summed.tobytes(), elements=n)
+    )  # fmt: skip
+
+    x, gamma, beta, eps_q16, rq, normed = data["layernorm"]
+    dims = runner.alloc(struct.pack("<2i", s, e))
+    params = runner.alloc(struct.pack("<3i", rq.multiplier, rq.shift, eps_q16))
+    out = runner.alloc(n + GUARD_BYTES, align=8)
+    cases.append(
+        KernelCase("layernorm", "tinytx_layernorm_s8", 0,
+                   (dims, params, _alloc(runner, x), _alloc(runner, gamma),
+                    _alloc(runner, beta.astype("<i4")), out),
+                   out, normed.tobytes(), elements=n)
+    )  # fmt: skip
+
+    x, gp, expected = data["gelu"]
+    params = runner.alloc(struct.pack("<4i", gp.q_clip, gp.q_one, gp.rq.multiplier, gp.rq.shift))
+    out = runner.alloc(n + GUARD_BYTES, align=8)
+    cases.append(
+        KernelCase("gelu", "tinytx_gelu_s8", 0, (n, params, _alloc(runner, x), out),
+                   out, expected.tobytes(), elements=n)
+    )  # fmt: skip
+    assert tuple(c.kernel for c in cases) == ELEMENTWISE
+    return cases

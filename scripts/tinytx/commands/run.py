@@ -1,0 +1,95 @@
+"""``tinytx run``: a converted model or a sample on an emulated board, checked against
+the golden executor; ``MATCH`` on the last line when every test input is bit-exact."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from tinytx.commands.convert import add_options, options
+from tinytx.paths import DEFAULT_BUILD_DIR
+
+
+def add_parser(sub: argparse._SubParsersAction, name: str, help_text: str) -> None:
+    p = sub.add_parser(
+        name,
+        help=help_text,
+        description=help_text + ": convert (as `tinytx convert`), build the sample firmware "
+        "for the board's emulated profile (bare metal), run every committed test input in "
+        "one QEMU run, compare each output with the golden executor, count the exact "
+        "instructions of one inference (unicorn, Cortex-M) and report the memory. Exit 0 "
+        "and MATCH on the last line only when every input matches.",
+    )
+    p.add_argument(
+        "source",
+        help="sample name (radar, eeg, ecg), sample directory, "
+        "tinytx convert output directory or .onnx file",
+    )
+    p.add_argument("--board", help="emulated board profile (boards/boards.yaml, *_emu)")
+    p.add_argument("--target", help="emulated target without board limits (e.g. rv32)")
+    p.add_argument("--emulate", action="store_true", help="run on the emulated profile (QEMU)")
+    p.add_argument("--kernels", choices=["ref", "arm", "riscv"], help="kernel variant")
+    p.add_argument("--no-count", action="store_true", help="skip the unicorn instruction count")
+    p.add_argument("--build-dir", type=Path, default=DEFAULT_BUILD_DIR)
+    add_options(p)
+    p.set_defaults(func=run)
+
+
+def target_of(board_name: str | None, target_name: str | None):
+    from tinytx.boards import get_board, load_boards
+    from tinytx.targets import get_target
+
+    if board_name is None and target_name is None:
+        raise ValueError("--board: give an emulated board profile (e.g. nucleo_l476rg_emu)")
+    if board_name is not None:
+        board = get_board(board_name)
+        if board.target is None:
+            emulated = ", ".join(n for n, b in load_boards().items() if b.target)
+            raise ValueError(f"--board: {board_name} is not an emulated profile ({emulated})")
+        return board, board.build_target()
+    target = get_target(target_name)
+    if not target.emulated:
+        raise ValueError(f"--target: {target_name} is not an emulated target")
+    return None, target
+
+
+def run(args: argparse.Namespace) -> int:
+    from tinytx.codegen.firmware import emulate, resolve_source
+    from tinytx.demo import print_memory
+
+    if not args.emulate:
+        raise ValueError("--emulate: only emulated runs are supported (boards: `tinytx build`)")
+    board, target = target_of(args.board, args.target)
+    kernels = target.check_kernels(args.kernels or target.default_kernels)
+    source = resolve_source(args.source, args.board, kernels, options(args))
+    where = board.description if board else target.description
+    print(f"tinytx run: {source.onnx} on {where}, {kernels} kernels")
+    res = emulate(source, target, kernels, args.build_dir, count=not args.no_count)
+    conv = res.conversion
+    assert conv.test is not None
+    if res.problems:
+        for p in res.problems:
+            print(f"FAILED: {p}")
+        print("MISMATCH")
+        return 1
+    labels = conv.test.classes
+    for i, out in sorted(res.firmware.outputs.items()):
+        c = int(out.argmax())
+        print(f"input {i}: predicted {labels[c] if c < len(labels) else c}")
+    print(f"golden executor: {conv.test.count} of {conv.test.count} outputs bit-exact")
+    m = conv.planned
+    if res.count is not None:
+        print(
+            f"instructions (exact, unicorn, one tinytx_{m.name}_run call): "
+            f"{res.count.instructions:,}  ({m.macs:,} MACs)"
+        )
+        print(
+            f"modelled cycles ({target.cpu} cost table, a model, not silicon): "
+            f"{res.count.modelled_cycles:,}"
+        )
+    else:
+        print("instructions: not counted (unicorn counts Cortex-M only)")
+    print(f"arena: {conv.plan.arena_bytes:,} bytes (planned); weights: {m.weight_bytes:,} bytes")
+    print_memory(res.elf, board)
+    print("MATCH")
+    return 0

@@ -1,0 +1,677 @@
+"""Subgraphs that become one IR operator: linear layers, MHSA, GELU, decomposed LayerNorm.
+
+Each matcher starts from an anchor node (MatMul/Gemm, Softmax, Erf/Tanh/Gelu,
+ReduceMean) and returns a match object listing the ONNX nodes it covers, or raises a
+:class:`FrontendError` naming the anchor when the structure is close but not one tinytx
+can run. The matchers check values, not only op types: the head split/merge are checked
+element by element with index arrays (:mod:`tinytx.frontend.onnx.layout`), the GELU and
+attention constants by value.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from tinytx import golden as gold
+from tinytx.frontend.onnx.graph import Graph, Node, node_error
+from tinytx.frontend.onnx.layout import (
+    LAYOUT_OPS,
+    apply_layout,
+    row_major,
+    scalar_const,
+    scale_factor,
+)
+from tinytx.golden.linear import BIAS_BOUND
+
+ACCEPT_LINEAR = (
+    "accepted: MatMul/Gemm of an activation by a per-tensor int8 weight "
+    "(DequantizeLinear of an int8 initializer, zero point 0), optionally + a constant bias"
+)
+ACCEPT_MHSA = (
+    "accepted: Softmax over the last axis of (Q K^T) times constants, where Q, K, V are linear "
+    "projections (MatMul/Gemm + bias) of one input split into heads by Reshape/Transpose, "
+    "then A*V, the head merge (Transpose/Reshape) and an output projection"
+)
+ACCEPT_GELU = (
+    "accepted: GELU as x * 0.5 * (1 + Erf(x / sqrt(2))), as the tanh approximation "
+    "0.5 * x * (1 + Tanh(sqrt(2/pi) * (x + 0.044715 x^3))), or the Gelu operator"
+)
+ACCEPT_LN = (
+    "accepted: LayerNormalization over the last axis, or its decomposed form "
+    "ReduceMean, Sub, Pow 2 (or Mul), ReduceMean, Add eps, Sqrt, Div, [Mul gamma], [Add beta]"
+)
+
+
+def _close(a: float, b: float, tol: float = 2e-3) -> bool:
+    return math.isclose(a, b, rel_tol=tol)
+
+
+def quantized_weight(
+    g: Graph, node: Node, name: str, what: str = "weight"
+) -> tuple[np.ndarray, float]:
+    """(int64 values in the int8 range, scale) of a per-tensor int8 constant."""
+    c = g.consts.get(name)
+    if c is None:
+        raise node_error(node, f"{what} '{name}' is not a constant", ACCEPT_LINEAR)
+    if c.per_channel:
+        raise node_error(
+            node,
+            f"{what} '{name}' is quantized per channel ({c.scales.size} scales, axis {c.axis})",
+            "accepted: one scale per weight tensor; the kernels have no per-channel "
+            "requantization (onnxruntime: per_channel=False)",
+        )
+    if c.zero_point != 0:
+        raise node_error(
+            node,
+            f"{what} '{name}' has nonzero zero point {c.zero_point}",
+            "accepted: symmetric weights (zero point 0; onnxruntime: WeightSymmetric=True)",
+        )
+    if c.q is None or c.scale is None:
+        raise node_error(
+            node,
+            f"{what} '{name}' is a float constant, not quantized",
+            "accepted: int8 weights (DequantizeLinear of an int8 initializer)",
+        )
+    q = np.asarray(c.q, np.int64)
+    if q.size and (q.min() < -128 or q.max() > 127):
+        raise node_error(node, f"{what} '{name}' does not fit int8", "accepted: int8 weights")
+    return q, float(c.scale)
+
+
+def real_const(g: Graph, node: Node, name: str, what: str) -> np.ndarray:
+    c = g.consts.get(name)
+    if c is None:
+        raise node_error(node, f"{what} '{name}' is not a constant")
+    return np.asarray(c.value, np.float64)
+
+
+def single_consumer(g: Graph, value: str) -> Node | None:
+    users = g.consumers(value)
+    if len(users) == 1 and not g.is_output(value):
+        return users[0]
+    return None
+
+
+# ------------------------------------------------------------------------------ linear
+
+
+@dataclass
+class LinearMatch:
+    nodes: list[Node]
+    input: str
+    output: str
+    w: np.ndarray  # int64 [N][K] in the int8 range
+    w_scale: float
+    bias: np.ndarray | None  # real [N]
+
+    @property
+    def n(self) -> int:
+        return int(self.w.shape[0])
+
+
+def is_linear_node(g: Graph, node: Node) -> bool:
+    if node.op == "MatMul":
+        return (
+            len(node.inputs) == 2 and node.inputs[1] in g.consts and node.inputs[0] not in g.consts
+        )
+    if node.op == "Gemm":
+        return (
+            len(node.inputs) >= 2 and node.inputs[1] in g.consts and node.inputs[0] not in g.consts
+        )
+    return False
+
+
+def _bias_vector(g: Graph, node: Node, name: str, n: int) -> np.ndarray | None:
+    c = g.consts.get(name)
+    if c is None:
+        return None
+    v = np.asarray(c.value, np.float64)
+    if v.size != n or (v.ndim and v.shape[-1] != n):
+        return None
+    return v.reshape(n)
+
+
+def match_linear(g: Graph, node: Node, fold_bias: bool = True) -> LinearMatch:
+    """The linear layer starting at MatMul/Gemm ``node`` (plus a following bias Add)."""
+    x = node.inputs[0]
+    if node.op == "MatMul":
+        q, s = quantized_weight(g, node, node.inputs[1])
+        if q.ndim != 2:
+            raise node_error(node, f"weight has shape {list(q.shape)}", "accepted: a 2-D weight")
+        w, bias = q.T, None
+    else:
+        if node.attr("transA", 0):
+            raise node_error(node, "transA=1", "accepted: Gemm with transA=0")
+        q, s = quantized_weight(g, node, node.inputs[1])
+        if q.ndim != 2:
+            raise node_error(node, f"weight has shape {list(q.shape)}", "accepted: a 2-D weight")
+        w = q if node.attr("transB", 0) else q.T
+        alpha, beta = float(node.attr("alpha", 1.0)), float(node.attr("beta", 1.0))
+        if not alpha > 0:
+            raise node_error(node, f"alpha={alpha}", "accepted: alpha > 0")
+        s *= alpha
+        bias = None
+        if len(node.inputs) > 2 and node.inputs[2]:
+            bias = _bias_vector(g, node, node.inputs[2], w.shape[0])
+            if bias is None:
+                raise node_error(node, "C is not a constant vector of N values", ACCEPT_LINEAR)
+            bias = bias * beta
+    xshape = g.shape(x, node)
+    if xshape[-1] != w.shape[1]:
+        raise node_error(node, f"input {list(xshape)} does not end in K={w.shape[1]}")
+    nodes = [node]
+    out = node.outputs[0]
+    if fold_bias and bias is None:
+        nxt = single_consumer(g, out)
+        if nxt is not None and nxt.op == "Add" and len(nxt.inputs) == 2:
+            other = nxt.inputs[1] if nxt.inputs[0] == out else nxt.inputs[0]
+            b = _bias_vector(g, nxt, other, w.shape[0]) if other in g.consts else None
+            if b is not None:
+                bias = b
+                nodes.append(nxt)
+                out = nxt.outputs[0]
+    return LinearMatch(nodes, x, out, w, s, bias)
+
+
+def linear_producing(g: Graph, value: str) -> LinearMatch | None:
+    """The linear layer whose output is ``value``, if any."""
+    p = g.producer(value)
+    if p is None:
+        return None
+    if is_linear_node(g, p):
+        m = match_linear(g, p, fold_bias=False)
+        return m
+    if p.op == "Add" and len(p.inputs) == 2:
+        for k in (0, 1):
+            pp = g.producer(p.inputs[k])
+            if pp is not None and is_linear_node(g, pp) and p.inputs[1 - k] in g.consts:
+                m = match_linear(g, pp)
+                if m.output == value:
+                    return m
+    return None
+
+
+def int_bias(bias: np.ndarray | None, n: int, scale: float, node: Node) -> np.ndarray | None:
+    """The int32 bias at ``scale`` (input scale x weight scale); None without a bias."""
+    if bias is None:
+        return None
+    b = np.rint(bias / scale)
+    if not np.all(np.isfinite(b)):
+        raise node_error(node, "bias is not finite", "accepted: finite biases")
+    if np.any(np.abs(b) > BIAS_BOUND):
+        raise node_error(
+            node,
+            f"bias needs {int(np.abs(b).max())} > 2**30 at scale {scale:g}",
+            "accepted: biases within +-2**30 of input scale x weight scale",
+        )
+    return b.astype(np.int32)
+
+
+def requant(real: float, node: Node, what: str, act: tuple[int, int] = (-128, 127)) -> gold.Requant:
+    try:
+        return gold.Requant.from_scale(real, what, act_min=act[0], act_max=act[1])
+    except ValueError as exc:
+        raise node_error(node, f"{what}: {exc}", "accepted: scales within 2**-62..2**30") from None
+
+
+# -------------------------------------------------------------------------------- MHSA
+
+
+@dataclass
+class MhsaMatch:
+    nodes: list[Node]
+    input: str
+    output: str
+    heads: int
+    weights: gold.MhsaWeights
+    quant: gold.MhsaQuant
+    scales: dict[str, float] = field(default_factory=dict)
+
+
+def _walk_back(g: Graph, value: str, layout: bool) -> tuple[str, list[Node]]:
+    """Back from ``value`` through layout ops (if ``layout``) and scalar Mul/Div."""
+    nodes: list[Node] = []
+    while True:
+        p = g.producer(value)
+        if p is None or len(p.outputs) != 1:
+            break
+        if layout and p.op in LAYOUT_OPS and p.inputs and p.inputs[0] not in g.consts:
+            nodes.append(p)
+            value = p.inputs[0]
+            continue
+        sc = scalar_const(g, p)
+        if sc is not None and scale_factor(g, p) is not None:
+            nodes.append(p)
+            value = p.inputs[sc[1]]
+            continue
+        break
+    return value, nodes[::-1]
+
+
+def _walk_forward(g: Graph, value: str) -> tuple[str, list[Node]]:
+    nodes: list[Node] = []
+    while True:
+        nxt = single_consumer(g, value)
+        if nxt is None or len(nxt.outputs) != 1:
+            break
+        if nxt.op in LAYOUT_OPS and nxt.inputs[0] == value:
+            nodes.append(nxt)
+            value = nxt.outputs[0]
+            continue
+        sc = scalar_const(g, nxt)
+        if sc is not None and nxt.inputs[sc[1]] == value and scale_factor(g, nxt) is not None:
+            nodes.append(nxt)
+            value = nxt.outputs[0]
+            continue
+        break
+    return value, nodes
+
+
+def _replay(g: Graph, start: str, nodes: list[Node]) -> np.ndarray:
+    idx = row_major(g.shape(start))
+    for n in nodes:
+        if n.op in LAYOUT_OPS:
+            idx = apply_layout(n, idx, g)
+    return idx
+
+
+def _chain_scale(
+    g: Graph, start: str, nodes: list[Node], anchor: Node, what: str
+) -> tuple[float, float]:
+    """(scale of the integer tensor at ``start``, total constant factor along ``nodes``):
+    the first quantized value along the chain gives the scale."""
+    f = 1.0
+    s_eff = g.qscale[start] if start in g.qscale else None
+    for n in nodes:
+        fac = scale_factor(g, n)
+        if fac is not None:
+            f *= fac
+        v = n.outputs[0]
+        if s_eff is None and v in g.qscale:
+            s_eff = g.qscale[v] / f
+    if s_eff is None:
+        raise node_error(anchor, f"the {what} is not quantized (no QDQ on it)", ACCEPT_MHSA)
+    if not (f > 0 and s_eff > 0):
+        raise node_error(anchor, f"the {what} is scaled by {f:g}", "accepted: positive factors")
+    return s_eff, f
+
+
+def match_mhsa(g: Graph, softmax: Node) -> MhsaMatch:
+    def fail(problem: str) -> Exception:
+        return node_error(softmax, problem, ACCEPT_MHSA)
+
+    rank = len(g.shape(softmax.inputs[0], softmax))
+    axis = int(softmax.attr("axis", -1))
+    if axis % max(rank, 1) != rank - 1:
+        raise fail(f"axis={axis} is not the last axis")
+    scores, score_nodes = _walk_back(g, softmax.inputs[0], layout=False)
+    qk = g.producer(scores)
+    if qk is None or qk.op != "MatMul" or any(i in g.consts for i in qk.inputs):
+        raise fail("its input is not a MatMul of two activations (Q K^T)")
+    av = single_consumer(g, softmax.outputs[0])
+    if av is None or av.op != "MatMul" or av.inputs[0] != softmax.outputs[0]:
+        raise fail("its output is not the first input of one MatMul (A*V)")
+
+    paths = {}
+    for what, operand in (("Q", qk.inputs[0]), ("K", qk.inputs[1]), ("V", av.inputs[1])):
+        start, chain = _walk_back(g, operand, layout=True)
+        lin = linear_producing(g, start)
+        if lin is None:
+            raise fail(f"the {what} operand does not come from a linear projection")
+        paths[what] = (lin, start, chain)
+    x = paths["Q"][0].input
+    if paths["K"][0].input != x or paths["V"][0].input != x:
+        raise fail("Q, K and V are projections of different inputs (cross-attention)")
+    merged, merge_chain = _walk_forward(g, av.outputs[0])
+    out_node = single_consumer(g, merged)
+    if out_node is None or not is_linear_node(g, out_node):
+        raise fail("the head merge does not feed one output projection (MatMul/Gemm)")
+    out_lin = match_linear(g, out_node)
+
+    xs = g.shape(x, softmax)
+    e = xs[-1]
+    s = math.prod(xs[:-1])
+    n = paths["Q"][0].n
+    if paths["K"][0].n != n or paths["V"][0].n != n:
+        raise fail("Q, K and V projections have different widths")
+    qi = _replay(g, paths["Q"][1], paths["Q"][2])
+    ki = _replay(g, paths["K"][1], paths["K"][2])
+    vi = _replay(g, paths["V"][1], paths["V"][2])
+    if qi.ndim < 2 or ki.ndim < 2 or vi.ndim < 2:
+        raise fail("Q, K or V has fewer than 2 dimensions")
+    p = qi.shape[-1]
+    heads = qi.size // max(s * p, 1)
+    if heads * p != n or qi.shape[-2] != s or ki.shape[:-2] != qi.shape[:-2]:
+        raise fail(f"Q {list(qi.shape)} / K {list(ki.shape)} do not split {s} tokens into heads")
+    per_head = row_major((s, n)).reshape(s, heads, p)
+    if not np.array_equal(qi.reshape(heads, s, p), per_head.transpose(1, 0, 2)):
+        raise fail("the Q head split is not Reshape [S][H][P] + Transpose to [H][S][P]")
+    if ki.size != s * n or not np.array_equal(ki.reshape(heads, p, s), per_head.transpose(1, 2, 0)):
+        raise fail("the K operand is not K split into heads and transposed to [H][P][S]")
+    if vi.size != s * n or not np.array_equal(vi.reshape(heads, s, p), per_head.transpose(1, 0, 2)):
+        raise fail("the V head split is not Reshape [S][H][P] + Transpose to [H][S][P]")
+    oi = _replay(g, av.outputs[0], merge_chain)
+    want = row_major((heads, s, p)).transpose(1, 0, 2).reshape(s, n)
+    if oi.size != s * n or oi.shape[-1] != n or not np.array_equal(oi.reshape(s, n), want):
+        raise fail("the head merge is not Transpose to [S][H][P] + Reshape to [S][H*P]")
+    if out_lin.w.shape != (e, n):
+        raise fail(
+            f"the output projection maps {out_lin.w.shape[1]} -> {out_lin.w.shape[0]}, "
+            f"not H*P={n} -> E={e}"
+        )
+
+    if x not in g.qscale or out_lin.output not in g.qscale:
+        raise fail("the block's input or output is not quantized")
+    s_x, s_y = g.qscale[x], g.qscale[out_lin.output]
+    s_q, f_q = _chain_scale(g, paths["Q"][1], paths["Q"][2], softmax, "Q projection")
+    s_k, f_k = _chain_scale(g, paths["K"][1], paths["K"][2], softmax, "K projection")
+    s_v, f_v = _chain_scale(g, paths["V"][1], paths["V"][2], softmax, "V projection")
+    f_s = 1.0
+    for nd in score_nodes:
+        f_s *= scale_factor(g, nd) or 1.0
+    s_o, f_o = _chain_scale(g, av.outputs[0], merge_chain, softmax, "A*V output")
+    if not f_s > 0:
+        raise fail(f"the scores are scaled by {f_s:g}")
+    lq, lk, lv = paths["Q"][0], paths["K"][0], paths["V"][0]
+    s_in_o = s_o * f_o
+    quant = gold.MhsaQuant(
+        q=requant(s_x * lq.w_scale / s_q, softmax, "Q requantization"),
+        k=requant(s_x * lk.w_scale / s_k, softmax, "K requantization"),
+        v=requant(s_x * lv.w_scale / s_v, softmax, "V requantization"),
+        softmax=_softmax_rq(s_q * s_k * f_q * f_k * f_s, softmax),
+        av=requant(f_v * s_v / gold.attention.PROB_ONE / s_o, softmax, "A*V requantization"),
+        out=requant(s_in_o * out_lin.w_scale / s_y, out_node, "output projection"),
+    )
+    weights = gold.MhsaWeights(
+        wq=lq.w.astype(np.int8),
+        bq=int_bias(lq.bias, n, s_x * lq.w_scale, softmax),
+        wk=lk.w.astype(np.int8),
+        bk=int_bias(lk.bias, n, s_x * lk.w_scale, softmax),
+        wv=lv.w.astype(np.int8),
+        bv=int_bias(lv.bias, n, s_x * lv.w_scale, softmax),
+        wo=out_lin.w.astype(np.int8),
+        bo=int_bias(out_lin.bias, e, s_in_o * out_lin.w_scale, out_node),
+    )
+    nodes: list[Node] = []
+    for lin, _, chain in paths.values():
+        nodes += lin.nodes + chain
+    nodes += [qk, *score_nodes, softmax, av, *merge_chain, *out_lin.nodes]
+    scales = {
+        "x": s_x,
+        "wq": lq.w_scale,
+        "wk": lk.w_scale,
+        "wv": lv.w_scale,
+        "wo": out_lin.w_scale,
+        "q": s_q,
+        "k": s_k,
+        "v": s_v,
+        "o": s_in_o,
+        "y": s_y,
+        "score_factor": f_q * f_k * f_s,
+    }
+    match = MhsaMatch(nodes, x, out_lin.output, heads, weights, quant, scales)
+    check_closed(g, match.nodes, match.output, softmax, ACCEPT_MHSA)
+    return match
+
+
+def _softmax_rq(score_scale: float, node: Node) -> gold.Requant:
+    try:
+        return gold.softmax_requant(score_scale)
+    except ValueError as exc:
+        raise node_error(node, f"softmax scale: {exc}", ACCEPT_MHSA) from None
+
+
+def check_closed(g: Graph, nodes: list[Node], output: str, anchor: Node, accepted: str) -> None:
+    """Every value made inside ``nodes`` except ``output`` is read only inside them."""
+    ids = {id(n) for n in nodes}
+    if len(ids) != len(nodes):
+        raise node_error(anchor, "a node is used twice in one pattern", accepted)
+    for n in nodes:
+        for v in n.outputs:
+            if v == output or not v:
+                continue
+            if g.is_output(v):
+                raise node_error(anchor, f"intermediate '{v}' is the model output", accepted)
+            for user in g.consumers(v):
+                if id(user) not in ids:
+                    raise node_error(
+                        anchor,
+                        f"intermediate '{v}' is also read by node '{user.name}' ({user.op})",
+                        accepted,
+                    )
+
+
+# -------------------------------------------------------------------------------- GELU
+
+
+@dataclass
+class GeluMatch:
+    nodes: list[Node]
+    input: str
+    output: str
+
+
+def _producer_op(g: Graph, value: str, op: str) -> Node | None:
+    p = g.producer(value)
+    return p if p is not None and p.op == op else None
+
+
+def _scalar_in(g: Graph, node: Node, target: float, tol: float = 2e-3) -> str | None:
+    """The non-constant input of ``node`` when its other input is the scalar ``target``."""
+    for k in (0, 1):
+        other = node.inputs[1 - k]
+        c = g.consts.get(node.inputs[k])
+        if c is not None and other not in g.consts and np.asarray(c.value).size == 1:
+            if _close(float(np.asarray(c.value).ravel()[0]), target, tol):
+                return other
+    return None
+
+
+def _gelu_tail(g: Graph, anchor: Node, one_plus: str, x: str) -> tuple[list[Node], str]:
+    """From ``1 + erf`` (or ``1 + tanh``) to ``0.5 * x * (1 + ...)``: the Mul nodes."""
+    nodes: list[Node] = []
+    value, have_x, factor = one_plus, False, 1.0
+    for _ in range(3):
+        m = single_consumer(g, value)
+        if m is None or m.op != "Mul" or len(m.inputs) != 2:
+            break
+        other = m.inputs[1] if m.inputs[0] == value else m.inputs[0]
+        if other == x and not have_x:
+            have_x = True
+        elif other in g.consts and np.asarray(g.consts[other].value).size == 1:
+            factor *= float(np.asarray(g.consts[other].value).ravel()[0])
+        else:
+            half = g.producer(other)
+            if half is None or half.op != "Mul" or x not in half.inputs or have_x:
+                break
+            c = _scalar_in(g, half, 0.5)
+            if c != x or len(g.consumers(other)) != 1:
+                break
+            nodes.append(half)
+            have_x = True
+            factor *= 0.5
+        nodes.append(m)
+        value = m.outputs[0]
+        if have_x and _close(factor, 0.5):
+            return nodes, value
+    raise node_error(anchor, "the result is not 0.5 * x * (1 + ...)", ACCEPT_GELU)
+
+
+def match_gelu(g: Graph, anchor: Node) -> GeluMatch:
+    if anchor.op == "Gelu":
+        return GeluMatch([anchor], anchor.inputs[0], anchor.outputs[0])
+    nodes: list[Node] = [anchor]
+    if anchor.op == "Erf":
+        pre = g.producer(anchor.inputs[0])
+        x = None
+        if pre is not None and pre.op == "Div":
+            x = _scalar_in(g, pre, math.sqrt(2.0)) if pre.inputs[1] in g.consts else None
+        elif pre is not None and pre.op == "Mul":
+            x = _scalar_in(g, pre, 1.0 / math.sqrt(2.0))
+        if x is None:
+            raise node_error(anchor, "its input is not x / sqrt(2)", ACCEPT_GELU)
+        nodes.insert(0, pre)
+    else:  # Tanh
+        pre = g.producer(anchor.inputs[0])
+        inner = _scalar_in(g, pre, math.sqrt(2.0 / math.pi)) if pre and pre.op == "Mul" else None
+        add = g.producer(inner) if inner else None
+        if add is None or add.op != "Add":
+            raise node_error(
+                anchor, "its input is not sqrt(2/pi) * (x + 0.044715 x^3)", ACCEPT_GELU
+            )
+        cube_mul = x = None
+        for k in (0, 1):
+            m = _producer_op(g, add.inputs[k], "Mul")
+            if m is not None and _scalar_in(g, m, 0.044715) is not None:
+                cube_mul, x = m, add.inputs[1 - k]
+        if cube_mul is None:
+            raise node_error(anchor, "no 0.044715 * x^3 term", ACCEPT_GELU)
+        cube = g.producer(_scalar_in(g, cube_mul, 0.044715) or "")
+        cube_nodes = _match_cube(g, cube, x)
+        if cube_nodes is None:
+            raise node_error(anchor, "the cubic term is not x^3 of the same x", ACCEPT_GELU)
+        nodes = [*cube_nodes, cube_mul, add, pre, anchor]
+    plus = single_consumer(g, anchor.outputs[0])
+    if plus is None or plus.op != "Add" or _scalar_in(g, plus, 1.0) != anchor.outputs[0]:
+        raise node_error(anchor, "its output is not followed by + 1", ACCEPT_GELU)
+    nodes.append(plus)
+    tail, y = _gelu_tail(g, anchor, plus.outputs[0], x)
+    nodes += tail
+    check_closed(g, nodes, y, anchor, ACCEPT_GELU)
+    return GeluMatch(nodes, x, y)
+
+
+def _match_cube(g: Graph, node: Node | None, x: str) -> list[Node] | None:
+    if node is None:
+        return None
+    if node.op == "Pow" and node.inputs[0] == x and node.inputs[1] in g.consts:
+        if _close(float(np.asarray(g.consts[node.inputs[1]].value).ravel()[0]), 3.0, 1e-6):
+            return [node]
+    if node.op == "Mul" and x in node.inputs:
+        other = node.inputs[1] if node.inputs[0] == x else node.inputs[0]
+        sq = g.producer(other)
+        if sq is not None and sq.op == "Mul" and sq.inputs == [x, x]:
+            return [sq, node]
+        if sq is not None and sq.op == "Pow" and sq.inputs[0] == x and sq.inputs[1] in g.consts:
+            if _close(float(np.asarray(g.consts[sq.inputs[1]].value).ravel()[0]), 2.0, 1e-6):
+                return [sq, node]
+    return None
+
+
+# --------------------------------------------------------------------------- LayerNorm
+
+
+@dataclass
+class LayerNormMatch:
+    nodes: list[Node]
+    input: str
+    output: str
+    gamma: np.ndarray  # real [E]
+    beta: np.ndarray  # real [E]
+    eps: float
+    gamma_q: tuple[np.ndarray, float] | None  # the model's own int8 gamma, when it has one
+
+
+def _reduce_axes(g: Graph, node: Node) -> list[int] | None:
+    rank = len(g.shape(node.inputs[0], node))
+    axes = node.attr("axes")
+    if axes is None and len(node.inputs) > 1 and node.inputs[1] in g.consts:
+        axes = [int(a) for a in np.asarray(g.consts[node.inputs[1]].raw).ravel()]
+    if axes is None:
+        return None
+    return sorted(int(a) % rank for a in axes)
+
+
+def _last_axis_mean(g: Graph, node: Node | None, x: str) -> bool:
+    if node is None or node.op != "ReduceMean" or node.inputs[0] != x:
+        return False
+    rank = len(g.shape(x, node))
+    return _reduce_axes(g, node) == [rank - 1] and bool(node.attr("keepdims", 1))
+
+
+def _gamma_q(g: Graph, name: str) -> tuple[np.ndarray, float] | None:
+    c = g.consts.get(name)
+    if c is None or c.q is None or c.scale is None or c.per_channel or c.zero_point:
+        return None
+    q = np.asarray(c.q, np.int64)
+    if q.min() < -128 or q.max() > 127:
+        return None
+    return q, float(c.scale)
+
+
+def match_layernorm_node(g: Graph, node: Node) -> LayerNormMatch:
+    x = node.inputs[0]
+    rank = len(g.shape(x, node))
+    axis = int(node.attr("axis", -1))
+    if axis % max(rank, 1) != rank - 1:
+        raise node_error(node, f"axis={axis} is not the last axis", ACCEPT_LN)
+    for extra in node.outputs[1:]:
+        if extra and g.consumers(extra):
+            raise node_error(node, "its mean/inv-std outputs are used", ACCEPT_LN)
+    e = g.shape(x, node)[-1]
+    gamma = real_const(g, node, node.inputs[1], "scale").ravel()
+    beta = np.zeros(e)
+    if len(node.inputs) > 2 and node.inputs[2]:
+        beta = real_const(g, node, node.inputs[2], "bias").ravel()
+    if gamma.size != e or beta.size != e:
+        raise node_error(node, "scale/bias are not vectors of the last dimension", ACCEPT_LN)
+    eps = float(node.attr("epsilon", 1e-5))
+    return LayerNormMatch([node], x, node.outputs[0], gamma, beta, eps, _gamma_q(g, node.inputs[1]))
+
+
+def match_layernorm_decomposed(g: Graph, mean: Node) -> LayerNormMatch | None:
+    """The decomposed LayerNorm starting at ReduceMean ``mean`` (None: not this pattern)."""
+    x = mean.inputs[0]
+    if not _last_axis_mean(g, mean, x):
+        return None
+    sub = single_consumer(g, mean.outputs[0])
+    if sub is None or sub.op != "Sub" or sub.inputs != [x, mean.outputs[0]]:
+        return None
+    d = sub.outputs[0]
+    users = g.consumers(d)
+    sq = next((u for u in users if u.op in ("Pow", "Mul")), None)
+    div = next((u for u in users if u.op == "Div" and u.inputs[0] == d), None)
+    if sq is None or div is None or len(users) != 2:
+        raise node_error(mean, "x - mean is not squared and divided", ACCEPT_LN)
+    if sq.op == "Pow":
+        ok = sq.inputs[1] in g.consts and _close(
+            float(np.asarray(g.consts[sq.inputs[1]].value).ravel()[0]), 2.0, 1e-6
+        )
+    else:
+        ok = sq.inputs == [d, d]
+    var = single_consumer(g, sq.outputs[0])
+    if not ok or not _last_axis_mean(g, var, sq.outputs[0]):
+        raise node_error(mean, "the variance is not ReduceMean((x - mean)^2)", ACCEPT_LN)
+    add = single_consumer(g, var.outputs[0])
+    eps = None
+    if add is not None and add.op == "Add":
+        other = add.inputs[1] if add.inputs[0] == var.outputs[0] else add.inputs[0]
+        if other in g.consts and np.asarray(g.consts[other].value).size == 1:
+            eps = float(np.asarray(g.consts[other].value).ravel()[0])
+    sqrt = single_consumer(g, add.outputs[0]) if eps is not None else None
+    if sqrt is None or sqrt.op != "Sqrt" or div.inputs[1] != sqrt.outputs[0]:
+        raise node_error(mean, "no (x - mean) / Sqrt(var + eps)", ACCEPT_LN)
+    nodes = [mean, sub, sq, var, add, sqrt, div]
+    e = g.shape(x, mean)[-1]
+    y = div.outputs[0]
+    gamma, beta, gq = np.ones(e), np.zeros(e), None
+    nxt = single_consumer(g, y)
+    if nxt is not None and nxt.op == "Mul":
+        other = nxt.inputs[1] if nxt.inputs[0] == y else nxt.inputs[0]
+        if other in g.consts and np.asarray(g.consts[other].value).size == e:
+            gamma = np.asarray(g.consts[other].value, np.float64).ravel()
+            gq = _gamma_q(g, other)
+            nodes.append(nxt)
+            y = nxt.outputs[0]
+            nxt = single_consumer(g, y)
+    if nxt is not None and nxt.op == "Add":
+        other = nxt.inputs[1] if nxt.inputs[0] == y else nxt.inputs[0]
+        if other in g.consts and np.asarray(g.consts[other].value).size == e:
+            beta = np.asarray(g.consts[other].value, np.float64).ravel()
+            nodes.append(nxt)
+            y = nxt.outputs[0]
+    check_closed(g, nodes, y, mean, ACCEPT_LN)
+    return LayerNormMatch(nodes, x, y, gamma, beta, eps, gq)

@@ -1,0 +1,18 @@
+"""Static memory planning: tensor lifetimes, one arena, and the MHSA tiling choice.
+
+- :mod:`tinytx.plan.schedule`: the generic schedule the planner takes (buffers, steps in
+  execution order, graph inputs and outputs), independent of any model format;
+- :mod:`tinytx.plan.arena`: lifetimes and offset assignment into one arena
+  (:func:`~tinytx.plan.arena.plan_arena`);
+- :mod:`tinytx.plan.mhsa`: the MHSA schedules (layer-wise, depth-first tiled), their
+  closed-form peaks for every tile size, and the choice of the tile size for a RAM budget;
+- :mod:`tinytx.plan.fwsa`: the fused-weight attention decision and weight fusion;
+- :mod:`tinytx.plan.budget`: the RAM budget of a board for the arena.
+
+Every figure is in bytes; see docs/memory-planning.md.
+"""
+
+from tinytx.plan.arena import ArenaPlan, plan_arena
+from tinytx.plan.schedule import Buffer, Schedule, Step
+
+__all__ = ["ArenaPlan", "Buffer", "Schedule", "Step", "plan_arena"]
