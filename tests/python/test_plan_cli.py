@@ -108,11 +108,41 @@ def test_bad_input_exits_2(argv: list[str], message: str, capsys) -> None:
     assert len(err.strip().splitlines()) == 1
 
 
-def test_onnx_models_have_a_hook(tmp_path: Path, capsys) -> None:
+ECG_MODEL = Path(__file__).resolve().parents[2] / "samples" / "ecg" / "model" / "model.onnx"
+
+
+def test_whole_onnx_model(capsys) -> None:
+    code, data = _json(capsys, str(ECG_MODEL), "--board", "nucleo_l476rg", "--kernels", "ref")
+    assert code == 0 and data["fits"] is True
+    for key in ("layerwise_peak_bytes", "dft_peak_bytes", "tile_rows", "arena_bytes", "fits"):
+        assert key in data
+    assert data["arena_bytes"] == min(data["layerwise_peak_bytes"], data["arena_bytes"])
+    assert data["dft_peak_bytes"] <= data["layerwise_peak_bytes"]
+    assert [b["shape"] for b in data["attention"]] == [{"S": 66, "E": 16, "H": 8, "P": 2}]
+    # a budget below any arena: exit 1, with the numbers
+    reserve = ram_budget("nucleo_l476rg").region_bytes - 64
+    code = main(
+        [
+            "plan",
+            str(ECG_MODEL),
+            "--board",
+            "nucleo_l476rg",
+            "--kernels",
+            "ref",
+            "--reserve",
+            str(reserve),
+        ]
+    )
+    out = capsys.readouterr().out
+    assert code == 1 and "does NOT fit" in out and "= 64 bytes for the arena" in out
+
+
+def test_broken_onnx_model_is_one_line(tmp_path: Path, capsys) -> None:
     model = tmp_path / "m.onnx"
-    model.write_bytes(b"")
+    model.write_bytes(b"not a protobuf")
     assert main(["plan", str(model), "--board", "gap9"]) == 2
-    assert "tinytx.plan.model.plan_model" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "m.onnx" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
 
 
 def test_bad_costs_file(tmp_path: Path, capsys) -> None:

@@ -177,11 +177,18 @@ def plan_json(
     fwsa: str = "auto",
     tile: int | None = None,
     kernels: str = "ref",
+    build_root: Path | None = None,
 ) -> dict:
-    """The plan of a whole ONNX model as JSON-ready data (for ``tinytx plan <model.onnx>``:
-    :func:`tinytx.plan.model.plan_model` can return this)."""
+    """The plan of a whole ONNX model as JSON-ready data (``tinytx plan <model.onnx>``), the
+    same plan ``tinytx convert`` generates code from, with the layer-wise and the
+    depth-first arenas of the whole model next to it (the keys of ``tinytx plan --shape``)."""
     model = load_onnx(Path(path))
-    plan = plan_model(model, budget, budget_text, "auto", tile, fwsa, None, kernels)
+    scratch = KernelScratch(kernels, build_root)
+
+    def planned(mhsa: str, tile_rows: int | None) -> ModelPlan:
+        return plan_model(model, budget, budget_text, mhsa, tile_rows, fwsa, None, kernels, scratch)
+
+    plan = planned("auto", tile)
     blocks = []
     for op in plan.model.ops:
         if isinstance(op, ir.Mhsa):
@@ -196,16 +203,28 @@ def plan_json(
                     "scratch_bytes": plan.scratch.get(op.name, (0, 0))[1],
                 }
             )
+    tiles = [b["tile_rows"] for b in blocks if b["tile_rows"] is not None]
+    layerwise = planned("layerwise", None) if blocks else plan
+    dft = (plan if tiles else planned("dft", None)) if blocks else None
+    dft_tile = None
+    if dft is not None:
+        dft_tile = next(op.tile for op in dft.model.ops if isinstance(op, ir.Mhsa))
     return {
         "model": str(path),
         "name": plan.model.name,
         "kernel_calls": sum(1 for op in plan.model.ops if not isinstance(op, ir.View)),
         "macs": plan.model.macs,
         "weight_bytes": plan.model.weight_bytes,
+        "layerwise_peak_bytes": layerwise.arena_bytes,
+        "dft_peak_bytes": dft.arena_bytes if dft is not None else None,
+        "dft_tile_rows": dft_tile,
+        "tile_rows": tiles[0] if tiles else None,
         "arena_bytes": plan.arena_bytes,
         "budget_bytes": budget,
+        "budget": budget_text,
         "fits": plan.fits,
         "attention": blocks,
+        "decisions": plan.describe(),
         "notes": list(plan.notes),
         "kernels": kernels,
     }

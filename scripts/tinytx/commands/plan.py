@@ -124,12 +124,16 @@ def run(args: argparse.Namespace) -> int:
     except ValueError:
         if not (args.model and (target.endswith(".onnx") or Path(target).is_file())):
             raise
-        from tinytx.plan.model import plan_model
+        from tinytx.plan.model import plan_model, render_text
 
-        result = plan_model(Path(target), budget, args.fwsa, args.tile)
+        result = plan_model(
+            Path(target), budget, args.fwsa, args.tile, args.kernels, args.build_dir
+        )
+        if args.json != "-":
+            print(render_text(result), end="")
         if args.json:
             _write_json(result, args.json)
-        return 0 if result.get("fits") else 1
+        return 0 if result["fits"] else 1
     board = get_board(args.board)
 
     def plan_with(costs: dict[int, float] | None):

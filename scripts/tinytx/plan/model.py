@@ -1,28 +1,54 @@
-"""``tinytx plan <model.onnx>``: the hook for whole models (wired by the ONNX frontend).
+"""``tinytx plan <model.onnx>``: the plan of a whole model.
 
-What the frontend provides here: :func:`plan_model` loads the model into its IR, builds a
-:class:`tinytx.plan.schedule.Schedule` of the whole network in execution order (one
-``Buffer`` per activation tensor, one ``Step`` per kernel call with its ``scratch`` from the
-kernel's ``*_get_buffer_size`` and the ``inplace`` pairs the kernel allows), and for each
-attention block picks the schedule with :func:`tinytx.plan.mhsa.choose_tile` (the DFT kernel
-is then one step with scratch ``tinytx.plan.mhsa.dft_peak(shape, x, fused)``) and the
-fusion with :func:`tinytx.plan.fwsa.decide_fwsa` / :func:`tinytx.plan.fwsa.fuse_mhsa`. Then
-:func:`tinytx.plan.arena.plan_arena` gives the offsets the code generator emits.
+The ONNX frontend loads the model into its IR; :func:`tinytx.ir.planning.plan_model` builds
+the planner's schedule from it (one step per kernel call, each with its kernel's scratch),
+chooses each attention block's schedule (layer-wise, or depth-first tiles sized with
+:mod:`tinytx.plan.mhsa`) and the arena offsets (:func:`tinytx.plan.arena.plan_arena`). This is
+the same plan ``tinytx convert`` generates code from.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from tinytx.errors import TinytxError
 from tinytx.plan.budget import RamBudget
 
 
-def plan_model(path: Path, budget: RamBudget, fwsa_mode: str, tile_rows: int | None) -> dict:
+def plan_model(
+    path: Path,
+    budget: RamBudget,
+    fwsa_mode: str,
+    tile_rows: int | None,
+    kernels: str | None = None,
+    build_root: Path | None = None,
+) -> dict:
     """Plan a whole model; returns the JSON object ``tinytx plan`` prints."""
-    if not path.exists():
+    from tinytx.codegen.project import default_kernels, plan_json
+
+    if not path.is_file():
         raise FileNotFoundError(f"{path}: no such model file")
-    raise TinytxError(
-        f"{path}: planning whole ONNX models is not wired yet (the ONNX frontend connects "
-        f"tinytx.plan.model.plan_model); plan a block with --shape S,E,P,H or A..D"
+    variant = kernels or default_kernels(budget.board)
+    return plan_json(
+        path, budget.budget, budget.describe(), fwsa_mode, tile_rows, variant, build_root
     )
+
+
+def render_text(result: dict) -> str:
+    """The human-readable form of :func:`plan_model`'s result."""
+    lines = [
+        f"model {result['name']} ({result['model']}): {result['kernel_calls']} kernel calls, "
+        f"{result['macs']:,} MACs, weights {result['weight_bytes']:,} bytes, "
+        f"'{result['kernels']}' kernels",
+        f"RAM budget: {result['budget']}",
+        f"whole-model arena, every attention block layer-wise: "
+        f"{result['layerwise_peak_bytes']:,} bytes",
+    ]
+    if result["dft_peak_bytes"] is not None:
+        lines.append(
+            f"whole-model arena, depth-first tiles of {result['dft_tile_rows']} rows: "
+            f"{result['dft_peak_bytes']:,} bytes"
+        )
+    lines += [f"  {d}" for d in result["decisions"]]
+    verdict = "fits" if result["fits"] else "does NOT fit"
+    lines.append(f"chosen plan: arena {result['arena_bytes']:,} bytes: {verdict}")
+    return "\n".join(lines) + "\n"
