@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
@@ -35,6 +34,17 @@ FIXTURES = Path(__file__).resolve().parent / "zephyr_fixtures"
 sys.path.insert(0, str(FIXTURES))
 
 import zephyr_validators as v  # noqa: E402
+from zephyr_host import (  # noqa: E402
+    ASAN,
+    autoconf,
+    build_app_on_host,
+    compile_host,
+    configure,
+    include_dirs,
+    match_console,
+    run_host,
+    scenario,
+)
 
 from tinytx.build import cmake_build  # noqa: E402
 from tinytx.emu.qemu import run_program  # noqa: E402
@@ -45,40 +55,6 @@ from tinytx.vectors import generate_cases, write_cases  # noqa: E402
 PORT = REPO_ROOT / "module" / "ports" / "zephyr"
 KERNEL_APP = REPO_ROOT / "tests" / "kernels" / "zephyr"
 SAMPLE = REPO_ROOT / "samples" / "mhsa_bench"
-HOST_FLAGS = ["-std=c99", "-Wall", "-Wextra", "-Werror", "-g", "-O1"]
-ASAN = ["-fsanitize=address,undefined", "-fno-sanitize-recover=all"]
-
-
-def scenario(path: Path, name: str) -> v.Scenario:
-    return next(s for s in v.check_twister_yaml(path) if s.name == name)
-
-
-def configure(app: Path, yaml_name: str, scenario_name: str, board: str, tmp: Path):
-    """The app's Kconfig values for a scenario and board, and its CMake run (stubbed)."""
-    sc = scenario(app / yaml_name, scenario_name)
-    config = v.config_values(v.app_configuration(app, sc, board))
-    run = v.run_cmake_stub(app / "CMakeLists.txt", config, board, tmp / "build")
-    return config, run
-
-
-def autoconf(config: dict[str, str], path: Path) -> Path:
-    """autoconf.h as Zephyr writes it: bools 1, ints as is, strings quoted."""
-    lines = []
-    for name, value in sorted(config.items()):
-        if value == "y":
-            value = "1"
-        elif not re.fullmatch(r"-?[0-9]+|0x[0-9a-fA-F]+", value):
-            value = '"' + value.replace('"', '\\"') + '"'
-        lines.append(f"#define CONFIG_{name} {value}\n")
-    path.write_text("".join(lines))
-    return path
-
-
-def include_dirs(run: v.StubRun, app: Path) -> list[Path]:
-    dirs = [Path(a) for args in run.args_of("zephyr_include_directories") for a in args]
-    for args in run.args_of("target_include_directories"):
-        dirs += [Path(a) if Path(a).is_absolute() else app / a for a in args[2:]]
-    return dirs
 
 
 def c_include_file(data: bytes, path: Path) -> Path:
@@ -86,17 +62,6 @@ def c_include_file(data: bytes, path: Path) -> Path:
     rows = (", ".join(f"0x{b:02x}" for b in data[i : i + 16]) for i in range(0, len(data), 16))
     path.write_text(",\n".join(rows) + ",\n")
     return path
-
-
-def compile_host(sources, includes, out: Path, flags) -> Path:
-    cmd = ["gcc", *HOST_FLAGS, *flags, *(f"-I{d}" for d in includes), *map(str, sources)]
-    proc = subprocess.run([*cmd, "-o", str(out)], capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    return out
-
-
-def run_host(program: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([str(program)], capture_output=True, text=True, timeout=300)
 
 
 # --- the port's parallel split ---------------------------------------------------------
@@ -138,22 +103,10 @@ def test_mhsa_bench_prints_what_its_sample_yaml_expects(tmp_path):
     config, run = configure(SAMPLE, "sample.yaml", name, "nucleo_l476rg", tmp_path)
     assert config["MHSA_BENCH_SHAPE"] == "B" and config["TINYTX_KERNEL_VARIANT"] == "ref"
     assert ("TINYTX_PROFILING=1",) in run.args_of("zephyr_compile_definitions")
-    sources = [*v.app_sources(run, SAMPLE), *v.library_sources(run)]
-    sources.append(FIXTURES / "src" / "kernel_shim.c")
-    header = autoconf(config, tmp_path / "autoconf.h")
-    flags = [*ASAN, "-pthread", "-D__ZEPHYR__=1", "-DTINYTX_PROFILING=1", "-include", str(header)]
-    includes = [FIXTURES / "include", *include_dirs(run, SAMPLE)]
-    program = compile_host(sources, includes, tmp_path / "mhsa_bench", flags)
-    result = run_host(program)
+    result = run_host(build_app_on_host(SAMPLE, config, run, tmp_path / "mhsa_bench"))
     assert result.returncode == 0, result.stdout + result.stderr
     console = result.stdout
-    sc = scenario(SAMPLE / "sample.yaml", name)
-    position = 0
-    for rx in sc.regexes:  # ordered: true
-        m = re.compile(rx).search(console, position)
-        assert m, f"{rx!r} not found in order in:\n{console}"
-        position = m.end()
-    records = [m.groupdict() for rx in sc.record_regexes for m in re.finditer(rx, console)]
+    records = match_console(scenario(SAMPLE / "sample.yaml", name), console)
     assert len(records) == 1, console
     assert records[0]["counter"] == "DWT" and int(records[0]["cycles"]) > 0
 
