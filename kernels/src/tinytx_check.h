@@ -70,6 +70,32 @@ static inline tinytx_status tinytx_check_mhsa_dims(const tinytx_mhsa_dims *d)
 	return TINYTX_OK;
 }
 
+/*
+ * The checks of tinytx_mhsa_s8_get_buffer_size and, with fused, of
+ * tinytx_fwsa_s8_get_buffer_size: dims not NULL (ERR_NULL), valid, and for FWSA
+ * H * E within the reduction limit (ERR_DIMS).
+ */
+static inline tinytx_status tinytx_check_block_dims(const tinytx_mhsa_dims *d, int fused)
+{
+	if (d == NULL) {
+		return TINYTX_ERR_NULL;
+	}
+	const tinytx_status st = tinytx_check_mhsa_dims(d);
+	if (st != TINYTX_OK) {
+		return st;
+	}
+	if (fused && (int64_t)d->heads * d->embed_dim > TINYTX_MAX_REDUCTION) {
+		return TINYTX_ERR_DIMS;
+	}
+	return TINYTX_OK;
+}
+
+/* A scratch size for a *_get_buffer_size: total bytes, or ERR_DIMS past int32. */
+static inline int32_t tinytx_scratch_bytes(int64_t total)
+{
+	return total > INT32_MAX ? TINYTX_ERR_DIMS : (int32_t)total;
+}
+
 /* The pointers of a tinytx_mhsa_s8 call (biases may be NULL). */
 static inline tinytx_status tinytx_check_mhsa_pointers(const tinytx_mhsa_dims *dims,
 						       const tinytx_mhsa_params *params,
@@ -80,6 +106,20 @@ static inline tinytx_status tinytx_check_mhsa_pointers(const tinytx_mhsa_dims *d
 	if (dims == NULL || params == NULL || weights == NULL || input == NULL || output == NULL ||
 	    scratch == NULL || weights->wq == NULL || weights->wk == NULL || weights->wv == NULL ||
 	    weights->wo == NULL) {
+		return TINYTX_ERR_NULL;
+	}
+	return TINYTX_OK;
+}
+
+/* The pointers of a tinytx_fwsa_s8 call (biases may be NULL). */
+static inline tinytx_status tinytx_check_fwsa_pointers(const tinytx_mhsa_dims *dims,
+						       const tinytx_fwsa_params *params,
+						       const tinytx_fwsa_weights *weights,
+						       const void *input, const void *output,
+						       const void *scratch)
+{
+	if (dims == NULL || params == NULL || weights == NULL || input == NULL || output == NULL ||
+	    scratch == NULL || weights->wt == NULL || weights->wv == NULL || weights->wo == NULL) {
 		return TINYTX_ERR_NULL;
 	}
 	return TINYTX_OK;
@@ -215,6 +255,17 @@ static inline tinytx_requant tinytx_layernorm_row_norm(int32_t e, int32_t sum, i
 	rq.multiplier = (int32_t)((((uint64_t)1 << (31 + b)) - 1) / den);
 	rq.shift = 16 + b;
 	return rq;
+}
+
+/*
+ * One LayerNorm element before its requantization: the int32 clamp of n * gamma + beta,
+ * n = v scaled by the row normalizer, v = E * x - sum (64-bit path, any normalizer).
+ */
+static inline int32_t tinytx_layernorm_acc(int32_t v, tinytx_requant norm, int32_t gamma,
+					   int32_t beta)
+{
+	const int64_t acc = tinytx_scale_round(v, norm) * gamma + beta;
+	return (int32_t)(acc < INT32_MIN ? INT32_MIN : (acc > INT32_MAX ? INT32_MAX : acc));
 }
 
 #define TINYTX_GELU_Q_ONE_LIMIT (1L << 22)

@@ -27,6 +27,58 @@ static inline tinytx_status tinytx_dft_check(const tinytx_mhsa_dims *d, int32_t 
 	return *row < 0 ? (tinytx_status)*row : TINYTX_OK;
 }
 
+/*
+ * Scratch layout of the reference DFT blocks (each part starts 4-byte aligned; O is
+ * last and not padded), with row the bytes of tinytx_qk_softmax_s8's scratch for one
+ * head and x = tile_rows query rows:
+ *   MHSA: row | K_h [S][P] | V_h^T [P][S] | tile [x][P] | probabilities [x][S] | O [S][H*P]
+ *   FWSA (fused): the same without K_h (k == vt), tile [x][max(E, P)].
+ */
+typedef struct {
+	int64_t k, vt, tile, a, o, total;
+} tinytx_dft_layout;
+
+/* Fills *l; returns TINYTX_OK or a negative status for invalid dims or tile_rows. */
+static inline tinytx_status tinytx_dft_scratch_layout(const tinytx_mhsa_dims *d, int32_t tile_rows,
+						      int fused, tinytx_dft_layout *l)
+{
+	int32_t row;
+	tinytx_status st = tinytx_dft_check(d, tile_rows, fused ? d->embed_dim : d->head_dim, &row);
+	if (st != TINYTX_OK) {
+		return st;
+	}
+	if (fused && (int64_t)d->heads * d->embed_dim > TINYTX_MAX_REDUCTION) {
+		return TINYTX_ERR_DIMS;
+	}
+	const int64_t s = d->seq_len, p = d->head_dim, x = tile_rows;
+	const int64_t width = fused && d->embed_dim > d->head_dim ? d->embed_dim : d->head_dim;
+	l->k = tinytx_bytes_aligned(row, 1);
+	l->vt = l->k + (fused ? 0 : tinytx_bytes_aligned(s * p, 1));
+	l->tile = l->vt + tinytx_bytes_aligned(p * s, 1);
+	l->a = l->tile + tinytx_bytes_aligned(x * width, 1);
+	l->o = l->a + tinytx_bytes_aligned(x * s, 1);
+	l->total = l->o + s * d->heads * p;
+	return l->total > INT32_MAX ? TINYTX_ERR_DIMS : TINYTX_OK;
+}
+
+/* tinytx_mhsa_dft_s8_get_buffer_size, or with fused tinytx_fwsa_dft_s8_get_buffer_size. */
+static inline int32_t tinytx_dft_buffer_size(const tinytx_mhsa_dims *dims, int32_t tile_rows,
+					     int fused)
+{
+	if (dims == NULL) {
+		return TINYTX_ERR_NULL;
+	}
+	tinytx_dft_layout l;
+	const tinytx_status st = tinytx_dft_scratch_layout(dims, tile_rows, fused, &l);
+	return st != TINYTX_OK ? st : (int32_t)l.total;
+}
+
+/* Rows of a per-row bias from `first` on, or NULL for no bias. */
+static inline const int32_t *tinytx_bias_rows(const int32_t *bias, int32_t first)
+{
+	return bias != NULL ? bias + first : NULL;
+}
+
 /* Copies rows x P of head h's A*V tile into the head concatenation o [S][H*P] at row r0. */
 static inline void tinytx_dft_store_tile(int8_t *o, const int8_t *tile, int32_t r0,
 					 int32_t rows, int32_t h, int32_t p, int32_t hp)

@@ -37,6 +37,20 @@ def set_batch(model: nn.Module, batch: int) -> None:
             m.batch = batch
 
 
+class ConvTokens(BatchAware):
+    """Convolutions over an NCHW input whose NHWC output, ``[B, 1, tokens, embed]`` for
+    a 1-D signal, is the token sequence ``[B, tokens, embed]``."""
+
+    def __init__(self, convs: nn.Module, tokens: int, embed: int) -> None:
+        super().__init__()
+        self.convs = convs
+        self.tokens, self.embed = tokens, embed
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        f = self.convs(x).permute(0, 2, 3, 1)  # NHWC, tinytx's own layout
+        return f.reshape(self.batch, self.tokens, self.embed)
+
+
 class SelfAttention(BatchAware):
     """Multi-head self-attention, x ``[B, S, E]`` -> ``[B, S, E]``."""
 

@@ -73,10 +73,9 @@ tinytx_status tinytx_layernorm_s8(const tinytx_layernorm_dims *dims,
 			row_fast(x, y, e, sum, norm, gamma, beta, &out, 0);
 		} else {
 			for (int32_t i = 0; i < e; i++) {
-				const int64_t n = tinytx_scale_round(e * x[i] - sum, norm);
-				int64_t acc = n * gamma[i] + beta[i];
-				acc = acc < INT32_MIN ? INT32_MIN : (acc > INT32_MAX ? INT32_MAX : acc);
-				y[i] = (int8_t)tt_rq_apply((int32_t)acc, &out);
+				const int32_t v = e * x[i] - sum;
+				y[i] = (int8_t)tt_rq_apply(tinytx_layernorm_acc(v, norm, gamma[i], beta[i]),
+							   &out);
 			}
 		}
 	}

@@ -328,15 +328,11 @@ static arm_mhsa_layout arm_layout(const tinytx_mhsa_dims *d)
 
 int32_t tinytx_mhsa_s8_get_buffer_size(const tinytx_mhsa_dims *dims)
 {
-	if (dims == NULL) {
-		return TINYTX_ERR_NULL;
-	}
-	tinytx_status st = tinytx_check_mhsa_dims(dims);
+	const tinytx_status st = tinytx_check_block_dims(dims, 0);
 	if (st != TINYTX_OK) {
 		return st;
 	}
-	const int64_t total = arm_layout(dims).total + 3;
-	return total > INT32_MAX ? TINYTX_ERR_DIMS : (int32_t)total;
+	return tinytx_scratch_bytes(arm_layout(dims).total + 3);
 }
 
 /* ------------------------------------------------------------ the block */

@@ -17,39 +17,9 @@
 #include "tinytx/kernels.h"
 #include "../tinytx_dft.h"
 
-typedef struct {
-	int64_t vt, tile, a, o, total;
-} fwsa_dft_layout;
-
-static tinytx_status fwsa_dft_scratch_layout(const tinytx_mhsa_dims *d, int32_t tile_rows,
-					     fwsa_dft_layout *l)
-{
-	int32_t row;
-	tinytx_status st = tinytx_dft_check(d, tile_rows, d->embed_dim, &row);
-	if (st != TINYTX_OK) {
-		return st;
-	}
-	if ((int64_t)d->heads * d->embed_dim > TINYTX_MAX_REDUCTION) {
-		return TINYTX_ERR_DIMS;
-	}
-	const int64_t s = d->seq_len, p = d->head_dim, x = tile_rows;
-	const int64_t width = d->embed_dim > d->head_dim ? d->embed_dim : d->head_dim;
-	l->vt = tinytx_bytes_aligned(row, 1);
-	l->tile = l->vt + tinytx_bytes_aligned(p * s, 1);
-	l->a = l->tile + tinytx_bytes_aligned(x * width, 1);
-	l->o = l->a + tinytx_bytes_aligned(x * s, 1);
-	l->total = l->o + s * d->heads * p;
-	return l->total > INT32_MAX ? TINYTX_ERR_DIMS : TINYTX_OK;
-}
-
 int32_t tinytx_fwsa_dft_s8_get_buffer_size(const tinytx_mhsa_dims *dims, int32_t tile_rows)
 {
-	if (dims == NULL) {
-		return TINYTX_ERR_NULL;
-	}
-	fwsa_dft_layout l;
-	tinytx_status st = fwsa_dft_scratch_layout(dims, tile_rows, &l);
-	return st != TINYTX_OK ? st : (int32_t)l.total;
+	return tinytx_dft_buffer_size(dims, tile_rows, 1);
 }
 
 tinytx_status tinytx_fwsa_dft_s8(const tinytx_mhsa_dims *dims, int32_t tile_rows,
@@ -57,12 +27,11 @@ tinytx_status tinytx_fwsa_dft_s8(const tinytx_mhsa_dims *dims, int32_t tile_rows
 				 const tinytx_fwsa_weights *weights, const int8_t *input,
 				 int8_t *output, void *scratch)
 {
-	if (dims == NULL || params == NULL || weights == NULL || input == NULL || output == NULL ||
-	    scratch == NULL || weights->wt == NULL || weights->wv == NULL || weights->wo == NULL) {
-		return TINYTX_ERR_NULL;
+	tinytx_dft_layout l;
+	tinytx_status st = tinytx_check_fwsa_pointers(dims, params, weights, input, output, scratch);
+	if (st == TINYTX_OK) {
+		st = tinytx_dft_scratch_layout(dims, tile_rows, 1, &l);
 	}
-	fwsa_dft_layout l;
-	tinytx_status st = fwsa_dft_scratch_layout(dims, tile_rows, &l);
 	if (st != TINYTX_OK) {
 		return st;
 	}
@@ -79,7 +48,7 @@ tinytx_status tinytx_fwsa_dft_s8(const tinytx_mhsa_dims *dims, int32_t tile_rows
 		tinytx_linear_dims vd = {s, e, p, 1, TINYTX_LAYOUT_HEAD_MAJOR_T};
 		lp.requant = params->v;
 		st = tinytx_linear_s8(&vd, &lp, input, weights->wv + (size_t)h * p * e,
-				      weights->bv != NULL ? weights->bv + h * p : NULL, vt);
+				      tinytx_bias_rows(weights->bv, h * p), vt);
 		if (st != TINYTX_OK) {
 			return st;
 		}
@@ -89,7 +58,7 @@ tinytx_status tinytx_fwsa_dft_s8(const tinytx_mhsa_dims *dims, int32_t tile_rows
 			lp.requant = params->t;
 			st = tinytx_linear_s8(&td, &lp, input + (size_t)r0 * e,
 					      weights->wt + (size_t)h * e * e,
-					      weights->bt != NULL ? weights->bt + h * e : NULL, tile);
+					      tinytx_bias_rows(weights->bt, h * e), tile);
 			if (st != TINYTX_OK) {
 				return st;
 			}

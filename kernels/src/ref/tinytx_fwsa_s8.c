@@ -5,55 +5,28 @@
  * Scratch layout (each part 4-byte aligned): row[S] int32 | T | V^T | A | O.
  */
 #include "tinytx/kernels.h"
-#include "../tinytx_check.h"
-
-typedef struct {
-	int64_t t, vt, a, o, total;
-} fwsa_layout;
-
-static fwsa_layout fwsa_scratch_layout(const tinytx_mhsa_dims *d)
-{
-	const int64_t s = d->seq_len, hp = (int64_t)d->heads * d->head_dim;
-	fwsa_layout l;
-	l.t = tinytx_bytes_aligned(s, sizeof(int32_t));
-	l.vt = l.t + tinytx_bytes_aligned((int64_t)d->heads * s * d->embed_dim, 1);
-	l.a = l.vt + tinytx_bytes_aligned(s * hp, 1);
-	l.o = l.a + tinytx_bytes_aligned(d->heads * s * s, 1);
-	l.total = l.o + tinytx_bytes_aligned(s * hp, 1);
-	return l;
-}
+#include "../tinytx_mhsa_layout.h"
 
 int32_t tinytx_fwsa_s8_get_buffer_size(const tinytx_mhsa_dims *dims)
 {
-	if (dims == NULL) {
-		return TINYTX_ERR_NULL;
-	}
-	tinytx_status st = tinytx_check_mhsa_dims(dims);
-	if (st != TINYTX_OK) {
-		return st;
-	}
-	if ((int64_t)dims->heads * dims->embed_dim > TINYTX_MAX_REDUCTION) {
-		return TINYTX_ERR_DIMS;
-	}
-	fwsa_layout l = fwsa_scratch_layout(dims);
-	return l.total > INT32_MAX ? TINYTX_ERR_DIMS : (int32_t)l.total;
+	return tinytx_block_buffer_size(dims, 1, 1);
 }
 
 tinytx_status tinytx_fwsa_s8(const tinytx_mhsa_dims *dims, const tinytx_fwsa_params *params,
 			     const tinytx_fwsa_weights *weights, const int8_t *input,
 			     int8_t *output, void *scratch)
 {
-	if (dims == NULL || params == NULL || weights == NULL || input == NULL || output == NULL ||
-	    scratch == NULL || weights->wt == NULL || weights->wv == NULL || weights->wo == NULL) {
-		return TINYTX_ERR_NULL;
+	tinytx_status st = tinytx_check_fwsa_pointers(dims, params, weights, input, output, scratch);
+	if (st != TINYTX_OK) {
+		return st;
 	}
-	int32_t need = tinytx_fwsa_s8_get_buffer_size(dims);
+	const int32_t need = tinytx_fwsa_s8_get_buffer_size(dims);
 	if (need < 0) {
 		return (tinytx_status)need;
 	}
 	const int32_t s = dims->seq_len, e = dims->embed_dim, h = dims->heads, p = dims->head_dim;
 	const tinytx_activation full = {-128, 127};
-	fwsa_layout l = fwsa_scratch_layout(dims);
+	const tinytx_fwsa_layout l = tinytx_fwsa_scratch_layout(dims, 1);
 	uint8_t *base = (uint8_t *)scratch;
 	int8_t *t = (int8_t *)(base + l.t), *vt = (int8_t *)(base + l.vt);
 	int8_t *o = (int8_t *)(base + l.o);
@@ -61,7 +34,7 @@ tinytx_status tinytx_fwsa_s8(const tinytx_mhsa_dims *dims, const tinytx_fwsa_par
 
 	tinytx_linear_dims fused = {s, e, h * e, h, TINYTX_LAYOUT_HEAD_MAJOR};
 	tinytx_linear_params lp = {params->t, full};
-	tinytx_status st = tinytx_linear_s8(&fused, &lp, input, weights->wt, weights->bt, t);
+	st = tinytx_linear_s8(&fused, &lp, input, weights->wt, weights->bt, t);
 	if (st != TINYTX_OK) {
 		return st;
 	}

@@ -22,10 +22,8 @@ tinytx_status tinytx_layernorm_s8(const tinytx_layernorm_dims *dims,
 		}
 		const tinytx_requant norm = tinytx_layernorm_row_norm(e, sum, sq, params->eps_q16);
 		for (int32_t i = 0; i < e; i++) {
-			int64_t n = tinytx_scale_round(e * x[i] - sum, norm);
-			int64_t acc = n * gamma[i] + beta[i];
-			acc = acc < INT32_MIN ? INT32_MIN : (acc > INT32_MAX ? INT32_MAX : acc);
-			y[i] = tinytx_requantize_s8((int32_t)acc, params->requant, -128, 127);
+			const int32_t acc = tinytx_layernorm_acc(e * x[i] - sum, norm, gamma[i], beta[i]);
+			y[i] = tinytx_requantize_s8(acc, params->requant, -128, 127);
 		}
 	}
 	return TINYTX_OK;

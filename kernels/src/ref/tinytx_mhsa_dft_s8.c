@@ -19,42 +19,9 @@
 #include "tinytx/kernels.h"
 #include "../tinytx_dft.h"
 
-typedef struct {
-	int64_t k, vt, q, a, o, total;
-} dft_layout;
-
-/* Fills *l; returns TINYTX_OK or a negative status for invalid dims or tile_rows. */
-static tinytx_status dft_scratch_layout(const tinytx_mhsa_dims *d, int32_t tile_rows,
-					dft_layout *l)
-{
-	int32_t row;
-	tinytx_status st = tinytx_dft_check(d, tile_rows, d->head_dim, &row);
-	if (st != TINYTX_OK) {
-		return st;
-	}
-	const int64_t s = d->seq_len, p = d->head_dim, x = tile_rows;
-	l->k = tinytx_bytes_aligned(row, 1);
-	l->vt = l->k + tinytx_bytes_aligned(s * p, 1);
-	l->q = l->vt + tinytx_bytes_aligned(p * s, 1);
-	l->a = l->q + tinytx_bytes_aligned(x * p, 1);
-	l->o = l->a + tinytx_bytes_aligned(x * s, 1);
-	l->total = l->o + s * d->heads * p;
-	return l->total > INT32_MAX ? TINYTX_ERR_DIMS : TINYTX_OK;
-}
-
 int32_t tinytx_mhsa_dft_s8_get_buffer_size(const tinytx_mhsa_dims *dims, int32_t tile_rows)
 {
-	if (dims == NULL) {
-		return TINYTX_ERR_NULL;
-	}
-	dft_layout l;
-	tinytx_status st = dft_scratch_layout(dims, tile_rows, &l);
-	return st != TINYTX_OK ? st : (int32_t)l.total;
-}
-
-static const int32_t *bias_rows(const int32_t *bias, int32_t first)
-{
-	return bias != NULL ? bias + first : NULL;
+	return tinytx_dft_buffer_size(dims, tile_rows, 0);
 }
 
 tinytx_status tinytx_mhsa_dft_s8(const tinytx_mhsa_dims *dims, int32_t tile_rows,
@@ -62,13 +29,11 @@ tinytx_status tinytx_mhsa_dft_s8(const tinytx_mhsa_dims *dims, int32_t tile_rows
 				 const tinytx_mhsa_weights *weights, const int8_t *input,
 				 int8_t *output, void *scratch)
 {
-	if (dims == NULL || params == NULL || weights == NULL || input == NULL || output == NULL ||
-	    scratch == NULL || weights->wq == NULL || weights->wk == NULL || weights->wv == NULL ||
-	    weights->wo == NULL) {
-		return TINYTX_ERR_NULL;
+	tinytx_dft_layout l;
+	tinytx_status st = tinytx_check_mhsa_pointers(dims, params, weights, input, output, scratch);
+	if (st == TINYTX_OK) {
+		st = tinytx_dft_scratch_layout(dims, tile_rows, 0, &l);
 	}
-	dft_layout l;
-	tinytx_status st = dft_scratch_layout(dims, tile_rows, &l);
 	if (st != TINYTX_OK) {
 		return st;
 	}
@@ -77,7 +42,7 @@ tinytx_status tinytx_mhsa_dft_s8(const tinytx_mhsa_dims *dims, int32_t tile_rows
 	const tinytx_activation full = {-128, 127};
 	uint8_t *base = (uint8_t *)scratch;
 	int8_t *k = (int8_t *)(base + l.k), *vt = (int8_t *)(base + l.vt);
-	int8_t *q = (int8_t *)(base + l.q), *o = (int8_t *)(base + l.o);
+	int8_t *q = (int8_t *)(base + l.tile), *o = (int8_t *)(base + l.o);
 	uint8_t *a = base + l.a;
 	tinytx_linear_params lp = {params->q, full};
 
@@ -86,14 +51,14 @@ tinytx_status tinytx_mhsa_dft_s8(const tinytx_mhsa_dims *dims, int32_t tile_rows
 		tinytx_linear_dims head = {s, e, p, 1, TINYTX_LAYOUT_TOKEN_MAJOR};
 		lp.requant = params->k;
 		st = tinytx_linear_s8(&head, &lp, input, weights->wk + w_off,
-				      bias_rows(weights->bk, h * p), k);
+				      tinytx_bias_rows(weights->bk, h * p), k);
 		if (st != TINYTX_OK) {
 			return st;
 		}
 		head.layout = TINYTX_LAYOUT_HEAD_MAJOR_T;
 		lp.requant = params->v;
 		st = tinytx_linear_s8(&head, &lp, input, weights->wv + w_off,
-				      bias_rows(weights->bv, h * p), vt);
+				      tinytx_bias_rows(weights->bv, h * p), vt);
 		if (st != TINYTX_OK) {
 			return st;
 		}
@@ -102,7 +67,7 @@ tinytx_status tinytx_mhsa_dft_s8(const tinytx_mhsa_dims *dims, int32_t tile_rows
 			tinytx_linear_dims qd = {rows, e, p, 1, TINYTX_LAYOUT_TOKEN_MAJOR};
 			lp.requant = params->q;
 			st = tinytx_linear_s8(&qd, &lp, input + (size_t)r0 * e, weights->wq + w_off,
-					      bias_rows(weights->bq, h * p), q);
+					      tinytx_bias_rows(weights->bq, h * p), q);
 			if (st != TINYTX_OK) {
 				return st;
 			}

@@ -4,36 +4,11 @@
  * Scratch layout (each part 4-byte aligned): row[S] int32 | Q | K | V^T | A | O.
  */
 #include "tinytx/kernels.h"
-#include "../tinytx_check.h"
-
-typedef struct {
-	int64_t q, k, vt, a, o, total;
-} mhsa_layout;
-
-static mhsa_layout mhsa_scratch_layout(const tinytx_mhsa_dims *d)
-{
-	const int64_t s = d->seq_len, hp = (int64_t)d->heads * d->head_dim;
-	mhsa_layout l;
-	l.q = tinytx_bytes_aligned(s, sizeof(int32_t));
-	l.k = l.q + tinytx_bytes_aligned(s * hp, 1);
-	l.vt = l.k + tinytx_bytes_aligned(s * hp, 1);
-	l.a = l.vt + tinytx_bytes_aligned(s * hp, 1);
-	l.o = l.a + tinytx_bytes_aligned(d->heads * s * s, 1);
-	l.total = l.o + tinytx_bytes_aligned(s * hp, 1);
-	return l;
-}
+#include "../tinytx_mhsa_layout.h"
 
 int32_t tinytx_mhsa_s8_get_buffer_size(const tinytx_mhsa_dims *dims)
 {
-	if (dims == NULL) {
-		return TINYTX_ERR_NULL;
-	}
-	tinytx_status st = tinytx_check_mhsa_dims(dims);
-	if (st != TINYTX_OK) {
-		return st;
-	}
-	mhsa_layout l = mhsa_scratch_layout(dims);
-	return l.total > INT32_MAX ? TINYTX_ERR_DIMS : (int32_t)l.total;
+	return tinytx_block_buffer_size(dims, 0, 1);
 }
 
 tinytx_status tinytx_mhsa_s8(const tinytx_mhsa_dims *dims, const tinytx_mhsa_params *params,
@@ -50,7 +25,7 @@ tinytx_status tinytx_mhsa_s8(const tinytx_mhsa_dims *dims, const tinytx_mhsa_par
 	}
 	const int32_t s = dims->seq_len, e = dims->embed_dim, h = dims->heads, p = dims->head_dim;
 	const tinytx_activation full = {-128, 127};
-	mhsa_layout l = mhsa_scratch_layout(dims);
+	const tinytx_mhsa_layout l = tinytx_mhsa_scratch_layout(dims, 1);
 	uint8_t *base = (uint8_t *)scratch;
 	int8_t *q = (int8_t *)(base + l.q), *k = (int8_t *)(base + l.k);
 	int8_t *vt = (int8_t *)(base + l.vt), *o = (int8_t *)(base + l.o);

@@ -9,28 +9,19 @@
 #include "../ref/tinytx_add_s8.c"
 #undef tinytx_add_s8
 
-#include "tinytx/parallel.h"
+#include "tinytx_riscv.h"
 
 typedef struct {
-	int32_t size;
 	const tinytx_add_params *params;
 	const int8_t *a, *b;
 	int8_t *output;
-	tinytx_status status; /* written by core 0, whose range is never empty */
-} add_job;
+} add_args;
 
-static void add_body(void *ctx, uint32_t core, uint32_t num_cores)
+static tinytx_status add_range(const void *ctx, uint32_t first, uint32_t n)
 {
-	add_job *j = (add_job *)ctx;
-	uint32_t b, e;
-	tinytx_parallel_range((uint32_t)j->size, core, num_cores, &b, &e);
-	if (b < e) {
-		tinytx_status st = tinytx_rv_ref_add_s8((int32_t)(e - b), j->params, j->a + b,
-							j->b + b, j->output + b);
-		if (core == 0) {
-			j->status = st;
-		}
-	}
+	const add_args *x = (const add_args *)ctx;
+	return tinytx_rv_ref_add_s8((int32_t)n, x->params, x->a + first, x->b + first,
+				    x->output + first);
 }
 
 tinytx_status tinytx_add_s8(int32_t size, const tinytx_add_params *params, const int8_t *input_a,
@@ -39,7 +30,6 @@ tinytx_status tinytx_add_s8(int32_t size, const tinytx_add_params *params, const
 	if (size < 1 || input_a == NULL || input_b == NULL || output == NULL) {
 		return tinytx_rv_ref_add_s8(size, params, input_a, input_b, output); /* the error */
 	}
-	add_job job = {size, params, input_a, input_b, output, TINYTX_OK};
-	tinytx_parallel_for(add_body, &job);
-	return job.status;
+	const add_args args = {params, input_a, input_b, output};
+	return tinytx_rv_split_ranges((uint32_t)size, add_range, &args);
 }

@@ -9,28 +9,18 @@
 #include "../ref/tinytx_gelu_s8.c"
 #undef tinytx_gelu_s8
 
-#include "tinytx/parallel.h"
+#include "tinytx_riscv.h"
 
 typedef struct {
-	int32_t size;
 	const tinytx_gelu_params *params;
 	const int8_t *input;
 	int8_t *output;
-	tinytx_status status; /* written by core 0, whose range is never empty */
-} gelu_job;
+} gelu_args;
 
-static void gelu_body(void *ctx, uint32_t core, uint32_t num_cores)
+static tinytx_status gelu_range(const void *ctx, uint32_t first, uint32_t n)
 {
-	gelu_job *j = (gelu_job *)ctx;
-	uint32_t b, e;
-	tinytx_parallel_range((uint32_t)j->size, core, num_cores, &b, &e);
-	if (b < e) {
-		tinytx_status st = tinytx_rv_ref_gelu_s8((int32_t)(e - b), j->params, j->input + b,
-							 j->output + b);
-		if (core == 0) {
-			j->status = st;
-		}
-	}
+	const gelu_args *a = (const gelu_args *)ctx;
+	return tinytx_rv_ref_gelu_s8((int32_t)n, a->params, a->input + first, a->output + first);
 }
 
 tinytx_status tinytx_gelu_s8(int32_t size, const tinytx_gelu_params *params, const int8_t *input,
@@ -39,7 +29,6 @@ tinytx_status tinytx_gelu_s8(int32_t size, const tinytx_gelu_params *params, con
 	if (size < 1 || input == NULL || output == NULL) {
 		return tinytx_rv_ref_gelu_s8(size, params, input, output); /* the error */
 	}
-	gelu_job job = {size, params, input, output, TINYTX_OK};
-	tinytx_parallel_for(gelu_body, &job);
-	return job.status;
+	const gelu_args args = {params, input, output};
+	return tinytx_rv_split_ranges((uint32_t)size, gelu_range, &args);
 }

@@ -9,7 +9,7 @@
 #include "../ref/tinytx_layernorm_s8.c"
 #undef tinytx_layernorm_s8
 
-#include "tinytx/parallel.h"
+#include "tinytx_riscv.h"
 
 typedef struct {
 	const tinytx_layernorm_dims *dims;
@@ -17,24 +17,15 @@ typedef struct {
 	const int8_t *input, *gamma;
 	const int32_t *beta;
 	int8_t *output;
-	tinytx_status status; /* written by core 0, whose range is never empty */
-} layernorm_job;
+} layernorm_args;
 
-static void layernorm_body(void *ctx, uint32_t core, uint32_t num_cores)
+static tinytx_status layernorm_range(const void *ctx, uint32_t first, uint32_t n)
 {
-	layernorm_job *j = (layernorm_job *)ctx;
-	const int32_t e = j->dims->features;
-	uint32_t b, end;
-	tinytx_parallel_range((uint32_t)j->dims->rows, core, num_cores, &b, &end);
-	if (b < end) {
-		const tinytx_layernorm_dims part = {(int32_t)(end - b), e};
-		const size_t off = (size_t)b * (size_t)e;
-		tinytx_status st = tinytx_rv_ref_layernorm_s8(
-			&part, j->params, j->input + off, j->gamma, j->beta, j->output + off);
-		if (core == 0) {
-			j->status = st;
-		}
-	}
+	const layernorm_args *a = (const layernorm_args *)ctx;
+	const tinytx_layernorm_dims part = {(int32_t)n, a->dims->features};
+	const size_t off = (size_t)first * (size_t)part.features;
+	return tinytx_rv_ref_layernorm_s8(&part, a->params, a->input + off, a->gamma, a->beta,
+					  a->output + off);
 }
 
 tinytx_status tinytx_layernorm_s8(const tinytx_layernorm_dims *dims,
@@ -46,7 +37,6 @@ tinytx_status tinytx_layernorm_s8(const tinytx_layernorm_dims *dims,
 		/* the reference reports the error */
 		return tinytx_rv_ref_layernorm_s8(dims, params, input, gamma, beta, output);
 	}
-	layernorm_job job = {dims, params, input, gamma, beta, output, TINYTX_OK};
-	tinytx_parallel_for(layernorm_body, &job);
-	return job.status;
+	const layernorm_args args = {dims, params, input, gamma, beta, output};
+	return tinytx_rv_split_ranges((uint32_t)dims->rows, layernorm_range, &args);
 }

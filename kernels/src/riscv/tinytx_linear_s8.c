@@ -84,11 +84,6 @@ void tinytx_rv_linear_part(const tinytx_rv_linear_job *job, uint32_t core, uint3
 	}
 }
 
-static void linear_body(void *ctx, uint32_t core, uint32_t num_cores)
-{
-	tinytx_rv_linear_part((const tinytx_rv_linear_job *)ctx, core, num_cores);
-}
-
 tinytx_status tinytx_linear_s8(const tinytx_linear_dims *dims, const tinytx_linear_params *params,
 			       const int8_t *input, const int8_t *weights, const int32_t *bias,
 			       int8_t *output)
@@ -101,6 +96,6 @@ tinytx_status tinytx_linear_s8(const tinytx_linear_dims *dims, const tinytx_line
 				    dims->heads,     dims->layout,	params->requant,
 				    params->act,     input,		weights,
 				    bias,	     output};
-	tinytx_parallel_for(linear_body, &job);
+	tinytx_parallel_for(tinytx_rv_linear_body, &job);
 	return TINYTX_OK;
 }

@@ -21,7 +21,7 @@
  */
 #include "tinytx/kernels.h"
 #include "tinytx/parallel.h"
-#include "../tinytx_check.h"
+#include "../tinytx_dft.h"
 #include "tinytx_riscv.h"
 
 typedef struct {
@@ -37,15 +37,8 @@ typedef struct {
 static tinytx_status dft_make_plan(const tinytx_mhsa_dims *d, int32_t tile_rows, uint32_t n,
 				   dft_plan *pl)
 {
-	tinytx_status st = tinytx_check_mhsa_dims(d);
-	if (st != TINYTX_OK) {
-		return st;
-	}
-	if (tile_rows < 1 || tile_rows > d->seq_len) {
-		return TINYTX_ERR_DIMS;
-	}
-	const tinytx_attention_dims ad = {1, tile_rows, d->seq_len, d->head_dim, 1};
-	st = tinytx_check_attention_dims(&ad);
+	int32_t qk_scratch; /* the checks only: each slot has its own one-core score row */
+	const tinytx_status st = tinytx_dft_check(d, tile_rows, d->head_dim, &qk_scratch);
 	if (st != TINYTX_OK) {
 		return st;
 	}
@@ -101,11 +94,6 @@ typedef struct {
 	tinytx_rv_linear_job out;
 } dft_job;
 
-static const int32_t *bias_rows(const int32_t *bias, int32_t first)
-{
-	return bias != NULL ? bias + first : NULL;
-}
-
 /* K_h [S][P] or V_h^T [P][S] of head h (one weight block of P rows). */
 static tinytx_rv_linear_job dft_head_proj(const dft_job *j, int32_t h, int is_v, int8_t *out)
 {
@@ -117,7 +105,7 @@ static tinytx_rv_linear_job dft_head_proj(const dft_job *j, int32_t h, int is_v,
 		is_v ? TINYTX_LAYOUT_HEAD_MAJOR_T : TINYTX_LAYOUT_TOKEN_MAJOR,
 		is_v ? j->params->v : j->params->k, full, j->input,
 		(is_v ? j->w->wv : j->w->wk) + w_off,
-		bias_rows(is_v ? j->w->bv : j->w->bk, h * p), out};
+		tinytx_bias_rows(is_v ? j->w->bv : j->w->bk, h * p), out};
 	return lj;
 }
 
@@ -137,7 +125,7 @@ static void dft_rows(const dft_job *j, int32_t h, int32_t r0, int32_t r1, uint8_
 		const tinytx_rv_linear_job qj = {rows, e, p, 1, TINYTX_LAYOUT_TOKEN_MAJOR,
 						 j->params->q, full, j->input + (size_t)t0 * e,
 						 j->w->wq + (size_t)h * p * e,
-						 bias_rows(j->w->bq, h * p), q};
+						 tinytx_bias_rows(j->w->bq, h * p), q};
 		tinytx_rv_linear_part(&qj, 0, 1);
 		for (int32_t i = 0; i < rows; i++) {
 			uint8_t *ai = a + (size_t)i * s;
@@ -188,19 +176,13 @@ static void dft_query_body(void *ctx, uint32_t core, uint32_t num_cores)
 	}
 }
 
-static void dft_output_body(void *ctx, uint32_t core, uint32_t num_cores)
-{
-	tinytx_rv_linear_part(&((const dft_job *)ctx)->out, core, num_cores);
-}
-
 tinytx_status tinytx_mhsa_dft_s8(const tinytx_mhsa_dims *dims, int32_t tile_rows,
 				 const tinytx_mhsa_params *params,
 				 const tinytx_mhsa_weights *weights, const int8_t *input,
 				 int8_t *output, void *scratch)
 {
 	dft_job job;
-	tinytx_status st =
-		tinytx_rv_check_mhsa_pointers(dims, params, weights, input, output, scratch);
+	tinytx_status st = tinytx_check_mhsa_pointers(dims, params, weights, input, output, scratch);
 	if (st == TINYTX_OK) {
 		st = dft_make_plan(dims, tile_rows, tinytx_parallel_num_cores(), &job.plan);
 	}
@@ -231,6 +213,6 @@ tinytx_status tinytx_mhsa_dft_s8(const tinytx_mhsa_dims *dims, int32_t tile_rows
 			tinytx_parallel_for(dft_query_body, &job);
 		}
 	}
-	tinytx_parallel_for(dft_output_body, &job);
+	tinytx_parallel_for(tinytx_rv_linear_body, &job.out);
 	return TINYTX_OK;
 }

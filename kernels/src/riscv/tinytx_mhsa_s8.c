@@ -12,7 +12,7 @@
  */
 #include "tinytx/kernels.h"
 #include "tinytx/parallel.h"
-#include "../tinytx_check.h"
+#include "../tinytx_mhsa_layout.h"
 #include "tinytx_riscv.h"
 
 void tinytx_rv_attention_part(const tinytx_rv_attention_job *job, uint32_t core,
@@ -33,34 +33,9 @@ void tinytx_rv_attention_part(const tinytx_rv_attention_job *job, uint32_t core,
 	}
 }
 
-typedef struct {
-	int64_t q, k, vt, a, o, total;
-} mhsa_layout;
-
-static mhsa_layout mhsa_scratch_layout(const tinytx_mhsa_dims *d, uint32_t num_cores)
-{
-	const int64_t s = d->seq_len, hp = (int64_t)d->heads * d->head_dim;
-	mhsa_layout l;
-	l.q = tinytx_bytes_aligned(tinytx_rv_score_rows_bytes(s, num_cores), 1);
-	l.k = l.q + tinytx_bytes_aligned(s * hp, 1);
-	l.vt = l.k + tinytx_bytes_aligned(s * hp, 1);
-	l.a = l.vt + tinytx_bytes_aligned(s * hp, 1);
-	l.o = l.a + tinytx_bytes_aligned(d->heads * s * s, 1);
-	l.total = l.o + tinytx_bytes_aligned(s * hp, 1);
-	return l;
-}
-
 int32_t tinytx_mhsa_s8_get_buffer_size(const tinytx_mhsa_dims *dims)
 {
-	if (dims == NULL) {
-		return TINYTX_ERR_NULL;
-	}
-	tinytx_status st = tinytx_check_mhsa_dims(dims);
-	if (st != TINYTX_OK) {
-		return st;
-	}
-	mhsa_layout l = mhsa_scratch_layout(dims, tinytx_parallel_num_cores());
-	return l.total > INT32_MAX ? TINYTX_ERR_DIMS : (int32_t)l.total;
+	return tinytx_block_buffer_size(dims, 0, tinytx_parallel_num_cores());
 }
 
 typedef struct {
@@ -76,63 +51,25 @@ static void mhsa_projections(void *ctx, uint32_t core, uint32_t num_cores)
 	tinytx_rv_linear_part(&j->v, core, num_cores);
 }
 
-static void mhsa_attention(void *ctx, uint32_t core, uint32_t num_cores)
-{
-	tinytx_rv_attention_part(&((const mhsa_job *)ctx)->attention, core, num_cores);
-}
-
-static void mhsa_output(void *ctx, uint32_t core, uint32_t num_cores)
-{
-	tinytx_rv_linear_part(&((const mhsa_job *)ctx)->out, core, num_cores);
-}
-
-tinytx_status tinytx_rv_check_mhsa_pointers(const tinytx_mhsa_dims *dims,
-					    const tinytx_mhsa_params *params,
-					    const tinytx_mhsa_weights *weights, const void *input,
-					    const void *output, const void *scratch)
-{
-	if (dims == NULL || params == NULL || weights == NULL || input == NULL || output == NULL ||
-	    scratch == NULL || weights->wq == NULL || weights->wk == NULL || weights->wv == NULL ||
-	    weights->wo == NULL) {
-		return TINYTX_ERR_NULL;
-	}
-	return TINYTX_OK;
-}
-
 tinytx_status tinytx_rv_check_mhsa_calls(const tinytx_mhsa_dims *d, const tinytx_mhsa_params *p,
 					 int per_head)
 {
 	const int32_t s = d->seq_len, e = d->embed_dim, hp = d->heads * d->head_dim;
-	const tinytx_linear_dims proj = {s, e, per_head ? d->head_dim : hp, per_head ? 1 : d->heads,
-					 per_head ? TINYTX_LAYOUT_TOKEN_MAJOR
-						  : TINYTX_LAYOUT_HEAD_MAJOR};
-	const tinytx_linear_dims out = {s, hp, e, 1, TINYTX_LAYOUT_TOKEN_MAJOR};
+	const tinytx_linear_dims linear[2] = {
+		{s, e, per_head ? d->head_dim : hp, per_head ? 1 : d->heads,
+		 per_head ? TINYTX_LAYOUT_TOKEN_MAJOR : TINYTX_LAYOUT_HEAD_MAJOR}, /* Q, K, V */
+		{s, hp, e, 1, TINYTX_LAYOUT_TOKEN_MAJOR}, /* output */
+	};
 	const tinytx_attention_dims ad = {d->heads, s, s, d->head_dim, d->heads};
-	tinytx_status st = tinytx_check_linear_dims(&proj);
-	if (st == TINYTX_OK) {
-		st = tinytx_check_linear_dims(&out);
-	}
-	if (st == TINYTX_OK && !per_head) {
-		st = tinytx_check_attention_dims(&ad);
-	}
-	if (st != TINYTX_OK) {
-		return st;
-	}
 	const tinytx_requant all[6] = {p->q, p->k, p->v, p->softmax, p->av, p->out};
-	for (int i = 0; i < 6; i++) {
-		if (!tinytx_requant_valid(all[i])) {
-			return TINYTX_ERR_PARAM;
-		}
-	}
-	return TINYTX_OK;
+	return tinytx_rv_check_calls(linear, 2, &ad, per_head ? 0 : 1, all, 6);
 }
 
 tinytx_status tinytx_mhsa_s8(const tinytx_mhsa_dims *dims, const tinytx_mhsa_params *params,
 			     const tinytx_mhsa_weights *weights, const int8_t *input,
 			     int8_t *output, void *scratch)
 {
-	tinytx_status st =
-		tinytx_rv_check_mhsa_pointers(dims, params, weights, input, output, scratch);
+	tinytx_status st = tinytx_check_mhsa_pointers(dims, params, weights, input, output, scratch);
 	if (st != TINYTX_OK) {
 		return st;
 	}
@@ -146,7 +83,7 @@ tinytx_status tinytx_mhsa_s8(const tinytx_mhsa_dims *dims, const tinytx_mhsa_par
 	}
 	const int32_t s = dims->seq_len, e = dims->embed_dim, h = dims->heads, p = dims->head_dim;
 	const tinytx_activation full = {-128, 127};
-	mhsa_layout l = mhsa_scratch_layout(dims, tinytx_parallel_num_cores());
+	const tinytx_mhsa_layout l = tinytx_mhsa_scratch_layout(dims, tinytx_parallel_num_cores());
 	uint8_t *base = (uint8_t *)scratch;
 	int8_t *q = (int8_t *)(base + l.q), *k = (int8_t *)(base + l.k);
 	int8_t *vt = (int8_t *)(base + l.vt), *o = (int8_t *)(base + l.o);
@@ -164,7 +101,7 @@ tinytx_status tinytx_mhsa_s8(const tinytx_mhsa_dims *dims, const tinytx_mhsa_par
 		 (int32_t *)scratch},
 	};
 	tinytx_parallel_for(mhsa_projections, &job);
-	tinytx_parallel_for(mhsa_attention, &job);
-	tinytx_parallel_for(mhsa_output, &job);
+	tinytx_parallel_for(tinytx_rv_attention_body, &job.attention);
+	tinytx_parallel_for(tinytx_rv_linear_body, &job.out);
 	return TINYTX_OK;
 }

@@ -24,6 +24,7 @@
 #include "tinytx/parallel.h"
 #include "tinytx/requant.h"
 #include "tinytx/types.h"
+#include "../tinytx_check.h"
 
 #ifndef TINYTX_RISCV_XPULPV2
 #if defined(__pulp__) || (defined(TINYTX_RISCV_XPULPV2_MODEL) && TINYTX_RISCV_XPULPV2_MODEL)
@@ -162,6 +163,12 @@ typedef struct {
 
 void tinytx_rv_linear_part(const tinytx_rv_linear_job *job, uint32_t core, uint32_t num_cores);
 
+/* A parallel section of one linear layer: tinytx_parallel_for(tinytx_rv_linear_body, &job). */
+static inline void tinytx_rv_linear_body(void *job, uint32_t core, uint32_t num_cores)
+{
+	tinytx_rv_linear_part((const tinytx_rv_linear_job *)job, core, num_cores);
+}
+
 /*
  * One row of QK^T + integer softmax: scores of q_row against the kv_rows keys of k
  * (row stride head_dim), probabilities into probs_row; row_scratch holds kv_rows int32.
@@ -196,18 +203,85 @@ typedef struct {
 void tinytx_rv_attention_part(const tinytx_rv_attention_job *job, uint32_t core,
 			      uint32_t num_cores);
 
+/* A parallel section of the attention: tinytx_parallel_for(tinytx_rv_attention_body, &job). */
+static inline void tinytx_rv_attention_body(void *job, uint32_t core, uint32_t num_cores)
+{
+	tinytx_rv_attention_part((const tinytx_rv_attention_job *)job, core, num_cores);
+}
+
 /*
- * The checks of tinytx_mhsa_s8 and tinytx_mhsa_dft_s8 that the reference kernels make
- * through their calls of the primitive kernels: NULL pointers (ERR_NULL), the
- * projections' and the attention's dims (per_head: one head at a time, as the
- * depth-first block runs them; ERR_DIMS), then every requantization (ERR_PARAM).
+ * The checks a reference block makes through its calls of the primitive kernels, for a
+ * block that runs the work itself: every linear layer's dims, then every attention's
+ * dims (ERR_DIMS), then every requantization (ERR_PARAM).
  */
-tinytx_status tinytx_rv_check_mhsa_pointers(const tinytx_mhsa_dims *dims,
-					    const tinytx_mhsa_params *params,
-					    const tinytx_mhsa_weights *weights, const void *input,
-					    const void *output, const void *scratch);
+static inline tinytx_status tinytx_rv_check_calls(const tinytx_linear_dims *linear,
+						  int n_linear,
+						  const tinytx_attention_dims *attention,
+						  int n_attention, const tinytx_requant *rq, int n_rq)
+{
+	for (int i = 0; i < n_linear; i++) {
+		const tinytx_status st = tinytx_check_linear_dims(&linear[i]);
+		if (st != TINYTX_OK) {
+			return st;
+		}
+	}
+	for (int i = 0; i < n_attention; i++) {
+		const tinytx_status st = tinytx_check_attention_dims(&attention[i]);
+		if (st != TINYTX_OK) {
+			return st;
+		}
+	}
+	for (int i = 0; i < n_rq; i++) {
+		if (!tinytx_requant_valid(rq[i])) {
+			return TINYTX_ERR_PARAM;
+		}
+	}
+	return TINYTX_OK;
+}
+
+/*
+ * Those checks for tinytx_mhsa_s8 and tinytx_mhsa_dft_s8: the projections' and the
+ * attention's dims (per_head: one head at a time, as the depth-first block runs them),
+ * then every requantization.
+ */
 tinytx_status tinytx_rv_check_mhsa_calls(const tinytx_mhsa_dims *d, const tinytx_mhsa_params *p,
 					 int per_head);
+
+/*
+ * An element-wise kernel (add, GELU, LayerNorm) split over the cores: `count` items
+ * (elements or rows) in balanced contiguous ranges, run(args, first, n) on each non-empty
+ * one. The ranges run the reference kernel, which checks the parameters on every range,
+ * so the call's status is core 0's (whose range is never empty).
+ */
+typedef tinytx_status (*tinytx_rv_range_fn)(const void *args, uint32_t first, uint32_t n);
+
+typedef struct {
+	tinytx_rv_range_fn run;
+	const void *args;
+	uint32_t count;
+	tinytx_status status; /* written by core 0 */
+} tinytx_rv_ranges_job;
+
+static inline void tinytx_rv_ranges_body(void *ctx, uint32_t core, uint32_t num_cores)
+{
+	tinytx_rv_ranges_job *j = (tinytx_rv_ranges_job *)ctx;
+	uint32_t b, e;
+	tinytx_parallel_range(j->count, core, num_cores, &b, &e);
+	if (b < e) {
+		const tinytx_status st = j->run(j->args, b, e - b);
+		if (core == 0) {
+			j->status = st;
+		}
+	}
+}
+
+static inline tinytx_status tinytx_rv_split_ranges(uint32_t count, tinytx_rv_range_fn run,
+						   const void *args)
+{
+	tinytx_rv_ranges_job job = {run, args, count, TINYTX_OK};
+	tinytx_parallel_for(tinytx_rv_ranges_body, &job);
+	return job.status;
+}
 
 /* Scratch of QK^T + softmax on num_cores cores: one int32 score row each. */
 static inline int64_t tinytx_rv_score_rows_bytes(int64_t kv_rows, uint32_t num_cores)

@@ -11,35 +11,25 @@ HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parents[1] / "common_model")]
 
 import data  # noqa: E402
-from encoder import BatchAware, TokenClassifier  # noqa: E402
+from encoder import ConvTokens, TokenClassifier  # noqa: E402
 from kit import SampleSpec, build  # noqa: E402
 
 TOKENS, EMBED, HEADS, HEAD_DIM, FFN, LAYERS = 66, 16, 8, 2, 32, 1
 
 
-class Frontend(BatchAware):
-    """1-D conv, depthwise conv, max pool (all Conv2d/MaxPool2d with H = 1): 264 -> 66 x 16."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.convs = nn.Sequential(
-            nn.Conv2d(1, 8, (1, 7), stride=(1, 2), padding=(0, 3)),  # 132
-            nn.ReLU(),
-            nn.Conv2d(8, 8, (1, 5), padding=(0, 2), groups=8),  # depthwise, 132
-            nn.ReLU(),
-            nn.MaxPool2d((1, 2)),  # 66
-            nn.Conv2d(8, EMBED, (1, 1)),  # 66 x 16
-        )
-
-    def forward(self, x):  # x [B, 1, 1, 264]
-        f = self.convs(x).permute(0, 2, 3, 1)  # NHWC [B, 1, 66, 16]
-        return f.reshape(self.batch, TOKENS, EMBED)
-
-
 def make_model() -> nn.Module:
-    return TokenClassifier(
-        Frontend(), TOKENS, EMBED, HEADS, HEAD_DIM, FFN, LAYERS, len(data.CLASSES)
+    """x [B, 1, 1, 264]: 1-D conv, depthwise conv, max pool (all Conv2d/MaxPool2d with
+    H = 1), 264 samples -> 66 tokens of 16."""
+    convs = nn.Sequential(
+        nn.Conv2d(1, 8, (1, 7), stride=(1, 2), padding=(0, 3)),  # 132
+        nn.ReLU(),
+        nn.Conv2d(8, 8, (1, 5), padding=(0, 2), groups=8),  # depthwise, 132
+        nn.ReLU(),
+        nn.MaxPool2d((1, 2)),  # 66
+        nn.Conv2d(8, EMBED, (1, 1)),  # 66 x 16
     )
+    frontend = ConvTokens(convs, TOKENS, EMBED)
+    return TokenClassifier(frontend, TOKENS, EMBED, HEADS, HEAD_DIM, FFN, LAYERS, len(data.CLASSES))
 
 
 SPEC = SampleSpec(

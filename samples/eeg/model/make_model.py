@@ -11,33 +11,23 @@ HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parents[1] / "common_model")]
 
 import data  # noqa: E402
-from encoder import BatchAware, TokenClassifier  # noqa: E402
+from encoder import ConvTokens, TokenClassifier  # noqa: E402
 from kit import SampleSpec, build  # noqa: E402
 
 TOKENS, EMBED, HEADS, HEAD_DIM, FFN, LAYERS = 81, 32, 8, 32, 64, 1
 
 
-class Frontend(BatchAware):
-    """1-D convolutions (Conv2d with H = 1) over time: 648 samples -> 81 tokens of 32."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.convs = nn.Sequential(
-            nn.Conv2d(data.CHANNELS, 16, (1, 9), stride=(1, 2), padding=(0, 4)),  # 324
-            nn.ReLU(),
-            nn.AvgPool2d((1, 4)),  # 81
-            nn.Conv2d(16, EMBED, (1, 3), padding=(0, 1)),  # 81 x 32
-        )
-
-    def forward(self, x):  # x [B, 4, 1, 648]
-        f = self.convs(x).permute(0, 2, 3, 1)  # NHWC [B, 1, 81, 32]
-        return f.reshape(self.batch, TOKENS, EMBED)
-
-
 def make_model() -> nn.Module:
-    return TokenClassifier(
-        Frontend(), TOKENS, EMBED, HEADS, HEAD_DIM, FFN, LAYERS, len(data.CLASSES)
+    """x [B, 4, 1, 648]: 1-D convolutions (Conv2d with H = 1) over time, 648 samples ->
+    81 tokens of 32."""
+    convs = nn.Sequential(
+        nn.Conv2d(data.CHANNELS, 16, (1, 9), stride=(1, 2), padding=(0, 4)),  # 324
+        nn.ReLU(),
+        nn.AvgPool2d((1, 4)),  # 81
+        nn.Conv2d(16, EMBED, (1, 3), padding=(0, 1)),  # 81 x 32
     )
+    frontend = ConvTokens(convs, TOKENS, EMBED)
+    return TokenClassifier(frontend, TOKENS, EMBED, HEADS, HEAD_DIM, FFN, LAYERS, len(data.CLASSES))
 
 
 SPEC = SampleSpec(

@@ -93,8 +93,13 @@ def _load_costs(path: Path | None) -> dict[int, float] | None:
         raise ValueError(f"--costs: {path}: keys must be tile sizes, values numbers") from None
 
 
-def _write_json(obj: dict, dest: str) -> None:
-    text = json.dumps(obj, indent=2) + "\n"
+def _report(text: str, data: dict, dest: str | None) -> None:
+    """Print the text report (unless the JSON goes to stdout) and write the JSON."""
+    if dest != "-":
+        print(text, end="")
+    if not dest:
+        return
+    text = json.dumps(data, indent=2) + "\n"
     if dest == "-":
         sys.stdout.write(text)
         return
@@ -129,10 +134,7 @@ def run(args: argparse.Namespace) -> int:
         result = plan_model(
             Path(target), budget, args.fwsa, args.tile, args.kernels, args.build_dir
         )
-        if args.json != "-":
-            print(render_text(result), end="")
-        if args.json:
-            _write_json(result, args.json)
+        _report(render_text(result), result, args.json)
         return 0 if result["fits"] else 1
     board = get_board(args.board)
 
@@ -159,18 +161,15 @@ def run(args: argparse.Namespace) -> int:
         data["tile_costs"] = measured["tile_costs"]
     if args.verify:
         data["verify"] = _verify(plan, args.build_dir, args.kernels)
-    if args.json != "-":
-        print(render_text(plan, args.all_tiles), end="")
-        if measured:
-            print(_measured_text(measured))
-        if args.verify:
-            for v in data["verify"]:
-                print(
-                    f"verify on QEMU m4: {v['schedule']}: planned {v['planned']:,} bytes, "
-                    f"measured high-water {v['highwater']:,}: {'OK' if v['ok'] else 'FAILED'}"
-                )
-    if args.json:
-        _write_json(data, args.json)
+    text = render_text(plan, args.all_tiles)
+    if measured:
+        text += _measured_text(measured) + "\n"
+    for v in data.get("verify", ()):
+        text += (
+            f"verify on QEMU m4: {v['schedule']}: planned {v['planned']:,} bytes, "
+            f"measured high-water {v['highwater']:,}: {'OK' if v['ok'] else 'FAILED'}\n"
+        )
+    _report(text, data, args.json)
     if args.plot:
         from tinytx.plan.timeline import write_plot
 
@@ -187,12 +186,11 @@ def run(args: argparse.Namespace) -> int:
 def _verify(plan, build_dir: Path, kernels: str | None = None) -> list[dict]:
     from tinytx.plan.canary import CAPACITY, CanarySpec, run_canary
 
-    fused = plan.fwsa.fuse
     specs = [
-        CanarySpec(plan.shape, "layerwise", None, fused, plan.keep_input, align=plan.budget.align),
         CanarySpec(
-            plan.shape, "dft", plan.tile_rows, fused, plan.keep_input, align=plan.budget.align
-        ),
+            plan.shape, schedule, tile, plan.fwsa.fuse, plan.keep_input, align=plan.budget.align
+        )
+        for schedule, tile in (("layerwise", None), ("dft", plan.tile_rows))
     ]
     specs = [s for s in specs if s.plan().arena_bytes <= CAPACITY]
     results = run_canary(specs, "m4", kernels, build_dir)

@@ -45,34 +45,36 @@ directly, so ``errno`` and other TLS variables must not be relied upon).
 
 from __future__ import annotations
 
-import bisect
-import ctypes
-import importlib
 import struct
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from elftools.elf.constants import P_FLAGS
-from elftools.elf.elffile import ELFFile
-from elftools.elf.sections import SymbolTableSection
 from unicorn import (
     UC_ARCH_ARM,
-    UC_HOOK_BLOCK,
-    UC_HOOK_INSN_INVALID,
-    UC_HOOK_INTR,
-    UC_HOOK_MEM_INVALID,
     UC_MODE_MCLASS,
     UC_MODE_THUMB,
     UC_PROT_ALL,
     UC_PROT_READ,
-    UC_PROT_WRITE,
     Uc,
     UcError,
     arm_const,
 )
 from unicorn import unicorn_const as ucc
+
+from tinytx.emu.unicorn_common import (
+    FunctionRunnerBase,
+    align_down,
+    align_up,
+    argument_words,
+    count_instructions,
+    describe_access,
+    install_hooks,
+    merge_ranges,
+    read_elf,
+    signed32,
+)
 
 __all__ = [
     "SUPPORTED_CPUS",
@@ -119,15 +121,6 @@ _EXCEPTION_NAMES = {
     22: "unaligned access",
 }
 
-_MEM_ACCESS_NAMES = {
-    ucc.UC_MEM_READ_UNMAPPED: "read from unmapped memory",
-    ucc.UC_MEM_WRITE_UNMAPPED: "write to unmapped memory",
-    ucc.UC_MEM_FETCH_UNMAPPED: "instruction fetch from unmapped memory",
-    ucc.UC_MEM_READ_PROT: "read from protected memory",
-    ucc.UC_MEM_WRITE_PROT: "write to protected memory",
-    ucc.UC_MEM_FETCH_PROT: "instruction fetch from non-executable memory",
-}
-
 _ARG_REGS = (
     arm_const.UC_ARM_REG_R0,
     arm_const.UC_ARM_REG_R1,
@@ -140,7 +133,6 @@ _MIN_PAGE = 0x1000
 # heap. 0x60000000 (external RAM on Cortex-M) is normally free in MCU firmware images.
 _WINDOW_BASES = (0x6000_0000, 0x7000_0000, 0x8000_0000, 0x9000_0000, 0xA000_0000, 0x4000_0000)
 _ADDRESS_LIMIT = 0xE000_0000  # the Cortex-M system region starts here; never map it
-_RETURN_OFFSET = 0x100  # magic return address = window base + this (Thumb bit set in LR)
 
 
 def thumb_instruction_count(code: bytes) -> int:
@@ -149,18 +141,12 @@ def thumb_instruction_count(code: bytes) -> int:
     A halfword whose top five bits are 0b11101, 0b11110 or 0b11111 starts a 32-bit
     instruction; any other halfword is a 16-bit instruction.
     """
-    n = 0
-    i = 0
-    end = len(code)
-    while i < end:
-        if i + 2 > end:
-            raise ValueError(f"Thumb code of {end} bytes ends inside a halfword")
-        # only the upper byte of the (little-endian) halfword matters for the length
-        i += 4 if (code[i + 1] >> 3) >= 0b11101 else 2
-        n += 1
-    if i != end:
-        raise ValueError(f"Thumb code of {end} bytes ends inside a 32-bit instruction")
-    return n
+    return count_instructions(code, "Thumb", _thumb_32bit)
+
+
+def _thumb_32bit(code: bytes, i: int) -> bool:
+    # only the upper byte of the (little-endian) halfword matters for the length
+    return (code[i + 1] >> 3) >= 0b11101
 
 
 @dataclass(frozen=True)
@@ -173,89 +159,7 @@ class CallResult:
     """Exact number of instructions executed between the entry and the return."""
 
 
-@dataclass(frozen=True)
-class _Segment:
-    vaddr: int
-    paddr: int
-    data: bytes
-    memsz: int
-    executable: bool
-
-
-@dataclass(frozen=True)
-class _Symbol:
-    address: int  # Thumb bit cleared for functions
-    size: int
-    is_function: bool
-    is_object: bool
-
-
-def _align_down(value: int, align: int) -> int:
-    return value & ~(align - 1)
-
-
-def _align_up(value: int, align: int) -> int:
-    return (value + align - 1) & ~(align - 1)
-
-
-def _merge(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """Union of half-open intervals, sorted; touching intervals are merged."""
-    merged: list[tuple[int, int]] = []
-    for lo, hi in sorted(ranges):
-        if merged and lo <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], hi))
-        else:
-            merged.append((lo, hi))
-    return merged
-
-
-def _add_raw_block_hook(uc: Uc, callback: Callable[[Any, int, int, Any], None]) -> Any | None:
-    """Install `callback` as a UC_HOOK_BLOCK hook straight through the C API.
-
-    The binding's `Uc.hook_add` wraps every callback in two extra Python frames (exception
-    guard, argument adapter), which halves the speed of a block hook. This calls
-    ``uc_hook_add`` through the binding's own library handle instead. The handles it needs
-    are internals of the binding, so anything unexpected returns None and the caller falls
-    back to `Uc.hook_add`. Returns the ctypes function object, which must be kept alive.
-    """
-    lib = hook_handle_type = None
-    candidates = (("unicorn.unicorn_py3.unicorn", "uclib"), ("unicorn.unicorn", "_uc"))
-    for module_name, lib_name in candidates:
-        try:
-            module = importlib.import_module(module_name)
-        except ImportError:
-            continue
-        lib = getattr(module, lib_name, None)
-        hook_handle_type = getattr(module, "uc_hook_h", None)
-        if lib is not None and hook_handle_type is not None:
-            break
-    engine = getattr(uc, "_uch", None)
-    if lib is None or hook_handle_type is None or engine is None:
-        return None
-    cfunc_type = ctypes.CFUNCTYPE(
-        None, ctypes.c_void_p, ctypes.c_uint64, ctypes.c_uint32, ctypes.c_void_p
-    )
-    cfunc = cfunc_type(callback)
-    handle = hook_handle_type()
-    status = lib.uc_hook_add(
-        engine,
-        ctypes.byref(handle),
-        UC_HOOK_BLOCK,
-        cfunc,
-        ctypes.c_void_p(0),
-        ctypes.c_uint64(1),
-        ctypes.c_uint64(0),
-    )
-    if status != ucc.UC_ERR_OK:
-        raise UcError(status)
-    return cfunc
-
-
-def _overlaps(lo: int, hi: int, ranges: Sequence[tuple[int, int]]) -> bool:
-    return any(lo < r_hi and r_lo < hi for r_lo, r_hi in ranges)
-
-
-class ArmFunctionRunner:
+class ArmFunctionRunner(FunctionRunnerBase):
     """Calls functions of a Cortex-M ELF under unicorn and counts executed instructions.
 
     Memory: every PT_LOAD segment is loaded at its virtual address (``.data`` therefore
@@ -284,11 +188,8 @@ class ArmFunctionRunner:
         if scratch_size <= 0 or stack_size <= 0:
             raise ValueError("scratch_size and stack_size must be positive")
 
-        self._segments, self._symbols = self._read_elf(self.elf_path)
-        self._functions = sorted(
-            (s.address, s.size, name) for name, s in self._symbols.items() if s.is_function
-        )
-        self._function_starts = [f[0] for f in self._functions]
+        self._segments, self._symbols = read_elf(self.elf_path, "EM_ARM", "ARM", thumb=True)
+        self._index_functions()
 
         uc = Uc(UC_ARCH_ARM, UC_MODE_THUMB | UC_MODE_MCLASS)
         # The CPU model must be selected before the first memory mapping creates the CPU.
@@ -304,8 +205,8 @@ class ArmFunctionRunner:
                 wanted.append((seg.vaddr, seg.vaddr + seg.memsz))
             if seg.data and seg.paddr != seg.vaddr:
                 wanted.append((seg.paddr, seg.paddr + len(seg.data)))
-        self._elf_ranges = _merge(
-            [(_align_down(lo, page), _align_up(hi, page)) for lo, hi in wanted]
+        self._elf_ranges = merge_ranges(
+            [(align_down(lo, page), align_up(hi, page)) for lo, hi in wanted]
         )
         for lo, hi in self._elf_ranges:
             if hi > _ADDRESS_LIMIT:
@@ -315,30 +216,9 @@ class ArmFunctionRunner:
                 )
             uc.mem_map(lo, hi - lo, UC_PROT_ALL)
 
-        # -- return page, stack and scratch heap
-        stack_size = _align_up(stack_size, page)
-        scratch_size = _align_up(scratch_size, page)
-        window = 2 * page + stack_size + page + scratch_size
-        for base in _WINDOW_BASES:
-            if base + window <= _ADDRESS_LIMIT and not _overlaps(
-                base, base + window, self._elf_ranges
-            ):
-                break
-        else:
-            raise ValueError(
-                f"{self.elf_path}: no free address window of {window} bytes for the stack "
-                "and scratch heap"
-            )
-        self._return_address = base + _RETURN_OFFSET
-        # read-only, so a stray store there is caught; nothing there is ever executed
-        uc.mem_map(base, page, UC_PROT_READ)
-        self._stack_lo = base + 2 * page
-        self._stack_hi = self._stack_lo + stack_size
-        uc.mem_map(self._stack_lo, stack_size, UC_PROT_READ | UC_PROT_WRITE)
-        self._scratch_lo = self._stack_hi + page
-        self._scratch_hi = self._scratch_lo + scratch_size
-        uc.mem_map(self._scratch_lo, scratch_size, UC_PROT_READ | UC_PROT_WRITE)
-        self._scratch_next = self._scratch_lo
+        # -- return page, stack and scratch heap; the return page is read-only, so a stray
+        # store there is caught; nothing there is ever executed
+        self._map_window(stack_size, scratch_size, _WINDOW_BASES, UC_PROT_READ, _ADDRESS_LIMIT)
 
         self._load_image()
 
@@ -351,73 +231,16 @@ class ArmFunctionRunner:
         self._invalid_insn = False
         self._block_counts: dict[int, int] = {}
 
-        on_block = self._make_block_hook()
-        self._raw_hook = _add_raw_block_hook(uc, on_block) if fast_hook else None
-        if self._raw_hook is None:
-            uc.hook_add(UC_HOOK_BLOCK, on_block)
-        uc.hook_add(UC_HOOK_MEM_INVALID, self._on_bad_access)
-        uc.hook_add(UC_HOOK_INTR, self._on_exception)
-        uc.hook_add(UC_HOOK_INSN_INVALID, self._on_invalid_insn)
-        # Hooks only apply to blocks translated after they were added: drop any cached block.
-        uc.ctl_flush_tb()
+        self._raw_hook = install_hooks(
+            uc,
+            self._make_block_hook(),
+            self._on_bad_access,
+            self._on_exception,
+            self._on_invalid_insn,
+            fast_hook,
+        )
 
     # ------------------------------------------------------------------ ELF
-    @staticmethod
-    def _read_elf(path: Path) -> tuple[list[_Segment], dict[str, _Symbol]]:
-        try:
-            stream = path.open("rb")
-        except OSError as exc:
-            raise ValueError(f"cannot open ELF {path}: {exc}") from exc
-        with stream:
-            elf = ELFFile(stream)
-            if elf["e_machine"] != "EM_ARM" or elf.elfclass != 32 or not elf.little_endian:
-                raise ValueError(f"{path}: not a 32-bit little-endian ARM ELF")
-            segments = []
-            for seg in elf.iter_segments():
-                if seg["p_type"] != "PT_LOAD":
-                    continue
-                data = seg.data()[: seg["p_filesz"]]
-                segments.append(
-                    _Segment(
-                        vaddr=seg["p_vaddr"],
-                        paddr=seg["p_paddr"],
-                        data=bytes(data),
-                        memsz=max(seg["p_memsz"], len(data)),
-                        executable=bool(seg["p_flags"] & P_FLAGS.PF_X),
-                    )
-                )
-            if not segments:
-                raise ValueError(f"{path}: no PT_LOAD segment")
-            symbols: dict[str, _Symbol] = {}
-            binding_rank = {"STB_GLOBAL": 0, "STB_WEAK": 1, "STB_LOCAL": 2}
-            ranks: dict[str, int] = {}
-            for section in elf.iter_sections():
-                if not isinstance(section, SymbolTableSection):
-                    continue
-                for sym in section.iter_symbols():
-                    name = sym.name
-                    kind = sym["st_info"]["type"]
-                    if not name or kind in ("STT_SECTION", "STT_FILE"):
-                        continue
-                    if sym["st_shndx"] == "SHN_UNDEF":
-                        continue
-                    # ARM mapping symbols ($t, $d, $a, ...) are not names of anything
-                    if name.startswith("$"):
-                        continue
-                    rank = binding_rank.get(sym["st_info"]["bind"], 3)
-                    if name in ranks and ranks[name] <= rank:
-                        continue
-                    is_function = kind in ("STT_FUNC", "STT_GNU_IFUNC")
-                    value = sym["st_value"]
-                    symbols[name] = _Symbol(
-                        address=value & ~1 if is_function else value,
-                        size=sym["st_size"],
-                        is_function=is_function,
-                        is_object=kind in ("STT_OBJECT", "STT_TLS", "STT_COMMON"),
-                    )
-                    ranks[name] = rank
-        return segments, symbols
-
     def _load_image(self) -> None:
         uc = self._uc
         for seg in self._segments:
@@ -475,62 +298,6 @@ class ArmFunctionRunner:
         return False
 
     # ---------------------------------------------------------------- API
-    def symbol(self, name: str) -> int:
-        """Address of symbol `name` (functions: Thumb bit cleared)."""
-        try:
-            return self._symbols[name].address
-        except KeyError:
-            raise ValueError(f"symbol {name!r} not found in {self.elf_path}") from None
-
-    def alloc(self, data: bytes | bytearray | memoryview | int, align: int = 8) -> int:
-        """Copy `data` into the scratch heap (or reserve `data` zeroed bytes if an int).
-
-        Returns the address. `reset` frees every allocation.
-        """
-        if align <= 0 or align & (align - 1):
-            raise ValueError(f"align must be a power of two, not {align}")
-        if isinstance(data, int) and data < 0:
-            raise ValueError(f"cannot reserve a negative number of bytes ({data})")
-        payload = bytes(data)  # an int n gives n zero bytes
-        addr = _align_up(self._scratch_next, align)
-        end = addr + len(payload)
-        if end > self._scratch_hi:
-            raise MemoryError(
-                f"scratch heap exhausted: {len(payload)} bytes requested, "
-                f"{self._scratch_hi - min(addr, self._scratch_hi)} free "
-                f"(scratch_size={self._scratch_hi - self._scratch_lo})"
-            )
-        if payload:
-            self._uc.mem_write(addr, payload)
-        self._scratch_next = end
-        return addr
-
-    def reset(self) -> None:
-        """Free every scratch allocation (zeroing it) and restore the ELF's initial image."""
-        used = self._scratch_next - self._scratch_lo
-        if used:
-            self._uc.mem_write(self._scratch_lo, bytes(used))
-        self._scratch_next = self._scratch_lo
-        self._load_image()
-        self._invalidate_code_caches()
-
-    def read(self, addr: int, size: int) -> bytes:
-        """Read `size` bytes of emulated memory at `addr`."""
-        try:
-            return bytes(self._uc.mem_read(addr, size))
-        except UcError as exc:
-            raise ValueError(f"cannot read {size} bytes at 0x{addr:08x}: {exc}") from exc
-
-    def write(self, addr: int, data: bytes | bytearray | memoryview) -> None:
-        """Write `data` into emulated memory at `addr`."""
-        payload = bytes(data)
-        try:
-            self._uc.mem_write(addr, payload)
-        except UcError as exc:
-            raise ValueError(f"cannot write {len(payload)} bytes at 0x{addr:08x}: {exc}") from exc
-        if _overlaps(addr, addr + len(payload), self._elf_ranges):
-            self._invalidate_code_caches()  # the bytes written may be code
-
     def call(
         self, function: str, args: Sequence[int], max_instructions: int = 2_000_000_000
     ) -> CallResult:
@@ -547,16 +314,11 @@ class ArmFunctionRunner:
             raise ValueError(f"symbol {function!r} in {self.elf_path} is data, not a function")
         if max_instructions < 0:
             raise ValueError("max_instructions must be >= 0")
-        words = []
-        for i, arg in enumerate(args):
-            arg = int(arg)
-            if not -(1 << 31) <= arg < (1 << 32):
-                raise ValueError(f"argument {i} of {function} does not fit 32 bits: {arg}")
-            words.append(arg & 0xFFFF_FFFF)
+        words = argument_words(function, args)
 
         uc = self._uc
         stack_words = words[4:]
-        sp = _align_down(self._stack_hi - 4 * len(stack_words), 8)
+        sp = align_down(self._stack_hi - 4 * len(stack_words), 8)
         if sp - self._stack_lo < 256:
             raise ValueError(f"{len(stack_words)} stack arguments do not fit the stack")
         if stack_words:
@@ -589,9 +351,7 @@ class ArmFunctionRunner:
         elif self._overrun:
             problem = f"exceeded max_instructions={max_instructions}"
         elif self._bad_access is not None:
-            access, address, size = self._bad_access
-            what = _MEM_ACCESS_NAMES.get(access, f"invalid memory access (type {access})")
-            problem = f"{what} at 0x{address:08x} ({size} bytes)"
+            problem = describe_access(*self._bad_access)
         elif self._exception is not None:
             name = _EXCEPTION_NAMES.get(self._exception, "unknown")
             problem = f"CPU exception {self._exception}: {name}"
@@ -608,22 +368,4 @@ class ArmFunctionRunner:
             ) from error
 
         r0 = uc.reg_read(arm_const.UC_ARM_REG_R0)
-        return CallResult(
-            return_value=r0 - (1 << 32) if r0 & 0x8000_0000 else r0, instructions=count
-        )
-
-    # ------------------------------------------------------------ helpers
-    def _invalidate_code_caches(self) -> None:
-        self._block_counts.clear()
-        self._uc.ctl_flush_tb()
-
-    def _where(self, pc: int) -> str:
-        """Name of the function containing `pc` as ``name+0xoff``, if known."""
-        if self._return_address <= pc < self._return_address + self._page:
-            return "return page"
-        i = bisect.bisect_right(self._function_starts, pc) - 1
-        if i >= 0:
-            start, size, name = self._functions[i]
-            if pc < start + max(size, 1) or size == 0:
-                return f"{name}+0x{pc - start:x}"
-        return "unknown function"
+        return CallResult(return_value=signed32(r0), instructions=count)

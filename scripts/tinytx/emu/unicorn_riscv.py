@@ -32,39 +32,34 @@ Not modelled: peripherals, traps, semihosting, TLS set up by a C runtime.
 
 from __future__ import annotations
 
-import bisect
 import struct
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from elftools.elf.elffile import ELFFile
-from elftools.elf.sections import SymbolTableSection
 from unicorn import (
     UC_ARCH_RISCV,
-    UC_HOOK_BLOCK,
-    UC_HOOK_INSN_INVALID,
-    UC_HOOK_INTR,
-    UC_HOOK_MEM_INVALID,
     UC_MODE_RISCV32,
     UC_PROT_ALL,
     UC_PROT_EXEC,
     UC_PROT_READ,
-    UC_PROT_WRITE,
     Uc,
     UcError,
     riscv_const,
 )
 
-from tinytx.emu.unicorn_arm import (
-    _MEM_ACCESS_NAMES,
-    ArmFunctionRunner,
-    _add_raw_block_hook,
-    _align_down,
-    _align_up,
-    _merge,
-    _overlaps,
+from tinytx.emu.unicorn_common import (
+    FunctionRunnerBase,
+    align_down,
+    align_up,
+    argument_words,
+    count_instructions,
+    describe_access,
+    install_hooks,
+    merge_ranges,
+    read_elf,
+    signed32,
 )
 
 __all__ = ["CoreCounts", "RiscvCoreRunner", "rvc_instruction_count"]
@@ -82,7 +77,6 @@ MAX_CORES = 64  # TINYTX_PARALLEL_SERIAL_MAX_CORES
 
 _PAGE = 0x1000
 _WINDOW_BASES = (0x6000_0000, 0x7000_0000, 0x9000_0000, 0xA000_0000, 0x4000_0000)
-_RETURN_OFFSET = 0x100
 
 # RISC-V exception causes, as QEMU reports them to UC_HOOK_INTR.
 _CAUSES = {
@@ -101,16 +95,11 @@ _CAUSES = {
 
 def rvc_instruction_count(code: bytes) -> int:
     """Number of RV32 instructions (with the C extension) in `code`."""
-    n = i = 0
-    end = len(code)
-    while i < end:
-        if i + 2 > end:
-            raise ValueError(f"RISC-V code of {end} bytes ends inside a halfword")
-        i += 4 if code[i] & 3 == 3 else 2
-        n += 1
-    if i != end:
-        raise ValueError(f"RISC-V code of {end} bytes ends inside a 32-bit instruction")
-    return n
+    return count_instructions(code, "RISC-V", _rv_32bit)
+
+
+def _rv_32bit(code: bytes, i: int) -> bool:
+    return code[i] & 3 == 3
 
 
 @dataclass(frozen=True)
@@ -147,47 +136,7 @@ class CoreCounts:
         return 0  # no cost model for the cluster: the counts are instructions only
 
 
-@dataclass(frozen=True)
-class _Segment:
-    vaddr: int
-    data: bytes
-    memsz: int
-
-
-def _read_elf(path: Path) -> tuple[list[_Segment], dict[str, tuple[int, int, bool]]]:
-    """PT_LOAD segments and symbols (name -> (address, size, is_function))."""
-    try:
-        stream = path.open("rb")
-    except OSError as exc:
-        raise ValueError(f"cannot open ELF {path}: {exc}") from exc
-    with stream:
-        elf = ELFFile(stream)
-        if elf["e_machine"] != "EM_RISCV" or elf.elfclass != 32 or not elf.little_endian:
-            raise ValueError(f"{path}: not a 32-bit little-endian RISC-V ELF")
-        segments = [
-            _Segment(seg["p_vaddr"], bytes(seg.data()[: seg["p_filesz"]]), seg["p_memsz"])
-            for seg in elf.iter_segments()
-            if seg["p_type"] == "PT_LOAD" and seg["p_memsz"] > 0
-        ]
-        symbols: dict[str, tuple[int, int, bool]] = {}
-        for section in elf.iter_sections():
-            if not isinstance(section, SymbolTableSection):
-                continue
-            for sym in section.iter_symbols():
-                kind = sym["st_info"]["type"]
-                if not sym.name or sym.name.startswith("$") or sym["st_shndx"] == "SHN_UNDEF":
-                    continue
-                if kind in ("STT_SECTION", "STT_FILE"):
-                    continue
-                if sym.name in symbols and sym["st_info"]["bind"] == "STB_LOCAL":
-                    continue  # a global of the same name wins
-                symbols[sym.name] = (sym["st_value"], sym["st_size"], kind == "STT_FUNC")
-    if not segments:
-        raise ValueError(f"{path}: no PT_LOAD segment")
-    return segments, symbols
-
-
-class RiscvCoreRunner:
+class RiscvCoreRunner(FunctionRunnerBase):
     """Calls functions of an RV32 ELF under unicorn and counts instructions per core."""
 
     def __init__(
@@ -196,10 +145,11 @@ class RiscvCoreRunner:
         self.elf_path = Path(elf_path)
         if scratch_size <= 0 or stack_size <= 0:
             raise ValueError("scratch_size and stack_size must be positive")
-        self._segments, self._symbols = _read_elf(self.elf_path)
-        segments = self._segments
-        self._functions = sorted((a, s, n) for n, (a, s, f) in self._symbols.items() if f)
-        self._starts = [f[0] for f in self._functions]
+        segments, self._symbols = read_elf(self.elf_path, "EM_RISCV", "RISC-V")
+        self._segments = [g for g in segments if g.memsz > 0]
+        if not self._segments:
+            raise ValueError(f"{self.elf_path}: no PT_LOAD segment")
+        self._index_functions()
         for name in (PARALLEL_FOR, CORES_SYMBOL, "__global_pointer$"):
             if name not in self._symbols:
                 raise ValueError(
@@ -208,26 +158,18 @@ class RiscvCoreRunner:
                 )
         uc = Uc(UC_ARCH_RISCV, UC_MODE_RISCV32)
         self._uc = uc
-        ranges = _merge(
-            [(_align_down(g.vaddr, _PAGE), _align_up(g.vaddr + g.memsz, _PAGE)) for g in segments]
+        self._page = _PAGE
+        self._elf_ranges = merge_ranges(
+            [
+                (align_down(g.vaddr, _PAGE), align_up(g.vaddr + g.memsz, _PAGE))
+                for g in self._segments
+            ]
         )
-        self._elf_ranges = ranges
-        for lo, hi in ranges:
+        for lo, hi in self._elf_ranges:
             uc.mem_map(lo, hi - lo, UC_PROT_ALL)
-        stack_size, scratch_size = _align_up(stack_size, _PAGE), _align_up(scratch_size, _PAGE)
-        window = 2 * _PAGE + stack_size + _PAGE + scratch_size
-        base = next((b for b in _WINDOW_BASES if not _overlaps(b, b + window, ranges)), None)
-        if base is None:
-            raise ValueError(f"{self.elf_path}: no free address window for the stack and heap")
-        self._return_address = base + _RETURN_OFFSET
-        # nothing there runs (emulation stops on reaching it), but fetching must not fault
-        uc.mem_map(base, _PAGE, UC_PROT_READ | UC_PROT_EXEC)
-        self._stack_hi = base + 2 * _PAGE + stack_size
-        uc.mem_map(base + 2 * _PAGE, stack_size, UC_PROT_READ | UC_PROT_WRITE)
-        self._scratch_lo = self._stack_hi + _PAGE
-        self._scratch_hi = self._scratch_lo + scratch_size
-        uc.mem_map(self._scratch_lo, scratch_size, UC_PROT_READ | UC_PROT_WRITE)
-        self._scratch_next = self._scratch_lo
+        # nothing on the return page runs (emulation stops on reaching it), but fetching
+        # must not fault
+        self._map_window(stack_size, scratch_size, _WINDOW_BASES, UC_PROT_READ | UC_PROT_EXEC)
         self._load_image()
 
         # per-call state, written by the hooks
@@ -235,14 +177,13 @@ class RiscvCoreRunner:
         self._state: dict[str, Any] = {}
         self._problem: str | None = None
         self._block_counts: dict[int, int] = {}
-        on_block = self._make_block_hook()
-        self._raw_hook = _add_raw_block_hook(uc, on_block)
-        if self._raw_hook is None:
-            uc.hook_add(UC_HOOK_BLOCK, on_block)
-        uc.hook_add(UC_HOOK_MEM_INVALID, self._on_bad_access)
-        uc.hook_add(UC_HOOK_INTR, self._on_exception)
-        uc.hook_add(UC_HOOK_INSN_INVALID, self._on_invalid_insn)
-        uc.ctl_flush_tb()
+        self._raw_hook = install_hooks(
+            uc,
+            self._make_block_hook(),
+            self._on_bad_access,
+            self._on_exception,
+            self._on_invalid_insn,
+        )
 
     def _load_image(self) -> None:
         for seg in self._segments:
@@ -252,7 +193,7 @@ class RiscvCoreRunner:
     def _make_block_hook(self) -> Any:
         cache = self._block_counts
         uc = self._uc
-        parallel_for = self._symbols[PARALLEL_FOR][0]
+        parallel_for = self._symbols[PARALLEL_FOR].address
         ret = self._return_address
         runner = self
 
@@ -315,8 +256,7 @@ class RiscvCoreRunner:
     def _on_bad_access(
         self, _uc: Uc, access: int, address: int, size: int, _value: int, _data: Any
     ) -> bool:
-        what = _MEM_ACCESS_NAMES.get(access, f"invalid memory access (type {access})")
-        self._problem = f"{what} at 0x{address:08x} ({size} bytes)"
+        self._problem = describe_access(access, address, size)
         return False
 
     def _on_exception(self, uc: Uc, intno: int, _user_data: Any) -> None:
@@ -328,20 +268,6 @@ class RiscvCoreRunner:
         return False
 
     # ---------------------------------------------------------------- API
-    def symbol(self, name: str) -> int:
-        try:
-            return self._symbols[name][0]
-        except KeyError:
-            raise ValueError(f"symbol {name!r} not found in {self.elf_path}") from None
-
-    # The same scratch heap, image reload, reads and writes as ArmFunctionRunner (they only
-    # use the attributes both classes share: _uc, _scratch_*, _elf_ranges, _block_counts).
-    alloc = ArmFunctionRunner.alloc
-    reset = ArmFunctionRunner.reset
-    read = ArmFunctionRunner.read
-    write = ArmFunctionRunner.write
-    _invalidate_code_caches = ArmFunctionRunner._invalidate_code_caches
-
     def set_cores(self, n: int) -> None:
         """Cores the serial port emulates from now on (1 .. 64)."""
         if not 1 <= n <= MAX_CORES:
@@ -361,18 +287,16 @@ class RiscvCoreRunner:
         an invalid instruction or more than `max_instructions` instructions.
         """
         sym = self._symbols.get(function)
-        if sym is None or not sym[2]:
+        if sym is None or not sym.is_function:
             raise ValueError(f"function {function!r} not found in {self.elf_path}")
         if len(args) > len(_ARG_REGS):
             raise ValueError(f"{function}: {len(args)} arguments; at most 8 go in registers")
         uc = self._uc
-        for i, (reg, arg) in enumerate(zip(_ARG_REGS, args, strict=False)):
-            if not -(1 << 31) <= int(arg) < (1 << 32):
-                raise ValueError(f"argument {i} of {function} does not fit 32 bits: {arg}")
-            uc.reg_write(reg, int(arg) & 0xFFFF_FFFF)
+        for reg, word in zip(_ARG_REGS, argument_words(function, args), strict=False):
+            uc.reg_write(reg, word)
         uc.reg_write(_SP, self._stack_hi - 16)
         uc.reg_write(_RA, self._return_address)
-        uc.reg_write(_GP, self._symbols["__global_pointer$"][0])
+        uc.reg_write(_GP, self._symbols["__global_pointer$"].address)
         n = self.cores
         self._counts = [0] * (n + 2)
         self._state = {
@@ -382,7 +306,7 @@ class RiscvCoreRunner:
         self._problem = None
         error: UcError | None = None
         try:
-            uc.emu_start(sym[0], self._return_address)
+            uc.emu_start(sym.address, self._return_address)
         except UcError as exc:
             error = exc
         pc = uc.reg_read(_PC)
@@ -401,7 +325,7 @@ class RiscvCoreRunner:
         a0 = uc.reg_read(_A0)
         counts = self._counts
         return CoreCounts(
-            return_value=a0 - (1 << 32) if a0 & 0x8000_0000 else a0,
+            return_value=signed32(a0),
             cores=tuple(counts[:n]),
             serial=counts[n],
             glue=counts[n + 1],
@@ -420,11 +344,3 @@ class RiscvCoreRunner:
         if stages:
             raise ValueError("RiscvCoreRunner counts per core, not per stage")
         return self.call(function, args, max_instructions)
-
-    def _where(self, pc: int) -> str:
-        i = bisect.bisect_right(self._starts, pc) - 1
-        if i >= 0:
-            start, size, name = self._functions[i]
-            if pc < start + max(size, 1):
-                return f"{name}+0x{pc - start:x}"
-        return "return page" if pc == self._return_address else "unknown function"

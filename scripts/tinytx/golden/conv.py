@@ -112,32 +112,21 @@ _CONV = "abcyx,oyxc->abo"  # w [C_out][KH][KW][C_in]
 _DEPTHWISE = "abcyx,yxc->abc"  # w [KH][KW][C]
 
 
-def _accumulate(
+def _correlate(
     x: np.ndarray,
     w: np.ndarray,
-    bias: np.ndarray | None,
     stride: tuple[int, int],
     padding: tuple[int, int, int, int],
     depthwise: bool,
+    dtype: type,
 ) -> np.ndarray:
-    x = as_int8(x, "x", 3)
-    w = as_int8(w, "w", 3 if depthwise else 4)
-    kh, kw = (w.shape[0], w.shape[1]) if depthwise else (w.shape[1], w.shape[2])
-    cin, cout = w.shape[-1], w.shape[-1 if depthwise else 0]
-    if cin != x.shape[2]:
-        raise ValueError(f"w: has {cin} input channels, x has {x.shape[2]}")
-    taps = kh * kw * (1 if depthwise else cin)
-    if taps > MAX_K:
-        raise ValueError(f"w: reduction of {taps} taps exceeds the limit {MAX_K}")
-    check_window(x.shape, (kh, kw), stride, padding)
-    acc = np.einsum(
+    """The windows of ``x`` against the weights, in ``dtype``: ``[OH][OW][C_out]``."""
+    kernel = w.shape[:2] if depthwise else w.shape[1:3]
+    return np.einsum(
         _DEPTHWISE if depthwise else _CONV,
-        windows(x, (kh, kw), stride, padding),
-        w.astype(np.int64),
+        windows(x, kernel, stride, padding, dtype=dtype),
+        w.astype(dtype),
     )
-    if bias is not None:
-        acc += as_int32(bias, "bias", (cout,), BIAS_BOUND).astype(np.int64)
-    return acc
 
 
 def conv2d_acc(
@@ -149,7 +138,20 @@ def conv2d_acc(
     depthwise: bool = False,
 ) -> np.ndarray:
     """int64 accumulators ``[OH][OW][C_out]`` of a conv (or depthwise conv), after checks."""
-    return _accumulate(x, w, bias, stride, padding, depthwise)
+    x = as_int8(x, "x", 3)
+    w = as_int8(w, "w", 3 if depthwise else 4)
+    kh, kw = (w.shape[0], w.shape[1]) if depthwise else (w.shape[1], w.shape[2])
+    cin, cout = w.shape[-1], w.shape[-1 if depthwise else 0]
+    if cin != x.shape[2]:
+        raise ValueError(f"w: has {cin} input channels, x has {x.shape[2]}")
+    taps = kh * kw * (1 if depthwise else cin)
+    if taps > MAX_K:
+        raise ValueError(f"w: reduction of {taps} taps exceeds the limit {MAX_K}")
+    check_window(x.shape, (kh, kw), stride, padding)
+    acc = _correlate(x, w, stride, padding, depthwise, np.int64)
+    if bias is not None:
+        acc += as_int32(bias, "bias", (cout,), BIAS_BOUND).astype(np.int64)
+    return acc
 
 
 def conv2d_s8(
@@ -189,10 +191,7 @@ def _float_conv(
     padding: tuple[int, int, int, int],
     depthwise: bool,
 ) -> np.ndarray:
-    w = np.asarray(w, np.float64)
-    kernel = w.shape[:2] if depthwise else w.shape[1:3]
-    v = windows(x, kernel, stride, padding, dtype=np.float64)
-    y = np.einsum(_DEPTHWISE if depthwise else _CONV, v, w)
+    y = _correlate(x, np.asarray(w, np.float64), stride, padding, depthwise, np.float64)
     return y if bias is None else y + np.asarray(bias, np.float64)
 
 

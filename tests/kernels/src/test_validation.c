@@ -18,6 +18,16 @@ static void expect(long got, long want, const char *what)
 
 #define EXPECT(call, want) expect((long)(call), (long)(want), #call)
 
+/* EXPECT inside a loop over tile sizes: the message names the tile size x. */
+static void expect_tile(long got, long want, const char *what, int32_t x)
+{
+	char at[192];
+	snprintf(at, sizeof(at), "%s with x=%ld", what, (long)x);
+	expect(got, want, at);
+}
+
+#define EXPECT_TILE(call, want) expect_tile((long)(call), (long)(want), #call, x)
+
 static int8_t in8[64];
 static int8_t out8[64];
 static uint8_t probs[64];
@@ -106,6 +116,25 @@ static void attention_checks(void)
 	EXPECT(tinytx_av_s8(&d, rq, probs, in8, out8), TINYTX_ERR_DIMS);
 }
 
+/*
+ * The depth-first blocks side by side (S=3 E=4 P=2 H=2, as tinytx.plan.mhsa): scratch
+ * bytes per tile size x, or the error of both the size and the call, then each call
+ * with the output separate or aliasing the input.
+ *   MHSA: row 12 | K 6->8 | V^T 8 | Q x*2 | A x*3 | O 12
+ *   FWSA: row 12 | V^T 6->8 | tile x*max(E,P) | A x*3 | O 12
+ */
+static const struct {
+	int32_t tile, mhsa, fwsa;
+	int in_place;
+} dft_tiles[] = {
+	{1, 48, 40, 0},
+	{2, 52, 48, 1},
+	{3, 60, 56, 1},
+	{0, TINYTX_ERR_DIMS, TINYTX_ERR_DIMS, 0},
+	{4, TINYTX_ERR_DIMS, TINYTX_ERR_DIMS, 0},
+	{-1, TINYTX_ERR_DIMS, TINYTX_ERR_DIMS, 0},
+};
+
 static void block_checks(void)
 {
 	const tinytx_requant rq = {1 << 30, 31};
@@ -120,41 +149,34 @@ static void block_checks(void)
 	need = tinytx_fwsa_s8_get_buffer_size(&d);
 	EXPECT(need > 0 && need <= (int32_t)sizeof(scratch), 1);
 	EXPECT(tinytx_fwsa_s8(&d, &fp, &fw, in8, out8, scratch), TINYTX_OK);
-	/* DFT, S=3 P=2 H=2: row 12 | K 6->8 | V^T 8 | Q x*2 | A x*3 | O 12 (tinytx.plan.mhsa) */
-	EXPECT(tinytx_mhsa_dft_s8_get_buffer_size(&d, 1), 48);
-	EXPECT(tinytx_mhsa_dft_s8_get_buffer_size(&d, 3), 60);
-	EXPECT(tinytx_mhsa_dft_s8_get_buffer_size(&d, 0), TINYTX_ERR_DIMS);
-	EXPECT(tinytx_mhsa_dft_s8_get_buffer_size(&d, 4), TINYTX_ERR_DIMS);
-	EXPECT(tinytx_mhsa_dft_s8_get_buffer_size(&d, -1), TINYTX_ERR_DIMS);
+	for (size_t i = 0; i < sizeof(dft_tiles) / sizeof(dft_tiles[0]); i++) {
+		const int32_t x = dft_tiles[i].tile;
+		const long mhsa = dft_tiles[i].mhsa, fwsa = dft_tiles[i].fwsa;
+		const long mhsa_call = mhsa < 0 ? mhsa : TINYTX_OK;
+		const long fwsa_call = fwsa < 0 ? fwsa : TINYTX_OK;
+		int8_t *out = dft_tiles[i].in_place ? in8 : out8;
+		EXPECT_TILE(tinytx_mhsa_dft_s8_get_buffer_size(&d, x), mhsa);
+		EXPECT_TILE(tinytx_fwsa_dft_s8_get_buffer_size(&d, x), fwsa);
+		EXPECT_TILE(tinytx_mhsa_dft_s8(&d, x, &mp, &mw, in8, out, scratch), mhsa_call);
+		EXPECT_TILE(tinytx_fwsa_dft_s8(&d, x, &fp, &fw, in8, out, scratch), fwsa_call);
+	}
 	EXPECT(tinytx_mhsa_dft_s8_get_buffer_size(NULL, 1), TINYTX_ERR_NULL);
-	EXPECT(tinytx_mhsa_dft_s8(&d, 1, &mp, &mw, in8, out8, scratch), TINYTX_OK);
-	EXPECT(tinytx_mhsa_dft_s8(&d, 2, &mp, &mw, in8, in8, scratch), TINYTX_OK);
-	EXPECT(tinytx_mhsa_dft_s8(&d, 0, &mp, &mw, in8, out8, scratch), TINYTX_ERR_DIMS);
-	EXPECT(tinytx_mhsa_dft_s8(&d, 4, &mp, &mw, in8, out8, scratch), TINYTX_ERR_DIMS);
+	EXPECT(tinytx_fwsa_dft_s8_get_buffer_size(NULL, 1), TINYTX_ERR_NULL);
 	EXPECT(tinytx_mhsa_dft_s8(&d, 1, &mp, &mw, in8, out8, NULL), TINYTX_ERR_NULL);
+	EXPECT(tinytx_fwsa_dft_s8(&d, 1, &fp, &fw, in8, out8, NULL), TINYTX_ERR_NULL);
 	EXPECT(tinytx_mhsa_dft_s8(&d, 1, NULL, &mw, in8, out8, scratch), TINYTX_ERR_NULL);
 	EXPECT(tinytx_mhsa_dft_s8(&d, 1, &mp, &mw, NULL, out8, scratch), TINYTX_ERR_NULL);
 	mw.wv = NULL;
-	EXPECT(tinytx_mhsa_dft_s8(&d, 1, &mp, &mw, in8, out8, scratch), TINYTX_ERR_NULL);
-	mw.wv = in8;
-	mp.av.shift = 0;
-	EXPECT(tinytx_mhsa_dft_s8(&d, 1, &mp, &mw, in8, out8, scratch), TINYTX_ERR_PARAM);
-	mp.av = rq;
-	/* FWSA DFT, E=4: row 12 | V^T 6->8 | tile x*max(E,P) | A x*3 | O 12 */
-	EXPECT(tinytx_fwsa_dft_s8_get_buffer_size(&d, 1), 40);
-	EXPECT(tinytx_fwsa_dft_s8_get_buffer_size(&d, 3), 56);
-	EXPECT(tinytx_fwsa_dft_s8_get_buffer_size(&d, 0), TINYTX_ERR_DIMS);
-	EXPECT(tinytx_fwsa_dft_s8_get_buffer_size(&d, 4), TINYTX_ERR_DIMS);
-	EXPECT(tinytx_fwsa_dft_s8_get_buffer_size(NULL, 1), TINYTX_ERR_NULL);
-	EXPECT(tinytx_fwsa_dft_s8(&d, 1, &fp, &fw, in8, out8, scratch), TINYTX_OK);
-	EXPECT(tinytx_fwsa_dft_s8(&d, 3, &fp, &fw, in8, in8, scratch), TINYTX_OK);
-	EXPECT(tinytx_fwsa_dft_s8(&d, 4, &fp, &fw, in8, out8, scratch), TINYTX_ERR_DIMS);
-	EXPECT(tinytx_fwsa_dft_s8(&d, 1, &fp, &fw, in8, out8, NULL), TINYTX_ERR_NULL);
 	fw.wo = NULL;
+	EXPECT(tinytx_mhsa_dft_s8(&d, 1, &mp, &mw, in8, out8, scratch), TINYTX_ERR_NULL);
 	EXPECT(tinytx_fwsa_dft_s8(&d, 1, &fp, &fw, in8, out8, scratch), TINYTX_ERR_NULL);
+	mw.wv = in8;
 	fw.wo = in8;
+	mp.av.shift = 0;
 	fp.t.shift = 63;
+	EXPECT(tinytx_mhsa_dft_s8(&d, 1, &mp, &mw, in8, out8, scratch), TINYTX_ERR_PARAM);
 	EXPECT(tinytx_fwsa_dft_s8(&d, 1, &fp, &fw, in8, out8, scratch), TINYTX_ERR_PARAM);
+	mp.av = rq;
 	fp.t = rq;
 	d.embed_dim = 40000; /* H * E over the limit */
 	EXPECT(tinytx_fwsa_dft_s8_get_buffer_size(&d, 1), TINYTX_ERR_DIMS);
