@@ -475,3 +475,23 @@ def test_arm_scratch_formula_mirrors_the_kernel(tiny_session: BenchSession) -> N
         assert need == arm_mhsa_scratch_bytes(shape), shape
     # without the H x S x S map the block needs less than the reference for A-D
     assert all(arm_mhsa_scratch_bytes(SHAPES[n]) < mhsa_scratch_bytes(SHAPES[n]) for n in SHAPES)
+
+
+def test_planner_scratch_is_the_arm_kernels(tiny_session: BenchSession) -> None:
+    """tinytx.ir.scratch's arm sizes (what convert and plan use, with no build) == every
+    attention kernel's *_get_buffer_size in the built arm variant."""
+    from tinytx.ir.scratch import KernelScratch
+
+    runner, sizes = tiny_session.runner, KernelScratch("arm")
+    shapes = [SHAPES["A"], SHAPES["B"], MhsaShape(1, 1, 1, 1), MhsaShape(7, 12, 5, 3)]
+    for shape in shapes:
+        dims = runner.alloc(
+            struct.pack("<4i", shape.seq_len, shape.embed_dim, shape.heads, shape.head_dim)
+        )
+        for fused in (False, True):
+            kind = "fwsa" if fused else "mhsa"
+            for tile in (None, 1, shape.seq_len):
+                func = f"tinytx_{kind}{'_dft' if tile else ''}_s8_get_buffer_size"
+                args = [dims, tile] if tile else [dims]
+                need = runner.call(func, args).return_value
+                assert need == sizes.attention(shape, tile, fused), (func, shape, tile)

@@ -189,7 +189,7 @@ def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_convert_command_exit_codes(toy: Path, tmp_path: Path, build_root: Path) -> None:
+def test_convert_command_exit_codes(toy: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     ok = run_cli(
         "convert",
@@ -200,8 +200,6 @@ def test_convert_command_exit_codes(toy: Path, tmp_path: Path, build_root: Path)
         "nucleo_l476rg_emu",
         "--kernels",
         "ref",
-        "--build-dir",
-        str(build_root),
     )
     assert ok.returncode == 0, ok.stderr
     assert (out / "model.c").is_file() and (out / "model.h").is_file()

@@ -102,9 +102,7 @@ def test_firmware_bit_exact_on_emulated_targets(target_name: str, build_root: Pa
     root = (build_root / "samples" / target_name).resolve()
     convs, dirs = [], []
     for name in SAMPLES:
-        conv = convert(
-            onnx_path(name), ConvertOptions(board=board_name, kernels=kernels), build_root
-        )
+        conv = convert(onnx_path(name), ConvertOptions(board=board_name, kernels=kernels))
         gen = root / "generated" / name
         conv.write(gen)
         convs.append(conv)

@@ -285,7 +285,7 @@ def emulate(
 
     from tinytx.codegen.project import convert
 
-    conv = convert(source.onnx, replace(source.options, kernels=kernels), build_root)
+    conv = convert(source.onnx, replace(source.options, kernels=kernels))
     m = conv.planned
     where = f"{source.options.board or target.name}-{kernels}"
     root = (build_root / "run" / f"{m.name}-{where}").resolve()

@@ -115,16 +115,15 @@ def calibration_inputs(model: ir.Model, path: Path) -> np.ndarray:
     return load_inputs(model, path) if path.suffix == ".npz" else np.load(path)
 
 
-def convert(onnx_path: Path, opts: ConvertOptions, build_root: Path | None = None) -> Conversion:
+def convert(onnx_path: Path, opts: ConvertOptions) -> Conversion:
     """Convert and plan; raises :class:`DoesNotFit` when the arena or the weights exceed
-    the board (after trying every schedule), FrontendError/PlanError for bad input.
-    ``build_root``: where the arm kernels may be built to ask them their scratch sizes."""
+    the board (after trying every schedule), FrontendError/PlanError for bad input."""
     onnx_path = Path(onnx_path)
     model = load_onnx(onnx_path, opts.name)
     budget, budget_text, flash = _budget(opts)
     calib = calibration_inputs(model, opts.calibration) if opts.calibration else None
     kernels = opts.kernels or default_kernels(opts.board)
-    scratch = KernelScratch(kernels, build_root)
+    scratch = KernelScratch(kernels)
     plan = plan_model(
         model, budget, budget_text, opts.mhsa, opts.tile, opts.fwsa, calib, kernels, scratch
     )
@@ -177,13 +176,12 @@ def plan_json(
     fwsa: str = "auto",
     tile: int | None = None,
     kernels: str = "ref",
-    build_root: Path | None = None,
 ) -> dict:
     """The plan of a whole ONNX model as JSON-ready data (``tinytx plan <model.onnx>``), the
     same plan ``tinytx convert`` generates code from, with the layer-wise and the
     depth-first arenas of the whole model next to it (the keys of ``tinytx plan --shape``)."""
     model = load_onnx(Path(path))
-    scratch = KernelScratch(kernels, build_root)
+    scratch = KernelScratch(kernels)
 
     def planned(mhsa: str, tile_rows: int | None) -> ModelPlan:
         return plan_model(model, budget, budget_text, mhsa, tile_rows, fwsa, None, kernels, scratch)

@@ -6,8 +6,6 @@ import argparse
 import sys
 from pathlib import Path
 
-from tinytx.paths import DEFAULT_BUILD_DIR
-
 
 def add_options(p: argparse.ArgumentParser) -> None:
     """Planning options shared by ``convert``, ``run`` and ``demo``."""
@@ -54,12 +52,6 @@ def add_parser(sub: argparse._SubParsersAction, name: str, help_text: str) -> No
         help="kernel variant whose scratch sizes to plan (default: arm on Cortex-M4/M7 "
         "boards, else ref)",
     )
-    p.add_argument(
-        "--build-dir",
-        type=Path,
-        default=DEFAULT_BUILD_DIR,
-        help="where the arm kernels are built to ask their scratch sizes (default: build/)",
-    )
     add_options(p)
     p.set_defaults(func=run)
 
@@ -86,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.model.is_file():
         raise FileNotFoundError(f"{args.model}: no such model file")
     try:
-        conv = convert(args.model, options(args), args.build_dir)
+        conv = convert(args.model, options(args))
     except DoesNotFit as exc:
         print(f"tinytx convert: {exc}", file=sys.stderr)
         return 1

@@ -131,9 +131,7 @@ def run(args: argparse.Namespace) -> int:
             raise
         from tinytx.plan.model import plan_model, render_text
 
-        result = plan_model(
-            Path(target), budget, args.fwsa, args.tile, args.kernels, args.build_dir
-        )
+        result = plan_model(Path(target), budget, args.fwsa, args.tile, args.kernels)
         _report(render_text(result), result, args.json)
         return 0 if result["fits"] else 1
     board = get_board(args.board)

@@ -20,7 +20,6 @@ def plan_model(
     fwsa_mode: str,
     tile_rows: int | None,
     kernels: str | None = None,
-    build_root: Path | None = None,
 ) -> dict:
     """Plan a whole model; returns the JSON object ``tinytx plan`` prints."""
     from tinytx.codegen.project import default_kernels, plan_json
@@ -28,9 +27,7 @@ def plan_model(
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such model file")
     variant = kernels or default_kernels(budget.board)
-    return plan_json(
-        path, budget.budget, budget.describe(), fwsa_mode, tile_rows, variant, build_root
-    )
+    return plan_json(path, budget.budget, budget.describe(), fwsa_mode, tile_rows, variant)
 
 
 def render_text(result: dict) -> str:
