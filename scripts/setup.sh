@@ -40,16 +40,22 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-# The virtualenv is rebuilt only when pyproject.toml changed since the last install.
+# The virtualenv is (re)installed only when pyproject.toml or the pins changed since the
+# last install. Every Python package comes at the exact version of
+# requirements/constraints.txt (build requirements too), so every machine runs the suite
+# against the versions it was written and measured with.
+CONSTRAINTS="$ROOT/requirements/constraints.txt"
 stamp="$VENV/.tinytx-installed"
-want="$(sha256sum "$ROOT/pyproject.toml" | cut -d' ' -f1)"
+want="$(cat "$ROOT/pyproject.toml" "$CONSTRAINTS" | sha256sum | cut -d' ' -f1)"
 if [ ! -x "$VENV/bin/python" ]; then
   echo "setup: creating virtualenv $VENV"
   "$PYTHON" -m venv "$VENV"
 fi
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
-  echo "setup: installing tinytx and its Python dependencies into $VENV"
-  "$VENV/bin/python" -m pip install -q --upgrade pip
-  "$VENV/bin/python" -m pip install -q -e "$ROOT[dev]"
+  echo "setup: installing tinytx and its pinned Python dependencies into $VENV"
+  pip_version="$(sed -n 's/^pip==//p' "$CONSTRAINTS")"
+  "$VENV/bin/python" -m pip install -q --disable-pip-version-check "pip==$pip_version"
+  "$VENV/bin/python" -m pip install -q --disable-pip-version-check \
+    -c "$CONSTRAINTS" --build-constraint "$CONSTRAINTS" -e "$ROOT[dev]"
   echo "$want" > "$stamp"
 fi

@@ -7,6 +7,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from tinytx.dirlock import directory_lock
 from tinytx.errors import TinytxError
 from tinytx.targets import Target
 
@@ -52,14 +53,15 @@ def cmake_build(
     ]
     stamp = build_dir / ".tinytx-configure"
     digest = hashlib.sha256("\0".join([str(source_dir), *args]).encode()).hexdigest()
-    if not stamp.exists() or stamp.read_text() != digest:
-        if build_dir.exists():
-            shutil.rmtree(build_dir)
-        build_dir.mkdir(parents=True)
-        _run(["cmake", "-S", str(source_dir), "-B", str(build_dir), *args], "cmake configure")
-        stamp.write_text(digest)
     cmd = ["cmake", "--build", str(build_dir), "-j", "2"]
     if build_target:
         cmd += ["--target", build_target]
-    _run(cmd, f"build of {source_dir.name} for {target.name}")
+    with directory_lock(build_dir):
+        if not stamp.exists() or stamp.read_text() != digest:
+            if build_dir.exists():
+                shutil.rmtree(build_dir)
+            build_dir.mkdir(parents=True)
+            _run(["cmake", "-S", str(source_dir), "-B", str(build_dir), *args], "cmake configure")
+            stamp.write_text(digest)
+        _run(cmd, f"build of {source_dir.name} for {target.name}")
     return build_dir

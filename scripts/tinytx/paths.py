@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -10,4 +11,6 @@ KERNELS_DIR = REPO_ROOT / "kernels"
 TESTS_DIR = REPO_ROOT / "tests"
 SAMPLES_DIR = REPO_ROOT / "samples"
 BAREMETAL_PORT_DIR = REPO_ROOT / "module" / "ports" / "baremetal"
-DEFAULT_BUILD_DIR = REPO_ROOT / "build"
+# Where commands build when no --build-dir is given; TINYTX_BUILD_DIR moves it (the test
+# session points it at its own directory).
+DEFAULT_BUILD_DIR = Path(os.environ.get("TINYTX_BUILD_DIR") or REPO_ROOT / "build")

@@ -23,6 +23,7 @@ from tinytx.bench import budget as bud
 from tinytx.bench.cases import KERNELS, WHOLE_BLOCK, BenchMismatch, stage_work
 from tinytx.bench.costs import CostModel, CostModelError, load_cost_tables
 from tinytx.bench.elementwise import ELEMENTWISE
+from tinytx.bench.firmware import compiler_version
 from tinytx.bench.run import (
     BENCH_KERNELS,
     DEFAULT_SEED,
@@ -42,6 +43,8 @@ from tinytx.workloads import (
     arm_mhsa_scratch_bytes,
     mhsa_scratch_bytes,
 )
+
+pytestmark = pytest.mark.firmware
 
 GATE_TARGETS = ("m4", "m7")
 TINY = "8,16,4,2"  # S=8 E=16 P=4 H=2
@@ -65,7 +68,8 @@ def gate_runs(build_root: Path) -> dict[str, VariantRun]:
 def test_instruction_budgets(gate_runs: dict[str, VariantRun], target: str) -> None:
     run = gate_runs[target]
     assert run.variant == get_target(target).default_kernels
-    check = bud.check_budgets(bud.DEFAULT_BUDGET_FILE, run, DEFAULT_SEED)
+    compiler = compiler_version(get_target(target))
+    check = bud.check_budgets(bud.DEFAULT_BUDGET_FILE, run, DEFAULT_SEED, compiler)
     assert len(check.entries) == len(SHAPES) * len(BENCH_KERNELS)
     assert check.ok, "\n".join(e.message() for e in check.failures)
 
@@ -330,6 +334,17 @@ def test_budget_check_fails_above_two_percent(
     assert main([*common, "--check-budget"]) == 1
     assert "no budget for kernel mhsa" in capsys.readouterr().err
 
+    compiler = data["compilers"]["m4"]
+    assert compiler == compiler_version(get_target("m4")) and "gcc" in compiler
+    data["compilers"]["m4"] = "arm-none-eabi-gcc (other) 99.1.0"  # another compiler
+    path.write_text(json.dumps(data))
+    assert main([*common, "--check-budget"]) == 2
+    err = capsys.readouterr().err
+    last = err.strip().splitlines()[-1]
+    assert "recorded with 'arm-none-eabi-gcc (other) 99.1.0'" in last
+    assert "over budget" not in err
+    data["compilers"]["m4"] = compiler
+
     data["seed"] = 1234
     path.write_text(json.dumps(data))
     assert main([*common, "--check-budget"]) == 2
@@ -343,6 +358,7 @@ def test_committed_budget_file_is_complete() -> None:
     data = bud.load_budgets(bud.DEFAULT_BUDGET_FILE)
     assert data["seed"] == DEFAULT_SEED
     for target in GATE_TARGETS:
+        assert data["compilers"][target].startswith("arm-none-eabi-gcc")
         variant = get_target(target).default_kernels
         for shape in SHAPES:
             counts = data["budgets"][target][variant][shape]

@@ -10,6 +10,8 @@ import pytest
 
 from tinytx.cli import COMMANDS, main
 
+pytestmark = pytest.mark.firmware
+
 TINYTX = [sys.executable, "-m", "tinytx.cli"]
 
 

@@ -25,6 +25,8 @@ from tinytx.ir.planning import plan_model
 from tinytx.paths import KERNELS_DIR, SAMPLES_DIR
 from tinytx.targets import get_target
 
+pytestmark = pytest.mark.firmware
+
 pytest.importorskip("onnxruntime")
 
 SHAPE = (1, 12, 16)

@@ -22,6 +22,7 @@ from tinytx.frontend.onnx import FrontendError, load_onnx
 from tinytx.frontend.onnx.testing import GraphBuilder, gelu_island, quantize_qdq, random_inputs
 
 ort = pytest.importorskip("onnxruntime")
+from ort_margins import LEVELS, PATTERN_MAX_LSB, ort_session  # noqa: E402
 
 S, E = 6, 16
 TOKENS = (1, S, E)
@@ -39,8 +40,17 @@ def qdq(build: Build, shape: tuple[int, ...], opset: int = 17, island: bool = Fa
     return quantize_qdq(model, random_inputs(shape, 16), nodes_to_exclude=exclude, **kw)
 
 
-def max_deviation_lsb(data: bytes, m: ir.Model, shape: tuple[int, ...], n: int = 6) -> float:
-    sess = ort.InferenceSession(data, providers=["CPUExecutionProvider"])
+DEVIATION_INPUTS = 6
+
+
+def max_deviation_lsb(
+    data: bytes,
+    m: ir.Model,
+    shape: tuple[int, ...],
+    n: int = DEVIATION_INPUTS,
+    level: str = "ORT_DISABLE_ALL",
+) -> float:
+    sess = ort_session(data, level)
     scale = m.tensors[m.output].scale
     worst = 0.0
     for x in random_inputs(shape, n, seed=5):
@@ -149,7 +159,8 @@ def test_pattern_lowers_and_matches_onnxruntime(name: str) -> None:
     data = qdq(build, shape, **kw)
     m = load_onnx(data)
     assert [op.kind for op in m.ops] == kinds
-    assert max_deviation_lsb(data, m, shape) <= 3.0
+    for level in LEVELS:
+        assert max_deviation_lsb(data, m, shape, level=level) <= PATTERN_MAX_LSB, level
 
 
 def test_fused_relu_is_the_output_clamp() -> None:

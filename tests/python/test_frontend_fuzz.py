@@ -1,13 +1,13 @@
 """Fuzzing the ONNX frontend with mutated and truncated QDQ models (hypothesis).
 
-The seeds are two small QDQ models made during the test run (a transformer block with
-attention, LayerNorm, GELU and a classifier; a convolution frontend with pooling), as
-onnxruntime's quantize_static writes them. Mutations work on the bytes (flips, inserted
-and deleted runs, truncation) and on the protobuf (an op type, an attribute, a shape,
-a scale, an initializer, a node removed or its inputs swapped). A mutated model must give
-an IR model that passes its own validation, runs in the golden executor and is planned
-and generated, or a TinytxError whose message is one line:
-any other exception is a crash, and an input that takes more than MAX_SECONDS a hang.
+The seeds are two small committed QDQ models (a transformer block with attention,
+LayerNorm, GELU and a classifier; a convolution frontend with pooling), as onnxruntime's
+quantize_static writes them (tests/tools/make_fuzz_seeds.py). Mutations work on the bytes
+(flips, inserted and deleted runs, truncation) and on the protobuf (an op type, an
+attribute, a shape, a scale, an initializer, a node removed or its inputs swapped). A
+mutated model must give an IR model that passes its own validation, runs in the golden
+executor and is planned and generated, or a TinytxError whose message is one line: any
+other exception is a crash, and an input that takes more than MAX_SECONDS a hang.
 Examples are derandomized; TINYTX_FUZZ_EXAMPLES raises their number (default 150 each).
 """
 
@@ -16,27 +16,23 @@ from __future__ import annotations
 import os
 import time
 from collections import Counter
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 hypothesis = pytest.importorskip("hypothesis")
-pytest.importorskip("onnxruntime")
 import onnx  # noqa: E402
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
-from hypothesis.configuration import set_hypothesis_home_dir  # noqa: E402
 from onnx import numpy_helper  # noqa: E402
 
 from tinytx import executor, ir  # noqa: E402
 from tinytx.codegen.model import generate  # noqa: E402
 from tinytx.errors import TinytxError  # noqa: E402
 from tinytx.frontend.onnx import load_onnx  # noqa: E402
-from tinytx.frontend.onnx.testing import GraphBuilder, quantize_qdq, random_inputs  # noqa: E402
 from tinytx.ir.planning import plan_model  # noqa: E402
-from tinytx.paths import DEFAULT_BUILD_DIR  # noqa: E402
 
-set_hypothesis_home_dir(str(DEFAULT_BUILD_DIR / "pytest" / "hypothesis"))
 EXAMPLES = int(os.environ.get("TINYTX_FUZZ_EXAMPLES", "150"))
 MAX_SECONDS = 5.0
 COUNTS: Counter = Counter()
@@ -66,25 +62,8 @@ OPS = [
 ]
 
 
-def _transformer() -> bytes:
-    b = GraphBuilder(seed=4)
-    x = b.input((1, 5, 8))
-    y = b.layernorm(b.add(b.mhsa(x, 2), x))
-    y = b.linear(b.mean(b.linear(b.gelu(b.linear(y, 16)), 8), (1,)), 3, gemm=True)
-    return quantize_qdq(b.model(y), random_inputs((1, 5, 8), 8))
-
-
-def _convnet() -> bytes:
-    b = GraphBuilder(seed=5)
-    x = b.input((2, 2, 6, 6))
-    y = b.pool(b.relu(b.conv(x, 4, bn=True)), "MaxPool")
-    y = b.linear(b.reshape(b.transpose(y, (0, 2, 3, 1)), (1, 2, 36)), 8, bias=False)
-    return quantize_qdq(
-        b.model(b.linear(b.mean(y, (1,)), 3, gemm=True)), random_inputs((2, 2, 6, 6), 8)
-    )
-
-
-SEEDS = {"transformer": _transformer(), "convnet": _convnet()}
+SEED_DIR = Path(__file__).parent / "data" / "fuzz_seeds"  # tests/tools/make_fuzz_seeds.py
+SEEDS = {p.stem: p.read_bytes() for p in sorted(SEED_DIR.glob("*.onnx"))}
 
 
 def check(data: bytes) -> None:

@@ -11,6 +11,8 @@ from tinytx import kernel_tests as kt
 from tinytx.vectors import KERNEL_IDS, generate_cases, read_cases, write_cases
 from tinytx.vectors.format import MAGIC
 
+pytestmark = pytest.mark.firmware
+
 
 def _corrupt_expected(path: Path, kernel: str, case_id: int) -> None:
     """Flip one byte of the expected output of one case, in place."""

@@ -12,6 +12,8 @@ from tinytx import kernel_tests as kt
 from tinytx.targets import load_targets
 from tinytx.vectors import KERNEL_IDS
 
+pytestmark = pytest.mark.firmware
+
 # Every kernel variant each target can build: (host, ref), (m4, arm), (m4, ref), ...
 RUNS = [f"{t.name}-{v}" for t in load_targets().values() for v in t.kernels]
 MIN_CASES = 200

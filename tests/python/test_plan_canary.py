@@ -17,6 +17,8 @@ from tinytx.plan.canary import CanarySpec, run_canary
 from tinytx.plan.mhsa import choose_tile
 from tinytx.workloads import SHAPES
 
+pytestmark = pytest.mark.firmware
+
 
 def _specs() -> list[CanarySpec]:
     specs: list[CanarySpec] = []

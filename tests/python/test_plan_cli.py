@@ -12,6 +12,8 @@ from tinytx.plan.budget import ram_budget
 from tinytx.plan.mhsa import dft_arenas
 from tinytx.workloads import SHAPES
 
+pytestmark = pytest.mark.firmware
+
 
 def _json(capsys, *argv: str) -> tuple[int, dict]:
     code = main(["plan", *argv, "--json", "-"])

@@ -10,6 +10,8 @@ import pytest
 from tinytx.bench.fwsa_cases import measure_attention
 from tinytx.workloads import SHAPES
 
+pytestmark = pytest.mark.firmware
+
 
 @pytest.mark.parametrize("name", ["A", "C"])
 def test_fwsa_score_part_on_m4(name: str, build_root) -> None:

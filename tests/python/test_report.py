@@ -17,6 +17,8 @@ from tinytx.report.core import Paint
 from tinytx.report.elf import read_elf
 from tinytx.report.mapfile import parse_map_text
 
+pytestmark = pytest.mark.firmware
+
 TINYTX = [sys.executable, "-m", "tinytx.cli", "report"]
 TARGETS = [
     pytest.param("m4", marks=pytest.mark.skipif(not have_toolchain("m4"), reason="no arm gcc")),

@@ -19,14 +19,14 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.firmware
+
 hypothesis = pytest.importorskip("hypothesis")
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
-from hypothesis.configuration import set_hypothesis_home_dir  # noqa: E402
 from report_builds import have_toolchain, small_build  # noqa: E402
 
 from tinytx.boards import get_board  # noqa: E402
-from tinytx.paths import DEFAULT_BUILD_DIR  # noqa: E402
 from tinytx.report.boardcheck import check_board  # noqa: E402
 from tinytx.report.core import build_report  # noqa: E402
 from tinytx.report.elf import read_elf  # noqa: E402
@@ -34,8 +34,6 @@ from tinytx.report.errors import ReportError  # noqa: E402
 from tinytx.report.mapfile import parse_map_text  # noqa: E402
 from tinytx.report.render import report_json, report_text  # noqa: E402
 
-# Hypothesis' caches go to build/, not to the working directory.
-set_hypothesis_home_dir(str(DEFAULT_BUILD_DIR / "pytest" / "hypothesis"))
 EXAMPLES = int(os.environ.get("TINYTX_FUZZ_EXAMPLES", "300"))
 MAX_SECONDS = 5.0
 COUNTS: Counter = Counter()

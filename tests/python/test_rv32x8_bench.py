@@ -13,6 +13,8 @@ from tinytx.bench import rv32x8
 from tinytx.bench.run import parse_shape
 from tinytx.emu.unicorn_riscv import RiscvCoreRunner, rvc_instruction_count
 
+pytestmark = pytest.mark.firmware
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 

@@ -27,6 +27,8 @@ from tinytx.targets import Target, get_target
 from tinytx.vectors import Case, write_cases
 from tinytx.workloads import SHAPES, MhsaShape, calibrate_fwsa, make_mhsa, random_bias
 
+pytestmark = pytest.mark.firmware
+
 CORES_LINE = "list=1,2,4,8"
 SHAPE_SEED = 11
 

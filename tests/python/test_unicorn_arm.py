@@ -23,6 +23,8 @@ from tinytx.emu.unicorn_arm import (
     thumb_instruction_count,
 )
 
+pytestmark = pytest.mark.firmware
+
 GCC = shutil.which("arm-none-eabi-gcc")
 needs_gcc = pytest.mark.skipif(GCC is None, reason="arm-none-eabi-gcc is not on PATH")
 

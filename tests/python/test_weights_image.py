@@ -27,6 +27,8 @@ from tinytx.weights_image import (
     write_intel_hex,
 )
 
+pytestmark = pytest.mark.firmware
+
 TINYTX = [sys.executable, "-m", "tinytx.cli", "weights-hex"]
 BOARD = "nucleo_l476rg_emu"
 needs_qemu = pytest.mark.skipif(

@@ -23,6 +23,8 @@ from tinytx import cli
 from tinytx.boards import get_board
 from tinytx.weights_image import parse_image, read_intel_hex
 
+pytestmark = pytest.mark.firmware
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = REPO_ROOT / "samples" / "mhsa_bench"
 

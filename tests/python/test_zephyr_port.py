@@ -25,6 +25,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.firmware
+
 pytest.importorskip("kconfiglib", reason="kconfiglib is not installed (pip install -e '.[dev]')")
 if shutil.which("cmake") is None or shutil.which("gcc") is None:
     pytest.skip("cmake and gcc are needed", allow_module_level=True)

@@ -28,6 +28,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+pytestmark = pytest.mark.firmware
+
 pytest.importorskip("kconfiglib", reason="kconfiglib is not installed (pip install -e '.[dev]')")
 pytest.importorskip("pykwalify", reason="pykwalify is not installed (pip install -e '.[dev]')")
 

@@ -5,6 +5,10 @@ budget of exact executed instructions. `check_budgets` fails a count that exceed
 budget by more than `TOLERANCE` (2 %), and a count that has no budget. `update_budgets`
 writes the counts of a run into the file (the other entries stay), which is how a
 budget is lowered after a speed-up: a normal commit of the new file.
+
+Instruction counts depend on the compiler that built the kernels, so the file records
+the compiler of each target (the first line of ``<gcc> --version``), and a run with
+another compiler is refused with one line instead of failing like a regression.
 """
 
 from __future__ import annotations
@@ -109,10 +113,27 @@ def check_file(path: Path, seed: int) -> None:
     _check_seed(path, load_budgets(path), seed)
 
 
-def check_budgets(path: Path, run: VariantRun, seed: int) -> BudgetCheck:
-    """Compare every count of `run` with its budget in `path`."""
+def _check_compiler(path: Path, data: dict[str, Any], target: str, compiler: str) -> None:
+    recorded = data.get("compilers", {}).get(target)
+    if recorded is None:
+        raise BudgetError(
+            f"{path}: no compiler recorded for target {target} "
+            "(record its budgets with --update-budget)"
+        )
+    if recorded != compiler:
+        raise BudgetError(
+            f"{path}: the {target} budgets were recorded with {recorded!r}, this run was "
+            f"built with {compiler!r}; counts of different compilers are not compared "
+            "(install the recorded compiler, or record budgets for this one with "
+            "--update-budget)"
+        )
+
+
+def check_budgets(path: Path, run: VariantRun, seed: int, compiler: str) -> BudgetCheck:
+    """Compare every count of `run` (built with `compiler`) with its budget in `path`."""
     data = load_budgets(path)
     _check_seed(path, data, seed)
+    _check_compiler(path, data, run.target, compiler)
     by_shape = data["budgets"].get(run.target, {}).get(run.variant, {})
     entries = []
     for shape in run.shapes:
@@ -137,10 +158,10 @@ def check_budgets(path: Path, run: VariantRun, seed: int) -> BudgetCheck:
     return BudgetCheck(path, tuple(entries))
 
 
-def update_budgets(path: Path, run: VariantRun, seed: int) -> int:
-    """Write the counts of `run` as budgets into `path` (created if missing).
-
-    Entries of other targets, variants and shapes are kept. Returns the number written.
+def update_budgets(path: Path, run: VariantRun, seed: int, compiler: str) -> int:
+    """Write the counts of `run` (built with `compiler`) as budgets into `path` (created
+    if missing). Entries of other targets, variants and shapes are kept; another
+    compiler for the target drops the target's old budgets. Returns the number written.
     """
     if path.exists():
         data = load_budgets(path)
@@ -148,6 +169,10 @@ def update_budgets(path: Path, run: VariantRun, seed: int) -> int:
     else:
         data = {"format": FORMAT, "seed": seed, "budgets": {}}
     data["about"] = _ABOUT
+    compilers = data.setdefault("compilers", {})
+    if compilers.get(run.target, compiler) != compiler:
+        data["budgets"].pop(run.target, None)
+    compilers[run.target] = compiler
     by_shape = data["budgets"].setdefault(run.target, {}).setdefault(run.variant, {})
     n = 0
     for shape in run.shapes:
@@ -158,6 +183,7 @@ def update_budgets(path: Path, run: VariantRun, seed: int) -> int:
         "format": FORMAT,
         "seed": data["seed"],
         "unit": "exact executed instructions",
+        "compilers": dict(sorted(compilers.items())),
         "budgets": _sorted(data["budgets"]),
     }
     path.parent.mkdir(parents=True, exist_ok=True)

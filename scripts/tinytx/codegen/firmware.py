@@ -18,6 +18,7 @@ import numpy as np
 
 from tinytx.build import cmake_build
 from tinytx.codegen.project import Conversion
+from tinytx.dirlock import directory_lock
 from tinytx.emu.qemu import run_program
 from tinytx.errors import TinytxError
 from tinytx.paths import BAREMETAL_PORT_DIR, SAMPLES_DIR
@@ -289,27 +290,28 @@ def emulate(
     m = conv.planned
     where = f"{source.options.board or target.name}-{kernels}"
     root = (build_root / "run" / f"{m.name}-{where}").resolve()
-    gen = root / "generated"
-    conv.write(gen)
-    if source.generated is not None:
-        for f in ("model.c", "model.h"):
-            mine, theirs = (gen / f).read_text(), (source.generated / f)
-            if theirs.is_file() and theirs.read_text() != mine:
-                echo(f"note: {theirs} differs from a fresh conversion (converted again here)")
-    echo("plan:")
-    for line in conv.plan.describe():
-        echo(f"  {line}")
-    elf = build(conv, gen, target, kernels, root / "firmware", source.sample)
-    echo(f"firmware: {elf}")
-    fw = run(target, elf)
-    echo("--- QEMU console " + "-" * 40)
-    echo(fw.console.rstrip())
-    echo("-" * 57)
-    problems = compare(conv, fw)
-    counted = None
-    if count and not problems and (target.cpu or "").startswith("cortex-m"):
-        assert conv.test is not None
-        counted = count_instructions(elf, target.cpu or "cortex-m4", conv, conv.test.inputs[0])
-        if not np.array_equal(counted.output, conv.test.expected[0]):
-            problems.append("the unicorn run's output differs from the golden executor")
+    with directory_lock(root):
+        gen = root / "generated"
+        conv.write(gen)
+        if source.generated is not None:
+            for f in ("model.c", "model.h"):
+                mine, theirs = (gen / f).read_text(), (source.generated / f)
+                if theirs.is_file() and theirs.read_text() != mine:
+                    echo(f"note: {theirs} differs from a fresh conversion (converted again here)")
+        echo("plan:")
+        for line in conv.plan.describe():
+            echo(f"  {line}")
+        elf = build(conv, gen, target, kernels, root / "firmware", source.sample)
+        echo(f"firmware: {elf}")
+        fw = run(target, elf)
+        echo("--- QEMU console " + "-" * 40)
+        echo(fw.console.rstrip())
+        echo("-" * 57)
+        problems = compare(conv, fw)
+        counted = None
+        if count and not problems and (target.cpu or "").startswith("cortex-m"):
+            assert conv.test is not None
+            counted = count_instructions(elf, target.cpu or "cortex-m4", conv, conv.test.inputs[0])
+            if not np.array_equal(counted.output, conv.test.expected[0]):
+                problems.append("the unicorn run's output differs from the golden executor")
     return EmulationResult(conv, elf, fw, tuple(problems), counted, target)

@@ -133,10 +133,10 @@ def run(args: argparse.Namespace) -> int:
         outputs.plot(result, args.plot)
         print(f"plot: {args.plot}", file=sys.stderr)
     if args.update_budget:
-        n = budget.update_budgets(args.budget, result.run, args.seed)
+        n = budget.update_budgets(args.budget, result.run, args.seed, result.compiler)
         print(f"budget: wrote {n} budgets to {args.budget}", file=sys.stderr)
     if args.check_budget:
-        check = budget.check_budgets(args.budget, result.run, args.seed)
+        check = budget.check_budgets(args.budget, result.run, args.seed, result.compiler)
         for entry in check.failures:
             print(f"tinytx bench: {entry.message()}", file=sys.stderr)
         if check.ok:

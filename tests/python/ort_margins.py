@@ -1,0 +1,73 @@
+"""How far onnxruntime may be from the golden executor: the margins every test that
+compares with onnxruntime uses, and the measurements they rest on.
+
+The golden executor is the exact reference (committed golden outputs, bit-exact
+firmware). onnxruntime is compared as a statistic, never with exact equality: its int8
+kernels differ per CPU instruction set (AVX-512 VNNI, AVX2, ...) and per graph
+optimization level. Each margin leaves at least 2x headroom over the worst figure
+measured with tests/tools/measure_ort_margins.py at ORT_DISABLE_ALL and ORT_ENABLE_ALL,
+natively on an AVX-512 VNNI Xeon and under `qemu-x86_64 -cpu Haswell` (AVX2, no
+AVX-512, the code path of e.g. an AMD EPYC without VNNI), onnxruntime as pinned in
+requirements/constraints.txt. Deviations are in output LSB (the output tensor's scale).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import onnxruntime as ort
+
+LEVELS = ("ORT_DISABLE_ALL", "ORT_ENABLE_ALL")
+
+
+@dataclass(frozen=True)
+class Margin:
+    min_top1: float  # agreement of the argmax over the inputs
+    max_lsb: float  # worst element
+    mean_lsb: float  # mean over every output element of every input
+    basis: str  # the worst measured figures (top-1, max, mean) it was derived from
+
+
+# Samples, golden executor vs onnxruntime on the 200 inputs of each sample's
+# agreement_inputs() (the committed test inputs stay within the same margins).
+SAMPLE_MARGINS = {
+    "radar": Margin(0.98, 60.0, 4.0, "measured: top-1 1.000, max 30 LSB, mean 1.78 LSB"),
+    "eeg": Margin(0.98, 32.0, 8.0, "measured: top-1 0.990, max 15 LSB, mean 3.89 LSB"),
+    "ecg": Margin(0.98, 40.0, 3.0, "measured: top-1 0.995, max 19 LSB, mean 1.22 LSB"),
+}
+
+# The frontend's pattern models (tests/python/test_frontend.py), worst element over the
+# DEVIATION_INPUTS inputs of each pattern; measured worst over all patterns and both
+# levels: 3 LSB natively, 11 LSB under AVX2 (Gemm of int8 x int8: onnxruntime's AVX2
+# u8s8 path saturates int16 pair sums, VNNI does not).
+PATTERN_MAX_LSB = 24.0
+
+
+def ort_session(model: str | bytes, level: str = "ORT_DISABLE_ALL") -> ort.InferenceSession:
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = 1
+    opts.graph_optimization_level = getattr(ort.GraphOptimizationLevel, level)
+    return ort.InferenceSession(model, opts, providers=["CPUExecutionProvider"])
+
+
+@dataclass(frozen=True)
+class Deviation:
+    top1: float
+    max_lsb: float
+    mean_lsb: float
+
+    def within(self, margin: Margin) -> bool:
+        return (
+            self.top1 >= margin.min_top1
+            and self.max_lsb <= margin.max_lsb
+            and self.mean_lsb <= margin.mean_lsb
+        )
+
+
+def deviation(refs: list[np.ndarray], gots: list[np.ndarray], scale: float) -> Deviation:
+    """Agreement of two lists of float outputs, deviations in units of ``scale``."""
+    pairs = list(zip(refs, gots, strict=True))
+    agree = sum(int(r.argmax() == g.argmax()) for r, g in pairs)
+    lsb = np.concatenate([np.abs(r.ravel() - g.ravel()) / scale for r, g in pairs])
+    return Deviation(agree / len(refs), round(float(lsb.max()), 3), round(float(lsb.mean()), 4))
