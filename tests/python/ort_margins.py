@@ -30,18 +30,21 @@ class Margin:
 
 
 # Samples, golden executor vs onnxruntime on the 200 inputs of each sample's
-# agreement_inputs() (the committed test inputs stay within the same margins).
+# agreement_inputs() and on its committed test inputs. Worst measured of the eight
+# (native, AVX2) x (ORT_DISABLE_ALL, ORT_ENABLE_ALL) x (200, committed) figures; top-1's
+# headroom is on the disagreement (0.5 % measured -> 1 % allowed). ORT_DISABLE_ALL gave
+# the same figures on both CPUs; the spread is ORT_ENABLE_ALL's fused int8 kernels.
 SAMPLE_MARGINS = {
-    "radar": Margin(0.98, 60.0, 4.0, "measured: top-1 1.000, max 30 LSB, mean 1.78 LSB"),
-    "eeg": Margin(0.98, 32.0, 8.0, "measured: top-1 0.990, max 15 LSB, mean 3.89 LSB"),
-    "ecg": Margin(0.98, 40.0, 3.0, "measured: top-1 0.995, max 19 LSB, mean 1.22 LSB"),
+    "radar": Margin(0.99, 60.0, 6.6, "top-1 0.995, max 30 LSB, mean 3.30 LSB (AVX2, ENABLE_ALL)"),
+    "eeg": Margin(0.98, 30.0, 7.9, "top-1 0.990, max 15 LSB, mean 3.92 LSB (AVX2, ENABLE_ALL)"),
+    "ecg": Margin(0.99, 36.0, 3.6, "top-1 0.995, max 18 LSB, mean 1.76 LSB (AVX2, ENABLE_ALL)"),
 }
 
 # The frontend's pattern models (tests/python/test_frontend.py), worst element over the
-# DEVIATION_INPUTS inputs of each pattern; measured worst over all patterns and both
-# levels: 3 LSB natively, 11 LSB under AVX2 (Gemm of int8 x int8: onnxruntime's AVX2
-# u8s8 path saturates int16 pair sums, VNNI does not).
-PATTERN_MAX_LSB = 24.0
+# DEVIATION_INPUTS inputs of each pattern, at both levels. Measured worst: 3 LSB natively
+# and with ORT_DISABLE_ALL on AVX2; 11 LSB on AVX2 with ORT_ENABLE_ALL (the Gemm pattern:
+# onnxruntime's fused AVX2 u8s8 kernel saturates int16 pair sums, VNNI does not).
+PATTERN_MAX_LSB = 22.0
 
 
 def ort_session(model: str | bytes, level: str = "ORT_DISABLE_ALL") -> ort.InferenceSession:

@@ -104,6 +104,21 @@ def test_run_command_prints_match_last(build_root: Path) -> None:
     assert "board nucleo_l476rg_emu:" in out and "fits" in out
 
 
+def test_two_run_commands_at_once_share_a_build_directory(build_root: Path) -> None:
+    """Started together on the same sample and build directory, both runs succeed: one
+    waits for the other's lock instead of configuring and linking into the same files."""
+    build_dir = build_root / "concurrent-runs"
+    cmd = [sys.executable, "-m", "tinytx.cli", "run", "ecg", "--board", "nucleo_l476rg_emu",
+           "--emulate", "--no-count", "--build-dir", str(build_dir)]  # fmt: skip
+    procs = [
+        subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        for _ in range(2)
+    ]
+    outs = [p.communicate(timeout=600)[0] for p in procs]
+    for p, out in zip(procs, outs, strict=True):
+        assert p.returncode == 0 and out.strip().splitlines()[-1] == "MATCH", out[-2000:]
+
+
 def test_make_demo_runs_the_radar_sample(build_root: Path) -> None:
     out, lines = cli_match("demo", "--sample", "radar", "--build-dir", str(build_root))
     assert "input 0: push (label push)" in out
