@@ -26,6 +26,7 @@ set(TINYTX_KERNEL_NAMES
   tinytx_gelu_s8
   tinytx_layernorm_s8
   tinytx_linear_s8
+  tinytx_lut_s8
   tinytx_maxpool2d_s8
   tinytx_mean_rows_s8
   tinytx_mhsa_dft_s8

@@ -288,6 +288,19 @@ static inline tinytx_status tinytx_check_gelu_call(int32_t size, const tinytx_ge
 	return TINYTX_OK;
 }
 
+/* Every check of a tinytx_lut_s8 call (the table has no invalid contents). */
+static inline tinytx_status tinytx_check_lut_call(int32_t size, const void *table,
+						  const void *input, const void *output)
+{
+	if (table == NULL || input == NULL || output == NULL) {
+		return TINYTX_ERR_NULL;
+	}
+	if (size < 1) {
+		return TINYTX_ERR_DIMS;
+	}
+	return TINYTX_OK;
+}
+
 #define TINYTX_ADD_MULTIPLIER_MAX (1L << 22)
 
 /* Every check of a tinytx_add_s8 call. */

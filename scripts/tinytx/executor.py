@@ -53,6 +53,8 @@ def run_op(op: ir.Op, args: list[np.ndarray], out_shape: tuple[int, ...]) -> np.
         y = g.layernorm_s8(x, op.gamma, op.beta, op.eps_q16, op.rq)
     elif isinstance(op, ir.Gelu):
         y = g.gelu_s8(x, op.params)
+    elif isinstance(op, ir.Lut):
+        y = g.lut_s8(x, op.table)
     elif isinstance(op, ir.Add):
         b = op.b_const if op.b_const is not None else args[1]
         y = g.add_s8(x, b, op.params)

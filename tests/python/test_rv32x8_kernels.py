@@ -87,6 +87,8 @@ def shape_cases(name: str, shape: MhsaShape, seed: int, first_id: int) -> list[C
     flat = x.reshape(-1)
     gp = g.gelu_params(0.05, 0.04)
     add("gelu", (flat.size, gp.q_clip, gp.q_one, *_rq(gp.rq)), (flat, g.gelu_s8(flat, gp)), "GELU")
+    table = g.build_unary_table(g.make_unary("Sigmoid").fn, 0.05, 0, 1.0 / 255, -128)
+    add("lut", (flat.size,), (flat, table, g.lut_s8(flat, table)), "Sigmoid table")
     ap = g.add_params(0.05, 0.04, 0.08)
     b = tr["y"].reshape(-1)
     add(
@@ -125,6 +127,7 @@ RISCV_KERNELS = (
     "layernorm",
     "gelu",
     "add",
+    "lut",
 )
 
 

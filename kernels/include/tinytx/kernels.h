@@ -91,6 +91,18 @@ tinytx_status tinytx_layernorm_s8(const tinytx_layernorm_dims *dims,
 tinytx_status tinytx_gelu_s8(int32_t size, const tinytx_gelu_params *params, const int8_t *input,
 			     int8_t *output);
 
+/*
+ * Any unary function of int8 values (Sigmoid, Tanh, HardSwish, LeakyRelu, SiLU, GELU,
+ * ...) through a 256-entry table built offline (tinytx/golden/lut.py):
+ * output[i] = table[(uint8_t)input[i]], i.e. indexed by the input byte (code & 0xFF),
+ * so table[0..127] holds the codes 0..127 and table[128..255] the codes -128..-1.
+ * The output may be the input itself (in place) or not overlap it; it must not overlap
+ * the table. Any alignment. arm: four elements per 32-bit load/store; riscv: the
+ * elements split over the cores.
+ */
+tinytx_status tinytx_lut_s8(int32_t size, const int8_t *table, const int8_t *input,
+			    int8_t *output);
+
 /* Requantized element-wise add (output may alias either input). */
 tinytx_status tinytx_add_s8(int32_t size, const tinytx_add_params *params, const int8_t *input_a,
 			    const int8_t *input_b, int8_t *output);

@@ -5,7 +5,7 @@
 # The riscv kernels compile their XpulpV2 inner loops because the GAP9 GCC defines
 # __pulp__ for -march=rv32imcxgap9 (the SDK's default); see docs/gap9.md.
 TINYTX_KERNELS_DIR := $(TINYTX_DIR)/kernels
-TINYTX_KERNEL_NAMES := add av fwsa gelu layernorm linear mhsa mhsa_dft qk_softmax
+TINYTX_KERNEL_NAMES := add av fwsa gelu layernorm linear lut mhsa mhsa_dft qk_softmax
 TINYTX_KERNEL_SRCS := $(foreach k,$(TINYTX_KERNEL_NAMES),$(TINYTX_KERNELS_DIR)/src/riscv/tinytx_$(k)_s8.c)
 # the kernels without a riscv file come from the reference set
 TINYTX_REF_ONLY := $(filter-out $(notdir $(TINYTX_KERNEL_SRCS)),$(notdir $(wildcard $(TINYTX_KERNELS_DIR)/src/ref/*.c)))

@@ -2,8 +2,10 @@
 
 They are benchmarked on the block's own tensors ([S][E]): ``add`` sums the block's input
 and output (the residual connection), ``layernorm`` normalizes that sum, ``gelu`` runs on
-the normalized rows. Their data and parameters are deterministic in the seed; the golden
-model gives every expected output, checked like the block's kernels (`cases.run_case`).
+the normalized rows, and ``lut`` computes the same GELU as one 256-entry table
+(``tinytx_lut_s8``: the cost of any table-driven unary activation). Their data and
+parameters are deterministic in the seed; the golden model gives every expected output,
+checked like the block's kernels (`cases.run_case`).
 They have no MACs: `elements` is what they are measured by.
 """
 
@@ -18,12 +20,13 @@ from tinytx.bench.cases import GUARD_BYTES, KernelCase
 from tinytx.bench.runner import CostedRunner
 from tinytx.workloads import MhsaWorkload
 
-ELEMENTWISE: tuple[str, ...] = ("add", "layernorm", "gelu")
+ELEMENTWISE: tuple[str, ...] = ("add", "layernorm", "gelu", "lut")
 
 ELEMENTWISE_DESCRIPTIONS = {
     "add": "residual add x + MHSA(x), tinytx_add_s8 over S*E",
     "layernorm": "LayerNorm of the sum, tinytx_layernorm_s8 over S rows of E",
     "gelu": "GELU of the normalized rows, tinytx_gelu_s8 over S*E",
+    "lut": "the same GELU as a 256-entry table, tinytx_lut_s8 over S*E",
 }
 
 
@@ -43,10 +46,12 @@ def elementwise_data(work: MhsaWorkload, y: np.ndarray, seed: int) -> dict[str, 
     eps_q16, ln_rq = g.layernorm_params(0.06, 1.0 / 64, 1.0 / 32, 1e-5)
     normed = g.layernorm_s8(summed, gamma, beta, eps_q16, ln_rq)
     gp = g.gelu_params(1.0 / 32, 1.0 / 40)
+    table = g.build_unary_table(g.make_unary("GeluErf").fn, 1.0 / 32, 0, 1.0 / 40, 0)
     return {
         "add": (x, y, ap, summed),
         "layernorm": (summed, gamma, beta, eps_q16, ln_rq, normed),
         "gelu": (normed, gp, g.gelu_s8(normed, gp)),
+        "lut": (normed, table, g.lut_s8(normed, table)),
     }
 
 
@@ -84,6 +89,13 @@ def prepare_elementwise(
     out = runner.alloc(n + GUARD_BYTES, align=8)
     cases.append(
         KernelCase("gelu", "tinytx_gelu_s8", 0, (n, params, _alloc(runner, x), out),
+                   out, expected.tobytes(), elements=n)
+    )  # fmt: skip
+
+    x, table, expected = data["lut"]
+    out = runner.alloc(n + GUARD_BYTES, align=8)
+    cases.append(
+        KernelCase("lut", "tinytx_lut_s8", 0, (n, _alloc(runner, table), _alloc(runner, x), out),
                    out, expected.tobytes(), elements=n)
     )  # fmt: skip
     assert tuple(c.kernel for c in cases) == ELEMENTWISE

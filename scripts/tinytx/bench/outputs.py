@@ -31,7 +31,7 @@ UNITS = {
         "(scripts/tinytx/bench/cost_tables.yaml); a model, not a silicon measurement"
     ),
     "macs": "multiply-accumulates of the operation (int8 x int8 or uint8 x int8)",
-    "elements": "elements processed by an element-wise kernel (add, layernorm, gelu)",
+    "elements": "elements processed by an element-wise kernel (add, layernorm, gelu, lut)",
     "stages": (
         "exact instructions of the whole block by stage: each executed instruction in "
         "the innermost stage function running (the stages add up to the block)"
@@ -183,7 +183,10 @@ def table(report: BenchReport) -> str:
                 )
             lines.append(row)
         lines += stage_lines(shape)
-    lines += ["", "add, layernorm, gelu: element-wise, no MACs (JSON: instructions_per_element)"]
+    lines += [
+        "",
+        "add, layernorm, gelu, lut: element-wise, no MACs (JSON: instructions_per_element)",
+    ]
     if compare:
         lines += ["x ref: reference instructions (or modelled cycles) / this variant's"]
     return "\n".join(lines)

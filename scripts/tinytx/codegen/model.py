@@ -156,6 +156,10 @@ class _Emitter:
                 "tinytx_gelu_params", f"{op.name}_params", f"{{{p.q_clip}, {p.q_one}, {_rq(p.rq)}}}"
             )
             self.call(op, f"st = tinytx_gelu_s8({t[op.output].size}, &{par}, {x}, {y});")
+        elif isinstance(op, ir.Lut):
+            table = self.array(op, "table", op.table)
+            self.body.append(f"\t/* {op.name}: table of {comment_text(op.function or '?')} */")
+            self.call(op, f"st = tinytx_lut_s8({t[op.output].size}, {table}, {x}, {y});")
         elif isinstance(op, ir.Add):
             p = op.params
             par = self.struct(

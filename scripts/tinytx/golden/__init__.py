@@ -29,6 +29,7 @@ from tinytx.golden.conv import (
 from tinytx.golden.gelu import GeluParams, gelu_float, gelu_params, gelu_s8
 from tinytx.golden.layernorm import layernorm_float, layernorm_params, layernorm_s8
 from tinytx.golden.linear import Layout, linear_float, linear_s8
+from tinytx.golden.lut import UnarySpec, build_unary_table, lut_s8, make_unary
 from tinytx.golden.pool import (
     avgpool2d_float,
     avgpool2d_s8,
@@ -49,11 +50,13 @@ __all__ = [
     "MhsaQuant",
     "MhsaWeights",
     "Requant",
+    "UnarySpec",
     "add_params",
     "add_s8",
     "av_s8",
     "avgpool2d_float",
     "avgpool2d_s8",
+    "build_unary_table",
     "conv2d_float",
     "conv2d_s8",
     "depthwise_conv2d_float",
@@ -70,6 +73,8 @@ __all__ = [
     "layernorm_s8",
     "linear_float",
     "linear_s8",
+    "lut_s8",
+    "make_unary",
     "maxpool2d_float",
     "maxpool2d_s8",
     "mean_rows_float",

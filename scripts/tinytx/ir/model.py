@@ -179,6 +179,21 @@ class Gelu(Op):
 
 
 @dataclass(frozen=True, eq=False, kw_only=True)
+class Lut(Op):
+    """Any unary function of one int8 value through a 256-entry table (``tinytx_lut_s8``,
+    :func:`tinytx.golden.lut_s8`): ``y = table[x & 0xFF]``. The table holds the input's
+    and output's scales and zero points; ``function`` says what it computes (comments)."""
+
+    kind: ClassVar[str] = "lut"
+    table: np.ndarray  # int8 [256], indexed by the input byte
+    function: str = ""
+
+    @property
+    def weight_arrays(self) -> dict[str, np.ndarray]:
+        return {"table": self.table}
+
+
+@dataclass(frozen=True, eq=False, kw_only=True)
 class Add(Op):
     """Requantized element-wise add of two tensors of the same size (residual), or of a
     tensor and a constant int8 tensor ``b_const`` (e.g. a positional embedding) stored
@@ -262,6 +277,7 @@ OP_TYPES: tuple[type[Op], ...] = (
     Mhsa,
     LayerNorm,
     Gelu,
+    Lut,
     Add,
     Conv2d,
     DepthwiseConv2d,
@@ -389,6 +405,11 @@ def _check_op(model: Model, op: Op) -> None:
         e = x.shape[-1]
         _need(op.gamma.shape == (e,) and op.beta.shape == (e,), op, "gamma/beta must be [E]")
         _need(out.shape == x.shape, op, "output shape must equal input shape")
+    elif isinstance(op, Lut):
+        _need(out.shape == x.shape, op, "shape must be kept")
+        _need(
+            op.table.dtype == np.int8 and op.table.shape == (256,), op, "table must be int8 [256]"
+        )
     elif isinstance(op, (Gelu, View)):
         _need(out.size == x.size, op, "output size must equal input size")
         _need(isinstance(op, View) or out.shape == x.shape, op, "shape must be kept")

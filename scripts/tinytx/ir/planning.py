@@ -49,7 +49,7 @@ def inplace_pairs(op: ir.Op, kernels: str = "ref") -> tuple[tuple[str, str], ...
     """(input, output) pairs the kernel allows to share memory."""
     if isinstance(op, ir.Add):
         return tuple((i, op.output) for i in op.inputs)
-    if isinstance(op, ir.Gelu):
+    if isinstance(op, (ir.Gelu, ir.Lut)):
         return ((op.inputs[0], op.output),)
     if isinstance(op, ir.Mhsa) and (op.variant == "dft" or (kernels == "arm" and op.fwsa is None)):
         return ((op.inputs[0], op.output),)

@@ -40,6 +40,7 @@ KERNEL_IDS: dict[str, int] = {
     "avgpool2d": 13,
     "mean_rows": 14,
     "fwsa_dft": 15,
+    "lut": 16,
 }
 
 

@@ -302,6 +302,47 @@ def gen_add(rng: Rng, cid: int) -> Case:
     return Case("add", cid, params, (a, b, y), f"size={size} {style}")
 
 
+LUT_FUNCTIONS: tuple[tuple[str, dict[str, float]], ...] = (
+    ("Sigmoid", {}),
+    ("Tanh", {}),
+    ("HardSwish", {}),
+    ("HardSigmoid", {"alpha": 0.2, "beta": 0.5}),
+    ("LeakyRelu", {"alpha": 0.1}),
+    ("Clip", {"lo": -1.0, "hi": 1.0}),
+    ("Relu", {}),
+    ("SiLU", {}),
+    ("GeluErf", {}),
+    ("GeluTanh", {}),
+)
+
+
+def gen_lut(rng: Rng, cid: int) -> Case:
+    """A table of a real unary function (random scales and zero points) or, in
+    ``extreme_quant`` cases, 256 random bytes; sizes 1..600, odd sizes and 1, 3, 5, 7
+    often (the kernel runs four elements per word), all 256 codes one time in ten."""
+    style = pick_style(rng)
+    size = int(rng.choice([1, 3, 5, 7])) if rng.random() < 0.2 else pick_dim(rng, 1, 600)
+    x = fill_s8(rng, (size,), pick_mode(rng, style))
+    if rng.random() < 0.1:
+        x = rng.permutation(np.arange(-128, 128)).astype(np.int8)
+        size = 256
+    if style == "extreme_quant":
+        table = rng.integers(-128, 128, 256).astype(np.int8)
+        what = "random table"
+    else:
+        name, attrs = LUT_FUNCTIONS[int(rng.integers(len(LUT_FUNCTIONS)))]
+        spec = g.make_unary(name, **attrs)
+        s_x = math.exp(rng.uniform(math.log(0.005), math.log(0.2)))
+        z_x, z_y = (int(v) for v in rng.integers(-128, 128, 2))
+        if rng.random() < 0.5:
+            z_x = z_y = 0
+        s_y = 2.0 / 255 * jitter(rng)
+        table = g.build_unary_table(spec.fn, s_x, z_x, s_y, z_y)
+        what = f"{spec.description} s_x={s_x:.4g} z_x={z_x} s_y={s_y:.4g} z_y={z_y}"
+    y = g.lut_s8(x, table)
+    return Case("lut", cid, (size,), (x, table, y), f"size={size} {what} {style}")
+
+
 def _window(rng: Rng, pool: bool) -> tuple[int, int, int, int, tuple[int, int], tuple[int, ...]]:
     """Image, kernel, stride and padding: odd sizes, 1x1 images, 1-D rows (H=1),
     stride 2-3, asymmetric padding (conv: sometimes a pad as large as the kernel)."""
@@ -427,6 +468,7 @@ GENERATORS: dict[str, Callable[[Rng, int], Case]] = {
     "avgpool2d": gen_avgpool2d,
     "mean_rows": gen_mean_rows,
     "fwsa_dft": gen_fwsa_dft,
+    "lut": gen_lut,
 }
 assert set(GENERATORS) == set(KERNEL_IDS)
 

@@ -28,6 +28,7 @@ int main(void)
 	keep = (uintptr_t)&tinytx_fwsa_dft_s8;
 	keep = (uintptr_t)&tinytx_layernorm_s8;
 	keep = (uintptr_t)&tinytx_gelu_s8;
+	keep = (uintptr_t)&tinytx_lut_s8;
 	keep = (uintptr_t)&tinytx_add_s8;
 	return keep == 0u;
 }

@@ -31,6 +31,7 @@ static const tt_test_fn tests[TT_KERNEL_COUNT] = {
 	tt_test_avgpool2d,
 	tt_test_mean_rows,
 	tt_test_fwsa_dft,
+	tt_test_lut,
 };
 
 int main(int argc, char **argv)

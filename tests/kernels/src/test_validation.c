@@ -259,6 +259,40 @@ static void elementwise_checks(void)
 	EXPECT(tinytx_add_s8(8, &ap, in8, in8, out8), TINYTX_ERR_PARAM);
 }
 
+static void lut_checks(void)
+{
+	int8_t table[256];
+	for (int32_t i = 0; i < 256; i++) {
+		table[i] = (int8_t)(255 - i); /* ~x: any int8 code maps to a distinct one */
+	}
+	for (int32_t i = 0; i < 64; i++) {
+		in8[i] = (int8_t)(i * 37 - 100);
+	}
+	EXPECT(tinytx_lut_s8(64, table, in8, out8), TINYTX_OK);
+	int wrong = 0;
+	for (int32_t i = 0; i < 64; i++) {
+		wrong += out8[i] != (int8_t)(255 - (uint8_t)in8[i]);
+	}
+	EXPECT(wrong, 0);
+	/* in place, from an odd address, an odd count: the same values */
+	for (int32_t i = 0; i < 64; i++) {
+		out8[i] = in8[i];
+	}
+	EXPECT(tinytx_lut_s8(61, table, out8 + 1, out8 + 1), TINYTX_OK);
+	wrong = 0;
+	for (int32_t i = 1; i < 62; i++) {
+		wrong += out8[i] != (int8_t)(255 - (uint8_t)in8[i]);
+	}
+	wrong += out8[0] != in8[0] || out8[62] != in8[62] || out8[63] != in8[63];
+	EXPECT(wrong, 0);
+	EXPECT(tinytx_lut_s8(0, table, in8, out8), TINYTX_ERR_DIMS);
+	EXPECT(tinytx_lut_s8(-5, table, in8, out8), TINYTX_ERR_DIMS);
+	EXPECT(tinytx_lut_s8(8, NULL, in8, out8), TINYTX_ERR_NULL);
+	EXPECT(tinytx_lut_s8(8, table, NULL, out8), TINYTX_ERR_NULL);
+	EXPECT(tinytx_lut_s8(8, table, in8, NULL), TINYTX_ERR_NULL);
+	EXPECT(tinytx_lut_s8(0, NULL, in8, out8), TINYTX_ERR_NULL);
+}
+
 static void frontend_checks(void)
 {
 	const tinytx_conv2d_dims ok_d = {4, 4, 2, 2, 2, 3, 3, 3, 1, 1, 0, 0, 0, 0};
@@ -365,6 +399,7 @@ int tt_run_validation(int *checks)
 	block_checks();
 	elementwise_checks();
 	frontend_checks();
+	lut_checks(); /* last: it writes in8 */
 	*checks = checks_run;
 	return checks_failed;
 }

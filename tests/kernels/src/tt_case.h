@@ -28,7 +28,8 @@ enum tt_kernel {
 	TT_KERNEL_AVGPOOL2D = 13,
 	TT_KERNEL_MEAN_ROWS = 14,
 	TT_KERNEL_FWSA_DFT = 15,
-	TT_KERNEL_COUNT = 16,
+	TT_KERNEL_LUT = 16,
+	TT_KERNEL_COUNT = 17,
 };
 
 typedef struct {
@@ -81,6 +82,7 @@ void tt_test_depthwise_conv2d(const tt_case *c, tt_result *r);
 void tt_test_maxpool2d(const tt_case *c, tt_result *r);
 void tt_test_avgpool2d(const tt_case *c, tt_result *r);
 void tt_test_mean_rows(const tt_case *c, tt_result *r);
+void tt_test_lut(const tt_case *c, tt_result *r);
 
 /* Argument-validation checks (no vectors); returns the number of failed checks. */
 int tt_run_validation(int *checks);

@@ -49,11 +49,13 @@ from tinytx.frontend.onnx.patterns import (
     requant,
     single_consumer,
 )
+from tinytx.frontend.onnx.unary import UNARY_OPS, lower_unary, plain_tanh
 
 SUPPORTED = (
     "MatMul/Gemm (+ bias Add), attention (MatMul, Softmax, MatMul with Reshape/Transpose), "
     "LayerNormalization, GELU (Erf or Tanh form, Gelu), Add, Relu/Clip after a linear, "
-    "convolution or add, Conv (+ BatchNormalization), MaxPool, AveragePool, "
+    "convolution or add, Sigmoid, Tanh, HardSigmoid, HardSwish, LeakyRelu, Relu, Clip and "
+    "SiLU (Mul(x, Sigmoid(x))) as a table, Conv (+ BatchNormalization), MaxPool, AveragePool, "
     "GlobalAveragePool, ReduceMean, Reshape, Transpose, Flatten, Squeeze, Unsqueeze, Identity"
 )
 SPATIAL_OPS = ("Conv", "MaxPool", "AveragePool", "GlobalAveragePool")
@@ -84,7 +86,7 @@ def fuse_patterns(g: Graph) -> list[Node]:
         kind = ""
         if node.op == "Softmax":
             m, kind = match_mhsa(g, node), "Mhsa"
-        elif node.op in ("Erf", "Tanh", "Gelu"):
+        elif node.op in ("Erf", "Tanh", "Gelu") and not plain_tanh(g, node):
             m, kind = match_gelu(g, node), "Gelu"
         elif node.op == "LayerNormalization":
             m, kind = match_layernorm_node(g, node), "LayerNorm"
@@ -312,15 +314,8 @@ class Lowering:
             self.pool(node)
         elif op in ("ReduceMean", "GlobalAveragePool"):
             self.mean(node)
-        elif op in ("Relu", "Clip"):
-            src = self.g.producer(node.inputs[0])
-            what = f"{src.op} '{src.name}'" if src else "the model input"
-            raise node_error(
-                node,
-                f"cannot be fused into {what}",
-                "accepted: Relu/Clip right after a linear layer, a convolution, an Add, an "
-                "average pooling or a mean, whose output it is the only reader of",
-            )
+        elif op in UNARY_OPS:  # Relu/Clip here are the ones no op before could fuse
+            lower_unary(self, node)
         elif op == "MatMul":
             raise node_error(
                 node,
