@@ -289,6 +289,7 @@ def test_tables_run_in_place_and_are_emitted_as_const_arrays(stack_model: Path) 
     assert "table of SiLU: x scale" in src
 
 
+@pytest.mark.firmware
 @pytest.mark.parametrize(
     ("target", "kernels"), [("host", "ref"), ("m4", "arm"), ("rv32x8", "riscv")]
 )
