@@ -16,7 +16,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import onnxruntime as ort
+import pytest
+
+# a developer machine without onnxruntime skips the tests that compare with it (CI fails)
+ort = pytest.importorskip("onnxruntime")
 
 LEVELS = ("ORT_DISABLE_ALL", "ORT_ENABLE_ALL")
 
