@@ -22,6 +22,7 @@ import numpy as np
 
 from tinytx import golden as gold
 from tinytx import ir
+from tinytx.frontend.onnx.attention import match_attention
 from tinytx.frontend.onnx.graph import FrontendError, Graph, Node, node_error
 from tinytx.frontend.onnx.layout import (
     LAYOUT_OPS,
@@ -44,7 +45,6 @@ from tinytx.frontend.onnx.patterns import (
     match_layernorm_decomposed,
     match_layernorm_node,
     match_linear,
-    match_mhsa,
     quantized_weight,
     requant,
     single_consumer,
@@ -83,7 +83,7 @@ def fuse_patterns(g: Graph) -> list[Node]:
         m: MhsaMatch | GeluMatch | LayerNormMatch | None = None
         kind = ""
         if node.op == "Softmax":
-            m, kind = match_mhsa(g, node), "Mhsa"
+            m, kind = match_attention(g, node), "Mhsa"
         elif node.op in ("Erf", "Tanh", "Gelu"):
             m, kind = match_gelu(g, node), "Gelu"
         elif node.op == "LayerNormalization":
@@ -403,8 +403,10 @@ class Lowering:
                 scales=ir.MhsaScales(**sc),
             )
         )
-        shape = self.declared(m.output, self.place(m.input, node).shape, node)
-        self._finish((), m.output, y, row_major(shape))
+        shape = self.g.shapes.get(m.output, self.place(m.input, node).shape)
+        if math.prod(shape) != s * e or shape[-1] != e:
+            raise node_error(node, f"output '{m.output}' {list(shape)} is not {s} x {e}")
+        self._finish((), m.output, y, row_major(tuple(shape)))
 
     def gelu(self, node: Node) -> None:
         m: GeluMatch = node.data

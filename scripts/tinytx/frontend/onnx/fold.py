@@ -1,0 +1,160 @@
+"""Shape-subgraph folding: everything computable from the initializers and the static
+input shape becomes an initializer, once, before the QDQ reading and pattern matching.
+
+Exporters write shape arithmetic that runs at inference time: PyTorch's
+``x.view(b, s, h, p)`` becomes ``Shape -> Gather -> Unsqueeze -> Concat -> Reshape``,
+``scaled_dot_product_attention`` computes its scale as ``Shape -> Slice -> Cast -> Sqrt
+-> Div``, ``nn.MultiheadAttention``'s unflatten a ``Shape -> Slice -> Concat`` chain.
+With the input shape fixed (batch 1) all of it is constant. onnx's own tools do the work:
+``onnx.shape_inference`` (with data propagation) gives every tensor's static shape and
+``onnx.reference.ReferenceEvaluator`` runs the constant nodes; a ``Shape`` (or ``Size``)
+of an activation with a static shape reads a zero tensor of that shape.
+
+Never folded: ``QuantizeLinear``/``DequantizeLinear`` of weights (the QDQ reader needs
+the integers and their scales), anything that depends on the input's values, and the
+graph outputs.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from tinytx.frontend.onnx.graph import MAX_ELEMENTS, FrontendError
+
+NEVER_FOLD = ("QuantizeLinear", "DequantizeLinear", "DynamicQuantizeLinear")
+SHAPE_READERS = ("Shape", "Size")
+MAX_ROUNDS = 4
+
+
+def _static_shapes(model) -> dict[str, tuple[int, ...]]:
+    """Static shapes of every value onnx's shape inference (with data propagation) can
+    give; values with an unknown or symbolic dimension are left out."""
+    import onnx
+
+    try:
+        inferred = onnx.shape_inference.infer_shapes(model, strict_mode=False, data_prop=True)
+    except Exception:  # a model inference cannot read keeps its unfolded graph
+        return {}
+    g = inferred.graph
+    out: dict[str, tuple[int, ...]] = {}
+    for vi in [*g.input, *g.value_info, *g.output]:
+        t = vi.type.tensor_type if vi.type.HasField("tensor_type") else None
+        if t is None or not t.HasField("shape"):
+            continue
+        dims = [d.dim_value if d.HasField("dim_value") else -1 for d in t.shape.dim]
+        if all(d >= 0 for d in dims):
+            out[vi.name] = tuple(int(d) for d in dims)
+    return out
+
+
+def _constant_names(model) -> set[str]:
+    g = model.graph
+    names = {i.name for i in g.initializer}
+    names.update(o for n in g.node if n.op_type == "Constant" for o in n.output)
+    return names
+
+
+def _foldable(model, shapes: dict[str, tuple[int, ...]]) -> tuple[list, set[str]]:
+    """The nodes (graph order) computable from constants and static shapes, and the
+    activations whose shapes they read."""
+    g = model.graph
+    known = _constant_names(model)
+    outputs = {o.name for o in g.output}
+    nodes, shape_sources = [], set()
+    for n in g.node:
+        if n.op_type == "Constant" or n.op_type in NEVER_FOLD or n.domain not in ("", "ai.onnx"):
+            continue
+        if any(o in outputs for o in n.output) or not n.output:
+            continue
+        ins = [i for i in n.input if i]
+        if n.op_type in SHAPE_READERS and ins and ins[0] not in known:
+            shp = shapes.get(ins[0])
+            if shp is None or math.prod(shp) > MAX_ELEMENTS:
+                continue
+            shape_sources.add(ins[0])
+        elif not all(i in known for i in ins):
+            continue
+        nodes.append(n)
+        known.update(o for o in n.output if o)
+    return nodes, shape_sources
+
+
+def _evaluate(model, nodes: list, shape_sources: set[str], shapes, where: str) -> dict:
+    """Values of the outputs of ``nodes`` (ReferenceEvaluator on a model of just them)."""
+    import onnx
+    from onnx import helper
+    from onnx.reference import ReferenceEvaluator
+
+    g = model.graph
+    made = {o for n in nodes for o in n.output if o}
+    needed = {i for n in nodes for i in n.input if i and i not in made}
+    inits = [i for i in g.initializer if i.name in needed]
+    consts = [n for n in g.node if n.op_type == "Constant" and n.output[0] in needed]
+    elem = {vi.name: vi.type.tensor_type.elem_type for vi in g.input}
+    for vi in g.value_info:
+        if vi.type.HasField("tensor_type"):
+            elem[vi.name] = vi.type.tensor_type.elem_type
+    inputs = [
+        helper.make_tensor_value_info(s, elem.get(s) or onnx.TensorProto.FLOAT, shapes[s])
+        for s in sorted(shape_sources)
+    ]
+    outs = [helper.make_tensor_value_info(o, onnx.TensorProto.UNDEFINED, None) for o in made]
+    sub = helper.make_graph([*consts, *nodes], "fold", inputs, outs, inits)
+    sub_model = helper.make_model(sub, opset_imports=list(model.opset_import))
+    sub_model.ir_version = model.ir_version
+    feeds = {}
+    for s in sorted(shape_sources):
+        np_type = onnx.helper.tensor_dtype_to_np_dtype(elem.get(s) or onnx.TensorProto.FLOAT)
+        feeds[s] = np.zeros(shapes[s], np_type)
+    try:
+        values = ReferenceEvaluator(sub_model).run(None, feeds)
+    except Exception as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise FrontendError(
+            f"{where}: cannot evaluate the model's shape arithmetic ({first[:200]}); "
+            "accepted: shape computations onnx's reference evaluator runs"
+        ) from None
+    return dict(zip([o.name for o in outs], values, strict=True))
+
+
+def fold_shape_subgraphs(model, where: str):
+    """``model`` with every constant-computable node replaced by an initializer."""
+    from onnx import numpy_helper
+
+    for _ in range(MAX_ROUNDS):
+        shapes = _static_shapes(model)
+        nodes, sources = _foldable(model, shapes)
+        if not nodes:
+            break
+        values = _evaluate(model, nodes, sources, shapes, where)
+        g = model.graph
+        folded = {id(n) for n in nodes}
+        used = {i for n in g.node if id(n) not in folded for i in n.input}
+        keep = [n for n in g.node if id(n) not in folded]
+        for name, value in values.items():
+            if name not in used:
+                continue
+            arr = np.asarray(value)
+            if arr.size > MAX_ELEMENTS:
+                raise FrontendError(
+                    f"{where}: constant '{name}' computed from the shapes has {arr.size} values"
+                )
+            g.initializer.append(numpy_helper.from_array(arr, name))
+        del g.node[:]
+        g.node.extend(keep)
+        _drop_unused(model)
+    return model
+
+
+def _drop_unused(model) -> None:
+    """Remove initializers and Constant nodes nothing reads any more."""
+    g = model.graph
+    used = {i for n in g.node for i in n.input} | {o.name for o in g.output}
+    keep_init = [i for i in g.initializer if i.name in used]
+    del g.initializer[:]
+    g.initializer.extend(keep_init)
+    keep = [n for n in g.node if n.op_type != "Constant" or n.output[0] in used]
+    del g.node[:]
+    g.node.extend(keep)
