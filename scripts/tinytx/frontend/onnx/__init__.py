@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 
 from tinytx import ir
-from tinytx.frontend.onnx.fold import fold_shape_subgraphs
+from tinytx.frontend.onnx.fold import fold_shape_subgraphs, quantize_input_first
 from tinytx.frontend.onnx.graph import FrontendError, build_graph, parse, read_model_bytes
 from tinytx.frontend.onnx.lower import lower_graph
 
@@ -36,7 +36,7 @@ def load_onnx(source: str | Path | bytes, name: str | None = None) -> ir.Model:
             name = Path(where).resolve().parent.name
             if name in ("model", ""):
                 name = Path(where).resolve().parent.parent.name or "model"
-    proto = fold_shape_subgraphs(parse(data, where), where)
+    proto = quantize_input_first(fold_shape_subgraphs(parse(data, where), where))
     graph = build_graph(proto, where, sha)
     try:
         return lower_graph(graph, model_name(name))

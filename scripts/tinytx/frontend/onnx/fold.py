@@ -158,3 +158,52 @@ def _drop_unused(model) -> None:
     keep = [n for n in g.node if n.op_type != "Constant" or n.output[0] in used]
     del g.node[:]
     g.node.extend(keep)
+
+
+MOVABLE_LAYOUT = ("Reshape", "Transpose", "Flatten", "Squeeze", "Unsqueeze", "Identity")
+
+
+def quantize_input_first(model):
+    """``input -> layout op -> QuantizeLinear -> DequantizeLinear`` becomes ``input ->
+    QuantizeLinear -> DequantizeLinear -> layout op`` (onnxruntime's ``quant_pre_process``
+    puts a float Reshape before the first quantized Gemm; a per-tensor quantization
+    commutes with any layout change, so the model is the same)."""
+    g = model.graph
+    inits = {i.name for i in g.initializer}
+    ins = [vi.name for vi in g.input if vi.name not in inits]
+    if len(ins) != 1:
+        return model
+    x = ins[0]
+    users = [n for n in g.node if x in n.input]
+    if len(users) != 1 or users[0].op_type not in MOVABLE_LAYOUT:
+        return model
+    lay = users[0]
+    q_users = [n for n in g.node if lay.output[0] in n.input]
+    if len(q_users) != 1 or q_users[0].op_type != "QuantizeLinear":
+        return model
+    q = q_users[0]
+    d_users = [n for n in g.node if q.output[0] in n.input]
+    if len(d_users) != 1 or d_users[0].op_type != "DequantizeLinear":
+        return model
+    d = d_users[0]
+    d_out, new_out = d.output[0], d.output[0] + "_layout"
+    for n in g.node:
+        if n is not lay:
+            for k, name in enumerate(n.input):
+                if name == d_out:
+                    n.input[k] = new_out
+    for o in g.output:
+        if o.name == d_out:
+            return model  # the dequantized input is the model output: leave it alone
+    q.input[0] = x
+    lay.input[0] = d_out
+    lay.output[0] = new_out
+    stale = {lay.output[0], q.output[0], d_out}
+    keep_vi = [vi for vi in g.value_info if vi.name not in stale]
+    del g.value_info[:]
+    g.value_info.extend(keep_vi)
+    order = [n for n in g.node if n is not lay]
+    order.insert(order.index(d) + 1, lay)
+    del g.node[:]
+    g.node.extend(order)
+    return model

@@ -34,6 +34,7 @@ from tinytx.frontend.onnx.layout import (
     row_major,
     spatial_shape,
 )
+from tinytx.frontend.onnx.rewrite import hoist_activations
 from tinytx.frontend.onnx.patterns import (
     ACCEPT_LINEAR,
     GeluMatch,
@@ -791,4 +792,5 @@ class Lowering:
 
 
 def lower_graph(g: Graph, name: str) -> ir.Model:
+    hoist_activations(g)
     return Lowering(g, name).run()
