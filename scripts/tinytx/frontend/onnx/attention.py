@@ -39,8 +39,8 @@ from tinytx.frontend.onnx.layout import (
     apply_view,
     is_row_major,
     row_major,
-    scale_factor,
     scalar_const,
+    scale_factor,
 )
 from tinytx.frontend.onnx.patterns import (
     ACCEPT_MHSA,
@@ -125,7 +125,9 @@ def _columns(
     n = op.lin.n
     if idx.ndim < 2 or idx.shape[-1 if transposed else -2] != tokens:
         raise node_error(
-            anchor, f"the {what} operand {list(idx.shape)} does not have {tokens} tokens", ACCEPT_MHSA
+            anchor,
+            f"the {what} operand {list(idx.shape)} does not have {tokens} tokens",
+            ACCEPT_MHSA,
         )
     if transposed:
         idx = np.swapaxes(idx, -1, -2)

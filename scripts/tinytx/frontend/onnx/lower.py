@@ -34,7 +34,6 @@ from tinytx.frontend.onnx.layout import (
     row_major,
     spatial_shape,
 )
-from tinytx.frontend.onnx.rewrite import hoist_activations
 from tinytx.frontend.onnx.patterns import (
     ACCEPT_LINEAR,
     GeluMatch,
@@ -50,6 +49,8 @@ from tinytx.frontend.onnx.patterns import (
     requant,
     single_consumer,
 )
+from tinytx.frontend.onnx.rewrite import hoist_activations
+from tinytx.frontend.onnx.tokens import lower_concat, lower_select
 
 SUPPORTED = (
     "MatMul/Gemm (+ bias Add), attention (MatMul, Softmax, MatMul with Reshape/Transpose), "
@@ -86,7 +87,7 @@ def fuse_patterns(g: Graph) -> list[Node]:
         if node.op == "Softmax":
             m, kind = match_attention(g, node), "Mhsa"
         elif node.op in ("Erf", "Tanh", "Gelu"):
-            m, kind = match_gelu(g, node), "Gelu"
+            m, kind = _gelu_or_refuse(g, node), "Gelu"
         elif node.op == "LayerNormalization":
             m, kind = match_layernorm_node(g, node), "LayerNorm"
         elif node.op == "ReduceMean":
@@ -122,6 +123,21 @@ def fuse_patterns(g: Graph) -> list[Node]:
         elif last[id(f)] == i:
             out.append(f)
     return out
+
+
+def _gelu_or_refuse(g: Graph, node: Node) -> GeluMatch:
+    """The GELU around ``node``; a Tanh that is not part of one is refused as itself."""
+    try:
+        return match_gelu(g, node)
+    except FrontendError:
+        if node.op != "Tanh":
+            raise
+        raise node_error(
+            node,
+            "Tanh outside a GELU (e.g. a BERT pooler's Dense + Tanh) is not supported",
+            "accepted: Tanh only inside the GELU approximation "
+            "0.5 * x * (1 + Tanh(sqrt(2/pi) * (x + 0.044715 x^3)))",
+        ) from None
 
 
 # ---------------------------------------------------------------------------- lowering
@@ -311,6 +327,10 @@ class Lowering:
             self.conv(node)
         elif op in ("MaxPool", "AveragePool"):
             self.pool(node)
+        elif op in ("Gather", "Slice", "Split"):
+            lower_select(self, node)
+        elif op == "Concat":
+            lower_concat(self, node)
         elif op in ("ReduceMean", "GlobalAveragePool"):
             self.mean(node)
         elif op in ("Relu", "Clip"):
