@@ -211,6 +211,23 @@ def _score_chain(g: Graph, value: str) -> tuple[str, list[Node], float]:
     return value, nodes[::-1], f
 
 
+def _nan_guard(g: Graph, value: str) -> tuple[str, list[Node]]:
+    """``Where(IsNaN(p), 0, p)`` after the Softmax (PyTorch's dynamo export of
+    ``scaled_dot_product_attention``): the identity for the finite probabilities of an
+    unmasked softmax. Returns the value after the guard and its nodes."""
+    users = g.consumers(value)
+    isnan = next((u for u in users if u.op == "IsNaN"), None)
+    if isnan is None or len(users) != 2 or g.is_output(value):
+        return value, []
+    where = next((u for u in users if u.op == "Where"), None)
+    if where is None or len(where.inputs) != 3 or where.inputs[0] != isnan.outputs[0]:
+        return value, []
+    zero = g.consts.get(where.inputs[1])
+    if where.inputs[2] != value or zero is None or np.any(np.asarray(zero.value)):
+        return value, []
+    return where.outputs[0], [isnan, where]
+
+
 def _merge_chain(g: Graph, value: str) -> tuple[str, list[Node]]:
     nodes: list[Node] = []
     while True:
@@ -281,8 +298,9 @@ def match_attention(g: Graph, softmax: Node) -> MhsaMatch:
     qk = g.producer(scores)
     if qk is None or qk.op != "MatMul" or any(i in g.consts for i in qk.inputs):
         raise fail("its input is not a MatMul of two activations (Q K^T)")
-    av = single_consumer(g, softmax.outputs[0])
-    if av is None or av.op != "MatMul" or av.inputs[0] != softmax.outputs[0]:
+    probs, guard = _nan_guard(g, softmax.outputs[0])
+    av = single_consumer(g, probs)
+    if av is None or av.op != "MatMul" or av.inputs[0] != probs:
         raise fail("its output is not the first input of one MatMul (A*V)")
 
     ops = {
@@ -382,7 +400,7 @@ def match_attention(g: Graph, softmax: Node) -> MhsaMatch:
         nodes += lin.nodes
     for o in ops.values():
         nodes += [nd for nd, _ in o.steps]
-    nodes += [qk, *score_nodes, softmax, av, *merge_chain, *out_lin.nodes]
+    nodes += [qk, *score_nodes, softmax, *guard, av, *merge_chain, *out_lin.nodes]
     nodes = _unique(nodes)
     scales = {
         "x": s_x,

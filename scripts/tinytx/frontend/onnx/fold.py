@@ -119,11 +119,82 @@ def _evaluate(model, nodes: list, shape_sources: set[str], shapes, where: str) -
     return dict(zip([o.name for o in outs], values, strict=True))
 
 
+DATA_MOVES = (
+    "Gather",
+    "Slice",
+    "Reshape",
+    "Transpose",
+    "Squeeze",
+    "Unsqueeze",
+    "Flatten",
+    "Expand",
+    "Identity",
+)
+
+
+def _per_tensor_dq(model, node, known: set[str]) -> bool:
+    """``node`` is a DequantizeLinear of a constant with one scale and zero point."""
+    if node.op_type != "DequantizeLinear" or node.input[0] not in known:
+        return False  # (the integers must be an initializer or a Constant)
+    inits = {i.name: i for i in model.graph.initializer}
+    for k in (1, 2):
+        if k < len(node.input) and node.input[k]:
+            t = inits.get(node.input[k])
+            if t is None or len(t.dims) > 1 or (len(t.dims) == 1 and t.dims[0] != 1):
+                return False
+    return True
+
+
+def push_dequantize_down(model) -> bool:
+    """``DataMove(DequantizeLinear(int constant), constants...)`` becomes
+    ``DequantizeLinear(DataMove(int constant, constants...))`` when the quantization is
+    per tensor (Hugging Face's embedding lookups with constant ids, a slice of a learned
+    position table): moving data commutes with a per-tensor dequantization, and the
+    moved integers then fold into an initializer. Returns whether anything changed."""
+    from onnx import helper
+
+    g = model.graph
+    known = _constant_names(model)
+    producer = {o: n for n in g.node for o in n.output}
+    changed = False
+    order = list(g.node)
+    for node in list(order):
+        if node.op_type not in DATA_MOVES or not node.input:
+            continue
+        dq = producer.get(node.input[0])
+        rest = [i for i in node.input[1:] if i]
+        if dq is None or not _per_tensor_dq(model, dq, known) or not all(i in known for i in rest):
+            continue
+        moved = node.output[0] + "_int"
+        node.input[0] = dq.input[0]
+        out = node.output[0]
+        node.output[0] = moved
+        new_dq = helper.make_node(
+            "DequantizeLinear", [moved, *dq.input[1:]], [out], name=out + "_dq", **_attrs(dq)
+        )
+        order.insert(order.index(node) + 1, new_dq)
+        changed = True
+    if changed:
+        del g.node[:]
+        g.node.extend(order)
+        keep = [vi for vi in g.value_info if not vi.name.endswith("_int")]
+        del g.value_info[:]
+        g.value_info.extend(keep)
+    return changed
+
+
+def _attrs(node) -> dict:
+    from onnx import helper
+
+    return {a.name: helper.get_attribute_value(a) for a in node.attribute}
+
+
 def fold_shape_subgraphs(model, where: str):
     """``model`` with every constant-computable node replaced by an initializer."""
     from onnx import numpy_helper
 
     for _ in range(MAX_ROUNDS):
+        push_dequantize_down(model)
         shapes = _static_shapes(model)
         nodes, sources = _foldable(model, shapes)
         if not nodes:
