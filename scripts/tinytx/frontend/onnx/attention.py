@@ -348,9 +348,10 @@ def match_attention(g: Graph, softmax: Node) -> MhsaMatch:
     wo = np.empty_like(out_lin.w)
     wo[:, col[0]] = out_lin.w
 
-    if x not in g.qscale or out_lin.output not in g.qscale:
+    s_x = next((g.qscale[v] for v in _input_chain(g, x) if v in g.qscale), None)
+    if s_x is None or out_lin.output not in g.qscale:
         raise fail("the block's input or output is not quantized")
-    s_x, s_y = g.qscale[x], g.qscale[out_lin.output]
+    s_y = g.qscale[out_lin.output]
 
     def scale_of(o: Operand, what: str) -> tuple[float, float]:
         return _path_scale(

@@ -235,46 +235,52 @@ MOVABLE_LAYOUT = ("Reshape", "Transpose", "Flatten", "Squeeze", "Unsqueeze", "Id
 
 
 def quantize_input_first(model):
-    """``input -> layout op -> QuantizeLinear -> DequantizeLinear`` becomes ``input ->
-    QuantizeLinear -> DequantizeLinear -> layout op`` (onnxruntime's ``quant_pre_process``
-    puts a float Reshape before the first quantized Gemm; a per-tensor quantization
-    commutes with any layout change, so the model is the same)."""
+    """``input -> layout ops -> QuantizeLinear -> DequantizeLinear`` gets its
+    quantization on the input itself: ``input -> QuantizeLinear -> DequantizeLinear ->
+    layout ops -> ...`` (onnxruntime's ``quant_pre_process`` puts float Reshapes before
+    the first quantized Gemms). A per-tensor quantization commutes with a layout change,
+    so this is exact when every layout op's output is quantized with the same scale and
+    zero point; the QuantizeLinear after each layout op then requantizes to its own
+    scale, i.e. does nothing."""
+    from onnx import helper
+
     g = model.graph
-    inits = {i.name for i in g.initializer}
+    inits = {i.name: i for i in g.initializer}
     ins = [vi.name for vi in g.input if vi.name not in inits]
     if len(ins) != 1:
         return model
     x = ins[0]
     users = [n for n in g.node if x in n.input]
-    if len(users) != 1 or users[0].op_type not in MOVABLE_LAYOUT:
+    if not users or any(u.op_type not in MOVABLE_LAYOUT or u.input[0] != x for u in users):
         return model
-    lay = users[0]
-    q_users = [n for n in g.node if lay.output[0] in n.input]
-    if len(q_users) != 1 or q_users[0].op_type != "QuantizeLinear":
+    qs = []
+    for u in users:
+        after = [n for n in g.node if u.output[0] in n.input]
+        if len(after) != 1 or after[0].op_type != "QuantizeLinear":
+            return model
+        qs.append(after[0])
+    params = {tuple(_init_bytes(inits, n) for n in q.input[1:3]) for q in qs}
+    if len(params) != 1 or None in next(iter(params)):
         return model
-    q = q_users[0]
-    d_users = [n for n in g.node if q.output[0] in n.input]
-    if len(d_users) != 1 or d_users[0].op_type != "DequantizeLinear":
-        return model
-    d = d_users[0]
-    d_out, new_out = d.output[0], d.output[0] + "_layout"
-    for n in g.node:
-        if n is not lay:
-            for k, name in enumerate(n.input):
-                if name == d_out:
-                    n.input[k] = new_out
-    for o in g.output:
-        if o.name == d_out:
-            return model  # the dequantized input is the model output: leave it alone
-    q.input[0] = x
-    lay.input[0] = d_out
-    lay.output[0] = new_out
-    stale = {lay.output[0], q.output[0], d_out}
-    keep_vi = [vi for vi in g.value_info if vi.name not in stale]
-    del g.value_info[:]
-    g.value_info.extend(keep_vi)
-    order = [n for n in g.node if n is not lay]
-    order.insert(order.index(d) + 1, lay)
+    q0 = qs[0]
+    quant = helper.make_node("QuantizeLinear", [x, *q0.input[1:]], [x + "_q"], name=x + "_q")
+    deq = helper.make_node(
+        "DequantizeLinear", [x + "_q", *q0.input[1:]], [x + "_dq"], name=x + "_dq"
+    )
+    for u in users:
+        u.input[0] = x + "_dq"
+    nodes = [quant, deq, *g.node]
     del g.node[:]
-    g.node.extend(order)
+    g.node.extend(nodes)
     return model
+
+
+def _init_bytes(inits: dict, name: str) -> bytes | None:
+    """The value of an initializer (type and data), None when it is not one."""
+    from onnx import numpy_helper
+
+    t = inits.get(name)
+    if t is None:
+        return None
+    arr = numpy_helper.to_array(t)
+    return arr.dtype.str.encode() + repr(arr.shape).encode() + arr.tobytes()
