@@ -1,12 +1,12 @@
 """Subgraphs that become one IR operator: linear layers, GELU, decomposed LayerNorm (the
 attention block is matched in :mod:`tinytx.frontend.onnx.attention`).
 
-Each matcher starts from an anchor node (MatMul/Gemm, Softmax, Erf/Tanh/Gelu,
-ReduceMean) and returns a match object listing the ONNX nodes it covers, or raises a
+Each matcher starts from an anchor node (MatMul/Gemm, Erf/Tanh/Gelu, ReduceMean) and
+returns a match object listing the ONNX nodes it covers, or raises a
 :class:`FrontendError` naming the anchor when the structure is close but not one tinytx
 can run. The matchers check values, not only op types: the head split/merge are checked
-element by element with index arrays (:mod:`tinytx.frontend.onnx.layout`), the GELU and
-attention constants by value.
+element by element with index arrays (:mod:`tinytx.frontend.onnx.layout`), the GELU
+constants by value.
 """
 
 from __future__ import annotations
