@@ -36,9 +36,10 @@ def load_onnx(source: str | Path | bytes, name: str | None = None) -> ir.Model:
             name = Path(where).resolve().parent.name
             if name in ("model", ""):
                 name = Path(where).resolve().parent.parent.name or "model"
-    proto = quantize_input_first(fold_shape_subgraphs(parse(data, where), where))
-    graph = build_graph(proto, where, sha)
+    proto = parse(data, where)
     try:
-        return lower_graph(graph, model_name(name))
+        proto = quantize_input_first(fold_shape_subgraphs(proto, where))
+        return lower_graph(build_graph(proto, where, sha), model_name(name))
     except FrontendError as exc:
-        raise FrontendError(f"{where}: {exc}") from None
+        msg = str(exc)
+        raise FrontendError(msg if msg.startswith(f"{where}: ") else f"{where}: {msg}") from None
