@@ -26,6 +26,7 @@ from tinytx.frontend.onnx.graph import MAX_ELEMENTS, FrontendError
 NEVER_FOLD = ("QuantizeLinear", "DequantizeLinear", "DynamicQuantizeLinear")
 SHAPE_READERS = ("Shape", "Size")
 MAX_ROUNDS = 4
+GROWING = ("ConstantOfShape", "Expand", "Tile", "Range", "Resize", "Pad", "Upsample")
 
 
 def _static_shapes(model) -> dict[str, tuple[int, ...]]:
@@ -76,6 +77,11 @@ def _foldable(model, shapes: dict[str, tuple[int, ...]]) -> tuple[list, set[str]
             shape_sources.add(ins[0])
         elif not all(i in known for i in ins):
             continue
+        sizes = [math.prod(shapes[o]) if o in shapes else None for o in n.output if o]
+        if any(z is not None and z > MAX_ELEMENTS for z in sizes):
+            continue  # left to the lowering, which refuses it by name
+        if n.op_type in GROWING and None in sizes:
+            continue  # an output of unknown size could be huge: not evaluated
         nodes.append(n)
         known.update(o for o in n.output if o)
     return nodes, shape_sources
