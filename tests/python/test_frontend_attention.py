@@ -237,6 +237,36 @@ def nan_guard(b: GraphBuilder, x: str) -> str:
     return b.linear(merge_bsep(b, o), E)
 
 
+def run_time_mask(b: GraphBuilder, x: str) -> str:
+    """An attention mask computed at run time that masks nothing: Hugging Face's
+    extended mask of an all-ones attention mask ((1 - ConstantOfShape(1)) * min) plus
+    Where(Equal(Range, Range), 0, -1e4); both fold to zeros."""
+    shape = b.node("Shape", [x], (3,))
+    bs = b.node("Slice", [shape, c64(b, [0]), c64(b, [2])], (2,))
+    from onnx import numpy_helper
+
+    one = numpy_helper.from_array(np.array([1.0], np.float32), "one")
+    ones = b.node("ConstantOfShape", [bs], (1, S), value=one)
+    ext = b.node("Unsqueeze", [ones, c64(b, [1, 2])], (1, 1, 1, S))
+    ext = b.node("Sub", [b.const(np.array(1.0, np.float32)), ext], (1, 1, 1, S))
+    ext = b.node("Mul", [ext, b.const(np.array(-3.0e38, np.float32))], (1, 1, 1, S))
+    n = b.node("Gather", [shape, b.const(np.array(1, np.int64), "i")], ())
+    r = b.node("Range", [b.const(np.array(0, np.int64)), n, b.const(np.array(1, np.int64))], (S,))
+    keep = b.node("Equal", [r, r], (S,))
+    bias = b.node(
+        "Where",
+        [keep, b.const(np.array(0.0, np.float32)), b.const(np.array(-1e4, np.float32))],
+        (S,),
+    )
+    q, k, v = (heads_bsep(b, b.linear(x, E)) for _ in range(3))
+    sc = b.node("MatMul", [q, b.transpose(k, (0, 1, 3, 2))], (1, H, S, S))
+    sc = b.node("Div", [sc, b.const(np.array(math.sqrt(P), np.float32))], (1, H, S, S))
+    sc = b.node("Add", [sc, ext], (1, H, S, S))
+    sc = b.node("Add", [sc, bias], (1, H, S, S))
+    o = b.node("MatMul", [b.node("Softmax", [sc], (1, H, S, S), axis=-1), v], (1, H, S, P))
+    return b.linear(merge_bsep(b, o), E)
+
+
 FORMS: dict[str, Build] = {
     "packed q/k/v split by Slice": packed_slice,
     "packed q/k/v split by Split": packed_split,
@@ -246,6 +276,7 @@ FORMS: dict[str, Build] = {
     "Hugging Face BERT transpose_for_scores": hf_bert,
     "quant_pre_process Reshape -> Gemm -> Reshape": quant_pre_process,
     "dynamo NaN guard after the Softmax": nan_guard,
+    "run-time mask that masks nothing (ConstantOfShape, Range, Equal, Where)": run_time_mask,
 }
 
 

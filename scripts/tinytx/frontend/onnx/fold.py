@@ -10,9 +10,10 @@ With the input shape fixed (batch 1) all of it is constant. onnx's own tools do 
 ``onnx.reference.ReferenceEvaluator`` runs the constant nodes; a ``Shape`` (or ``Size``)
 of an activation with a static shape reads a zero tensor of that shape.
 
-Never folded: ``QuantizeLinear``/``DequantizeLinear`` of weights (the QDQ reader needs
-the integers and their scales), anything that depends on the input's values, and the
-graph outputs.
+Never folded: ``QuantizeLinear``/``DequantizeLinear`` (the QDQ reader needs the integers
+and their scales; they are evaluated when a constant expression reads them, e.g. a mask
+built from quantized constants), layout ops on quantized constants, anything that
+depends on the input's values, and the graph outputs.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ import numpy as np
 
 from tinytx.frontend.onnx.graph import MAX_ELEMENTS, FrontendError
 
-NEVER_FOLD = ("QuantizeLinear", "DequantizeLinear", "DynamicQuantizeLinear")
+QDQ = ("QuantizeLinear", "DequantizeLinear")
+NEVER_FOLD = ("DynamicQuantizeLinear",)
 SHAPE_READERS = ("Shape", "Size")
 MAX_ROUNDS = 4
 GROWING = ("ConstantOfShape", "Expand", "Tile", "Range", "Resize", "Pad", "Upsample")
@@ -57,19 +59,30 @@ def _constant_names(model) -> set[str]:
     return names
 
 
-def _foldable(model, shapes: dict[str, tuple[int, ...]]) -> tuple[list, set[str]]:
-    """The nodes (graph order) computable from constants and static shapes, and the
-    activations whose shapes they read."""
+def _foldable(model, shapes: dict[str, tuple[int, ...]]) -> tuple[list, set[str], set[int]]:
+    """The nodes (graph order) computable from constants and static shapes, the
+    activations whose shapes they read, and the ids of the QuantizeLinear /
+    DequantizeLinear nodes among them: those are evaluated (what they compute may feed a
+    constant expression, e.g. a quantized constant times another) but stay in the graph
+    (the QDQ reader needs the integers and their scales)."""
     g = model.graph
     known = _constant_names(model)
+    quantized: set[str] = set()
     outputs = {o.name for o in g.output}
-    nodes, shape_sources = [], set()
+    nodes, shape_sources, kept = [], set(), set()
     for n in g.node:
-        if n.op_type == "Constant" or n.op_type in NEVER_FOLD or n.domain not in ("", "ai.onnx"):
+        if n.op_type == "Constant" or n.domain not in ("", "ai.onnx"):
             continue
-        if any(o in outputs for o in n.output) or not n.output:
+        if n.op_type in NEVER_FOLD or any(o in outputs for o in n.output) or not n.output:
             continue
         ins = [i for i in n.input if i]
+        if n.op_type in QDQ:
+            if ins and all(i in known for i in ins):
+                nodes.append(n)
+                kept.add(id(n))
+                known.update(n.output)
+                quantized.update(n.output)
+            continue
         if n.op_type in SHAPE_READERS and ins and ins[0] not in known:
             shp = shapes.get(ins[0])
             if shp is None or math.prod(shp) > MAX_ELEMENTS:
@@ -77,6 +90,8 @@ def _foldable(model, shapes: dict[str, tuple[int, ...]]) -> tuple[list, set[str]
             shape_sources.add(ins[0])
         elif not all(i in known for i in ins):
             continue
+        elif n.op_type in DATA_MOVES and ins[0] in quantized:
+            continue  # moves a quantized constant: the QDQ reader keeps its integers
         sizes = [math.prod(shapes[o]) if o in shapes else None for o in n.output if o]
         if any(z is not None and z > MAX_ELEMENTS for z in sizes):
             continue  # left to the lowering, which refuses it by name
@@ -84,7 +99,7 @@ def _foldable(model, shapes: dict[str, tuple[int, ...]]) -> tuple[list, set[str]
             continue  # an output of unknown size could be huge: not evaluated
         nodes.append(n)
         known.update(o for o in n.output if o)
-    return nodes, shape_sources
+    return nodes, shape_sources, kept
 
 
 def _evaluate(model, nodes: list, shape_sources: set[str], shapes, where: str) -> dict:
@@ -115,7 +130,7 @@ def _evaluate(model, nodes: list, shape_sources: set[str], shapes, where: str) -
         np_type = onnx.helper.tensor_dtype_to_np_dtype(elem.get(s) or onnx.TensorProto.FLOAT)
         feeds[s] = np.zeros(shapes[s], np_type)
     try:
-        values = ReferenceEvaluator(sub_model).run(None, feeds)
+        values = ReferenceEvaluator(sub_model, new_ops=_qdq_ops()).run(None, feeds)
     except Exception as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise FrontendError(
@@ -195,23 +210,48 @@ def _attrs(node) -> dict:
     return {a.name: helper.get_attribute_value(a) for a in node.attribute}
 
 
+def _qdq_ops() -> list[type]:
+    """QuantizeLinear/DequantizeLinear for the reference evaluator at every opset (its
+    own start at opset 19; opsets 13 to 18 define the same computation for per-tensor
+    and per-axis parameters). Newer attributes (block size, output type) keep their
+    defaults."""
+    from onnx.reference.ops.op_dequantize_linear import _CommonDequantizeLinear
+    from onnx.reference.ops.op_quantize_linear import _CommonQuantizeLinear
+
+    class DequantizeLinear(_CommonDequantizeLinear):
+        op_domain = ""
+
+        def _run(self, x, scale, zero_point=None, axis: int = 1, **_ignored):
+            return super()._run(x, scale, zero_point, axis=axis)
+
+    class QuantizeLinear(_CommonQuantizeLinear):
+        op_domain = ""
+
+        def _run(self, x, scale, zero_point=None, axis: int = 1, saturate: int = 1, **_ignored):
+            return super()._run(x, scale, zero_point, axis=axis, saturate=bool(saturate))
+
+    return [DequantizeLinear, QuantizeLinear]
+
+
 def fold_shape_subgraphs(model, where: str):
     """``model`` with every constant-computable node replaced by an initializer."""
     from onnx import numpy_helper
 
     for _ in range(MAX_ROUNDS):
+        _drop_partial_value_info(model)
         push_dequantize_down(model)
         shapes = _static_shapes(model)
-        nodes, sources = _foldable(model, shapes)
-        if not nodes:
+        nodes, sources, kept = _foldable(model, shapes)
+        if len(nodes) == len(kept):
             break
         values = _evaluate(model, nodes, sources, shapes, where)
         g = model.graph
-        folded = {id(n) for n in nodes}
+        folded = {id(n) for n in nodes} - kept
         used = {i for n in g.node if id(n) not in folded for i in n.input}
         keep = [n for n in g.node if id(n) not in folded]
+        still_made = {o for n in keep for o in n.output}
         for name, value in values.items():
-            if name not in used:
+            if name not in used or name in still_made:
                 continue
             arr = np.asarray(value)
             if arr.size > MAX_ELEMENTS:
@@ -223,6 +263,26 @@ def fold_shape_subgraphs(model, where: str):
         g.node.extend(keep)
         _drop_unused(model)
     return model
+
+
+def _drop_partial_value_info(model) -> None:
+    """Forget value_info entries with unknown or symbolic dimensions (written by a tool
+    that could not see through the shape arithmetic) and those of initializers, so that
+    shape inference computes them again from the folded graph."""
+    g = model.graph
+    inits = {i.name for i in g.initializer}
+    keep = []
+    for vi in g.value_info:
+        t = vi.type.tensor_type if vi.type.HasField("tensor_type") else None
+        static = (
+            t is not None
+            and t.HasField("shape")
+            and all(d.HasField("dim_value") for d in t.shape.dim)
+        )
+        if static and vi.name not in inits:
+            keep.append(vi)
+    del g.value_info[:]
+    g.value_info.extend(keep)
 
 
 def _drop_unused(model) -> None:
