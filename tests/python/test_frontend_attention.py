@@ -336,7 +336,7 @@ def test_class_token_and_token0_classifier() -> None:
     m = load_onnx(data)
     kinds = [op.kind for op in m.ops]
     assert kinds.count("mhsa") == 1
-    # Concat + position Add: a shift by one token and one Add; Gather: a token pick
+    # Concat: a shift by one token and an Add of the class token; Gather: a token pick
     dw = [op for op in m.ops if isinstance(op, ir.DepthwiseConv2d)]
     assert [op.pad for op in dw] == [(0, 1, 0, 0), (0, 0, 0, 0)]
     assert dw[1].stride == (1, S + 1)

@@ -300,6 +300,10 @@ def match_attention(g: Graph, softmax: Node) -> MhsaMatch:
         raise fail("its input is not a MatMul of two activations (Q K^T)")
     probs, guard = _nan_guard(g, softmax.outputs[0])
     av = single_consumer(g, probs)
+    while av is not None and av.op == "Identity":  # e.g. Casts to float32 and back
+        guard.append(av)
+        probs = av.outputs[0]
+        av = single_consumer(g, probs)
     if av is None or av.op != "MatMul" or av.inputs[0] != probs:
         raise fail("its output is not the first input of one MatMul (A*V)")
 

@@ -49,7 +49,7 @@ from tinytx.frontend.onnx.patterns import (
     requant,
     single_consumer,
 )
-from tinytx.frontend.onnx.rewrite import hoist_activations
+from tinytx.frontend.onnx.rewrite import casts_to_identity, hoist_activations
 from tinytx.frontend.onnx.tokens import lower_concat, lower_select
 
 SUPPORTED = (
@@ -812,5 +812,6 @@ class Lowering:
 
 
 def lower_graph(g: Graph, name: str) -> ir.Model:
+    casts_to_identity(g)
     hoist_activations(g)
     return Lowering(g, name).run()

@@ -1,5 +1,7 @@
 """Graph rewrites before pattern matching that keep the computation bit for bit.
 
+- ``Cast`` to float32 of a (float-view) activation is an ``Identity`` (Hugging Face
+  casts the attention probabilities to float32 and back).
 - A Relu/Clip after a layout op (``Gemm -> Reshape -> Relu``, as onnxruntime's
   ``quant_pre_process`` writes a 3-D Linear followed by ReLU) moves before the layout
   op, so it fuses into the op that computes the values.
@@ -42,3 +44,13 @@ def hoist_activations(g: Graph) -> None:
             g.reindex()
             changed = True
             break
+
+
+def casts_to_identity(g: Graph) -> None:
+    """Every Cast to float32 of an activation becomes an Identity."""
+    from onnx import TensorProto
+
+    for n in g.nodes:
+        if n.op == "Cast" and n.inputs and n.inputs[0] not in g.consts:
+            if int(n.attr("to", 0)) == TensorProto.FLOAT:
+                n.op, n.attrs = "Identity", {}

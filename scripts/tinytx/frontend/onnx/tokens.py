@@ -7,8 +7,8 @@ Both are done with the existing integer kernels, exactly:
   a ``1 x (r0 + 1)`` kernel whose last tap is 1 and stride ``st``;
 - prepending (appending) ``c`` constant tokens (a class token) is a depthwise ``1 x 1``
   convolution of weight 1 with ``c`` zero tokens of padding on the left (right), then
-  an Add of a constant that holds the tokens in those rows; when the Concat is followed
-  by the Add of a constant (learned positions), both constants go into that one Add.
+  an Add of a constant that holds the tokens, rounded to the Concat output's scale as
+  the QDQ model rounds them, in those rows (zero elsewhere, so the Add is exact).
 
 The convolutions compute ``x * 1`` requantized by ``s_in / s_out`` (1 when the exporter
 kept the scale, as onnxruntime does for Gather, Slice and Concat).
@@ -24,7 +24,7 @@ import numpy as np
 from tinytx import ir
 from tinytx.frontend.onnx.graph import Node, node_error
 from tinytx.frontend.onnx.layout import Placement, apply_view, is_row_major, row_major
-from tinytx.frontend.onnx.patterns import requant, single_consumer
+from tinytx.frontend.onnx.patterns import requant
 
 if TYPE_CHECKING:
     from tinytx.frontend.onnx.lower import Lowering
@@ -156,34 +156,7 @@ def lower_concat(low: Lowering, node: Node) -> None:
         const[nb + tokens :] = np.concatenate(rows_a)
     shifted = _dwconv_tokens(low, node, x, tokens, e, 1, 1, (nb, na), out + "_shifted", s_c)
     out_shape = (*p.shape[:axis], total, e)
-    pad_place = Placement(shifted, row_major(out_shape))
-    # the Add that follows (learned positions) takes the tokens too
-    add = single_consumer(g, out)
-    nodes: tuple[Node, ...] = (node,)
-    if add is not None and add.op == "Add" and len(add.inputs) == 2:
-        other = add.inputs[1] if add.inputs[0] == out else add.inputs[0]
-        if other in g.consts and other != out:
-            try:
-                pos = np.broadcast_to(np.asarray(g.consts[other].value, np.float64), out_shape)
-            except ValueError:
-                pos = None
-            if pos is not None:
-                emit_const_add(low, add, pad_place, const.reshape(out_shape) + pos, nodes)
-                return
-    emit_const_add(low, node, pad_place, const.reshape(out_shape), ())
-
-
-def emit_const_add(
-    low: Lowering, node: Node, pa: Placement, value: np.ndarray, extra: tuple[Node, ...]
-) -> None:
-    """Add of the real constant ``value`` (ONNX shape of ``pa``) to ``pa``, quantized
-    per tensor at its own peak, written as ``node``'s output."""
-    peak = float(np.abs(value).max()) if value.size else 0.0
-    s_b = peak / 127.0 if peak > 0 else 1.0
-    q = np.clip(np.rint(value / s_b), -127, 127).astype(np.int64)
-    b_mem = np.zeros(pa.idx.size, np.int8)
-    b_mem[pa.idx.ravel()] = q.ravel()
-    shape = low.tensors[pa.tensor].shape
-    for n in extra:
-        low.done.add(id(n))
-    low._emit_add(node, pa, (pa.tensor,), s_b, b_mem.reshape(shape))
+    # the constant tokens at the Concat output's scale, as the QDQ model rounds them
+    q = np.clip(np.rint(const / s_c), -128, 127).astype(np.int8)
+    place = Placement(shifted, row_major(out_shape))
+    low._emit_add(node, place, (shifted,), s_c, q.reshape(low.tensors[shifted].shape))
