@@ -237,6 +237,18 @@ def nan_guard(b: GraphBuilder, x: str) -> str:
     return b.linear(merge_bsep(b, o), E)
 
 
+def float32_softmax(b: GraphBuilder, x: str) -> str:
+    """Hugging Face's eager attention: the probabilities cast to float32 and back."""
+    q, k, v = (heads_bsep(b, b.linear(x, E)) for _ in range(3))
+    sc = b.node("MatMul", [q, b.transpose(k, (0, 1, 3, 2))], (1, H, S, S))
+    sc = b.node("Mul", [sc, b.const(np.array(P**-0.5, np.float32))], (1, H, S, S))
+    p = b.node("Softmax", [sc], (1, H, S, S), axis=-1)
+    for _ in range(2):
+        p = b.node("Cast", [p], (1, H, S, S), to=onnx.TensorProto.FLOAT)
+    o = b.node("MatMul", [p, v], (1, H, S, P))
+    return b.linear(merge_bsep(b, o), E)
+
+
 def run_time_mask(b: GraphBuilder, x: str) -> str:
     """An attention mask computed at run time that masks nothing: Hugging Face's
     extended mask of an all-ones attention mask ((1 - ConstantOfShape(1)) * min) plus
@@ -276,6 +288,7 @@ FORMS: dict[str, Build] = {
     "Hugging Face BERT transpose_for_scores": hf_bert,
     "quant_pre_process Reshape -> Gemm -> Reshape": quant_pre_process,
     "dynamo NaN guard after the Softmax": nan_guard,
+    "probabilities cast to float32 and back": float32_softmax,
     "run-time mask that masks nothing (ConstantOfShape, Range, Equal, Where)": run_time_mask,
 }
 
