@@ -419,3 +419,24 @@ def test_refuses_a_selection_that_splits_tokens() -> None:
 
     msg = refused(qdq(build))
     assert "(Slice): does not select whole tokens" in msg
+
+
+# ---------------------------------------------------------------------------- folding
+
+
+def test_shape_arithmetic_folds_to_initializers_and_qdq_stays() -> None:
+    """The run-time shape chains and the sdpa scale become initializers; every
+    QuantizeLinear/DequantizeLinear stays (the QDQ reader needs the integers)."""
+    from tinytx.frontend.onnx.fold import fold_shape_subgraphs
+
+    model = onnx.load_model_from_string(qdq(torch_mha))
+    before = [n.op_type for n in model.graph.node]
+    assert {"Shape", "Sqrt", "Cast", "Concat"} <= set(before)
+    after = [n.op_type for n in fold_shape_subgraphs(model, "<test>").graph.node]
+    assert not {"Shape", "Sqrt", "Cast", "Concat", "Slice"} & set(after)
+    assert after.count("Gather") == 3  # q, k, v out of the packed projection
+    for op in ("QuantizeLinear", "DequantizeLinear"):
+        assert after.count(op) == before.count(op)
+    inits = {i.name for i in model.graph.initializer}
+    reshapes = [n for n in model.graph.node if n.op_type == "Reshape"]
+    assert reshapes and all(n.input[1] in inits for n in reshapes)
