@@ -390,6 +390,19 @@ def test_refuses_cross_attention() -> None:
     assert "(Softmax): Q, K and V are projections of different inputs" in msg
 
 
+def test_refuses_a_causal_mask_by_name() -> None:
+    def build(b: GraphBuilder, x: str) -> str:
+        q, k, v = (heads_bsep(b, b.linear(x, E)) for _ in range(3))
+        sc = b.node("MatMul", [q, b.transpose(k, (0, 1, 3, 2))], (1, H, S, S))
+        causal = np.triu(np.full((S, S), -1e4, np.float32), 1)
+        sc = b.node("Add", [sc, b.const(causal)], (1, H, S, S))
+        o = b.node("MatMul", [b.node("Softmax", [sc], (1, H, S, S), axis=-1), v], (1, H, S, P))
+        return b.linear(merge_bsep(b, o), E)
+
+    msg = refused(qdq(build))
+    assert "(Softmax): the scores get a mask (Add" in msg and "not supported" in msg
+
+
 def test_refuses_a_head_split_that_mixes_tokens() -> None:
     def build(b: GraphBuilder, x: str) -> str:
         q, k, v = (b.linear(x, E) for _ in range(3))

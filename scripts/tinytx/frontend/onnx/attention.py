@@ -296,6 +296,11 @@ def match_attention(g: Graph, softmax: Node) -> MhsaMatch:
         raise fail(f"axis={axis} is not the last axis")
     scores, score_nodes, f_s = _score_chain(g, softmax.inputs[0])
     qk = g.producer(scores)
+    if qk is not None and qk.op in ("Add", "Where") and any(i in g.consts for i in qk.inputs):
+        raise fail(
+            f"the scores get a mask ({qk.op} '{qk.name}' of a nonzero constant); masked "
+            "attention is not supported"
+        )
     if qk is None or qk.op != "MatMul" or any(i in g.consts for i in qk.inputs):
         raise fail("its input is not a MatMul of two activations (Q K^T)")
     probs, guard = _nan_guard(g, softmax.outputs[0])
