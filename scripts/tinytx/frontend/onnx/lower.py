@@ -87,7 +87,7 @@ def fuse_patterns(g: Graph) -> list[Node]:
         if node.op == "Softmax":
             m, kind = match_attention(g, node), "Mhsa"
         elif node.op in ("Erf", "Tanh", "Gelu"):
-            m, kind = _gelu_or_refuse(g, node), "Gelu"
+            m, kind = match_gelu(g, node), "Gelu"
         elif node.op == "LayerNormalization":
             m, kind = match_layernorm_node(g, node), "LayerNorm"
         elif node.op == "ReduceMean":
@@ -123,21 +123,6 @@ def fuse_patterns(g: Graph) -> list[Node]:
         elif last[id(f)] == i:
             out.append(f)
     return out
-
-
-def _gelu_or_refuse(g: Graph, node: Node) -> GeluMatch:
-    """The GELU around ``node``; a Tanh that is not part of one is refused as itself."""
-    try:
-        return match_gelu(g, node)
-    except FrontendError:
-        if node.op != "Tanh":
-            raise
-        raise node_error(
-            node,
-            "Tanh outside a GELU (e.g. a BERT pooler's Dense + Tanh) is not supported",
-            "accepted: Tanh only inside the GELU approximation "
-            "0.5 * x * (1 + Tanh(sqrt(2/pi) * (x + 0.044715 x^3)))",
-        ) from None
 
 
 # ---------------------------------------------------------------------------- lowering

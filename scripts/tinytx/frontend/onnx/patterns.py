@@ -321,7 +321,10 @@ def match_gelu(g: Graph, anchor: Node) -> GeluMatch:
         add = g.producer(inner) if inner else None
         if add is None or add.op != "Add":
             raise node_error(
-                anchor, "its input is not sqrt(2/pi) * (x + 0.044715 x^3)", ACCEPT_GELU
+                anchor,
+                "Tanh outside a GELU (its input is not sqrt(2/pi) * (x + 0.044715 x^3), "
+                "e.g. a BERT pooler's Dense + Tanh) is not supported",
+                ACCEPT_GELU,
             )
         cube_mul = x = None
         for k in (0, 1):
