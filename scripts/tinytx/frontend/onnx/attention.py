@@ -247,19 +247,24 @@ def _merge_chain(g: Graph, value: str) -> tuple[str, list[Node]]:
     return value, nodes
 
 
+def _act_scale(g: Graph, value: str) -> float:
+    """The scale of an internal attention tensor (q, k, v, A*V output)."""
+    return g.qscale[value]
+
+
 def _path_scale(
     g: Graph, start: str, nodes: list[Node], outs: list[str], anchor: Node, what: str
 ) -> tuple[float, float]:
     """(scale of the integer tensor at ``start``, product of the scalar factors along
     the path): the first quantized value along the path gives the scale."""
     f = 1.0
-    s_eff = g.qscale.get(start)
+    s_eff = _act_scale(g, start) if start in g.qscale else None
     for n, v in zip(nodes, outs, strict=True):
         fac = scale_factor(g, n) if n.op in ("Mul", "Div") else None
         if fac is not None:
             f *= fac
         if s_eff is None and v in g.qscale:
-            s_eff = g.qscale[v] / f
+            s_eff = _act_scale(g, v) / f
     if s_eff is None:
         raise node_error(anchor, f"the {what} is not quantized (no QDQ on it)", ACCEPT_MHSA)
     if not (f > 0 and s_eff > 0):
@@ -360,7 +365,8 @@ def match_attention(g: Graph, softmax: Node) -> MhsaMatch:
     s_x = next((g.qscale[v] for v in _input_chain(g, x) if v in g.qscale), None)
     if s_x is None or out_lin.output not in g.qscale:
         raise fail("the block's input or output is not quantized")
-    s_y = g.qscale[out_lin.output]
+    s_y = g.qscale[out_lin.output]  # the block's input and output are the only tensors
+    # whose quantization the model fixes; the internal ones are the kernels' own
 
     def scale_of(o: Operand, what: str) -> tuple[float, float]:
         return _path_scale(
