@@ -365,8 +365,7 @@ def match_attention(g: Graph, softmax: Node) -> MhsaMatch:
     s_x = next((g.qscale[v] for v in _input_chain(g, x) if v in g.qscale), None)
     if s_x is None or out_lin.output not in g.qscale:
         raise fail("the block's input or output is not quantized")
-    s_y = g.qscale[out_lin.output]  # the block's input and output are the only tensors
-    # whose quantization the model fixes; the internal ones are the kernels' own
+    s_y = g.qscale[out_lin.output]
 
     def scale_of(o: Operand, what: str) -> tuple[float, float]:
         return _path_scale(
