@@ -4,6 +4,13 @@ activations, PyTorch's export of quantized models) to the tinytx IR.
 ``load_onnx(path)`` returns an :class:`tinytx.ir.Model`; anything it cannot convert raises
 :class:`FrontendError` (a :class:`tinytx.errors.TinytxError`) naming the node, the op and
 what would be accepted.
+
+The steps: :mod:`.fold` turns the shape arithmetic into initializers (static input
+shape, batch 1) and moves the input's quantization ahead of float layout ops;
+:mod:`.graph` reads the QDQ model as a float graph with scales; :mod:`.rewrite` makes
+exact local rewrites; :mod:`.attention` and :mod:`.patterns` fuse attention, GELU and
+LayerNorm; :mod:`.lower` (with :mod:`.tokens` for token selection and class tokens)
+emits the IR ops.
 """
 
 from __future__ import annotations
