@@ -4,6 +4,13 @@ activations, PyTorch's export of quantized models) to the tinytx IR.
 ``load_onnx(path)`` returns an :class:`tinytx.ir.Model`; anything it cannot convert raises
 :class:`FrontendError` (a :class:`tinytx.errors.TinytxError`) naming the node, the op and
 what would be accepted.
+
+The steps: :mod:`.fold` turns the shape arithmetic into initializers (static input
+shape, batch 1) and moves the input's quantization ahead of float layout ops;
+:mod:`.graph` reads the QDQ model as a float graph with scales; :mod:`.rewrite` makes
+exact local rewrites; :mod:`.attention` and :mod:`.patterns` fuse attention, GELU and
+LayerNorm; :mod:`.lower` (with :mod:`.tokens` for token selection and class tokens)
+emits the IR ops.
 """
 
 from __future__ import annotations
@@ -13,6 +20,7 @@ import re
 from pathlib import Path
 
 from tinytx import ir
+from tinytx.frontend.onnx.fold import fold_shape_subgraphs, quantize_input_first
 from tinytx.frontend.onnx.graph import FrontendError, build_graph, parse, read_model_bytes
 from tinytx.frontend.onnx.lower import lower_graph
 
@@ -36,8 +44,9 @@ def load_onnx(source: str | Path | bytes, name: str | None = None) -> ir.Model:
             if name in ("model", ""):
                 name = Path(where).resolve().parent.parent.name or "model"
     proto = parse(data, where)
-    graph = build_graph(proto, where, sha)
     try:
-        return lower_graph(graph, model_name(name))
+        proto = quantize_input_first(fold_shape_subgraphs(proto, where))
+        return lower_graph(build_graph(proto, where, sha), model_name(name))
     except FrontendError as exc:
-        raise FrontendError(f"{where}: {exc}") from None
+        msg = str(exc)
+        raise FrontendError(msg if msg.startswith(f"{where}: ") else f"{where}: {msg}") from None

@@ -143,3 +143,69 @@ def scale_factor(g: Graph, node: Node) -> float | None:
     if node.op == "Div":
         return None if value == 0 else 1.0 / value
     return value
+
+
+SELECT_OPS = ("Gather", "Slice", "Split")
+VIEW_OPS = (*LAYOUT_OPS, *SELECT_OPS)
+
+
+def _const_ints(g: Graph, node: Node, k: int, what: str) -> list[int] | None:
+    if len(node.inputs) <= k or not node.inputs[k]:
+        return None
+    name = node.inputs[k]
+    if name not in g.consts:
+        raise node_error(node, f"{what} is computed at run time", f"accepted: constant {what}")
+    return [int(v) for v in np.asarray(g.consts[name].raw).ravel()]
+
+
+def apply_view(node: Node, idx: np.ndarray, g: Graph, output: str) -> np.ndarray:
+    """``idx`` of ``output`` of ``node``: a layout op, or a selection by constants
+    (Gather, Slice, Split), which keeps the selected elements' offsets."""
+    if node.op in LAYOUT_OPS:
+        return apply_layout(node, idx, g)
+    rank = idx.ndim
+    if node.op == "Gather":
+        if len(node.inputs) < 2 or node.inputs[1] not in g.consts:
+            raise node_error(node, "indices are computed at run time", "accepted: constant indices")
+        axis = int(node.attr("axis", 0))
+        if not -rank <= axis < rank:
+            raise node_error(node, f"axis {axis} out of range for rank {rank}")
+        ind = np.asarray(g.consts[node.inputs[1]].raw).astype(np.int64)
+        size = idx.shape[axis]
+        if ind.size and (ind.min() < -size or ind.max() >= size):
+            raise node_error(node, f"index out of range for size {size}")
+        return np.take(idx, ind % size, axis=axis)
+    if node.op == "Slice":
+        starts = _const_ints(g, node, 1, "starts") or []
+        ends = _const_ints(g, node, 2, "ends") or []
+        axes = _const_ints(g, node, 3, "axes") or list(range(len(starts)))
+        steps = _const_ints(g, node, 4, "steps") or [1] * len(starts)
+        if not len(starts) == len(ends) == len(axes) == len(steps):
+            raise node_error(node, "starts/ends/axes/steps differ in length")
+        index = [slice(None)] * rank
+        for s, e, a, st in zip(starts, ends, axes, steps, strict=True):
+            if not -rank <= a < rank or st == 0:
+                raise node_error(node, f"axis {a} / step {st} invalid for rank {rank}")
+            index[a % rank] = slice(s, e, st)
+        return idx[tuple(index)]
+    if node.op == "Split":
+        axis = int(node.attr("axis", 0))
+        if not -rank <= axis < rank:
+            raise node_error(node, f"axis {axis} out of range for rank {rank}")
+        axis %= rank
+        size = idx.shape[axis]
+        parts = _const_ints(g, node, 1, "split") or node.attr("split")
+        count = len(node.outputs)
+        if parts is None:
+            n = int(node.attr("num_outputs", count))
+            chunk = -(-size // n)
+            parts = [min(chunk, size - i * chunk) for i in range(n)]
+        parts = [int(p) for p in parts]
+        if sum(parts) != size or len(parts) != count:
+            raise node_error(node, f"split {parts} does not cover {size} in {count} outputs")
+        k = node.outputs.index(output)
+        start = sum(parts[:k])
+        index = [slice(None)] * rank
+        index[axis] = slice(start, start + parts[k])
+        return idx[tuple(index)]
+    raise node_error(node, "not a layout or selection operator")

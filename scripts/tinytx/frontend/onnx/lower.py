@@ -22,6 +22,7 @@ import numpy as np
 
 from tinytx import golden as gold
 from tinytx import ir
+from tinytx.frontend.onnx.attention import match_attention
 from tinytx.frontend.onnx.graph import FrontendError, Graph, Node, node_error
 from tinytx.frontend.onnx.layout import (
     LAYOUT_OPS,
@@ -44,15 +45,18 @@ from tinytx.frontend.onnx.patterns import (
     match_layernorm_decomposed,
     match_layernorm_node,
     match_linear,
-    match_mhsa,
     quantized_weight,
     requant,
     single_consumer,
 )
+from tinytx.frontend.onnx.rewrite import casts_to_identity, hoist_activations
+from tinytx.frontend.onnx.tokens import lower_concat, lower_select
 from tinytx.frontend.onnx.unary import UNARY_OPS, lower_unary, plain_tanh
 
 SUPPORTED = (
-    "MatMul/Gemm (+ bias Add), attention (MatMul, Softmax, MatMul with Reshape/Transpose), "
+    "MatMul/Gemm (+ bias Add), self-attention (separate or packed q/k/v projections, "
+    "MatMul, Softmax, MatMul with Reshape/Transpose/Split/Slice/Gather), "
+    "Concat of a class token, Gather/Slice of tokens, "
     "LayerNormalization, GELU (Erf or Tanh form, Gelu), Add, Relu/Clip after a linear, "
     "convolution or add, Sigmoid, Tanh, HardSigmoid, HardSwish, LeakyRelu, Relu, Clip and "
     "SiLU (Mul(x, Sigmoid(x))) as a table, Conv (+ BatchNormalization), MaxPool, AveragePool, "
@@ -85,7 +89,7 @@ def fuse_patterns(g: Graph) -> list[Node]:
         m: MhsaMatch | GeluMatch | LayerNormMatch | None = None
         kind = ""
         if node.op == "Softmax":
-            m, kind = match_mhsa(g, node), "Mhsa"
+            m, kind = match_attention(g, node), "Mhsa"
         elif node.op in ("Erf", "Tanh", "Gelu") and not plain_tanh(g, node):
             m, kind = match_gelu(g, node), "Gelu"
         elif node.op == "LayerNormalization":
@@ -312,6 +316,10 @@ class Lowering:
             self.conv(node)
         elif op in ("MaxPool", "AveragePool"):
             self.pool(node)
+        elif op in ("Gather", "Slice", "Split"):
+            lower_select(self, node)
+        elif op == "Concat":
+            lower_concat(self, node)
         elif op in ("ReduceMean", "GlobalAveragePool"):
             self.mean(node)
         elif op in UNARY_OPS:  # Relu/Clip here are the ones no op before could fuse
@@ -398,8 +406,10 @@ class Lowering:
                 scales=ir.MhsaScales(**sc),
             )
         )
-        shape = self.declared(m.output, self.place(m.input, node).shape, node)
-        self._finish((), m.output, y, row_major(shape))
+        shape = self.g.shapes.get(m.output, self.place(m.input, node).shape)
+        if math.prod(shape) != s * e or shape[-1] != e:
+            raise node_error(node, f"output '{m.output}' {list(shape)} is not {s} x {e}")
+        self._finish((), m.output, y, row_major(tuple(shape)))
 
     def gelu(self, node: Node) -> None:
         m: GeluMatch = node.data
@@ -784,4 +794,6 @@ class Lowering:
 
 
 def lower_graph(g: Graph, name: str) -> ir.Model:
+    casts_to_identity(g)
+    hoist_activations(g)
     return Lowering(g, name).run()

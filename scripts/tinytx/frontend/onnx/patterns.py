@@ -1,11 +1,12 @@
-"""Subgraphs that become one IR operator: linear layers, MHSA, GELU, decomposed LayerNorm.
+"""Subgraphs that become one IR operator: linear layers, GELU, decomposed LayerNorm (the
+attention block is matched in :mod:`tinytx.frontend.onnx.attention`).
 
-Each matcher starts from an anchor node (MatMul/Gemm, Softmax, Erf/Tanh/Gelu,
-ReduceMean) and returns a match object listing the ONNX nodes it covers, or raises a
+Each matcher starts from an anchor node (MatMul/Gemm, Erf/Tanh/Gelu, ReduceMean) and
+returns a match object listing the ONNX nodes it covers, or raises a
 :class:`FrontendError` naming the anchor when the structure is close but not one tinytx
 can run. The matchers check values, not only op types: the head split/merge are checked
-element by element with index arrays (:mod:`tinytx.frontend.onnx.layout`), the GELU and
-attention constants by value.
+element by element with index arrays (:mod:`tinytx.frontend.onnx.layout`), the GELU
+constants by value.
 """
 
 from __future__ import annotations
@@ -17,13 +18,6 @@ import numpy as np
 
 from tinytx import golden as gold
 from tinytx.frontend.onnx.graph import Graph, Node, node_error
-from tinytx.frontend.onnx.layout import (
-    LAYOUT_OPS,
-    apply_layout,
-    row_major,
-    scalar_const,
-    scale_factor,
-)
 from tinytx.golden.linear import BIAS_BOUND
 
 ACCEPT_LINEAR = (
@@ -231,199 +225,6 @@ class MhsaMatch:
     scales: dict[str, float] = field(default_factory=dict)
 
 
-def _walk_back(g: Graph, value: str, layout: bool) -> tuple[str, list[Node]]:
-    """Back from ``value`` through layout ops (if ``layout``) and scalar Mul/Div."""
-    nodes: list[Node] = []
-    while True:
-        p = g.producer(value)
-        if p is None or len(p.outputs) != 1:
-            break
-        if layout and p.op in LAYOUT_OPS and p.inputs and p.inputs[0] not in g.consts:
-            nodes.append(p)
-            value = p.inputs[0]
-            continue
-        sc = scalar_const(g, p)
-        if sc is not None and scale_factor(g, p) is not None:
-            nodes.append(p)
-            value = p.inputs[sc[1]]
-            continue
-        break
-    return value, nodes[::-1]
-
-
-def _walk_forward(g: Graph, value: str) -> tuple[str, list[Node]]:
-    nodes: list[Node] = []
-    while True:
-        nxt = single_consumer(g, value)
-        if nxt is None or len(nxt.outputs) != 1:
-            break
-        if nxt.op in LAYOUT_OPS and nxt.inputs[0] == value:
-            nodes.append(nxt)
-            value = nxt.outputs[0]
-            continue
-        sc = scalar_const(g, nxt)
-        if sc is not None and nxt.inputs[sc[1]] == value and scale_factor(g, nxt) is not None:
-            nodes.append(nxt)
-            value = nxt.outputs[0]
-            continue
-        break
-    return value, nodes
-
-
-def _replay(g: Graph, start: str, nodes: list[Node]) -> np.ndarray:
-    idx = row_major(g.shape(start))
-    for n in nodes:
-        if n.op in LAYOUT_OPS:
-            idx = apply_layout(n, idx, g)
-    return idx
-
-
-def _chain_scale(
-    g: Graph, start: str, nodes: list[Node], anchor: Node, what: str
-) -> tuple[float, float]:
-    """(scale of the integer tensor at ``start``, total constant factor along ``nodes``):
-    the first quantized value along the chain gives the scale."""
-    f = 1.0
-    s_eff = g.qscale[start] if start in g.qscale else None
-    for n in nodes:
-        fac = scale_factor(g, n)
-        if fac is not None:
-            f *= fac
-        v = n.outputs[0]
-        if s_eff is None and v in g.qscale:
-            s_eff = g.qscale[v] / f
-    if s_eff is None:
-        raise node_error(anchor, f"the {what} is not quantized (no QDQ on it)", ACCEPT_MHSA)
-    if not (f > 0 and s_eff > 0):
-        raise node_error(anchor, f"the {what} is scaled by {f:g}", "accepted: positive factors")
-    return s_eff, f
-
-
-def match_mhsa(g: Graph, softmax: Node) -> MhsaMatch:
-    def fail(problem: str) -> Exception:
-        return node_error(softmax, problem, ACCEPT_MHSA)
-
-    rank = len(g.shape(softmax.inputs[0], softmax))
-    axis = int(softmax.attr("axis", -1))
-    if axis % max(rank, 1) != rank - 1:
-        raise fail(f"axis={axis} is not the last axis")
-    scores, score_nodes = _walk_back(g, softmax.inputs[0], layout=False)
-    qk = g.producer(scores)
-    if qk is None or qk.op != "MatMul" or any(i in g.consts for i in qk.inputs):
-        raise fail("its input is not a MatMul of two activations (Q K^T)")
-    av = single_consumer(g, softmax.outputs[0])
-    if av is None or av.op != "MatMul" or av.inputs[0] != softmax.outputs[0]:
-        raise fail("its output is not the first input of one MatMul (A*V)")
-
-    paths = {}
-    for what, operand in (("Q", qk.inputs[0]), ("K", qk.inputs[1]), ("V", av.inputs[1])):
-        start, chain = _walk_back(g, operand, layout=True)
-        lin = linear_producing(g, start)
-        if lin is None:
-            raise fail(f"the {what} operand does not come from a linear projection")
-        paths[what] = (lin, start, chain)
-    x = paths["Q"][0].input
-    if paths["K"][0].input != x or paths["V"][0].input != x:
-        raise fail("Q, K and V are projections of different inputs (cross-attention)")
-    merged, merge_chain = _walk_forward(g, av.outputs[0])
-    out_node = single_consumer(g, merged)
-    if out_node is None or not is_linear_node(g, out_node):
-        raise fail("the head merge does not feed one output projection (MatMul/Gemm)")
-    out_lin = match_linear(g, out_node)
-
-    xs = g.shape(x, softmax)
-    e = xs[-1]
-    s = math.prod(xs[:-1])
-    n = paths["Q"][0].n
-    if paths["K"][0].n != n or paths["V"][0].n != n:
-        raise fail("Q, K and V projections have different widths")
-    qi = _replay(g, paths["Q"][1], paths["Q"][2])
-    ki = _replay(g, paths["K"][1], paths["K"][2])
-    vi = _replay(g, paths["V"][1], paths["V"][2])
-    if qi.ndim < 2 or ki.ndim < 2 or vi.ndim < 2:
-        raise fail("Q, K or V has fewer than 2 dimensions")
-    p = qi.shape[-1]
-    heads = qi.size // max(s * p, 1)
-    if heads * p != n or qi.shape[-2] != s or ki.shape[:-2] != qi.shape[:-2]:
-        raise fail(f"Q {list(qi.shape)} / K {list(ki.shape)} do not split {s} tokens into heads")
-    per_head = row_major((s, n)).reshape(s, heads, p)
-    if not np.array_equal(qi.reshape(heads, s, p), per_head.transpose(1, 0, 2)):
-        raise fail("the Q head split is not Reshape [S][H][P] + Transpose to [H][S][P]")
-    if ki.size != s * n or not np.array_equal(ki.reshape(heads, p, s), per_head.transpose(1, 2, 0)):
-        raise fail("the K operand is not K split into heads and transposed to [H][P][S]")
-    if vi.size != s * n or not np.array_equal(vi.reshape(heads, s, p), per_head.transpose(1, 0, 2)):
-        raise fail("the V head split is not Reshape [S][H][P] + Transpose to [H][S][P]")
-    oi = _replay(g, av.outputs[0], merge_chain)
-    want = row_major((heads, s, p)).transpose(1, 0, 2).reshape(s, n)
-    if oi.size != s * n or oi.shape[-1] != n or not np.array_equal(oi.reshape(s, n), want):
-        raise fail("the head merge is not Transpose to [S][H][P] + Reshape to [S][H*P]")
-    if out_lin.w.shape != (e, n):
-        raise fail(
-            f"the output projection maps {out_lin.w.shape[1]} -> {out_lin.w.shape[0]}, "
-            f"not H*P={n} -> E={e}"
-        )
-
-    if x not in g.qscale or out_lin.output not in g.qscale:
-        raise fail("the block's input or output is not quantized")
-    s_x, s_y = g.qscale[x], g.qscale[out_lin.output]
-    s_q, f_q = _chain_scale(g, paths["Q"][1], paths["Q"][2], softmax, "Q projection")
-    s_k, f_k = _chain_scale(g, paths["K"][1], paths["K"][2], softmax, "K projection")
-    s_v, f_v = _chain_scale(g, paths["V"][1], paths["V"][2], softmax, "V projection")
-    f_s = 1.0
-    for nd in score_nodes:
-        f_s *= scale_factor(g, nd) or 1.0
-    s_o, f_o = _chain_scale(g, av.outputs[0], merge_chain, softmax, "A*V output")
-    if not f_s > 0:
-        raise fail(f"the scores are scaled by {f_s:g}")
-    lq, lk, lv = paths["Q"][0], paths["K"][0], paths["V"][0]
-    s_in_o = s_o * f_o
-    quant = gold.MhsaQuant(
-        q=requant(s_x * lq.w_scale / s_q, softmax, "Q requantization"),
-        k=requant(s_x * lk.w_scale / s_k, softmax, "K requantization"),
-        v=requant(s_x * lv.w_scale / s_v, softmax, "V requantization"),
-        softmax=_softmax_rq(s_q * s_k * f_q * f_k * f_s, softmax),
-        av=requant(f_v * s_v / gold.attention.PROB_ONE / s_o, softmax, "A*V requantization"),
-        out=requant(s_in_o * out_lin.w_scale / s_y, out_node, "output projection"),
-    )
-    weights = gold.MhsaWeights(
-        wq=lq.w.astype(np.int8),
-        bq=int_bias(lq.bias, n, s_x * lq.w_scale, softmax),
-        wk=lk.w.astype(np.int8),
-        bk=int_bias(lk.bias, n, s_x * lk.w_scale, softmax),
-        wv=lv.w.astype(np.int8),
-        bv=int_bias(lv.bias, n, s_x * lv.w_scale, softmax),
-        wo=out_lin.w.astype(np.int8),
-        bo=int_bias(out_lin.bias, e, s_in_o * out_lin.w_scale, out_node),
-    )
-    nodes: list[Node] = []
-    for lin, _, chain in paths.values():
-        nodes += lin.nodes + chain
-    nodes += [qk, *score_nodes, softmax, av, *merge_chain, *out_lin.nodes]
-    scales = {
-        "x": s_x,
-        "wq": lq.w_scale,
-        "wk": lk.w_scale,
-        "wv": lv.w_scale,
-        "wo": out_lin.w_scale,
-        "q": s_q,
-        "k": s_k,
-        "v": s_v,
-        "o": s_in_o,
-        "y": s_y,
-        "score_factor": f_q * f_k * f_s,
-    }
-    match = MhsaMatch(nodes, x, out_lin.output, heads, weights, quant, scales)
-    check_closed(g, match.nodes, match.output, softmax, ACCEPT_MHSA)
-    return match
-
-
-def _softmax_rq(score_scale: float, node: Node) -> gold.Requant:
-    try:
-        return gold.softmax_requant(score_scale)
-    except ValueError as exc:
-        raise node_error(node, f"softmax scale: {exc}", ACCEPT_MHSA) from None
-
-
 def check_closed(g: Graph, nodes: list[Node], output: str, anchor: Node, accepted: str) -> None:
     """Every value made inside ``nodes`` except ``output`` is read only inside them."""
     ids = {id(n) for n in nodes}
@@ -520,7 +321,10 @@ def match_gelu(g: Graph, anchor: Node) -> GeluMatch:
         add = g.producer(inner) if inner else None
         if add is None or add.op != "Add":
             raise node_error(
-                anchor, "its input is not sqrt(2/pi) * (x + 0.044715 x^3)", ACCEPT_GELU
+                anchor,
+                "Tanh outside a GELU (its input is not sqrt(2/pi) * (x + 0.044715 x^3), "
+                "e.g. a BERT pooler's Dense + Tanh) is not supported",
+                ACCEPT_GELU,
             )
         cube_mul = x = None
         for k in (0, 1):
