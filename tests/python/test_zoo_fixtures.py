@@ -7,37 +7,14 @@ that the committed artifacts agree with each other and with their index.
 
 from __future__ import annotations
 
-import importlib.util
-import json
-from pathlib import Path
-from types import ModuleType
-
 import numpy as np
 import onnx
 import onnxruntime as ort
 import pytest
 from onnx import numpy_helper
+from zoo_index import FIXTURES, MODELS, ZOO_DATA, npz
 
-ZOO = Path(__file__).resolve().parents[1] / "zoo"
-MODELS = ZOO / "models"
-INDEX = json.loads((MODELS / "index.json").read_text())
-FIXTURES = {f["name"]: f for f in INDEX["fixtures"]}
 QDQ = ("QuantizeLinear", "DequantizeLinear")
-
-
-def _zoo_data() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("zoo_data", ZOO / "zoo_data.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-ZOO_DATA = _zoo_data()
-
-
-def _npz(name: str) -> dict[str, np.ndarray]:
-    with np.load(MODELS / f"{name}.npz") as z:
-        return {k: z[k] for k in z.files}
 
 
 def test_index_lists_every_committed_model() -> None:
@@ -74,16 +51,17 @@ def test_fixture_is_a_valid_qdq_model(name: str) -> None:
 @pytest.mark.parametrize("name", sorted(FIXTURES))
 def test_fixture_npz_matches_index_and_zoo_data(name: str) -> None:
     entry = FIXTURES[name]
-    z = _npz(name)
+    z = npz(name)
     n, classes = entry["stored_inputs"], entry["classes"]
+    count = entry["logits_count"]
     assert z["inputs"].dtype == np.float32
     assert z["inputs"].shape == (n, *entry["input_shape"])
-    assert z["float_logits"].shape == z["ort_logits"].shape == (n, classes)
-    assert z["labels"].shape == (n,)
-    x, y = ZOO_DATA.make(entry["task"], n, entry["test_seed"], **entry["task_shape"])
-    np.testing.assert_array_equal(z["inputs"][:, 0], x)
+    assert z["float_logits"].shape == z["ort_logits"].shape == (count, classes)
+    assert z["labels"].shape == (count,)
+    x, y = ZOO_DATA.make(entry["task"], count, entry["test_seed"], **entry["task_shape"])
+    np.testing.assert_array_equal(z["inputs"][:, 0], x[:n])
     np.testing.assert_array_equal(z["labels"], y)
-    acc = float((z["ort_logits"].argmax(1) == z["labels"]).mean())
+    acc = float((z["ort_logits"][:n].argmax(1) == z["labels"][:n]).mean())
     assert acc == pytest.approx(entry["qdq_accuracy_stored"], abs=1e-4)
     # trained, not random: better than chance in float and after quantization
     assert entry["float_accuracy"] > 1.5 / classes
@@ -101,7 +79,7 @@ def _output_step(model: onnx.ModelProto) -> float:
 
 @pytest.mark.parametrize("name", sorted(FIXTURES))
 def test_ort_reproduces_committed_logits(name: str) -> None:
-    z = _npz(name)
+    z = npz(name)
     path = MODELS / f"{name}.onnx"
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = 1
