@@ -84,7 +84,8 @@ def generate_sources(
         header.append("extern const tinytx_mhsa_weights mhsa_bench_weights;")
     header += ["extern const tinytx_mhsa_params mhsa_bench_params;", "#endif"]
     rq = ", ".join(
-        f"{{{getattr(work.quant, f).multiplier}, {getattr(work.quant, f).shift}}}"
+        f"{{{getattr(work.quant, f).multiplier}, {getattr(work.quant, f).shift}, "
+        f"{getattr(work.quant, f).zero_point}}}"
         for f in REQUANT_FIELDS
     )
     source = [

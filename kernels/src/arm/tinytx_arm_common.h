@@ -104,31 +104,45 @@ static inline int32_t tt_max(int32_t a, int32_t b)
  * 2^-2, the usual case) the rounding bit lies in the high word of the 64-bit
  * product, so one SMMLA and one shift give the exact result:
  *   (p + 2^(s-1)) >> s == (hi(p) + 2^(s-33)) >> (s-32)   for p = acc * m.
+ * The output zero point z rides in the rounding term at no cost:
+ *   ((hi(p) + 2^(s-33)) >> (s-32)) + z == (hi(p) + 2^(s-33) + z * 2^(s-32)) >> (s-32),
+ * which stays in int32 (|hi(p)| <= 2^30) while |round| < 2^30; otherwise (z != 0 with a
+ * shift near 62) the plan is not fast.
  */
 typedef struct {
 	tinytx_requant rq;
-	int32_t round; /* 2^(shift-33) */
+	int32_t round; /* 2^(shift-33) + zero_point * 2^(shift-32) */
 	int32_t right; /* shift - 32 */
-	int32_t fast;  /* shift >= 33 */
+	int32_t fast;  /* shift >= 33 and round in range */
 } tt_rq;
 
 static inline tt_rq tt_rq_plan(tinytx_requant rq)
 {
 	tt_rq p;
 	p.rq = rq;
-	p.fast = rq.shift >= 33;
-	p.right = p.fast ? rq.shift - 32 : 0;
-	p.round = p.fast ? (int32_t)1 << (rq.shift - 33) : 0;
+	p.fast = 0;
+	p.right = 0;
+	p.round = 0;
+	if (rq.shift >= 33) {
+		const int64_t round = ((int64_t)1 << (rq.shift - 33)) +
+				      (int64_t)rq.zero_point * ((int64_t)1 << (rq.shift - 32));
+		if (round < ((int64_t)1 << 30) && round > -((int64_t)1 << 30)) {
+			p.fast = 1;
+			p.right = rq.shift - 32;
+			p.round = (int32_t)round;
+		}
+	}
 	return p;
 }
 
-/* Requantized value clamped to int8 (the caller applies a narrower clamp). */
+/* Requantized value (zero point included) clamped to int8 (the caller applies a
+ * narrower clamp). */
 static inline int32_t tt_rq_apply(int32_t acc, const tt_rq *p)
 {
 	if (p->fast) {
 		return __ssat(tt_smmla(acc, p->rq.multiplier, p->round) >> p->right, 8);
 	}
-	int64_t y = tinytx_scale_round(acc, p->rq);
+	int64_t y = tinytx_scale_round(acc, p->rq) + p->rq.zero_point;
 	return y < -128 ? -128 : (y > 127 ? 127 : (int32_t)y);
 }
 

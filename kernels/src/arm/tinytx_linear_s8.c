@@ -159,6 +159,48 @@ static void linear_c(const tinytx_linear_dims *dims, const tinytx_linear_params 
 	}
 }
 
+/*
+ * Per-channel factors: pairs of features (each with its own plan) against pairs of
+ * tokens with the in-register 2 x 2 dot product (the assembly engine shares one
+ * factor between its two features).
+ */
+static void linear_per_channel(const tinytx_linear_dims *dims, const tinytx_linear_params *params,
+			       const int8_t *input, const int8_t *weights, const int32_t *bias,
+			       int8_t *output, const store_map *map, size_t row_stride)
+{
+	const int32_t k = dims->in_features, rows = dims->rows, n_dim = dims->out_features;
+	const int32_t lo = params->act.min, hi = params->act.max;
+	for (int32_t n = 0; n < n_dim; n += 2) {
+		const int32_t n1 = n + 1 < n_dim ? n + 1 : n; /* odd N: the last feature twice */
+		const int8_t *w0 = weights + (size_t)n * k, *w1 = weights + (size_t)n1 * k;
+		const tt_rq p0 = tt_rq_plan(
+			tinytx_channel_requant(params->requant, params->multipliers, params->shifts, n));
+		const tt_rq p1 = tt_rq_plan(tinytx_channel_requant(
+			params->requant, params->multipliers, params->shifts, n1));
+		const int32_t b0 = bias != NULL ? bias[n] : 0, b1 = bias != NULL ? bias[n1] : 0;
+		int8_t *o0 = output + col_offset(map, n), *o1 = output + col_offset(map, n1);
+		int32_t s = 0;
+		for (; s + 2 <= rows; s += 2) {
+			int32_t c[4] = {b0, b1, b0, b1};
+			const int8_t *x0 = input + (size_t)s * k;
+			tt_dot_2x2(x0, x0 + k, w0, w1, k, 0, c);
+			const int32_t y00 = tt_rq_apply(c[0], &p0), y01 = tt_rq_apply(c[1], &p1);
+			const int32_t y10 = tt_rq_apply(c[2], &p0), y11 = tt_rq_apply(c[3], &p1);
+			o0[s * row_stride] = (int8_t)(y00 < lo ? lo : (y00 > hi ? hi : y00));
+			o1[s * row_stride] = (int8_t)(y01 < lo ? lo : (y01 > hi ? hi : y01));
+			o0[(s + 1) * row_stride] = (int8_t)(y10 < lo ? lo : (y10 > hi ? hi : y10));
+			o1[(s + 1) * row_stride] = (int8_t)(y11 < lo ? lo : (y11 > hi ? hi : y11));
+		}
+		if (s < rows) {
+			int32_t c[2] = {b0, b1};
+			tt_dot_1x2(input + (size_t)s * k, w0, w1, k, 0, c);
+			const int32_t y0 = tt_rq_apply(c[0], &p0), y1 = tt_rq_apply(c[1], &p1);
+			o0[s * row_stride] = (int8_t)(y0 < lo ? lo : (y0 > hi ? hi : y0));
+			o1[s * row_stride] = (int8_t)(y1 < lo ? lo : (y1 > hi ? hi : y1));
+		}
+	}
+}
+
 tinytx_status tinytx_linear_s8(const tinytx_linear_dims *dims, const tinytx_linear_params *params,
 			       const int8_t *input, const int8_t *weights, const int32_t *bias,
 			       int8_t *output)
@@ -172,6 +214,10 @@ tinytx_status tinytx_linear_s8(const tinytx_linear_dims *dims, const tinytx_line
 	const size_t row_stride = dims->layout == TINYTX_LAYOUT_TOKEN_MAJOR ? (size_t)n_dim
 				  : dims->layout == TINYTX_LAYOUT_HEAD_MAJOR ? (size_t)map.head_dim
 									     : 1u;
+	if (params->multipliers != NULL) {
+		linear_per_channel(dims, params, input, weights, bias, output, &map, row_stride);
+		return TINYTX_OK;
+	}
 	const tt_rq rq = tt_rq_plan(params->requant);
 	if (!rq.fast || params->act.min != -128 || params->act.max != 127 || rows < 2 ||
 	    n_dim < 2) {

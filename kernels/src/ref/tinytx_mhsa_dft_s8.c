@@ -44,7 +44,7 @@ tinytx_status tinytx_mhsa_dft_s8(const tinytx_mhsa_dims *dims, int32_t tile_rows
 	int8_t *k = (int8_t *)(base + l.k), *vt = (int8_t *)(base + l.vt);
 	int8_t *q = (int8_t *)(base + l.tile), *o = (int8_t *)(base + l.o);
 	uint8_t *a = base + l.a;
-	tinytx_linear_params lp = {params->q, full};
+	tinytx_linear_params lp = {params->q, full, NULL, NULL};
 
 	for (int32_t h = 0; h < h_dim; h++) {
 		const size_t w_off = (size_t)h * p * e;

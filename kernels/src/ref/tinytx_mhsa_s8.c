@@ -32,7 +32,7 @@ tinytx_status tinytx_mhsa_s8(const tinytx_mhsa_dims *dims, const tinytx_mhsa_par
 	uint8_t *a = base + l.a;
 
 	tinytx_linear_dims proj = {s, e, h * p, h, TINYTX_LAYOUT_HEAD_MAJOR};
-	tinytx_linear_params lp = {params->q, full};
+	tinytx_linear_params lp = {params->q, full, NULL, NULL};
 	st = tinytx_linear_s8(&proj, &lp, input, weights->wq, weights->bq, q);
 	if (st != TINYTX_OK) {
 		return st;

@@ -61,14 +61,30 @@ class MhsaWeights:
     bo: np.ndarray  # [E]
 
 
+def _symmetric(qp: object, names: tuple[str, ...]) -> None:
+    for n in names:
+        if getattr(qp, n).zero_point != 0:
+            raise ValueError(
+                f"{n}: internal attention tensors are symmetric (zero point 0); only 'out' "
+                "may have a zero point"
+            )
+
+
 @dataclass(frozen=True)
 class MhsaQuant:
+    """The block's factors. Internal tensors (q, k, v, probabilities, head concat) are
+    symmetric; ``out`` may carry the output zero point. An input zero point is folded
+    into ``bq``, ``bk``, ``bv`` (``linear.fold_bias``)."""
+
     q: Requant
     k: Requant
     v: Requant
     softmax: Requant
     av: Requant
     out: Requant
+
+    def __post_init__(self) -> None:
+        _symmetric(self, ("q", "k", "v", "softmax", "av"))
 
 
 def mhsa_trace(x: np.ndarray, heads: int, w: MhsaWeights, qp: MhsaQuant) -> dict[str, np.ndarray]:
@@ -104,6 +120,9 @@ class FwsaQuant:
     softmax: Requant
     av: Requant
     out: Requant
+
+    def __post_init__(self) -> None:
+        _symmetric(self, ("t", "v", "softmax", "av"))
 
 
 def fwsa_trace(x: np.ndarray, heads: int, w: FwsaWeights, qp: FwsaQuant) -> dict[str, np.ndarray]:

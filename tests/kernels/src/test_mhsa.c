@@ -1,4 +1,4 @@
-/* params: S E H P, then (multiplier, shift) for q k v softmax av out
+/* params: S E H P, then (multiplier, shift) for q k v softmax av out, out's zero point
  * buffers: x, wq, bq, wk, bk, wv, bv, wo, bo (biases may be empty), expected [S][E] */
 #include <stdlib.h>
 
@@ -9,9 +9,9 @@ void tt_test_mhsa(const tt_case *c, tt_result *r)
 {
 	const int32_t *p = c->params;
 	tinytx_mhsa_dims dims = {p[0], p[1], p[2], p[3]};
-	tinytx_mhsa_params mp = {{p[4], p[5]},	 {p[6], p[7]},	 {p[8], p[9]},
-				 {p[10], p[11]}, {p[12], p[13]}, {p[14], p[15]}};
-	if (c->n_params != 16 || c->n_buffers != 10 || c->len[9] != (uint32_t)(p[0] * p[1])) {
+	tinytx_mhsa_params mp = {{p[4], p[5], 0},   {p[6], p[7], 0},   {p[8], p[9], 0},
+				 {p[10], p[11], 0}, {p[12], p[13], 0}, {p[14], p[15], p[16]}};
+	if (c->n_params != 17 || c->n_buffers != 10 || c->len[9] != (uint32_t)(p[0] * p[1])) {
 		tt_fail(r, "malformed mhsa case");
 		return;
 	}

@@ -35,7 +35,7 @@ static int32_t scratch[512];
 
 static void linear_checks(void)
 {
-	const tinytx_linear_params ok_p = {{1 << 30, 31}, {-128, 127}};
+	const tinytx_linear_params ok_p = {{1 << 30, 31, 0}, {-128, 127}, NULL, NULL};
 	tinytx_linear_params p = ok_p;
 	tinytx_linear_dims d = {2, 3, 4, 2, TINYTX_LAYOUT_HEAD_MAJOR};
 	EXPECT(tinytx_linear_s8(&d, &p, in8, in8, NULL, out8), TINYTX_OK);
@@ -83,7 +83,7 @@ static void linear_checks(void)
 
 static void attention_checks(void)
 {
-	const tinytx_requant rq = {1 << 30, 31};
+	const tinytx_requant rq = {1 << 30, 31, 0};
 	tinytx_attention_dims d = {2, 3, 4, 2, 2};
 	EXPECT(tinytx_qk_softmax_s8_get_buffer_size(&d), 4 * sizeof(int32_t));
 	EXPECT(tinytx_qk_softmax_s8(&d, rq, in8, in8, probs, scratch), TINYTX_OK);
@@ -93,7 +93,7 @@ static void attention_checks(void)
 	EXPECT(tinytx_qk_softmax_s8(&d, rq, NULL, in8, probs, scratch), TINYTX_ERR_NULL);
 	EXPECT(tinytx_av_s8(&d, rq, NULL, in8, out8), TINYTX_ERR_NULL);
 	EXPECT(tinytx_av_s8(&d, rq, probs, in8, NULL), TINYTX_ERR_NULL);
-	tinytx_requant bad = {1 << 30, 0};
+	tinytx_requant bad = {1 << 30, 0, 0};
 	EXPECT(tinytx_qk_softmax_s8(&d, bad, in8, in8, probs, scratch), TINYTX_ERR_PARAM);
 	EXPECT(tinytx_av_s8(&d, bad, probs, in8, out8), TINYTX_ERR_PARAM);
 	d.k_heads = 3; /* neither H nor 1 */
@@ -137,7 +137,7 @@ static const struct {
 
 static void block_checks(void)
 {
-	const tinytx_requant rq = {1 << 30, 31};
+	const tinytx_requant rq = {1 << 30, 31, 0};
 	tinytx_mhsa_dims d = {3, 4, 2, 2};
 	tinytx_mhsa_params mp = {rq, rq, rq, rq, rq, rq};
 	tinytx_mhsa_weights mw = {in8, NULL, in8, NULL, in8, NULL, in8, NULL};
@@ -217,7 +217,7 @@ static void elementwise_checks(void)
 {
 	const int32_t beta[4] = {0, 0, 0, 0};
 	tinytx_layernorm_dims ld = {2, 4};
-	tinytx_layernorm_params lp = {{1 << 30, 31}, 0};
+	tinytx_layernorm_params lp = {{1 << 30, 31, 0}, 0};
 	EXPECT(tinytx_layernorm_s8(&ld, &lp, in8, in8, beta, out8), TINYTX_OK);
 	EXPECT(tinytx_layernorm_s8(&ld, &lp, in8, NULL, beta, out8), TINYTX_ERR_NULL);
 	EXPECT(tinytx_layernorm_s8(&ld, &lp, in8, in8, NULL, out8), TINYTX_ERR_NULL);
@@ -232,7 +232,7 @@ static void elementwise_checks(void)
 	ld.rows = -1;
 	EXPECT(tinytx_layernorm_s8(&ld, &lp, in8, in8, beta, out8), TINYTX_ERR_DIMS);
 
-	tinytx_gelu_params gp = {80, 7091, {1 << 30, 40}};
+	tinytx_gelu_params gp = {80, 7091, {1 << 30, 40, 0}, 0};
 	EXPECT(tinytx_gelu_s8(8, &gp, in8, out8), TINYTX_OK);
 	EXPECT(tinytx_gelu_s8(0, &gp, in8, out8), TINYTX_ERR_DIMS);
 	EXPECT(tinytx_gelu_s8(8, NULL, in8, out8), TINYTX_ERR_NULL);
@@ -245,7 +245,7 @@ static void elementwise_checks(void)
 	gp.q_clip = 0;
 	EXPECT(tinytx_gelu_s8(8, &gp, in8, out8), TINYTX_ERR_PARAM);
 
-	tinytx_add_params ap = {1 << 20, 1 << 20, 21, {-128, 127}};
+	tinytx_add_params ap = {1 << 20, 1 << 20, 21, {-128, 127}, 0, 0};
 	EXPECT(tinytx_add_s8(8, &ap, in8, in8, out8), TINYTX_OK);
 	EXPECT(tinytx_add_s8(-1, &ap, in8, in8, out8), TINYTX_ERR_DIMS);
 	EXPECT(tinytx_add_s8(8, &ap, in8, NULL, out8), TINYTX_ERR_NULL);
@@ -262,7 +262,7 @@ static void elementwise_checks(void)
 static void frontend_checks(void)
 {
 	const tinytx_conv2d_dims ok_d = {4, 4, 2, 2, 2, 3, 3, 3, 1, 1, 0, 0, 0, 0};
-	const tinytx_conv2d_params ok_p = {{1 << 30, 31}, {0, 127}};
+	const tinytx_conv2d_params ok_p = {{1 << 30, 31, 0}, {0, 127}, 0, NULL, NULL};
 	tinytx_conv2d_dims d = ok_d;
 	tinytx_conv2d_params p = ok_p;
 	EXPECT(tinytx_conv2d_s8_get_buffer_size(&d), 0);
@@ -317,7 +317,7 @@ static void frontend_checks(void)
 	EXPECT(tinytx_depthwise_conv2d_s8(&d, &p, in8, in8, NULL, out8), TINYTX_ERR_PARAM);
 
 	const tinytx_pool2d_dims ok_pd = {5, 4, 2, 3, 2, 2, 2, 2, 2, 1, 0, 1, 1};
-	const tinytx_avgpool2d_params ok_ap = {{1 << 30, 30}, {-128, 127}, 0};
+	const tinytx_avgpool2d_params ok_ap = {{1 << 30, 30, 0}, {-128, 127}, 0, 0};
 	tinytx_pool2d_dims pd = ok_pd;
 	tinytx_avgpool2d_params ap = ok_ap;
 	EXPECT(tinytx_maxpool2d_s8(&pd, in8, out8), TINYTX_OK);
@@ -343,7 +343,7 @@ static void frontend_checks(void)
 	EXPECT(tinytx_avgpool2d_s8(&pd, &ap, in8, out8), TINYTX_ERR_PARAM);
 
 	tinytx_mean_rows_dims md = {8, 4};
-	tinytx_mean_rows_params mp = {{1 << 30, 33}, {-128, 127}};
+	tinytx_mean_rows_params mp = {{1 << 30, 33, 0}, {-128, 127}, 0};
 	EXPECT(tinytx_mean_rows_s8(&md, &mp, in8, out8), TINYTX_OK);
 	EXPECT(tinytx_mean_rows_s8(&md, &mp, NULL, out8), TINYTX_ERR_NULL);
 	EXPECT(tinytx_mean_rows_s8(NULL, &mp, in8, out8), TINYTX_ERR_NULL);
