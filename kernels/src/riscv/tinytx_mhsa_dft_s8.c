@@ -105,7 +105,7 @@ static tinytx_rv_linear_job dft_head_proj(const dft_job *j, int32_t h, int is_v,
 		is_v ? TINYTX_LAYOUT_HEAD_MAJOR_T : TINYTX_LAYOUT_TOKEN_MAJOR,
 		is_v ? j->params->v : j->params->k, full, j->input,
 		(is_v ? j->w->wv : j->w->wk) + w_off,
-		tinytx_bias_rows(is_v ? j->w->bv : j->w->bk, h * p), out};
+		tinytx_bias_rows(is_v ? j->w->bv : j->w->bk, h * p), out, NULL, NULL};
 	return lj;
 }
 
@@ -125,7 +125,7 @@ static void dft_rows(const dft_job *j, int32_t h, int32_t r0, int32_t r1, uint8_
 		const tinytx_rv_linear_job qj = {rows, e, p, 1, TINYTX_LAYOUT_TOKEN_MAJOR,
 						 j->params->q, full, j->input + (size_t)t0 * e,
 						 j->w->wq + (size_t)h * p * e,
-						 tinytx_bias_rows(j->w->bq, h * p), q};
+						 tinytx_bias_rows(j->w->bq, h * p), q, NULL, NULL};
 		tinytx_rv_linear_part(&qj, 0, 1);
 		for (int32_t i = 0; i < rows; i++) {
 			uint8_t *ai = a + (size_t)i * s;
@@ -203,7 +203,7 @@ tinytx_status tinytx_mhsa_dft_s8(const tinytx_mhsa_dims *dims, int32_t tile_rows
 	const tinytx_rv_linear_job out = {s,	       hp,	    e,
 					  1,	       TINYTX_LAYOUT_TOKEN_MAJOR,
 					  params->out, full,	    (int8_t *)(job.base + job.plan.o),
-					  weights->wo, weights->bo, output};
+					  weights->wo, weights->bo, output, NULL, NULL};
 	job.out = out;
 	if (job.plan.heads_mode) {
 		tinytx_parallel_for(dft_heads_body, &job);

@@ -90,13 +90,13 @@ tinytx_status tinytx_mhsa_s8(const tinytx_mhsa_dims *dims, const tinytx_mhsa_par
 
 	mhsa_job job = {
 		{s, e, h * p, h, TINYTX_LAYOUT_HEAD_MAJOR, params->q, full, input, weights->wq,
-		 weights->bq, q},
+		 weights->bq, q, NULL, NULL},
 		{s, e, h * p, h, TINYTX_LAYOUT_HEAD_MAJOR, params->k, full, input, weights->wk,
-		 weights->bk, k},
+		 weights->bk, k, NULL, NULL},
 		{s, e, h * p, h, TINYTX_LAYOUT_HEAD_MAJOR_T, params->v, full, input, weights->wv,
-		 weights->bv, vt},
+		 weights->bv, vt, NULL, NULL},
 		{s, h * p, e, 1, TINYTX_LAYOUT_TOKEN_MAJOR, params->out, full, o, weights->wo,
-		 weights->bo, output},
+		 weights->bo, output, NULL, NULL},
 		{h, s, s, p, h, p, params->softmax, params->av, q, k, vt, base + l.a, o,
 		 (int32_t *)scratch},
 	};
