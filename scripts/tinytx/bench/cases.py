@@ -157,8 +157,9 @@ def _i32(*values: int) -> bytes:
     return struct.pack(f"<{len(values)}i", *values)
 
 
-def _requant_words(rq: g.Requant) -> tuple[int, int]:
-    return rq.multiplier, rq.shift
+def _requant_words(rq: g.Requant) -> tuple[int, int, int]:
+    """A tinytx_requant: multiplier, shift, zero_point."""
+    return rq.multiplier, rq.shift, rq.zero_point
 
 
 def _alloc_array(runner: CostedRunner, a: np.ndarray) -> int:
@@ -200,7 +201,7 @@ def prepare_cases(
     def linear(kernel: str, dims: tuple[int, ...], rq: g.Requant, inp: int, wt: int,
                bias: int, expected: np.ndarray) -> None:  # fmt: skip
         dims_addr = runner.alloc(_i32(*dims))
-        params = runner.alloc(_i32(*_requant_words(rq), *full))
+        params = runner.alloc(_i32(*_requant_words(rq), *full, 0, 0))  # per-tensor
         out = _alloc_output(runner, expected.size)
         cases.append(
             KernelCase(kernel, "tinytx_linear_s8", macs[kernel],

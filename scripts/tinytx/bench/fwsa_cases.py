@@ -70,8 +70,9 @@ def _i32(*values: int) -> bytes:
     return struct.pack(f"<{len(values)}i", *values)
 
 
-def _rq(rq: g.Requant) -> tuple[int, int]:
-    return rq.multiplier, rq.shift
+def _rq(rq: g.Requant) -> tuple[int, int, int]:
+    """A tinytx_requant: multiplier, shift, zero_point."""
+    return rq.multiplier, rq.shift, rq.zero_point
 
 
 def _buffer_size(runner: CostedRunner, function: str, *args: int) -> int:
@@ -116,7 +117,7 @@ def prepare_cases(
     def linear(name, dims, rq, inp, wgt, bias, expected, macs) -> None:
         d, prm, o = (
             runner.alloc(_i32(*dims)),
-            runner.alloc(_i32(*_rq(rq), *full)),
+            runner.alloc(_i32(*_rq(rq), *full, 0, 0)),  # per-tensor
             out(expected.size),
         )
         cases.append(
