@@ -13,8 +13,8 @@ import pytest
 from tinytx import golden as g
 from tinytx.golden.conv import windows
 from tinytx.golden.linear import Layout, fold_bias, fold_bias_depthwise, to_layout
-from tinytx.golden.quant import ChannelRequant, Requant, requantize, round_shift
 from tinytx.golden.pool import window_counts
+from tinytx.golden.quant import ChannelRequant, Requant, requantize, round_shift
 from tinytx.golden.softmax import qk_softmax_s8
 
 RNG_SEED = 20261202

@@ -104,9 +104,7 @@ def _folded(bias: np.ndarray | None, sums: np.ndarray, z_x: int, name: str) -> n
     b = np.zeros(sums.shape, np.int64) if bias is None else np.asarray(bias, np.int64)
     folded = b - np.int64(z_x) * sums
     if folded.size and int(np.abs(folded).max()) > BIAS_BOUND:
-        raise ValueError(
-            f"{name}: folding the input zero point {z_x} gives a bias beyond +/-2**30"
-        )
+        raise ValueError(f"{name}: folding the input zero point {z_x} gives a bias beyond +/-2**30")
     return folded.astype(np.int32)
 
 

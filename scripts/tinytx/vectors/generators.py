@@ -140,8 +140,10 @@ def per_channel(rng: Rng, style: str, acc: np.ndarray, rq: Requant) -> ChannelRe
     cols = acc.reshape(-1, n)
     pairs = []
     for c in range(n):
-        one = extreme_requant(rng) if style == "extreme_quant" else calibrated(
-            cols[:, c], jitter=jitter(rng) * math.exp(rng.uniform(-1.5, 1.5))
+        one = (
+            extreme_requant(rng)
+            if style == "extreme_quant"
+            else calibrated(cols[:, c], jitter=jitter(rng) * math.exp(rng.uniform(-1.5, 1.5)))
         )
         pairs.append((one.multiplier, one.shift))
     return ChannelRequant(
