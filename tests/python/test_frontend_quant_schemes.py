@@ -1,0 +1,192 @@
+"""The quantization schemes users' tools produce: onnxruntime ``quantize_static`` with its
+default options (asymmetric int8 activations), with ``activation_type=QUInt8`` and with
+``per_channel=True``. Each small model converts, agrees with onnxruntime within a stated
+LSB margin, and its generated C runs bit-exact with the golden executor on the host."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+from onnx import numpy_helper
+
+from tinytx import executor, ir
+from tinytx.codegen import firmware
+from tinytx.codegen.project import ConvertOptions, convert
+from tinytx.frontend.onnx import load_onnx
+from tinytx.frontend.onnx.testing import GraphBuilder, gelu_island, random_inputs
+from tinytx.golden import ChannelRequant
+from tinytx.targets import get_target
+
+ort = pytest.importorskip("onnxruntime")
+
+S, E = 6, 16
+TOKENS = (1, S, E)
+IMAGE = (1, 3, 8, 8)
+Build = Callable[[GraphBuilder, str], str]
+
+# onnxruntime quantize_static options per scheme: nothing but what the scheme names
+SCHEMES: dict[str, dict] = {
+    "ortdefault": {},
+    "uint8": {"activation_type": "QUInt8"},
+    "perchannel": {"per_channel": True},
+}
+
+
+def quantize_default(model, calibration: list[np.ndarray], exclude: list[str], **scheme) -> bytes:
+    """``quantize_static`` as a user calls it: default options except the scheme's."""
+    from onnxruntime.quantization import CalibrationDataReader, QuantType, quantize_static
+
+    class Reader(CalibrationDataReader):
+        def __init__(self) -> None:
+            self._it = iter([{"input": a} for a in calibration])
+
+        def get_next(self):
+            return next(self._it, None)
+
+    kw = dict(scheme)
+    if "activation_type" in kw:
+        kw["activation_type"] = getattr(QuantType, kw["activation_type"])
+    with tempfile.TemporaryDirectory() as tmp:
+        src, dst = Path(tmp) / "float.onnx", Path(tmp) / "qdq.onnx"
+        onnx.save(model, str(src))
+        quantize_static(str(src), str(dst), Reader(), nodes_to_exclude=exclude, **kw)
+        return dst.read_bytes()
+
+
+def build_model(build: Build, shape: tuple[int, ...], scheme: str, island: bool) -> bytes:
+    b = GraphBuilder(seed=5)
+    model = b.model(build(b, b.input(shape)))
+    exclude = gelu_island(model) if island else []
+    return quantize_default(model, random_inputs(shape, 24, seed=2), exclude, **SCHEMES[scheme])
+
+
+def deviation_lsb(data: bytes, m: ir.Model, shape: tuple[int, ...], n: int = 8) -> float:
+    """Largest |onnxruntime - tinytx| over n random inputs, in output LSB."""
+    sess = ort.InferenceSession(data, providers=["CPUExecutionProvider"])
+    scale = m.tensors[m.output].scale
+    worst = 0.0
+    for x in random_inputs(shape, n, seed=9):
+        ref = sess.run(None, {"input": x})[0]
+        got = executor.logits(m, x)
+        worst = max(worst, float(np.abs(ref - got).max()) / scale)
+    return round(worst, 3)
+
+
+def mlp(b: GraphBuilder, x: str) -> str:
+    h = b.layernorm(b.add(x, b.linear(b.relu(b.linear(x, 24)), E)))
+    return b.linear(b.mean(h, (1,)), 5, gemm=True)
+
+
+def encoder(b: GraphBuilder, x: str) -> str:
+    t = b.linear(x, E, bias=False)
+    h = b.layernorm(b.add(t, b.mhsa(t, 2)))
+    h = b.layernorm(b.add(h, b.linear(b.gelu(b.linear(h, 32)), E)))
+    return b.linear(b.mean(h, (1,)), 4, gemm=True)
+
+
+def convnet(b: GraphBuilder, x: str) -> str:
+    y = b.relu(b.conv(x, 8, pad=1))
+    y = b.pool(y, "MaxPool", 3, 2, 1)
+    y = b.relu(b.conv(y, 8, group=8, pad=1))
+    y = b.pool(b.conv(y, 6, pad=1), "AveragePool", 3, 1, 1)
+    return b.linear(b.flatten(b.global_avg_pool(y)), 5, gemm=True)
+
+
+# name: (build, input shape, GELU kept float by onnxruntime, schemes, LSB margin)
+MODELS: dict[str, tuple[Build, tuple[int, ...], bool, tuple[str, ...], float]] = {
+    "linear": (lambda b, x: b.linear(x, 8), TOKENS, False, tuple(SCHEMES), 1.0),
+    "linear+relu": (lambda b, x: b.relu(b.linear(x, 8)), TOKENS, False, tuple(SCHEMES), 1.0),
+    "mlp block": (mlp, TOKENS, False, tuple(SCHEMES), 3.0),
+    "gelu": (lambda b, x: b.linear(b.gelu(b.linear(x, E)), E), TOKENS, True, tuple(SCHEMES), 3.0),
+    "encoder": (encoder, (1, 12, E), True, ("ortdefault", "uint8"), 4.0),
+    "convnet": (convnet, IMAGE, False, tuple(SCHEMES), 3.0),
+}
+CASES = [(name, scheme) for name, spec in MODELS.items() for scheme in spec[3]]
+
+
+@pytest.fixture(scope="module")
+def models() -> dict[tuple[str, str], bytes]:
+    return {}
+
+
+def model_bytes(cache: dict, name: str, scheme: str) -> bytes:
+    if (name, scheme) not in cache:
+        build, shape, island, _, _ = MODELS[name]
+        cache[(name, scheme)] = build_model(build, shape, scheme, island)
+    return cache[(name, scheme)]
+
+
+@pytest.mark.parametrize("name, scheme", CASES)
+def test_converts_and_agrees_with_onnxruntime(models, name: str, scheme: str) -> None:
+    data = model_bytes(models, name, scheme)
+    m = load_onnx(data)
+    margin = MODELS[name][4]
+    dev = deviation_lsb(data, m, MODELS[name][1])
+    print(f"{name} [{scheme}]: max |onnxruntime - tinytx| = {dev} LSB (margin {margin})")
+    assert dev <= margin
+    zps = {t.zero_point for t in m.tensors.values()}
+    per_channel = [op for op in m.ops if isinstance(getattr(op, "rq", None), ChannelRequant)]
+    if scheme == "perchannel":
+        assert per_channel, "per_channel=True gave no per-channel op"
+    else:
+        assert not per_channel
+    # asymmetric schemes: some tensor has a nonzero zero point (ReLU outputs, at least)
+    assert zps != {0}
+
+
+def test_uint8_boundary_is_int8_codes_plus_128(models) -> None:
+    data = model_bytes(models, "linear+relu", "uint8")
+    m = load_onnx(data)
+    proto = onnx.load_from_string(data)
+    zp = {i.name: numpy_helper.to_array(i) for i in proto.graph.initializer}
+    q_in = next(n for n in proto.graph.node if n.op_type == "QuantizeLinear")
+    assert zp[q_in.input[2]].dtype == np.uint8
+    z_u8 = int(zp[q_in.input[2]].ravel()[0])
+    assert m.tensors[m.input].zero_point == z_u8 - 128
+    x = random_inputs(TOKENS, 1, seed=3)[0]
+    s = m.tensors[m.input].scale
+    u8 = np.clip(np.rint(x / np.float32(s)) + z_u8, 0, 255).astype(np.int64)
+    np.testing.assert_array_equal(executor.quantize_input(m, x).astype(np.int64) + 128, u8.ravel())
+    # a fused ReLU clamps at the output zero point (the real 0)
+    (op,) = m.ops
+    assert op.rq.act_min == m.tensors[op.output].zero_point
+
+
+def test_conv_padding_holds_the_input_zero_point(models) -> None:
+    m = load_onnx(model_bytes(models, "convnet", "ortdefault"))
+    convs = [op for op in m.ops if isinstance(op, ir.Conv2d)]
+    assert any(op.pad_value != 0 for op in convs)
+    for op in convs:
+        assert op.pad_value == m.tensors[op.inputs[0]].zero_point
+
+
+@pytest.mark.parametrize(
+    "name, scheme",
+    [
+        ("encoder", "ortdefault"),
+        ("encoder", "uint8"),
+        ("convnet", "perchannel"),
+        ("mlp block", "perchannel"),
+    ],
+)
+def test_generated_c_bit_exact_on_host(models, build_root: Path, name: str, scheme: str) -> None:
+    src = build_root / "quant_schemes" / f"{name.replace(' ', '_')}_{scheme}"
+    src.mkdir(parents=True, exist_ok=True)
+    path = src / "model.onnx"
+    path.write_bytes(model_bytes(models, name, scheme))
+    shape = MODELS[name][1]
+    np.savez(src / "test_inputs.npz", float=np.stack(random_inputs(shape, 4, seed=7)))
+    conv = convert(path, ConvertOptions(kernels="ref"))
+    gen = (src / "generated").resolve()
+    conv.write(gen)
+    target = get_target("host")
+    elf = firmware.build(conv, gen, target, "ref", (src / "fw").resolve())
+    run = firmware.run(target, elf, timeout=120)
+    assert run.returncode == 0, run.console
+    assert firmware.compare(conv, run) == []
+    assert "ZERO_POINT" in conv.generated.header
