@@ -81,6 +81,64 @@ static void linear_checks(void)
 	EXPECT(tinytx_linear_s8(&d, &p, in8, in8, NULL, out8), TINYTX_ERR_PARAM);
 }
 
+/* Zero points, pad values, offsets and per-channel tables out of their ranges. */
+static void zero_point_checks(void)
+{
+	static const int32_t mults[4] = {1 << 30, 1 << 30, 1 << 30, 1 << 30};
+	static const int32_t shifts[4] = {31, 31, 63, 31}; /* channel 2: bad shift */
+	static const int32_t good_shifts[4] = {31, 32, 40, 62};
+	tinytx_linear_params p = {{1 << 30, 31, 127}, {127, 127}, NULL, NULL};
+	tinytx_linear_dims d = {2, 3, 4, 1, TINYTX_LAYOUT_TOKEN_MAJOR};
+	EXPECT(tinytx_linear_s8(&d, &p, in8, in8, NULL, out8), TINYTX_OK);
+	p.requant.zero_point = 128;
+	EXPECT(tinytx_linear_s8(&d, &p, in8, in8, NULL, out8), TINYTX_ERR_PARAM);
+	p.requant.zero_point = -129;
+	EXPECT(tinytx_linear_s8(&d, &p, in8, in8, NULL, out8), TINYTX_ERR_PARAM);
+	p.requant.zero_point = -3;
+	p.act.min = -128;
+	p.multipliers = mults;
+	p.shifts = good_shifts;
+	EXPECT(tinytx_linear_s8(&d, &p, in8, in8, NULL, out8), TINYTX_OK);
+	p.shifts = shifts;
+	EXPECT(tinytx_linear_s8(&d, &p, in8, in8, NULL, out8), TINYTX_ERR_PARAM);
+	p.shifts = NULL; /* only one of the two tables */
+	EXPECT(tinytx_linear_s8(&d, &p, in8, in8, NULL, out8), TINYTX_ERR_PARAM);
+
+	const tinytx_conv2d_dims cd = {4, 4, 2, 4, 4, 3, 3, 3, 1, 1, 1, 1, 1, 1};
+	tinytx_conv2d_params cp = {{1 << 30, 31, 5}, {-128, 127}, -128, mults, good_shifts};
+	EXPECT(tinytx_conv2d_s8(&cd, &cp, in8, in8, NULL, out8, NULL), TINYTX_OK);
+	cp.pad_value = 128;
+	EXPECT(tinytx_conv2d_s8(&cd, &cp, in8, in8, NULL, out8, NULL), TINYTX_ERR_PARAM);
+	cp.pad_value = 0;
+	cp.shifts = shifts;
+	EXPECT(tinytx_conv2d_s8(&cd, &cp, in8, in8, NULL, out8, NULL), TINYTX_ERR_PARAM);
+	const tinytx_conv2d_dims dd = {4, 4, 2, 4, 4, 2, 3, 3, 1, 1, 1, 1, 1, 1};
+	cp.shifts = good_shifts;
+	cp.pad_value = 127;
+	EXPECT(tinytx_depthwise_conv2d_s8(&dd, &cp, in8, in8, NULL, out8), TINYTX_OK);
+	cp.multipliers = NULL;
+	EXPECT(tinytx_depthwise_conv2d_s8(&dd, &cp, in8, in8, NULL, out8), TINYTX_ERR_PARAM);
+
+	tinytx_add_params ap = {1 << 21, 1 << 21, 20, {-128, 127}, -(1 << 29), 100};
+	EXPECT(tinytx_add_s8(8, &ap, in8, in8, out8), TINYTX_OK);
+	ap.offset = (1 << 30) + (1 << 29); /* the sum could leave int32 */
+	EXPECT(tinytx_add_s8(8, &ap, in8, in8, out8), TINYTX_ERR_PARAM);
+	ap.offset = 0;
+	ap.zero_point = 128;
+	EXPECT(tinytx_add_s8(8, &ap, in8, in8, out8), TINYTX_ERR_PARAM);
+
+	tinytx_gelu_params gp = {80, 7091, {1 << 30, 40, -7}, 127};
+	EXPECT(tinytx_gelu_s8(8, &gp, in8, out8), TINYTX_OK);
+	gp.input_zero_point = -129;
+	EXPECT(tinytx_gelu_s8(8, &gp, in8, out8), TINYTX_ERR_PARAM);
+
+	tinytx_mean_rows_dims md = {2, 4};
+	tinytx_mean_rows_params mp = {{1 << 30, 33, 0}, {-128, 127}, 200};
+	EXPECT(tinytx_mean_rows_s8(&md, &mp, in8, out8), TINYTX_ERR_PARAM);
+	mp.input_zero_point = -128;
+	EXPECT(tinytx_mean_rows_s8(&md, &mp, in8, out8), TINYTX_OK);
+}
+
 static void attention_checks(void)
 {
 	const tinytx_requant rq = {1 << 30, 31, 0};
@@ -149,6 +207,15 @@ static void block_checks(void)
 	need = tinytx_fwsa_s8_get_buffer_size(&d);
 	EXPECT(need > 0 && need <= (int32_t)sizeof(scratch), 1);
 	EXPECT(tinytx_fwsa_s8(&d, &fp, &fw, in8, out8, scratch), TINYTX_OK);
+	mp.out.zero_point = -9; /* the block output may have a zero point */
+	EXPECT(tinytx_mhsa_s8(&d, &mp, &mw, in8, out8, scratch), TINYTX_OK);
+	mp.v.zero_point = 1; /* an internal one may not */
+	EXPECT(tinytx_mhsa_s8(&d, &mp, &mw, in8, out8, scratch), TINYTX_ERR_PARAM);
+	mp.v.zero_point = 0;
+	mp.out.zero_point = 0;
+	fp.av.zero_point = 1;
+	EXPECT(tinytx_fwsa_s8(&d, &fp, &fw, in8, out8, scratch), TINYTX_ERR_PARAM);
+	fp.av.zero_point = 0;
 	for (size_t i = 0; i < sizeof(dft_tiles) / sizeof(dft_tiles[0]); i++) {
 		const int32_t x = dft_tiles[i].tile;
 		const long mhsa = dft_tiles[i].mhsa, fwsa = dft_tiles[i].fwsa;
@@ -361,6 +428,7 @@ int tt_run_validation(int *checks)
 	checks_run = 0;
 	checks_failed = 0;
 	linear_checks();
+	zero_point_checks();
 	attention_checks();
 	block_checks();
 	elementwise_checks();
