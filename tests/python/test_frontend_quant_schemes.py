@@ -190,3 +190,15 @@ def test_generated_c_bit_exact_on_host(models, build_root: Path, name: str, sche
     assert run.returncode == 0, run.console
     assert firmware.compare(conv, run) == []
     assert "ZERO_POINT" in conv.generated.header
+
+
+def test_uint8_test_inputs_become_int8_codes(models, tmp_path: Path) -> None:
+    from tinytx.codegen.testdata import load_inputs
+
+    m = load_onnx(model_bytes(models, "linear", "uint8"))
+    xs = np.stack(random_inputs(TOKENS, 3, seed=4))
+    want = np.stack([executor.quantize_input(m, x) for x in xs])
+    # the uint8 codes onnxruntime's QuantizeLinear gives, in the ONNX layout
+    u8 = np.stack([m.input_spec.from_memory(r).astype(np.int16) + 128 for r in want])
+    np.savez(tmp_path / "u8.npz", uint8=u8.astype(np.uint8))
+    np.testing.assert_array_equal(load_inputs(m, tmp_path / "u8.npz"), want)
