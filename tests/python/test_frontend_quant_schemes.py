@@ -105,6 +105,7 @@ MODELS: dict[str, tuple[Build, tuple[int, ...], bool, tuple[str, ...], float]] =
     "gelu": (lambda b, x: b.linear(b.gelu(b.linear(x, E)), E), TOKENS, True, tuple(SCHEMES), 3.0),
     "encoder": (encoder, (1, 12, E), True, ("ortdefault", "uint8"), 4.0),
     "convnet": (convnet, IMAGE, False, tuple(SCHEMES), 3.0),
+    "conv+bn+relu": (lambda b, x: b.relu(b.conv(x, 8, bn=True)), IMAGE, False, tuple(SCHEMES), 3.0),
 }
 CASES = [(name, scheme) for name, spec in MODELS.items() for scheme in spec[3]]
 

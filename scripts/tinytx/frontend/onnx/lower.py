@@ -655,9 +655,13 @@ class Lowering:
                 raise node_error(bn, "variance + epsilon is not positive", "accepted: var > 0")
             real_w = real_w * f.reshape(-1, *([1] * (real_w.ndim - 1)))
             bias = ((0.0 if bias is None else bias) - mean) * f + beta
-            peak = float(np.abs(real_w).max()) or 1.0
-            s_w = peak / 127.0
-            q = np.clip(np.rint(real_w / s_w), -127, 127).astype(np.int64)
+            if np.ndim(s_w):  # per-channel weights stay per channel
+                peak_c = np.abs(real_w).reshape(c_out, -1).max(axis=1)
+                s_w = np.where(peak_c > 0, peak_c, 1.0) / 127.0
+                s_b = np.reshape(s_w, (-1,) + (1,) * (real_w.ndim - 1))
+            else:
+                s_w = s_b = (float(np.abs(real_w).max()) or 1.0) / 127.0
+            q = np.clip(np.rint(real_w / s_b), -127, 127).astype(np.int64)
             nodes.append(bn)
             out = bn.outputs[0]
         act = self.activation_after(out)
