@@ -128,6 +128,30 @@ static inline tinytx_status tinytx_check_mhsa_pointers(const tinytx_mhsa_dims *d
 	return tinytx_block_internal_symmetric(internal, 5) ? TINYTX_OK : TINYTX_ERR_PARAM;
 }
 
+/* Offset of head h's rows in a per-channel table (NULL stays NULL). */
+static inline tinytx_channels tinytx_channel_rows(tinytx_channels ch, int32_t first)
+{
+	if (ch.multipliers != NULL && ch.shifts != NULL) {
+		ch.multipliers += first;
+		ch.shifts += first;
+	}
+	return ch;
+}
+
+/* The per-channel tables of an MHSA block (after its dims are checked). */
+static inline tinytx_status tinytx_check_mhsa_channels(const tinytx_mhsa_dims *d,
+							const tinytx_mhsa_weights *w)
+{
+	const int32_t hp = d->heads * d->head_dim;
+	if (!tinytx_channels_valid(w->q_ch.multipliers, w->q_ch.shifts, hp) ||
+	    !tinytx_channels_valid(w->k_ch.multipliers, w->k_ch.shifts, hp) ||
+	    !tinytx_channels_valid(w->v_ch.multipliers, w->v_ch.shifts, hp) ||
+	    !tinytx_channels_valid(w->out_ch.multipliers, w->out_ch.shifts, d->embed_dim)) {
+		return TINYTX_ERR_PARAM;
+	}
+	return TINYTX_OK;
+}
+
 /* The pointers of a tinytx_fwsa_s8 call (biases may be NULL), and ERR_PARAM for an
  * internal zero point. */
 static inline tinytx_status tinytx_check_fwsa_pointers(const tinytx_mhsa_dims *dims,

@@ -19,8 +19,16 @@ def _random_block(seed: int):
     h = case.params[2]
     rq = [g.Requant(*case.params[4 + 2 * i : 6 + 2 * i]) for i in range(6)]
     rq[5] = g.Requant(rq[5].multiplier, rq[5].shift, zero_point=case.params[16])  # out
+    table = case.buffers[9]  # per-channel multipliers and shifts of q, k, v, out
+    if table is not None:
+        hp, e = case.params[2] * case.params[3], case.params[1]
+        parts = np.split(table, np.cumsum([hp] * 6 + [e]))
+        for i, k in enumerate((0, 1, 2, 5)):
+            m, s = parts[2 * i], parts[2 * i + 1]
+            z = rq[k].zero_point
+            rq[k] = g.ChannelRequant(tuple(m.tolist()), tuple(s.tolist()), zero_point=z)
     w = g.MhsaWeights(*case.buffers[1:9])
-    return case.buffers[0], h, w, g.MhsaQuant(*rq), case.buffers[9]
+    return case.buffers[0], h, w, g.MhsaQuant(*rq), case.buffers[10]
 
 
 @pytest.mark.parametrize("seed", range(12))

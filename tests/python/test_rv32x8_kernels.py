@@ -60,7 +60,7 @@ def shape_cases(name: str, shape: MhsaShape, seed: int, first_id: int) -> list[C
     add("av", (h, s, s, p, *_rq(qp.av)), (tr["a"], tr["vt"], tr["o"]), "A*V")
     rqs = [v for rq in (qp.q, qp.k, qp.v, qp.softmax, qp.av, qp.out) for v in _rq(rq)]
     rqs.append(qp.out.zero_point)
-    block = (x, w.wq, w.bq, w.wk, w.bk, w.wv, w.bv, w.wo, w.bo, tr["y"])
+    block = (x, w.wq, w.bq, w.wk, w.bk, w.wv, w.bv, w.wo, w.bo, None, tr["y"])
     add("mhsa", (s, e, h, p, *rqs), block, "MHSA")
     for tile, in_place in ((min(8, s), 0), (s, 1), (max(1, s // 3), 0)):
         add("mhsa_dft", (s, e, h, p, tile, in_place, *rqs), block, f"DFT x={tile}")

@@ -85,6 +85,12 @@ typedef struct {
 	int32_t head_dim;  /* P */
 } tinytx_mhsa_dims;
 
+/* Per-channel factors of one projection: both NULL (per-tensor) or one per row. */
+typedef struct {
+	const int32_t *multipliers;
+	const int32_t *shifts;
+} tinytx_channels;
+
 typedef struct {
 	const int8_t *wq; /* [H*P][E] */
 	const int32_t *bq; /* [H*P] or NULL */
@@ -94,6 +100,9 @@ typedef struct {
 	const int32_t *bv;
 	const int8_t *wo; /* [E][H*P] */
 	const int32_t *bo; /* [E] or NULL */
+	/* per-channel weight scales: the factors of q, k, v ([H*P] each) and out ([E])
+	 * replace params->q/k/v/out's factor (their zero point stays); NULL: per-tensor */
+	tinytx_channels q_ch, k_ch, v_ch, out_ch;
 } tinytx_mhsa_weights;
 
 typedef struct {

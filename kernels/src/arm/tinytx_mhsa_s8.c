@@ -359,10 +359,10 @@ typedef struct {
  * below 2^-2 go through the raw engine and the formula of tinytx_requantize_s8.
  */
 static void tiles_rq(tt_tiles *t, int transposed, const int16_t *b, int32_t nt, const tt_rq *rq,
-		     int16_t *out, int32_t first, size_t step)
+		     const tt_rq *rq1, int16_t *out, int32_t first, size_t step)
 {
 	t->b_end = b + (size_t)nt * t->kb * 8u;
-	if (rq->fast) {
+	if (rq->fast && rq1 == rq) {
 		t->m = rq->rq.multiplier;
 		t->round = rq->round;
 		t->right = rq->right;
@@ -386,8 +386,8 @@ static void tiles_rq(tt_tiles *t, int transposed, const int16_t *b, int32_t nt, 
 		b = one.b_end;
 		out[0] = (int16_t)tt_rq_apply(c0[0], rq);
 		out[transposed ? 4 : 2] = (int16_t)tt_rq_apply(c0[1], rq);
-		out[transposed ? 2 : 4] = (int16_t)tt_rq_apply(c1[0], rq);
-		out[6] = (int16_t)tt_rq_apply(c1[1], rq);
+		out[transposed ? 2 : 4] = (int16_t)tt_rq_apply(c1[0], rq1);
+		out[6] = (int16_t)tt_rq_apply(c1[1], rq1);
 		out += transposed ? step : ((j & 1) ? 7 : 1);
 	}
 }
@@ -403,6 +403,7 @@ static TT_NOINLINE void head_projections(const mhsa_ctx *c, int32_t hd)
 	const int32_t *const biases[3] = {c->w->bq, c->w->bk, c->w->bv};
 	const int8_t *const weights[3] = {c->w->wq, c->w->wk, c->w->wv};
 	const tt_rq *const rqs[3] = {&c->q, &c->k, &c->v};
+	const tinytx_channels chs[3] = {c->w->q_ch, c->w->k_ch, c->w->v_ch};
 	const int32_t pairs_s = (c->s + 1) >> 1, pairs_p = (c->p + 1) >> 1;
 	const size_t wpair = (size_t)c->eb * 8u;
 	for (int m = 0; m < 3; m++) {
@@ -418,11 +419,24 @@ static TT_NOINLINE void head_projections(const mhsa_ctx *c, int32_t hd)
 			t.a = c->ww + (size_t)i * wpair;
 			t.c[0] = t.c[1] = c->bias[2 * i];
 			t.c[2] = t.c[3] = c->bias[2 * i + 1];
+			const tt_rq *r0 = rqs[m], *r1 = rqs[m];
+			tt_rq pc[2];
+			if (chs[m].multipliers != NULL) { /* per-channel: features 2i, 2i + 1 */
+				const int32_t f0 = (int32_t)first + 2 * i;
+				const int32_t f1 = 2 * i + 1 < c->p ? f0 + 1 : f0; /* padding: any */
+				pc[0] = tt_rq_plan(tinytx_channel_requant(
+					rqs[m]->rq, chs[m].multipliers, chs[m].shifts, f0));
+				pc[1] = tt_rq_plan(tinytx_channel_requant(
+					rqs[m]->rq, chs[m].multipliers, chs[m].shifts, f1));
+				r0 = &pc[0];
+				r1 = &pc[1];
+			}
 			if (m < 2) { /* Qw, Kw: row = token; features 2i, 2i + 1 in block i / 2 */
 				int16_t *o = (m == 0 ? c->qw : c->kw) + (size_t)(i >> 1) * 8u + (size_t)(i & 1);
-				tiles_rq(&t, 1, c->xw, pairs_s, rqs[m], o, 0, (size_t)c->pb * 8u);
+				tiles_rq(&t, 1, c->xw, pairs_s, r0, r1, o, 0, (size_t)c->pb * 8u);
 			} else { /* Vw: row = feature (pair i), position = token */
-				tiles_rq(&t, 0, c->xw, pairs_s, rqs[m], c->vw + (size_t)i * c->sb * 8u, 0, 0);
+				tiles_rq(&t, 0, c->xw, pairs_s, r0, r1, c->vw + (size_t)i * c->sb * 8u, 0,
+					 0);
 			}
 		}
 	}
@@ -559,9 +573,9 @@ static TT_NOINLINE void av_pair(const mhsa_ctx *c, int32_t hd, int32_t i)
 	if (c->whole) { /* O [S][HP]: this head's features from position hd * P */
 		const int32_t k0 = hd * c->p;
 		int16_t *o = c->o + ((size_t)i * c->hpb + (size_t)(k0 >> 2)) * 8u + (size_t)((k0 & 3) >> 1);
-		tiles_rq(&t, 0, c->vw, (c->p + 1) >> 1, &c->av, o, (k0 & 3) >> 1, 0);
+		tiles_rq(&t, 0, c->vw, (c->p + 1) >> 1, &c->av, &c->av, o, (k0 & 3) >> 1, 0);
 	} else {
-		tiles_rq(&t, 0, c->vw, (c->p + 1) >> 1, &c->av, c->o, 0, 0);
+		tiles_rq(&t, 0, c->vw, (c->p + 1) >> 1, &c->av, &c->av, c->o, 0, 0);
 	}
 }
 
@@ -597,6 +611,18 @@ static TT_NOINLINE void yacc_to_output(const mhsa_ctx *c)
 {
 	const size_t e2 = (size_t)even(c->e);
 	const int32_t m = c->out.rq.multiplier, round = c->out.round, right = c->out.right;
+	const tinytx_channels ch = c->w->out_ch;
+	if (ch.multipliers != NULL) { /* per-channel: one plan per output feature */
+		for (int32_t n = 0; n < c->e; n++) {
+			const tt_rq pn = tt_rq_plan(
+				tinytx_channel_requant(c->out.rq, ch.multipliers, ch.shifts, n));
+			for (int32_t t = 0; t < c->s; t++) {
+				c->y[(size_t)t * c->e + n] =
+					(int8_t)tt_rq_apply(c->yacc[(size_t)t * e2 + n], &pn);
+			}
+		}
+		return;
+	}
 	for (int32_t t = 0; t < c->s; t++) {
 		const int32_t *acc = c->yacc + (size_t)t * e2;
 		int8_t *y = c->y + (size_t)t * c->e;
@@ -630,6 +656,10 @@ tinytx_status tinytx_mhsa_s8(const tinytx_mhsa_dims *dims, const tinytx_mhsa_par
 		if (!tinytx_requant_valid(rqs[i])) {
 			return TINYTX_ERR_PARAM;
 		}
+	}
+	st = tinytx_check_mhsa_channels(dims, weights);
+	if (st != TINYTX_OK) {
+		return st;
 	}
 	const arm_mhsa_layout l = arm_layout(dims);
 	uint8_t *base = (uint8_t *)(((uintptr_t)scratch + 3u) & ~(uintptr_t)3u);

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from tinytx.golden.linear import Layout, linear_float, linear_s8
-from tinytx.golden.quant import Requant, as_int8, requantize
+from tinytx.golden.quant import AnyRequant, Requant, as_int8, requantize
 from tinytx.golden.softmax import PROB_ONE, qk_softmax_s8, softmax_float
 
 
@@ -74,14 +74,16 @@ def _symmetric(qp: object, names: tuple[str, ...]) -> None:
 class MhsaQuant:
     """The block's factors. Internal tensors (q, k, v, probabilities, head concat) are
     symmetric; ``out`` may carry the output zero point. An input zero point is folded
-    into ``bq``, ``bk``, ``bv`` (``linear.fold_bias``)."""
+    into ``bq``, ``bk``, ``bv`` (``linear.fold_bias``). The projections ``q``, ``k``,
+    ``v`` and ``out`` may have per-channel factors (``ChannelRequant``, per-channel
+    weight scales): one per projection row (``H*P``, or ``E`` for ``out``)."""
 
-    q: Requant
-    k: Requant
-    v: Requant
+    q: AnyRequant
+    k: AnyRequant
+    v: AnyRequant
     softmax: Requant
     av: Requant
-    out: Requant
+    out: AnyRequant
 
     def __post_init__(self) -> None:
         _symmetric(self, ("q", "k", "v", "softmax", "av"))

@@ -98,6 +98,15 @@ class ChannelRequant:
 AnyRequant = Requant | ChannelRequant
 
 
+def channel_rows(rq: AnyRequant, rows: slice) -> AnyRequant:
+    """The factors of output channels ``rows`` (per-tensor factors are shared)."""
+    if isinstance(rq, Requant):
+        return rq
+    return ChannelRequant(
+        rq.multipliers[rows], rq.shifts[rows], rq.act_min, rq.act_max, rq.zero_point
+    )
+
+
 def check_clamp(act_min: int, act_max: int, zero_point: int, name: str) -> None:
     if not INT8_MIN <= act_min <= act_max <= INT8_MAX:
         raise ValueError(

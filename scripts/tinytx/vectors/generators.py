@@ -247,6 +247,28 @@ def _block_requants(rng: Rng, style: str, calibrated_quant, n: int, softmax_inde
     return type(calibrated_quant)(*rqs)
 
 
+def block_channels(rng: Rng, style: str, rq: Requant, rows: int) -> ChannelRequant:
+    """Per-channel factors of one attention projection around its per-tensor ``rq``."""
+    if style == "extreme_quant":
+        ones = [extreme_requant(rng) for _ in range(rows)]
+        return ChannelRequant(
+            tuple(o.multiplier for o in ones),
+            tuple(o.shift for o in ones),
+            zero_point=rq.zero_point,
+        )
+    reals = rq.real * np.exp(rng.uniform(-0.7, 0.7, rows))
+    return ChannelRequant.from_scales(reals, zero_point=rq.zero_point)
+
+
+def mhsa_channel_table(qp: g.MhsaQuant) -> np.ndarray | None:
+    """The per-channel tables of a block case as one int32 buffer: multipliers and
+    shifts of q, k, v ([H*P] each) then out ([E]); None when per-tensor."""
+    rqs = (qp.q, qp.k, qp.v, qp.out)
+    if not all(isinstance(r, ChannelRequant) for r in rqs):
+        return None
+    return np.concatenate([a for r in rqs for a in r.arrays()]).astype(np.int32)
+
+
 def gen_mhsa(rng: Rng, cid: int) -> Case:
     style = pick_style(rng)
     s, e, h, p = _block_shape(rng, 40, 48, 8, 32)
@@ -260,10 +282,21 @@ def gen_mhsa(rng: Rng, cid: int) -> Case:
     qp = calibrate_mhsa(x, h, w, lambda: jitter(rng))
     qp = _block_requants(rng, style, qp, 6, 3)
     qp = dataclasses.replace(qp, out=with_zero_point(rng, qp.out))
-    y = g.mhsa_s8(x, h, w, qp)
     rqs = (qp.q, qp.k, qp.v, qp.softmax, qp.av, qp.out)
     params = (s, e, h, p, *(v for rq in rqs for v in rq_params(rq)), qp.out.zero_point)
-    return Case("mhsa", cid, params, (x, *ws, y), f"S={s} E={e} H={h} P={p} {style}")
+    kind = "per-tensor"
+    if rng.random() < 0.3:  # per-channel projections (the per-tensor factors stay unused)
+        kind = "per-channel"
+        qp = dataclasses.replace(
+            qp,
+            q=block_channels(rng, style, qp.q, h * p),
+            k=block_channels(rng, style, qp.k, h * p),
+            v=block_channels(rng, style, qp.v, h * p),
+            out=block_channels(rng, style, qp.out, e),
+        )
+    y = g.mhsa_s8(x, h, w, qp)
+    buffers = (x, *ws, mhsa_channel_table(qp), y)
+    return Case("mhsa", cid, params, buffers, f"S={s} E={e} H={h} P={p} {kind} {style}")
 
 
 def gen_fwsa(rng: Rng, cid: int) -> Case:

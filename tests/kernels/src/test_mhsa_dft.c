@@ -2,7 +2,8 @@
  * the golden *layer-wise* block.
  * mhsa_dft params: S E H P tile_rows in_place, (multiplier, shift) for q k v softmax av out,
  *          out's zero point
- *          buffers: x, wq, bq, wk, bk, wv, bv, wo, bo (biases may be empty), expected [S][E]
+ *          buffers: x, wq, bq, wk, bk, wv, bv, wo, bo (biases may be empty), per-channel
+ *          tables (as for mhsa), expected [S][E]
  * fwsa_dft params: S E H P tile_rows in_place, (multiplier, shift) for t v softmax av out,
  *          out's zero point
  *          buffers: x, wt, bt, wv, bv, wo, bo, expected [S][E]
@@ -84,8 +85,12 @@ static tinytx_status mhsa_dft_call(const tt_case *c, const int8_t *in, int8_t *o
 	tinytx_mhsa_dims d = dims_of(c);
 	tinytx_mhsa_params mp = {{p[6], p[7], 0},   {p[8], p[9], 0},   {p[10], p[11], 0},
 				 {p[12], p[13], 0}, {p[14], p[15], 0}, {p[16], p[17], p[18]}};
-	tinytx_mhsa_weights w = {c->buf[1], c->buf[2], c->buf[3], c->buf[4],
-				 c->buf[5], c->buf[6], c->buf[7], c->buf[8]};
+	tinytx_mhsa_weights w = {c->buf[1], c->buf[2], c->buf[3], c->buf[4], c->buf[5],
+				 c->buf[6], c->buf[7], c->buf[8], {NULL, NULL}, {NULL, NULL},
+				 {NULL, NULL}, {NULL, NULL}};
+	if (!tt_mhsa_channels(c, 9, p[2] * p[3], p[1], &w)) {
+		return TINYTX_ERR_PARAM; /* malformed case */
+	}
 	return tinytx_mhsa_dft_s8(&d, p[4], &mp, &w, in, out, scratch);
 }
 
@@ -107,7 +112,7 @@ static tinytx_status fwsa_dft_call(const tt_case *c, const int8_t *in, int8_t *o
 
 void tt_test_mhsa_dft(const tt_case *c, tt_result *r)
 {
-	if (c->n_buffers != 10) {
+	if (c->n_buffers != 11) {
 		tt_fail(r, "malformed mhsa_dft case");
 		return;
 	}

@@ -198,7 +198,8 @@ static void block_checks(void)
 	const tinytx_requant rq = {1 << 30, 31, 0};
 	tinytx_mhsa_dims d = {3, 4, 2, 2};
 	tinytx_mhsa_params mp = {rq, rq, rq, rq, rq, rq};
-	tinytx_mhsa_weights mw = {in8, NULL, in8, NULL, in8, NULL, in8, NULL};
+	tinytx_mhsa_weights mw = {in8,	NULL, in8, NULL, in8, NULL, in8, NULL,
+				  {NULL, NULL}, {NULL, NULL}, {NULL, NULL}, {NULL, NULL}};
 	tinytx_fwsa_params fp = {rq, rq, rq, rq, rq};
 	tinytx_fwsa_weights fw = {in8, NULL, in8, NULL, in8, NULL};
 	int32_t need = tinytx_mhsa_s8_get_buffer_size(&d);
@@ -213,6 +214,18 @@ static void block_checks(void)
 	EXPECT(tinytx_mhsa_s8(&d, &mp, &mw, in8, out8, scratch), TINYTX_ERR_PARAM);
 	mp.v.zero_point = 0;
 	mp.out.zero_point = 0;
+	static const int32_t ch_m[4] = {1 << 30, 1 << 30, 1 << 30, 1 << 30};
+	static const int32_t ch_s[4] = {31, 40, 33, 62};
+	mw.k_ch = (tinytx_channels){ch_m, ch_s};
+	mw.out_ch = (tinytx_channels){ch_m, ch_s};
+	EXPECT(tinytx_mhsa_s8(&d, &mp, &mw, in8, out8, scratch), TINYTX_OK);
+	mw.out_ch.shifts = NULL; /* one table of a pair */
+	EXPECT(tinytx_mhsa_s8(&d, &mp, &mw, in8, out8, scratch), TINYTX_ERR_PARAM);
+	EXPECT(tinytx_mhsa_dft_s8(&d, 1, &mp, &mw, in8, out8, scratch), TINYTX_ERR_PARAM);
+	mw.out_ch = (tinytx_channels){NULL, NULL};
+	mw.k_ch = (tinytx_channels){ch_m, ch_m}; /* shifts of 2^30: out of range */
+	EXPECT(tinytx_mhsa_s8(&d, &mp, &mw, in8, out8, scratch), TINYTX_ERR_PARAM);
+	mw.k_ch = (tinytx_channels){NULL, NULL};
 	fp.av.zero_point = 1;
 	EXPECT(tinytx_fwsa_s8(&d, &fp, &fw, in8, out8, scratch), TINYTX_ERR_PARAM);
 	fp.av.zero_point = 0;
