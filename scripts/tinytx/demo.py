@@ -100,7 +100,7 @@ def generate_sources(
         source.append(
             "const tinytx_mhsa_weights mhsa_bench_weights = {"
             + ", ".join(f"mhsa_bench_{f}" for f in WEIGHT_FIELDS)
-            + "};"
+            + ", {NULL, NULL}, {NULL, NULL}, {NULL, NULL}, {NULL, NULL}};"
         )
     source.append(f"const tinytx_mhsa_params mhsa_bench_params = {{{rq}}};")
     h, c = out_dir / "mhsa_bench_data.h", out_dir / "mhsa_bench_data.c"

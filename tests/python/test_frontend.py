@@ -202,14 +202,6 @@ def test_rejects_unsupported_operator() -> None:
     assert "node 'Sigmoid" in msg
 
 
-def test_rejects_per_channel_attention_weights() -> None:
-    # per-channel linear layers are accepted (test_frontend_quant_schemes.py); the fused
-    # attention kernels have one factor per projection
-    msg = refused(qdq(lambda b, x: b.mhsa(x, 2), TOKENS, per_channel=True))
-    assert "attention projection with per-channel weight scales" in msg
-    assert "per_channel=False" in msg
-
-
 def test_rejects_16_bit_activations() -> None:
     msg = refused(qdq(lambda b, x: b.linear(x, 8), TOKENS, activation_type="QInt16"))
     assert "activation quantized to int16" in msg and "QInt8/QUInt8" in msg

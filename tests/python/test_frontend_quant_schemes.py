@@ -103,7 +103,7 @@ MODELS: dict[str, tuple[Build, tuple[int, ...], bool, tuple[str, ...], float]] =
     "linear+relu": (lambda b, x: b.relu(b.linear(x, 8)), TOKENS, False, tuple(SCHEMES), 1.0),
     "mlp block": (mlp, TOKENS, False, tuple(SCHEMES), 3.0),
     "gelu": (lambda b, x: b.linear(b.gelu(b.linear(x, E)), E), TOKENS, True, tuple(SCHEMES), 3.0),
-    "encoder": (encoder, (1, 12, E), True, ("ortdefault", "uint8"), 4.0),
+    "encoder": (encoder, (1, 12, E), True, tuple(SCHEMES), 4.0),
     "convnet": (convnet, IMAGE, False, tuple(SCHEMES), 3.0),
     "conv+bn+relu": (lambda b, x: b.relu(b.conv(x, 8, bn=True)), IMAGE, False, tuple(SCHEMES), 3.0),
 }
@@ -171,6 +171,7 @@ def test_conv_padding_holds_the_input_zero_point(models) -> None:
     [
         ("encoder", "ortdefault"),
         ("encoder", "uint8"),
+        ("encoder", "perchannel"),
         ("convnet", "perchannel"),
         ("mlp block", "perchannel"),
     ],
@@ -203,3 +204,13 @@ def test_uint8_test_inputs_become_int8_codes(models, tmp_path: Path) -> None:
     u8 = np.stack([m.input_spec.from_memory(r).astype(np.int16) + 128 for r in want])
     np.savez(tmp_path / "u8.npz", uint8=u8.astype(np.uint8))
     np.testing.assert_array_equal(load_inputs(m, tmp_path / "u8.npz"), want)
+
+
+def test_per_channel_attention_projections(models) -> None:
+    m = load_onnx(model_bytes(models, "encoder", "perchannel"))
+    (mh,) = [op for op in m.ops if isinstance(op, ir.Mhsa)]
+    assert mh.per_channel
+    hp = mh.weights.wq.shape[0]
+    assert all(isinstance(getattr(mh.quant, f), ChannelRequant) for f in ("q", "k", "v", "out"))
+    assert mh.quant.q.channels == hp and mh.quant.out.channels == mh.weights.wo.shape[0]
+    assert {"q_mult", "q_shift", "out_mult", "out_shift"} <= set(mh.weight_arrays)

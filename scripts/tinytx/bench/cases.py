@@ -233,7 +233,8 @@ def prepare_cases(
     rq_words = [v for f in ("q", "k", "v", "softmax", "av", "out")
                 for v in _requant_words(getattr(qp, f))]  # fmt: skip
     mhsa_params = runner.alloc(_i32(*rq_words))
-    weights = runner.alloc(struct.pack("<8I", wq, bq, wk, bk, wv, bv, wo, bo))
+    # tinytx_mhsa_weights: 8 pointers, then 4 per-channel table pairs (NULL: per-tensor)
+    weights = runner.alloc(struct.pack("<16I", wq, bq, wk, bk, wv, bv, wo, bo, *[0] * 8))
     mhsa_scratch_size = _buffer_size(runner, "tinytx_mhsa_s8_get_buffer_size", mhsa_dims)
     mhsa_scratch = runner.alloc(max(mhsa_scratch_size, 4), align=8)
     y = _alloc_output(runner, trace["y"].size)

@@ -153,7 +153,8 @@ def prepare_cases(
     m_params = runner.alloc(
         _i32(*(v for f in ("q", "k", "v", "softmax", "av", "out") for v in _rq(getattr(qp, f))))
     )
-    m_weights = runner.alloc(struct.pack("<8I", wq, bq, wk, bk, wv, bv, wo, bo))
+    # tinytx_mhsa_weights: 8 pointers, then 4 per-channel table pairs (NULL: per-tensor)
+    m_weights = runner.alloc(struct.pack("<16I", wq, bq, wk, bk, wv, bv, wo, bo, *[0] * 8))
     f_params = runner.alloc(
         _i32(*(v for f in ("t", "v", "softmax", "av", "out") for v in _rq(getattr(fq, f))))
     )

@@ -94,12 +94,12 @@ class _Emitter:
         self.arrays.append(text.replace("\nconst ", "\nstatic const ", 1))
         return name
 
-    def channels(self, op: ir.Op, rq: Requant | ChannelRequant) -> str:
+    def channels(self, op: ir.Op, rq: Requant | ChannelRequant, prefix: str = "") -> str:
         """``multipliers, shifts`` arguments of a params initializer (NULL: per-tensor)."""
         if not isinstance(rq, ChannelRequant):
             return "NULL, NULL"
         m, s = rq.arrays()
-        return f"{self.array(op, 'mult', m)}, {self.array(op, 'shift', s)}"
+        return f"{self.array(op, prefix + 'mult', m)}, {self.array(op, prefix + 'shift', s)}"
 
     def struct(self, ctype: str, name: str, init: str) -> str:
         self.structs.append(f"static const {ctype} {name} = {init};")
@@ -217,6 +217,10 @@ class _Emitter:
         else:
             fields = ("wq", "bq", "wk", "bk", "wv", "bv", "wo", "bo")
             names = [self.array(op, f, getattr(op.weights, f)) for f in fields]
+            names += [
+                "{" + self.channels(op, getattr(op.quant, f), f"{f}_") + "}"
+                for f in ("q", "k", "v", "out")
+            ]
             rqs = ", ".join(
                 _rq(getattr(op.quant, f)) for f in ("q", "k", "v", "softmax", "av", "out")
             )

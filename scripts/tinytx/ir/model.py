@@ -165,6 +165,21 @@ class Mhsa(Op):
         return self.weights.wq.shape[0] // self.heads
 
     @property
+    def per_channel(self) -> bool:
+        """True when a projection has per-channel factors (then there is no FWSA form)."""
+        q = self.quant
+        return any(isinstance(r, ChannelRequant) for r in (q.q, q.k, q.v, q.out))
+
+    def channel_tables(self) -> dict[str, np.ndarray]:
+        """The per-channel multiplier/shift tables of the projections that have them."""
+        tables: dict[str, np.ndarray] = {}
+        for name in ("q", "k", "v", "out"):
+            rq = getattr(self.quant, name)
+            if isinstance(rq, ChannelRequant):
+                tables[f"{name}_mult"], tables[f"{name}_shift"] = rq.arrays()
+        return tables
+
+    @property
     def weight_arrays(self) -> dict[str, np.ndarray]:
         if self.fwsa is not None:
             w = self.fwsa.weights
@@ -172,7 +187,8 @@ class Mhsa(Op):
             return {k: v for k, v in arrays.items() if v is not None}
         w = self.weights
         names = ("wq", "bq", "wk", "bk", "wv", "bv", "wo", "bo")
-        return {n: getattr(w, n) for n in names if getattr(w, n) is not None}
+        arrays = {n: getattr(w, n) for n in names if getattr(w, n) is not None}
+        return {**arrays, **self.channel_tables()}
 
 
 @dataclass(frozen=True, eq=False, kw_only=True)

@@ -170,7 +170,8 @@ static int run_op(const plan_case *c, const plan_op *op)
 					{a[11], a[12], 0}, {a[13], a[14], 0}, {a[15], a[16], 0}};
 		tinytx_mhsa_weights w = {blob(c, a[17]), blob(c, a[18]), blob(c, a[19]),
 					 blob(c, a[20]), blob(c, a[21]), blob(c, a[22]),
-					 blob(c, a[23]), blob(c, a[24])};
+					 blob(c, a[23]), blob(c, a[24]), {NULL, NULL},
+					 {NULL, NULL},	 {NULL, NULL},	 {NULL, NULL}};
 		return tinytx_mhsa_dft_s8(&d, a[4], &p, &w, at(a[25]), at(a[26]), at(a[27]));
 	}
 	case OP_FWSA_DFT: {

@@ -425,15 +425,6 @@ def match_mhsa(g: Graph, softmax: Node) -> MhsaMatch:
 
     if x not in g.qscale or out_lin.output not in g.qscale:
         raise fail("the block's input or output is not quantized")
-    for lin in (paths["Q"][0], paths["K"][0], paths["V"][0], out_lin):
-        if lin.per_channel:
-            raise node_error(
-                lin.nodes[0],
-                "attention projection with per-channel weight scales",
-                "accepted in attention blocks: per-tensor weights (onnxruntime: "
-                "per_channel=False, or exclude the attention MatMuls from per-channel "
-                "quantization); the fused attention kernels have one factor per projection",
-            )
     z_x, z_y = g.qzero.get(x, 0), g.qzero.get(out_lin.output, 0)
     s_x, s_y = g.qscale[x], g.qscale[out_lin.output]
     s_q, f_q = _chain_scale(g, paths["Q"][1], paths["Q"][2], softmax, "Q projection")
@@ -471,10 +462,12 @@ def match_mhsa(g: Graph, softmax: Node) -> MhsaMatch:
     nodes += [qk, *score_nodes, softmax, av, *merge_chain, *out_lin.nodes]
     scales = {
         "x": s_x,
-        "wq": lq.w_scale,
-        "wk": lk.w_scale,
-        "wv": lv.w_scale,
-        "wo": out_lin.w_scale,
+        # per-channel weights: the largest scale (only the FWSA fusion reads these, and
+        # it is not offered for per-channel blocks)
+        "wq": float(np.max(lq.w_scale)),
+        "wk": float(np.max(lk.w_scale)),
+        "wv": float(np.max(lv.w_scale)),
+        "wo": float(np.max(out_lin.w_scale)),
         "q": s_q,
         "k": s_k,
         "v": s_v,
