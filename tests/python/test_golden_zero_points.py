@@ -107,8 +107,7 @@ def test_conv_bias_fold_with_pad_value_equals_unfolded(depthwise: bool, case: in
     kh, kw = (int(v) for v in rng.integers(1, 4, 2))
     pad = tuple(int(v) for v in rng.integers(0, 3, 4))
     stride = (int(rng.integers(1, 3)), int(rng.integers(1, 3)))
-    if h + pad[0] + pad[2] < kh or wd + pad[1] + pad[3] < kw:
-        pytest.skip("window larger than the padded image")
+    kh, kw = min(kh, h + pad[0] + pad[2]), min(kw, wd + pad[1] + pad[3])  # window fits
     cout = c if depthwise else int(rng.integers(1, 6))
     x = _s8(rng, (h, wd, c))
     w = _s8(rng, (kh, kw, c) if depthwise else (cout, kh, kw, c))
