@@ -162,6 +162,15 @@ def _requant_words(rq: g.Requant) -> tuple[int, int, int]:
     return rq.multiplier, rq.shift, rq.zero_point
 
 
+def _requant_arg(runner: CostedRunner, rq: g.Requant) -> tuple[int, ...]:
+    """A tinytx_requant argument passed by value: three words in registers/stack on Arm
+    (AAPCS), the address of a copy on RV32 (ilp32 passes aggregates over 8 bytes by
+    reference)."""
+    if isinstance(runner, CostedRunner):
+        return _requant_words(rq)
+    return (runner.alloc(_i32(*_requant_words(rq))),)
+
+
 def _alloc_array(runner: CostedRunner, a: np.ndarray) -> int:
     return runner.alloc(np.ascontiguousarray(a).tobytes(), align=8)
 
@@ -218,13 +227,14 @@ def prepare_cases(
     probs = _alloc_output(runner, trace["a"].size)
     cases.append(
         KernelCase("qk_softmax", "tinytx_qk_softmax_s8", macs["qk_softmax"],
-                   (attn_dims, *_requant_words(qp.softmax), q_in, k_in, probs, sm_scratch),
+                   (attn_dims, *_requant_arg(runner, qp.softmax), q_in, k_in, probs,
+                    sm_scratch),
                    probs, trace["a"].tobytes(), ((sm_scratch, sm_scratch_size),))
     )  # fmt: skip
     o_out = _alloc_output(runner, trace["o"].size)
     cases.append(
         KernelCase("av", "tinytx_av_s8", macs["av"],
-                   (attn_dims, *_requant_words(qp.av), a_in, vt_in, o_out),
+                   (attn_dims, *_requant_arg(runner, qp.av), a_in, vt_in, o_out),
                    o_out, trace["o"].tobytes())
     )  # fmt: skip
     linear("out_proj", (s, hp, e, 1, Layout.TOKEN_MAJOR), qp.out, o_in, wo, bo, trace["y"])
