@@ -5,6 +5,7 @@ LSB margin, and its generated C runs bit-exact with the golden executor on the h
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -177,21 +178,46 @@ def test_conv_padding_holds_the_input_zero_point(models) -> None:
     ],
 )
 def test_generated_c_bit_exact_on_host(models, build_root: Path, name: str, scheme: str) -> None:
-    src = build_root / "quant_schemes" / f"{name.replace(' ', '_')}_{scheme}"
+    conv, run = build_and_run(models, build_root, name, scheme, "host", "ref")
+    assert run.returncode == 0, run.console
+    assert firmware.compare(conv, run) == []
+    assert "ZERO_POINT" in conv.generated.header
+
+
+def build_and_run(models, build_root: Path, name: str, scheme: str, target: str, kernels: str):
+    src = build_root / "quant_schemes" / f"{name.replace(' ', '_')}_{scheme}_{target}"
     src.mkdir(parents=True, exist_ok=True)
     path = src / "model.onnx"
     path.write_bytes(model_bytes(models, name, scheme))
     shape = MODELS[name][1]
     np.savez(src / "test_inputs.npz", float=np.stack(random_inputs(shape, 4, seed=7)))
-    conv = convert(path, ConvertOptions(kernels="ref"))
+    conv = convert(path, ConvertOptions(kernels=kernels))
     gen = (src / "generated").resolve()
     conv.write(gen)
-    target = get_target("host")
-    elf = firmware.build(conv, gen, target, "ref", (src / "fw").resolve())
-    run = firmware.run(target, elf, timeout=120)
+    t = get_target(target)
+    elf = firmware.build(conv, gen, t, kernels, (src / "fw").resolve())
+    return conv, firmware.run(t, elf, timeout=300)
+
+
+@pytest.mark.parametrize(
+    "name, scheme, target, kernels",
+    [
+        ("encoder", "perchannel", "m4", "arm"),
+        ("encoder", "uint8", "m4", "arm"),
+        ("convnet", "ortdefault", "m4", "arm"),
+        ("encoder", "perchannel", "rv32", "riscv"),
+    ],
+)
+def test_optimized_kernels_bit_exact_emulated(
+    models, build_root: Path, name: str, scheme: str, target: str, kernels: str
+) -> None:
+    """The same generated model with the arm (QEMU Cortex-M4) and riscv (QEMU RV32)
+    kernels: zero points and per-channel factors through the optimized paths."""
+    if shutil.which(get_target(target).qemu[0]) is None:
+        pytest.skip(f"{get_target(target).qemu[0]} not installed")
+    conv, run = build_and_run(models, build_root, name, scheme, target, kernels)
     assert run.returncode == 0, run.console
     assert firmware.compare(conv, run) == []
-    assert "ZERO_POINT" in conv.generated.header
 
 
 def test_uint8_test_inputs_become_int8_codes(models, tmp_path: Path) -> None:
