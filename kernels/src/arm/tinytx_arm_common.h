@@ -447,20 +447,23 @@ typedef struct {
 	int8_t *o0, *o1;
 	int32_t row_stride;
 	const void *a_end;
+	int32_t m1, round1, right1; /* tt_rows_s8_pc: b1's factor (m, round, right: b0's) */
 } tt_rows;
 
 void tt_rows_s8(tt_rows *t, const void *a);
 void tt_rows_u8(tt_rows *t, const void *a);
+void tt_rows_s8_pc(tt_rows *t, const void *a);
 
 typedef void (*tt_rows_fn)(tt_rows *t, const void *a);
 
 /*
  * Outputs of two b rows for every a row (rows >= 2; an odd last row is done as
- * the pair (rows - 2, rows - 1), recomputing row rows - 2).
+ * the pair (rows - 2, rows - 1), recomputing row rows - 2). rq1: b1's factor for
+ * tt_rows_s8_pc (per-channel), NULL for the engines with one factor.
  */
 static inline void tt_rows_column(tt_rows_fn fn, const void *a, const int8_t *b, int32_t k,
 				  int32_t rows, int32_t bias0, int32_t bias1, const tt_rq *rq,
-				  int8_t *o0, int8_t *o1, int32_t row_stride)
+				  const tt_rq *rq1, int8_t *o0, int8_t *o1, int32_t row_stride)
 {
 	tt_rows t;
 	t.b = b;
@@ -475,6 +478,11 @@ static inline void tt_rows_column(tt_rows_fn fn, const void *a, const int8_t *b,
 	t.o0 = o0;
 	t.o1 = o1;
 	t.row_stride = row_stride;
+	if (rq1 != NULL) {
+		t.m1 = rq1->rq.multiplier;
+		t.round1 = rq1->round;
+		t.right1 = rq1->right;
+	}
 	t.a_end = (const uint8_t *)a + (size_t)(rows & ~1) * (size_t)k;
 	fn(&t, a);
 	if (rows & 1) {
