@@ -49,7 +49,9 @@
  *        14 (tile j of a W2 row pair starts at halfword (j / 2) * 8 + j % 2: delta
  *        starts at 2 when out is an even tile, at 14 when odd);
  *   rqt: the transpose: c00, c10, c01, c11 to out + 0, 4, 8, 12, out advancing by a
- *        constant delta (b's pairs are the rows of out, a's rows its positions).
+ *        constant delta (b's pairs are the rows of out, a's rows its positions);
+ *   rq_pc, rqt_pc: as rq, rqt with a factor per a row (per-channel projections):
+ *        (m, round, right) for c00, c01 and (m1, round1, right1) for c10, c11.
  * The assembly gets &t->a: the requantization fields lie below it (one LDMDB), the
  * tile fields above it (one LDM); the offsets are used by the assembly.
  */
@@ -70,6 +72,9 @@ typedef struct {
 	int32_t max0, max1;   /* 44, 48 */
 	int32_t kb;           /* 52: blocks, >= 1 */
 	uintptr_t entry;      /* 56: set by the assembly: where the first step starts */
+	int32_t m1;           /* 60: rq_pc, rqt_pc: the factor of a's second row */
+	int32_t round1;       /* 64 */
+	int32_t right1;       /* 68 */
 } tt_tiles;
 
 /* `at` is &t->a of a tt_tiles t. */
@@ -78,6 +83,8 @@ void tt_tiles_raw_s(void *at, const int16_t *b);
 void tt_tiles_max_c(void *at, const int16_t *b);
 void tt_tiles_rq_c(void *at, const int16_t *b);
 void tt_tiles_rqt_c(void *at, const int16_t *b);
+void tt_tiles_rq_c_pc(void *at, const int16_t *b);
+void tt_tiles_rqt_c_pc(void *at, const int16_t *b);
 
 /*
  * Assembly: every register is needed (13 in the inner block), which GCC cannot
@@ -168,6 +175,41 @@ void tt_tiles_rqt_c(void *at, const int16_t *b);
 	"	ssat	r9, #8, r9\n"                                                              \
 	"	ssat	r10, #8, r10\n"
 
+/* TT_ASM_REQUANT with a's second row (c10, c11) on its own factor: two more loads. */
+#define TT_ASM_REQUANT_PC                                                                          \
+	"	ldmdb	lr, {r4, r5, r6, r8, r11}\n" /* m, round, right, out, delta */            \
+	"	smmla	r3, r3, r4, r5\n"                                                          \
+	"	smmla	r7, r7, r4, r5\n"                                                          \
+	"	asr	r3, r3, r6\n"                                                              \
+	"	asr	r7, r7, r6\n"                                                              \
+	"	ldrd	r4, r5, [lr, #60]\n" /* m1, round1 */                                      \
+	"	ldr	r6, [lr, #68]\n"     /* right1 */                                          \
+	"	smmla	r9, r9, r4, r5\n"                                                          \
+	"	smmla	r10, r10, r4, r5\n"                                                        \
+	"	asr	r9, r9, r6\n"                                                              \
+	"	asr	r10, r10, r6\n"                                                            \
+	"	ssat	r3, #8, r3\n"                                                              \
+	"	ssat	r7, #8, r7\n"                                                              \
+	"	ssat	r9, #8, r9\n"                                                              \
+	"	ssat	r10, #8, r10\n"
+
+#define TT_ASM_STORE_RQ_WITH(REQUANT)                                                              \
+	REQUANT "	strh	r3, [r8]\n"                                                            \
+	"	strh	r7, [r8, #4]\n"                                                            \
+	"	strh	r9, [r8, #8]\n"                                                            \
+	"	strh	r10, [r8, #12]\n"                                                          \
+	"	add	r8, r11\n"                                                                 \
+	"	eor	r11, r11, #12\n"                                                           \
+	"	strd	r8, r11, [lr, #-8]\n"
+
+#define TT_ASM_STORE_RQT_WITH(REQUANT)                                                             \
+	REQUANT "	strh	r3, [r8]\n"                                                            \
+	"	strh	r9, [r8, #4]\n"                                                            \
+	"	strh	r7, [r8, #8]\n"                                                            \
+	"	strh	r10, [r8, #12]\n"                                                          \
+	"	add	r8, r11\n"                                                                 \
+	"	str	r8, [lr, #-8]\n"
+
 #define TT_ASM_STORE_RQ                                                                            \
 	TT_ASM_REQUANT "	strh	r3, [r8]\n"                                                     \
 	"	strh	r7, [r8, #4]\n"                                                            \
@@ -203,7 +245,12 @@ __asm__("	.syntax unified\n"
 		TT_ASM_TILES("tt_tiles_raw_s", TT_ASM_INIT_S, TT_ASM_STORE_RAW)
 			TT_ASM_TILES("tt_tiles_max_c", TT_ASM_INIT_C, TT_ASM_STORE_MAX)
 				TT_ASM_TILES("tt_tiles_rq_c", TT_ASM_INIT_C, TT_ASM_STORE_RQ)
-					TT_ASM_TILES("tt_tiles_rqt_c", TT_ASM_INIT_C, TT_ASM_STORE_RQT));
+					TT_ASM_TILES("tt_tiles_rqt_c", TT_ASM_INIT_C, TT_ASM_STORE_RQT)
+						TT_ASM_TILES("tt_tiles_rq_c_pc", TT_ASM_INIT_C,
+							     TT_ASM_STORE_RQ_WITH(TT_ASM_REQUANT_PC))
+							TT_ASM_TILES("tt_tiles_rqt_c_pc", TT_ASM_INIT_C,
+								     TT_ASM_STORE_RQT_WITH(
+									     TT_ASM_REQUANT_PC)));
 
 /*
  * Scores of one query row against keys of one block each (head dimension <= 4):
@@ -362,17 +409,23 @@ static void tiles_rq(tt_tiles *t, int transposed, const int16_t *b, int32_t nt, 
 		     const tt_rq *rq1, int16_t *out, int32_t first, size_t step)
 {
 	t->b_end = b + (size_t)nt * t->kb * 8u;
-	if (rq->fast && rq1 == rq) {
+	if (rq->fast && rq1->fast) {
+		const int pc = rq1 != rq; /* per-channel: a's second row has its own factor */
 		t->m = rq->rq.multiplier;
 		t->round = rq->round;
 		t->right = rq->right;
+		if (pc) {
+			t->m1 = rq1->rq.multiplier;
+			t->round1 = rq1->round;
+			t->right1 = rq1->right;
+		}
 		t->out = out;
 		if (transposed) {
 			t->delta = (int32_t)(2 * step);
-			tt_tiles_rqt_c(&t->a, b);
+			(pc ? tt_tiles_rqt_c_pc : tt_tiles_rqt_c)(&t->a, b);
 		} else {
 			t->delta = first ? 14 : 2;
-			tt_tiles_rq_c(&t->a, b);
+			(pc ? tt_tiles_rq_c_pc : tt_tiles_rq_c)(&t->a, b);
 		}
 		return;
 	}
@@ -616,9 +669,19 @@ static TT_NOINLINE void yacc_to_output(const mhsa_ctx *c)
 		for (int32_t n = 0; n < c->e; n++) {
 			const tt_rq pn = tt_rq_plan(
 				tinytx_channel_requant(c->out.rq, ch.multipliers, ch.shifts, n));
-			for (int32_t t = 0; t < c->s; t++) {
-				c->y[(size_t)t * c->e + n] =
-					(int8_t)tt_rq_apply(c->yacc[(size_t)t * e2 + n], &pn);
+			const int32_t *acc = c->yacc + n;
+			int8_t *y = c->y + n;
+			if (pn.fast) {
+				const int32_t mn = pn.rq.multiplier, rn = pn.round, sn = pn.right;
+				for (int32_t t = 0; t < c->s; t++) {
+					y[(size_t)t * c->e] = (int8_t)__ssat(
+						tt_smmla(acc[(size_t)t * e2], mn, rn) >> sn, 8);
+				}
+			} else {
+				for (int32_t t = 0; t < c->s; t++) {
+					y[(size_t)t * c->e] =
+						(int8_t)tt_rq_apply(acc[(size_t)t * e2], &pn);
+				}
 			}
 		}
 		return;
