@@ -12,6 +12,7 @@ import pytest
 
 from tinytx import golden as g
 from tinytx.golden.conv import windows
+from tinytx.golden.dft import mhsa_dft_s8
 from tinytx.golden.linear import Layout, fold_bias, fold_bias_depthwise, to_layout
 from tinytx.golden.pool import window_counts
 from tinytx.golden.quant import ChannelRequant, Requant, requantize, round_shift
@@ -240,3 +241,36 @@ def test_mhsa_internal_zero_points_are_refused() -> None:
     with pytest.raises(ValueError, match="symmetric"):
         g.MhsaQuant(dataclasses.replace(rq, zero_point=1), rq, rq, rq, rq, rq)
     g.MhsaQuant(rq, rq, rq, rq, rq, dataclasses.replace(rq, zero_point=1))
+
+
+def test_mhsa_per_channel_projections_equal_hand_composition() -> None:
+    rng = _rng(8)
+    s, e, h, p = 5, 8, 2, 3
+    x = _s8(rng, (s, e))
+    ws = [_s8(rng, (h * p, e)) for _ in range(3)] + [_s8(rng, (e, h * p))]
+    bs = [rng.integers(-500, 500, n).astype(np.int32) for n in (h * p, h * p, h * p, e)]
+    w = g.MhsaWeights(ws[0], bs[0], ws[1], bs[1], ws[2], bs[2], ws[3], bs[3])
+
+    def pc(n: int, z: int = 0) -> ChannelRequant:
+        return ChannelRequant.from_scales(rng.uniform(1e-3, 4e-3, n), zero_point=z)
+
+    qp = g.MhsaQuant(
+        pc(h * p),
+        pc(h * p),
+        pc(h * p),
+        g.softmax_requant(0.02),
+        Requant.from_scale(1 / 256),
+        pc(e, z=9),
+    )
+    xi = x.astype(np.int64)
+
+    def proj(i: int, rq: ChannelRequant, layout: Layout) -> np.ndarray:
+        return to_layout(requantize(xi @ ws[i].astype(np.int64).T + bs[i], rq), layout, h)
+
+    q, k = proj(0, qp.q, Layout.HEAD_MAJOR), proj(1, qp.k, Layout.HEAD_MAJOR)
+    o = g.av_s8(qk_softmax_s8(q, k, qp.softmax), proj(2, qp.v, Layout.HEAD_MAJOR_T), qp.av)
+    want = requantize(o.astype(np.int64) @ ws[3].astype(np.int64).T + bs[3], qp.out)
+    np.testing.assert_array_equal(g.mhsa_s8(x, h, w, qp), want)
+    # the depth-first schedule slices the per-channel factors per head
+    for tile in (1, 2, s):
+        np.testing.assert_array_equal(mhsa_dft_s8(x, h, w, qp, tile), want)
