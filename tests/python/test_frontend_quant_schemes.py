@@ -21,6 +21,7 @@ from tinytx.codegen.project import ConvertOptions, convert
 from tinytx.frontend.onnx import load_onnx
 from tinytx.frontend.onnx.testing import GraphBuilder, gelu_island, random_inputs
 from tinytx.golden import ChannelRequant
+from tinytx.ir.planning import plan_model
 from tinytx.targets import get_target
 
 ort = pytest.importorskip("onnxruntime")
@@ -240,3 +241,19 @@ def test_per_channel_attention_projections(models) -> None:
     assert all(isinstance(getattr(mh.quant, f), ChannelRequant) for f in ("q", "k", "v", "out"))
     assert mh.quant.q.channels == hp and mh.quant.out.channels == mh.weights.wo.shape[0]
     assert {"q_mult", "q_shift", "out_mult", "out_shift"} <= set(mh.weight_arrays)
+
+
+def test_fwsa_form_keeps_the_folded_input_zero_point(models) -> None:
+    """The fused-weight form reads the block input's codes as keys: the input zero point
+    only adds per-query constants to the scores (softmax ignores them), and the folded
+    q bias carries into the fused bias, so the FWSA block stays as close to onnxruntime."""
+    data = model_bytes(models, "encoder", "ortdefault")
+    m = load_onnx(data)
+    assert m.tensors[m.ops[0].output].zero_point != 0  # the block input is asymmetric
+    calib = [executor.quantize_input(m, a) for a in random_inputs((1, 12, E), 16, seed=4)]
+    planned = plan_model(m, fwsa="on", calibration=np.stack(calib)).model
+    (mh,) = [op for op in planned.ops if isinstance(op, ir.Mhsa)]
+    assert mh.fwsa is not None
+    dev = deviation_lsb(data, planned, (1, 12, E))
+    print(f"encoder [ortdefault] FWSA: max |onnxruntime - tinytx| = {dev} LSB (margin 4.0)")
+    assert dev <= 4.0
