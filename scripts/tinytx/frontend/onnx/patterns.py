@@ -224,8 +224,8 @@ def int_bias(
 ) -> np.ndarray | None:
     """The int32 bias at ``scale`` (input scale x weight scale, per tensor or per output
     channel); None without a bias. With the weights ``w`` (first axis: output channel,
-    depthwise ``[KH][KW][C]`` transposed to it by the caller) the input zero point ``z_x``
-    is folded in: ``b - z_x * sum(w)`` (``tinytx.golden.fold_bias``)."""
+    e.g. linear ``[N][K]``, ONNX conv ``[O][I][KH][KW]``) the input zero point ``z_x`` is
+    folded in: ``b - z_x * sum(w)`` (``tinytx.golden.fold_bias``)."""
     b = None
     if bias is not None:
         b = np.rint(bias / scale)
