@@ -96,7 +96,22 @@ static inline int32_t tinytx_scratch_bytes(int64_t total)
 	return total > INT32_MAX ? TINYTX_ERR_DIMS : (int32_t)total;
 }
 
-/* The pointers of a tinytx_mhsa_s8 call (biases may be NULL). */
+/*
+ * Attention blocks keep their internal tensors symmetric: only the output projection
+ * may have a zero point (the block's input zero point is folded into the q/k/v biases).
+ */
+static inline int tinytx_block_internal_symmetric(const tinytx_requant *internal, int n)
+{
+	for (int i = 0; i < n; i++) {
+		if (internal[i].zero_point != 0) {
+			return 0;
+		}
+	}
+	return 1;
+}
+
+/* The pointers of a tinytx_mhsa_s8 call (biases may be NULL), and ERR_PARAM for an
+ * internal zero point. */
 static inline tinytx_status tinytx_check_mhsa_pointers(const tinytx_mhsa_dims *dims,
 						       const tinytx_mhsa_params *params,
 						       const tinytx_mhsa_weights *weights,
@@ -108,10 +123,37 @@ static inline tinytx_status tinytx_check_mhsa_pointers(const tinytx_mhsa_dims *d
 	    weights->wo == NULL) {
 		return TINYTX_ERR_NULL;
 	}
+	const tinytx_requant internal[5] = {params->q, params->k, params->v, params->softmax,
+					    params->av};
+	return tinytx_block_internal_symmetric(internal, 5) ? TINYTX_OK : TINYTX_ERR_PARAM;
+}
+
+/* Offset of head h's rows in a per-channel table (NULL stays NULL). */
+static inline tinytx_channels tinytx_channel_rows(tinytx_channels ch, int32_t first)
+{
+	if (ch.multipliers != NULL && ch.shifts != NULL) {
+		ch.multipliers += first;
+		ch.shifts += first;
+	}
+	return ch;
+}
+
+/* The per-channel tables of an MHSA block (after its dims are checked). */
+static inline tinytx_status tinytx_check_mhsa_channels(const tinytx_mhsa_dims *d,
+							const tinytx_mhsa_weights *w)
+{
+	const int32_t hp = d->heads * d->head_dim;
+	if (!tinytx_channels_valid(w->q_ch.multipliers, w->q_ch.shifts, hp) ||
+	    !tinytx_channels_valid(w->k_ch.multipliers, w->k_ch.shifts, hp) ||
+	    !tinytx_channels_valid(w->v_ch.multipliers, w->v_ch.shifts, hp) ||
+	    !tinytx_channels_valid(w->out_ch.multipliers, w->out_ch.shifts, d->embed_dim)) {
+		return TINYTX_ERR_PARAM;
+	}
 	return TINYTX_OK;
 }
 
-/* The pointers of a tinytx_fwsa_s8 call (biases may be NULL). */
+/* The pointers of a tinytx_fwsa_s8 call (biases may be NULL), and ERR_PARAM for an
+ * internal zero point. */
 static inline tinytx_status tinytx_check_fwsa_pointers(const tinytx_mhsa_dims *dims,
 						       const tinytx_fwsa_params *params,
 						       const tinytx_fwsa_weights *weights,
@@ -122,7 +164,8 @@ static inline tinytx_status tinytx_check_fwsa_pointers(const tinytx_mhsa_dims *d
 	    scratch == NULL || weights->wt == NULL || weights->wv == NULL || weights->wo == NULL) {
 		return TINYTX_ERR_NULL;
 	}
-	return TINYTX_OK;
+	const tinytx_requant internal[4] = {params->t, params->v, params->softmax, params->av};
+	return tinytx_block_internal_symmetric(internal, 4) ? TINYTX_OK : TINYTX_ERR_PARAM;
 }
 
 /* Every check of a tinytx_linear_s8 call (shared by the kernel variants). */
@@ -138,7 +181,8 @@ static inline tinytx_status tinytx_check_linear_call(const tinytx_linear_dims *d
 	if (st != TINYTX_OK) {
 		return st;
 	}
-	if (!tinytx_requant_valid(params->requant) || !tinytx_activation_valid(params->act)) {
+	if (!tinytx_requant_valid(params->requant) || !tinytx_activation_valid(params->act) ||
+	    !tinytx_channels_valid(params->multipliers, params->shifts, dims->out_features)) {
 		return TINYTX_ERR_PARAM;
 	}
 	return TINYTX_OK;
@@ -254,6 +298,7 @@ static inline tinytx_requant tinytx_layernorm_row_norm(int32_t e, int32_t sum, i
 	tinytx_requant rq;
 	rq.multiplier = (int32_t)((((uint64_t)1 << (31 + b)) - 1) / den);
 	rq.shift = 16 + b;
+	rq.zero_point = 0;
 	return rq;
 }
 
@@ -282,7 +327,8 @@ static inline tinytx_status tinytx_check_gelu_call(int32_t size, const tinytx_ge
 	}
 	const int32_t clip = params->q_clip, one = params->q_one;
 	if (!tinytx_requant_valid(params->requant) || one < 1 || one >= TINYTX_GELU_Q_ONE_LIMIT ||
-	    clip < 1 || (int64_t)clip * clip > one) {
+	    clip < 1 || (int64_t)clip * clip > one || params->input_zero_point < -128 ||
+	    params->input_zero_point > 127) {
 		return TINYTX_ERR_PARAM;
 	}
 	return TINYTX_OK;
@@ -316,8 +362,17 @@ static inline tinytx_status tinytx_check_add_call(int32_t size, const tinytx_add
 	}
 	if (params->m_a < 0 || params->m_a > TINYTX_ADD_MULTIPLIER_MAX || params->m_b < 0 ||
 	    params->m_b > TINYTX_ADD_MULTIPLIER_MAX || params->shift < 1 || params->shift > 31 ||
-	    !tinytx_activation_valid(params->act)) {
+	    !tinytx_activation_valid(params->act) || params->zero_point < -128 ||
+	    params->zero_point > 127) {
 		return TINYTX_ERR_PARAM;
+	}
+	if (params->offset != 0) {
+		const int64_t off = params->offset < 0 ? -(int64_t)params->offset : params->offset;
+		if (128 * ((int64_t)params->m_a + params->m_b) + off +
+			    ((int64_t)1 << (params->shift - 1)) >
+		    INT32_MAX) {
+			return TINYTX_ERR_PARAM;
+		}
 	}
 	return TINYTX_OK;
 }

@@ -83,7 +83,9 @@ static inline tinytx_status tinytx_check_conv2d_call(const tinytx_conv2d_dims *d
 	if (st != TINYTX_OK) {
 		return st;
 	}
-	if (!tinytx_requant_valid(params->requant) || !tinytx_activation_valid(params->act)) {
+	if (!tinytx_requant_valid(params->requant) || !tinytx_activation_valid(params->act) ||
+	    params->pad_value < -128 || params->pad_value > 127 ||
+	    !tinytx_channels_valid(params->multipliers, params->shifts, dims->out_c)) {
 		return TINYTX_ERR_PARAM;
 	}
 	return TINYTX_OK;
@@ -151,6 +153,38 @@ static inline tinytx_window tinytx_window_at(const tinytx_window_geom *g, int32_
 	w.kx0 = w.ix0 < 0 ? -w.ix0 : 0;
 	w.kx1 = g->in_w - w.ix0 < g->kernel_w ? g->in_w - w.ix0 : g->kernel_w;
 	return w;
+}
+
+/*
+ * Sum of the weights of output channel c over the window's padded taps (those outside
+ * [ky0, ky1) x [kx0, kx1)): w points at the channel's first tap, taps are tap_stride
+ * apart with in_c consecutive weights each (conv: tap_stride = in_c; depthwise:
+ * tap_stride = C, in_c = 1). A padded tap adds pad_value * this to the accumulator.
+ */
+static inline int32_t tinytx_padded_weight_sum(const tinytx_window_geom *g,
+					       const tinytx_window *win, const int8_t *w,
+					       int32_t in_c, int32_t tap_stride)
+{
+	int32_t sum = 0;
+	for (int32_t ky = 0; ky < g->kernel_h; ky++) {
+		const int row_in = ky >= win->ky0 && ky < win->ky1;
+		for (int32_t kx = 0; kx < g->kernel_w; kx++) {
+			if (row_in && kx >= win->kx0 && kx < win->kx1) {
+				continue;
+			}
+			const int8_t *wp = w + ((size_t)ky * g->kernel_w + kx) * tap_stride;
+			for (int32_t ci = 0; ci < in_c; ci++) {
+				sum += wp[ci];
+			}
+		}
+	}
+	return sum;
+}
+
+/* 1 when the window covers padded taps. */
+static inline int tinytx_window_clipped(const tinytx_window_geom *g, const tinytx_window *win)
+{
+	return win->ky0 != 0 || win->kx0 != 0 || win->ky1 != g->kernel_h || win->kx1 != g->kernel_w;
 }
 
 #endif /* TINYTX_WINDOW_H */

@@ -84,7 +84,8 @@ def generate_sources(
         header.append("extern const tinytx_mhsa_weights mhsa_bench_weights;")
     header += ["extern const tinytx_mhsa_params mhsa_bench_params;", "#endif"]
     rq = ", ".join(
-        f"{{{getattr(work.quant, f).multiplier}, {getattr(work.quant, f).shift}}}"
+        f"{{{getattr(work.quant, f).multiplier}, {getattr(work.quant, f).shift}, "
+        f"{getattr(work.quant, f).zero_point}}}"
         for f in REQUANT_FIELDS
     )
     source = [
@@ -99,7 +100,7 @@ def generate_sources(
         source.append(
             "const tinytx_mhsa_weights mhsa_bench_weights = {"
             + ", ".join(f"mhsa_bench_{f}" for f in WEIGHT_FIELDS)
-            + "};"
+            + ", {NULL, NULL}, {NULL, NULL}, {NULL, NULL}, {NULL, NULL}};"
         )
     source.append(f"const tinytx_mhsa_params mhsa_bench_params = {{{rq}}};")
     h, c = out_dir / "mhsa_bench_data.h", out_dir / "mhsa_bench_data.c"

@@ -18,16 +18,18 @@ from tinytx.golden import dft
 
 def quantize_input(model: ir.Model, x: np.ndarray) -> np.ndarray:
     """A float ONNX input -> the int8 bytes the firmware takes (QuantizeLinear: float32
-    division, round half to even, saturate)."""
-    s = np.float32(model.tensors[model.input].scale)
-    q = np.clip(np.rint(np.asarray(x, np.float32) / s), -128, 127).astype(np.int8)
-    return model.input_spec.to_memory(q)
+    division, round half to even, add the zero point, saturate). For a uint8 input of
+    the ONNX model these are its uint8 codes minus 128."""
+    t = model.tensors[model.input]
+    q = np.rint(np.asarray(x, np.float32) / np.float32(t.scale)) + t.zero_point
+    return model.input_spec.to_memory(np.clip(q, -128, 127).astype(np.int8))
 
 
 def dequantize_output(model: ir.Model, y: np.ndarray) -> np.ndarray:
     """The firmware's int8 output bytes -> the float ONNX output tensor."""
-    s = model.tensors[model.output].scale
-    return model.output_spec.from_memory(np.asarray(y, np.int8)).astype(np.float64) * s
+    t = model.tensors[model.output]
+    q = model.output_spec.from_memory(np.asarray(y, np.int8)).astype(np.float64)
+    return (q - t.zero_point) * t.scale
 
 
 def _images(x: np.ndarray, f) -> np.ndarray:
@@ -58,21 +60,23 @@ def run_op(op: ir.Op, args: list[np.ndarray], out_shape: tuple[int, ...]) -> np.
     elif isinstance(op, ir.Add):
         b = op.b_const if op.b_const is not None else args[1]
         y = g.add_s8(x, b, op.params)
-    elif isinstance(op, ir.DepthwiseConv2d):
-        y = _images(
-            x, lambda i: g.depthwise_conv2d_s8(i, op.weight, op.bias, op.rq, op.stride, op.pad)
-        )
     elif isinstance(op, ir.Conv2d):
-        y = _images(x, lambda i: g.conv2d_s8(i, op.weight, op.bias, op.rq, op.stride, op.pad))
+        conv = g.depthwise_conv2d_s8 if isinstance(op, ir.DepthwiseConv2d) else g.conv2d_s8
+        y = _images(
+            x,
+            lambda i: conv(i, op.weight, op.bias, op.rq, op.stride, op.pad, pad_value=op.pad_value),
+        )
     elif isinstance(op, ir.MaxPool):
         y = _images(x, lambda i: g.maxpool2d_s8(i, op.kernel, op.stride, op.pad))
     elif isinstance(op, ir.AvgPool):
         y = _images(
             x,
-            lambda i: g.avgpool2d_s8(i, op.kernel, op.stride, op.pad, op.rq, op.count_include_pad),
+            lambda i: g.avgpool2d_s8(
+                i, op.kernel, op.stride, op.pad, op.rq, op.count_include_pad, op.input_zero_point
+            ),
         )
     elif isinstance(op, ir.MeanRows):
-        y = g.mean_rows_s8(x, op.rq)
+        y = g.mean_rows_s8(x, op.rq, op.input_zero_point)
     elif isinstance(op, ir.View):
         y = x
     else:  # pragma: no cover - every IR op is handled above

@@ -18,8 +18,17 @@ def _random_block(seed: int):
     case = gen_mhsa(np.random.default_rng([seed, 4]), seed)
     h = case.params[2]
     rq = [g.Requant(*case.params[4 + 2 * i : 6 + 2 * i]) for i in range(6)]
+    rq[5] = g.Requant(rq[5].multiplier, rq[5].shift, zero_point=case.params[16])  # out
+    table = case.buffers[9]  # per-channel multipliers and shifts of q, k, v, out
+    if table is not None:
+        hp, e = case.params[2] * case.params[3], case.params[1]
+        parts = np.split(table, np.cumsum([hp] * 6 + [e]))
+        for i, k in enumerate((0, 1, 2, 5)):
+            m, s = parts[2 * i], parts[2 * i + 1]
+            z = rq[k].zero_point
+            rq[k] = g.ChannelRequant(tuple(m.tolist()), tuple(s.tolist()), zero_point=z)
     w = g.MhsaWeights(*case.buffers[1:9])
-    return case.buffers[0], h, w, g.MhsaQuant(*rq), case.buffers[9]
+    return case.buffers[0], h, w, g.MhsaQuant(*rq), case.buffers[10]
 
 
 @pytest.mark.parametrize("seed", range(12))
@@ -68,7 +77,9 @@ def test_bad_tile_sizes_are_rejected(tile) -> None:
 def test_fused_every_tile_size_on_random_blocks(seed: int) -> None:
     case = gen_fwsa(np.random.default_rng([seed, 5]), seed)
     s, h = case.params[0], case.params[2]
-    qp = g.FwsaQuant(*(g.Requant(*case.params[4 + 2 * i : 6 + 2 * i]) for i in range(5)))
+    rq = [g.Requant(*case.params[4 + 2 * i : 6 + 2 * i]) for i in range(5)]
+    rq[4] = g.Requant(rq[4].multiplier, rq[4].shift, zero_point=case.params[14])  # out
+    qp = g.FwsaQuant(*rq)
     w = g.FwsaWeights(*case.buffers[1:7])
     x, expected = case.buffers[0], case.buffers[7]
     for tile in range(1, s + 1):

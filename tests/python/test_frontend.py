@@ -219,19 +219,14 @@ def test_rejects_unsupported_operator() -> None:
     assert "node 'Mul" in msg
 
 
-def test_rejects_per_channel_weights() -> None:
-    msg = refused(qdq(lambda b, x: b.linear(x, 8), TOKENS, per_channel=True))
-    assert "quantized per channel" in msg and "per_channel=False" in msg
+def test_rejects_16_bit_activations() -> None:
+    msg = refused(qdq(lambda b, x: b.linear(x, 8), TOKENS, activation_type="QInt16"))
+    assert "activation quantized to int16" in msg and "QInt8/QUInt8" in msg
 
 
-def test_rejects_asymmetric_activations() -> None:
-    msg = refused(qdq(lambda b, x: b.linear(x, 8), TOKENS, activation_type="QUInt8"))
-    assert "activation quantized to uint8" in msg and "QInt8" in msg
-
-
-def test_rejects_nonzero_zero_point() -> None:
+def test_rejects_asymmetric_weights() -> None:
     msg = refused(qdq(lambda b, x: b.linear(x, 8), TOKENS, symmetric=False))
-    assert "nonzero zero point" in msg and "ActivationSymmetric" in msg
+    assert "nonzero zero point" in msg and "WeightSymmetric" in msg
 
 
 def test_rejects_float_model() -> None:

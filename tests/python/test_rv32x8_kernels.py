@@ -51,7 +51,8 @@ def shape_cases(name: str, shape: MhsaShape, seed: int, first_id: int) -> list[C
 
     def linear(what: str, inp, wt, bias, rq, layout: Layout, heads: int, y) -> None:
         dims = (inp.shape[0], inp.shape[1], wt.shape[0], heads, int(layout))
-        add("linear", (*dims, *_rq(rq), -128, 127), (inp, wt, bias, y), what)
+        params = (*dims, *_rq(rq), -128, 127, rq.zero_point)
+        add("linear", params, (inp, wt, bias, None, None, y), what)
 
     linear("Q", x, w.wq, w.bq, qp.q, Layout.HEAD_MAJOR, h, tr["q"])
     linear("K", x, w.wk, w.bk, qp.k, Layout.HEAD_MAJOR, h, tr["k"])
@@ -60,7 +61,8 @@ def shape_cases(name: str, shape: MhsaShape, seed: int, first_id: int) -> list[C
     add("qk_softmax", (h, s, s, p, h, *_rq(qp.softmax)), (tr["q"], tr["k"], tr["a"]), "QK^T")
     add("av", (h, s, s, p, *_rq(qp.av)), (tr["a"], tr["vt"], tr["o"]), "A*V")
     rqs = [v for rq in (qp.q, qp.k, qp.v, qp.softmax, qp.av, qp.out) for v in _rq(rq)]
-    block = (x, w.wq, w.bq, w.wk, w.bk, w.wv, w.bv, w.wo, w.bo, tr["y"])
+    rqs.append(qp.out.zero_point)
+    block = (x, w.wq, w.bq, w.wk, w.bk, w.wv, w.bv, w.wo, w.bo, None, tr["y"])
     add("mhsa", (s, e, h, p, *rqs), block, "MHSA")
     for tile, in_place in ((min(8, s), 0), (s, 1), (max(1, s // 3), 0)):
         add("mhsa_dft", (s, e, h, p, tile, in_place, *rqs), block, f"DFT x={tile}")
@@ -74,6 +76,7 @@ def shape_cases(name: str, shape: MhsaShape, seed: int, first_id: int) -> list[C
     )  # fmt: skip
     fq = calibrate_fwsa(x, h, fw)
     frqs = [v for rq in (fq.t, fq.v, fq.softmax, fq.av, fq.out) for v in _rq(rq)]
+    frqs.append(fq.out.zero_point)
     add(
         "fwsa", (s, e, h, p, *frqs),
         (x, fw.wt, fw.bt, fw.wv, fw.bv, fw.wo, fw.bo, g.fwsa_s8(x, h, fw, fq)), "FWSA",
@@ -83,16 +86,19 @@ def shape_cases(name: str, shape: MhsaShape, seed: int, first_id: int) -> list[C
     beta = rng.integers(-4096, 4096, e).astype(np.int32)
     eps_q16, ln_rq = g.layernorm_params(0.05, 1.0 / 64, 1.0 / 32, 1e-5)
     ln = g.layernorm_s8(x, gamma, beta, eps_q16, ln_rq)
-    add("layernorm", (s, e, *_rq(ln_rq), eps_q16), (x, gamma, beta, ln), "LayerNorm")
+    ln_params = (s, e, *_rq(ln_rq), eps_q16, ln_rq.zero_point)
+    add("layernorm", ln_params, (x, gamma, beta, ln), "LayerNorm")
     flat = x.reshape(-1)
     gp = g.gelu_params(0.05, 0.04)
-    add("gelu", (flat.size, gp.q_clip, gp.q_one, *_rq(gp.rq)), (flat, g.gelu_s8(flat, gp)), "GELU")
+    gelu_params = (flat.size, gp.q_clip, gp.q_one, *_rq(gp.rq), gp.rq.zero_point, 0)
+    add("gelu", gelu_params, (flat, g.gelu_s8(flat, gp)), "GELU")
     table = g.build_unary_table(g.make_unary("Sigmoid").fn, 0.05, 0, 1.0 / 255, -128)
     add("lut", (flat.size,), (flat, table, g.lut_s8(flat, table)), "Sigmoid table")
     ap = g.add_params(0.05, 0.04, 0.08)
     b = tr["y"].reshape(-1)
     add(
-        "add", (flat.size, ap.m_a, ap.m_b, ap.shift, ap.act_min, ap.act_max),
+        "add", (flat.size, ap.m_a, ap.m_b, ap.shift, ap.act_min, ap.act_max, ap.offset,
+                ap.zero_point),
         (flat, b, g.add_s8(flat, b, ap)), "residual add",
     )  # fmt: skip
     return cases

@@ -18,7 +18,9 @@ extern "C" {
 
 /*
  * Linear layer y = requant(x W^T + b), x [S][K], W [N][K], b [N] (may be NULL),
- * y written in dims->layout: [S][N], [H][S][P] or [H][P][S].
+ * y written in dims->layout: [S][N], [H][S][P] or [H][P][S]. The factor is per tensor
+ * (params->requant) or per output feature (params->multipliers/shifts); the output
+ * zero point is params->requant.zero_point (an input zero point is folded into b).
  */
 tinytx_status tinytx_linear_s8(const tinytx_linear_dims *dims, const tinytx_linear_params *params,
 			       const int8_t *input, const int8_t *weights, const int32_t *bias,
@@ -108,7 +110,8 @@ tinytx_status tinytx_add_s8(int32_t size, const tinytx_add_params *params, const
 			    const int8_t *input_b, int8_t *output);
 
 /*
- * Convolution frontends: one int8 image, channels last ([H][W][C]), zero padding.
+ * Convolution frontends: one int8 image, channels last ([H][W][C]), padded positions
+ * hold params->pad_value (the input zero point), per-tensor or per-channel factors.
  * conv2d weights [out_c][kernel_h][kernel_w][in_c], bias [out_c] (may be NULL).
  * scratch: tinytx_conv2d_s8_get_buffer_size() bytes (4-byte aligned); may be NULL
  * when that is 0 (it is for the reference kernel).

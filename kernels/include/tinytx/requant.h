@@ -28,9 +28,10 @@ static inline int64_t tinytx_scale_round(int32_t value, tinytx_requant rq)
 	return p >> rq.shift;
 }
 
+/* clamp(scaled + zero point) to [lo, hi] (tinytx/golden/quant.py). */
 static inline int8_t tinytx_requantize_s8(int32_t acc, tinytx_requant rq, int32_t lo, int32_t hi)
 {
-	int64_t y = tinytx_scale_round(acc, rq);
+	int64_t y = tinytx_scale_round(acc, rq) + rq.zero_point;
 	if (y < lo) {
 		y = lo;
 	} else if (y > hi) {
@@ -66,7 +67,34 @@ static inline uint8_t tinytx_softmax_prob(uint32_t e, uint32_t sum)
 
 static inline int tinytx_requant_valid(tinytx_requant rq)
 {
-	return rq.multiplier >= 0 && rq.shift >= 1 && rq.shift <= 62;
+	return rq.multiplier >= 0 && rq.shift >= 1 && rq.shift <= 62 && rq.zero_point >= -128 &&
+	       rq.zero_point <= 127;
+}
+
+/* 1 when a per-channel table (multipliers/shifts, both NULL or both set) is valid. */
+static inline int tinytx_channels_valid(const int32_t *multipliers, const int32_t *shifts,
+					int32_t n)
+{
+	if (multipliers == NULL || shifts == NULL) {
+		return multipliers == shifts;
+	}
+	for (int32_t i = 0; i < n; i++) {
+		if (multipliers[i] < 0 || shifts[i] < 1 || shifts[i] > 62) {
+			return 0;
+		}
+	}
+	return 1;
+}
+
+/* The factor of output channel c: per-channel when multipliers is set. */
+static inline tinytx_requant tinytx_channel_requant(tinytx_requant rq, const int32_t *multipliers,
+						   const int32_t *shifts, int32_t c)
+{
+	if (multipliers != NULL) {
+		rq.multiplier = multipliers[c];
+		rq.shift = shifts[c];
+	}
+	return rq;
 }
 
 static inline int tinytx_activation_valid(tinytx_activation act)

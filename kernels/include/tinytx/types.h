@@ -25,13 +25,20 @@ typedef enum {
 #define TINYTX_LAYERNORM_MAX_FEATURES 4096
 #define TINYTX_BIAS_BOUND (1L << 30)
 
-/* Requantization factor multiplier / 2^shift, 0 <= multiplier < 2^31, 1 <= shift <= 62. */
+/*
+ * Requantization factor multiplier / 2^shift, 0 <= multiplier < 2^31, 1 <= shift <= 62,
+ * and the output zero point (-128..127) added after the rounding shift:
+ * y = clamp(((acc * multiplier + 2^(shift-1)) >> shift) + zero_point). Factors that do
+ * not produce a tensor (softmax logits, the LayerNorm row normalizer) ignore it. An
+ * initializer {m, s} leaves zero_point 0 (symmetric).
+ */
 typedef struct {
 	int32_t multiplier;
 	int32_t shift;
+	int32_t zero_point;
 } tinytx_requant;
 
-/* Output clamp, -128 <= min <= max <= 127 (fused ReLU is min = 0). */
+/* Output clamp, -128 <= min <= max <= 127 (fused ReLU is min = zero point). */
 typedef struct {
 	int32_t min;
 	int32_t max;
@@ -51,9 +58,16 @@ typedef struct {
 	tinytx_layout layout;
 } tinytx_linear_dims;
 
+/*
+ * multipliers/shifts: NULL (per-tensor: requant's factor) or one factor per output
+ * feature, [out_features] each (per-channel weight scales); requant.zero_point and act
+ * apply to every feature either way.
+ */
 typedef struct {
 	tinytx_requant requant;
 	tinytx_activation act;
+	const int32_t *multipliers;
+	const int32_t *shifts;
 } tinytx_linear_params;
 
 typedef struct {
@@ -71,6 +85,12 @@ typedef struct {
 	int32_t head_dim;  /* P */
 } tinytx_mhsa_dims;
 
+/* Per-channel factors of one projection: both NULL (per-tensor) or one per row. */
+typedef struct {
+	const int32_t *multipliers;
+	const int32_t *shifts;
+} tinytx_channels;
+
 typedef struct {
 	const int8_t *wq; /* [H*P][E] */
 	const int32_t *bq; /* [H*P] or NULL */
@@ -80,6 +100,9 @@ typedef struct {
 	const int32_t *bv;
 	const int8_t *wo; /* [E][H*P] */
 	const int32_t *bo; /* [E] or NULL */
+	/* per-channel weight scales: the factors of q, k, v ([H*P] each) and out ([E])
+	 * replace params->q/k/v/out's factor (their zero point stays); NULL: per-tensor */
+	tinytx_channels q_ch, k_ch, v_ch, out_ch;
 } tinytx_mhsa_weights;
 
 typedef struct {
@@ -118,21 +141,30 @@ typedef struct {
 typedef struct {
 	int32_t q_clip;         /* floor(1.769 / (s_in / sqrt 2)), >= 1 */
 	int32_t q_one;          /* floor(1 / (0.2888 * (s_in / sqrt 2)^2)), < 2^22, >= q_clip^2 */
-	tinytx_requant requant; /* factor s_in / (2 * q_one) / s_out */
+	tinytx_requant requant; /* factor s_in / (2 * q_one) / s_out, output zero point */
+	int32_t input_zero_point; /* -128..127 */
 } tinytx_gelu_params;
 
+/*
+ * y = clamp(((a * m_a + b * m_b + offset + 2^(shift-1)) >> shift) + zero_point, act);
+ * offset = -(z_a * m_a + z_b * m_b) folds the input zero points. A nonzero offset
+ * needs 128 * (m_a + m_b) + |offset| + 2^(shift-1) <= 2^31 - 1.
+ */
 typedef struct {
 	int32_t m_a; /* 0 <= m_a, m_b <= 2^22 */
 	int32_t m_b;
 	int32_t shift; /* 1..31 */
 	tinytx_activation act;
+	int32_t offset;
+	int32_t zero_point; /* -128..127 */
 } tinytx_add_params;
 
 /*
  * Convolution frontends (tinytx/golden/conv.py, pool.py). One image, channels last:
  * input [in_h][in_w][in_c], output [out_h][out_w][out_c] with
  * out_h = (in_h + pad_top + pad_bottom - kernel_h) / stride_h + 1 (likewise out_w);
- * the kernels check that out_h/out_w equal this. Padding is zero (zero point 0).
+ * the kernels check that out_h/out_w equal this. Padded positions hold pad_value,
+ * the input zero point (with the zero point folded into the bias: b - z * sum(w)).
  */
 #define TINYTX_MAX_DIM 32767 /* any image side, kernel side, stride or pad */
 
@@ -145,8 +177,11 @@ typedef struct {
 } tinytx_conv2d_dims;
 
 typedef struct {
-	tinytx_requant requant; /* s_in * s_w / s_out */
-	tinytx_activation act;  /* fused ReLU: min = 0 */
+	tinytx_requant requant; /* s_in * s_w / s_out, output zero point */
+	tinytx_activation act;  /* fused ReLU: min = output zero point */
+	int32_t pad_value;      /* -128..127: the input zero point */
+	const int32_t *multipliers; /* NULL or [out_c]: per-channel factors (as linear) */
+	const int32_t *shifts;
 } tinytx_conv2d_params;
 
 /* Pooling: each pad must be smaller than the kernel side it pads. */
@@ -162,6 +197,7 @@ typedef struct {
 	tinytx_requant requant;    /* s_in / s_out, WITHOUT the 1/count (the kernel divides) */
 	tinytx_activation act;
 	int32_t count_include_pad; /* 0 (ONNX default): count = pixels inside the image; 1: KH*KW */
+	int32_t input_zero_point;  /* -128..127, subtracted from each pixel inside the image */
 } tinytx_avgpool2d_params;
 
 typedef struct {
@@ -172,6 +208,7 @@ typedef struct {
 typedef struct {
 	tinytx_requant requant; /* s_in / (S * s_out): includes the 1/S */
 	tinytx_activation act;
+	int32_t input_zero_point; /* -128..127 */
 } tinytx_mean_rows_params;
 
 #ifdef __cplusplus

@@ -104,31 +104,45 @@ static inline int32_t tt_max(int32_t a, int32_t b)
  * 2^-2, the usual case) the rounding bit lies in the high word of the 64-bit
  * product, so one SMMLA and one shift give the exact result:
  *   (p + 2^(s-1)) >> s == (hi(p) + 2^(s-33)) >> (s-32)   for p = acc * m.
+ * The output zero point z rides in the rounding term at no cost:
+ *   ((hi(p) + 2^(s-33)) >> (s-32)) + z == (hi(p) + 2^(s-33) + z * 2^(s-32)) >> (s-32),
+ * which stays in int32 (|hi(p)| <= 2^30) while |round| < 2^30; otherwise (z != 0 with a
+ * shift near 62) the plan is not fast.
  */
 typedef struct {
 	tinytx_requant rq;
-	int32_t round; /* 2^(shift-33) */
+	int32_t round; /* 2^(shift-33) + zero_point * 2^(shift-32) */
 	int32_t right; /* shift - 32 */
-	int32_t fast;  /* shift >= 33 */
+	int32_t fast;  /* shift >= 33 and round in range */
 } tt_rq;
 
 static inline tt_rq tt_rq_plan(tinytx_requant rq)
 {
 	tt_rq p;
 	p.rq = rq;
-	p.fast = rq.shift >= 33;
-	p.right = p.fast ? rq.shift - 32 : 0;
-	p.round = p.fast ? (int32_t)1 << (rq.shift - 33) : 0;
+	p.fast = 0;
+	p.right = 0;
+	p.round = 0;
+	if (rq.shift >= 33) {
+		const int64_t round = ((int64_t)1 << (rq.shift - 33)) +
+				      (int64_t)rq.zero_point * ((int64_t)1 << (rq.shift - 32));
+		if (round < ((int64_t)1 << 30) && round > -((int64_t)1 << 30)) {
+			p.fast = 1;
+			p.right = rq.shift - 32;
+			p.round = (int32_t)round;
+		}
+	}
 	return p;
 }
 
-/* Requantized value clamped to int8 (the caller applies a narrower clamp). */
+/* Requantized value (zero point included) clamped to int8 (the caller applies a
+ * narrower clamp). */
 static inline int32_t tt_rq_apply(int32_t acc, const tt_rq *p)
 {
 	if (p->fast) {
 		return __ssat(tt_smmla(acc, p->rq.multiplier, p->round) >> p->right, 8);
 	}
-	int64_t y = tinytx_scale_round(acc, p->rq);
+	int64_t y = tinytx_scale_round(acc, p->rq) + p->rq.zero_point;
 	return y < -128 ? -128 : (y > 127 ? 127 : (int32_t)y);
 }
 
@@ -433,20 +447,23 @@ typedef struct {
 	int8_t *o0, *o1;
 	int32_t row_stride;
 	const void *a_end;
+	int32_t m1, round1, right1; /* tt_rows_s8_pc: b1's factor (m, round, right: b0's) */
 } tt_rows;
 
 void tt_rows_s8(tt_rows *t, const void *a);
 void tt_rows_u8(tt_rows *t, const void *a);
+void tt_rows_s8_pc(tt_rows *t, const void *a);
 
 typedef void (*tt_rows_fn)(tt_rows *t, const void *a);
 
 /*
  * Outputs of two b rows for every a row (rows >= 2; an odd last row is done as
- * the pair (rows - 2, rows - 1), recomputing row rows - 2).
+ * the pair (rows - 2, rows - 1), recomputing row rows - 2). rq1: b1's factor for
+ * tt_rows_s8_pc (per-channel), NULL for the engines with one factor.
  */
 static inline void tt_rows_column(tt_rows_fn fn, const void *a, const int8_t *b, int32_t k,
 				  int32_t rows, int32_t bias0, int32_t bias1, const tt_rq *rq,
-				  int8_t *o0, int8_t *o1, int32_t row_stride)
+				  const tt_rq *rq1, int8_t *o0, int8_t *o1, int32_t row_stride)
 {
 	tt_rows t;
 	t.b = b;
@@ -461,6 +478,11 @@ static inline void tt_rows_column(tt_rows_fn fn, const void *a, const int8_t *b,
 	t.o0 = o0;
 	t.o1 = o1;
 	t.row_stride = row_stride;
+	if (rq1 != NULL) {
+		t.m1 = rq1->rq.multiplier;
+		t.round1 = rq1->round;
+		t.right1 = rq1->right;
+	}
 	t.a_end = (const uint8_t *)a + (size_t)(rows & ~1) * (size_t)k;
 	fn(&t, a);
 	if (rows & 1) {

@@ -45,7 +45,7 @@ tinytx_status tinytx_av_s8(const tinytx_attention_dims *dims, tinytx_requant req
 		int8_t *oh = output + (size_t)h * p_dim;
 		for (int32_t p = 0; p < p_dim; p += 2) {
 			const int32_t p0 = p + 1 < p_dim ? p : p - 1; /* odd P: the last pair overlaps */
-			tt_rows_column(tt_rows_u8, ah, vh + (size_t)p0 * skv, skv, sq, 0, 0, &rq,
+			tt_rows_column(tt_rows_u8, ah, vh + (size_t)p0 * skv, skv, sq, 0, 0, &rq, NULL,
 				       oh + p0, oh + p0 + 1, stride);
 		}
 	}

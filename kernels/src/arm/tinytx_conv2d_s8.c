@@ -81,6 +81,8 @@ tinytx_status tinytx_conv2d_s8(const tinytx_conv2d_dims *dims, const tinytx_conv
 	const size_t row = (size_t)g.in_w * in_c;
 	const tinytx_requant rq = params->requant;
 	const int32_t lo = params->act.min, hi = params->act.max;
+	const int32_t pad_value = params->pad_value;
+	const int32_t *const mults = params->multipliers, *const shifts = params->shifts;
 
 	for (int32_t oy = 0; oy < dims->out_h; oy++) {
 		for (int32_t ox = 0; ox < dims->out_w; ox++) {
@@ -91,6 +93,7 @@ tinytx_status tinytx_conv2d_s8(const tinytx_conv2d_dims *dims, const tinytx_conv
 			const int8_t *x0 = inside ? input + (size_t)(win.iy0 + win.ky0) * row +
 							    (size_t)(win.ix0 + win.kx0) * in_c
 						  : input;
+			const int padded = pad_value != 0 && tinytx_window_clipped(&g, &win);
 			for (int32_t co = 0; co < out_c; co += 2) {
 				const int32_t co1 = co + 1 < out_c ? co + 1 : co; /* odd tail: twice */
 				const int8_t *w0 = weights + (size_t)co * filter;
@@ -105,8 +108,22 @@ tinytx_status tinytx_conv2d_s8(const tinytx_conv2d_dims *dims, const tinytx_conv
 						cv_dot2(xr, w0 + wo, w1 + wo, run, &acc0, &acc1);
 					}
 				}
-				y[co] = tinytx_requantize_s8(acc0, rq, lo, hi);
-				y[co1] = tinytx_requantize_s8(acc1, rq, lo, hi);
+				if (padded) { /* padded taps hold the input zero point */
+					acc0 += pad_value *
+						tinytx_padded_weight_sum(&g, &win, w0, in_c, in_c);
+					acc1 += pad_value *
+						tinytx_padded_weight_sum(&g, &win, w1, in_c, in_c);
+				}
+				if (mults != NULL) {
+					y[co] = tinytx_requantize_s8(
+						acc0, tinytx_channel_requant(rq, mults, shifts, co), lo, hi);
+					y[co1] = tinytx_requantize_s8(
+						acc1, tinytx_channel_requant(rq, mults, shifts, co1), lo,
+						hi);
+				} else {
+					y[co] = tinytx_requantize_s8(acc0, rq, lo, hi);
+					y[co1] = tinytx_requantize_s8(acc1, rq, lo, hi);
+				}
 			}
 		}
 	}

@@ -27,17 +27,23 @@ tinytx_status tinytx_gelu_s8(int32_t size, const tinytx_gelu_params *params, con
 	if (st != TINYTX_OK) {
 		return st;
 	}
-	const int32_t clip = params->q_clip, one = params->q_one;
+	const int32_t clip = params->q_clip, one = params->q_one, zin = params->input_zero_point;
 	const tt_rq rq = tt_rq_plan(params->requant);
 	if (size < GELU_TABLE_MIN) {
 		for (int32_t i = 0; i < size; i++) {
-			output[i] = (int8_t)gelu_one(input[i], clip, one, &rq);
+			output[i] = (int8_t)gelu_one(input[i] - zin, clip, one, &rq);
 		}
 		return TINYTX_OK;
 	}
 	uint8_t table[256]; /* indexed by the input byte */
-	for (int32_t x = -128; x < 128; x++) {
-		table[(uint8_t)x] = (uint8_t)gelu_one(x, clip, one, &rq);
+	if (zin == 0) { /* the symmetric table: x known to be int8 */
+		for (int32_t x = -128; x < 128; x++) {
+			table[(uint8_t)x] = (uint8_t)gelu_one(x, clip, one, &rq);
+		}
+	} else {
+		for (int32_t x = -128; x < 128; x++) {
+			table[(uint8_t)x] = (uint8_t)gelu_one(x - zin, clip, one, &rq);
+		}
 	}
 	int32_t i = 0;
 	for (; i + 4 <= size; i += 4) {

@@ -40,7 +40,8 @@ row_fast(const int8_t *x, int8_t *y, int32_t e, int32_t sum, tinytx_requant norm
 {
 	const int32_t up = norm.shift < 33 ? 33 - norm.shift : 0;
 	const int32_t e_up = e * (1 << up), nsum_up = -sum * (1 << up);
-	const int32_t m = norm.multiplier;
+	int32_t m = norm.multiplier;
+	__asm__("" : "+r"(m)); /* in a register for the loop (GCC 12 reloaded it per element) */
 	const int32_t round = norm.shift >= 33 ? (int32_t)1 << (norm.shift - 33) : 1;
 	const int32_t right = norm.shift >= 33 ? norm.shift - 32 : 1;
 	const int32_t mo = out->rq.multiplier, ro = out->round, so = out->right;
@@ -49,6 +50,26 @@ row_fast(const int8_t *x, int8_t *y, int32_t e, int32_t sum, tinytx_requant norm
 		const int32_t acc = __qadd(n * gamma[i], beta[i]);
 		y[i] = (int8_t)(fast ? __ssat(tt_smmla(acc, mo, ro) >> so, 8) : tt_rq_apply(acc, out));
 	}
+}
+
+/* What the fast rows share, and the row normalizer (set per row). */
+typedef struct {
+	const int8_t *gamma;
+	const int32_t *beta;
+	const tt_rq *out;
+	int32_t e;
+	tinytx_requant norm;
+} ln_rows;
+
+/*
+ * The fast row out of line, its arguments in registers: the loop needs 15 live values,
+ * and inlined into the caller GCC 12 (-mcpu=cortex-m7) spilled three of them per
+ * element instead of one.
+ */
+static __attribute__((noinline)) void row_fast_rq(const int8_t *x, int8_t *y, int32_t sum,
+						  const ln_rows *c)
+{
+	row_fast(x, y, c->e, sum, c->norm, c->gamma, c->beta, c->out, 1);
 }
 
 tinytx_status tinytx_layernorm_s8(const tinytx_layernorm_dims *dims,
@@ -61,6 +82,7 @@ tinytx_status tinytx_layernorm_s8(const tinytx_layernorm_dims *dims,
 	}
 	const int32_t e = dims->features;
 	const tt_rq out = tt_rq_plan(params->requant);
+	ln_rows rows = {gamma, beta, &out, e, {0, 0, 0}};
 	for (int32_t r = 0; r < dims->rows; r++) {
 		const int8_t *x = input + (size_t)r * e;
 		int8_t *y = output + (size_t)r * e;
@@ -68,7 +90,8 @@ tinytx_status tinytx_layernorm_s8(const tinytx_layernorm_dims *dims,
 		row_stats(x, e, &sum, &sq);
 		const tinytx_requant norm = tinytx_layernorm_row_norm(e, sum, sq, params->eps_q16);
 		if (norm.shift >= 23 && out.fast) {
-			row_fast(x, y, e, sum, norm, gamma, beta, &out, 1);
+			rows.norm = norm;
+			row_fast_rq(x, y, sum, &rows);
 		} else if (norm.shift >= 23) {
 			row_fast(x, y, e, sum, norm, gamma, beta, &out, 0);
 		} else {

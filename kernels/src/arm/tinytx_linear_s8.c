@@ -56,21 +56,62 @@
 	"	smlabb	r6, r9, r10, r6\n"                                                         \
 	"	smlabb	r7, r9, r11, r7\n"
 
-/* tt_rows is copied to sp + 0 .. 51 (field offsets as in the struct). */
-#define TT_ROWS_FN(NAME, XTB, XTBR, LDA)                                                           \
+/*
+ * The requantization of the four sums: one factor (m, round, right at sp + 24) for all
+ * of them, or per channel (TT_RQ_PC): b0's factor for c00 (r4) and c10 (r6), b1's (at
+ * sp + 52) for c01 (r5) and c11 (r7), two instructions more per tile.
+ */
+#define TT_RQ_ONE                                                                                  \
+	"	add	r8, sp, #24\n"                                                             \
+	"	ldm	r8, {r8, r9, r10}\n" /* m, round, right */                                \
+	"	smmla	r4, r4, r8, r9\n"                                                          \
+	"	smmla	r5, r5, r8, r9\n"                                                          \
+	"	smmla	r6, r6, r8, r9\n"                                                          \
+	"	smmla	r7, r7, r8, r9\n"                                                          \
+	"	asr	r4, r4, r10\n"                                                             \
+	"	asr	r5, r5, r10\n"                                                             \
+	"	asr	r6, r6, r10\n"                                                             \
+	"	asr	r7, r7, r10\n"
+
+#define TT_RQ_PC                                                                                   \
+	"	add	r8, sp, #24\n"                                                             \
+	"	ldm	r8, {r8, r9, r10}\n" /* b0: m, round, right */                            \
+	"	smmla	r4, r4, r8, r9\n"                                                          \
+	"	smmla	r6, r6, r8, r9\n"                                                          \
+	"	asr	r4, r4, r10\n"                                                             \
+	"	asr	r6, r6, r10\n"                                                             \
+	"	add	r8, sp, #52\n"                                                             \
+	"	ldm	r8, {r8, r9, r10}\n" /* b1: m, round, right */                            \
+	"	smmla	r5, r5, r8, r9\n"                                                          \
+	"	smmla	r7, r7, r8, r9\n"                                                          \
+	"	asr	r5, r5, r10\n"                                                             \
+	"	asr	r7, r7, r10\n"
+
+/* The three words of b1's factor (tt_rows offsets 52..63) below the copied context. */
+#define TT_COPY_NONE ""
+#define TT_COPY_PC                                                                                 \
+	"	ldm	r0, {r2, r3, r4}\n"                                                        \
+	"	add	r8, sp, #52\n"                                                             \
+	"	stm	r8, {r2, r3, r4}\n"
+
+/*
+ * tt_rows is copied to sp + 0 .. 51 (field offsets as in the struct), with TT_COPY_PC
+ * also its per-channel words to sp + 52 .. 63 (FRAME: 52 or 64 bytes).
+ */
+#define TT_ROWS_FN(NAME, XTB, XTBR, LDA, FRAME, COPY, RQ)                                          \
 	"	.align	2\n"                                                                       \
 	"	.global	" NAME "\n"                                                                \
 	"	.type	" NAME ", %function\n"                                                     \
 	"	.thumb_func\n" NAME ":\n"                                                          \
 	"	push	{r4, r5, r6, r7, r8, r9, r10, r11, lr}\n"                                  \
-	"	sub	sp, sp, #52\n"                                                             \
+	"	sub	sp, sp, #" FRAME "\n"                                                      \
 	"	ldm	r0!, {r2, r3, r4, r5, r6, r7}\n"                                           \
 	"	stm	sp, {r2, r3, r4, r5, r6, r7}\n"                                            \
 	"	ldm	r0!, {r2, r3, r4, r5, r6, r7}\n"                                           \
 	"	add	r8, sp, #24\n"                                                             \
 	"	stm	r8, {r2, r3, r4, r5, r6, r7}\n"                                            \
-	"	ldr	r2, [r0]\n" /* a_end */                                                   \
-	"	str	r2, [sp, #48]\n"                                                           \
+	"	ldr	r2, [r0], #4\n" /* a_end */                                               \
+	"	str	r2, [sp, #48]\n" COPY                                                      \
 	"	mov	r0, r1\n" /* a */                                                         \
 	"1:	ldm	sp, {r1, r3}\n"                                                            \
 	"	ldrd	r4, r5, [sp, #16]\n"                                                       \
@@ -86,17 +127,7 @@
 	"	cbz	r2, 6f\n"                                                                  \
 	"5:\n" TT_ROWS_TAIL(LDA) "	subs	r2, r2, #1\n"                                         \
 	"	bne	5b\n"                                                                      \
-	"6:	add	r8, sp, #24\n"                                                             \
-	"	ldm	r8, {r8, r9, r10}\n" /* m, round, right */                                \
-	"	smmla	r4, r4, r8, r9\n"                                                          \
-	"	smmla	r5, r5, r8, r9\n"                                                          \
-	"	smmla	r6, r6, r8, r9\n"                                                          \
-	"	smmla	r7, r7, r8, r9\n"                                                          \
-	"	asr	r4, r4, r10\n"                                                             \
-	"	asr	r5, r5, r10\n"                                                             \
-	"	asr	r6, r6, r10\n"                                                             \
-	"	asr	r7, r7, r10\n"                                                             \
-	"	ssat	r4, #8, r4\n"                                                              \
+	"6:\n" RQ "	ssat	r4, #8, r4\n"                                                       \
 	"	ssat	r5, #8, r5\n"                                                              \
 	"	ssat	r6, #8, r6\n"                                                              \
 	"	ssat	r7, #8, r7\n"                                                              \
@@ -113,14 +144,17 @@
 	"	ldr	r2, [sp, #48]\n"                                                           \
 	"	cmp	r0, r2\n"                                                                  \
 	"	bne	1b\n"                                                                      \
-	"	add	sp, sp, #52\n"                                                             \
+	"	add	sp, sp, #" FRAME "\n"                                                      \
 	"	pop	{r4, r5, r6, r7, r8, r9, r10, r11, pc}\n"                                  \
 	"	.size	" NAME ", .-" NAME "\n"
 
 __asm__("	.syntax unified\n"
 	"	.thumb\n"
-	"	.text\n" TT_ROWS_FN("tt_rows_s8", TT_SXTB, TT_SXTBR, "ldrsb")
-		TT_ROWS_FN("tt_rows_u8", TT_UXTB, TT_UXTBR, "ldrb"));
+	"	.text\n" TT_ROWS_FN("tt_rows_s8", TT_SXTB, TT_SXTBR, "ldrsb", "52", TT_COPY_NONE,
+				      TT_RQ_ONE)
+		TT_ROWS_FN("tt_rows_u8", TT_UXTB, TT_UXTBR, "ldrb", "52", TT_COPY_NONE, TT_RQ_ONE)
+			TT_ROWS_FN("tt_rows_s8_pc", TT_SXTB, TT_SXTBR, "ldrsb", "64", TT_COPY_PC,
+				   TT_RQ_PC));
 
 /* Where the output of feature n starts (token 0), and the stride between tokens. */
 typedef struct {
@@ -159,6 +193,65 @@ static void linear_c(const tinytx_linear_dims *dims, const tinytx_linear_params 
 	}
 }
 
+/*
+ * Per-channel factors: pairs of features, each with its own plan. When both plans are
+ * fast and the clamp is the int8 range, the assembly engine's per-channel variant
+ * (tt_rows_s8_pc, two instructions more per 2 x 2 tile); otherwise pairs of tokens
+ * with the in-register 2 x 2 dot product and the C requantization.
+ */
+static void linear_per_channel(const tinytx_linear_dims *dims, const tinytx_linear_params *params,
+			       const int8_t *input, const int8_t *weights, const int32_t *bias,
+			       int8_t *output, const store_map *map, size_t row_stride)
+{
+	const int32_t k = dims->in_features, rows = dims->rows, n_dim = dims->out_features;
+	const int32_t lo = params->act.min, hi = params->act.max;
+	const int full = lo == -128 && hi == 127 && rows >= 2 && n_dim >= 2;
+	for (int32_t n = 0; n < n_dim; n += 2) {
+		if (full) { /* the engine reads adjacent rows: odd N overlaps the last pair */
+			const int32_t m0 = n + 1 < n_dim ? n : n - 1;
+			const tt_rq q0 = tt_rq_plan(tinytx_channel_requant(
+				params->requant, params->multipliers, params->shifts, m0));
+			const tt_rq q1 = tt_rq_plan(tinytx_channel_requant(
+				params->requant, params->multipliers, params->shifts, m0 + 1));
+			if (q0.fast && q1.fast) {
+				tt_rows_column(tt_rows_s8_pc, input, weights + (size_t)m0 * k, k, rows,
+					       bias != NULL ? bias[m0] : 0,
+					       bias != NULL ? bias[m0 + 1] : 0, &q0, &q1,
+					       output + col_offset(map, m0),
+					       output + col_offset(map, m0 + 1), (int32_t)row_stride);
+				continue;
+			}
+		}
+		const int32_t n1 = n + 1 < n_dim ? n + 1 : n; /* odd N: the last feature twice */
+		const int8_t *w0 = weights + (size_t)n * k, *w1 = weights + (size_t)n1 * k;
+		const tt_rq p0 = tt_rq_plan(
+			tinytx_channel_requant(params->requant, params->multipliers, params->shifts, n));
+		const tt_rq p1 = tt_rq_plan(tinytx_channel_requant(
+			params->requant, params->multipliers, params->shifts, n1));
+		const int32_t b0 = bias != NULL ? bias[n] : 0, b1 = bias != NULL ? bias[n1] : 0;
+		int8_t *o0 = output + col_offset(map, n), *o1 = output + col_offset(map, n1);
+		int32_t s = 0;
+		for (; s + 2 <= rows; s += 2) {
+			int32_t c[4] = {b0, b1, b0, b1};
+			const int8_t *x0 = input + (size_t)s * k;
+			tt_dot_2x2(x0, x0 + k, w0, w1, k, 0, c);
+			const int32_t y00 = tt_rq_apply(c[0], &p0), y01 = tt_rq_apply(c[1], &p1);
+			const int32_t y10 = tt_rq_apply(c[2], &p0), y11 = tt_rq_apply(c[3], &p1);
+			o0[s * row_stride] = (int8_t)(y00 < lo ? lo : (y00 > hi ? hi : y00));
+			o1[s * row_stride] = (int8_t)(y01 < lo ? lo : (y01 > hi ? hi : y01));
+			o0[(s + 1) * row_stride] = (int8_t)(y10 < lo ? lo : (y10 > hi ? hi : y10));
+			o1[(s + 1) * row_stride] = (int8_t)(y11 < lo ? lo : (y11 > hi ? hi : y11));
+		}
+		if (s < rows) {
+			int32_t c[2] = {b0, b1};
+			tt_dot_1x2(input + (size_t)s * k, w0, w1, k, 0, c);
+			const int32_t y0 = tt_rq_apply(c[0], &p0), y1 = tt_rq_apply(c[1], &p1);
+			o0[s * row_stride] = (int8_t)(y0 < lo ? lo : (y0 > hi ? hi : y0));
+			o1[s * row_stride] = (int8_t)(y1 < lo ? lo : (y1 > hi ? hi : y1));
+		}
+	}
+}
+
 tinytx_status tinytx_linear_s8(const tinytx_linear_dims *dims, const tinytx_linear_params *params,
 			       const int8_t *input, const int8_t *weights, const int32_t *bias,
 			       int8_t *output)
@@ -172,6 +265,10 @@ tinytx_status tinytx_linear_s8(const tinytx_linear_dims *dims, const tinytx_line
 	const size_t row_stride = dims->layout == TINYTX_LAYOUT_TOKEN_MAJOR ? (size_t)n_dim
 				  : dims->layout == TINYTX_LAYOUT_HEAD_MAJOR ? (size_t)map.head_dim
 									     : 1u;
+	if (params->multipliers != NULL) {
+		linear_per_channel(dims, params, input, weights, bias, output, &map, row_stride);
+		return TINYTX_OK;
+	}
 	const tt_rq rq = tt_rq_plan(params->requant);
 	if (!rq.fast || params->act.min != -128 || params->act.max != 127 || rows < 2 ||
 	    n_dim < 2) {
@@ -181,7 +278,7 @@ tinytx_status tinytx_linear_s8(const tinytx_linear_dims *dims, const tinytx_line
 	for (int32_t n = 0; n < n_dim; n += 2) {
 		const int32_t n0 = n + 1 < n_dim ? n : n - 1; /* odd N: the last pair overlaps */
 		const int32_t b0 = bias != NULL ? bias[n0] : 0, b1 = bias != NULL ? bias[n0 + 1] : 0;
-		tt_rows_column(tt_rows_s8, input, weights + (size_t)n0 * k, k, rows, b0, b1, &rq,
+		tt_rows_column(tt_rows_s8, input, weights + (size_t)n0 * k, k, rows, b0, b1, &rq, NULL,
 			       output + col_offset(&map, n0), output + col_offset(&map, n0 + 1),
 			       (int32_t)row_stride);
 	}

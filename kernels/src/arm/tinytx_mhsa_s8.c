@@ -49,7 +49,9 @@
  *        14 (tile j of a W2 row pair starts at halfword (j / 2) * 8 + j % 2: delta
  *        starts at 2 when out is an even tile, at 14 when odd);
  *   rqt: the transpose: c00, c10, c01, c11 to out + 0, 4, 8, 12, out advancing by a
- *        constant delta (b's pairs are the rows of out, a's rows its positions).
+ *        constant delta (b's pairs are the rows of out, a's rows its positions);
+ *   rq_pc, rqt_pc: as rq, rqt with a factor per a row (per-channel projections):
+ *        (m, round, right) for c00, c01 and (m1, round1, right1) for c10, c11.
  * The assembly gets &t->a: the requantization fields lie below it (one LDMDB), the
  * tile fields above it (one LDM); the offsets are used by the assembly.
  */
@@ -70,6 +72,9 @@ typedef struct {
 	int32_t max0, max1;   /* 44, 48 */
 	int32_t kb;           /* 52: blocks, >= 1 */
 	uintptr_t entry;      /* 56: set by the assembly: where the first step starts */
+	int32_t m1;           /* 60: rq_pc, rqt_pc: the factor of a's second row */
+	int32_t round1;       /* 64 */
+	int32_t right1;       /* 68 */
 } tt_tiles;
 
 /* `at` is &t->a of a tt_tiles t. */
@@ -78,6 +83,8 @@ void tt_tiles_raw_s(void *at, const int16_t *b);
 void tt_tiles_max_c(void *at, const int16_t *b);
 void tt_tiles_rq_c(void *at, const int16_t *b);
 void tt_tiles_rqt_c(void *at, const int16_t *b);
+void tt_tiles_rq_c_pc(void *at, const int16_t *b);
+void tt_tiles_rqt_c_pc(void *at, const int16_t *b);
 
 /*
  * Assembly: every register is needed (13 in the inner block), which GCC cannot
@@ -168,6 +175,41 @@ void tt_tiles_rqt_c(void *at, const int16_t *b);
 	"	ssat	r9, #8, r9\n"                                                              \
 	"	ssat	r10, #8, r10\n"
 
+/* TT_ASM_REQUANT with a's second row (c10, c11) on its own factor: two more loads. */
+#define TT_ASM_REQUANT_PC                                                                          \
+	"	ldmdb	lr, {r4, r5, r6, r8, r11}\n" /* m, round, right, out, delta */            \
+	"	smmla	r3, r3, r4, r5\n"                                                          \
+	"	smmla	r7, r7, r4, r5\n"                                                          \
+	"	asr	r3, r3, r6\n"                                                              \
+	"	asr	r7, r7, r6\n"                                                              \
+	"	ldrd	r4, r5, [lr, #60]\n" /* m1, round1 */                                      \
+	"	ldr	r6, [lr, #68]\n"     /* right1 */                                          \
+	"	smmla	r9, r9, r4, r5\n"                                                          \
+	"	smmla	r10, r10, r4, r5\n"                                                        \
+	"	asr	r9, r9, r6\n"                                                              \
+	"	asr	r10, r10, r6\n"                                                            \
+	"	ssat	r3, #8, r3\n"                                                              \
+	"	ssat	r7, #8, r7\n"                                                              \
+	"	ssat	r9, #8, r9\n"                                                              \
+	"	ssat	r10, #8, r10\n"
+
+#define TT_ASM_STORE_RQ_WITH(REQUANT)                                                              \
+	REQUANT "	strh	r3, [r8]\n"                                                            \
+	"	strh	r7, [r8, #4]\n"                                                            \
+	"	strh	r9, [r8, #8]\n"                                                            \
+	"	strh	r10, [r8, #12]\n"                                                          \
+	"	add	r8, r11\n"                                                                 \
+	"	eor	r11, r11, #12\n"                                                           \
+	"	strd	r8, r11, [lr, #-8]\n"
+
+#define TT_ASM_STORE_RQT_WITH(REQUANT)                                                             \
+	REQUANT "	strh	r3, [r8]\n"                                                            \
+	"	strh	r9, [r8, #4]\n"                                                            \
+	"	strh	r7, [r8, #8]\n"                                                            \
+	"	strh	r10, [r8, #12]\n"                                                          \
+	"	add	r8, r11\n"                                                                 \
+	"	str	r8, [lr, #-8]\n"
+
 #define TT_ASM_STORE_RQ                                                                            \
 	TT_ASM_REQUANT "	strh	r3, [r8]\n"                                                     \
 	"	strh	r7, [r8, #4]\n"                                                            \
@@ -203,7 +245,12 @@ __asm__("	.syntax unified\n"
 		TT_ASM_TILES("tt_tiles_raw_s", TT_ASM_INIT_S, TT_ASM_STORE_RAW)
 			TT_ASM_TILES("tt_tiles_max_c", TT_ASM_INIT_C, TT_ASM_STORE_MAX)
 				TT_ASM_TILES("tt_tiles_rq_c", TT_ASM_INIT_C, TT_ASM_STORE_RQ)
-					TT_ASM_TILES("tt_tiles_rqt_c", TT_ASM_INIT_C, TT_ASM_STORE_RQT));
+					TT_ASM_TILES("tt_tiles_rqt_c", TT_ASM_INIT_C, TT_ASM_STORE_RQT)
+						TT_ASM_TILES("tt_tiles_rq_c_pc", TT_ASM_INIT_C,
+							     TT_ASM_STORE_RQ_WITH(TT_ASM_REQUANT_PC))
+							TT_ASM_TILES("tt_tiles_rqt_c_pc", TT_ASM_INIT_C,
+								     TT_ASM_STORE_RQT_WITH(
+									     TT_ASM_REQUANT_PC)));
 
 /*
  * Scores of one query row against keys of one block each (head dimension <= 4):
@@ -359,20 +406,26 @@ typedef struct {
  * below 2^-2 go through the raw engine and the formula of tinytx_requantize_s8.
  */
 static void tiles_rq(tt_tiles *t, int transposed, const int16_t *b, int32_t nt, const tt_rq *rq,
-		     int16_t *out, int32_t first, size_t step)
+		     const tt_rq *rq1, int16_t *out, int32_t first, size_t step)
 {
 	t->b_end = b + (size_t)nt * t->kb * 8u;
-	if (rq->fast) {
+	if (rq->fast && rq1->fast) {
+		const int pc = rq1 != rq; /* per-channel: a's second row has its own factor */
 		t->m = rq->rq.multiplier;
 		t->round = rq->round;
 		t->right = rq->right;
+		if (pc) {
+			t->m1 = rq1->rq.multiplier;
+			t->round1 = rq1->round;
+			t->right1 = rq1->right;
+		}
 		t->out = out;
 		if (transposed) {
 			t->delta = (int32_t)(2 * step);
-			tt_tiles_rqt_c(&t->a, b);
+			(pc ? tt_tiles_rqt_c_pc : tt_tiles_rqt_c)(&t->a, b);
 		} else {
 			t->delta = first ? 14 : 2;
-			tt_tiles_rq_c(&t->a, b);
+			(pc ? tt_tiles_rq_c_pc : tt_tiles_rq_c)(&t->a, b);
 		}
 		return;
 	}
@@ -386,8 +439,8 @@ static void tiles_rq(tt_tiles *t, int transposed, const int16_t *b, int32_t nt, 
 		b = one.b_end;
 		out[0] = (int16_t)tt_rq_apply(c0[0], rq);
 		out[transposed ? 4 : 2] = (int16_t)tt_rq_apply(c0[1], rq);
-		out[transposed ? 2 : 4] = (int16_t)tt_rq_apply(c1[0], rq);
-		out[6] = (int16_t)tt_rq_apply(c1[1], rq);
+		out[transposed ? 2 : 4] = (int16_t)tt_rq_apply(c1[0], rq1);
+		out[6] = (int16_t)tt_rq_apply(c1[1], rq1);
 		out += transposed ? step : ((j & 1) ? 7 : 1);
 	}
 }
@@ -403,6 +456,7 @@ static TT_NOINLINE void head_projections(const mhsa_ctx *c, int32_t hd)
 	const int32_t *const biases[3] = {c->w->bq, c->w->bk, c->w->bv};
 	const int8_t *const weights[3] = {c->w->wq, c->w->wk, c->w->wv};
 	const tt_rq *const rqs[3] = {&c->q, &c->k, &c->v};
+	const tinytx_channels chs[3] = {c->w->q_ch, c->w->k_ch, c->w->v_ch};
 	const int32_t pairs_s = (c->s + 1) >> 1, pairs_p = (c->p + 1) >> 1;
 	const size_t wpair = (size_t)c->eb * 8u;
 	for (int m = 0; m < 3; m++) {
@@ -418,11 +472,24 @@ static TT_NOINLINE void head_projections(const mhsa_ctx *c, int32_t hd)
 			t.a = c->ww + (size_t)i * wpair;
 			t.c[0] = t.c[1] = c->bias[2 * i];
 			t.c[2] = t.c[3] = c->bias[2 * i + 1];
+			const tt_rq *r0 = rqs[m], *r1 = rqs[m];
+			tt_rq pc[2];
+			if (chs[m].multipliers != NULL) { /* per-channel: features 2i, 2i + 1 */
+				const int32_t f0 = (int32_t)first + 2 * i;
+				const int32_t f1 = 2 * i + 1 < c->p ? f0 + 1 : f0; /* padding: any */
+				pc[0] = tt_rq_plan(tinytx_channel_requant(
+					rqs[m]->rq, chs[m].multipliers, chs[m].shifts, f0));
+				pc[1] = tt_rq_plan(tinytx_channel_requant(
+					rqs[m]->rq, chs[m].multipliers, chs[m].shifts, f1));
+				r0 = &pc[0];
+				r1 = &pc[1];
+			}
 			if (m < 2) { /* Qw, Kw: row = token; features 2i, 2i + 1 in block i / 2 */
 				int16_t *o = (m == 0 ? c->qw : c->kw) + (size_t)(i >> 1) * 8u + (size_t)(i & 1);
-				tiles_rq(&t, 1, c->xw, pairs_s, rqs[m], o, 0, (size_t)c->pb * 8u);
+				tiles_rq(&t, 1, c->xw, pairs_s, r0, r1, o, 0, (size_t)c->pb * 8u);
 			} else { /* Vw: row = feature (pair i), position = token */
-				tiles_rq(&t, 0, c->xw, pairs_s, rqs[m], c->vw + (size_t)i * c->sb * 8u, 0, 0);
+				tiles_rq(&t, 0, c->xw, pairs_s, r0, r1, c->vw + (size_t)i * c->sb * 8u, 0,
+					 0);
 			}
 		}
 	}
@@ -559,9 +626,9 @@ static TT_NOINLINE void av_pair(const mhsa_ctx *c, int32_t hd, int32_t i)
 	if (c->whole) { /* O [S][HP]: this head's features from position hd * P */
 		const int32_t k0 = hd * c->p;
 		int16_t *o = c->o + ((size_t)i * c->hpb + (size_t)(k0 >> 2)) * 8u + (size_t)((k0 & 3) >> 1);
-		tiles_rq(&t, 0, c->vw, (c->p + 1) >> 1, &c->av, o, (k0 & 3) >> 1, 0);
+		tiles_rq(&t, 0, c->vw, (c->p + 1) >> 1, &c->av, &c->av, o, (k0 & 3) >> 1, 0);
 	} else {
-		tiles_rq(&t, 0, c->vw, (c->p + 1) >> 1, &c->av, c->o, 0, 0);
+		tiles_rq(&t, 0, c->vw, (c->p + 1) >> 1, &c->av, &c->av, c->o, 0, 0);
 	}
 }
 
@@ -597,6 +664,28 @@ static TT_NOINLINE void yacc_to_output(const mhsa_ctx *c)
 {
 	const size_t e2 = (size_t)even(c->e);
 	const int32_t m = c->out.rq.multiplier, round = c->out.round, right = c->out.right;
+	const tinytx_channels ch = c->w->out_ch;
+	if (ch.multipliers != NULL) { /* per-channel: one plan per output feature */
+		for (int32_t n = 0; n < c->e; n++) {
+			const tt_rq pn = tt_rq_plan(
+				tinytx_channel_requant(c->out.rq, ch.multipliers, ch.shifts, n));
+			const int32_t *acc = c->yacc + n;
+			int8_t *y = c->y + n;
+			if (pn.fast) {
+				const int32_t mn = pn.rq.multiplier, rn = pn.round, sn = pn.right;
+				for (int32_t t = 0; t < c->s; t++) {
+					y[(size_t)t * c->e] = (int8_t)__ssat(
+						tt_smmla(acc[(size_t)t * e2], mn, rn) >> sn, 8);
+				}
+			} else {
+				for (int32_t t = 0; t < c->s; t++) {
+					y[(size_t)t * c->e] =
+						(int8_t)tt_rq_apply(acc[(size_t)t * e2], &pn);
+				}
+			}
+		}
+		return;
+	}
 	for (int32_t t = 0; t < c->s; t++) {
 		const int32_t *acc = c->yacc + (size_t)t * e2;
 		int8_t *y = c->y + (size_t)t * c->e;
@@ -630,6 +719,10 @@ tinytx_status tinytx_mhsa_s8(const tinytx_mhsa_dims *dims, const tinytx_mhsa_par
 		if (!tinytx_requant_valid(rqs[i])) {
 			return TINYTX_ERR_PARAM;
 		}
+	}
+	st = tinytx_check_mhsa_channels(dims, weights);
+	if (st != TINYTX_OK) {
+		return st;
 	}
 	const arm_mhsa_layout l = arm_layout(dims);
 	uint8_t *base = (uint8_t *)(((uintptr_t)scratch + 3u) & ~(uintptr_t)3u);

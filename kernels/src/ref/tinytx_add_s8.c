@@ -10,10 +10,11 @@ tinytx_status tinytx_add_s8(int32_t size, const tinytx_add_params *params, const
 	if (st != TINYTX_OK) {
 		return st;
 	}
-	const int32_t round = (int32_t)(1UL << (params->shift - 1));
+	/* the offset check (tinytx_check_add_call) keeps round + offset + the sum in int32 */
+	const int32_t round = (int32_t)(1UL << (params->shift - 1)) + params->offset;
 	for (int32_t i = 0; i < size; i++) {
 		int32_t acc = input_a[i] * params->m_a + input_b[i] * params->m_b + round;
-		acc >>= params->shift;
+		acc = (acc >> params->shift) + params->zero_point;
 		acc = acc < params->act.min ? params->act.min : acc;
 		acc = acc > params->act.max ? params->act.max : acc;
 		output[i] = (int8_t)acc;

@@ -28,6 +28,10 @@ tinytx_status tinytx_conv2d_s8(const tinytx_conv2d_dims *dims, const tinytx_conv
 			for (int32_t co = 0; co < out_c; co++) {
 				const int8_t *w = weights + (size_t)co * filter;
 				int32_t acc = bias != NULL ? bias[co] : 0;
+				if (params->pad_value != 0 && tinytx_window_clipped(&g, &win)) {
+					acc += params->pad_value *
+					       tinytx_padded_weight_sum(&g, &win, w, in_c, in_c);
+				}
 				for (int32_t ky = win.ky0; ky < win.ky1; ky++) {
 					for (int32_t kx = win.kx0; kx < win.kx1; kx++) {
 						const int8_t *xp =
@@ -40,8 +44,9 @@ tinytx_status tinytx_conv2d_s8(const tinytx_conv2d_dims *dims, const tinytx_conv
 						}
 					}
 				}
-				y[co] = tinytx_requantize_s8(acc, params->requant, params->act.min,
-							     params->act.max);
+				const tinytx_requant rq = tinytx_channel_requant(
+					params->requant, params->multipliers, params->shifts, co);
+				y[co] = tinytx_requantize_s8(acc, rq, params->act.min, params->act.max);
 			}
 		}
 	}

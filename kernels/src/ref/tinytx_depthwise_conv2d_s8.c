@@ -20,6 +20,10 @@ tinytx_status tinytx_depthwise_conv2d_s8(const tinytx_conv2d_dims *dims,
 			int8_t *y = output + ((size_t)oy * dims->out_w + ox) * ch;
 			for (int32_t c = 0; c < ch; c++) {
 				int32_t acc = bias != NULL ? bias[c] : 0;
+				if (params->pad_value != 0 && tinytx_window_clipped(&g, &win)) {
+					acc += params->pad_value *
+					       tinytx_padded_weight_sum(&g, &win, weights + c, 1, ch);
+				}
 				for (int32_t ky = win.ky0; ky < win.ky1; ky++) {
 					for (int32_t kx = win.kx0; kx < win.kx1; kx++) {
 						const size_t xi = ((size_t)(win.iy0 + ky) * g.in_w +
@@ -28,8 +32,9 @@ tinytx_status tinytx_depthwise_conv2d_s8(const tinytx_conv2d_dims *dims,
 						acc += (int32_t)input[xi] * weights[wi];
 					}
 				}
-				y[c] = tinytx_requantize_s8(acc, params->requant, params->act.min,
-							    params->act.max);
+				const tinytx_requant rq = tinytx_channel_requant(
+					params->requant, params->multipliers, params->shifts, c);
+				y[c] = tinytx_requantize_s8(acc, rq, params->act.min, params->act.max);
 			}
 		}
 	}

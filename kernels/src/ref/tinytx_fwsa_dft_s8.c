@@ -42,7 +42,7 @@ tinytx_status tinytx_fwsa_dft_s8(const tinytx_mhsa_dims *dims, int32_t tile_rows
 	int8_t *vt = (int8_t *)(base + l.vt), *tile = (int8_t *)(base + l.tile);
 	int8_t *o = (int8_t *)(base + l.o);
 	uint8_t *a = base + l.a;
-	tinytx_linear_params lp = {params->v, full};
+	tinytx_linear_params lp = {params->v, full, NULL, NULL};
 
 	for (int32_t h = 0; h < h_dim; h++) {
 		tinytx_linear_dims vd = {s, e, p, 1, TINYTX_LAYOUT_HEAD_MAJOR_T};

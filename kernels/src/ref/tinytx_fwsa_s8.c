@@ -33,7 +33,7 @@ tinytx_status tinytx_fwsa_s8(const tinytx_mhsa_dims *dims, const tinytx_fwsa_par
 	uint8_t *a = base + l.a;
 
 	tinytx_linear_dims fused = {s, e, h * e, h, TINYTX_LAYOUT_HEAD_MAJOR};
-	tinytx_linear_params lp = {params->t, full};
+	tinytx_linear_params lp = {params->t, full, NULL, NULL};
 	st = tinytx_linear_s8(&fused, &lp, input, weights->wt, weights->bt, t);
 	if (st != TINYTX_OK) {
 		return st;

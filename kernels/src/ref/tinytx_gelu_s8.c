@@ -12,7 +12,7 @@ tinytx_status tinytx_gelu_s8(int32_t size, const tinytx_gelu_params *params, con
 	}
 	const int32_t clip = params->q_clip, one = params->q_one;
 	for (int32_t i = 0; i < size; i++) {
-		const int32_t x = input[i];
+		const int32_t x = input[i] - params->input_zero_point; /* |x| <= 255 */
 		const int32_t ax = x < 0 ? -x : x;
 		const int32_t c = (ax < clip ? ax : clip) - clip;
 		const int32_t mag = one - c * c;

@@ -36,8 +36,9 @@ tinytx_status tinytx_linear_s8(const tinytx_linear_dims *dims, const tinytx_line
 				idx = (size_t)s * n_dim + n;
 				break;
 			}
-			output[idx] = tinytx_requantize_s8(acc, params->requant, params->act.min,
-							   params->act.max);
+			const tinytx_requant rq = tinytx_channel_requant(
+				params->requant, params->multipliers, params->shifts, n);
+			output[idx] = tinytx_requantize_s8(acc, rq, params->act.min, params->act.max);
 		}
 	}
 	return TINYTX_OK;

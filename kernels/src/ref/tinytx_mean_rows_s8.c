@@ -13,11 +13,12 @@ tinytx_status tinytx_mean_rows_s8(const tinytx_mean_rows_dims *dims,
 	if (rows < 1 || e < 1 || rows > TINYTX_MAX_REDUCTION || (int64_t)rows * e > INT32_MAX) {
 		return TINYTX_ERR_DIMS;
 	}
-	if (!tinytx_requant_valid(params->requant) || !tinytx_activation_valid(params->act)) {
+	if (!tinytx_requant_valid(params->requant) || !tinytx_activation_valid(params->act) ||
+	    params->input_zero_point < -128 || params->input_zero_point > 127) {
 		return TINYTX_ERR_PARAM;
 	}
 	for (int32_t j = 0; j < e; j++) {
-		int32_t sum = 0; /* |sum| <= 128 * 65535 */
+		int32_t sum = -rows * params->input_zero_point; /* |sum| <= 255 * 65535 */
 		for (int32_t s = 0; s < rows; s++) {
 			sum += input[(size_t)s * e + j];
 		}

@@ -34,6 +34,9 @@ tinytx_status tinytx_mhsa_dft_s8(const tinytx_mhsa_dims *dims, int32_t tile_rows
 	if (st == TINYTX_OK) {
 		st = tinytx_dft_scratch_layout(dims, tile_rows, 0, &l);
 	}
+	if (st == TINYTX_OK) {
+		st = tinytx_check_mhsa_channels(dims, weights);
+	}
 	if (st != TINYTX_OK) {
 		return st;
 	}
@@ -44,12 +47,17 @@ tinytx_status tinytx_mhsa_dft_s8(const tinytx_mhsa_dims *dims, int32_t tile_rows
 	int8_t *k = (int8_t *)(base + l.k), *vt = (int8_t *)(base + l.vt);
 	int8_t *q = (int8_t *)(base + l.tile), *o = (int8_t *)(base + l.o);
 	uint8_t *a = base + l.a;
-	tinytx_linear_params lp = {params->q, full};
+	tinytx_linear_params lp = {params->q, full, NULL, NULL};
 
 	for (int32_t h = 0; h < h_dim; h++) {
 		const size_t w_off = (size_t)h * p * e;
 		tinytx_linear_dims head = {s, e, p, 1, TINYTX_LAYOUT_TOKEN_MAJOR};
+		const tinytx_channels q_ch = tinytx_channel_rows(weights->q_ch, h * p);
+		const tinytx_channels k_ch = tinytx_channel_rows(weights->k_ch, h * p);
+		const tinytx_channels v_ch = tinytx_channel_rows(weights->v_ch, h * p);
 		lp.requant = params->k;
+		lp.multipliers = k_ch.multipliers;
+		lp.shifts = k_ch.shifts;
 		st = tinytx_linear_s8(&head, &lp, input, weights->wk + w_off,
 				      tinytx_bias_rows(weights->bk, h * p), k);
 		if (st != TINYTX_OK) {
@@ -57,6 +65,8 @@ tinytx_status tinytx_mhsa_dft_s8(const tinytx_mhsa_dims *dims, int32_t tile_rows
 		}
 		head.layout = TINYTX_LAYOUT_HEAD_MAJOR_T;
 		lp.requant = params->v;
+		lp.multipliers = v_ch.multipliers;
+		lp.shifts = v_ch.shifts;
 		st = tinytx_linear_s8(&head, &lp, input, weights->wv + w_off,
 				      tinytx_bias_rows(weights->bv, h * p), vt);
 		if (st != TINYTX_OK) {
@@ -66,6 +76,8 @@ tinytx_status tinytx_mhsa_dft_s8(const tinytx_mhsa_dims *dims, int32_t tile_rows
 			const int32_t rows = s - r0 < tile_rows ? s - r0 : tile_rows;
 			tinytx_linear_dims qd = {rows, e, p, 1, TINYTX_LAYOUT_TOKEN_MAJOR};
 			lp.requant = params->q;
+			lp.multipliers = q_ch.multipliers;
+			lp.shifts = q_ch.shifts;
 			st = tinytx_linear_s8(&qd, &lp, input + (size_t)r0 * e, weights->wq + w_off,
 					      tinytx_bias_rows(weights->bq, h * p), q);
 			if (st != TINYTX_OK) {
@@ -85,5 +97,7 @@ tinytx_status tinytx_mhsa_dft_s8(const tinytx_mhsa_dims *dims, int32_t tile_rows
 	}
 	tinytx_linear_dims out = {s, hp, e, 1, TINYTX_LAYOUT_TOKEN_MAJOR};
 	lp.requant = params->out;
+	lp.multipliers = weights->out_ch.multipliers;
+	lp.shifts = weights->out_ch.shifts;
 	return tinytx_linear_s8(&out, &lp, o, weights->wo, weights->bo, output);
 }

@@ -23,6 +23,10 @@ tinytx_status tinytx_mhsa_s8(const tinytx_mhsa_dims *dims, const tinytx_mhsa_par
 	if (need < 0) {
 		return (tinytx_status)need;
 	}
+	st = tinytx_check_mhsa_channels(dims, weights);
+	if (st != TINYTX_OK) {
+		return st;
+	}
 	const int32_t s = dims->seq_len, e = dims->embed_dim, h = dims->heads, p = dims->head_dim;
 	const tinytx_activation full = {-128, 127};
 	const tinytx_mhsa_layout l = tinytx_mhsa_scratch_layout(dims, 1);
@@ -32,18 +36,23 @@ tinytx_status tinytx_mhsa_s8(const tinytx_mhsa_dims *dims, const tinytx_mhsa_par
 	uint8_t *a = base + l.a;
 
 	tinytx_linear_dims proj = {s, e, h * p, h, TINYTX_LAYOUT_HEAD_MAJOR};
-	tinytx_linear_params lp = {params->q, full};
+	tinytx_linear_params lp = {params->q, full, weights->q_ch.multipliers,
+				   weights->q_ch.shifts};
 	st = tinytx_linear_s8(&proj, &lp, input, weights->wq, weights->bq, q);
 	if (st != TINYTX_OK) {
 		return st;
 	}
 	lp.requant = params->k;
+	lp.multipliers = weights->k_ch.multipliers;
+	lp.shifts = weights->k_ch.shifts;
 	st = tinytx_linear_s8(&proj, &lp, input, weights->wk, weights->bk, k);
 	if (st != TINYTX_OK) {
 		return st;
 	}
 	proj.layout = TINYTX_LAYOUT_HEAD_MAJOR_T;
 	lp.requant = params->v;
+	lp.multipliers = weights->v_ch.multipliers;
+	lp.shifts = weights->v_ch.shifts;
 	st = tinytx_linear_s8(&proj, &lp, input, weights->wv, weights->bv, vt);
 	if (st != TINYTX_OK) {
 		return st;
@@ -59,5 +68,7 @@ tinytx_status tinytx_mhsa_s8(const tinytx_mhsa_dims *dims, const tinytx_mhsa_par
 	}
 	tinytx_linear_dims out = {s, h * p, e, 1, TINYTX_LAYOUT_TOKEN_MAJOR};
 	lp.requant = params->out;
+	lp.multipliers = weights->out_ch.multipliers;
+	lp.shifts = weights->out_ch.shifts;
 	return tinytx_linear_s8(&out, &lp, o, weights->wo, weights->bo, output);
 }

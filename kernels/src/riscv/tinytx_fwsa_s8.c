@@ -70,11 +70,11 @@ tinytx_status tinytx_fwsa_s8(const tinytx_mhsa_dims *dims, const tinytx_fwsa_par
 
 	fwsa_job job = {
 		{s, e, h * e, h, TINYTX_LAYOUT_HEAD_MAJOR, params->t, full, input, weights->wt,
-		 weights->bt, t},
+		 weights->bt, t, NULL, NULL},
 		{s, e, h * p, h, TINYTX_LAYOUT_HEAD_MAJOR_T, params->v, full, input, weights->wv,
-		 weights->bv, vt},
+		 weights->bv, vt, NULL, NULL},
 		{s, h * p, e, 1, TINYTX_LAYOUT_TOKEN_MAJOR, params->out, full, o, weights->wo,
-		 weights->bo, output},
+		 weights->bo, output, NULL, NULL},
 		{h, s, s, e, 1, p, params->softmax, params->av, t, input, vt, base + l.a, o,
 		 (int32_t *)scratch},
 	};

@@ -49,15 +49,19 @@ static void linear_run(const tinytx_rv_linear_job *j, int32_t head_dim, int32_t 
 		}
 		tinytx_rv_dot4_s8(x, j->weights + (size_t)n * k_dim, (size_t)k_dim, k_dim, acc);
 		for (int32_t r = 0; r < 4; r++) {
+			const tinytx_requant rq =
+				tinytx_channel_requant(j->requant, j->multipliers, j->shifts, n + r);
 			j->output[linear_index(j, head_dim, s, n + r)] =
-				tinytx_requantize_s8(acc[r], j->requant, j->act.min, j->act.max);
+				tinytx_requantize_s8(acc[r], rq, j->act.min, j->act.max);
 		}
 	}
 	for (; n < end; n++) {
 		int32_t acc = tinytx_rv_dot_s8(x, j->weights + (size_t)n * k_dim, k_dim,
 					       j->bias != NULL ? j->bias[n] : 0);
+		const tinytx_requant rq =
+			tinytx_channel_requant(j->requant, j->multipliers, j->shifts, n);
 		j->output[linear_index(j, head_dim, s, n)] =
-			tinytx_requantize_s8(acc, j->requant, j->act.min, j->act.max);
+			tinytx_requantize_s8(acc, rq, j->act.min, j->act.max);
 	}
 }
 
@@ -95,7 +99,8 @@ tinytx_status tinytx_linear_s8(const tinytx_linear_dims *dims, const tinytx_line
 	tinytx_rv_linear_job job = {dims->rows,	     dims->in_features, dims->out_features,
 				    dims->heads,     dims->layout,	params->requant,
 				    params->act,     input,		weights,
-				    bias,	     output};
+				    bias,	     output,		params->multipliers,
+				    params->shifts};
 	tinytx_parallel_for(tinytx_rv_linear_body, &job);
 	return TINYTX_OK;
 }

@@ -100,12 +100,13 @@ static tinytx_rv_linear_job dft_head_proj(const dft_job *j, int32_t h, int is_v,
 	const int32_t e = j->dims->embed_dim, p = j->dims->head_dim;
 	const tinytx_activation full = {-128, 127};
 	const size_t w_off = (size_t)h * p * e;
+	const tinytx_channels ch = tinytx_channel_rows(is_v ? j->w->v_ch : j->w->k_ch, h * p);
 	tinytx_rv_linear_job lj = {
 		j->dims->seq_len, e, p, 1,
 		is_v ? TINYTX_LAYOUT_HEAD_MAJOR_T : TINYTX_LAYOUT_TOKEN_MAJOR,
 		is_v ? j->params->v : j->params->k, full, j->input,
 		(is_v ? j->w->wv : j->w->wk) + w_off,
-		tinytx_bias_rows(is_v ? j->w->bv : j->w->bk, h * p), out};
+		tinytx_bias_rows(is_v ? j->w->bv : j->w->bk, h * p), out, ch.multipliers, ch.shifts};
 	return lj;
 }
 
@@ -122,10 +123,12 @@ static void dft_rows(const dft_job *j, int32_t h, int32_t r0, int32_t r1, uint8_
 	int8_t *o = (int8_t *)(j->base + j->plan.o);
 	for (int32_t t0 = r0; t0 < r1; t0 += j->plan.tile) {
 		const int32_t rows = r1 - t0 < j->plan.tile ? r1 - t0 : j->plan.tile;
+		const tinytx_channels q_ch = tinytx_channel_rows(j->w->q_ch, h * p);
 		const tinytx_rv_linear_job qj = {rows, e, p, 1, TINYTX_LAYOUT_TOKEN_MAJOR,
 						 j->params->q, full, j->input + (size_t)t0 * e,
 						 j->w->wq + (size_t)h * p * e,
-						 tinytx_bias_rows(j->w->bq, h * p), q};
+						 tinytx_bias_rows(j->w->bq, h * p), q, q_ch.multipliers,
+						 q_ch.shifts};
 		tinytx_rv_linear_part(&qj, 0, 1);
 		for (int32_t i = 0; i < rows; i++) {
 			uint8_t *ai = a + (size_t)i * s;
@@ -189,6 +192,9 @@ tinytx_status tinytx_mhsa_dft_s8(const tinytx_mhsa_dims *dims, int32_t tile_rows
 	if (st == TINYTX_OK) {
 		st = tinytx_rv_check_mhsa_calls(dims, params, 1);
 	}
+	if (st == TINYTX_OK) {
+		st = tinytx_check_mhsa_channels(dims, weights);
+	}
 	if (st != TINYTX_OK) {
 		return st;
 	}
@@ -203,7 +209,8 @@ tinytx_status tinytx_mhsa_dft_s8(const tinytx_mhsa_dims *dims, int32_t tile_rows
 	const tinytx_rv_linear_job out = {s,	       hp,	    e,
 					  1,	       TINYTX_LAYOUT_TOKEN_MAJOR,
 					  params->out, full,	    (int8_t *)(job.base + job.plan.o),
-					  weights->wo, weights->bo, output};
+					  weights->wo, weights->bo, output, weights->out_ch.multipliers,
+					  weights->out_ch.shifts};
 	job.out = out;
 	if (job.plan.heads_mode) {
 		tinytx_parallel_for(dft_heads_body, &job);

@@ -78,6 +78,9 @@ tinytx_status tinytx_mhsa_s8(const tinytx_mhsa_dims *dims, const tinytx_mhsa_par
 		return (tinytx_status)need;
 	}
 	st = tinytx_rv_check_mhsa_calls(dims, params, 0);
+	if (st == TINYTX_OK) {
+		st = tinytx_check_mhsa_channels(dims, weights);
+	}
 	if (st != TINYTX_OK) {
 		return st;
 	}
@@ -90,13 +93,14 @@ tinytx_status tinytx_mhsa_s8(const tinytx_mhsa_dims *dims, const tinytx_mhsa_par
 
 	mhsa_job job = {
 		{s, e, h * p, h, TINYTX_LAYOUT_HEAD_MAJOR, params->q, full, input, weights->wq,
-		 weights->bq, q},
+		 weights->bq, q, weights->q_ch.multipliers, weights->q_ch.shifts},
 		{s, e, h * p, h, TINYTX_LAYOUT_HEAD_MAJOR, params->k, full, input, weights->wk,
-		 weights->bk, k},
+		 weights->bk, k, weights->k_ch.multipliers, weights->k_ch.shifts},
 		{s, e, h * p, h, TINYTX_LAYOUT_HEAD_MAJOR_T, params->v, full, input, weights->wv,
-		 weights->bv, vt},
+		 weights->bv, vt, weights->v_ch.multipliers, weights->v_ch.shifts},
 		{s, h * p, e, 1, TINYTX_LAYOUT_TOKEN_MAJOR, params->out, full, o, weights->wo,
-		 weights->bo, output},
+		 weights->bo, output, weights->out_ch.multipliers,
+		 weights->out_ch.shifts},
 		{h, s, s, p, h, p, params->softmax, params->av, q, k, vt, base + l.a, o,
 		 (int32_t *)scratch},
 	};

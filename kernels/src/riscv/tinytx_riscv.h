@@ -159,6 +159,7 @@ typedef struct {
 	const int8_t *weights;
 	const int32_t *bias;
 	int8_t *output;
+	const int32_t *multipliers, *shifts; /* per-channel factors, or NULL (per-tensor) */
 } tinytx_rv_linear_job;
 
 void tinytx_rv_linear_part(const tinytx_rv_linear_job *job, uint32_t core, uint32_t num_cores);

@@ -18,6 +18,7 @@
  */
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 #if defined(__ZEPHYR__)
 #include "tinytx_port/zephyr.h"
@@ -76,6 +77,7 @@ static int open_weights(tinytx_mhsa_weights *w)
 		PRINTF("\n");
 		return 3;
 	}
+	memset(w, 0, sizeof(*w)); /* no per-channel tables: per-tensor factors */
 	w->wq = (const int8_t *)(const void *)(payload + MHSA_BENCH_WQ_OFFSET);
 	w->bq = (const int32_t *)(const void *)(payload + MHSA_BENCH_BQ_OFFSET);
 	w->wk = (const int8_t *)(const void *)(payload + MHSA_BENCH_WK_OFFSET);

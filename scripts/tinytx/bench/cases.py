@@ -157,8 +157,18 @@ def _i32(*values: int) -> bytes:
     return struct.pack(f"<{len(values)}i", *values)
 
 
-def _requant_words(rq: g.Requant) -> tuple[int, int]:
-    return rq.multiplier, rq.shift
+def _requant_words(rq: g.Requant) -> tuple[int, int, int]:
+    """A tinytx_requant: multiplier, shift, zero_point."""
+    return rq.multiplier, rq.shift, rq.zero_point
+
+
+def _requant_arg(runner: CostedRunner, rq: g.Requant) -> tuple[int, ...]:
+    """A tinytx_requant argument passed by value: three words in registers/stack on Arm
+    (AAPCS), the address of a copy on RV32 (ilp32 passes aggregates over 8 bytes by
+    reference)."""
+    if isinstance(runner, CostedRunner):
+        return _requant_words(rq)
+    return (runner.alloc(_i32(*_requant_words(rq))),)
 
 
 def _alloc_array(runner: CostedRunner, a: np.ndarray) -> int:
@@ -200,7 +210,7 @@ def prepare_cases(
     def linear(kernel: str, dims: tuple[int, ...], rq: g.Requant, inp: int, wt: int,
                bias: int, expected: np.ndarray) -> None:  # fmt: skip
         dims_addr = runner.alloc(_i32(*dims))
-        params = runner.alloc(_i32(*_requant_words(rq), *full))
+        params = runner.alloc(_i32(*_requant_words(rq), *full, 0, 0))  # per-tensor
         out = _alloc_output(runner, expected.size)
         cases.append(
             KernelCase(kernel, "tinytx_linear_s8", macs[kernel],
@@ -217,13 +227,14 @@ def prepare_cases(
     probs = _alloc_output(runner, trace["a"].size)
     cases.append(
         KernelCase("qk_softmax", "tinytx_qk_softmax_s8", macs["qk_softmax"],
-                   (attn_dims, *_requant_words(qp.softmax), q_in, k_in, probs, sm_scratch),
+                   (attn_dims, *_requant_arg(runner, qp.softmax), q_in, k_in, probs,
+                    sm_scratch),
                    probs, trace["a"].tobytes(), ((sm_scratch, sm_scratch_size),))
     )  # fmt: skip
     o_out = _alloc_output(runner, trace["o"].size)
     cases.append(
         KernelCase("av", "tinytx_av_s8", macs["av"],
-                   (attn_dims, *_requant_words(qp.av), a_in, vt_in, o_out),
+                   (attn_dims, *_requant_arg(runner, qp.av), a_in, vt_in, o_out),
                    o_out, trace["o"].tobytes())
     )  # fmt: skip
     linear("out_proj", (s, hp, e, 1, Layout.TOKEN_MAJOR), qp.out, o_in, wo, bo, trace["y"])
@@ -232,7 +243,8 @@ def prepare_cases(
     rq_words = [v for f in ("q", "k", "v", "softmax", "av", "out")
                 for v in _requant_words(getattr(qp, f))]  # fmt: skip
     mhsa_params = runner.alloc(_i32(*rq_words))
-    weights = runner.alloc(struct.pack("<8I", wq, bq, wk, bk, wv, bv, wo, bo))
+    # tinytx_mhsa_weights: 8 pointers, then 4 per-channel table pairs (NULL: per-tensor)
+    weights = runner.alloc(struct.pack("<16I", wq, bq, wk, bk, wv, bv, wo, bo, *[0] * 8))
     mhsa_scratch_size = _buffer_size(runner, "tinytx_mhsa_s8_get_buffer_size", mhsa_dims)
     mhsa_scratch = runner.alloc(max(mhsa_scratch_size, 4), align=8)
     y = _alloc_output(runner, trace["y"].size)

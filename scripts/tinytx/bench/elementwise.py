@@ -65,7 +65,11 @@ def prepare_elementwise(
     cases: list[KernelCase] = []
 
     a, b, ap, summed = data["add"]
-    params = runner.alloc(struct.pack("<5i", ap.m_a, ap.m_b, ap.shift, ap.act_min, ap.act_max))
+    params = runner.alloc(
+        struct.pack(
+            "<7i", ap.m_a, ap.m_b, ap.shift, ap.act_min, ap.act_max, ap.offset, ap.zero_point
+        )
+    )
     out = runner.alloc(n + GUARD_BYTES, align=8)
     cases.append(
         KernelCase("add", "tinytx_add_s8", 0,
@@ -75,7 +79,7 @@ def prepare_elementwise(
 
     x, gamma, beta, eps_q16, rq, normed = data["layernorm"]
     dims = runner.alloc(struct.pack("<2i", s, e))
-    params = runner.alloc(struct.pack("<3i", rq.multiplier, rq.shift, eps_q16))
+    params = runner.alloc(struct.pack("<4i", rq.multiplier, rq.shift, rq.zero_point, eps_q16))
     out = runner.alloc(n + GUARD_BYTES, align=8)
     cases.append(
         KernelCase("layernorm", "tinytx_layernorm_s8", 0,
@@ -85,7 +89,12 @@ def prepare_elementwise(
     )  # fmt: skip
 
     x, gp, expected = data["gelu"]
-    params = runner.alloc(struct.pack("<4i", gp.q_clip, gp.q_one, gp.rq.multiplier, gp.rq.shift))
+    rq = gp.rq
+    params = runner.alloc(
+        struct.pack(
+            "<6i", gp.q_clip, gp.q_one, rq.multiplier, rq.shift, rq.zero_point, gp.input_zero_point
+        )
+    )
     out = runner.alloc(n + GUARD_BYTES, align=8)
     cases.append(
         KernelCase("gelu", "tinytx_gelu_s8", 0, (n, params, _alloc(runner, x), out),

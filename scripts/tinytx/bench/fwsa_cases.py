@@ -70,8 +70,9 @@ def _i32(*values: int) -> bytes:
     return struct.pack(f"<{len(values)}i", *values)
 
 
-def _rq(rq: g.Requant) -> tuple[int, int]:
-    return rq.multiplier, rq.shift
+def _rq(rq: g.Requant) -> tuple[int, int, int]:
+    """A tinytx_requant: multiplier, shift, zero_point."""
+    return rq.multiplier, rq.shift, rq.zero_point
 
 
 def _buffer_size(runner: CostedRunner, function: str, *args: int) -> int:
@@ -116,7 +117,7 @@ def prepare_cases(
     def linear(name, dims, rq, inp, wgt, bias, expected, macs) -> None:
         d, prm, o = (
             runner.alloc(_i32(*dims)),
-            runner.alloc(_i32(*_rq(rq), *full)),
+            runner.alloc(_i32(*_rq(rq), *full, 0, 0)),  # per-tensor
             out(expected.size),
         )
         cases.append(
@@ -152,7 +153,8 @@ def prepare_cases(
     m_params = runner.alloc(
         _i32(*(v for f in ("q", "k", "v", "softmax", "av", "out") for v in _rq(getattr(qp, f))))
     )
-    m_weights = runner.alloc(struct.pack("<8I", wq, bq, wk, bk, wv, bv, wo, bo))
+    # tinytx_mhsa_weights: 8 pointers, then 4 per-channel table pairs (NULL: per-tensor)
+    m_weights = runner.alloc(struct.pack("<16I", wq, bq, wk, bk, wv, bv, wo, bo, *[0] * 8))
     f_params = runner.alloc(
         _i32(*(v for f in ("t", "v", "softmax", "av", "out") for v in _rq(getattr(fq, f))))
     )

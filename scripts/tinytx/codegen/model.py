@@ -17,7 +17,7 @@ import numpy as np
 
 from tinytx import __version__, ir
 from tinytx.codegen.carray import c_array_definition
-from tinytx.golden import Requant
+from tinytx.golden import ChannelRequant, Requant
 from tinytx.ir.planning import ModelPlan, mhsa_shape
 
 WEIGHTS_SECTION = ".rodata.tinytx_weights"
@@ -38,8 +38,11 @@ class GeneratedModel:
         return c, h
 
 
-def _rq(rq: Requant) -> str:
-    return f"{{{rq.multiplier}, {rq.shift}}}"
+def _rq(rq: Requant | ChannelRequant) -> str:
+    """A tinytx_requant initializer (per-channel: a valid unused factor, the zero point)."""
+    if isinstance(rq, ChannelRequant):
+        return f"{{{1 << 30}, 31, {rq.zero_point}}}"
+    return f"{{{rq.multiplier}, {rq.shift}, {rq.zero_point}}}"
 
 
 def _act(lo: int, hi: int) -> str:
@@ -91,6 +94,13 @@ class _Emitter:
         self.arrays.append(text.replace("\nconst ", "\nstatic const ", 1))
         return name
 
+    def channels(self, op: ir.Op, rq: Requant | ChannelRequant, prefix: str = "") -> str:
+        """``multipliers, shifts`` arguments of a params initializer (NULL: per-tensor)."""
+        if not isinstance(rq, ChannelRequant):
+            return "NULL, NULL"
+        m, s = rq.arrays()
+        return f"{self.array(op, prefix + 'mult', m)}, {self.array(op, prefix + 'shift', s)}"
+
     def struct(self, ctype: str, name: str, init: str) -> str:
         self.structs.append(f"static const {ctype} {name} = {init};")
         return name
@@ -136,7 +146,8 @@ class _Emitter:
             par = self.struct(
                 "tinytx_linear_params",
                 f"{op.name}_params",
-                f"{{{_rq(op.rq)}, {_act(op.rq.act_min, op.rq.act_max)}}}",
+                f"{{{_rq(op.rq)}, {_act(op.rq.act_min, op.rq.act_max)}, "
+                f"{self.channels(op, op.rq)}}}",
             )
             w, b = self.array(op, "w", op.weight), self.array(op, "b", op.bias)
             self.call(op, f"st = tinytx_linear_s8(&{dims}, &{par}, {x}, {w}, {b}, {y});")
@@ -153,7 +164,9 @@ class _Emitter:
         elif isinstance(op, ir.Gelu):
             p = op.params
             par = self.struct(
-                "tinytx_gelu_params", f"{op.name}_params", f"{{{p.q_clip}, {p.q_one}, {_rq(p.rq)}}}"
+                "tinytx_gelu_params",
+                f"{op.name}_params",
+                f"{{{p.q_clip}, {p.q_one}, {_rq(p.rq)}, {p.input_zero_point}}}",
             )
             self.call(op, f"st = tinytx_gelu_s8({t[op.output].size}, &{par}, {x}, {y});")
         elif isinstance(op, ir.Lut):
@@ -165,7 +178,8 @@ class _Emitter:
             par = self.struct(
                 "tinytx_add_params",
                 f"{op.name}_params",
-                f"{{{p.m_a}, {p.m_b}, {p.shift}, {_act(p.act_min, p.act_max)}}}",
+                f"{{{p.m_a}, {p.m_b}, {p.shift}, {_act(p.act_min, p.act_max)}, {p.offset}, "
+                f"{p.zero_point}}}",
             )
             b = self.array(op, "b", op.b_const) if op.b_const is not None else None
             if b is None:
@@ -182,7 +196,7 @@ class _Emitter:
             par = self.struct(
                 "tinytx_mean_rows_params",
                 f"{op.name}_params",
-                f"{{{_rq(op.rq)}, {_act(op.rq.act_min, op.rq.act_max)}}}",
+                f"{{{_rq(op.rq)}, {_act(op.rq.act_min, op.rq.act_max)}, {op.input_zero_point}}}",
             )
             self.call(op, f"st = tinytx_mean_rows_s8(&{dims}, &{par}, {x}, {y});")
         else:  # pragma: no cover
@@ -207,6 +221,10 @@ class _Emitter:
         else:
             fields = ("wq", "bq", "wk", "bk", "wv", "bv", "wo", "bo")
             names = [self.array(op, f, getattr(op.weights, f)) for f in fields]
+            names += [
+                "{" + self.channels(op, getattr(op.quant, f), f"{f}_") + "}"
+                for f in ("q", "k", "v", "out")
+            ]
             rqs = ", ".join(
                 _rq(getattr(op.quant, f)) for f in ("q", "k", "v", "softmax", "av", "out")
             )
@@ -251,12 +269,13 @@ class _Emitter:
         dims = self.struct(
             "tinytx_conv2d_dims", f"{op.name}_dims", "{" + ", ".join(str(int(v)) for v in geo) + "}"
         )
+        w, b = self.array(op, "w", op.weight), self.array(op, "b", op.bias)
         par = self.struct(
             "tinytx_conv2d_params",
             f"{op.name}_params",
-            f"{{{_rq(op.rq)}, {_act(op.rq.act_min, op.rq.act_max)}}}",
+            f"{{{_rq(op.rq)}, {_act(op.rq.act_min, op.rq.act_max)}, {op.pad_value}, "
+            f"{self.channels(op, op.rq)}}}",
         )
-        w, b = self.array(op, "w", op.weight), self.array(op, "b", op.bias)
         x, y = self.ptr(op.inputs[0], True), self.ptr(op.output, False)
         if isinstance(op, ir.DepthwiseConv2d):
             call = f"st = tinytx_depthwise_conv2d_s8(&{dims}, &{par}, {x}@IN, {w}, {b}, {y}@OUT);"
@@ -281,7 +300,7 @@ class _Emitter:
         else:
             init = (
                 f"{{{_rq(op.rq)}, {_act(op.rq.act_min, op.rq.act_max)}, "
-                f"{int(op.count_include_pad)}}}"
+                f"{int(op.count_include_pad)}, {op.input_zero_point}}}"
             )
             par = self.struct("tinytx_avgpool2d_params", f"{op.name}_params", init)
             call = f"st = tinytx_avgpool2d_s8(&{dims}, &{par}, {x}@IN, {y}@OUT);"
@@ -297,9 +316,13 @@ def header_comment(plan: ModelPlan, source_name: str) -> list[str]:
         f"sha256: {m.source_sha256}",
         "",
         f"input '{m.input_spec.onnx_name}' {list(m.input_spec.onnx_shape)}: int8, scale "
-        f"{tin.scale:.9g}, bytes in axis order {list(m.input_spec.perm)}",
+        f"{tin.scale:.9g}, zero point {tin.zero_point}, bytes in axis order "
+        f"{list(m.input_spec.perm)}",
         f"output '{m.output_spec.onnx_name}' {list(m.output_spec.onnx_shape)}: int8, scale "
-        f"{tout.scale:.9g}, bytes in axis order {list(m.output_spec.perm)}",
+        f"{tout.scale:.9g}, zero point {tout.zero_point}, bytes in axis order "
+        f"{list(m.output_spec.perm)}",
+        "real value = scale * (code - zero point); a uint8 tensor of the source model is "
+        "these int8 codes + 128",
         f"{len([o for o in m.ops if not isinstance(o, ir.View)])} kernel calls, {m.macs} MACs,"
         f" weights {m.weight_bytes} bytes",
         "",
@@ -337,6 +360,8 @@ def generate(plan: ModelPlan, source_name: str = "model.onnx") -> GeneratedModel
         f"#define TINYTX_{up}_OUTPUT_SIZE {t_out.size}",
         f"#define TINYTX_{up}_INPUT_SCALE {_float(t_in.scale)}",
         f"#define TINYTX_{up}_OUTPUT_SCALE {_float(t_out.scale)}",
+        f"#define TINYTX_{up}_INPUT_ZERO_POINT {t_in.zero_point}",
+        f"#define TINYTX_{up}_OUTPUT_ZERO_POINT {t_out.zero_point}",
         f"#define TINYTX_{up}_MACS {m.macs}",
         f"#define TINYTX_{up}_WEIGHT_BYTES {m.weight_bytes}",
         f'#define TINYTX_{up}_SHA256 "{m.source_sha256}"',

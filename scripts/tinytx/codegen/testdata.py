@@ -33,21 +33,26 @@ class TestData:
 
 
 def load_inputs(model: ir.Model, path: Path) -> np.ndarray:
-    """Test inputs from an .npz (key ``int8``: quantized, or ``float``: real values, each
-    ``[count, *ONNX input shape]``) as firmware bytes ``[count][bytes]``."""
+    """Test inputs from an .npz (key ``int8``: quantized codes, ``uint8``: the codes of a
+    model quantized to uint8, converted to the firmware's int8 codes as ``u8 - 128``, or
+    ``float``: real values, each ``[count, *ONNX input shape]``) as firmware bytes
+    ``[count][bytes]``."""
     try:
         data = np.load(path)
     except (OSError, ValueError) as exc:
         raise TinytxError(f"{path}: cannot read test inputs: {exc}") from None
     with data:
         shape = model.input_spec.onnx_shape
-        if "int8" in data.files:
-            q = np.asarray(data["int8"])
-            if q.dtype != np.int8 or tuple(q.shape[1:]) != shape:
+        key = "int8" if "int8" in data.files else "uint8"
+        if key in data.files:
+            q = np.asarray(data[key])
+            if q.dtype != np.dtype(key) or tuple(q.shape[1:]) != shape:
                 raise TinytxError(
-                    f"{path}: 'int8' must be int8 [count, {', '.join(map(str, shape))}], "
+                    f"{path}: '{key}' must be {key} [count, {', '.join(map(str, shape))}], "
                     f"got {q.dtype} {list(q.shape)}"
                 )
+            if key == "uint8":  # uint8 code = int8 code + 128
+                q = (q.astype(np.int16) - 128).astype(np.int8)
             rows = [model.input_spec.to_memory(a) for a in q]
         elif "float" in data.files:
             f = np.asarray(data["float"])
@@ -57,7 +62,7 @@ def load_inputs(model: ir.Model, path: Path) -> np.ndarray:
                 )
             rows = [executor.quantize_input(model, a) for a in f]
         else:
-            raise TinytxError(f"{path}: no 'int8' or 'float' array of test inputs")
+            raise TinytxError(f"{path}: no 'int8', 'uint8' or 'float' array of test inputs")
     if not 1 <= len(rows) <= MAX_TEST_INPUTS:
         raise TinytxError(f"{path}: {len(rows)} test inputs, expected 1..{MAX_TEST_INPUTS}")
     return np.stack(rows)

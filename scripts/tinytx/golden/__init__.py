@@ -28,7 +28,13 @@ from tinytx.golden.conv import (
 )
 from tinytx.golden.gelu import GeluParams, gelu_float, gelu_params, gelu_s8
 from tinytx.golden.layernorm import layernorm_float, layernorm_params, layernorm_s8
-from tinytx.golden.linear import Layout, linear_float, linear_s8
+from tinytx.golden.linear import (
+    Layout,
+    fold_bias,
+    fold_bias_depthwise,
+    linear_float,
+    linear_s8,
+)
 from tinytx.golden.lut import UnarySpec, build_unary_table, lut_s8, make_unary
 from tinytx.golden.pool import (
     avgpool2d_float,
@@ -38,11 +44,12 @@ from tinytx.golden.pool import (
     mean_rows_float,
     mean_rows_s8,
 )
-from tinytx.golden.quant import Requant, quantize_multiplier, requantize
+from tinytx.golden.quant import ChannelRequant, Requant, quantize_multiplier, requantize
 from tinytx.golden.softmax import i_exp, qk_softmax_s8, softmax_float, softmax_requant
 
 __all__ = [
     "AddParams",
+    "ChannelRequant",
     "FwsaQuant",
     "FwsaWeights",
     "GeluParams",
@@ -61,6 +68,8 @@ __all__ = [
     "conv2d_s8",
     "depthwise_conv2d_float",
     "depthwise_conv2d_s8",
+    "fold_bias",
+    "fold_bias_depthwise",
     "fwsa_float",
     "fwsa_s8",
     "fwsa_trace",

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from tinytx.golden.linear import Layout, linear_float, linear_s8
-from tinytx.golden.quant import Requant, as_int8, requantize
+from tinytx.golden.quant import AnyRequant, Requant, as_int8, requantize
 from tinytx.golden.softmax import PROB_ONE, qk_softmax_s8, softmax_float
 
 
@@ -61,14 +61,32 @@ class MhsaWeights:
     bo: np.ndarray  # [E]
 
 
+def _symmetric(qp: object, names: tuple[str, ...]) -> None:
+    for n in names:
+        if getattr(qp, n).zero_point != 0:
+            raise ValueError(
+                f"{n}: internal attention tensors are symmetric (zero point 0); only 'out' "
+                "may have a zero point"
+            )
+
+
 @dataclass(frozen=True)
 class MhsaQuant:
-    q: Requant
-    k: Requant
-    v: Requant
+    """The block's factors. Internal tensors (q, k, v, probabilities, head concat) are
+    symmetric; ``out`` may carry the output zero point. An input zero point is folded
+    into ``bq``, ``bk``, ``bv`` (``linear.fold_bias``). The projections ``q``, ``k``,
+    ``v`` and ``out`` may have per-channel factors (``ChannelRequant``, per-channel
+    weight scales): one per projection row (``H*P``, or ``E`` for ``out``)."""
+
+    q: AnyRequant
+    k: AnyRequant
+    v: AnyRequant
     softmax: Requant
     av: Requant
-    out: Requant
+    out: AnyRequant
+
+    def __post_init__(self) -> None:
+        _symmetric(self, ("q", "k", "v", "softmax", "av"))
 
 
 def mhsa_trace(x: np.ndarray, heads: int, w: MhsaWeights, qp: MhsaQuant) -> dict[str, np.ndarray]:
@@ -104,6 +122,9 @@ class FwsaQuant:
     softmax: Requant
     av: Requant
     out: Requant
+
+    def __post_init__(self) -> None:
+        _symmetric(self, ("t", "v", "softmax", "av"))
 
 
 def fwsa_trace(x: np.ndarray, heads: int, w: FwsaWeights, qp: FwsaQuant) -> dict[str, np.ndarray]:

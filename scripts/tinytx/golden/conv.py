@@ -1,11 +1,13 @@
 """2-D convolution and depthwise convolution of one int8 image (HWC layout).
 
-Per-tensor symmetric quantization (zero point 0 everywhere), so zero padding is
-the integer 0 and needs no offset correction::
+Padding holds ``pad_value``, the input zero point (0 for symmetric inputs): the
+real value 0. With the input zero point ``z_x`` folded into the bias
+(``linear.fold_bias``: ``bias - z_x * sum w``) every tap, padded or not, then
+contributes ``(x - z_x) * w`` exactly::
 
     acc[oy, ox, co] = bias[co] + sum_{ky, kx, ci} x[iy, ix, ci] * w[co, ky, kx, ci]
         iy = oy * stride_h - pad_top + ky,  ix = ox * stride_w - pad_left + kx
-        (x[iy, ix, ci] = 0 outside the image: zero padding)
+        (x[iy, ix, ci] = pad_value outside the image)
     y[oy, ox, co] = clamp(requantize(acc, rq), act_min, act_max)
 
 Depthwise (channel multiplier 1, ``C_out == C_in``)::
@@ -19,7 +21,8 @@ Shapes and conventions:
   ``[C_out][C_in][KH][KW]`` offline); depthwise weights int8 ``[KH][KW][C]``
   (ONNX ``[C][1][KH][KW]``);
 - ``bias`` int32 ``[C_out]`` with scale ``s_x * s_w``, or ``None``;
-- ``rq = Requant.from_scale(s_x * s_w / s_y)``;
+- ``rq = Requant.from_scale(s_x * s_w / s_y)``, or a ``ChannelRequant`` with one
+  factor per output channel (per-channel weight scales);
 - ``stride = (stride_h, stride_w)``, both >= 1;
   ``padding = (top, left, bottom, right)`` (ONNX ``pads`` order), all >= 0;
 - output ``[OH][OW][C_out]`` with ``OH = (H + top + bottom - KH) // stride_h + 1``
@@ -39,10 +42,12 @@ each dimension of ``x``, the kernel, stride and padding <= ``MAX_DIM``.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from tinytx.golden.linear import BIAS_BOUND, MAX_K
-from tinytx.golden.quant import INT8_MAX, INT8_MIN, Requant, as_int8, as_int32, requantize
+from tinytx.golden.quant import INT8_MAX, INT8_MIN, AnyRequant, as_int8, as_int32, requantize
 
 MAX_DIM = 32767  # any image side, kernel side, stride or pad
 
@@ -97,14 +102,14 @@ def windows(
     return v[:: stride[0], :: stride[1]]
 
 
-def _clamp(rq: Requant, act_min: int, act_max: int) -> Requant:
+def _clamp(rq: AnyRequant, act_min: int, act_max: int) -> AnyRequant:
     lo, hi = max(rq.act_min, int(act_min)), min(rq.act_max, int(act_max))
     if not INT8_MIN <= lo <= hi <= INT8_MAX:
         raise ValueError(
             f"act_min: clamp [{act_min}, {act_max}] and rq's [{rq.act_min}, {rq.act_max}] "
             "leave no int8 value"
         )
-    return Requant(rq.multiplier, rq.shift, lo, hi)
+    return dataclasses.replace(rq, act_min=lo, act_max=hi)
 
 
 # einsum of the windows [OH][OW][C][KH][KW] with the weights, per operator
@@ -119,12 +124,13 @@ def _correlate(
     padding: tuple[int, int, int, int],
     depthwise: bool,
     dtype: type,
+    pad_value: float = 0,
 ) -> np.ndarray:
     """The windows of ``x`` against the weights, in ``dtype``: ``[OH][OW][C_out]``."""
     kernel = w.shape[:2] if depthwise else w.shape[1:3]
     return np.einsum(
         _DEPTHWISE if depthwise else _CONV,
-        windows(x, kernel, stride, padding, dtype=dtype),
+        windows(x, kernel, stride, padding, fill=pad_value, dtype=dtype),
         w.astype(dtype),
     )
 
@@ -136,6 +142,7 @@ def conv2d_acc(
     stride: tuple[int, int] = (1, 1),
     padding: tuple[int, int, int, int] = (0, 0, 0, 0),
     depthwise: bool = False,
+    pad_value: int = 0,
 ) -> np.ndarray:
     """int64 accumulators ``[OH][OW][C_out]`` of a conv (or depthwise conv), after checks."""
     x = as_int8(x, "x", 3)
@@ -148,7 +155,9 @@ def conv2d_acc(
     if taps > MAX_K:
         raise ValueError(f"w: reduction of {taps} taps exceeds the limit {MAX_K}")
     check_window(x.shape, (kh, kw), stride, padding)
-    acc = _correlate(x, w, stride, padding, depthwise, np.int64)
+    if not INT8_MIN <= int(pad_value) <= INT8_MAX:
+        raise ValueError(f"pad_value: {pad_value} outside [-128, 127]")
+    acc = _correlate(x, w, stride, padding, depthwise, np.int64, int(pad_value))
     if bias is not None:
         acc += as_int32(bias, "bias", (cout,), BIAS_BOUND).astype(np.int64)
     return acc
@@ -158,28 +167,31 @@ def conv2d_s8(
     x: np.ndarray,
     w: np.ndarray,
     bias: np.ndarray | None,
-    rq: Requant,
+    rq: AnyRequant,
     stride: tuple[int, int] = (1, 1),
     padding: tuple[int, int, int, int] = (0, 0, 0, 0),
     act_min: int = INT8_MIN,
     act_max: int = INT8_MAX,
+    pad_value: int = 0,
 ) -> np.ndarray:
     """int8 convolution ``[H][W][C_in] -> [OH][OW][C_out]``; see the module docstring."""
-    return requantize(conv2d_acc(x, w, bias, stride, padding), _clamp(rq, act_min, act_max))
+    acc = conv2d_acc(x, w, bias, stride, padding, pad_value=pad_value)
+    return requantize(acc, _clamp(rq, act_min, act_max))
 
 
 def depthwise_conv2d_s8(
     x: np.ndarray,
     w: np.ndarray,
     bias: np.ndarray | None,
-    rq: Requant,
+    rq: AnyRequant,
     stride: tuple[int, int] = (1, 1),
     padding: tuple[int, int, int, int] = (0, 0, 0, 0),
     act_min: int = INT8_MIN,
     act_max: int = INT8_MAX,
+    pad_value: int = 0,
 ) -> np.ndarray:
     """int8 depthwise convolution ``[H][W][C] -> [OH][OW][C]``, weights ``[KH][KW][C]``."""
-    acc = conv2d_acc(x, w, bias, stride, padding, depthwise=True)
+    acc = conv2d_acc(x, w, bias, stride, padding, depthwise=True, pad_value=pad_value)
     return requantize(acc, _clamp(rq, act_min, act_max))
 
 

@@ -27,7 +27,7 @@ import numpy as np
 
 from tinytx.golden.attention import FwsaQuant, FwsaWeights, MhsaQuant, MhsaWeights, av_s8
 from tinytx.golden.linear import Layout, linear_s8
-from tinytx.golden.quant import as_int8
+from tinytx.golden.quant import as_int8, channel_rows
 from tinytx.golden.softmax import qk_softmax_s8
 
 
@@ -62,10 +62,11 @@ def mhsa_dft_s8(
         def bias(b: np.ndarray | None, rows: slice = rows) -> np.ndarray | None:
             return None if b is None else np.asarray(b)[rows]
 
-        k_h = linear_s8(x, w.wk[rows], bias(w.bk), qp.k, Layout.HEAD_MAJOR, 1)  # [1][S][P]
-        vt_h = linear_s8(x, w.wv[rows], bias(w.bv), qp.v, Layout.HEAD_MAJOR_T, 1)  # [1][P][S]
+        rq_q, rq_k, rq_v = (channel_rows(r, rows) for r in (qp.q, qp.k, qp.v))
+        k_h = linear_s8(x, w.wk[rows], bias(w.bk), rq_k, Layout.HEAD_MAJOR, 1)  # [1][S][P]
+        vt_h = linear_s8(x, w.wv[rows], bias(w.bv), rq_v, Layout.HEAD_MAJOR_T, 1)  # [1][P][S]
         for r0, n in tiles(s, tile_rows):
-            q_t = linear_s8(x[r0 : r0 + n], w.wq[rows], bias(w.bq), qp.q, Layout.HEAD_MAJOR, 1)
+            q_t = linear_s8(x[r0 : r0 + n], w.wq[rows], bias(w.bq), rq_q, Layout.HEAD_MAJOR, 1)
             a_t = qk_softmax_s8(q_t, k_h, qp.softmax)  # [1][n][S]
             o[r0 : r0 + n, rows] = av_s8(a_t, vt_h, qp.av)
     return linear_s8(o, w.wo, w.bo, qp.out)

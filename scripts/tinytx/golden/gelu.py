@@ -14,6 +14,9 @@ For ``x`` of scale ``S`` and ``St = S / sqrt 2``::
 normalizing by the actual ``q_one`` keeps ``GELU(x) = x`` exact for large ``x``.
 
 Parameter limits keep every step in int32: ``1 <= q_clip``, ``q_clip**2 <= q_one < 2**22``.
+
+Zero points: ``x`` above is ``q - z_in`` (``input_zero_point``, so ``|x| <= 255``) and
+the requantization adds the output zero point (``rq.zero_point``).
 """
 
 from __future__ import annotations
@@ -35,9 +38,12 @@ class GeluParams:
     q_clip: int
     q_one: int
     rq: Requant
+    input_zero_point: int = 0
 
     def __post_init__(self) -> None:
         check_gelu(self.q_clip, self.q_one)
+        if not -128 <= self.input_zero_point <= 127:
+            raise ValueError(f"input_zero_point: {self.input_zero_point} outside [-128, 127]")
 
 
 def check_gelu(q_clip: int, q_one: int) -> None:
@@ -47,7 +53,7 @@ def check_gelu(q_clip: int, q_one: int) -> None:
         raise ValueError(f"q_clip: {q_clip} must be >= 1 with q_clip**2 <= q_one ({q_one})")
 
 
-def gelu_params(s_x: float, s_y: float) -> GeluParams:
+def gelu_params(s_x: float, s_y: float, z_x: int = 0, z_y: int = 0) -> GeluParams:
     if not (s_x > 0 and math.isfinite(s_x)):
         raise ValueError(f"s_x: must be a positive finite scale, got {s_x!r}")
     st = s_x / math.sqrt(2.0)
@@ -55,7 +61,7 @@ def gelu_params(s_x: float, s_y: float) -> GeluParams:
     q_one = math.floor(1.0 / (ERF_A * st * st))
     check_gelu(q_clip, q_one)
     m, s = quantize_multiplier(s_x / (2.0 * q_one) / s_y, "gelu output scale")
-    return GeluParams(q_clip, q_one, Requant(m, s))
+    return GeluParams(q_clip, q_one, Requant(m, s, zero_point=z_y), z_x)
 
 
 def gelu_s8(x: np.ndarray, p: GeluParams) -> np.ndarray:
@@ -64,7 +70,7 @@ def gelu_s8(x: np.ndarray, p: GeluParams) -> np.ndarray:
         raise ValueError(f"x: expected dtype int8, got {x.dtype}")
     if x.size == 0:
         raise ValueError("x: empty input")
-    xi = x.astype(np.int64)
+    xi = x.astype(np.int64) - p.input_zero_point
     c = np.minimum(np.abs(xi), p.q_clip) - p.q_clip
     erf = np.sign(xi) * (p.q_one - c * c)
     return requantize(xi * (erf + p.q_one), p.rq)

@@ -20,6 +20,10 @@ about one LSB are normalized as well as wide ones. For one token ``x[0..E)``
 ``s_g / 128 / s_y`` and ``eps_q16 = round(eps / s_x**2 * 2**16)``. The per-row
 division and the 64-bit steps happen once per row; per element it is one
 multiply-shift, like a requantization.
+
+Zero points: an input offset ``x + z`` changes ``sum`` by ``E z`` and nothing else
+(``E (x + z) - (sum + E z) = E x - sum``, ``V`` likewise), so the input zero point
+needs no parameter at all, bit for bit. The output zero point is ``rq.zero_point``.
 """
 
 from __future__ import annotations
@@ -81,7 +85,9 @@ def layernorm_s8(
     return requantize(acc, rq)
 
 
-def layernorm_params(s_x: float, s_gamma: float, s_y: float, eps: float) -> tuple[int, Requant]:
+def layernorm_params(
+    s_x: float, s_gamma: float, s_y: float, eps: float, z_y: int = 0
+) -> tuple[int, Requant]:
     """``(eps_q16, requant)`` for input scale ``s_x``, gamma scale ``s_gamma``, output ``s_y``."""
     if not (s_x > 0 and math.isfinite(s_x)):
         raise ValueError(f"s_x: must be a positive finite scale, got {s_x!r}")
@@ -89,7 +95,7 @@ def layernorm_params(s_x: float, s_gamma: float, s_y: float, eps: float) -> tupl
         raise ValueError(f"eps: must be a finite number >= 0, got {eps!r}")
     eps_q16 = min(round(eps / (s_x * s_x) * (1 << VAR_FRAC_BITS)), INT32_MAX)
     m, s = quantize_multiplier(s_gamma / (1 << NORM_FRAC_BITS) / s_y, "layernorm output scale")
-    return eps_q16, Requant(m, s)
+    return eps_q16, Requant(m, s, zero_point=z_y)
 
 
 def layernorm_float(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: float) -> np.ndarray:

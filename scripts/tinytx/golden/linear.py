@@ -8,6 +8,13 @@ Output layouts (``N = H * P``, column ``n = h * P + p``):
 - ``HEAD_MAJOR_T``     ``[H][P][S]`` (V transposed, so A*V reads both operands row-wise)
 
 The kernels fuse the layout into their stores; nothing is transposed afterwards.
+
+``rq`` is a :class:`Requant` or, for per-output-channel weight scales, a
+:class:`ChannelRequant` with one factor per output feature ``n``.
+
+Input zero point ``z_x`` (asymmetric activations): the real accumulator is
+``sum_k (x - z_x) w + b = sum_k x w + (b - z_x * sum_k w)``, so :func:`fold_bias`
+moves ``z_x`` into the int32 bias offline and the kernel is unchanged.
 """
 
 from __future__ import annotations
@@ -16,7 +23,7 @@ import enum
 
 import numpy as np
 
-from tinytx.golden.quant import Requant, as_int8, as_int32, requantize
+from tinytx.golden.quant import AnyRequant, as_int8, as_int32, requantize
 
 MAX_K = 65535  # keeps |acc| < 2**31 with |bias| <= 2**30
 BIAS_BOUND = 1 << 30
@@ -61,12 +68,44 @@ def linear_s8(
     x: np.ndarray,
     w: np.ndarray,
     bias: np.ndarray | None,
-    rq: Requant,
+    rq: AnyRequant,
     layout: Layout = Layout.TOKEN_MAJOR,
     heads: int = 1,
 ) -> np.ndarray:
     """int8 linear layer; see the module docstring for the layouts."""
     return to_layout(requantize(linear_acc(x, w, bias), rq), Layout(layout), heads)
+
+
+def fold_bias(
+    bias: np.ndarray | None, w: np.ndarray, z_x: int, name: str = "bias"
+) -> np.ndarray | None:
+    """``bias - z_x * (sum of each output channel's weights)`` (int32): the input zero
+    point folded into the bias (linear ``w [N][K]``, conv ``[C_out][KH][KW][C_in]``: the
+    first axis is the output channel). ``None`` stays ``None`` when ``z_x == 0``; the
+    result must keep ``|b| <= 2**30``."""
+    w = np.asarray(w)
+    if z_x == 0:
+        return bias
+    sums = w.astype(np.int64).reshape(w.shape[0], -1).sum(axis=1)
+    return _folded(bias, sums, z_x, name)
+
+
+def fold_bias_depthwise(
+    bias: np.ndarray | None, w: np.ndarray, z_x: int, name: str = "bias"
+) -> np.ndarray | None:
+    """:func:`fold_bias` for depthwise weights ``[KH][KW][C]``."""
+    w = np.asarray(w)
+    if z_x == 0:
+        return bias
+    return _folded(bias, w.astype(np.int64).reshape(-1, w.shape[-1]).sum(axis=0), z_x, name)
+
+
+def _folded(bias: np.ndarray | None, sums: np.ndarray, z_x: int, name: str) -> np.ndarray:
+    b = np.zeros(sums.shape, np.int64) if bias is None else np.asarray(bias, np.int64)
+    folded = b - np.int64(z_x) * sums
+    if folded.size and int(np.abs(folded).max()) > BIAS_BOUND:
+        raise ValueError(f"{name}: folding the input zero point {z_x} gives a bias beyond +/-2**30")
+    return folded.astype(np.int32)
 
 
 def linear_float(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None) -> np.ndarray:

@@ -7,7 +7,7 @@ Geometry as in :mod:`tinytx.golden.conv`: ``x`` int8 ``[H][W][C]``,
 Each pad must be smaller than the kernel side it pads (as onnxruntime requires),
 so every window holds at least one pixel of the image.
 
-Max pooling (input and output share one scale, as in a QDQ graph)::
+Max pooling (input and output share one scale and zero point, as in a QDQ graph)::
 
     y[oy, ox, c] = max over the window's pixels inside the image of x[iy, ix, c]
 
@@ -34,6 +34,12 @@ Token mean (ONNX ``ReduceMean`` over the tokens of ``[S][E]``, or global average
 pooling of an image viewed as ``[H*W][C]``); ``rq`` *includes* the 1/S::
 
     y[e] = requantize(sum_s x[s, e], rq),   rq = Requant.from_scale(s_x / (S * s_y))
+
+Input zero point ``z_x`` (``input_zero_point``): average pooling and the token mean
+sum ``x - z_x`` over the pixels inside the image (``sum - n_inside * z_x``): padded
+positions are real zeros in both count modes. The output zero point is
+``rq.zero_point``, added after the division (average pooling) or by the
+requantization (token mean).
 
 Limits: ``KH * KW <= 65535`` and ``S <= 65535`` keep every sum below ``2**23``.
 """
@@ -95,27 +101,38 @@ def avgpool2d_s8(
     padding: tuple[int, int, int, int],
     rq: Requant,
     count_include_pad: bool = False,
+    input_zero_point: int = 0,
 ) -> np.ndarray:
     """int8 average pooling ``[H][W][C] -> [OH][OW][C]``; ``rq`` is ``s_x / s_y``."""
     x = _check_pool(x, kernel, stride, padding)
+    _check_zero_point(input_zero_point)
     total = windows(x, kernel, stride, padding).sum(axis=(3, 4))  # [OH][OW][C]
+    inside = window_counts(x.shape, kernel, stride, padding)
     if count_include_pad:
         c = np.full(total.shape[:2], int(kernel[0]) * int(kernel[1]), np.int64)
     else:
-        c = window_counts(x.shape, kernel, stride, padding)
+        c = inside
+    total = total - (inside * np.int64(input_zero_point))[:, :, None]
     c = c[:, :, None]
     t = total * np.int64(rq.multiplier)
     half = (c & 1) * np.int64(1 << (rq.shift - 1))
     v = ((t + half) >> np.int64(rq.shift)) + (c >> 1)
-    return np.clip(v // c, rq.act_min, rq.act_max).astype(np.int8)
+    return np.clip(v // c + rq.zero_point, rq.act_min, rq.act_max).astype(np.int8)
 
 
-def mean_rows_s8(x: np.ndarray, rq: Requant) -> np.ndarray:
+def _check_zero_point(z: int) -> None:
+    if not -128 <= int(z) <= 127:
+        raise ValueError(f"input_zero_point: {z} outside [-128, 127]")
+
+
+def mean_rows_s8(x: np.ndarray, rq: Requant, input_zero_point: int = 0) -> np.ndarray:
     """int8 ``[S][E] -> [E]``: requantized column sums (``rq`` includes the 1/S)."""
     x = as_int8(x, "x", 2)
     if x.shape[0] > MAX_WINDOW:
         raise ValueError(f"x: {x.shape[0]} rows exceed the limit {MAX_WINDOW}")
-    return requantize(x.astype(np.int64).sum(axis=0), rq)
+    _check_zero_point(input_zero_point)
+    total = x.astype(np.int64).sum(axis=0) - x.shape[0] * int(input_zero_point)
+    return requantize(total, rq)
 
 
 def maxpool2d_float(

@@ -10,7 +10,14 @@ Conventions:
 
 - tensor shapes are physical (the order of the bytes in memory): token-major
   ``[S][E]`` for transformer activations, ``[H][W][C]`` for feature maps, ``[N]`` for
-  vectors. Zero points are always 0.
+  vectors.
+- every activation is int8 with a zero point in ``[-128, 127]`` (``Tensor.zero_point``,
+  real value ``scale * (q - zero_point)``). A uint8 tensor of the ONNX model is the
+  int8 tensor with zero point ``z_u8 - 128`` (codes ``u8 - 128``); only the model's
+  input and output bytes relate to uint8, and ``uint8 code = int8 code + 128``.
+  Input zero points are folded offline (biases, the add offset, the conv pad value);
+  the producing op's factor carries the output zero point (``Requant.zero_point``,
+  ``AddParams.zero_point``), and :func:`validate` checks the two agree.
 - ``Model.ops`` is the schedule: a topological order, run one op after the other.
 - a :class:`View` gives a tensor a new shape without touching memory (its output
   shares the input's bytes); it costs nothing at run time.
@@ -28,7 +35,7 @@ from typing import ClassVar
 import numpy as np
 
 from tinytx.errors import TinytxError
-from tinytx.golden import AddParams, GeluParams, MhsaQuant, MhsaWeights, Requant
+from tinytx.golden import AddParams, ChannelRequant, GeluParams, MhsaQuant, MhsaWeights, Requant
 from tinytx.golden.attention import FwsaQuant, FwsaWeights
 
 DTYPES = {"int8": np.int8, "uint8": np.uint8, "int32": np.int32}
@@ -40,12 +47,13 @@ class IRError(TinytxError):
 
 @dataclass(frozen=True)
 class Tensor:
-    """An activation tensor: physical shape, element type and real scale (zero point 0)."""
+    """An activation tensor: physical shape, element type, real scale and zero point."""
 
     name: str
     shape: tuple[int, ...]
     dtype: str = "int8"
     scale: float = 1.0
+    zero_point: int = 0
 
     def __post_init__(self) -> None:
         if self.dtype not in DTYPES:
@@ -54,6 +62,8 @@ class Tensor:
             raise IRError(f"tensor {self.name}: invalid shape {self.shape}")
         if not (self.scale > 0 and math.isfinite(self.scale)):
             raise IRError(f"tensor {self.name}: scale {self.scale!r} must be positive")
+        if not -128 <= self.zero_point <= 127:
+            raise IRError(f"tensor {self.name}: zero point {self.zero_point} outside [-128, 127]")
 
     @property
     def size(self) -> int:
@@ -81,22 +91,28 @@ class Op:
         return {}
 
 
-def _weight_and_bias(weight: np.ndarray, bias: np.ndarray | None) -> dict[str, np.ndarray]:
-    return {"w": weight} if bias is None else {"w": weight, "b": bias}
+def _weight_and_bias(
+    weight: np.ndarray, bias: np.ndarray | None, rq: Requant | ChannelRequant
+) -> dict[str, np.ndarray]:
+    arrays = {"w": weight} if bias is None else {"w": weight, "b": bias}
+    if isinstance(rq, ChannelRequant):
+        arrays["mult"], arrays["shift"] = rq.arrays()
+    return arrays
 
 
 @dataclass(frozen=True, eq=False, kw_only=True)
 class Linear(Op):
-    """``y = requant(x W^T + b)``; ``x`` ``[S][K]`` (or ``[K]``), ``W`` int8 ``[N][K]``."""
+    """``y = requant(x W^T + b)``; ``x`` ``[S][K]`` (or ``[K]``), ``W`` int8 ``[N][K]``;
+    ``rq`` per-tensor or per output feature (``ChannelRequant``)."""
 
     kind: ClassVar[str] = "linear"
     weight: np.ndarray
     bias: np.ndarray | None
-    rq: Requant
+    rq: Requant | ChannelRequant
 
     @property
     def weight_arrays(self) -> dict[str, np.ndarray]:
-        return _weight_and_bias(self.weight, self.bias)
+        return _weight_and_bias(self.weight, self.bias, self.rq)
 
 
 @dataclass(frozen=True)
@@ -149,6 +165,21 @@ class Mhsa(Op):
         return self.weights.wq.shape[0] // self.heads
 
     @property
+    def per_channel(self) -> bool:
+        """True when a projection has per-channel factors (then there is no FWSA form)."""
+        q = self.quant
+        return any(isinstance(r, ChannelRequant) for r in (q.q, q.k, q.v, q.out))
+
+    def channel_tables(self) -> dict[str, np.ndarray]:
+        """The per-channel multiplier/shift tables of the projections that have them."""
+        tables: dict[str, np.ndarray] = {}
+        for name in ("q", "k", "v", "out"):
+            rq = getattr(self.quant, name)
+            if isinstance(rq, ChannelRequant):
+                tables[f"{name}_mult"], tables[f"{name}_shift"] = rq.arrays()
+        return tables
+
+    @property
     def weight_arrays(self) -> dict[str, np.ndarray]:
         if self.fwsa is not None:
             w = self.fwsa.weights
@@ -156,7 +187,8 @@ class Mhsa(Op):
             return {k: v for k, v in arrays.items() if v is not None}
         w = self.weights
         names = ("wq", "bq", "wk", "bk", "wv", "bv", "wo", "bo")
-        return {n: getattr(w, n) for n in names if getattr(w, n) is not None}
+        arrays = {n: getattr(w, n) for n in names if getattr(w, n) is not None}
+        return {**arrays, **self.channel_tables()}
 
 
 @dataclass(frozen=True, eq=False, kw_only=True)
@@ -212,18 +244,20 @@ class Add(Op):
 class Conv2d(Op):
     """2-D convolution of ``N`` images ``[N][H][W][C_in]`` -> ``[N][H_out][W_out][C_out]``
     (one kernel call per image). ``weight`` int8 ``[C_out][K_h][K_w][C_in]``; ``pad`` is
-    (top, left, bottom, right); the fused ReLU/clip is ``rq``'s clamp."""
+    (top, left, bottom, right); the fused ReLU/clip is ``rq``'s clamp; ``pad_value`` the
+    input zero point (padding holds it, the bias has it folded in)."""
 
     kind: ClassVar[str] = "conv2d"
     weight: np.ndarray
     bias: np.ndarray | None
     stride: tuple[int, int]
     pad: tuple[int, int, int, int]
-    rq: Requant
+    rq: Requant | ChannelRequant
+    pad_value: int = 0
 
     @property
     def weight_arrays(self) -> dict[str, np.ndarray]:
-        return _weight_and_bias(self.weight, self.bias)
+        return _weight_and_bias(self.weight, self.bias, self.rq)
 
 
 @dataclass(frozen=True, eq=False, kw_only=True)
@@ -236,7 +270,7 @@ class DepthwiseConv2d(Conv2d):
 
 @dataclass(frozen=True, eq=False, kw_only=True)
 class MaxPool(Op):
-    """Max pooling on ``[N][H][W][C]``; the output keeps the input scale."""
+    """Max pooling on ``[N][H][W][C]``; the output keeps the input scale and zero point."""
 
     kind: ClassVar[str] = "maxpool"
     kernel: tuple[int, int]
@@ -254,6 +288,7 @@ class AvgPool(Op):
     pad: tuple[int, int, int, int]
     rq: Requant
     count_include_pad: bool = False
+    input_zero_point: int = 0
 
 
 @dataclass(frozen=True, eq=False, kw_only=True)
@@ -263,6 +298,7 @@ class MeanRows(Op):
 
     kind: ClassVar[str] = "mean_rows"
     rq: Requant
+    input_zero_point: int = 0
 
 
 @dataclass(frozen=True, eq=False, kw_only=True)
@@ -378,6 +414,19 @@ def _need(cond: bool, op: Op, message: str) -> None:
         raise IRError(f"op {op.name} ({op.kind}, from {op.source or '?'}): {message}")
 
 
+def output_zero_point(model: Model, op: Op) -> int:
+    """The zero point an op writes (its factor's, or its input's for pass-through ops)."""
+    if isinstance(op, (Linear, Conv2d, LayerNorm, AvgPool, MeanRows)):
+        return op.rq.zero_point
+    if isinstance(op, Gelu):
+        return op.params.rq.zero_point
+    if isinstance(op, Add):
+        return op.params.zero_point
+    if isinstance(op, Mhsa):
+        return (op.fwsa.quant if op.fwsa is not None else op.quant).out.zero_point
+    return model.tensors[op.inputs[0]].zero_point  # MaxPool, View
+
+
 def _check_op(model: Model, op: Op) -> None:
     t = model.tensors
     ins = [t[n] for n in op.inputs]
@@ -386,6 +435,19 @@ def _check_op(model: Model, op: Op) -> None:
     _need(len(ins) == arity, op, f"expects {arity} input(s), has {len(ins)}")
     x = ins[0]
     _need(all(i.dtype == "int8" for i in ins) and out.dtype == "int8", op, "tensors must be int8")
+    z_out = output_zero_point(model, op)
+    _need(
+        out.zero_point == z_out,
+        op,
+        f"output tensor zero point {out.zero_point} != the op's output zero point {z_out}",
+    )
+    z_in = {Conv2d: "pad_value", DepthwiseConv2d: "pad_value", AvgPool: "input_zero_point"}
+    z_in_field = z_in.get(type(op), "input_zero_point" if isinstance(op, MeanRows) else None)
+    if isinstance(op, Gelu):
+        _need(op.params.input_zero_point == x.zero_point, op, "GELU input zero point differs")
+    elif z_in_field is not None:
+        got = getattr(op, z_in_field)
+        _need(got == x.zero_point, op, f"{z_in_field} {got} != input zero point {x.zero_point}")
     if isinstance(op, Linear):
         n, k = op.weight.shape
         _need(op.weight.dtype == np.int8, op, "weight must be int8")

@@ -184,6 +184,14 @@ def _apply_fwsa(
     for op in model.ops:
         if not isinstance(op, ir.Mhsa):
             continue
+        if op.per_channel:
+            if mode == "on":
+                raise PlanError(
+                    f"--fwsa on: {op.name} has per-channel projection factors; the fused "
+                    "form needs per-tensor q and k factors (use --fwsa auto or off)"
+                )
+            notes.append(f"{op.name}: FWSA no (per-channel projection factors)")
+            continue
         decision = decide_fwsa(mhsa_shape(model, op), mode)
         if not decision.fuse:
             notes.append(f"{op.name}: FWSA no ({decision.reason})")

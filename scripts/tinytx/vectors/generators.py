@@ -9,10 +9,15 @@ not multiples of 4). Each case has a style:
 - ``extreme_data`` (15 %): all -128, all 127, alternating extremes or tiny values;
 - ``extreme_quant`` (15 %): shift 1 or 62, random multipliers, biases of +/-2**30,
   narrow activation ranges, so clamps and overflow bounds are exercised.
+
+Independently of the style, a share of the cases has nonzero zero points (output,
+input where the kernel takes one, conv padding) and, for linear and conv, per-channel
+factors (``ChannelRequant``), drawn by :func:`pick_zero_point` / :func:`per_channel`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable
 
@@ -21,7 +26,7 @@ import numpy as np
 from tinytx import golden as g
 from tinytx.golden.conv import check_window, conv2d_acc
 from tinytx.golden.linear import Layout, linear_acc
-from tinytx.golden.quant import MULTIPLIER_MAX, Requant
+from tinytx.golden.quant import MULTIPLIER_MAX, ChannelRequant, Requant
 from tinytx.golden.softmax import qk_scores
 from tinytx.vectors.format import KERNEL_IDS, Case
 from tinytx.workloads import (
@@ -110,6 +115,58 @@ def rq_params(rq: Requant) -> tuple[int, int]:
     return (rq.multiplier, rq.shift)
 
 
+def pick_zero_point(rng: Rng, share: float = 0.4) -> int:
+    """0 for most cases; otherwise a moderate offset, sometimes an extreme one."""
+    if rng.random() >= share:
+        return 0
+    if rng.random() < 0.2:
+        return int(rng.choice([-128, 127, -127, 126]))
+    return int(rng.integers(-70, 71))
+
+
+def with_zero_point(rng: Rng, rq: Requant, relu: bool = False) -> Requant:
+    """``rq`` with a drawn output zero point (and, with ``relu``, the fused ReLU clamp
+    ``act_min = zero_point``)."""
+    z = pick_zero_point(rng)
+    if relu:
+        return dataclasses.replace(rq, zero_point=z, act_min=min(max(rq.act_min, z), rq.act_max))
+    return dataclasses.replace(rq, zero_point=z)
+
+
+def per_channel(rng: Rng, style: str, acc: np.ndarray, rq: Requant) -> ChannelRequant:
+    """Per-channel factors for the accumulators' last axis (calibrated per channel with
+    jitter, or extreme ones), keeping ``rq``'s zero point and clamp."""
+    n = acc.shape[-1]
+    cols = acc.reshape(-1, n)
+    pairs = []
+    for c in range(n):
+        one = (
+            extreme_requant(rng)
+            if style == "extreme_quant"
+            else calibrated(cols[:, c], jitter=jitter(rng) * math.exp(rng.uniform(-1.5, 1.5)))
+        )
+        pairs.append((one.multiplier, one.shift))
+    return ChannelRequant(
+        tuple(m for m, _ in pairs),
+        tuple(s for _, s in pairs),
+        act_min=rq.act_min,
+        act_max=rq.act_max,
+        zero_point=rq.zero_point,
+    )
+
+
+def channel_buffers(rq: Requant | ChannelRequant) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """The kernels' ``multipliers``/``shifts`` buffers (empty: per-tensor)."""
+    if isinstance(rq, ChannelRequant):
+        return rq.arrays()
+    return None, None
+
+
+def base_params(rq: Requant | ChannelRequant) -> tuple[int, int]:
+    """The per-tensor factor of a case (per-channel: the struct's unused factor 1/2)."""
+    return rq_params(rq) if isinstance(rq, Requant) else (1 << 30, 31)
+
+
 def gen_linear(rng: Rng, cid: int) -> Case:
     style = pick_style(rng)
     rows, k = pick_dim(rng, 1, 40), pick_dim(rng, 1, 80)
@@ -125,11 +182,18 @@ def gen_linear(rng: Rng, cid: int) -> Case:
         fill_s8(rng, (n, k), pick_mode(rng, style)),
     )
     bias = case_bias(rng, style, x, w)
-    rq = case_requant(rng, style, linear_acc(x, w, bias), act=True)
+    acc = linear_acc(x, w, bias)
+    rq: Requant | ChannelRequant = with_zero_point(
+        rng, case_requant(rng, style, acc, act=True), relu=rng.random() < 0.2
+    )
+    if rng.random() < 0.3:
+        rq = per_channel(rng, style, acc, rq)
     y = g.linear_s8(x, w, bias, rq, layout, heads)
-    params = (rows, k, n, heads, int(layout), *rq_params(rq), rq.act_min, rq.act_max)
-    shape = f"S={rows} K={k} N={n} H={heads} layout={layout.name} {style}"
-    return Case("linear", cid, params, (x, w, bias, y), shape)
+    params = (rows, k, n, heads, int(layout), *base_params(rq), rq.act_min, rq.act_max)
+    params += (rq.zero_point,)
+    kind = "per-channel" if isinstance(rq, ChannelRequant) else "per-tensor"
+    shape = f"S={rows} K={k} N={n} H={heads} layout={layout.name} z={rq.zero_point} {kind} {style}"
+    return Case("linear", cid, params, (x, w, bias, *channel_buffers(rq), y), shape)
 
 
 def gen_qk_softmax(rng: Rng, cid: int) -> Case:
@@ -183,6 +247,28 @@ def _block_requants(rng: Rng, style: str, calibrated_quant, n: int, softmax_inde
     return type(calibrated_quant)(*rqs)
 
 
+def block_channels(rng: Rng, style: str, rq: Requant, rows: int) -> ChannelRequant:
+    """Per-channel factors of one attention projection around its per-tensor ``rq``."""
+    if style == "extreme_quant":
+        ones = [extreme_requant(rng) for _ in range(rows)]
+        return ChannelRequant(
+            tuple(o.multiplier for o in ones),
+            tuple(o.shift for o in ones),
+            zero_point=rq.zero_point,
+        )
+    reals = rq.real * np.exp(rng.uniform(-0.7, 0.7, rows))
+    return ChannelRequant.from_scales(reals, zero_point=rq.zero_point)
+
+
+def mhsa_channel_table(qp: g.MhsaQuant) -> np.ndarray | None:
+    """The per-channel tables of a block case as one int32 buffer: multipliers and
+    shifts of q, k, v ([H*P] each) then out ([E]); None when per-tensor."""
+    rqs = (qp.q, qp.k, qp.v, qp.out)
+    if not all(isinstance(r, ChannelRequant) for r in rqs):
+        return None
+    return np.concatenate([a for r in rqs for a in r.arrays()]).astype(np.int32)
+
+
 def gen_mhsa(rng: Rng, cid: int) -> Case:
     style = pick_style(rng)
     s, e, h, p = _block_shape(rng, 40, 48, 8, 32)
@@ -195,10 +281,22 @@ def gen_mhsa(rng: Rng, cid: int) -> Case:
     w = g.MhsaWeights(*ws)
     qp = calibrate_mhsa(x, h, w, lambda: jitter(rng))
     qp = _block_requants(rng, style, qp, 6, 3)
-    y = g.mhsa_s8(x, h, w, qp)
+    qp = dataclasses.replace(qp, out=with_zero_point(rng, qp.out))
     rqs = (qp.q, qp.k, qp.v, qp.softmax, qp.av, qp.out)
-    params = (s, e, h, p, *(v for rq in rqs for v in rq_params(rq)))
-    return Case("mhsa", cid, params, (x, *ws, y), f"S={s} E={e} H={h} P={p} {style}")
+    params = (s, e, h, p, *(v for rq in rqs for v in rq_params(rq)), qp.out.zero_point)
+    kind = "per-tensor"
+    if rng.random() < 0.3:  # per-channel projections (the per-tensor factors stay unused)
+        kind = "per-channel"
+        qp = dataclasses.replace(
+            qp,
+            q=block_channels(rng, style, qp.q, h * p),
+            k=block_channels(rng, style, qp.k, h * p),
+            v=block_channels(rng, style, qp.v, h * p),
+            out=block_channels(rng, style, qp.out, e),
+        )
+    y = g.mhsa_s8(x, h, w, qp)
+    buffers = (x, *ws, mhsa_channel_table(qp), y)
+    return Case("mhsa", cid, params, buffers, f"S={s} E={e} H={h} P={p} {kind} {style}")
 
 
 def gen_fwsa(rng: Rng, cid: int) -> Case:
@@ -213,9 +311,10 @@ def gen_fwsa(rng: Rng, cid: int) -> Case:
     w = g.FwsaWeights(*ws)
     qp = calibrate_fwsa(x, h, w, lambda: jitter(rng))
     qp = _block_requants(rng, style, qp, 5, 2)
+    qp = dataclasses.replace(qp, out=with_zero_point(rng, qp.out))
     y = g.fwsa_s8(x, h, w, qp)
     rqs = (qp.t, qp.v, qp.softmax, qp.av, qp.out)
-    params = (s, e, h, p, *(v for rq in rqs for v in rq_params(rq)))
+    params = (s, e, h, p, *(v for rq in rqs for v in rq_params(rq)), qp.out.zero_point)
     return Case("fwsa", cid, params, (x, *ws, y), f"S={s} E={e} H={h} P={p} {style}")
 
 
@@ -261,8 +360,11 @@ def gen_layernorm(rng: Rng, cid: int) -> Case:
     eps_q16, rq = g.layernorm_params(s_x, 1.0 / 64, s_y, eps)
     if style == "extreme_quant":
         rq = extreme_requant(rng)
+    rq = with_zero_point(rng, rq)
+    if rng.random() < 0.2:  # an input offset: the kernel must not care (golden: invariant)
+        x = np.clip(x.astype(np.int16) + int(rng.integers(-60, 61)), -128, 127).astype(np.int8)
     y = g.layernorm_s8(x, gamma, beta, eps_q16, rq)
-    params = (rows, e, *rq_params(rq), eps_q16)
+    params = (rows, e, *rq_params(rq), eps_q16, rq.zero_point)
     shape = f"rows={rows} E={e} eps_q16={eps_q16} {style}"
     return Case("layernorm", cid, params, (x, gamma, beta, y), shape)
 
@@ -275,11 +377,13 @@ def gen_gelu(rng: Rng, cid: int) -> Case:
         x = np.arange(-128, 128, dtype=np.int8)
         size = 256
     s_x = math.exp(rng.uniform(math.log(0.002), math.log(1.0)))
-    gp = g.gelu_params(s_x, s_x * jitter(rng))
+    gp = g.gelu_params(s_x, s_x * jitter(rng), pick_zero_point(rng), pick_zero_point(rng))
     if style == "extreme_quant":
-        gp = g.GeluParams(gp.q_clip, gp.q_one, extreme_requant(rng))
+        rq = dataclasses.replace(extreme_requant(rng), zero_point=gp.rq.zero_point)
+        gp = g.GeluParams(gp.q_clip, gp.q_one, rq, gp.input_zero_point)
     y = g.gelu_s8(x, gp)
-    params = (size, gp.q_clip, gp.q_one, *rq_params(gp.rq))
+    params = (size, gp.q_clip, gp.q_one, *rq_params(gp.rq), gp.rq.zero_point)
+    params += (gp.input_zero_point,)
     return Case("gelu", cid, params, (x, y), f"size={size} s_x={s_x:.4g} {style}")
 
 
@@ -289,8 +393,15 @@ def gen_add(rng: Rng, cid: int) -> Case:
     a = fill_s8(rng, (size,), pick_mode(rng, style))
     b = fill_s8(rng, (size,), pick_mode(rng, style))
     s_a, s_b = math.exp(rng.uniform(-4, 0)), math.exp(rng.uniform(-4, 0))
-    p = g.add_params(s_a, s_b, max(s_a, s_b) * rng.uniform(1.0, 2.5))
-    if style == "extreme_quant":
+    zs = (pick_zero_point(rng), pick_zero_point(rng), pick_zero_point(rng))
+    p = g.add_params(s_a, s_b, max(s_a, s_b) * rng.uniform(1.0, 2.5), *zs)
+    if style == "extreme_quant" and rng.random() < 0.3:
+        # the largest offset the int32 bound allows
+        m = 1 << 21
+        shift = int(rng.integers(1, 30))
+        off = (1 << 31) - 1 - 128 * 2 * m - (1 << (shift - 1))
+        p = g.AddParams(m, m, shift, offset=int(rng.choice([-off, off])), zero_point=zs[2])
+    elif style == "extreme_quant":
         if rng.random() < 0.5:
             lo = int(rng.integers(-128, 128))
             p = g.AddParams(p.m_a, p.m_b, p.shift, lo, int(rng.integers(lo, 128)))
@@ -298,7 +409,7 @@ def gen_add(rng: Rng, cid: int) -> Case:
             m = 1 << 22
             p = g.AddParams(int(rng.integers(0, m + 1)), m, int(rng.integers(1, 32)))
     y = g.add_s8(a, b, p)
-    params = (size, p.m_a, p.m_b, p.shift, p.act_min, p.act_max)
+    params = (size, p.m_a, p.m_b, p.shift, p.act_min, p.act_max, p.offset, p.zero_point)
     return Case("add", cid, params, (a, b, y), f"size={size} {style}")
 
 
@@ -391,16 +502,25 @@ def _conv_case(rng: Rng, cid: int, depthwise: bool) -> Case:
         wt = fill_s8(rng, (cout, kh, kw, cin), pick_mode(rng, style))
         acc = conv2d_acc(x, wt, None, stride, pad)
     bias = _conv_bias(rng, style, acc, cout)
-    rq = case_requant(rng, style, acc + (0 if bias is None else bias), act=True)
+    full = acc + (0 if bias is None else bias)
+    rq: Requant | ChannelRequant = with_zero_point(rng, case_requant(rng, style, full, act=True))
+    if rng.random() < 0.3:
+        rq = per_channel(rng, style, full, rq)
+    pad_value = pick_zero_point(rng)
     relu = style == "typical" and rng.random() < 0.3  # fused ReLU through act_min
-    lo = 0 if relu else -128
+    lo = rq.zero_point if relu else -128
     op = g.depthwise_conv2d_s8 if depthwise else g.conv2d_s8
-    y = op(x, wt, bias, rq, stride, pad, act_min=lo)
+    y = op(x, wt, bias, rq, stride, pad, act_min=lo, pad_value=pad_value)
     clamp = (max(lo, rq.act_min), rq.act_max)
-    params = (h, w, cin, *y.shape, kh, kw, *stride, *pad, *rq_params(rq), *clamp)
-    shape = f"{h}x{w}x{cin}->{y.shape} k={kh}x{kw} s={stride} pad={pad} {style}"
+    params = (h, w, cin, *y.shape, kh, kw, *stride, *pad, *base_params(rq), *clamp)
+    params += (rq.zero_point, pad_value)
+    kind = "per-channel" if isinstance(rq, ChannelRequant) else "per-tensor"
+    shape = (
+        f"{h}x{w}x{cin}->{y.shape} k={kh}x{kw} s={stride} pad={pad} z={rq.zero_point} "
+        f"pad_value={pad_value} {kind} {style}"
+    )
     name = "depthwise_conv2d" if depthwise else "conv2d"
-    return Case(name, cid, params, (x, wt, bias, y), shape)
+    return Case(name, cid, params, (x, wt, bias, *channel_buffers(rq), y), shape)
 
 
 def gen_conv2d(rng: Rng, cid: int) -> Case:
@@ -430,9 +550,11 @@ def gen_avgpool2d(rng: Rng, cid: int) -> Case:
     else:
         rq = Requant.from_scale(jitter(rng))
     include_pad = bool(rng.random() < 0.3)
-    y = g.avgpool2d_s8(x, (kh, kw), stride, pad, rq, include_pad)
+    rq = with_zero_point(rng, rq)
+    z_in = pick_zero_point(rng)
+    y = g.avgpool2d_s8(x, (kh, kw), stride, pad, rq, include_pad, z_in)
     params = _window_params(x, y, kh, kw, stride, pad)
-    params += (*rq_params(rq), rq.act_min, rq.act_max, int(include_pad))
+    params += (*rq_params(rq), rq.act_min, rq.act_max, int(include_pad), rq.zero_point, z_in)
     shape = f"{x.shape}->{y.shape} k={kh}x{kw} s={stride} pad={pad} incl={include_pad} {style}"
     return Case("avgpool2d", cid, params, (x, y), shape)
 
@@ -447,8 +569,10 @@ def gen_mean_rows(rng: Rng, cid: int) -> Case:
         rq = extreme_requant(rng, act=True)
     else:
         rq = Requant.from_scale(jitter(rng) / rows)
-    y = g.mean_rows_s8(x, rq)
-    params = (rows, e, *rq_params(rq), rq.act_min, rq.act_max)
+    rq = with_zero_point(rng, rq)
+    z_in = pick_zero_point(rng)
+    y = g.mean_rows_s8(x, rq, z_in)
+    params = (rows, e, *rq_params(rq), rq.act_min, rq.act_max, rq.zero_point, z_in)
     return Case("mean_rows", cid, params, (x, y), f"S={rows} E={e} {style}")
 
 

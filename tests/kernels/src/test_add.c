@@ -1,12 +1,12 @@
-/* params: size m_a m_b shift act_min act_max; buffers: a, b, expected */
+/* params: size m_a m_b shift act_min act_max offset zero_point; buffers: a, b, expected */
 #include "tt_case.h"
 #include "tinytx/kernels.h"
 
 void tt_test_add(const tt_case *c, tt_result *r)
 {
 	const int32_t *p = c->params;
-	tinytx_add_params ap = {p[1], p[2], p[3], {p[4], p[5]}};
-	if (c->n_params != 6 || c->n_buffers != 3 || c->len[2] != (uint32_t)p[0]) {
+	tinytx_add_params ap = {p[1], p[2], p[3], {p[4], p[5]}, p[6], p[7]};
+	if (c->n_params != 8 || c->n_buffers != 3 || c->len[2] != (uint32_t)p[0]) {
 		tt_fail(r, "malformed add case");
 		return;
 	}

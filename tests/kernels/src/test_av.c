@@ -7,7 +7,7 @@ void tt_test_av(const tt_case *c, tt_result *r)
 {
 	const int32_t *p = c->params;
 	tinytx_attention_dims dims = {p[0], p[1], p[2], p[3], p[0]};
-	tinytx_requant rq = {p[4], p[5]};
+	tinytx_requant rq = {p[4], p[5], 0};
 	if (c->n_params != 6 || c->n_buffers != 3 || c->len[2] != (uint32_t)(p[0] * p[1] * p[3])) {
 		tt_fail(r, "malformed av case");
 		return;

@@ -1,4 +1,4 @@
-/* params: S E H P, then (multiplier, shift) for t v softmax av out
+/* params: S E H P, then (multiplier, shift) for t v softmax av out, out's zero point
  * buffers: x, wt, bt, wv, bv, wo, bo (biases may be empty), expected [S][E] */
 #include <stdlib.h>
 
@@ -9,9 +9,9 @@ void tt_test_fwsa(const tt_case *c, tt_result *r)
 {
 	const int32_t *p = c->params;
 	tinytx_mhsa_dims dims = {p[0], p[1], p[2], p[3]};
-	tinytx_fwsa_params fp = {{p[4], p[5]}, {p[6], p[7]}, {p[8], p[9]}, {p[10], p[11]},
-				 {p[12], p[13]}};
-	if (c->n_params != 14 || c->n_buffers != 8 || c->len[7] != (uint32_t)(p[0] * p[1])) {
+	tinytx_fwsa_params fp = {{p[4], p[5], 0},   {p[6], p[7], 0}, {p[8], p[9], 0},
+				 {p[10], p[11], 0}, {p[12], p[13], p[14]}};
+	if (c->n_params != 15 || c->n_buffers != 8 || c->len[7] != (uint32_t)(p[0] * p[1])) {
 		tt_fail(r, "malformed fwsa case");
 		return;
 	}

@@ -1,12 +1,13 @@
-/* params: size q_clip q_one multiplier shift; buffers: x, expected */
+/* params: size q_clip q_one multiplier shift zero_point input_zero_point;
+ * buffers: x, expected */
 #include "tt_case.h"
 #include "tinytx/kernels.h"
 
 void tt_test_gelu(const tt_case *c, tt_result *r)
 {
 	const int32_t *p = c->params;
-	tinytx_gelu_params gp = {p[1], p[2], {p[3], p[4]}};
-	if (c->n_params != 5 || c->n_buffers != 2 || c->len[1] != (uint32_t)p[0]) {
+	tinytx_gelu_params gp = {p[1], p[2], {p[3], p[4], p[5]}, p[6]};
+	if (c->n_params != 7 || c->n_buffers != 2 || c->len[1] != (uint32_t)p[0]) {
 		tt_fail(r, "malformed gelu case");
 		return;
 	}

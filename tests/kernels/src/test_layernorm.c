@@ -1,4 +1,4 @@
-/* params: rows features multiplier shift eps_q16
+/* params: rows features multiplier shift eps_q16 zero_point
  * buffers: x [rows][E], gamma [E] int8, beta [E] int32, expected */
 #include "tt_case.h"
 #include "tinytx/kernels.h"
@@ -7,8 +7,8 @@ void tt_test_layernorm(const tt_case *c, tt_result *r)
 {
 	const int32_t *p = c->params;
 	tinytx_layernorm_dims dims = {p[0], p[1]};
-	tinytx_layernorm_params lp = {{p[2], p[3]}, p[4]};
-	if (c->n_params != 5 || c->n_buffers != 4 || c->len[3] != (uint32_t)(p[0] * p[1])) {
+	tinytx_layernorm_params lp = {{p[2], p[3], p[5]}, p[4]};
+	if (c->n_params != 6 || c->n_buffers != 4 || c->len[3] != (uint32_t)(p[0] * p[1])) {
 		tt_fail(r, "malformed layernorm case");
 		return;
 	}

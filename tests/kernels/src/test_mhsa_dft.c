@@ -1,8 +1,11 @@
 /* Depth-first tiled blocks (tinytx_mhsa_dft_s8, tinytx_fwsa_dft_s8); expected output:
  * the golden *layer-wise* block.
- * mhsa_dft params: S E H P tile_rows in_place, (multiplier, shift) for q k v softmax av out
- *          buffers: x, wq, bq, wk, bk, wv, bv, wo, bo (biases may be empty), expected [S][E]
- * fwsa_dft params: S E H P tile_rows in_place, (multiplier, shift) for t v softmax av out
+ * mhsa_dft params: S E H P tile_rows in_place, (multiplier, shift) for q k v softmax av out,
+ *          out's zero point
+ *          buffers: x, wq, bq, wk, bk, wv, bv, wo, bo (biases may be empty), per-channel
+ *          tables (as for mhsa), expected [S][E]
+ * fwsa_dft params: S E H P tile_rows in_place, (multiplier, shift) for t v softmax av out,
+ *          out's zero point
  *          buffers: x, wt, bt, wv, bv, wo, bo, expected [S][E]
  * in_place = 1: the output aliases the input. The scratch has exactly get_buffer_size
  * bytes and guard bytes after it. */
@@ -80,10 +83,14 @@ static tinytx_status mhsa_dft_call(const tt_case *c, const int8_t *in, int8_t *o
 {
 	const int32_t *p = c->params;
 	tinytx_mhsa_dims d = dims_of(c);
-	tinytx_mhsa_params mp = {{p[6], p[7]},	 {p[8], p[9]},	 {p[10], p[11]},
-				 {p[12], p[13]}, {p[14], p[15]}, {p[16], p[17]}};
-	tinytx_mhsa_weights w = {c->buf[1], c->buf[2], c->buf[3], c->buf[4],
-				 c->buf[5], c->buf[6], c->buf[7], c->buf[8]};
+	tinytx_mhsa_params mp = {{p[6], p[7], 0},   {p[8], p[9], 0},   {p[10], p[11], 0},
+				 {p[12], p[13], 0}, {p[14], p[15], 0}, {p[16], p[17], p[18]}};
+	tinytx_mhsa_weights w = {c->buf[1], c->buf[2], c->buf[3], c->buf[4], c->buf[5],
+				 c->buf[6], c->buf[7], c->buf[8], {NULL, NULL}, {NULL, NULL},
+				 {NULL, NULL}, {NULL, NULL}};
+	if (!tt_mhsa_channels(c, 9, p[2] * p[3], p[1], &w)) {
+		return TINYTX_ERR_PARAM; /* malformed case */
+	}
 	return tinytx_mhsa_dft_s8(&d, p[4], &mp, &w, in, out, scratch);
 }
 
@@ -97,19 +104,19 @@ static tinytx_status fwsa_dft_call(const tt_case *c, const int8_t *in, int8_t *o
 {
 	const int32_t *p = c->params;
 	tinytx_mhsa_dims d = dims_of(c);
-	tinytx_fwsa_params fp = {{p[6], p[7]}, {p[8], p[9]}, {p[10], p[11]}, {p[12], p[13]},
-				 {p[14], p[15]}};
+	tinytx_fwsa_params fp = {{p[6], p[7], 0},   {p[8], p[9], 0}, {p[10], p[11], 0},
+				 {p[12], p[13], 0}, {p[14], p[15], p[16]}};
 	tinytx_fwsa_weights w = {c->buf[1], c->buf[2], c->buf[3], c->buf[4], c->buf[5], c->buf[6]};
 	return tinytx_fwsa_dft_s8(&d, p[4], &fp, &w, in, out, scratch);
 }
 
 void tt_test_mhsa_dft(const tt_case *c, tt_result *r)
 {
-	if (c->n_buffers != 10) {
+	if (c->n_buffers != 11) {
 		tt_fail(r, "malformed mhsa_dft case");
 		return;
 	}
-	run_dft(c, r, 18, mhsa_dft_size, mhsa_dft_call);
+	run_dft(c, r, 19, mhsa_dft_size, mhsa_dft_call);
 }
 
 void tt_test_fwsa_dft(const tt_case *c, tt_result *r)
@@ -118,5 +125,5 @@ void tt_test_fwsa_dft(const tt_case *c, tt_result *r)
 		tt_fail(r, "malformed fwsa_dft case");
 		return;
 	}
-	run_dft(c, r, 16, fwsa_dft_size, fwsa_dft_call);
+	run_dft(c, r, 17, fwsa_dft_size, fwsa_dft_call);
 }

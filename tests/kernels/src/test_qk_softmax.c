@@ -9,7 +9,7 @@ void tt_test_qk_softmax(const tt_case *c, tt_result *r)
 {
 	const int32_t *p = c->params;
 	tinytx_attention_dims dims = {p[0], p[1], p[2], p[3], p[4]};
-	tinytx_requant rq = {p[5], p[6]};
+	tinytx_requant rq = {p[5], p[6], 0};
 	if (c->n_params != 7 || c->n_buffers != 3 || c->len[2] != (uint32_t)(p[0] * p[1] * p[2])) {
 		tt_fail(r, "malformed qk_softmax case");
 		return;

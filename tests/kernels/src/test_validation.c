@@ -35,7 +35,7 @@ static int32_t scratch[512];
 
 static void linear_checks(void)
 {
-	const tinytx_linear_params ok_p = {{1 << 30, 31}, {-128, 127}};
+	const tinytx_linear_params ok_p = {{1 << 30, 31, 0}, {-128, 127}, NULL, NULL};
 	tinytx_linear_params p = ok_p;
 	tinytx_linear_dims d = {2, 3, 4, 2, TINYTX_LAYOUT_HEAD_MAJOR};
 	EXPECT(tinytx_linear_s8(&d, &p, in8, in8, NULL, out8), TINYTX_OK);
@@ -81,9 +81,67 @@ static void linear_checks(void)
 	EXPECT(tinytx_linear_s8(&d, &p, in8, in8, NULL, out8), TINYTX_ERR_PARAM);
 }
 
+/* Zero points, pad values, offsets and per-channel tables out of their ranges. */
+static void zero_point_checks(void)
+{
+	static const int32_t mults[4] = {1 << 30, 1 << 30, 1 << 30, 1 << 30};
+	static const int32_t shifts[4] = {31, 31, 63, 31}; /* channel 2: bad shift */
+	static const int32_t good_shifts[4] = {31, 32, 40, 62};
+	tinytx_linear_params p = {{1 << 30, 31, 127}, {127, 127}, NULL, NULL};
+	tinytx_linear_dims d = {2, 3, 4, 1, TINYTX_LAYOUT_TOKEN_MAJOR};
+	EXPECT(tinytx_linear_s8(&d, &p, in8, in8, NULL, out8), TINYTX_OK);
+	p.requant.zero_point = 128;
+	EXPECT(tinytx_linear_s8(&d, &p, in8, in8, NULL, out8), TINYTX_ERR_PARAM);
+	p.requant.zero_point = -129;
+	EXPECT(tinytx_linear_s8(&d, &p, in8, in8, NULL, out8), TINYTX_ERR_PARAM);
+	p.requant.zero_point = -3;
+	p.act.min = -128;
+	p.multipliers = mults;
+	p.shifts = good_shifts;
+	EXPECT(tinytx_linear_s8(&d, &p, in8, in8, NULL, out8), TINYTX_OK);
+	p.shifts = shifts;
+	EXPECT(tinytx_linear_s8(&d, &p, in8, in8, NULL, out8), TINYTX_ERR_PARAM);
+	p.shifts = NULL; /* only one of the two tables */
+	EXPECT(tinytx_linear_s8(&d, &p, in8, in8, NULL, out8), TINYTX_ERR_PARAM);
+
+	const tinytx_conv2d_dims cd = {4, 4, 2, 4, 4, 3, 3, 3, 1, 1, 1, 1, 1, 1};
+	tinytx_conv2d_params cp = {{1 << 30, 31, 5}, {-128, 127}, -128, mults, good_shifts};
+	EXPECT(tinytx_conv2d_s8(&cd, &cp, in8, in8, NULL, out8, NULL), TINYTX_OK);
+	cp.pad_value = 128;
+	EXPECT(tinytx_conv2d_s8(&cd, &cp, in8, in8, NULL, out8, NULL), TINYTX_ERR_PARAM);
+	cp.pad_value = 0;
+	cp.shifts = shifts;
+	EXPECT(tinytx_conv2d_s8(&cd, &cp, in8, in8, NULL, out8, NULL), TINYTX_ERR_PARAM);
+	const tinytx_conv2d_dims dd = {4, 4, 2, 4, 4, 2, 3, 3, 1, 1, 1, 1, 1, 1};
+	cp.shifts = good_shifts;
+	cp.pad_value = 127;
+	EXPECT(tinytx_depthwise_conv2d_s8(&dd, &cp, in8, in8, NULL, out8), TINYTX_OK);
+	cp.multipliers = NULL;
+	EXPECT(tinytx_depthwise_conv2d_s8(&dd, &cp, in8, in8, NULL, out8), TINYTX_ERR_PARAM);
+
+	tinytx_add_params ap = {1 << 21, 1 << 21, 20, {-128, 127}, -(1 << 29), 100};
+	EXPECT(tinytx_add_s8(8, &ap, in8, in8, out8), TINYTX_OK);
+	ap.offset = (1 << 30) + (1 << 29); /* the sum could leave int32 */
+	EXPECT(tinytx_add_s8(8, &ap, in8, in8, out8), TINYTX_ERR_PARAM);
+	ap.offset = 0;
+	ap.zero_point = 128;
+	EXPECT(tinytx_add_s8(8, &ap, in8, in8, out8), TINYTX_ERR_PARAM);
+
+	tinytx_gelu_params gp = {80, 7091, {1 << 30, 40, -7}, 127};
+	EXPECT(tinytx_gelu_s8(8, &gp, in8, out8), TINYTX_OK);
+	gp.input_zero_point = -129;
+	EXPECT(tinytx_gelu_s8(8, &gp, in8, out8), TINYTX_ERR_PARAM);
+
+	tinytx_mean_rows_dims md = {2, 4};
+	tinytx_mean_rows_params mp = {{1 << 30, 33, 0}, {-128, 127}, 200};
+	EXPECT(tinytx_mean_rows_s8(&md, &mp, in8, out8), TINYTX_ERR_PARAM);
+	mp.input_zero_point = -128;
+	EXPECT(tinytx_mean_rows_s8(&md, &mp, in8, out8), TINYTX_OK);
+}
+
 static void attention_checks(void)
 {
-	const tinytx_requant rq = {1 << 30, 31};
+	const tinytx_requant rq = {1 << 30, 31, 0};
 	tinytx_attention_dims d = {2, 3, 4, 2, 2};
 	EXPECT(tinytx_qk_softmax_s8_get_buffer_size(&d), 4 * sizeof(int32_t));
 	EXPECT(tinytx_qk_softmax_s8(&d, rq, in8, in8, probs, scratch), TINYTX_OK);
@@ -93,7 +151,7 @@ static void attention_checks(void)
 	EXPECT(tinytx_qk_softmax_s8(&d, rq, NULL, in8, probs, scratch), TINYTX_ERR_NULL);
 	EXPECT(tinytx_av_s8(&d, rq, NULL, in8, out8), TINYTX_ERR_NULL);
 	EXPECT(tinytx_av_s8(&d, rq, probs, in8, NULL), TINYTX_ERR_NULL);
-	tinytx_requant bad = {1 << 30, 0};
+	tinytx_requant bad = {1 << 30, 0, 0};
 	EXPECT(tinytx_qk_softmax_s8(&d, bad, in8, in8, probs, scratch), TINYTX_ERR_PARAM);
 	EXPECT(tinytx_av_s8(&d, bad, probs, in8, out8), TINYTX_ERR_PARAM);
 	d.k_heads = 3; /* neither H nor 1 */
@@ -137,10 +195,11 @@ static const struct {
 
 static void block_checks(void)
 {
-	const tinytx_requant rq = {1 << 30, 31};
+	const tinytx_requant rq = {1 << 30, 31, 0};
 	tinytx_mhsa_dims d = {3, 4, 2, 2};
 	tinytx_mhsa_params mp = {rq, rq, rq, rq, rq, rq};
-	tinytx_mhsa_weights mw = {in8, NULL, in8, NULL, in8, NULL, in8, NULL};
+	tinytx_mhsa_weights mw = {in8,	NULL, in8, NULL, in8, NULL, in8, NULL,
+				  {NULL, NULL}, {NULL, NULL}, {NULL, NULL}, {NULL, NULL}};
 	tinytx_fwsa_params fp = {rq, rq, rq, rq, rq};
 	tinytx_fwsa_weights fw = {in8, NULL, in8, NULL, in8, NULL};
 	int32_t need = tinytx_mhsa_s8_get_buffer_size(&d);
@@ -149,6 +208,27 @@ static void block_checks(void)
 	need = tinytx_fwsa_s8_get_buffer_size(&d);
 	EXPECT(need > 0 && need <= (int32_t)sizeof(scratch), 1);
 	EXPECT(tinytx_fwsa_s8(&d, &fp, &fw, in8, out8, scratch), TINYTX_OK);
+	mp.out.zero_point = -9; /* the block output may have a zero point */
+	EXPECT(tinytx_mhsa_s8(&d, &mp, &mw, in8, out8, scratch), TINYTX_OK);
+	mp.v.zero_point = 1; /* an internal one may not */
+	EXPECT(tinytx_mhsa_s8(&d, &mp, &mw, in8, out8, scratch), TINYTX_ERR_PARAM);
+	mp.v.zero_point = 0;
+	mp.out.zero_point = 0;
+	static const int32_t ch_m[4] = {1 << 30, 1 << 30, 1 << 30, 1 << 30};
+	static const int32_t ch_s[4] = {31, 40, 33, 62};
+	mw.k_ch = (tinytx_channels){ch_m, ch_s};
+	mw.out_ch = (tinytx_channels){ch_m, ch_s};
+	EXPECT(tinytx_mhsa_s8(&d, &mp, &mw, in8, out8, scratch), TINYTX_OK);
+	mw.out_ch.shifts = NULL; /* one table of a pair */
+	EXPECT(tinytx_mhsa_s8(&d, &mp, &mw, in8, out8, scratch), TINYTX_ERR_PARAM);
+	EXPECT(tinytx_mhsa_dft_s8(&d, 1, &mp, &mw, in8, out8, scratch), TINYTX_ERR_PARAM);
+	mw.out_ch = (tinytx_channels){NULL, NULL};
+	mw.k_ch = (tinytx_channels){ch_m, ch_m}; /* shifts of 2^30: out of range */
+	EXPECT(tinytx_mhsa_s8(&d, &mp, &mw, in8, out8, scratch), TINYTX_ERR_PARAM);
+	mw.k_ch = (tinytx_channels){NULL, NULL};
+	fp.av.zero_point = 1;
+	EXPECT(tinytx_fwsa_s8(&d, &fp, &fw, in8, out8, scratch), TINYTX_ERR_PARAM);
+	fp.av.zero_point = 0;
 	for (size_t i = 0; i < sizeof(dft_tiles) / sizeof(dft_tiles[0]); i++) {
 		const int32_t x = dft_tiles[i].tile;
 		const long mhsa = dft_tiles[i].mhsa, fwsa = dft_tiles[i].fwsa;
@@ -217,7 +297,7 @@ static void elementwise_checks(void)
 {
 	const int32_t beta[4] = {0, 0, 0, 0};
 	tinytx_layernorm_dims ld = {2, 4};
-	tinytx_layernorm_params lp = {{1 << 30, 31}, 0};
+	tinytx_layernorm_params lp = {{1 << 30, 31, 0}, 0};
 	EXPECT(tinytx_layernorm_s8(&ld, &lp, in8, in8, beta, out8), TINYTX_OK);
 	EXPECT(tinytx_layernorm_s8(&ld, &lp, in8, NULL, beta, out8), TINYTX_ERR_NULL);
 	EXPECT(tinytx_layernorm_s8(&ld, &lp, in8, in8, NULL, out8), TINYTX_ERR_NULL);
@@ -232,7 +312,7 @@ static void elementwise_checks(void)
 	ld.rows = -1;
 	EXPECT(tinytx_layernorm_s8(&ld, &lp, in8, in8, beta, out8), TINYTX_ERR_DIMS);
 
-	tinytx_gelu_params gp = {80, 7091, {1 << 30, 40}};
+	tinytx_gelu_params gp = {80, 7091, {1 << 30, 40, 0}, 0};
 	EXPECT(tinytx_gelu_s8(8, &gp, in8, out8), TINYTX_OK);
 	EXPECT(tinytx_gelu_s8(0, &gp, in8, out8), TINYTX_ERR_DIMS);
 	EXPECT(tinytx_gelu_s8(8, NULL, in8, out8), TINYTX_ERR_NULL);
@@ -245,7 +325,7 @@ static void elementwise_checks(void)
 	gp.q_clip = 0;
 	EXPECT(tinytx_gelu_s8(8, &gp, in8, out8), TINYTX_ERR_PARAM);
 
-	tinytx_add_params ap = {1 << 20, 1 << 20, 21, {-128, 127}};
+	tinytx_add_params ap = {1 << 20, 1 << 20, 21, {-128, 127}, 0, 0};
 	EXPECT(tinytx_add_s8(8, &ap, in8, in8, out8), TINYTX_OK);
 	EXPECT(tinytx_add_s8(-1, &ap, in8, in8, out8), TINYTX_ERR_DIMS);
 	EXPECT(tinytx_add_s8(8, &ap, in8, NULL, out8), TINYTX_ERR_NULL);
@@ -296,7 +376,7 @@ static void lut_checks(void)
 static void frontend_checks(void)
 {
 	const tinytx_conv2d_dims ok_d = {4, 4, 2, 2, 2, 3, 3, 3, 1, 1, 0, 0, 0, 0};
-	const tinytx_conv2d_params ok_p = {{1 << 30, 31}, {0, 127}};
+	const tinytx_conv2d_params ok_p = {{1 << 30, 31, 0}, {0, 127}, 0, NULL, NULL};
 	tinytx_conv2d_dims d = ok_d;
 	tinytx_conv2d_params p = ok_p;
 	EXPECT(tinytx_conv2d_s8_get_buffer_size(&d), 0);
@@ -351,7 +431,7 @@ static void frontend_checks(void)
 	EXPECT(tinytx_depthwise_conv2d_s8(&d, &p, in8, in8, NULL, out8), TINYTX_ERR_PARAM);
 
 	const tinytx_pool2d_dims ok_pd = {5, 4, 2, 3, 2, 2, 2, 2, 2, 1, 0, 1, 1};
-	const tinytx_avgpool2d_params ok_ap = {{1 << 30, 30}, {-128, 127}, 0};
+	const tinytx_avgpool2d_params ok_ap = {{1 << 30, 30, 0}, {-128, 127}, 0, 0};
 	tinytx_pool2d_dims pd = ok_pd;
 	tinytx_avgpool2d_params ap = ok_ap;
 	EXPECT(tinytx_maxpool2d_s8(&pd, in8, out8), TINYTX_OK);
@@ -377,7 +457,7 @@ static void frontend_checks(void)
 	EXPECT(tinytx_avgpool2d_s8(&pd, &ap, in8, out8), TINYTX_ERR_PARAM);
 
 	tinytx_mean_rows_dims md = {8, 4};
-	tinytx_mean_rows_params mp = {{1 << 30, 33}, {-128, 127}};
+	tinytx_mean_rows_params mp = {{1 << 30, 33, 0}, {-128, 127}, 0};
 	EXPECT(tinytx_mean_rows_s8(&md, &mp, in8, out8), TINYTX_OK);
 	EXPECT(tinytx_mean_rows_s8(&md, &mp, NULL, out8), TINYTX_ERR_NULL);
 	EXPECT(tinytx_mean_rows_s8(NULL, &mp, in8, out8), TINYTX_ERR_NULL);
@@ -395,6 +475,7 @@ int tt_run_validation(int *checks)
 	checks_run = 0;
 	checks_failed = 0;
 	linear_checks();
+	zero_point_checks();
 	attention_checks();
 	block_checks();
 	elementwise_checks();

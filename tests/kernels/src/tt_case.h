@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "tinytx/types.h"
+
 #define TT_MAX_PARAMS 32
 #define TT_MAX_BUFFERS 12
 
@@ -71,6 +73,10 @@ void tt_test_linear(const tt_case *c, tt_result *r);
 void tt_test_qk_softmax(const tt_case *c, tt_result *r);
 void tt_test_av(const tt_case *c, tt_result *r);
 void tt_test_mhsa(const tt_case *c, tt_result *r);
+/* The per-channel tables of an MHSA case (buffer `index`: empty, or the multipliers and
+ * shifts of q, k, v and out) into w; 0 when the buffer has the wrong size. */
+int tt_mhsa_channels(const tt_case *c, uint32_t index, int32_t hp, int32_t e,
+		     tinytx_mhsa_weights *w);
 void tt_test_fwsa(const tt_case *c, tt_result *r);
 void tt_test_layernorm(const tt_case *c, tt_result *r);
 void tt_test_gelu(const tt_case *c, tt_result *r);

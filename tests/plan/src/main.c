@@ -142,7 +142,7 @@ static int run_op(const plan_case *c, const plan_op *op)
 			return -100;
 		}
 		tinytx_linear_dims d = {a[0], a[1], a[2], a[3], (tinytx_layout)a[4]};
-		tinytx_linear_params p = {{a[5], a[6]}, {a[7], a[8]}};
+		tinytx_linear_params p = {{a[5], a[6], 0}, {a[7], a[8]}, NULL, NULL};
 		return tinytx_linear_s8(&d, &p, at(a[9]), blob(c, a[10]), blob(c, a[11]), at(a[12]));
 	}
 	case OP_QK_SOFTMAX: {
@@ -150,7 +150,7 @@ static int run_op(const plan_case *c, const plan_op *op)
 			return -100;
 		}
 		tinytx_attention_dims d = {a[0], a[1], a[2], a[3], a[4]};
-		tinytx_requant rq = {a[5], a[6]};
+		tinytx_requant rq = {a[5], a[6], 0};
 		return tinytx_qk_softmax_s8(&d, rq, at(a[7]), at(a[8]), at(a[9]), at(a[10]));
 	}
 	case OP_AV: {
@@ -158,7 +158,7 @@ static int run_op(const plan_case *c, const plan_op *op)
 			return -100;
 		}
 		tinytx_attention_dims d = {a[0], a[1], a[2], a[3], a[4]};
-		tinytx_requant rq = {a[5], a[6]};
+		tinytx_requant rq = {a[5], a[6], 0};
 		return tinytx_av_s8(&d, rq, at(a[7]), at(a[8]), at(a[9]));
 	}
 	case OP_MHSA_DFT: {
@@ -166,11 +166,12 @@ static int run_op(const plan_case *c, const plan_op *op)
 			return -100;
 		}
 		tinytx_mhsa_dims d = {a[0], a[1], a[2], a[3]};
-		tinytx_mhsa_params p = {{a[5], a[6]},	{a[7], a[8]},	{a[9], a[10]},
-					{a[11], a[12]}, {a[13], a[14]}, {a[15], a[16]}};
+		tinytx_mhsa_params p = {{a[5], a[6], 0},   {a[7], a[8], 0},   {a[9], a[10], 0},
+					{a[11], a[12], 0}, {a[13], a[14], 0}, {a[15], a[16], 0}};
 		tinytx_mhsa_weights w = {blob(c, a[17]), blob(c, a[18]), blob(c, a[19]),
 					 blob(c, a[20]), blob(c, a[21]), blob(c, a[22]),
-					 blob(c, a[23]), blob(c, a[24])};
+					 blob(c, a[23]), blob(c, a[24]), {NULL, NULL},
+					 {NULL, NULL},	 {NULL, NULL},	 {NULL, NULL}};
 		return tinytx_mhsa_dft_s8(&d, a[4], &p, &w, at(a[25]), at(a[26]), at(a[27]));
 	}
 	case OP_FWSA_DFT: {
@@ -179,7 +180,8 @@ static int run_op(const plan_case *c, const plan_op *op)
 		}
 		tinytx_mhsa_dims d = {a[0], a[1], a[2], a[3]};
 		tinytx_fwsa_params p = {
-			{a[5], a[6]}, {a[7], a[8]}, {a[9], a[10]}, {a[11], a[12]}, {a[13], a[14]}};
+			{a[5], a[6], 0},   {a[7], a[8], 0},   {a[9], a[10], 0},
+			{a[11], a[12], 0}, {a[13], a[14], 0}};
 		tinytx_fwsa_weights w = {blob(c, a[15]), blob(c, a[16]), blob(c, a[17]),
 					 blob(c, a[18]), blob(c, a[19]), blob(c, a[20])};
 		return tinytx_fwsa_dft_s8(&d, a[4], &p, &w, at(a[21]), at(a[22]), at(a[23]));

@@ -30,10 +30,11 @@ static void cluster_main(void *arg)
 {
 	run_result *r = (run_result *)arg;
 	const tinytx_mhsa_dims dims = {S, E, H, P};
-	const tinytx_requant rq = {1 << 30, 38};
-	const tinytx_mhsa_params params = {rq, rq, rq, {1 << 30, 36}, {1 << 30, 39}, rq};
-	const tinytx_mhsa_weights w = {weights[0], NULL, weights[1], NULL,
-				       weights[2], NULL, weights[3], NULL};
+	const tinytx_requant rq = {1 << 30, 38, 0};
+	const tinytx_mhsa_params params = {rq, rq, rq, {1 << 30, 36, 0}, {1 << 30, 39, 0}, rq};
+	const tinytx_mhsa_weights w = {weights[0],   NULL,	   weights[1],	 NULL,
+				       weights[2],   NULL,	   weights[3],	 NULL,
+				       {NULL, NULL}, {NULL, NULL}, {NULL, NULL}, {NULL, NULL}};
 	r->need = tinytx_mhsa_s8_get_buffer_size(&dims);
 	r->status = r->need <= SCRATCH_BYTES
 			    ? (int32_t)tinytx_mhsa_s8(&dims, &params, &w, x, y, scratch)

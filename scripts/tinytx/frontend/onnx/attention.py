@@ -53,6 +53,7 @@ from tinytx.frontend.onnx.patterns import (
     match_linear,
     requant,
     single_consumer,
+    symmetric_scale,
 )
 
 Step = tuple[Node, str]  # a node and the output of it the path follows
@@ -248,8 +249,9 @@ def _merge_chain(g: Graph, value: str) -> tuple[str, list[Node]]:
 
 
 def _act_scale(g: Graph, value: str) -> float:
-    """The scale of an internal attention tensor (q, k, v, A*V output)."""
-    return g.qscale[value]
+    """The scale of an internal attention tensor (q, k, v, A*V output): symmetric, as the
+    kernels keep them, covering the whole range of an asymmetric quantization."""
+    return symmetric_scale(g, value)
 
 
 def _path_scale(
@@ -362,10 +364,11 @@ def match_attention(g: Graph, softmax: Node) -> MhsaMatch:
     wo = np.empty_like(out_lin.w)
     wo[:, col[0]] = out_lin.w
 
-    s_x = next((g.qscale[v] for v in _input_chain(g, x) if v in g.qscale), None)
-    if s_x is None or out_lin.output not in g.qscale:
+    x_q = next((v for v in _input_chain(g, x) if v in g.qscale), None)
+    if x_q is None or out_lin.output not in g.qscale:
         raise fail("the block's input or output is not quantized")
-    s_y = g.qscale[out_lin.output]
+    s_x, z_x = g.qscale[x_q], g.qzero.get(x_q, 0)
+    s_y, z_y = g.qscale[out_lin.output], g.qzero.get(out_lin.output, 0)
 
     def scale_of(o: Operand, what: str) -> tuple[float, float]:
         return _path_scale(
@@ -383,22 +386,25 @@ def match_attention(g: Graph, softmax: Node) -> MhsaMatch:
     lq, lk, lv = ops["Q"].lin, ops["K"].lin, ops["V"].lin
     s_in_o = s_o * f_o
 
-    def rows(lin: LinearMatch, c: np.ndarray, what: str):
+    def rows(lin: LinearMatch, c: np.ndarray):
+        """The projection's rows in head order: weights, bias with the input zero point
+        folded in, and the weight scale (one per row when quantized per channel)."""
         sel = c.ravel()
-        w = lin.w[sel].astype(np.int8)
+        w = lin.w[sel]
+        w_scale = lin.w_scale[sel] if lin.per_channel else lin.w_scale
         b = None if lin.bias is None else lin.bias[sel]
-        return w, int_bias(b, n, s_x * lin.w_scale, softmax)
+        return w.astype(np.int8), int_bias(b, n, s_x * w_scale, softmax, w, z_x), w_scale
 
-    wq, bq = rows(lq, cq, "Q")
-    wk, bk = rows(lk, ck, "K")
-    wv, bv = rows(lv, cv, "V")
+    wq, bq, sq = rows(lq, cq)
+    wk, bk, sk = rows(lk, ck)
+    wv, bv, sv = rows(lv, cv)
     quant = gold.MhsaQuant(
-        q=requant(s_x * lq.w_scale / s_q, softmax, "Q requantization"),
-        k=requant(s_x * lk.w_scale / s_k, softmax, "K requantization"),
-        v=requant(s_x * lv.w_scale / s_v, softmax, "V requantization"),
+        q=requant(s_x * sq / s_q, softmax, "Q requantization"),
+        k=requant(s_x * sk / s_k, softmax, "K requantization"),
+        v=requant(s_x * sv / s_v, softmax, "V requantization"),
         softmax=_softmax_rq(s_q * s_k * f_q * f_k * f_s, softmax),
         av=requant(f_v * s_v / gold.attention.PROB_ONE / s_o, softmax, "A*V requantization"),
-        out=requant(s_in_o * out_lin.w_scale / s_y, out_node, "output projection"),
+        out=requant(s_in_o * out_lin.w_scale / s_y, out_node, "output projection", zero_point=z_y),
     )
     weights = gold.MhsaWeights(
         wq=wq,
@@ -419,10 +425,12 @@ def match_attention(g: Graph, softmax: Node) -> MhsaMatch:
     nodes = _unique(nodes)
     scales = {
         "x": s_x,
-        "wq": lq.w_scale,
-        "wk": lk.w_scale,
-        "wv": lv.w_scale,
-        "wo": out_lin.w_scale,
+        # per-channel weights: the largest scale (only the FWSA fusion reads these, and
+        # it is not offered for per-channel blocks)
+        "wq": float(np.max(sq)),
+        "wk": float(np.max(sk)),
+        "wv": float(np.max(sv)),
+        "wo": float(np.max(out_lin.w_scale)),
         "q": s_q,
         "k": s_k,
         "v": s_v,

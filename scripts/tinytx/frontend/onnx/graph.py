@@ -4,16 +4,18 @@ QDQ models carry every quantized tensor as ``x -> QuantizeLinear -> DequantizeLi
 and every quantized constant as ``int8 initializer -> DequantizeLinear``. This module
 removes those nodes and keeps what they say:
 
-- a ``QuantizeLinear``/``DequantizeLinear`` pair on an activation becomes a scale on
-  the float value (``Graph.qscale``); consumers read the float value directly;
+- a ``QuantizeLinear``/``DequantizeLinear`` pair on an activation becomes a scale and a
+  zero point on the float value (``Graph.qscale``, ``Graph.qzero``); consumers read the
+  float value directly. Activations may be int8 or uint8 with any zero point; the
+  zero point is kept in the int8 domain (uint8 zero point - 128, see ``int8_zero_point``);
 - a ``DequantizeLinear`` of an integer constant (or a ``QuantizeLinear`` of a float
   constant, as PyTorch exports weights) becomes a :class:`Const` holding both the
-  integers and the per-tensor scale;
+  integers and the per-tensor scale (or the per-channel scales and their axis);
 - shape arithmetic on constants (``Shape`` of a static tensor, ``Gather``, ``Concat``,
   ``Unsqueeze``, ``Cast``, element-wise math, ...) is folded.
 
-Zero points must be 0 and activations int8: anything else is refused here with a
-message naming the node.
+Weight zero points must be 0 (symmetric weights, onnxruntime's default); other
+quantized types than int8/uint8 are refused here with a message naming the node.
 """
 
 from __future__ import annotations
@@ -108,6 +110,7 @@ class Graph:
     opset: int
     sha256: str = ""
     graph_name: str = ""
+    qzero: dict[str, int] = field(default_factory=dict)  # int8-domain zero points
     _consumers: dict[str, list[Node]] = field(default_factory=dict)
 
     def reindex(self) -> None:
@@ -416,6 +419,7 @@ def build_graph(model, where: str, sha256: str) -> Graph:
             shapes[vi.name] = tuple(int(d) for d in dims)
 
     qscale: dict[str, float] = {}
+    qzero: dict[str, int] = {}
     alias: dict[str, str] = {}
     q_of: dict[str, tuple[str, np.ndarray, np.ndarray, Node]] = {}
     nodes: list[Node] = []
@@ -455,7 +459,7 @@ def build_graph(model, where: str, sha256: str) -> Graph:
             _fold_quantize(node, consts, q_of, shapes)
             continue
         if node.op == "DequantizeLinear":
-            target = _fold_dequantize(node, consts, q_of, qscale, input_value)
+            target = _fold_dequantize(node, consts, q_of, qscale, qzero, input_value)
             if target is not None:
                 alias[node.outputs[0]] = target
             elif node.inputs[0] == input_value:  # int8 model input
@@ -470,8 +474,9 @@ def build_graph(model, where: str, sha256: str) -> Graph:
     out_value = resolve(out_name)
     if out_value in q_of:  # the graph ends in QuantizeLinear: int8 output
         x, scale, zp, qnode = q_of[out_value]
-        _check_activation_qparams(qnode, scale, zp, consts)
+        z8 = _check_activation_qparams(qnode, scale, zp, consts)
         qscale.setdefault(x, float(scale[0]))
+        qzero.setdefault(x, z8)
         out_value = x
     if out_value in consts:
         raise FrontendError(f"{where}: output '{out_name}' is a constant")
@@ -505,6 +510,7 @@ def build_graph(model, where: str, sha256: str) -> Graph:
         opset=opset,
         sha256=sha256,
         graph_name=g.name,
+        qzero=qzero,
     )
     graph.reindex()
     return graph
@@ -526,14 +532,11 @@ def _fold_node(node: Node, consts: dict[str, Const], shapes) -> bool:
             raise
         except Exception as exc:
             raise node_error(node, f"cannot fold constant expression: {exc}") from None
+        axis = first.axis
         if first.per_channel:
-            raise node_error(
-                node,
-                "changes the layout of a per-channel quantized constant",
-                "accepted: per-tensor weights (onnxruntime: per_channel=False)",
-            )
+            axis = _layout_axis(node, first.value.shape, value.shape, first.axis)
         consts[node.outputs[0]] = Const(
-            value, value, q, first.scale, None, None, first.zero_point, first.q_dtype
+            value, value, q, first.scale, first.scales, axis, first.zero_point, first.q_dtype
         )
         return True
     if node.op != "Shape" and not (node.inputs and all(i in consts for i in node.inputs if i)):
@@ -595,7 +598,28 @@ def _qdtype(node: Node, consts: dict[str, Const]) -> np.dtype:
     return np.dtype(np.uint8)
 
 
-def _check_activation_qparams(node: Node, scale: np.ndarray, zp: np.ndarray, consts) -> None:
+def _layout_axis(node: Node, before: tuple[int, ...], after: tuple[int, ...], axis) -> int:
+    """Where the channel axis of a per-channel constant goes through a layout op: a
+    Transpose permutes it; other layout ops must keep the shape."""
+    if node.op == "Transpose":
+        perm = [int(p) for p in node.attr("perm", list(range(len(before)))[::-1])]
+        return perm.index(int(axis))
+    if tuple(before) == tuple(after):
+        return int(axis)
+    raise node_error(
+        node,
+        "reshapes a per-channel quantized constant",
+        "accepted: per-channel weights used as stored or transposed",
+    )
+
+
+def int8_zero_point(zp: int, dtype: np.dtype) -> int:
+    """The zero point of a tensor's int8 codes: uint8 codes are handled as ``u8 - 128``."""
+    return int(zp) - 128 if dtype == np.uint8 else int(zp)
+
+
+def _check_activation_qparams(node: Node, scale: np.ndarray, zp: np.ndarray, consts) -> int:
+    """Checks an activation's quantization; returns its int8-domain zero point."""
     if scale.size != 1:
         raise node_error(
             node,
@@ -603,19 +627,17 @@ def _check_activation_qparams(node: Node, scale: np.ndarray, zp: np.ndarray, con
             "accepted: one scale per activation tensor",
         )
     dtype = _qdtype(node, consts)
-    if dtype != np.int8:
+    if dtype not in (np.int8, np.uint8):
         raise node_error(
             node,
             f"activation quantized to {dtype}",
-            "accepted: int8 activations (onnxruntime: activation_type=QuantType.QInt8)",
+            "accepted: int8 or uint8 activations (onnxruntime: QuantType.QInt8/QUInt8)",
         )
-    if np.any(zp != 0):
-        raise node_error(
-            node,
-            f"nonzero zero point {int(zp.ravel()[0])} on an activation",
-            "accepted: symmetric int8 activations with zero point 0 "
-            "(onnxruntime: extra_options={'ActivationSymmetric': True})",
-        )
+    info = np.iinfo(dtype)
+    z = int(zp.ravel()[0]) if zp.size else 0
+    if not info.min <= z <= info.max:
+        raise node_error(node, f"zero point {z} outside the {dtype} range")
+    return int8_zero_point(z, dtype)
 
 
 def _qparams(node: Node, consts: dict[str, Const]) -> tuple[np.ndarray, np.ndarray]:
@@ -658,7 +680,7 @@ def _fold_quantize(node: Node, consts, q_of, shapes) -> None:
         shapes[node.outputs[0]] = shapes[x]
 
 
-def _fold_dequantize(node: Node, consts, q_of, qscale, input_value: str) -> str | None:
+def _fold_dequantize(node: Node, consts, q_of, qscale, qzero, input_value: str) -> str | None:
     """Fold one DequantizeLinear; returns the float value its output stands for (QDQ pair
     on an activation), or None when the output became a constant or is the int8 input."""
     scale, zp = _qparams(node, consts)
@@ -680,7 +702,7 @@ def _fold_dequantize(node: Node, consts, q_of, qscale, input_value: str) -> str 
             consts[out] = Const(
                 value,
                 value,
-                None,
+                qi if not np.any(zp) else None,
                 None,
                 scale.astype(np.float64),
                 axis,
@@ -696,14 +718,23 @@ def _fold_dequantize(node: Node, consts, q_of, qscale, input_value: str) -> str 
         return None
     if src in q_of:
         x, qs, qz, qnode = q_of[src]
-        _check_activation_qparams(qnode, qs, qz, consts)
-        _check_activation_qparams(node, scale, zp, consts)
-        if not math.isclose(float(qs[0]), float(scale[0]), rel_tol=1e-6):
+        z_q = _check_activation_qparams(qnode, qs, qz, consts)
+        z8 = _check_activation_qparams(node, scale, zp, consts)
+        if not math.isclose(float(qs[0]), float(scale[0]), rel_tol=1e-6) or z_q != z8:
             raise node_error(
                 node,
-                f"scale {float(scale[0]):g} differs from its QuantizeLinear's {float(qs[0]):g}",
-                "accepted: QuantizeLinear/DequantizeLinear pairs with one scale",
+                f"scale {float(scale[0]):g} / zero point differ from its QuantizeLinear's "
+                f"{float(qs[0]):g}",
+                "accepted: QuantizeLinear/DequantizeLinear pairs with one scale and zero point",
             )
+        old_z = qzero.get(x)
+        if old_z is not None and old_z != z8:
+            raise node_error(
+                node,
+                f"tensor '{x}' is quantized twice with different zero points ({old_z}, {z8})",
+                "accepted: one zero point per activation tensor",
+            )
+        qzero[x] = z8
         old = qscale.get(x)
         if old is not None and not math.isclose(old, float(scale[0]), rel_tol=1e-6):
             raise node_error(
@@ -715,9 +746,10 @@ def _fold_dequantize(node: Node, consts, q_of, qscale, input_value: str) -> str 
         qscale[x] = float(scale[0])
         return x
     if src == input_value:  # the model takes int8 input
-        if scale.size != 1 or np.any(zp != 0):
-            raise node_error(node, "the int8 input needs one scale and zero point 0")
+        if scale.size != 1:
+            raise node_error(node, "the int8 input needs one scale")
         qscale[out] = float(scale[0])
+        qzero[out] = int(zp.ravel()[0]) if zp.size else 0
         return None
     raise node_error(
         node,

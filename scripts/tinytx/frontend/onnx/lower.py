@@ -14,6 +14,7 @@ the float model that the integer kernels do not take.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from dataclasses import dataclass
@@ -164,9 +165,16 @@ class Lowering:
             )
         return s
 
-    def new_tensor(self, value: str, shape: tuple[int, ...], scale: float) -> str:
+    def zero(self, value: str) -> int:
+        """The int8-domain zero point of a quantized value (0: symmetric)."""
+        return self.g.qzero.get(value, 0)
+
+    def new_tensor(
+        self, value: str, shape: tuple[int, ...], scale: float, zero_point: int | None = None
+    ) -> str:
         name = c_name(value, self.used_names)
-        self.tensors[name] = ir.Tensor(name, tuple(int(d) for d in shape), "int8", scale)
+        z = self.zero(value) if zero_point is None else zero_point
+        self.tensors[name] = ir.Tensor(name, tuple(int(d) for d in shape), "int8", scale, z)
         return name
 
     def op_name(self, kind: str) -> str:
@@ -197,7 +205,7 @@ class Lowering:
             if isinstance(op, ir.View) and op.inputs[0] == p.tensor:
                 if self.tensors[op.output].shape == shape:
                     return op.output
-        out = self.new_tensor(f"{p.tensor}_view", shape, t.scale)
+        out = self.new_tensor(f"{p.tensor}_view", shape, t.scale, t.zero_point)
         self.ops.append(
             ir.View(name=self.op_name("view"), inputs=(p.tensor,), output=out, source=node.name)
         )
@@ -223,10 +231,10 @@ class Lowering:
         if nxt is None or nxt.op not in ("Relu", "Clip"):
             return Act(value, -128, 127, ())
         out = nxt.outputs[0]
-        s = self.scale(out, nxt)
+        s, z = self.scale(out, nxt), self.zero(out)
         lo, hi = -128, 127
         if nxt.op == "Relu":
-            lo = 0
+            lo = max(-128, min(127, z))  # real 0
         else:
             bounds = []
             for k in (1, 2):
@@ -239,9 +247,9 @@ class Lowering:
             if bounds[0] is None and "min" in nxt.attrs:
                 bounds = [nxt.attrs.get("min"), nxt.attrs.get("max")]
             if bounds[0] is not None:
-                lo = max(-128, min(127, math.ceil(bounds[0] / s - 1e-9)))
+                lo = max(-128, min(127, math.ceil(bounds[0] / s - 1e-9) + z))
             if bounds[1] is not None:
-                hi = min(127, max(-128, math.floor(bounds[1] / s + 1e-9)))
+                hi = min(127, max(-128, math.floor(bounds[1] / s + 1e-9) + z))
             if lo > hi:
                 raise node_error(nxt, f"empty range [{bounds[0]}, {bounds[1]}]")
         return Act(out, lo, hi, (nxt,))
@@ -258,7 +266,7 @@ class Lowering:
         else:
             idx = row_major(in_shape)
             phys = in_shape[1:] if len(in_shape) > 1 and in_shape[0] == 1 else in_shape
-        in_tensor = self.new_tensor(g.input, phys, g.qscale[g.input])
+        in_tensor = self.new_tensor(g.input, phys, g.qscale[g.input], self.zero(g.input))
         self.places[g.input] = Placement(in_tensor, idx)
         input_idx = idx
         for node in nodes:
@@ -354,10 +362,11 @@ class Lowering:
             w = np.empty_like(m.w)
             w[:, r[0]] = m.w
         x = self.view(p, (rows, k), node)
-        s_x = self.tensors[x].scale
+        s_x, z_x = self.tensors[x].scale, self.tensors[x].zero_point
         s_y = self.scale(act.value, node)
         out_shape = self.declared(act.value, (*p.shape[:-1], m.n), node)
         y = self.new_tensor(act.value, (rows, m.n), s_y)
+        z_y = self.tensors[y].zero_point
         self.ops.append(
             ir.Linear(
                 name=self.op_name("linear"),
@@ -365,8 +374,8 @@ class Lowering:
                 output=y,
                 source=", ".join(n.name for n in (*m.nodes, *act.nodes)),
                 weight=w.astype(np.int8),
-                bias=int_bias(m.bias, m.n, s_x * m.w_scale, node),
-                rq=requant(s_x * m.w_scale / s_y, node, "requantization", (act.lo, act.hi)),
+                bias=int_bias(m.bias, m.n, s_x * m.w_scale, node, m.w, z_x),
+                rq=requant(s_x * m.w_scale / s_y, node, "requantization", (act.lo, act.hi), z_y),
             )
         )
         self._finish((*m.nodes, *act.nodes), act.value, y, row_major(out_shape))
@@ -414,10 +423,10 @@ class Lowering:
     def gelu(self, node: Node) -> None:
         m: GeluMatch = node.data
         p = self.place(m.input, node)
-        s_x = self.tensors[p.tensor].scale
+        s_x, z_x = self.tensors[p.tensor].scale, self.tensors[p.tensor].zero_point
         s_y = self.scale(m.output, node)
         try:
-            params = gold.gelu_params(s_x, s_y)
+            params = gold.gelu_params(s_x, s_y, z_x, self.zero(m.output))
         except ValueError as exc:
             raise node_error(
                 node, f"GELU scales: {exc}", "accepted: input scales 0.0013..2.6"
@@ -450,7 +459,8 @@ class Lowering:
         if np.any(np.abs(beta) > (1 << 31) - 1):
             raise node_error(node, "beta does not fit int32 at gamma's scale / 128")
         try:
-            eps_q16, rq = gold.layernorm_params(s_x, s_g, s_y, m.eps)
+            # the input zero point needs nothing: LayerNorm is exactly offset-invariant
+            eps_q16, rq = gold.layernorm_params(s_x, s_g, s_y, m.eps, self.zero(m.output))
         except ValueError as exc:
             raise node_error(node, f"LayerNorm scales: {exc}") from None
         y = self.new_tensor(m.output, (rows, e), s_y)
@@ -489,15 +499,19 @@ class Lowering:
                 "accepted: Add of two tensors with the same layout",
             )
         tb = self.view(pb, self.tensors[pa.tensor].shape, node)
-        self._emit_add(node, pa, (pa.tensor, tb), self.tensors[tb].scale, None)
+        tt = self.tensors[tb]
+        self._emit_add(node, pa, (pa.tensor, tb), tt.scale, None, tt.zero_point)
 
-    def _emit_add(self, node: Node, pa: Placement, inputs, s_b: float, b_const) -> None:
-        """The Add op (with a fused Relu/Clip after it) reading ``inputs``."""
+    def _emit_add(
+        self, node: Node, pa: Placement, inputs, s_b: float, b_const, z_b: int = 0
+    ) -> None:
+        """The Add op (with a fused Relu/Clip after it) reading ``inputs``; the input zero
+        points fold into the add's offset."""
         act = self.activation_after(node.outputs[0])
         t = self.tensors[pa.tensor]
         s_y = self.scale(act.value, node)
         try:
-            p = gold.add_params(t.scale, s_b, s_y)
+            p = gold.add_params(t.scale, s_b, s_y, t.zero_point, z_b, self.zero(act.value))
         except ValueError as exc:
             raise node_error(node, f"add scales: {exc}") from None
         y = self.new_tensor(act.value, t.shape, s_y)
@@ -507,7 +521,7 @@ class Lowering:
                 inputs=tuple(inputs),
                 output=y,
                 source=", ".join(n.name for n in (node, *act.nodes)),
-                params=gold.AddParams(p.m_a, p.m_b, p.shift, act.lo, act.hi),
+                params=dataclasses.replace(p, act_min=act.lo, act_max=act.hi),
                 b_const=b_const,
             )
         )
@@ -622,7 +636,7 @@ class Lowering:
             )
         if not depthwise and q.shape[1] != c_in:
             raise node_error(node, f"weight has {q.shape[1]} input channels, input {c_in}")
-        real_w = q * s_w
+        real_w = q * (np.reshape(s_w, (-1,) + (1,) * (q.ndim - 1)) if np.ndim(s_w) else s_w)
         bias = None
         if len(node.inputs) > 2 and node.inputs[2]:
             if node.inputs[2] not in g.consts:
@@ -646,13 +660,17 @@ class Lowering:
                 raise node_error(bn, "variance + epsilon is not positive", "accepted: var > 0")
             real_w = real_w * f.reshape(-1, *([1] * (real_w.ndim - 1)))
             bias = ((0.0 if bias is None else bias) - mean) * f + beta
-            peak = float(np.abs(real_w).max()) or 1.0
-            s_w = peak / 127.0
-            q = np.clip(np.rint(real_w / s_w), -127, 127).astype(np.int64)
+            if np.ndim(s_w):  # per-channel weights stay per channel
+                peak_c = np.abs(real_w).reshape(c_out, -1).max(axis=1)
+                s_w = np.where(peak_c > 0, peak_c, 1.0) / 127.0
+                s_b = np.reshape(s_w, (-1,) + (1,) * (real_w.ndim - 1))
+            else:
+                s_w = s_b = (float(np.abs(real_w).max()) or 1.0) / 127.0
+            q = np.clip(np.rint(real_w / s_b), -127, 127).astype(np.int64)
             nodes.append(bn)
             out = bn.outputs[0]
         act = self.activation_after(out)
-        s_x = self.tensors[x].scale
+        s_x, z_x = self.tensors[x].scale, self.tensors[x].zero_point
         s_y = self.scale(act.value, node)
         in_hw = self.tensors[x].shape[1:3]
         k2, stride, pad = self._window(node, kernel, in_hw)
@@ -661,15 +679,17 @@ class Lowering:
         )
         y = self.new_tensor(act.value, spatial_shape(oshape), s_y)
         w4 = q.reshape(c_out, q.shape[1], *k2)  # [O][I][Kh][Kw]
+        z_y = self.tensors[y].zero_point
         common = dict(
             name=self.op_name("dwconv" if depthwise else "conv"),
             inputs=(x,),
             output=y,
             source=", ".join(n.name for n in (*nodes, *act.nodes)),
-            bias=int_bias(bias, c_out, s_x * s_w, node),
+            bias=int_bias(bias, c_out, s_x * s_w, node, w4, z_x),
             stride=stride,
             pad=pad,
-            rq=requant(s_x * s_w / s_y, node, "requantization", (act.lo, act.hi)),
+            rq=requant(s_x * s_w / s_y, node, "requantization", (act.lo, act.hi), z_y),
+            pad_value=z_x,  # padding holds the input zero point: the real 0
         )
         if depthwise:
             weight = np.transpose(w4[:, 0], (1, 2, 0))  # [Kh][Kw][C]
@@ -682,7 +702,7 @@ class Lowering:
     def _conv_weight(self, node: Node) -> tuple[np.ndarray, float]:
         if len(node.inputs) < 2 or node.inputs[1] not in self.g.consts:
             raise node_error(node, "weight is not a constant", ACCEPT_LINEAR)
-        return quantized_weight(self.g, node, node.inputs[1])
+        return quantized_weight(self.g, node, node.inputs[1], channel_axis=0)
 
     def pool(self, node: Node) -> None:
         x, xshape = self._spatial_in(node.inputs[0], node)
@@ -700,18 +720,21 @@ class Lowering:
         if node.op == "MaxPool":
             s_x = self.tensors[x].scale
             s_y = self.scale(node.outputs[0], node)
-            if not math.isclose(s_x, s_y, rel_tol=1e-5):
+            z_x, z_y = self.tensors[x].zero_point, self.zero(node.outputs[0])
+            if not math.isclose(s_x, s_y, rel_tol=1e-5) or z_x != z_y:
                 raise node_error(
                     node,
-                    f"output scale {s_y:g} differs from the input's {s_x:g}",
-                    "accepted: MaxPool keeping its input's scale (as onnxruntime quantizes it)",
+                    f"output scale {s_y:g} / zero point {z_y} differ from the input's "
+                    f"{s_x:g} / {z_x}",
+                    "accepted: MaxPool keeping its input's scale and zero point (as "
+                    "onnxruntime quantizes it)",
                 )
             if node.attr("storage_order", 0):
                 raise node_error(node, "storage_order=1", "accepted: storage_order=0")
             oshape = self.declared(
                 node.outputs[0], self._window_out(node, xshape, xshape[1], k2, stride, pad), node
             )
-            y = self.new_tensor(node.outputs[0], spatial_shape(oshape), s_x)
+            y = self.new_tensor(node.outputs[0], spatial_shape(oshape), s_x, z_x)
             self.ops.append(
                 ir.MaxPool(
                     name=self.op_name("maxpool"),
@@ -741,8 +764,11 @@ class Lowering:
                 kernel=k2,
                 stride=stride,
                 pad=pad,
-                rq=requant(s_x / s_y, node, "requantization", (act.lo, act.hi)),
+                rq=requant(
+                    s_x / s_y, node, "requantization", (act.lo, act.hi), self.zero(act.value)
+                ),
                 count_include_pad=bool(node.attr("count_include_pad", 0)),
+                input_zero_point=self.tensors[x].zero_point,
             )
         )
         self._finish((node, *act.nodes), act.value, y, channels_last(oshape))
@@ -783,7 +809,14 @@ class Lowering:
                 inputs=(x,),
                 output=y,
                 source=", ".join(n.name for n in (node, *act.nodes)),
-                rq=requant(s_x / (r * s_y), node, "requantization", (act.lo, act.hi)),
+                rq=requant(
+                    s_x / (r * s_y),
+                    node,
+                    "requantization",
+                    (act.lo, act.hi),
+                    self.zero(act.value),
+                ),
+                input_zero_point=self.tensors[x].zero_point,
             )
         )
         out_shape = [p.idx.shape[a] if a in kept else 1 for a in range(rank)]

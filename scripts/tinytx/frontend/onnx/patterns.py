@@ -21,8 +21,9 @@ from tinytx.frontend.onnx.graph import Graph, Node, node_error
 from tinytx.golden.linear import BIAS_BOUND
 
 ACCEPT_LINEAR = (
-    "accepted: MatMul/Gemm of an activation by a per-tensor int8 weight "
-    "(DequantizeLinear of an int8 initializer, zero point 0), optionally + a constant bias"
+    "accepted: MatMul/Gemm of an activation by an int8 weight quantized per tensor or per "
+    "output channel (DequantizeLinear of an int8 initializer, zero point 0), optionally + a "
+    "constant bias"
 )
 ACCEPT_MHSA = (
     "accepted: Softmax over the last axis of (Q K^T) times constants, where Q, K, V are linear "
@@ -44,19 +45,33 @@ def _close(a: float, b: float, tol: float = 2e-3) -> bool:
 
 
 def quantized_weight(
-    g: Graph, node: Node, name: str, what: str = "weight"
-) -> tuple[np.ndarray, float]:
-    """(int64 values in the int8 range, scale) of a per-tensor int8 constant."""
+    g: Graph, node: Node, name: str, what: str = "weight", channel_axis: int | None = None
+) -> tuple[np.ndarray, float | np.ndarray]:
+    """(int64 values in the int8 range, scale) of an int8 constant: the scale is a float,
+    or with ``channel_axis`` (the weight's output-channel axis) one scale per output
+    channel when the constant is quantized per channel along that axis."""
     c = g.consts.get(name)
     if c is None:
         raise node_error(node, f"{what} '{name}' is not a constant", ACCEPT_LINEAR)
     if c.per_channel:
-        raise node_error(
-            node,
-            f"{what} '{name}' is quantized per channel ({c.scales.size} scales, axis {c.axis})",
-            "accepted: one scale per weight tensor; the kernels have no per-channel "
-            "requantization (onnxruntime: per_channel=False)",
-        )
+        ndim = np.asarray(c.value).ndim
+        if channel_axis is None or c.axis != channel_axis % max(ndim, 1):
+            raise node_error(
+                node,
+                f"{what} '{name}' is quantized per channel ({c.scales.size} scales, axis {c.axis})",
+                "accepted: one scale per weight tensor, or one per output channel of a "
+                "MatMul/Gemm/Conv weight",
+            )
+        if c.q is None or c.zero_point != 0:
+            raise node_error(
+                node,
+                f"{what} '{name}' has nonzero zero points",
+                "accepted: symmetric weights (zero point 0; onnxruntime: WeightSymmetric=True)",
+            )
+        q = np.asarray(c.q, np.int64)
+        if q.size and (q.min() < -128 or q.max() > 127):
+            raise node_error(node, f"{what} '{name}' does not fit int8", "accepted: int8 weights")
+        return q, np.asarray(c.scales, np.float64).ravel()
     if c.zero_point != 0:
         raise node_error(
             node,
@@ -98,8 +113,12 @@ class LinearMatch:
     input: str
     output: str
     w: np.ndarray  # int64 [N][K] in the int8 range
-    w_scale: float
+    w_scale: float | np.ndarray  # per tensor, or [N] per output feature
     bias: np.ndarray | None  # real [N]
+
+    @property
+    def per_channel(self) -> bool:
+        return np.ndim(self.w_scale) > 0
 
     @property
     def n(self) -> int:
@@ -132,17 +151,18 @@ def match_linear(g: Graph, node: Node, fold_bias: bool = True) -> LinearMatch:
     """The linear layer starting at MatMul/Gemm ``node`` (plus a following bias Add)."""
     x = node.inputs[0]
     if node.op == "MatMul":
-        q, s = quantized_weight(g, node, node.inputs[1])
+        q, s = quantized_weight(g, node, node.inputs[1], channel_axis=-1)
         if q.ndim != 2:
             raise node_error(node, f"weight has shape {list(q.shape)}", "accepted: a 2-D weight")
         w, bias = q.T, None
     else:
         if node.attr("transA", 0):
             raise node_error(node, "transA=1", "accepted: Gemm with transA=0")
-        q, s = quantized_weight(g, node, node.inputs[1])
+        trans_b = bool(node.attr("transB", 0))
+        q, s = quantized_weight(g, node, node.inputs[1], channel_axis=0 if trans_b else -1)
         if q.ndim != 2:
             raise node_error(node, f"weight has shape {list(q.shape)}", "accepted: a 2-D weight")
-        w = q if node.attr("transB", 0) else q.T
+        w = q if trans_b else q.T
         alpha, beta = float(node.attr("alpha", 1.0)), float(node.attr("beta", 1.0))
         if not alpha > 0:
             raise node_error(node, f"alpha={alpha}", "accepted: alpha > 0")
@@ -188,27 +208,67 @@ def linear_producing(g: Graph, value: str) -> LinearMatch | None:
     return None
 
 
-def int_bias(bias: np.ndarray | None, n: int, scale: float, node: Node) -> np.ndarray | None:
-    """The int32 bias at ``scale`` (input scale x weight scale); None without a bias."""
-    if bias is None:
-        return None
-    b = np.rint(bias / scale)
-    if not np.all(np.isfinite(b)):
-        raise node_error(node, "bias is not finite", "accepted: finite biases")
-    if np.any(np.abs(b) > BIAS_BOUND):
+def int_bias(
+    bias: np.ndarray | None,
+    n: int,
+    scale: float | np.ndarray,
+    node: Node,
+    w: np.ndarray | None = None,
+    z_x: int = 0,
+) -> np.ndarray | None:
+    """The int32 bias at ``scale`` (input scale x weight scale, per tensor or per output
+    channel); None without a bias. With the weights ``w`` (first axis: output channel,
+    e.g. linear ``[N][K]``, ONNX conv ``[O][I][KH][KW]``) the input zero point ``z_x`` is
+    folded in: ``b - z_x * sum(w)`` (``tinytx.golden.fold_bias``)."""
+    b = None
+    if bias is not None:
+        b = np.rint(bias / scale)
+        if not np.all(np.isfinite(b)):
+            raise node_error(node, "bias is not finite", "accepted: finite biases")
+        if np.any(np.abs(b) > BIAS_BOUND):
+            raise node_error(
+                node,
+                f"bias needs {int(np.abs(b).max())} > 2**30 at scale {float(np.max(scale)):g}",
+                "accepted: biases within +-2**30 of input scale x weight scale",
+            )
+        b = b.astype(np.int32)
+    if z_x == 0 or w is None:
+        return b
+    try:
+        return gold.fold_bias(b, np.asarray(w), z_x, "bias")
+    except ValueError as exc:
         raise node_error(
             node,
-            f"bias needs {int(np.abs(b).max())} > 2**30 at scale {scale:g}",
-            "accepted: biases within +-2**30 of input scale x weight scale",
-        )
-    return b.astype(np.int32)
+            f"input zero point {z_x}: {exc}",
+            "accepted: input zero points whose fold into the bias stays within +-2**30",
+        ) from None
 
 
-def requant(real: float, node: Node, what: str, act: tuple[int, int] = (-128, 127)) -> gold.Requant:
+def requant(
+    real: float | np.ndarray,
+    node: Node,
+    what: str,
+    act: tuple[int, int] = (-128, 127),
+    zero_point: int = 0,
+) -> gold.Requant | gold.ChannelRequant:
+    """The requantization of ``real`` (a float, or one factor per output channel), with
+    the output zero point and clamp."""
+    clamp = {"act_min": act[0], "act_max": act[1], "zero_point": zero_point}
     try:
-        return gold.Requant.from_scale(real, what, act_min=act[0], act_max=act[1])
+        if np.ndim(real) > 0:
+            return gold.ChannelRequant.from_scales(np.asarray(real).ravel(), what, **clamp)
+        return gold.Requant.from_scale(float(real), what, **clamp)
     except ValueError as exc:
         raise node_error(node, f"{what}: {exc}", "accepted: scales within 2**-62..2**30") from None
+
+
+def symmetric_scale(g: Graph, value: str) -> float:
+    """The scale of ``value`` as a symmetric int8 tensor covering the whole range of its
+    (possibly asymmetric) quantization: internal attention tensors stay symmetric."""
+    s, z = g.qscale[value], g.qzero.get(value, 0)
+    if z == 0:
+        return s
+    return max(s * (128 + z) / 128.0, s * (127 - z) / 127.0)
 
 
 # -------------------------------------------------------------------------------- MHSA
