@@ -219,6 +219,7 @@ class Lut(Op):
     kind: ClassVar[str] = "lut"
     table: np.ndarray  # int8 [256], indexed by the input byte
     function: str = ""
+    zero_point: int = 0  # the output zero point the table was built for
 
     @property
     def weight_arrays(self) -> dict[str, np.ndarray]:
@@ -422,6 +423,8 @@ def output_zero_point(model: Model, op: Op) -> int:
         return op.params.rq.zero_point
     if isinstance(op, Add):
         return op.params.zero_point
+    if isinstance(op, Lut):
+        return op.zero_point
     if isinstance(op, Mhsa):
         return (op.fwsa.quant if op.fwsa is not None else op.quant).out.zero_point
     return model.tensors[op.inputs[0]].zero_point  # MaxPool, View

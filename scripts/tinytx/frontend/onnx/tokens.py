@@ -50,15 +50,17 @@ def _dwconv_tokens(
     pad: tuple[int, int],
     out_value: str,
     s_y: float,
+    z_y: int,
 ) -> str:
     """A depthwise conv over ``[1][1][tokens][e]`` with a ``1 x kw`` kernel whose last tap
-    is 1: output token ``i`` is input token ``i * stride + kw - 1 - pad_left``."""
+    is 1: output token ``i`` is input token ``i * stride + kw - 1 - pad_left``. Padding
+    holds the input zero point, so padded tokens come out as the output zero point."""
     src = low.view(low.place(x, node), (1, 1, tokens, e), node)
     out_w = (tokens + pad[0] + pad[1] - kw) // stride + 1
     weight = np.zeros((1, kw, e), np.int8)
     weight[0, kw - 1, :] = 1
-    s_x = low.tensors[src].scale
-    y = low.new_tensor(out_value, (1, 1, out_w, e), s_y)
+    s_x, z_x = low.tensors[src].scale, low.tensors[src].zero_point
+    y = low.new_tensor(out_value, (1, 1, out_w, e), s_y, z_y)
     low.ops.append(
         ir.DepthwiseConv2d(
             name=low.op_name("dwconv"),
@@ -66,10 +68,11 @@ def _dwconv_tokens(
             output=y,
             source=node.name,
             weight=weight,
-            bias=None,
+            bias=np.full(e, -z_x, np.int32) if z_x else None,  # the folded input zero point
             stride=(1, stride),
             pad=(0, pad[0], 0, pad[1]),
-            rq=requant(s_x / s_y, node, "requantization"),
+            rq=requant(s_x / s_y, node, "requantization", zero_point=z_y),
+            pad_value=z_x,
         )
     )
     return y
@@ -117,8 +120,8 @@ def lower_select(low: Lowering, node: Node) -> None:
         raise node_error(node, f"selects tokens {rows.tolist()}", ACCEPT_SELECT)
     if (tokens - r0 - 1) // stride + 1 != m:
         raise node_error(node, f"selects tokens {rows.tolist()} of {tokens}", ACCEPT_SELECT)
-    s_y = low.scale(out, node)
-    y = _dwconv_tokens(low, node, node.inputs[0], tokens, e, r0 + 1, stride, (0, 0), out, s_y)
+    s_y, z_y = low.scale(out, node), low.zero(out)
+    y = _dwconv_tokens(low, node, node.inputs[0], tokens, e, r0 + 1, stride, (0, 0), out, s_y, z_y)
     # where each element of the ONNX output lives in the new [m][E] tensor
     pos = {int(v): i for i, v in enumerate(picked.ravel())}
     new_idx = np.vectorize(pos.__getitem__, otypes=[np.int64])(idx) if idx.size else idx
@@ -148,15 +151,16 @@ def lower_concat(low: Lowering, node: Node) -> None:
     nb, na = sum(r.shape[0] for r in rows_b), sum(r.shape[0] for r in rows_a)
     out = node.outputs[0]
     total = tokens + nb + na
-    s_c = low.scale(out, node)
+    s_c, z_c = low.scale(out, node), low.zero(out)
     const = np.zeros((total, e))
     if nb:
         const[:nb] = np.concatenate(rows_b)
     if na:
         const[nb + tokens :] = np.concatenate(rows_a)
-    shifted = _dwconv_tokens(low, node, x, tokens, e, 1, 1, (nb, na), out + "_shifted", s_c)
+    shifted = _dwconv_tokens(low, node, x, tokens, e, 1, 1, (nb, na), out + "_shifted", s_c, z_c)
     out_shape = (*p.shape[:axis], total, e)
-    # the constant tokens at the Concat output's scale, as the QDQ model rounds them
-    q = np.clip(np.rint(const / s_c), -128, 127).astype(np.int8)
+    # the constant tokens at the Concat output's scale and zero point, as the QDQ model
+    # rounds them; the other rows hold the zero point (the real 0), so the Add is exact
+    q = np.clip(np.rint(const / s_c) + z_c, -128, 127).astype(np.int8)
     place = Placement(shifted, row_major(out_shape))
-    low._emit_add(node, place, (shifted,), s_c, q.reshape(low.tensors[shifted].shape))
+    low._emit_add(node, place, (shifted,), s_c, q.reshape(low.tensors[shifted].shape), z_c)

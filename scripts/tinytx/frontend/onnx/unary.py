@@ -136,13 +136,8 @@ def match_unary(g: Graph, node: Node) -> UnaryMatch:
 
 
 def zero_points(lowering: Lowering, tensor: ir.Tensor, out_value: str) -> tuple[int, int]:
-    """The input's and output's zero points. Activations are symmetric today (the
-    graph refuses others, IR tensors have none); a ``zero_point`` on the IR tensor or
-    a ``qzero`` map on the graph, where a frontend provides them, is taken as is."""
-    z_in = int(getattr(tensor, "zero_point", 0))
-    qzero = getattr(lowering.g, "qzero", None)
-    z_out = int(qzero.get(out_value, 0)) if isinstance(qzero, dict) else 0
-    return z_in, z_out
+    """The input's and output's zero points (int8 domain; a uint8 tensor's minus 128)."""
+    return tensor.zero_point, lowering.zero(out_value)
 
 
 def lower_unary(lowering: Lowering, node: Node) -> None:
@@ -164,7 +159,7 @@ def lower_unary(lowering: Lowering, node: Node) -> None:
         table = gold.build_unary_table(m.spec.fn, t.scale, z_x, s_y, z_y)
     except ValueError as exc:
         raise node_error(last, f"table: {exc}", ACCEPT_UNARY) from None
-    y = lowering.new_tensor(m.output, t.shape, s_y)
+    y = lowering.new_tensor(m.output, t.shape, s_y, z_y)
     function = (
         f"{m.spec.description}: x scale {t.scale:.6g} zero {z_x} -> y scale {s_y:.6g} zero {z_y}"
     )
@@ -176,6 +171,7 @@ def lower_unary(lowering: Lowering, node: Node) -> None:
             source=", ".join(n.name for n in m.nodes),
             table=table,
             function=function,
+            zero_point=z_y,
         )
     )
     lowering.declared(m.output, p.shape, node)
