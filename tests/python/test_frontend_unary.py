@@ -54,8 +54,11 @@ QUANTIZED_OPS = [
 Build = Callable[[GraphBuilder, str], str]
 
 
-def quantize(model, calibration: list[np.ndarray], ops: list[str] = QUANTIZED_OPS) -> bytes:
-    """quantize_static with the unary ops quantized too (QDQ on their outputs)."""
+def quantize(
+    model, calibration: list[np.ndarray], ops: list[str] = QUANTIZED_OPS, symmetric: bool = True
+) -> bytes:
+    """quantize_static with the unary ops quantized too (QDQ on their outputs);
+    ``symmetric=False`` gives asymmetric activations (onnxruntime's default)."""
     from onnxruntime.quantization import (
         CalibrationDataReader,
         QuantFormat,
@@ -82,7 +85,7 @@ def quantize(model, calibration: list[np.ndarray], ops: list[str] = QUANTIZED_OP
             activation_type=QuantType.QInt8,
             weight_type=QuantType.QInt8,
             op_types_to_quantize=ops,
-            extra_options={"ActivationSymmetric": True, "WeightSymmetric": True},
+            extra_options={"ActivationSymmetric": symmetric, "WeightSymmetric": True},
         )
         return dst.read_bytes()
 
@@ -179,6 +182,19 @@ def test_silu_with_a_quantized_sigmoid_rounds_it_like_the_model() -> None:
     sig = next(n for n in qdq.graph.node if n.op_type == "Sigmoid")
     assert any(n.op_type == "QuantizeLinear" and sig.output[0] in n.input for n in qdq.graph.node)
     assert max_lsb(data, load_onnx(data), inputs(8, 6)) == 0.0
+
+
+def test_silu_with_asymmetric_activations() -> None:
+    """With zero points on x, on the rounded Sigmoid and on the product, the table takes
+    all three (the rounded Sigmoid's zero point too)."""
+    b = GraphBuilder(seed=1)
+    x = b.input(TOKENS)
+    model = b.model(times_x("Sigmoid")(b, b.linear(x, E)))
+    data = quantize(model, inputs(16, 1), symmetric=False)
+    m = load_onnx(data)
+    assert [op.kind for op in m.ops] == ["linear", "lut"]
+    assert any(t.zero_point != 0 for t in m.tensors.values())
+    assert max_lsb(data, m, inputs(8, 6)) <= 2.0  # measured: 1
 
 
 def test_relu_after_layernorm_is_a_table() -> None:

@@ -126,7 +126,8 @@ def match_unary(g: Graph, node: Node) -> UnaryMatch:
     if mul is None:
         return UnaryMatch((node,), node.inputs[0], node.outputs[0], spec)
     s_mid = g.qscale.get(node.outputs[0])  # the model rounds f(x) to int8 before the Mul
-    inner = spec.fn if s_mid is None else _then(spec.fn, requantized(s_mid))
+    z_mid = g.qzero.get(node.outputs[0], 0)
+    inner = spec.fn if s_mid is None else _then(spec.fn, requantized(s_mid, z_mid))
 
     def times_x(v: np.ndarray) -> np.ndarray:
         return np.asarray(v, np.float32) * np.asarray(inner(v), np.float32)
