@@ -144,6 +144,14 @@ PATTERNS: dict[str, tuple[Build, tuple[int, ...], dict, list[str]]] = {
         {},
         ["conv2d", "view", "linear"],
     ),
+    "token max + classifier": (
+        lambda b, x: b.linear(
+            b.node("ReduceMax", [b.linear(x, E)], (1, E), axes=[1], keepdims=0), 5, gemm=True
+        ),
+        TOKENS,
+        {},
+        ["linear", "view", "maxpool", "view", "linear"],
+    ),
     "token mean + classifier": (
         lambda b, x: b.linear(b.mean(b.linear(x, E), (1,)), 5, gemm=True),
         TOKENS,

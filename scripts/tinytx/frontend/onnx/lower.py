@@ -61,7 +61,8 @@ SUPPORTED = (
     "LayerNormalization, GELU (Erf or Tanh form, Gelu), Add, Relu/Clip after a linear, "
     "convolution or add, Sigmoid, Tanh, HardSigmoid, HardSwish, LeakyRelu, Relu, Clip and "
     "SiLU (Mul(x, Sigmoid(x))) as a table, Conv (+ BatchNormalization), MaxPool, AveragePool, "
-    "GlobalAveragePool, ReduceMean, Reshape, Transpose, Flatten, Squeeze, Unsqueeze, Identity"
+    "GlobalAveragePool, ReduceMean, ReduceMax over tokens, Reshape, Transpose, Flatten, "
+    "Squeeze, Unsqueeze, Identity"
 )
 SPATIAL_OPS = ("Conv", "MaxPool", "AveragePool", "GlobalAveragePool")
 FUSED = "tinytx"
@@ -324,6 +325,8 @@ class Lowering:
             self.conv(node)
         elif op in ("MaxPool", "AveragePool"):
             self.pool(node)
+        elif op == "ReduceMax":
+            self.reduce_max(node)
         elif op in ("Gather", "Slice", "Split"):
             lower_select(self, node)
         elif op == "Concat":
@@ -773,9 +776,9 @@ class Lowering:
         )
         self._finish((node, *act.nodes), act.value, y, channels_last(oshape))
 
-    def mean(self, node: Node) -> None:
-        """ReduceMean / GlobalAveragePool as a mean over rows: the reduced axes must be
-        the outer index of the memory and the kept axes the inner one."""
+    def _reduced_rows(self, node: Node) -> tuple[Placement, int, int, tuple[int, ...]]:
+        """(input, rows r, columns c, ONNX output shape) of a reduction whose reduced axes
+        are the outer index of the memory and whose kept axes are the inner one."""
         p = self.place(node.inputs[0], node)
         rank = p.idx.ndim
         if node.op == "GlobalAveragePool":
@@ -785,7 +788,7 @@ class Lowering:
             if axes_attr is None and len(node.inputs) > 1 and node.inputs[1] in self.g.consts:
                 axes_attr = [int(a) for a in np.asarray(self.g.consts[node.inputs[1]].raw).ravel()]
             if axes_attr is None or not axes_attr:
-                raise node_error(node, "reduces every axis", "accepted: ReduceMean over tokens")
+                raise node_error(node, "reduces every axis", f"accepted: {node.op} over tokens")
             axes = sorted({int(a) % rank for a in axes_attr})
             keep = bool(node.attr("keepdims", 1))
         kept = [a for a in range(rank) if a not in axes]
@@ -796,8 +799,16 @@ class Lowering:
             raise node_error(
                 node,
                 f"the reduced axes {axes} of {list(p.shape)} are not the rows of its memory",
-                "accepted: mean over tokens of [S][E], or over H, W of a channels-last map",
+                "accepted: a reduction over tokens of [S][E], or over H, W of a channels-last map",
             )
+        out_shape = [p.idx.shape[a] if a in kept else 1 for a in range(rank)]
+        if not keep:
+            out_shape = [p.idx.shape[a] for a in kept]
+        return p, r, c, tuple(out_shape)
+
+    def mean(self, node: Node) -> None:
+        """ReduceMean / GlobalAveragePool as a mean over rows."""
+        p, r, c, out_shape = self._reduced_rows(node)
         act = self.activation_after(node.outputs[0])
         s_x = self.tensors[p.tensor].scale
         s_y = self.scale(act.value, node)
@@ -819,11 +830,51 @@ class Lowering:
                 input_zero_point=self.tensors[x].zero_point,
             )
         )
-        out_shape = [p.idx.shape[a] if a in kept else 1 for a in range(rank)]
-        if not keep:
-            out_shape = [p.idx.shape[a] for a in kept]
-        shape = self.declared(act.value, tuple(out_shape), node)
+        shape = self.declared(act.value, out_shape, node)
         self._finish((node, *act.nodes), act.value, y, row_major(shape))
+
+    def reduce_max(self, node: Node) -> None:
+        """ReduceMax over rows (max pooling over tokens): a max pool whose window is every
+        row. When the model quantizes the result with another scale or zero point, a
+        table requantizes it as its QuantizeLinear does (the maximum commutes with that
+        monotonic rounding, so the order of the two does not matter)."""
+        p, r, c, out_shape = self._reduced_rows(node)
+        out = node.outputs[0]
+        x = self.view(p, (1, r, 1, c), node)
+        t = self.tensors[x]
+        s_y, z_y = self.scale(out, node), self.zero(out)
+        same = math.isclose(t.scale, s_y, rel_tol=1e-6) and t.zero_point == z_y
+        pooled = self.new_tensor(out if same else f"{out}_max", (1, 1, 1, c), t.scale, t.zero_point)
+        self.ops.append(
+            ir.MaxPool(
+                name=self.op_name("maxpool"),
+                inputs=(x,),
+                output=pooled,
+                source=node.name,
+                kernel=(r, 1),
+                stride=(1, 1),
+                pad=(0, 0, 0, 0),
+            )
+        )
+        y = pooled
+        if not same:
+            y = self.new_tensor(out, (1, 1, 1, c), s_y, z_y)
+            self.ops.append(
+                ir.Lut(
+                    name=self.op_name("lut"),
+                    inputs=(pooled,),
+                    output=y,
+                    source=node.name,
+                    table=gold.build_unary_table(lambda v: v, t.scale, t.zero_point, s_y, z_y),
+                    function=(
+                        f"requantization: x scale {t.scale:.6g} zero {t.zero_point} -> "
+                        f"y scale {s_y:.6g} zero {z_y}"
+                    ),
+                    zero_point=z_y,
+                )
+            )
+        shape = self.declared(out, out_shape, node)
+        self._finish((node,), out, y, row_major(shape))
 
 
 def lower_graph(g: Graph, name: str) -> ir.Model:
