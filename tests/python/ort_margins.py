@@ -55,7 +55,10 @@ SAMPLE_MARGINS = {
 PATTERN_MAX_LSB = 22.0
 
 # The zoo fixtures (tests/python/test_zoo.py), on each fixture's 200 evaluation inputs.
-ZOO_MARGIN = Margin(0.96, 16.0, 3.0, "PLACEHOLDER")
+# ORT_DISABLE_ALL only, as the zoo's figures are stated against the QDQ graph as written;
+# the same on both CPUs. (ORT_ENABLE_ALL on AVX2 reached top-1 0.965, max 34, mean 6.8
+# LSB on the per-channel fixtures: its fused per-channel kernels, not tinytx.)
+ZOO_MARGIN = Margin(0.96, 34.0, 2.6, "top-1 0.980, max 17 LSB, mean 1.29 LSB (DISABLE_ALL)")
 
 
 def ort_session(model: str | bytes, level: str = "ORT_DISABLE_ALL") -> ort.InferenceSession:

@@ -4,9 +4,9 @@ inputs of every zoo fixture, the exact reference tests/python/test_zoo.py checks
     .venv/bin/python tests/zoo/golden_outputs.py            # every fixture
     .venv/bin/python tests/zoo/golden_outputs.py vit_legacy_sym
 
-Runs with the tinytx virtualenv (no torch). `int8` holds the output bytes of each stored
-input, `float` the first FIRMWARE_INPUTS float inputs (what the firmware tests run, in
-the format `tinytx convert --inputs` reads). Rewrite after a change of the converter or
+Runs with the tinytx virtualenv (no torch). `outputs` holds the int8 output bytes of
+each stored input, `float` the first FIRMWARE_INPUTS float inputs (what the firmware
+tests run, in the format `tinytx convert --inputs` reads). Rewrite after a change of the converter or
 of the golden model that changes outputs on purpose.
 """
 
@@ -30,7 +30,7 @@ def golden_outputs(name: str) -> dict[str, np.ndarray]:
     with np.load(ZOO / "models" / f"{name}.npz") as data:
         inputs = data["inputs"]
     out = np.stack([executor.run(m, executor.quantize_input(m, x)) for x in inputs])
-    return {"int8": out, "float": inputs[:FIRMWARE_INPUTS]}
+    return {"outputs": out, "float": inputs[:FIRMWARE_INPUTS]}
 
 
 def main(names: list[str]) -> int:
