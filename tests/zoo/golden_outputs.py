@@ -6,8 +6,8 @@ inputs of every zoo fixture, the exact reference tests/python/test_zoo.py checks
 
 Runs with the tinytx virtualenv (no torch). `outputs` holds the int8 output bytes of
 each stored input, `float` the first FIRMWARE_INPUTS float inputs (what the firmware
-tests run, in the format `tinytx convert --inputs` reads). Rewrite after a change of the converter or
-of the golden model that changes outputs on purpose.
+tests run, in the format `tinytx convert --inputs` reads). Rewrite after a change of
+the converter or of the golden model that changes outputs on purpose.
 """
 
 from __future__ import annotations
