@@ -82,6 +82,25 @@ class Deviation:
         )
 
 
+def max_deviation_lsb(
+    data: bytes, model, inputs: list[np.ndarray], level: str = "ORT_DISABLE_ALL"
+) -> float:
+    """Largest |onnxruntime - golden executor| over ``inputs`` in output LSB, for a QDQ
+    model (``data``) and its tinytx conversion ``model``."""
+    from tinytx import executor
+
+    sess = ort_session(data, level)
+    key = sess.get_inputs()[0].name
+    scale = model.tensors[model.output].scale
+    worst = 0.0
+    for x in inputs:
+        ref = sess.run(None, {key: x})[0]
+        got = executor.logits(model, x)
+        assert got.shape == ref.shape
+        worst = max(worst, float(np.abs(ref - got).max()) / scale)
+    return round(worst, 3)
+
+
 def deviation(refs: list[np.ndarray], gots: list[np.ndarray], scale: float) -> Deviation:
     """Agreement of two lists of float outputs, deviations in units of ``scale``."""
     pairs = list(zip(refs, gots, strict=True))

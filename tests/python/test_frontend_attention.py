@@ -20,12 +20,13 @@ import numpy as np
 import onnx
 import pytest
 
-from tinytx import executor, ir
+from tinytx import ir
 from tinytx.errors import TinytxError
 from tinytx.frontend.onnx import FrontendError, load_onnx
 from tinytx.frontend.onnx.testing import GraphBuilder, quantize_qdq, random_inputs
 
 ort = pytest.importorskip("onnxruntime")
+from ort_margins import max_deviation_lsb  # noqa: E402
 
 S, E, H = 6, 16, 2
 P = E // H
@@ -46,17 +47,7 @@ def qdq(build: Build, shape: tuple[int, ...] = TOKENS, opset: int = 17) -> bytes
 def deviation_lsb(data: bytes, m: ir.Model, shape: tuple[int, ...], n: int = 6) -> float:
     """Largest |onnxruntime - golden| over ``n`` inputs, in output LSB (graph
     optimizations off, so onnxruntime runs the QDQ nodes as written)."""
-    opts = ort.SessionOptions()
-    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
-    sess = ort.InferenceSession(data, opts, providers=["CPUExecutionProvider"])
-    scale = m.tensors[m.output].scale
-    worst = 0.0
-    for x in random_inputs(shape, n, seed=5):
-        ref = sess.run(None, {"input": x})[0]
-        got = executor.logits(m, x)
-        assert got.shape == ref.shape
-        worst = max(worst, float(np.abs(ref - got).max()) / scale)
-    return worst
+    return max_deviation_lsb(data, m, random_inputs(shape, n, seed=5))
 
 
 # ------------------------------------------------------------------- graph fragments

@@ -25,7 +25,7 @@ from tinytx.ir.planning import plan_model
 from tinytx.targets import get_target
 
 ort = pytest.importorskip("onnxruntime")
-from ort_margins import ort_session  # noqa: E402
+from ort_margins import max_deviation_lsb  # noqa: E402
 
 S, E = 6, 16
 TOKENS = (1, S, E)
@@ -71,14 +71,7 @@ def build_model(build: Build, shape: tuple[int, ...], scheme: str, island: bool)
 def deviation_lsb(data: bytes, m: ir.Model, shape: tuple[int, ...], n: int = 8) -> float:
     """Largest |onnxruntime - tinytx| over n random inputs, in output LSB (onnxruntime
     without graph optimizations: the same on every CPU, see ort_margins)."""
-    sess = ort_session(data)
-    scale = m.tensors[m.output].scale
-    worst = 0.0
-    for x in random_inputs(shape, n, seed=9):
-        ref = sess.run(None, {"input": x})[0]
-        got = executor.logits(m, x)
-        worst = max(worst, float(np.abs(ref - got).max()) / scale)
-    return round(worst, 3)
+    return max_deviation_lsb(data, m, random_inputs(shape, n, seed=9))
 
 
 def mlp(b: GraphBuilder, x: str) -> str:
