@@ -66,23 +66,22 @@ int32_t tinytx_conv2d_s8_get_buffer_size(const tinytx_conv2d_dims *dims)
 	return tinytx_conv2d_no_scratch(dims);
 }
 
-tinytx_status tinytx_conv2d_s8(const tinytx_conv2d_dims *dims, const tinytx_conv2d_params *params,
-			       const int8_t *input, const int8_t *weights, const int32_t *bias,
-			       int8_t *output, void *scratch)
+/*
+ * The image loop, inlined twice: with pad_value 0, no per-channel table and zero point 0
+ * as constants (the symmetric per-tensor loop: the compiler drops the zero-point,
+ * padding and per-channel work and keeps the inner loop's registers), and with the
+ * parameters as given.
+ */
+static inline __attribute__((always_inline)) void
+cv_image(const tinytx_conv2d_dims *dims, const int8_t *input, const int8_t *weights,
+	 const int32_t *bias, int8_t *output, const tinytx_requant rq, const int32_t lo,
+	 const int32_t hi, const int32_t pad_value, const int32_t *const mults,
+	 const int32_t *const shifts)
 {
-	(void)scratch; /* none needed */
-	tinytx_status st = tinytx_check_conv2d_call(dims, params, input, weights, output, 0);
-	if (st != TINYTX_OK) {
-		return st;
-	}
 	const tinytx_window_geom g = TINYTX_WINDOW_GEOM(dims);
 	const int32_t in_c = dims->in_c, out_c = dims->out_c;
 	const size_t filter = (size_t)g.kernel_h * g.kernel_w * in_c;
 	const size_t row = (size_t)g.in_w * in_c;
-	const tinytx_requant rq = params->requant;
-	const int32_t lo = params->act.min, hi = params->act.max;
-	const int32_t pad_value = params->pad_value;
-	const int32_t *const mults = params->multipliers, *const shifts = params->shifts;
 
 	for (int32_t oy = 0; oy < dims->out_h; oy++) {
 		for (int32_t ox = 0; ox < dims->out_w; ox++) {
@@ -126,6 +125,26 @@ tinytx_status tinytx_conv2d_s8(const tinytx_conv2d_dims *dims, const tinytx_conv
 				}
 			}
 		}
+	}
+}
+
+tinytx_status tinytx_conv2d_s8(const tinytx_conv2d_dims *dims, const tinytx_conv2d_params *params,
+			       const int8_t *input, const int8_t *weights, const int32_t *bias,
+			       int8_t *output, void *scratch)
+{
+	(void)scratch; /* none needed */
+	tinytx_status st = tinytx_check_conv2d_call(dims, params, input, weights, output, 0);
+	if (st != TINYTX_OK) {
+		return st;
+	}
+	const tinytx_requant rq = params->requant;
+	const int32_t lo = params->act.min, hi = params->act.max;
+	if (params->pad_value == 0 && params->multipliers == NULL && rq.zero_point == 0) {
+		const tinytx_requant plain = {rq.multiplier, rq.shift, 0};
+		cv_image(dims, input, weights, bias, output, plain, lo, hi, 0, NULL, NULL);
+	} else {
+		cv_image(dims, input, weights, bias, output, rq, lo, hi, params->pad_value,
+			 params->multipliers, params->shifts);
 	}
 	return TINYTX_OK;
 }
