@@ -110,7 +110,7 @@ ISSUE_TARGETS = {"A": 6_700_000, "B": 1_000_000, "C": 10_500_000, "D": 25_000_00
 def test_projections_reach_one_mac_per_instruction(
     gate_runs: dict[str, VariantRun], shape: str
 ) -> None:
-    """Issue 3: every linear projection of the block >= 1.0 MAC/instruction on A and C."""
+    """Speed target: every linear projection of the block >= 1.0 MAC/instruction on A and C."""
     for target in GATE_TARGETS:
         measured = gate_runs[target].shape(shape)
         stages = check_stages(measured)
@@ -121,7 +121,7 @@ def test_projections_reach_one_mac_per_instruction(
 
 
 def test_whole_block_meets_the_issue_targets(gate_runs: dict[str, VariantRun]) -> None:
-    """Issue 3: exact instructions of one block on M4 under its target; M7 within 5 %."""
+    """Speed target: exact instructions of one block on M4 under its target; M7 within 5 %."""
     for name, limit in ISSUE_TARGETS.items():
         m4 = gate_runs["m4"].shape(name).total_instructions
         m7 = gate_runs["m7"].shape(name).total_instructions

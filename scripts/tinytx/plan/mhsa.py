@@ -4,7 +4,7 @@ Two figures per schedule, in bytes:
 
 - the **peak** of the block's intermediate activations: what the block holds beyond its
   input ``X [S][E]`` and output ``Y [S][E]`` at its worst step (the accounting of the
-  paper and of issue 4's layer-wise figures);
+  paper and of the project's layer-wise reference figures);
 - the **arena**: the planned arena of the whole block, ``X`` and ``Y`` included
   (:func:`tinytx.plan.arena.plan_arena` on the block's schedule), which is what a board
   must have and what the QEMU canary test measures.
