@@ -1,4 +1,4 @@
-"""MHSA memory analysis: closed forms equal the planner, the issue's figures, tile choice,
+"""MHSA memory analysis: closed forms equal the planner, the reference figures, tile choice,
 the FWSA decision and fusion."""
 
 from __future__ import annotations

@@ -53,7 +53,7 @@ class ShapeSpec:
 
     @property
     def sephs(self) -> tuple[int, int, int, int]:
-        """(S, E, P, H): the order of the issue and of ``--shape``."""
+        """(S, E, P, H): the order of the shape tables and of ``--shape``."""
         s = self.shape
         return s.seq_len, s.embed_dim, s.head_dim, s.heads
 
