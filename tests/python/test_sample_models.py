@@ -97,7 +97,12 @@ def test_golden_outputs_reproduce(name: str) -> None:
     inputs = np.load(d / "test_inputs.npz")["int8"]
     assert len(inputs) >= 4 and golden["int8"].shape == (len(inputs), m.tensors[m.output].size)
     for i, x in enumerate(inputs):
-        np.testing.assert_array_equal(executor.run(m, m.input_spec.to_memory(x)), golden["int8"][i])
+        np.testing.assert_array_equal(
+            executor.run(m, m.input_spec.to_memory(x)),
+            golden["int8"][i],
+            err_msg="the golden executor changed its outputs; if on purpose, rewrite them "
+            "with samples/common_model/golden_outputs.py",
+        )
     assert golden["predicted"].tolist() == golden["int8"].argmax(1).tolist()
     # the test data `tinytx convert` writes for the firmware carries the same bytes
     assert conv.test is not None

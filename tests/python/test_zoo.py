@@ -48,7 +48,12 @@ def test_zoo_model_converts_and_agrees(name: str) -> None:
     xs = inputs(name)
     q = np.stack([executor.run(m, executor.quantize_input(m, x)) for x in xs])
     with np.load(golden_path(name)) as golden:
-        np.testing.assert_array_equal(q[: len(golden["outputs"])], golden["outputs"])
+        np.testing.assert_array_equal(
+            q[: len(golden["outputs"])],
+            golden["outputs"],
+            err_msg="the golden executor changed its outputs; if on purpose, rewrite them "
+            "with tests/zoo/golden_outputs.py",
+        )
     got = [executor.dequantize_output(m, y) for y in q]
     scale = m.tensors[m.output].scale
     vs_float = deviation(list(stored["float_logits"]), got, scale)
