@@ -15,7 +15,6 @@ step. Converted models compile and run bit-exact with the golden executor on the
 from __future__ import annotations
 
 import logging
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -28,6 +27,7 @@ from tinytx.codegen import firmware
 from tinytx.codegen.project import ConvertOptions, convert
 from tinytx.frontend.onnx import FrontendError, load_onnx
 from tinytx.frontend.onnx.testing import GraphBuilder, quantize_qdq, random_inputs
+from tinytx.frontend.onnx.unary import UNARY_OPS
 from tinytx.ir.planning import plan_model
 from tinytx.targets import get_target
 
@@ -36,20 +36,7 @@ from ort_margins import max_deviation_lsb  # noqa: E402
 
 S, E = 6, 16
 TOKENS = (1, S, E)
-QUANTIZED_OPS = [
-    "MatMul",
-    "Gemm",
-    "Add",
-    "Mul",
-    "LayerNormalization",
-    "Sigmoid",
-    "Tanh",
-    "HardSigmoid",
-    "HardSwish",
-    "LeakyRelu",
-    "Relu",
-    "Clip",
-]
+QUANTIZED_OPS = ["MatMul", "Gemm", "Add", "Mul", "LayerNormalization", *UNARY_OPS]
 
 Build = Callable[[GraphBuilder, str], str]
 
@@ -57,37 +44,12 @@ Build = Callable[[GraphBuilder, str], str]
 def quantize(
     model, calibration: list[np.ndarray], ops: list[str] = QUANTIZED_OPS, symmetric: bool = True
 ) -> bytes:
-    """quantize_static with the unary ops quantized too (QDQ on their outputs);
-    ``symmetric=False`` gives asymmetric activations (onnxruntime's default)."""
-    from onnxruntime.quantization import (
-        CalibrationDataReader,
-        QuantFormat,
-        QuantType,
-        quantize_static,
-    )
-
-    class Reader(CalibrationDataReader):
-        def __init__(self) -> None:
-            self._it = iter([{"input": a} for a in calibration])
-
-        def get_next(self):
-            return next(self._it, None)
-
+    """quantize_static with the unary ops quantized too (QDQ on their outputs), symmetric
+    weights; ``symmetric=False`` gives asymmetric activations (onnxruntime's default)."""
     logging.getLogger().setLevel(logging.ERROR)  # pre-processing advice
-    with tempfile.TemporaryDirectory() as tmp:
-        src, dst = Path(tmp) / "float.onnx", Path(tmp) / "qdq.onnx"
-        onnx.save(model, str(src))
-        quantize_static(
-            str(src),
-            str(dst),
-            Reader(),
-            quant_format=QuantFormat.QDQ,
-            activation_type=QuantType.QInt8,
-            weight_type=QuantType.QInt8,
-            op_types_to_quantize=ops,
-            extra_options={"ActivationSymmetric": symmetric, "WeightSymmetric": True},
-        )
-        return dst.read_bytes()
+    return quantize_qdq(
+        model, calibration, symmetric=symmetric, weight_symmetric=True, op_types=ops
+    )
 
 
 def inputs(n: int, seed: int, shape: tuple[int, ...] = TOKENS) -> list[np.ndarray]:

@@ -274,9 +274,13 @@ def quantize_qdq(
     symmetric: bool = True,
     nodes_to_exclude: list[str] | None = None,
     activation_type: str = "QInt8",
+    weight_symmetric: bool | None = None,
+    op_types: list[str] | None = None,
 ) -> bytes:
     """The int8 QDQ model (bytes) from onnxruntime's ``quantize_static`` with MinMax
-    calibration on ``calibration`` (needs onnxruntime, a dev dependency)."""
+    calibration on ``calibration`` (needs onnxruntime, a dev dependency). ``symmetric``
+    applies to activations and, unless ``weight_symmetric`` says otherwise, to weights;
+    ``op_types`` replaces onnxruntime's list of op types to quantize."""
     import onnx
     from onnxruntime.quantization import (
         CalibrationDataReader,
@@ -304,7 +308,11 @@ def quantize_qdq(
             weight_type=QuantType.QInt8,
             per_channel=per_channel,
             nodes_to_exclude=nodes_to_exclude or [],
-            extra_options={"ActivationSymmetric": symmetric, "WeightSymmetric": symmetric},
+            op_types_to_quantize=op_types,
+            extra_options={
+                "ActivationSymmetric": symmetric,
+                "WeightSymmetric": symmetric if weight_symmetric is None else weight_symmetric,
+            },
         )
         return dst.read_bytes()
 
