@@ -164,9 +164,7 @@ def _board(name: str, raw: Any) -> Board:
             clock = BoardClock(
                 board=name,
                 core_hz=_int(raw_clock["core_hz"], f"{what} core_hz"),
-                flash_wait_states=_int(
-                    raw_clock["flash_wait_states"], f"{what} flash_wait_states"
-                ),
+                flash_wait_states=_int(raw_clock["flash_wait_states"], f"{what} flash_wait_states"),
                 run_current_ma=float(raw_clock["run_current_ma"]),
                 supply_v=float(raw_clock["supply_v"]),
                 source=str(raw_clock["source"]),

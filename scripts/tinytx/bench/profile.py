@@ -161,8 +161,8 @@ class ModelProfile:
         if self.clock is not None and self.latency_s is not None and self.energy_j is not None:
             c = self.clock
             lines.append(
-                f"estimate at the {c.board} clock ({c.core_hz / 1e6:g} MHz, {c.run_current_ma:g} mA "
-                f"run current at {c.supply_v:g} V, {c.source}): latency "
+                f"estimate at the {c.board} clock ({c.core_hz / 1e6:g} MHz, "
+                f"{c.run_current_ma:g} mA run current at {c.supply_v:g} V, {c.source}): latency "
                 f"{1e3 * self.latency_s:.3f} ms = modelled cycles / clock, energy "
                 f"{1e6 * self.energy_j:.1f} uJ = V x I x t (estimates, not measured; the cost "
                 f"table assumes zero wait states, the board's flash has {c.flash_wait_states})"
