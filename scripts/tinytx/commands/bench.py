@@ -24,9 +24,16 @@ def add_parser(sub: argparse._SubParsersAction, name: str, help_text: str) -> No
     )
     p.add_argument(
         "--target",
-        default="m4",
-        help="emulated Cortex-M target: m4 or m7 (default: m4); rv32x8: instructions per "
-        "hart of the riscv kernels on an 8-core RV32 cluster (see docs/benchmarks.md)",
+        help="emulated Cortex-M target: m4 or m7 (default: m4; with --models: both); "
+        "rv32x8: instructions per hart of the riscv kernels on an 8-core RV32 cluster "
+        "(see docs/benchmarks.md)",
+    )
+    p.add_argument(
+        "--models",
+        action="store_true",
+        help="whole models instead of the MHSA block: exact instructions of one inference of "
+        "each sample (radar, eeg, ecg) with its board profile's plan; with --check-budget / "
+        "--update-budget, the 'models' section of the budget file",
     )
     p.add_argument(
         "--shape",
@@ -89,6 +96,9 @@ def add_parser(sub: argparse._SubParsersAction, name: str, help_text: str) -> No
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.models:
+        return run_models(args)
+    args.target = args.target or "m4"
     if args.target == "rv32x8":
         from tinytx.bench.rv32x8 import run_command
 
@@ -161,4 +171,79 @@ def run(args: argparse.Namespace) -> int:
             status = 1
     if args.total:
         print(result.run.shapes[0].total_instructions)
+    return status
+
+
+def run_models(args: argparse.Namespace) -> int:
+    """``tinytx bench --models``: whole-model counts, and their budgets."""
+    import json
+
+    from tinytx.bench import budget
+    from tinytx.bench.models import PROFILES, measure_models, table
+
+    if args.check_budget and args.update_budget:
+        raise ValueError("--check-budget and --update-budget exclude each other")
+    for name, value in (("--shape", args.shape), ("--total", args.total),
+                        ("--plot", args.plot), ("--speedup", args.speedup)):  # fmt: skip
+        if value:
+            raise ValueError(f"{name}: not with --models")
+    targets = [args.target] if args.target else list(PROFILES)
+    status = 0
+    results = []
+    for target in targets:
+        res = measure_models(target, args.build_dir)
+        results.append(res)
+        counts = {m.model: m.instructions for m in res.models}
+        if args.json != "-":
+            print(table(res))
+        if args.update_budget:
+            n = budget.update_model_budgets(
+                args.budget, target, res.kernels, counts, res.compiler, args.seed
+            )
+            print(f"budget: wrote {n} whole-model budgets to {args.budget}", file=sys.stderr)
+        if args.check_budget:
+            check = budget.check_model_budgets(
+                args.budget, target, res.kernels, counts, res.compiler
+            )
+            for entry in check.failures:
+                print(f"tinytx bench: {entry.message()}", file=sys.stderr)
+            if check.ok:
+                print(
+                    f"budget: OK, none of the {len(check.entries)} whole-model counts on "
+                    f"{target} is more than {100 * budget.TOLERANCE:.0f} % over its budget",
+                    file=sys.stderr,
+                )
+            else:
+                print(
+                    f"tinytx bench: budget check FAILED: {len(check.failures)} of "
+                    f"{len(check.entries)} whole-model counts on {target} over budget or "
+                    f"without one ({args.budget})",
+                    file=sys.stderr,
+                )
+                status = 1
+    if args.json:
+        data = [
+            {
+                "target": r.target,
+                "board": r.board,
+                "kernels": r.kernels,
+                "compiler": r.compiler,
+                "models": [
+                    {
+                        "model": m.model,
+                        "macs": m.macs,
+                        "instructions": m.instructions,
+                        "modelled_cycles": m.modelled_cycles,
+                        "arena_bytes": m.arena_bytes,
+                    }
+                    for m in r.models
+                ],
+            }
+            for r in results
+        ]
+        text = json.dumps(data, indent=2) + "\n"
+        if args.json == "-":
+            sys.stdout.write(text)
+        else:
+            Path(args.json).write_text(text)
     return status
