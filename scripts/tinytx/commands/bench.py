@@ -29,6 +29,19 @@ def add_parser(sub: argparse._SubParsersAction, name: str, help_text: str) -> No
         "(see docs/benchmarks.md)",
     )
     p.add_argument(
+        "--fit-costs",
+        action="store_true",
+        help="measure the attention kernels (layer-wise, DFT, FWSA) on a set of shapes and "
+        "tile sizes and re-fit their cost formulas in scripts/tinytx/plan/attention_costs.yaml "
+        "(the table of --target/--kernels)",
+    )
+    p.add_argument(
+        "--check-costs",
+        action="store_true",
+        help="compare the cost formulas of --target/--kernels with measurements of the bench "
+        "shapes A-D; exit 1 when one is outside its margin",
+    )
+    p.add_argument(
         "--models",
         action="store_true",
         help="whole models instead of the MHSA block: exact instructions of one inference of "
@@ -98,6 +111,8 @@ def add_parser(sub: argparse._SubParsersAction, name: str, help_text: str) -> No
 def run(args: argparse.Namespace) -> int:
     if args.models:
         return run_models(args)
+    if args.fit_costs or args.check_costs:
+        return run_costs(args)
     args.target = args.target or "m4"
     if args.target == "rv32x8":
         from tinytx.bench.rv32x8 import run_command
@@ -247,3 +262,44 @@ def run_models(args: argparse.Namespace) -> int:
         else:
             Path(args.json).write_text(text)
     return status
+
+
+def run_costs(args: argparse.Namespace) -> int:
+    """``tinytx bench --fit-costs`` / ``--check-costs``: the attention cost formulas."""
+    from tinytx.bench import fit_costs as fc
+    from tinytx.bench.firmware import compiler_version
+    from tinytx.plan.costs import MARGIN, load_tables
+    from tinytx.targets import get_target
+    from tinytx.workloads import SHAPES
+
+    target = args.target or "m4"
+    variant = get_target(target).check_kernels(args.kernels or get_target(target).default_kernels)
+    key = f"{target}/{variant}"
+
+    def progress(msg: str) -> None:
+        print(msg, file=sys.stderr, flush=True)
+
+    if args.fit_costs:
+        points = fc.measure_points(target, variant, fc.FIT_SHAPES, args.build_dir,
+                                   seed=args.seed, progress=progress)  # fmt: skip
+        compiler = compiler_version(get_target(target))
+        fc.write_table(key, compiler, fc.fit(points), fc.FIT_SHAPES)
+        print(f"cost formulas {key}: fitted on {len(points)} measurements, written")
+        bench = [p for p in points if p.shape in SHAPES.values()]
+    else:
+        bench = fc.measure_points(target, variant, list(SHAPES.values()), args.build_dir,
+                                  few_tiles=True, seed=args.seed, progress=progress)  # fmt: skip
+    table = load_tables().get(key)
+    if table is None:
+        raise ValueError(f"--check-costs: no cost table {key} (fit one with --fit-costs)")
+    rows = fc.check(table, bench)
+    for line in fc.report(rows):
+        print(line)
+    bad = [r for r in rows if abs(r.error) > MARGIN[r.point.kernel]]
+    margins = ", ".join(f"{k} {100 * v:g} %" for k, v in MARGIN.items())
+    if bad:
+        print(f"tinytx bench: {len(bad)} of {len(rows)} formulas outside their margin "
+              f"({margins})", file=sys.stderr)  # fmt: skip
+        return 1
+    print(f"cost formulas {key}: all {len(rows)} within their margin ({margins})")
+    return 0

@@ -135,6 +135,9 @@ def run(args: argparse.Namespace) -> int:
         _report(render_text(result), result, args.json)
         return 0 if result["fits"] else 1
     board = get_board(args.board)
+    from tinytx.codegen.project import default_kernels
+
+    kernels = args.kernels or default_kernels(args.board)
 
     def plan_with(costs: dict[int, float] | None):
         return plan_block(
@@ -146,6 +149,8 @@ def run(args: argparse.Namespace) -> int:
             args.tile,
             costs,
             args.keep_input,
+            kernels=kernels,
+            cpu=board.cpu,
         )
 
     plan = plan_with(_load_costs(args.costs))
