@@ -153,13 +153,14 @@ def test_fit_recovers_known_coefficients() -> None:
 
 
 @pytest.mark.firmware
-def test_formulas_match_the_bench_shapes(build_root) -> None:
-    """`tinytx bench --check-costs` for m4/arm: every formula within its margin of the
-    exact count of the bench shapes A-D (layer-wise, and DFT at three tile sizes)."""
+@pytest.mark.parametrize("target", ["m4", "m7"])
+def test_formulas_match_the_bench_shapes(build_root, target: str) -> None:
+    """`tinytx bench --check-costs` for the arm kernels: every formula within its margin of
+    the exact count of the bench shapes A-D (layer-wise, and DFT at three tile sizes)."""
     from tinytx.bench.fit_costs import check, measure_points
 
-    points = measure_points("m4", "arm", list(SHAPES.values()), build_root, few_tiles=True)
-    rows = check(load_tables()["m4/arm"], points)
+    points = measure_points(target, "arm", list(SHAPES.values()), build_root, few_tiles=True)
+    rows = check(load_tables()[f"{target}/arm"], points)
     assert len(rows) == 4 * 8
     bad = [(r.point, r.error) for r in rows if abs(r.error) > MARGIN[r.point.kernel]]
     assert not bad

@@ -13,11 +13,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from tinytx.errors import TinytxError
 from tinytx.paths import DEFAULT_BUILD_DIR, SAMPLES_DIR
+
+if TYPE_CHECKING:
+    from tinytx.bench.profile import ModelProfile
 
 SAMPLES = ("radar", "eeg", "ecg")
 #: target -> the board profile whose plan (RAM budget) the models are built with
@@ -31,7 +35,7 @@ class ModelCount:
     instructions: int
     modelled_cycles: int
     arena_bytes: int
-    profile: object | None = None  # tinytx.bench.profile.ModelProfile when asked for
+    profile: ModelProfile | None = None  # the per-layer split, when asked for
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -23,6 +24,9 @@ from tinytx.emu.qemu import run_program
 from tinytx.errors import TinytxError
 from tinytx.paths import BAREMETAL_PORT_DIR, SAMPLES_DIR
 from tinytx.targets import Target
+
+if TYPE_CHECKING:
+    from tinytx.bench.profile import ModelProfile
 
 COMMON = SAMPLES_DIR / "common"
 LINE = re.compile(r"^input (\d+): class (-?\d+) .*? out((?: -?\d+)+)\s*$")
@@ -46,7 +50,7 @@ class Count:
     instructions: int
     modelled_cycles: int
     output: np.ndarray
-    profile: object | None = None  # a tinytx.bench.profile.ModelProfile, when asked for
+    profile: ModelProfile | None = None  # the per-layer split, when asked for
 
 
 def app_sources(conv: Conversion, gen_dir: Path, sample: str | None) -> list[Path]:
