@@ -23,11 +23,15 @@ tinytx_status tinytx_fwsa_dft_s8(const tinytx_mhsa_dims *dims, int32_t tile_rows
 	if (st != TINYTX_OK) {
 		return st;
 	}
-	const tinytx_channels none = {NULL, NULL};
-	const tinytx_requant unused = {0, 1, 0};
-	const tt_attn_block blk = {1,           weights->wt, NULL,      weights->wv, weights->wo,
-				   weights->bt, NULL,        weights->bv, weights->bo, none,
-				   none,        none,        none,        params->t,   unused,
-				   params->v,   params->softmax, params->av, params->out};
+	/* no K (the keys are X), per-tensor factors only */
+	const tt_attn_block blk = {
+		.fused = 1,
+		.wq = weights->wt, .wk = NULL, .wv = weights->wv, .wo = weights->wo,
+		.bq = weights->bt, .bk = NULL, .bv = weights->bv, .bo = weights->bo,
+		.q_ch = {NULL, NULL}, .k_ch = {NULL, NULL}, .v_ch = {NULL, NULL},
+		.out_ch = {NULL, NULL},
+		.q = params->t, .k = {0, 1, 0}, .v = params->v, .softmax = params->softmax,
+		.av = params->av, .out = params->out,
+	};
 	return tt_attn_run(dims, tile_rows, &blk, input, output, scratch);
 }

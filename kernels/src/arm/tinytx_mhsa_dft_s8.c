@@ -27,8 +27,8 @@
  *   Kw 2*S2*4*pb (MHSA only) | Xw 2*xrows*4*eb | Vw 2*P2*4*sb | W 2*max(P2, E2 if FWSA)*4*eb |
  *   Q tile 2*rows*4*qb | probabilities 16*sb | O pair 16*pb | Wo_h 2*E2*4*pb (ymode) |
  *   scores 32*sb | Yacc 4*S2*E2 (ymode) or O int8 S*H*P
- * with rows = tile_rows rounded up to even and xrows = the smallest multiple of rows of
- * at least 16, at most S2 (FWSA: S2). Everything below the scores is zeroed once: the
+ * with rows = tile_rows rounded up to even and xrows = max(rows, 16), at most S2 (FWSA:
+ * S2). Everything below the scores is zeroed once: the
  * padding of every W2 operand reads as zero on at least one side of each product. The
  * last byte of the scratch is always written. The scratch must be 4-byte aligned; the
  * output may alias the input (X is not read after the last tile).
@@ -67,9 +67,9 @@ tinytx_status tt_attn_layout_of(const tinytx_mhsa_dims *d, int32_t tile_rows, in
 	const int64_t eb = tt_w2_blocks(d->embed_dim), pb = tt_w2_blocks(d->head_dim);
 	const int64_t sb = tt_w2_blocks(d->seq_len), qb = fused ? eb : pb;
 	const int64_t rows = even64(tile_rows);
-	int64_t xrows = s2;
-	if (!fused) {
-		xrows = rows * ((TT_XROWS_MIN + rows - 1) / rows);
+	int64_t xrows = s2; /* FWSA: X whole (the keys) */
+	if (!fused) {        /* grows with tile_rows, as every part (the planner relies on it) */
+		xrows = rows > TT_XROWS_MIN ? rows : TT_XROWS_MIN;
 		xrows = xrows < s2 ? xrows : s2;
 	}
 	const int64_t yacc = 4 * s2 * e2, wo = 2 * e2 * 4 * pb;
@@ -121,7 +121,7 @@ typedef struct {
  * Widens n rows (length k, row i at src + i * stride) into the W2 matrix dst; an odd
  * n's padding row is zeroed (the buffer may hold rows of another matrix there).
  */
-static void widen_rows(int16_t *dst, const int8_t *src, int32_t n, int32_t k, size_t stride)
+static void dft_widen_rows(int16_t *dst, const int8_t *src, int32_t n, int32_t k, size_t stride)
 {
 	tt_w2_widen(dst, src, n, k, stride);
 	if (n & 1) {
@@ -134,12 +134,15 @@ static void widen_rows(int16_t *dst, const int8_t *src, int32_t n, int32_t k, si
 	}
 }
 
-/* The W2 pairs of X from row r0 (even) on, n rows of them widened if not yet held. */
-static const int16_t *x_pairs(attn_ctx *c, int32_t r0, int32_t n)
+/*
+ * The W2 pairs of X from row r0 (even) on, n rows of them held: if they are not, rows
+ * r0 .. r0 + span - 1 are widened (n <= span <= xrows).
+ */
+static const int16_t *dft_x_pairs(attn_ctx *c, int32_t r0, int32_t n, int32_t span)
 {
 	if (c->x_count == 0 || r0 < c->x_first || r0 + n > c->x_first + c->x_count) {
-		const int32_t count = c->s - r0 < c->xrows ? c->s - r0 : c->xrows;
-		widen_rows(c->xw, c->x + (size_t)r0 * c->e, count, c->e, (size_t)c->e);
+		const int32_t count = c->s - r0 < span ? c->s - r0 : span;
+		dft_widen_rows(c->xw, c->x + (size_t)r0 * c->e, count, c->e, (size_t)c->e);
 		c->x_first = r0;
 		c->x_count = count;
 	}
@@ -153,8 +156,8 @@ static const int16_t *x_pairs(attn_ctx *c, int32_t r0, int32_t n)
  * below 2^-2 go through the raw engine and the formula of tinytx_requantize_s8.
  * (The same as in tinytx_mhsa_s8.c.)
  */
-static void tiles_rq(tt_tiles *t, int transposed, const int16_t *b, int32_t nt, const tt_rq *rq,
-		     const tt_rq *rq1, int16_t *out, int32_t first, size_t step)
+static void dft_tiles_rq(tt_tiles *t, int transposed, const int16_t *b, int32_t nt,
+			 const tt_rq *rq, const tt_rq *rq1, int16_t *out, int32_t first, size_t step)
 {
 	t->b_end = b + (size_t)nt * t->kb * 8u;
 	if (rq->fast && rq1->fast) {
@@ -200,9 +203,9 @@ static void tiles_rq(tt_tiles *t, int transposed, const int16_t *b, int32_t nt, 
  * first); else its rows are the features (V^T: kb_out blocks of tokens, from token
  * pair j0 on).
  */
-static TT_NOINLINE void project(const attn_ctx *c, const int32_t *bias, const tt_rq *rq,
-				tinytx_channels ch, int32_t n, const int16_t *b, int32_t nt,
-				int transposed, int16_t *out, int32_t kb_out, int32_t j0)
+static TT_NOINLINE void dft_project(const attn_ctx *c, const int32_t *bias, const tt_rq *rq,
+				    tinytx_channels ch, int32_t n, const int16_t *b, int32_t nt,
+				    int transposed, int16_t *out, int32_t kb_out, int32_t j0)
 {
 	tt_tiles t;
 	t.kb = c->eb;
@@ -214,25 +217,26 @@ static TT_NOINLINE void project(const attn_ctx *c, const int32_t *bias, const tt
 		const tt_rq *r0 = rq, *r1 = rq;
 		tt_rq pc[2];
 		if (ch.multipliers != NULL) { /* per-channel: features f0, f1 (padding: any) */
-			pc[0] = tt_rq_plan(tinytx_channel_requant(rq->rq, ch.multipliers, ch.shifts, f0));
-			pc[1] = tt_rq_plan(tinytx_channel_requant(rq->rq, ch.multipliers, ch.shifts, f1));
+			const int32_t *m = ch.multipliers, *sh = ch.shifts;
+			pc[0] = tt_rq_plan(tinytx_channel_requant(rq->rq, m, sh, f0));
+			pc[1] = tt_rq_plan(tinytx_channel_requant(rq->rq, m, sh, f1));
 			r0 = &pc[0];
 			r1 = &pc[1];
 		}
 		if (transposed) {
-			int16_t *o = out + (size_t)j0 * (size_t)kb_out * 8u + (size_t)(i >> 1) * 8u +
-				     (size_t)(i & 1);
-			tiles_rq(&t, 1, b, nt, r0, r1, o, 0, (size_t)kb_out * 8u);
+			const size_t row_pair = (size_t)kb_out * 8u;
+			int16_t *o = out + (size_t)j0 * row_pair + (size_t)(i >> 1) * 8u + (size_t)(i & 1);
+			dft_tiles_rq(&t, 1, b, nt, r0, r1, o, 0, row_pair);
 		} else {
-			int16_t *o = out + (size_t)i * (size_t)kb_out * 8u + (size_t)(j0 >> 1) * 8u +
-				     (size_t)(j0 & 1);
-			tiles_rq(&t, 0, b, nt, r0, r1, o, j0 & 1, 0);
+			int16_t *o = out + (size_t)i * (size_t)kb_out * 8u + (size_t)(j0 >> 1) * 8u;
+			o += j0 & 1;
+			dft_tiles_rq(&t, 0, b, nt, r0, r1, o, j0 & 1, 0);
 		}
 	}
 }
 
 /* The C exp loops (modes without an assembly loop), the row padded with zeros. */
-static TT_NOINLINE uint32_t exp_row_c(int32_t *sc, int32_t s, int32_t s4, int32_t max,
+static TT_NOINLINE uint32_t dft_exp_row_c(int32_t *sc, int32_t s, int32_t s4, int32_t max,
 				      const tt_softmax_plan *plan)
 {
 	const uint32_t sum = tt_softmax_exp_row(sc, s, max, plan);
@@ -245,7 +249,7 @@ static TT_NOINLINE uint32_t exp_row_c(int32_t *sc, int32_t s, int32_t s4, int32_
  * probability pair; the padding of the row is taken out of the sum and stays 0 (as in
  * tinytx_mhsa_s8.c).
  */
-static TT_NOINLINE void softmax_row(const attn_ctx *c, int32_t *sc, int32_t max, int32_t r)
+static TT_NOINLINE void dft_softmax_row(const attn_ctx *c, int32_t *sc, int32_t max, int32_t r)
 {
 	const int32_t s = c->s, s4 = 4 * c->sb;
 	uint32_t sum;
@@ -258,7 +262,7 @@ static TT_NOINLINE void softmax_row(const attn_ctx *c, int32_t *sc, int32_t max,
 			tt_fill_words(sc + s, s4 - s, 0);
 		}
 	} else {
-		sum = exp_row_c(sc, s, s4, max, &c->sm);
+		sum = dft_exp_row_c(sc, s, s4, max, &c->sm);
 	}
 	const uint32_t *e = (const uint32_t *)sc;
 	int32_t *dst = (int32_t *)(c->pw + 4 * r);
@@ -270,7 +274,7 @@ static TT_NOINLINE void softmax_row(const attn_ctx *c, int32_t *sc, int32_t max,
 }
 
 /* Scores of a pair of query rows (rows: 1 or 2 of them) into sc0, sc1 and maxima. */
-static TT_NOINLINE void scores_pair(const attn_ctx *c, const int16_t *qpair, int32_t rows,
+static TT_NOINLINE void dft_scores_pair(const attn_ctx *c, const int16_t *qpair, int32_t rows,
 				    int32_t *sc0, int32_t *sc1, int32_t max[2])
 {
 	const int32_t s = c->s;
@@ -316,30 +320,30 @@ static TT_NOINLINE void scores_pair(const attn_ctx *c, const int16_t *qpair, int
 }
 
 /* A*V of the probability pair into the O pair ([2][P] W2). */
-static TT_NOINLINE void av_pair(const attn_ctx *c)
+static TT_NOINLINE void dft_av_pair(const attn_ctx *c)
 {
 	tt_tiles t;
 	t.a = c->pw;
 	t.kb = c->sb;
 	t.c[0] = t.c[1] = t.c[2] = t.c[3] = 0;
-	tiles_rq(&t, 0, c->vw, (c->p + 1) >> 1, &c->av, &c->av, c->o, 0, 0);
+	dft_tiles_rq(&t, 0, c->vw, (c->p + 1) >> 1, &c->av, &c->av, c->o, 0, 0);
 }
 
 /* Scores, softmax and A*V of a pair of query rows (rows: 1 or 2), into the O pair. */
-static TT_NOINLINE void attention_pair(const attn_ctx *c, const int16_t *qpair, int32_t rows)
+static TT_NOINLINE void dft_attention_pair(const attn_ctx *c, const int16_t *qpair, int32_t rows)
 {
 	int32_t *sc0 = c->sc, *sc1 = c->sc + 4 * c->sb;
 	int32_t max[2];
-	scores_pair(c, qpair, rows, sc0, sc1, max);
-	softmax_row(c, sc0, max[0], 0);
+	dft_scores_pair(c, qpair, rows, sc0, sc1, max);
+	dft_softmax_row(c, sc0, max[0], 0);
 	if (rows == 2) {
-		softmax_row(c, sc1, max[1], 1);
+		dft_softmax_row(c, sc1, max[1], 1);
 	}
-	av_pair(c);
+	dft_av_pair(c);
 }
 
 /* ymode: Yacc rows 2g, 2g + 1 += O pair . Wo_h^T. */
-static TT_NOINLINE void out_pair(const attn_ctx *c, int32_t g)
+static TT_NOINLINE void dft_out_pair(const attn_ctx *c, int32_t g)
 {
 	const size_t e2 = (size_t)even64(c->e);
 	tt_tiles t;
@@ -352,7 +356,7 @@ static TT_NOINLINE void out_pair(const attn_ctx *c, int32_t g)
 }
 
 /* Otherwise: the O pair's rows into O [S][H*P] at row `row`, head hd's columns. */
-static TT_NOINLINE void store_o8(const attn_ctx *c, int32_t hd, int32_t row, int32_t rows)
+static TT_NOINLINE void dft_store_o8(const attn_ctx *c, int32_t hd, int32_t row, int32_t rows)
 {
 	for (int32_t r = 0; r < rows; r++) {
 		int8_t *dst = c->o8 + (size_t)(row + r) * c->hp + (size_t)hd * c->p;
@@ -363,7 +367,7 @@ static TT_NOINLINE void store_o8(const attn_ctx *c, int32_t hd, int32_t row, int
 }
 
 /* ymode: Y = requant(Yacc). */
-static TT_NOINLINE void yacc_to_output(const attn_ctx *c, int8_t *y)
+static TT_NOINLINE void dft_yacc_to_output(const attn_ctx *c, int8_t *y)
 {
 	const size_t e2 = (size_t)even64(c->e);
 	const int32_t m = c->out.rq.multiplier, round = c->out.round, right = c->out.right;
@@ -375,7 +379,8 @@ static TT_NOINLINE void yacc_to_output(const attn_ctx *c, int8_t *y)
 			const int32_t *acc = c->yacc + n;
 			int8_t *yn = y + n;
 			for (int32_t t = 0; t < c->s; t++) {
-				yn[(size_t)t * c->e] = (int8_t)tt_rq_apply(acc[(size_t)t * e2], &pn);
+				const int32_t v = tt_rq_apply(acc[(size_t)t * e2], &pn);
+				yn[(size_t)t * c->e] = (int8_t)v;
 			}
 		}
 		return;
@@ -396,14 +401,16 @@ static TT_NOINLINE void yacc_to_output(const attn_ctx *c, int8_t *y)
 }
 
 /* Q (or T) of a tile's query rows, carrying the softmax pre-scale 2^up. */
-static TT_NOINLINE void query_tile(attn_ctx *c, int32_t hd, int32_t r0, int32_t n)
+static TT_NOINLINE void dft_query_tile(attn_ctx *c, int32_t hd, int32_t r0, int32_t n)
 {
 	const tt_attn_block *blk = c->blk;
 	const int32_t qd = c->fused ? c->e : c->p;
 	const int32_t first = hd * qd;
-	project(c, blk->bq != NULL ? blk->bq + first : NULL, &c->q,
-		tinytx_channel_rows(blk->q_ch, first), qd, x_pairs(c, r0, n), (n + 1) >> 1, 1, c->qw,
-		c->qb, 0);
+	const int32_t *bias = blk->bq != NULL ? blk->bq + first : NULL;
+	/* whole tiles per widening, so that a tile never straddles two */
+	const int16_t *x = dft_x_pairs(c, r0, n, (c->xrows / c->rows) * c->rows);
+	dft_project(c, bias, &c->q, tinytx_channel_rows(blk->q_ch, first), qd, x, (n + 1) >> 1, 1,
+		    c->qw, c->qb, 0);
 	if (c->sm.up > 0) {
 		const size_t count = tt_w2_halfwords(n, c->qb);
 		for (size_t i = 0; i < count; i++) {
@@ -413,7 +420,7 @@ static TT_NOINLINE void query_tile(attn_ctx *c, int32_t hd, int32_t r0, int32_t 
 }
 
 /* K_h and V_h^T of head hd (FWSA: V_h^T only; its keys are X), then W_q or W_t widened. */
-static TT_NOINLINE void head_keys_values(attn_ctx *c, int32_t hd)
+static TT_NOINLINE void dft_head_keys_values(attn_ctx *c, int32_t hd)
 {
 	const tt_attn_block *blk = c->blk;
 	const int32_t s = c->s, e = c->e, p = c->p, first = hd * p;
@@ -422,27 +429,27 @@ static TT_NOINLINE void head_keys_values(attn_ctx *c, int32_t hd)
 	const int32_t *bv = blk->bv != NULL ? blk->bv + first : NULL;
 	const tinytx_channels vch = tinytx_channel_rows(blk->v_ch, first);
 	if (c->fused) {
-		widen_rows(c->ww, blk->wv + wrows, p, e, (size_t)e);
-		project(c, bv, &c->v, vch, p, c->xw, (s + 1) >> 1, 0, c->vw, c->sb, 0);
-		widen_rows(c->ww, blk->wq + (size_t)hd * e * e, e, e, (size_t)e);
+		dft_widen_rows(c->ww, blk->wv + wrows, p, e, (size_t)e);
+		dft_project(c, bv, &c->v, vch, p, c->xw, (s + 1) >> 1, 0, c->vw, c->sb, 0);
+		dft_widen_rows(c->ww, blk->wq + (size_t)hd * e * e, e, e, (size_t)e);
 		return;
 	}
 	const tinytx_channels kch = tinytx_channel_rows(blk->k_ch, first);
 	const int32_t xr = c->xrows;
-	widen_rows(c->ww, blk->wk + wrows, p, e, (size_t)e);
+	dft_widen_rows(c->ww, blk->wk + wrows, p, e, (size_t)e);
 	for (int32_t r0 = 0; r0 < s; r0 += xr) {
 		const int32_t n = s - r0 < xr ? s - r0 : xr;
-		project(c, bk, &c->k, kch, p, x_pairs(c, r0, n), (n + 1) >> 1, 1, c->kw, c->pb,
-			r0 >> 1);
+		const int16_t *x = dft_x_pairs(c, r0, n, xr);
+		dft_project(c, bk, &c->k, kch, p, x, (n + 1) >> 1, 1, c->kw, c->pb, r0 >> 1);
 	}
 	/* backwards: the chunk in xw is reused, and the first one is left for the Q tiles */
-	widen_rows(c->ww, blk->wv + wrows, p, e, (size_t)e);
+	dft_widen_rows(c->ww, blk->wv + wrows, p, e, (size_t)e);
 	for (int32_t r0 = ((s - 1) / xr) * xr; r0 >= 0; r0 -= xr) {
 		const int32_t n = s - r0 < xr ? s - r0 : xr;
-		project(c, bv, &c->v, vch, p, x_pairs(c, r0, n), (n + 1) >> 1, 0, c->vw, c->sb,
-			r0 >> 1);
+		const int16_t *x = dft_x_pairs(c, r0, n, xr);
+		dft_project(c, bv, &c->v, vch, p, x, (n + 1) >> 1, 0, c->vw, c->sb, r0 >> 1);
 	}
-	widen_rows(c->ww, blk->wq + wrows, p, e, (size_t)e);
+	dft_widen_rows(c->ww, blk->wq + wrows, p, e, (size_t)e);
 }
 
 tinytx_status tt_attn_run(const tinytx_mhsa_dims *dims, int32_t tile_rows,
@@ -507,7 +514,7 @@ tinytx_status tt_attn_run(const tinytx_mhsa_dims *dims, int32_t tile_rows,
 	/* every W2 padding must read as zero */
 	tt_zero_words(base, (size_t)l.sc);
 	if (c.fused) { /* the keys: X whole */
-		(void)x_pairs(&c, 0, c.s);
+		(void)dft_x_pairs(&c, 0, c.s, c.s);
 	}
 	const size_t e2 = (size_t)even64(c.e);
 	if (c.ymode) { /* Yacc rows start as the output bias (padding 0) */
@@ -520,26 +527,26 @@ tinytx_status tt_attn_run(const tinytx_mhsa_dims *dims, int32_t tile_rows,
 		}
 	}
 	for (int32_t hd = 0; hd < c.h; hd++) {
-		head_keys_values(&c, hd);
+		dft_head_keys_values(&c, hd);
 		if (c.ymode) { /* Wo's columns of head hd ([E][P]) */
 			tt_w2_widen(c.wo, blk->wo + (size_t)hd * c.p, c.e, c.p, (size_t)c.hp);
 		}
 		for (int32_t r0 = 0; r0 < c.s; r0 += c.rows) {
 			const int32_t n = c.s - r0 < c.rows ? c.s - r0 : c.rows;
-			query_tile(&c, hd, r0, n);
+			dft_query_tile(&c, hd, r0, n);
 			for (int32_t i = 0; 2 * i < n; i++) {
 				const int32_t rows = n - 2 * i < 2 ? 1 : 2;
-				attention_pair(&c, c.qw + (size_t)i * c.qb * 8u, rows);
+				dft_attention_pair(&c, c.qw + (size_t)i * c.qb * 8u, rows);
 				if (c.ymode) {
-					out_pair(&c, (r0 >> 1) + i);
+					dft_out_pair(&c, (r0 >> 1) + i);
 				} else {
-					store_o8(&c, hd, r0 + 2 * i, rows);
+					dft_store_o8(&c, hd, r0 + 2 * i, rows);
 				}
 			}
 		}
 	}
 	if (c.ymode) {
-		yacc_to_output(&c, output);
+		dft_yacc_to_output(&c, output);
 		return TINYTX_OK;
 	}
 	const tinytx_linear_dims od = {c.s, c.hp, c.e, 1, TINYTX_LAYOUT_TOKEN_MAJOR};
@@ -571,24 +578,14 @@ tinytx_status tinytx_mhsa_dft_s8(const tinytx_mhsa_dims *dims, int32_t tile_rows
 	if (st != TINYTX_OK) {
 		return st;
 	}
-	const tt_attn_block blk = {0,
-				   weights->wq,
-				   weights->wk,
-				   weights->wv,
-				   weights->wo,
-				   weights->bq,
-				   weights->bk,
-				   weights->bv,
-				   weights->bo,
-				   weights->q_ch,
-				   weights->k_ch,
-				   weights->v_ch,
-				   weights->out_ch,
-				   params->q,
-				   params->k,
-				   params->v,
-				   params->softmax,
-				   params->av,
-				   params->out};
+	const tt_attn_block blk = {
+		.fused = 0,
+		.wq = weights->wq, .wk = weights->wk, .wv = weights->wv, .wo = weights->wo,
+		.bq = weights->bq, .bk = weights->bk, .bv = weights->bv, .bo = weights->bo,
+		.q_ch = weights->q_ch, .k_ch = weights->k_ch, .v_ch = weights->v_ch,
+		.out_ch = weights->out_ch,
+		.q = params->q, .k = params->k, .v = params->v, .softmax = params->softmax,
+		.av = params->av, .out = params->out,
+	};
 	return tt_attn_run(dims, tile_rows, &blk, input, output, scratch);
 }
