@@ -131,15 +131,20 @@ def layerwise_schedule(shape: MhsaShape, fused: bool = False, keep_input: bool =
 
 
 def dft_schedule(
-    shape: MhsaShape, tile_rows: int, fused: bool = False, keep_input: bool = False
+    shape: MhsaShape,
+    tile_rows: int,
+    fused: bool = False,
+    keep_input: bool = False,
+    scratch: int | None = None,
 ) -> Schedule:
-    """The DFT block: one kernel call with its scratch; Y may take X's memory."""
+    """The DFT block: one kernel call with its scratch (``scratch``: a kernel variant's
+    size, default the reference kernel's); Y may take X's memory."""
     step = Step(
         "fwsa_dft" if fused else "mhsa_dft",
         ("x",),
         ("y",),
         inplace=(("x", "y"),),
-        scratch=dft_peak(shape, tile_rows, fused),
+        scratch=dft_peak(shape, tile_rows, fused) if scratch is None else scratch,
     )
     return Schedule(tuple(_io(shape)), (step,), ("x",), _outputs(keep_input))
 
