@@ -136,6 +136,27 @@ def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def test_tile_measures_the_depth_first_block(build_root: Path, tmp_path: Path) -> None:
+    """m4 --tile: the DFT block on the same data (checked against the golden model), its
+    row after the shape's table, its count as --total's last line and in the JSON."""
+    out = tmp_path / "bench.json"
+    proc = run_cli(
+        "bench", "--target", "m4", "--shape", "9,12,4,3", "--tile", "4", "--total",
+        "--json", str(out), "--no-compare", "--build-dir", str(build_root),
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    last = proc.stdout.rstrip("\n").splitlines()[-1]
+    (shape,) = json.loads(out.read_text())["shapes"]
+    dft = shape["dft"]
+    assert (dft["kernel"], dft["function"], dft["tile_rows"]) == (
+        "mhsa_dft x=4", "tinytx_mhsa_dft_s8", 4,
+    )  # fmt: skip
+    assert int(last) == dft["instructions"] != shape["total_instructions"]
+    assert dft["scratch_bytes"] > 0 and {s["stage"] for s in dft["stages"]} >= ARM_STAGES
+    assert sum(s["instructions"] for s in dft["stages"]) == dft["instructions"]
+    assert "mhsa_dft x=4 (depth-first block" in proc.stdout
+
+
 def test_total_is_the_last_line_and_matches_the_json(
     gate_runs: dict[str, VariantRun], build_root: Path, tmp_path: Path
 ) -> None:

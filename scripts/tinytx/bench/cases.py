@@ -265,6 +265,21 @@ def prepare_cases(
     return cases
 
 
+def dft_case(runner: CostedRunner, mhsa: KernelCase, tile: int) -> KernelCase:
+    """``tinytx_mhsa_dft_s8`` with ``tile`` query rows per tile, on the data, parameters
+    and expected output of the layer-wise block's case (``mhsa_dft x=<tile>``)."""
+    dims, params, weights, x, _y, _scratch = mhsa.args
+    need = runner.call("tinytx_mhsa_dft_s8_get_buffer_size", [dims, tile]).return_value
+    if need < 0:
+        raise TinytxError(f"tinytx_mhsa_dft_s8 rejects tile_rows={tile} (status {need})")
+    scratch = runner.alloc(max(need, 4), align=8)
+    y = _alloc_output(runner, len(mhsa.expected))
+    return KernelCase(
+        f"mhsa_dft x={tile}", "tinytx_mhsa_dft_s8", mhsa.macs,
+        (dims, tile, params, weights, x, y, scratch), y, mhsa.expected, ((scratch, need),),
+    )  # fmt: skip
+
+
 def heap_bytes(shape: MhsaShape) -> int:
     """Generous size of the scratch heap `prepare_cases` needs for `shape`."""
     s, e, h, p = shape.seq_len, shape.embed_dim, shape.heads, shape.head_dim
