@@ -59,7 +59,8 @@ def add_parser(sub: argparse._SubParsersAction, name: str, help_text: str) -> No
     p.add_argument(
         "--kernels",
         choices=["arm", "ref"],
-        help="kernel variant for --measure and --verify (default: the target's)",
+        help="kernel variant whose DFT scratch is planned, measured (--measure) and "
+        "verified (--verify) (default: the board's, arm on Cortex-M4/M7)",
     )
     p.add_argument("--all-tiles", action="store_true", help="print every tile size 1..S")
     p.add_argument("--json", metavar="FILE", help="write the plan as JSON (- for stdout)")
@@ -135,6 +136,9 @@ def run(args: argparse.Namespace) -> int:
         _report(render_text(result), result, args.json)
         return 0 if result["fits"] else 1
     board = get_board(args.board)
+    from tinytx.codegen.project import default_kernels
+
+    kernels = args.kernels or default_kernels(args.board)
 
     def plan_with(costs: dict[int, float] | None):
         return plan_block(
@@ -146,19 +150,20 @@ def run(args: argparse.Namespace) -> int:
             args.tile,
             costs,
             args.keep_input,
+            kernels=kernels,
         )
 
     plan = plan_with(_load_costs(args.costs))
     measured = None
     if args.measure:
-        measured = _measure(plan, args.measure, args.kernels, args.build_dir)
+        measured = _measure(plan, args.measure, kernels, args.build_dir)
         plan = plan_with({int(k): v for k, v in measured["tile_costs"].items()})
     data = to_json(plan)
     if measured:
         data["measured"] = measured
         data["tile_costs"] = measured["tile_costs"]
     if args.verify:
-        data["verify"] = _verify(plan, args.build_dir, args.kernels)
+        data["verify"] = _verify(plan, args.build_dir, kernels)
     text = render_text(plan, args.all_tiles)
     if measured:
         text += _measured_text(measured) + "\n"

@@ -18,7 +18,6 @@ more than O.
 
 from __future__ import annotations
 
-from tinytx.plan.mhsa import check_tile
 from tinytx.workloads import MhsaShape
 
 XROWS_MIN = 16  # TT_XROWS_MIN: X is widened at least this many rows at a time
@@ -35,7 +34,9 @@ def _blocks(n: int) -> int:
 def arm_attention_layout(shape: MhsaShape, tile_rows: int, fused: bool = False) -> dict[str, int]:
     """Byte offsets of the parts (``kw``, ``xw``, ``vw``, ``w``, ``qw``, ``pw``, ``o``, ``wo``,
     ``sc``, ``acc``), ``total``, and ``rows``, ``xrows``, ``ymode`` (0/1)."""
-    x = check_tile(shape, tile_rows)
+    x = tile_rows
+    if isinstance(x, bool) or not isinstance(x, int) or not 1 <= x <= shape.seq_len:
+        raise ValueError(f"tile_rows: {tile_rows!r} outside 1..S (S={shape.seq_len})")
     s, e, h, p = shape.seq_len, shape.embed_dim, shape.heads, shape.head_dim
     s2, e2, p2 = _even(s), _even(e), _even(p)
     eb, pb, sb = _blocks(e), _blocks(p), _blocks(s)

@@ -38,6 +38,7 @@ class BlockPlan:
     choice: TileChoice
     forced_tile: bool
     keep_input: bool
+    kernels: str = "ref"  # the variant whose DFT kernel's scratch is planned
 
     @property
     def tile_rows(self) -> int:
@@ -74,19 +75,23 @@ def plan_block(
     costs: Mapping[int, float] | None = None,
     keep_input: bool = False,
     accuracy: bool = True,
+    kernels: str = "ref",
 ) -> BlockPlan:
+    """``kernels``: the variant whose DFT kernel's scratch is planned (the layer-wise
+    schedule is the chain of primitive kernels, whose buffers are the same for all)."""
     decision = decide_fwsa(shape, fwsa_mode)
     fused = decision.fuse
     choice = choose_tile(
-        shape, budget.budget, costs, fused=fused, keep_input=keep_input, align=budget.align
-    )
+        shape, budget.budget, costs, fused=fused, keep_input=keep_input, align=budget.align,
+        kernels=kernels,
+    )  # fmt: skip
     if tile_rows is not None:
         x = check_tile(shape, tile_rows)
         arena = choice.arenas[x]
         choice = TileChoice(
             x,
             arena,
-            dft_peak(shape, x, fused),
+            dft_peak(shape, x, fused, kernels),
             arena <= budget.budget,
             budget.budget,
             "given with --tile",
@@ -100,10 +105,11 @@ def plan_block(
         fwsa=decision,
         accuracy=fwsa_accuracy(shape) if fused and accuracy else None,
         layerwise=plan_layerwise(shape, fused, keep_input, budget.align),
-        dft=plan_dft(shape, choice.tile_rows, fused, keep_input, budget.align),
+        dft=plan_dft(shape, choice.tile_rows, fused, keep_input, budget.align, kernels),
         choice=choice,
         forced_tile=tile_rows is not None,
         keep_input=keep_input,
+        kernels=kernels,
     )
 
 
@@ -119,6 +125,7 @@ def to_json(p: BlockPlan) -> dict:
         "ram_budget_bytes": p.budget.budget,
         "align": p.budget.align,
         "keep_input": p.keep_input,
+        "kernels": p.kernels,
         "fwsa": {
             "fused": fused,
             "mode": p.fwsa.mode,
@@ -135,7 +142,7 @@ def to_json(p: BlockPlan) -> dict:
         "tile_rows": p.tile_rows,
         "tile_choice": p.choice.reason,
         "dft_peak_bytes": p.dft.peak_bytes,
-        "dft_head_peak_bytes": dft_head_peak(s, p.tile_rows, fused),
+        "dft_head_peak_bytes": dft_head_peak(s, p.tile_rows, fused, p.kernels),
         "arena_bytes": p.dft.arena_bytes,
         "arena_fits": p.arena_fits,
         "weights_bytes": p.weights_bytes,
@@ -147,7 +154,7 @@ def to_json(p: BlockPlan) -> dict:
         "tiles": [
             {
                 "tile_rows": x,
-                "dft_peak_bytes": dft_peak(s, x, fused),
+                "dft_peak_bytes": dft_peak(s, x, fused, p.kernels),
                 "arena_bytes": arena,
                 "fits": arena <= p.budget.budget,
             }
@@ -194,13 +201,13 @@ def render_text(p: BlockPlan, all_tiles: bool = False) -> str:
     lines += [
         "",
         "peak: intermediate activations (beyond the block's input and output); "
-        "arena: all of it, X and Y included",
+        f"arena: all of it, X and Y included; DFT: the '{p.kernels}' kernel's scratch",
         f"{'schedule':<12} {'x':>5} {'peak':>10} {'arena':>10} {'layer-wise/DFT':>15}  fits",
         f"{'layer-wise':<12} {'-':>5} {p.layerwise.peak_bytes:>10,} "
         f"{p.layerwise.arena_bytes:>10,} {'':>15}  {'yes' if p.layerwise_fits else 'no'}",
     ]
     for x in _tiles_shown(p, all_tiles):
-        peak, arena = dft_peak(s, x, fused), p.choice.arenas[x]
+        peak, arena = dft_peak(s, x, fused, p.kernels), p.choice.arenas[x]
         mark = "  <- chosen" if x == p.tile_rows else ""
         ratio = f"{p.layerwise.peak_bytes / peak:.2f}x"
         lines.append(
