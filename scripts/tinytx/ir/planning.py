@@ -51,7 +51,8 @@ def inplace_pairs(op: ir.Op, kernels: str = "ref") -> tuple[tuple[str, str], ...
         return tuple((i, op.output) for i in op.inputs)
     if isinstance(op, (ir.Gelu, ir.Lut)):
         return ((op.inputs[0], op.output),)
-    if isinstance(op, ir.Mhsa) and (op.variant == "dft" or (kernels == "arm" and op.fwsa is None)):
+    # the DFT kernels and the arm blocks (MHSA and FWSA) read X no more once they write Y
+    if isinstance(op, ir.Mhsa) and (op.variant == "dft" or kernels == "arm"):
         return ((op.inputs[0], op.output),)
     return ()
 
