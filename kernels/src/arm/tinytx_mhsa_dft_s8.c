@@ -246,15 +246,16 @@ static TT_NOINLINE uint32_t dft_exp_row_c(int32_t *sc, int32_t s, int32_t s4, in
 
 /*
  * Softmax of one score row (max its maximum; capacity s4 = 4 * sb) into row r of the
- * probability pair; the padding of the row is taken out of the sum and stays 0 (as in
- * tinytx_mhsa_s8.c).
+ * probability pair. For the assembly loop the row is padded to s4 with max (a logit of
+ * 0, in range for every exp loop); the i-exp values of the padding are taken out of the
+ * sum and zeroed, so the padding of the probabilities stays 0.
  */
 static TT_NOINLINE void dft_softmax_row(const attn_ctx *c, int32_t *sc, int32_t max, int32_t r)
 {
 	const int32_t s = c->s, s4 = 4 * c->sb;
 	uint32_t sum;
 	if (c->exp4 != NULL) {
-		tt_fill_words(sc + s, s4 - s, max - (1 << 30));
+		tt_fill_words(sc + s, s4 - s, max);
 		const int32_t k[3] = {max, c->sm.rq.multiplier, 1};
 		sum = c->exp4(sc, sc + s4, k);
 		if (s < s4) {
