@@ -23,15 +23,18 @@
  *     end (smaller when E is large against H*P, or S large).
  *
  * Scratch (S2, E2, P2 = rounded up to even; sb, eb, pb, qb = blocks of 4 of S, E, P and
- * of the score reduction, P or E; every part a multiple of 4 bytes):
- *   Kw 2*S2*4*pb (MHSA only) | Xw 2*xrows*4*eb | Vw 2*P2*4*sb | W 2*max(P2, E2 if FWSA)*4*eb |
- *   Q tile 2*rows*4*qb | probabilities 16*sb | O pair 16*pb | Wo_h 2*E2*4*pb (ymode) |
- *   scores 32*sb | Yacc 4*S2*E2 (ymode) or O int8 S*H*P
- * with rows = tile_rows rounded up to even and xrows = max(rows, 16), at most S2 (FWSA:
- * S2). Everything below the scores is zeroed once: the
- * padding of every W2 operand reads as zero on at least one side of each product. The
- * last byte of the scratch is always written. The scratch must be 4-byte aligned; the
- * output may alias the input (X is not read after the last tile).
+ * of the score reduction, P or E; every part a multiple of 4 bytes but the last):
+ *   Kw 2*S2*4*pb (MHSA only) | Xw 2*xrows*4*eb | Vw 2*P2*4*sb |
+ *   W 2*max(P2, E2 if FWSA)*4*eb | Q tile 2*rows*4*qb | probabilities 16*sb |
+ *   O pair 16*pb | Wo_h 2*E2*4*pb (ymode) | scores 32*sb |
+ *   Yacc 4*S2*E2 (ymode) or O int8 S*H*P
+ * with rows = tile_rows rounded up to even and xrows = min(S2, max(rows, 16)) (FWSA:
+ * S2). tinytx.plan.arm_attention mirrors it. Everything below the scores is zeroed
+ * once: the padding of every W2 operand reads as zero on at least one side of each
+ * product (odd rows of a matrix get a zero padding row when widened). The last byte of
+ * the scratch is always written (the planner's canary proof measures it). The scratch
+ * must be 4-byte aligned; the output may alias the input (X is not read after the last
+ * tile).
  */
 #include "tinytx_arm_common.h"
 #include "tinytx_arm_attention.h"
