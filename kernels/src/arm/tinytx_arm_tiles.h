@@ -64,4 +64,7 @@ void tt_tiles_rqt_c_pc(void *at, const int16_t *b);
 void tt_qk_row_kb1(const int32_t *a, const int32_t *k, const int32_t *k_end, int32_t *out,
 		   int32_t *max);
 
+/* The same for a head dimension <= 2, query and keys packed one word each, [x0, x1]. */
+void tt_qk_row_p2(int32_t a, const int32_t *k, const int32_t *k_end, int32_t *out, int32_t *max);
+
 #endif /* TINYTX_ARM_TILES_H */

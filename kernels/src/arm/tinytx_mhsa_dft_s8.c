@@ -286,6 +286,22 @@ static TT_NOINLINE void dft_scores_pair(const attn_ctx *c, const int16_t *qpair,
 	const size_t pair = (size_t)c->qb * 8u;
 	const int32_t *a = (const int32_t *)qpair;
 	max[0] = max[1] = INT32_MIN;
+	if (!c->fused && c->p <= 2) { /* keys packed one word each (dft_head_keys_values) */
+		const int32_t *k = (const int32_t *)keys;
+		for (int32_t r = 0; r < rows; r++) {
+			int32_t *sc = r == 0 ? sc0 : sc1;
+			const int32_t q = tt_pack16(a[2 * r], a[2 * r + 1]);
+			const int32_t s4 = s & ~3;
+			if (s4 > 0) {
+				tt_qk_row_p2(q, k, k + s4, sc, &max[r]);
+			}
+			for (int32_t j = s4; j < s; j++) {
+				sc[j] = __smuad(q, k[j]);
+				max[r] = tt_max(max[r], sc[j]);
+			}
+		}
+		return;
+	}
 	if (c->qb == 1) {
 		const int32_t *k = (const int32_t *)keys;
 		for (int32_t r = 0; r < rows; r++) {
@@ -445,6 +461,12 @@ static TT_NOINLINE void dft_head_keys_values(attn_ctx *c, int32_t hd)
 		const int32_t n = s - r0 < xr ? s - r0 : xr;
 		const int16_t *x = dft_x_pairs(c, r0, n, xr);
 		dft_project(c, bk, &c->k, kch, p, x, (n + 1) >> 1, 1, c->kw, c->pb, r0 >> 1);
+	}
+	if (p <= 2) { /* keys packed one word each, [k0, k1], in place (SMUAD scores) */
+		int32_t *k = (int32_t *)c->kw;
+		for (int32_t j = 0; j < s; j++) {
+			k[j] = tt_pack16(k[2 * j], k[2 * j + 1]);
+		}
 	}
 	/* backwards: the chunk in xw is reused, and the first one is left for the Q tiles */
 	dft_widen_rows(c->ww, blk->wv + wrows, p, e, (size_t)e);
