@@ -73,8 +73,24 @@ def test_nothing_fits_gives_the_smallest_arena(capsys) -> None:
     assert "result: DOES NOT FIT" in out
 
 
+def test_the_dft_scratch_is_the_planned_kernels(capsys) -> None:
+    """A Cortex-M4 board's firmware runs the arm kernels: their DFT scratch is planned,
+    unless --kernels says otherwise."""
+    from tinytx.plan.arm_attention import arm_dft_scratch_bytes
+    from tinytx.plan.mhsa import dft_peak
+
+    for kernels, peak in (("arm", arm_dft_scratch_bytes), ("ref", dft_peak)):
+        extra = ("--kernels", kernels) if kernels == "ref" else ()
+        code, data = _json(capsys, "A", "--board", "nucleo_l476rg", "--fwsa", "off", *extra)
+        assert code == 0 and data["kernels"] == kernels
+        assert data["dft_peak_bytes"] == peak(SHAPES["A"], data["tile_rows"])
+        assert [t["arena_bytes"] for t in data["tiles"]] == list(
+            dft_arenas(SHAPES["A"], kernels=kernels).values()
+        )
+
+
 def test_forced_tile(capsys) -> None:
-    arenas = dft_arenas(SHAPES["D"])
+    arenas = dft_arenas(SHAPES["D"], kernels="arm")  # the L476's firmware: the arm kernels
     code, data = _json(capsys, "D", "--board", "nucleo_l476rg", "--tile", "256")
     assert code == 1 and data["tile_rows"] == 256 and data["arena_bytes"] == arenas[256]
     code, data = _json(capsys, "D", "--board", "nucleo_l476rg", "--tile", "8")

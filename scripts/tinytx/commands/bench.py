@@ -72,7 +72,8 @@ def add_parser(sub: argparse._SubParsersAction, name: str, help_text: str) -> No
         "--total",
         action="store_true",
         help="print, as the last line, the exact instructions of one whole MHSA block "
-        "(bare integer; needs exactly one --shape)",
+        "(bare integer; needs exactly one --shape): the layer-wise block, or with --tile "
+        "the depth-first one",
     )
     p.add_argument(
         "--budget",
@@ -100,8 +101,9 @@ def add_parser(sub: argparse._SubParsersAction, name: str, help_text: str) -> No
     p.add_argument(
         "--tile",
         type=int,
-        default=8,
-        help="rv32x8: query rows per tile of the depth-first MHSA (default: 8)",
+        help="query rows per tile of the depth-first MHSA, tinytx_mhsa_dft_s8 (rv32x8: "
+        "default 8); m4/m7: also measure that block at min(N, S) rows per tile (its row "
+        "follows each shape's table; with --total, the last line is its count)",
     )
     p.add_argument("--seed", type=int, default=DEFAULT_SEED, help="seed of the random data")
     p.add_argument("--build-dir", type=Path, default=DEFAULT_BUILD_DIR)
@@ -115,9 +117,13 @@ def run(args: argparse.Namespace) -> int:
         return run_costs(args)
     args.target = args.target or "m4"
     if args.target == "rv32x8":
-        from tinytx.bench.rv32x8 import run_command
+        from tinytx.bench.rv32x8 import DEFAULT_TILE, run_command
 
+        if args.tile is None:
+            args.tile = DEFAULT_TILE
         return run_command(args)
+    if args.tile is not None and args.tile < 1:
+        raise ValueError(f"--tile: must be >= 1, got {args.tile}")
     if args.speedup:
         raise ValueError("--speedup: only with --target rv32x8")
     from tinytx.bench import budget, outputs
@@ -142,6 +148,7 @@ def run(args: argparse.Namespace) -> int:
             seed=args.seed,
             build_root=args.build_dir,
             compare=not args.no_compare,
+            tile=args.tile,
         )
     except BenchMismatch as exc:
         print(f"tinytx bench: FAILED: {exc}", file=sys.stderr)
@@ -185,7 +192,8 @@ def run(args: argparse.Namespace) -> int:
             )
             status = 1
     if args.total:
-        print(result.run.shapes[0].total_instructions)
+        shape = result.run.shapes[0]
+        print(shape.dft.instructions if shape.dft is not None else shape.total_instructions)
     return status
 
 

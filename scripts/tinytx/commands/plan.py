@@ -158,14 +158,14 @@ def run(args: argparse.Namespace) -> int:
     plan = plan_with(_load_costs(args.costs))
     measured = None
     if args.measure:
-        measured = _measure(plan, args.measure, args.kernels, args.build_dir)
+        measured = _measure(plan, args.measure, kernels, args.build_dir)
         plan = plan_with({int(k): v for k, v in measured["tile_costs"].items()})
     data = to_json(plan)
     if measured:
         data["measured"] = measured
         data["tile_costs"] = measured["tile_costs"]
     if args.verify:
-        data["verify"] = _verify(plan, args.build_dir, args.kernels)
+        data["verify"] = _verify(plan, args.build_dir, kernels)
     text = render_text(plan, args.all_tiles)
     if measured:
         text += _measured_text(measured) + "\n"

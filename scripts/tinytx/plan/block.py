@@ -125,8 +125,9 @@ def plan_block(
     dft_pick = picked.best_dft(fused) or picked.chosen
     x = dft_pick.tile or shape.seq_len
     arenas = choose_tile(
-        shape, budget.budget, fused=fused, keep_input=keep_input, align=budget.align
-    ).arenas
+        shape, budget.budget, fused=fused, keep_input=keep_input, align=budget.align,
+        kernels=kernels,
+    ).arenas  # fmt: skip
     if tile_rows is not None:
         why = "given with --tile"
     elif dft_pick.measured:
@@ -136,7 +137,7 @@ def plan_block(
     else:
         why = "no tile fits: the smallest DFT arena"
     choice = TileChoice(
-        x, arenas[x], dft_peak(shape, x, fused), arenas[x] <= budget.budget, budget.budget,
+        x, arenas[x], dft_peak(shape, x, fused, kernels), arenas[x] <= budget.budget, budget.budget,
         why, arenas,
     )  # fmt: skip
     return BlockPlan(
@@ -147,7 +148,7 @@ def plan_block(
         fwsa=decision,
         accuracy=fwsa_accuracy(shape) if fused and accuracy else None,
         layerwise=plan_layerwise(shape, fused, keep_input, budget.align),
-        dft=plan_dft(shape, choice.tile_rows, fused, keep_input, budget.align),
+        dft=plan_dft(shape, choice.tile_rows, fused, keep_input, budget.align, kernels),
         choice=choice,
         forced_tile=tile_rows is not None,
         keep_input=keep_input,
@@ -168,6 +169,7 @@ def to_json(p: BlockPlan) -> dict:
         "ram_budget_bytes": p.budget.budget,
         "align": p.budget.align,
         "keep_input": p.keep_input,
+        "kernels": p.kernels,
         "fwsa": {
             "fused": fused,
             "mode": p.fwsa.mode,
@@ -180,7 +182,6 @@ def to_json(p: BlockPlan) -> dict:
         "schedule": p.schedule,
         "chosen": p.decision.chosen.describe(),
         "choice_reason": p.decision.reason,
-        "kernels": p.kernels,
         "pricing": p.decision.pricing,
         "candidates": [
             {
@@ -200,7 +201,7 @@ def to_json(p: BlockPlan) -> dict:
         "tile_rows": p.tile_rows,
         "tile_choice": p.choice.reason,
         "dft_peak_bytes": p.dft.peak_bytes,
-        "dft_head_peak_bytes": dft_head_peak(s, p.tile_rows, fused),
+        "dft_head_peak_bytes": dft_head_peak(s, p.tile_rows, fused, p.kernels),
         "dft_arena_bytes": p.dft.arena_bytes,
         "arena_bytes": p.arena_bytes,
         "arena_fits": p.arena_fits,
@@ -213,7 +214,7 @@ def to_json(p: BlockPlan) -> dict:
         "tiles": [
             {
                 "tile_rows": x,
-                "dft_peak_bytes": dft_peak(s, x, fused),
+                "dft_peak_bytes": dft_peak(s, x, fused, p.kernels),
                 "arena_bytes": arena,
                 "fits": arena <= p.budget.budget,
             }
@@ -260,13 +261,13 @@ def render_text(p: BlockPlan, all_tiles: bool = False) -> str:
     lines += [
         "",
         "peak: intermediate activations (beyond the block's input and output); "
-        "arena: all of it, X and Y included",
+        f"arena: all of it, X and Y included; DFT: the '{p.kernels}' kernel's scratch",
         f"{'schedule':<12} {'x':>5} {'peak':>10} {'arena':>10} {'layer-wise/DFT':>15}  fits",
         f"{'layer-wise':<12} {'-':>5} {p.layerwise.peak_bytes:>10,} "
         f"{p.layerwise.arena_bytes:>10,} {'':>15}  {'yes' if p.layerwise_fits else 'no'}",
     ]
     for x in _tiles_shown(p, all_tiles):
-        peak, arena = dft_peak(s, x, fused), p.choice.arenas[x]
+        peak, arena = dft_peak(s, x, fused, p.kernels), p.choice.arenas[x]
         best = "  <- chosen" if p.schedule == "dft" else "  <- DFT tile"
         mark = best if x == p.tile_rows else ""
         ratio = f"{p.layerwise.peak_bytes / peak:.2f}x"

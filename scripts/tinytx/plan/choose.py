@@ -173,8 +173,8 @@ def _largest_fitting(fits: Callable[[int], bool], seq: int) -> int | None:
 # ------------------------------------------------------------------ one attention block
 def attention_inplace(kernels: str, dft: bool, fused: bool) -> bool:
     """Whether the attention kernel of `kernels` may write its output over its input: the
-    DFT kernels, and the Cortex-M layer-wise block without fused weights."""
-    return dft or (kernels == "arm" and not fused)
+    DFT kernels, and the Cortex-M blocks (they read X no more once they write Y)."""
+    return dft or kernels == "arm"
 
 
 def block_arena(
