@@ -47,7 +47,7 @@ typedef struct {
 #define TT_MAX_ROW(q, k0)                                                                          \
 	do {                                                                                       \
 		if (kw > 0) {                                                                      \
-			for (int32_t t = (k0); t < kw; t++) {                                      \
+			_Pragma("GCC unroll 4") for (int32_t t = (k0); t < kw; t++) {              \
 				TT_MAX_TAP((q) + (size_t)t * ch);                                  \
 			}                                                                          \
 		} else {                                                                           \
