@@ -493,6 +493,27 @@ def test_arm_scratch_formula_mirrors_the_kernel(tiny_session: BenchSession) -> N
     assert all(arm_mhsa_scratch_bytes(SHAPES[n]) < mhsa_scratch_bytes(SHAPES[n]) for n in SHAPES)
 
 
+def test_arm_linear_scratch_mirrors_the_kernel(tiny_session: BenchSession) -> None:
+    """tinytx.ir.scratch's arm linear size (what the planner reserves) == the arm
+    tinytx_linear_buf_s8_get_buffer_size, token-major; other layouts need none."""
+    from tinytx.ir.scratch import KernelScratch
+
+    runner, sizes = tiny_session.runner, KernelScratch("arm")
+    rng = np.random.default_rng(5)
+    shapes = [(16, 64, 32), (81, 32, 64), (66, 16, 32), (16, 256, 32), (1, 32, 11)]
+    shapes += [(1, 1, 1), (2, 1, 2), (3, 5, 1), (2, 3, 2), (7, 1500, 3)]
+    shapes += [tuple(int(v) for v in rng.integers(1, [90, 300, 70])) for _ in range(30)]
+    for rows, k, n in shapes:
+        dims = runner.alloc(struct.pack("<5i", rows, k, n, 1, 0))
+        need = runner.call("tinytx_linear_buf_s8_get_buffer_size", [dims]).return_value
+        assert need == sizes.linear(rows, k, n), (rows, k, n)
+        for layout in (1, 2):  # head-major layouts: the scratch-free kernel
+            dims = runner.alloc(struct.pack("<5i", rows, k, n, n, layout))
+            assert runner.call("tinytx_linear_buf_s8_get_buffer_size", [dims]).return_value == 0
+    assert KernelScratch("ref").linear(16, 64, 32) == 0
+    assert KernelScratch("riscv").linear(16, 64, 32) == 0
+
+
 def test_planner_scratch_is_the_arm_kernels(tiny_session: BenchSession) -> None:
     """tinytx.ir.scratch's arm sizes (what convert and plan use, with no build) == every
     attention kernel's *_get_buffer_size in the built arm variant."""

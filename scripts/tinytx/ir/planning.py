@@ -39,6 +39,9 @@ def mhsa_shape(model: ir.Model, op: ir.Mhsa) -> MhsaShape:
 def scratch_bytes(model: ir.Model, op: ir.Op, scratch: KernelScratch) -> int:
     """Scratch bytes of one op's kernel call (:class:`tinytx.ir.scratch.KernelScratch`;
     the generated code checks the built kernel's size against it at run time)."""
+    if isinstance(op, ir.Linear):
+        n, k = op.weight.shape
+        return scratch.linear(model.tensors[op.output].size // n, k, n)
     if not isinstance(op, ir.Mhsa):
         return 0
     tile = op.tile if op.variant == "dft" else None

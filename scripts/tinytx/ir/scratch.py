@@ -1,10 +1,11 @@
-"""Scratch bytes of the attention kernels, per kernel variant.
+"""Scratch bytes of the attention kernels and the linear layers, per kernel variant.
 
 The planner needs each kernel call's scratch (its ``*_get_buffer_size``) before any
 firmware is built, so every size here is a formula that mirrors the C: the reference
 kernels' (:func:`tinytx.workloads.mhsa_scratch_bytes`, :func:`tinytx.plan.mhsa.dft_peak`, the
 FWSA layout below) and the Cortex-M DSP block's (:func:`tinytx.workloads.arm_mhsa_scratch_bytes`;
-the ``arm`` variant has no FWSA or DFT kernel of its own, so those are the reference ones).
+the ``arm`` variant has no FWSA or DFT kernel of its own, so those are the reference ones)
+and ``tinytx_linear_buf_s8``'s (:func:`arm_linear_scratch_bytes`; 0 for the other variants).
 tests/python/test_bench.py checks every formula against the built arm kernels. The
 ``riscv`` sizes are the one-core ones; the generated code checks every size at run time
 anyway (a call whose scratch would not fit returns ``TINYTX_ERR_DIMS``).
@@ -28,6 +29,17 @@ def fwsa_scratch_bytes(shape: MhsaShape) -> int:
     return _a4(4 * s) + _a4(h * s * e) + _a4(s * hp) + _a4(h * s * s) + _a4(s * hp)
 
 
+def arm_linear_scratch_bytes(rows: int, in_features: int, out_features: int) -> int:
+    """Mirrors the ``arm`` ``tinytx_linear_buf_s8_get_buffer_size`` of a token-major
+    layer (kernels/src/arm/tinytx_linear_buf_s8.c): int16 copies of X (rows rounded up to
+    even) and of two weight rows, K rounded up to a multiple of 4; 0 (no scratch, the
+    scratch-free path) for one row or one output feature."""
+    if rows < 2 or out_features < 2:
+        return 0
+    k4 = (in_features + 3) & ~3
+    return 2 * k4 * (((rows + 1) & ~1) + 2)
+
+
 def reference_scratch(shape: MhsaShape, tile: int | None, fused: bool) -> int:
     """The reference kernels' scratch for an attention block (``tile``: DFT rows)."""
     if tile is not None:
@@ -49,3 +61,9 @@ class KernelScratch:
         if self.kernels == "arm" and tile is None and not fused:
             return arm_mhsa_scratch_bytes(shape)
         return reference_scratch(shape, tile, fused)
+
+    def linear(self, rows: int, in_features: int, out_features: int) -> int:
+        """Scratch bytes of ``tinytx_linear_buf_s8`` for a token-major layer."""
+        if self.kernels == "arm":
+            return arm_linear_scratch_bytes(rows, in_features, out_features)
+        return 0
