@@ -584,9 +584,13 @@ def gen_avgpool2d(rng: Rng, cid: int) -> Case:
 def gen_mean_rows(rng: Rng, cid: int) -> Case:
     style = pick_style(rng)
     rows, e = pick_dim(rng, 1, 100), pick_dim(rng, 1, 64)
+    mode = pick_mode(rng, style)
     if rng.random() < 0.03:
         rows, e = 4096, 2
-    x = fill_s8(rng, (rows, e), pick_mode(rng, style))
+    elif rng.random() < 0.05:  # chunks of the Cortex-M int16 column sums, extreme sums
+        rows, e = int(rng.choice([255, 256, 257, 700])), pick_dim(rng, 4, 9)
+        mode = str(rng.choice(["min", "max", "random"]))
+    x = fill_s8(rng, (rows, e), mode)
     if style == "extreme_quant":
         rq = extreme_requant(rng, act=True)
     else:
