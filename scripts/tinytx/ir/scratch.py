@@ -50,11 +50,20 @@ def reference_scratch(shape: MhsaShape, tile: int | None, fused: bool) -> int:
 class KernelScratch:
     """Scratch sizes of one kernel variant's attention calls (see the module docstring)."""
 
-    def __init__(self, kernels: str = "ref") -> None:
+    def __init__(self, kernels: str = "ref", no_linear: frozenset[str] = frozenset()) -> None:
         if kernels not in VARIANTS:
             raise ValueError(f"kernels: expected one of {', '.join(VARIANTS)}, got {kernels!r}")
         self.kernels = kernels
         self.source = "the arm kernels' formulas" if kernels == "arm" else "the reference formulas"
+        # linear ops planned without scratch (tinytx_linear_s8): their scratch would have
+        # raised the arena (tinytx.ir.planning)
+        self.no_linear = no_linear
+
+    def without_linear(self, names: frozenset[str]) -> KernelScratch:
+        """The same sizes, with no scratch for the linear ops ``names``."""
+        other = KernelScratch(self.kernels, names)
+        other.source = self.source
+        return other
 
     def attention(self, shape: MhsaShape, tile: int | None, fused: bool) -> int:
         """Scratch bytes of ``tinytx_{mhsa,fwsa}[_dft]_s8`` for ``shape``."""
@@ -62,8 +71,8 @@ class KernelScratch:
             return arm_mhsa_scratch_bytes(shape)
         return reference_scratch(shape, tile, fused)
 
-    def linear(self, rows: int, in_features: int, out_features: int) -> int:
-        """Scratch bytes of ``tinytx_linear_buf_s8`` for a token-major layer."""
-        if self.kernels == "arm":
+    def linear(self, rows: int, in_features: int, out_features: int, name: str = "") -> int:
+        """Scratch bytes of ``tinytx_linear_buf_s8`` for a token-major layer (op ``name``)."""
+        if self.kernels == "arm" and name not in self.no_linear:
             return arm_linear_scratch_bytes(rows, in_features, out_features)
         return 0
