@@ -127,10 +127,19 @@ __asm__("	.syntax unified\n"
 	"	pop	{r4, r5, r6, r7, r8, r9, r10, r11, pc}\n"
 	"	.size	tt_lin_col, .-tt_lin_col\n");
 
-/* Eligible for the fast path by its dims alone (the size must not depend on params). */
-static int buf_dims_ok(const tinytx_linear_dims *d)
+/*
+ * Scratch bytes of the fast path for these (checked) dims, 0 when it does not apply:
+ * decided by the dims alone, so that the size never depends on params. Sizes beyond
+ * int32 get no scratch (the scratch-free path) rather than an error.
+ */
+static int32_t buf_bytes(const tinytx_linear_dims *d)
 {
-	return d->layout == TINYTX_LAYOUT_TOKEN_MAJOR && d->rows >= 2 && d->out_features >= 2;
+	if (d->layout != TINYTX_LAYOUT_TOKEN_MAJOR || d->rows < 2 || d->out_features < 2) {
+		return 0;
+	}
+	const int64_t need =
+		((int64_t)((d->rows + 1) & ~1) + 2) * (int64_t)tt_w2_blocks(d->in_features) * 8;
+	return need > INT32_MAX ? 0 : (int32_t)need;
 }
 
 static size_t xw_bytes(const tinytx_linear_dims *d)
@@ -144,15 +153,7 @@ int32_t tinytx_linear_buf_s8_get_buffer_size(const tinytx_linear_dims *dims)
 		return TINYTX_ERR_NULL;
 	}
 	tinytx_status st = tinytx_check_linear_dims(dims);
-	if (st != TINYTX_OK) {
-		return st;
-	}
-	if (!buf_dims_ok(dims)) {
-		return 0;
-	}
-	const int64_t blocks = tt_w2_blocks(dims->in_features);
-	const int64_t need = ((int64_t)((dims->rows + 1) & ~1) + 2) * blocks * 8;
-	return need > INT32_MAX ? TINYTX_ERR_DIMS : (int32_t)need;
+	return st != TINYTX_OK ? st : buf_bytes(dims);
 }
 
 /*
@@ -260,8 +261,10 @@ tinytx_status tinytx_linear_buf_s8(const tinytx_linear_dims *dims,
 		return st;
 	}
 	const tt_rq rq = tt_rq_plan(params->requant);
-	if (scratch == NULL || !buf_dims_ok(dims) || params->multipliers != NULL || !rq.fast ||
-	    params->act.min != -128 || params->act.max != 127) {
+	/* LDM/LDRD fault on a misaligned scratch: take the scratch-free path then */
+	if (scratch == NULL || ((uintptr_t)scratch & 3u) != 0 || buf_bytes(dims) == 0 ||
+	    params->multipliers != NULL || !rq.fast || params->act.min != -128 ||
+	    params->act.max != 127) {
 		return tinytx_linear_s8(dims, params, input, weights, bias, output);
 	}
 	const int32_t rows = dims->rows, k = dims->in_features, n_dim = dims->out_features;

@@ -33,11 +33,12 @@ def arm_linear_scratch_bytes(rows: int, in_features: int, out_features: int) -> 
     """Mirrors the ``arm`` ``tinytx_linear_buf_s8_get_buffer_size`` of a token-major
     layer (kernels/src/arm/tinytx_linear_buf_s8.c): int16 copies of X (rows rounded up to
     even) and of two weight rows, K rounded up to a multiple of 4; 0 (no scratch, the
-    scratch-free path) for one row or one output feature."""
+    scratch-free path) for one row or one output feature, or beyond int32."""
     if rows < 2 or out_features < 2:
         return 0
     k4 = (in_features + 3) & ~3
-    return 2 * k4 * (((rows + 1) & ~1) + 2)
+    need = 2 * k4 * (((rows + 1) & ~1) + 2)
+    return need if need < 1 << 31 else 0
 
 
 def reference_scratch(shape: MhsaShape, tile: int | None, fused: bool) -> int:
