@@ -20,7 +20,10 @@ static inline int32_t tt_sxtab16_hi(int32_t acc, uint32_t w)
 	return r;
 }
 
-static inline int8_t mean_out(int32_t sum, const tt_rq *rq, int32_t lo, int32_t hi)
+/* Out of line: inlined at its five calls, the 64-bit fallback of tt_rq_apply made the
+ * kernel 1.6 KB. */
+static __attribute__((noinline)) int8_t mean_out(int32_t sum, const tt_rq *rq, int32_t lo,
+						 int32_t hi)
 {
 	const int32_t y = tt_rq_apply(sum, rq);
 	return (int8_t)(y < lo ? lo : (y > hi ? hi : y));
