@@ -25,6 +25,7 @@ set(TINYTX_KERNEL_NAMES
   tinytx_fwsa_s8
   tinytx_gelu_s8
   tinytx_layernorm_s8
+  tinytx_linear_buf_s8
   tinytx_linear_s8
   tinytx_lut_s8
   tinytx_maxpool2d_s8

@@ -514,6 +514,62 @@ def test_arm_scratch_formula_mirrors_the_kernel(tiny_session: BenchSession) -> N
     assert all(arm_mhsa_scratch_bytes(SHAPES[n]) < mhsa_scratch_bytes(SHAPES[n]) for n in SHAPES)
 
 
+@pytest.mark.parametrize(("rows", "k", "n", "floor"), [(16, 64, 32, 1.0), (81, 64, 32, 1.1)])
+def test_linear_buf_speed_target(
+    tiny_session: BenchSession, rows: int, k: int, n: int, floor: float
+) -> None:
+    """arm tinytx_linear_buf_s8 on an FFN layer (M4, exact instructions): at least
+    `floor` MAC/instruction and 1.4x fewer instructions than the scratch-free
+    tinytx_linear_s8, both bit-exact with the golden model."""
+    from tinytx import golden as g
+    from tinytx.golden.quant import Requant
+
+    runner = tiny_session.runner
+    runner.reset()
+    rng = np.random.default_rng(rows * k + n)
+    x = rng.integers(-128, 128, (rows, k), dtype=np.int8)
+    w = rng.integers(-128, 128, (n, k), dtype=np.int8)
+    b = rng.integers(-5000, 5000, n).astype(np.int32)
+    rq = Requant.from_scale(1 / (40.0 * k))
+    expected = g.linear_s8(x, w, b, rq)
+    dims = runner.alloc(struct.pack("<5i", rows, k, n, 1, 0))
+    par = runner.alloc(struct.pack("<5i2I", rq.multiplier, rq.shift, 0, -128, 127, 0, 0))
+    ptrs = [runner.alloc(a.tobytes()) for a in (x, w, b)]
+    need = runner.call("tinytx_linear_buf_s8_get_buffer_size", [dims]).return_value
+    assert need == 2 * k * (rows + rows % 2 + 2)
+    counts = {}
+    for func, extra in (("tinytx_linear_s8", []), ("tinytx_linear_buf_s8", [runner.alloc(need)])):
+        out = runner.alloc(rows * n)
+        call = runner.call(func, [dims, par, *ptrs, out, *extra])
+        assert call.return_value == 0
+        got = np.frombuffer(runner.read(out, rows * n), np.int8).reshape(rows, n)
+        assert np.array_equal(got, expected), func
+        counts[func] = call.instructions
+    assert rows * k * n / counts["tinytx_linear_buf_s8"] >= floor, counts
+    assert counts["tinytx_linear_s8"] >= 1.4 * counts["tinytx_linear_buf_s8"], counts
+
+
+def test_arm_linear_scratch_mirrors_the_kernel(tiny_session: BenchSession) -> None:
+    """tinytx.ir.scratch's arm linear size (what the planner reserves) == the arm
+    tinytx_linear_buf_s8_get_buffer_size, token-major; other layouts need none."""
+    from tinytx.ir.scratch import KernelScratch
+
+    runner, sizes = tiny_session.runner, KernelScratch("arm")
+    rng = np.random.default_rng(5)
+    shapes = [(16, 64, 32), (81, 32, 64), (66, 16, 32), (16, 256, 32), (1, 32, 11)]
+    shapes += [(1, 1, 1), (2, 1, 2), (3, 5, 1), (2, 3, 2), (7, 1500, 3)]
+    shapes += [tuple(int(v) for v in rng.integers(1, [90, 300, 70])) for _ in range(30)]
+    for rows, k, n in shapes:
+        dims = runner.alloc(struct.pack("<5i", rows, k, n, 1, 0))
+        need = runner.call("tinytx_linear_buf_s8_get_buffer_size", [dims]).return_value
+        assert need == sizes.linear(rows, k, n), (rows, k, n)
+        for layout in (1, 2):  # head-major layouts: the scratch-free kernel
+            dims = runner.alloc(struct.pack("<5i", rows, k, n, n, layout))
+            assert runner.call("tinytx_linear_buf_s8_get_buffer_size", [dims]).return_value == 0
+    assert KernelScratch("ref").linear(16, 64, 32) == 0
+    assert KernelScratch("riscv").linear(16, 64, 32) == 0
+
+
 def test_planner_scratch_is_the_arm_kernels(tiny_session: BenchSession) -> None:
     """tinytx.ir.scratch's arm sizes (what convert and plan use, with no build) == every
     attention kernel's *_get_buffer_size in the built arm variant."""

@@ -168,6 +168,33 @@ def test_small_budget_picks_depth_first_tiles(toy: Path) -> None:
     assert np.array_equal(executor.run(wide.model, x), executor.run(tight.model, x))
 
 
+def test_linear_scratch_never_grows_the_arena() -> None:
+    """arm: token-major linear layers get tinytx_linear_buf_s8's scratch where it costs no
+    arena; with depth-first tiles of 1 row (ECG) it would, so there they plan none and
+    the code calls tinytx_linear_s8."""
+    from tinytx.ir.scratch import KernelScratch
+
+    m = load_onnx(SAMPLES_DIR / "ecg" / "model" / "model.onnx")
+    linears = [op for op in m.ops if isinstance(op, ir.Linear)]
+    for tile in (None, 1):
+        plan = plan_model(m, tile=tile, kernels="arm")
+        lean = plan_model(
+            m,
+            tile=tile,
+            kernels="arm",
+            scratch=KernelScratch("arm", frozenset(op.name for op in linears)),
+        )
+        assert plan.arena_bytes == lean.arena_bytes
+        with_scratch = {op.name for op in linears if op.name in plan.scratch}
+        code = generate(plan, "model.onnx").source
+        assert code.count("tinytx_linear_buf_s8(") == len(with_scratch)
+        if tile is None:  # layer-wise: both FFN layers (the classifier has one row)
+            assert len(with_scratch) == 2
+        else:
+            assert not with_scratch
+    assert plan_model(m, kernels="ref").scratch.keys().isdisjoint(op.name for op in linears)
+
+
 def test_arena_buffers_live_together_never_overlap(toy: Path) -> None:
     plan = plan_model(load_onnx(toy), budget=2000)
     a = plan.arena

@@ -27,6 +27,20 @@ tinytx_status tinytx_linear_s8(const tinytx_linear_dims *dims, const tinytx_line
 			       int8_t *output);
 
 /*
+ * The same linear layer with a scratch buffer (the converter uses it for the layers
+ * outside attention blocks): tinytx_linear_buf_s8_get_buffer_size() bytes, 4-byte
+ * aligned, not overlapping the other buffers; 0 when the variant needs none (ref,
+ * riscv: then it is tinytx_linear_s8), and scratch may be NULL, which always gives
+ * the scratch-free tinytx_linear_s8. arm: int16 copies of x and of two rows of W for
+ * token-major outputs with S >= 2 and N >= 2.
+ */
+int32_t tinytx_linear_buf_s8_get_buffer_size(const tinytx_linear_dims *dims);
+tinytx_status tinytx_linear_buf_s8(const tinytx_linear_dims *dims,
+				   const tinytx_linear_params *params, const int8_t *input,
+				   const int8_t *weights, const int32_t *bias, int8_t *output,
+				   void *scratch);
+
+/*
  * QK^T fused with the integer softmax: q [H][q_rows][P], k [k_heads][kv_rows][P],
  * probabilities written as uint8 (scale 1/256) [H][q_rows][kv_rows].
  * scratch: tinytx_qk_softmax_s8_get_buffer_size() bytes (one int32 score row, every

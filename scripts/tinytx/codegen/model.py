@@ -174,7 +174,13 @@ class _Emitter:
                 f"{self.channels(op, op.rq)}}}",
             )
             w, b = self.array(op, "w", op.weight), self.array(op, "b", op.bias)
-            self.call(op, f"st = tinytx_linear_s8(&{dims}, &{par}, {x}, {w}, {b}, {y});")
+            scratch, planned = self.scratch(op)
+            if planned == 0:  # no scratch planned: the scratch-free kernel
+                self.call(op, f"st = tinytx_linear_s8(&{dims}, &{par}, {x}, {w}, {b}, {y});")
+            else:
+                call = f"st = tinytx_linear_buf_s8(&{dims}, &{par}, {x}, {w}, {b}, {y}, {scratch});"
+                need = f"tinytx_linear_buf_s8_get_buffer_size(&{dims})"
+                self.call(op, call, need, planned)
         elif isinstance(op, ir.Mhsa):
             self.mhsa(op, x, y)
         elif isinstance(op, ir.LayerNorm):

@@ -43,6 +43,9 @@ def mhsa_shape(model: ir.Model, op: ir.Mhsa) -> MhsaShape:
 def scratch_bytes(model: ir.Model, op: ir.Op, scratch: KernelScratch) -> int:
     """Scratch bytes of one op's kernel call (:class:`tinytx.ir.scratch.KernelScratch`;
     the generated code checks the built kernel's size against it at run time)."""
+    if isinstance(op, ir.Linear):
+        n, k = op.weight.shape
+        return scratch.linear(model.tensors[op.output].size // n, k, n, op.name)
     if not isinstance(op, ir.Mhsa):
         return 0
     tile = op.tile if op.variant == "dft" else None
@@ -164,9 +167,40 @@ def _places(model: ir.Model, arena: ArenaPlan, root: dict[str, str]) -> dict[str
     return places
 
 
-def _plan_arena(model: ir.Model, scratch: KernelScratch) -> tuple[ArenaPlan, dict[str, str]]:
+def _plan_with(model: ir.Model, scratch: KernelScratch) -> tuple[ArenaPlan, dict[str, str]]:
     schedule, root = build_schedule(model, scratch, scratch.kernels)
     return plan_arena(schedule, ALIGN), root
+
+
+def _plan_arena(
+    model: ir.Model, scratch: KernelScratch
+) -> tuple[ArenaPlan, dict[str, str], KernelScratch]:
+    """The arena, each tensor's buffer and the scratch sizes planned. A linear layer's
+    scratch only speeds it up (without it the call is ``tinytx_linear_s8``): a layer
+    keeps it only when it does not make the arena larger than with none at all."""
+    arena, root = _plan_with(model, scratch)
+    optional = frozenset(
+        op.name
+        for op in model.ops
+        if isinstance(op, ir.Linear) and scratch_bytes(model, op, scratch) > 0
+    )
+    if not optional:
+        return arena, root, scratch
+    lean = scratch.without_linear(optional)
+    floor, lean_root = _plan_with(model, lean)
+    if arena.arena_bytes <= floor.arena_bytes:
+        return arena, root, scratch
+    keep: set[str] = set()
+    for op in model.ops:  # one layer at a time, in schedule order
+        if op.name in optional:
+            trial = scratch.without_linear(optional - keep - {op.name})
+            if _plan_with(model, trial)[0].arena_bytes <= floor.arena_bytes:
+                keep.add(op.name)
+    if not keep:
+        return floor, lean_root, lean
+    used = scratch.without_linear(optional - keep)
+    arena, root = _plan_with(model, used)
+    return arena, root, used
 
 
 def mhsa_inputs(model: ir.Model, calibration: np.ndarray) -> dict[str, np.ndarray]:
@@ -276,13 +310,13 @@ def plan_model(
         s_of = {op.name: model.tensors[op.inputs[0]].shape[0] for op in blocks}
         return {op.name: ("dft", min(x, s_of[op.name])) for op in blocks}
 
-    attempts: dict[tuple[int | None, bool], tuple[ir.Model, ArenaPlan, dict[str, str]]] = {}
+    Attempt = tuple[ir.Model, ArenaPlan, dict[str, str], KernelScratch]
+    attempts: dict[tuple[int | None, bool], Attempt] = {}
 
-    def attempt(x: int | None, fused: bool = False) -> tuple[ir.Model, ArenaPlan, dict[str, str]]:
+    def attempt(x: int | None, fused: bool = False) -> Attempt:
         if (x, fused) not in attempts:
             m = _with_variants(fused_model if fused else model, variants(x))
-            arena, root = _plan_arena(m, scratch)
-            attempts[(x, fused)] = (m, arena, root)
+            attempts[(x, fused)] = (m, *_plan_arena(m, scratch))
         return attempts[(x, fused)]
 
     choice = None
@@ -323,10 +357,10 @@ def plan_model(
         notes.append(f"schedule: {c.describe()}: {choice.reason} ({choice.pricing})")
         if not choice.fits:
             notes.append("no MHSA schedule fits the RAM budget")
-    m, arena, root = chosen
+    m, arena, root, used = chosen
     slots = {
         name: (arena.scratch_offsets[name], step_scratch)
-        for name, step_scratch in ((op.name, scratch_bytes(m, op, scratch)) for op in m.ops)
+        for name, step_scratch in ((op.name, scratch_bytes(m, op, used)) for op in m.ops)
         if name in arena.scratch_offsets
     }
     places = _places(m, arena, root)

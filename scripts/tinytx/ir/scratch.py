@@ -1,11 +1,12 @@
-"""Scratch bytes of the attention kernels, per kernel variant.
+"""Scratch bytes of the attention kernels and the linear layers, per kernel variant.
 
 The planner needs each kernel call's scratch (its ``*_get_buffer_size``) before any
 firmware is built, so every size here is a formula that mirrors the C: the reference
 kernels' (:func:`tinytx.workloads.mhsa_scratch_bytes`, :func:`tinytx.plan.mhsa.dft_peak`, the
 FWSA layout below) and the Cortex-M DSP kernels' (:func:`tinytx.workloads.arm_mhsa_scratch_bytes`
 for the layer-wise MHSA block, :mod:`tinytx.plan.arm_attention` for the depth-first and the
-fused-weight blocks). tests/python/test_bench.py checks every formula against the built arm
+fused-weight blocks, :func:`arm_linear_scratch_bytes` for ``tinytx_linear_buf_s8``; 0 for the
+other variants). tests/python/test_bench.py checks every formula against the built arm
 kernels. The
 ``riscv`` sizes are the one-core ones; the generated code checks every size at run time
 anyway (a call whose scratch would not fit returns ``TINYTX_ERR_DIMS``).
@@ -30,6 +31,18 @@ def fwsa_scratch_bytes(shape: MhsaShape) -> int:
     return _a4(4 * s) + _a4(h * s * e) + _a4(s * hp) + _a4(h * s * s) + _a4(s * hp)
 
 
+def arm_linear_scratch_bytes(rows: int, in_features: int, out_features: int) -> int:
+    """Mirrors the ``arm`` ``tinytx_linear_buf_s8_get_buffer_size`` of a token-major
+    layer (kernels/src/arm/tinytx_linear_buf_s8.c): int16 copies of X (rows rounded up to
+    even) and of two weight rows, K rounded up to a multiple of 4; 0 (no scratch, the
+    scratch-free path) for one row or one output feature, or beyond int32."""
+    if rows < 2 or out_features < 2:
+        return 0
+    k4 = (in_features + 3) & ~3
+    need = 2 * k4 * (((rows + 1) & ~1) + 2)
+    return need if need < 1 << 31 else 0
+
+
 def reference_scratch(shape: MhsaShape, tile: int | None, fused: bool) -> int:
     """The reference kernels' scratch for an attention block (``tile``: DFT rows)."""
     if tile is not None:
@@ -40,11 +53,20 @@ def reference_scratch(shape: MhsaShape, tile: int | None, fused: bool) -> int:
 class KernelScratch:
     """Scratch sizes of one kernel variant's attention calls (see the module docstring)."""
 
-    def __init__(self, kernels: str = "ref") -> None:
+    def __init__(self, kernels: str = "ref", no_linear: frozenset[str] = frozenset()) -> None:
         if kernels not in VARIANTS:
             raise ValueError(f"kernels: expected one of {', '.join(VARIANTS)}, got {kernels!r}")
         self.kernels = kernels
         self.source = "the arm kernels' formulas" if kernels == "arm" else "the reference formulas"
+        # linear ops planned without scratch (tinytx_linear_s8): their scratch would have
+        # raised the arena (tinytx.ir.planning)
+        self.no_linear = no_linear
+
+    def without_linear(self, names: frozenset[str]) -> KernelScratch:
+        """The same sizes, with no scratch for the linear ops ``names``."""
+        other = KernelScratch(self.kernels, names)
+        other.source = self.source
+        return other
 
     def attention(self, shape: MhsaShape, tile: int | None, fused: bool) -> int:
         """Scratch bytes of ``tinytx_{mhsa,fwsa}[_dft]_s8`` for ``shape``."""
@@ -53,3 +75,9 @@ class KernelScratch:
                 return arm_dft_scratch_bytes(shape, tile, fused)
             return arm_fwsa_scratch_bytes(shape) if fused else arm_mhsa_scratch_bytes(shape)
         return reference_scratch(shape, tile, fused)
+
+    def linear(self, rows: int, in_features: int, out_features: int, name: str = "") -> int:
+        """Scratch bytes of ``tinytx_linear_buf_s8`` for a token-major layer (op ``name``)."""
+        if self.kernels == "arm" and name not in self.no_linear:
+            return arm_linear_scratch_bytes(rows, in_features, out_features)
+        return 0

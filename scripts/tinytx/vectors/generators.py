@@ -348,6 +348,8 @@ def gen_layernorm(rng: Rng, cid: int) -> Case:
     rows, e = pick_dim(rng, 1, 16), pick_dim(rng, 1, 300)
     if rng.random() < 0.03:
         rows, e = 1, 4096
+    elif rng.random() < 0.15:  # the Cortex-M kernel divides by E^2 with a shift
+        e = int(rng.choice([4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048]))
     x = fill_s8(rng, (rows, e), pick_mode(rng, style))
     if style == "typical" and rng.random() < 0.5:
         # narrow rows: small variance, where the integer sqrt is least precise
@@ -535,10 +537,26 @@ def gen_depthwise_conv2d(rng: Rng, cid: int) -> Case:
     return _conv_case(rng, cid, depthwise=True)
 
 
+def _pool_channels(rng: Rng) -> int:
+    """1..16 channels, one time in five up to 40 (several 16-channel word blocks of the
+    Cortex-M kernels, then 8, 4 and C % 4)."""
+    return pick_dim(rng, 17, 40) if rng.random() < 0.2 else pick_dim(rng, 1, 16)
+
+
+def _long_window(rng: Rng) -> tuple[int, int, int, int, tuple[int, int], tuple[int, ...]]:
+    """A 1-D window of 128..512 taps: both sides of the Cortex-M average pooling's
+    int16 lane limits (128 taps with an input zero point, 256 without)."""
+    kw = int(rng.choice([128, 129, 200, 256, 257, 512]))
+    w = kw + int(rng.integers(0, 9))
+    stride = (1, int(rng.choice([1, 3, kw])))
+    pl, pr = int(rng.integers(0, 3)), int(rng.integers(0, 3))
+    return 1, w, 1, kw, stride, (0, pl, 0, pr)
+
+
 def gen_maxpool2d(rng: Rng, cid: int) -> Case:
     style = pick_style(rng)
     h, w, kh, kw, stride, pad = _window(rng, pool=True)
-    x = fill_s8(rng, (h, w, pick_dim(rng, 1, 16)), pick_mode(rng, style))
+    x = fill_s8(rng, (h, w, _pool_channels(rng)), pick_mode(rng, style))
     y = g.maxpool2d_s8(x, (kh, kw), stride, pad)
     params = _window_params(x, y, kh, kw, stride, pad)
     shape = f"{x.shape}->{y.shape} k={kh}x{kw} s={stride} pad={pad} {style}"
@@ -547,8 +565,12 @@ def gen_maxpool2d(rng: Rng, cid: int) -> Case:
 
 def gen_avgpool2d(rng: Rng, cid: int) -> Case:
     style = pick_style(rng)
-    h, w, kh, kw, stride, pad = _window(rng, pool=True)
-    x = fill_s8(rng, (h, w, pick_dim(rng, 1, 16)), pick_mode(rng, style))
+    long = rng.random() < 0.1
+    h, w, kh, kw, stride, pad = _long_window(rng) if long else _window(rng, pool=True)
+    mode = pick_mode(rng, style)
+    if long and rng.random() < 0.6:  # the largest sums
+        mode = str(rng.choice(["min", "max"]))
+    x = fill_s8(rng, (h, w, _pool_channels(rng)), mode)
     if style == "extreme_quant":
         rq = extreme_requant(rng, act=True)
     else:
@@ -556,6 +578,8 @@ def gen_avgpool2d(rng: Rng, cid: int) -> Case:
     include_pad = bool(rng.random() < 0.3)
     rq = with_zero_point(rng, rq)
     z_in = pick_zero_point(rng)
+    if long:
+        z_in = int(rng.choice([0, -128, 127]))
     y = g.avgpool2d_s8(x, (kh, kw), stride, pad, rq, include_pad, z_in)
     params = _window_params(x, y, kh, kw, stride, pad)
     params += (*rq_params(rq), rq.act_min, rq.act_max, int(include_pad), rq.zero_point, z_in)
@@ -566,9 +590,13 @@ def gen_avgpool2d(rng: Rng, cid: int) -> Case:
 def gen_mean_rows(rng: Rng, cid: int) -> Case:
     style = pick_style(rng)
     rows, e = pick_dim(rng, 1, 100), pick_dim(rng, 1, 64)
+    mode = pick_mode(rng, style)
     if rng.random() < 0.03:
         rows, e = 4096, 2
-    x = fill_s8(rng, (rows, e), pick_mode(rng, style))
+    elif rng.random() < 0.05:  # chunks of the Cortex-M int16 column sums, extreme sums
+        rows, e = int(rng.choice([255, 256, 257, 700])), pick_dim(rng, 4, 9)
+        mode = str(rng.choice(["min", "max", "random"]))
+    x = fill_s8(rng, (rows, e), mode)
     if style == "extreme_quant":
         rq = extreme_requant(rng, act=True)
     else:

@@ -15,6 +15,8 @@ int main(void)
 	static volatile uintptr_t keep;
 
 	keep = (uintptr_t)&tinytx_linear_s8;
+	keep = (uintptr_t)&tinytx_linear_buf_s8_get_buffer_size;
+	keep = (uintptr_t)&tinytx_linear_buf_s8;
 	keep = (uintptr_t)&tinytx_qk_softmax_s8_get_buffer_size;
 	keep = (uintptr_t)&tinytx_qk_softmax_s8;
 	keep = (uintptr_t)&tinytx_av_s8;

@@ -79,6 +79,29 @@ static void linear_checks(void)
 	p.act.min = -129;
 	p.act.max = 127;
 	EXPECT(tinytx_linear_s8(&d, &p, in8, in8, NULL, out8), TINYTX_ERR_PARAM);
+
+	/* tinytx_linear_buf_s8: the same checks; a NULL scratch is the scratch-free path */
+	p = ok_p;
+	d = (tinytx_linear_dims){2, 3, 4, 1, TINYTX_LAYOUT_TOKEN_MAJOR};
+	const int32_t need = tinytx_linear_buf_s8_get_buffer_size(&d);
+	EXPECT(need >= 0 && need <= (int32_t)sizeof(scratch), 1);
+	EXPECT(tinytx_linear_buf_s8(&d, &p, in8, in8, NULL, out8, scratch), TINYTX_OK);
+	EXPECT(tinytx_linear_buf_s8(&d, &p, in8, in8, NULL, out8, NULL), TINYTX_OK);
+	EXPECT(tinytx_linear_buf_s8(NULL, &p, in8, in8, NULL, out8, scratch), TINYTX_ERR_NULL);
+	EXPECT(tinytx_linear_buf_s8(&d, NULL, in8, in8, NULL, out8, scratch), TINYTX_ERR_NULL);
+	EXPECT(tinytx_linear_buf_s8(&d, &p, NULL, in8, NULL, out8, scratch), TINYTX_ERR_NULL);
+	EXPECT(tinytx_linear_buf_s8(&d, &p, in8, NULL, NULL, out8, scratch), TINYTX_ERR_NULL);
+	EXPECT(tinytx_linear_buf_s8(&d, &p, in8, in8, NULL, NULL, scratch), TINYTX_ERR_NULL);
+	EXPECT(tinytx_linear_buf_s8_get_buffer_size(NULL), TINYTX_ERR_NULL);
+	p.requant.shift = 63;
+	EXPECT(tinytx_linear_buf_s8(&d, &p, in8, in8, NULL, out8, scratch), TINYTX_ERR_PARAM);
+	p = ok_p;
+	d.rows = 0;
+	EXPECT(tinytx_linear_buf_s8_get_buffer_size(&d), TINYTX_ERR_DIMS);
+	EXPECT(tinytx_linear_buf_s8(&d, &p, in8, in8, NULL, out8, scratch), TINYTX_ERR_DIMS);
+	d.rows = 65536;
+	d.out_features = 65536; /* rows * N overflows int32 */
+	EXPECT(tinytx_linear_buf_s8_get_buffer_size(&d), TINYTX_ERR_DIMS);
 }
 
 /* Zero points, pad values, offsets and per-channel tables out of their ranges. */

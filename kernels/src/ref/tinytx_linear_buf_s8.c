@@ -1,0 +1,25 @@
+/*
+ * The linear layer with a scratch buffer (kernels/include/tinytx/kernels.h): the
+ * reference needs none, so it is tinytx_linear_s8 (variants without a file of their
+ * own, e.g. riscv, get their own tinytx_linear_s8 through this one).
+ */
+#include "tinytx/kernels.h"
+#include "../tinytx_check.h"
+
+int32_t tinytx_linear_buf_s8_get_buffer_size(const tinytx_linear_dims *dims)
+{
+	if (dims == NULL) {
+		return TINYTX_ERR_NULL;
+	}
+	tinytx_status st = tinytx_check_linear_dims(dims);
+	return st != TINYTX_OK ? st : 0;
+}
+
+tinytx_status tinytx_linear_buf_s8(const tinytx_linear_dims *dims,
+				   const tinytx_linear_params *params, const int8_t *input,
+				   const int8_t *weights, const int32_t *bias, int8_t *output,
+				   void *scratch)
+{
+	(void)scratch;
+	return tinytx_linear_s8(dims, params, input, weights, bias, output);
+}
