@@ -18,7 +18,7 @@ import numpy as np
 
 from tinytx import ir
 from tinytx.errors import TinytxError
-from tinytx.ir.scratch import KernelScratch
+from tinytx.ir.scratch import ConvGeometry, KernelScratch
 from tinytx.plan import ArenaPlan, Buffer, Schedule, Step, plan_arena
 from tinytx.plan.fwsa import decide_fwsa, fuse_mhsa
 from tinytx.workloads import MhsaShape
@@ -39,6 +39,9 @@ def mhsa_shape(model: ir.Model, op: ir.Mhsa) -> MhsaShape:
 def scratch_bytes(model: ir.Model, op: ir.Op, scratch: KernelScratch) -> int:
     """Scratch bytes of one op's kernel call (:class:`tinytx.ir.scratch.KernelScratch`;
     the generated code checks the built kernel's size against it at run time)."""
+    if isinstance(op, ir.Conv2d) and not isinstance(op, ir.DepthwiseConv2d):
+        _, kh, kw, cin = op.weight.shape
+        return scratch.conv2d(ConvGeometry(cin, op.weight.shape[0], kh, kw, op.pad))
     if not isinstance(op, ir.Mhsa):
         return 0
     tile = op.tile if op.variant == "dft" else None

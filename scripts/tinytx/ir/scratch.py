@@ -1,10 +1,11 @@
-"""Scratch bytes of the attention kernels, per kernel variant.
+"""Scratch bytes of the attention kernels and conv2d, per kernel variant.
 
 The planner needs each kernel call's scratch (its ``*_get_buffer_size``) before any
 firmware is built, so every size here is a formula that mirrors the C: the reference
 kernels' (:func:`tinytx.workloads.mhsa_scratch_bytes`, :func:`tinytx.plan.mhsa.dft_peak`, the
 FWSA layout below) and the Cortex-M DSP block's (:func:`tinytx.workloads.arm_mhsa_scratch_bytes`;
-the ``arm`` variant has no FWSA or DFT kernel of its own, so those are the reference ones).
+the ``arm`` variant has no FWSA or DFT kernel of its own, so those are the reference ones),
+and the ``arm`` conv2d's (:func:`arm_conv2d_scratch_bytes`; the reference conv needs none).
 tests/python/test_bench.py checks every formula against the built arm kernels. The
 ``riscv`` sizes are the one-core ones; the generated code checks every size at run time
 anyway (a call whose scratch would not fit returns ``TINYTX_ERR_DIMS``).
@@ -12,10 +13,36 @@ anyway (a call whose scratch would not fit returns ``TINYTX_ERR_DIMS``).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from tinytx.plan.mhsa import dft_peak
 from tinytx.workloads import MhsaShape, arm_mhsa_scratch_bytes, mhsa_scratch_bytes
 
 VARIANTS = ("ref", "arm", "riscv")
+
+
+@dataclass(frozen=True)
+class ConvGeometry:
+    """The fields of ``tinytx_conv2d_dims`` a conv's scratch depends on."""
+
+    in_c: int
+    out_c: int
+    kernel_h: int
+    kernel_w: int
+    pad: tuple[int, int, int, int]  # top, left, bottom, right
+
+
+def arm_conv2d_scratch_bytes(geo: ConvGeometry) -> int:
+    """Mirrors the ``arm`` ``tinytx_conv2d_s8_get_buffer_size``
+    (kernels/src/arm/tinytx_conv2d_s8.c): the weights and one pair of windows as int16
+    in blocks of 4 (16 bytes per pair and block), plus an int8 copy of one window when
+    some window row cannot be widened straight from the image."""
+    kb = (geo.kernel_h * geo.kernel_w * geo.in_c + 3) // 4
+    _, left, _, right = geo.pad
+    direct = geo.in_c % 4 == 0 or (
+        left == 0 and right == 0 and (geo.kernel_h == 1 or geo.kernel_w * geo.in_c % 4 == 0)
+    )
+    return 16 * kb * ((geo.out_c + 1) // 2 + 1) + (0 if direct else 4 * kb)
 
 
 def _a4(n: int) -> int:
@@ -43,6 +70,10 @@ class KernelScratch:
             raise ValueError(f"kernels: expected one of {', '.join(VARIANTS)}, got {kernels!r}")
         self.kernels = kernels
         self.source = "the arm kernels' formulas" if kernels == "arm" else "the reference formulas"
+
+    def conv2d(self, geo: ConvGeometry) -> int:
+        """Scratch bytes of ``tinytx_conv2d_s8`` (none for ``ref`` and ``riscv``)."""
+        return arm_conv2d_scratch_bytes(geo) if self.kernels == "arm" else 0
 
     def attention(self, shape: MhsaShape, tile: int | None, fused: bool) -> int:
         """Scratch bytes of ``tinytx_{mhsa,fwsa}[_dft]_s8`` for ``shape``."""
