@@ -162,31 +162,116 @@ static void cv_im2col(const cv_ctx *c, int16_t *pair, int32_t row, int32_t oy, i
 	cv_put_run(pair, row, 0, c->stage, c->k);
 }
 
-/* c[0..3] += x pair . w pair over kb blocks: c00 (x0 w0), c01 (x0 w1), c10, c11. */
-static inline __attribute__((always_inline)) void cv_tile(const int32_t *x, const int32_t *w,
-							  int32_t kb, int32_t *c)
-{
-	int32_t c00 = c[0], c01 = c[1], c10 = c[2], c11 = c[3];
-	const int32_t *const end = w + 4 * kb;
-	while (w != end) {
-		const int32_t x0a = x[0], x0b = x[1], x1a = x[2], x1b = x[3];
-		const int32_t w0a = w[0], w0b = w[1], w1a = w[2], w1b = w[3];
-		c00 = __smlad(x0a, w0a, c00);
-		c00 = __smlad(x0b, w0b, c00);
-		c10 = __smlad(x1a, w0a, c10);
-		c10 = __smlad(x1b, w0b, c10);
-		c01 = __smlad(x0a, w1a, c01);
-		c01 = __smlad(x0b, w1b, c01);
-		c11 = __smlad(x1a, w1a, c11);
-		c11 = __smlad(x1b, w1b, c11);
-		x += 4;
-		w += 4;
-	}
-	c[0] = c00;
-	c[1] = c01;
-	c[2] = c10;
-	c[3] = c11;
-}
+/*
+ * The tile engine, in assembly: the block step needs 13 registers (x and w pointers,
+ * the end, four sums, the x pair's four words, one w row's two words), which GCC 12
+ * does not keep in registers around a C loop (measured 20 instructions per block,
+ * 13 here). The context (cv_run) is addressed from lr.
+ *
+ * cv_pairs_ssat / cv_pairs_usat7: every pair of output channels of the current pixel
+ * pair, w from the first pair to w_end, with the per-tensor SMMLA requantization and
+ * the clamp of one SSAT #8 (act [-128, 127]) or USAT #7 (act [0, 127]).
+ * cv_tile_raw: one tile, the four sums (initial values in, results out) in c.
+ */
+typedef struct {
+	const int32_t *x;    /* 0: the pixel pair */
+	int32_t kb16;        /* 4: bytes of one channel pair's weights */
+	const int32_t *bias; /* 8: advances by bias_step per pair */
+	int8_t *y0;          /* 12: the first pixel's output at the current channel */
+	int8_t *y1;          /* 16: the second's (y0 again when the pair holds one pixel) */
+	const int32_t *w_end; /* 20 */
+	int32_t m;           /* 24 */
+	int32_t round;       /* 28 */
+	int32_t right;       /* 32 */
+	int32_t bias_step;   /* 36: 8, or 0 with a zero pair when there is no bias */
+} cv_run;
+
+_Static_assert(offsetof(cv_run, x) == 0, "cv_run layout is read by assembly");
+_Static_assert(offsetof(cv_run, kb16) == 4, "cv_run layout is read by assembly");
+_Static_assert(offsetof(cv_run, bias) == 8, "cv_run layout is read by assembly");
+_Static_assert(offsetof(cv_run, y0) == 12, "cv_run layout is read by assembly");
+_Static_assert(offsetof(cv_run, y1) == 16, "cv_run layout is read by assembly");
+_Static_assert(offsetof(cv_run, w_end) == 20, "cv_run layout is read by assembly");
+_Static_assert(offsetof(cv_run, m) == 24, "cv_run layout is read by assembly");
+_Static_assert(offsetof(cv_run, round) == 28, "cv_run layout is read by assembly");
+_Static_assert(offsetof(cv_run, right) == 32, "cv_run layout is read by assembly");
+_Static_assert(offsetof(cv_run, bias_step) == 36, "cv_run layout is read by assembly");
+
+void cv_pairs_ssat(cv_run *run, const int32_t *w);
+void cv_pairs_usat7(cv_run *run, const int32_t *w);
+void cv_tile_raw(const int32_t *x, const int32_t *w, const int32_t *w_end, int32_t *c);
+
+/* r0 x, r1 w, r2 end, r4/r5/r6/r7 c00/c01/c10/c11, r8-r11 x pair, r3/r12 one w row. */
+#define CV_ASM_BLOCK                                                                               \
+	"2:	ldm	r0!, {r8, r9, r10, r11}\n"                                                 \
+	"	ldrd	r3, r12, [r1], #8\n"                                                       \
+	"	smlad	r4, r8, r3, r4\n"                                                          \
+	"	smlad	r4, r9, r12, r4\n"                                                         \
+	"	smlad	r6, r10, r3, r6\n"                                                         \
+	"	smlad	r6, r11, r12, r6\n"                                                        \
+	"	ldrd	r3, r12, [r1], #8\n"                                                       \
+	"	smlad	r5, r8, r3, r5\n"                                                          \
+	"	smlad	r5, r9, r12, r5\n"                                                         \
+	"	smlad	r7, r10, r3, r7\n"                                                         \
+	"	smlad	r7, r11, r12, r7\n"                                                        \
+	"	cmp	r1, r2\n"                                                                  \
+	"	bne	2b\n"
+
+#define CV_ASM_PAIRS(NAME, SAT, BITS)                                                                    \
+	"	.align	2\n"                                                                       \
+	"	.global	" NAME "\n"                                                                \
+	"	.type	" NAME ", %function\n"                                                     \
+	"	.thumb_func\n" NAME ":\n"                                                          \
+	"	push	{r4, r5, r6, r7, r8, r9, r10, r11, lr}\n"                                  \
+	"	mov	lr, r0\n"                                                                  \
+	"1:	ldr	r3, [lr, #8]\n"                                                            \
+	"	ldr	r2, [lr, #36]\n"                                                           \
+	"	ldrd	r4, r5, [r3]\n"                                                            \
+	"	add	r3, r2\n"                                                                  \
+	"	str	r3, [lr, #8]\n"                                                            \
+	"	mov	r6, r4\n"                                                                  \
+	"	mov	r7, r5\n"                                                                  \
+	"	ldrd	r0, r2, [lr]\n"                                                            \
+	"	add	r2, r1\n" CV_ASM_BLOCK "	ldrd	r8, r9, [lr, #24]\n"                         \
+	"	ldr	r10, [lr, #32]\n"                                                          \
+	"	smmla	r4, r4, r8, r9\n"                                                          \
+	"	smmla	r5, r5, r8, r9\n"                                                          \
+	"	smmla	r6, r6, r8, r9\n"                                                          \
+	"	smmla	r7, r7, r8, r9\n"                                                          \
+	"	asr	r4, r4, r10\n"                                                             \
+	"	asr	r5, r5, r10\n"                                                             \
+	"	asr	r6, r6, r10\n"                                                             \
+	"	asr	r7, r7, r10\n"                                                             \
+	"	" SAT "	r4, " BITS ", r4\n"                                             \
+	"	" SAT "	r5, " BITS ", r5\n"                                             \
+	"	" SAT "	r6, " BITS ", r6\n"                                             \
+	"	" SAT "	r7, " BITS ", r7\n"                                             \
+	"	ldrd	r2, r3, [lr, #12]\n"                                                       \
+	"	strb	r4, [r2], #1\n"                                                            \
+	"	strb	r5, [r2], #1\n"                                                            \
+	"	strb	r6, [r3], #1\n"                                                            \
+	"	strb	r7, [r3], #1\n"                                                            \
+	"	strd	r2, r3, [lr, #12]\n"                                                       \
+	"	ldr	r2, [lr, #20]\n"                                                           \
+	"	cmp	r1, r2\n"                                                                  \
+	"	bne	1b\n"                                                                      \
+	"	pop	{r4, r5, r6, r7, r8, r9, r10, r11, pc}\n"                                  \
+	"	.size	" NAME ", .-" NAME "\n"
+
+__asm__("	.syntax unified\n"
+	"	.thumb\n"
+	"	.text\n" CV_ASM_PAIRS("cv_pairs_ssat", "ssat", "#8")
+		CV_ASM_PAIRS("cv_pairs_usat7", "usat", "#7")
+	"	.align	2\n"
+	"	.global	cv_tile_raw\n"
+	"	.type	cv_tile_raw, %function\n"
+	"	.thumb_func\n"
+	"cv_tile_raw:\n"
+	"	push	{r3, r4, r5, r6, r7, r8, r9, r10, r11, lr}\n"
+	"	ldm	r3, {r4, r5, r6, r7}\n" CV_ASM_BLOCK "	pop	{r3}\n"
+	"	stm	r3, {r4, r5, r6, r7}\n"
+	"	pop	{r4, r5, r6, r7, r8, r9, r10, r11, pc}\n"
+	"	.size	cv_tile_raw, .-cv_tile_raw\n");
 
 static inline int8_t cv_out(int32_t acc, const tt_rq *p, int32_t lo, int32_t hi)
 {
@@ -231,36 +316,54 @@ tinytx_status tinytx_conv2d_s8(const tinytx_conv2d_dims *dims, const tinytx_conv
 	const int32_t *const mults = params->multipliers, *const shifts = params->shifts;
 	const tt_rq plan = tt_rq_plan(rq);
 	const int32_t ow = dims->out_w, npix = dims->out_h * dims->out_w;
+	static const int32_t no_bias[2] = {0, 0};
+	void (*const pairs)(cv_run *, const int32_t *) =
+		mults != NULL || !plan.fast ? NULL
+		: lo == -128 && hi == 127   ? cv_pairs_ssat
+		: lo == 0 && hi == 127      ? cv_pairs_usat7
+					    : NULL;
+	const int32_t even = out_c & ~1;
+	cv_run run;
+	run.x = (const int32_t *)pair;
+	run.kb16 = 16 * kb;
+	run.w_end = (const int32_t *)wbuf + (size_t)(even / 2) * (size_t)kb * 4u;
+	run.m = rq.multiplier;
+	run.round = plan.round;
+	run.right = plan.right;
+	run.bias_step = bias != NULL ? 8 : 0;
 
 	for (int32_t p = 0; p < npix; p += 2) {
-		const int32_t two = p + 1 < npix;
+		const int32_t p1 = p + 1 < npix ? p + 1 : p; /* one pixel left: it twice */
 		cv_im2col(&c, pair, 0, p / ow, p % ow);
-		if (two) {
-			cv_im2col(&c, pair, 1, (p + 1) / ow, (p + 1) % ow);
-		}
-		int8_t *y0 = output + (size_t)p * (size_t)out_c;
-		int8_t *y1 = y0 + out_c;
+		cv_im2col(&c, pair, 1, p1 / ow, p1 % ow);
+		int8_t *const y0 = output + (size_t)p * (size_t)out_c;
+		int8_t *const y1 = output + (size_t)p1 * (size_t)out_c;
+		int32_t co = 0;
 		const int32_t *w = (const int32_t *)wbuf;
-		for (int32_t co = 0; co < out_c; co += 2, w += 4 * kb) {
+		if (pairs != NULL && even > 0) {
+			run.bias = bias != NULL ? bias : no_bias;
+			run.y0 = y0;
+			run.y1 = y1;
+			pairs(&run, w);
+			co = even;
+			w = run.w_end;
+		}
+		for (; co < out_c; co += 2, w += 4 * kb) {
 			const int32_t co1 = co + 1 < out_c ? co + 1 : co;
 			const int32_t b0 = bias != NULL ? bias[co] : 0;
 			const int32_t b1 = bias != NULL ? bias[co1] : 0;
 			int32_t acc[4] = {b0, b1, b0, b1};
-			cv_tile((const int32_t *)pair, w, kb, acc);
-			tt_rq p0 = plan, p1 = plan;
+			cv_tile_raw((const int32_t *)pair, w, w + 4 * kb, acc);
+			tt_rq p0 = plan, q1 = plan;
 			if (mults != NULL) {
 				p0 = tt_rq_plan(tinytx_channel_requant(rq, mults, shifts, co));
-				p1 = tt_rq_plan(tinytx_channel_requant(rq, mults, shifts, co1));
+				q1 = tt_rq_plan(tinytx_channel_requant(rq, mults, shifts, co1));
 			}
 			y0[co] = cv_out(acc[0], &p0, lo, hi);
+			y1[co] = cv_out(acc[2], &p0, lo, hi);
 			if (co + 1 < out_c) {
-				y0[co + 1] = cv_out(acc[1], &p1, lo, hi);
-			}
-			if (two) {
-				y1[co] = cv_out(acc[2], &p0, lo, hi);
-				if (co + 1 < out_c) {
-					y1[co + 1] = cv_out(acc[3], &p1, lo, hi);
-				}
+				y0[co + 1] = cv_out(acc[1], &q1, lo, hi);
+				y1[co + 1] = cv_out(acc[3], &q1, lo, hi);
 			}
 		}
 	}
