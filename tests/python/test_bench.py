@@ -495,7 +495,7 @@ def test_arm_scratch_formula_mirrors_the_kernel(tiny_session: BenchSession) -> N
 
 def test_arm_conv2d_scratch_formula_mirrors_the_kernel(tiny_session: BenchSession) -> None:
     """tinytx.ir.scratch's arm conv2d size (what the planner reserves) == the built arm
-    tinytx_conv2d_s8_get_buffer_size, over the im2col paths (C_in % 4, padding, KH = 1)."""
+    tinytx_conv2d_s8_get_buffer_size (C_in % 4, padding, KH = 1, odd C_out)."""
     from tinytx.ir.scratch import ConvGeometry, KernelScratch, arm_conv2d_scratch_bytes
 
     runner, sizes = tiny_session.runner, KernelScratch("arm")

@@ -10,31 +10,18 @@
  * tinytx_arm_common.h (rows in pairs, K in blocks of 4 in SXTB16 order):
  * - the weights, widened once per call: ceil(C_out / 2) pairs of kb = ceil(K / 4)
  *   blocks (16 bytes each), zero-padded;
- * - one W2 pair holding the window of the two current pixels (kb blocks), padded
- *   taps filled with pad_value, so padding needs no correction term;
- * - when a window row cannot be widened straight from the image (a row or tap that
- *   does not start on a multiple of 4 in the kernel volume), a K4-byte int8 copy of
- *   one window first (K4 = 4 * kb).
+ * - one W2 pair holding the windows of the two current pixels (kb blocks), padded taps
+ *   filled with pad_value, so padding needs no correction term.
  * tinytx.ir.scratch.arm_conv2d_scratch_bytes mirrors the size (test_bench.py checks it).
  *
- * A window is widened straight from the image when every run of it starts on a
- * multiple of 4: C_in % 4 == 0 (each tap), or no left/right padding and either
- * KH == 1 (Conv1d: the whole window is one run) or KW * C_in % 4 == 0 (each row).
+ * The windows are widened straight from the image: each window row (KW * C_in
+ * contiguous bytes in HWC, the whole window for KH == 1) four bytes per word, the
+ * values before the next multiple of 4 of K and the tail one by one.
  * Integer sums are exact, so the result is bit-exact with the reference in any order.
  */
 #include "tinytx_arm_common.h"
 #include "tinytx/kernels.h"
 #include "../tinytx_window.h"
-
-/* The window of every pixel can be widened straight from the image (see above). */
-static int cv_direct(const tinytx_conv2d_dims *d)
-{
-	if (d->in_c % 4 == 0) {
-		return 1;
-	}
-	return d->pad_left == 0 && d->pad_right == 0 &&
-	       (d->kernel_h == 1 || (d->kernel_w * d->in_c) % 4 == 0);
-}
 
 int32_t tinytx_conv2d_s8_get_buffer_size(const tinytx_conv2d_dims *dims)
 {
@@ -46,24 +33,62 @@ int32_t tinytx_conv2d_s8_get_buffer_size(const tinytx_conv2d_dims *dims)
 		return st;
 	}
 	const int32_t kb = tt_w2_blocks(dims->kernel_h * dims->kernel_w * dims->in_c);
-	const int32_t pairs = (dims->out_c + 1) / 2 + 1; /* weights, then the two pixels */
-	return 16 * kb * pairs + (cv_direct(dims) ? 0 : 4 * kb);
+	return 16 * kb * ((dims->out_c + 1) / 2 + 1); /* the weights, then the two pixels */
 }
 
 /* The call's constants. */
 typedef struct {
 	tinytx_window_geom g;
 	const int8_t *input;
-	int32_t in_c, k, kb, row_len; /* row_len = KW * C_in */
-	int32_t pad;                  /* pad_value */
-	int32_t pad2;                 /* pad_value in both halves */
-	int8_t *stage;                /* NULL when every window is widened straight */
+	int32_t in_c, row_len; /* row_len = KW * C_in */
+	int32_t pad;           /* pad_value */
+	size_t stride;         /* bytes of one image row */
 } cv_ctx;
 
-/* n int8 values from src into row `row` (0, 1) of the pair, from k (k % 4 == 0) on. */
-static inline void cv_put_run(int16_t *pair, int32_t row, int32_t k, const int8_t *src, int32_t n)
+/*
+ * n values into one row of the pair, h pointing at that row's half of the block holding
+ * kernel-volume index k: from src (int8), or pad_value (cv_pad). Values one by one up to
+ * a multiple of 4 (SXTB16 order: k % 4 = 1, 2, 3 at halfwords 2, 1, 3), then four per
+ * word (LDR, two SXTB16, STRD), then the tail (halfwords 0, 2, 1).
+ */
+static inline __attribute__((always_inline)) void cv_put(int16_t *h, int32_t k, const int8_t *src,
+							 int32_t n)
 {
-	int32_t *d = (int32_t *)(pair + (size_t)(k >> 2) * 8u + (size_t)row * 4u);
+	switch (k & 3) {
+	case 1:
+		h[2] = src[0];
+		if (n == 1) {
+			return;
+		}
+		h[1] = src[1];
+		if (n == 2) {
+			return;
+		}
+		h[3] = src[2];
+		h += 8;
+		src += 3;
+		n -= 3;
+		break;
+	case 2:
+		h[1] = src[0];
+		if (n == 1) {
+			return;
+		}
+		h[3] = src[1];
+		h += 8;
+		src += 2;
+		n -= 2;
+		break;
+	case 3:
+		h[3] = src[0];
+		h += 8;
+		src += 1;
+		n -= 1;
+		break;
+	default:
+		break;
+	}
+	int32_t *d = (int32_t *)h;
 	const int8_t *const end = src + (n & ~3);
 	while (src != end) {
 		const uint32_t v = tt_read_u32(src);
@@ -72,45 +97,48 @@ static inline void cv_put_run(int16_t *pair, int32_t row, int32_t k, const int8_
 		d += 4;
 		src += 4;
 	}
-	int16_t *h = (int16_t *)d;
-	for (int32_t i = 0; i < (n & 3); i++) {
-		h[tt_w2_kpos(i)] = src[i];
+	h = (int16_t *)d;
+	switch (n & 3) {
+	case 3:
+		h[1] = src[2];
+		/* fall through */
+	case 2:
+		h[2] = src[1];
+		/* fall through */
+	case 1:
+		h[0] = src[0];
+		break;
+	default:
+		break;
 	}
 }
 
-/* n padded taps' values (pad_value) into the pair from k (k % 4 == 0) on. */
-static inline void cv_put_pad(int16_t *pair, int32_t row, int32_t k, int32_t n, int32_t pad2)
+static inline __attribute__((always_inline)) void cv_pad(int16_t *h, int32_t k, int32_t pad,
+							 int32_t n)
 {
-	int32_t *d = (int32_t *)(pair + (size_t)(k >> 2) * 8u + (size_t)row * 4u);
-	for (int32_t i = 0; i < (n >> 2); i++) {
+	const int16_t v = (int16_t)pad;
+	for (; (k & 3) != 0 && n > 0; k++, n--) {
+		h[tt_w2_kpos(k & 3)] = v;
+		if ((k & 3) == 3) {
+			h += 8;
+		}
+	}
+	const int32_t pad2 = (int32_t)(((uint32_t)pad & 0xffffu) | ((uint32_t)pad << 16));
+	int32_t *d = (int32_t *)h;
+	for (; n >= 4; n -= 4, d += 4) {
 		d[0] = pad2;
 		d[1] = pad2;
-		d += 4;
 	}
-	int16_t *h = (int16_t *)d;
-	for (int32_t i = 0; i < (n & 3); i++) {
-		h[tt_w2_kpos(i)] = (int16_t)pad2;
-	}
-}
-
-static inline void cv_fill_bytes(int8_t *d, int32_t n, int32_t v)
-{
+	h = (int16_t *)d;
 	for (int32_t i = 0; i < n; i++) {
-		__asm__("" : "+r"(d)); /* a loop, not a call of the C library's memset */
-		d[i] = (int8_t)v;
+		h[tt_w2_kpos(i)] = v;
 	}
 }
 
-static inline void cv_copy_bytes(int8_t *d, const int8_t *s, int32_t n)
+/* Row `row` of the pair at kernel-volume index k. */
+static inline int16_t *cv_at(int16_t *pair, int32_t row, int32_t k)
 {
-	int32_t i = 0;
-	for (; i + 4 <= n; i += 4) {
-		const uint32_t v = tt_read_u32(s + i);
-		memcpy(d + i, &v, sizeof(v)); /* STR: unaligned stores are fine too */
-	}
-	for (; i < n; i++) {
-		d[i] = s[i];
-	}
+	return pair + (size_t)(k >> 2) * 8u + (size_t)row * 4u;
 }
 
 /* The window of output pixel (oy, ox) into row `row` of the pair. */
@@ -124,42 +152,26 @@ static void cv_im2col(const cv_ctx *c, int16_t *pair, int32_t row, int32_t oy, i
 	const int8_t *src = inside ? c->input + ((size_t)(win.iy0 + win.ky0) * c->g.in_w +
 						 (size_t)(win.ix0 + win.kx0)) * (size_t)in_c
 				   : c->input;
-	const size_t stride = (size_t)c->g.in_w * (size_t)in_c;
-	if (c->stage == NULL) {
-		if (win.ky0 == 0 && win.ky1 == kh && run == len) {
-			if (kh == 1) { /* Conv1d / 1x1 inside the image: one run */
-				cv_put_run(pair, row, 0, src, len);
-				return;
-			}
-			for (int32_t ky = 0, k = 0; ky < kh; ky++, k += len, src += stride) {
-				cv_put_run(pair, row, k, src, len);
-			}
+	if (win.ky0 == 0 && win.ky1 == kh && run == len) { /* inside the image */
+		if (kh == 1) { /* Conv1d, 1x1: one run */
+			cv_put(pair + (size_t)row * 4u, 0, src, len);
 			return;
 		}
-		for (int32_t ky = 0, k = 0; ky < kh; ky++, k += len) {
-			if (ky < win.ky0 || ky >= win.ky1 || run <= 0) {
-				cv_put_pad(pair, row, k, len, c->pad2);
-				continue;
-			}
-			cv_put_pad(pair, row, k, left, c->pad2);
-			cv_put_run(pair, row, k + left, src, run);
-			cv_put_pad(pair, row, k + left + run, right, c->pad2);
-			src += stride;
+		for (int32_t ky = 0, k = 0; ky < kh; ky++, k += len, src += c->stride) {
+			cv_put(cv_at(pair, row, k), k, src, len);
 		}
 		return;
 	}
-	int8_t *s = c->stage;
-	for (int32_t ky = 0; ky < kh; ky++, s += len) {
+	for (int32_t ky = 0, k = 0; ky < kh; ky++, k += len) {
 		if (ky < win.ky0 || ky >= win.ky1 || run <= 0) {
-			cv_fill_bytes(s, len, c->pad);
+			cv_pad(cv_at(pair, row, k), k, c->pad, len);
 			continue;
 		}
-		cv_fill_bytes(s, left, c->pad);
-		cv_copy_bytes(s + left, src, run);
-		cv_fill_bytes(s + left + run, right, c->pad);
-		src += stride;
+		cv_pad(cv_at(pair, row, k), k, c->pad, left);
+		cv_put(cv_at(pair, row, k + left), k + left, src, run);
+		cv_pad(cv_at(pair, row, k + left + run), k + left + run, c->pad, right);
+		src += c->stride;
 	}
-	cv_put_run(pair, row, 0, c->stage, c->k);
 }
 
 /*
@@ -296,20 +308,16 @@ tinytx_status tinytx_conv2d_s8(const tinytx_conv2d_dims *dims, const tinytx_conv
 	c.g = (tinytx_window_geom)TINYTX_WINDOW_GEOM(dims);
 	c.input = input;
 	c.in_c = dims->in_c;
-	c.k = dims->kernel_h * dims->kernel_w * dims->in_c;
-	c.kb = tt_w2_blocks(c.k);
 	c.row_len = dims->kernel_w * dims->in_c;
 	c.pad = params->pad_value;
-	c.pad2 = (int32_t)(((uint32_t)params->pad_value & 0xffffu) |
-			   ((uint32_t)params->pad_value << 16));
+	c.stride = (size_t)dims->in_w * (size_t)dims->in_c;
 
-	const int32_t kb = c.kb, wpairs = (out_c + 1) / 2;
+	const int32_t k = dims->kernel_h * c.row_len, kb = tt_w2_blocks(k), wpairs = (out_c + 1) / 2;
 	int16_t *wbuf = scratch;
 	int16_t *pair = wbuf + (size_t)wpairs * (size_t)kb * 8u;
-	c.stage = cv_direct(dims) ? NULL : (int8_t *)(pair + (size_t)kb * 8u);
 	/* zero padding of the weights (K, an odd last channel) and of the pair (K) */
 	tt_zero_words(wbuf, (size_t)(wpairs + 1) * (size_t)kb * 16u);
-	tt_w2_widen(wbuf, weights, out_c, c.k, (size_t)c.k);
+	tt_w2_widen(wbuf, weights, out_c, k, (size_t)k);
 
 	const tinytx_requant rq = params->requant;
 	const int32_t lo = params->act.min, hi = params->act.max;

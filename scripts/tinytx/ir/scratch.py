@@ -35,14 +35,9 @@ class ConvGeometry:
 def arm_conv2d_scratch_bytes(geo: ConvGeometry) -> int:
     """Mirrors the ``arm`` ``tinytx_conv2d_s8_get_buffer_size``
     (kernels/src/arm/tinytx_conv2d_s8.c): the weights and one pair of windows as int16
-    in blocks of 4 (16 bytes per pair and block), plus an int8 copy of one window when
-    some window row cannot be widened straight from the image."""
+    in blocks of 4 of the kernel volume (16 bytes per pair of rows and block)."""
     kb = (geo.kernel_h * geo.kernel_w * geo.in_c + 3) // 4
-    _, left, _, right = geo.pad
-    direct = geo.in_c % 4 == 0 or (
-        left == 0 and right == 0 and (geo.kernel_h == 1 or geo.kernel_w * geo.in_c % 4 == 0)
-    )
-    return 16 * kb * ((geo.out_c + 1) // 2 + 1) + (0 if direct else 4 * kb)
+    return 16 * kb * ((geo.out_c + 1) // 2 + 1)
 
 
 def _a4(n: int) -> int:
