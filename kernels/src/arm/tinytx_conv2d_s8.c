@@ -141,8 +141,8 @@ static inline int16_t *cv_at(int16_t *pair, int32_t row, int32_t k)
 	return pair + (size_t)(k >> 2) * 8u + (size_t)row * 4u;
 }
 
-/* The window of output pixel (oy, ox) into row `row` of the pair. */
-static void cv_im2col(const cv_ctx *c, int16_t *pair, int32_t row, int32_t oy, int32_t ox)
+/* The window of output pixel (oy, ox), which crosses the border, into row `row`. */
+static __attribute__((noinline)) void cv_im2col(const cv_ctx *c, int16_t *pair, int32_t row, int32_t oy, int32_t ox)
 {
 	const tinytx_window win = tinytx_window_at(&c->g, oy, ox);
 	const int32_t in_c = c->in_c, len = c->row_len, kh = c->g.kernel_h;
@@ -152,16 +152,6 @@ static void cv_im2col(const cv_ctx *c, int16_t *pair, int32_t row, int32_t oy, i
 	const int8_t *src = inside ? c->input + ((size_t)(win.iy0 + win.ky0) * c->g.in_w +
 						 (size_t)(win.ix0 + win.kx0)) * (size_t)in_c
 				   : c->input;
-	if (win.ky0 == 0 && win.ky1 == kh && run == len) { /* inside the image */
-		if (kh == 1) { /* Conv1d, 1x1: one run */
-			cv_put(pair + (size_t)row * 4u, 0, src, len);
-			return;
-		}
-		for (int32_t ky = 0, k = 0; ky < kh; ky++, k += len, src += c->stride) {
-			cv_put(cv_at(pair, row, k), k, src, len);
-		}
-		return;
-	}
 	for (int32_t ky = 0, k = 0; ky < kh; ky++, k += len) {
 		if (ky < win.ky0 || ky >= win.ky1 || run <= 0) {
 			cv_pad(cv_at(pair, row, k), k, c->pad, len);
@@ -171,6 +161,26 @@ static void cv_im2col(const cv_ctx *c, int16_t *pair, int32_t row, int32_t oy, i
 		cv_put(cv_at(pair, row, k + left), k + left, src, run);
 		cv_pad(cv_at(pair, row, k + left + run), k + left + run, c->pad, right);
 		src += c->stride;
+	}
+}
+
+/* The window of output pixel (oy, ox) into row `row` of the pair. */
+static void cv_pixel(const cv_ctx *c, int16_t *pair, int32_t row, int32_t oy, int32_t ox)
+{
+	const int32_t iy0 = oy * c->g.stride_h - c->g.pad_top;
+	const int32_t ix0 = ox * c->g.stride_w - c->g.pad_left;
+	const int32_t len = c->row_len, kh = c->g.kernel_h;
+	if (iy0 < 0 || ix0 < 0 || iy0 > c->g.in_h - kh || ix0 > c->g.in_w - c->g.kernel_w) {
+		cv_im2col(c, pair, row, oy, ox);
+		return;
+	}
+	const int8_t *src = c->input + (size_t)iy0 * c->stride + (size_t)ix0 * (size_t)c->in_c;
+	if (kh == 1) { /* Conv1d, 1x1: one run */
+		cv_put(pair + (size_t)row * 4u, 0, src, len);
+		return;
+	}
+	for (int32_t ky = 0, k = 0; ky < kh; ky++, k += len, src += c->stride) {
+		cv_put(cv_at(pair, row, k), k, src, len);
 	}
 }
 
@@ -365,10 +375,22 @@ tinytx_status tinytx_conv2d_s8(const tinytx_conv2d_dims *dims, const tinytx_conv
 	run.right = plan.right;
 	run.bias_step = bias != NULL ? 8 : 0;
 
-	for (int32_t p = 0; p < npix; p += 2) {
+	for (int32_t p = 0, oy = 0, ox = 0; p < npix; p += 2) {
 		const int32_t p1 = p + 1 < npix ? p + 1 : p; /* one pixel left: it twice */
-		cv_im2col(&c, pair, 0, p / ow, p % ow);
-		cv_im2col(&c, pair, 1, p1 / ow, p1 % ow);
+		cv_pixel(&c, pair, 0, oy, ox);
+		if (++ox == ow) {
+			ox = 0;
+			oy++;
+		}
+		if (p1 != p) {
+			cv_pixel(&c, pair, 1, oy, ox);
+			if (++ox == ow) {
+				ox = 0;
+				oy++;
+			}
+		} else {
+			cv_pixel(&c, pair, 1, p / ow, p % ow);
+		}
 		int8_t *const y0 = output + (size_t)p * (size_t)out_c;
 		int8_t *const y1 = output + (size_t)p1 * (size_t)out_c;
 		int32_t co = 0;
