@@ -35,8 +35,9 @@ class ConvGeometry:
 def arm_conv2d_scratch_bytes(geo: ConvGeometry) -> int:
     """Mirrors the ``arm`` ``tinytx_conv2d_s8_get_buffer_size``
     (kernels/src/arm/tinytx_conv2d_s8.c): the weights and one pair of windows as int16
-    in blocks of 4 of the kernel volume (16 bytes per pair of rows and block)."""
-    kb = (geo.kernel_h * geo.kernel_w * geo.in_c + 3) // 4
+    in blocks of 4 (16 bytes per pair of rows and block), each kernel row
+    (``KW * C_in`` values) padded to whole blocks."""
+    kb = geo.kernel_h * ((geo.kernel_w * geo.in_c + 3) // 4)
     return 16 * kb * ((geo.out_c + 1) // 2 + 1)
 
 
