@@ -12,6 +12,8 @@
 #include "tinytx/kernels.h"
 #include "../tinytx_window.h"
 
+enum { DW_GENERIC, DW_SSAT, DW_USAT7 };
+
 static inline int8_t dw_out(int32_t acc, const tt_rq *p, int32_t lo, int32_t hi)
 {
 	int32_t y = tt_rq_apply(acc, p);
@@ -43,12 +45,21 @@ tinytx_status tinytx_depthwise_conv2d_s8(const tinytx_conv2d_dims *dims,
 	const int32_t ch = dims->in_c, kh = g.kernel_h, kw = g.kernel_w;
 	const int32_t c4 = ch & ~3;
 	const size_t row = (size_t)g.in_w * (size_t)ch;
+	const size_t kw_bytes = (size_t)kw * (size_t)ch;
+	const size_t skip = row - kw_bytes; /* from the end of a window row to the next */
 	const int32_t pad = params->pad_value;
 	const uint32_t pad4 = ((uint32_t)pad & 0xffu) * 0x01010101u;
 	const tinytx_requant rq = params->requant;
 	const int32_t *const mults = params->multipliers, *const shifts = params->shifts;
 	const int32_t lo = params->act.min, hi = params->act.max;
 	const tt_rq plan = tt_rq_plan(rq);
+	/* per-tensor factors of 2^-2 and less with the clamp [-128, 127] or [0, 127]: the
+	 * requantization is SMMLA, ASR and one SSAT or USAT (as the conv2d tile engine) */
+	const int mode = mults != NULL || !plan.fast ? DW_GENERIC
+			 : lo == -128 && hi == 127    ? DW_SSAT
+			 : lo == 0 && hi == 127       ? DW_USAT7
+						      : DW_GENERIC;
+	const int32_t m = rq.multiplier, round = plan.round, right = plan.right;
 
 	for (int32_t oy = 0; oy < dims->out_h; oy++) {
 		for (int32_t ox = 0; ox < dims->out_w; ox++) {
@@ -69,13 +80,15 @@ tinytx_status tinytx_depthwise_conv2d_s8(const tinytx_conv2d_dims *dims,
 				}
 				const int8_t *w = weights + c;
 				if (!clipped) {
-					const int8_t *xr = x00 + c;
-					for (int32_t ky = 0; ky < kh; ky++, xr += row) {
-						const int8_t *x = xr;
-						for (int32_t kx = 0; kx < kw; kx++, x += ch, w += ch) {
+					const int8_t *x = x00 + c;
+					for (int32_t ky = 0; ky < kh; ky++, x += skip) {
+						const int8_t *const wend = w + kw_bytes;
+						do {
 							dw_tap4(tt_read_u32(x), tt_read_u32(w), &a0,
 								&a1, &a2, &a3);
-						}
+							x += ch;
+							w += ch;
+						} while (w != wend);
 					}
 				} else {
 					for (int32_t ky = 0; ky < kh; ky++) {
@@ -93,7 +106,17 @@ tinytx_status tinytx_depthwise_conv2d_s8(const tinytx_conv2d_dims *dims,
 						}
 					}
 				}
-				if (mults == NULL) {
+				if (mode == DW_SSAT) {
+					y[c] = (int8_t)__ssat(tt_smmla(a0, m, round) >> right, 8);
+					y[c + 1] = (int8_t)__ssat(tt_smmla(a1, m, round) >> right, 8);
+					y[c + 2] = (int8_t)__ssat(tt_smmla(a2, m, round) >> right, 8);
+					y[c + 3] = (int8_t)__ssat(tt_smmla(a3, m, round) >> right, 8);
+				} else if (mode == DW_USAT7) {
+					y[c] = (int8_t)__usat(tt_smmla(a0, m, round) >> right, 7);
+					y[c + 1] = (int8_t)__usat(tt_smmla(a1, m, round) >> right, 7);
+					y[c + 2] = (int8_t)__usat(tt_smmla(a2, m, round) >> right, 7);
+					y[c + 3] = (int8_t)__usat(tt_smmla(a3, m, round) >> right, 7);
+				} else if (mults == NULL) {
 					y[c] = dw_out(a0, &plan, lo, hi);
 					y[c + 1] = dw_out(a1, &plan, lo, hi);
 					y[c + 2] = dw_out(a2, &plan, lo, hi);
