@@ -176,17 +176,27 @@ static __attribute__((noinline)) void cv_im2col(const cv_ctx *c, int16_t *pair, 
 						 (size_t)(win.ix0 + win.kx0)) * (size_t)in_c
 				   : c->input;
 	const int32_t pad2 = (int32_t)(((uint32_t)c->pad & 0xffffu) | ((uint32_t)c->pad << 16));
+	/* blocks of a row holding padded taps: those before the run's first full block and
+	 * from the block of its end on (the run then overwrites its own values) */
+	const int32_t lead = run > 0 ? (left + 3) >> 2 : len4 >> 2;
+	const int32_t trail = run > 0 ? (left + run) >> 2 : len4 >> 2;
 	for (int32_t ky = 0, k = 0; ky < kh; ky++, k += len4) {
-		/* the whole row as padding (a word pair per block), then the part in the image */
-		int32_t *d = (int32_t *)cv_at(pair, row, k);
-		for (int32_t b = 0; b < len4; b += 4, d += 4) {
-			d[0] = pad2;
-			d[1] = pad2;
+		int32_t *const d = (int32_t *)cv_at(pair, row, k);
+		const int in_row = ky >= win.ky0 && ky < win.ky1 && run > 0;
+		const int32_t b0 = in_row ? lead : len4 >> 2;
+		for (int32_t b = 0; b < b0; b++) { /* a word pair per block */
+			d[4 * b] = pad2;
+			d[4 * b + 1] = pad2;
 		}
-		if (ky >= win.ky0 && ky < win.ky1 && run > 0) {
-			cv_put(cv_at(pair, row, k + left), k + left, src, run);
-			src += c->stride;
+		if (!in_row) {
+			continue;
 		}
+		for (int32_t b = trail; b < len4 >> 2; b++) {
+			d[4 * b] = pad2;
+			d[4 * b + 1] = pad2;
+		}
+		cv_put(cv_at(pair, row, k + left), k + left, src, run);
+		src += c->stride;
 	}
 }
 
