@@ -495,7 +495,7 @@ def test_arm_scratch_formula_mirrors_the_kernel(tiny_session: BenchSession) -> N
 
 def test_arm_conv2d_scratch_formula_mirrors_the_kernel(tiny_session: BenchSession) -> None:
     """tinytx.ir.scratch's arm conv2d size (what the planner reserves) == the built arm
-    tinytx_conv2d_s8_get_buffer_size (C_in % 4, padding, KH = 1, odd C_out)."""
+    tinytx_conv2d_s8_get_buffer_size (C_in % 4, padding, KH = 1, odd C_out, the band)."""
     from tinytx.ir.scratch import ConvGeometry, KernelScratch, arm_conv2d_scratch_bytes
 
     runner, sizes = tiny_session.runner, KernelScratch("arm")
@@ -508,6 +508,8 @@ def test_arm_conv2d_scratch_formula_mirrors_the_kernel(tiny_session: BenchSessio
         (1, 264, 1, 8, 1, 7, 2, (0, 3, 0, 3)),
         (1, 66, 8, 16, 1, 1, 1, (0, 0, 0, 0)),
     ]
+    geos.append((4, 2046, 8, 2, 4, 3, 1, (1, 1, 1, 1)))  # a band of exactly CV_BAND_MAX
+    geos.append((4, 2047, 8, 2, 4, 3, 1, (1, 1, 1, 1)))  # one column more: no band
     for _ in range(60):
         kh, kw = (int(v) for v in rng.integers(1, 6, 2))
         pads = tuple(int(v) for v in rng.integers(0, 2, 4) * rng.integers(0, 3, 4))
@@ -521,9 +523,9 @@ def test_arm_conv2d_scratch_formula_mirrors_the_kernel(tiny_session: BenchSessio
         need = runner.call(
             "tinytx_conv2d_s8_get_buffer_size", [runner.alloc(struct.pack("<14i", *dims))]
         ).return_value
-        geo = ConvGeometry(cin, cout, kh, kw, pads)
+        geo = ConvGeometry(iw, cin, cout, kh, kw, pads)
         assert need == arm_conv2d_scratch_bytes(geo) == sizes.conv2d(geo), dims
-    assert KernelScratch("ref").conv2d(ConvGeometry(2, 8, 3, 3, (1, 1, 1, 1))) == 0
+    assert KernelScratch("ref").conv2d(ConvGeometry(16, 2, 8, 3, 3, (1, 1, 1, 1))) == 0
 
 
 def test_planner_scratch_is_the_arm_kernels(tiny_session: BenchSession) -> None:

@@ -23,6 +23,24 @@
 #include "tinytx/kernels.h"
 #include "../tinytx_window.h"
 
+#define CV_BAND_MAX 65536 /* bytes: larger bands take the per-window padding path */
+
+/*
+ * Bytes of the band: a padded copy of the KH input rows under one output row, padding
+ * columns included, so that every window of the row lies inside it. Used by 2-D convs
+ * with padding (small images are mostly border: 28 of radar's 64 8x8 windows), not by
+ * KH == 1 (Conv1d: only the few windows at the ends are padded). 0: no band.
+ */
+static int32_t cv_band_bytes(const tinytx_conv2d_dims *d)
+{
+	if (d->kernel_h == 1 || (d->pad_top | d->pad_left | d->pad_bottom | d->pad_right) == 0) {
+		return 0;
+	}
+	const int64_t bytes =
+		(int64_t)d->kernel_h * (d->in_w + d->pad_left + d->pad_right) * d->in_c;
+	return bytes <= CV_BAND_MAX ? (int32_t)((bytes + 3) & ~3) : 0;
+}
+
 int32_t tinytx_conv2d_s8_get_buffer_size(const tinytx_conv2d_dims *dims)
 {
 	if (dims == NULL) {
@@ -33,7 +51,8 @@ int32_t tinytx_conv2d_s8_get_buffer_size(const tinytx_conv2d_dims *dims)
 		return st;
 	}
 	const int32_t kb = dims->kernel_h * tt_w2_blocks(dims->kernel_w * dims->in_c);
-	return 16 * kb * ((dims->out_c + 1) / 2 + 1); /* the weights, then the two pixels */
+	/* the weights, then the two pixels, then the band */
+	return 16 * kb * ((dims->out_c + 1) / 2 + 1) + cv_band_bytes(dims);
 }
 
 /* The call's constants. */
@@ -44,6 +63,7 @@ typedef struct {
 	int32_t row_len4;      /* row_len rounded up to 4: each row starts a block */
 	int32_t pad;           /* pad_value */
 	size_t stride;         /* bytes of one image row */
+	size_t band_stride;    /* bytes of one band row: (in_w + pad_left + pad_right) * C_in */
 } cv_ctx;
 
 /* (end - src) / 4 words of int8 from src, widened: two SXTB16 and one STRD per word into
@@ -243,16 +263,18 @@ static inline const int8_t *cv_inside(const cv_ctx *c, int32_t oy, int32_t ox)
 }
 
 /*
- * Both windows of the pair inside the image (s0, s1 their taps (0, 0)): each word of
+ * Both windows of the pair inside the image or the band (s0, s1 their taps (0, 0), rows
+ * `stride` bytes apart): each word of
  * both, one block at a time (two LDR, four SXTB16, two STRD: 10 instructions with the
  * loop per 8 values against 12 one window at a time).
  */
-static void cv_pair_inside(const cv_ctx *c, int16_t *pair, const int8_t *s0, const int8_t *s1)
+static void cv_pair_inside(const cv_ctx *c, int16_t *pair, const int8_t *s0, const int8_t *s1,
+			   size_t stride)
 {
 	const int32_t len = c->row_len, tail = len & 3, kh = c->g.kernel_h;
 	const int32_t run = len & ~3;
 	int32_t *d = (int32_t *)pair;
-	for (int32_t ky = 0; ky < kh; ky++, s0 += c->stride, s1 += c->stride) {
+	for (int32_t ky = 0; ky < kh; ky++, s0 += stride, s1 += stride) {
 		if (run > 0) {
 			const int8_t *a = s0, *b = s1;
 			uint32_t v0, v1;
@@ -278,6 +300,55 @@ static void cv_pair_inside(const cv_ctx *c, int16_t *pair, const int8_t *s0, con
 			cv_tail(d + 2, s1 + run, tail);
 			d += 4;
 		}
+	}
+}
+
+/* n bytes of v at d (any alignment): words where aligned, not the C library's memset. */
+static void cv_fill(int8_t *d, int32_t n, int32_t v)
+{
+	const uint32_t v4 = ((uint32_t)v & 0xffu) * 0x01010101u;
+	for (; n > 0 && ((uintptr_t)d & 3u) != 0; n--) {
+		*d++ = (int8_t)v;
+	}
+	uint32_t *w = (uint32_t *)(void *)d;
+	for (; n >= 4; n -= 4) {
+		__asm__("" : "+r"(w));
+		*w++ = v4;
+	}
+	d = (int8_t *)w;
+	for (; n > 0; n--) {
+		*d++ = (int8_t)v;
+	}
+}
+
+/* n bytes from s to d: unaligned words (LDR/STR handle them), then bytes. */
+static void cv_copy(int8_t *d, const int8_t *s, int32_t n)
+{
+	for (; n >= 4; n -= 4, d += 4, s += 4) {
+		const uint32_t v = tt_read_u32(s);
+		memcpy(d, &v, sizeof(v));
+	}
+	for (; n > 0; n--) {
+		*d++ = *s++;
+	}
+}
+
+/* The band of output row oy: its KH input rows with the padding columns (and padding
+ * rows) filled with pad_value. */
+static void cv_band(const cv_ctx *c, int8_t *band, int32_t oy)
+{
+	const int32_t in_c = c->in_c, row = (int32_t)c->stride;
+	const int32_t left = c->g.pad_left * in_c, width = (int32_t)c->band_stride;
+	const int32_t iy0 = oy * c->g.stride_h - c->g.pad_top;
+	for (int32_t ky = 0; ky < c->g.kernel_h; ky++, band += width) {
+		const int32_t iy = iy0 + ky;
+		if (iy < 0 || iy >= c->g.in_h) {
+			cv_fill(band, width, c->pad);
+			continue;
+		}
+		cv_fill(band, left, c->pad);
+		cv_copy(band + left, c->input + (size_t)iy * c->stride, row);
+		cv_fill(band + left + row, width - left - row, c->pad);
 	}
 }
 
@@ -424,6 +495,54 @@ static inline int8_t cv_out(int32_t acc, const tt_rq *p, int32_t lo, int32_t hi)
 	return (int8_t)(y > hi ? hi : y);
 }
 
+/* What the outputs of a pixel pair need. */
+typedef struct {
+	cv_run run;
+	void (*pairs)(cv_run *, const int32_t *); /* NULL: requantize in C */
+	tinytx_requant rq;
+	tt_rq plan;
+	const int32_t *mults, *shifts, *bias;
+	const int32_t *wbuf, *pair;
+	int32_t lo, hi, out_c, even, kb;
+} cv_tiles;
+
+/* Every output channel of the pixel pair in the pair buffer: y0, y1 its two pixels'
+ * outputs (the same pixel twice when y1 == y0). */
+static void cv_outputs(cv_tiles *t, int8_t *y0, int8_t *y1)
+{
+	static const int32_t no_bias[2] = {0, 0};
+	const int32_t out_c = t->out_c, kb = t->kb, lo = t->lo, hi = t->hi;
+	const int32_t *const bias = t->bias;
+	int32_t co = 0;
+	const int32_t *w = t->wbuf;
+	if (t->pairs != NULL && t->even > 0) {
+		t->run.bias = bias != NULL ? bias : no_bias;
+		t->run.y0 = y0;
+		t->run.y1 = y1;
+		t->pairs(&t->run, w);
+		co = t->even;
+		w = t->run.w_end;
+	}
+	for (; co < out_c; co += 2, w += 4 * kb) {
+		const int32_t co1 = co + 1 < out_c ? co + 1 : co;
+		const int32_t b0 = bias != NULL ? bias[co] : 0;
+		const int32_t b1 = bias != NULL ? bias[co1] : 0;
+		int32_t acc[4] = {b0, b1, b0, b1};
+		cv_tile_raw(t->pair, w, w + 4 * kb, acc);
+		tt_rq p0 = t->plan, q1 = t->plan;
+		if (t->mults != NULL) {
+			p0 = tt_rq_plan(tinytx_channel_requant(t->rq, t->mults, t->shifts, co));
+			q1 = tt_rq_plan(tinytx_channel_requant(t->rq, t->mults, t->shifts, co1));
+		}
+		y0[co] = cv_out(acc[0], &p0, lo, hi);
+		y1[co] = cv_out(acc[2], &p0, lo, hi);
+		if (co + 1 < out_c) {
+			y0[co + 1] = cv_out(acc[1], &q1, lo, hi);
+			y1[co + 1] = cv_out(acc[3], &q1, lo, hi);
+		}
+	}
+}
+
 tinytx_status tinytx_conv2d_s8(const tinytx_conv2d_dims *dims, const tinytx_conv2d_params *params,
 			       const int8_t *input, const int8_t *weights, const int32_t *bias,
 			       int8_t *output, void *scratch)
@@ -444,6 +563,7 @@ tinytx_status tinytx_conv2d_s8(const tinytx_conv2d_dims *dims, const tinytx_conv
 	c.row_len4 = (c.row_len + 3) & ~3;
 	c.pad = params->pad_value;
 	c.stride = (size_t)dims->in_w * (size_t)dims->in_c;
+	c.band_stride = (size_t)(dims->in_w + dims->pad_left + dims->pad_right) * (size_t)dims->in_c;
 
 	const int32_t kh = dims->kernel_h, len = c.row_len, len4 = c.row_len4;
 	const int32_t kb = kh * len4 / 4, wpairs = (out_c + 1) / 2;
@@ -463,34 +583,54 @@ tinytx_status tinytx_conv2d_s8(const tinytx_conv2d_dims *dims, const tinytx_conv
 	}
 	tt_zero_words(pair, (size_t)kb * 16u); /* the row padding of the pixels' windows */
 
-	const tinytx_requant rq = params->requant;
-	const int32_t lo = params->act.min, hi = params->act.max;
-	const int32_t *const mults = params->multipliers, *const shifts = params->shifts;
-	const tt_rq plan = tt_rq_plan(rq);
-	const int32_t ow = dims->out_w, npix = dims->out_h * dims->out_w;
-	static const int32_t no_bias[2] = {0, 0};
-	void (*const pairs)(cv_run *, const int32_t *) =
-		mults != NULL || !plan.fast ? NULL
-		: lo == -128 && hi == 127   ? cv_pairs_ssat
-		: lo == 0 && hi == 127      ? cv_pairs_usat7
-					    : NULL;
-	const int32_t even = out_c & ~1;
-	cv_run run;
-	run.x = (const int32_t *)pair;
-	run.kb16 = 16 * kb;
-	run.w_end = (const int32_t *)wbuf + (size_t)(even / 2) * (size_t)kb * 4u;
-	run.m = rq.multiplier;
-	run.round = plan.round;
-	run.right = plan.right;
-	run.bias_step = bias != NULL ? 8 : 0;
+	cv_tiles t;
+	t.rq = params->requant;
+	t.lo = params->act.min;
+	t.hi = params->act.max;
+	t.mults = params->multipliers;
+	t.shifts = params->shifts;
+	t.plan = tt_rq_plan(t.rq);
+	t.pairs = t.mults != NULL || !t.plan.fast  ? NULL
+		  : t.lo == -128 && t.hi == 127 ? cv_pairs_ssat
+		  : t.lo == 0 && t.hi == 127    ? cv_pairs_usat7
+						: NULL;
+	t.out_c = out_c;
+	t.even = out_c & ~1;
+	t.kb = kb;
+	t.bias = bias;
+	t.wbuf = (const int32_t *)wbuf;
+	t.pair = (const int32_t *)pair;
+	t.run.x = (const int32_t *)pair;
+	t.run.kb16 = 16 * kb;
+	t.run.w_end = (const int32_t *)wbuf + (size_t)(t.even / 2) * (size_t)kb * 4u;
+	t.run.m = t.rq.multiplier;
+	t.run.round = t.plan.round;
+	t.run.right = t.plan.right;
+	t.run.bias_step = bias != NULL ? 8 : 0;
 
+	const int32_t ow = dims->out_w, npix = dims->out_h * dims->out_w;
+	if (cv_band_bytes(dims) > 0) { /* every window inside the band of its output row */
+		int8_t *const band = (int8_t *)(pair + (size_t)kb * 8u);
+		const size_t step = (size_t)dims->stride_w * (size_t)dims->in_c;
+		for (int32_t oy = 0; oy < dims->out_h; oy++) {
+			cv_band(&c, band, oy);
+			int8_t *y = output + (size_t)oy * (size_t)ow * (size_t)out_c;
+			for (int32_t ox = 0; ox < ow; ox += 2, y += 2 * out_c) {
+				const int two = ox + 1 < ow; /* else the last pixel twice */
+				const int8_t *const s0 = band + (size_t)ox * step;
+				cv_pair_inside(&c, pair, s0, two ? s0 + step : s0, c.band_stride);
+				cv_outputs(&t, y, two ? y + out_c : y);
+			}
+		}
+		return TINYTX_OK;
+	}
 	for (int32_t p = 0, oy = 0, ox = 0; p < npix; p += 2) {
 		const int32_t p1 = p + 1 < npix ? p + 1 : p; /* one pixel left: it twice */
 		const int32_t oy1 = ox + 1 < ow ? oy : oy + 1, ox1 = ox + 1 < ow ? ox + 1 : 0;
 		const int8_t *const s0 = cv_inside(&c, oy, ox);
 		const int8_t *const s1 = p1 != p ? cv_inside(&c, oy1, ox1) : NULL;
 		if (s0 != NULL && s1 != NULL) {
-			cv_pair_inside(&c, pair, s0, s1);
+			cv_pair_inside(&c, pair, s0, s1, c.stride);
 		} else {
 			cv_pixel(&c, pair, 0, oy, ox);
 			cv_pixel(&c, pair, 1, p1 != p ? oy1 : oy, p1 != p ? ox1 : ox);
@@ -501,36 +641,7 @@ tinytx_status tinytx_conv2d_s8(const tinytx_conv2d_dims *dims, const tinytx_conv
 			ox = 0;
 			oy++;
 		}
-		int8_t *const y0 = output + (size_t)p * (size_t)out_c;
-		int8_t *const y1 = output + (size_t)p1 * (size_t)out_c;
-		int32_t co = 0;
-		const int32_t *w = (const int32_t *)wbuf;
-		if (pairs != NULL && even > 0) {
-			run.bias = bias != NULL ? bias : no_bias;
-			run.y0 = y0;
-			run.y1 = y1;
-			pairs(&run, w);
-			co = even;
-			w = run.w_end;
-		}
-		for (; co < out_c; co += 2, w += 4 * kb) {
-			const int32_t co1 = co + 1 < out_c ? co + 1 : co;
-			const int32_t b0 = bias != NULL ? bias[co] : 0;
-			const int32_t b1 = bias != NULL ? bias[co1] : 0;
-			int32_t acc[4] = {b0, b1, b0, b1};
-			cv_tile_raw((const int32_t *)pair, w, w + 4 * kb, acc);
-			tt_rq p0 = plan, q1 = plan;
-			if (mults != NULL) {
-				p0 = tt_rq_plan(tinytx_channel_requant(rq, mults, shifts, co));
-				q1 = tt_rq_plan(tinytx_channel_requant(rq, mults, shifts, co1));
-			}
-			y0[co] = cv_out(acc[0], &p0, lo, hi);
-			y1[co] = cv_out(acc[2], &p0, lo, hi);
-			if (co + 1 < out_c) {
-				y0[co + 1] = cv_out(acc[1], &q1, lo, hi);
-				y1[co + 1] = cv_out(acc[3], &q1, lo, hi);
-			}
-		}
+		cv_outputs(&t, output + (size_t)p * (size_t)out_c, output + (size_t)p1 * (size_t)out_c);
 	}
 	return TINYTX_OK;
 }

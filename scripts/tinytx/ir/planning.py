@@ -41,7 +41,8 @@ def scratch_bytes(model: ir.Model, op: ir.Op, scratch: KernelScratch) -> int:
     the generated code checks the built kernel's size against it at run time)."""
     if isinstance(op, ir.Conv2d) and not isinstance(op, ir.DepthwiseConv2d):
         _, kh, kw, cin = op.weight.shape
-        return scratch.conv2d(ConvGeometry(cin, op.weight.shape[0], kh, kw, op.pad))
+        in_w = model.tensors[op.inputs[0]].shape[2]
+        return scratch.conv2d(ConvGeometry(in_w, cin, op.weight.shape[0], kh, kw, op.pad))
     if not isinstance(op, ir.Mhsa):
         return 0
     tile = op.tile if op.variant == "dft" else None

@@ -25,6 +25,7 @@ VARIANTS = ("ref", "arm", "riscv")
 class ConvGeometry:
     """The fields of ``tinytx_conv2d_dims`` a conv's scratch depends on."""
 
+    in_w: int
     in_c: int
     out_c: int
     kernel_h: int
@@ -32,13 +33,21 @@ class ConvGeometry:
     pad: tuple[int, int, int, int]  # top, left, bottom, right
 
 
+ARM_CONV_BAND_MAX = 65536  # CV_BAND_MAX of kernels/src/arm/tinytx_conv2d_s8.c
+
+
 def arm_conv2d_scratch_bytes(geo: ConvGeometry) -> int:
     """Mirrors the ``arm`` ``tinytx_conv2d_s8_get_buffer_size``
     (kernels/src/arm/tinytx_conv2d_s8.c): the weights and one pair of windows as int16
     in blocks of 4 (16 bytes per pair of rows and block), each kernel row
-    (``KW * C_in`` values) padded to whole blocks."""
+    (``KW * C_in`` values) padded to whole blocks; for a padded conv with ``KH > 1``, a
+    padded int8 copy of the ``KH`` input rows under one output row (the band)."""
     kb = geo.kernel_h * ((geo.kernel_w * geo.in_c + 3) // 4)
-    return 16 * kb * ((geo.out_c + 1) // 2 + 1)
+    _, left, _, right = geo.pad
+    band = geo.kernel_h * (geo.in_w + left + right) * geo.in_c
+    if geo.kernel_h == 1 or not any(geo.pad) or band > ARM_CONV_BAND_MAX:
+        band = 0
+    return 16 * kb * ((geo.out_c + 1) // 2 + 1) + (band + 3) // 4 * 4
 
 
 def _a4(n: int) -> int:
