@@ -275,7 +275,34 @@ static void cv_pair_inside(const cv_ctx *c, int16_t *pair, const int8_t *s0, con
 	const int32_t run = len & ~3;
 	int32_t *d = (int32_t *)pair;
 	for (int32_t ky = 0; ky < kh; ky++, s0 += stride, s1 += stride) {
-		if (run > 0) {
+		if ((run & 7) == 0 && run > 0) { /* two words of each per step */
+			const int8_t *a = s0, *b = s1;
+			uint32_t v0, v1;
+			int32_t t0, t1, t2;
+			__asm__ volatile("1:	ldr	%[v0], [%[a]], #4\n"
+					 "	ldr	%[v1], [%[b]], #4\n"
+					 "	sxtb16	%[t0], %[v0]\n"
+					 "	sxtb16	%[t1], %[v0], ror #8\n"
+					 "	sxtb16	%[t2], %[v1]\n"
+					 "	sxtb16	%[v1], %[v1], ror #8\n"
+					 "	strd	%[t0], %[t1], [%[d]], #8\n"
+					 "	strd	%[t2], %[v1], [%[d]], #8\n"
+					 "	ldr	%[v0], [%[a]], #4\n"
+					 "	ldr	%[v1], [%[b]], #4\n"
+					 "	sxtb16	%[t0], %[v0]\n"
+					 "	sxtb16	%[t1], %[v0], ror #8\n"
+					 "	sxtb16	%[t2], %[v1]\n"
+					 "	sxtb16	%[v1], %[v1], ror #8\n"
+					 "	strd	%[t0], %[t1], [%[d]], #8\n"
+					 "	strd	%[t2], %[v1], [%[d]], #8\n"
+					 "	cmp	%[a], %[e]\n"
+					 "	bne	1b\n"
+					 : [a] "+r"(a), [b] "+r"(b), [d] "+r"(d), [v0] "=&r"(v0),
+					   [v1] "=&r"(v1), [t0] "=&r"(t0), [t1] "=&r"(t1),
+					   [t2] "=&r"(t2)
+					 : [e] "r"(s0 + run)
+					 : "cc", "memory");
+		} else if (run > 0) {
 			const int8_t *a = s0, *b = s1;
 			uint32_t v0, v1;
 			int32_t t0, t1, t2;
@@ -521,7 +548,7 @@ typedef struct {
 
 /* Every output channel of the pixel pair in the pair buffer: y0, y1 its two pixels'
  * outputs (the same pixel twice when y1 == y0). */
-static void cv_outputs(cv_tiles *t, int8_t *y0, int8_t *y1)
+static inline __attribute__((always_inline)) void cv_outputs(cv_tiles *t, int8_t *y0, int8_t *y1)
 {
 	static const int32_t no_bias[2] = {0, 0};
 	const int32_t out_c = t->out_c, kb = t->kb, lo = t->lo, hi = t->hi;
