@@ -262,11 +262,64 @@ static inline const int8_t *cv_inside(const cv_ctx *c, int32_t oy, int32_t ox)
 	return c->input + (size_t)iy0 * c->stride + (size_t)ix0 * (size_t)c->in_c;
 }
 
+/* run bytes (a multiple of 4) of two int8 rows a, b into consecutive blocks of one W2
+ * pair at d (two LDR, four SXTB16, two STRD per word of each); returns the next block. */
+static inline __attribute__((always_inline)) int32_t *cv_rows2(int32_t *d, const int8_t *a,
+							       const int8_t *b, int32_t run)
+{
+	if ((run & 7) == 0 && run > 0) { /* two words of each per step */
+		const int8_t *p = a, *q = b;
+		uint32_t v0, v1;
+		int32_t t0, t1, t2;
+		__asm__ volatile("1:	ldr	%[v0], [%[a]], #4\n"
+				 "	ldr	%[v1], [%[b]], #4\n"
+				 "	sxtb16	%[t0], %[v0]\n"
+				 "	sxtb16	%[t1], %[v0], ror #8\n"
+				 "	sxtb16	%[t2], %[v1]\n"
+				 "	sxtb16	%[v1], %[v1], ror #8\n"
+				 "	strd	%[t0], %[t1], [%[d]], #8\n"
+				 "	strd	%[t2], %[v1], [%[d]], #8\n"
+				 "	ldr	%[v0], [%[a]], #4\n"
+				 "	ldr	%[v1], [%[b]], #4\n"
+				 "	sxtb16	%[t0], %[v0]\n"
+				 "	sxtb16	%[t1], %[v0], ror #8\n"
+				 "	sxtb16	%[t2], %[v1]\n"
+				 "	sxtb16	%[v1], %[v1], ror #8\n"
+				 "	strd	%[t0], %[t1], [%[d]], #8\n"
+				 "	strd	%[t2], %[v1], [%[d]], #8\n"
+				 "	cmp	%[a], %[e]\n"
+				 "	bne	1b\n"
+				 : [a] "+r"(p), [b] "+r"(q), [d] "+r"(d), [v0] "=&r"(v0),
+				   [v1] "=&r"(v1), [t0] "=&r"(t0), [t1] "=&r"(t1),
+				   [t2] "=&r"(t2)
+				 : [e] "r"(a + run)
+				 : "cc", "memory");
+	} else if (run > 0) {
+		const int8_t *p = a, *q = b;
+		uint32_t v0, v1;
+		int32_t t0, t1, t2;
+		__asm__ volatile("1:	ldr	%[v0], [%[a]], #4\n"
+				 "	ldr	%[v1], [%[b]], #4\n"
+				 "	sxtb16	%[t0], %[v0]\n"
+				 "	sxtb16	%[t1], %[v0], ror #8\n"
+				 "	sxtb16	%[t2], %[v1]\n"
+				 "	sxtb16	%[v1], %[v1], ror #8\n"
+				 "	strd	%[t0], %[t1], [%[d]], #8\n"
+				 "	strd	%[t2], %[v1], [%[d]], #8\n"
+				 "	cmp	%[a], %[e]\n"
+				 "	bne	1b\n"
+				 : [a] "+r"(p), [b] "+r"(q), [d] "+r"(d), [v0] "=&r"(v0),
+				   [v1] "=&r"(v1), [t0] "=&r"(t0), [t1] "=&r"(t1),
+				   [t2] "=&r"(t2)
+				 : [e] "r"(a + run)
+				 : "cc", "memory");
+	}
+	return d;
+}
+
 /*
  * Both windows of the pair inside the image or the band (s0, s1 their taps (0, 0), rows
- * `stride` bytes apart): each word of
- * both, one block at a time (two LDR, four SXTB16, two STRD: 10 instructions with the
- * loop per 8 values against 12 one window at a time).
+ * `stride` bytes apart): each word of both, one block at a time (cv_rows2).
  */
 static void cv_pair_inside(const cv_ctx *c, int16_t *pair, const int8_t *s0, const int8_t *s1,
 			   size_t stride)
@@ -275,52 +328,8 @@ static void cv_pair_inside(const cv_ctx *c, int16_t *pair, const int8_t *s0, con
 	const int32_t run = len & ~3;
 	int32_t *d = (int32_t *)pair;
 	for (int32_t ky = 0; ky < kh; ky++, s0 += stride, s1 += stride) {
-		if ((run & 7) == 0 && run > 0) { /* two words of each per step */
-			const int8_t *a = s0, *b = s1;
-			uint32_t v0, v1;
-			int32_t t0, t1, t2;
-			__asm__ volatile("1:	ldr	%[v0], [%[a]], #4\n"
-					 "	ldr	%[v1], [%[b]], #4\n"
-					 "	sxtb16	%[t0], %[v0]\n"
-					 "	sxtb16	%[t1], %[v0], ror #8\n"
-					 "	sxtb16	%[t2], %[v1]\n"
-					 "	sxtb16	%[v1], %[v1], ror #8\n"
-					 "	strd	%[t0], %[t1], [%[d]], #8\n"
-					 "	strd	%[t2], %[v1], [%[d]], #8\n"
-					 "	ldr	%[v0], [%[a]], #4\n"
-					 "	ldr	%[v1], [%[b]], #4\n"
-					 "	sxtb16	%[t0], %[v0]\n"
-					 "	sxtb16	%[t1], %[v0], ror #8\n"
-					 "	sxtb16	%[t2], %[v1]\n"
-					 "	sxtb16	%[v1], %[v1], ror #8\n"
-					 "	strd	%[t0], %[t1], [%[d]], #8\n"
-					 "	strd	%[t2], %[v1], [%[d]], #8\n"
-					 "	cmp	%[a], %[e]\n"
-					 "	bne	1b\n"
-					 : [a] "+r"(a), [b] "+r"(b), [d] "+r"(d), [v0] "=&r"(v0),
-					   [v1] "=&r"(v1), [t0] "=&r"(t0), [t1] "=&r"(t1),
-					   [t2] "=&r"(t2)
-					 : [e] "r"(s0 + run)
-					 : "cc", "memory");
-		} else if (run > 0) {
-			const int8_t *a = s0, *b = s1;
-			uint32_t v0, v1;
-			int32_t t0, t1, t2;
-			__asm__ volatile("1:	ldr	%[v0], [%[a]], #4\n"
-					 "	ldr	%[v1], [%[b]], #4\n"
-					 "	sxtb16	%[t0], %[v0]\n"
-					 "	sxtb16	%[t1], %[v0], ror #8\n"
-					 "	sxtb16	%[t2], %[v1]\n"
-					 "	sxtb16	%[v1], %[v1], ror #8\n"
-					 "	strd	%[t0], %[t1], [%[d]], #8\n"
-					 "	strd	%[t2], %[v1], [%[d]], #8\n"
-					 "	cmp	%[a], %[e]\n"
-					 "	bne	1b\n"
-					 : [a] "+r"(a), [b] "+r"(b), [d] "+r"(d), [v0] "=&r"(v0),
-					   [v1] "=&r"(v1), [t0] "=&r"(t0), [t1] "=&r"(t1),
-					   [t2] "=&r"(t2)
-					 : [e] "r"(s0 + run)
-					 : "cc", "memory");
+		if (run > 0) {
+			d = cv_rows2(d, s0, s1, run);
 		}
 		if (tail != 0) {
 			cv_tail(d, s0 + run, tail);
@@ -610,10 +619,19 @@ tinytx_status tinytx_conv2d_s8(const tinytx_conv2d_dims *dims, const tinytx_conv
 	int16_t *wbuf = scratch;
 	int16_t *pair = wbuf + (size_t)wpairs * (size_t)kb * 8u;
 	/* the weights, each row of each channel from a block on (its padding zero) */
-	const int8_t *wsrc = weights;
-	for (int32_t co = 0; co < out_c; co++) {
-		for (int32_t ky = 0; ky < kh; ky++, wsrc += len) {
-			cv_row(wbuf + tt_w2_index(kb, co, ky * len4), wsrc, len);
+	const int32_t k = kh * len;
+	if ((len & 3) == 0) { /* whole channels, two at a time (the odd one twice) */
+		int32_t *d = (int32_t *)wbuf;
+		for (int32_t co = 0; co < out_c; co += 2) {
+			const int8_t *const w0 = weights + (size_t)co * (size_t)k;
+			d = cv_rows2(d, w0, co + 1 < out_c ? w0 + k : w0, k);
+		}
+	} else {
+		const int8_t *wsrc = weights;
+		for (int32_t co = 0; co < out_c; co++) {
+			for (int32_t ky = 0; ky < kh; ky++, wsrc += len) {
+				cv_row(wbuf + tt_w2_index(kb, co, ky * len4), wsrc, len);
+			}
 		}
 	}
 	if (out_c & 1) { /* the odd channel's partner row: zeros */
