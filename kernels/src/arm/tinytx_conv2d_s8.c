@@ -558,27 +558,18 @@ typedef struct {
 	tinytx_requant rq;
 	tt_rq plan;
 	const int32_t *mults, *shifts, *bias;
+	const int32_t *bias0; /* bias, or a zero pair (bias_step 0) */
 	const int32_t *wbuf, *pair;
 	int32_t lo, hi, out_c, even, kb;
 } cv_tiles;
 
-/* Every output channel of the pixel pair in the pair buffer: y0, y1 its two pixels'
- * outputs (the same pixel twice when y1 == y0). */
-static inline __attribute__((always_inline)) void cv_outputs(cv_tiles *t, int8_t *y0, int8_t *y1)
+/* Output channels co.. of the pixel pair with the requantization in C (per-channel
+ * factors, other clamps, an odd last channel): kept out of the pixel loops. */
+static __attribute__((noinline)) void cv_outputs_c(const cv_tiles *t, int8_t *y0, int8_t *y1,
+						   int32_t co, const int32_t *w)
 {
-	static const int32_t no_bias[2] = {0, 0};
 	const int32_t out_c = t->out_c, kb = t->kb, lo = t->lo, hi = t->hi;
 	const int32_t *const bias = t->bias;
-	int32_t co = 0;
-	const int32_t *w = t->wbuf;
-	if (t->pairs != NULL && t->even > 0) {
-		t->run.bias = bias != NULL ? bias : no_bias;
-		t->run.y0 = y0;
-		t->run.y1 = y1;
-		t->pairs(&t->run, w);
-		co = t->even;
-		w = t->run.w_end;
-	}
 	for (; co < out_c; co += 2, w += 4 * kb) {
 		const int32_t co1 = co + 1 < out_c ? co + 1 : co;
 		const int32_t b0 = bias != NULL ? bias[co] : 0;
@@ -596,6 +587,25 @@ static inline __attribute__((always_inline)) void cv_outputs(cv_tiles *t, int8_t
 			y0[co + 1] = cv_out(acc[1], &q1, lo, hi);
 			y1[co + 1] = cv_out(acc[3], &q1, lo, hi);
 		}
+	}
+}
+
+/* Every output channel of the pixel pair in the pair buffer: y0, y1 its two pixels'
+ * outputs (the same pixel twice when y1 == y0). */
+static inline __attribute__((always_inline)) void cv_outputs(cv_tiles *t, int8_t *y0, int8_t *y1)
+{
+	int32_t co = 0;
+	const int32_t *w = t->wbuf;
+	if (t->pairs != NULL) { /* the assembly for the pairs of channels */
+		t->run.bias = t->bias0;
+		t->run.y0 = y0;
+		t->run.y1 = y1;
+		t->pairs(&t->run, w);
+		co = t->even;
+		w = t->run.w_end;
+	}
+	if (co < t->out_c) {
+		cv_outputs_c(t, y0, y1, co, w);
 	}
 }
 
@@ -655,10 +665,12 @@ tinytx_status tinytx_conv2d_s8(const tinytx_conv2d_dims *dims, const tinytx_conv
 	t.mults = params->multipliers;
 	t.shifts = params->shifts;
 	t.plan = tt_rq_plan(t.rq);
-	t.pairs = t.mults != NULL || !t.plan.fast  ? NULL
-		  : t.lo == -128 && t.hi == 127 ? cv_pairs_ssat
-		  : t.lo == 0 && t.hi == 127    ? cv_pairs_usat7
-						: NULL;
+	t.pairs = t.mults != NULL || !t.plan.fast || out_c < 2 ? NULL
+		  : t.lo == -128 && t.hi == 127                ? cv_pairs_ssat
+		  : t.lo == 0 && t.hi == 127                   ? cv_pairs_usat7
+							       : NULL;
+	static const int32_t no_bias[2] = {0, 0};
+	t.bias0 = bias != NULL ? bias : no_bias;
 	t.out_c = out_c;
 	t.even = out_c & ~1;
 	t.kb = kb;
