@@ -48,6 +48,16 @@ static int32_t cv_band_bytes(const tinytx_conv2d_dims *d)
 	return bytes <= CV_BAND_MAX ? (int32_t)((bytes + 3) & ~3) : 0;
 }
 
+/*
+ * Blocks of 4 of the kernel volume: each kernel row (len = KW * C_in values) starts a
+ * block, except when len % 4 == 2: then rows follow each other and every second row
+ * starts half-way through a block (radar's 3x3 over 2 channels: 5 blocks, not 6).
+ */
+static int32_t cv_blocks(int32_t kh, int32_t len)
+{
+	return (len & 3) == 2 ? (kh * len + 3) >> 2 : kh * ((len + 3) >> 2);
+}
+
 int32_t tinytx_conv2d_s8_get_buffer_size(const tinytx_conv2d_dims *dims)
 {
 	if (dims == NULL) {
@@ -57,7 +67,7 @@ int32_t tinytx_conv2d_s8_get_buffer_size(const tinytx_conv2d_dims *dims)
 	if (st != TINYTX_OK) {
 		return st;
 	}
-	const int32_t kb = dims->kernel_h * tt_w2_blocks(dims->kernel_w * dims->in_c);
+	const int32_t kb = cv_blocks(dims->kernel_h, dims->kernel_w * dims->in_c);
 	/* the weights, then the two pixels, then the band */
 	return 16 * kb * ((dims->out_c + 1) / 2 + 1) + cv_band_bytes(dims);
 }
@@ -67,7 +77,9 @@ typedef struct {
 	tinytx_window_geom g;
 	const int8_t *input;
 	int32_t in_c, row_len; /* row_len = KW * C_in */
-	int32_t row_len4;      /* row_len rounded up to 4: each row starts a block */
+	int32_t row_len4;      /* row_len rounded up to 4 */
+	int32_t row_k;         /* K from one kernel row to the next: row_len4, or row_len
+				* when row_len % 4 == 2 (cv_blocks) */
 	int32_t pad;           /* pad_value */
 	size_t stride;         /* bytes of one image row */
 	size_t band_stride;    /* bytes of one band row: (in_w + pad_left + pad_right) * C_in */
@@ -209,6 +221,22 @@ static __attribute__((noinline)) void cv_im2col(const cv_ctx *c, int16_t *pair, 
 	const int8_t *src = inside ? c->input + ((size_t)(win.iy0 + win.ky0) * c->g.in_w +
 						 (size_t)(win.ix0 + win.kx0)) * (size_t)in_c
 				   : c->input;
+	if (c->row_k != len4) { /* rows half-way through blocks: value by value (no band) */
+		int16_t *const h = pair + (size_t)row * 4u;
+		for (int32_t ky = 0, k = 0; ky < kh; ky++, k += c->row_k) {
+			const int in_row = ky >= win.ky0 && ky < win.ky1 && run > 0;
+			for (int32_t i = 0; i < c->row_len; i++) {
+				const int32_t j = k + i;
+				const int in = in_row && i >= left && i < left + run;
+				h[(size_t)(j >> 2) * 8u + (size_t)tt_w2_kpos(j & 3)] =
+					(int16_t)(in ? src[i - left] : c->pad);
+			}
+			if (in_row) {
+				src += c->stride;
+			}
+		}
+		return;
+	}
 	const int32_t pad2 = (int32_t)(((uint32_t)c->pad & 0xffffu) | ((uint32_t)c->pad << 16));
 	/* blocks of a row holding padded taps: those before the run's first full block and
 	 * from the block of its end on (the run then overwrites its own values) */
@@ -248,6 +276,12 @@ static void cv_pixel(const cv_ctx *c, int16_t *pair, int32_t row, int32_t oy, in
 	int16_t *h = pair + (size_t)row * 4u;
 	if (kh == 1) { /* Conv1d, 1x1: one run */
 		cv_row(h, src, len);
+		return;
+	}
+	if (c->row_k != c->row_len4) { /* every second row starts half-way through a block */
+		for (int32_t ky = 0, k = 0; ky < kh; ky++, k += len, src += c->stride) {
+			cv_put(cv_at(pair, row, k), k, src, len);
+		}
 		return;
 	}
 	const size_t step = (size_t)c->row_len4 * 2u; /* halfwords: len4 / 4 blocks of 8 */
@@ -324,6 +358,35 @@ static inline __attribute__((always_inline)) int32_t *cv_rows2(int32_t *d, const
 	return d;
 }
 
+/* cv_pair_inside for kernel rows of len % 4 == 2 (cv_blocks): rows in pairs, the last
+ * two values of the first and the first two of the second sharing a block. */
+static void cv_pair_half(const cv_ctx *c, int16_t *pair, const int8_t *s0, const int8_t *s1,
+			 size_t stride)
+{
+	const int32_t run = c->row_len & ~3, kh = c->g.kernel_h;
+	int32_t *d = (int32_t *)pair;
+	int32_t ky = 0;
+	for (; ky + 1 < kh; ky += 2, s0 += 2 * stride, s1 += 2 * stride) {
+		d = cv_rows2(d, s0, s1, run);
+		uint16_t a0, a1, b0, b1;
+		memcpy(&a0, s0 + run, 2); /* LDRH: unaligned is fine */
+		memcpy(&a1, s1 + run, 2);
+		memcpy(&b0, s0 + stride, 2);
+		memcpy(&b1, s1 + stride, 2);
+		const uint32_t v0 = a0 | ((uint32_t)b0 << 16), v1 = a1 | ((uint32_t)b1 << 16);
+		d[0] = (int32_t)__sxtb16(v0);
+		d[1] = tt_sxtb16_hi(v0);
+		d[2] = (int32_t)__sxtb16(v1);
+		d[3] = tt_sxtb16_hi(v1);
+		d = cv_rows2(d + 4, s0 + stride + 2, s1 + stride + 2, run);
+	}
+	if (ky < kh) { /* an odd last row */
+		d = cv_rows2(d, s0, s1, run);
+		cv_tail(d, s0 + run, 2);
+		cv_tail(d + 2, s1 + run, 2);
+	}
+}
+
 /*
  * Both windows of the pair inside the image or the band (s0, s1 their taps (0, 0), rows
  * `stride` bytes apart): each word of both, one block at a time (cv_rows2).
@@ -370,15 +433,14 @@ static void cv_copy(int8_t *d, const int8_t *s, int32_t n)
 {
 	if ((((uintptr_t)d | (uintptr_t)s) & 3u) == 0 && n >= 16) {
 		const int8_t *const end = s + (n & ~15);
-		uint32_t a, b, e, f;
-		__asm__ volatile("1:	ldm	%[s]!, {%[a], %[b], %[e], %[f]}\n"
-				 "	stm	%[d]!, {%[a], %[b], %[e], %[f]}\n"
+		/* fixed registers: LDM/STM lists must be in ascending order */
+		__asm__ volatile("1:	ldm	%[s]!, {r4, r5, r6, r7}\n"
+				 "	stm	%[d]!, {r4, r5, r6, r7}\n"
 				 "	cmp	%[s], %[end]\n"
 				 "	bne	1b\n"
-				 : [s] "+r"(s), [d] "+r"(d), [a] "=&r"(a), [b] "=&r"(b),
-				   [e] "=&r"(e), [f] "=&r"(f)
+				 : [s] "+r"(s), [d] "+r"(d)
 				 : [end] "r"(end)
-				 : "cc", "memory");
+				 : "r4", "r5", "r6", "r7", "cc", "memory");
 		n &= 15;
 	}
 	for (; n >= 4; n -= 4, d += 4, s += 4) {
@@ -627,21 +689,27 @@ tinytx_status tinytx_conv2d_s8(const tinytx_conv2d_dims *dims, const tinytx_conv
 	c.in_c = dims->in_c;
 	c.row_len = dims->kernel_w * dims->in_c;
 	c.row_len4 = (c.row_len + 3) & ~3;
+	c.row_k = (c.row_len & 3) == 2 ? c.row_len : c.row_len4;
 	c.pad = params->pad_value;
 	c.stride = (size_t)dims->in_w * (size_t)dims->in_c;
 	c.band_stride = (size_t)(dims->in_w + dims->pad_left + dims->pad_right) * (size_t)dims->in_c;
 
 	const int32_t kh = dims->kernel_h, len = c.row_len, len4 = c.row_len4;
-	const int32_t kb = kh * len4 / 4, wpairs = (out_c + 1) / 2;
+	const int32_t kb = cv_blocks(kh, len), wpairs = (out_c + 1) / 2;
 	int16_t *wbuf = scratch;
 	int16_t *pair = wbuf + (size_t)wpairs * (size_t)kb * 8u;
 	/* the weights, each row of each channel from a block on (its padding zero) */
 	const int32_t k = kh * len;
-	if ((len & 3) == 0) { /* whole channels, two at a time (the odd one twice) */
+	if (c.row_k == len && (k & 3) == 0) { /* whole channels, two at a time (the odd one
+						  * twice) */
 		int32_t *d = (int32_t *)wbuf;
 		for (int32_t co = 0; co < out_c; co += 2) {
 			const int8_t *const w0 = weights + (size_t)co * (size_t)k;
 			d = cv_rows2(d, w0, co + 1 < out_c ? w0 + k : w0, k);
+		}
+	} else if (c.row_k == len) { /* whole channels */
+		for (int32_t co = 0; co < out_c; co++) {
+			cv_row(wbuf + tt_w2_index(kb, co, 0), weights + (size_t)co * (size_t)k, k);
 		}
 	} else {
 		const int8_t *wsrc = weights;
@@ -686,6 +754,8 @@ tinytx_status tinytx_conv2d_s8(const tinytx_conv2d_dims *dims, const tinytx_conv
 	t.run.bias_step = bias != NULL ? 8 : 0;
 
 	const int32_t ow = dims->out_w, npix = dims->out_h * dims->out_w;
+	void (*const inside)(const cv_ctx *, int16_t *, const int8_t *, const int8_t *, size_t) =
+		c.row_k != len4 ? cv_pair_half : cv_pair_inside;
 	if (cv_band_bytes(dims) > 0) { /* every window inside the band of its output row */
 		int8_t *const band = (int8_t *)(pair + (size_t)kb * 8u);
 		const size_t step = (size_t)dims->stride_w * (size_t)dims->in_c;
@@ -696,7 +766,7 @@ tinytx_status tinytx_conv2d_s8(const tinytx_conv2d_dims *dims, const tinytx_conv
 			for (int32_t ox = 0; ox < ow; ox += 2, y += 2 * out_c) {
 				const int two = ox + 1 < ow; /* else the last pixel twice */
 				const int8_t *const s0 = band + (size_t)ox * step;
-				cv_pair_inside(&c, pair, s0, two ? s0 + step : s0, c.band_stride);
+				inside(&c, pair, s0, two ? s0 + step : s0, c.band_stride);
 				cv_outputs(&t, y, two ? y + out_c : y);
 			}
 		}
@@ -708,7 +778,7 @@ tinytx_status tinytx_conv2d_s8(const tinytx_conv2d_dims *dims, const tinytx_conv
 		const int8_t *const s0 = cv_inside(&c, oy, ox);
 		const int8_t *const s1 = p1 != p ? cv_inside(&c, oy1, ox1) : NULL;
 		if (s0 != NULL && s1 != NULL) {
-			cv_pair_inside(&c, pair, s0, s1, c.stride);
+			inside(&c, pair, s0, s1, c.stride);
 		} else {
 			cv_pixel(&c, pair, 0, oy, ox);
 			cv_pixel(&c, pair, 1, p1 != p ? oy1 : oy, p1 != p ? ox1 : ox);

@@ -40,9 +40,11 @@ def arm_conv2d_scratch_bytes(geo: ConvGeometry) -> int:
     """Mirrors the ``arm`` ``tinytx_conv2d_s8_get_buffer_size``
     (kernels/src/arm/tinytx_conv2d_s8.c): the weights and one pair of windows as int16
     in blocks of 4 (16 bytes per pair of rows and block), each kernel row
-    (``KW * C_in`` values) padded to whole blocks; for a padded conv with ``KH > 1``, a
+    (``KW * C_in`` values) padded to whole blocks unless its length is 2 mod 4; for a
+    padded conv with ``KH > 1``, a
     padded int8 copy of the ``KH`` input rows under one output row (the band)."""
-    kb = geo.kernel_h * ((geo.kernel_w * geo.in_c + 3) // 4)
+    row = geo.kernel_w * geo.in_c  # rows follow each other when row % 4 == 2
+    kb = (geo.kernel_h * row + 3) // 4 if row % 4 == 2 else geo.kernel_h * ((row + 3) // 4)
     _, left, _, right = geo.pad
     band = geo.kernel_h * (geo.in_w + left + right) * geo.in_c
     if geo.kernel_h == 1 or not any(geo.pad) or band > ARM_CONV_BAND_MAX:
