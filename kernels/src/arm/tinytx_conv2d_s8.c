@@ -8,7 +8,7 @@
  *
  * Scratch (tinytx_conv2d_s8_get_buffer_size): int16 in the W2 layout of
  * tinytx_arm_common.h (rows in pairs, K in blocks of 4 in SXTB16 order), each kernel row
- * (KW * C_in values) padded to whole blocks, kb = KH * ceil(KW * C_in / 4) blocks:
+ * (KW * C_in values) padded to whole blocks unless its length is 2 mod 4 (cv_blocks):
  * - the weights, widened once per call: ceil(C_out / 2) pairs of kb blocks (16 bytes
  *   each), the padding zero;
  * - one pair holding the windows of the two current pixels (kb blocks), padded taps
@@ -22,9 +22,9 @@
  * Integer sums are exact, so the result is bit-exact with the reference in any order.
  *
  * Exact Cortex-M4 instructions per image (unicorn), the former kernel -> this one:
- * radar conv 16x16x2->8 3x3: 281,699 -> 83,554 (0.44 MAC/instruction); radar conv
- * 8x8x8->16 3x3: 207,398 -> 73,598 (1.00); EEG conv 1x648x4->16 1x9/2: 696,881 ->
- * 218,746 (0.85); EEG 1x81x16->32 1x3: 403,920 -> 124,730 (1.00).
+ * radar conv 16x16x2->8 3x3: 281,699 -> 65,879 (0.56 MAC/instruction); radar conv
+ * 8x8x8->16 3x3: 207,398 -> 72,925 (1.01); EEG conv 1x648x4->16 1x9/2: 696,881 ->
+ * 216,373 (0.86); EEG 1x81x16->32 1x3: 403,920 -> 124,174 (1.00).
  */
 #include "tinytx_arm_common.h"
 #include "tinytx/kernels.h"
