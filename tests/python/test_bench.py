@@ -570,6 +570,41 @@ def test_arm_linear_scratch_mirrors_the_kernel(tiny_session: BenchSession) -> No
     assert KernelScratch("riscv").linear(16, 64, 32) == 0
 
 
+def test_arm_conv2d_scratch_formula_mirrors_the_kernel(tiny_session: BenchSession) -> None:
+    """tinytx.ir.scratch's arm conv2d size (what the planner reserves) == the built arm
+    tinytx_conv2d_s8_get_buffer_size (C_in % 4, padding, KH = 1, odd C_out, the band)."""
+    from tinytx.ir.scratch import ConvGeometry, KernelScratch, arm_conv2d_scratch_bytes
+
+    runner, sizes = tiny_session.runner, KernelScratch("arm")
+    rng = np.random.default_rng(5)
+    geos = [  # the samples' convs, then random ones
+        (16, 16, 2, 8, 3, 3, 1, (1, 1, 1, 1)),
+        (8, 8, 8, 16, 3, 3, 1, (1, 1, 1, 1)),
+        (1, 648, 4, 16, 1, 9, 2, (0, 4, 0, 4)),
+        (1, 81, 16, 32, 1, 3, 1, (0, 1, 0, 1)),
+        (1, 264, 1, 8, 1, 7, 2, (0, 3, 0, 3)),
+        (1, 66, 8, 16, 1, 1, 1, (0, 0, 0, 0)),
+    ]
+    geos.append((4, 2046, 8, 2, 4, 3, 1, (1, 1, 1, 1)))  # a band of exactly CV_BAND_MAX
+    geos.append((4, 2047, 8, 2, 4, 3, 1, (1, 1, 1, 1)))  # one column more: no band
+    for _ in range(60):
+        kh, kw = (int(v) for v in rng.integers(1, 6, 2))
+        pads = tuple(int(v) for v in rng.integers(0, 2, 4) * rng.integers(0, 3, 4))
+        cin, cout = int(rng.choice([1, 2, 3, 4, 5, 8, 12])), int(rng.integers(1, 20))
+        geos.append((kh + 3, kw + 4, cin, cout, kh, kw, int(rng.integers(1, 3)), pads))
+    for ih, iw, cin, cout, kh, kw, stride, pads in geos:
+        top, left, bottom, right = pads
+        oh = (ih + top + bottom - kh) // stride + 1
+        ow = (iw + left + right - kw) // stride + 1
+        dims = (ih, iw, cin, oh, ow, cout, kh, kw, stride, stride, *pads)
+        need = runner.call(
+            "tinytx_conv2d_s8_get_buffer_size", [runner.alloc(struct.pack("<14i", *dims))]
+        ).return_value
+        geo = ConvGeometry(iw, cin, cout, kh, kw, pads)
+        assert need == arm_conv2d_scratch_bytes(geo) == sizes.conv2d(geo), dims
+    assert KernelScratch("ref").conv2d(ConvGeometry(16, 2, 8, 3, 3, (1, 1, 1, 1))) == 0
+
+
 def test_planner_scratch_is_the_arm_kernels(tiny_session: BenchSession) -> None:
     """tinytx.ir.scratch's arm sizes (what convert and plan use, with no build) == every
     attention kernel's *_get_buffer_size in the built arm variant."""

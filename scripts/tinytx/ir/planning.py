@@ -20,7 +20,7 @@ import numpy as np
 
 from tinytx import ir
 from tinytx.errors import TinytxError
-from tinytx.ir.scratch import KernelScratch
+from tinytx.ir.scratch import ConvGeometry, KernelScratch
 from tinytx.plan import ArenaPlan, Buffer, Schedule, Step, plan_arena
 from tinytx.plan.choose import Choice, attention_inplace, choose_schedule
 from tinytx.plan.costs import table_for
@@ -43,6 +43,10 @@ def mhsa_shape(model: ir.Model, op: ir.Mhsa) -> MhsaShape:
 def scratch_bytes(model: ir.Model, op: ir.Op, scratch: KernelScratch) -> int:
     """Scratch bytes of one op's kernel call (:class:`tinytx.ir.scratch.KernelScratch`;
     the generated code checks the built kernel's size against it at run time)."""
+    if isinstance(op, ir.Conv2d) and not isinstance(op, ir.DepthwiseConv2d):
+        _, kh, kw, cin = op.weight.shape
+        in_w = model.tensors[op.inputs[0]].shape[2]
+        return scratch.conv2d(ConvGeometry(in_w, cin, op.weight.shape[0], kh, kw, op.pad))
     if isinstance(op, ir.Linear):
         n, k = op.weight.shape
         return scratch.linear(model.tensors[op.output].size // n, k, n, op.name)

@@ -1,24 +1,58 @@
-"""Scratch bytes of the attention kernels and the linear layers, per kernel variant.
+"""Scratch bytes of the attention kernels, the linear layers and conv2d, per kernel variant.
 
 The planner needs each kernel call's scratch (its ``*_get_buffer_size``) before any
 firmware is built, so every size here is a formula that mirrors the C: the reference
-kernels' (:func:`tinytx.workloads.mhsa_scratch_bytes`, :func:`tinytx.plan.mhsa.dft_peak`, the
-FWSA layout below) and the Cortex-M DSP kernels' (:func:`tinytx.workloads.arm_mhsa_scratch_bytes`
-for the layer-wise MHSA block, :mod:`tinytx.plan.arm_attention` for the depth-first and the
-fused-weight blocks, :func:`arm_linear_scratch_bytes` for ``tinytx_linear_buf_s8``; 0 for the
-other variants). tests/python/test_bench.py checks every formula against the built arm
-kernels. The
+kernels' (:func:`tinytx.workloads.mhsa_scratch_bytes`, :func:`tinytx.plan.mhsa.dft_peak`,
+the FWSA layout below) and the Cortex-M DSP kernels'
+(:func:`tinytx.workloads.arm_mhsa_scratch_bytes`
+for the layer-wise MHSA block, :mod:`tinytx.plan.arm_attention` for the depth-first and
+the fused-weight blocks, :func:`arm_linear_scratch_bytes` for ``tinytx_linear_buf_s8``,
+:func:`arm_conv2d_scratch_bytes` for conv2d; 0 for the other variants).
+tests/python/test_bench.py checks every formula against the built arm kernels. The
 ``riscv`` sizes are the one-core ones; the generated code checks every size at run time
 anyway (a call whose scratch would not fit returns ``TINYTX_ERR_DIMS``).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from tinytx.plan.arm_attention import arm_dft_scratch_bytes, arm_fwsa_scratch_bytes
 from tinytx.plan.mhsa import dft_peak
 from tinytx.workloads import MhsaShape, arm_mhsa_scratch_bytes, mhsa_scratch_bytes
 
 VARIANTS = ("ref", "arm", "riscv")
+
+
+@dataclass(frozen=True)
+class ConvGeometry:
+    """The fields of ``tinytx_conv2d_dims`` a conv's scratch depends on."""
+
+    in_w: int
+    in_c: int
+    out_c: int
+    kernel_h: int
+    kernel_w: int
+    pad: tuple[int, int, int, int]  # top, left, bottom, right
+
+
+ARM_CONV_BAND_MAX = 65536  # CV_BAND_MAX of kernels/src/arm/tinytx_conv2d_s8.c
+
+
+def arm_conv2d_scratch_bytes(geo: ConvGeometry) -> int:
+    """Mirrors the ``arm`` ``tinytx_conv2d_s8_get_buffer_size``
+    (kernels/src/arm/tinytx_conv2d_s8.c): the weights and one pair of windows as int16
+    in blocks of 4 (16 bytes per pair of rows and block), each kernel row
+    (``KW * C_in`` values) padded to whole blocks unless its length is 2 mod 4; for a
+    padded conv with ``KH > 1``, a
+    padded int8 copy of the ``KH`` input rows under one output row (the band)."""
+    row = geo.kernel_w * geo.in_c  # rows follow each other when row % 4 == 2
+    kb = (geo.kernel_h * row + 3) // 4 if row % 4 == 2 else geo.kernel_h * ((row + 3) // 4)
+    _, left, _, right = geo.pad
+    band = geo.kernel_h * (geo.in_w + left + right) * geo.in_c
+    if geo.kernel_h == 1 or not any(geo.pad) or band > ARM_CONV_BAND_MAX:
+        band = 0
+    return 16 * kb * ((geo.out_c + 1) // 2 + 1) + (band + 3) // 4 * 4
 
 
 def _a4(n: int) -> int:
@@ -67,6 +101,10 @@ class KernelScratch:
         other = KernelScratch(self.kernels, names)
         other.source = self.source
         return other
+
+    def conv2d(self, geo: ConvGeometry) -> int:
+        """Scratch bytes of ``tinytx_conv2d_s8`` (none for ``ref`` and ``riscv``)."""
+        return arm_conv2d_scratch_bytes(geo) if self.kernels == "arm" else 0
 
     def attention(self, shape: MhsaShape, tile: int | None, fused: bool) -> int:
         """Scratch bytes of ``tinytx_{mhsa,fwsa}[_dft]_s8`` for ``shape``."""

@@ -495,6 +495,13 @@ def _conv_case(rng: Rng, cid: int, depthwise: bool) -> Case:
         h, w, kh, kw, stride, pad = _window(rng, pool=False)
         cin = pick_dim(rng, 1, 24 if depthwise else 12)
         cout = cin if depthwise else pick_dim(rng, 1, 12)
+        if not depthwise and rng.random() < 0.4:
+            # few input channels: the im2col of every window (C_in % 4 != 0 rows)
+            cin = int(rng.choice([1, 2, 3, 4, 8]))
+        if not depthwise and rng.random() < 0.1:  # 1x1 (pads, if any, are whole windows)
+            kh = kw = 1
+        if depthwise and rng.random() < 0.3:  # channel tails next to groups of four
+            cin = cout = int(rng.choice([1, 2, 3, 4, 5, 8, 9]))
         if not depthwise and rng.random() < 0.03:
             h, w, kh, kw, cin = 1, 1, 1, 1, int(rng.integers(500, 1500))
         oh, ow = check_window((h, w), (kh, kw), stride, pad)
