@@ -52,8 +52,9 @@
  *        constant delta (b's pairs are the rows of out, a's rows its positions);
  *   rq_pc, rqt_pc: as rq, rqt with a factor per a row (per-channel projections):
  *        (m, round, right) for c00, c01 and (m1, round1, right1) for c10, c11.
- * The assembly gets &t->a: the requantization fields lie below it (one LDMDB), the
- * tile fields above it (one LDM); the offsets are used by the assembly.
+ * The routines get &t->a (the offsets below are from there) and copy what they read
+ * into their stack frame; they write back what they advance (o0, o1, i0, i1, out,
+ * delta) and max0, max1.
  */
 typedef struct {
 	int32_t m;            /* -20 */
@@ -62,7 +63,7 @@ typedef struct {
 	int16_t *out;         /* -8 */
 	int32_t delta;        /* -4 */
 	const int16_t *a;     /* 0 */
-	int32_t steps;        /* 4: set by the assembly: ceil(kb / 4) */
+	int32_t steps;        /* 4: unused (kept: the layout is shared) */
 	int32_t c[4];         /* 8: constant init */
 	const int32_t *i0;    /* 24: stepping init */
 	const int32_t *i1;    /* 28 */
@@ -71,11 +72,24 @@ typedef struct {
 	const int16_t *b_end; /* 40 */
 	int32_t max0, max1;   /* 44, 48 */
 	int32_t kb;           /* 52: blocks, >= 1 */
-	uintptr_t entry;      /* 56: set by the assembly: where the first step starts */
+	uintptr_t entry;      /* 56: unused (kept: the layout is shared) */
 	int32_t m1;           /* 60: rq_pc, rqt_pc: the factor of a's second row */
 	int32_t round1;       /* 64 */
 	int32_t right1;       /* 68 */
 } tt_tiles;
+
+#define TT_TILES_AT(f) ((long)offsetof(tt_tiles, f) - (long)offsetof(tt_tiles, a))
+_Static_assert(TT_TILES_AT(m) == -20 && TT_TILES_AT(round) == -16 && TT_TILES_AT(right) == -12,
+	       "tt_tiles: requantization fields");
+_Static_assert(TT_TILES_AT(out) == -8 && TT_TILES_AT(delta) == -4, "tt_tiles: out, delta");
+_Static_assert(TT_TILES_AT(c) == 8 && TT_TILES_AT(i0) == 24 && TT_TILES_AT(i1) == 28,
+	       "tt_tiles: init fields");
+_Static_assert(TT_TILES_AT(o0) == 32 && TT_TILES_AT(o1) == 36 && TT_TILES_AT(b_end) == 40,
+	       "tt_tiles: outputs");
+_Static_assert(TT_TILES_AT(max0) == 44 && TT_TILES_AT(max1) == 48 && TT_TILES_AT(kb) == 52,
+	       "tt_tiles: maxima, blocks");
+_Static_assert(TT_TILES_AT(m1) == 60 && TT_TILES_AT(round1) == 64 && TT_TILES_AT(right1) == 68,
+	       "tt_tiles: per-channel fields");
 
 /* `at` is &t->a of a tt_tiles t. */
 void tt_tiles_raw_c(void *at, const int16_t *b);
@@ -87,170 +101,229 @@ void tt_tiles_rq_c_pc(void *at, const int16_t *b);
 void tt_tiles_rqt_c_pc(void *at, const int16_t *b);
 
 /*
- * Assembly: every register is needed (13 in the inner block), which GCC cannot
- * arrange around a C loop (measured 166 instructions per 2 x 2 tile of 8 blocks
- * with an inline-assembly block in a C loop, 121 with this loop).
- * Registers: r0 a, r1 b, r2 blocks left, r3/r7/r9/r10 c00/c01/c10/c11,
- * r4-r6/r8 the a pair of a block, r11/r12 one b row of a block, lr the context.
+ * Assembly: all 14 registers hold data in the inner block (r0 a, r1 b, r2-r5
+ * c00/c01/c10/c11, r6-r9 the a pair of a block, r10-r12/lr the b pair: two LDM
+ * and eight SMLAD, 10 instructions per 16 MACs), so the context lives in the stack
+ * frame, laid out for one-instruction loads (sp offsets):
+ *   0 a, 4..16 c[4] | 20 a_end | 24 entry | 28 b_end | 32 o0, 36 o1 |
+ *   40 max0, 44 max1 | 48 m, 52 round, 56 right, 60 out, 64 delta |
+ *   68 m1, 72 round1, 76 right1 | 80 i0, 84 i1 | 88 &t->a
+ * (measured: 166 instructions per 2 x 2 tile of 8 blocks with an inline-assembly
+ * block in a C loop; 117 with a context register and three loads per block; 101 to
+ * 109 with this one.)
  */
 #define TT_ASM_BLOCK                                                                               \
-	"	ldm	r0!, {r4, r5, r6, r8}\n"                                                   \
-	"	ldrd	r11, r12, [r1], #8\n"                                                      \
-	"	smlad	r3, r4, r11, r3\n"                                                         \
-	"	smlad	r3, r5, r12, r3\n"                                                         \
-	"	smlad	r9, r6, r11, r9\n"                                                         \
-	"	smlad	r9, r8, r12, r9\n"                                                         \
-	"	ldrd	r11, r12, [r1], #8\n"                                                      \
-	"	smlad	r7, r4, r11, r7\n"                                                         \
-	"	smlad	r7, r5, r12, r7\n"                                                         \
-	"	smlad	r10, r6, r11, r10\n"                                                       \
-	"	smlad	r10, r8, r12, r10\n"
+	"	ldm.w	r0!, {r6, r7, r8, r9}\n"                                                   \
+	"	ldm.w	r1!, {r10, r11, r12, lr}\n"                                                \
+	"	smlad	r2, r6, r10, r2\n"                                                         \
+	"	smlad	r2, r7, r11, r2\n"                                                         \
+	"	smlad	r3, r6, r12, r3\n"                                                         \
+	"	smlad	r3, r7, lr, r3\n"                                                          \
+	"	smlad	r4, r8, r10, r4\n"                                                         \
+	"	smlad	r4, r9, r11, r4\n"                                                         \
+	"	smlad	r5, r8, r12, r5\n"                                                         \
+	"	smlad	r5, r9, lr, r5\n"
+
+/* Frame copies of the fields a variant reads (r0 = &t->a). */
+#define TT_CP_C                                                                                    \
+	"	ldr	r2, [r0]\n"                                                                \
+	"	add	r3, r0, #8\n"                                                              \
+	"	ldm	r3, {r3, r4, r5, r6}\n"                                                    \
+	"	stm	sp, {r2, r3, r4, r5, r6}\n"
+#define TT_CP_S                                                                                    \
+	"	ldr	r2, [r0]\n"                                                                \
+	"	str	r2, [sp]\n"                                                                \
+	"	ldrd	r2, r3, [r0, #24]\n"                                                       \
+	"	strd	r2, r3, [sp, #80]\n"
+#define TT_CP_O                                                                                    \
+	"	ldrd	r2, r3, [r0, #32]\n"                                                       \
+	"	strd	r2, r3, [sp, #32]\n"
+#define TT_CP_MAX                                                                                  \
+	TT_CP_O "	ldrd	r2, r3, [r0, #44]\n"                                                  \
+	"	strd	r2, r3, [sp, #40]\n"
+#define TT_CP_RQ                                                                                   \
+	"	sub	r2, r0, #20\n"                                                             \
+	"	ldm	r2, {r2, r3, r4, r5, r6}\n"                                                \
+	"	add	r7, sp, #48\n"                                                             \
+	"	stm	r7, {r2, r3, r4, r5, r6}\n"
+#define TT_CP_RQ_PC                                                                                \
+	TT_CP_RQ "	ldrd	r2, r3, [r0, #60]\n"                                                 \
+	"	strd	r2, r3, [sp, #68]\n"                                                       \
+	"	ldr	r2, [r0, #68]\n"                                                           \
+	"	str	r2, [sp, #76]\n"
 
 /*
- * kb blocks, four per step, entered Duff's-device style: the first step starts at
- * block (4 - kb % 4) % 4 of the four (44 bytes each, all 32-bit encodings), so the
- * prologue computes that address once per call (entry, with the Thumb bit) and the
- * number of steps, and every tile branches there with one LDR PC.
+ * kb blocks, eight per step, entered Duff's-device style: the first step starts at
+ * block (8 - kb % 8) % 8 (40 bytes each, all 32-bit encodings); the prologue computes
+ * that address once per call (entry, with the Thumb bit) and a_end = a + 16 kb, the
+ * end of every tile's dot product.
  */
 #define TT_ASM_PROLOGUE                                                                            \
-	"	ldr	r2, [lr, #52]\n"                                                           \
-	"	adds	r3, r2, #3\n"                                                              \
-	"	lsrs	r3, r3, #2\n"                                                              \
-	"	str	r3, [lr, #4]\n"                                                            \
+	"	ldr	r2, [r0, #40]\n"                                                           \
+	"	str	r2, [sp, #28]\n" /* b_end */                                              \
+	"	ldr	r2, [r0, #52]\n" /* kb */                                                 \
+	"	ldr	r3, [sp]\n"                                                                \
+	"	add	r3, r3, r2, lsl #4\n"                                                      \
+	"	str	r3, [sp, #20]\n"                                                           \
 	"	rsbs	r2, r2, #0\n"                                                              \
-	"	and	r2, r2, #3\n"                                                              \
-	"	movs	r3, #44\n"                                                                 \
+	"	and	r2, r2, #7\n"                                                              \
+	"	movs	r3, #40\n"                                                                 \
 	"	adr	r4, 2f\n"                                                                  \
 	"	mla	r2, r2, r3, r4\n"                                                          \
 	"	orr	r2, r2, #1\n"                                                              \
-	"	str	r2, [lr, #56]\n"
+	"	str	r2, [sp, #24]\n"
 #define TT_ASM_DOT                                                                                 \
-	"	ldr	pc, [lr, #56]\n"                                                           \
+	"	ldr	pc, [sp, #24]\n"                                                           \
 	"	.align	2\n"                                                                       \
-	"2:\n" TT_ASM_BLOCK TT_ASM_BLOCK TT_ASM_BLOCK TT_ASM_BLOCK "	subs	r2, r2, #1\n"       \
+	"2:\n" TT_ASM_BLOCK TT_ASM_BLOCK TT_ASM_BLOCK TT_ASM_BLOCK TT_ASM_BLOCK TT_ASM_BLOCK        \
+		TT_ASM_BLOCK TT_ASM_BLOCK "	ldr	r6, [sp, #20]\n"                                   \
+	"	cmp	r0, r6\n"                                                                  \
 	"	bne	2b\n"
 
-#define TT_ASM_INIT_C "	ldm	lr, {r0, r2, r3, r7, r9, r10}\n"
+#define TT_ASM_INIT_C "	ldm	sp, {r0, r2, r3, r4, r5}\n"
 #define TT_ASM_INIT_S                                                                              \
-	"	ldrd	r0, r2, [lr]\n"                                                            \
-	"	ldrd	r4, r5, [lr, #24]\n"                                                       \
-	"	ldrd	r3, r7, [r4], #8\n"                                                        \
-	"	ldrd	r9, r10, [r5], #8\n"                                                       \
-	"	strd	r4, r5, [lr, #24]\n"
+	"	ldrd	r6, r7, [sp, #80]\n"                                                       \
+	"	ldrd	r2, r3, [r6], #8\n"                                                        \
+	"	ldrd	r4, r5, [r7], #8\n"                                                        \
+	"	strd	r6, r7, [sp, #80]\n"                                                       \
+	"	ldr	r0, [sp]\n"
 
 #define TT_ASM_STORE_RAW                                                                           \
-	"	ldrd	r4, r5, [lr, #32]\n"                                                       \
-	"	strd	r3, r7, [r4], #8\n"                                                        \
-	"	strd	r9, r10, [r5], #8\n"                                                       \
-	"	strd	r4, r5, [lr, #32]\n"
+	"	ldrd	r6, r7, [sp, #32]\n"                                                       \
+	"	strd	r2, r3, [r6], #8\n"                                                        \
+	"	strd	r4, r5, [r7], #8\n"                                                        \
+	"	strd	r6, r7, [sp, #32]\n"
 
+/*
+ * The maxima: a compare and a branch not taken per score (a new maximum is rare
+ * along a row); the taken branches (TT_ASM_MAX_TAIL, after the return) store it.
+ */
 #define TT_ASM_STORE_MAX                                                                           \
-	TT_ASM_STORE_RAW "	ldrd	r4, r5, [lr, #44]\n"                                          \
-	"	cmp	r3, r4\n"                                                                  \
-	"	it	gt\n"                                                                      \
-	"	movgt	r4, r3\n"                                                                  \
-	"	cmp	r7, r4\n"                                                                  \
-	"	it	gt\n"                                                                      \
-	"	movgt	r4, r7\n"                                                                  \
-	"	cmp	r9, r5\n"                                                                  \
-	"	it	gt\n"                                                                      \
-	"	movgt	r5, r9\n"                                                                  \
-	"	cmp	r10, r5\n"                                                                 \
-	"	it	gt\n"                                                                      \
-	"	movgt	r5, r10\n"                                                                 \
-	"	strd	r4, r5, [lr, #44]\n"
+	TT_ASM_STORE_RAW "	ldrd	r6, r7, [sp, #40]\n"                                          \
+	"	cmp	r2, r6\n"                                                                  \
+	"	bgt	10f\n"                                                                     \
+	"11:	cmp	r3, r6\n"                                                                  \
+	"	bgt	12f\n"                                                                     \
+	"13:	cmp	r4, r7\n"                                                                  \
+	"	bgt	14f\n"                                                                     \
+	"15:	cmp	r5, r7\n"                                                                  \
+	"	bgt	16f\n"                                                                     \
+	"17:\n"
+#define TT_ASM_MAX_TAIL                                                                            \
+	"10:	mov	r6, r2\n"                                                                  \
+	"	str	r6, [sp, #40]\n"                                                           \
+	"	b	11b\n"                                                                     \
+	"12:	mov	r6, r3\n"                                                                  \
+	"	str	r6, [sp, #40]\n"                                                           \
+	"	b	13b\n"                                                                     \
+	"14:	mov	r7, r4\n"                                                                  \
+	"	str	r7, [sp, #44]\n"                                                           \
+	"	b	15b\n"                                                                     \
+	"16:	mov	r7, r5\n"                                                                  \
+	"	str	r7, [sp, #44]\n"                                                           \
+	"	b	17b\n"
+/* Write-backs (r0 = &t->a): the advanced pointers, as a caller may go on from them. */
+#define TT_OUT_O                                                                                   \
+	"	ldrd	r2, r3, [sp, #32]\n"                                                       \
+	"	strd	r2, r3, [r0, #32]\n"
+#define TT_OUT_S                                                                                   \
+	TT_OUT_O "	ldrd	r2, r3, [sp, #80]\n"                                                 \
+	"	strd	r2, r3, [r0, #24]\n"
+#define TT_OUT_MAX                                                                                 \
+	TT_OUT_O "	ldrd	r2, r3, [sp, #40]\n"                                                 \
+	"	strd	r2, r3, [r0, #44]\n"
+#define TT_OUT_RQ                                                                                  \
+	"	ldrd	r2, r3, [sp, #60]\n"                                                       \
+	"	strd	r2, r3, [r0, #-8]\n"
 
 #define TT_ASM_REQUANT                                                                             \
-	"	ldmdb	lr, {r4, r5, r6, r8, r11}\n" /* m, round, right, out, delta */            \
-	"	smmla	r3, r3, r4, r5\n"                                                          \
-	"	smmla	r7, r7, r4, r5\n"                                                          \
-	"	smmla	r9, r9, r4, r5\n"                                                          \
-	"	smmla	r10, r10, r4, r5\n"                                                        \
-	"	asr	r3, r3, r6\n"                                                              \
-	"	asr	r7, r7, r6\n"                                                              \
-	"	asr	r9, r9, r6\n"                                                              \
-	"	asr	r10, r10, r6\n"                                                            \
+	"	add	r6, sp, #48\n"                                                             \
+	"	ldm	r6, {r6, r7, r8, r9, r10}\n" /* m, round, right, out, delta */            \
+	"	smmla	r2, r2, r6, r7\n"                                                          \
+	"	smmla	r3, r3, r6, r7\n"                                                          \
+	"	smmla	r4, r4, r6, r7\n"                                                          \
+	"	smmla	r5, r5, r6, r7\n"                                                          \
+	"	asr	r2, r2, r8\n"                                                              \
+	"	asr	r3, r3, r8\n"                                                              \
+	"	asr	r4, r4, r8\n"                                                              \
+	"	asr	r5, r5, r8\n"                                                              \
+	"	ssat	r2, #8, r2\n"                                                              \
 	"	ssat	r3, #8, r3\n"                                                              \
-	"	ssat	r7, #8, r7\n"                                                              \
-	"	ssat	r9, #8, r9\n"                                                              \
-	"	ssat	r10, #8, r10\n"
+	"	ssat	r4, #8, r4\n"                                                              \
+	"	ssat	r5, #8, r5\n"
 
-/* TT_ASM_REQUANT with a's second row (c10, c11) on its own factor: two more loads. */
+/* TT_ASM_REQUANT with a's second row (c10, c11) on its own factor. */
 #define TT_ASM_REQUANT_PC                                                                          \
-	"	ldmdb	lr, {r4, r5, r6, r8, r11}\n" /* m, round, right, out, delta */            \
-	"	smmla	r3, r3, r4, r5\n"                                                          \
-	"	smmla	r7, r7, r4, r5\n"                                                          \
-	"	asr	r3, r3, r6\n"                                                              \
-	"	asr	r7, r7, r6\n"                                                              \
-	"	ldrd	r4, r5, [lr, #60]\n" /* m1, round1 */                                      \
-	"	ldr	r6, [lr, #68]\n"     /* right1 */                                          \
-	"	smmla	r9, r9, r4, r5\n"                                                          \
-	"	smmla	r10, r10, r4, r5\n"                                                        \
-	"	asr	r9, r9, r6\n"                                                              \
-	"	asr	r10, r10, r6\n"                                                            \
+	"	add	r6, sp, #48\n"                                                             \
+	"	ldm	r6, {r6, r7, r8, r9, r10}\n" /* m, round, right, out, delta */            \
+	"	smmla	r2, r2, r6, r7\n"                                                          \
+	"	smmla	r3, r3, r6, r7\n"                                                          \
+	"	asr	r2, r2, r8\n"                                                              \
+	"	asr	r3, r3, r8\n"                                                              \
+	"	add	r6, sp, #68\n"                                                             \
+	"	ldm	r6, {r6, r7, r8}\n" /* m1, round1, right1 */                              \
+	"	smmla	r4, r4, r6, r7\n"                                                          \
+	"	smmla	r5, r5, r6, r7\n"                                                          \
+	"	asr	r4, r4, r8\n"                                                              \
+	"	asr	r5, r5, r8\n"                                                              \
+	"	ssat	r2, #8, r2\n"                                                              \
 	"	ssat	r3, #8, r3\n"                                                              \
-	"	ssat	r7, #8, r7\n"                                                              \
-	"	ssat	r9, #8, r9\n"                                                              \
-	"	ssat	r10, #8, r10\n"
+	"	ssat	r4, #8, r4\n"                                                              \
+	"	ssat	r5, #8, r5\n"
 
 #define TT_ASM_STORE_RQ_WITH(REQUANT)                                                              \
-	REQUANT "	strh	r3, [r8]\n"                                                            \
-	"	strh	r7, [r8, #4]\n"                                                            \
-	"	strh	r9, [r8, #8]\n"                                                            \
-	"	strh	r10, [r8, #12]\n"                                                          \
-	"	add	r8, r11\n"                                                                 \
-	"	eor	r11, r11, #12\n"                                                           \
-	"	strd	r8, r11, [lr, #-8]\n"
+	REQUANT "	strh	r2, [r9]\n"                                                            \
+	"	strh	r3, [r9, #4]\n"                                                            \
+	"	strh	r4, [r9, #8]\n"                                                            \
+	"	strh	r5, [r9, #12]\n"                                                           \
+	"	add	r9, r10\n"                                                                 \
+	"	eor	r10, r10, #12\n"                                                           \
+	"	strd	r9, r10, [sp, #60]\n"
 
 #define TT_ASM_STORE_RQT_WITH(REQUANT)                                                             \
-	REQUANT "	strh	r3, [r8]\n"                                                            \
-	"	strh	r9, [r8, #4]\n"                                                            \
-	"	strh	r7, [r8, #8]\n"                                                            \
-	"	strh	r10, [r8, #12]\n"                                                          \
-	"	add	r8, r11\n"                                                                 \
-	"	str	r8, [lr, #-8]\n"
+	REQUANT "	strh	r2, [r9]\n"                                                            \
+	"	strh	r4, [r9, #4]\n"                                                            \
+	"	strh	r3, [r9, #8]\n"                                                            \
+	"	strh	r5, [r9, #12]\n"                                                           \
+	"	add	r9, r10\n"                                                                 \
+	"	str	r9, [sp, #60]\n"
 
-#define TT_ASM_STORE_RQ                                                                            \
-	TT_ASM_REQUANT "	strh	r3, [r8]\n"                                                     \
-	"	strh	r7, [r8, #4]\n"                                                            \
-	"	strh	r9, [r8, #8]\n"                                                            \
-	"	strh	r10, [r8, #12]\n"                                                          \
-	"	add	r8, r11\n"                                                                 \
-	"	eor	r11, r11, #12\n"                                                           \
-	"	strd	r8, r11, [lr, #-8]\n"
-
-#define TT_ASM_STORE_RQT                                                                           \
-	TT_ASM_REQUANT "	strh	r3, [r8]\n"                                                     \
-	"	strh	r9, [r8, #4]\n"                                                            \
-	"	strh	r7, [r8, #8]\n"                                                            \
-	"	strh	r10, [r8, #12]\n"                                                          \
-	"	add	r8, r11\n"                                                                 \
-	"	str	r8, [lr, #-8]\n"
-
-#define TT_ASM_TILES(NAME, INIT, STORE)                                                            \
+#define TT_ASM_TILES(NAME, COPY, INIT, STORE, OUT, TAIL)                                           \
 	"	.align	2\n"                                                                       \
 	"	.global	" NAME "\n"                                                                \
 	"	.type	" NAME ", %function\n"                                                     \
 	"	.thumb_func\n" NAME ":\n"                                                          \
 	"	push	{r4, r5, r6, r7, r8, r9, r10, r11, lr}\n"                                  \
-	"	mov	lr, r0\n" TT_ASM_PROLOGUE "1:\n" INIT TT_ASM_DOT STORE "	ldr	r2, [lr, #40]\n"   \
-	"	cmp	r1, r2\n"                                                                  \
+	"	sub	sp, sp, #92\n"                                                            \
+	"	str	r0, [sp, #88]\n" COPY TT_ASM_PROLOGUE "1:\n" INIT TT_ASM_DOT STORE          \
+	"	ldr	r6, [sp, #28]\n"                                                           \
+	"	cmp	r1, r6\n"                                                                  \
 	"	bne	1b\n"                                                                      \
-	"	pop	{r4, r5, r6, r7, r8, r9, r10, r11, pc}\n"                                  \
-	"	.size	" NAME ", .-" NAME "\n"
+	"	ldr	r0, [sp, #88]\n" OUT "	add	sp, sp, #92\n"                                  \
+	"	pop	{r4, r5, r6, r7, r8, r9, r10, r11, pc}\n" TAIL "	.size	" NAME ", .-" NAME  \
+	"\n"
 
 __asm__("	.syntax unified\n"
 	"	.thumb\n"
-	"	.text\n" TT_ASM_TILES("tt_tiles_raw_c", TT_ASM_INIT_C, TT_ASM_STORE_RAW)
-		TT_ASM_TILES("tt_tiles_raw_s", TT_ASM_INIT_S, TT_ASM_STORE_RAW)
-			TT_ASM_TILES("tt_tiles_max_c", TT_ASM_INIT_C, TT_ASM_STORE_MAX)
-				TT_ASM_TILES("tt_tiles_rq_c", TT_ASM_INIT_C, TT_ASM_STORE_RQ)
-					TT_ASM_TILES("tt_tiles_rqt_c", TT_ASM_INIT_C, TT_ASM_STORE_RQT)
-						TT_ASM_TILES("tt_tiles_rq_c_pc", TT_ASM_INIT_C,
-							     TT_ASM_STORE_RQ_WITH(TT_ASM_REQUANT_PC))
-							TT_ASM_TILES("tt_tiles_rqt_c_pc", TT_ASM_INIT_C,
-								     TT_ASM_STORE_RQT_WITH(
-									     TT_ASM_REQUANT_PC)));
+	"	.text\n" TT_ASM_TILES("tt_tiles_raw_c", TT_CP_C TT_CP_O, TT_ASM_INIT_C, TT_ASM_STORE_RAW,
+				      TT_OUT_O, "")
+		TT_ASM_TILES("tt_tiles_raw_s", TT_CP_S TT_CP_O, TT_ASM_INIT_S, TT_ASM_STORE_RAW, TT_OUT_S,
+			     "")
+			TT_ASM_TILES("tt_tiles_max_c", TT_CP_C TT_CP_MAX, TT_ASM_INIT_C,
+				     TT_ASM_STORE_MAX, TT_OUT_MAX, TT_ASM_MAX_TAIL)
+				TT_ASM_TILES("tt_tiles_rq_c", TT_CP_C TT_CP_RQ, TT_ASM_INIT_C,
+					     TT_ASM_STORE_RQ_WITH(TT_ASM_REQUANT), TT_OUT_RQ, "")
+					TT_ASM_TILES("tt_tiles_rqt_c", TT_CP_C TT_CP_RQ, TT_ASM_INIT_C,
+						     TT_ASM_STORE_RQT_WITH(TT_ASM_REQUANT), TT_OUT_RQ, "")
+						TT_ASM_TILES("tt_tiles_rq_c_pc", TT_CP_C TT_CP_RQ_PC,
+							     TT_ASM_INIT_C,
+							     TT_ASM_STORE_RQ_WITH(TT_ASM_REQUANT_PC),
+							     TT_OUT_RQ, "")
+							TT_ASM_TILES(
+								"tt_tiles_rqt_c_pc", TT_CP_C TT_CP_RQ_PC,
+								TT_ASM_INIT_C,
+								TT_ASM_STORE_RQT_WITH(TT_ASM_REQUANT_PC),
+								TT_OUT_RQ, ""));
 
 /*
  * Scores of one query row against keys of one block each (head dimension <= 4):
