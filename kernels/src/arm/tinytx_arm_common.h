@@ -308,7 +308,16 @@ typedef struct {
 	int32_t up;    /* TT_LOGIT_SCALED: scores are raw scores << up */
 	int32_t round; /* TT_LOGIT_HIGH */
 	int32_t right; /* TT_LOGIT_HIGH */
+	int32_t clamp_free; /* TT_LOGIT_SCALED: every logit lies in (-TT_LOGIT_NOCLAMP, 0] */
 } tt_softmax_plan;
+
+/*
+ * Logits above -TT_LOGIT_NOCLAMP need no clamp before tt_exp_q10's steps: z stays
+ * below 256 (a register shift by z uses its low byte: z >= 32 gives 0, as does
+ * 22 <= z < 32 since the table is below 2^22, so e = 0 as after the clamp) and is
+ * exact, so r indexes the table.
+ */
+#define TT_LOGIT_NOCLAMP (256 * TINYTX_LN2_Q)
 
 /*
  * max_abs_score bounds |raw score|; scaled scores must keep |diff| << up within
@@ -322,6 +331,7 @@ static inline tt_softmax_plan tt_softmax_plan_for(tinytx_requant rq, int64_t max
 	p.up = 0;
 	p.round = 0;
 	p.right = 0;
+	p.clamp_free = 0;
 	if (rq.shift >= 33) {
 		p.mode = TT_LOGIT_HIGH;
 		p.round = (int32_t)1 << (rq.shift - 33);
@@ -330,6 +340,10 @@ static inline tt_softmax_plan tt_softmax_plan_for(tinytx_requant rq, int64_t max
 		   (2 * max_abs_score) << (32 - rq.shift) <= (int64_t)1 << 31) {
 		p.mode = TT_LOGIT_SCALED;
 		p.up = 32 - rq.shift;
+		/* |logit| <= (|diff| * |m| + 2^31) >> 32 with |diff| <= 2 * max_abs_score << up */
+		const int64_t m = rq.multiplier < 0 ? -(int64_t)rq.multiplier : rq.multiplier;
+		const int64_t top = (((2 * max_abs_score) << p.up) * m + ((int64_t)1 << 31)) >> 32;
+		p.clamp_free = top < TT_LOGIT_NOCLAMP;
 	} else {
 		p.mode = TT_LOGIT_WIDE;
 	}
@@ -374,6 +388,7 @@ static inline tt_softmax_plan tt_softmax_plan_for(tinytx_requant rq, int64_t max
  */
 uint32_t tt_exp4_h1(int32_t *row, int32_t *end, const int32_t *k);
 uint32_t tt_exp4_scaled(int32_t *row, int32_t *end, const int32_t *k);
+uint32_t tt_exp4_scaled_nc(int32_t *row, int32_t *end, const int32_t *k); /* clamp_free */
 void tt_prob4_w2(const uint32_t *e, const uint32_t *end, int32_t *dst, uint32_t sum);
 void tt_prob4_w2_clamp(const uint32_t *e, const uint32_t *end, int32_t *dst, uint32_t sum);
 void tt_prob4_u8(const uint32_t *e, const uint32_t *end, uint8_t *dst, uint32_t sum);
@@ -388,8 +403,9 @@ static inline uint32_t tt_softmax_exp_row(int32_t *row, int32_t n, int32_t max,
 	const int32_t n4 = n & ~3;
 	if (n4 > 0 && (p->mode == TT_LOGIT_SCALED || (p->mode == TT_LOGIT_HIGH && p->right == 1))) {
 		const int32_t k[3] = {max, m, 1};
-		sum = p->mode == TT_LOGIT_SCALED ? tt_exp4_scaled(row, row + n4, k)
-						 : tt_exp4_h1(row, row + n4, k);
+		sum = p->mode != TT_LOGIT_SCALED ? tt_exp4_h1(row, row + n4, k)
+		      : p->clamp_free            ? tt_exp4_scaled_nc(row, row + n4, k)
+						 : tt_exp4_scaled(row, row + n4, k);
 		row += n4;
 		n -= n4;
 	}

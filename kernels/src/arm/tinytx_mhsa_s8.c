@@ -328,15 +328,15 @@ __asm__("	.syntax unified\n"
 /*
  * Scores of one query row against keys of one block each (head dimension <= 4):
  * a = the row's two words in a W2 pair, k..k_end two keys (four words) per step,
- * out[j] = score, *max = max(*max, scores). 7 instructions per score against 10
- * for 2 x 2 tiles of one block.
+ * out[j] = score, *max = max(*max, scores). 6.5 instructions per score against 10
+ * for 2 x 2 tiles of one block (the maxima as in the tiles: compare, branch not taken).
  */
 void tt_qk_row_kb1(const int32_t *a, const int32_t *k, const int32_t *k_end, int32_t *out,
 		   int32_t *max);
 
 /*
  * The same for a head dimension <= 2 with queries and keys packed one word each,
- * [x0, x1] (SMUAD): four keys per step, 5 instructions per score.
+ * [x0, x1] (SMUAD): four keys per step, 4 instructions per score.
  */
 void tt_qk_row_p2(int32_t a, const int32_t *k, const int32_t *k_end, int32_t *out, int32_t *max);
 
@@ -359,15 +359,17 @@ __asm__("	.syntax unified\n"
 	"	smlad	r8, r5, r9, r8\n"
 	"	strd	r6, r8, [r3], #8\n"
 	"	cmp	r6, lr\n"
-	"	it	gt\n"
-	"	movgt	lr, r6\n"
-	"	cmp	r8, lr\n"
-	"	it	gt\n"
-	"	movgt	lr, r8\n"
-	"	cmp	r1, r2\n"
+	"	bgt	10f\n"
+	"11:	cmp	r8, lr\n"
+	"	bgt	12f\n"
+	"13:	cmp	r1, r2\n"
 	"	bne	1b\n"
 	"	str	lr, [r12]\n"
 	"	pop	{r4, r5, r6, r7, r8, r9, pc}\n"
+	"10:	mov	lr, r6\n"
+	"	b	11b\n"
+	"12:	mov	lr, r8\n"
+	"	b	13b\n"
 	"	.size	tt_qk_row_kb1, .-tt_qk_row_kb1\n"
 	"	.align	2\n"
 	"	.global	tt_qk_row_p2\n"
@@ -384,21 +386,25 @@ __asm__("	.syntax unified\n"
 	"	smuad	r7, r0, r7\n"
 	"	stmia	r3!, {r4, r5, r6, r7}\n"
 	"	cmp	r4, lr\n"
-	"	it	gt\n"
-	"	movgt	lr, r4\n"
-	"	cmp	r5, lr\n"
-	"	it	gt\n"
-	"	movgt	lr, r5\n"
-	"	cmp	r6, lr\n"
-	"	it	gt\n"
-	"	movgt	lr, r6\n"
-	"	cmp	r7, lr\n"
-	"	it	gt\n"
-	"	movgt	lr, r7\n"
-	"	cmp	r1, r2\n"
+	"	bgt	10f\n"
+	"11:	cmp	r5, lr\n"
+	"	bgt	12f\n"
+	"13:	cmp	r6, lr\n"
+	"	bgt	14f\n"
+	"15:	cmp	r7, lr\n"
+	"	bgt	16f\n"
+	"17:	cmp	r1, r2\n"
 	"	bne	1b\n"
 	"	str	lr, [r12]\n"
 	"	pop	{r4, r5, r6, r7, pc}\n"
+	"10:	mov	lr, r4\n"
+	"	b	11b\n"
+	"12:	mov	lr, r5\n"
+	"	b	13b\n"
+	"14:	mov	lr, r6\n"
+	"	b	15b\n"
+	"16:	mov	lr, r7\n"
+	"	b	17b\n"
 	"	.size	tt_qk_row_p2, .-tt_qk_row_p2\n");
 
 /* ------------------------------------------------------------ scratch layout */
@@ -602,16 +608,17 @@ static TT_NOINLINE uint32_t exp_row_c(int32_t *sc, int32_t s, int32_t s4, int32_
 
 /*
  * Softmax of one score row (max its maximum; capacity s4 = 4 * sb) into row r of
- * the probability pair. For the assembly loop the row is padded to s4 with
- * max - 2^30 (|scores| <= 2^30, so no overflow); the i-exp values of the padding
- * are taken out of the sum and zeroed, so the padding of the probabilities stays 0.
+ * the probability pair. For the assembly loop the row is padded to s4 with max
+ * (logit 0, in range for every loop); the i-exp values of the padding are taken out
+ * of the sum (modulo 2^32, as the sum itself) and zeroed, so the padding of the
+ * probabilities stays 0.
  */
 static TT_NOINLINE void softmax_row(const mhsa_ctx *c, int32_t *sc, int32_t max, int32_t r)
 {
 	const int32_t s = c->s, s4 = 4 * c->sb;
 	uint32_t sum;
 	if (c->exp4 != NULL) {
-		tt_fill_words(sc + s, s4 - s, max - (1 << 30));
+		tt_fill_words(sc + s, s4 - s, max);
 		const int32_t k[3] = {max, c->sm.rq.multiplier, 1};
 		sum = c->exp4(sc, sc + s4, k);
 		if (s < s4) {
@@ -817,7 +824,8 @@ tinytx_status tinytx_mhsa_s8(const tinytx_mhsa_dims *dims, const tinytx_mhsa_par
 	c.out = tt_rq_plan(params->out);
 	/* |q . k| <= P * 128 * 128; Q is stored as int16, so it can carry 2^up for up <= 8 */
 	c.sm = tt_softmax_plan_for(params->softmax, (int64_t)c.p << 14, 8);
-	c.exp4 = c.sm.mode == TT_LOGIT_SCALED                         ? tt_exp4_scaled
+	c.exp4 = c.sm.mode == TT_LOGIT_SCALED && c.sm.clamp_free      ? tt_exp4_scaled_nc
+		 : c.sm.mode == TT_LOGIT_SCALED                         ? tt_exp4_scaled
 		 : c.sm.mode == TT_LOGIT_HIGH && c.sm.right == 1 ? tt_exp4_h1
 								: NULL;
 	c.xw = (int16_t *)(base + l.xw);

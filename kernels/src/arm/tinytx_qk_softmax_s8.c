@@ -49,6 +49,7 @@ const uint32_t tt_exp_table[TINYTX_LN2_Q] = {
 #define TT_ASM_LOGIT_SC(D)                                                                         \
 	"	smmulr	" D ", " D ", r3\n"                                                          \
 	"	ssat	" D ", #15, " D "\n"
+#define TT_ASM_LOGIT_SCN(D) "	smmulr	" D ", " D ", r3\n"
 #define TT_ASM_EXP_FN(NAME, LOGIT)                                                                 \
 	"	.align	2\n"                                                                       \
 	"	.global	" NAME "\n"                                                                \
@@ -108,6 +109,7 @@ __asm__("	.syntax unified\n"
 	"	.thumb\n"
 	"	.text\n" TT_ASM_EXP_FN("tt_exp4_h1", TT_ASM_LOGIT_H1)
 		TT_ASM_EXP_FN("tt_exp4_scaled", TT_ASM_LOGIT_SC)
+			TT_ASM_EXP_FN("tt_exp4_scaled_nc", TT_ASM_LOGIT_SCN)
 			TT_ASM_FN("tt_prob4_w2", TT_ASM_PROB4("", TT_ASM_STORE_W2))
 				TT_ASM_FN("tt_prob4_w2_clamp", TT_ASM_PROB4(TT_ASM_CLAMP4, TT_ASM_STORE_W2))
 					TT_ASM_FN("tt_prob4_u8", TT_ASM_PROB4("", TT_ASM_STORE_U8))
