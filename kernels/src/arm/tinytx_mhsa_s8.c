@@ -156,7 +156,8 @@ void tt_tiles_rqt_c_pc(void *at, const int16_t *b);
  * kb blocks, eight per step, entered Duff's-device style: the first step starts at
  * block (8 - kb % 8) % 8 (40 bytes each, all 32-bit encodings); the prologue computes
  * that address once per call (entry, with the Thumb bit) and a_end = a + 16 kb, the
- * end of every tile's dot product.
+ * end of every tile's dot product. When kb <= 8 the tiles run a copy of the loop
+ * without the step's end test (TT_ASM_DOT1: one step, entered at block 8 - kb).
  */
 #define TT_ASM_PROLOGUE                                                                            \
 	"	ldr	r2, [r0, #40]\n"                                                           \
@@ -165,18 +166,32 @@ void tt_tiles_rqt_c_pc(void *at, const int16_t *b);
 	"	ldr	r3, [sp]\n"                                                                \
 	"	add	r3, r3, r2, lsl #4\n"                                                      \
 	"	str	r3, [sp, #20]\n"                                                           \
-	"	rsbs	r2, r2, #0\n"                                                              \
-	"	and	r2, r2, #7\n"                                                              \
 	"	movs	r3, #40\n"                                                                 \
+	"	cmp	r2, #8\n"                                                                  \
+	"	bgt	5f\n"                                                                      \
+	"	rsb	r2, r2, #8\n"                                                              \
+	"	adr	r4, 3f\n"                                                                  \
+	"	mla	r2, r2, r3, r4\n"                                                          \
+	"	orr	r2, r2, #1\n"                                                              \
+	"	str	r2, [sp, #24]\n"
+#define TT_ASM_PROLOGUE_LONG                                                                       \
+	"5:	rsbs	r2, r2, #0\n"                                                              \
+	"	and	r2, r2, #7\n"                                                              \
 	"	adr	r4, 2f\n"                                                                  \
 	"	mla	r2, r2, r3, r4\n"                                                          \
 	"	orr	r2, r2, #1\n"                                                              \
 	"	str	r2, [sp, #24]\n"
+#define TT_ASM_BLOCKS8                                                                             \
+	TT_ASM_BLOCK TT_ASM_BLOCK TT_ASM_BLOCK TT_ASM_BLOCK TT_ASM_BLOCK TT_ASM_BLOCK TT_ASM_BLOCK  \
+		TT_ASM_BLOCK
+#define TT_ASM_DOT1                                                                                \
+	"	ldr	pc, [sp, #24]\n"                                                           \
+	"	.align	2\n"                                                                       \
+	"3:\n" TT_ASM_BLOCKS8
 #define TT_ASM_DOT                                                                                 \
 	"	ldr	pc, [sp, #24]\n"                                                           \
 	"	.align	2\n"                                                                       \
-	"2:\n" TT_ASM_BLOCK TT_ASM_BLOCK TT_ASM_BLOCK TT_ASM_BLOCK TT_ASM_BLOCK TT_ASM_BLOCK        \
-		TT_ASM_BLOCK TT_ASM_BLOCK "	ldr	r6, [sp, #20]\n"                                   \
+	"2:\n" TT_ASM_BLOCKS8 "	ldr	r6, [sp, #20]\n"                                           \
 	"	cmp	r0, r6\n"                                                                  \
 	"	bne	2b\n"
 
@@ -198,30 +213,27 @@ void tt_tiles_rqt_c_pc(void *at, const int16_t *b);
  * The maxima: a compare and a branch not taken per score (a new maximum is rare
  * along a row); the taken branches (TT_ASM_MAX_TAIL, after the return) store it.
  */
-#define TT_ASM_STORE_MAX                                                                           \
+#define TT_ASM_STORE_MAX(P)                                                                        \
 	TT_ASM_STORE_RAW "	ldrd	r6, r7, [sp, #40]\n"                                          \
 	"	cmp	r2, r6\n"                                                                  \
-	"	bgt	10f\n"                                                                     \
-	"11:	cmp	r3, r6\n"                                                                  \
-	"	bgt	12f\n"                                                                     \
-	"13:	cmp	r4, r7\n"                                                                  \
-	"	bgt	14f\n"                                                                     \
-	"15:	cmp	r5, r7\n"                                                                  \
-	"	bgt	16f\n"                                                                     \
-	"17:\n"
-#define TT_ASM_MAX_TAIL                                                                            \
-	"10:	mov	r6, r2\n"                                                                  \
+	"	bgt	" P "0f\n" P "1:	cmp	r3, r6\n"                                               \
+	"	bgt	" P "2f\n" P "3:	cmp	r4, r7\n"                                               \
+	"	bgt	" P "4f\n" P "5:	cmp	r5, r7\n"                                               \
+	"	bgt	" P "6f\n" P "7:\n"
+#define TT_ASM_MAX_TAIL(P)                                                                         \
+	P "0:	mov	r6, r2\n"                                                                  \
 	"	str	r6, [sp, #40]\n"                                                           \
-	"	b	11b\n"                                                                     \
-	"12:	mov	r6, r3\n"                                                                  \
+	"	b	" P "1b\n" P "2:	mov	r6, r3\n"                                                  \
 	"	str	r6, [sp, #40]\n"                                                           \
-	"	b	13b\n"                                                                     \
-	"14:	mov	r7, r4\n"                                                                  \
+	"	b	" P "3b\n" P "4:	mov	r7, r4\n"                                                  \
 	"	str	r7, [sp, #44]\n"                                                           \
-	"	b	15b\n"                                                                     \
-	"16:	mov	r7, r5\n"                                                                  \
+	"	b	" P "5b\n" P "6:	mov	r7, r5\n"                                                  \
 	"	str	r7, [sp, #44]\n"                                                           \
-	"	b	17b\n"
+	"	b	" P "7b\n"
+#define TT_ASM_MAX_TAILS TT_ASM_MAX_TAIL("1") TT_ASM_MAX_TAIL("2")
+#define TT_ASM_STORE_MAX1 TT_ASM_STORE_MAX("1")
+#define TT_ASM_STORE_MAX2 TT_ASM_STORE_MAX("2")
+
 /* Write-backs (r0 = &t->a): the advanced pointers, as a caller may go on from them. */
 #define TT_OUT_O                                                                                   \
 	"	ldrd	r2, r3, [sp, #32]\n"                                                       \
@@ -288,42 +300,47 @@ void tt_tiles_rqt_c_pc(void *at, const int16_t *b);
 	"	add	r9, r10\n"                                                                 \
 	"	str	r9, [sp, #60]\n"
 
-#define TT_ASM_TILES(NAME, COPY, INIT, STORE, OUT, TAIL)                                           \
+/* STORE1, STORE2: the same store (two copies for the maxima's local labels). */
+#define TT_ASM_TILES(NAME, COPY, INIT, STORE1, STORE2, OUT, TAIL)                                  \
 	"	.align	2\n"                                                                       \
 	"	.global	" NAME "\n"                                                                \
 	"	.type	" NAME ", %function\n"                                                     \
 	"	.thumb_func\n" NAME ":\n"                                                          \
 	"	push	{r4, r5, r6, r7, r8, r9, r10, r11, lr}\n"                                  \
 	"	sub	sp, sp, #92\n"                                                            \
-	"	str	r0, [sp, #88]\n" COPY TT_ASM_PROLOGUE "1:\n" INIT TT_ASM_DOT STORE          \
+	"	str	r0, [sp, #88]\n" COPY TT_ASM_PROLOGUE "1:\n" INIT TT_ASM_DOT1 STORE1        \
 	"	ldr	r6, [sp, #28]\n"                                                           \
 	"	cmp	r1, r6\n"                                                                  \
 	"	bne	1b\n"                                                                      \
-	"	ldr	r0, [sp, #88]\n" OUT "	add	sp, sp, #92\n"                                  \
+	"	b	9f\n" TT_ASM_PROLOGUE_LONG "4:\n" INIT TT_ASM_DOT STORE2                       \
+	"	ldr	r6, [sp, #28]\n"                                                           \
+	"	cmp	r1, r6\n"                                                                  \
+	"	bne	4b\n"                                                                      \
+	"9:	ldr	r0, [sp, #88]\n" OUT "	add	sp, sp, #92\n"                                \
 	"	pop	{r4, r5, r6, r7, r8, r9, r10, r11, pc}\n" TAIL "	.size	" NAME ", .-" NAME  \
 	"\n"
 
 __asm__("	.syntax unified\n"
 	"	.thumb\n"
-	"	.text\n" TT_ASM_TILES("tt_tiles_raw_c", TT_CP_C TT_CP_O, TT_ASM_INIT_C, TT_ASM_STORE_RAW,
-				      TT_OUT_O, "")
-		TT_ASM_TILES("tt_tiles_raw_s", TT_CP_S TT_CP_O, TT_ASM_INIT_S, TT_ASM_STORE_RAW, TT_OUT_S,
-			     "")
-			TT_ASM_TILES("tt_tiles_max_c", TT_CP_C TT_CP_MAX, TT_ASM_INIT_C,
-				     TT_ASM_STORE_MAX, TT_OUT_MAX, TT_ASM_MAX_TAIL)
-				TT_ASM_TILES("tt_tiles_rq_c", TT_CP_C TT_CP_RQ, TT_ASM_INIT_C,
-					     TT_ASM_STORE_RQ_WITH(TT_ASM_REQUANT), TT_OUT_RQ, "")
-					TT_ASM_TILES("tt_tiles_rqt_c", TT_CP_C TT_CP_RQ, TT_ASM_INIT_C,
-						     TT_ASM_STORE_RQT_WITH(TT_ASM_REQUANT), TT_OUT_RQ, "")
-						TT_ASM_TILES("tt_tiles_rq_c_pc", TT_CP_C TT_CP_RQ_PC,
-							     TT_ASM_INIT_C,
-							     TT_ASM_STORE_RQ_WITH(TT_ASM_REQUANT_PC),
-							     TT_OUT_RQ, "")
-							TT_ASM_TILES(
-								"tt_tiles_rqt_c_pc", TT_CP_C TT_CP_RQ_PC,
-								TT_ASM_INIT_C,
-								TT_ASM_STORE_RQT_WITH(TT_ASM_REQUANT_PC),
-								TT_OUT_RQ, ""));
+	"	.text\n"
+	TT_ASM_TILES("tt_tiles_raw_c", TT_CP_C TT_CP_O, TT_ASM_INIT_C, TT_ASM_STORE_RAW,
+		     TT_ASM_STORE_RAW, TT_OUT_O, "")
+	TT_ASM_TILES("tt_tiles_raw_s", TT_CP_S TT_CP_O, TT_ASM_INIT_S, TT_ASM_STORE_RAW,
+		     TT_ASM_STORE_RAW, TT_OUT_S, "")
+	TT_ASM_TILES("tt_tiles_max_c", TT_CP_C TT_CP_MAX, TT_ASM_INIT_C, TT_ASM_STORE_MAX1,
+		     TT_ASM_STORE_MAX2, TT_OUT_MAX, TT_ASM_MAX_TAILS)
+	TT_ASM_TILES("tt_tiles_rq_c", TT_CP_C TT_CP_RQ, TT_ASM_INIT_C,
+		     TT_ASM_STORE_RQ_WITH(TT_ASM_REQUANT), TT_ASM_STORE_RQ_WITH(TT_ASM_REQUANT),
+		     TT_OUT_RQ, "")
+	TT_ASM_TILES("tt_tiles_rqt_c", TT_CP_C TT_CP_RQ, TT_ASM_INIT_C,
+		     TT_ASM_STORE_RQT_WITH(TT_ASM_REQUANT), TT_ASM_STORE_RQT_WITH(TT_ASM_REQUANT),
+		     TT_OUT_RQ, "")
+	TT_ASM_TILES("tt_tiles_rq_c_pc", TT_CP_C TT_CP_RQ_PC, TT_ASM_INIT_C,
+		     TT_ASM_STORE_RQ_WITH(TT_ASM_REQUANT_PC),
+		     TT_ASM_STORE_RQ_WITH(TT_ASM_REQUANT_PC), TT_OUT_RQ, "")
+	TT_ASM_TILES("tt_tiles_rqt_c_pc", TT_CP_C TT_CP_RQ_PC, TT_ASM_INIT_C,
+		     TT_ASM_STORE_RQT_WITH(TT_ASM_REQUANT_PC),
+		     TT_ASM_STORE_RQT_WITH(TT_ASM_REQUANT_PC), TT_OUT_RQ, ""));
 
 /*
  * Scores of one query row against keys of one block each (head dimension <= 4):

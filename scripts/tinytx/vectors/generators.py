@@ -271,7 +271,7 @@ def mhsa_channel_table(qp: g.MhsaQuant) -> np.ndarray | None:
 
 def gen_mhsa(rng: Rng, cid: int) -> Case:
     style = pick_style(rng)
-    s, e, h, p = _block_shape(rng, 40, 48, 8, 32)
+    s, e, h, p = _block_shape(rng, 40, 48, 8, 40)
     x = fill_s8(rng, (s, e), pick_mode(rng, style))
     o_like = fill_s8(rng, (s, h * p), "random")
     ws = []
