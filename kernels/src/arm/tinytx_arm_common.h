@@ -381,7 +381,7 @@ static inline tt_softmax_plan tt_softmax_plan_for(tinytx_requant rq, int64_t max
  * elements and at least 4: tt_exp4_* replace scores by i-exp values and return
  * their sum (k = {max, multiplier, 1} for tt_exp4_h1, the TT_LOGIT_HIGH mode with
  * shift 33; {max, multiplier} for tt_exp4_scaled, the TT_LOGIT_SCALED mode);
- * tt_prob4_* write the probabilities of i-exp values, four per step, as uint8
+ * tt_prob4_* write the probabilities of i-exp values, eight per step, as uint8
  * (tt_prob4_u8) or into one row of a W2 pair (tt_prob4_w2: dst is the row's first
  * word, advancing 16 bytes per four values), with the clamp at 255 (_clamp) or
  * without (when tt_prob_unclamped).

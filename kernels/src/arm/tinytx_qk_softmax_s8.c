@@ -71,34 +71,49 @@ const uint32_t tt_exp_table[TINYTX_LN2_Q] = {
 	"	.ltorg\n"                                                                          \
 	"	.size	" NAME ", .-" NAME "\n"
 
+/*
+ * Probabilities, eight per step (one LDM; four when the count is an odd number of
+ * fours): 3.1 instructions per value against 3.5 in fours.
+ */
+#define TT_ASM_PROB_DIV(R) "	add	" R ", r4, " R ", lsl #8\n"
+#define TT_ASM_PROB_UDIV(R) "	udiv	" R ", " R ", r3\n"
+#define TT_ASM_PROB_USAT(R) "	usat	" R ", #8, " R "\n"
 #define TT_ASM_PROB4(CLAMP, STORE)                                                                 \
-	"	push	{r4, r5, r6, r7, r8, lr}\n"                                                \
+	"	push	{r4, r5, r6, r7, r8, r9, r10, r11, lr}\n"                                  \
 	"	lsr	r4, r3, #1\n"                                                              \
-	"1:	ldm	r0!, {r5, r6, r7, r8}\n"                                                   \
-	"	add	r5, r4, r5, lsl #8\n"                                                      \
-	"	add	r6, r4, r6, lsl #8\n"                                                      \
-	"	add	r7, r4, r7, lsl #8\n"                                                      \
-	"	add	r8, r4, r8, lsl #8\n"                                                      \
-	"	udiv	r5, r5, r3\n"                                                              \
-	"	udiv	r6, r6, r3\n"                                                              \
-	"	udiv	r7, r7, r3\n"                                                              \
-	"	udiv	r8, r8, r3\n" CLAMP STORE "	cmp	r0, r1\n"                                  \
+	"	sub	r5, r1, r0\n"                                                              \
+	"	tst	r5, #16\n"                                                                 \
+	"	beq	2f\n"                                                                      \
+	"	ldm	r0!, {r5, r6, r7, r8}\n" TT_ASM_PROB_DIV("r5") TT_ASM_PROB_DIV("r6")           \
+		TT_ASM_PROB_DIV("r7") TT_ASM_PROB_DIV("r8") TT_ASM_PROB_UDIV("r5")                  \
+			TT_ASM_PROB_UDIV("r6") TT_ASM_PROB_UDIV("r7") TT_ASM_PROB_UDIV("r8")        \
+				CLAMP("r5", "r6", "r7", "r8") STORE("r5", "r6", "r7", "r8")         \
+	"2:	cmp	r0, r1\n"                                                                  \
+	"	beq	3f\n"                                                                      \
+	"1:	ldm	r0!, {r5, r6, r7, r8, r9, r10, r11, r12}\n" TT_ASM_PROB_DIV("r5")              \
+		TT_ASM_PROB_DIV("r6") TT_ASM_PROB_DIV("r7") TT_ASM_PROB_DIV("r8")                   \
+			TT_ASM_PROB_DIV("r9") TT_ASM_PROB_DIV("r10") TT_ASM_PROB_DIV("r11")         \
+				TT_ASM_PROB_DIV("r12") TT_ASM_PROB_UDIV("r5") TT_ASM_PROB_UDIV("r6") \
+					TT_ASM_PROB_UDIV("r7") TT_ASM_PROB_UDIV("r8")               \
+						TT_ASM_PROB_UDIV("r9") TT_ASM_PROB_UDIV("r10")      \
+							TT_ASM_PROB_UDIV("r11")                     \
+								TT_ASM_PROB_UDIV("r12")             \
+	CLAMP("r5", "r6", "r7", "r8") CLAMP("r9", "r10", "r11", "r12") STORE("r5", "r6", "r7", "r8") \
+		STORE("r9", "r10", "r11", "r12") "	cmp	r0, r1\n"                                 \
 	"	bne	1b\n"                                                                      \
-	"	pop	{r4, r5, r6, r7, r8, pc}\n"
-#define TT_ASM_CLAMP4                                                                              \
-	"	usat	r5, #8, r5\n"                                                              \
-	"	usat	r6, #8, r6\n"                                                              \
-	"	usat	r7, #8, r7\n"                                                              \
-	"	usat	r8, #8, r8\n"
-#define TT_ASM_STORE_W2                                                                            \
-	"	orr	r5, r5, r7, lsl #16\n"                                                     \
-	"	orr	r6, r6, r8, lsl #16\n"                                                     \
-	"	strd	r5, r6, [r2], #16\n"
-#define TT_ASM_STORE_U8                                                                            \
-	"	orr	r5, r5, r6, lsl #8\n"                                                      \
-	"	orr	r5, r5, r7, lsl #16\n"                                                     \
-	"	orr	r5, r5, r8, lsl #24\n"                                                     \
-	"	str	r5, [r2], #4\n"
+	"3:	pop	{r4, r5, r6, r7, r8, r9, r10, r11, pc}\n"
+#define TT_ASM_CLAMP4(A, B, C, D)                                                                  \
+	TT_ASM_PROB_USAT(A) TT_ASM_PROB_USAT(B) TT_ASM_PROB_USAT(C) TT_ASM_PROB_USAT(D)
+#define TT_ASM_NOCLAMP4(A, B, C, D) ""
+#define TT_ASM_STORE_W2(A, B, C, D)                                                                \
+	"	orr	" A ", " A ", " C ", lsl #16\n"                                              \
+	"	orr	" B ", " B ", " D ", lsl #16\n"                                              \
+	"	strd	" A ", " B ", [r2], #16\n"
+#define TT_ASM_STORE_U8(A, B, C, D)                                                                \
+	"	orr	" A ", " A ", " B ", lsl #8\n"                                               \
+	"	orr	" A ", " A ", " C ", lsl #16\n"                                              \
+	"	orr	" A ", " A ", " D ", lsl #24\n"                                              \
+	"	str	" A ", [r2], #4\n"
 #define TT_ASM_FN(NAME, BODY)                                                                      \
 	"	.align	2\n"                                                                       \
 	"	.global	" NAME "\n"                                                                \
@@ -110,9 +125,9 @@ __asm__("	.syntax unified\n"
 	"	.text\n" TT_ASM_EXP_FN("tt_exp4_h1", TT_ASM_LOGIT_H1)
 		TT_ASM_EXP_FN("tt_exp4_scaled", TT_ASM_LOGIT_SC)
 			TT_ASM_EXP_FN("tt_exp4_scaled_nc", TT_ASM_LOGIT_SCN)
-			TT_ASM_FN("tt_prob4_w2", TT_ASM_PROB4("", TT_ASM_STORE_W2))
+			TT_ASM_FN("tt_prob4_w2", TT_ASM_PROB4(TT_ASM_NOCLAMP4, TT_ASM_STORE_W2))
 				TT_ASM_FN("tt_prob4_w2_clamp", TT_ASM_PROB4(TT_ASM_CLAMP4, TT_ASM_STORE_W2))
-					TT_ASM_FN("tt_prob4_u8", TT_ASM_PROB4("", TT_ASM_STORE_U8))
+					TT_ASM_FN("tt_prob4_u8", TT_ASM_PROB4(TT_ASM_NOCLAMP4, TT_ASM_STORE_U8))
 						TT_ASM_FN("tt_prob4_u8_clamp",
 							  TT_ASM_PROB4(TT_ASM_CLAMP4, TT_ASM_STORE_U8)));
 
