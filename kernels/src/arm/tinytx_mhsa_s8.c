@@ -627,17 +627,29 @@ static TT_NOINLINE void head_projections(const mhsa_ctx *c, int32_t hd)
 			}
 		}
 	}
-	if (c->sm.up > 0) { /* Q carries the softmax pre-scale 2^up */
+	/* Q carries the softmax pre-scale 2^up (head dimensions <= 4: scores_pair scales
+	 * each query row instead) */
+	if (c->sm.up > 0 && c->pb > 1) {
 		const size_t n = tt_w2_halfwords(c->s, c->pb);
 		for (size_t i = 0; i < n; i++) {
 			c->qw[i] = (int16_t)(c->qw[i] * (1 << c->sm.up));
 		}
 	}
-	if (c->p <= 2) { /* keys packed one word each, [k0, k1], in place */
+	const int32_t s4 = 4 * c->sb;
+	if (c->p <= 2) {
+		/* keys packed one word each, [k0, k1], in place; padded to s4 with key 0,
+		 * whose score cannot exceed the row maximum (softmax_row overwrites them) */
 		int32_t *k = (int32_t *)c->kw;
 		for (int32_t j = 0; j < c->s; j++) {
 			k[j] = tt_pack16(k[2 * j], k[2 * j + 1]);
 		}
+		tt_fill_words(k + c->s, s4 - c->s, k[0]);
+	} else if (c->pb == 1 && (c->s & 1)) {
+		/* odd S: the padding key of the last pair is a copy of key S - 1, for the
+		 * same reason */
+		int32_t *k = (int32_t *)c->kw + 4 * (c->s >> 1);
+		k[2] = k[0];
+		k[3] = k[1];
 	}
 }
 
@@ -700,32 +712,23 @@ static TT_NOINLINE void scores_pair(const mhsa_ctx *c, int32_t i, int32_t rows, 
 	const size_t pair = (size_t)c->pb * 8u;
 	const int32_t *a = (const int32_t *)(c->qw + (size_t)i * pair);
 	max[0] = max[1] = INT32_MIN;
-	if (c->p <= 2) {
+	const uint32_t up = (uint32_t)c->sm.up;
+	if (c->p <= 2) { /* keys padded to s4 (head_projections): rows in fours only */
 		const int32_t *k = (const int32_t *)c->kw;
 		for (int32_t r = 0; r < rows; r++) {
-			int32_t *sc = r == 0 ? sc0 : sc1;
-			const int32_t q = tt_pack16(a[2 * r], a[2 * r + 1]);
-			const int32_t s4 = s & ~3;
-			if (s4 > 0) {
-				tt_qk_row_p2(q, k, k + s4, sc, &max[r]);
-			}
-			for (int32_t j = s4; j < s; j++) {
-				sc[j] = __smuad(q, k[j]);
-				max[r] = tt_max(max[r], sc[j]);
-			}
+			const int32_t q = tt_pack16((int32_t)((uint32_t)a[2 * r] << up),
+						    (int32_t)((uint32_t)a[2 * r + 1] << up));
+			tt_qk_row_p2(q, k, k + 4 * c->sb, r == 0 ? sc0 : sc1, &max[r]);
 		}
-	} else if (c->pb == 1) {
+	} else if (c->pb == 1) { /* odd S: the padding key repeats key S - 1 */
 		const int32_t *k = (const int32_t *)c->kw;
 		for (int32_t r = 0; r < rows; r++) {
-			int32_t *sc = r == 0 ? sc0 : sc1;
-			if (s >= 2) {
-				tt_qk_row_kb1(a + 2 * r, k, k + 4 * (s >> 1), sc, &max[r]);
+			int32_t q[2];
+			for (int32_t w = 0; w < 2; w++) { /* both halves times 2^up */
+				const uint32_t x = (uint32_t)a[2 * r + w];
+				q[w] = (int32_t)(((x << up) & 0xffffu) | ((x & 0xffff0000u) << up));
 			}
-			if (s & 1) {
-				const int32_t *kl = k + 2 * (s - 1);
-				sc[s - 1] = __smlad(a[2 * r + 1], kl[1], __smuad(a[2 * r], kl[0]));
-				max[r] = tt_max(max[r], sc[s - 1]);
-			}
+			tt_qk_row_kb1(q, k, k + 4 * ((s + 1) >> 1), r == 0 ? sc0 : sc1, &max[r]);
 		}
 	} else {
 		tt_tiles t;
