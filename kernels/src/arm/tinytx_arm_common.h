@@ -13,8 +13,8 @@
  *   four in SXTB16 order (k0, k2, k1, k3) so that an int8 word widened in
  *   registers lines up with it. Pairs of rows follow each other, blocks of a pair
  *   are contiguous; rows and K are padded (to even, to a multiple of 4) with zeros.
- *   `tt_mm2x2` reads one pair of each of two W2 matrices with one LDM and two LDRD
- *   per block: 11 instructions for 16 multiply-accumulates.
+ *   The tile engine of tinytx_mhsa_s8.c reads one pair of each of two W2 matrices
+ *   with two LDM per block: 10 instructions for 16 multiply-accumulates.
  *
  * Inline assembly is used only where it was measured better than what GCC 12
  * makes of the C (each use says by how much), or for instructions ACLE has no

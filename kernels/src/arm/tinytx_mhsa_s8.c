@@ -13,7 +13,7 @@
  *
  * Every operand is widened to int16 once, in the W2 layout of tinytx_arm_common.h,
  * so that every product runs in one 2 x 2 SMLAD tile: a pair of rows of one W2
- * matrix against a pair of rows of another, 11 instructions per 16 MACs. Only the
+ * matrix against a pair of rows of another, 10 instructions per 16 MACs. Only the
  * rows in flight of the attention map exist (two score rows, two probability
  * rows), and Q, K, V^T of one head.
  *
