@@ -389,6 +389,17 @@ static inline tt_softmax_plan tt_softmax_plan_for(tinytx_requant rq, int64_t max
 uint32_t tt_exp4_h1(int32_t *row, int32_t *end, const int32_t *k);
 uint32_t tt_exp4_scaled(int32_t *row, int32_t *end, const int32_t *k);
 uint32_t tt_exp4_scaled_nc(int32_t *row, int32_t *end, const int32_t *k); /* clamp_free */
+/*
+ * Head dimension <= 2 (keys packed one word each, k..k_end a multiple of 4 and at
+ * least 4): tt_exp4_p2_* compute each score q . k and its i-exp value in one pass
+ * (kx = {-max, multiplier, q}, q scaled by 2^up: the TT_LOGIT_SCALED mode), writing
+ * e and returning the sum; tt_qk_max2_p2 returns the maxima of the unscaled scores
+ * of q0 and q1 in its two int16 lanes, each score within int16.
+ */
+uint32_t tt_exp4_p2_scaled(const int32_t *k, const int32_t *k_end, int32_t *e, const int32_t *kx);
+uint32_t tt_exp4_p2_scaled_nc(const int32_t *k, const int32_t *k_end, int32_t *e,
+			      const int32_t *kx);
+int32_t tt_qk_max2_p2(int32_t q0, int32_t q1, const int32_t *k, const int32_t *k_end);
 void tt_prob4_w2(const uint32_t *e, const uint32_t *end, int32_t *dst, uint32_t sum);
 void tt_prob4_w2_clamp(const uint32_t *e, const uint32_t *end, int32_t *dst, uint32_t sum);
 void tt_prob4_u8(const uint32_t *e, const uint32_t *end, uint8_t *dst, uint32_t sum);

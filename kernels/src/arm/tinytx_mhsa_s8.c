@@ -673,6 +673,19 @@ static TT_NOINLINE uint32_t exp_row_c(int32_t *sc, int32_t s, int32_t s4, int32_
 	return sum;
 }
 
+/* Probabilities of the i-exp values e (padded with zeros to s4) into row r of the pair. */
+static inline void prob_row(const mhsa_ctx *c, const int32_t *e, uint32_t sum, int32_t r)
+{
+	const uint32_t *u = (const uint32_t *)e;
+	const int32_t s4 = 4 * c->sb;
+	int32_t *dst = (int32_t *)(c->pw + 4 * r);
+	if (tt_prob_unclamped(sum)) {
+		tt_prob4_w2(u, u + s4, dst, sum);
+	} else {
+		tt_prob4_w2_clamp(u, u + s4, dst, sum);
+	}
+}
+
 /*
  * Softmax of one score row (max its maximum; capacity s4 = 4 * sb) into row r of
  * the probability pair. For the assembly loop the row is padded to s4 with max
@@ -695,13 +708,44 @@ static TT_NOINLINE void softmax_row(const mhsa_ctx *c, int32_t *sc, int32_t max,
 	} else {
 		sum = exp_row_c(sc, s, s4, max, &c->sm);
 	}
-	const uint32_t *e = (const uint32_t *)sc;
-	int32_t *dst = (int32_t *)(c->pw + 4 * r);
-	if (tt_prob_unclamped(sum)) {
-		tt_prob4_w2(e, e + s4, dst, sum);
-	} else {
-		tt_prob4_w2_clamp(e, e + s4, dst, sum);
+	prob_row(c, sc, sum, r);
+}
+
+/*
+ * Head dimension <= 2, TT_LOGIT_SCALED: scores and softmax of query rows 2i, 2i + 1
+ * in two passes over the keys, the scores never stored: the two row maxima at once
+ * (int16 lanes), then each score and its i-exp value (the keys' padding, copies of
+ * key 0, taken out of the sum as in softmax_row). 1 instruction per score less than
+ * scores_pair and softmax_row. Returns 0, having done nothing, when a query is
+ * (-128, -128): only then may an unscaled score (2 * 128 * 128) exceed int16.
+ */
+static TT_NOINLINE int scores_softmax_p2(const mhsa_ctx *c, int32_t i, int32_t rows)
+{
+	const int32_t *a = (const int32_t *)(c->qw + (size_t)i * c->pb * 8u);
+	const int32_t q0 = tt_pack16(a[0], a[1]);
+	const int32_t q1 = rows == 2 ? tt_pack16(a[2], a[3]) : q0;
+	if (q0 == (int32_t)0xff80ff80 || q1 == (int32_t)0xff80ff80) {
+		return 0;
 	}
+	const int32_t s = c->s, s4 = 4 * c->sb;
+	const int32_t *k = (const int32_t *)c->kw;
+	const int32_t m2 = tt_qk_max2_p2(q0, q1, k, k + s4);
+	const uint32_t up = (uint32_t)c->sm.up;
+	for (int32_t r = 0; r < rows; r++) {
+		int32_t *e = c->sc + r * s4;
+		const int32_t max = (r == 0 ? (int32_t)(int16_t)m2 : m2 >> 16) * (1 << up);
+		const int32_t kx[3] = {-max, c->sm.rq.multiplier,
+				       tt_pack16((int32_t)((uint32_t)a[2 * r] << up),
+						 (int32_t)((uint32_t)a[2 * r + 1] << up))};
+		uint32_t sum = c->sm.clamp_free ? tt_exp4_p2_scaled_nc(k, k + s4, e, kx)
+						: tt_exp4_p2_scaled(k, k + s4, e, kx);
+		if (s < s4) {
+			sum -= (uint32_t)(s4 - s) * (uint32_t)e[s4 - 1];
+			tt_fill_words(e + s, s4 - s, 0);
+		}
+		prob_row(c, e, sum, r);
+	}
+	return 1;
 }
 
 /* Scores of query rows 2i, 2i + 1 (rows: 1 or 2 of them) into sc0, sc1 and maxima. */
@@ -774,6 +818,10 @@ static TT_NOINLINE void av_pair(const mhsa_ctx *c, int32_t hd, int32_t i)
 static TT_NOINLINE void attention_pair(const mhsa_ctx *c, int32_t hd, int32_t i)
 {
 	const int32_t rows = 2 * i + 1 < c->s ? 2 : 1;
+	if (c->p <= 2 && c->sm.mode == TT_LOGIT_SCALED && scores_softmax_p2(c, i, rows)) {
+		av_pair(c, hd, i);
+		return;
+	}
 	int32_t *sc0 = c->sc, *sc1 = c->sc + 4 * c->sb;
 	int32_t max[2];
 	scores_pair(c, i, rows, sc0, sc1, max);

@@ -72,6 +72,54 @@ const uint32_t tt_exp_table[TINYTX_LN2_Q] = {
 	"	.size	" NAME ", .-" NAME "\n"
 
 /*
+ * Head dimension <= 2 (tinytx_mhsa_s8.c): the exp loop computing each score itself,
+ * d = q . k - max with one SMLAD on keys packed one word each (k = {-max, m, q});
+ * the end of the keys on the stack (every register is taken).
+ */
+#define TT_ASM_EXP_P2_ELEM(D, LOGIT)                                                               \
+	"	smlad	" D ", r4, " D ", r2\n" LOGIT(D) "	smmul	lr, " D ", r7\n"                     \
+	"	mla	" D ", lr, r6, " D "\n"                                                     \
+	"	ldr	" D ", [r5, " D ", lsl #2]\n"                                               \
+	"	lsr	" D ", " D ", lr\n"                                                         \
+	"	add	r8, " D "\n"
+#define TT_ASM_EXP_P2_FN(NAME, LOGIT)                                                              \
+	"	.align	2\n"                                                                       \
+	"	.global	" NAME "\n"                                                                \
+	"	.type	" NAME ", %function\n"                                                     \
+	"	.thumb_func\n" NAME ":\n"                                                          \
+	"	push	{r1, r4, r5, r6, r7, r8, r9, r10, r11, lr}\n" /* sp: k_end */              \
+	"	mov	r1, r2\n"                                                                  \
+	"	ldm	r3, {r2, r3, r4}\n" /* -max, m, q */                                     \
+	"	ldr	r5, =tt_exp_table + 4 * 709\n"                                             \
+	"	movw	r6, #710\n"                                                                \
+	"	ldr	r7, =-6049250\n"                                                           \
+	"	movs	r8, #0\n"                                                                  \
+	"1:	ldm	r0!, {r9, r10, r11, r12}\n" TT_ASM_EXP_P2_ELEM("r9", LOGIT)                \
+		TT_ASM_EXP_P2_ELEM("r10", LOGIT) TT_ASM_EXP_P2_ELEM("r11", LOGIT)                  \
+			TT_ASM_EXP_P2_ELEM("r12", LOGIT) "	stmia	r1!, {r9, r10, r11, r12}\n"    \
+	"	ldr	lr, [sp]\n"                                                                \
+	"	cmp	r0, lr\n"                                                                  \
+	"	bne	1b\n"                                                                      \
+	"	mov	r0, r8\n"                                                                  \
+	"	add	sp, sp, #4\n"                                                              \
+	"	pop	{r4, r5, r6, r7, r8, r9, r10, r11, pc}\n"                                  \
+	"	.ltorg\n"                                                                          \
+	"	.size	" NAME ", .-" NAME "\n"
+
+/*
+ * The two row maxima of queries q0, q1 (packed, unscaled) over the keys, in the two
+ * int16 lanes of the result: both scores of a key packed (PKHBT), then one SSUB16 and
+ * one SEL keep the larger per lane; 2.9 instructions per score. The caller makes
+ * sure every score fits int16 (no query (-128, -128)).
+ */
+#define TT_ASM_MAX2_KEY(K)                                                                         \
+	"	smuad	r8, r0, " K "\n"                                                            \
+	"	smuad	r9, r1, " K "\n"                                                            \
+	"	pkhbt	r8, r8, r9, lsl #16\n"                                                     \
+	"	ssub16	r9, r8, r12\n"                                                             \
+	"	sel	r12, r8, r12\n"
+
+/*
  * Probabilities, eight per step (one LDM; four when the count is an odd number of
  * fours): 3.1 instructions per value against 3.5 in fours.
  */
@@ -125,6 +173,22 @@ __asm__("	.syntax unified\n"
 	"	.text\n" TT_ASM_EXP_FN("tt_exp4_h1", TT_ASM_LOGIT_H1)
 		TT_ASM_EXP_FN("tt_exp4_scaled", TT_ASM_LOGIT_SC)
 			TT_ASM_EXP_FN("tt_exp4_scaled_nc", TT_ASM_LOGIT_SCN)
+				TT_ASM_EXP_P2_FN("tt_exp4_p2_scaled", TT_ASM_LOGIT_SC)
+					TT_ASM_EXP_P2_FN("tt_exp4_p2_scaled_nc", TT_ASM_LOGIT_SCN)
+	"	.align	2\n"
+	"	.global	tt_qk_max2_p2\n"
+	"	.type	tt_qk_max2_p2, %function\n"
+	"	.thumb_func\n"
+	"tt_qk_max2_p2:\n"
+	"	push	{r4, r5, r6, r7, r8, r9}\n"
+	"	mov	r12, #0x80008000\n"
+	"1:	ldm	r2!, {r4, r5, r6, r7}\n" TT_ASM_MAX2_KEY("r4") TT_ASM_MAX2_KEY("r5")
+		TT_ASM_MAX2_KEY("r6") TT_ASM_MAX2_KEY("r7") "	cmp	r2, r3\n"
+	"	bne	1b\n"
+	"	mov	r0, r12\n"
+	"	pop	{r4, r5, r6, r7, r8, r9}\n"
+	"	bx	lr\n"
+	"	.size	tt_qk_max2_p2, .-tt_qk_max2_p2\n"
 			TT_ASM_FN("tt_prob4_w2", TT_ASM_PROB4(TT_ASM_NOCLAMP4, TT_ASM_STORE_W2))
 				TT_ASM_FN("tt_prob4_w2_clamp", TT_ASM_PROB4(TT_ASM_CLAMP4, TT_ASM_STORE_W2))
 					TT_ASM_FN("tt_prob4_u8", TT_ASM_PROB4(TT_ASM_NOCLAMP4, TT_ASM_STORE_U8))
