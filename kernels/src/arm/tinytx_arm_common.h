@@ -400,6 +400,15 @@ uint32_t tt_exp4_p2_scaled(const int32_t *k, const int32_t *k_end, int32_t *e, c
 uint32_t tt_exp4_p2_scaled_nc(const int32_t *k, const int32_t *k_end, int32_t *e,
 			      const int32_t *kx);
 int32_t tt_qk_max2_p2(int32_t q0, int32_t q1, const int32_t *k, const int32_t *k_end);
+/*
+ * ... and tt_prob4_av_p2* the probabilities of one row of i-exp values (as
+ * tt_prob4_w2*) multiplied straight into the W2 block row of V^T's feature pair v:
+ * acc[f] = sum_j p_j v[f][j], the probabilities never stored.
+ */
+void tt_prob4_av_p2(const uint32_t *e, const uint32_t *end, const int32_t *v, uint32_t sum,
+		    int32_t acc[2]);
+void tt_prob4_av_p2_clamp(const uint32_t *e, const uint32_t *end, const int32_t *v,
+			  uint32_t sum, int32_t acc[2]);
 void tt_prob4_w2(const uint32_t *e, const uint32_t *end, int32_t *dst, uint32_t sum);
 void tt_prob4_w2_clamp(const uint32_t *e, const uint32_t *end, int32_t *dst, uint32_t sum);
 void tt_prob4_u8(const uint32_t *e, const uint32_t *end, uint8_t *dst, uint32_t sum);

@@ -712,14 +712,16 @@ static TT_NOINLINE void softmax_row(const mhsa_ctx *c, int32_t *sc, int32_t max,
 }
 
 /*
- * Head dimension <= 2, TT_LOGIT_SCALED: scores and softmax of query rows 2i, 2i + 1
- * in two passes over the keys, the scores never stored: the two row maxima at once
- * (int16 lanes), then each score and its i-exp value (the keys' padding, copies of
- * key 0, taken out of the sum as in softmax_row). 1 instruction per score less than
- * scores_pair and softmax_row. Returns 0, having done nothing, when a query is
- * (-128, -128): only then may an unscaled score (2 * 128 * 128) exceed int16.
+ * Head dimension <= 2, TT_LOGIT_SCALED: scores, softmax and A*V of query rows 2i,
+ * 2i + 1 (into O as av_pair) in two passes over the keys and one over the i-exp
+ * values, neither scores nor probabilities stored: the two row maxima at once (int16
+ * lanes), then each score and its i-exp value (the keys' padding, copies of key 0,
+ * taken out of the sum as in softmax_row), then each probability into the row's two
+ * A*V sums. 2 instructions per score less than scores_pair, softmax_row and av_pair.
+ * Returns 0, having done nothing, when a query is (-128, -128): only then may an
+ * unscaled score (2 * 128 * 128) exceed int16.
  */
-static TT_NOINLINE int scores_softmax_p2(const mhsa_ctx *c, int32_t i, int32_t rows)
+static TT_NOINLINE int attention_p2(const mhsa_ctx *c, int32_t hd, int32_t i, int32_t rows)
 {
 	const int32_t *a = (const int32_t *)(c->qw + (size_t)i * c->pb * 8u);
 	const int32_t q0 = tt_pack16(a[0], a[1]);
@@ -731,6 +733,11 @@ static TT_NOINLINE int scores_softmax_p2(const mhsa_ctx *c, int32_t i, int32_t r
 	const int32_t *k = (const int32_t *)c->kw;
 	const int32_t m2 = tt_qk_max2_p2(q0, q1, k, k + s4);
 	const uint32_t up = (uint32_t)c->sm.up;
+	int16_t *o = c->o;
+	if (c->whole) {
+		const int32_t k0 = hd * c->p;
+		o += ((size_t)i * c->hpb + (size_t)(k0 >> 2)) * 8u + (size_t)((k0 & 3) >> 1);
+	}
 	for (int32_t r = 0; r < rows; r++) {
 		int32_t *e = c->sc + r * s4;
 		const int32_t max = (r == 0 ? (int32_t)(int16_t)m2 : m2 >> 16) * (1 << up);
@@ -743,7 +750,16 @@ static TT_NOINLINE int scores_softmax_p2(const mhsa_ctx *c, int32_t i, int32_t r
 			sum -= (uint32_t)(s4 - s) * (uint32_t)e[s4 - 1];
 			tt_fill_words(e + s, s4 - s, 0);
 		}
-		prob_row(c, e, sum, r);
+		const uint32_t *u = (const uint32_t *)e;
+		int32_t acc[2];
+		if (tt_prob_unclamped(sum)) {
+			tt_prob4_av_p2(u, u + s4, (const int32_t *)c->vw, sum, acc);
+		} else {
+			tt_prob4_av_p2_clamp(u, u + s4, (const int32_t *)c->vw, sum, acc);
+		}
+		for (int32_t f = 0; f < c->p; f++) { /* where av_pair's tile puts (r, f) */
+			o[4 * r + 2 * f] = (int16_t)tt_rq_apply(acc[f], &c->av);
+		}
 	}
 	return 1;
 }
@@ -818,8 +834,7 @@ static TT_NOINLINE void av_pair(const mhsa_ctx *c, int32_t hd, int32_t i)
 static TT_NOINLINE void attention_pair(const mhsa_ctx *c, int32_t hd, int32_t i)
 {
 	const int32_t rows = 2 * i + 1 < c->s ? 2 : 1;
-	if (c->p <= 2 && c->sm.mode == TT_LOGIT_SCALED && scores_softmax_p2(c, i, rows)) {
-		av_pair(c, hd, i);
+	if (c->p <= 2 && c->sm.mode == TT_LOGIT_SCALED && attention_p2(c, hd, i, rows)) {
 		return;
 	}
 	int32_t *sc0 = c->sc, *sc1 = c->sc + 4 * c->sb;

@@ -162,6 +162,58 @@ const uint32_t tt_exp_table[TINYTX_LN2_Q] = {
 	"	orr	" A ", " A ", " C ", lsl #16\n"                                              \
 	"	orr	" A ", " A ", " D ", lsl #24\n"                                              \
 	"	str	" A ", [r2], #4\n"
+/*
+ * Head dimension <= 2: the probabilities of a row go straight into A*V, never stored:
+ * each four packed into two words as in the W2 layout, against the block of the
+ * feature pair of V^T (one LDM, four SMLAD); acc[0], acc[1] = the row's two sums.
+ * Eight per step (four first when the count is an odd number of fours), the end on
+ * the stack: 4.25 instructions per value.
+ */
+#define TT_ASM_PAV4(P0, P1, V0, V1, V2, V3)                                                        \
+	"	ldm	r1!, {" V0 ", " V1 ", " V2 ", " V3 "}\n"                                        \
+	"	smlad	r2, " P0 ", " V0 ", r2\n"                                                     \
+	"	smlad	r2, " P1 ", " V1 ", r2\n"                                                     \
+	"	smlad	lr, " P0 ", " V2 ", lr\n"                                                     \
+	"	smlad	lr, " P1 ", " V3 ", lr\n"
+#define TT_ASM_PROB_AV_P2(CLAMP)                                                                   \
+	"	push	{r1, r4, r5, r6, r7, r8, r9, r10, r11, lr}\n" /* sp: end */                \
+	"	mov	r1, r2\n"                                                                  \
+	"	lsr	r4, r3, #1\n"                                                              \
+	"	movs	r2, #0\n"                                                                  \
+	"	mov	lr, #0\n"                                                                  \
+	"	ldr	r5, [sp]\n"                                                                \
+	"	sub	r5, r5, r0\n"                                                              \
+	"	tst	r5, #16\n"                                                                 \
+	"	beq	2f\n"                                                                      \
+	"	ldm	r0!, {r5, r6, r7, r8}\n" TT_ASM_PROB_DIV("r5") TT_ASM_PROB_DIV("r6")           \
+		TT_ASM_PROB_DIV("r7") TT_ASM_PROB_DIV("r8") TT_ASM_PROB_UDIV("r5")                  \
+			TT_ASM_PROB_UDIV("r6") TT_ASM_PROB_UDIV("r7") TT_ASM_PROB_UDIV("r8")        \
+				CLAMP("r5", "r6", "r7", "r8") "	orr	r5, r5, r7, lsl #16\n"             \
+	"	orr	r6, r6, r8, lsl #16\n" TT_ASM_PAV4("r5", "r6", "r7", "r8", "r9", "r10")        \
+	"2:	ldr	r5, [sp]\n"                                                                \
+	"	cmp	r0, r5\n"                                                                  \
+	"	beq	3f\n"                                                                      \
+	"1:	ldm	r0!, {r5, r6, r7, r8, r9, r10, r11, r12}\n" TT_ASM_PROB_DIV("r5")              \
+		TT_ASM_PROB_DIV("r6") TT_ASM_PROB_DIV("r7") TT_ASM_PROB_DIV("r8")                   \
+			TT_ASM_PROB_DIV("r9") TT_ASM_PROB_DIV("r10") TT_ASM_PROB_DIV("r11")         \
+				TT_ASM_PROB_DIV("r12") TT_ASM_PROB_UDIV("r5") TT_ASM_PROB_UDIV("r6") \
+					TT_ASM_PROB_UDIV("r7") TT_ASM_PROB_UDIV("r8")               \
+						TT_ASM_PROB_UDIV("r9") TT_ASM_PROB_UDIV("r10")      \
+							TT_ASM_PROB_UDIV("r11")                     \
+								TT_ASM_PROB_UDIV("r12")             \
+	CLAMP("r5", "r6", "r7", "r8") CLAMP("r9", "r10", "r11", "r12")                             \
+	"	orr	r5, r5, r7, lsl #16\n"                                                     \
+	"	orr	r6, r6, r8, lsl #16\n"                                                     \
+	"	orr	r9, r9, r11, lsl #16\n"                                                    \
+	"	orr	r10, r10, r12, lsl #16\n" TT_ASM_PAV4("r5", "r6", "r7", "r8", "r11", "r12")   \
+		TT_ASM_PAV4("r9", "r10", "r5", "r6", "r7", "r8") "	ldr	r5, [sp]\n"                \
+	"	cmp	r0, r5\n"                                                                  \
+	"	bne	1b\n"                                                                      \
+	"3:	ldr	r0, [sp, #40]\n"                                                           \
+	"	strd	r2, lr, [r0]\n"                                                            \
+	"	add	sp, sp, #4\n"                                                              \
+	"	pop	{r4, r5, r6, r7, r8, r9, r10, r11, pc}\n"
+
 #define TT_ASM_FN(NAME, BODY)                                                                      \
 	"	.align	2\n"                                                                       \
 	"	.global	" NAME "\n"                                                                \
@@ -192,6 +244,8 @@ __asm__("	.syntax unified\n"
 			TT_ASM_FN("tt_prob4_w2", TT_ASM_PROB4(TT_ASM_NOCLAMP4, TT_ASM_STORE_W2))
 				TT_ASM_FN("tt_prob4_w2_clamp", TT_ASM_PROB4(TT_ASM_CLAMP4, TT_ASM_STORE_W2))
 					TT_ASM_FN("tt_prob4_u8", TT_ASM_PROB4(TT_ASM_NOCLAMP4, TT_ASM_STORE_U8))
+	TT_ASM_FN("tt_prob4_av_p2", TT_ASM_PROB_AV_P2(TT_ASM_NOCLAMP4))
+	TT_ASM_FN("tt_prob4_av_p2_clamp", TT_ASM_PROB_AV_P2(TT_ASM_CLAMP4))
 						TT_ASM_FN("tt_prob4_u8_clamp",
 							  TT_ASM_PROB4(TT_ASM_CLAMP4, TT_ASM_STORE_U8)));
 
