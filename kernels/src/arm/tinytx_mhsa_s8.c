@@ -712,54 +712,84 @@ static TT_NOINLINE void softmax_row(const mhsa_ctx *c, int32_t *sc, int32_t max,
 }
 
 /*
- * Head dimension <= 2, TT_LOGIT_SCALED: scores, softmax and A*V of query rows 2i,
- * 2i + 1 (into O as av_pair) in two passes over the keys and one over the i-exp
- * values, neither scores nor probabilities stored: the two row maxima at once (int16
- * lanes), then each score and its i-exp value (the keys' padding, copies of key 0,
- * taken out of the sum as in softmax_row), then each probability into the row's two
- * A*V sums. 2 instructions per score less than scores_pair, softmax_row and av_pair.
- * Returns 0, having done nothing, when a query is (-128, -128): only then may an
- * unscaled score (2 * 128 * 128) exceed int16.
+ * Head dimension <= 2, TT_LOGIT_SCALED (attention_p2): scores, softmax and A*V of
+ * query rows 2i, 2i + 1 in two passes over the keys and one over the i-exp values,
+ * neither scores nor probabilities stored, 2 instructions per score less than
+ * scores_pair, softmax_row and av_pair. Three stages (for the profile; the glue,
+ * attention_p2, counts as softmax):
+ *
+ * scores_max_p2: the two row maxima at once (int16 lanes, unscaled). Returns 0 when a
+ * query is (-128, -128): only then may an unscaled score (2 * 128 * 128) exceed int16.
  */
-static TT_NOINLINE int attention_p2(const mhsa_ctx *c, int32_t hd, int32_t i, int32_t rows)
+static TT_NOINLINE int scores_max_p2(const mhsa_ctx *c, const int32_t *a, int32_t rows,
+				     int32_t max[2])
 {
-	const int32_t *a = (const int32_t *)(c->qw + (size_t)i * c->pb * 8u);
 	const int32_t q0 = tt_pack16(a[0], a[1]);
 	const int32_t q1 = rows == 2 ? tt_pack16(a[2], a[3]) : q0;
 	if (q0 == (int32_t)0xff80ff80 || q1 == (int32_t)0xff80ff80) {
 		return 0;
 	}
-	const int32_t s = c->s, s4 = 4 * c->sb;
 	const int32_t *k = (const int32_t *)c->kw;
-	const int32_t m2 = tt_qk_max2_p2(q0, q1, k, k + s4);
+	const int32_t m2 = tt_qk_max2_p2(q0, q1, k, k + 4 * c->sb);
+	max[0] = (int32_t)(int16_t)m2 * (1 << c->sm.up);
+	max[1] = (m2 >> 16) * (1 << c->sm.up);
+	return 1;
+}
+
+/*
+ * The i-exp values of row r (query words a) into e, each score computed on the way;
+ * the keys' padding (copies of key 0) taken out of the sum and zeroed as in
+ * softmax_row. Returns the sum.
+ */
+static TT_NOINLINE uint32_t exp_row_p2(const mhsa_ctx *c, const int32_t *a, int32_t max,
+				       int32_t *e)
+{
+	const int32_t s = c->s, s4 = 4 * c->sb;
 	const uint32_t up = (uint32_t)c->sm.up;
+	const int32_t *k = (const int32_t *)c->kw;
+	const int32_t kx[3] = {-max, c->sm.rq.multiplier,
+			       tt_pack16((int32_t)((uint32_t)a[0] << up), (int32_t)((uint32_t)a[1] << up))};
+	uint32_t sum = c->sm.clamp_free ? tt_exp4_p2_scaled_nc(k, k + s4, e, kx)
+					: tt_exp4_p2_scaled(k, k + s4, e, kx);
+	if (s < s4) {
+		sum -= (uint32_t)(s4 - s) * (uint32_t)e[s4 - 1];
+		tt_fill_words(e + s, s4 - s, 0);
+	}
+	return sum;
+}
+
+/* The probabilities of row r straight into its A*V sums, requantized into O at o. */
+static TT_NOINLINE void prob_av_p2(const mhsa_ctx *c, const int32_t *e, uint32_t sum, int32_t r,
+				   int16_t *o)
+{
+	const uint32_t *u = (const uint32_t *)e;
+	const int32_t s4 = 4 * c->sb;
+	int32_t acc[2];
+	if (tt_prob_unclamped(sum)) {
+		tt_prob4_av_p2(u, u + s4, (const int32_t *)c->vw, sum, acc);
+	} else {
+		tt_prob4_av_p2_clamp(u, u + s4, (const int32_t *)c->vw, sum, acc);
+	}
+	for (int32_t f = 0; f < c->p; f++) { /* where av_pair's tile puts (r, f) */
+		o[4 * r + 2 * f] = (int16_t)tt_rq_apply(acc[f], &c->av);
+	}
+}
+
+static TT_NOINLINE int attention_p2(const mhsa_ctx *c, int32_t hd, int32_t i, int32_t rows)
+{
+	const int32_t *a = (const int32_t *)(c->qw + (size_t)i * c->pb * 8u);
+	int32_t max[2];
+	if (!scores_max_p2(c, a, rows, max)) {
+		return 0;
+	}
 	int16_t *o = c->o;
 	if (c->whole) {
 		const int32_t k0 = hd * c->p;
 		o += ((size_t)i * c->hpb + (size_t)(k0 >> 2)) * 8u + (size_t)((k0 & 3) >> 1);
 	}
 	for (int32_t r = 0; r < rows; r++) {
-		int32_t *e = c->sc + r * s4;
-		const int32_t max = (r == 0 ? (int32_t)(int16_t)m2 : m2 >> 16) * (1 << up);
-		const int32_t kx[3] = {-max, c->sm.rq.multiplier,
-				       tt_pack16((int32_t)((uint32_t)a[2 * r] << up),
-						 (int32_t)((uint32_t)a[2 * r + 1] << up))};
-		uint32_t sum = c->sm.clamp_free ? tt_exp4_p2_scaled_nc(k, k + s4, e, kx)
-						: tt_exp4_p2_scaled(k, k + s4, e, kx);
-		if (s < s4) {
-			sum -= (uint32_t)(s4 - s) * (uint32_t)e[s4 - 1];
-			tt_fill_words(e + s, s4 - s, 0);
-		}
-		const uint32_t *u = (const uint32_t *)e;
-		int32_t acc[2];
-		if (tt_prob_unclamped(sum)) {
-			tt_prob4_av_p2(u, u + s4, (const int32_t *)c->vw, sum, acc);
-		} else {
-			tt_prob4_av_p2_clamp(u, u + s4, (const int32_t *)c->vw, sum, acc);
-		}
-		for (int32_t f = 0; f < c->p; f++) { /* where av_pair's tile puts (r, f) */
-			o[4 * r + 2 * f] = (int16_t)tt_rq_apply(acc[f], &c->av);
-		}
+		int32_t *e = c->sc + r * 4 * c->sb;
+		prob_av_p2(c, e, exp_row_p2(c, a + 2 * r, max[r], e), r, o);
 	}
 	return 1;
 }
