@@ -715,8 +715,8 @@ static TT_NOINLINE void softmax_row(const mhsa_ctx *c, int32_t *sc, int32_t max,
  * Head dimension <= 2, TT_LOGIT_SCALED (attention_p2): scores, softmax and A*V of
  * query rows 2i, 2i + 1 in two passes over the keys and one over the i-exp values,
  * neither scores nor probabilities stored, 2 instructions per score less than
- * scores_pair, softmax_row and av_pair. Three stages (for the profile; the glue,
- * attention_p2, counts as softmax):
+ * scores_pair, softmax_row and av_pair. Three stages for the profile: scores_max_p2
+ * (qk), attention_p2 with exp_row_p2 (softmax), prob_av_p2 (av).
  *
  * scores_max_p2: the two row maxima at once (int16 lanes, unscaled). Returns 0 when a
  * query is (-128, -128): only then may an unscaled score (2 * 128 * 128) exceed int16.
@@ -741,8 +741,7 @@ static TT_NOINLINE int scores_max_p2(const mhsa_ctx *c, const int32_t *a, int32_
  * the keys' padding (copies of key 0) taken out of the sum and zeroed as in
  * softmax_row. Returns the sum.
  */
-static TT_NOINLINE uint32_t exp_row_p2(const mhsa_ctx *c, const int32_t *a, int32_t max,
-				       int32_t *e)
+static inline uint32_t exp_row_p2(const mhsa_ctx *c, const int32_t *a, int32_t max, int32_t *e)
 {
 	const int32_t s = c->s, s4 = 4 * c->sb;
 	const uint32_t up = (uint32_t)c->sm.up;

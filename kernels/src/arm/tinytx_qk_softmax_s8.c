@@ -74,7 +74,8 @@ const uint32_t tt_exp_table[TINYTX_LN2_Q] = {
 /*
  * Head dimension <= 2 (tinytx_mhsa_s8.c): the exp loop computing each score itself,
  * d = q . k - max with one SMLAD on keys packed one word each (k = {-max, m, q});
- * the end of the keys on the stack (every register is taken).
+ * the end of the keys on the stack (every register is taken), so eight per step (four
+ * first when the count is an odd number of fours).
  */
 #define TT_ASM_EXP_P2_ELEM(D, LOGIT)                                                               \
 	"	smlad	" D ", r4, " D ", r2\n" LOGIT(D) "	smmul	lr, " D ", r7\n"                     \
@@ -82,6 +83,10 @@ const uint32_t tt_exp_table[TINYTX_LN2_Q] = {
 	"	ldr	" D ", [r5, " D ", lsl #2]\n"                                               \
 	"	lsr	" D ", " D ", lr\n"                                                         \
 	"	add	r8, " D "\n"
+#define TT_ASM_EXP_P2_4(LOGIT)                                                                     \
+	"	ldm	r0!, {r9, r10, r11, r12}\n" TT_ASM_EXP_P2_ELEM("r9", LOGIT)                  \
+		TT_ASM_EXP_P2_ELEM("r10", LOGIT) TT_ASM_EXP_P2_ELEM("r11", LOGIT)                  \
+			TT_ASM_EXP_P2_ELEM("r12", LOGIT) "	stmia	r1!, {r9, r10, r11, r12}\n"
 #define TT_ASM_EXP_P2_FN(NAME, LOGIT)                                                              \
 	"	.align	2\n"                                                                       \
 	"	.global	" NAME "\n"                                                                \
@@ -94,13 +99,16 @@ const uint32_t tt_exp_table[TINYTX_LN2_Q] = {
 	"	movw	r6, #710\n"                                                                \
 	"	ldr	r7, =-6049250\n"                                                           \
 	"	movs	r8, #0\n"                                                                  \
-	"1:	ldm	r0!, {r9, r10, r11, r12}\n" TT_ASM_EXP_P2_ELEM("r9", LOGIT)                \
-		TT_ASM_EXP_P2_ELEM("r10", LOGIT) TT_ASM_EXP_P2_ELEM("r11", LOGIT)                  \
-			TT_ASM_EXP_P2_ELEM("r12", LOGIT) "	stmia	r1!, {r9, r10, r11, r12}\n"    \
 	"	ldr	lr, [sp]\n"                                                                \
+	"	sub	lr, lr, r0\n"                                                              \
+	"	tst	lr, #16\n"                                                                 \
+	"	beq	2f\n" TT_ASM_EXP_P2_4(LOGIT) "2:	ldr	lr, [sp]\n"                           \
+	"	cmp	r0, lr\n"                                                                  \
+	"	beq	3f\n"                                                                      \
+	"1:\n" TT_ASM_EXP_P2_4(LOGIT) TT_ASM_EXP_P2_4(LOGIT) "	ldr	lr, [sp]\n"                 \
 	"	cmp	r0, lr\n"                                                                  \
 	"	bne	1b\n"                                                                      \
-	"	mov	r0, r8\n"                                                                  \
+	"3:	mov	r0, r8\n"                                                                  \
 	"	add	sp, sp, #4\n"                                                              \
 	"	pop	{r4, r5, r6, r7, r8, r9, r10, r11, pc}\n"                                  \
 	"	.ltorg\n"                                                                          \

@@ -66,7 +66,6 @@ STAGE_FUNCTIONS: dict[str, str] = {
     "av_pair": "av",
     "attention_p2": "softmax",
     "scores_max_p2": "qk",
-    "exp_row_p2": "softmax",
     "prob_av_p2": "av",
     "widen_wo": "out_proj",
     "out_pair": "out_proj",
