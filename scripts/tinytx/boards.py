@@ -57,6 +57,19 @@ class Partition:
 
 
 @dataclass(frozen=True)
+class BoardClock:
+    """A real board's core clock, flash wait states at that clock and typical run-mode
+    current (boards.yaml ``clock``): the basis of latency and energy *estimates*."""
+
+    board: str
+    core_hz: int
+    flash_wait_states: int
+    run_current_ma: float
+    supply_v: float
+    source: str
+
+
+@dataclass(frozen=True)
 class Board:
     name: str
     description: str
@@ -68,6 +81,7 @@ class Board:
     target: str | None = None  # emulated profiles: the QEMU target (boards/targets.yaml)
     emulates: str | None = None  # emulated profiles: the real board they mirror
     link: dict[str, int] | None = None  # emulated profiles: picolibc __flash/__ram values
+    clock: BoardClock | None = None  # real boards: clock and run current (estimates)
 
     def regions(self, kind: str) -> tuple[MemoryRegion, ...]:
         return tuple(r for r in self.memory if r.kind == kind)
@@ -142,6 +156,24 @@ def _board(name: str, raw: Any) -> Board:
             k: _int(link.get(k), f"board {name}: link {k}")
             for k in ("flash", "flash_size", "ram", "ram_size")
         }
+    clock = None
+    raw_clock = raw.get("clock")
+    if raw_clock is not None:
+        what = f"board {name}: clock"
+        try:
+            clock = BoardClock(
+                board=name,
+                core_hz=_int(raw_clock["core_hz"], f"{what} core_hz"),
+                flash_wait_states=_int(raw_clock["flash_wait_states"], f"{what} flash_wait_states"),
+                run_current_ma=float(raw_clock["run_current_ma"]),
+                supply_v=float(raw_clock["supply_v"]),
+                source=str(raw_clock["source"]),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(
+                f"{what}: needs core_hz, flash_wait_states, run_current_ma, supply_v and "
+                f"source ({exc})"
+            ) from None
     return Board(
         name=name,
         description=str(raw.get("description", name)),
@@ -153,6 +185,7 @@ def _board(name: str, raw: Any) -> Board:
         target=raw.get("target"),
         emulates=raw.get("emulates"),
         link=link,
+        clock=clock,
     )
 
 
@@ -168,3 +201,17 @@ def get_board(name: str) -> Board:
     if name not in boards:
         raise ValueError(f"board: unknown board {name!r}; known: {', '.join(boards)}")
     return boards[name]
+
+
+def clock_of(board_name: str | None, target_name: str | None = None) -> BoardClock | None:
+    """The clock estimates use: a real board's own; an emulated profile's is that of the
+    board it emulates; a bare emulated target's (``m4``) that of the board its profile
+    emulates (None when there is none, or several)."""
+    boards = load_boards()
+    board = boards.get(board_name) if board_name else None
+    if board is None and target_name:
+        profiles = [b for b in boards.values() if b.target == target_name and b.emulates]
+        board = profiles[0] if len(profiles) == 1 else None
+    if board is not None and board.clock is None and board.emulates:
+        board = boards.get(board.emulates)
+    return None if board is None else board.clock

@@ -136,6 +136,27 @@ def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def test_tile_measures_the_depth_first_block(build_root: Path, tmp_path: Path) -> None:
+    """m4 --tile: the DFT block on the same data (checked against the golden model), its
+    row after the shape's table, its count as --total's last line and in the JSON."""
+    out = tmp_path / "bench.json"
+    proc = run_cli(
+        "bench", "--target", "m4", "--shape", "9,12,4,3", "--tile", "4", "--total",
+        "--json", str(out), "--no-compare", "--build-dir", str(build_root),
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    last = proc.stdout.rstrip("\n").splitlines()[-1]
+    (shape,) = json.loads(out.read_text())["shapes"]
+    dft = shape["dft"]
+    assert (dft["kernel"], dft["function"], dft["tile_rows"]) == (
+        "mhsa_dft x=4", "tinytx_mhsa_dft_s8", 4,
+    )  # fmt: skip
+    assert int(last) == dft["instructions"] != shape["total_instructions"]
+    assert dft["scratch_bytes"] > 0 and {s["stage"] for s in dft["stages"]} >= ARM_STAGES
+    assert sum(s["instructions"] for s in dft["stages"]) == dft["instructions"]
+    assert "mhsa_dft x=4 (depth-first block" in proc.stdout
+
+
 def test_total_is_the_last_line_and_matches_the_json(
     gate_runs: dict[str, VariantRun], build_root: Path, tmp_path: Path
 ) -> None:
@@ -511,3 +532,45 @@ def test_planner_scratch_is_the_arm_kernels(tiny_session: BenchSession) -> None:
                 args = [dims, tile] if tile else [dims]
                 need = runner.call(func, args).return_value
                 assert need == sizes.attention(shape, tile, fused), (func, shape, tile)
+
+
+def test_arm_dft_layout_mirrors_the_kernel(tiny_session: BenchSession) -> None:
+    """tinytx.plan.arm_attention == the arm DFT/FWSA *_get_buffer_size for random shapes
+    and tile sizes (1, 2, odd, S, in between; both output modes, chunked and whole X),
+    and the error of a tile outside 1..S."""
+    from tinytx.plan.arm_attention import arm_attention_layout, arm_fwsa_scratch_bytes
+
+    runner = tiny_session.runner
+    rng = np.random.default_rng(11)
+    shapes = [SHAPES[n] for n in "ABCD"] + [MhsaShape(1, 1, 1, 1), MhsaShape(3, 4, 2, 2)]
+    shapes += [
+        MhsaShape(int(s), int(e), int(h), int(p))
+        for s, e, h, p in rng.integers(1, [120, 70, 9, 40], (30, 4))
+    ]
+    ymodes = set()
+    for shape in shapes:
+        s = shape.seq_len
+        dims = runner.alloc(struct.pack("<4i", s, shape.embed_dim, shape.heads, shape.head_dim))
+        tiles = {1, 2, 3, s, (s + 1) // 2, int(rng.integers(1, s + 1)), 17} & set(range(1, s + 1))
+        for fused in (False, True):
+            func = f"tinytx_{'fwsa' if fused else 'mhsa'}_dft_s8_get_buffer_size"
+            for tile in sorted(tiles):
+                lay = arm_attention_layout(shape, tile, fused)
+                ymodes.add(lay["ymode"])
+                assert runner.call(func, [dims, tile]).return_value == lay["total"], (
+                    func,
+                    shape,
+                    tile,
+                )
+            for bad in (0, s + 1):
+                assert runner.call(func, [dims, bad]).return_value == -2  # TINYTX_ERR_DIMS
+        need = runner.call("tinytx_fwsa_s8_get_buffer_size", [dims]).return_value
+        assert need == arm_fwsa_scratch_bytes(shape), shape
+    assert ymodes == {0, 1}
+    # the arm DFT grows with the tile size (the planner's search over x relies on it)
+    for shape in (SHAPES["A"], SHAPES["D"], MhsaShape(40, 20, 3, 6)):
+        for fused in (False, True):
+            sizes = [
+                arm_attention_layout(shape, x, fused)["total"] for x in range(1, shape.seq_len + 1)
+            ]
+            assert sizes == sorted(sizes), (shape, fused)

@@ -76,7 +76,10 @@ def test_dft_uses_less_memory_than_layerwise_on_the_target(results) -> None:
         assert x1.highwater < lw.highwater
     d_lw = next(r for r in good if r.spec.label == "D" and r.spec.schedule == "layerwise")
     d_x1 = next(r for r in good if r.spec.label == "D" and r.spec.tile_rows == 1)
-    assert d_lw.highwater > 7 * d_x1.highwater  # whole arena, X and Y included
+    # whole arena, X and Y included; the arm DFT kernel holds K_h and V_h^T as int16 (the
+    # operands of its 2 x 2 SMLAD tiles), twice the reference kernel's int8 ones
+    ratio = 5 if d_x1.spec.kernels == "arm" else 7
+    assert d_lw.highwater > ratio * d_x1.highwater
 
 
 def test_a_wrong_plan_is_caught(results) -> None:

@@ -20,18 +20,29 @@ def _json(capsys, *argv: str) -> tuple[int, dict]:
     return code, json.loads(capsys.readouterr().out)
 
 
-def test_a_fits_the_l476_only_with_dft(capsys) -> None:
+def test_a_on_the_l476_takes_the_fastest_schedule_that_fits(capsys) -> None:
     code, data = _json(capsys, "A", "--board", "nucleo_l476rg")
     assert code == 0
     for key in ("layerwise_peak_bytes", "dft_peak_bytes", "tile_rows", "arena_bytes", "fits"):
         assert key in data
     budget = ram_budget("nucleo_l476rg").budget
+    # the primitive layer-wise schedule (the paper's accounting) does not fit; the arm
+    # layer-wise block (one call, in place) does, and it is the fastest candidate
     assert data["fits"] is True and data["layerwise_fits"] is False
     assert data["layerwise_arena_bytes"] > budget >= data["arena_bytes"]
-    assert data["ram_budget_bytes"] == budget
-    assert data["fwsa"]["fused"] is True and data["fwsa"]["accuracy"]["outputs"] > 0
+    assert data["ram_budget_bytes"] == budget and data["kernels"] == "arm"
+    assert data["schedule"] == "layerwise" and data["fwsa"]["fused"] is False
+    assert "not chosen: the unfused schedule is faster" in data["fwsa"]["reason"]
+    fitting = [c for c in data["candidates"] if c["fits"]]
+    chosen = min(fitting, key=lambda c: c["instructions"])
+    assert (chosen["schedule"], chosen["fused"]) == ("layerwise", False)
+    assert chosen["arena_bytes"] == data["arena_bytes"]
     assert 1 <= data["tile_rows"] <= 81 and len(data["tiles"]) == 81
     assert data["dft_peak_bytes"] < data["layerwise_peak_bytes"]
+    # with the reference kernels the layer-wise block does not fit: DFT, fused weights
+    code, ref = _json(capsys, "A", "--board", "nucleo_l476rg", "--kernels", "ref")
+    assert code == 0 and ref["schedule"] == "dft" and ref["arena_bytes"] <= budget
+    assert ref["fwsa"]["fused"] is True and ref["fwsa"]["accuracy"]["outputs"] > 0
 
 
 def test_shape_forms_agree(capsys) -> None:
@@ -62,8 +73,24 @@ def test_nothing_fits_gives_the_smallest_arena(capsys) -> None:
     assert "result: DOES NOT FIT" in out
 
 
+def test_the_dft_scratch_is_the_planned_kernels(capsys) -> None:
+    """A Cortex-M4 board's firmware runs the arm kernels: their DFT scratch is planned,
+    unless --kernels says otherwise."""
+    from tinytx.plan.arm_attention import arm_dft_scratch_bytes
+    from tinytx.plan.mhsa import dft_peak
+
+    for kernels, peak in (("arm", arm_dft_scratch_bytes), ("ref", dft_peak)):
+        extra = ("--kernels", kernels) if kernels == "ref" else ()
+        code, data = _json(capsys, "A", "--board", "nucleo_l476rg", "--fwsa", "off", *extra)
+        assert code == 0 and data["kernels"] == kernels
+        assert data["dft_peak_bytes"] == peak(SHAPES["A"], data["tile_rows"])
+        assert [t["arena_bytes"] for t in data["tiles"]] == list(
+            dft_arenas(SHAPES["A"], kernels=kernels).values()
+        )
+
+
 def test_forced_tile(capsys) -> None:
-    arenas = dft_arenas(SHAPES["D"])
+    arenas = dft_arenas(SHAPES["D"], kernels="arm")  # the L476's firmware: the arm kernels
     code, data = _json(capsys, "D", "--board", "nucleo_l476rg", "--tile", "256")
     assert code == 1 and data["tile_rows"] == 256 and data["arena_bytes"] == arenas[256]
     code, data = _json(capsys, "D", "--board", "nucleo_l476rg", "--tile", "8")
@@ -178,4 +205,4 @@ def test_measure_and_verify_on_the_emulator(build_root: Path, capsys) -> None:
     m = data["measured"]["instructions"]
     assert data["measured"]["score_part_fused"] == m["t_proj"] + m["qk_softmax_fused"]
     assert [v["ok"] for v in data["verify"]] == [True, True]
-    assert data["verify"][1]["highwater"] == data["arena_bytes"]
+    assert data["verify"][1]["highwater"] == data["dft_arena_bytes"]

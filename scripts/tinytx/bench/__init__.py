@@ -12,7 +12,12 @@ the golden model. Modules:
 - `tinytx.bench.cases`: the kernel calls of a block, their data and golden checks;
 - `tinytx.bench.run`: shapes, sessions and the comparison with the reference kernels;
 - `tinytx.bench.budget`: the committed instruction budgets (the CI gate);
-- `tinytx.bench.outputs`: table, JSON and plot.
+- `tinytx.bench.outputs`: table, JSON and plot;
+- `tinytx.bench.profile`: per-layer split of a whole model's run function (``tinytx run
+  --profile``);
+- `tinytx.bench.models`: one inference of each sample model (``tinytx bench --models``);
+- `tinytx.bench.fit_costs`: fitting and checking the attention cost formulas of
+  `tinytx.plan.costs` (``tinytx bench --fit-costs`` / ``--check-costs``).
 
 See docs/benchmarks.md.
 """

@@ -6,6 +6,10 @@ budget by more than `TOLERANCE` (2 %), and a count that has no budget. `update_b
 writes the counts of a run into the file (the other entries stay), which is how a
 budget is lowered after a speed-up: a normal commit of the new file.
 
+The ``models`` section holds, per target and kernel variant, a budget of the exact
+instructions of one inference of each sample model (:mod:`tinytx.bench.models`,
+``tinytx bench --models --check-budget`` / ``--update-budget``), with the same tolerance.
+
 Instruction counts depend on the compiler that built the kernels, so the file records
 the compiler of each target (the first line of ``<gcc> --version``), and a run with
 another compiler is refused with one line instead of failing like a regression.
@@ -28,7 +32,10 @@ FORMAT = 1
 _ABOUT = (
     "Budgets of exact executed instructions per target, kernel variant, shape and kernel "
     "(tinytx bench, unicorn). `tinytx bench --check-budget` fails when a count exceeds its "
-    "budget by more than 2 %; `tinytx bench --update-budget` rewrites the entries it measured."
+    "budget by more than 2 %; `tinytx bench --update-budget` rewrites the entries it measured. "
+    "`models`: one inference of each sample model per target and kernel variant "
+    "(`tinytx bench --models --check-budget`; re-record with `tinytx bench --models "
+    "--update-budget`)."
 )
 
 
@@ -47,6 +54,8 @@ class BudgetEntry:
 
     @property
     def where(self) -> str:
+        if self.shape == "whole model":
+            return f"model {self.kernel}, target {self.target} ({self.variant})"
         return f"kernel {self.kernel}, shape {self.shape}, target {self.target} ({self.variant})"
 
     @property
@@ -172,23 +181,74 @@ def update_budgets(path: Path, run: VariantRun, seed: int, compiler: str) -> int
     compilers = data.setdefault("compilers", {})
     if compilers.get(run.target, compiler) != compiler:
         data["budgets"].pop(run.target, None)
+        data.get("models", {}).pop(run.target, None)
     compilers[run.target] = compiler
     by_shape = data["budgets"].setdefault(run.target, {}).setdefault(run.variant, {})
     n = 0
     for shape in run.shapes:
         by_shape[shape.spec.name] = {k: shape.kernels[k].instructions for k in BENCH_KERNELS}
         n += len(BENCH_KERNELS)
+    _write(path, data)
+    return n
+
+
+def _write(path: Path, data: dict[str, Any]) -> None:
     ordered = {
         "about": data["about"],
         "format": FORMAT,
         "seed": data["seed"],
         "unit": "exact executed instructions",
-        "compilers": dict(sorted(compilers.items())),
+        "compilers": dict(sorted(data.get("compilers", {}).items())),
         "budgets": _sorted(data["budgets"]),
     }
+    if data.get("models"):
+        ordered["models"] = {
+            t: {v: dict(sorted(m.items())) for v, m in sorted(by_v.items())}
+            for t, by_v in sorted(data["models"].items())
+        }
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(ordered, indent=2) + "\n")
-    return n
+
+
+# ------------------------------------------------------------------ whole models
+def check_model_budgets(
+    path: Path, target: str, variant: str, counts: dict[str, int], compiler: str
+) -> BudgetCheck:
+    """Compare the whole-model `counts` (model -> instructions of one inference) of
+    (`target`, `variant`), built with `compiler`, with the ``models`` section of `path`."""
+    data = load_budgets(path)
+    _check_compiler(path, data, target, compiler)
+    budgets = data.get("models", {}).get(target, {}).get(variant, {})
+    entries = []
+    for model, count in counts.items():
+        budget = budgets.get(model)
+        if budget is not None and (not isinstance(budget, int) or budget <= 0):
+            raise BudgetError(
+                f"{path}: budget of model {model}/{target}/{variant} must be a positive "
+                f"integer, not {budget!r}"
+            )
+        entries.append(BudgetEntry(target, variant, "whole model", model, count, budget))
+    return BudgetCheck(path, tuple(entries))
+
+
+def update_model_budgets(
+    path: Path, target: str, variant: str, counts: dict[str, int], compiler: str, seed: int
+) -> int:
+    """Write whole-model `counts` as the budgets of (`target`, `variant`) into `path`
+    (created if missing; everything else kept, as in `update_budgets`)."""
+    if path.exists():
+        data = load_budgets(path)
+    else:
+        data = {"format": FORMAT, "seed": seed, "budgets": {}}
+    data["about"] = _ABOUT
+    compilers = data.setdefault("compilers", {})
+    if compilers.get(target, compiler) != compiler:
+        data["budgets"].pop(target, None)
+        data.get("models", {}).pop(target, None)
+    compilers[target] = compiler
+    data.setdefault("models", {}).setdefault(target, {})[variant] = dict(counts)
+    _write(path, data)
+    return len(counts)
 
 
 def _sorted(budgets: dict[str, Any]) -> dict[str, Any]:

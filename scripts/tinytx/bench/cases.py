@@ -56,7 +56,8 @@ KERNEL_DESCRIPTIONS = {
 }
 
 #: Functions of the whole block that are stages of it, and their labels: the arm block's
-#: own stages (kernels/src/arm/tinytx_mhsa_s8.c) and the reference block's kernel calls.
+#: own stages (kernels/src/arm/tinytx_mhsa_s8.c, and tinytx_mhsa_dft_s8.c's for the arm
+#: depth-first blocks) and the reference block's kernel calls.
 #: Every executed instruction goes to the innermost stage running (runner.OTHER_STAGE if
 #: none: argument checks, scratch set-up, widening the input).
 STAGE_FUNCTIONS: dict[str, str] = {
@@ -70,6 +71,13 @@ STAGE_FUNCTIONS: dict[str, str] = {
     "widen_wo": "out_proj",
     "out_pair": "out_proj",
     "yacc_to_output": "out_proj",
+    "dft_project": "qkv_proj",
+    "dft_scores_pair": "qk",
+    "dft_softmax_row": "softmax",
+    "dft_av_pair": "av",
+    "dft_out_pair": "out_proj",
+    "dft_store_o8": "out_proj",
+    "dft_yacc_to_output": "out_proj",
     "tinytx_linear_s8": "linear",
     "tinytx_qk_softmax_s8": "qk_softmax",
     "tinytx_av_s8": "av",
@@ -258,6 +266,21 @@ def prepare_cases(
     )  # fmt: skip
     assert tuple(c.kernel for c in cases) == KERNELS
     return cases
+
+
+def dft_case(runner: CostedRunner, mhsa: KernelCase, tile: int) -> KernelCase:
+    """``tinytx_mhsa_dft_s8`` with ``tile`` query rows per tile, on the data, parameters
+    and expected output of the layer-wise block's case (``mhsa_dft x=<tile>``)."""
+    dims, params, weights, x, _y, _scratch = mhsa.args
+    need = runner.call("tinytx_mhsa_dft_s8_get_buffer_size", [dims, tile]).return_value
+    if need < 0:
+        raise TinytxError(f"tinytx_mhsa_dft_s8 rejects tile_rows={tile} (status {need})")
+    scratch = runner.alloc(max(need, 4), align=8)
+    y = _alloc_output(runner, len(mhsa.expected))
+    return KernelCase(
+        f"mhsa_dft x={tile}", "tinytx_mhsa_dft_s8", mhsa.macs,
+        (dims, tile, params, weights, x, y, scratch), y, mhsa.expected, ((scratch, need),),
+    )  # fmt: skip
 
 
 def heap_bytes(shape: MhsaShape) -> int:

@@ -54,10 +54,15 @@ def _reference_kernel(report: BenchReport, shape: str, kernel: str) -> KernelMea
 
 def stage_records(shape: ShapeMeasurement, kernel: str) -> list[dict[str, Any]] | None:
     """The stages of a measured kernel (the whole block), in `STAGE_ORDER`."""
-    stages = shape.kernels[kernel].stages
+    measured = shape.dft if shape.dft is not None and kernel == shape.dft.kernel else None
+    return _stage_records(shape, measured or shape.kernels[kernel])
+
+
+def _stage_records(shape: ShapeMeasurement, k: KernelMeasurement) -> list[dict[str, Any]] | None:
+    stages = k.stages
     if stages is None:
         return None
-    total = shape.kernels[kernel].instructions
+    total = k.instructions
     records = []
     for stage in sorted(stages, key=lambda n: STAGE_ORDER.index(n)):
         count = stages[stage]
@@ -104,6 +109,32 @@ def kernel_record(report: BenchReport, shape: ShapeMeasurement, kernel: str) -> 
     return rec
 
 
+def dft_record(report: BenchReport, shape: ShapeMeasurement) -> dict[str, Any] | None:
+    """The depth-first block measured with ``--tile`` (None without it)."""
+    k = shape.dft
+    if k is None:
+        return None
+    rec: dict[str, Any] = {
+        "kernel": k.kernel,
+        "function": k.function,
+        "tile_rows": int(k.kernel.rsplit("=", 1)[1]),
+        "macs": k.macs,
+        "instructions": k.instructions,
+        "modelled_cycles": k.modelled_cycles,
+        "scratch_bytes": k.scratch_bytes,
+        "ratio_to_layerwise_instructions": _ratio(k.instructions, shape.total_instructions),
+        "output_matches_golden": True,
+    }
+    stages = stage_records(shape, k.kernel)
+    if stages is not None:
+        rec["stages"] = stages
+    ref = report.reference.shape(shape.spec.name).dft if report.reference is not None else None
+    if ref is not None and report.reference is not report.run:
+        rec["reference_instructions"] = ref.instructions
+        rec["speedup_vs_reference_instructions"] = _ratio(ref.instructions, k.instructions)
+    return rec
+
+
 def to_json(report: BenchReport) -> dict[str, Any]:
     run = report.run
     s = report.target
@@ -129,6 +160,7 @@ def to_json(report: BenchReport) -> dict[str, Any]:
                 "H": shape.spec.shape.heads,
                 "total_instructions": shape.total_instructions,
                 "kernels": [kernel_record(report, shape, k) for k in BENCH_KERNELS],
+                **({"dft": dft_record(report, shape)} if shape.dft is not None else {}),
             }
             for shape in run.shapes
         ],
@@ -183,6 +215,7 @@ def table(report: BenchReport) -> str:
                 )
             lines.append(row)
         lines += stage_lines(shape)
+        lines += dft_lines(report, shape)
     lines += [
         "",
         "add, layernorm, gelu, lut: element-wise, no MACs (JSON: instructions_per_element)",
@@ -209,6 +242,28 @@ def stage_lines(shape: ShapeMeasurement) -> list[str]:
             lines.append(
                 f"  {r['stage']:<10} {r['instructions']:>13,} {100 * r['share']:5.1f} %  {work}"
             )
+    return lines
+
+
+def dft_lines(report: BenchReport, shape: ShapeMeasurement) -> list[str]:
+    """The depth-first block measured with ``--tile``, by stage (empty without it)."""
+    r = dft_record(report, shape)
+    if r is None:
+        return []
+    ref = ""
+    if "reference_instructions" in r:
+        ref = f"; x ref insn {r['speedup_vs_reference_instructions']:.2f}"
+    lines = [
+        f"{r['kernel']} (depth-first block, {r['function']}, {r['scratch_bytes']:,} bytes of "
+        f"scratch): {r['instructions']:,} instructions, "
+        f"{r['ratio_to_layerwise_instructions']:.3f}x the layer-wise block{ref}"
+    ]
+    for st in r.get("stages", ()):
+        work = ""
+        if st["mac_per_instruction"] is not None:
+            work = f"{st['macs']:>11,} MACs {st['mac_per_instruction']:5.2f} MAC/insn"
+        share = 100 * st["share"]
+        lines.append(f"  {st['stage']:<10} {st['instructions']:>13,} {share:5.1f} %  {work}")
     return lines
 
 

@@ -17,10 +17,12 @@ from pathlib import Path
 from tinytx.bench.cases import (
     KERNELS,
     WHOLE_BLOCK,
+    dft_case,
     golden_trace,
     heap_bytes,
     make_workload,
     prepare_cases,
+    run_case,
     run_cases,
 )
 from tinytx.bench.costs import CostModel
@@ -107,12 +109,14 @@ class KernelMeasurement:
     modelled_cycles: int
     stages: dict[str, int] | None = None  # exact instructions by stage (the whole block)
     elements: int = 0  # element-wise kernels: elements processed
+    scratch_bytes: int | None = None  # the depth-first block: its *_get_buffer_size
 
 
 @dataclass(frozen=True)
 class ShapeMeasurement:
     spec: ShapeSpec
     kernels: dict[str, KernelMeasurement]
+    dft: KernelMeasurement | None = None  # the depth-first block, when a tile size was given
 
     @property
     def total_instructions(self) -> int:
@@ -192,8 +196,11 @@ class BenchSession:
         assert self._runner is not None
         return self._runner
 
-    def measure(self, spec: ShapeSpec, seed: int = DEFAULT_SEED) -> ShapeMeasurement:
-        """Run every kernel of `KERNELS` on `spec`, checked against the golden model."""
+    def measure(
+        self, spec: ShapeSpec, seed: int = DEFAULT_SEED, tile: int | None = None
+    ) -> ShapeMeasurement:
+        """Run every kernel of `KERNELS` on `spec`, checked against the golden model
+        (``tile``: also the depth-first block with min(tile, S) rows per tile)."""
         runner = self._ensure_heap(heap_bytes(spec.shape))
         runner.reset()
         work = make_workload(spec.shape, seed)
@@ -206,6 +213,15 @@ class BenchSession:
         except MemoryError as exc:
             raise TinytxError(f"{where}: the shape does not fit the emulated heap: {exc}") from exc
         measured = run_cases(runner, cases, where)
+        dft = None
+        if tile is not None:
+            block = cases[KERNELS.index(WHOLE_BLOCK)]
+            case = dft_case(runner, block, min(tile, spec.shape.seq_len))
+            m = run_case(runner, case, where, stages=True)
+            dft = KernelMeasurement(
+                case.kernel, case.function, case.macs, m.instructions, m.modelled_cycles,
+                m.stages, scratch_bytes=case.scratch[0][1],
+            )  # fmt: skip
         return ShapeMeasurement(
             spec,
             {
@@ -220,15 +236,18 @@ class BenchSession:
                 )
                 for c in cases
             },
+            dft,
         )
 
-    def run(self, specs: Sequence[ShapeSpec], seed: int = DEFAULT_SEED) -> VariantRun:
+    def run(
+        self, specs: Sequence[ShapeSpec], seed: int = DEFAULT_SEED, tile: int | None = None
+    ) -> VariantRun:
         return VariantRun(
             self.target.name,
             self.target.cpu or "",
             self.variant,
             self.elf,
-            tuple(self.measure(spec, seed) for spec in specs),
+            tuple(self.measure(spec, seed, tile) for spec in specs),
         )
 
 
@@ -249,19 +268,21 @@ def run_bench(
     build_root: Path = DEFAULT_BUILD_DIR,
     compare: bool = True,
     progress: Progress | None = _stderr,
+    tile: int | None = None,
 ) -> BenchReport:
-    """Measure `variant` (default: the target's) and, if `compare`, the reference."""
+    """Measure `variant` (default: the target's) and, if `compare`, the reference
+    (``tile``: also the depth-first block, :meth:`BenchSession.measure`)."""
     target = get_target(target_name)
     check_bench_target(target)
     variant = target.check_kernels(variant or target.default_kernels)
     session = BenchSession(target, variant, build_root, progress=progress)
-    run = session.run(specs, seed)
+    run = session.run(specs, seed, tile)
     reference = None
     if variant == REFERENCE_VARIANT:
         reference = run
     elif compare:
         ref_session = BenchSession(target, REFERENCE_VARIANT, build_root, progress=progress)
-        reference = ref_session.run(specs, seed)
+        reference = ref_session.run(specs, seed, tile)
     return BenchReport(
         target, seed, run, reference, compiler_version(target), session.model.costs.as_dict()
     )

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -23,6 +24,9 @@ from tinytx.emu.qemu import run_program
 from tinytx.errors import TinytxError
 from tinytx.paths import BAREMETAL_PORT_DIR, SAMPLES_DIR
 from tinytx.targets import Target
+
+if TYPE_CHECKING:
+    from tinytx.bench.profile import ModelProfile
 
 COMMON = SAMPLES_DIR / "common"
 LINE = re.compile(r"^input (\d+): class (-?\d+) .*? out((?: -?\d+)+)\s*$")
@@ -46,6 +50,7 @@ class Count:
     instructions: int
     modelled_cycles: int
     output: np.ndarray
+    profile: ModelProfile | None = None  # the per-layer split, when asked for
 
 
 def app_sources(conv: Conversion, gen_dir: Path, sample: str | None) -> list[Path]:
@@ -190,25 +195,37 @@ def build_multi(
     return build_dir / "models"
 
 
-def count_instructions(elf: Path, cpu: str, conv: Conversion, x: np.ndarray) -> Count:
+def count_instructions(
+    elf: Path, cpu: str, conv: Conversion, x: np.ndarray, profile: bool = False
+) -> Count:
     """Exact instructions and modelled cycles of one ``tinytx_<model>_run`` call on input
-    ``x`` (firmware bytes), under unicorn; returns the output it computed."""
+    ``x`` (firmware bytes), under unicorn; returns the output it computed. ``profile``:
+    also split by layer (:mod:`tinytx.bench.profile`)."""
     from tinytx.bench.costs import CostModel
+    from tinytx.bench.profile import ProfilingRunner
     from tinytx.bench.runner import CostedRunner
 
     m = conv.planned
     out_size = m.tensors[m.output].size
     arena = max(conv.plan.arena_bytes, 4)
     heap = x.size + out_size + arena + 64
-    runner = CostedRunner(elf, CostModel(cpu), scratch_size=heap)
+    kind = ProfilingRunner if profile else CostedRunner
+    runner = kind(elf, CostModel(cpu), scratch_size=heap)
     p_in = runner.alloc(np.ascontiguousarray(x, np.int8).tobytes(), 4)
     p_out = runner.alloc(out_size, 4)
     p_arena = runner.alloc(arena, 8)
-    meas = runner.measure(f"tinytx_{m.name}_run", [p_in, p_out, p_arena])
-    if meas.return_value != 0:
-        raise TinytxError(f"tinytx_{m.name}_run returned {meas.return_value} under unicorn")
+    function = f"tinytx_{m.name}_run"
+    prof = None
+    if isinstance(runner, ProfilingRunner):
+        prof, status = runner.profile(function, [p_in, p_out, p_arena], conv.generated.calls, cpu)
+        instructions, cycles = prof.instructions, prof.modelled_cycles
+    else:
+        meas = runner.measure(function, [p_in, p_out, p_arena])
+        status, instructions, cycles = meas.return_value, meas.instructions, meas.modelled_cycles
+    if status != 0:
+        raise TinytxError(f"{function} returned {status} under unicorn")
     out = np.frombuffer(runner.read(p_out, out_size), np.int8).copy()
-    return Count(meas.instructions, meas.modelled_cycles, out)
+    return Count(instructions, cycles, out, prof)
 
 
 # ------------------------------------------------------------------ `tinytx run`
@@ -279,6 +296,7 @@ def emulate(
     build_root: Path,
     count: bool = True,
     echo=print,
+    profile: bool = False,
 ) -> EmulationResult:
     """Convert ``source``, build its firmware for ``target``, run every test input in one
     QEMU run, compare with the golden executor and (Cortex-M) count instructions."""
@@ -311,7 +329,8 @@ def emulate(
         counted = None
         if count and not problems and (target.cpu or "").startswith("cortex-m"):
             assert conv.test is not None
-            counted = count_instructions(elf, target.cpu or "cortex-m4", conv, conv.test.inputs[0])
+            cpu = target.cpu or "cortex-m4"
+            counted = count_instructions(elf, cpu, conv, conv.test.inputs[0], profile)
             if not np.array_equal(counted.output, conv.test.expected[0]):
                 problems.append("the unicorn run's output differs from the golden executor")
     return EmulationResult(conv, elf, fw, tuple(problems), counted, target)

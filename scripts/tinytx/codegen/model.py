@@ -10,6 +10,7 @@ kernel API only. Each scratch-using call first checks that the built variant's
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,11 +25,28 @@ WEIGHTS_SECTION = ".rodata.tinytx_weights"
 LAYOUT_TOKEN_MAJOR = "TINYTX_LAYOUT_TOKEN_MAJOR"
 
 
+_CALLED = re.compile(r"\b(tinytx_\w+)\(")
+
+
+@dataclass(frozen=True)
+class KernelCall:
+    """One layer of the schedule as ``tinytx_<name>_run`` executes it: the op's name, its
+    kernel, its MACs, and every C function the run function calls for it, in call order
+    (a scratch check's ``*_get_buffer_size``, then the kernel, once per image in a loop).
+    The profiler (:mod:`tinytx.bench.profile`) attributes instructions with it."""
+
+    layer: str
+    function: str
+    macs: int
+    calls: tuple[str, ...]
+
+
 @dataclass(frozen=True)
 class GeneratedModel:
     name: str
     header: str
     source: str
+    calls: tuple[KernelCall, ...] = ()  # the run function's kernel calls, in order
 
     def write(self, out_dir: Path) -> tuple[Path, Path]:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -74,6 +92,7 @@ class _Emitter:
         self.structs: list[str] = []
         self.body: list[str] = []
         self.loops = False
+        self.calls: list[KernelCall] = []
 
     # -- pointers
     def ptr(self, tensor: str, const: bool) -> str:
@@ -124,6 +143,11 @@ class _Emitter:
             self.body.append("\t}")
         for line in text.splitlines():
             self.body.append("\t" + line)
+        called = _CALLED.findall(need or "")
+        kernel = _CALLED.findall(text)[0]
+        times = self.images(op) if text.startswith("for (") else 1
+        macs = ir.op_macs(self.model, op)
+        self.calls.append(KernelCall(op.name, kernel, macs, (*called, *[kernel] * times)))
         if not text.startswith("for ("):  # a loop checks each call itself
             self.body.append("\tif (st != TINYTX_OK) {")
             self.body.append("\t\treturn st;")
@@ -237,6 +261,9 @@ class _Emitter:
         )
         call = f"st = {func}(&{dims}, {tile}&{par}, &{wts}, {x}, {y}, {scratch});"
         self.call(op, call, need, planned)
+
+    def images(self, op: ir.Op) -> int:
+        return self.model.tensors[op.inputs[0]].shape[0]
 
     def _per_image(self, op: ir.Op, call: str) -> str:
         t = self.model.tensors
@@ -404,4 +431,6 @@ def generate(plan: ModelPlan, source_name: str = "model.onnx") -> GeneratedModel
         "\treturn TINYTX_OK;",
         "}",
     ]
-    return GeneratedModel(m.name, "\n".join(header) + "\n", "\n".join(source) + "\n")
+    return GeneratedModel(
+        m.name, "\n".join(header) + "\n", "\n".join(source) + "\n", tuple(e.calls)
+    )

@@ -97,6 +97,15 @@ def default_kernels(board_name: str | None) -> str:
     return "arm" if cpu in ("cortex-m4", "cortex-m7") else "ref"
 
 
+def board_cpu(board_name: str | None) -> str | None:
+    """The core a board's schedules are priced for (None: no board)."""
+    if board_name is None:
+        return None
+    from tinytx.boards import get_board
+
+    return get_board(board_name).cpu
+
+
 def _budget(opts: ConvertOptions) -> tuple[int | None, str, int | None]:
     if opts.board is None:
         return None, "no board: no RAM limit", None
@@ -125,8 +134,9 @@ def convert(onnx_path: Path, opts: ConvertOptions) -> Conversion:
     kernels = opts.kernels or default_kernels(opts.board)
     scratch = KernelScratch(kernels)
     plan = plan_model(
-        model, budget, budget_text, opts.mhsa, opts.tile, opts.fwsa, calib, kernels, scratch
-    )
+        model, budget, budget_text, opts.mhsa, opts.tile, opts.fwsa, calib, kernels, scratch,
+        board_cpu(opts.board),
+    )  # fmt: skip
     problems = []
     if not plan.fits:
         problems.append(
@@ -176,6 +186,7 @@ def plan_json(
     fwsa: str = "auto",
     tile: int | None = None,
     kernels: str = "ref",
+    cpu: str | None = None,
 ) -> dict:
     """The plan of a whole ONNX model as JSON-ready data (``tinytx plan <model.onnx>``), the
     same plan ``tinytx convert`` generates code from, with the layer-wise and the
@@ -184,7 +195,9 @@ def plan_json(
     scratch = KernelScratch(kernels)
 
     def planned(mhsa: str, tile_rows: int | None) -> ModelPlan:
-        return plan_model(model, budget, budget_text, mhsa, tile_rows, fwsa, None, kernels, scratch)
+        return plan_model(
+            model, budget, budget_text, mhsa, tile_rows, fwsa, None, kernels, scratch, cpu
+        )
 
     plan = planned("auto", tile)
     blocks = []
@@ -225,4 +238,12 @@ def plan_json(
         "decisions": plan.describe(),
         "notes": list(plan.notes),
         "kernels": kernels,
+        "schedule": None
+        if plan.choice is None
+        else {
+            "chosen": plan.choice.chosen.describe(),
+            "reason": plan.choice.reason,
+            "pricing": plan.choice.pricing,
+            "candidates": plan.choice.lines(),
+        },
     }

@@ -15,10 +15,11 @@ def add_parser(sub: argparse._SubParsersAction, name: str, help_text: str) -> No
         name,
         help=help_text,
         description=help_text + ". Prints the layer-wise and depth-first tiled (DFT) memory "
-        "peaks for every tile size x, the chosen x (the fastest that fits: from --costs, "
-        "otherwise the largest), the arena and the weights against the board, and the "
-        "FWSA decision. Exit status: 0 fits, 1 does not fit, 2 bad input. "
-        "See docs/memory-planning.md.",
+        "peaks for every tile size x, the candidate schedules (layer-wise, DFT, with and "
+        "without FWSA) with their arenas and prices (the board's cost formulas, or --costs) "
+        "and the chosen one (the fastest that fits, as tinytx convert chooses), the arena "
+        "and the weights against the board. Exit status: 0 fits, 1 does not fit, 2 bad "
+        "input. See docs/memory-planning.md.",
     )
     p.add_argument("model", nargs="?", help="a shape (A..D or S,E,P,H) or a model (.onnx)")
     p.add_argument("--shape", help="A, B, C, D or S,E,P,H (sequence, embedding, head dim, heads)")
@@ -59,7 +60,8 @@ def add_parser(sub: argparse._SubParsersAction, name: str, help_text: str) -> No
     p.add_argument(
         "--kernels",
         choices=["arm", "ref"],
-        help="kernel variant for --measure and --verify (default: the target's)",
+        help="kernel variant: its scratch sizes and cost formulas, and the kernels of "
+        "--measure and --verify (default: the board's)",
     )
     p.add_argument("--all-tiles", action="store_true", help="print every tile size 1..S")
     p.add_argument("--json", metavar="FILE", help="write the plan as JSON (- for stdout)")
@@ -135,6 +137,9 @@ def run(args: argparse.Namespace) -> int:
         _report(render_text(result), result, args.json)
         return 0 if result["fits"] else 1
     board = get_board(args.board)
+    from tinytx.codegen.project import default_kernels
+
+    kernels = args.kernels or default_kernels(args.board)
 
     def plan_with(costs: dict[int, float] | None):
         return plan_block(
@@ -146,19 +151,21 @@ def run(args: argparse.Namespace) -> int:
             args.tile,
             costs,
             args.keep_input,
+            kernels=kernels,
+            cpu=board.cpu,
         )
 
     plan = plan_with(_load_costs(args.costs))
     measured = None
     if args.measure:
-        measured = _measure(plan, args.measure, args.kernels, args.build_dir)
+        measured = _measure(plan, args.measure, kernels, args.build_dir)
         plan = plan_with({int(k): v for k, v in measured["tile_costs"].items()})
     data = to_json(plan)
     if measured:
         data["measured"] = measured
         data["tile_costs"] = measured["tile_costs"]
     if args.verify:
-        data["verify"] = _verify(plan, args.build_dir, args.kernels)
+        data["verify"] = _verify(plan, args.build_dir, kernels)
     text = render_text(plan, args.all_tiles)
     if measured:
         text += _measured_text(measured) + "\n"

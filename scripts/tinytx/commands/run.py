@@ -30,6 +30,19 @@ def add_parser(sub: argparse._SubParsersAction, name: str, help_text: str) -> No
     p.add_argument("--emulate", action="store_true", help="run on the emulated profile (QEMU)")
     p.add_argument("--kernels", choices=["ref", "arm", "riscv"], help="kernel variant")
     p.add_argument("--no-count", action="store_true", help="skip the unicorn instruction count")
+    p.add_argument(
+        "--profile",
+        action="store_true",
+        help="split the counted call by layer of the generated schedule: kernel, MACs, exact "
+        "instructions, MAC/instruction, share, modelled cycles; and estimate latency and "
+        "energy at the clock of the board the profile emulates (Cortex-M)",
+    )
+    p.add_argument(
+        "--profile-json",
+        metavar="FILE",
+        help="write that profile as JSON to FILE (schema tinytx-profile/1, docs/user-guide.md); "
+        "implies --profile",
+    )
     p.add_argument("--build-dir", type=Path, default=DEFAULT_BUILD_DIR)
     add_options(p)
     p.set_defaults(func=run)
@@ -59,12 +72,17 @@ def run(args: argparse.Namespace) -> int:
 
     if not args.emulate:
         raise ValueError("--emulate: only emulated runs are supported (boards: `tinytx build`)")
+    if args.profile_json in ("", "-"):
+        raise ValueError("--profile-json: needs a file name")
+    profile = bool(args.profile or args.profile_json)
+    if profile and args.no_count:
+        raise ValueError("--profile: needs the instruction count (drop --no-count)")
     board, target = target_of(args.board, args.target)
     kernels = target.check_kernels(args.kernels or target.default_kernels)
     source = resolve_source(args.source, args.board, kernels, options(args))
     where = board.description if board else target.description
     print(f"tinytx run: {source.onnx} on {where}, {kernels} kernels")
-    res = emulate(source, target, kernels, args.build_dir, count=not args.no_count)
+    res = emulate(source, target, kernels, args.build_dir, count=not args.no_count, profile=profile)
     conv = res.conversion
     assert conv.test is not None
     if res.problems:
@@ -87,9 +105,31 @@ def run(args: argparse.Namespace) -> int:
             f"modelled cycles ({target.cpu} cost table, a model, not silicon): "
             f"{res.count.modelled_cycles:,}"
         )
+        if profile:
+            _print_profile(res.count.profile, args, target.name, kernels)
     else:
         print("instructions: not counted (unicorn counts Cortex-M only)")
     print(f"arena: {conv.plan.arena_bytes:,} bytes (planned); weights: {m.weight_bytes:,} bytes")
     print_memory(res.elf, board)
     print("MATCH")
     return 0
+
+
+def _print_profile(prof, args: argparse.Namespace, target: str, kernels: str) -> None:
+    import dataclasses
+    import json
+
+    from tinytx.boards import clock_of
+
+    prof = dataclasses.replace(prof, clock=clock_of(args.board, args.target))
+    text = json.dumps(prof.as_json(target, kernels), indent=2) + "\n"
+    for line in prof.table():
+        print(line)
+    if args.profile_json:
+        try:
+            Path(args.profile_json).write_text(text)
+        except OSError as exc:
+            raise ValueError(
+                f"--profile-json: cannot write {args.profile_json} ({exc.strerror})"
+            ) from None
+        print(f"profile JSON: {args.profile_json}")

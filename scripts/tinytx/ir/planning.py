@@ -1,10 +1,12 @@
 """Planning an IR model: the MHSA variant of each attention block and the arena.
 
-:func:`plan_model` decides, for every :class:`~tinytx.ir.Mhsa` op, fused weights (FWSA,
-:func:`tinytx.plan.fwsa.decide_fwsa`, needs calibration inputs) and the schedule:
-layer-wise (``tinytx_mhsa_s8``) when the whole model's arena fits the board's RAM budget,
-otherwise depth-first tiling (``tinytx_mhsa_dft_s8``) with the largest tile of query rows
-that fits. The arena comes from :func:`tinytx.plan.arena.plan_arena` on a schedule built
+:func:`plan_model` decides, for the :class:`~tinytx.ir.Mhsa` ops, the schedule with
+:func:`tinytx.plan.choose.choose_schedule`, the chooser ``tinytx plan <shape>`` uses too:
+the fastest (by the cost formulas of :mod:`tinytx.plan.costs`) of layer-wise
+(``tinytx_mhsa_s8``) and depth-first tiles of every size (``tinytx_mhsa_dft_s8``), with
+or without fused weights (FWSA, where :func:`tinytx.plan.fwsa.decide_fwsa` allows them and
+calibration inputs are given), whose whole-model arena fits the board's RAM budget.
+The arena comes from :func:`tinytx.plan.arena.plan_arena` on a schedule built
 from the IR: one step per kernel call, views share their input's buffer, the model input
 and output live in the caller's buffers (``run(in, out, arena)``), not in the arena.
 """
@@ -20,6 +22,8 @@ from tinytx import ir
 from tinytx.errors import TinytxError
 from tinytx.ir.scratch import KernelScratch
 from tinytx.plan import ArenaPlan, Buffer, Schedule, Step, plan_arena
+from tinytx.plan.choose import Choice, attention_inplace, choose_schedule
+from tinytx.plan.costs import table_for
 from tinytx.plan.fwsa import decide_fwsa, fuse_mhsa
 from tinytx.workloads import MhsaShape
 
@@ -51,7 +55,9 @@ def inplace_pairs(op: ir.Op, kernels: str = "ref") -> tuple[tuple[str, str], ...
         return tuple((i, op.output) for i in op.inputs)
     if isinstance(op, (ir.Gelu, ir.Lut)):
         return ((op.inputs[0], op.output),)
-    if isinstance(op, ir.Mhsa) and (op.variant == "dft" or (kernels == "arm" and op.fwsa is None)):
+    if isinstance(op, ir.Mhsa) and attention_inplace(
+        kernels, op.variant == "dft", op.fwsa is not None
+    ):
         return ((op.inputs[0], op.output),)
     return ()
 
@@ -69,6 +75,7 @@ class ModelPlan:
     notes: tuple[str, ...]
     kernels: str = "ref"  # the kernel variant whose scratch sizes were planned
     scratch_source: str = ""
+    choice: Choice | None = None  # the attention schedule's choice (None: no attention)
 
     @property
     def arena_bytes(self) -> int:
@@ -175,11 +182,14 @@ def mhsa_inputs(model: ir.Model, calibration: np.ndarray) -> dict[str, np.ndarra
     return {k: np.concatenate(v) for k, v in rows.items()}
 
 
-def _apply_fwsa(
+def _fwsa_forms(
     model: ir.Model, mode: str, calibration: np.ndarray | None
-) -> tuple[ir.Model, list[str]]:
+) -> tuple[dict[str, ir.FwsaForm], dict[str, str], list[str]]:
+    """The fused form of every op that may use one (mode and shape allow it, calibration
+    inputs quantize it), the reason of each, and notes for the others."""
     notes: list[str] = []
-    fused: dict[str, ir.FwsaForm] = {}
+    forms: dict[str, ir.FwsaForm] = {}
+    reasons: dict[str, str] = {}
     calib_rows: dict[str, np.ndarray] | None = None
     for op in model.ops:
         if not isinstance(op, ir.Mhsa):
@@ -213,14 +223,16 @@ def _apply_fwsa(
             w, q = fuse_mhsa(op.weights, op.quant, op.heads, calib_rows[op.name])
         except ValueError as exc:
             raise PlanError(f"{op.name}: FWSA fusion failed: {exc}") from None
-        fused[op.name] = ir.FwsaForm(w, q)
-        notes.append(f"{op.name}: FWSA yes ({decision.reason})")
-    if not fused:
-        return model, notes
+        forms[op.name] = ir.FwsaForm(w, q)
+        reasons[op.name] = decision.reason
+    return forms, reasons, notes
+
+
+def _with_fwsa(model: ir.Model, forms: dict[str, ir.FwsaForm]) -> ir.Model:
     ops = tuple(
-        dataclasses.replace(op, fwsa=fused[op.name]) if op.name in fused else op for op in model.ops
+        dataclasses.replace(op, fwsa=forms[op.name]) if op.name in forms else op for op in model.ops
     )
-    return dataclasses.replace(model, ops=ops), notes
+    return dataclasses.replace(model, ops=ops)
 
 
 def plan_model(
@@ -233,6 +245,7 @@ def plan_model(
     calibration: np.ndarray | None = None,
     kernels: str = "ref",
     scratch: KernelScratch | None = None,
+    cpu: str | None = None,
 ) -> ModelPlan:
     """Choose the MHSA variants and plan the arena (see the module docstring).
 
@@ -241,12 +254,14 @@ def plan_model(
     ``tile``: force this many query rows per DFT tile. ``fwsa``: ``auto``/``on``/``off``
     (``calibration``: int8 firmware inputs ``[B][bytes]`` for the fused projection).
     ``kernels``: the variant whose scratch sizes are planned (ref, arm, riscv), from
-    ``scratch`` (default: the reference formulas for ``kernels``).
+    ``scratch`` (default: the reference formulas for ``kernels``). ``cpu``: the core the
+    schedules are priced for (:func:`tinytx.plan.costs.table_for`; None: the Cortex-M4).
     """
     scratch = scratch or KernelScratch(kernels)
     if mhsa not in MHSA_MODES:
         raise PlanError(f"--mhsa: expected one of {', '.join(MHSA_MODES)}, got {mhsa!r}")
-    model, notes = _apply_fwsa(model, fwsa, calibration)
+    forms, fuse_reasons, notes = _fwsa_forms(model, fwsa, calibration)
+    fused_model = _with_fwsa(model, forms)
     blocks = [op for op in model.ops if isinstance(op, ir.Mhsa)]
     seq = max((model.tensors[op.inputs[0]].shape[0] for op in blocks), default=0)
     if tile is not None:
@@ -261,29 +276,53 @@ def plan_model(
         s_of = {op.name: model.tensors[op.inputs[0]].shape[0] for op in blocks}
         return {op.name: ("dft", min(x, s_of[op.name])) for op in blocks}
 
-    def attempt(x: int | None) -> tuple[ir.Model, ArenaPlan, dict[str, str]]:
-        m = _with_variants(model, variants(x))
-        arena, root = _plan_arena(m, scratch)
-        return m, arena, root
+    attempts: dict[tuple[int | None, bool], tuple[ir.Model, ArenaPlan, dict[str, str]]] = {}
 
-    def fits(a: ArenaPlan) -> bool:
-        return budget is None or a.arena_bytes <= budget
+    def attempt(x: int | None, fused: bool = False) -> tuple[ir.Model, ArenaPlan, dict[str, str]]:
+        if (x, fused) not in attempts:
+            m = _with_variants(fused_model if fused else model, variants(x))
+            arena, root = _plan_arena(m, scratch)
+            attempts[(x, fused)] = (m, arena, root)
+        return attempts[(x, fused)]
 
-    if tile is not None or mhsa == "dft":
-        x = tile if tile is not None else seq
-        if tile is None and budget is not None:
-            x = _largest_fitting(attempt, fits, seq) or 1
-        chosen = attempt(x) if blocks else attempt(None)
-    else:
+    choice = None
+    if not blocks:
         chosen = attempt(None)
-        if blocks and mhsa == "auto" and not fits(chosen[1]):
-            x = _largest_fitting(attempt, fits, seq)
-            if x is None:  # nothing fits: the smallest arena, reported as too big
-                chosen = min((attempt(1), chosen), key=lambda c: c[1].arena_bytes)
-                notes.append("no MHSA schedule fits the RAM budget")
+    else:
+        table = table_for(cpu, kernels)
+
+        def price(schedule: str, x: int | None, fused: bool) -> float:
+            total = 0.0
+            for op in blocks:
+                sh = mhsa_shape(model, op)
+                t = None if schedule == "layerwise" else min(x or 1, sh.seq_len)
+                total += table.instructions(sh, fused and op.name in forms, t)
+            return total
+
+        options = (True,) if forms and fwsa == "on" else (False, True) if forms else (False,)
+        choice = choose_schedule(
+            seq,
+            lambda schedule, x, fused: (
+                attempt(x if schedule == "dft" else None, fused)[1].arena_bytes
+            ),
+            price,
+            budget,
+            options,
+            mhsa,
+            tile,
+            pricing=f"{table.key} cost formulas" + (f"; {table.note}" if table.note else ""),
+        )
+        c = choice.chosen
+        chosen = attempt(c.tile if c.schedule == "dft" else None, c.fused)
+        for name, reason in fuse_reasons.items():
+            if c.fused:
+                notes.append(f"{name}: FWSA yes ({reason})")
             else:
-                chosen = attempt(x)
-                notes.append(f"layer-wise MHSA does not fit: depth-first tiles of {x} rows")
+                notes.append(f"{name}: FWSA no (would fuse: {reason}; the unfused schedule is "
+                             "faster)")  # fmt: skip
+        notes.append(f"schedule: {c.describe()}: {choice.reason} ({choice.pricing})")
+        if not choice.fits:
+            notes.append("no MHSA schedule fits the RAM budget")
     m, arena, root = chosen
     slots = {
         name: (arena.scratch_offsets[name], step_scratch)
@@ -297,19 +336,6 @@ def plan_model(
             slots[op.name] = (arena.offsets[tmp], arena.sizes[tmp])
     text = budget_text or ("no board limit" if budget is None else f"budget {budget} bytes")
     return ModelPlan(
-        m, arena, places, slots, budget, text, tuple(notes), scratch.kernels, scratch.source
-    )
-
-
-def _largest_fitting(attempt, fits, seq: int) -> int | None:
-    """The largest tile size whose plan fits (binary search: the arena grows with x)."""
-    if not fits(attempt(1)[1]):
-        return None
-    lo, hi = 1, seq
-    while lo < hi:
-        mid = (lo + hi + 1) // 2
-        if fits(attempt(mid)[1]):
-            lo = mid
-        else:
-            hi = mid - 1
-    return lo
+        m, arena, places, slots, budget, text, tuple(notes), scratch.kernels, scratch.source,
+        choice,
+    )  # fmt: skip

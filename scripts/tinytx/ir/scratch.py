@@ -3,15 +3,17 @@
 The planner needs each kernel call's scratch (its ``*_get_buffer_size``) before any
 firmware is built, so every size here is a formula that mirrors the C: the reference
 kernels' (:func:`tinytx.workloads.mhsa_scratch_bytes`, :func:`tinytx.plan.mhsa.dft_peak`, the
-FWSA layout below) and the Cortex-M DSP block's (:func:`tinytx.workloads.arm_mhsa_scratch_bytes`;
-the ``arm`` variant has no FWSA or DFT kernel of its own, so those are the reference ones).
-tests/python/test_bench.py checks every formula against the built arm kernels. The
+FWSA layout below) and the Cortex-M DSP kernels' (:func:`tinytx.workloads.arm_mhsa_scratch_bytes`
+for the layer-wise MHSA block, :mod:`tinytx.plan.arm_attention` for the depth-first and the
+fused-weight blocks). tests/python/test_bench.py checks every formula against the built arm
+kernels. The
 ``riscv`` sizes are the one-core ones; the generated code checks every size at run time
 anyway (a call whose scratch would not fit returns ``TINYTX_ERR_DIMS``).
 """
 
 from __future__ import annotations
 
+from tinytx.plan.arm_attention import arm_dft_scratch_bytes, arm_fwsa_scratch_bytes
 from tinytx.plan.mhsa import dft_peak
 from tinytx.workloads import MhsaShape, arm_mhsa_scratch_bytes, mhsa_scratch_bytes
 
@@ -46,6 +48,8 @@ class KernelScratch:
 
     def attention(self, shape: MhsaShape, tile: int | None, fused: bool) -> int:
         """Scratch bytes of ``tinytx_{mhsa,fwsa}[_dft]_s8`` for ``shape``."""
-        if self.kernels == "arm" and tile is None and not fused:
-            return arm_mhsa_scratch_bytes(shape)
+        if self.kernels == "arm":
+            if tile is not None:
+                return arm_dft_scratch_bytes(shape, tile, fused)
+            return arm_fwsa_scratch_bytes(shape) if fused else arm_mhsa_scratch_bytes(shape)
         return reference_scratch(shape, tile, fused)

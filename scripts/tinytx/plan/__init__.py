@@ -7,7 +7,11 @@
 - :mod:`tinytx.plan.mhsa`: the MHSA schedules (layer-wise, depth-first tiled), their
   closed-form peaks for every tile size, and the choice of the tile size for a RAM budget;
 - :mod:`tinytx.plan.fwsa`: the fused-weight attention decision and weight fusion;
-- :mod:`tinytx.plan.budget`: the RAM budget of a board for the arena.
+- :mod:`tinytx.plan.budget`: the RAM budget of a board for the arena;
+- :mod:`tinytx.plan.choose`: the one chooser of attention schedules (fastest that fits),
+  for whole models and single blocks;
+- :mod:`tinytx.plan.costs`: the attention kernels' instruction-count formulas it prices
+  with (``attention_costs.yaml``).
 
 Every figure is in bytes; see docs/memory-planning.md.
 """

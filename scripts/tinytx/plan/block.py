@@ -1,5 +1,9 @@
 """The plan of one attention block on a board: FWSA decision, layer-wise vs DFT memory for
-every tile size, the chosen tile, the arena and the weights, and whether it all fits.
+every tile size, the chosen schedule, the arena and the weights, and whether it all fits.
+
+The schedule comes from :func:`tinytx.plan.choose.choose_schedule`, the chooser ``tinytx
+convert`` uses for whole models: the fastest candidate (layer-wise or DFT with tile x,
+fused weights or not) whose arena, with the scratch of the board's kernels, fits.
 
 :func:`plan_block` computes it; :func:`to_json` and :func:`render_text` are the two
 outputs of ``tinytx plan``.
@@ -7,10 +11,14 @@ outputs of ``tinytx plan``.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from tinytx.ir.scratch import KernelScratch
 from tinytx.plan.budget import RamBudget
+from tinytx.plan.choose import Choice, block_arena, choose_schedule
+from tinytx.plan.costs import table_for
 from tinytx.plan.fwsa import FwsaAccuracy, FwsaDecision, decide_fwsa, fwsa_accuracy, weight_bytes
 from tinytx.plan.mhsa import (
     SchedulePlan,
@@ -35,9 +43,20 @@ class BlockPlan:
     accuracy: FwsaAccuracy | None  # measured when fused
     layerwise: SchedulePlan
     dft: SchedulePlan  # at the chosen tile
-    choice: TileChoice
+    choice: TileChoice  # the DFT tile (of the chosen FWSA option)
     forced_tile: bool
     keep_input: bool
+    decision: Choice  # the schedule chosen among every candidate
+    kernels: str = "ref"
+
+    @property
+    def schedule(self) -> str:
+        return self.decision.chosen.schedule
+
+    @property
+    def arena_bytes(self) -> int:
+        """The arena of the chosen schedule."""
+        return self.decision.chosen.arena_bytes
 
     @property
     def tile_rows(self) -> int:
@@ -49,7 +68,7 @@ class BlockPlan:
 
     @property
     def arena_fits(self) -> bool:
-        return self.dft.arena_bytes <= self.budget.budget
+        return self.arena_bytes <= self.budget.budget
 
     @property
     def weights_fit(self) -> bool:
@@ -74,24 +93,53 @@ def plan_block(
     costs: Mapping[int, float] | None = None,
     keep_input: bool = False,
     accuracy: bool = True,
+    kernels: str = "ref",
+    cpu: str | None = None,
 ) -> BlockPlan:
+    """``kernels``/``cpu``: the kernel variant whose scratch sizes count and the core whose
+    cost formulas price the schedules (:func:`tinytx.plan.costs.table_for`)."""
     decision = decide_fwsa(shape, fwsa_mode)
-    fused = decision.fuse
-    choice = choose_tile(
-        shape, budget.budget, costs, fused=fused, keep_input=keep_input, align=budget.align
-    )
     if tile_rows is not None:
-        x = check_tile(shape, tile_rows)
-        arena = choice.arenas[x]
-        choice = TileChoice(
-            x,
-            arena,
-            dft_peak(shape, x, fused),
-            arena <= budget.budget,
-            budget.budget,
-            "given with --tile",
-            choice.arenas,
+        check_tile(shape, tile_rows)
+    scratch = KernelScratch(kernels)
+    table = table_for(cpu, kernels)
+    options = (True,) if fwsa_mode == "on" else (False, True) if decision.fuse else (False,)
+    picked = choose_schedule(
+        shape.seq_len,
+        lambda sch, x, f: block_arena(shape, sch, x, f, scratch, keep_input, budget.align),
+        lambda sch, x, f: table.instructions(shape, f, x if sch == "dft" else None),
+        budget.budget,
+        options,
+        "auto",
+        tile_rows,
+        costs,
+        f"{table.key} cost formulas" + (f"; {table.note}" if table.note else ""),
+    )
+    fused = picked.chosen.fused
+    if decision.fuse and not fused:
+        decision = dataclasses.replace(
+            decision,
+            fuse=False,
+            reason=f"{decision.reason}; not chosen: the unfused schedule is faster",
         )
+    dft_pick = picked.best_dft(fused) or picked.chosen
+    x = dft_pick.tile or shape.seq_len
+    arenas = choose_tile(
+        shape, budget.budget, fused=fused, keep_input=keep_input, align=budget.align,
+        kernels=kernels,
+    ).arenas  # fmt: skip
+    if tile_rows is not None:
+        why = "given with --tile"
+    elif dft_pick.measured:
+        why = "fastest of the fitting tile sizes with measured costs"
+    elif dft_pick.fits:
+        why = f"fastest fitting tile size ({picked.pricing})"
+    else:
+        why = "no tile fits: the smallest DFT arena"
+    choice = TileChoice(
+        x, arenas[x], dft_peak(shape, x, fused, kernels), arenas[x] <= budget.budget, budget.budget,
+        why, arenas,
+    )  # fmt: skip
     return BlockPlan(
         name=name,
         shape=shape,
@@ -100,10 +148,12 @@ def plan_block(
         fwsa=decision,
         accuracy=fwsa_accuracy(shape) if fused and accuracy else None,
         layerwise=plan_layerwise(shape, fused, keep_input, budget.align),
-        dft=plan_dft(shape, choice.tile_rows, fused, keep_input, budget.align),
+        dft=plan_dft(shape, choice.tile_rows, fused, keep_input, budget.align, kernels),
         choice=choice,
         forced_tile=tile_rows is not None,
         keep_input=keep_input,
+        decision=picked,
+        kernels=kernels,
     )
 
 
@@ -119,6 +169,7 @@ def to_json(p: BlockPlan) -> dict:
         "ram_budget_bytes": p.budget.budget,
         "align": p.budget.align,
         "keep_input": p.keep_input,
+        "kernels": p.kernels,
         "fwsa": {
             "fused": fused,
             "mode": p.fwsa.mode,
@@ -128,15 +179,31 @@ def to_json(p: BlockPlan) -> dict:
             "parameter_saving": round(p.fwsa.parameter_saving, 4),
             "accuracy": p.accuracy.as_dict() if p.accuracy else None,
         },
-        "schedule": "dft",
+        "schedule": p.schedule,
+        "chosen": p.decision.chosen.describe(),
+        "choice_reason": p.decision.reason,
+        "pricing": p.decision.pricing,
+        "candidates": [
+            {
+                "schedule": c.schedule,
+                "tile_rows": c.tile,
+                "fused": c.fused,
+                "arena_bytes": c.arena_bytes,
+                "instructions": round(c.instructions),
+                "measured": c.measured,
+                "fits": c.fits,
+            }
+            for c in p.decision.candidates
+        ],
         "layerwise_peak_bytes": p.layerwise.peak_bytes,
         "layerwise_arena_bytes": p.layerwise.arena_bytes,
         "layerwise_fits": p.layerwise_fits,
         "tile_rows": p.tile_rows,
         "tile_choice": p.choice.reason,
         "dft_peak_bytes": p.dft.peak_bytes,
-        "dft_head_peak_bytes": dft_head_peak(s, p.tile_rows, fused),
-        "arena_bytes": p.dft.arena_bytes,
+        "dft_head_peak_bytes": dft_head_peak(s, p.tile_rows, fused, p.kernels),
+        "dft_arena_bytes": p.dft.arena_bytes,
+        "arena_bytes": p.arena_bytes,
         "arena_fits": p.arena_fits,
         "weights_bytes": p.weights_bytes,
         "flash_bytes": p.flash_bytes,
@@ -147,7 +214,7 @@ def to_json(p: BlockPlan) -> dict:
         "tiles": [
             {
                 "tile_rows": x,
-                "dft_peak_bytes": dft_peak(s, x, fused),
+                "dft_peak_bytes": dft_peak(s, x, fused, p.kernels),
                 "arena_bytes": arena,
                 "fits": arena <= p.budget.budget,
             }
@@ -194,14 +261,15 @@ def render_text(p: BlockPlan, all_tiles: bool = False) -> str:
     lines += [
         "",
         "peak: intermediate activations (beyond the block's input and output); "
-        "arena: all of it, X and Y included",
+        f"arena: all of it, X and Y included; DFT: the '{p.kernels}' kernel's scratch",
         f"{'schedule':<12} {'x':>5} {'peak':>10} {'arena':>10} {'layer-wise/DFT':>15}  fits",
         f"{'layer-wise':<12} {'-':>5} {p.layerwise.peak_bytes:>10,} "
         f"{p.layerwise.arena_bytes:>10,} {'':>15}  {'yes' if p.layerwise_fits else 'no'}",
     ]
     for x in _tiles_shown(p, all_tiles):
-        peak, arena = dft_peak(s, x, fused), p.choice.arenas[x]
-        mark = "  <- chosen" if x == p.tile_rows else ""
+        peak, arena = dft_peak(s, x, fused, p.kernels), p.choice.arenas[x]
+        best = "  <- chosen" if p.schedule == "dft" else "  <- DFT tile"
+        mark = best if x == p.tile_rows else ""
         ratio = f"{p.layerwise.peak_bytes / peak:.2f}x"
         lines.append(
             f"{'DFT':<12} {x:>5} {peak:>10,} {arena:>10,} {ratio:>15}  "
@@ -209,15 +277,19 @@ def render_text(p: BlockPlan, all_tiles: bool = False) -> str:
         )
     lines += [
         "",
-        f"chosen: DFT x={p.tile_rows} ({p.choice.reason})",
-        f"arena: {p.dft.arena_bytes:,} bytes of {budget:,} "
-        f"({p.dft.arena_bytes / max(budget, 1):.1%}): {'fits' if p.arena_fits else 'DOES NOT FIT'}",
+        f"schedules with the '{p.kernels}' kernels ({p.decision.pricing}):",
+        *(f"  {c}" for c in p.decision.lines()),
+        f"chosen: {p.decision.chosen.describe()} ({p.decision.reason}); "
+        f"DFT tile x={p.tile_rows} ({p.choice.reason})",
+        f"arena: {p.arena_bytes:,} bytes of {budget:,} "
+        f"({p.arena_bytes / max(budget, 1):.1%}): {'fits' if p.arena_fits else 'DOES NOT FIT'}",
         f"weights: {p.weights_bytes:,} bytes of {p.flash_bytes:,} flash: "
         f"{'fits' if p.weights_fit else 'DOES NOT FIT'}",
         f"layer-wise schedule alone: arena {p.layerwise.arena_bytes:,} bytes: "
-        f"{'fits' if p.layerwise_fits else 'does not fit'}",
+        f"{'fits' if p.layerwise_fits else 'does not fit'} (primitive kernel calls, the "
+        "paper's accounting)",
     ]
-    if not p.choice.fits and not p.forced_tile:
+    if not p.decision.fits and not p.forced_tile:
         lines.append(
             f"error: does not fit even with x=1: the smallest DFT arena is "
             f"{min(p.choice.arenas.values()):,} bytes, "

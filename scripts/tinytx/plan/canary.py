@@ -24,12 +24,12 @@ from tinytx import golden as g
 from tinytx.build import cmake_build
 from tinytx.emu.qemu import run_program
 from tinytx.golden.linear import Layout
+from tinytx.ir.scratch import KernelScratch
 from tinytx.paths import BAREMETAL_PORT_DIR, DEFAULT_BUILD_DIR, TESTS_DIR
 from tinytx.plan.arena import plan_arena
 from tinytx.plan.fwsa import fuse_mhsa
 from tinytx.plan.mhsa import (
     SchedulePlan,
-    dft_peak,
     dft_schedule,
     layerwise_peak,
     layerwise_schedule,
@@ -59,6 +59,7 @@ class CanarySpec:
     align: int = 4
     label: str = ""
     scratch_error: int = 0  # tests: plan this many scratch bytes too few (the proof must fail)
+    kernels: str = "ref"  # the variant whose DFT kernel's scratch is planned (run_canary sets it)
 
     def describe(self) -> str:
         kind = ("FWSA " if self.fused else "MHSA ") + self.schedule
@@ -70,8 +71,8 @@ class CanarySpec:
             sched = layerwise_schedule(self.shape, self.fused, self.keep_input)
             peak = layerwise_peak(self.shape, self.fused)
         elif self.schedule == "dft" and self.tile_rows is not None:
-            sched = dft_schedule(self.shape, self.tile_rows, self.fused, self.keep_input)
-            peak = dft_peak(self.shape, self.tile_rows, self.fused)
+            peak = KernelScratch(self.kernels).attention(self.shape, self.tile_rows, self.fused)
+            sched = dft_schedule(self.shape, self.tile_rows, self.fused, self.keep_input, peak)
         else:
             raise ValueError(f"canary: unknown schedule {self.schedule!r} (tile {self.tile_rows})")
         if self.scratch_error:
@@ -264,6 +265,8 @@ def run_canary(
 ) -> list[CanaryResult]:
     """Build the firmware, run every spec in one boot, return one result per spec."""
     target = get_target(target_name)
+    variant = target.check_kernels(variant or target.default_kernels)
+    specs = [replace(spec, kernels=variant) for spec in specs]
     program = build_firmware(target_name, variant, build_root)
     cases = build_root.resolve() / "plan-canary" / "cases.bin"
     write_cases(cases, specs)

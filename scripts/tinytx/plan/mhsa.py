@@ -33,6 +33,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from tinytx.plan.arena import ArenaPlan, align_up, plan_arena
+from tinytx.plan.arm_attention import arm_attention_layout
 from tinytx.plan.schedule import Buffer, Schedule, Step
 from tinytx.workloads import MhsaShape
 
@@ -77,13 +78,31 @@ def dft_scratch_layout(shape: MhsaShape, tile_rows: int, fused: bool = False) ->
     return lay
 
 
-def dft_head_peak(shape: MhsaShape, tile_rows: int, fused: bool = False) -> int:
-    """Bytes of the per-head buffers of the DFT kernel (everything but O)."""
+KERNEL_VARIANTS = ("ref", "arm", "riscv")
+
+
+def _check_kernels(kernels: str) -> str:
+    if kernels not in KERNEL_VARIANTS:
+        raise ValueError(f"kernels: expected one of {', '.join(KERNEL_VARIANTS)}, got {kernels!r}")
+    return kernels
+
+
+def dft_head_peak(
+    shape: MhsaShape, tile_rows: int, fused: bool = False, kernels: str = "ref"
+) -> int:
+    """Bytes of the per-head buffers of the DFT kernel (everything but O, or with the
+    ``arm`` kernel everything but its whole-block accumulator, Yacc or O)."""
+    if _check_kernels(kernels) == "arm":
+        return arm_attention_layout(shape, tile_rows, fused)["acc"]
     return dft_scratch_layout(shape, tile_rows, fused)["o"]
 
 
-def dft_peak(shape: MhsaShape, tile_rows: int, fused: bool = False) -> int:
-    """Intermediate-activation peak of the DFT block: its whole scratch (per head + O)."""
+def dft_peak(shape: MhsaShape, tile_rows: int, fused: bool = False, kernels: str = "ref") -> int:
+    """Intermediate-activation peak of the DFT block: its whole scratch (per head + O).
+    ``kernels``: the variant's DFT kernel (``arm``: :mod:`tinytx.plan.arm_attention`;
+    ``riscv``: the one-core size, the reference one)."""
+    if _check_kernels(kernels) == "arm":
+        return arm_attention_layout(shape, tile_rows, fused)["total"]
     return dft_scratch_layout(shape, tile_rows, fused)["total"]
 
 
@@ -131,15 +150,20 @@ def layerwise_schedule(shape: MhsaShape, fused: bool = False, keep_input: bool =
 
 
 def dft_schedule(
-    shape: MhsaShape, tile_rows: int, fused: bool = False, keep_input: bool = False
+    shape: MhsaShape,
+    tile_rows: int,
+    fused: bool = False,
+    keep_input: bool = False,
+    scratch: int | None = None,
 ) -> Schedule:
-    """The DFT block: one kernel call with its scratch; Y may take X's memory."""
+    """The DFT block: one kernel call with its scratch (``scratch``: a kernel variant's
+    size, default the reference kernel's); Y may take X's memory."""
     step = Step(
         "fwsa_dft" if fused else "mhsa_dft",
         ("x",),
         ("y",),
         inplace=(("x", "y"),),
-        scratch=dft_peak(shape, tile_rows, fused),
+        scratch=dft_peak(shape, tile_rows, fused) if scratch is None else scratch,
     )
     return Schedule(tuple(_io(shape)), (step,), ("x",), _outputs(keep_input))
 
@@ -150,10 +174,11 @@ def dft_arena_closed_form(
     fused: bool = False,
     keep_input: bool = False,
     align: int = KERNEL_ALIGN,
+    kernels: str = "ref",
 ) -> int:
     """The DFT arena without running the planner: X (and Y unless it takes X's memory)
     and the scratch, the larger first or the other way round, whichever is smaller."""
-    se, scr = shape.seq_len * shape.embed_dim, dft_peak(shape, tile_rows, fused)
+    se, scr = shape.seq_len * shape.embed_dim, dft_peak(shape, tile_rows, fused, kernels)
     al = max(align, KERNEL_ALIGN)
     io = [se, se] if keep_input else [se]
     best = None
@@ -194,9 +219,10 @@ def plan_dft(
     fused: bool = False,
     keep_input: bool = False,
     align: int = KERNEL_ALIGN,
+    kernels: str = "ref",
 ) -> SchedulePlan:
-    sched = dft_schedule(shape, tile_rows, fused, keep_input)
-    peak = dft_peak(shape, tile_rows, fused)
+    peak = dft_peak(shape, tile_rows, fused, kernels)
+    sched = dft_schedule(shape, tile_rows, fused, keep_input, peak)
     return SchedulePlan("dft", tile_rows, peak, plan_arena(sched, align), sched)
 
 
@@ -215,11 +241,15 @@ class TileChoice:
 
 
 def dft_arenas(
-    shape: MhsaShape, fused: bool = False, keep_input: bool = False, align: int = KERNEL_ALIGN
+    shape: MhsaShape,
+    fused: bool = False,
+    keep_input: bool = False,
+    align: int = KERNEL_ALIGN,
+    kernels: str = "ref",
 ) -> dict[int, int]:
     """The DFT arena for every tile size 1..S (closed form, equal to the planner's)."""
     return {
-        x: dft_arena_closed_form(shape, x, fused, keep_input, align)
+        x: dft_arena_closed_form(shape, x, fused, keep_input, align, kernels)
         for x in range(1, shape.seq_len + 1)
     }
 
@@ -232,18 +262,20 @@ def choose_tile(
     fused: bool = False,
     keep_input: bool = False,
     align: int = KERNEL_ALIGN,
+    kernels: str = "ref",
 ) -> TileChoice:
     """The fastest tile size whose DFT arena fits ``ram_budget`` bytes: the lowest cost
     among the fitting sizes that ``costs`` (x -> instructions, e.g. from the bench) prices,
-    otherwise the largest fitting x (fewest tiles, fewest kernel calls)."""
-    arenas = dft_arenas(shape, fused, keep_input, align)
+    otherwise the largest fitting x (fewest tiles, fewest kernel calls). ``kernels``: the
+    variant whose DFT kernel's scratch is planned."""
+    arenas = dft_arenas(shape, fused, keep_input, align, kernels)
     fitting = [x for x, b in arenas.items() if b <= ram_budget]
     if not fitting:
         x = min(arenas, key=lambda t: (arenas[t], -t))
         return TileChoice(
             x,
             arenas[x],
-            dft_peak(shape, x, fused),
+            dft_peak(shape, x, fused, kernels),
             False,
             ram_budget,
             f"no tile fits: the smallest DFT arena is {arenas[x]} bytes (x={x}), "
@@ -257,4 +289,5 @@ def choose_tile(
     else:
         x = max(fitting)
         reason = "largest tile that fits (no cost figures)"
-    return TileChoice(x, arenas[x], dft_peak(shape, x, fused), True, ram_budget, reason, arenas)
+    peak = dft_peak(shape, x, fused, kernels)
+    return TileChoice(x, arenas[x], peak, True, ram_budget, reason, arenas)

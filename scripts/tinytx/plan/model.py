@@ -22,12 +22,15 @@ def plan_model(
     kernels: str | None = None,
 ) -> dict:
     """Plan a whole model; returns the JSON object ``tinytx plan`` prints."""
-    from tinytx.codegen.project import default_kernels, plan_json
+    from tinytx.codegen.project import board_cpu, default_kernels, plan_json
 
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such model file")
     variant = kernels or default_kernels(budget.board)
-    return plan_json(path, budget.budget, budget.describe(), fwsa_mode, tile_rows, variant)
+    return plan_json(
+        path, budget.budget, budget.describe(), fwsa_mode, tile_rows, variant,
+        board_cpu(budget.board),
+    )  # fmt: skip
 
 
 def render_text(result: dict) -> str:
@@ -46,6 +49,9 @@ def render_text(result: dict) -> str:
             f"{result['dft_peak_bytes']:,} bytes"
         )
     lines += [f"  {d}" for d in result["decisions"]]
+    if result.get("schedule"):
+        lines.append(f"  candidates ({result['schedule']['pricing']}):")
+        lines += [f"    {c}" for c in result["schedule"]["candidates"]]
     verdict = "fits" if result["fits"] else "does NOT fit"
     lines.append(f"chosen plan: arena {result['arena_bytes']:,} bytes: {verdict}")
     return "\n".join(lines) + "\n"

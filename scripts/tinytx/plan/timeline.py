@@ -2,8 +2,9 @@
 
 Each buffer is a bar: horizontally its lifetime over the schedule's steps, vertically its
 place in the arena (offset to offset + size). The DFT panel opens the kernel's scratch
-into its parts (O, and per head K_h, V_h^T, the tiles, the score row), at the offsets of
-the kernel's scratch layout. A dashed line marks the board's arena budget.
+into its parts (O, and per head K_h, V_h^T, the tiles, the score row; the ``arm`` kernel's
+own parts when those kernels are planned), at the offsets of the kernel's scratch layout.
+A dashed line marks the board's arena budget.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tinytx.plan.arena import SCRATCH_SUFFIX
+from tinytx.plan.arm_attention import arm_attention_layout
 from tinytx.plan.block import BlockPlan
 from tinytx.plan.mhsa import SchedulePlan, dft_scratch_layout
 
@@ -66,7 +68,50 @@ def layerwise_bars(sp: SchedulePlan) -> tuple[list[Bar], list[str]]:
     return bars, ["in", *(st.name for st in steps), "out"]
 
 
+def arm_dft_bars(p: BlockPlan) -> tuple[list[Bar], list[str]]:
+    """The ``arm`` DFT kernel's scratch (:mod:`tinytx.plan.arm_attention`): per head K_h,
+    V_h^T, the weights and the tile's buffers; X's widened rows; Yacc or O for the block."""
+    shape, fused = p.shape, p.fwsa.fuse
+    lay = arm_attention_layout(shape, p.tile_rows, fused)
+    plan = p.dft.arena
+    base = plan.scratch_offsets["fwsa_dft" if fused else "mhsa_dft"]
+    names: list[str] = ["in"]
+    bars: list[Bar] = []
+    for head in range(shape.heads):
+        names += [f"K{head} V{head}", f"tiles{head}"]
+        kv, t = len(names) - 2, len(names) - 1
+        if not fused:
+            bars.append(Bar("K_h", kv, t, base + lay["kw"], lay["xw"] - lay["kw"], COLORS["k"]))
+        bars.append(Bar("V_h^T", kv, t, base + lay["vw"], lay["w"] - lay["vw"], COLORS["vt"]))
+        bars.append(Bar("W_h", kv, t, base + lay["w"], lay["qw"] - lay["w"], COLORS["t"]))
+        bars.append(Bar("tile", t, t, base + lay["qw"], lay["acc"] - lay["qw"], COLORS["tile"]))
+    names.append("out")
+    bars.append(
+        Bar("X rows", 1, len(names) - 2, base + lay["xw"], lay["vw"] - lay["xw"], COLORS["x"])
+    )
+    acc = lay["total"] - lay["acc"]
+    bars.append(
+        Bar("Yacc" if lay["ymode"] else "O", 1, len(names) - 1, base + lay["acc"], acc, COLORS["o"])
+    )
+    bars.append(
+        Bar("x", 0, len(names) - 2, plan.offsets["x"], shape.seq_len * shape.embed_dim, COLORS["x"])
+    )
+    bars.append(
+        Bar(
+            "y",
+            len(names) - 1,
+            len(names) - 1,
+            plan.offsets["y"],
+            shape.seq_len * shape.embed_dim,
+            COLORS["y"],
+        )
+    )
+    return bars, names
+
+
 def dft_bars(p: BlockPlan) -> tuple[list[Bar], list[str]]:
+    if p.kernels == "arm":
+        return arm_dft_bars(p)
     shape, x, fused = p.shape, p.tile_rows, p.fwsa.fuse
     lay = dft_scratch_layout(shape, x, fused)
     plan = p.dft.arena

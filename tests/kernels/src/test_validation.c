@@ -185,9 +185,19 @@ static const struct {
 	int32_t tile, mhsa, fwsa;
 	int in_place;
 } dft_tiles[] = {
+#ifdef TT_KERNELS_ARM
+	/* arm (kernels/src/arm/tinytx_mhsa_dft_s8.c, int16 W2 parts, O kept as int8):
+	 *   MHSA: Kw 32 | Xw 32 | Vw 16 | W 16 | Q 16 (x = 1, 2) or 32 (x = 3) | P 16 | O 16 |
+	 *         scores 32 | O 12
+	 *   FWSA: Xw 32 | Vw 16 | W 32 | T 16 or 32 | P 16 | O 16 | scores 32 | O 12 */
+	{1, 188, 172, 0},
+	{2, 188, 172, 1},
+	{3, 204, 188, 1},
+#else
 	{1, 48, 40, 0},
 	{2, 52, 48, 1},
 	{3, 60, 56, 1},
+#endif
 	{0, TINYTX_ERR_DIMS, TINYTX_ERR_DIMS, 0},
 	{4, TINYTX_ERR_DIMS, TINYTX_ERR_DIMS, 0},
 	{-1, TINYTX_ERR_DIMS, TINYTX_ERR_DIMS, 0},
