@@ -69,6 +69,28 @@ def test_i_exp_is_exact_for_every_logit() -> None:
     assert got.max() < 1 << 22  # the table values, and so every e, below 2^22
 
 
+def arm_i_exp_unclamped(x: np.ndarray) -> np.ndarray:
+    """tt_exp4_scaled_nc: tt_exp_q10 without the SSAT; LSR by register takes the low
+    byte of z and gives 0 for 32 <= z <= 255."""
+    z = (x * -RECIP) >> 32
+    r = x + z * LN2_Q
+    index = r + LN2_Q - 1
+    assert index.min() >= 0 and index.max() < LN2_Q
+    assert z.min() >= 0 and z.max() <= 255
+    r_all = np.arange(-(LN2_Q - 1), 1, dtype=np.int64)
+    table = (r_all + EXP_B_Q) ** 2 + EXP_C_Q
+    return np.where(z >= 32, 0, table[index] >> np.minimum(z, 31))
+
+
+def test_i_exp_needs_no_clamp_above_the_clamp_free_bound() -> None:
+    """TT_LOGIT_NOCLAMP: every logit above -TT_LOGIT_NOCLAMP gives the golden i-exp
+    without the SSAT (the plan's clamp_free)."""
+    bound = 256 * LN2_Q
+    assert re.search(r"#define TT_LOGIT_NOCLAMP \(256 \* TINYTX_LN2_Q\)", ARM_COMMON.read_text())
+    x = np.arange(-bound + 1, 1, dtype=np.int64)
+    assert np.array_equal(arm_i_exp_unclamped(x), sm.i_exp(np.maximum(x, sm.LOGIT_MIN)))
+
+
 def test_the_reciprocal_division_is_exact_beyond_the_clamp() -> None:
     u = np.arange(0, 1 << 21, dtype=np.int64)
     assert np.array_equal((u * RECIP) >> 32, u // LN2_Q)

@@ -13,8 +13,8 @@
  *   four in SXTB16 order (k0, k2, k1, k3) so that an int8 word widened in
  *   registers lines up with it. Pairs of rows follow each other, blocks of a pair
  *   are contiguous; rows and K are padded (to even, to a multiple of 4) with zeros.
- *   `tt_mm2x2` reads one pair of each of two W2 matrices with one LDM and two LDRD
- *   per block: 11 instructions for 16 multiply-accumulates.
+ *   The tile engine of tinytx_mhsa_s8.c reads one pair of each of two W2 matrices
+ *   with two LDM per block: 10 instructions for 16 multiply-accumulates.
  *
  * Inline assembly is used only where it was measured better than what GCC 12
  * makes of the C (each use says by how much), or for instructions ACLE has no
@@ -308,7 +308,16 @@ typedef struct {
 	int32_t up;    /* TT_LOGIT_SCALED: scores are raw scores << up */
 	int32_t round; /* TT_LOGIT_HIGH */
 	int32_t right; /* TT_LOGIT_HIGH */
+	int32_t clamp_free; /* TT_LOGIT_SCALED: every logit lies in (-TT_LOGIT_NOCLAMP, 0] */
 } tt_softmax_plan;
+
+/*
+ * Logits above -TT_LOGIT_NOCLAMP need no clamp before tt_exp_q10's steps: z stays
+ * below 256 (a register shift by z uses its low byte: z >= 32 gives 0, as does
+ * 22 <= z < 32 since the table is below 2^22, so e = 0 as after the clamp) and is
+ * exact, so r indexes the table.
+ */
+#define TT_LOGIT_NOCLAMP (256 * TINYTX_LN2_Q)
 
 /*
  * max_abs_score bounds |raw score|; scaled scores must keep |diff| << up within
@@ -322,6 +331,7 @@ static inline tt_softmax_plan tt_softmax_plan_for(tinytx_requant rq, int64_t max
 	p.up = 0;
 	p.round = 0;
 	p.right = 0;
+	p.clamp_free = 0;
 	if (rq.shift >= 33) {
 		p.mode = TT_LOGIT_HIGH;
 		p.round = (int32_t)1 << (rq.shift - 33);
@@ -330,6 +340,10 @@ static inline tt_softmax_plan tt_softmax_plan_for(tinytx_requant rq, int64_t max
 		   (2 * max_abs_score) << (32 - rq.shift) <= (int64_t)1 << 31) {
 		p.mode = TT_LOGIT_SCALED;
 		p.up = 32 - rq.shift;
+		/* |logit| <= (|diff| * |m| + 2^31) >> 32 with |diff| <= 2 * max_abs_score << up */
+		const int64_t m = rq.multiplier < 0 ? -(int64_t)rq.multiplier : rq.multiplier;
+		const int64_t top = (((2 * max_abs_score) << p.up) * m + ((int64_t)1 << 31)) >> 32;
+		p.clamp_free = top < TT_LOGIT_NOCLAMP;
 	} else {
 		p.mode = TT_LOGIT_WIDE;
 	}
@@ -367,13 +381,34 @@ static inline tt_softmax_plan tt_softmax_plan_for(tinytx_requant rq, int64_t max
  * elements and at least 4: tt_exp4_* replace scores by i-exp values and return
  * their sum (k = {max, multiplier, 1} for tt_exp4_h1, the TT_LOGIT_HIGH mode with
  * shift 33; {max, multiplier} for tt_exp4_scaled, the TT_LOGIT_SCALED mode);
- * tt_prob4_* write the probabilities of i-exp values, four per step, as uint8
+ * tt_prob4_* write the probabilities of i-exp values, eight per step, as uint8
  * (tt_prob4_u8) or into one row of a W2 pair (tt_prob4_w2: dst is the row's first
  * word, advancing 16 bytes per four values), with the clamp at 255 (_clamp) or
  * without (when tt_prob_unclamped).
  */
 uint32_t tt_exp4_h1(int32_t *row, int32_t *end, const int32_t *k);
 uint32_t tt_exp4_scaled(int32_t *row, int32_t *end, const int32_t *k);
+uint32_t tt_exp4_scaled_nc(int32_t *row, int32_t *end, const int32_t *k); /* clamp_free */
+/*
+ * Head dimension <= 2 (keys packed one word each, k..k_end a multiple of 4 and at
+ * least 4): tt_exp4_p2_* compute each score q . k and its i-exp value in one pass
+ * (kx = {-max, multiplier, q}, q scaled by 2^up: the TT_LOGIT_SCALED mode), writing
+ * e and returning the sum; tt_qk_max2_p2 returns the maxima of the unscaled scores
+ * of q0 and q1 in its two int16 lanes, each score within int16.
+ */
+uint32_t tt_exp4_p2_scaled(const int32_t *k, const int32_t *k_end, int32_t *e, const int32_t *kx);
+uint32_t tt_exp4_p2_scaled_nc(const int32_t *k, const int32_t *k_end, int32_t *e,
+			      const int32_t *kx);
+int32_t tt_qk_max2_p2(int32_t q0, int32_t q1, const int32_t *k, const int32_t *k_end);
+/*
+ * ... and tt_prob4_av_p2* the probabilities of one row of i-exp values (as
+ * tt_prob4_w2*) multiplied straight into the W2 block row of V^T's feature pair v:
+ * acc[f] = sum_j p_j v[f][j], the probabilities never stored.
+ */
+void tt_prob4_av_p2(const uint32_t *e, const uint32_t *end, const int32_t *v, uint32_t sum,
+		    int32_t acc[2]);
+void tt_prob4_av_p2_clamp(const uint32_t *e, const uint32_t *end, const int32_t *v,
+			  uint32_t sum, int32_t acc[2]);
 void tt_prob4_w2(const uint32_t *e, const uint32_t *end, int32_t *dst, uint32_t sum);
 void tt_prob4_w2_clamp(const uint32_t *e, const uint32_t *end, int32_t *dst, uint32_t sum);
 void tt_prob4_u8(const uint32_t *e, const uint32_t *end, uint8_t *dst, uint32_t sum);
@@ -388,8 +423,9 @@ static inline uint32_t tt_softmax_exp_row(int32_t *row, int32_t n, int32_t max,
 	const int32_t n4 = n & ~3;
 	if (n4 > 0 && (p->mode == TT_LOGIT_SCALED || (p->mode == TT_LOGIT_HIGH && p->right == 1))) {
 		const int32_t k[3] = {max, m, 1};
-		sum = p->mode == TT_LOGIT_SCALED ? tt_exp4_scaled(row, row + n4, k)
-						 : tt_exp4_h1(row, row + n4, k);
+		sum = p->mode != TT_LOGIT_SCALED ? tt_exp4_h1(row, row + n4, k)
+		      : p->clamp_free            ? tt_exp4_scaled_nc(row, row + n4, k)
+						 : tt_exp4_scaled(row, row + n4, k);
 		row += n4;
 		n -= n4;
 	}

@@ -20,7 +20,7 @@ typedef struct {
 	int16_t *out;         /* -8 */
 	int32_t delta;        /* -4 */
 	const int16_t *a;     /* 0 */
-	int32_t steps;        /* 4: set by the assembly: ceil(kb / 4) */
+	int32_t steps;        /* 4: unused (the assembly keeps its state in its frame) */
 	int32_t c[4];         /* 8: constant init */
 	const int32_t *i0;    /* 24: stepping init */
 	const int32_t *i1;    /* 28 */
@@ -29,7 +29,7 @@ typedef struct {
 	const int16_t *b_end; /* 40 */
 	int32_t max0, max1;   /* 44, 48 */
 	int32_t kb;           /* 52: blocks, >= 1 */
-	uintptr_t entry;      /* 56: set by the assembly: where the first step starts */
+	uintptr_t entry;      /* 56: unused */
 	int32_t m1;           /* 60: rq_pc, rqt_pc: the factor of a's second row */
 	int32_t round1;       /* 64 */
 	int32_t right1;       /* 68 */

@@ -13,7 +13,7 @@
  *
  * Every operand is widened to int16 once, in the W2 layout of tinytx_arm_common.h,
  * so that every product runs in one 2 x 2 SMLAD tile: a pair of rows of one W2
- * matrix against a pair of rows of another, 11 instructions per 16 MACs. Only the
+ * matrix against a pair of rows of another, 10 instructions per 16 MACs. Only the
  * rows in flight of the attention map exist (two score rows, two probability
  * rows), and Q, K, V^T of one head.
  *
@@ -52,8 +52,9 @@
  *        constant delta (b's pairs are the rows of out, a's rows its positions);
  *   rq_pc, rqt_pc: as rq, rqt with a factor per a row (per-channel projections):
  *        (m, round, right) for c00, c01 and (m1, round1, right1) for c10, c11.
- * The assembly gets &t->a: the requantization fields lie below it (one LDMDB), the
- * tile fields above it (one LDM); the offsets are used by the assembly.
+ * The routines get &t->a (the offsets below are from there) and copy what they read
+ * into their stack frame; they write back what they advance (o0, o1, i0, i1, out,
+ * delta) and max0, max1.
  */
 typedef struct {
 	int32_t m;            /* -20 */
@@ -62,7 +63,7 @@ typedef struct {
 	int16_t *out;         /* -8 */
 	int32_t delta;        /* -4 */
 	const int16_t *a;     /* 0 */
-	int32_t steps;        /* 4: set by the assembly: ceil(kb / 4) */
+	int32_t steps;        /* 4: unused (kept: the layout is shared) */
 	int32_t c[4];         /* 8: constant init */
 	const int32_t *i0;    /* 24: stepping init */
 	const int32_t *i1;    /* 28 */
@@ -71,11 +72,24 @@ typedef struct {
 	const int16_t *b_end; /* 40 */
 	int32_t max0, max1;   /* 44, 48 */
 	int32_t kb;           /* 52: blocks, >= 1 */
-	uintptr_t entry;      /* 56: set by the assembly: where the first step starts */
+	uintptr_t entry;      /* 56: unused (kept: the layout is shared) */
 	int32_t m1;           /* 60: rq_pc, rqt_pc: the factor of a's second row */
 	int32_t round1;       /* 64 */
 	int32_t right1;       /* 68 */
 } tt_tiles;
+
+#define TT_TILES_AT(f) ((long)offsetof(tt_tiles, f) - (long)offsetof(tt_tiles, a))
+_Static_assert(TT_TILES_AT(m) == -20 && TT_TILES_AT(round) == -16 && TT_TILES_AT(right) == -12,
+	       "tt_tiles: requantization fields");
+_Static_assert(TT_TILES_AT(out) == -8 && TT_TILES_AT(delta) == -4, "tt_tiles: out, delta");
+_Static_assert(TT_TILES_AT(c) == 8 && TT_TILES_AT(i0) == 24 && TT_TILES_AT(i1) == 28,
+	       "tt_tiles: init fields");
+_Static_assert(TT_TILES_AT(o0) == 32 && TT_TILES_AT(o1) == 36 && TT_TILES_AT(b_end) == 40,
+	       "tt_tiles: outputs");
+_Static_assert(TT_TILES_AT(max0) == 44 && TT_TILES_AT(max1) == 48 && TT_TILES_AT(kb) == 52,
+	       "tt_tiles: maxima, blocks");
+_Static_assert(TT_TILES_AT(m1) == 60 && TT_TILES_AT(round1) == 64 && TT_TILES_AT(right1) == 68,
+	       "tt_tiles: per-channel fields");
 
 /* `at` is &t->a of a tt_tiles t. */
 void tt_tiles_raw_c(void *at, const int16_t *b);
@@ -87,183 +101,297 @@ void tt_tiles_rq_c_pc(void *at, const int16_t *b);
 void tt_tiles_rqt_c_pc(void *at, const int16_t *b);
 
 /*
- * Assembly: every register is needed (13 in the inner block), which GCC cannot
- * arrange around a C loop (measured 166 instructions per 2 x 2 tile of 8 blocks
- * with an inline-assembly block in a C loop, 121 with this loop).
- * Registers: r0 a, r1 b, r2 blocks left, r3/r7/r9/r10 c00/c01/c10/c11,
- * r4-r6/r8 the a pair of a block, r11/r12 one b row of a block, lr the context.
+ * Assembly: all 14 registers hold data in the inner block (r0 a, r1 b, r2-r5
+ * c00/c01/c10/c11, r6-r9 the a pair of a block, r10-r12/lr the b pair: two LDM
+ * and eight SMLAD, 10 instructions per 16 MACs), so the context lives in the stack
+ * frame, laid out for one-instruction loads (sp offsets):
+ *   0 a, 4..16 c[4] | 20 a_end | 24 entry | 28 b_end | 32 o0, 36 o1 |
+ *   40 max0, 44 max1 | 48 m, 52 round, 56 right, 60 out, 64 delta |
+ *   68 m1, 72 round1, 76 right1 | 80 i0, 84 i1 | 88 &t->a |
+ *   92 requantization entry, 96 its return (TT_ASM_REQUANT)
+ * (measured: 166 instructions per 2 x 2 tile of 8 blocks with an inline-assembly
+ * block in a C loop; 117 with a context register and three loads per block; 101 to
+ * 109 with this one.)
  */
 #define TT_ASM_BLOCK                                                                               \
-	"	ldm	r0!, {r4, r5, r6, r8}\n"                                                   \
-	"	ldrd	r11, r12, [r1], #8\n"                                                      \
-	"	smlad	r3, r4, r11, r3\n"                                                         \
-	"	smlad	r3, r5, r12, r3\n"                                                         \
-	"	smlad	r9, r6, r11, r9\n"                                                         \
-	"	smlad	r9, r8, r12, r9\n"                                                         \
-	"	ldrd	r11, r12, [r1], #8\n"                                                      \
-	"	smlad	r7, r4, r11, r7\n"                                                         \
-	"	smlad	r7, r5, r12, r7\n"                                                         \
-	"	smlad	r10, r6, r11, r10\n"                                                       \
-	"	smlad	r10, r8, r12, r10\n"
+	"	ldm.w	r0!, {r6, r7, r8, r9}\n"                                                   \
+	"	ldm.w	r1!, {r10, r11, r12, lr}\n"                                                \
+	"	smlad	r2, r6, r10, r2\n"                                                         \
+	"	smlad	r2, r7, r11, r2\n"                                                         \
+	"	smlad	r3, r6, r12, r3\n"                                                         \
+	"	smlad	r3, r7, lr, r3\n"                                                          \
+	"	smlad	r4, r8, r10, r4\n"                                                         \
+	"	smlad	r4, r9, r11, r4\n"                                                         \
+	"	smlad	r5, r8, r12, r5\n"                                                         \
+	"	smlad	r5, r9, lr, r5\n"
+
+/* Frame copies of the fields a variant reads (r0 = &t->a). */
+#define TT_CP_C                                                                                    \
+	"	ldr	r2, [r0]\n"                                                                \
+	"	add	r3, r0, #8\n"                                                              \
+	"	ldm	r3, {r3, r4, r5, r6}\n"                                                    \
+	"	stm	sp, {r2, r3, r4, r5, r6}\n"
+#define TT_CP_S                                                                                    \
+	"	ldr	r2, [r0]\n"                                                                \
+	"	str	r2, [sp]\n"                                                                \
+	"	ldrd	r2, r3, [r0, #24]\n"                                                       \
+	"	strd	r2, r3, [sp, #80]\n"
+#define TT_CP_O                                                                                    \
+	"	ldrd	r2, r3, [r0, #32]\n"                                                       \
+	"	strd	r2, r3, [sp, #32]\n"
+#define TT_CP_MAX                                                                                  \
+	TT_CP_O "	ldrd	r2, r3, [r0, #44]\n"                                                  \
+	"	strd	r2, r3, [sp, #40]\n"
+#define TT_CP_RQ                                                                                   \
+	"	sub	r2, r0, #20\n"                                                             \
+	"	ldm	r2, {r2, r3, r4, r5, r6}\n"                                                \
+	"	add	r7, sp, #48\n"                                                             \
+	"	stm	r7, {r2, r3, r4, r5, r6}\n"
+#define TT_CP_RQ_PC                                                                                \
+	TT_CP_RQ "	ldrd	r2, r3, [r0, #60]\n"                                                 \
+	"	strd	r2, r3, [sp, #68]\n"                                                       \
+	"	ldr	r2, [r0, #68]\n"                                                           \
+	"	str	r2, [sp, #76]\n"
 
 /*
- * kb blocks, four per step, entered Duff's-device style: the first step starts at
- * block (4 - kb % 4) % 4 of the four (44 bytes each, all 32-bit encodings), so the
- * prologue computes that address once per call (entry, with the Thumb bit) and the
- * number of steps, and every tile branches there with one LDR PC.
+ * kb blocks, eight per step, entered Duff's-device style: the first step starts at
+ * block (8 - kb % 8) % 8 (40 bytes each, all 32-bit encodings); the prologue computes
+ * that address once per call (entry, with the Thumb bit) and a_end = a + 16 kb, the
+ * end of every tile's dot product. When kb <= 8 the tiles run a copy of the loop
+ * without the step's end test (TT_ASM_DOT1: one step, entered at block 8 - kb).
  */
 #define TT_ASM_PROLOGUE                                                                            \
-	"	ldr	r2, [lr, #52]\n"                                                           \
-	"	adds	r3, r2, #3\n"                                                              \
-	"	lsrs	r3, r3, #2\n"                                                              \
-	"	str	r3, [lr, #4]\n"                                                            \
-	"	rsbs	r2, r2, #0\n"                                                              \
-	"	and	r2, r2, #3\n"                                                              \
-	"	movs	r3, #44\n"                                                                 \
+	"	ldr	r2, [r0, #40]\n"                                                           \
+	"	str	r2, [sp, #28]\n" /* b_end */                                              \
+	"	ldr	r2, [r0, #52]\n" /* kb */                                                 \
+	"	ldr	r3, [sp]\n"                                                                \
+	"	add	r3, r3, r2, lsl #4\n"                                                      \
+	"	str	r3, [sp, #20]\n"                                                           \
+	"	movs	r3, #40\n"                                                                 \
+	"	cmp	r2, #8\n"                                                                  \
+	"	bgt	5f\n"                                                                      \
+	"	rsb	r2, r2, #8\n"                                                              \
+	"	adr	r4, 3f\n"                                                                  \
+	"	mla	r2, r2, r3, r4\n"                                                          \
+	"	orr	r2, r2, #1\n"                                                              \
+	"	str	r2, [sp, #24]\n"
+#define TT_ASM_PROLOGUE_LONG                                                                       \
+	"5:	rsbs	r2, r2, #0\n"                                                              \
+	"	and	r2, r2, #7\n"                                                              \
 	"	adr	r4, 2f\n"                                                                  \
 	"	mla	r2, r2, r3, r4\n"                                                          \
 	"	orr	r2, r2, #1\n"                                                              \
-	"	str	r2, [lr, #56]\n"
-#define TT_ASM_DOT                                                                                 \
-	"	ldr	pc, [lr, #56]\n"                                                           \
+	"	str	r2, [sp, #24]\n"
+#define TT_ASM_BLOCKS8                                                                             \
+	TT_ASM_BLOCK TT_ASM_BLOCK TT_ASM_BLOCK TT_ASM_BLOCK TT_ASM_BLOCK TT_ASM_BLOCK TT_ASM_BLOCK  \
+		TT_ASM_BLOCK
+#define TT_ASM_DOT1                                                                                \
+	"	ldr	pc, [sp, #24]\n"                                                           \
 	"	.align	2\n"                                                                       \
-	"2:\n" TT_ASM_BLOCK TT_ASM_BLOCK TT_ASM_BLOCK TT_ASM_BLOCK "	subs	r2, r2, #1\n"       \
+	"3:\n" TT_ASM_BLOCKS8
+#define TT_ASM_DOT                                                                                 \
+	"	ldr	pc, [sp, #24]\n"                                                           \
+	"	.align	2\n"                                                                       \
+	"2:\n" TT_ASM_BLOCKS8 "	ldr	r6, [sp, #20]\n"                                           \
+	"	cmp	r0, r6\n"                                                                  \
 	"	bne	2b\n"
 
-#define TT_ASM_INIT_C "	ldm	lr, {r0, r2, r3, r7, r9, r10}\n"
+#define TT_ASM_INIT_C "	ldm	sp, {r0, r2, r3, r4, r5}\n"
 #define TT_ASM_INIT_S                                                                              \
-	"	ldrd	r0, r2, [lr]\n"                                                            \
-	"	ldrd	r4, r5, [lr, #24]\n"                                                       \
-	"	ldrd	r3, r7, [r4], #8\n"                                                        \
-	"	ldrd	r9, r10, [r5], #8\n"                                                       \
-	"	strd	r4, r5, [lr, #24]\n"
+	"	ldrd	r6, r7, [sp, #80]\n"                                                       \
+	"	ldrd	r2, r3, [r6], #8\n"                                                        \
+	"	ldrd	r4, r5, [r7], #8\n"                                                        \
+	"	strd	r6, r7, [sp, #80]\n"                                                       \
+	"	ldr	r0, [sp]\n"
 
 #define TT_ASM_STORE_RAW                                                                           \
-	"	ldrd	r4, r5, [lr, #32]\n"                                                       \
-	"	strd	r3, r7, [r4], #8\n"                                                        \
-	"	strd	r9, r10, [r5], #8\n"                                                       \
-	"	strd	r4, r5, [lr, #32]\n"
+	"	ldrd	r6, r7, [sp, #32]\n"                                                       \
+	"	strd	r2, r3, [r6], #8\n"                                                        \
+	"	strd	r4, r5, [r7], #8\n"                                                        \
+	"	strd	r6, r7, [sp, #32]\n"
 
-#define TT_ASM_STORE_MAX                                                                           \
-	TT_ASM_STORE_RAW "	ldrd	r4, r5, [lr, #44]\n"                                          \
-	"	cmp	r3, r4\n"                                                                  \
-	"	it	gt\n"                                                                      \
-	"	movgt	r4, r3\n"                                                                  \
-	"	cmp	r7, r4\n"                                                                  \
-	"	it	gt\n"                                                                      \
-	"	movgt	r4, r7\n"                                                                  \
-	"	cmp	r9, r5\n"                                                                  \
-	"	it	gt\n"                                                                      \
-	"	movgt	r5, r9\n"                                                                  \
-	"	cmp	r10, r5\n"                                                                 \
-	"	it	gt\n"                                                                      \
-	"	movgt	r5, r10\n"                                                                 \
-	"	strd	r4, r5, [lr, #44]\n"
+/*
+ * The maxima: a compare and a branch not taken per score (a new maximum is rare
+ * along a row); the taken branches (TT_ASM_MAX_TAIL, after the return) store it.
+ */
+#define TT_ASM_STORE_MAX(P)                                                                        \
+	TT_ASM_STORE_RAW "	ldrd	r6, r7, [sp, #40]\n"                                          \
+	"	cmp	r2, r6\n"                                                                  \
+	"	bgt	" P "0f\n" P "1:	cmp	r3, r6\n"                                               \
+	"	bgt	" P "2f\n" P "3:	cmp	r4, r7\n"                                               \
+	"	bgt	" P "4f\n" P "5:	cmp	r5, r7\n"                                               \
+	"	bgt	" P "6f\n" P "7:\n"
+#define TT_ASM_MAX_TAIL(P)                                                                         \
+	P "0:	mov	r6, r2\n"                                                                  \
+	"	str	r6, [sp, #40]\n"                                                           \
+	"	b	" P "1b\n" P "2:	mov	r6, r3\n"                                                  \
+	"	str	r6, [sp, #40]\n"                                                           \
+	"	b	" P "3b\n" P "4:	mov	r7, r4\n"                                                  \
+	"	str	r7, [sp, #44]\n"                                                           \
+	"	b	" P "5b\n" P "6:	mov	r7, r5\n"                                                  \
+	"	str	r7, [sp, #44]\n"                                                           \
+	"	b	" P "7b\n"
+#define TT_ASM_MAX_TAILS TT_ASM_MAX_TAIL("1") TT_ASM_MAX_TAIL("2")
+#define TT_ASM_STORE_MAX1 TT_ASM_STORE_MAX("1")
+#define TT_ASM_STORE_MAX2 TT_ASM_STORE_MAX("2")
 
-#define TT_ASM_REQUANT                                                                             \
-	"	ldmdb	lr, {r4, r5, r6, r8, r11}\n" /* m, round, right, out, delta */            \
-	"	smmla	r3, r3, r4, r5\n"                                                          \
-	"	smmla	r7, r7, r4, r5\n"                                                          \
-	"	smmla	r9, r9, r4, r5\n"                                                          \
-	"	smmla	r10, r10, r4, r5\n"                                                        \
-	"	asr	r3, r3, r6\n"                                                              \
-	"	asr	r7, r7, r6\n"                                                              \
-	"	asr	r9, r9, r6\n"                                                              \
-	"	asr	r10, r10, r6\n"                                                            \
-	"	ssat	r3, #8, r3\n"                                                              \
-	"	ssat	r7, #8, r7\n"                                                              \
-	"	ssat	r9, #8, r9\n"                                                              \
-	"	ssat	r10, #8, r10\n"
+/* Write-backs (r0 = &t->a): the advanced pointers, as a caller may go on from them. */
+#define TT_OUT_O                                                                                   \
+	"	ldrd	r2, r3, [sp, #32]\n"                                                       \
+	"	strd	r2, r3, [r0, #32]\n"
+#define TT_OUT_S                                                                                   \
+	TT_OUT_O "	ldrd	r2, r3, [sp, #80]\n"                                                 \
+	"	strd	r2, r3, [r0, #24]\n"
+#define TT_OUT_MAX                                                                                 \
+	TT_OUT_O "	ldrd	r2, r3, [sp, #40]\n"                                                 \
+	"	strd	r2, r3, [r0, #44]\n"
+#define TT_OUT_RQ                                                                                  \
+	"	ldrd	r2, r3, [sp, #60]\n"                                                       \
+	"	strd	r2, r3, [r0, #-8]\n"
 
-/* TT_ASM_REQUANT with a's second row (c10, c11) on its own factor: two more loads. */
+/*
+ * One factor: SMMLA, then the shift and the saturation in one SSAT ... ASR #right,
+ * whose shift is an immediate: the tile jumps into a table of 30 such quadruples
+ * (valid factors have shift <= 62, so right = shift - 32 <= 30),
+ * entry right - 1 (computed per call), which jumps back to the tile's label P8
+ * (saved per loop copy by TT_RQ_SET). 6 instructions against 8 with ASR by register.
+ */
+#define TT_ASM_REQUANT(P)                                                                          \
+	"	add	r6, sp, #48\n"                                                             \
+	"	ldm	r6, {r6, r7, r8, r9, r10}\n" /* m, round, right, out, delta */            \
+	"	smmla	r2, r2, r6, r7\n"                                                          \
+	"	smmla	r3, r3, r6, r7\n"                                                          \
+	"	smmla	r4, r4, r6, r7\n"                                                          \
+	"	smmla	r5, r5, r6, r7\n"                                                          \
+	"	ldr	pc, [sp, #92]\n" P "8:\n"
+#define TT_RQ_SET(P)                                                                               \
+	"	adr	r6, " P "8f\n"                                                              \
+	"	orr	r6, r6, #1\n"                                                              \
+	"	str	r6, [sp, #96]\n"
+#define TT_RQ_SET1 TT_RQ_SET("1")
+#define TT_RQ_SET2 TT_RQ_SET("2")
+#define TT_SAT_ENTRY(K)                                                                            \
+	"	ssat	r2, #8, r2, asr #" K "\n"                                                   \
+	"	ssat	r3, #8, r3, asr #" K "\n"                                                   \
+	"	ssat	r4, #8, r4, asr #" K "\n"                                                   \
+	"	ssat	r5, #8, r5, asr #" K "\n"                                                   \
+	"	ldr	pc, [sp, #96]\n"
+#define TT_SAT_ENTRIES8(A, B, C, D, E, F, G, H)                                                    \
+	TT_SAT_ENTRY(A) TT_SAT_ENTRY(B) TT_SAT_ENTRY(C) TT_SAT_ENTRY(D) TT_SAT_ENTRY(E)             \
+		TT_SAT_ENTRY(F) TT_SAT_ENTRY(G) TT_SAT_ENTRY(H)
+#define TT_SAT_TABLE                                                                               \
+	"	.align	2\n"                                                                       \
+	".Ltt_rq_sat:\n" TT_SAT_ENTRIES8("1", "2", "3", "4", "5", "6", "7", "8")                 \
+		TT_SAT_ENTRIES8("9", "10", "11", "12", "13", "14", "15", "16")                      \
+			TT_SAT_ENTRIES8("17", "18", "19", "20", "21", "22", "23", "24")             \
+				TT_SAT_ENTRY("25") TT_SAT_ENTRY("26") TT_SAT_ENTRY("27")    \
+					TT_SAT_ENTRY("28") TT_SAT_ENTRY("29") TT_SAT_ENTRY("30")
+/* The entry of right (1 .. 30: shift 33 .. 62) in the frame, after TT_CP_RQ. */
+#define TT_CP_RQJ                                                                                  \
+	TT_CP_RQ "	ldr	r2, [sp, #56]\n"                                                      \
+	"	movw	r3, #:lower16:.Ltt_rq_sat\n"                                               \
+	"	movt	r3, #:upper16:.Ltt_rq_sat\n"                                               \
+	"	sub	r2, r2, #1\n"                                                              \
+	"	movs	r4, #20\n"                                                                 \
+	"	mla	r2, r2, r4, r3\n"                                                          \
+	"	orr	r2, r2, #1\n"                                                              \
+	"	str	r2, [sp, #92]\n"
+
+/* TT_ASM_REQUANT with a's second row (c10, c11) on its own factor. */
 #define TT_ASM_REQUANT_PC                                                                          \
-	"	ldmdb	lr, {r4, r5, r6, r8, r11}\n" /* m, round, right, out, delta */            \
-	"	smmla	r3, r3, r4, r5\n"                                                          \
-	"	smmla	r7, r7, r4, r5\n"                                                          \
-	"	asr	r3, r3, r6\n"                                                              \
-	"	asr	r7, r7, r6\n"                                                              \
-	"	ldrd	r4, r5, [lr, #60]\n" /* m1, round1 */                                      \
-	"	ldr	r6, [lr, #68]\n"     /* right1 */                                          \
-	"	smmla	r9, r9, r4, r5\n"                                                          \
-	"	smmla	r10, r10, r4, r5\n"                                                        \
-	"	asr	r9, r9, r6\n"                                                              \
-	"	asr	r10, r10, r6\n"                                                            \
+	"	add	r6, sp, #48\n"                                                             \
+	"	ldm	r6, {r6, r7, r8, r9, r10}\n" /* m, round, right, out, delta */            \
+	"	smmla	r2, r2, r6, r7\n"                                                          \
+	"	smmla	r3, r3, r6, r7\n"                                                          \
+	"	asr	r2, r2, r8\n"                                                              \
+	"	asr	r3, r3, r8\n"                                                              \
+	"	add	r6, sp, #68\n"                                                             \
+	"	ldm	r6, {r6, r7, r8}\n" /* m1, round1, right1 */                              \
+	"	smmla	r4, r4, r6, r7\n"                                                          \
+	"	smmla	r5, r5, r6, r7\n"                                                          \
+	"	asr	r4, r4, r8\n"                                                              \
+	"	asr	r5, r5, r8\n"                                                              \
+	"	ssat	r2, #8, r2\n"                                                              \
 	"	ssat	r3, #8, r3\n"                                                              \
-	"	ssat	r7, #8, r7\n"                                                              \
-	"	ssat	r9, #8, r9\n"                                                              \
-	"	ssat	r10, #8, r10\n"
+	"	ssat	r4, #8, r4\n"                                                              \
+	"	ssat	r5, #8, r5\n"
 
 #define TT_ASM_STORE_RQ_WITH(REQUANT)                                                              \
-	REQUANT "	strh	r3, [r8]\n"                                                            \
-	"	strh	r7, [r8, #4]\n"                                                            \
-	"	strh	r9, [r8, #8]\n"                                                            \
-	"	strh	r10, [r8, #12]\n"                                                          \
-	"	add	r8, r11\n"                                                                 \
-	"	eor	r11, r11, #12\n"                                                           \
-	"	strd	r8, r11, [lr, #-8]\n"
+	REQUANT "	strh	r2, [r9]\n"                                                            \
+	"	strh	r3, [r9, #4]\n"                                                            \
+	"	strh	r4, [r9, #8]\n"                                                            \
+	"	strh	r5, [r9, #12]\n"                                                           \
+	"	add	r9, r10\n"                                                                 \
+	"	eor	r10, r10, #12\n"                                                           \
+	"	strd	r9, r10, [sp, #60]\n"
 
 #define TT_ASM_STORE_RQT_WITH(REQUANT)                                                             \
-	REQUANT "	strh	r3, [r8]\n"                                                            \
-	"	strh	r9, [r8, #4]\n"                                                            \
-	"	strh	r7, [r8, #8]\n"                                                            \
-	"	strh	r10, [r8, #12]\n"                                                          \
-	"	add	r8, r11\n"                                                                 \
-	"	str	r8, [lr, #-8]\n"
+	REQUANT "	strh	r2, [r9]\n"                                                            \
+	"	strh	r4, [r9, #4]\n"                                                            \
+	"	strh	r3, [r9, #8]\n"                                                            \
+	"	strh	r5, [r9, #12]\n"                                                           \
+	"	add	r9, r10\n"                                                                 \
+	"	str	r9, [sp, #60]\n"
 
-#define TT_ASM_STORE_RQ                                                                            \
-	TT_ASM_REQUANT "	strh	r3, [r8]\n"                                                     \
-	"	strh	r7, [r8, #4]\n"                                                            \
-	"	strh	r9, [r8, #8]\n"                                                            \
-	"	strh	r10, [r8, #12]\n"                                                          \
-	"	add	r8, r11\n"                                                                 \
-	"	eor	r11, r11, #12\n"                                                           \
-	"	strd	r8, r11, [lr, #-8]\n"
-
-#define TT_ASM_STORE_RQT                                                                           \
-	TT_ASM_REQUANT "	strh	r3, [r8]\n"                                                     \
-	"	strh	r9, [r8, #4]\n"                                                            \
-	"	strh	r7, [r8, #8]\n"                                                            \
-	"	strh	r10, [r8, #12]\n"                                                          \
-	"	add	r8, r11\n"                                                                 \
-	"	str	r8, [lr, #-8]\n"
-
-#define TT_ASM_TILES(NAME, INIT, STORE)                                                            \
+/*
+ * STORE1, STORE2: the same store in the two copies of the loop (each with its own
+ * local labels), SET1, SET2 what it needs set before each copy.
+ */
+#define TT_ASM_TILES(NAME, COPY, INIT, STORE1, STORE2, SET1, SET2, OUT, TAIL)                                  \
 	"	.align	2\n"                                                                       \
 	"	.global	" NAME "\n"                                                                \
 	"	.type	" NAME ", %function\n"                                                     \
 	"	.thumb_func\n" NAME ":\n"                                                          \
 	"	push	{r4, r5, r6, r7, r8, r9, r10, r11, lr}\n"                                  \
-	"	mov	lr, r0\n" TT_ASM_PROLOGUE "1:\n" INIT TT_ASM_DOT STORE "	ldr	r2, [lr, #40]\n"   \
-	"	cmp	r1, r2\n"                                                                  \
+	"	sub	sp, sp, #100\n"                                                           \
+	"	str	r0, [sp, #88]\n" COPY TT_ASM_PROLOGUE SET1 "1:\n" INIT TT_ASM_DOT1 STORE1   \
+	"	ldr	r6, [sp, #28]\n"                                                           \
+	"	cmp	r1, r6\n"                                                                  \
 	"	bne	1b\n"                                                                      \
-	"	pop	{r4, r5, r6, r7, r8, r9, r10, r11, pc}\n"                                  \
-	"	.size	" NAME ", .-" NAME "\n"
+	"	b	9f\n" TT_ASM_PROLOGUE_LONG SET2 "4:\n" INIT TT_ASM_DOT STORE2                  \
+	"	ldr	r6, [sp, #28]\n"                                                           \
+	"	cmp	r1, r6\n"                                                                  \
+	"	bne	4b\n"                                                                      \
+	"9:	ldr	r0, [sp, #88]\n" OUT "	add	sp, sp, #100\n"                               \
+	"	pop	{r4, r5, r6, r7, r8, r9, r10, r11, pc}\n" TAIL "	.size	" NAME ", .-" NAME  \
+	"\n"
 
 __asm__("	.syntax unified\n"
 	"	.thumb\n"
-	"	.text\n" TT_ASM_TILES("tt_tiles_raw_c", TT_ASM_INIT_C, TT_ASM_STORE_RAW)
-		TT_ASM_TILES("tt_tiles_raw_s", TT_ASM_INIT_S, TT_ASM_STORE_RAW)
-			TT_ASM_TILES("tt_tiles_max_c", TT_ASM_INIT_C, TT_ASM_STORE_MAX)
-				TT_ASM_TILES("tt_tiles_rq_c", TT_ASM_INIT_C, TT_ASM_STORE_RQ)
-					TT_ASM_TILES("tt_tiles_rqt_c", TT_ASM_INIT_C, TT_ASM_STORE_RQT)
-						TT_ASM_TILES("tt_tiles_rq_c_pc", TT_ASM_INIT_C,
-							     TT_ASM_STORE_RQ_WITH(TT_ASM_REQUANT_PC))
-							TT_ASM_TILES("tt_tiles_rqt_c_pc", TT_ASM_INIT_C,
-								     TT_ASM_STORE_RQT_WITH(
-									     TT_ASM_REQUANT_PC)));
+	"	.text\n" TT_SAT_TABLE
+	TT_ASM_TILES("tt_tiles_raw_c", TT_CP_C TT_CP_O, TT_ASM_INIT_C, TT_ASM_STORE_RAW,
+		     TT_ASM_STORE_RAW, "", "", TT_OUT_O, "")
+	TT_ASM_TILES("tt_tiles_raw_s", TT_CP_S TT_CP_O, TT_ASM_INIT_S, TT_ASM_STORE_RAW,
+		     TT_ASM_STORE_RAW, "", "", TT_OUT_S, "")
+	TT_ASM_TILES("tt_tiles_max_c", TT_CP_C TT_CP_MAX, TT_ASM_INIT_C, TT_ASM_STORE_MAX1,
+		     TT_ASM_STORE_MAX2, "", "", TT_OUT_MAX, TT_ASM_MAX_TAILS)
+	TT_ASM_TILES("tt_tiles_rq_c", TT_CP_C TT_CP_RQJ, TT_ASM_INIT_C,
+		     TT_ASM_STORE_RQ_WITH(TT_ASM_REQUANT("1")),
+		     TT_ASM_STORE_RQ_WITH(TT_ASM_REQUANT("2")), TT_RQ_SET1, TT_RQ_SET2, TT_OUT_RQ,
+		     "")
+	TT_ASM_TILES("tt_tiles_rqt_c", TT_CP_C TT_CP_RQJ, TT_ASM_INIT_C,
+		     TT_ASM_STORE_RQT_WITH(TT_ASM_REQUANT("1")),
+		     TT_ASM_STORE_RQT_WITH(TT_ASM_REQUANT("2")), TT_RQ_SET1, TT_RQ_SET2, TT_OUT_RQ,
+		     "")
+	TT_ASM_TILES("tt_tiles_rq_c_pc", TT_CP_C TT_CP_RQ_PC, TT_ASM_INIT_C,
+		     TT_ASM_STORE_RQ_WITH(TT_ASM_REQUANT_PC),
+		     TT_ASM_STORE_RQ_WITH(TT_ASM_REQUANT_PC), "", "", TT_OUT_RQ, "")
+	TT_ASM_TILES("tt_tiles_rqt_c_pc", TT_CP_C TT_CP_RQ_PC, TT_ASM_INIT_C,
+		     TT_ASM_STORE_RQT_WITH(TT_ASM_REQUANT_PC),
+		     TT_ASM_STORE_RQT_WITH(TT_ASM_REQUANT_PC), "", "", TT_OUT_RQ, ""));
 
 /*
  * Scores of one query row against keys of one block each (head dimension <= 4):
  * a = the row's two words in a W2 pair, k..k_end two keys (four words) per step,
- * out[j] = score, *max = max(*max, scores). 7 instructions per score against 10
- * for 2 x 2 tiles of one block.
+ * out[j] = score, *max = max(*max, scores). 6.5 instructions per score against 10
+ * for 2 x 2 tiles of one block (the maxima as in the tiles: compare, branch not taken).
  */
 void tt_qk_row_kb1(const int32_t *a, const int32_t *k, const int32_t *k_end, int32_t *out,
 		   int32_t *max);
 
 /*
  * The same for a head dimension <= 2 with queries and keys packed one word each,
- * [x0, x1] (SMUAD): four keys per step, 5 instructions per score.
+ * [x0, x1] (SMUAD): four keys per step, 4 instructions per score.
  */
 void tt_qk_row_p2(int32_t a, const int32_t *k, const int32_t *k_end, int32_t *out, int32_t *max);
 
@@ -286,15 +414,17 @@ __asm__("	.syntax unified\n"
 	"	smlad	r8, r5, r9, r8\n"
 	"	strd	r6, r8, [r3], #8\n"
 	"	cmp	r6, lr\n"
-	"	it	gt\n"
-	"	movgt	lr, r6\n"
-	"	cmp	r8, lr\n"
-	"	it	gt\n"
-	"	movgt	lr, r8\n"
-	"	cmp	r1, r2\n"
+	"	bgt	10f\n"
+	"11:	cmp	r8, lr\n"
+	"	bgt	12f\n"
+	"13:	cmp	r1, r2\n"
 	"	bne	1b\n"
 	"	str	lr, [r12]\n"
 	"	pop	{r4, r5, r6, r7, r8, r9, pc}\n"
+	"10:	mov	lr, r6\n"
+	"	b	11b\n"
+	"12:	mov	lr, r8\n"
+	"	b	13b\n"
 	"	.size	tt_qk_row_kb1, .-tt_qk_row_kb1\n"
 	"	.align	2\n"
 	"	.global	tt_qk_row_p2\n"
@@ -311,21 +441,25 @@ __asm__("	.syntax unified\n"
 	"	smuad	r7, r0, r7\n"
 	"	stmia	r3!, {r4, r5, r6, r7}\n"
 	"	cmp	r4, lr\n"
-	"	it	gt\n"
-	"	movgt	lr, r4\n"
-	"	cmp	r5, lr\n"
-	"	it	gt\n"
-	"	movgt	lr, r5\n"
-	"	cmp	r6, lr\n"
-	"	it	gt\n"
-	"	movgt	lr, r6\n"
-	"	cmp	r7, lr\n"
-	"	it	gt\n"
-	"	movgt	lr, r7\n"
-	"	cmp	r1, r2\n"
+	"	bgt	10f\n"
+	"11:	cmp	r5, lr\n"
+	"	bgt	12f\n"
+	"13:	cmp	r6, lr\n"
+	"	bgt	14f\n"
+	"15:	cmp	r7, lr\n"
+	"	bgt	16f\n"
+	"17:	cmp	r1, r2\n"
 	"	bne	1b\n"
 	"	str	lr, [r12]\n"
 	"	pop	{r4, r5, r6, r7, pc}\n"
+	"10:	mov	lr, r4\n"
+	"	b	11b\n"
+	"12:	mov	lr, r5\n"
+	"	b	13b\n"
+	"14:	mov	lr, r6\n"
+	"	b	15b\n"
+	"16:	mov	lr, r7\n"
+	"	b	17b\n"
 	"	.size	tt_qk_row_p2, .-tt_qk_row_p2\n");
 
 /* ------------------------------------------------------------ scratch layout */
@@ -493,17 +627,29 @@ static TT_NOINLINE void head_projections(const mhsa_ctx *c, int32_t hd)
 			}
 		}
 	}
-	if (c->sm.up > 0) { /* Q carries the softmax pre-scale 2^up */
+	/* Q carries the softmax pre-scale 2^up (head dimensions <= 4: scores_pair scales
+	 * each query row instead) */
+	if (c->sm.up > 0 && c->pb > 1) {
 		const size_t n = tt_w2_halfwords(c->s, c->pb);
 		for (size_t i = 0; i < n; i++) {
 			c->qw[i] = (int16_t)(c->qw[i] * (1 << c->sm.up));
 		}
 	}
-	if (c->p <= 2) { /* keys packed one word each, [k0, k1], in place */
+	const int32_t s4 = 4 * c->sb;
+	if (c->p <= 2) {
+		/* keys packed one word each, [k0, k1], in place; padded to s4 with key 0,
+		 * whose score cannot exceed the row maximum (softmax_row overwrites them) */
 		int32_t *k = (int32_t *)c->kw;
 		for (int32_t j = 0; j < c->s; j++) {
 			k[j] = tt_pack16(k[2 * j], k[2 * j + 1]);
 		}
+		tt_fill_words(k + c->s, s4 - c->s, k[0]);
+	} else if (c->pb == 1 && (c->s & 1)) {
+		/* odd S: the padding key of the last pair is a copy of key S - 1, for the
+		 * same reason */
+		int32_t *k = (int32_t *)c->kw + 4 * (c->s >> 1);
+		k[2] = k[0];
+		k[3] = k[1];
 	}
 }
 
@@ -527,18 +673,32 @@ static TT_NOINLINE uint32_t exp_row_c(int32_t *sc, int32_t s, int32_t s4, int32_
 	return sum;
 }
 
+/* Probabilities of the i-exp values e (padded with zeros to s4) into row r of the pair. */
+static inline void prob_row(const mhsa_ctx *c, const int32_t *e, uint32_t sum, int32_t r)
+{
+	const uint32_t *u = (const uint32_t *)e;
+	const int32_t s4 = 4 * c->sb;
+	int32_t *dst = (int32_t *)(c->pw + 4 * r);
+	if (tt_prob_unclamped(sum)) {
+		tt_prob4_w2(u, u + s4, dst, sum);
+	} else {
+		tt_prob4_w2_clamp(u, u + s4, dst, sum);
+	}
+}
+
 /*
  * Softmax of one score row (max its maximum; capacity s4 = 4 * sb) into row r of
- * the probability pair. For the assembly loop the row is padded to s4 with
- * max - 2^30 (|scores| <= 2^30, so no overflow); the i-exp values of the padding
- * are taken out of the sum and zeroed, so the padding of the probabilities stays 0.
+ * the probability pair. For the assembly loop the row is padded to s4 with max
+ * (logit 0, in range for every loop); the i-exp values of the padding are taken out
+ * of the sum (modulo 2^32, as the sum itself) and zeroed, so the padding of the
+ * probabilities stays 0.
  */
 static TT_NOINLINE void softmax_row(const mhsa_ctx *c, int32_t *sc, int32_t max, int32_t r)
 {
 	const int32_t s = c->s, s4 = 4 * c->sb;
 	uint32_t sum;
 	if (c->exp4 != NULL) {
-		tt_fill_words(sc + s, s4 - s, max - (1 << 30));
+		tt_fill_words(sc + s, s4 - s, max);
 		const int32_t k[3] = {max, c->sm.rq.multiplier, 1};
 		sum = c->exp4(sc, sc + s4, k);
 		if (s < s4) {
@@ -548,13 +708,89 @@ static TT_NOINLINE void softmax_row(const mhsa_ctx *c, int32_t *sc, int32_t max,
 	} else {
 		sum = exp_row_c(sc, s, s4, max, &c->sm);
 	}
-	const uint32_t *e = (const uint32_t *)sc;
-	int32_t *dst = (int32_t *)(c->pw + 4 * r);
-	if (tt_prob_unclamped(sum)) {
-		tt_prob4_w2(e, e + s4, dst, sum);
-	} else {
-		tt_prob4_w2_clamp(e, e + s4, dst, sum);
+	prob_row(c, sc, sum, r);
+}
+
+/*
+ * Head dimension <= 2, TT_LOGIT_SCALED (attention_p2): scores, softmax and A*V of
+ * query rows 2i, 2i + 1 in two passes over the keys and one over the i-exp values,
+ * neither scores nor probabilities stored, 2 instructions per score less than
+ * scores_pair, softmax_row and av_pair. Three stages for the profile: scores_max_p2
+ * (qk), attention_p2 with exp_row_p2 (softmax), prob_av_p2 (av).
+ *
+ * scores_max_p2: the two row maxima at once (int16 lanes, unscaled). Returns 0 when a
+ * query is (-128, -128): only then may an unscaled score (2 * 128 * 128) exceed int16.
+ */
+static TT_NOINLINE int scores_max_p2(const mhsa_ctx *c, const int32_t *a, int32_t rows,
+				     int32_t max[2])
+{
+	const int32_t q0 = tt_pack16(a[0], a[1]);
+	const int32_t q1 = rows == 2 ? tt_pack16(a[2], a[3]) : q0;
+	if (q0 == (int32_t)0xff80ff80 || q1 == (int32_t)0xff80ff80) {
+		return 0;
 	}
+	const int32_t *k = (const int32_t *)c->kw;
+	const int32_t m2 = tt_qk_max2_p2(q0, q1, k, k + 4 * c->sb);
+	max[0] = (int32_t)(int16_t)m2 * (1 << c->sm.up);
+	max[1] = (m2 >> 16) * (1 << c->sm.up);
+	return 1;
+}
+
+/*
+ * The i-exp values of row r (query words a) into e, each score computed on the way;
+ * the keys' padding (copies of key 0) taken out of the sum and zeroed as in
+ * softmax_row. Returns the sum.
+ */
+static inline uint32_t exp_row_p2(const mhsa_ctx *c, const int32_t *a, int32_t max, int32_t *e)
+{
+	const int32_t s = c->s, s4 = 4 * c->sb;
+	const uint32_t up = (uint32_t)c->sm.up;
+	const int32_t *k = (const int32_t *)c->kw;
+	const int32_t kx[3] = {-max, c->sm.rq.multiplier,
+			       tt_pack16((int32_t)((uint32_t)a[0] << up), (int32_t)((uint32_t)a[1] << up))};
+	uint32_t sum = c->sm.clamp_free ? tt_exp4_p2_scaled_nc(k, k + s4, e, kx)
+					: tt_exp4_p2_scaled(k, k + s4, e, kx);
+	if (s < s4) {
+		sum -= (uint32_t)(s4 - s) * (uint32_t)e[s4 - 1];
+		tt_fill_words(e + s, s4 - s, 0);
+	}
+	return sum;
+}
+
+/* The probabilities of row r straight into its A*V sums, requantized into O at o. */
+static TT_NOINLINE void prob_av_p2(const mhsa_ctx *c, const int32_t *e, uint32_t sum, int32_t r,
+				   int16_t *o)
+{
+	const uint32_t *u = (const uint32_t *)e;
+	const int32_t s4 = 4 * c->sb;
+	int32_t acc[2];
+	if (tt_prob_unclamped(sum)) {
+		tt_prob4_av_p2(u, u + s4, (const int32_t *)c->vw, sum, acc);
+	} else {
+		tt_prob4_av_p2_clamp(u, u + s4, (const int32_t *)c->vw, sum, acc);
+	}
+	for (int32_t f = 0; f < c->p; f++) { /* where av_pair's tile puts (r, f) */
+		o[4 * r + 2 * f] = (int16_t)tt_rq_apply(acc[f], &c->av);
+	}
+}
+
+static TT_NOINLINE int attention_p2(const mhsa_ctx *c, int32_t hd, int32_t i, int32_t rows)
+{
+	const int32_t *a = (const int32_t *)(c->qw + (size_t)i * c->pb * 8u);
+	int32_t max[2];
+	if (!scores_max_p2(c, a, rows, max)) {
+		return 0;
+	}
+	int16_t *o = c->o;
+	if (c->whole) {
+		const int32_t k0 = hd * c->p;
+		o += ((size_t)i * c->hpb + (size_t)(k0 >> 2)) * 8u + (size_t)((k0 & 3) >> 1);
+	}
+	for (int32_t r = 0; r < rows; r++) {
+		int32_t *e = c->sc + r * 4 * c->sb;
+		prob_av_p2(c, e, exp_row_p2(c, a + 2 * r, max[r], e), r, o);
+	}
+	return 1;
 }
 
 /* Scores of query rows 2i, 2i + 1 (rows: 1 or 2 of them) into sc0, sc1 and maxima. */
@@ -565,32 +801,23 @@ static TT_NOINLINE void scores_pair(const mhsa_ctx *c, int32_t i, int32_t rows, 
 	const size_t pair = (size_t)c->pb * 8u;
 	const int32_t *a = (const int32_t *)(c->qw + (size_t)i * pair);
 	max[0] = max[1] = INT32_MIN;
-	if (c->p <= 2) {
+	const uint32_t up = (uint32_t)c->sm.up;
+	if (c->p <= 2) { /* keys padded to s4 (head_projections): rows in fours only */
 		const int32_t *k = (const int32_t *)c->kw;
 		for (int32_t r = 0; r < rows; r++) {
-			int32_t *sc = r == 0 ? sc0 : sc1;
-			const int32_t q = tt_pack16(a[2 * r], a[2 * r + 1]);
-			const int32_t s4 = s & ~3;
-			if (s4 > 0) {
-				tt_qk_row_p2(q, k, k + s4, sc, &max[r]);
-			}
-			for (int32_t j = s4; j < s; j++) {
-				sc[j] = __smuad(q, k[j]);
-				max[r] = tt_max(max[r], sc[j]);
-			}
+			const int32_t q = tt_pack16((int32_t)((uint32_t)a[2 * r] << up),
+						    (int32_t)((uint32_t)a[2 * r + 1] << up));
+			tt_qk_row_p2(q, k, k + 4 * c->sb, r == 0 ? sc0 : sc1, &max[r]);
 		}
-	} else if (c->pb == 1) {
+	} else if (c->pb == 1) { /* odd S: the padding key repeats key S - 1 */
 		const int32_t *k = (const int32_t *)c->kw;
 		for (int32_t r = 0; r < rows; r++) {
-			int32_t *sc = r == 0 ? sc0 : sc1;
-			if (s >= 2) {
-				tt_qk_row_kb1(a + 2 * r, k, k + 4 * (s >> 1), sc, &max[r]);
+			int32_t q[2];
+			for (int32_t w = 0; w < 2; w++) { /* both halves times 2^up */
+				const uint32_t x = (uint32_t)a[2 * r + w];
+				q[w] = (int32_t)(((x << up) & 0xffffu) | ((x & 0xffff0000u) << up));
 			}
-			if (s & 1) {
-				const int32_t *kl = k + 2 * (s - 1);
-				sc[s - 1] = __smlad(a[2 * r + 1], kl[1], __smuad(a[2 * r], kl[0]));
-				max[r] = tt_max(max[r], sc[s - 1]);
-			}
+			tt_qk_row_kb1(q, k, k + 4 * ((s + 1) >> 1), r == 0 ? sc0 : sc1, &max[r]);
 		}
 	} else {
 		tt_tiles t;
@@ -636,6 +863,9 @@ static TT_NOINLINE void av_pair(const mhsa_ctx *c, int32_t hd, int32_t i)
 static TT_NOINLINE void attention_pair(const mhsa_ctx *c, int32_t hd, int32_t i)
 {
 	const int32_t rows = 2 * i + 1 < c->s ? 2 : 1;
+	if (c->p <= 2 && c->sm.mode == TT_LOGIT_SCALED && attention_p2(c, hd, i, rows)) {
+		return;
+	}
 	int32_t *sc0 = c->sc, *sc1 = c->sc + 4 * c->sb;
 	int32_t max[2];
 	scores_pair(c, i, rows, sc0, sc1, max);
@@ -744,7 +974,8 @@ tinytx_status tinytx_mhsa_s8(const tinytx_mhsa_dims *dims, const tinytx_mhsa_par
 	c.out = tt_rq_plan(params->out);
 	/* |q . k| <= P * 128 * 128; Q is stored as int16, so it can carry 2^up for up <= 8 */
 	c.sm = tt_softmax_plan_for(params->softmax, (int64_t)c.p << 14, 8);
-	c.exp4 = c.sm.mode == TT_LOGIT_SCALED                         ? tt_exp4_scaled
+	c.exp4 = c.sm.mode == TT_LOGIT_SCALED && c.sm.clamp_free      ? tt_exp4_scaled_nc
+		 : c.sm.mode == TT_LOGIT_SCALED                         ? tt_exp4_scaled
 		 : c.sm.mode == TT_LOGIT_HIGH && c.sm.right == 1 ? tt_exp4_h1
 								: NULL;
 	c.xw = (int16_t *)(base + l.xw);

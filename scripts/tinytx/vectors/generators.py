@@ -269,7 +269,7 @@ def mhsa_channel_table(qp: g.MhsaQuant) -> np.ndarray | None:
     return np.concatenate([a for r in rqs for a in r.arrays()]).astype(np.int32)
 
 
-def gen_mhsa(rng: Rng, cid: int, limits: tuple[int, int, int, int] = (40, 48, 8, 32)) -> Case:
+def gen_mhsa(rng: Rng, cid: int, limits: tuple[int, int, int, int] = (40, 48, 8, 40)) -> Case:
     """``limits``: the largest S, E, H, P drawn."""
     style = pick_style(rng)
     s, e, h, p = _block_shape(rng, *limits)
@@ -282,6 +282,9 @@ def gen_mhsa(rng: Rng, cid: int, limits: tuple[int, int, int, int] = (40, 48, 8,
     w = g.MhsaWeights(*ws)
     qp = calibrate_mhsa(x, h, w, lambda: jitter(rng))
     qp = _block_requants(rng, style, qp, 6, 3)
+    if style != "extreme_quant" and rng.random() < 0.25:
+        # a sharper softmax: logits past the exp's clamp are common
+        qp = dataclasses.replace(qp, softmax=Requant.from_scale(qp.softmax.real * 16))
     qp = dataclasses.replace(qp, out=with_zero_point(rng, qp.out))
     rqs = (qp.q, qp.k, qp.v, qp.softmax, qp.av, qp.out)
     params = (s, e, h, p, *(v for rq in rqs for v in rq_params(rq)), qp.out.zero_point)
