@@ -170,8 +170,8 @@ def test_small_budget_picks_depth_first_tiles(toy: Path) -> None:
 
 def test_linear_scratch_never_grows_the_arena() -> None:
     """arm: token-major linear layers get tinytx_linear_buf_s8's scratch where it costs no
-    arena; with depth-first tiles of 1 row (ECG) it would, so there they plan none and
-    the code calls tinytx_linear_s8."""
+    arena; with depth-first tiles of 1 row (ECG) the second FFN layer's would grow it, so
+    it plans none there and the code calls tinytx_linear_s8 for it."""
     from tinytx.ir.scratch import KernelScratch
 
     m = load_onnx(SAMPLES_DIR / "ecg" / "model" / "model.onnx")
@@ -191,7 +191,7 @@ def test_linear_scratch_never_grows_the_arena() -> None:
         if tile is None:  # layer-wise: both FFN layers (the classifier has one row)
             assert len(with_scratch) == 2
         else:
-            assert not with_scratch
+            assert with_scratch == {linears[0].name}
     assert plan_model(m, kernels="ref").scratch.keys().isdisjoint(op.name for op in linears)
 
 
