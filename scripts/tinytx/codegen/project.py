@@ -8,10 +8,15 @@ executor for the test inputs); :meth:`Conversion.write` writes the files:
   model has test inputs (``test_inputs.npz`` next to the .onnx, or ``--inputs``);
 - ``plan.txt``: the plan summary; ``tinytx-model.json``: what was converted and how
   (``tinytx run <dir>`` converts again from it and checks the files are the same).
+
+FWSA calibration inputs: ``--calibration``, else ``calibration.npz`` next to the .onnx
+when there is one (how a sample ships them: every path that converts it picks them up);
+``--fwsa off`` loads none.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +32,7 @@ from tinytx.ir.planning import ModelPlan, plan_model
 from tinytx.ir.scratch import KernelScratch
 
 TEST_INPUTS = "test_inputs.npz"
+CALIBRATION = "calibration.npz"
 PROVENANCE = "tinytx-model.json"
 
 
@@ -41,7 +47,7 @@ class ConvertOptions:
     mhsa: str = "auto"
     tile: int | None = None
     fwsa: str = "auto"
-    calibration: Path | None = None
+    calibration: Path | None = None  # default: calibration.npz next to the model
     inputs: Path | None = None  # default: test_inputs.npz next to the model
     reserve: int | None = None
     kernels: str | None = None  # scratch sizes planned for this variant (default: the board's)
@@ -124,18 +130,51 @@ def calibration_inputs(model: ir.Model, path: Path) -> np.ndarray:
     return load_inputs(model, path) if path.suffix == ".npz" else np.load(path)
 
 
+def calibration_path(onnx_path: Path, fwsa: str, given: Path | None = None) -> Path | None:
+    """The FWSA calibration inputs: ``given`` (``--calibration``), else ``calibration.npz``
+    next to the model if there is one; none with ``--fwsa off`` (nothing to fuse)."""
+    if fwsa == "off":
+        return None
+    if given is not None:
+        return Path(given)
+    found = Path(onnx_path).parent / CALIBRATION
+    return found if found.is_file() else None
+
+
+def shown_path(path: Path) -> str:
+    """``path`` as the plan prints it: from the repository root when inside it (the same
+    text on every checkout), else absolute."""
+    from tinytx.paths import REPO_ROOT
+
+    full = Path(path).resolve()
+    try:
+        return str(full.relative_to(REPO_ROOT))
+    except ValueError:
+        return str(full)
+
+
+def _plan(
+    model: ir.Model, onnx_path: Path, fwsa: str, given: Path | None, *args, **kwargs
+) -> ModelPlan:
+    """:func:`plan_model` with the calibration inputs of :func:`calibration_path`, which
+    the plan names."""
+    path = calibration_path(onnx_path, fwsa, given)
+    calib = calibration_inputs(model, path) if path is not None else None
+    plan = plan_model(model, *args, fwsa=fwsa, calibration=calib, **kwargs)
+    return plan if path is None else dataclasses.replace(plan, calibration=shown_path(path))
+
+
 def convert(onnx_path: Path, opts: ConvertOptions) -> Conversion:
     """Convert and plan; raises :class:`DoesNotFit` when the arena or the weights exceed
     the board (after trying every schedule), FrontendError/PlanError for bad input."""
     onnx_path = Path(onnx_path)
     model = load_onnx(onnx_path, opts.name)
     budget, budget_text, flash = _budget(opts)
-    calib = calibration_inputs(model, opts.calibration) if opts.calibration else None
     kernels = opts.kernels or default_kernels(opts.board)
     scratch = KernelScratch(kernels)
-    plan = plan_model(
-        model, budget, budget_text, opts.mhsa, opts.tile, opts.fwsa, calib, kernels, scratch,
-        board_cpu(opts.board),
+    plan = _plan(
+        model, onnx_path, opts.fwsa, opts.calibration, budget, budget_text, opts.mhsa,
+        opts.tile, kernels=kernels, scratch=scratch, cpu=board_cpu(opts.board),
     )  # fmt: skip
     problems = []
     if not plan.fits:
@@ -189,15 +228,17 @@ def plan_json(
     cpu: str | None = None,
 ) -> dict:
     """The plan of a whole ONNX model as JSON-ready data (``tinytx plan <model.onnx>``), the
-    same plan ``tinytx convert`` generates code from, with the layer-wise and the
+    same plan ``tinytx convert`` generates code from (with ``calibration.npz`` next to the
+    model as its FWSA calibration inputs, when there is one), with the layer-wise and the
     depth-first arenas of the whole model next to it (the keys of ``tinytx plan --shape``)."""
     model = load_onnx(Path(path))
     scratch = KernelScratch(kernels)
 
     def planned(mhsa: str, tile_rows: int | None) -> ModelPlan:
-        return plan_model(
-            model, budget, budget_text, mhsa, tile_rows, fwsa, None, kernels, scratch, cpu
-        )
+        return _plan(
+            model, Path(path), fwsa, None, budget, budget_text, mhsa, tile_rows,
+            kernels=kernels, scratch=scratch, cpu=cpu,
+        )  # fmt: skip
 
     plan = planned("auto", tile)
     blocks = []

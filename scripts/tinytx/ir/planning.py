@@ -83,6 +83,7 @@ class ModelPlan:
     kernels: str = "ref"  # the kernel variant whose scratch sizes were planned
     scratch_source: str = ""
     choice: Choice | None = None  # the attention schedule's choice (None: no attention)
+    calibration: str | None = None  # the FWSA calibration inputs, as the plan names them
 
     @property
     def arena_bytes(self) -> int:
@@ -111,7 +112,10 @@ class ModelPlan:
                     if op.variant == "layerwise"
                     else f"depth-first (DFT), tile x={op.tile}"
                 )
-                fw = "FWSA yes (fused Q/K weights)" if op.fwsa is not None else "FWSA no"
+                fw = "FWSA no"
+                if op.fwsa is not None:
+                    src = f"; calibration: {self.calibration}" if self.calibration else ""
+                    fw = f"FWSA yes (fused Q/K weights{src})"
                 lines.append(f"{op.name} ({sh}): {how}, {fw}")
         return lines
 
@@ -252,7 +256,8 @@ def _fwsa_forms(
                 )
             notes.append(
                 f"{op.name}: FWSA no (would fuse: {decision.reason}; no calibration "
-                "inputs to quantize it, give --calibration)"
+                "inputs to quantize it, give --calibration or put calibration.npz next to "
+                "the model)"
             )
             continue
         if calib_rows is None:
