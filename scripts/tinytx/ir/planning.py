@@ -97,6 +97,9 @@ class ModelPlan:
         """One line per decision, for the CLI and the generated header."""
         lines = self.decisions()
         lines += list(self.notes)
+        fused = any(isinstance(op, ir.Mhsa) and op.fwsa is not None for op in self.model.ops)
+        if self.calibration and not fused:
+            lines.append(f"FWSA calibration inputs: {self.calibration} (no block fused)")
         lines.append(f"arena: {self.arena_bytes} bytes ({self.budget_text})")
         lines.append(f"scratch sizes of the '{self.kernels}' kernels, from {self.scratch_source}")
         return lines
