@@ -134,7 +134,9 @@ def test_golden_outputs_reproduce(name: str) -> None:
 
 
 @pytest.mark.parametrize("name", FWSA_NAMES)
-def test_calibration_inputs_reproduce_and_every_conversion_takes_them(name: str) -> None:
+def test_calibration_inputs_reproduce_and_every_conversion_takes_them(
+    name: str, tmp_path: Path
+) -> None:
     d = SAMPLES / name / "model"
     assert list(FWSA_SAMPLES) == FWSA_NAMES
     want = calibration_set(name)
@@ -157,6 +159,11 @@ def test_calibration_inputs_reproduce_and_every_conversion_takes_them(name: str)
     assert conv.plan.choice is not None
     assert any(c.fused for c in conv.plan.choice.candidates)
     assert f"samples/{name}/model/{CALIBRATION}" in "\n".join(conv.summary())
+    # the sample build's conversion (`tinytx build`, the Zephyr CMake function) as well
+    from tinytx.appbuild.samples import GenerateOptions, find_sample, generate
+
+    generate(find_sample(name), tmp_path, GenerateOptions(board="nucleo_l476rg", kernels="arm"))
+    assert f"samples/{name}/model/{CALIBRATION}" in (tmp_path / "plan.txt").read_text()
     off = convert(d / "model.onnx", ConvertOptions(board="nucleo_l476rg", fwsa="off"))
     assert off.plan.calibration is None and not fused(off.planned)
     assert off.plan.choice is not None
