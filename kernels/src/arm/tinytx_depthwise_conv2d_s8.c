@@ -7,6 +7,11 @@
  * the four products to four accumulators: the sums never cross channels. A padded tap
  * reads a word of four pad_value bytes instead of the image, so padding needs no
  * correction. Channels left over (C % 4) are done one by one. No scratch.
+ *
+ * Windows inside the image (no padded tap) of kernels of up to DW_MAX_TAPS taps go
+ * channel group by channel group along an output row: the group's bias, widened
+ * weights (one LDRD per tap, on the stack) and requantization stay out of the pixel
+ * loop, which is then one LDR, two SXTB16 and four multiplies per tap.
  */
 #include "tinytx_arm_common.h"
 #include "tinytx/kernels.h"
@@ -33,6 +38,168 @@ static inline __attribute__((always_inline)) void dw_tap4(uint32_t xv, uint32_t 
 	*a3 = __smlatt(xh, wh, *a3);
 }
 
+/* Channels [c_from, C) of output pixel (oy, ox) (any window, clipped or not). */
+static void dw_pixel(const tinytx_window_geom *g, const tinytx_conv2d_params *params,
+		     const int8_t *input, const int8_t *weights, const int32_t *bias,
+		     int8_t *y, int32_t ch, int32_t oy, int32_t ox, int32_t c_from)
+{
+	const tinytx_window win = tinytx_window_at(g, oy, ox);
+	const int32_t kh = g->kernel_h, kw = g->kernel_w;
+	const int32_t c4 = ch & ~3;
+	const int32_t pad = params->pad_value;
+	const uint32_t pad4 = ((uint32_t)pad & 0xffu) * 0x01010101u;
+	const tinytx_requant rq = params->requant;
+	const int32_t *const mults = params->multipliers, *const shifts = params->shifts;
+	const int32_t lo = params->act.min, hi = params->act.max;
+	const tt_rq plan = tt_rq_plan(rq);
+	for (int32_t c = c_from; c < c4; c += 4) {
+		int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+		if (bias != NULL) {
+			a0 = bias[c];
+			a1 = bias[c + 1];
+			a2 = bias[c + 2];
+			a3 = bias[c + 3];
+		}
+		const int8_t *w = weights + c;
+		for (int32_t ky = 0; ky < kh; ky++) {
+			const int row_in = ky >= win.ky0 && ky < win.ky1;
+			for (int32_t kx = 0; kx < kw; kx++, w += ch) {
+				uint32_t xv = pad4;
+				if (row_in && kx >= win.kx0 && kx < win.kx1) {
+					xv = tt_read_u32(input +
+							 ((size_t)(win.iy0 + ky) * g->in_w +
+							  (size_t)(win.ix0 + kx)) * ch +
+							 c);
+				}
+				dw_tap4(xv, tt_read_u32(w), &a0, &a1, &a2, &a3);
+			}
+		}
+		const int32_t a[4] = {a0, a1, a2, a3};
+		for (int32_t i = 0; i < 4; i++) {
+			const tt_rq p = mults == NULL ? plan
+						      : tt_rq_plan(tinytx_channel_requant(
+								rq, mults, shifts, c + i));
+			y[c + i] = dw_out(a[i], &p, lo, hi);
+		}
+	}
+	for (int32_t c = c4 > c_from ? c4 : c_from; c < ch; c++) { /* C % 4, one by one */
+		int32_t acc = bias != NULL ? bias[c] : 0;
+		for (int32_t ky = 0; ky < kh; ky++) {
+			const int row_in = ky >= win.ky0 && ky < win.ky1;
+			for (int32_t kx = 0; kx < kw; kx++) {
+				int32_t xv = pad;
+				if (row_in && kx >= win.kx0 && kx < win.kx1) {
+					xv = input[((size_t)(win.iy0 + ky) * g->in_w +
+						    (size_t)(win.ix0 + kx)) * ch + c];
+				}
+				acc += xv * weights[((size_t)ky * kw + kx) * ch + c];
+			}
+		}
+		const tt_rq p = mults == NULL
+					? plan
+					: tt_rq_plan(tinytx_channel_requant(rq, mults, shifts, c));
+		y[c] = dw_out(acc, &p, lo, hi);
+	}
+}
+
+/* Taps of the group path (its widened weights live on the stack: 8 bytes a tap). */
+#define DW_MAX_TAPS 16
+
+/* One run of output pixels of a channel group (all windows inside the image). */
+typedef struct {
+	const int8_t *x;   /* tap (0, 0) of the first pixel, channel c */
+	int8_t *y;         /* its output, channel c */
+	int32_t n;         /* pixels */
+	int32_t x_step;    /* input bytes from one pixel's window to the next */
+	int32_t y_step;    /* C */
+	int32_t ch;        /* C: bytes from one tap to the next along a row */
+	int32_t skip;      /* from the end of a window row to the next */
+	int32_t kh, kw;
+	const int32_t *w;  /* KH * KW pairs: SXTB16 of the tap's weights, and with ROR #8 */
+	int32_t b[4];      /* bias */
+	tt_rq rq[4];       /* DW_GENERIC's factors */
+	int32_t m, round, right, lo, hi;
+} dw_run;
+
+/*
+ * The pixel loop of a run; KW > 0: the kernel width as a constant (the taps of a
+ * kernel row unrolled, their weights at fixed offsets), 0: r->kw.
+ */
+static inline __attribute__((always_inline)) void dw_run_mode(const dw_run *r, int mode,
+							      int32_t KW)
+{
+	const int8_t *x0 = r->x;
+	int8_t *y = r->y;
+	const int32_t ch = r->ch, skip = r->skip, kh = r->kh, kw = KW > 0 ? KW : r->kw;
+	const int32_t m = r->m, round = r->round, right = r->right;
+	const int32_t x_step = r->x_step, y_step = r->y_step;
+	int8_t *const y_end = y + (size_t)r->n * (size_t)y_step;
+	for (; y != y_end; x0 += x_step, y += y_step) {
+		int32_t a0 = r->b[0], a1 = r->b[1], a2 = r->b[2], a3 = r->b[3];
+		const int8_t *x = x0;
+		const int32_t *w = r->w;
+		for (int32_t ky = 0; ky < kh; ky++, x += skip, w += 2 * kw) {
+#pragma GCC unroll 8
+			for (int32_t k = 0; k < kw; k++) {
+				const uint32_t xv = tt_read_u32(x);
+				const int32_t xl = (int32_t)__sxtb16(xv), xh = tt_sxtb16_hi(xv);
+				a0 = __smlabb(xl, w[2 * k], a0);
+				a2 = __smlatt(xl, w[2 * k], a2);
+				a1 = __smlabb(xh, w[2 * k + 1], a1);
+				a3 = __smlatt(xh, w[2 * k + 1], a3);
+				x += ch;
+			}
+		}
+		if (mode == DW_SSAT) {
+			y[0] = (int8_t)__ssat(tt_smmla(a0, m, round) >> right, 8);
+			y[1] = (int8_t)__ssat(tt_smmla(a1, m, round) >> right, 8);
+			y[2] = (int8_t)__ssat(tt_smmla(a2, m, round) >> right, 8);
+			y[3] = (int8_t)__ssat(tt_smmla(a3, m, round) >> right, 8);
+		} else if (mode == DW_USAT7) {
+			y[0] = (int8_t)__usat(tt_smmla(a0, m, round) >> right, 7);
+			y[1] = (int8_t)__usat(tt_smmla(a1, m, round) >> right, 7);
+			y[2] = (int8_t)__usat(tt_smmla(a2, m, round) >> right, 7);
+			y[3] = (int8_t)__usat(tt_smmla(a3, m, round) >> right, 7);
+		} else {
+			y[0] = dw_out(a0, &r->rq[0], r->lo, r->hi);
+			y[1] = dw_out(a1, &r->rq[1], r->lo, r->hi);
+			y[2] = dw_out(a2, &r->rq[2], r->lo, r->hi);
+			y[3] = dw_out(a3, &r->rq[3], r->lo, r->hi);
+		}
+	}
+}
+
+/* Fast requantizations with kernel rows of 3, 5 or 7 taps unrolled, else the loop. */
+#define DW_RUN_FN(NAME, MODE, KW)                                                                  \
+	static void NAME(const dw_run *r)                                                          \
+	{                                                                                          \
+		dw_run_mode(r, MODE, KW);                                                          \
+	}
+DW_RUN_FN(dw_run_ssat, DW_SSAT, 0)
+DW_RUN_FN(dw_run_ssat_k3, DW_SSAT, 3)
+DW_RUN_FN(dw_run_ssat_k5, DW_SSAT, 5)
+DW_RUN_FN(dw_run_ssat_k7, DW_SSAT, 7)
+DW_RUN_FN(dw_run_usat7, DW_USAT7, 0)
+DW_RUN_FN(dw_run_usat7_k3, DW_USAT7, 3)
+DW_RUN_FN(dw_run_usat7_k5, DW_USAT7, 5)
+DW_RUN_FN(dw_run_usat7_k7, DW_USAT7, 7)
+DW_RUN_FN(dw_run_generic, DW_GENERIC, 0)
+
+typedef void (*dw_run_fn)(const dw_run *r);
+
+static dw_run_fn dw_pick(int mode, int32_t kw)
+{
+	static const dw_run_fn fns[2][4] = {
+		{dw_run_ssat, dw_run_ssat_k3, dw_run_ssat_k5, dw_run_ssat_k7},
+		{dw_run_usat7, dw_run_usat7_k3, dw_run_usat7_k5, dw_run_usat7_k7},
+	};
+	if (mode == DW_GENERIC) {
+		return dw_run_generic;
+	}
+	const int32_t k = kw == 3 || kw == 5 || kw == 7 ? (kw + 1) / 2 - 1 : 0;
+	return fns[mode == DW_USAT7][k];
+}
+
 tinytx_status tinytx_depthwise_conv2d_s8(const tinytx_conv2d_dims *dims,
 					 const tinytx_conv2d_params *params, const int8_t *input,
 					 const int8_t *weights, const int32_t *bias, int8_t *output)
@@ -44,111 +211,74 @@ tinytx_status tinytx_depthwise_conv2d_s8(const tinytx_conv2d_dims *dims,
 	const tinytx_window_geom g = TINYTX_WINDOW_GEOM(dims);
 	const int32_t ch = dims->in_c, kh = g.kernel_h, kw = g.kernel_w;
 	const int32_t c4 = ch & ~3;
-	const size_t row = (size_t)g.in_w * (size_t)ch;
-	const size_t kw_bytes = (size_t)kw * (size_t)ch;
-	const size_t skip = row - kw_bytes; /* from the end of a window row to the next */
-	const int32_t pad = params->pad_value;
-	const uint32_t pad4 = ((uint32_t)pad & 0xffu) * 0x01010101u;
 	const tinytx_requant rq = params->requant;
 	const int32_t *const mults = params->multipliers, *const shifts = params->shifts;
-	const int32_t lo = params->act.min, hi = params->act.max;
 	const tt_rq plan = tt_rq_plan(rq);
+	const int32_t lo = params->act.min, hi = params->act.max;
 	/* per-tensor factors of 2^-2 and less with the clamp [-128, 127] or [0, 127]: the
 	 * requantization is SMMLA, ASR and one SSAT or USAT (as the conv2d tile engine) */
 	const int mode = mults != NULL || !plan.fast ? DW_GENERIC
 			 : lo == -128 && hi == 127    ? DW_SSAT
 			 : lo == 0 && hi == 127       ? DW_USAT7
 						      : DW_GENERIC;
-	const int32_t m = rq.multiplier, round = plan.round, right = plan.right;
+	const dw_run_fn run_fn = dw_pick(mode, kw);
+	/* output columns whose windows lie inside the image: [ox_lo, ox_hi) */
+	const int32_t sw = g.stride_w;
+	int32_t ox_lo = (g.pad_left + sw - 1) / sw;
+	const int32_t last = g.in_w - kw + g.pad_left; /* largest ox * sw inside */
+	int32_t ox_hi = last < 0 ? 0 : last / sw + 1;
+	ox_hi = ox_hi > dims->out_w ? dims->out_w : ox_hi;
+	if (c4 == 0 || kh * kw > DW_MAX_TAPS || ox_hi <= ox_lo) {
+		ox_lo = ox_hi = 0;
+	}
+	int32_t wv[2 * DW_MAX_TAPS];
+	dw_run run;
+	run.n = ox_hi - ox_lo;
+	run.x_step = sw * ch;
+	run.y_step = ch;
+	run.ch = ch;
+	run.skip = (g.in_w - kw) * ch;
+	run.kh = kh;
+	run.kw = kw;
+	run.w = wv;
+	run.m = rq.multiplier;
+	run.round = plan.round;
+	run.right = plan.right;
+	run.lo = lo;
+	run.hi = hi;
 
 	for (int32_t oy = 0; oy < dims->out_h; oy++) {
-		for (int32_t ox = 0; ox < dims->out_w; ox++) {
-			const tinytx_window win = tinytx_window_at(&g, oy, ox);
-			const int clipped = tinytx_window_clipped(&g, &win);
-			int8_t *y = output + ((size_t)oy * dims->out_w + ox) * (size_t)ch;
-			/* tap (0, 0) of channel 0 (only read when the window is not clipped) */
-			const int8_t *x00 =
-				clipped ? input
-					: input + ((size_t)win.iy0 * g.in_w + (size_t)win.ix0) * ch;
-			for (int32_t c = 0; c < c4; c += 4) {
-				int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
-				if (bias != NULL) {
-					a0 = bias[c];
-					a1 = bias[c + 1];
-					a2 = bias[c + 2];
-					a3 = bias[c + 3];
-				}
-				const int8_t *w = weights + c;
-				if (!clipped) {
-					const int8_t *x = x00 + c;
-					for (int32_t ky = 0; ky < kh; ky++, x += skip) {
-						const int8_t *const wend = w + kw_bytes;
-						do {
-							dw_tap4(tt_read_u32(x), tt_read_u32(w), &a0,
-								&a1, &a2, &a3);
-							x += ch;
-							w += ch;
-						} while (w != wend);
-					}
-				} else {
-					for (int32_t ky = 0; ky < kh; ky++) {
-						const int row_in = ky >= win.ky0 && ky < win.ky1;
-						for (int32_t kx = 0; kx < kw; kx++, w += ch) {
-							uint32_t xv = pad4;
-							if (row_in && kx >= win.kx0 && kx < win.kx1) {
-								xv = tt_read_u32(
-									input +
-									((size_t)(win.iy0 + ky) * g.in_w +
-									 (size_t)(win.ix0 + kx)) * ch +
-									c);
-							}
-							dw_tap4(xv, tt_read_u32(w), &a0, &a1, &a2, &a3);
-						}
-					}
-				}
-				if (mode == DW_SSAT) {
-					y[c] = (int8_t)__ssat(tt_smmla(a0, m, round) >> right, 8);
-					y[c + 1] = (int8_t)__ssat(tt_smmla(a1, m, round) >> right, 8);
-					y[c + 2] = (int8_t)__ssat(tt_smmla(a2, m, round) >> right, 8);
-					y[c + 3] = (int8_t)__ssat(tt_smmla(a3, m, round) >> right, 8);
-				} else if (mode == DW_USAT7) {
-					y[c] = (int8_t)__usat(tt_smmla(a0, m, round) >> right, 7);
-					y[c + 1] = (int8_t)__usat(tt_smmla(a1, m, round) >> right, 7);
-					y[c + 2] = (int8_t)__usat(tt_smmla(a2, m, round) >> right, 7);
-					y[c + 3] = (int8_t)__usat(tt_smmla(a3, m, round) >> right, 7);
-				} else if (mults == NULL) {
-					y[c] = dw_out(a0, &plan, lo, hi);
-					y[c + 1] = dw_out(a1, &plan, lo, hi);
-					y[c + 2] = dw_out(a2, &plan, lo, hi);
-					y[c + 3] = dw_out(a3, &plan, lo, hi);
-				} else {
-					const int32_t a[4] = {a0, a1, a2, a3};
-					for (int32_t i = 0; i < 4; i++) {
-						const tt_rq p = tt_rq_plan(tinytx_channel_requant(
-							rq, mults, shifts, c + i));
-						y[c + i] = dw_out(a[i], &p, lo, hi);
-					}
-				}
+		int8_t *const yrow = output + (size_t)oy * dims->out_w * (size_t)ch;
+		const int32_t iy0 = oy * g.stride_h - g.pad_top;
+		const int row_inside = iy0 >= 0 && iy0 + kh <= g.in_h;
+		const int32_t a = row_inside ? ox_lo : 0, b = row_inside ? ox_hi : 0;
+		for (int32_t ox = 0; ox < a; ox++) {
+			dw_pixel(&g, params, input, weights, bias, yrow + (size_t)ox * ch, ch, oy,
+				 ox, 0);
+		}
+		for (int32_t c = 0; c < c4 && b > a; c += 4) {
+			for (int32_t t = 0; t < kh * kw; t++) {
+				const uint32_t w4 = tt_read_u32(weights + (size_t)t * ch + c);
+				wv[2 * t] = (int32_t)__sxtb16(w4);
+				wv[2 * t + 1] = tt_sxtb16_hi(w4);
 			}
-			for (int32_t c = c4; c < ch; c++) { /* C % 4 channels, one by one */
-				int32_t acc = bias != NULL ? bias[c] : 0;
-				for (int32_t ky = 0; ky < kh; ky++) {
-					const int row_in = ky >= win.ky0 && ky < win.ky1;
-					for (int32_t kx = 0; kx < kw; kx++) {
-						int32_t xv = pad;
-						if (row_in && kx >= win.kx0 && kx < win.kx1) {
-							xv = input[((size_t)(win.iy0 + ky) * g.in_w +
-								    (size_t)(win.ix0 + kx)) * ch + c];
-						}
-						acc += xv * weights[((size_t)ky * kw + kx) * ch + c];
-					}
-				}
-				const tt_rq p =
-					mults == NULL
-						? plan
-						: tt_rq_plan(tinytx_channel_requant(rq, mults, shifts, c));
-				y[c] = dw_out(acc, &p, lo, hi);
+			for (int32_t i = 0; i < 4; i++) {
+				run.b[i] = bias != NULL ? bias[c + i] : 0;
+				run.rq[i] = mults == NULL ? plan
+							  : tt_rq_plan(tinytx_channel_requant(
+								    rq, mults, shifts, c + i));
 			}
+			run.x = input + ((size_t)iy0 * g.in_w + (size_t)(a * sw - g.pad_left)) * ch + c;
+			run.y = yrow + (size_t)a * ch + c;
+			run_fn(&run);
+		}
+		for (int32_t ox = a; ox < b && c4 < ch; ox++) { /* their C % 4 channels */
+			dw_pixel(&g, params, input, weights, bias, yrow + (size_t)ox * ch, ch, oy,
+				 ox, c4);
+		}
+		for (int32_t ox = b; ox < dims->out_w; ox++) {
+			dw_pixel(&g, params, input, weights, bias, yrow + (size_t)ox * ch, ch, oy,
+				 ox, 0);
 		}
 	}
 	return TINYTX_OK;

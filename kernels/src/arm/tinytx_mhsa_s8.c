@@ -737,43 +737,41 @@ static TT_NOINLINE int scores_max_p2(const mhsa_ctx *c, const int32_t *a, int32_
 }
 
 /*
- * The i-exp values of row r (query words a) into e, each score computed on the way;
- * the keys' padding (copies of key 0) taken out of the sum and zeroed as in
- * softmax_row. Returns the sum.
+ * The probabilities of a row of i-exp values e (sum: their sum) straight into its
+ * A*V sums, requantized into O at o (where av_pair's tile puts the row's features).
  */
-static inline uint32_t exp_row_p2(const mhsa_ctx *c, const int32_t *a, int32_t max, int32_t *e)
-{
-	const int32_t s = c->s, s4 = 4 * c->sb;
-	const uint32_t up = (uint32_t)c->sm.up;
-	const int32_t *k = (const int32_t *)c->kw;
-	const int32_t kx[3] = {-max, c->sm.rq.multiplier,
-			       tt_pack16((int32_t)((uint32_t)a[0] << up), (int32_t)((uint32_t)a[1] << up))};
-	uint32_t sum = c->sm.clamp_free ? tt_exp4_p2_scaled_nc(k, k + s4, e, kx)
-					: tt_exp4_p2_scaled(k, k + s4, e, kx);
-	if (s < s4) {
-		sum -= (uint32_t)(s4 - s) * (uint32_t)e[s4 - 1];
-		tt_fill_words(e + s, s4 - s, 0);
-	}
-	return sum;
-}
-
-/* The probabilities of row r straight into its A*V sums, requantized into O at o. */
-static TT_NOINLINE void prob_av_p2(const mhsa_ctx *c, const int32_t *e, uint32_t sum, int32_t r,
+static TT_NOINLINE void prob_av_p2(const mhsa_ctx *c, const uint32_t *e, uint32_t sum,
 				   int16_t *o)
 {
-	const uint32_t *u = (const uint32_t *)e;
-	const int32_t s4 = 4 * c->sb;
+	const uint32_t *const end = e + 4 * c->sb;
 	int32_t acc[2];
 	if (tt_prob_unclamped(sum)) {
-		tt_prob4_av_p2(u, u + s4, (const int32_t *)c->vw, sum, acc);
+		tt_prob4_av_p2(e, end, (const int32_t *)c->vw, sum, acc);
 	} else {
-		tt_prob4_av_p2_clamp(u, u + s4, (const int32_t *)c->vw, sum, acc);
+		tt_prob4_av_p2_clamp(e, end, (const int32_t *)c->vw, sum, acc);
 	}
-	for (int32_t f = 0; f < c->p; f++) { /* where av_pair's tile puts (r, f) */
-		o[4 * r + 2 * f] = (int16_t)tt_rq_apply(acc[f], &c->av);
+	if (c->av.fast) {
+		const int32_t m = c->av.rq.multiplier, round = c->av.round, right = c->av.right;
+		o[0] = (int16_t)__ssat(tt_smmla(acc[0], m, round) >> right, 8);
+		if (c->p == 2) {
+			o[2] = (int16_t)__ssat(tt_smmla(acc[1], m, round) >> right, 8);
+		}
+		return;
+	}
+	for (int32_t f = 0; f < c->p; f++) {
+		o[2 * f] = (int16_t)tt_rq_apply(acc[f], &c->av);
 	}
 }
 
+typedef uint32_t (*tt_exp4_p2_fn)(const int32_t *k, const int32_t *k_end, int32_t *e,
+				  const int32_t *kx);
+
+/*
+ * Per row: the i-exp values into e (each score computed on the way; the keys'
+ * padding, copies of key 0, taken out of the sum and zeroed as in softmax_row),
+ * then prob_av_p2. The loop's constants are kept in locals: the calls would make
+ * GCC reload them from the context.
+ */
 static TT_NOINLINE int attention_p2(const mhsa_ctx *c, int32_t hd, int32_t i, int32_t rows)
 {
 	const int32_t *a = (const int32_t *)(c->qw + (size_t)i * c->pb * 8u);
@@ -786,9 +784,29 @@ static TT_NOINLINE int attention_p2(const mhsa_ctx *c, int32_t hd, int32_t i, in
 		const int32_t k0 = hd * c->p;
 		o += ((size_t)i * c->hpb + (size_t)(k0 >> 2)) * 8u + (size_t)((k0 & 3) >> 1);
 	}
-	for (int32_t r = 0; r < rows; r++) {
-		int32_t *e = c->sc + r * 4 * c->sb;
-		prob_av_p2(c, e, exp_row_p2(c, a + 2 * r, max[r], e), r, o);
+	const int32_t s4 = 4 * c->sb, pad = s4 - c->s;
+	const uint32_t up = (uint32_t)c->sm.up;
+	const int32_t *const k = (const int32_t *)c->kw, *const k_end = k + s4;
+	const tt_exp4_p2_fn exp4 = c->sm.clamp_free ? tt_exp4_p2_scaled_nc : tt_exp4_p2_scaled;
+	int32_t kx[3];
+	kx[1] = c->sm.rq.multiplier;
+	int32_t *e = c->sc;
+	for (int32_t r = 0; r < rows; r++, a += 2, e += s4, o += 4) {
+		kx[0] = -max[r];
+		kx[2] = tt_pack16((int32_t)((uint32_t)a[0] << up), (int32_t)((uint32_t)a[1] << up));
+		uint32_t sum = exp4(k, k_end, e, kx);
+		if (pad != 0) { /* 1 to 3 (not a memset call) */
+			int32_t *const z = e + s4 - 1;
+			sum -= (uint32_t)pad * (uint32_t)z[0];
+			z[0] = 0;
+			if (pad > 1) {
+				z[-1] = 0;
+				if (pad > 2) {
+					z[-2] = 0;
+				}
+			}
+		}
+		prob_av_p2(c, (const uint32_t *)e, sum, o);
 	}
 	return 1;
 }
