@@ -718,9 +718,10 @@ static TT_NOINLINE void softmax_row(const mhsa_ctx *c, int32_t *sc, int32_t max,
  * scores_pair, softmax_row and av_pair. Three stages for the profile: scores_max_p2
  * (qk), attention_p2 with exp_row_p2 (softmax), prob_av_p2 (av).
  *
- * scores_max_p2: the two row maxima at once (int16 lanes, unscaled), over the keys
- * that can hold a maximum (key_hull_p2, built at the head's first pair); a query
- * (-128, -128), the only one whose unscaled scores may exceed int16, in 32 bits.
+ * scores_max_p2: the two row maxima and minima at once (int16 lanes, unscaled), over
+ * the keys that can hold them (key_hull_p2, built at the head's first pair); a query
+ * (-128, -128), the only one whose unscaled scores may exceed int16, in 32 bits. A
+ * row whose logits all lie above -TT_LOGIT_NOCLAMP skips the exp's clamp.
  */
 
 /* The larger (max) or smaller (min) halfword of a and m in each lane: SSUB16 and SEL. */
@@ -739,9 +740,10 @@ static inline uint32_t tt_min16(uint32_t a, uint32_t m)
 }
 
 /*
- * The maximum of q . k over the keys is reached at a vertex of their convex hull.
- * Keys strictly inside a polygon whose vertices are keys cannot hold it alone (they
- * lie inside the hull) and are left out: the polygon of the keys extreme in eight
+ * The maximum and the minimum of q . k over the keys are reached at vertices of
+ * their convex hull. Keys strictly inside a polygon whose vertices are keys hold
+ * neither alone (they lie inside the hull) and are left out: the polygon of the keys
+ * extreme in eight
  * directions (0, 45, ..., 315 degrees, in that order; "strictly left of every edge"
  * implies inside the hull of the vertices, so ties may pick any key). One pass finds
  * the extremes in int16 lanes, value << 7 | key index (S <= 128): x and y, x - y and
@@ -815,7 +817,7 @@ static void key_hull_p2(const mhsa_ctx *c)
 }
 
 static TT_NOINLINE int scores_max_p2(const mhsa_ctx *c, const int32_t *a, int32_t i,
-				     int32_t rows, int32_t max[2])
+				     int32_t rows, int32_t max[2], int32_t min[2])
 {
 	if (i == 0) {
 		key_hull_p2(c);
@@ -826,19 +828,30 @@ static TT_NOINLINE int scores_max_p2(const mhsa_ctx *c, const int32_t *a, int32_
 	const int32_t n = list[0];
 	const int32_t *k = n != 0 ? list + 1 : (const int32_t *)c->kw;
 	const int32_t *const k_end = k + (n != 0 ? n : 4 * c->sb);
+	const int32_t up = c->sm.up;
 	if (q0 == (int32_t)0xff80ff80 || q1 == (int32_t)0xff80ff80) {
 		max[0] = max[1] = INT32_MIN;
+		min[0] = min[1] = INT32_MAX;
 		for (; k != k_end; k++) {
-			max[0] = tt_max(max[0], (int32_t)__smuad((uint32_t)q0, (uint32_t)*k));
-			max[1] = tt_max(max[1], (int32_t)__smuad((uint32_t)q1, (uint32_t)*k));
+			const int32_t s0 = (int32_t)__smuad((uint32_t)q0, (uint32_t)*k);
+			const int32_t s1 = (int32_t)__smuad((uint32_t)q1, (uint32_t)*k);
+			max[0] = tt_max(max[0], s0);
+			max[1] = tt_max(max[1], s1);
+			min[0] = s0 < min[0] ? s0 : min[0];
+			min[1] = s1 < min[1] ? s1 : min[1];
 		}
-		max[0] *= 1 << c->sm.up;
-		max[1] *= 1 << c->sm.up;
+		for (int32_t r = 0; r < 2; r++) {
+			max[r] *= 1 << up;
+			min[r] *= 1 << up;
+		}
 		return 1;
 	}
-	const int32_t m2 = tt_qk_max2_p2(q0, q1, k, k_end);
-	max[0] = (int32_t)(int16_t)m2 * (1 << c->sm.up);
-	max[1] = (m2 >> 16) * (1 << c->sm.up);
+	int32_t lo2;
+	const int32_t m2 = tt_qk_max2_p2(q0, q1, k, k_end, &lo2);
+	max[0] = (int32_t)(int16_t)m2 * (1 << up);
+	max[1] = (m2 >> 16) * (1 << up);
+	min[0] = (int32_t)(int16_t)lo2 * (1 << up);
+	min[1] = (lo2 >> 16) * (1 << up);
 	return 1;
 }
 
@@ -881,8 +894,8 @@ typedef uint32_t (*tt_exp4_p2_fn)(const int32_t *k, const int32_t *k_end, int32_
 static TT_NOINLINE int attention_p2(const mhsa_ctx *c, int32_t hd, int32_t i, int32_t rows)
 {
 	const int32_t *a = (const int32_t *)(c->qw + (size_t)i * c->pb * 8u);
-	int32_t max[2];
-	if (!scores_max_p2(c, a, i, rows, max)) {
+	int32_t max[2], min[2];
+	if (!scores_max_p2(c, a, i, rows, max, min)) {
 		return 0;
 	}
 	int16_t *o = c->o;
@@ -893,11 +906,16 @@ static TT_NOINLINE int attention_p2(const mhsa_ctx *c, int32_t hd, int32_t i, in
 	const int32_t s4 = 4 * c->sb, pad = s4 - c->s;
 	const uint32_t up = (uint32_t)c->sm.up;
 	const int32_t *const k = (const int32_t *)c->kw, *const k_end = k + s4;
-	const tt_exp4_p2_fn exp4 = c->sm.clamp_free ? tt_exp4_p2_scaled_nc : tt_exp4_p2_scaled;
+	const int32_t m = c->sm.rq.multiplier;
 	int32_t kx[3];
-	kx[1] = c->sm.rq.multiplier;
+	kx[1] = m;
 	int32_t *e = c->sc;
 	for (int32_t r = 0; r < rows; r++, a += 2, e += s4, o += 4) {
+		/* the row's lowest logit (its minimum score's) above -TT_LOGIT_NOCLAMP: every
+		 * logit is, as with clamp_free (the diff fits int32 as in that mode's bound) */
+		const int nc = c->sm.clamp_free ||
+			       (m > 0 && tt_smmulr(min[r] - max[r], m) > -TT_LOGIT_NOCLAMP);
+		const tt_exp4_p2_fn exp4 = nc ? tt_exp4_p2_scaled_nc : tt_exp4_p2_scaled;
 		kx[0] = -max[r];
 		kx[2] = tt_pack16((int32_t)((uint32_t)a[0] << up), (int32_t)((uint32_t)a[1] << up));
 		uint32_t sum = exp4(k, k_end, e, kx);
