@@ -121,16 +121,12 @@ typedef struct {
 	int32_t m, round, right, lo, hi;
 } dw_run;
 
-/*
- * The pixel loop of a run; KW > 0: the kernel width as a constant (the taps of a
- * kernel row unrolled, their weights at fixed offsets), 0: r->kw.
- */
-static inline __attribute__((always_inline)) void dw_run_mode(const dw_run *r, int mode,
-							      int32_t KW)
+/* The pixel loop of a run (C: two-row kernels, other widths, other requantizations). */
+static inline __attribute__((always_inline)) void dw_run_mode(const dw_run *r, int mode)
 {
 	const int8_t *x0 = r->x;
 	int8_t *y = r->y;
-	const int32_t ch = r->ch, skip = r->skip, kh = r->kh, kw = KW > 0 ? KW : r->kw;
+	const int32_t ch = r->ch, skip = r->skip, kh = r->kh, kw = r->kw;
 	const int32_t m = r->m, round = r->round, right = r->right;
 	const int32_t x_step = r->x_step, y_step = r->y_step;
 	int8_t *const y_end = y + (size_t)r->n * (size_t)y_step;
@@ -139,7 +135,6 @@ static inline __attribute__((always_inline)) void dw_run_mode(const dw_run *r, i
 		const int8_t *x = x0;
 		const int32_t *w = r->w;
 		for (int32_t ky = 0; ky < kh; ky++, x += skip, w += 2 * kw) {
-#pragma GCC unroll 8
 			for (int32_t k = 0; k < kw; k++) {
 				const uint32_t xv = tt_read_u32(x);
 				const int32_t xl = (int32_t)__sxtb16(xv), xh = tt_sxtb16_hi(xv);
@@ -169,35 +164,117 @@ static inline __attribute__((always_inline)) void dw_run_mode(const dw_run *r, i
 	}
 }
 
-/* Fast requantizations with kernel rows of 3, 5 or 7 taps unrolled, else the loop. */
-#define DW_RUN_FN(NAME, MODE, KW)                                                                  \
+#define DW_RUN_FN(NAME, MODE)                                                                      \
 	static void NAME(const dw_run *r)                                                          \
 	{                                                                                          \
-		dw_run_mode(r, MODE, KW);                                                          \
+		dw_run_mode(r, MODE);                                                              \
 	}
-DW_RUN_FN(dw_run_ssat, DW_SSAT, 0)
-DW_RUN_FN(dw_run_ssat_k3, DW_SSAT, 3)
-DW_RUN_FN(dw_run_ssat_k5, DW_SSAT, 5)
-DW_RUN_FN(dw_run_ssat_k7, DW_SSAT, 7)
-DW_RUN_FN(dw_run_usat7, DW_USAT7, 0)
-DW_RUN_FN(dw_run_usat7_k3, DW_USAT7, 3)
-DW_RUN_FN(dw_run_usat7_k5, DW_USAT7, 5)
-DW_RUN_FN(dw_run_usat7_k7, DW_USAT7, 7)
-DW_RUN_FN(dw_run_generic, DW_GENERIC, 0)
+DW_RUN_FN(dw_run_ssat, DW_SSAT)
+DW_RUN_FN(dw_run_usat7, DW_USAT7)
+DW_RUN_FN(dw_run_generic, DW_GENERIC)
 
 typedef void (*dw_run_fn)(const dw_run *r);
 
-static dw_run_fn dw_pick(int mode, int32_t kw)
+/*
+ * One-row kernels of 3, 5 or 7 taps with the fast requantizations (assembly: GCC 12
+ * spills the pixel loop's pointers, about 104 instructions a pixel and channel group
+ * for 5 taps; this takes 74): the taps unrolled (.rept), accumulators r0-r3, x in r4,
+ * the weights in r5, y in r6, C in r7, the pixel's x in r12, the context in lr.
+ */
+typedef struct {
+	int32_t b[4];     /* 0: bias */
+	const int32_t *w; /* 16: widened weights, two words a tap */
+	int32_t m, round; /* 20, 24 */
+	int32_t right;    /* 28 */
+	int32_t x_step;   /* 32: input bytes from one window to the next */
+	int8_t *y_end;    /* 36: the run's end (y advances C bytes a pixel) */
+} dw_row;
+
+_Static_assert(offsetof(dw_row, b) == 0 && offsetof(dw_row, w) == 16, "dw_row: b, w");
+_Static_assert(offsetof(dw_row, m) == 20 && offsetof(dw_row, round) == 24 &&
+		       offsetof(dw_row, right) == 28,
+	       "dw_row: requantization");
+_Static_assert(offsetof(dw_row, x_step) == 32 && offsetof(dw_row, y_end) == 36,
+	       "dw_row: steps");
+
+typedef void (*dw_row_fn)(const dw_row *ctx, const int8_t *x, int8_t *y, int32_t ch);
+
+#define DW_ASM_SSAT(R) "	ssat	" R ", #8, " R "\n"
+#define DW_ASM_USAT7(R) "	usat	" R ", #7, " R "\n"
+#define DW_ASM_ROW(NAME, KW, SAT)                                                                  \
+	"	.align	2\n"                                                                       \
+	"	.global	" NAME "\n"                                                                \
+	"	.type	" NAME ", %function\n"                                                     \
+	"	.thumb_func\n" NAME ":\n"                                                          \
+	"	push	{r4, r5, r6, r7, r8, r9, r10, r11, lr}\n"                                  \
+	"	mov	lr, r0\n"                                                                  \
+	"	mov	r12, r1\n"                                                                 \
+	"	mov	r6, r2\n"                                                                  \
+	"	mov	r7, r3\n"                                                                  \
+	"1:	ldrd	r0, r1, [lr]\n"                                                            \
+	"	ldrd	r2, r3, [lr, #8]\n"                                                        \
+	"	ldr	r5, [lr, #16]\n"                                                           \
+	"	mov	r4, r12\n"                                                                 \
+	"	.rept	" KW "\n"                                                                  \
+	"	ldr	r8, [r4]\n"                                                                \
+	"	add	r4, r7\n"                                                                  \
+	"	ldrd	r10, r11, [r5], #8\n"                                                      \
+	"	sxtb16	r9, r8, ror #8\n"                                                           \
+	"	sxtb16	r8, r8\n"                                                                  \
+	"	smlabb	r0, r8, r10, r0\n"                                                         \
+	"	smlatt	r2, r8, r10, r2\n"                                                         \
+	"	smlabb	r1, r9, r11, r1\n"                                                         \
+	"	smlatt	r3, r9, r11, r3\n"                                                         \
+	"	.endr\n"                                                                           \
+	"	ldrd	r8, r9, [lr, #20]\n"                                                       \
+	"	ldr	r10, [lr, #28]\n"                                                          \
+	"	smmla	r0, r0, r8, r9\n"                                                          \
+	"	smmla	r1, r1, r8, r9\n"                                                          \
+	"	smmla	r2, r2, r8, r9\n"                                                          \
+	"	smmla	r3, r3, r8, r9\n"                                                          \
+	"	asr	r0, r0, r10\n"                                                             \
+	"	asr	r1, r1, r10\n"                                                             \
+	"	asr	r2, r2, r10\n"                                                             \
+	"	asr	r3, r3, r10\n" SAT("r0") SAT("r1") SAT("r2") SAT("r3")                     \
+	"	strb	r0, [r6]\n"                                                                \
+	"	strb	r1, [r6, #1]\n"                                                            \
+	"	strb	r2, [r6, #2]\n"                                                            \
+	"	strb	r3, [r6, #3]\n"                                                            \
+	"	ldrd	r8, r9, [lr, #32]\n"                                                       \
+	"	add	r12, r8\n"                                                                 \
+	"	add	r6, r7\n"                                                                  \
+	"	cmp	r6, r9\n"                                                                  \
+	"	bne	1b\n"                                                                      \
+	"	pop	{r4, r5, r6, r7, r8, r9, r10, r11, pc}\n"                                  \
+	"	.size	" NAME ", .-" NAME "\n"
+
+__asm__("	.syntax	unified\n"
+	"	.thumb\n"
+	"	.text\n" DW_ASM_ROW("tt_dw_row_ssat_k3", "3", DW_ASM_SSAT)
+		DW_ASM_ROW("tt_dw_row_ssat_k5", "5", DW_ASM_SSAT)
+			DW_ASM_ROW("tt_dw_row_ssat_k7", "7", DW_ASM_SSAT)
+				DW_ASM_ROW("tt_dw_row_usat7_k3", "3", DW_ASM_USAT7)
+					DW_ASM_ROW("tt_dw_row_usat7_k5", "5", DW_ASM_USAT7)
+						DW_ASM_ROW("tt_dw_row_usat7_k7", "7", DW_ASM_USAT7));
+
+void tt_dw_row_ssat_k3(const dw_row *ctx, const int8_t *x, int8_t *y, int32_t ch);
+void tt_dw_row_ssat_k5(const dw_row *ctx, const int8_t *x, int8_t *y, int32_t ch);
+void tt_dw_row_ssat_k7(const dw_row *ctx, const int8_t *x, int8_t *y, int32_t ch);
+void tt_dw_row_usat7_k3(const dw_row *ctx, const int8_t *x, int8_t *y, int32_t ch);
+void tt_dw_row_usat7_k5(const dw_row *ctx, const int8_t *x, int8_t *y, int32_t ch);
+void tt_dw_row_usat7_k7(const dw_row *ctx, const int8_t *x, int8_t *y, int32_t ch);
+
+/* The assembly run of a one-row kernel, or NULL (the C runs). */
+static dw_row_fn dw_pick_row(int mode, int32_t kh, int32_t kw)
 {
-	static const dw_run_fn fns[2][4] = {
-		{dw_run_ssat, dw_run_ssat_k3, dw_run_ssat_k5, dw_run_ssat_k7},
-		{dw_run_usat7, dw_run_usat7_k3, dw_run_usat7_k5, dw_run_usat7_k7},
+	static const dw_row_fn fns[2][3] = {
+		{tt_dw_row_ssat_k3, tt_dw_row_ssat_k5, tt_dw_row_ssat_k7},
+		{tt_dw_row_usat7_k3, tt_dw_row_usat7_k5, tt_dw_row_usat7_k7},
 	};
-	if (mode == DW_GENERIC) {
-		return dw_run_generic;
+	if (mode == DW_GENERIC || kh != 1 || (kw != 3 && kw != 5 && kw != 7)) {
+		return NULL;
 	}
-	const int32_t k = kw == 3 || kw == 5 || kw == 7 ? (kw + 1) / 2 - 1 : 0;
-	return fns[mode == DW_USAT7][k];
+	return fns[mode == DW_USAT7][(kw - 3) / 2];
 }
 
 tinytx_status tinytx_depthwise_conv2d_s8(const tinytx_conv2d_dims *dims,
@@ -221,7 +298,10 @@ tinytx_status tinytx_depthwise_conv2d_s8(const tinytx_conv2d_dims *dims,
 			 : lo == -128 && hi == 127    ? DW_SSAT
 			 : lo == 0 && hi == 127       ? DW_USAT7
 						      : DW_GENERIC;
-	const dw_run_fn run_fn = dw_pick(mode, kw);
+	const dw_run_fn run_fn = mode == DW_SSAT    ? dw_run_ssat
+				 : mode == DW_USAT7 ? dw_run_usat7
+						    : dw_run_generic;
+	const dw_row_fn row_fn = dw_pick_row(mode, kh, kw);
 	/* output columns whose windows lie inside the image: [ox_lo, ox_hi) */
 	const int32_t sw = g.stride_w;
 	int32_t ox_lo = (g.pad_left + sw - 1) / sw;
@@ -270,7 +350,21 @@ tinytx_status tinytx_depthwise_conv2d_s8(const tinytx_conv2d_dims *dims,
 			}
 			run.x = input + ((size_t)iy0 * g.in_w + (size_t)(a * sw - g.pad_left)) * ch + c;
 			run.y = yrow + (size_t)a * ch + c;
-			run_fn(&run);
+			if (row_fn != NULL) {
+				dw_row row;
+				for (int32_t i = 0; i < 4; i++) {
+					row.b[i] = run.b[i];
+				}
+				row.w = wv;
+				row.m = run.m;
+				row.round = run.round;
+				row.right = run.right;
+				row.x_step = run.x_step;
+				row.y_end = run.y + (size_t)run.n * (size_t)ch;
+				row_fn(&row, run.x, run.y, ch);
+			} else {
+				run_fn(&run);
+			}
 		}
 		for (int32_t ox = a; ox < b && c4 < ch; ox++) { /* their C % 4 channels */
 			dw_pixel(&g, params, input, weights, bias, yrow + (size_t)ox * ch, ch, oy,
