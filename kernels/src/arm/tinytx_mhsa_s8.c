@@ -748,7 +748,8 @@ static inline uint32_t tt_min16(uint32_t a, uint32_t m)
  * implies inside the hull of the vertices, so ties may pick any key). One pass finds
  * the extremes in int16 lanes, value << 7 | key index (S <= 128): x and y, x - y and
  * x + y (SASX), each lane's maximum and minimum (SSUB16, SEL); one pass tests every
- * key against the 8 edges with one SMLAD each, the signs ORed. Into the probability
+ * key against the 8 edges with one SMLAD each, the signs ORed (a key equal to the
+ * last one kept is not listed again: neighbouring tokens repeat). Into the probability
  * scratch, not used on this path: list[0] = n, the kept keys rounded up to a multiple
  * of 4 with copies of the first, at list[1..n]; n = 0: all keys (S > 128, or the list
  * would not fit).
@@ -790,6 +791,7 @@ static void key_hull_p2(const mhsa_ctx *c)
 		cst[i] = nrm[i] != 0 ? -(int32_t)__smuad((uint32_t)p, (uint32_t)nrm[i]) - 1 : 0;
 	}
 	int32_t *out = list + 1;
+	list[0] = (int32_t)0x80008000u; /* out[-1] before the first key: no key's value */
 	int32_t *const full = list + s4 - 4; /* more keys: 1 + n rounded up would not fit */
 	for (const int32_t *p = k; p != k + s; p++) {
 		const uint32_t w = (uint32_t)*p;
@@ -801,7 +803,7 @@ static void key_hull_p2(const mhsa_ctx *c)
 				  __smlad(w, (uint32_t)nrm[5], cst[5]) |
 				  __smlad(w, (uint32_t)nrm[6], cst[6]) |
 				  __smlad(w, (uint32_t)nrm[7], cst[7]);
-		if (t < 0) {
+		if (t < 0 && (int32_t)w != out[-1]) { /* a repeat of the last kept key: no */
 			if (out == full + 1) {
 				list[0] = 0;
 				return;
