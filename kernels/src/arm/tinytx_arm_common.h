@@ -394,12 +394,14 @@ uint32_t tt_exp4_scaled_nc(int32_t *row, int32_t *end, const int32_t *k); /* cla
  * least 4): tt_exp4_p2_* compute each score q . k and its i-exp value in one pass
  * (kx = {-max, multiplier, q}, q scaled by 2^up: the TT_LOGIT_SCALED mode), writing
  * e and returning the sum; tt_qk_max2_p2 returns the maxima of the unscaled scores
- * of q0 and q1 in its two int16 lanes, each score within int16.
+ * of q0 and q1 in its two int16 lanes (and their minima in *min2's), each score
+ * within int16.
  */
 uint32_t tt_exp4_p2_scaled(const int32_t *k, const int32_t *k_end, int32_t *e, const int32_t *kx);
 uint32_t tt_exp4_p2_scaled_nc(const int32_t *k, const int32_t *k_end, int32_t *e,
 			      const int32_t *kx);
-int32_t tt_qk_max2_p2(int32_t q0, int32_t q1, const int32_t *k, const int32_t *k_end);
+int32_t tt_qk_max2_p2(int32_t q0, int32_t q1, const int32_t *k, const int32_t *k_end,
+		      int32_t *min2);
 /*
  * ... and tt_prob4_av_p2* the probabilities of one row of i-exp values (as
  * tt_prob4_w2*) multiplied straight into the W2 block row of V^T's feature pair v:

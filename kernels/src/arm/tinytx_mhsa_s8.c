@@ -718,67 +718,186 @@ static TT_NOINLINE void softmax_row(const mhsa_ctx *c, int32_t *sc, int32_t max,
  * scores_pair, softmax_row and av_pair. Three stages for the profile: scores_max_p2
  * (qk), attention_p2 with exp_row_p2 (softmax), prob_av_p2 (av).
  *
- * scores_max_p2: the two row maxima at once (int16 lanes, unscaled). Returns 0 when a
- * query is (-128, -128): only then may an unscaled score (2 * 128 * 128) exceed int16.
+ * scores_max_p2: the two row maxima and minima at once (int16 lanes, unscaled), over
+ * the keys that can hold them (key_hull_p2, built at the head's first pair); a query
+ * (-128, -128), the only one whose unscaled scores may exceed int16, in 32 bits. A
+ * row whose logits all lie above -TT_LOGIT_NOCLAMP skips the exp's clamp.
  */
-static TT_NOINLINE int scores_max_p2(const mhsa_ctx *c, const int32_t *a, int32_t rows,
-				     int32_t max[2])
+
+/* The larger (max) or smaller (min) halfword of a and m in each lane: SSUB16 and SEL. */
+static inline uint32_t tt_max16(uint32_t a, uint32_t m)
 {
+	uint32_t t, r;
+	__asm__("ssub16 %0, %2, %3\n\tsel %1, %2, %3" : "=&r"(t), "=r"(r) : "r"(a), "r"(m));
+	return r;
+}
+
+static inline uint32_t tt_min16(uint32_t a, uint32_t m)
+{
+	uint32_t t, r;
+	__asm__("ssub16 %0, %3, %2\n\tsel %1, %2, %3" : "=&r"(t), "=r"(r) : "r"(a), "r"(m));
+	return r;
+}
+
+/*
+ * The maximum and the minimum of q . k over the keys are reached at vertices of
+ * their convex hull. Keys strictly inside a polygon whose vertices are keys hold
+ * neither alone (they lie inside the hull) and are left out: the polygon of the keys
+ * extreme in eight
+ * directions (0, 45, ..., 315 degrees, in that order; "strictly left of every edge"
+ * implies inside the hull of the vertices, so ties may pick any key). One pass finds
+ * the extremes in int16 lanes, value << 7 | key index (S <= 128): x and y, x - y and
+ * x + y (SASX), each lane's maximum and minimum (SSUB16, SEL); one pass tests every
+ * key against the 8 edges with one SMLAD each, the signs ORed (a key equal to the
+ * last one kept is not listed again: neighbouring tokens repeat). Into the probability
+ * scratch, not used on this path: list[0] = n, the kept keys rounded up to a multiple
+ * of 4 with copies of the first, at list[1..n]; n = 0: all keys (S > 128, or the list
+ * would not fit).
+ */
+static void key_hull_p2(const mhsa_ctx *c)
+{
+	const int32_t *const k = (const int32_t *)c->kw;
+	int32_t *const list = (int32_t *)c->pw;
+	const int32_t s = c->s, s4 = 4 * c->sb;
+	list[0] = 0;
+	if (s > 128 || s < 8) {
+		return;
+	}
+	uint32_t amax = 0x80008000u, amin = 0x7fff7fffu, bmax = 0x80008000u, bmin = 0x7fff7fffu;
+	uint32_t jj = 0;
+	for (const int32_t *p = k; p != k + s; p++, jj += 0x00010001u) {
+		const uint32_t w = (uint32_t)*p;
+		const uint32_t a = ((w << 7) & 0xff80ff80u) | jj;
+		const uint32_t b = ((__sasx(w, w) << 7) & 0xff80ff80u) | jj;
+		amax = tt_max16(a, amax);
+		amin = tt_min16(a, amin);
+		bmax = tt_max16(b, bmax);
+		bmin = tt_min16(b, bmin);
+	}
+	/* a: (x, y), b: (x - y, x + y); lane index: value << 7 | j */
+	const uint32_t lanes[8] = {amax, bmax >> 16, amax >> 16, bmin, amin, bmin >> 16, amin >> 16, bmax};
+	int32_t ext[8];
+	for (int32_t d = 0; d < 8; d++) {
+		ext[d] = k[lanes[d] & 0x7fu];
+	}
+	/* edge i from ext[i] to ext[i + 1]: x strictly inside when nrm[i] . x > off[i] for
+	 * every edge, nrm[i] = (-ey, ex) (|ex|, |ey| <= 255), that is when
+	 * nrm[i] . x - off[i] - 1 >= 0 (an edge of a repeated vertex: 0) */
+	int32_t nrm[8], cst[8];
+	for (int32_t i = 0; i < 8; i++) {
+		const int32_t p = ext[i], n = ext[(i + 1) & 7];
+		const int32_t ex = (int16_t)n - (int16_t)p, ey = (n >> 16) - (p >> 16);
+		nrm[i] = tt_pack16(-ey, ex);
+		cst[i] = nrm[i] != 0 ? -(int32_t)__smuad((uint32_t)p, (uint32_t)nrm[i]) - 1 : 0;
+	}
+	int32_t *out = list + 1;
+	list[0] = (int32_t)0x80008000u; /* out[-1] before the first key: no key's value */
+	int32_t *const full = list + s4 - 4; /* more keys: 1 + n rounded up would not fit */
+	for (const int32_t *p = k; p != k + s; p++) {
+		const uint32_t w = (uint32_t)*p;
+		const int32_t t = __smlad(w, (uint32_t)nrm[0], cst[0]) |
+				  __smlad(w, (uint32_t)nrm[1], cst[1]) |
+				  __smlad(w, (uint32_t)nrm[2], cst[2]) |
+				  __smlad(w, (uint32_t)nrm[3], cst[3]) |
+				  __smlad(w, (uint32_t)nrm[4], cst[4]) |
+				  __smlad(w, (uint32_t)nrm[5], cst[5]) |
+				  __smlad(w, (uint32_t)nrm[6], cst[6]) |
+				  __smlad(w, (uint32_t)nrm[7], cst[7]);
+		if (t < 0 && (int32_t)w != out[-1]) { /* a repeat of the last kept key: no */
+			if (out == full + 1) {
+				list[0] = 0;
+				return;
+			}
+			*out++ = (int32_t)w;
+		}
+	}
+	int32_t n = (int32_t)(out - (list + 1));
+	while (n & 3) {
+		list[1 + n++] = list[1];
+	}
+	list[0] = n;
+}
+
+static TT_NOINLINE int scores_max_p2(const mhsa_ctx *c, const int32_t *a, int32_t i,
+				     int32_t rows, int32_t max[2], int32_t min[2])
+{
+	if (i == 0) {
+		key_hull_p2(c);
+	}
 	const int32_t q0 = tt_pack16(a[0], a[1]);
 	const int32_t q1 = rows == 2 ? tt_pack16(a[2], a[3]) : q0;
+	const int32_t *const list = (const int32_t *)c->pw;
+	const int32_t n = list[0];
+	const int32_t *k = n != 0 ? list + 1 : (const int32_t *)c->kw;
+	const int32_t *const k_end = k + (n != 0 ? n : 4 * c->sb);
+	const int32_t up = c->sm.up;
 	if (q0 == (int32_t)0xff80ff80 || q1 == (int32_t)0xff80ff80) {
-		return 0;
+		max[0] = max[1] = INT32_MIN;
+		min[0] = min[1] = INT32_MAX;
+		for (; k != k_end; k++) {
+			const int32_t s0 = (int32_t)__smuad((uint32_t)q0, (uint32_t)*k);
+			const int32_t s1 = (int32_t)__smuad((uint32_t)q1, (uint32_t)*k);
+			max[0] = tt_max(max[0], s0);
+			max[1] = tt_max(max[1], s1);
+			min[0] = s0 < min[0] ? s0 : min[0];
+			min[1] = s1 < min[1] ? s1 : min[1];
+		}
+		for (int32_t r = 0; r < 2; r++) {
+			max[r] *= 1 << up;
+			min[r] *= 1 << up;
+		}
+		return 1;
 	}
-	const int32_t *k = (const int32_t *)c->kw;
-	const int32_t m2 = tt_qk_max2_p2(q0, q1, k, k + 4 * c->sb);
-	max[0] = (int32_t)(int16_t)m2 * (1 << c->sm.up);
-	max[1] = (m2 >> 16) * (1 << c->sm.up);
+	int32_t lo2;
+	const int32_t m2 = tt_qk_max2_p2(q0, q1, k, k_end, &lo2);
+	max[0] = (int32_t)(int16_t)m2 * (1 << up);
+	max[1] = (m2 >> 16) * (1 << up);
+	min[0] = (int32_t)(int16_t)lo2 * (1 << up);
+	min[1] = (lo2 >> 16) * (1 << up);
 	return 1;
 }
 
 /*
- * The i-exp values of row r (query words a) into e, each score computed on the way;
- * the keys' padding (copies of key 0) taken out of the sum and zeroed as in
- * softmax_row. Returns the sum.
+ * The probabilities of a row of i-exp values e (sum: their sum) straight into its
+ * A*V sums, requantized into O at o (where av_pair's tile puts the row's features).
  */
-static inline uint32_t exp_row_p2(const mhsa_ctx *c, const int32_t *a, int32_t max, int32_t *e)
-{
-	const int32_t s = c->s, s4 = 4 * c->sb;
-	const uint32_t up = (uint32_t)c->sm.up;
-	const int32_t *k = (const int32_t *)c->kw;
-	const int32_t kx[3] = {-max, c->sm.rq.multiplier,
-			       tt_pack16((int32_t)((uint32_t)a[0] << up), (int32_t)((uint32_t)a[1] << up))};
-	uint32_t sum = c->sm.clamp_free ? tt_exp4_p2_scaled_nc(k, k + s4, e, kx)
-					: tt_exp4_p2_scaled(k, k + s4, e, kx);
-	if (s < s4) {
-		sum -= (uint32_t)(s4 - s) * (uint32_t)e[s4 - 1];
-		tt_fill_words(e + s, s4 - s, 0);
-	}
-	return sum;
-}
-
-/* The probabilities of row r straight into its A*V sums, requantized into O at o. */
-static TT_NOINLINE void prob_av_p2(const mhsa_ctx *c, const int32_t *e, uint32_t sum, int32_t r,
+static TT_NOINLINE void prob_av_p2(const mhsa_ctx *c, const uint32_t *e, uint32_t sum,
 				   int16_t *o)
 {
-	const uint32_t *u = (const uint32_t *)e;
-	const int32_t s4 = 4 * c->sb;
+	const uint32_t *const end = e + 4 * c->sb;
 	int32_t acc[2];
 	if (tt_prob_unclamped(sum)) {
-		tt_prob4_av_p2(u, u + s4, (const int32_t *)c->vw, sum, acc);
+		tt_prob4_av_p2(e, end, (const int32_t *)c->vw, sum, acc);
 	} else {
-		tt_prob4_av_p2_clamp(u, u + s4, (const int32_t *)c->vw, sum, acc);
+		tt_prob4_av_p2_clamp(e, end, (const int32_t *)c->vw, sum, acc);
 	}
-	for (int32_t f = 0; f < c->p; f++) { /* where av_pair's tile puts (r, f) */
-		o[4 * r + 2 * f] = (int16_t)tt_rq_apply(acc[f], &c->av);
+	if (c->av.fast) {
+		const int32_t m = c->av.rq.multiplier, round = c->av.round, right = c->av.right;
+		o[0] = (int16_t)__ssat(tt_smmla(acc[0], m, round) >> right, 8);
+		if (c->p == 2) {
+			o[2] = (int16_t)__ssat(tt_smmla(acc[1], m, round) >> right, 8);
+		}
+		return;
+	}
+	for (int32_t f = 0; f < c->p; f++) {
+		o[2 * f] = (int16_t)tt_rq_apply(acc[f], &c->av);
 	}
 }
 
+typedef uint32_t (*tt_exp4_p2_fn)(const int32_t *k, const int32_t *k_end, int32_t *e,
+				  const int32_t *kx);
+
+/*
+ * Per row: the i-exp values into e (each score computed on the way; the keys'
+ * padding, copies of key 0, taken out of the sum and zeroed as in softmax_row),
+ * then prob_av_p2. The loop's constants are kept in locals: the calls would make
+ * GCC reload them from the context.
+ */
 static TT_NOINLINE int attention_p2(const mhsa_ctx *c, int32_t hd, int32_t i, int32_t rows)
 {
 	const int32_t *a = (const int32_t *)(c->qw + (size_t)i * c->pb * 8u);
-	int32_t max[2];
-	if (!scores_max_p2(c, a, rows, max)) {
+	int32_t max[2], min[2];
+	if (!scores_max_p2(c, a, i, rows, max, min)) {
 		return 0;
 	}
 	int16_t *o = c->o;
@@ -786,9 +905,34 @@ static TT_NOINLINE int attention_p2(const mhsa_ctx *c, int32_t hd, int32_t i, in
 		const int32_t k0 = hd * c->p;
 		o += ((size_t)i * c->hpb + (size_t)(k0 >> 2)) * 8u + (size_t)((k0 & 3) >> 1);
 	}
-	for (int32_t r = 0; r < rows; r++) {
-		int32_t *e = c->sc + r * 4 * c->sb;
-		prob_av_p2(c, e, exp_row_p2(c, a + 2 * r, max[r], e), r, o);
+	const int32_t s4 = 4 * c->sb, pad = s4 - c->s;
+	const uint32_t up = (uint32_t)c->sm.up;
+	const int32_t *const k = (const int32_t *)c->kw, *const k_end = k + s4;
+	const int32_t m = c->sm.rq.multiplier;
+	int32_t kx[3];
+	kx[1] = m;
+	int32_t *e = c->sc;
+	for (int32_t r = 0; r < rows; r++, a += 2, e += s4, o += 4) {
+		/* the row's lowest logit (its minimum score's) above -TT_LOGIT_NOCLAMP: every
+		 * logit is, as with clamp_free (the diff fits int32 as in that mode's bound) */
+		const int nc = c->sm.clamp_free ||
+			       (m > 0 && tt_smmulr(min[r] - max[r], m) > -TT_LOGIT_NOCLAMP);
+		const tt_exp4_p2_fn exp4 = nc ? tt_exp4_p2_scaled_nc : tt_exp4_p2_scaled;
+		kx[0] = -max[r];
+		kx[2] = tt_pack16((int32_t)((uint32_t)a[0] << up), (int32_t)((uint32_t)a[1] << up));
+		uint32_t sum = exp4(k, k_end, e, kx);
+		if (pad != 0) { /* 1 to 3 (not a memset call) */
+			int32_t *const z = e + s4 - 1;
+			sum -= (uint32_t)pad * (uint32_t)z[0];
+			z[0] = 0;
+			if (pad > 1) {
+				z[-1] = 0;
+				if (pad > 2) {
+					z[-2] = 0;
+				}
+			}
+		}
+		prob_av_p2(c, (const uint32_t *)e, sum, o);
 	}
 	return 1;
 }

@@ -115,17 +115,20 @@ const uint32_t tt_exp_table[TINYTX_LN2_Q] = {
 	"	.size	" NAME ", .-" NAME "\n"
 
 /*
- * The two row maxima of queries q0, q1 (packed, unscaled) over the keys, in the two
- * int16 lanes of the result: both scores of a key packed (PKHBT), then one SSUB16 and
- * one SEL keep the larger per lane; 2.9 instructions per score. The caller makes
- * sure every score fits int16 (no query (-128, -128)).
+ * The two row maxima and minima of queries q0, q1 (packed, unscaled) over the keys,
+ * in the two int16 lanes of the result (maxima) and of *min2: both scores of a key
+ * packed (PKHBT), then SSUB16 and SEL keep the larger and the smaller per lane; 3.9
+ * instructions per score. The caller makes sure every score fits int16 (no query
+ * (-128, -128)).
  */
 #define TT_ASM_MAX2_KEY(K)                                                                         \
 	"	smuad	r8, r0, " K "\n"                                                            \
 	"	smuad	r9, r1, " K "\n"                                                            \
 	"	pkhbt	r8, r8, r9, lsl #16\n"                                                     \
 	"	ssub16	r9, r8, r12\n"                                                             \
-	"	sel	r12, r8, r12\n"
+	"	sel	r12, r8, r12\n"                                                            \
+	"	ssub16	r9, r10, r8\n"                                                             \
+	"	sel	r10, r8, r10\n"
 
 /*
  * Probabilities, eight per step (one LDM; four when the count is an odd number of
@@ -240,13 +243,16 @@ __asm__("	.syntax unified\n"
 	"	.type	tt_qk_max2_p2, %function\n"
 	"	.thumb_func\n"
 	"tt_qk_max2_p2:\n"
-	"	push	{r4, r5, r6, r7, r8, r9}\n"
+	"	push	{r4, r5, r6, r7, r8, r9, r10}\n" /* min2 at sp + 28 */
 	"	mov	r12, #0x80008000\n"
+	"	mvn	r10, #0x80008000\n"
 	"1:	ldm	r2!, {r4, r5, r6, r7}\n" TT_ASM_MAX2_KEY("r4") TT_ASM_MAX2_KEY("r5")
 		TT_ASM_MAX2_KEY("r6") TT_ASM_MAX2_KEY("r7") "	cmp	r2, r3\n"
 	"	bne	1b\n"
+	"	ldr	r9, [sp, #28]\n"
+	"	str	r10, [r9]\n"
 	"	mov	r0, r12\n"
-	"	pop	{r4, r5, r6, r7, r8, r9}\n"
+	"	pop	{r4, r5, r6, r7, r8, r9, r10}\n"
 	"	bx	lr\n"
 	"	.size	tt_qk_max2_p2, .-tt_qk_max2_p2\n"
 			TT_ASM_FN("tt_prob4_w2", TT_ASM_PROB4(TT_ASM_NOCLAMP4, TT_ASM_STORE_W2))

@@ -269,10 +269,22 @@ def mhsa_channel_table(qp: g.MhsaQuant) -> np.ndarray | None:
     return np.concatenate([a for r in rqs for a in r.arrays()]).astype(np.int32)
 
 
-def gen_mhsa(rng: Rng, cid: int, limits: tuple[int, int, int, int] = (40, 48, 8, 40)) -> Case:
-    """``limits``: the largest S, E, H, P drawn."""
+def _p2_block_shape(rng: Rng) -> tuple[int, int, int, int]:
+    """Head dimension 1 or 2 (the arm block's fused P <= 2 path): sequences from 1 to
+    140 (its key filter works up to 128 keys, the list must fit 4 * ceil(S / 4) words)."""
+    s = int(rng.choice([1, 2, 3, 5, 7, 8, 9, 33, 66, 67, 127, 128, 129, 140]))
+    e, h = pick_dim(rng, 1, 24), pick_dim(rng, 1, 8 if s <= 70 else 2)
+    return s, e, h, int(rng.choice([1, 2, 2]))
+
+
+def gen_mhsa(
+    rng: Rng, cid: int, limits: tuple[int, int, int, int] = (40, 48, 8, 40), p2: bool = True
+) -> Case:
+    """``limits``: the largest S, E, H, P drawn; ``p2``: one case in four with P <= 2."""
     style = pick_style(rng)
     s, e, h, p = _block_shape(rng, *limits)
+    if p2 and rng.random() < 0.25:
+        s, e, h, p = _p2_block_shape(rng)
     x = fill_s8(rng, (s, e), pick_mode(rng, style))
     o_like = fill_s8(rng, (s, h * p), "random")
     ws = []
@@ -328,7 +340,7 @@ def gen_mhsa_dft(rng: Rng, cid: int) -> Case:
     One case in six has a longer sequence (up to 120 rows, small heads), so that tiles and
     the arm kernel's chunks of X rows come many to a head."""
     long_sequence = rng.random() < 1 / 6
-    case = gen_mhsa(rng, cid, (120, 24, 2, 8) if long_sequence else (40, 48, 8, 32))
+    case = gen_mhsa(rng, cid, (120, 24, 2, 8) if long_sequence else (40, 48, 8, 32), p2=False)
     s = case.params[0]
     tile = int(rng.choice([1, s, int(rng.integers(1, s + 1))]))
     in_place = int(rng.random() < 0.25)
@@ -505,6 +517,12 @@ def _conv_case(rng: Rng, cid: int, depthwise: bool) -> Case:
             kh = kw = 1
         if depthwise and rng.random() < 0.3:  # channel tails next to groups of four
             cin = cout = int(rng.choice([1, 2, 3, 4, 5, 8, 9]))
+        if depthwise and rng.random() < 0.25:  # long 1-D rows: runs of inside windows
+            w, kw = pick_dim(rng, 1, 140), int(rng.choice([1, 2, 3, 4, 5, 7, 9, 17]))
+            h, kh, stride = 1, 1, (1, int(rng.choice([1, 1, 2, 3])))
+            pad = (0, int(rng.integers(0, kw)), 0, int(rng.integers(0, kw)))
+            if w + pad[1] + pad[3] < kw:
+                continue
         if not depthwise and rng.random() < 0.03:
             h, w, kh, kw, cin = 1, 1, 1, 1, int(rng.integers(500, 1500))
         oh, ow = check_window((h, w), (kh, kw), stride, pad)
