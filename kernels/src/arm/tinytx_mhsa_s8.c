@@ -974,9 +974,8 @@ tinytx_status tinytx_mhsa_s8(const tinytx_mhsa_dims *dims, const tinytx_mhsa_par
 	c.out = tt_rq_plan(params->out);
 	/* |q . k| <= P * 128 * 128; Q is stored as int16, so it can carry 2^up for up <= 8 */
 	c.sm = tt_softmax_plan_for(params->softmax, (int64_t)c.p << 14, 8);
-	c.exp4 = c.sm.mode == TT_LOGIT_SCALED && c.sm.clamp_free      ? tt_exp4_scaled_nc
-		 : c.sm.mode == TT_LOGIT_SCALED                         ? tt_exp4_scaled
-		 : c.sm.mode == TT_LOGIT_HIGH && c.sm.right == 1 ? tt_exp4_h1
+	c.exp4 = c.sm.mode == TT_LOGIT_SCALED                         ? tt_exp4x_scaled
+		 : c.sm.mode == TT_LOGIT_HIGH && c.sm.right == 1 ? tt_exp4x_h1
 								: NULL;
 	c.xw = (int16_t *)(base + l.xw);
 	c.ww = (int16_t *)(base + l.w);
