@@ -105,7 +105,7 @@ void tt_tiles_rqt_c_pc(void *at, const int16_t *b);
  * c00/c01/c10/c11, r6-r9 the a pair of a block, r10-r12/lr the b pair: two LDM
  * and eight SMLAD, 10 instructions per 16 MACs), so the context lives in the stack
  * frame, laid out for one-instruction loads (sp offsets):
- *   0 a, 4..16 c[4] | 20 a_end | 24 entry | 28 b_end | 32 o0, 36 o1 |
+ *   0 a, 4..16 c[4] | 20 entry | 24 a_end | 28 b_end | 32 o0, 36 o1 |
  *   40 max0, 44 max1 | 48 m, 52 round, 56 right, 60 out, 64 delta |
  *   68 m1, 72 round1, 76 right1 | 80 i0, 84 i1 | 88 &t->a |
  *   92 requantization entry, 96 its return (TT_ASM_REQUANT)
@@ -154,11 +154,13 @@ void tt_tiles_rqt_c_pc(void *at, const int16_t *b);
 	"	str	r2, [sp, #76]\n"
 
 /*
- * kb blocks, eight per step, entered Duff's-device style: the first step starts at
- * block (8 - kb % 8) % 8 (40 bytes each, all 32-bit encodings); the prologue computes
- * that address once per call (entry, with the Thumb bit) and a_end = a + 16 kb, the
- * end of every tile's dot product. When kb <= 8 the tiles run a copy of the loop
- * without the step's end test (TT_ASM_DOT1: one step, entered at block 8 - kb).
+ * kb blocks, sixteen per step, entered Duff's-device style: the first step starts at
+ * block (16 - kb % 16) % 16 (40 bytes each, all 32-bit encodings); the prologue
+ * computes that address once per call (entry, with the Thumb bit) and a_end = a +
+ * 16 kb, the end of every tile's dot product. When kb <= 8 the tiles run a copy of
+ * eight blocks without the step's end test (TT_ASM_DOT1: one step, entered at block
+ * 8 - kb). The init loads the entry into pc (TT_ASM_INIT_C: one LDM for a, c and the
+ * jump).
  */
 #define TT_ASM_PROLOGUE                                                                            \
 	"	ldr	r2, [r0, #40]\n"                                                           \
@@ -166,7 +168,7 @@ void tt_tiles_rqt_c_pc(void *at, const int16_t *b);
 	"	ldr	r2, [r0, #52]\n" /* kb */                                                 \
 	"	ldr	r3, [sp]\n"                                                                \
 	"	add	r3, r3, r2, lsl #4\n"                                                      \
-	"	str	r3, [sp, #20]\n"                                                           \
+	"	str	r3, [sp, #24]\n"                                                           \
 	"	movs	r3, #40\n"                                                                 \
 	"	cmp	r2, #8\n"                                                                  \
 	"	bgt	5f\n"                                                                      \
@@ -174,35 +176,34 @@ void tt_tiles_rqt_c_pc(void *at, const int16_t *b);
 	"	adr	r4, 3f\n"                                                                  \
 	"	mla	r2, r2, r3, r4\n"                                                          \
 	"	orr	r2, r2, #1\n"                                                              \
-	"	str	r2, [sp, #24]\n"
+	"	str	r2, [sp, #20]\n"
 #define TT_ASM_PROLOGUE_LONG                                                                       \
 	"5:	rsbs	r2, r2, #0\n"                                                              \
-	"	and	r2, r2, #7\n"                                                              \
+	"	and	r2, r2, #15\n"                                                              \
 	"	adr	r4, 2f\n"                                                                  \
 	"	mla	r2, r2, r3, r4\n"                                                          \
 	"	orr	r2, r2, #1\n"                                                              \
-	"	str	r2, [sp, #24]\n"
+	"	str	r2, [sp, #20]\n"
 #define TT_ASM_BLOCKS8                                                                             \
 	TT_ASM_BLOCK TT_ASM_BLOCK TT_ASM_BLOCK TT_ASM_BLOCK TT_ASM_BLOCK TT_ASM_BLOCK TT_ASM_BLOCK  \
 		TT_ASM_BLOCK
 #define TT_ASM_DOT1                                                                                \
-	"	ldr	pc, [sp, #24]\n"                                                           \
 	"	.align	2\n"                                                                       \
 	"3:\n" TT_ASM_BLOCKS8
 #define TT_ASM_DOT                                                                                 \
-	"	ldr	pc, [sp, #24]\n"                                                           \
 	"	.align	2\n"                                                                       \
-	"2:\n" TT_ASM_BLOCKS8 "	ldr	r6, [sp, #20]\n"                                           \
+	"2:\n" TT_ASM_BLOCKS8 TT_ASM_BLOCKS8 "	ldr	r6, [sp, #24]\n"                                         \
 	"	cmp	r0, r6\n"                                                                  \
 	"	bne	2b\n"
 
-#define TT_ASM_INIT_C "	ldm	sp, {r0, r2, r3, r4, r5}\n"
+#define TT_ASM_INIT_C "	ldm	sp, {r0, r2, r3, r4, r5, pc}\n"
 #define TT_ASM_INIT_S                                                                              \
 	"	ldrd	r6, r7, [sp, #80]\n"                                                       \
 	"	ldrd	r2, r3, [r6], #8\n"                                                        \
 	"	ldrd	r4, r5, [r7], #8\n"                                                        \
 	"	strd	r6, r7, [sp, #80]\n"                                                       \
-	"	ldr	r0, [sp]\n"
+	"	ldr	r0, [sp]\n"                                                                \
+	"	ldr	pc, [sp, #20]\n"
 
 #define TT_ASM_STORE_RAW                                                                           \
 	"	ldrd	r6, r7, [sp, #32]\n"                                                       \
