@@ -917,6 +917,19 @@ static TT_NOINLINE void yacc_to_output(const mhsa_ctx *c)
 		}
 		return;
 	}
+	if (c->out.fast && e2 == (size_t)c->e) { /* rows contiguous: one loop, two per step */
+		const int32_t *acc = c->yacc;
+		const int32_t *const end = acc + (size_t)c->s * e2;
+		int8_t *y = c->y;
+		while (acc != end) {
+			const int32_t a0 = acc[0], a1 = acc[1];
+			acc += 2;
+			y[0] = (int8_t)__ssat(tt_smmla(a0, m, round) >> right, 8);
+			y[1] = (int8_t)__ssat(tt_smmla(a1, m, round) >> right, 8);
+			y += 2;
+		}
+		return;
+	}
 	for (int32_t t = 0; t < c->s; t++) {
 		const int32_t *acc = c->yacc + (size_t)t * e2;
 		int8_t *y = c->y + (size_t)t * c->e;
