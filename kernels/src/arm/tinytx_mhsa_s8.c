@@ -603,6 +603,29 @@ static TT_NOINLINE void head_projections(const mhsa_ctx *c, int32_t hd)
 		}
 		tt_tiles t;
 		t.kb = c->eb;
+		if (chs[m].multipliers == NULL && rqs[m]->fast) {
+			/* per-tensor: the engine called straight, its constant fields set once */
+			t.m = rqs[m]->rq.multiplier;
+			t.round = rqs[m]->round;
+			t.right = rqs[m]->right;
+			t.b_end = c->xw + (size_t)pairs_s * (size_t)c->eb * 8u;
+			int16_t *const o = m == 0 ? c->qw : m == 1 ? c->kw : c->vw;
+			for (int32_t i = 0; i < pairs_p; i++) {
+				t.a = c->ww + (size_t)i * wpair;
+				t.c[0] = t.c[1] = c->bias[2 * i];
+				t.c[2] = t.c[3] = c->bias[2 * i + 1];
+				if (m < 2) { /* as tiles_rq, transposed, step pb * 8 halfwords */
+					t.out = o + (size_t)(i >> 1) * 8u + (size_t)(i & 1);
+					t.delta = 16 * c->pb;
+					tt_tiles_rqt_c(&t.a, c->xw);
+				} else {
+					t.out = o + (size_t)i * c->sb * 8u;
+					t.delta = 2;
+					tt_tiles_rq_c(&t.a, c->xw);
+				}
+			}
+			continue;
+		}
 		for (int32_t i = 0; i < pairs_p; i++) {
 			t.a = c->ww + (size_t)i * wpair;
 			t.c[0] = t.c[1] = c->bias[2 * i];
