@@ -106,7 +106,8 @@ void tt_tiles_rqt_c_pc(void *at, const int16_t *b);
  * and eight SMLAD, 10 instructions per 16 MACs), so the context lives in the stack
  * frame, laid out for one-instruction loads (sp offsets):
  *   0 a, 4..16 c[4] | 20 entry | 24 a_end | 28 b_end | 32 o0, 36 o1 |
- *   40 max0, 44 max1 | 48 m, 52 round, 56 right, 60 out, 64 delta |
+ *   40 max0, 44 max1 | 48 m, 52 round, 56 right (b_end again once the requantization
+ *   entry is set, TT_CP_RQJ), 60 out, 64 delta |
  *   68 m1, 72 round1, 76 right1 | 80 i0, 84 i1 | 88 &t->a |
  *   92 requantization entry, 96 its return (TT_ASM_REQUANT)
  * (measured: 166 instructions per 2 x 2 tile of 8 blocks with an inline-assembly
@@ -197,6 +198,7 @@ void tt_tiles_rqt_c_pc(void *at, const int16_t *b);
 	"	bne	2b\n"
 
 #define TT_ASM_INIT_C "	ldm	sp, {r0, r2, r3, r4, r5, pc}\n"
+#define TT_ASM_BEND "	ldr	r6, [sp, #28]\n"
 #define TT_ASM_INIT_S                                                                              \
 	"	ldrd	r6, r7, [sp, #80]\n"                                                       \
 	"	ldrd	r2, r3, [r6], #8\n"                                                        \
@@ -216,21 +218,25 @@ void tt_tiles_rqt_c_pc(void *at, const int16_t *b);
  * along a row); the taken branches (TT_ASM_MAX_TAIL, after the return) store it.
  */
 #define TT_ASM_STORE_MAX(P)                                                                        \
-	TT_ASM_STORE_RAW "	ldrd	r6, r7, [sp, #40]\n"                                          \
-	"	cmp	r2, r6\n"                                                                  \
-	"	bgt	" P "0f\n" P "1:	cmp	r3, r6\n"                                               \
-	"	bgt	" P "2f\n" P "3:	cmp	r4, r7\n"                                               \
-	"	bgt	" P "4f\n" P "5:	cmp	r5, r7\n"                                               \
+	"	add	r12, sp, #28\n"                                                            \
+	"	ldm	r12, {r8, r9, r10, r11, r12}\n" /* b_end, o0, o1, max0, max1 */           \
+	"	strd	r2, r3, [r9], #8\n"                                                        \
+	"	strd	r4, r5, [r10], #8\n"                                                       \
+	"	strd	r9, r10, [sp, #32]\n"                                                      \
+	"	cmp	r2, r11\n"                                                                 \
+	"	bgt	" P "0f\n" P "1:	cmp	r3, r11\n"                                              \
+	"	bgt	" P "2f\n" P "3:	cmp	r4, r12\n"                                              \
+	"	bgt	" P "4f\n" P "5:	cmp	r5, r12\n"                                              \
 	"	bgt	" P "6f\n" P "7:\n"
 #define TT_ASM_MAX_TAIL(P)                                                                         \
-	P "0:	mov	r6, r2\n"                                                                  \
-	"	str	r6, [sp, #40]\n"                                                           \
-	"	b	" P "1b\n" P "2:	mov	r6, r3\n"                                                  \
-	"	str	r6, [sp, #40]\n"                                                           \
-	"	b	" P "3b\n" P "4:	mov	r7, r4\n"                                                  \
-	"	str	r7, [sp, #44]\n"                                                           \
-	"	b	" P "5b\n" P "6:	mov	r7, r5\n"                                                  \
-	"	str	r7, [sp, #44]\n"                                                           \
+	P "0:	mov	r11, r2\n"                                                                 \
+	"	str	r11, [sp, #40]\n"                                                          \
+	"	b	" P "1b\n" P "2:	mov	r11, r3\n"                                                 \
+	"	str	r11, [sp, #40]\n"                                                          \
+	"	b	" P "3b\n" P "4:	mov	r12, r4\n"                                                 \
+	"	str	r12, [sp, #44]\n"                                                          \
+	"	b	" P "5b\n" P "6:	mov	r12, r5\n"                                                 \
+	"	str	r12, [sp, #44]\n"                                                          \
 	"	b	" P "7b\n"
 #define TT_ASM_MAX_TAILS TT_ASM_MAX_TAIL("1") TT_ASM_MAX_TAIL("2")
 #define TT_ASM_STORE_MAX1 TT_ASM_STORE_MAX("1")
@@ -259,7 +265,7 @@ void tt_tiles_rqt_c_pc(void *at, const int16_t *b);
  */
 #define TT_ASM_REQUANT(P)                                                                          \
 	"	add	r6, sp, #48\n"                                                             \
-	"	ldm	r6, {r6, r7, r8, r9, r10}\n" /* m, round, right, out, delta */            \
+	"	ldm	r6, {r6, r7, r8, r9, r10}\n" /* m, round, b_end, out, delta */            \
 	"	smmla	r2, r2, r6, r7\n"                                                          \
 	"	smmla	r3, r3, r6, r7\n"                                                          \
 	"	smmla	r4, r4, r6, r7\n"                                                          \
@@ -296,7 +302,9 @@ void tt_tiles_rqt_c_pc(void *at, const int16_t *b);
 	"	movs	r4, #20\n"                                                                 \
 	"	mla	r2, r2, r4, r3\n"                                                          \
 	"	orr	r2, r2, #1\n"                                                              \
-	"	str	r2, [sp, #92]\n"
+	"	str	r2, [sp, #92]\n"                                                           \
+	"	ldr	r2, [r0, #40]\n"                                                           \
+	"	str	r2, [sp, #56]\n" /* b_end where right was: TT_ASM_REQUANT loads it in r8 */
 
 /* TT_ASM_REQUANT with a's second row (c10, c11) on its own factor. */
 #define TT_ASM_REQUANT_PC                                                                          \
@@ -336,9 +344,11 @@ void tt_tiles_rqt_c_pc(void *at, const int16_t *b);
 
 /*
  * STORE1, STORE2: the same store in the two copies of the loop (each with its own
- * local labels), SET1, SET2 what it needs set before each copy.
+ * local labels), SET1, SET2 what it needs set before each copy; the stores leave
+ * b_end in register END for the loop's test (loaded with other fields where they
+ * can: TT_ASM_BEND otherwise).
  */
-#define TT_ASM_TILES(NAME, COPY, INIT, STORE1, STORE2, SET1, SET2, OUT, TAIL)                                  \
+#define TT_ASM_TILES(NAME, COPY, INIT, STORE1, STORE2, SET1, SET2, OUT, TAIL, END)                             \
 	"	.align	2\n"                                                                       \
 	"	.global	" NAME "\n"                                                                \
 	"	.type	" NAME ", %function\n"                                                     \
@@ -346,12 +356,10 @@ void tt_tiles_rqt_c_pc(void *at, const int16_t *b);
 	"	push	{r4, r5, r6, r7, r8, r9, r10, r11, lr}\n"                                  \
 	"	sub	sp, sp, #100\n"                                                           \
 	"	str	r0, [sp, #88]\n" COPY TT_ASM_PROLOGUE SET1 "1:\n" INIT TT_ASM_DOT1 STORE1   \
-	"	ldr	r6, [sp, #28]\n"                                                           \
-	"	cmp	r1, r6\n"                                                                  \
+	"	cmp	r1, " END "\n"                                                               \
 	"	bne	1b\n"                                                                      \
 	"	b	9f\n" TT_ASM_PROLOGUE_LONG SET2 "4:\n" INIT TT_ASM_DOT STORE2                  \
-	"	ldr	r6, [sp, #28]\n"                                                           \
-	"	cmp	r1, r6\n"                                                                  \
+	"	cmp	r1, " END "\n"                                                               \
 	"	bne	4b\n"                                                                      \
 	"9:	ldr	r0, [sp, #88]\n" OUT "	add	sp, sp, #100\n"                               \
 	"	pop	{r4, r5, r6, r7, r8, r9, r10, r11, pc}\n" TAIL "	.size	" NAME ", .-" NAME  \
@@ -360,26 +368,26 @@ void tt_tiles_rqt_c_pc(void *at, const int16_t *b);
 __asm__("	.syntax unified\n"
 	"	.thumb\n"
 	"	.text\n" TT_SAT_TABLE
-	TT_ASM_TILES("tt_tiles_raw_c", TT_CP_C TT_CP_O, TT_ASM_INIT_C, TT_ASM_STORE_RAW,
-		     TT_ASM_STORE_RAW, "", "", TT_OUT_O, "")
-	TT_ASM_TILES("tt_tiles_raw_s", TT_CP_S TT_CP_O, TT_ASM_INIT_S, TT_ASM_STORE_RAW,
-		     TT_ASM_STORE_RAW, "", "", TT_OUT_S, "")
+	TT_ASM_TILES("tt_tiles_raw_c", TT_CP_C TT_CP_O, TT_ASM_INIT_C, TT_ASM_STORE_RAW TT_ASM_BEND,
+		     TT_ASM_STORE_RAW TT_ASM_BEND, "", "", TT_OUT_O, "", "r6")
+	TT_ASM_TILES("tt_tiles_raw_s", TT_CP_S TT_CP_O, TT_ASM_INIT_S, TT_ASM_STORE_RAW TT_ASM_BEND,
+		     TT_ASM_STORE_RAW TT_ASM_BEND, "", "", TT_OUT_S, "", "r6")
 	TT_ASM_TILES("tt_tiles_max_c", TT_CP_C TT_CP_MAX, TT_ASM_INIT_C, TT_ASM_STORE_MAX1,
-		     TT_ASM_STORE_MAX2, "", "", TT_OUT_MAX, TT_ASM_MAX_TAILS)
+		     TT_ASM_STORE_MAX2, "", "", TT_OUT_MAX, TT_ASM_MAX_TAILS, "r8")
 	TT_ASM_TILES("tt_tiles_rq_c", TT_CP_C TT_CP_RQJ, TT_ASM_INIT_C,
 		     TT_ASM_STORE_RQ_WITH(TT_ASM_REQUANT("1")),
 		     TT_ASM_STORE_RQ_WITH(TT_ASM_REQUANT("2")), TT_RQ_SET1, TT_RQ_SET2, TT_OUT_RQ,
-		     "")
+		     "", "r8")
 	TT_ASM_TILES("tt_tiles_rqt_c", TT_CP_C TT_CP_RQJ, TT_ASM_INIT_C,
 		     TT_ASM_STORE_RQT_WITH(TT_ASM_REQUANT("1")),
 		     TT_ASM_STORE_RQT_WITH(TT_ASM_REQUANT("2")), TT_RQ_SET1, TT_RQ_SET2, TT_OUT_RQ,
-		     "")
+		     "", "r8")
 	TT_ASM_TILES("tt_tiles_rq_c_pc", TT_CP_C TT_CP_RQ_PC, TT_ASM_INIT_C,
-		     TT_ASM_STORE_RQ_WITH(TT_ASM_REQUANT_PC),
-		     TT_ASM_STORE_RQ_WITH(TT_ASM_REQUANT_PC), "", "", TT_OUT_RQ, "")
+		     TT_ASM_STORE_RQ_WITH(TT_ASM_REQUANT_PC) TT_ASM_BEND,
+		     TT_ASM_STORE_RQ_WITH(TT_ASM_REQUANT_PC) TT_ASM_BEND, "", "", TT_OUT_RQ, "", "r6")
 	TT_ASM_TILES("tt_tiles_rqt_c_pc", TT_CP_C TT_CP_RQ_PC, TT_ASM_INIT_C,
-		     TT_ASM_STORE_RQT_WITH(TT_ASM_REQUANT_PC),
-		     TT_ASM_STORE_RQT_WITH(TT_ASM_REQUANT_PC), "", "", TT_OUT_RQ, ""));
+		     TT_ASM_STORE_RQT_WITH(TT_ASM_REQUANT_PC) TT_ASM_BEND,
+		     TT_ASM_STORE_RQT_WITH(TT_ASM_REQUANT_PC) TT_ASM_BEND, "", "", TT_OUT_RQ, "", "r6"));
 
 /*
  * Scores of one query row against keys of one block each (head dimension <= 4):
