@@ -676,12 +676,14 @@ static TT_NOINLINE void head_projections(const mhsa_ctx *c, int32_t hd)
 			k[j] = tt_pack16(k[2 * j], k[2 * j + 1]);
 		}
 		tt_fill_words(k + c->s, s4 - c->s, k[0]);
-	} else if (c->pb == 1 && (c->s & 1)) {
+	} else if (c->s & 1) {
 		/* odd S: the padding key of the last pair is a copy of key S - 1, for the
-		 * same reason */
-		int32_t *k = (int32_t *)c->kw + 4 * (c->s >> 1);
-		k[2] = k[0];
-		k[3] = k[1];
+		 * same reason (its score, one of the row's, is overwritten by softmax_row) */
+		int32_t *k = (int32_t *)c->kw + 4 * (size_t)(c->s >> 1) * (size_t)c->pb;
+		for (int32_t b = 0; b < c->pb; b++, k += 4) {
+			k[2] = k[0];
+			k[3] = k[1];
+		}
 	}
 }
 
@@ -851,7 +853,7 @@ static TT_NOINLINE void scores_pair(const mhsa_ctx *c, int32_t i, int32_t rows, 
 			}
 			tt_qk_row_kb1(q, k, k + 4 * ((s + 1) >> 1), r == 0 ? sc0 : sc1, &max[r]);
 		}
-	} else {
+	} else { /* odd S: the padding key repeats key S - 1 (head_projections) */
 		tt_tiles t;
 		t.a = (const int16_t *)a;
 		t.kb = c->pb;
@@ -860,16 +862,8 @@ static TT_NOINLINE void scores_pair(const mhsa_ctx *c, int32_t i, int32_t rows, 
 		t.o1 = sc1;
 		t.max0 = INT32_MIN;
 		t.max1 = INT32_MIN;
-		if (s >= 2) {
-			t.b_end = c->kw + (size_t)(s >> 1) * pair;
-			tt_tiles_max_c(&t.a, c->kw);
-		}
-		if (s & 1) { /* the last key pair holds one key: its padding must not count */
-			t.b_end = c->kw + (size_t)((s + 1) >> 1) * pair;
-			tt_tiles_raw_c(&t.a, c->kw + (size_t)(s >> 1) * pair);
-			t.max0 = tt_max(t.max0, sc0[s - 1]);
-			t.max1 = tt_max(t.max1, sc1[s - 1]);
-		}
+		t.b_end = c->kw + (size_t)((s + 1) >> 1) * pair;
+		tt_tiles_max_c(&t.a, c->kw);
 		max[0] = t.max0;
 		max[1] = t.max1;
 	}
