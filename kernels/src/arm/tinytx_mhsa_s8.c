@@ -537,6 +537,7 @@ typedef struct {
 	tt_rq q, k, v, av, out;
 	tt_softmax_plan sm;
 	tt_exp4_fn exp4; /* NULL: the C loop of tt_softmax_exp_row */
+	uint32_t unclamped; /* the least row sum for which tt_prob_unclamped holds */
 	int16_t *xw, *ww, *qw, *kw, *vw, *wo, *pw, *o;
 	int32_t *bias, *sc, *yacc;
 	int8_t *y;
@@ -713,10 +714,24 @@ static inline void prob_row(const mhsa_ctx *c, const int32_t *e, uint32_t sum, i
 	const uint32_t *u = (const uint32_t *)e;
 	const int32_t s4 = 4 * c->sb;
 	int32_t *dst = (int32_t *)(c->pw + 4 * r);
-	if (tt_prob_unclamped(sum)) {
+	if (sum >= c->unclamped) {
 		tt_prob4_w2(u, u + s4, dst, sum);
 	} else {
 		tt_prob4_w2_clamp(u, u + s4, dst, sum);
+	}
+}
+
+/* Sets the 0 to 3 words p[0 .. n) to v (a row's padding, without a loop). */
+static inline void pad_words(int32_t *p, int32_t n, int32_t v)
+{
+	if (n > 0) {
+		p[0] = v;
+		if (n > 1) {
+			p[1] = v;
+			if (n > 2) {
+				p[2] = v;
+			}
+		}
 	}
 }
 
@@ -731,14 +746,11 @@ static TT_NOINLINE void softmax_row(const mhsa_ctx *c, int32_t *sc, int32_t max,
 {
 	const int32_t s = c->s, s4 = 4 * c->sb;
 	uint32_t sum;
-	if (c->exp4 != NULL) {
-		tt_fill_words(sc + s, s4 - s, max);
+	if (c->exp4 != NULL) { /* the padding's i-exp: x = 0, TT_EXP_ONE each */
+		pad_words(sc + s, s4 - s, max);
 		const int32_t k[3] = {max, c->sm.rq.multiplier, 1};
-		sum = c->exp4(sc, sc + s4, k);
-		if (s < s4) {
-			sum -= (uint32_t)(s4 - s) * (uint32_t)sc[s4 - 1];
-			tt_fill_words(sc + s, s4 - s, 0);
-		}
+		sum = c->exp4(sc, sc + s4, k) - (uint32_t)(s4 - s) * TT_EXP_ONE;
+		pad_words(sc + s, s4 - s, 0);
 	} else {
 		sum = exp_row_c(sc, s, s4, max, &c->sm);
 	}
@@ -1016,6 +1028,14 @@ tinytx_status tinytx_mhsa_s8(const tinytx_mhsa_dims *dims, const tinytx_mhsa_par
 	c.exp4 = c.sm.mode == TT_LOGIT_SCALED                         ? tt_exp4x_scaled
 		 : c.sm.mode == TT_LOGIT_HIGH && c.sm.right == 1 ? tt_exp4x_h1
 								: NULL;
+	/* 256 sum - sum / 2 grows with the sum: the least sum with tt_prob_unclamped */
+	c.unclamped = (uint32_t)(((uint64_t)TT_EXP_ONE * 512u) / 511u);
+	while (c.unclamped > 0u && tt_prob_unclamped(c.unclamped - 1u)) {
+		c.unclamped--;
+	}
+	while (!tt_prob_unclamped(c.unclamped)) {
+		c.unclamped++;
+	}
 	c.xw = (int16_t *)(base + l.xw);
 	c.ww = (int16_t *)(base + l.w);
 	c.qw = (int16_t *)(base + l.qw);
