@@ -888,6 +888,16 @@ static TT_NOINLINE void av_pair(const mhsa_ctx *c, int32_t hd, int32_t i)
 	t.a = c->pw;
 	t.kb = c->sb;
 	t.c[0] = t.c[1] = t.c[2] = t.c[3] = 0;
+	if (!c->whole && c->av.fast) { /* tiles_rq's fast case, called straight */
+		t.b_end = c->vw + (size_t)((c->p + 1) >> 1) * (size_t)c->sb * 8u;
+		t.m = c->av.rq.multiplier;
+		t.round = c->av.round;
+		t.right = c->av.right;
+		t.out = c->o;
+		t.delta = 2;
+		tt_tiles_rq_c(&t.a, c->vw);
+		return;
+	}
 	if (c->whole) { /* O [S][HP]: this head's features from position hd * P */
 		const int32_t k0 = hd * c->p;
 		int16_t *o = c->o + ((size_t)i * c->hpb + (size_t)(k0 >> 2)) * 8u + (size_t)((k0 & 3) >> 1);
