@@ -155,8 +155,8 @@ void tt_tiles_rqt_c_pc(void *at, const int16_t *b);
 	"	str	r2, [sp, #76]\n"
 
 /*
- * kb blocks, sixteen per step, entered Duff's-device style: the first step starts at
- * block (16 - kb % 16) % 16 (40 bytes each, all 32-bit encodings); the prologue
+ * kb blocks, 32 per step, entered Duff's-device style: the first step starts at
+ * block (32 - kb % 32) % 32 (40 bytes each, all 32-bit encodings); the prologue
  * computes that address once per call (entry, with the Thumb bit) and a_end = a +
  * 16 kb, the end of every tile's dot product. When kb <= 8 the tiles run a copy of
  * eight blocks without the step's end test (TT_ASM_DOT1: one step, entered at block
@@ -180,7 +180,7 @@ void tt_tiles_rqt_c_pc(void *at, const int16_t *b);
 	"	str	r2, [sp, #20]\n"
 #define TT_ASM_PROLOGUE_LONG                                                                       \
 	"5:	rsbs	r2, r2, #0\n"                                                              \
-	"	and	r2, r2, #15\n"                                                              \
+	"	and	r2, r2, #31\n"                                                              \
 	"	adr	r4, 2f\n"                                                                  \
 	"	mla	r2, r2, r3, r4\n"                                                          \
 	"	orr	r2, r2, #1\n"                                                              \
@@ -193,7 +193,7 @@ void tt_tiles_rqt_c_pc(void *at, const int16_t *b);
 	"3:\n" TT_ASM_BLOCKS8
 #define TT_ASM_DOT                                                                                 \
 	"	.align	2\n"                                                                       \
-	"2:\n" TT_ASM_BLOCKS8 TT_ASM_BLOCKS8 "	ldr	r6, [sp, #24]\n"                                         \
+	"2:\n" TT_ASM_BLOCKS8 TT_ASM_BLOCKS8 TT_ASM_BLOCKS8 TT_ASM_BLOCKS8 "	ldr	r6, [sp, #24]\n"                                         \
 	"	cmp	r0, r6\n"                                                                  \
 	"	bne	2b\n"
 
