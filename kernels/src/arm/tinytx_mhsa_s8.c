@@ -39,8 +39,8 @@
  * A row of 2 x 2 tiles: one pair of rows `a` of a W2 matrix against consecutive
  * pairs of rows of another, from b up to b_end (kb blocks each). For tile j:
  *   c = init, then c00 += a0.b0, c01 += a0.b1, c10 += a1.b0, c11 += a1.b1, where
- *   init is the constant c[] (tt_tiles_*_c) or, stepping (tt_tiles_*_s),
- *   (i0[0], i0[1], i1[0], i1[1]) with i0 and i1 advancing 8 bytes per tile;
+ *   init is the constant c[] (tt_tiles_*_c) or, in place (tt_tiles_*_s), the words
+ *   the tile then overwrites, (o0[0], o0[1], o1[0], o1[1]) (i0, i1 are not read);
  * then
  *   raw: (c00, c01) stored to o0 and (c10, c11) to o1, both advancing 8 bytes;
  *   max: as raw, and max0 = max(max0, c00, c01), max1 = max(max1, c10, c11);
@@ -65,8 +65,8 @@ typedef struct {
 	const int16_t *a;     /* 0 */
 	int32_t steps;        /* 4: unused (kept: the layout is shared) */
 	int32_t c[4];         /* 8: constant init */
-	const int32_t *i0;    /* 24: stepping init */
-	const int32_t *i1;    /* 28 */
+	const int32_t *i0;    /* 24: unused (tt_tiles_raw_s: in place at o0, o1) */
+	const int32_t *i1;    /* 28: unused */
 	int32_t *o0;          /* 32 */
 	int32_t *o1;          /* 36 */
 	const int16_t *b_end; /* 40 */
@@ -108,7 +108,7 @@ void tt_tiles_rqt_c_pc(void *at, const int16_t *b);
  *   0 a, 4..16 c[4] | 20 entry | 24 a_end | 28 b_end | 32 o0, 36 o1 |
  *   40 max0, 44 max1 | 48 m, 52 round, 56 right (b_end again once the requantization
  *   entry is set, TT_CP_RQJ), 60 out, 64 delta |
- *   68 m1, 72 round1, 76 right1 | 80 i0, 84 i1 | 88 &t->a |
+ *   68 m1, 72 round1, 76 right1 | 80, 84 unused | 88 &t->a |
  *   92 requantization entry, 96 its return (TT_ASM_REQUANT)
  * (measured: 166 instructions per 2 x 2 tile of 8 blocks with an inline-assembly
  * block in a C loop; 117 with a context register and three loads per block; 101 to
@@ -134,9 +134,7 @@ void tt_tiles_rqt_c_pc(void *at, const int16_t *b);
 	"	stm	sp, {r2, r3, r4, r5, r6}\n"
 #define TT_CP_S                                                                                    \
 	"	ldr	r2, [r0]\n"                                                                \
-	"	str	r2, [sp]\n"                                                                \
-	"	ldrd	r2, r3, [r0, #24]\n"                                                       \
-	"	strd	r2, r3, [sp, #80]\n"
+	"	str	r2, [sp]\n"
 #define TT_CP_O                                                                                    \
 	"	ldrd	r2, r3, [r0, #32]\n"                                                       \
 	"	strd	r2, r3, [sp, #32]\n"
@@ -200,10 +198,9 @@ void tt_tiles_rqt_c_pc(void *at, const int16_t *b);
 #define TT_ASM_INIT_C "	ldm	sp, {r0, r2, r3, r4, r5, pc}\n"
 #define TT_ASM_BEND "	ldr	r6, [sp, #28]\n"
 #define TT_ASM_INIT_S                                                                              \
-	"	ldrd	r6, r7, [sp, #80]\n"                                                       \
-	"	ldrd	r2, r3, [r6], #8\n"                                                        \
-	"	ldrd	r4, r5, [r7], #8\n"                                                        \
-	"	strd	r6, r7, [sp, #80]\n"                                                       \
+	"	ldrd	r6, r7, [sp, #32]\n"                                                       \
+	"	ldrd	r2, r3, [r6]\n"                                                            \
+	"	ldrd	r4, r5, [r7]\n"                                                            \
 	"	ldr	r0, [sp]\n"                                                                \
 	"	ldr	pc, [sp, #20]\n"
 
@@ -246,9 +243,7 @@ void tt_tiles_rqt_c_pc(void *at, const int16_t *b);
 #define TT_OUT_O                                                                                   \
 	"	ldrd	r2, r3, [sp, #32]\n"                                                       \
 	"	strd	r2, r3, [r0, #32]\n"
-#define TT_OUT_S                                                                                   \
-	TT_OUT_O "	ldrd	r2, r3, [sp, #80]\n"                                                 \
-	"	strd	r2, r3, [r0, #24]\n"
+#define TT_OUT_S TT_OUT_O
 #define TT_OUT_MAX                                                                                 \
 	TT_OUT_O "	ldrd	r2, r3, [sp, #40]\n"                                                 \
 	"	strd	r2, r3, [r0, #44]\n"
