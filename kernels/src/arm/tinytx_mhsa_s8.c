@@ -156,9 +156,9 @@ void tt_tiles_rqt_c_pc(void *at, const int16_t *b);
  * kb blocks, 32 per step, entered Duff's-device style: the first step starts at
  * block (32 - kb % 32) % 32 (40 bytes each, all 32-bit encodings); the prologue
  * computes that address once per call (entry, with the Thumb bit) and a_end = a +
- * 16 kb, the end of every tile's dot product. When kb <= 8 the tiles run a copy of
- * eight blocks without the step's end test (TT_ASM_DOT1: one step, entered at block
- * 8 - kb). The init loads the entry into pc (TT_ASM_INIT_C: one LDM for a, c and the
+ * 16 kb, the end of every tile's dot product. When kb <= 16 the tiles run a copy of
+ * sixteen blocks without the step's end test (TT_ASM_DOT1: one step, entered at block
+ * 16 - kb). The init loads the entry into pc (TT_ASM_INIT_C: one LDM for a, c and the
  * jump).
  */
 #define TT_ASM_PROLOGUE                                                                            \
@@ -169,9 +169,9 @@ void tt_tiles_rqt_c_pc(void *at, const int16_t *b);
 	"	add	r3, r3, r2, lsl #4\n"                                                      \
 	"	str	r3, [sp, #24]\n"                                                           \
 	"	movs	r3, #40\n"                                                                 \
-	"	cmp	r2, #8\n"                                                                  \
+	"	cmp	r2, #16\n"                                                                 \
 	"	bgt	5f\n"                                                                      \
-	"	rsb	r2, r2, #8\n"                                                              \
+	"	rsb	r2, r2, #16\n"                                                              \
 	"	adr	r4, 3f\n"                                                                  \
 	"	mla	r2, r2, r3, r4\n"                                                          \
 	"	orr	r2, r2, #1\n"                                                              \
@@ -188,7 +188,7 @@ void tt_tiles_rqt_c_pc(void *at, const int16_t *b);
 		TT_ASM_BLOCK
 #define TT_ASM_DOT1                                                                                \
 	"	.align	2\n"                                                                       \
-	"3:\n" TT_ASM_BLOCKS8
+	"3:\n" TT_ASM_BLOCKS8 TT_ASM_BLOCKS8
 #define TT_ASM_DOT                                                                                 \
 	"	.align	2\n"                                                                       \
 	"2:\n" TT_ASM_BLOCKS8 TT_ASM_BLOCKS8 TT_ASM_BLOCKS8 TT_ASM_BLOCKS8 "	ldr	r6, [sp, #24]\n"                                         \
