@@ -69,6 +69,23 @@ def test_i_exp_is_exact_for_every_logit() -> None:
     assert got.max() < 1 << 22  # the table values, and so every e, below 2^22
 
 
+def test_the_direct_table_is_the_i_exp_of_every_clamped_logit() -> None:
+    """tt_exp_x_table (the fused blocks' exp passes): entry x + 16384 is TT_E1(r) >> z
+    with z = -x // LN2_Q for x = -16384 .. 0, the range SSAT leaves of every logit <= 0."""
+    entries = c_define(ARM_COMMON, "TT_EXP_X_ENTRIES")
+    lo = -(1 << (SAT_BITS - 1))
+    assert entries == 1 - lo
+    x = np.arange(lo, 1, dtype=np.int64)
+    z = -x // LN2_Q
+    r = x + z * LN2_Q
+    table = ((r + EXP_B_Q) ** 2 + EXP_C_Q) >> z  # TT_X1(x)
+    assert np.array_equal(table, sm.i_exp(np.maximum(x, sm.LOGIT_MIN)))
+    assert np.array_equal(table, arm_i_exp(x))
+    # every logit below the table maps onto its first entry (0) through the SSAT
+    below = np.arange(-(1 << 17), lo, dtype=np.int64)
+    assert table[0] == 0 and np.all(sm.i_exp(np.maximum(below, sm.LOGIT_MIN)) == 0)
+
+
 def arm_i_exp_unclamped(x: np.ndarray) -> np.ndarray:
     """tt_exp4_scaled_nc: tt_exp_q10 without the SSAT; LSR by register takes the low
     byte of z and gives 0 for 32 <= z <= 255."""

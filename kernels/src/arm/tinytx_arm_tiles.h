@@ -22,8 +22,8 @@ typedef struct {
 	const int16_t *a;     /* 0 */
 	int32_t steps;        /* 4: unused (the assembly keeps its state in its frame) */
 	int32_t c[4];         /* 8: constant init */
-	const int32_t *i0;    /* 24: stepping init */
-	const int32_t *i1;    /* 28 */
+	const int32_t *i0;    /* 24: unused (tt_tiles_raw_s: in place at o0, o1) */
+	const int32_t *i1;    /* 28: unused */
 	int32_t *o0;          /* 32 */
 	int32_t *o1;          /* 36 */
 	const int16_t *b_end; /* 40 */

@@ -212,6 +212,30 @@ static TT_NOINLINE void dft_project(const attn_ctx *c, const int32_t *bias, cons
 {
 	tt_tiles t;
 	t.kb = c->eb;
+	if (ch.multipliers == NULL && rq->fast) {
+		/* per-tensor: dft_tiles_rq's fast case called straight, fields set once */
+		t.m = rq->rq.multiplier;
+		t.round = rq->round;
+		t.right = rq->right;
+		t.b_end = b + (size_t)nt * (size_t)c->eb * 8u;
+		const size_t row_pair = (size_t)kb_out * 8u;
+		for (int32_t i = 0; 2 * i < n; i++) {
+			const int32_t f0 = 2 * i, f1 = 2 * i + 1 < n ? 2 * i + 1 : 2 * i;
+			t.a = c->ww + (size_t)i * c->eb * 8u;
+			t.c[0] = t.c[1] = bias != NULL ? bias[f0] : 0;
+			t.c[2] = t.c[3] = bias != NULL && f1 != f0 ? bias[f1] : 0;
+			if (transposed) {
+				t.out = out + (size_t)j0 * row_pair + (size_t)(i >> 1) * 8u + (size_t)(i & 1);
+				t.delta = (int32_t)(2 * row_pair);
+				tt_tiles_rqt_c(&t.a, b);
+			} else {
+				t.out = out + (size_t)i * row_pair + (size_t)(j0 >> 1) * 8u + (size_t)(j0 & 1);
+				t.delta = (j0 & 1) ? 14 : 2;
+				tt_tiles_rq_c(&t.a, b);
+			}
+		}
+		return;
+	}
 	for (int32_t i = 0; 2 * i < n; i++) {
 		const int32_t f0 = 2 * i, f1 = 2 * i + 1 < n ? 2 * i + 1 : 2 * i;
 		t.a = c->ww + (size_t)i * c->eb * 8u;
@@ -247,6 +271,20 @@ static TT_NOINLINE uint32_t dft_exp_row_c(int32_t *sc, int32_t s, int32_t s4, in
 	return sum;
 }
 
+/* Sets the 0 to 3 words p[0 .. n) to v (a row's padding, without a loop). */
+static inline void dft_pad_words(int32_t *p, int32_t n, int32_t v)
+{
+	if (n > 0) {
+		p[0] = v;
+		if (n > 1) {
+			p[1] = v;
+			if (n > 2) {
+				p[2] = v;
+			}
+		}
+	}
+}
+
 /*
  * Softmax of one score row (max its maximum; capacity s4 = 4 * sb) into row r of the
  * probability pair. For the assembly loop the row is padded to s4 with max (a logit of
@@ -257,14 +295,11 @@ static TT_NOINLINE void dft_softmax_row(const attn_ctx *c, int32_t *sc, int32_t 
 {
 	const int32_t s = c->s, s4 = 4 * c->sb;
 	uint32_t sum;
-	if (c->exp4 != NULL) {
-		tt_fill_words(sc + s, s4 - s, max);
+	if (c->exp4 != NULL) { /* the padding's i-exp: x = 0, TT_EXP_ONE each */
+		dft_pad_words(sc + s, s4 - s, max);
 		const int32_t k[3] = {max, c->sm.rq.multiplier, 1};
-		sum = c->exp4(sc, sc + s4, k);
-		if (s < s4) {
-			sum -= (uint32_t)(s4 - s) * (uint32_t)sc[s4 - 1];
-			tt_fill_words(sc + s, s4 - s, 0);
-		}
+		sum = c->exp4(sc, sc + s4, k) - (uint32_t)(s4 - s) * TT_EXP_ONE;
+		dft_pad_words(sc + s, s4 - s, 0);
 	} else {
 		sum = dft_exp_row_c(sc, s, s4, max, &c->sm);
 	}
@@ -519,8 +554,8 @@ tinytx_status tt_attn_run(const tinytx_mhsa_dims *dims, int32_t tile_rows,
 	c.out = tt_rq_plan(blk->out);
 	/* |q . k| <= D * 128 * 128 (D = P, or E for FWSA); Q is int16, so up <= 8 */
 	c.sm = tt_softmax_plan_for(blk->softmax, (int64_t)(blk->fused ? c.e : c.p) << 14, 8);
-	c.exp4 = c.sm.mode == TT_LOGIT_SCALED                         ? tt_exp4_scaled
-		 : c.sm.mode == TT_LOGIT_HIGH && c.sm.right == 1 ? tt_exp4_h1
+	c.exp4 = c.sm.mode == TT_LOGIT_SCALED                         ? tt_exp4x_scaled
+		 : c.sm.mode == TT_LOGIT_HIGH && c.sm.right == 1 ? tt_exp4x_h1
 								: NULL;
 	c.x = input;
 	c.kw = (int16_t *)(base + l.kw);

@@ -39,8 +39,8 @@
  * A row of 2 x 2 tiles: one pair of rows `a` of a W2 matrix against consecutive
  * pairs of rows of another, from b up to b_end (kb blocks each). For tile j:
  *   c = init, then c00 += a0.b0, c01 += a0.b1, c10 += a1.b0, c11 += a1.b1, where
- *   init is the constant c[] (tt_tiles_*_c) or, stepping (tt_tiles_*_s),
- *   (i0[0], i0[1], i1[0], i1[1]) with i0 and i1 advancing 8 bytes per tile;
+ *   init is the constant c[] (tt_tiles_*_c) or, in place (tt_tiles_*_s), the words
+ *   the tile then overwrites, (o0[0], o0[1], o1[0], o1[1]) (i0, i1 are not read);
  * then
  *   raw: (c00, c01) stored to o0 and (c10, c11) to o1, both advancing 8 bytes;
  *   max: as raw, and max0 = max(max0, c00, c01), max1 = max(max1, c10, c11);
@@ -65,8 +65,8 @@ typedef struct {
 	const int16_t *a;     /* 0 */
 	int32_t steps;        /* 4: unused (kept: the layout is shared) */
 	int32_t c[4];         /* 8: constant init */
-	const int32_t *i0;    /* 24: stepping init */
-	const int32_t *i1;    /* 28 */
+	const int32_t *i0;    /* 24: unused (tt_tiles_raw_s: in place at o0, o1) */
+	const int32_t *i1;    /* 28: unused */
 	int32_t *o0;          /* 32 */
 	int32_t *o1;          /* 36 */
 	const int16_t *b_end; /* 40 */
@@ -105,9 +105,10 @@ void tt_tiles_rqt_c_pc(void *at, const int16_t *b);
  * c00/c01/c10/c11, r6-r9 the a pair of a block, r10-r12/lr the b pair: two LDM
  * and eight SMLAD, 10 instructions per 16 MACs), so the context lives in the stack
  * frame, laid out for one-instruction loads (sp offsets):
- *   0 a, 4..16 c[4] | 20 a_end | 24 entry | 28 b_end | 32 o0, 36 o1 |
- *   40 max0, 44 max1 | 48 m, 52 round, 56 right, 60 out, 64 delta |
- *   68 m1, 72 round1, 76 right1 | 80 i0, 84 i1 | 88 &t->a |
+ *   0 a, 4..16 c[4] | 20 entry | 24 a_end | 28 b_end | 32 o0, 36 o1 |
+ *   40 max0, 44 max1 | 48 m, 52 round, 56 right (b_end again once the requantization
+ *   entry is set, TT_CP_RQJ), 60 out, 64 delta |
+ *   68 m1, 72 round1, 76 right1 | 80, 84 unused | 88 &t->a |
  *   92 requantization entry, 96 its return (TT_ASM_REQUANT)
  * (measured: 166 instructions per 2 x 2 tile of 8 blocks with an inline-assembly
  * block in a C loop; 117 with a context register and three loads per block; 101 to
@@ -133,9 +134,7 @@ void tt_tiles_rqt_c_pc(void *at, const int16_t *b);
 	"	stm	sp, {r2, r3, r4, r5, r6}\n"
 #define TT_CP_S                                                                                    \
 	"	ldr	r2, [r0]\n"                                                                \
-	"	str	r2, [sp]\n"                                                                \
-	"	ldrd	r2, r3, [r0, #24]\n"                                                       \
-	"	strd	r2, r3, [sp, #80]\n"
+	"	str	r2, [sp]\n"
 #define TT_CP_O                                                                                    \
 	"	ldrd	r2, r3, [r0, #32]\n"                                                       \
 	"	strd	r2, r3, [sp, #32]\n"
@@ -154,11 +153,13 @@ void tt_tiles_rqt_c_pc(void *at, const int16_t *b);
 	"	str	r2, [sp, #76]\n"
 
 /*
- * kb blocks, eight per step, entered Duff's-device style: the first step starts at
- * block (8 - kb % 8) % 8 (40 bytes each, all 32-bit encodings); the prologue computes
- * that address once per call (entry, with the Thumb bit) and a_end = a + 16 kb, the
- * end of every tile's dot product. When kb <= 8 the tiles run a copy of the loop
- * without the step's end test (TT_ASM_DOT1: one step, entered at block 8 - kb).
+ * kb blocks, 32 per step, entered Duff's-device style: the first step starts at
+ * block (32 - kb % 32) % 32 (40 bytes each, all 32-bit encodings); the prologue
+ * computes that address once per call (entry, with the Thumb bit) and a_end = a +
+ * 16 kb, the end of every tile's dot product. When kb <= 16 the tiles run a copy of
+ * sixteen blocks without the step's end test (TT_ASM_DOT1: one step, entered at block
+ * 16 - kb). The init loads the entry into pc (TT_ASM_INIT_C: one LDM for a, c and the
+ * jump).
  */
 #define TT_ASM_PROLOGUE                                                                            \
 	"	ldr	r2, [r0, #40]\n"                                                           \
@@ -166,43 +167,42 @@ void tt_tiles_rqt_c_pc(void *at, const int16_t *b);
 	"	ldr	r2, [r0, #52]\n" /* kb */                                                 \
 	"	ldr	r3, [sp]\n"                                                                \
 	"	add	r3, r3, r2, lsl #4\n"                                                      \
-	"	str	r3, [sp, #20]\n"                                                           \
+	"	str	r3, [sp, #24]\n"                                                           \
 	"	movs	r3, #40\n"                                                                 \
-	"	cmp	r2, #8\n"                                                                  \
+	"	cmp	r2, #16\n"                                                                 \
 	"	bgt	5f\n"                                                                      \
-	"	rsb	r2, r2, #8\n"                                                              \
+	"	rsb	r2, r2, #16\n"                                                              \
 	"	adr	r4, 3f\n"                                                                  \
 	"	mla	r2, r2, r3, r4\n"                                                          \
 	"	orr	r2, r2, #1\n"                                                              \
-	"	str	r2, [sp, #24]\n"
+	"	str	r2, [sp, #20]\n"
 #define TT_ASM_PROLOGUE_LONG                                                                       \
 	"5:	rsbs	r2, r2, #0\n"                                                              \
-	"	and	r2, r2, #7\n"                                                              \
+	"	and	r2, r2, #31\n"                                                              \
 	"	adr	r4, 2f\n"                                                                  \
 	"	mla	r2, r2, r3, r4\n"                                                          \
 	"	orr	r2, r2, #1\n"                                                              \
-	"	str	r2, [sp, #24]\n"
+	"	str	r2, [sp, #20]\n"
 #define TT_ASM_BLOCKS8                                                                             \
 	TT_ASM_BLOCK TT_ASM_BLOCK TT_ASM_BLOCK TT_ASM_BLOCK TT_ASM_BLOCK TT_ASM_BLOCK TT_ASM_BLOCK  \
 		TT_ASM_BLOCK
 #define TT_ASM_DOT1                                                                                \
-	"	ldr	pc, [sp, #24]\n"                                                           \
 	"	.align	2\n"                                                                       \
-	"3:\n" TT_ASM_BLOCKS8
+	"3:\n" TT_ASM_BLOCKS8 TT_ASM_BLOCKS8
 #define TT_ASM_DOT                                                                                 \
-	"	ldr	pc, [sp, #24]\n"                                                           \
 	"	.align	2\n"                                                                       \
-	"2:\n" TT_ASM_BLOCKS8 "	ldr	r6, [sp, #20]\n"                                           \
+	"2:\n" TT_ASM_BLOCKS8 TT_ASM_BLOCKS8 TT_ASM_BLOCKS8 TT_ASM_BLOCKS8 "	ldr	r6, [sp, #24]\n"                                         \
 	"	cmp	r0, r6\n"                                                                  \
 	"	bne	2b\n"
 
-#define TT_ASM_INIT_C "	ldm	sp, {r0, r2, r3, r4, r5}\n"
+#define TT_ASM_INIT_C "	ldm	sp, {r0, r2, r3, r4, r5, pc}\n"
+#define TT_ASM_BEND "	ldr	r6, [sp, #28]\n"
 #define TT_ASM_INIT_S                                                                              \
-	"	ldrd	r6, r7, [sp, #80]\n"                                                       \
-	"	ldrd	r2, r3, [r6], #8\n"                                                        \
-	"	ldrd	r4, r5, [r7], #8\n"                                                        \
-	"	strd	r6, r7, [sp, #80]\n"                                                       \
-	"	ldr	r0, [sp]\n"
+	"	ldrd	r6, r7, [sp, #32]\n"                                                       \
+	"	ldrd	r2, r3, [r6]\n"                                                            \
+	"	ldrd	r4, r5, [r7]\n"                                                            \
+	"	ldr	r0, [sp]\n"                                                                \
+	"	ldr	pc, [sp, #20]\n"
 
 #define TT_ASM_STORE_RAW                                                                           \
 	"	ldrd	r6, r7, [sp, #32]\n"                                                       \
@@ -215,21 +215,25 @@ void tt_tiles_rqt_c_pc(void *at, const int16_t *b);
  * along a row); the taken branches (TT_ASM_MAX_TAIL, after the return) store it.
  */
 #define TT_ASM_STORE_MAX(P)                                                                        \
-	TT_ASM_STORE_RAW "	ldrd	r6, r7, [sp, #40]\n"                                          \
-	"	cmp	r2, r6\n"                                                                  \
-	"	bgt	" P "0f\n" P "1:	cmp	r3, r6\n"                                               \
-	"	bgt	" P "2f\n" P "3:	cmp	r4, r7\n"                                               \
-	"	bgt	" P "4f\n" P "5:	cmp	r5, r7\n"                                               \
+	"	add	r12, sp, #28\n"                                                            \
+	"	ldm	r12, {r8, r9, r10, r11, r12}\n" /* b_end, o0, o1, max0, max1 */           \
+	"	strd	r2, r3, [r9], #8\n"                                                        \
+	"	strd	r4, r5, [r10], #8\n"                                                       \
+	"	strd	r9, r10, [sp, #32]\n"                                                      \
+	"	cmp	r2, r11\n"                                                                 \
+	"	bgt	" P "0f\n" P "1:	cmp	r3, r11\n"                                              \
+	"	bgt	" P "2f\n" P "3:	cmp	r4, r12\n"                                              \
+	"	bgt	" P "4f\n" P "5:	cmp	r5, r12\n"                                              \
 	"	bgt	" P "6f\n" P "7:\n"
 #define TT_ASM_MAX_TAIL(P)                                                                         \
-	P "0:	mov	r6, r2\n"                                                                  \
-	"	str	r6, [sp, #40]\n"                                                           \
-	"	b	" P "1b\n" P "2:	mov	r6, r3\n"                                                  \
-	"	str	r6, [sp, #40]\n"                                                           \
-	"	b	" P "3b\n" P "4:	mov	r7, r4\n"                                                  \
-	"	str	r7, [sp, #44]\n"                                                           \
-	"	b	" P "5b\n" P "6:	mov	r7, r5\n"                                                  \
-	"	str	r7, [sp, #44]\n"                                                           \
+	P "0:	mov	r11, r2\n"                                                                 \
+	"	str	r11, [sp, #40]\n"                                                          \
+	"	b	" P "1b\n" P "2:	mov	r11, r3\n"                                                 \
+	"	str	r11, [sp, #40]\n"                                                          \
+	"	b	" P "3b\n" P "4:	mov	r12, r4\n"                                                 \
+	"	str	r12, [sp, #44]\n"                                                          \
+	"	b	" P "5b\n" P "6:	mov	r12, r5\n"                                                 \
+	"	str	r12, [sp, #44]\n"                                                          \
 	"	b	" P "7b\n"
 #define TT_ASM_MAX_TAILS TT_ASM_MAX_TAIL("1") TT_ASM_MAX_TAIL("2")
 #define TT_ASM_STORE_MAX1 TT_ASM_STORE_MAX("1")
@@ -239,9 +243,7 @@ void tt_tiles_rqt_c_pc(void *at, const int16_t *b);
 #define TT_OUT_O                                                                                   \
 	"	ldrd	r2, r3, [sp, #32]\n"                                                       \
 	"	strd	r2, r3, [r0, #32]\n"
-#define TT_OUT_S                                                                                   \
-	TT_OUT_O "	ldrd	r2, r3, [sp, #80]\n"                                                 \
-	"	strd	r2, r3, [r0, #24]\n"
+#define TT_OUT_S TT_OUT_O
 #define TT_OUT_MAX                                                                                 \
 	TT_OUT_O "	ldrd	r2, r3, [sp, #40]\n"                                                 \
 	"	strd	r2, r3, [r0, #44]\n"
@@ -258,7 +260,7 @@ void tt_tiles_rqt_c_pc(void *at, const int16_t *b);
  */
 #define TT_ASM_REQUANT(P)                                                                          \
 	"	add	r6, sp, #48\n"                                                             \
-	"	ldm	r6, {r6, r7, r8, r9, r10}\n" /* m, round, right, out, delta */            \
+	"	ldm	r6, {r6, r7, r8, r9, r10}\n" /* m, round, b_end, out, delta */            \
 	"	smmla	r2, r2, r6, r7\n"                                                          \
 	"	smmla	r3, r3, r6, r7\n"                                                          \
 	"	smmla	r4, r4, r6, r7\n"                                                          \
@@ -295,7 +297,9 @@ void tt_tiles_rqt_c_pc(void *at, const int16_t *b);
 	"	movs	r4, #20\n"                                                                 \
 	"	mla	r2, r2, r4, r3\n"                                                          \
 	"	orr	r2, r2, #1\n"                                                              \
-	"	str	r2, [sp, #92]\n"
+	"	str	r2, [sp, #92]\n"                                                           \
+	"	ldr	r2, [r0, #40]\n"                                                           \
+	"	str	r2, [sp, #56]\n" /* b_end where right was: TT_ASM_REQUANT loads it in r8 */
 
 /* TT_ASM_REQUANT with a's second row (c10, c11) on its own factor. */
 #define TT_ASM_REQUANT_PC                                                                          \
@@ -335,9 +339,11 @@ void tt_tiles_rqt_c_pc(void *at, const int16_t *b);
 
 /*
  * STORE1, STORE2: the same store in the two copies of the loop (each with its own
- * local labels), SET1, SET2 what it needs set before each copy.
+ * local labels), SET1, SET2 what it needs set before each copy; the stores leave
+ * b_end in register END for the loop's test (loaded with other fields where they
+ * can: TT_ASM_BEND otherwise).
  */
-#define TT_ASM_TILES(NAME, COPY, INIT, STORE1, STORE2, SET1, SET2, OUT, TAIL)                                  \
+#define TT_ASM_TILES(NAME, COPY, INIT, STORE1, STORE2, SET1, SET2, OUT, TAIL, END)                             \
 	"	.align	2\n"                                                                       \
 	"	.global	" NAME "\n"                                                                \
 	"	.type	" NAME ", %function\n"                                                     \
@@ -345,12 +351,10 @@ void tt_tiles_rqt_c_pc(void *at, const int16_t *b);
 	"	push	{r4, r5, r6, r7, r8, r9, r10, r11, lr}\n"                                  \
 	"	sub	sp, sp, #100\n"                                                           \
 	"	str	r0, [sp, #88]\n" COPY TT_ASM_PROLOGUE SET1 "1:\n" INIT TT_ASM_DOT1 STORE1   \
-	"	ldr	r6, [sp, #28]\n"                                                           \
-	"	cmp	r1, r6\n"                                                                  \
+	"	cmp	r1, " END "\n"                                                               \
 	"	bne	1b\n"                                                                      \
 	"	b	9f\n" TT_ASM_PROLOGUE_LONG SET2 "4:\n" INIT TT_ASM_DOT STORE2                  \
-	"	ldr	r6, [sp, #28]\n"                                                           \
-	"	cmp	r1, r6\n"                                                                  \
+	"	cmp	r1, " END "\n"                                                               \
 	"	bne	4b\n"                                                                      \
 	"9:	ldr	r0, [sp, #88]\n" OUT "	add	sp, sp, #100\n"                               \
 	"	pop	{r4, r5, r6, r7, r8, r9, r10, r11, pc}\n" TAIL "	.size	" NAME ", .-" NAME  \
@@ -359,26 +363,26 @@ void tt_tiles_rqt_c_pc(void *at, const int16_t *b);
 __asm__("	.syntax unified\n"
 	"	.thumb\n"
 	"	.text\n" TT_SAT_TABLE
-	TT_ASM_TILES("tt_tiles_raw_c", TT_CP_C TT_CP_O, TT_ASM_INIT_C, TT_ASM_STORE_RAW,
-		     TT_ASM_STORE_RAW, "", "", TT_OUT_O, "")
-	TT_ASM_TILES("tt_tiles_raw_s", TT_CP_S TT_CP_O, TT_ASM_INIT_S, TT_ASM_STORE_RAW,
-		     TT_ASM_STORE_RAW, "", "", TT_OUT_S, "")
+	TT_ASM_TILES("tt_tiles_raw_c", TT_CP_C TT_CP_O, TT_ASM_INIT_C, TT_ASM_STORE_RAW TT_ASM_BEND,
+		     TT_ASM_STORE_RAW TT_ASM_BEND, "", "", TT_OUT_O, "", "r6")
+	TT_ASM_TILES("tt_tiles_raw_s", TT_CP_S TT_CP_O, TT_ASM_INIT_S, TT_ASM_STORE_RAW TT_ASM_BEND,
+		     TT_ASM_STORE_RAW TT_ASM_BEND, "", "", TT_OUT_S, "", "r6")
 	TT_ASM_TILES("tt_tiles_max_c", TT_CP_C TT_CP_MAX, TT_ASM_INIT_C, TT_ASM_STORE_MAX1,
-		     TT_ASM_STORE_MAX2, "", "", TT_OUT_MAX, TT_ASM_MAX_TAILS)
+		     TT_ASM_STORE_MAX2, "", "", TT_OUT_MAX, TT_ASM_MAX_TAILS, "r8")
 	TT_ASM_TILES("tt_tiles_rq_c", TT_CP_C TT_CP_RQJ, TT_ASM_INIT_C,
 		     TT_ASM_STORE_RQ_WITH(TT_ASM_REQUANT("1")),
 		     TT_ASM_STORE_RQ_WITH(TT_ASM_REQUANT("2")), TT_RQ_SET1, TT_RQ_SET2, TT_OUT_RQ,
-		     "")
+		     "", "r8")
 	TT_ASM_TILES("tt_tiles_rqt_c", TT_CP_C TT_CP_RQJ, TT_ASM_INIT_C,
 		     TT_ASM_STORE_RQT_WITH(TT_ASM_REQUANT("1")),
 		     TT_ASM_STORE_RQT_WITH(TT_ASM_REQUANT("2")), TT_RQ_SET1, TT_RQ_SET2, TT_OUT_RQ,
-		     "")
+		     "", "r8")
 	TT_ASM_TILES("tt_tiles_rq_c_pc", TT_CP_C TT_CP_RQ_PC, TT_ASM_INIT_C,
-		     TT_ASM_STORE_RQ_WITH(TT_ASM_REQUANT_PC),
-		     TT_ASM_STORE_RQ_WITH(TT_ASM_REQUANT_PC), "", "", TT_OUT_RQ, "")
+		     TT_ASM_STORE_RQ_WITH(TT_ASM_REQUANT_PC) TT_ASM_BEND,
+		     TT_ASM_STORE_RQ_WITH(TT_ASM_REQUANT_PC) TT_ASM_BEND, "", "", TT_OUT_RQ, "", "r6")
 	TT_ASM_TILES("tt_tiles_rqt_c_pc", TT_CP_C TT_CP_RQ_PC, TT_ASM_INIT_C,
-		     TT_ASM_STORE_RQT_WITH(TT_ASM_REQUANT_PC),
-		     TT_ASM_STORE_RQT_WITH(TT_ASM_REQUANT_PC), "", "", TT_OUT_RQ, ""));
+		     TT_ASM_STORE_RQT_WITH(TT_ASM_REQUANT_PC) TT_ASM_BEND,
+		     TT_ASM_STORE_RQT_WITH(TT_ASM_REQUANT_PC) TT_ASM_BEND, "", "", TT_OUT_RQ, "", "r6"));
 
 /*
  * Scores of one query row against keys of one block each (head dimension <= 4):
@@ -528,6 +532,7 @@ typedef struct {
 	tt_rq q, k, v, av, out;
 	tt_softmax_plan sm;
 	tt_exp4_fn exp4; /* NULL: the C loop of tt_softmax_exp_row */
+	uint32_t unclamped; /* the least row sum for which tt_prob_unclamped holds */
 	int16_t *xw, *ww, *qw, *kw, *vw, *wo, *pw, *o;
 	int32_t *bias, *sc, *yacc;
 	int8_t *y;
@@ -602,6 +607,29 @@ static TT_NOINLINE void head_projections(const mhsa_ctx *c, int32_t hd)
 		}
 		tt_tiles t;
 		t.kb = c->eb;
+		if (chs[m].multipliers == NULL && rqs[m]->fast) {
+			/* per-tensor: the engine called straight, its constant fields set once */
+			t.m = rqs[m]->rq.multiplier;
+			t.round = rqs[m]->round;
+			t.right = rqs[m]->right;
+			t.b_end = c->xw + (size_t)pairs_s * (size_t)c->eb * 8u;
+			int16_t *const o = m == 0 ? c->qw : m == 1 ? c->kw : c->vw;
+			for (int32_t i = 0; i < pairs_p; i++) {
+				t.a = c->ww + (size_t)i * wpair;
+				t.c[0] = t.c[1] = c->bias[2 * i];
+				t.c[2] = t.c[3] = c->bias[2 * i + 1];
+				if (m < 2) { /* as tiles_rq, transposed, step pb * 8 halfwords */
+					t.out = o + (size_t)(i >> 1) * 8u + (size_t)(i & 1);
+					t.delta = 16 * c->pb;
+					tt_tiles_rqt_c(&t.a, c->xw);
+				} else {
+					t.out = o + (size_t)i * c->sb * 8u;
+					t.delta = 2;
+					tt_tiles_rq_c(&t.a, c->xw);
+				}
+			}
+			continue;
+		}
 		for (int32_t i = 0; i < pairs_p; i++) {
 			t.a = c->ww + (size_t)i * wpair;
 			t.c[0] = t.c[1] = c->bias[2 * i];
@@ -644,12 +672,14 @@ static TT_NOINLINE void head_projections(const mhsa_ctx *c, int32_t hd)
 			k[j] = tt_pack16(k[2 * j], k[2 * j + 1]);
 		}
 		tt_fill_words(k + c->s, s4 - c->s, k[0]);
-	} else if (c->pb == 1 && (c->s & 1)) {
+	} else if (c->s & 1) {
 		/* odd S: the padding key of the last pair is a copy of key S - 1, for the
-		 * same reason */
-		int32_t *k = (int32_t *)c->kw + 4 * (c->s >> 1);
-		k[2] = k[0];
-		k[3] = k[1];
+		 * same reason (its score, one of the row's, is overwritten by softmax_row) */
+		int32_t *k = (int32_t *)c->kw + 4 * (size_t)(c->s >> 1) * (size_t)c->pb;
+		for (int32_t b = 0; b < c->pb; b++, k += 4) {
+			k[2] = k[0];
+			k[3] = k[1];
+		}
 	}
 }
 
@@ -679,10 +709,24 @@ static inline void prob_row(const mhsa_ctx *c, const int32_t *e, uint32_t sum, i
 	const uint32_t *u = (const uint32_t *)e;
 	const int32_t s4 = 4 * c->sb;
 	int32_t *dst = (int32_t *)(c->pw + 4 * r);
-	if (tt_prob_unclamped(sum)) {
+	if (sum >= c->unclamped) {
 		tt_prob4_w2(u, u + s4, dst, sum);
 	} else {
 		tt_prob4_w2_clamp(u, u + s4, dst, sum);
+	}
+}
+
+/* Sets the 0 to 3 words p[0 .. n) to v (a row's padding, without a loop). */
+static inline void pad_words(int32_t *p, int32_t n, int32_t v)
+{
+	if (n > 0) {
+		p[0] = v;
+		if (n > 1) {
+			p[1] = v;
+			if (n > 2) {
+				p[2] = v;
+			}
+		}
 	}
 }
 
@@ -697,14 +741,11 @@ static TT_NOINLINE void softmax_row(const mhsa_ctx *c, int32_t *sc, int32_t max,
 {
 	const int32_t s = c->s, s4 = 4 * c->sb;
 	uint32_t sum;
-	if (c->exp4 != NULL) {
-		tt_fill_words(sc + s, s4 - s, max);
+	if (c->exp4 != NULL) { /* the padding's i-exp: x = 0, TT_EXP_ONE each */
+		pad_words(sc + s, s4 - s, max);
 		const int32_t k[3] = {max, c->sm.rq.multiplier, 1};
-		sum = c->exp4(sc, sc + s4, k);
-		if (s < s4) {
-			sum -= (uint32_t)(s4 - s) * (uint32_t)sc[s4 - 1];
-			tt_fill_words(sc + s, s4 - s, 0);
-		}
+		sum = c->exp4(sc, sc + s4, k) - (uint32_t)(s4 - s) * TT_EXP_ONE;
+		pad_words(sc + s, s4 - s, 0);
 	} else {
 		sum = exp_row_c(sc, s, s4, max, &c->sm);
 	}
@@ -963,7 +1004,7 @@ static TT_NOINLINE void scores_pair(const mhsa_ctx *c, int32_t i, int32_t rows, 
 			}
 			tt_qk_row_kb1(q, k, k + 4 * ((s + 1) >> 1), r == 0 ? sc0 : sc1, &max[r]);
 		}
-	} else {
+	} else { /* odd S: the padding key repeats key S - 1 (head_projections) */
 		tt_tiles t;
 		t.a = (const int16_t *)a;
 		t.kb = c->pb;
@@ -972,16 +1013,8 @@ static TT_NOINLINE void scores_pair(const mhsa_ctx *c, int32_t i, int32_t rows, 
 		t.o1 = sc1;
 		t.max0 = INT32_MIN;
 		t.max1 = INT32_MIN;
-		if (s >= 2) {
-			t.b_end = c->kw + (size_t)(s >> 1) * pair;
-			tt_tiles_max_c(&t.a, c->kw);
-		}
-		if (s & 1) { /* the last key pair holds one key: its padding must not count */
-			t.b_end = c->kw + (size_t)((s + 1) >> 1) * pair;
-			tt_tiles_raw_c(&t.a, c->kw + (size_t)(s >> 1) * pair);
-			t.max0 = tt_max(t.max0, sc0[s - 1]);
-			t.max1 = tt_max(t.max1, sc1[s - 1]);
-		}
+		t.b_end = c->kw + (size_t)((s + 1) >> 1) * pair;
+		tt_tiles_max_c(&t.a, c->kw);
 		max[0] = t.max0;
 		max[1] = t.max1;
 	}
@@ -994,6 +1027,16 @@ static TT_NOINLINE void av_pair(const mhsa_ctx *c, int32_t hd, int32_t i)
 	t.a = c->pw;
 	t.kb = c->sb;
 	t.c[0] = t.c[1] = t.c[2] = t.c[3] = 0;
+	if (!c->whole && c->av.fast) { /* tiles_rq's fast case, called straight */
+		t.b_end = c->vw + (size_t)((c->p + 1) >> 1) * (size_t)c->sb * 8u;
+		t.m = c->av.rq.multiplier;
+		t.round = c->av.round;
+		t.right = c->av.right;
+		t.out = c->o;
+		t.delta = 2;
+		tt_tiles_rq_c(&t.a, c->vw);
+		return;
+	}
 	if (c->whole) { /* O [S][HP]: this head's features from position hd * P */
 		const int32_t k0 = hd * c->p;
 		int16_t *o = c->o + ((size_t)i * c->hpb + (size_t)(k0 >> 2)) * 8u + (size_t)((k0 & 3) >> 1);
@@ -1060,6 +1103,19 @@ static TT_NOINLINE void yacc_to_output(const mhsa_ctx *c)
 		}
 		return;
 	}
+	if (c->out.fast && e2 == (size_t)c->e) { /* rows contiguous: one loop, two per step */
+		const int32_t *acc = c->yacc;
+		const int32_t *const end = acc + (size_t)c->s * e2;
+		int8_t *y = c->y;
+		while (acc != end) {
+			const int32_t a0 = acc[0], a1 = acc[1];
+			acc += 2;
+			y[0] = (int8_t)__ssat(tt_smmla(a0, m, round) >> right, 8);
+			y[1] = (int8_t)__ssat(tt_smmla(a1, m, round) >> right, 8);
+			y += 2;
+		}
+		return;
+	}
 	for (int32_t t = 0; t < c->s; t++) {
 		const int32_t *acc = c->yacc + (size_t)t * e2;
 		int8_t *y = c->y + (size_t)t * c->e;
@@ -1118,10 +1174,17 @@ tinytx_status tinytx_mhsa_s8(const tinytx_mhsa_dims *dims, const tinytx_mhsa_par
 	c.out = tt_rq_plan(params->out);
 	/* |q . k| <= P * 128 * 128; Q is stored as int16, so it can carry 2^up for up <= 8 */
 	c.sm = tt_softmax_plan_for(params->softmax, (int64_t)c.p << 14, 8);
-	c.exp4 = c.sm.mode == TT_LOGIT_SCALED && c.sm.clamp_free      ? tt_exp4_scaled_nc
-		 : c.sm.mode == TT_LOGIT_SCALED                         ? tt_exp4_scaled
-		 : c.sm.mode == TT_LOGIT_HIGH && c.sm.right == 1 ? tt_exp4_h1
+	c.exp4 = c.sm.mode == TT_LOGIT_SCALED                         ? tt_exp4x_scaled
+		 : c.sm.mode == TT_LOGIT_HIGH && c.sm.right == 1 ? tt_exp4x_h1
 								: NULL;
+	/* 256 sum - sum / 2 grows with the sum: the least sum with tt_prob_unclamped */
+	c.unclamped = (uint32_t)(((uint64_t)TT_EXP_ONE * 512u) / 511u);
+	while (c.unclamped > 0u && tt_prob_unclamped(c.unclamped - 1u)) {
+		c.unclamped--;
+	}
+	while (!tt_prob_unclamped(c.unclamped)) {
+		c.unclamped++;
+	}
 	c.xw = (int16_t *)(base + l.xw);
 	c.ww = (int16_t *)(base + l.w);
 	c.qw = (int16_t *)(base + l.qw);

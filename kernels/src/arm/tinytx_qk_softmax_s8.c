@@ -32,6 +32,74 @@ const uint32_t tt_exp_table[TINYTX_LN2_Q] = {
 };
 
 /*
+ * tt_exp_x_table[x + 16384] = i-exp of x for every clamped logit x = -16384 .. 0:
+ * TT_E1(r) >> z with z = -x / LN2_Q, r = x + z LN2_Q (0 from z = 22 on, as
+ * tt_exp_q10). 64 KiB of flash for one load per element instead of four steps.
+ */
+#define TT_Z(x) ((-(x)) / TINYTX_LN2_Q)
+#define TT_X1(x) (TT_E1((x) + TT_Z(x) * TINYTX_LN2_Q) >> TT_Z(x))
+#define TT_X5(x) TT_X1(x), TT_X1((x) + 1), TT_X1((x) + 2), TT_X1((x) + 3), TT_X1((x) + 4)
+#define TT_X20(x) TT_X5(x), TT_X5((x) + 5), TT_X5((x) + 10), TT_X5((x) + 15)
+#define TT_X100(x) TT_X20(x), TT_X20((x) + 20), TT_X20((x) + 40), TT_X20((x) + 60), TT_X20((x) + 80)
+#define TT_X500(x)                                                                                 \
+	TT_X100(x), TT_X100((x) + 100), TT_X100((x) + 200), TT_X100((x) + 300), TT_X100((x) + 400)
+#define TT_X2000(x) TT_X500(x), TT_X500((x) + 500), TT_X500((x) + 1000), TT_X500((x) + 1500)
+
+const uint32_t tt_exp_x_table[TT_EXP_X_ENTRIES] = {
+	/* x = -16384 .. -385 */
+	TT_X2000(-16384), TT_X2000(-14384), TT_X2000(-12384), TT_X2000(-10384),
+	TT_X2000(-8384), TT_X2000(-6384), TT_X2000(-4384), TT_X2000(-2384),
+	/* -384 .. -5, -4 .. 0 */
+	TT_X100(-384), TT_X100(-284), TT_X100(-184), TT_X20(-84), TT_X20(-64), TT_X20(-44),
+	TT_X20(-24), TT_X5(-4),
+};
+_Static_assert(TT_EXP_X_ENTRIES == 8 * 2000 + 3 * 100 + 4 * 20 + 5, "tt_exp_x_table: entries");
+
+/*
+ * The exp passes on the direct table (tinytx_arm_common.h): per element SUB, the
+ * logit (SMMLA or SMMULR), SSAT, LDR, ADD; eight per step (four first when the count
+ * is an odd number of fours).
+ */
+#define TT_ASM_EXPX_ELEM(D, LOGIT)                                                                 \
+	"	sub	" D ", " D ", r2\n" LOGIT(D) "	ldr	" D ", [r5, " D ", lsl #2]\n"                  \
+	"	add	r8, " D "\n"
+#define TT_ASM_EXPX4(LOGIT, A, B, C, D)                                                            \
+	"	ldm	r0, {" A ", " B ", " C ", " D "}\n" TT_ASM_EXPX_ELEM(A, LOGIT)                    \
+		TT_ASM_EXPX_ELEM(B, LOGIT) TT_ASM_EXPX_ELEM(C, LOGIT) TT_ASM_EXPX_ELEM(D, LOGIT)    \
+	"	stmia	r0!, {" A ", " B ", " C ", " D "}\n"
+#define TT_ASM_EXPX_FN(NAME, LOGIT)                                                                \
+	"	.align	2\n"                                                                       \
+	"	.global	" NAME "\n"                                                                \
+	"	.type	" NAME ", %function\n"                                                     \
+	"	.thumb_func\n" NAME ":\n"                                                          \
+	"	push	{r4, r5, r6, r7, r8, r9, r10, r11, lr}\n"                                  \
+	"	ldm	r2, {r2, r3, r4}\n" /* max, m, round */                                   \
+	"	ldr	r5, =tt_exp_x_table + 4 * 16384\n"                                         \
+	"	movs	r8, #0\n"                                                                  \
+	"	sub	r6, r1, r0\n"                                                              \
+	"	tst	r6, #16\n"                                                                 \
+	"	beq	2f\n" TT_ASM_EXPX4(LOGIT, "r6", "r7", "r9", "r10") "2:	cmp	r0, r1\n"          \
+	"	beq	3f\n"                                                                      \
+	"1:\n" TT_ASM_EXPX4(LOGIT, "r6", "r7", "r9", "r10")                                        \
+		TT_ASM_EXPX4(LOGIT, "r6", "r7", "r9", "r10") "	cmp	r0, r1\n"                     \
+	"	bne	1b\n"                                                                      \
+	"3:	mov	r0, r8\n"                                                                  \
+	"	pop	{r4, r5, r6, r7, r8, r9, r10, r11, pc}\n"                                  \
+	"	.ltorg\n"                                                                          \
+	"	.size	" NAME ", .-" NAME "\n"
+#define TT_ASM_LOGITX_H1(D)                                                                        \
+	"	smmla	" D ", " D ", r3, r4\n"                                                      \
+	"	ssat	" D ", #15, " D ", asr #1\n"
+#define TT_ASM_LOGITX_SC(D)                                                                        \
+	"	smmulr	" D ", " D ", r3\n"                                                          \
+	"	ssat	" D ", #15, " D "\n"
+
+__asm__("	.syntax unified\n"
+	"	.thumb\n"
+	"	.text\n" TT_ASM_EXPX_FN("tt_exp4x_h1", TT_ASM_LOGITX_H1)
+		TT_ASM_EXPX_FN("tt_exp4x_scaled", TT_ASM_LOGITX_SC));
+
+/*
  * The two element-wise softmax passes, four elements per step (LDM/STM; all 14
  * registers, hence assembly: GCC 12 makes 12 instructions per element of the C exp
  * loop and 4.25 of the probability loop, these take 9 and 3.5). Declared and
