@@ -135,7 +135,7 @@ def test_cost_tables_load_and_price_every_kernel() -> None:
 
 
 def test_fit_recovers_known_coefficients() -> None:
-    truth = {"proj_macs": 3.0, "score_macs": 1.5, "softmax": 20.0, "tiles": 400.0, "one": 900.0}
+    truth = {"proj_blocks": 10.0, "score_macs": 1.5, "softmax": 16.0, "tiles": 400.0, "one": 900.0}
     pts = [
         Point(s, False, x, round(sum(c * terms(s, False, x)[n] for n, c in truth.items())))
         for s in FIT_SHAPES
