@@ -48,7 +48,8 @@ def test_plan_a_and_the_eeg_conversion_choose_the_same_schedule(board: str, caps
     assert SHAPES["A"].seq_len == 81  # the EEG sample's attention block is shape A
     want = _eeg_choice(board)
     assert want == ("layerwise", None, False)
-    assert _plan_choice(capsys, "--board", board) == want
+    # the EEG conversion has no calibration inputs (no FWSA): the plan is asked the same way
+    assert _plan_choice(capsys, "--board", board, "--fwsa", "off") == want
 
 
 def test_the_same_with_the_reference_kernels(capsys) -> None:
