@@ -31,11 +31,13 @@ def test_a_on_the_l476_takes_the_fastest_schedule_that_fits(capsys) -> None:
     assert data["fits"] is True and data["layerwise_fits"] is False
     assert data["layerwise_arena_bytes"] > budget >= data["arena_bytes"]
     assert data["ram_budget_bytes"] == budget and data["kernels"] == "arm"
-    assert data["schedule"] == "layerwise" and data["fwsa"]["fused"] is False
-    assert "not chosen: the unfused schedule is faster" in data["fwsa"]["reason"]
     fitting = [c for c in data["candidates"] if c["fits"]]
     chosen = min(fitting, key=lambda c: c["instructions"])
-    assert (chosen["schedule"], chosen["fused"]) == ("layerwise", False)
+    assert (data["schedule"], data["fwsa"]["fused"]) == (chosen["schedule"], chosen["fused"])
+    # the fused-weight block is the faster (5.16 M instructions against 5.75 M unfused):
+    # layer-wise, or its engine with one tile of all 81 rows (the same code on arm)
+    assert data["fwsa"]["fused"] is True
+    assert data["schedule"] == "layerwise" or chosen["tile_rows"] == 81
     assert chosen["arena_bytes"] == data["arena_bytes"]
     assert 1 <= data["tile_rows"] <= 81 and len(data["tiles"]) == 81
     assert data["dft_peak_bytes"] < data["layerwise_peak_bytes"]

@@ -23,7 +23,8 @@ from tinytx.plan.costs import COST_FILE, KERNELS, TERMS, CostTable, kernel_name,
 from tinytx.workloads import SHAPES, MhsaShape
 
 #: Shapes the formulas are fitted on: the bench shapes and others around them (odd sizes,
-#: P > E, one head, long and short sequences), so that no term is fitted on one shape.
+#: P > E, one head, long and short sequences, the kernels' own paths for head dimensions
+#: 2 and 4), so that no term is fitted on one shape.
 FIT_SHAPES: tuple[MhsaShape, ...] = (
     *SHAPES.values(),
     MhsaShape(16, 16, 2, 8),
@@ -34,6 +35,9 @@ FIT_SHAPES: tuple[MhsaShape, ...] = (
     MhsaShape(100, 32, 2, 16),
     MhsaShape(40, 64, 8, 8),
     MhsaShape(7, 12, 2, 6),
+    MhsaShape(50, 24, 6, 4),
+    MhsaShape(20, 16, 4, 4),
+    MhsaShape(37, 12, 3, 2),
 )
 #: Shapes too slow for the reference kernels at every tile size.
 _BIG = {SHAPES["C"], SHAPES["D"]}

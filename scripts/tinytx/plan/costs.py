@@ -7,12 +7,34 @@ attention block before any firmware exists: the executed instructions of one cal
 
     instructions(S, E, H, P, x) = sum_i  c_i * term_i(S, E, H, P, x)
 
-with the terms of :data:`TERMS` (MAC counts, softmax elements, rows, tiles, the odd rows
-the DSP kernels handle one at a time, ...) and non-negative coefficients ``c_i`` fitted
-to exact unicorn counts. The coefficients live in ``attention_costs.yaml`` next to this
-module, one table per ``<cpu>/<variant>`` (``m4/arm``, ``m7/arm``, ``m4/ref``), with the
-compiler and the shapes they were fitted on. Re-fit them after a kernel changes, and
-check them against the bench shapes A-D, with::
+with the terms of :data:`TERMS` and non-negative coefficients ``c_i`` fitted to exact
+unicorn counts. The terms count what the loops of the Cortex-M DSP kernels
+(kernels/src/arm/tinytx_mhsa_s8.c, tinytx_mhsa_dft_s8.c) do, derived by :class:`Dims`:
+
+- query rows run in pairs: ``ceil(S/2)`` pair steps per head whatever the tile, as a
+  tile of ``x`` rows holds ``x`` rounded up to even rows;
+- products run in 2 x 2 tiles of int16 row pairs over blocks of 4 of the reduction:
+  the Q (or T), K, V projections, the scores of a dot-product length ``d`` (P, or E
+  with fused weights) above 4, A*V and the int32 output accumulator are counted in
+  blocks, tiles and tile-engine calls; scores with ``d <= 4`` (one-block rows) and
+  ``d <= 2`` (packed keys; layer-wise with softmax and A*V fused) have terms of their
+  own, and so has the odd last key of an odd S;
+- softmax elements are counted over rows padded to a multiple of 4;
+- the depth-first engine (also the fused-weight blocks) widens X in chunks of
+  ``max(rows, 16)`` rows (:func:`_x_widening`), projects Q per tile, takes its output
+  projection as an int32 accumulator or as int8 O and one ``tinytx_linear_s8`` call,
+  whichever needs less memory (``ymode`` of
+  :func:`tinytx.plan.arm_attention.arm_attention_layout`), and zeroes its scratch once.
+
+The reference kernels (plain C loops) are priced with the same table layout; the plain
+MAC terms are theirs (each fit picks the terms that matter). The softmax quantization
+picks the exp loop (about an instruction per score apart), which no term can see; the
+fits absorb it.
+
+The coefficients live in ``attention_costs.yaml`` next to this module, one table per
+``<cpu>/<variant>`` (``m4/arm``, ``m7/arm``, ``m4/ref``), with the compiler and the
+shapes they were fitted on. Re-fit them after a kernel changes, and check them against
+the bench shapes A-D, with::
 
     tinytx bench --fit-costs              # measure, fit, rewrite attention_costs.yaml
     tinytx bench --check-costs            # formula vs measured, exit 1 outside the margin
@@ -28,60 +50,175 @@ import dataclasses
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 import yaml
 
-from tinytx.workloads import MhsaShape
+from tinytx.plan.arm_attention import arm_attention_layout
+from tinytx.workloads import MhsaShape, arm_mhsa_scratch_bytes
 
 COST_FILE = Path(__file__).with_name("attention_costs.yaml")
 KERNELS = ("mhsa", "fwsa", "mhsa_dft", "fwsa_dft")
 #: Largest relative error of a formula against the bench shapes A-D that --check-costs
-#: (and tests/python/test_schedule_choice.py) accept, per kernel: the layer-wise blocks
-#: fit within 0.1 %, the composed DFT kernels within about 5.5 % (tile overheads).
+#: (and tests/python/test_schedule_choice.py) accept, per kernel; the DFT margin leaves
+#: room for tile overheads (the fits of today: within 1 % on arm, 2 % on ref).
 MARGIN = {"mhsa": 0.02, "fwsa": 0.02, "mhsa_dft": 0.06, "fwsa_dft": 0.06}
 
 
-def _odd_tiles(s: int, x: int) -> int:
-    """Tiles of one head with an odd number of rows (the DSP kernels pair rows)."""
-    q, r = divmod(s, x)
-    return q * (x % 2) + (r % 2)
+def _half(n: int) -> int:
+    return (n + 1) // 2
 
 
-def _tiles(s: int, x: int, h: int) -> int:
-    return h * math.ceil(s / x)
+def _even(n: int) -> int:
+    return (n + 1) & ~1
 
 
-Term = Callable[[int, int, int, int, int, int], float]  # (s, e, h, p, x, d) -> value
+def _blocks(n: int) -> int:
+    return (n + 3) // 4
 
-#: name -> term; ``d`` is the score dot-product length (P, or E with fused weights),
-#: ``x`` the tile rows (S for the layer-wise kernels: one tile per head).
+
+@dataclass(frozen=True)
+class Dims:
+    """One call: S, E, H, P, the tile rows x (S when layer-wise), fused weights or not."""
+
+    s: int
+    e: int
+    h: int
+    p: int
+    x: int
+    fused: bool
+    layerwise: bool
+
+    @property
+    def d(self) -> int:
+        """Length of a score's dot product: P, or E with fused weights (T . x)."""
+        return self.e if self.fused else self.p
+
+    @property
+    def engine(self) -> bool:
+        """The depth-first engine runs it (all but the layer-wise MHSA block)."""
+        return self.fused or not self.layerwise
+
+    @cached_property
+    def layout(self) -> dict[str, int]:
+        return arm_attention_layout(MhsaShape(self.s, self.e, self.h, self.p), self.x, self.fused)
+
+    @property
+    def pairs(self) -> int:
+        """Pair steps of query rows per head (every tile holds an even number of rows)."""
+        return _half(self.s)
+
+    @property
+    def tiles(self) -> int:
+        """Tiles per head (of x rounded up to even rows)."""
+        return math.ceil(self.s / self.layout["rows"]) if self.engine else 1
+
+    @property
+    def ymode(self) -> int:
+        """1: the output projection accumulates in int32 (layer-wise MHSA always)."""
+        return self.layout["ymode"] if self.engine else 1
+
+    @property
+    def zeroed(self) -> int:
+        """Words of scratch zeroed once (every part below the score rows)."""
+        if self.engine:
+            return self.layout["sc"] // 4
+        s2, sb = _even(self.s), _blocks(self.s)
+        below = arm_mhsa_scratch_bytes(MhsaShape(self.s, self.e, self.h, self.p)) - 3
+        return (below - 32 * sb - 4 * s2 * _even(self.e)) // 4  # not the scores, Yacc
+
+    @property
+    def kv_features(self) -> int:
+        """Feature pairs of the per-head K and V projections (fused: V only)."""
+        return _half(self.p) * (1 if self.fused else 2)
+
+    @cached_property
+    def x_widening(self) -> tuple[int, int]:
+        """(rows of X widened to int16, widenings) in one call."""
+        if not self.engine or self.fused:
+            return self.s, 1  # once, whole
+        return _x_widening(self.s, self.h, self.layout["xrows"], self.layout["rows"])
+
+    @property
+    def x_chunks(self) -> int:
+        """Chunks of X per head that the K and V projections run on."""
+        return math.ceil(self.s / self.layout["xrows"]) if self.engine and not self.fused else 1
+
+
+@lru_cache(maxsize=4096)
+def _x_widening(s: int, h: int, xrows: int, rows: int) -> tuple[int, int]:
+    """The depth-first engine's X widenings (dft_x_pairs): per head a forward K pass and
+    a backward V pass over chunks of xrows, then the Q tiles in spans of whole tiles."""
+    first = count = widened = calls = 0
+    span = (xrows // rows) * rows  # whole tiles per widening
+    for _ in range(h):
+        steps = [(r0, xrows, xrows) for r0 in range(0, s, xrows)]
+        steps += [(r0, xrows, xrows) for r0 in range(((s - 1) // xrows) * xrows, -1, -xrows)]
+        steps += [(r0, rows, span) for r0 in range(0, s, rows)]
+        for r0, n, width in steps:
+            if count == 0 or r0 < first or r0 + min(n, s - r0) > first + count:
+                first, count = r0, min(s - r0, width)
+                widened += count
+                calls += 1
+    return widened, calls
+
+
+Term = Callable[[Dims], float]
+
+#: name -> what it counts in one call (see the module docstring).
 TERMS: dict[str, Term] = {
-    "proj_macs": lambda s, e, h, p, x, d: s * e * h * p,  # one projection (V, output)
-    "score_proj_macs": lambda s, e, h, p, x, d: s * e * h * d,  # Q and K, or T
-    "score_macs": lambda s, e, h, p, x, d: h * s * s * d,  # QK^T (or T X^T)
-    "av_macs": lambda s, e, h, p, x, d: h * s * s * p,
-    "softmax": lambda s, e, h, p, x, d: h * s * s,  # score elements
-    "rows": lambda s, e, h, p, x, d: h * s,  # query rows of all heads
-    "proj_outputs": lambda s, e, h, p, x, d: s * h * p,
-    "tokens": lambda s, e, h, p, x, d: s * e,
-    "head_weights": lambda s, e, h, p, x, d: h * e * (p + d),
-    "tiles": lambda s, e, h, p, x, d: _tiles(s, x, h),
-    "tile_keys": lambda s, e, h, p, x, d: _tiles(s, x, h) * s,
-    "tile_p": lambda s, e, h, p, x, d: _tiles(s, x, h) * p,
-    "tile_e": lambda s, e, h, p, x, d: _tiles(s, x, h) * e,
-    "tile_d": lambda s, e, h, p, x, d: _tiles(s, x, h) * d,
-    "tile_weights": lambda s, e, h, p, x, d: _tiles(s, x, h) * e * d,
-    "tile_values": lambda s, e, h, p, x, d: _tiles(s, x, h) * s * p,
-    "odd_rows": lambda s, e, h, p, x, d: h * _odd_tiles(s, x),
-    "odd_scores": lambda s, e, h, p, x, d: h * _odd_tiles(s, x) * s * d,
-    "odd_av": lambda s, e, h, p, x, d: h * _odd_tiles(s, x) * s * p,
-    "odd_proj": lambda s, e, h, p, x, d: h * _odd_tiles(s, x) * e * d,
-    "odd_keys": lambda s, e, h, p, x, d: h * _odd_tiles(s, x) * s,
-    "heads": lambda s, e, h, p, x, d: h,
-    "one": lambda s, e, h, p, x, d: 1,
+    # Q (or T), K and V projections: 2 x 2 tiles of (feature pair, token pair), blocks of E
+    "proj_blocks": lambda t: t.h * t.pairs * _blocks(t.e) * (_half(t.d) + t.kv_features),
+    "proj_tiles": lambda t: t.h * t.pairs * (_half(t.d) + t.kv_features),
+    # tile-engine calls: K, V per feature pair and X chunk, Q per feature pair and tile
+    "proj_calls": lambda t: t.h * (t.kv_features * t.x_chunks + t.tiles * _half(t.d)),
+    "x_widened": lambda t: t.x_widening[0] * t.e,  # elements of X widened to int16
+    "x_chunks": lambda t: t.x_widening[1],  # widenings of X
+    "weights_widened": lambda t: t.h * t.e * (t.d + t.p * (1 if t.fused else 2) + t.p * t.ymode),
+    # scores (and score_macs): 2 x 2 tiles (d > 4), one-block rows (2 < d <= 4), packed
+    # keys (d <= 2)
+    "score_tiles": lambda t: t.h * t.pairs * _half(t.s) * (t.d > 4),
+    # odd S, d > 4: the last key (a pair of one) in a call of its own per pair step
+    "odd_key_calls": lambda t: t.h * t.pairs * (t.s % 2) * (t.d > 4),
+    "p4_scores": lambda t: t.h * t.s * t.s * (2 < t.d <= 4),
+    "p2_scores": lambda t: t.h * t.s * t.s * (t.d <= 2),
+    "softmax": lambda t: t.h * t.s * 4 * _blocks(t.s),  # exp and probability elements
+    "av_blocks": lambda t: t.h * t.pairs * _half(t.p) * _blocks(t.s),
+    # output projection: int32 accumulator tiles (layer-wise P = 2, 4: all heads at once),
+    # or int8 O stored and one linear call
+    "out_blocks": lambda t: t.ymode * t.pairs * _half(t.e) * _out_kblocks(t),
+    "out_tiles": lambda t: t.ymode * t.pairs * _half(t.e) * _out_passes(t),
+    "out_linear_macs": lambda t: (1 - t.ymode) * t.s * t.h * t.p * t.e,
+    "o8_stores": lambda t: (1 - t.ymode) * t.h * t.s * t.p,
+    # plain MACs and outputs: the reference C kernels' loops (no pairs, no padding)
+    "proj_macs": lambda t: t.s * t.e * t.h * t.p,  # one projection (V, output)
+    "score_proj_macs": lambda t: t.s * t.e * t.h * t.d,  # Q and K, or T
+    "score_macs": lambda t: t.h * t.s * t.s * t.d,  # QK^T (or T X^T)
+    "av_macs": lambda t: t.h * t.s * t.s * t.p,
+    "proj_outputs": lambda t: t.s * t.h * t.p,
+    "pair_steps": lambda t: t.h * t.pairs,
+    "rows": lambda t: t.h * t.s,
+    "tiles": lambda t: t.h * t.tiles,
+    "tokens": lambda t: t.s * t.e,
+    "zeroed": lambda t: t.zeroed,
+    "one": lambda t: 1,
 }
+
+
+def _out_whole(t: Dims) -> bool:
+    """tinytx_mhsa_s8.c out_whole: O [S][H*P] kept for one output projection at the end."""
+    return not t.engine and t.p in (2, 4)
+
+
+def _out_kblocks(t: Dims) -> int:
+    """Blocks of the output projection's reduction, over all heads."""
+    return _blocks(t.h * t.p) if _out_whole(t) else t.h * _blocks(t.p)
+
+
+def _out_passes(t: Dims) -> int:
+    """Passes of the int32 accumulator output projection over Yacc (per head, or one)."""
+    return 1 if _out_whole(t) else t.h
 
 
 def kernel_name(fused: bool, tile: int | None) -> str:
@@ -90,10 +227,15 @@ def kernel_name(fused: bool, tile: int | None) -> str:
 
 def terms(shape: MhsaShape, fused: bool, tile: int | None) -> dict[str, float]:
     """Every term's value for one call (``tile`` None: layer-wise)."""
-    s, e, h, p = shape.seq_len, shape.embed_dim, shape.heads, shape.head_dim
-    x = s if tile is None else tile
-    d = e if fused else p
-    return {name: float(f(s, e, h, p, x, d)) for name, f in TERMS.items()}
+    return dict(_terms(shape, fused, tile))
+
+
+@lru_cache(maxsize=8192)
+def _terms(shape: MhsaShape, fused: bool, tile: int | None) -> tuple[tuple[str, float], ...]:
+    s = shape.seq_len
+    t = Dims(s, shape.embed_dim, shape.heads, shape.head_dim, s if tile is None else tile,
+             fused, tile is None)  # fmt: skip
+    return tuple((name, float(f(t))) for name, f in TERMS.items())
 
 
 @dataclass(frozen=True)
