@@ -2,16 +2,17 @@
  * The 2 x 2 tile engine of the fused attention blocks (internal header).
  *
  * The assembly routines are defined in tinytx_mhsa_s8.c (its comment describes each
- * one); this header declares them, and the context they read, for the other fused
- * blocks (tinytx_mhsa_dft_s8.c: the depth-first MHSA and FWSA). The struct must stay
- * the one tinytx_mhsa_s8.c defines: the assembly addresses its fields by offset,
- * checked below.
+ * one); this header declares them, and the context they read, for every fused block
+ * (tinytx_mhsa_s8.c, and tinytx_mhsa_dft_s8.c: the depth-first MHSA and FWSA). The
+ * assembly addresses the context's fields by offset, checked below.
  */
 #ifndef TINYTX_ARM_TILES_H
 #define TINYTX_ARM_TILES_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "tinytx_arm_common.h"
 
 typedef struct {
 	int32_t m;            /* -20 */
@@ -59,6 +60,15 @@ void tt_tiles_rq_c(void *at, const int16_t *b);
 void tt_tiles_rqt_c(void *at, const int16_t *b);
 void tt_tiles_rq_c_pc(void *at, const int16_t *b);
 void tt_tiles_rqt_c_pc(void *at, const int16_t *b);
+
+/*
+ * nt tiles with constant init stored as requantized int16 (tt_tiles_rq_c, or transposed
+ * tt_tiles_rqt_c; the _pc routines when rq1 != rq), the first at `out`, tile `first` (0
+ * or 1) of its block; factors the assembly cannot take go through tt_tiles_raw_c and C
+ * (tinytx_mhsa_s8.c).
+ */
+void tt_tiles_rq(tt_tiles *t, int transposed, const int16_t *b, int32_t nt, const tt_rq *rq,
+		 const tt_rq *rq1, int16_t *out, int32_t first, size_t step);
 
 /* Scores of one query row against keys of one block each (tinytx_mhsa_s8.c). */
 void tt_qk_row_kb1(const int32_t *a, const int32_t *k, const int32_t *k_end, int32_t *out,

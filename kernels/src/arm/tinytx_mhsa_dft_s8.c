@@ -153,53 +153,6 @@ static const int16_t *dft_x_pairs(attn_ctx *c, int32_t r0, int32_t n, int32_t sp
 }
 
 /*
- * nt tiles (constant init) stored as requantized int16: through the W2 pattern of
- * tt_tiles_rq_c, the first at `out`, which is tile `first` (0 or 1) of its block, or
- * transposed (tt_tiles_rqt_c, out advancing `step` halfwords per tile). Factors not
- * below 2^-2 go through the raw engine and the formula of tinytx_requantize_s8.
- * (The same as in tinytx_mhsa_s8.c.)
- */
-static void dft_tiles_rq(tt_tiles *t, int transposed, const int16_t *b, int32_t nt,
-			 const tt_rq *rq, const tt_rq *rq1, int16_t *out, int32_t first, size_t step)
-{
-	t->b_end = b + (size_t)nt * t->kb * 8u;
-	if (rq->fast && rq1->fast) {
-		const int pc = rq1 != rq; /* per-channel: a's second row has its own factor */
-		t->m = rq->rq.multiplier;
-		t->round = rq->round;
-		t->right = rq->right;
-		if (pc) {
-			t->m1 = rq1->rq.multiplier;
-			t->round1 = rq1->round;
-			t->right1 = rq1->right;
-		}
-		t->out = out;
-		if (transposed) {
-			t->delta = (int32_t)(2 * step);
-			(pc ? tt_tiles_rqt_c_pc : tt_tiles_rqt_c)(&t->a, b);
-		} else {
-			t->delta = first ? 14 : 2;
-			(pc ? tt_tiles_rq_c_pc : tt_tiles_rq_c)(&t->a, b);
-		}
-		return;
-	}
-	for (int32_t j = first; j < first + nt; j++) {
-		int32_t c0[2], c1[2];
-		tt_tiles one = *t;
-		one.o0 = c0;
-		one.o1 = c1;
-		one.b_end = b + (size_t)t->kb * 8u;
-		tt_tiles_raw_c(&one.a, b);
-		b = one.b_end;
-		out[0] = (int16_t)tt_rq_apply(c0[0], rq);
-		out[transposed ? 4 : 2] = (int16_t)tt_rq_apply(c0[1], rq);
-		out[transposed ? 2 : 4] = (int16_t)tt_rq_apply(c1[0], rq1);
-		out[6] = (int16_t)tt_rq_apply(c1[1], rq1);
-		out += transposed ? step : ((j & 1) ? 7 : 1);
-	}
-}
-
-/*
  * A projection of n features (the rows in W2 at c->ww, bias and per-channel tables
  * from the head's first feature on) against nt token pairs b of X. transposed: the
  * output's rows are tokens (Q, K, T: a W2 matrix of kb_out blocks, token pair j0 its
@@ -213,7 +166,7 @@ static TT_NOINLINE void dft_project(const attn_ctx *c, const int32_t *bias, cons
 	tt_tiles t;
 	t.kb = c->eb;
 	if (ch.multipliers == NULL && rq->fast) {
-		/* per-tensor: dft_tiles_rq's fast case called straight, fields set once */
+		/* per-tensor: tt_tiles_rq's fast case called straight, fields set once */
 		t.m = rq->rq.multiplier;
 		t.round = rq->round;
 		t.right = rq->right;
@@ -253,11 +206,11 @@ static TT_NOINLINE void dft_project(const attn_ctx *c, const int32_t *bias, cons
 		if (transposed) {
 			const size_t row_pair = (size_t)kb_out * 8u;
 			int16_t *o = out + (size_t)j0 * row_pair + (size_t)(i >> 1) * 8u + (size_t)(i & 1);
-			dft_tiles_rq(&t, 1, b, nt, r0, r1, o, 0, row_pair);
+			tt_tiles_rq(&t, 1, b, nt, r0, r1, o, 0, row_pair);
 		} else {
 			int16_t *o = out + (size_t)i * (size_t)kb_out * 8u + (size_t)(j0 >> 1) * 8u;
 			o += j0 & 1;
-			dft_tiles_rq(&t, 0, b, nt, r0, r1, o, j0 & 1, 0);
+			tt_tiles_rq(&t, 0, b, nt, r0, r1, o, j0 & 1, 0);
 		}
 	}
 }
@@ -381,7 +334,7 @@ static TT_NOINLINE void dft_av_pair(const attn_ctx *c)
 	t.a = c->pw;
 	t.kb = c->sb;
 	t.c[0] = t.c[1] = t.c[2] = t.c[3] = 0;
-	dft_tiles_rq(&t, 0, c->vw, (c->p + 1) >> 1, &c->av, &c->av, c->o, 0, 0);
+	tt_tiles_rq(&t, 0, c->vw, (c->p + 1) >> 1, &c->av, &c->av, c->o, 0, 0);
 }
 
 /* Scores, softmax and A*V of a pair of query rows (rows: 1 or 2), into the O pair. */

@@ -27,6 +27,7 @@
  * plus 3 bytes to align it to 4. The output may alias the input.
  */
 #include "tinytx_arm_common.h"
+#include "tinytx_arm_tiles.h"
 #include "tinytx/kernels.h"
 #include "../tinytx_check.h"
 
@@ -56,49 +57,7 @@
  * into their stack frame; they write back what they advance (o0, o1, i0, i1, out,
  * delta) and max0, max1.
  */
-typedef struct {
-	int32_t m;            /* -20 */
-	int32_t round;        /* -16 */
-	int32_t right;        /* -12 */
-	int16_t *out;         /* -8 */
-	int32_t delta;        /* -4 */
-	const int16_t *a;     /* 0 */
-	int32_t steps;        /* 4: unused (kept: the layout is shared) */
-	int32_t c[4];         /* 8: constant init */
-	const int32_t *i0;    /* 24: unused (tt_tiles_raw_s: in place at o0, o1) */
-	const int32_t *i1;    /* 28: unused */
-	int32_t *o0;          /* 32 */
-	int32_t *o1;          /* 36 */
-	const int16_t *b_end; /* 40 */
-	int32_t max0, max1;   /* 44, 48 */
-	int32_t kb;           /* 52: blocks, >= 1 */
-	uintptr_t entry;      /* 56: unused (kept: the layout is shared) */
-	int32_t m1;           /* 60: rq_pc, rqt_pc: the factor of a's second row */
-	int32_t round1;       /* 64 */
-	int32_t right1;       /* 68 */
-} tt_tiles;
-
-#define TT_TILES_AT(f) ((long)offsetof(tt_tiles, f) - (long)offsetof(tt_tiles, a))
-_Static_assert(TT_TILES_AT(m) == -20 && TT_TILES_AT(round) == -16 && TT_TILES_AT(right) == -12,
-	       "tt_tiles: requantization fields");
-_Static_assert(TT_TILES_AT(out) == -8 && TT_TILES_AT(delta) == -4, "tt_tiles: out, delta");
-_Static_assert(TT_TILES_AT(c) == 8 && TT_TILES_AT(i0) == 24 && TT_TILES_AT(i1) == 28,
-	       "tt_tiles: init fields");
-_Static_assert(TT_TILES_AT(o0) == 32 && TT_TILES_AT(o1) == 36 && TT_TILES_AT(b_end) == 40,
-	       "tt_tiles: outputs");
-_Static_assert(TT_TILES_AT(max0) == 44 && TT_TILES_AT(max1) == 48 && TT_TILES_AT(kb) == 52,
-	       "tt_tiles: maxima, blocks");
-_Static_assert(TT_TILES_AT(m1) == 60 && TT_TILES_AT(round1) == 64 && TT_TILES_AT(right1) == 68,
-	       "tt_tiles: per-channel fields");
-
-/* `at` is &t->a of a tt_tiles t. */
-void tt_tiles_raw_c(void *at, const int16_t *b);
-void tt_tiles_raw_s(void *at, const int16_t *b);
-void tt_tiles_max_c(void *at, const int16_t *b);
-void tt_tiles_rq_c(void *at, const int16_t *b);
-void tt_tiles_rqt_c(void *at, const int16_t *b);
-void tt_tiles_rq_c_pc(void *at, const int16_t *b);
-void tt_tiles_rqt_c_pc(void *at, const int16_t *b);
+/* The context, tt_tiles, and its field offsets: tinytx_arm_tiles.h. */
 
 /*
  * Assembly: all 14 registers hold data in the inner block (r0 a, r1 b, r2-r5
@@ -544,8 +503,8 @@ typedef struct {
  * transposed (tt_tiles_rqt_c, out advancing `step` halfwords per tile). Factors not
  * below 2^-2 go through the raw engine and the formula of tinytx_requantize_s8.
  */
-static void tiles_rq(tt_tiles *t, int transposed, const int16_t *b, int32_t nt, const tt_rq *rq,
-		     const tt_rq *rq1, int16_t *out, int32_t first, size_t step)
+void tt_tiles_rq(tt_tiles *t, int transposed, const int16_t *b, int32_t nt, const tt_rq *rq,
+		 const tt_rq *rq1, int16_t *out, int32_t first, size_t step)
 {
 	t->b_end = b + (size_t)nt * t->kb * 8u;
 	if (rq->fast && rq1->fast) {
@@ -618,7 +577,7 @@ static TT_NOINLINE void head_projections(const mhsa_ctx *c, int32_t hd)
 				t.a = c->ww + (size_t)i * wpair;
 				t.c[0] = t.c[1] = c->bias[2 * i];
 				t.c[2] = t.c[3] = c->bias[2 * i + 1];
-				if (m < 2) { /* as tiles_rq, transposed, step pb * 8 halfwords */
+				if (m < 2) { /* as tt_tiles_rq, transposed, step pb * 8 halfwords */
 					t.out = o + (size_t)(i >> 1) * 8u + (size_t)(i & 1);
 					t.delta = 16 * c->pb;
 					tt_tiles_rqt_c(&t.a, c->xw);
@@ -648,9 +607,9 @@ static TT_NOINLINE void head_projections(const mhsa_ctx *c, int32_t hd)
 			}
 			if (m < 2) { /* Qw, Kw: row = token; features 2i, 2i + 1 in block i / 2 */
 				int16_t *o = (m == 0 ? c->qw : c->kw) + (size_t)(i >> 1) * 8u + (size_t)(i & 1);
-				tiles_rq(&t, 1, c->xw, pairs_s, r0, r1, o, 0, (size_t)c->pb * 8u);
+				tt_tiles_rq(&t, 1, c->xw, pairs_s, r0, r1, o, 0, (size_t)c->pb * 8u);
 			} else { /* Vw: row = feature (pair i), position = token */
-				tiles_rq(&t, 0, c->xw, pairs_s, r0, r1, c->vw + (size_t)i * c->sb * 8u, 0,
+				tt_tiles_rq(&t, 0, c->xw, pairs_s, r0, r1, c->vw + (size_t)i * c->sb * 8u, 0,
 					 0);
 			}
 		}
@@ -1040,9 +999,9 @@ static TT_NOINLINE void av_pair(const mhsa_ctx *c, int32_t hd, int32_t i)
 	if (c->whole) { /* O [S][HP]: this head's features from position hd * P */
 		const int32_t k0 = hd * c->p;
 		int16_t *o = c->o + ((size_t)i * c->hpb + (size_t)(k0 >> 2)) * 8u + (size_t)((k0 & 3) >> 1);
-		tiles_rq(&t, 0, c->vw, (c->p + 1) >> 1, &c->av, &c->av, o, (k0 & 3) >> 1, 0);
+		tt_tiles_rq(&t, 0, c->vw, (c->p + 1) >> 1, &c->av, &c->av, o, (k0 & 3) >> 1, 0);
 	} else {
-		tiles_rq(&t, 0, c->vw, (c->p + 1) >> 1, &c->av, &c->av, c->o, 0, 0);
+		tt_tiles_rq(&t, 0, c->vw, (c->p + 1) >> 1, &c->av, &c->av, c->o, 0, 0);
 	}
 }
 
