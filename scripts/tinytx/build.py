@@ -29,6 +29,17 @@ def compiler_for(target: Target) -> str:
     return f"{target.toolchain}-gcc" if target.emulated else "gcc"
 
 
+def exp_table_defines(kernels: str, exp_table: bool) -> dict[str, str]:
+    """CMake defines of the arm kernels' table-driven softmax exp (64 KiB of flash, off
+    by default; kernels/CMakeLists.txt): none unless asked, so default builds keep their
+    configuration."""
+    if not exp_table:
+        return {}
+    if kernels != "arm":
+        raise ValueError(f"--exp-table: only with the arm kernels, not {kernels!r}")
+    return {"TINYTX_ARM_EXP_TABLE": "ON"}
+
+
 def _run(cmd: list[str], what: str) -> None:
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tinytx.build import cmake_build
+from tinytx.build import cmake_build, exp_table_defines
 from tinytx.emu.qemu import run_program
 from tinytx.paths import DEFAULT_BUILD_DIR, TESTS_DIR
 from tinytx.targets import get_target
@@ -57,12 +57,21 @@ def parse_runner_output(target: str, returncode: int, text: str) -> SuiteReport:
 
 
 def build_runner(
-    target_name: str, build_root: Path = DEFAULT_BUILD_DIR, kernels: str | None = None
+    target_name: str,
+    build_root: Path = DEFAULT_BUILD_DIR,
+    kernels: str | None = None,
+    exp_table: bool = False,
 ) -> Path:
+    """``exp_table``: the arm kernels with their softmax exp table (TINYTX_ARM_EXP_TABLE)."""
     target = get_target(target_name)
     variant = target.check_kernels(kernels or target.default_kernels)
-    build_dir = build_root.resolve() / "kernel-tests" / f"{target_name}-{variant}"
-    defines = {"TINYTX_WERROR": "ON", "TINYTX_KERNEL_VARIANT": variant}
+    name = f"{target_name}-{variant}" + ("-exptable" if exp_table else "")
+    build_dir = build_root.resolve() / "kernel-tests" / name
+    defines = {
+        "TINYTX_WERROR": "ON",
+        "TINYTX_KERNEL_VARIANT": variant,
+        **exp_table_defines(variant, exp_table),
+    }
     cmake_build(RUNNER_SOURCE, build_dir, target, defines)
     return build_dir / RUNNER_NAME
 
@@ -78,10 +87,12 @@ def run_suite(
     build_root: Path = DEFAULT_BUILD_DIR,
     timeout: float = 900.0,
     kernels: str | None = None,
+    exp_table: bool = False,
 ) -> SuiteReport:
     """Build the runner for ``target_name`` (kernel variant ``kernels``, default: the
-    target's) and run it once over every case in ``vectors``."""
+    target's; ``exp_table``: see :func:`build_runner`) and run it once over every case
+    in ``vectors``."""
     target = get_target(target_name)
-    program = build_runner(target_name, build_root, kernels)
+    program = build_runner(target_name, build_root, kernels, exp_table)
     result = run_program(target, program, [str(vectors.resolve())], timeout)
     return parse_runner_output(target_name, result.returncode, result.stdout + result.stderr)

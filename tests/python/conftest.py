@@ -127,13 +127,14 @@ def kernel_vectors() -> Path:
 @pytest.fixture(scope="session")
 def suite_reports(kernel_vectors: Path):
     """Runs the C runner at most once per target over every case (batched emulator runs)."""
-    cache: dict[tuple[str, str], kt.SuiteReport] = {}
+    cache: dict[tuple[str, str, bool], kt.SuiteReport] = {}
 
-    def get(target: str, kernels: str) -> kt.SuiteReport:
-        if (target, kernels) not in cache:
-            cache[target, kernels] = kt.run_suite(
-                target, kernel_vectors, BUILD_ROOT, kernels=kernels
+    def get(target: str, kernels: str, exp_table: bool = False) -> kt.SuiteReport:
+        key = (target, kernels, exp_table)
+        if key not in cache:
+            cache[key] = kt.run_suite(
+                target, kernel_vectors, BUILD_ROOT, kernels=kernels, exp_table=exp_table
             )
-        return cache[target, kernels]
+        return cache[key]
 
     return get

@@ -244,6 +244,20 @@ def test_errors_are_one_line(args: list[str], message: str) -> None:
     assert "Traceback" not in proc.stderr
 
 
+def test_exp_table_only_in_an_exp_table_build(build_root: Path) -> None:
+    """`tinytx bench --exp-table` (and run) links the 64 KiB exp table; the default not."""
+    from tinytx.bench.firmware import build_bench_elf
+    from tinytx.report.elf import read_elf
+
+    m4 = get_target("m4")
+    default = {s.name for s in read_elf(build_bench_elf(m4, "arm", build_root)).symbols}
+    table = {s.name for s in read_elf(build_bench_elf(m4, "arm", build_root, True)).symbols}
+    assert "tt_exp_x_table" not in default and "tt_exp4x_scaled" not in default
+    assert {"tt_exp_x_table", "tt_exp4x_scaled", "tt_exp4x_h1"} <= table
+    with pytest.raises(ValueError, match="only with the arm kernels"):
+        build_bench_elf(m4, "ref", build_root, True)
+
+
 # ------------------------------------------------- wrong outputs fail loudly
 @pytest.fixture(scope="module")
 def tiny_session(build_root: Path) -> BenchSession:

@@ -194,6 +194,20 @@ def test_module_kconfig_per_board(profile, dsp, dtcm, partition, variant):
         assert syms["TINYTX_WEIGHTS_IMAGE"].str_value == "y"
 
 
+@pytest.mark.parametrize("profile", ["nucleo_l476rg", "qemu_cortex_m3"])
+def test_exp_table_is_an_arm_option_off_by_default(profile):
+    kconf = module_kconfig(profile)
+    sym = kconf.syms["TINYTX_ARM_EXP_TABLE"]
+    assert sym.str_value == "n"
+    arm = profile != "qemu_cortex_m3"
+    assert bool(sym.visibility) == arm
+    if arm:
+        v.apply_fragments(kconf, ["CONFIG_TINYTX_ARM_EXP_TABLE=y"], profile)
+        assert sym.str_value == "y"
+        v.apply_fragments(kconf, ["CONFIG_TINYTX_KERNELS_REF=y"], profile)
+        assert sym.str_value == "n"  # the reference kernels have no table
+
+
 def test_num_cores_follow_smp():
     smp = module_kconfig("qemu_riscv32_smp")
     v.apply_fragments(smp, ["CONFIG_TINYTX_NUM_CORES=4", "CONFIG_TINYTX_KERNELS_RISCV=y"], "smp")
@@ -405,6 +419,11 @@ def test_module_cmake_sources(tmp_path, variant):
     assert run.args_of("zephyr_library_named") == [("tinytx",)]
     off = v.run_cmake_stub(None, {"TINYTX_KERNEL_VARIANT": variant}, "x", tmp_path / "off")
     assert not off.args_of("zephyr_library_sources"), "CONFIG_TINYTX=n must build nothing"
+    table = ("TINYTX_ARM_EXP_TABLE=1",)
+    assert table not in run.args_of("zephyr_library_compile_definitions")  # default n
+    config["TINYTX_ARM_EXP_TABLE"] = "y"
+    on = v.run_cmake_stub(None, config, "nucleo_h743zi", tmp_path / "table")
+    assert table in on.args_of("zephyr_library_compile_definitions")
 
 
 @needs_cmake

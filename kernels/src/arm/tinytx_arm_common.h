@@ -301,12 +301,19 @@ static inline uint32_t tt_exp_q10(int32_t x, const uint32_t *tz)
 }
 
 /*
- * The same values for every clamped logit: tt_exp_x_table[x + 16384] = tt_exp_q10(x)
- * for x = -16384 .. 0 (tinytx_qk_softmax_s8.c), one load per element; the exp passes
- * of the fused MHSA blocks use it (tt_exp4x_*).
+ * TINYTX_ARM_EXP_TABLE=1 (build option, default 0): the same values for every clamped
+ * logit, tt_exp_x_table[x + 16384] = tt_exp_q10(x) for x = -16384 .. 0
+ * (tinytx_qk_softmax_s8.c), one load per element; the exp passes of the fused MHSA
+ * blocks then use it (tt_exp4x_*). 64 KiB of flash in every firmware with an attention
+ * block, hence off unless asked for; the results are the same either way.
  */
+#ifndef TINYTX_ARM_EXP_TABLE
+#define TINYTX_ARM_EXP_TABLE 0
+#endif
+#if TINYTX_ARM_EXP_TABLE
 #define TT_EXP_X_ENTRIES 16385
 extern const uint32_t tt_exp_x_table[TT_EXP_X_ENTRIES];
+#endif
 
 /* i-exp of x = 0, the value of every row maximum: the largest e of any row. */
 #define TT_EXP_ONE ((uint32_t)(TINYTX_EXP_B_Q * TINYTX_EXP_B_Q + TINYTX_EXP_C_Q))
@@ -408,10 +415,12 @@ static inline tt_softmax_plan tt_softmax_plan_for(tinytx_requant rq, int64_t max
 uint32_t tt_exp4_h1(int32_t *row, int32_t *end, const int32_t *k);
 uint32_t tt_exp4_scaled(int32_t *row, int32_t *end, const int32_t *k);
 uint32_t tt_exp4_scaled_nc(int32_t *row, int32_t *end, const int32_t *k); /* clamp_free */
+#if TINYTX_ARM_EXP_TABLE
 /* The same on tt_exp_x_table (the clamp kept in both modes): 5.75 instructions per
  * element against 9 (tt_exp4_h1, tt_exp4_scaled) and 8 (tt_exp4_scaled_nc). */
 uint32_t tt_exp4x_h1(int32_t *row, int32_t *end, const int32_t *k);
 uint32_t tt_exp4x_scaled(int32_t *row, int32_t *end, const int32_t *k);
+#endif
 /*
  * Head dimension <= 2 (keys packed one word each, k..k_end a multiple of 4 and at
  * least 4): tt_exp4_p2_* compute each score q . k and its i-exp value in one pass

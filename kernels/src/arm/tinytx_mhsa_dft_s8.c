@@ -507,9 +507,15 @@ tinytx_status tt_attn_run(const tinytx_mhsa_dims *dims, int32_t tile_rows,
 	c.out = tt_rq_plan(blk->out);
 	/* |q . k| <= D * 128 * 128 (D = P, or E for FWSA); Q is int16, so up <= 8 */
 	c.sm = tt_softmax_plan_for(blk->softmax, (int64_t)(blk->fused ? c.e : c.p) << 14, 8);
+#if TINYTX_ARM_EXP_TABLE /* one table load per element (tinytx_arm_common.h) */
 	c.exp4 = c.sm.mode == TT_LOGIT_SCALED                         ? tt_exp4x_scaled
 		 : c.sm.mode == TT_LOGIT_HIGH && c.sm.right == 1 ? tt_exp4x_h1
 								: NULL;
+#else
+	c.exp4 = c.sm.mode == TT_LOGIT_SCALED                         ? tt_exp4_scaled
+		 : c.sm.mode == TT_LOGIT_HIGH && c.sm.right == 1 ? tt_exp4_h1
+								: NULL;
+#endif
 	c.x = input;
 	c.kw = (int16_t *)(base + l.kw);
 	c.xw = (int16_t *)(base + l.xw);

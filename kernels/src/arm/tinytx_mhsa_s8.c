@@ -1133,9 +1133,16 @@ tinytx_status tinytx_mhsa_s8(const tinytx_mhsa_dims *dims, const tinytx_mhsa_par
 	c.out = tt_rq_plan(params->out);
 	/* |q . k| <= P * 128 * 128; Q is stored as int16, so it can carry 2^up for up <= 8 */
 	c.sm = tt_softmax_plan_for(params->softmax, (int64_t)c.p << 14, 8);
+#if TINYTX_ARM_EXP_TABLE /* one table load per element (tinytx_arm_common.h) */
 	c.exp4 = c.sm.mode == TT_LOGIT_SCALED                         ? tt_exp4x_scaled
 		 : c.sm.mode == TT_LOGIT_HIGH && c.sm.right == 1 ? tt_exp4x_h1
 								: NULL;
+#else
+	c.exp4 = c.sm.mode == TT_LOGIT_SCALED && c.sm.clamp_free      ? tt_exp4_scaled_nc
+		 : c.sm.mode == TT_LOGIT_SCALED                         ? tt_exp4_scaled
+		 : c.sm.mode == TT_LOGIT_HIGH && c.sm.right == 1 ? tt_exp4_h1
+								: NULL;
+#endif
 	/* 256 sum - sum / 2 grows with the sum: the least sum with tt_prob_unclamped */
 	c.unclamped = (uint32_t)(((uint64_t)TT_EXP_ONE * 512u) / 511u);
 	while (c.unclamped > 0u && tt_prob_unclamped(c.unclamped - 1u)) {

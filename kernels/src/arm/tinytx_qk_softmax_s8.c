@@ -31,6 +31,7 @@ const uint32_t tt_exp_table[TINYTX_LN2_Q] = {
 	TT_E100(-309), TT_E100(-209), TT_E100(-109), TT_E10(-9),
 };
 
+#if TINYTX_ARM_EXP_TABLE /* build option (tinytx_arm_common.h) */
 /*
  * tt_exp_x_table[x + 16384] = i-exp of x for every clamped logit x = -16384 .. 0:
  * TT_E1(r) >> z with z = -x / LN2_Q, r = x + z LN2_Q (0 from z = 22 on, as
@@ -98,6 +99,7 @@ __asm__("	.syntax unified\n"
 	"	.thumb\n"
 	"	.text\n" TT_ASM_EXPX_FN("tt_exp4x_h1", TT_ASM_LOGITX_H1)
 		TT_ASM_EXPX_FN("tt_exp4x_scaled", TT_ASM_LOGITX_SC));
+#endif /* TINYTX_ARM_EXP_TABLE */
 
 /*
  * The two element-wise softmax passes, four elements per step (LDM/STM; all 14

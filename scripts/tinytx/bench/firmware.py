@@ -12,7 +12,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from tinytx.build import cmake_build, compiler_for
+from tinytx.build import cmake_build, compiler_for, exp_table_defines
 from tinytx.paths import BAREMETAL_PORT_DIR, TESTS_DIR
 from tinytx.targets import Target
 
@@ -37,10 +37,14 @@ def check_bench_target(target: Target) -> None:
         )
 
 
-def build_bench_elf(target: Target, variant: str, build_root: Path) -> Path:
-    """Build (incrementally) the bench ELF of `target` with kernel `variant`."""
+def build_bench_elf(
+    target: Target, variant: str, build_root: Path, exp_table: bool = False
+) -> Path:
+    """Build (incrementally) the bench ELF of `target` with kernel `variant`
+    (``exp_table``: the arm softmax exp table, :func:`tinytx.build.exp_table_defines`)."""
     check_bench_target(target)
-    build_dir = (build_root / "bench" / f"{target.name}-{variant}").resolve()
+    name = f"{target.name}-{variant}" + ("-exptable" if exp_table else "")
+    build_dir = (build_root / "bench" / name).resolve()
     cmake_build(
         BAREMETAL_PORT_DIR,
         build_dir,
@@ -49,6 +53,7 @@ def build_bench_elf(target: Target, variant: str, build_root: Path) -> Path:
             "TINYTX_APP_NAME": APP,
             "TINYTX_APP_SOURCES": str(BENCH_SOURCE),
             "TINYTX_KERNEL_VARIANT": target.check_kernels(variant),
+            **exp_table_defines(variant, exp_table),
         },
     )
     return build_dir / APP

@@ -169,13 +169,14 @@ class BenchSession:
         *,
         heap: int = 8 << 20,
         progress: Progress | None = None,
+        exp_table: bool = False,
     ) -> None:
         check_bench_target(target)
         self.target = target
         self.variant = target.check_kernels(variant)
         self.progress = progress or (lambda _msg: None)
         self.progress(f"building the bench firmware for {target.name} ({variant} kernels)")
-        self.elf = build_bench_elf(target, variant, build_root)
+        self.elf = build_bench_elf(target, variant, build_root, exp_table)
         self.model = CostModel(target.cpu or "")
         self._heap = 0
         self._runner: CostedRunner | None = None
@@ -269,13 +270,15 @@ def run_bench(
     compare: bool = True,
     progress: Progress | None = _stderr,
     tile: int | None = None,
+    exp_table: bool = False,
 ) -> BenchReport:
     """Measure `variant` (default: the target's) and, if `compare`, the reference
-    (``tile``: also the depth-first block, :meth:`BenchSession.measure`)."""
+    (``tile``: also the depth-first block, :meth:`BenchSession.measure`; ``exp_table``:
+    `variant` built with the arm softmax exp table)."""
     target = get_target(target_name)
     check_bench_target(target)
     variant = target.check_kernels(variant or target.default_kernels)
-    session = BenchSession(target, variant, build_root, progress=progress)
+    session = BenchSession(target, variant, build_root, progress=progress, exp_table=exp_table)
     run = session.run(specs, seed, tile)
     reference = None
     if variant == REFERENCE_VARIANT:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from tinytx.build import cmake_build
+from tinytx.build import cmake_build, exp_table_defines
 from tinytx.codegen.project import Conversion
 from tinytx.dirlock import directory_lock
 from tinytx.emu.qemu import run_program
@@ -75,8 +75,10 @@ def build(
     kernels: str,
     build_dir: Path,
     sample: str | None = None,
+    exp_table: bool = False,
 ) -> Path:
-    """Build the sample firmware; returns the ELF."""
+    """Build the sample firmware; returns the ELF. ``exp_table``: the arm kernels'
+    table-driven softmax exp (:func:`tinytx.build.exp_table_defines`)."""
     if conv.test is None:
         raise TinytxError(
             f"{conv.onnx}: no test inputs (test_inputs.npz next to the model, or --inputs)"
@@ -88,6 +90,7 @@ def build(
         "TINYTX_APP_SOURCES": ";".join(str(p) for p in sources),
         "TINYTX_APP_INCLUDE_DIRS": ";".join([str(gen_dir), str(COMMON / "include")]),
         "TINYTX_KERNEL_VARIANT": target.check_kernels(kernels),
+        **exp_table_defines(kernels, exp_table),
     }
     cmake_build(BAREMETAL_PORT_DIR, build_dir, target, defines)
     return build_dir / app
@@ -297,6 +300,7 @@ def emulate(
     count: bool = True,
     echo=print,
     profile: bool = False,
+    exp_table: bool = False,
 ) -> EmulationResult:
     """Convert ``source``, build its firmware for ``target``, run every test input in one
     QEMU run, compare with the golden executor and (Cortex-M) count instructions."""
@@ -306,7 +310,7 @@ def emulate(
 
     conv = convert(source.onnx, replace(source.options, kernels=kernels))
     m = conv.planned
-    where = f"{source.options.board or target.name}-{kernels}"
+    where = f"{source.options.board or target.name}-{kernels}" + ("-exptable" if exp_table else "")
     root = (build_root / "run" / f"{m.name}-{where}").resolve()
     with directory_lock(root):
         gen = root / "generated"
@@ -319,7 +323,7 @@ def emulate(
         echo("plan:")
         for line in conv.plan.describe():
             echo(f"  {line}")
-        elf = build(conv, gen, target, kernels, root / "firmware", source.sample)
+        elf = build(conv, gen, target, kernels, root / "firmware", source.sample, exp_table)
         echo(f"firmware: {elf}")
         fw = run(target, elf)
         echo("--- QEMU console " + "-" * 40)

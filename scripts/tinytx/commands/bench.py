@@ -62,6 +62,12 @@ def add_parser(sub: argparse._SubParsersAction, name: str, help_text: str) -> No
         help="kernel variant to measure (default: the target's, arm; rv32x8: riscv)",
     )
     p.add_argument(
+        "--exp-table",
+        action="store_true",
+        help="arm kernels built with the table-driven softmax exp (TINYTX_ARM_EXP_TABLE, "
+        "64 KiB more flash); not with --update-budget (the budgets are table-off)",
+    )
+    p.add_argument(
         "--no-compare",
         action="store_true",
         help="do not also run the reference kernels (no 'x ref' ratios; faster)",
@@ -111,6 +117,9 @@ def add_parser(sub: argparse._SubParsersAction, name: str, help_text: str) -> No
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.exp_table and (args.models or args.fit_costs or args.check_costs
+                           or args.target == "rv32x8"):  # fmt: skip
+        raise ValueError("--exp-table: only for the MHSA block bench on m4/m7")
     if args.models:
         return run_models(args)
     if args.fit_costs or args.check_costs:
@@ -135,6 +144,8 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--total: needs exactly one --shape, got {len(specs)}")
     if args.check_budget and args.update_budget:
         raise ValueError("--check-budget and --update-budget exclude each other")
+    if args.exp_table and args.update_budget:
+        raise ValueError("--exp-table: the budgets are recorded without the table")
     if args.json == "":
         raise ValueError("--json: needs a file name or -")
     if args.check_budget:
@@ -149,6 +160,7 @@ def run(args: argparse.Namespace) -> int:
             build_root=args.build_dir,
             compare=not args.no_compare,
             tile=args.tile,
+            exp_table=args.exp_table,
         )
     except BenchMismatch as exc:
         print(f"tinytx bench: FAILED: {exc}", file=sys.stderr)
@@ -206,6 +218,8 @@ def run_models(args: argparse.Namespace) -> int:
 
     if args.check_budget and args.update_budget:
         raise ValueError("--check-budget and --update-budget exclude each other")
+    if args.exp_table and args.update_budget:
+        raise ValueError("--exp-table: the budgets are recorded without the table")
     for name, value in (("--shape", args.shape), ("--total", args.total),
                         ("--plot", args.plot), ("--speedup", args.speedup)):  # fmt: skip
         if value:

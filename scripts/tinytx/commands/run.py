@@ -29,6 +29,12 @@ def add_parser(sub: argparse._SubParsersAction, name: str, help_text: str) -> No
     p.add_argument("--target", help="emulated target without board limits (e.g. rv32)")
     p.add_argument("--emulate", action="store_true", help="run on the emulated profile (QEMU)")
     p.add_argument("--kernels", choices=["ref", "arm", "riscv"], help="kernel variant")
+    p.add_argument(
+        "--exp-table",
+        action="store_true",
+        help="arm kernels: build with the table-driven softmax exp (TINYTX_ARM_EXP_TABLE, "
+        "64 KiB more flash, fewer instructions; bit-exact either way)",
+    )
     p.add_argument("--no-count", action="store_true", help="skip the unicorn instruction count")
     p.add_argument(
         "--profile",
@@ -67,6 +73,7 @@ def target_of(board_name: str | None, target_name: str | None):
 
 
 def run(args: argparse.Namespace) -> int:
+    from tinytx.build import exp_table_defines
     from tinytx.codegen.firmware import emulate, resolve_source
     from tinytx.demo import print_memory
 
@@ -79,10 +86,20 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError("--profile: needs the instruction count (drop --no-count)")
     board, target = target_of(args.board, args.target)
     kernels = target.check_kernels(args.kernels or target.default_kernels)
+    exp_table_defines(kernels, args.exp_table)  # refuses the table without the arm kernels
     source = resolve_source(args.source, args.board, kernels, options(args))
     where = board.description if board else target.description
-    print(f"tinytx run: {source.onnx} on {where}, {kernels} kernels")
-    res = emulate(source, target, kernels, args.build_dir, count=not args.no_count, profile=profile)
+    table = " (softmax exp table)" if args.exp_table else ""
+    print(f"tinytx run: {source.onnx} on {where}, {kernels} kernels{table}")
+    res = emulate(
+        source,
+        target,
+        kernels,
+        args.build_dir,
+        count=not args.no_count,
+        profile=profile,
+        exp_table=args.exp_table,
+    )
     conv = res.conversion
     assert conv.test is not None
     if res.problems:
