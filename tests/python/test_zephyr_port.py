@@ -129,7 +129,18 @@ def ztest_inputs(tmp_path: Path):
     assert ztests.read_text().count("TT_KERNEL_ZTEST(") == len(declared) > 0
     includes = [FIXTURES / "include", *include_dirs(run, KERNEL_APP), ztests.parent]
     sources = [*v.app_sources(run, KERNEL_APP), FIXTURES / "src" / "ztest_shim.c"]
-    return config, sources, includes, Path(vectors), len(declared)
+    return config, sources, includes, Path(vectors), len(declared), run
+
+
+def app_definitions(run) -> list[str]:
+    """The compile definitions the suite's CMakeLists gives its ``app`` target."""
+    return [
+        d
+        for args in run.args_of("target_compile_definitions")
+        if args and args[0] == "app"
+        for d in args[1:]
+        if d not in ("PRIVATE", "PUBLIC", "INTERFACE")
+    ]
 
 
 def parse_ztest(output: str) -> tuple[list[str], list[str]]:
@@ -142,7 +153,7 @@ def test_ztest_suite_passes_on_qemu_m4(tmp_path, build_root):
     target = get_target("m4")
     if shutil.which(target.qemu[0]) is None or shutil.which("arm-none-eabi-gcc") is None:
         pytest.skip("arm-none-eabi-gcc and qemu-system-arm are needed")
-    config, sources, includes, vectors, kernels = ztest_inputs(tmp_path)
+    config, sources, includes, vectors, kernels, run = ztest_inputs(tmp_path)
     generated = tmp_path / "generated"
     generated.mkdir()
     c_include_file(vectors.read_bytes(), generated / "tt_vectors.inc")
@@ -151,6 +162,8 @@ def test_ztest_suite_passes_on_qemu_m4(tmp_path, build_root):
         "TINYTX_APP_SOURCES": ";".join(map(str, sources)),
         "TINYTX_APP_INCLUDE_DIRS": ";".join(map(str, [*includes, generated])),
         "TINYTX_KERNEL_VARIANT": config["TINYTX_KERNEL_VARIANT"],
+        # what the suite's CMakeLists defines for its app (the variant's pinned sizes)
+        "TINYTX_APP_DEFINES": ";".join(app_definitions(run)),
     }
     build = cmake_build(BAREMETAL_PORT_DIR, build_root / "zephyr-ztest-m4", target, defines)
     result = run_program(target, build / "tinytx_kernel_ztest", [], timeout=600)
@@ -164,7 +177,7 @@ def test_ztest_suite_passes_on_qemu_m4(tmp_path, build_root):
 
 
 def test_ztest_suite_fails_on_a_wrong_expected_byte(tmp_path):
-    _, sources, includes, vectors, _ = ztest_inputs(tmp_path)
+    _, sources, includes, vectors, _, _ = ztest_inputs(tmp_path)
     from tinytx.vectors import read_cases
 
     cases = read_cases(vectors)
