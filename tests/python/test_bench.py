@@ -103,7 +103,10 @@ def test_whole_block_counts_are_plausible(gate_runs: dict[str, VariantRun], targ
         assert all(shape.kernels[k].elements == size for k in ELEMENTWISE)
 
 
-ISSUE_TARGETS = {"A": 6_700_000, "B": 1_000_000, "C": 10_500_000, "D": 25_000_000}
+#: Declared whole-block targets on M4. B meets its goal (0.75 M); A, C and D are held
+#: near their measured counts (5.54 M, 8.31 M, 12.88 M) while their goals (5.2 M, 8.0 M,
+#: 12.5 M) stay open: docs/benchmarks.md says what the remaining instructions are.
+SPEED_TARGETS = {"A": 5_700_000, "B": 750_000, "C": 8_500_000, "D": 13_200_000}
 
 
 @pytest.mark.parametrize("shape", ["A", "C"])
@@ -120,9 +123,9 @@ def test_projections_reach_one_mac_per_instruction(
             assert ratio >= 1.0, f"{target} shape {shape} {stage}: {ratio:.3f} MAC/insn"
 
 
-def test_whole_block_meets_the_issue_targets(gate_runs: dict[str, VariantRun]) -> None:
+def test_whole_block_meets_its_speed_target(gate_runs: dict[str, VariantRun]) -> None:
     """Speed target: exact instructions of one block on M4 under its target; M7 within 5 %."""
-    for name, limit in ISSUE_TARGETS.items():
+    for name, limit in SPEED_TARGETS.items():
         m4 = gate_runs["m4"].shape(name).total_instructions
         m7 = gate_runs["m7"].shape(name).total_instructions
         assert m4 <= limit, f"shape {name}: {m4:,} instructions on m4, target {limit:,}"

@@ -75,7 +75,7 @@ def test_per_head_formula() -> None:
             assert m.dft_head_peak(shape, x) <= (2 * p + s) * x + 2 * p * s + 4 * s + 12
 
 
-def test_issue_figures() -> None:
+def test_declared_memory_figures() -> None:
     a, d = SHAPES["A"], SHAPES["D"]
     # D: the DFT intermediate peak is more than 10x below the layer-wise one
     assert m.layerwise_peak(d) >= 10 * m.dft_peak(d, 1)
