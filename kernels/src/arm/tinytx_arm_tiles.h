@@ -70,6 +70,47 @@ void tt_tiles_rqt_c_pc(void *at, const int16_t *b);
 void tt_tiles_rq(tt_tiles *t, int transposed, const int16_t *b, int32_t nt, const tt_rq *rq,
 		 const tt_rq *rq1, int16_t *out, int32_t first, size_t step);
 
+/* An assembly exp pass over a score row of a multiple of 4 logits (tt_exp4_* of
+ * tinytx_arm_common.h): k = {max, multiplier, 1}; returns the sum of the i-exps. */
+typedef uint32_t (*tt_exp4_fn)(int32_t *row, int32_t *end, const int32_t *k);
+
+/* The C exp loops for modes without an assembly pass (tinytx_mhsa_s8.c): the i-exp of
+ * sc[0 .. s) in place, sc[s .. s4) zeroed; returns the sum (modulo 2^32). */
+uint32_t tt_exp_row_c(int32_t *sc, int32_t s, int32_t s4, int32_t max, const tt_softmax_plan *sm);
+
+/* Sets the 0 to 3 words p[0 .. n) to v (a row's padding, without a loop). */
+static inline void tt_pad_words(int32_t *p, int32_t n, int32_t v)
+{
+	if (n > 0) {
+		p[0] = v;
+		if (n > 1) {
+			p[1] = v;
+			if (n > 2) {
+				p[2] = v;
+			}
+		}
+	}
+}
+
+/*
+ * The i-exp of the score row sc[0 .. s) (max its maximum) in place, sc[s .. s4) zeroed;
+ * returns their sum (modulo 2^32). With an assembly pass (exp4 not NULL) the row is
+ * padded to s4 with max, a logit of 0 in range for every pass, and the padding's i-exp
+ * values (TT_EXP_ONE each) are taken out of the sum.
+ */
+static inline uint32_t tt_exp_row(int32_t *sc, int32_t s, int32_t s4, int32_t max,
+				  tt_exp4_fn exp4, const tt_softmax_plan *sm)
+{
+	if (exp4 == NULL) {
+		return tt_exp_row_c(sc, s, s4, max, sm);
+	}
+	tt_pad_words(sc + s, s4 - s, max);
+	const int32_t k[3] = {max, sm->rq.multiplier, 1};
+	const uint32_t sum = exp4(sc, sc + s4, k) - (uint32_t)(s4 - s) * TT_EXP_ONE;
+	tt_pad_words(sc + s, s4 - s, 0);
+	return sum;
+}
+
 /* Scores of one query row against keys of one block each (tinytx_mhsa_s8.c). */
 void tt_qk_row_kb1(const int32_t *a, const int32_t *k, const int32_t *k_end, int32_t *out,
 		   int32_t *max);

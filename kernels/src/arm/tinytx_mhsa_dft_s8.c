@@ -102,7 +102,6 @@ int32_t tt_attn_buffer_size(const tinytx_mhsa_dims *dims, int32_t tile_rows, int
 
 /* ------------------------------------------------------------ the block */
 
-typedef uint32_t (*tt_exp4_fn)(int32_t *row, int32_t *end, const int32_t *k);
 
 typedef struct {
 	int32_t s, e, h, p, hp;
@@ -215,47 +214,15 @@ static TT_NOINLINE void dft_project(const attn_ctx *c, const int32_t *bias, cons
 	}
 }
 
-/* The C exp loops (modes without an assembly loop), the row padded with zeros. */
-static TT_NOINLINE uint32_t dft_exp_row_c(int32_t *sc, int32_t s, int32_t s4, int32_t max,
-				      const tt_softmax_plan *plan)
-{
-	const uint32_t sum = tt_softmax_exp_row(sc, s, max, plan);
-	tt_fill_words(sc + s, s4 - s, 0);
-	return sum;
-}
-
-/* Sets the 0 to 3 words p[0 .. n) to v (a row's padding, without a loop). */
-static inline void dft_pad_words(int32_t *p, int32_t n, int32_t v)
-{
-	if (n > 0) {
-		p[0] = v;
-		if (n > 1) {
-			p[1] = v;
-			if (n > 2) {
-				p[2] = v;
-			}
-		}
-	}
-}
-
 /*
  * Softmax of one score row (max its maximum; capacity s4 = 4 * sb) into row r of the
- * probability pair. For the assembly loop the row is padded to s4 with max (a logit of
- * 0, in range for every exp loop); the i-exp values of the padding are taken out of the
- * sum and zeroed, so the padding of the probabilities stays 0.
+ * probability pair; the row's padding (tt_exp_row) leaves the padding of the
+ * probabilities 0.
  */
 static TT_NOINLINE void dft_softmax_row(const attn_ctx *c, int32_t *sc, int32_t max, int32_t r)
 {
-	const int32_t s = c->s, s4 = 4 * c->sb;
-	uint32_t sum;
-	if (c->exp4 != NULL) { /* the padding's i-exp: x = 0, TT_EXP_ONE each */
-		dft_pad_words(sc + s, s4 - s, max);
-		const int32_t k[3] = {max, c->sm.rq.multiplier, 1};
-		sum = c->exp4(sc, sc + s4, k) - (uint32_t)(s4 - s) * TT_EXP_ONE;
-		dft_pad_words(sc + s, s4 - s, 0);
-	} else {
-		sum = dft_exp_row_c(sc, s, s4, max, &c->sm);
-	}
+	const int32_t s4 = 4 * c->sb;
+	const uint32_t sum = tt_exp_row(sc, c->s, s4, max, c->exp4, &c->sm);
 	const uint32_t *e = (const uint32_t *)sc;
 	int32_t *dst = (int32_t *)(c->pw + 4 * r);
 	if (tt_prob_unclamped(sum)) {

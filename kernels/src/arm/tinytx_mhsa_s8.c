@@ -481,7 +481,6 @@ int32_t tinytx_mhsa_s8_get_buffer_size(const tinytx_mhsa_dims *dims)
 
 /* ------------------------------------------------------------ the block */
 
-typedef uint32_t (*tt_exp4_fn)(int32_t *row, int32_t *end, const int32_t *k);
 
 typedef struct {
 	int32_t s, e, h, p;
@@ -653,11 +652,10 @@ static TT_NOINLINE void widen_wo(const mhsa_ctx *c, int32_t hd)
 	}
 }
 
-/* The C exp loops (modes without an assembly loop), the row padded with zeros. */
-static TT_NOINLINE uint32_t exp_row_c(int32_t *sc, int32_t s, int32_t s4, int32_t max,
-				      const tt_softmax_plan *plan)
+/* The C exp loops (modes without an assembly loop): tinytx_arm_tiles.h. */
+uint32_t tt_exp_row_c(int32_t *sc, int32_t s, int32_t s4, int32_t max, const tt_softmax_plan *sm)
 {
-	const uint32_t sum = tt_softmax_exp_row(sc, s, max, plan);
+	const uint32_t sum = tt_softmax_exp_row(sc, s, max, sm);
 	tt_fill_words(sc + s, s4 - s, 0);
 	return sum;
 }
@@ -675,40 +673,14 @@ static inline void prob_row(const mhsa_ctx *c, const int32_t *e, uint32_t sum, i
 	}
 }
 
-/* Sets the 0 to 3 words p[0 .. n) to v (a row's padding, without a loop). */
-static inline void pad_words(int32_t *p, int32_t n, int32_t v)
-{
-	if (n > 0) {
-		p[0] = v;
-		if (n > 1) {
-			p[1] = v;
-			if (n > 2) {
-				p[2] = v;
-			}
-		}
-	}
-}
-
 /*
  * Softmax of one score row (max its maximum; capacity s4 = 4 * sb) into row r of
- * the probability pair. For the assembly loop the row is padded to s4 with max
- * (logit 0, in range for every loop); the i-exp values of the padding are taken out
- * of the sum (modulo 2^32, as the sum itself) and zeroed, so the padding of the
- * probabilities stays 0.
+ * the probability pair; the row's padding (tt_exp_row) leaves the padding of the
+ * probabilities 0.
  */
 static TT_NOINLINE void softmax_row(const mhsa_ctx *c, int32_t *sc, int32_t max, int32_t r)
 {
-	const int32_t s = c->s, s4 = 4 * c->sb;
-	uint32_t sum;
-	if (c->exp4 != NULL) { /* the padding's i-exp: x = 0, TT_EXP_ONE each */
-		pad_words(sc + s, s4 - s, max);
-		const int32_t k[3] = {max, c->sm.rq.multiplier, 1};
-		sum = c->exp4(sc, sc + s4, k) - (uint32_t)(s4 - s) * TT_EXP_ONE;
-		pad_words(sc + s, s4 - s, 0);
-	} else {
-		sum = exp_row_c(sc, s, s4, max, &c->sm);
-	}
-	prob_row(c, sc, sum, r);
+	prob_row(c, sc, tt_exp_row(sc, c->s, 4 * c->sb, max, c->exp4, &c->sm), r);
 }
 
 /*
