@@ -349,6 +349,25 @@ static inline tinytx_status tinytx_check_lut_call(int32_t size, const void *tabl
 
 #define TINYTX_ADD_MULTIPLIER_MAX (1L << 22)
 
+/* The arguments of tinytx_mean_rows_s8 (every variant). */
+static inline tinytx_status tinytx_check_mean_rows_call(const tinytx_mean_rows_dims *dims,
+							const tinytx_mean_rows_params *params,
+							const int8_t *input, const int8_t *output)
+{
+	if (dims == NULL || params == NULL || input == NULL || output == NULL) {
+		return TINYTX_ERR_NULL;
+	}
+	const int32_t rows = dims->rows, e = dims->features;
+	if (rows < 1 || e < 1 || rows > TINYTX_MAX_REDUCTION || (int64_t)rows * e > INT32_MAX) {
+		return TINYTX_ERR_DIMS;
+	}
+	if (!tinytx_requant_valid(params->requant) || !tinytx_activation_valid(params->act) ||
+	    params->input_zero_point < -128 || params->input_zero_point > 127) {
+		return TINYTX_ERR_PARAM;
+	}
+	return TINYTX_OK;
+}
+
 /* Every check of a tinytx_add_s8 call. */
 static inline tinytx_status tinytx_check_add_call(int32_t size, const tinytx_add_params *params,
 						  const void *input_a, const void *input_b,

@@ -124,6 +124,62 @@ static inline tinytx_status tinytx_check_pool2d_dims(const tinytx_pool2d_dims *d
 	return TINYTX_OK;
 }
 
+/* The arguments of tinytx_maxpool2d_s8 (every variant). */
+static inline tinytx_status tinytx_check_maxpool2d_call(const tinytx_pool2d_dims *dims,
+							const int8_t *input, const int8_t *output)
+{
+	if (dims == NULL || input == NULL || output == NULL) {
+		return TINYTX_ERR_NULL;
+	}
+	return tinytx_check_pool2d_dims(dims);
+}
+
+/* The arguments of tinytx_avgpool2d_s8 (every variant). */
+static inline tinytx_status tinytx_check_avgpool2d_call(const tinytx_pool2d_dims *dims,
+							const tinytx_avgpool2d_params *params,
+							const int8_t *input, const int8_t *output)
+{
+	if (params == NULL) {
+		return TINYTX_ERR_NULL;
+	}
+	const tinytx_status st = tinytx_check_maxpool2d_call(dims, input, output);
+	if (st != TINYTX_OK) {
+		return st;
+	}
+	if (!tinytx_requant_valid(params->requant) || !tinytx_activation_valid(params->act) ||
+	    (params->count_include_pad != 0 && params->count_include_pad != 1) ||
+	    params->input_zero_point < -128 || params->input_zero_point > 127) {
+		return TINYTX_ERR_PARAM;
+	}
+	return TINYTX_OK;
+}
+
+/*
+ * The average of a window (every variant): clamp(floor(v / c) + z, lo, hi) for a count
+ * c >= 1 with v = ((sum*m + (c&1)*2^(s-1)) >> s) + c/2 and z the output zero point:
+ * floor(v / c) is clamped to [lo - z, hi - z].
+ */
+static inline int8_t tinytx_avgpool_round(int32_t sum, int32_t count, tinytx_requant rq,
+					  tinytx_activation act)
+{
+	const int64_t t = (int64_t)sum * rq.multiplier;
+	const int64_t half = (count & 1) ? ((int64_t)1 << (rq.shift - 1)) : 0;
+	const int64_t v = ((t + half) >> rq.shift) + (count >> 1);
+	const int32_t lo = act.min - rq.zero_point, hi = act.max - rq.zero_point;
+	if (v < (int64_t)lo * count) {
+		return (int8_t)act.min;
+	}
+	if (v >= (int64_t)(hi + 1) * count) {
+		return (int8_t)act.max;
+	}
+	const int32_t vi = (int32_t)v; /* within [-255 * count, 256 * count) */
+	int32_t q = vi / count;
+	if (vi % count != 0 && vi < 0) {
+		q--; /* floor, not truncation */
+	}
+	return (int8_t)(q + rq.zero_point);
+}
+
 /* The geometry a window iteration needs (from either dims struct). */
 typedef struct {
 	int32_t in_h, in_w, kernel_h, kernel_w, stride_h, stride_w, pad_top, pad_left;

@@ -64,6 +64,14 @@ static inline int32_t tt_uxtb16_hi(uint32_t v)
 	return r;
 }
 
+/* acc + SXTB16(w ROR #8) per halfword (GCC 12: no rotate form of __sxtab16). */
+static inline int32_t tt_sxtab16_hi(int32_t acc, uint32_t w)
+{
+	int32_t r;
+	__asm__("sxtab16 %0, %1, %2, ror #8" : "=r"(r) : "r"(acc), "r"(w));
+	return r;
+}
+
 /* acc + ((a * b) >> 32): one SMMLA (GCC emits SMULL + ADD for the C). */
 static inline int32_t tt_smmla(int32_t a, int32_t b, int32_t acc)
 {

@@ -20,45 +20,7 @@
  */
 #include "tinytx_arm_common.h"
 #include "tinytx/kernels.h"
-#include "../tinytx_window.h"
-
-/* acc + SXTB16(w ROR #8) per halfword (GCC 12: no rotate form of __sxtab16). */
-static inline int32_t tt_sxtab16_hi(int32_t acc, uint32_t w)
-{
-	int32_t r;
-	__asm__("sxtab16 %0, %1, %2, ror #8" : "=r"(r) : "r"(acc), "r"(w));
-	return r;
-}
-
-/* The reference rounding (tinytx_avgpool2d_s8 of kernels/src/ref). */
-static int8_t mean_round(int32_t sum, int32_t count, tinytx_requant rq, tinytx_activation act)
-{
-	const int64_t t = (int64_t)sum * rq.multiplier;
-	const int64_t half = (count & 1) ? ((int64_t)1 << (rq.shift - 1)) : 0;
-	const int64_t v = ((t + half) >> rq.shift) + (count >> 1);
-	const int32_t lo = act.min - rq.zero_point, hi = act.max - rq.zero_point;
-	if (v < (int64_t)lo * count) {
-		return (int8_t)act.min;
-	}
-	if (v >= (int64_t)(hi + 1) * count) {
-		return (int8_t)act.max;
-	}
-	const int32_t vi = (int32_t)v; /* within [-255 * count, 256 * count) */
-	int32_t q = vi / count;
-	if (vi % count != 0 && vi < 0) {
-		q--; /* floor, not truncation */
-	}
-	return (int8_t)(q + rq.zero_point);
-}
-
-/* A run of output pixels with windows of one shape (as in tinytx_maxpool2d_s8.c). */
-typedef struct {
-	size_t row;  /* bytes between image rows */
-	size_t ch;   /* bytes between pixels */
-	size_t step; /* bytes between the windows of consecutive output pixels */
-	int32_t nh;  /* window rows inside the image */
-	size_t span; /* taps per window row * ch */
-} run_geom;
+#include "tinytx_arm_pool.h"
 
 /* The fast path's constants for one run. */
 typedef struct {
@@ -162,7 +124,7 @@ static __attribute__((noinline)) void avg_slow(const int8_t *p, int8_t *y, int32
 				}
 				r += g->row;
 			}
-			y[i] = mean_round(sum, count, params->requant, params->act);
+			y[i] = tinytx_avgpool_round(sum, count, params->requant, params->act);
 		}
 		p += g->step;
 		y += ch;
@@ -201,44 +163,24 @@ tinytx_status tinytx_avgpool2d_s8(const tinytx_pool2d_dims *dims,
 				  const tinytx_avgpool2d_params *params, const int8_t *input,
 				  int8_t *output)
 {
-	if (dims == NULL || params == NULL || input == NULL || output == NULL) {
-		return TINYTX_ERR_NULL;
-	}
-	tinytx_status st = tinytx_check_pool2d_dims(dims);
+	const tinytx_status st = tinytx_check_avgpool2d_call(dims, params, input, output);
 	if (st != TINYTX_OK) {
 		return st;
 	}
-	if (!tinytx_requant_valid(params->requant) || !tinytx_activation_valid(params->act) ||
-	    (params->count_include_pad != 0 && params->count_include_pad != 1) ||
-	    params->input_zero_point < -128 || params->input_zero_point > 127) {
-		return TINYTX_ERR_PARAM;
-	}
 	const tinytx_window_geom g = TINYTX_WINDOW_GEOM(dims);
 	const int32_t ch = dims->channels;
-	const size_t row = (size_t)g.in_w * (size_t)ch;
 	const int full = params->act.min == -128 && params->act.max == 127;
 	int8_t *y = output;
 
-	/* Output columns whose windows lie inside the image horizontally: [ox0, ox1). */
-	const int32_t sw = g.stride_w;
-	int32_t ox0 = (g.pad_left + sw - 1) / sw;
-	int32_t ox1 = g.in_w + g.pad_left - g.kernel_w < 0
-			      ? 0
-			      : (g.in_w + g.pad_left - g.kernel_w) / sw + 1;
-	ox1 = ox1 > dims->out_w ? dims->out_w : ox1;
-	ox0 = ox0 > ox1 ? ox1 : ox0;
+	int32_t ox0, ox1;
+	tt_pool_interior(&g, dims->out_w, &ox0, &ox1);
 	for (int32_t oy = 0; oy < dims->out_h; oy++) {
 		int32_t ox = 0;
 		while (ox < dims->out_w) {
-			/* one pixel at the borders, the whole interior run at once */
-			const int32_t n = ox == ox0 && ox1 > ox0 ? ox1 - ox0 : 1;
-			const tinytx_window win = tinytx_window_at(&g, oy, ox);
-			const int32_t nh = win.ky1 - win.ky0, nw = win.kx1 - win.kx0;
-			const run_geom rg = {row, (size_t)ch, (size_t)sw * (size_t)ch, nh,
-					     (size_t)nw * (size_t)ch};
-			const int8_t *p = input + (size_t)(win.iy0 + win.ky0) * row +
-					  (size_t)(win.ix0 + win.kx0) * (size_t)ch;
-			const int32_t inside = nh * nw;
+			run_geom rg;
+			const int8_t *p;
+			const int32_t n = tt_pool_run(&g, input, ch, oy, ox, ox0, ox1, &rg, &p);
+			const int32_t inside = rg.nh * (int32_t)(rg.span / (size_t)ch);
 			const int32_t count =
 				params->count_include_pad ? g.kernel_h * g.kernel_w : inside;
 			fast_plan fp;

@@ -10,7 +10,7 @@
  */
 #include "tinytx_arm_common.h"
 #include "tinytx/kernels.h"
-#include "../tinytx_window.h"
+#include "tinytx_arm_pool.h"
 
 /* Byte-wise signed maximum of two words of four int8 values. */
 static inline __attribute__((always_inline)) uint32_t max4(uint32_t a, uint32_t b)
@@ -18,15 +18,6 @@ static inline __attribute__((always_inline)) uint32_t max4(uint32_t a, uint32_t 
 	(void)__ssub8((int8x4_t)a, (int8x4_t)b);
 	return __sel(a, b);
 }
-
-/* Where a run of output pixels reads: the same window shape for every pixel. */
-typedef struct {
-	size_t row;  /* bytes between image rows */
-	size_t ch;   /* bytes between pixels (the channel count) */
-	size_t step; /* bytes between the windows of consecutive output pixels */
-	int32_t nh;  /* window rows inside the image */
-	size_t span; /* nw * ch: bytes of one window row */
-} run_geom;
 
 #define TT_MAX_TAP(q)                                                                              \
 	do {                                                                                       \
@@ -162,36 +153,22 @@ static __attribute__((noinline)) void max_pixels(const int8_t *p, int8_t *y, int
 tinytx_status tinytx_maxpool2d_s8(const tinytx_pool2d_dims *dims, const int8_t *input,
 				  int8_t *output)
 {
-	if (dims == NULL || input == NULL || output == NULL) {
-		return TINYTX_ERR_NULL;
-	}
-	tinytx_status st = tinytx_check_pool2d_dims(dims);
+	const tinytx_status st = tinytx_check_maxpool2d_call(dims, input, output);
 	if (st != TINYTX_OK) {
 		return st;
 	}
 	const tinytx_window_geom g = TINYTX_WINDOW_GEOM(dims);
 	const int32_t ch = dims->channels;
-	const size_t row = (size_t)g.in_w * (size_t)ch;
 	int8_t *y = output;
 
-	/* Output columns whose windows lie inside the image horizontally: [ox0, ox1). */
-	const int32_t sw = g.stride_w;
-	int32_t ox0 = (g.pad_left + sw - 1) / sw;
-	int32_t ox1 = g.in_w + g.pad_left - g.kernel_w < 0
-			      ? 0
-			      : (g.in_w + g.pad_left - g.kernel_w) / sw + 1;
-	ox1 = ox1 > dims->out_w ? dims->out_w : ox1;
-	ox0 = ox0 > ox1 ? ox1 : ox0;
+	int32_t ox0, ox1;
+	tt_pool_interior(&g, dims->out_w, &ox0, &ox1);
 	for (int32_t oy = 0; oy < dims->out_h; oy++) {
 		int32_t ox = 0;
 		while (ox < dims->out_w) {
-			/* one pixel at the borders, the whole interior run at once */
-			const int32_t n = ox == ox0 && ox1 > ox0 ? ox1 - ox0 : 1;
-			const tinytx_window win = tinytx_window_at(&g, oy, ox);
-			const run_geom rg = {row, (size_t)ch, (size_t)sw * (size_t)ch, win.ky1 - win.ky0,
-					     (size_t)(win.kx1 - win.kx0) * (size_t)ch};
-			const int8_t *p = input + (size_t)(win.iy0 + win.ky0) * row +
-					  (size_t)(win.ix0 + win.kx0) * (size_t)ch;
+			run_geom rg;
+			const int8_t *p;
+			const int32_t n = tt_pool_run(&g, input, ch, oy, ox, ox0, ox1, &rg, &p);
 			max_pixels(p, y, n, &rg);
 			y += (size_t)n * (size_t)ch;
 			ox += n;

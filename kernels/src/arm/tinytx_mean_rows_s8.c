@@ -9,16 +9,9 @@
 #include "tinytx_arm_common.h"
 #include "tinytx/kernels.h"
 #include "tinytx/requant.h"
+#include "../tinytx_check.h"
 
 #define TT_MEAN_CHUNK 256
-
-/* acc + SXTB16(w ROR #8) per halfword (GCC 12: no rotate form of __sxtab16). */
-static inline int32_t tt_sxtab16_hi(int32_t acc, uint32_t w)
-{
-	int32_t r;
-	__asm__("sxtab16 %0, %1, %2, ror #8" : "=r"(r) : "r"(acc), "r"(w));
-	return r;
-}
 
 /* Out of line: inlined at its five calls, the 64-bit fallback of tt_rq_apply made the
  * kernel 1.6 KB. */
@@ -33,17 +26,11 @@ tinytx_status tinytx_mean_rows_s8(const tinytx_mean_rows_dims *dims,
 				  const tinytx_mean_rows_params *params, const int8_t *input,
 				  int8_t *output)
 {
-	if (dims == NULL || params == NULL || input == NULL || output == NULL) {
-		return TINYTX_ERR_NULL;
+	const tinytx_status st = tinytx_check_mean_rows_call(dims, params, input, output);
+	if (st != TINYTX_OK) {
+		return st;
 	}
 	const int32_t rows = dims->rows, e = dims->features;
-	if (rows < 1 || e < 1 || rows > TINYTX_MAX_REDUCTION || (int64_t)rows * e > INT32_MAX) {
-		return TINYTX_ERR_DIMS;
-	}
-	if (!tinytx_requant_valid(params->requant) || !tinytx_activation_valid(params->act) ||
-	    params->input_zero_point < -128 || params->input_zero_point > 127) {
-		return TINYTX_ERR_PARAM;
-	}
 	const tt_rq rq = tt_rq_plan(params->requant);
 	const int32_t lo = params->act.min, hi = params->act.max;
 	const int32_t base = -rows * params->input_zero_point; /* |sum| <= 255 * 65535 */

@@ -5,10 +5,7 @@
 tinytx_status tinytx_maxpool2d_s8(const tinytx_pool2d_dims *dims, const int8_t *input,
 				  int8_t *output)
 {
-	if (dims == NULL || input == NULL || output == NULL) {
-		return TINYTX_ERR_NULL;
-	}
-	tinytx_status st = tinytx_check_pool2d_dims(dims);
+	const tinytx_status st = tinytx_check_maxpool2d_call(dims, input, output);
 	if (st != TINYTX_OK) {
 		return st;
 	}
