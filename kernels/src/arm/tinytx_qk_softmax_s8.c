@@ -207,26 +207,27 @@ __asm__("	.syntax unified\n"
 #define TT_ASM_PROB_DIV(R) "	add	" R ", r4, " R ", lsl #8\n"
 #define TT_ASM_PROB_UDIV(R) "	udiv	" R ", " R ", r3\n"
 #define TT_ASM_PROB_USAT(R) "	usat	" R ", #8, " R "\n"
+/* The quotients of four (r5-r8) and eight (r5-r12) probabilities, each add before its udiv. */
+#define TT_ASM_PROB_QUOT4                                                                          \
+	TT_ASM_PROB_DIV("r5") TT_ASM_PROB_DIV("r6") TT_ASM_PROB_DIV("r7") TT_ASM_PROB_DIV("r8")    \
+	TT_ASM_PROB_UDIV("r5") TT_ASM_PROB_UDIV("r6") TT_ASM_PROB_UDIV("r7") TT_ASM_PROB_UDIV("r8")
+#define TT_ASM_PROB_QUOT8                                                                          \
+	TT_ASM_PROB_DIV("r5") TT_ASM_PROB_DIV("r6") TT_ASM_PROB_DIV("r7") TT_ASM_PROB_DIV("r8")    \
+	TT_ASM_PROB_DIV("r9") TT_ASM_PROB_DIV("r10") TT_ASM_PROB_DIV("r11")                        \
+	TT_ASM_PROB_DIV("r12") TT_ASM_PROB_UDIV("r5") TT_ASM_PROB_UDIV("r6")                       \
+	TT_ASM_PROB_UDIV("r7") TT_ASM_PROB_UDIV("r8") TT_ASM_PROB_UDIV("r9")                       \
+	TT_ASM_PROB_UDIV("r10") TT_ASM_PROB_UDIV("r11") TT_ASM_PROB_UDIV("r12")
 #define TT_ASM_PROB4(CLAMP, STORE)                                                                 \
 	"	push	{r4, r5, r6, r7, r8, r9, r10, r11, lr}\n"                                  \
 	"	lsr	r4, r3, #1\n"                                                              \
 	"	sub	r5, r1, r0\n"                                                              \
 	"	tst	r5, #16\n"                                                                 \
 	"	beq	2f\n"                                                                      \
-	"	ldm	r0!, {r5, r6, r7, r8}\n" TT_ASM_PROB_DIV("r5") TT_ASM_PROB_DIV("r6")           \
-		TT_ASM_PROB_DIV("r7") TT_ASM_PROB_DIV("r8") TT_ASM_PROB_UDIV("r5")                  \
-			TT_ASM_PROB_UDIV("r6") TT_ASM_PROB_UDIV("r7") TT_ASM_PROB_UDIV("r8")        \
-				CLAMP("r5", "r6", "r7", "r8") STORE("r5", "r6", "r7", "r8")         \
+	"	ldm	r0!, {r5, r6, r7, r8}\n" TT_ASM_PROB_QUOT4                                   \
+	CLAMP("r5", "r6", "r7", "r8") STORE("r5", "r6", "r7", "r8")         \
 	"2:	cmp	r0, r1\n"                                                                  \
 	"	beq	3f\n"                                                                      \
-	"1:	ldm	r0!, {r5, r6, r7, r8, r9, r10, r11, r12}\n" TT_ASM_PROB_DIV("r5")              \
-		TT_ASM_PROB_DIV("r6") TT_ASM_PROB_DIV("r7") TT_ASM_PROB_DIV("r8")                   \
-			TT_ASM_PROB_DIV("r9") TT_ASM_PROB_DIV("r10") TT_ASM_PROB_DIV("r11")         \
-				TT_ASM_PROB_DIV("r12") TT_ASM_PROB_UDIV("r5") TT_ASM_PROB_UDIV("r6") \
-					TT_ASM_PROB_UDIV("r7") TT_ASM_PROB_UDIV("r8")               \
-						TT_ASM_PROB_UDIV("r9") TT_ASM_PROB_UDIV("r10")      \
-							TT_ASM_PROB_UDIV("r11")                     \
-								TT_ASM_PROB_UDIV("r12")             \
+	"1:	ldm	r0!, {r5, r6, r7, r8, r9, r10, r11, r12}\n" TT_ASM_PROB_QUOT8               \
 	CLAMP("r5", "r6", "r7", "r8") CLAMP("r9", "r10", "r11", "r12") STORE("r5", "r6", "r7", "r8") \
 		STORE("r9", "r10", "r11", "r12") "	cmp	r0, r1\n"                                 \
 	"	bne	1b\n"                                                                      \
@@ -266,22 +267,13 @@ __asm__("	.syntax unified\n"
 	"	sub	r5, r5, r0\n"                                                              \
 	"	tst	r5, #16\n"                                                                 \
 	"	beq	2f\n"                                                                      \
-	"	ldm	r0!, {r5, r6, r7, r8}\n" TT_ASM_PROB_DIV("r5") TT_ASM_PROB_DIV("r6")           \
-		TT_ASM_PROB_DIV("r7") TT_ASM_PROB_DIV("r8") TT_ASM_PROB_UDIV("r5")                  \
-			TT_ASM_PROB_UDIV("r6") TT_ASM_PROB_UDIV("r7") TT_ASM_PROB_UDIV("r8")        \
-				CLAMP("r5", "r6", "r7", "r8") "	orr	r5, r5, r7, lsl #16\n"             \
+	"	ldm	r0!, {r5, r6, r7, r8}\n" TT_ASM_PROB_QUOT4                                   \
+	CLAMP("r5", "r6", "r7", "r8") "	orr	r5, r5, r7, lsl #16\n"             \
 	"	orr	r6, r6, r8, lsl #16\n" TT_ASM_PAV4("r5", "r6", "r7", "r8", "r9", "r10")        \
 	"2:	ldr	r5, [sp]\n"                                                                \
 	"	cmp	r0, r5\n"                                                                  \
 	"	beq	3f\n"                                                                      \
-	"1:	ldm	r0!, {r5, r6, r7, r8, r9, r10, r11, r12}\n" TT_ASM_PROB_DIV("r5")              \
-		TT_ASM_PROB_DIV("r6") TT_ASM_PROB_DIV("r7") TT_ASM_PROB_DIV("r8")                   \
-			TT_ASM_PROB_DIV("r9") TT_ASM_PROB_DIV("r10") TT_ASM_PROB_DIV("r11")         \
-				TT_ASM_PROB_DIV("r12") TT_ASM_PROB_UDIV("r5") TT_ASM_PROB_UDIV("r6") \
-					TT_ASM_PROB_UDIV("r7") TT_ASM_PROB_UDIV("r8")               \
-						TT_ASM_PROB_UDIV("r9") TT_ASM_PROB_UDIV("r10")      \
-							TT_ASM_PROB_UDIV("r11")                     \
-								TT_ASM_PROB_UDIV("r12")             \
+	"1:	ldm	r0!, {r5, r6, r7, r8, r9, r10, r11, r12}\n" TT_ASM_PROB_QUOT8               \
 	CLAMP("r5", "r6", "r7", "r8") CLAMP("r9", "r10", "r11", "r12")                             \
 	"	orr	r5, r5, r7, lsl #16\n"                                                     \
 	"	orr	r6, r6, r8, lsl #16\n"                                                     \
