@@ -111,6 +111,11 @@ static inline uint32_t tt_exp_row(int32_t *sc, int32_t s, int32_t s4, int32_t ma
 	return sum;
 }
 
+/* Y [s][e] int8 = requant(Yacc [s][e rounded up to even]) with the output factor `out`, or
+ * one per feature (ch.multipliers not NULL) (tinytx_mhsa_s8.c). */
+void tt_yacc_to_output(const int32_t *yacc, int32_t s, int32_t e, const tt_rq *out,
+		       tinytx_channels ch, int8_t *y_out);
+
 /* Scores of one query row against keys of one block each (tinytx_mhsa_s8.c). */
 void tt_qk_row_kb1(const int32_t *a, const int32_t *k, const int32_t *k_end, int32_t *out,
 		   int32_t *max);

@@ -344,35 +344,7 @@ static TT_NOINLINE void dft_store_o8(const attn_ctx *c, int32_t hd, int32_t row,
 /* ymode: Y = requant(Yacc). */
 static TT_NOINLINE void dft_yacc_to_output(const attn_ctx *c, int8_t *y)
 {
-	const size_t e2 = (size_t)even64(c->e);
-	const int32_t m = c->out.rq.multiplier, round = c->out.round, right = c->out.right;
-	const tinytx_channels ch = c->blk->out_ch;
-	if (ch.multipliers != NULL) { /* per-channel: one plan per output feature */
-		for (int32_t n = 0; n < c->e; n++) {
-			const tt_rq pn = tt_rq_plan(
-				tinytx_channel_requant(c->out.rq, ch.multipliers, ch.shifts, n));
-			const int32_t *acc = c->yacc + n;
-			int8_t *yn = y + n;
-			for (int32_t t = 0; t < c->s; t++) {
-				const int32_t v = tt_rq_apply(acc[(size_t)t * e2], &pn);
-				yn[(size_t)t * c->e] = (int8_t)v;
-			}
-		}
-		return;
-	}
-	for (int32_t t = 0; t < c->s; t++) {
-		const int32_t *acc = c->yacc + (size_t)t * e2;
-		int8_t *yt = y + (size_t)t * c->e;
-		if (c->out.fast) {
-			for (int32_t n = 0; n < c->e; n++) {
-				yt[n] = (int8_t)__ssat(tt_smmla(acc[n], m, round) >> right, 8);
-			}
-		} else {
-			for (int32_t n = 0; n < c->e; n++) {
-				yt[n] = (int8_t)tt_rq_apply(acc[n], &c->out);
-			}
-		}
-	}
+	tt_yacc_to_output(c->yacc, c->s, c->e, &c->out, c->blk->out_ch, y);
 }
 
 /* Q (or T) of a tile's query rows, carrying the softmax pre-scale 2^up. */

@@ -1008,36 +1008,36 @@ static TT_NOINLINE void out_pair(const mhsa_ctx *c, const int16_t *o, int32_t kb
 }
 
 /* Y = requant(Yacc) */
-static TT_NOINLINE void yacc_to_output(const mhsa_ctx *c)
+/* Shared with the depth-first blocks (tinytx_arm_tiles.h). */
+void tt_yacc_to_output(const int32_t *yacc, int32_t s, int32_t e, const tt_rq *out,
+		       tinytx_channels ch, int8_t *y_out)
 {
-	const size_t e2 = (size_t)even(c->e);
-	const int32_t m = c->out.rq.multiplier, round = c->out.round, right = c->out.right;
-	const tinytx_channels ch = c->w->out_ch;
+	const size_t e2 = (size_t)even(e);
+	const int32_t m = out->rq.multiplier, round = out->round, right = out->right;
 	if (ch.multipliers != NULL) { /* per-channel: one plan per output feature */
-		for (int32_t n = 0; n < c->e; n++) {
-			const tt_rq pn = tt_rq_plan(
-				tinytx_channel_requant(c->out.rq, ch.multipliers, ch.shifts, n));
-			const int32_t *acc = c->yacc + n;
-			int8_t *y = c->y + n;
+		for (int32_t n = 0; n < e; n++) {
+			const tt_rq pn =
+				tt_rq_plan(tinytx_channel_requant(out->rq, ch.multipliers, ch.shifts, n));
+			const int32_t *acc = yacc + n;
+			int8_t *y = y_out + n;
 			if (pn.fast) {
 				const int32_t mn = pn.rq.multiplier, rn = pn.round, sn = pn.right;
-				for (int32_t t = 0; t < c->s; t++) {
-					y[(size_t)t * c->e] = (int8_t)__ssat(
+				for (int32_t t = 0; t < s; t++) {
+					y[(size_t)t * e] = (int8_t)__ssat(
 						tt_smmla(acc[(size_t)t * e2], mn, rn) >> sn, 8);
 				}
 			} else {
-				for (int32_t t = 0; t < c->s; t++) {
-					y[(size_t)t * c->e] =
-						(int8_t)tt_rq_apply(acc[(size_t)t * e2], &pn);
+				for (int32_t t = 0; t < s; t++) {
+					y[(size_t)t * e] = (int8_t)tt_rq_apply(acc[(size_t)t * e2], &pn);
 				}
 			}
 		}
 		return;
 	}
-	if (c->out.fast && e2 == (size_t)c->e) { /* rows contiguous: one loop, two per step */
-		const int32_t *acc = c->yacc;
-		const int32_t *const end = acc + (size_t)c->s * e2;
-		int8_t *y = c->y;
+	if (out->fast && e2 == (size_t)e) { /* rows contiguous: one loop, two per step */
+		const int32_t *acc = yacc;
+		const int32_t *const end = acc + (size_t)s * e2;
+		int8_t *y = y_out;
 		while (acc != end) {
 			const int32_t a0 = acc[0], a1 = acc[1];
 			acc += 2;
@@ -1047,19 +1047,24 @@ static TT_NOINLINE void yacc_to_output(const mhsa_ctx *c)
 		}
 		return;
 	}
-	for (int32_t t = 0; t < c->s; t++) {
-		const int32_t *acc = c->yacc + (size_t)t * e2;
-		int8_t *y = c->y + (size_t)t * c->e;
-		if (c->out.fast) {
-			for (int32_t n = 0; n < c->e; n++) {
+	for (int32_t t = 0; t < s; t++) {
+		const int32_t *acc = yacc + (size_t)t * e2;
+		int8_t *y = y_out + (size_t)t * e;
+		if (out->fast) {
+			for (int32_t n = 0; n < e; n++) {
 				y[n] = (int8_t)__ssat(tt_smmla(acc[n], m, round) >> right, 8);
 			}
 		} else {
-			for (int32_t n = 0; n < c->e; n++) {
-				y[n] = (int8_t)tt_rq_apply(acc[n], &c->out);
+			for (int32_t n = 0; n < e; n++) {
+				y[n] = (int8_t)tt_rq_apply(acc[n], out);
 			}
 		}
 	}
+}
+
+static TT_NOINLINE void yacc_to_output(const mhsa_ctx *c)
+{
+	tt_yacc_to_output(c->yacc, c->s, c->e, &c->out, c->w->out_ch, c->y);
 }
 
 tinytx_status tinytx_mhsa_s8(const tinytx_mhsa_dims *dims, const tinytx_mhsa_params *params,
