@@ -20,8 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from tinytx import executor
-from tinytx.codegen.project import CALIBRATION, ConvertOptions, convert
+from tinytx.core import executor
+from tinytx.core.codegen.project import CALIBRATION, ConvertOptions, convert
 
 SAMPLES = Path(__file__).resolve().parents[1]
 

@@ -1,6 +1,6 @@
 """tinytx: quantized Tiny Transformers on microcontrollers.
 
-The package holds the integer golden model (:mod:`tinytx.golden`), the test-vector
+The package holds the integer golden model (:mod:`tinytx.core.golden`), the test-vector
 generator, the emulation harness and the command-line interface used both as
 ``tinytx`` and as ``west tinytx``.
 """

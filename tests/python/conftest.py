@@ -32,11 +32,11 @@ def _session_build_root() -> tuple[Path, bool]:
     return REPO_ROOT / "build" / "pytest" / f"session-{stamp}-{os.getpid()}", True
 
 
-# Set before tinytx is imported: tinytx.paths reads TINYTX_BUILD_DIR once.
+# Set before tinytx is imported: tinytx.core.paths reads TINYTX_BUILD_DIR once.
 BUILD_ROOT, TEMPORARY_BUILD_ROOT = _session_build_root()
 os.environ["TINYTX_BUILD_DIR"] = str(BUILD_ROOT)
 
-from tinytx import kernel_tests as kt  # noqa: E402
+from tinytx.toolchain import kernel_tests as kt  # noqa: E402
 
 if importlib.util.find_spec("hypothesis"):
     from hypothesis.configuration import set_hypothesis_home_dir

@@ -87,7 +87,7 @@ def max_deviation_lsb(
 ) -> float:
     """Largest |onnxruntime - golden executor| over ``inputs`` in output LSB, for a QDQ
     model (``data``) and its tinytx conversion ``model``."""
-    from tinytx import executor
+    from tinytx.core import executor
 
     sess = ort_session(data, level)
     key = sess.get_inputs()[0].name

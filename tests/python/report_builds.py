@@ -19,9 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
-from tinytx import golden as g
-from tinytx.paths import REPO_ROOT
-from tinytx.targets import Target, get_target
+from tinytx.core import golden as g
+from tinytx.core.paths import REPO_ROOT
+from tinytx.core.targets import Target, get_target
 
 PORT_CRC32 = REPO_ROOT / "module" / "ports" / "common" / "src" / "tinytx_port_crc32.c"
 PORT_INCLUDE = REPO_ROOT / "module" / "ports" / "common" / "include"
@@ -144,7 +144,7 @@ class MhsaBuild:
 
 @cache
 def mhsa_workload(seed: int):
-    from tinytx.workloads import SHAPES, make_mhsa
+    from tinytx.core.workloads import SHAPES, make_mhsa
 
     work = make_mhsa(SHAPES["A"], seed)
     expected = g.mhsa_s8(work.x, SHAPES["A"].heads, work.weights, work.quant)
@@ -153,8 +153,8 @@ def mhsa_workload(seed: int):
 
 def build_mhsa(build_root: Path, board_name: str, image: bool, seed: int = 7) -> MhsaBuild:
     """mhsa_bench for an emulated board profile (reference kernels: the fastest build)."""
-    from tinytx import demo
-    from tinytx.boards import get_board
+    from tinytx.core.boards import get_board
+    from tinytx.toolchain import demo
 
     board = get_board(board_name)
     target = board.build_target()

@@ -18,9 +18,9 @@ import re
 import numpy as np
 import pytest
 
-from tinytx.golden import softmax as sm
-from tinytx.golden.quant import round_shift
-from tinytx.paths import REPO_ROOT
+from tinytx.core.golden import softmax as sm
+from tinytx.core.golden.quant import round_shift
+from tinytx.core.paths import REPO_ROOT
 
 ARM_COMMON = REPO_ROOT / "kernels" / "src" / "arm" / "tinytx_arm_common.h"
 REQUANT_H = REPO_ROOT / "kernels" / "include" / "tinytx" / "requant.h"

@@ -19,12 +19,21 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tinytx.bench import budget as bud
-from tinytx.bench.cases import KERNELS, WHOLE_BLOCK, BenchMismatch, stage_work
-from tinytx.bench.costs import CostModel, CostModelError, load_cost_tables
-from tinytx.bench.elementwise import ELEMENTWISE
-from tinytx.bench.firmware import compiler_version
-from tinytx.bench.run import (
+from tinytx.cli import main
+from tinytx.core.targets import get_target
+from tinytx.core.workloads import (
+    SHAPES,
+    MhsaShape,
+    MhsaWorkload,
+    arm_mhsa_scratch_bytes,
+    mhsa_scratch_bytes,
+)
+from tinytx.toolchain.bench import budget as bud
+from tinytx.toolchain.bench.cases import KERNELS, WHOLE_BLOCK, BenchMismatch, stage_work
+from tinytx.toolchain.bench.costs import CostModel, CostModelError, load_cost_tables
+from tinytx.toolchain.bench.elementwise import ELEMENTWISE
+from tinytx.toolchain.bench.firmware import compiler_version
+from tinytx.toolchain.bench.run import (
     BENCH_KERNELS,
     DEFAULT_SEED,
     BenchSession,
@@ -33,15 +42,6 @@ from tinytx.bench.run import (
     measure_variant,
     parse_shape,
     parse_shapes,
-)
-from tinytx.cli import main
-from tinytx.targets import get_target
-from tinytx.workloads import (
-    SHAPES,
-    MhsaShape,
-    MhsaWorkload,
-    arm_mhsa_scratch_bytes,
-    mhsa_scratch_bytes,
 )
 
 pytestmark = pytest.mark.firmware
@@ -249,8 +249,8 @@ def test_errors_are_one_line(args: list[str], message: str) -> None:
 
 def test_exp_table_only_in_an_exp_table_build(build_root: Path) -> None:
     """`tinytx bench --exp-table` (and run) links the 64 KiB exp table; the default not."""
-    from tinytx.bench.firmware import build_bench_elf
-    from tinytx.report.elf import read_elf
+    from tinytx.toolchain.bench.firmware import build_bench_elf
+    from tinytx.toolchain.report.elf import read_elf
 
     m4 = get_target("m4")
     default = {s.name for s in read_elf(build_bench_elf(m4, "arm", build_root)).symbols}
@@ -273,7 +273,7 @@ def tiny_session(build_root: Path) -> BenchSession:
 def test_a_wrong_output_fails_the_bench(
     tiny_session: BenchSession, monkeypatch: pytest.MonkeyPatch, tensor: str, kernel: str
 ) -> None:
-    import tinytx.bench.run as run_module
+    import tinytx.toolchain.bench.run as run_module
 
     real = run_module.golden_trace
 
@@ -293,7 +293,7 @@ def test_a_wrong_output_fails_the_bench(
 def test_a_write_past_the_output_fails_the_bench(
     tiny_session: BenchSession, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import tinytx.bench.run as run_module
+    import tinytx.toolchain.bench.run as run_module
 
     real = run_module.golden_trace
 
@@ -320,7 +320,7 @@ def test_the_bench_passes_on_correct_outputs_and_keeps_every_kernel(
 def test_cli_reports_a_wrong_kernel_as_a_failure(
     build_root: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import tinytx.bench.run as run_module
+    import tinytx.toolchain.bench.run as run_module
 
     real = run_module.golden_trace
 
@@ -487,7 +487,7 @@ def test_cost_tables_price_every_class_for_both_cpus() -> None:
 
 
 def test_runner_counts_exactly_and_models_taken_branches(tmp_path: Path) -> None:
-    from tinytx.bench.runner import CostedRunner
+    from tinytx.toolchain.bench.runner import CostedRunner
 
     if shutil.which("arm-none-eabi-gcc") is None:
         pytest.skip("arm-none-eabi-gcc not installed")
@@ -538,8 +538,8 @@ def test_linear_buf_speed_target(
     """arm tinytx_linear_buf_s8 on an FFN layer (M4, exact instructions): at least
     `floor` MAC/instruction and 1.4x fewer instructions than the scratch-free
     tinytx_linear_s8, both bit-exact with the golden model."""
-    from tinytx import golden as g
-    from tinytx.golden.quant import Requant
+    from tinytx.core import golden as g
+    from tinytx.core.golden.quant import Requant
 
     runner = tiny_session.runner
     runner.reset()
@@ -567,9 +567,9 @@ def test_linear_buf_speed_target(
 
 
 def test_arm_linear_scratch_mirrors_the_kernel(tiny_session: BenchSession) -> None:
-    """tinytx.ir.scratch's arm linear size (what the planner reserves) == the arm
+    """tinytx.core.plan.scratch's arm linear size (what the planner reserves) == the arm
     tinytx_linear_buf_s8_get_buffer_size, token-major; other layouts need none."""
-    from tinytx.ir.scratch import KernelScratch
+    from tinytx.core.plan.scratch import KernelScratch
 
     runner, sizes = tiny_session.runner, KernelScratch("arm")
     rng = np.random.default_rng(5)
@@ -588,9 +588,9 @@ def test_arm_linear_scratch_mirrors_the_kernel(tiny_session: BenchSession) -> No
 
 
 def test_arm_conv2d_scratch_formula_mirrors_the_kernel(tiny_session: BenchSession) -> None:
-    """tinytx.ir.scratch's arm conv2d size (what the planner reserves) == the built arm
+    """tinytx.core.plan.scratch's arm conv2d size (what the planner reserves) == the built arm
     tinytx_conv2d_s8_get_buffer_size (C_in % 4, padding, KH = 1, odd C_out, the band)."""
-    from tinytx.ir.scratch import ConvGeometry, KernelScratch, arm_conv2d_scratch_bytes
+    from tinytx.core.plan.scratch import ConvGeometry, KernelScratch, arm_conv2d_scratch_bytes
 
     runner, sizes = tiny_session.runner, KernelScratch("arm")
     rng = np.random.default_rng(5)
@@ -623,9 +623,9 @@ def test_arm_conv2d_scratch_formula_mirrors_the_kernel(tiny_session: BenchSessio
 
 
 def test_planner_scratch_is_the_arm_kernels(tiny_session: BenchSession) -> None:
-    """tinytx.ir.scratch's arm sizes (what convert and plan use, with no build) == every
+    """tinytx.core.plan.scratch's arm sizes (what convert and plan use, with no build) == every
     attention kernel's *_get_buffer_size in the built arm variant."""
-    from tinytx.ir.scratch import KernelScratch
+    from tinytx.core.plan.scratch import KernelScratch
 
     runner, sizes = tiny_session.runner, KernelScratch("arm")
     shapes = [SHAPES["A"], SHAPES["B"], MhsaShape(1, 1, 1, 1), MhsaShape(7, 12, 5, 3)]
@@ -643,10 +643,10 @@ def test_planner_scratch_is_the_arm_kernels(tiny_session: BenchSession) -> None:
 
 
 def test_arm_dft_layout_mirrors_the_kernel(tiny_session: BenchSession) -> None:
-    """tinytx.plan.arm_attention == the arm DFT/FWSA *_get_buffer_size for random shapes
+    """tinytx.core.plan.arm_attention == the arm DFT/FWSA *_get_buffer_size for random shapes
     and tile sizes (1, 2, odd, S, in between; both output modes, chunked and whole X),
     and the error of a tile outside 1..S."""
-    from tinytx.plan.arm_attention import arm_attention_layout, arm_fwsa_scratch_bytes
+    from tinytx.core.plan.arm_attention import arm_attention_layout, arm_fwsa_scratch_bytes
 
     runner = tiny_session.runner
     rng = np.random.default_rng(11)

@@ -15,15 +15,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tinytx import executor, ir
-from tinytx.codegen import firmware
-from tinytx.codegen.model import generate
-from tinytx.codegen.project import ConvertOptions, convert
-from tinytx.frontend.onnx import load_onnx
-from tinytx.frontend.onnx.testing import GraphBuilder, gelu_island, quantize_qdq, random_inputs
-from tinytx.ir.planning import plan_model
-from tinytx.paths import KERNELS_DIR, SAMPLES_DIR
-from tinytx.targets import get_target
+from tinytx.core import executor, ir
+from tinytx.core.codegen.model import generate
+from tinytx.core.codegen.project import ConvertOptions, convert
+from tinytx.core.frontend.onnx import load_onnx
+from tinytx.core.frontend.onnx.testing import GraphBuilder, gelu_island, quantize_qdq, random_inputs
+from tinytx.core.paths import KERNELS_DIR, SAMPLES_DIR
+from tinytx.core.plan.planning import plan_model
+from tinytx.core.targets import get_target
+from tinytx.toolchain import firmware
 
 pytestmark = pytest.mark.firmware
 
@@ -172,7 +172,7 @@ def test_linear_scratch_never_grows_the_arena() -> None:
     """arm: token-major linear layers get tinytx_linear_buf_s8's scratch where it costs no
     arena; with depth-first tiles of 1 row (ECG) the second FFN layer's would grow it, so
     it plans none there and the code calls tinytx_linear_s8 for it."""
-    from tinytx.ir.scratch import KernelScratch
+    from tinytx.core.plan.scratch import KernelScratch
 
     m = load_onnx(SAMPLES_DIR / "ecg" / "model" / "model.onnx")
     linears = [op for op in m.ops if isinstance(op, ir.Linear)]

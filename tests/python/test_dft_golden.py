@@ -6,11 +6,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tinytx import golden as g
-from tinytx.golden.dft import fwsa_dft_s8, mhsa_dft_s8, tiles
-from tinytx.plan.fwsa import fuse_mhsa
-from tinytx.vectors.generators import gen_fwsa, gen_mhsa
-from tinytx.workloads import SHAPES, MhsaShape, make_mhsa
+from tinytx.core import golden as g
+from tinytx.core.golden.dft import fwsa_dft_s8, mhsa_dft_s8, tiles
+from tinytx.core.plan.fwsa import fuse_mhsa
+from tinytx.core.vectors.generators import gen_fwsa, gen_mhsa
+from tinytx.core.workloads import SHAPES, MhsaShape, make_mhsa
 
 
 def _random_block(seed: int):

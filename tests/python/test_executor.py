@@ -10,10 +10,10 @@ import pytest
 from onnx import TensorProto, helper, numpy_helper
 from onnx.reference import ReferenceEvaluator
 
-from tinytx import executor
-from tinytx import golden as g
-from tinytx.frontend.onnx import load_onnx
-from tinytx.frontend.onnx.testing import GraphBuilder, quantize_qdq, random_inputs
+from tinytx.core import executor
+from tinytx.core import golden as g
+from tinytx.core.frontend.onnx import load_onnx
+from tinytx.core.frontend.onnx.testing import GraphBuilder, quantize_qdq, random_inputs
 
 
 def quantizer(shape: tuple[int, ...], scale: float) -> ReferenceEvaluator:

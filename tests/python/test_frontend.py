@@ -3,7 +3,7 @@ executor stays within a few output LSB of onnxruntime running the same QDQ model
 refused model gets one line naming the node, the op and what would be accepted.
 
 The models are small float graphs written with onnx.helper
-(tinytx.frontend.onnx.testing) and quantized with onnxruntime's quantize_static (QDQ,
+(tinytx.core.frontend.onnx.testing) and quantized with onnxruntime's quantize_static (QDQ,
 int8, symmetric, per tensor); no torch.
 """
 
@@ -16,10 +16,10 @@ import onnx
 import pytest
 from onnx import TensorProto, helper
 
-from tinytx import executor, ir
-from tinytx.errors import TinytxError
-from tinytx.frontend.onnx import FrontendError, load_onnx
-from tinytx.frontend.onnx.testing import GraphBuilder, gelu_island, quantize_qdq, random_inputs
+from tinytx.core import executor, ir
+from tinytx.core.errors import TinytxError
+from tinytx.core.frontend.onnx import FrontendError, load_onnx
+from tinytx.core.frontend.onnx.testing import GraphBuilder, gelu_island, quantize_qdq, random_inputs
 
 ort = pytest.importorskip("onnxruntime")
 from ort_margins import LEVELS, PATTERN_MAX_LSB, max_deviation_lsb  # noqa: E402

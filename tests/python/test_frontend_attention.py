@@ -20,10 +20,10 @@ import numpy as np
 import onnx
 import pytest
 
-from tinytx import ir
-from tinytx.errors import TinytxError
-from tinytx.frontend.onnx import FrontendError, load_onnx
-from tinytx.frontend.onnx.testing import GraphBuilder, quantize_qdq, random_inputs
+from tinytx.core import ir
+from tinytx.core.errors import TinytxError
+from tinytx.core.frontend.onnx import FrontendError, load_onnx
+from tinytx.core.frontend.onnx.testing import GraphBuilder, quantize_qdq, random_inputs
 
 ort = pytest.importorskip("onnxruntime")
 from ort_margins import max_deviation_lsb  # noqa: E402
@@ -440,7 +440,7 @@ def test_refuses_a_selection_that_splits_tokens() -> None:
 def test_shape_arithmetic_folds_to_initializers_and_qdq_stays() -> None:
     """The run-time shape chains and the sdpa scale become initializers; every
     QuantizeLinear/DequantizeLinear stays (the QDQ reader needs the integers)."""
-    from tinytx.frontend.onnx.fold import fold_shape_subgraphs
+    from tinytx.core.frontend.onnx.fold import fold_shape_subgraphs
 
     model = onnx.load_model_from_string(qdq(torch_mha))
     before = [n.op_type for n in model.graph.node]

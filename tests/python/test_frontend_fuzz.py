@@ -27,11 +27,11 @@ from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 from onnx import numpy_helper  # noqa: E402
 
-from tinytx import executor, ir  # noqa: E402
-from tinytx.codegen.model import generate  # noqa: E402
-from tinytx.errors import TinytxError  # noqa: E402
-from tinytx.frontend.onnx import load_onnx  # noqa: E402
-from tinytx.ir.planning import plan_model  # noqa: E402
+from tinytx.core import executor, ir  # noqa: E402
+from tinytx.core.codegen.model import generate  # noqa: E402
+from tinytx.core.errors import TinytxError  # noqa: E402
+from tinytx.core.frontend.onnx import load_onnx  # noqa: E402
+from tinytx.core.plan.planning import plan_model  # noqa: E402
 
 EXAMPLES = int(os.environ.get("TINYTX_FUZZ_EXAMPLES", "150"))
 MAX_SECONDS = 5.0

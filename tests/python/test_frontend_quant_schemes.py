@@ -15,14 +15,14 @@ import onnx
 import pytest
 from onnx import numpy_helper
 
-from tinytx import executor, ir
-from tinytx.codegen import firmware
-from tinytx.codegen.project import ConvertOptions, convert
-from tinytx.frontend.onnx import load_onnx
-from tinytx.frontend.onnx.testing import GraphBuilder, gelu_island, random_inputs
-from tinytx.golden import ChannelRequant
-from tinytx.ir.planning import plan_model
-from tinytx.targets import get_target
+from tinytx.core import executor, ir
+from tinytx.core.codegen.project import ConvertOptions, convert
+from tinytx.core.frontend.onnx import load_onnx
+from tinytx.core.frontend.onnx.testing import GraphBuilder, gelu_island, random_inputs
+from tinytx.core.golden import ChannelRequant
+from tinytx.core.plan.planning import plan_model
+from tinytx.core.targets import get_target
+from tinytx.toolchain import firmware
 
 ort = pytest.importorskip("onnxruntime")
 from ort_margins import max_deviation_lsb  # noqa: E402
@@ -227,7 +227,7 @@ def test_optimized_kernels_bit_exact_emulated(
 
 
 def test_uint8_test_inputs_become_int8_codes(models, tmp_path: Path) -> None:
-    from tinytx.codegen.testdata import load_inputs
+    from tinytx.core.codegen.testdata import load_inputs
 
     m = load_onnx(model_bytes(models, "linear", "uint8"))
     xs = np.stack(random_inputs(TOKENS, 3, seed=4))

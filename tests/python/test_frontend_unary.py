@@ -22,14 +22,14 @@ import numpy as np
 import onnx
 import pytest
 
-from tinytx import ir
-from tinytx.codegen import firmware
-from tinytx.codegen.project import ConvertOptions, convert
-from tinytx.frontend.onnx import FrontendError, load_onnx
-from tinytx.frontend.onnx.testing import GraphBuilder, quantize_qdq, random_inputs
-from tinytx.frontend.onnx.unary import UNARY_OPS
-from tinytx.ir.planning import plan_model
-from tinytx.targets import get_target
+from tinytx.core import ir
+from tinytx.core.codegen.project import ConvertOptions, convert
+from tinytx.core.frontend.onnx import FrontendError, load_onnx
+from tinytx.core.frontend.onnx.testing import GraphBuilder, quantize_qdq, random_inputs
+from tinytx.core.frontend.onnx.unary import UNARY_OPS
+from tinytx.core.plan.planning import plan_model
+from tinytx.core.targets import get_target
+from tinytx.toolchain import firmware
 
 ort = pytest.importorskip("onnxruntime")
 from ort_margins import max_deviation_lsb  # noqa: E402

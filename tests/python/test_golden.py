@@ -1,4 +1,4 @@
-"""Unit tests of the integer golden model (tinytx.golden).
+"""Unit tests of the integer golden model (tinytx.core.golden).
 
 The golden model is the specification, so most tests compare it with an independent
 brute-force implementation of the formula in its docstring (pure Python integers or
@@ -16,9 +16,9 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from tinytx import accuracy
-from tinytx.commands import accuracy as accuracy_cmd
-from tinytx.golden import (
+from tinytx.cli.commands import accuracy as accuracy_cmd
+from tinytx.core import accuracy
+from tinytx.core.golden import (
     FwsaQuant,
     FwsaWeights,
     Layout,
@@ -47,10 +47,10 @@ from tinytx.golden import (
     softmax_float,
     softmax_requant,
 )
-from tinytx.golden.gelu import ERF_A, ERF_CLIP, Q_ONE_LIMIT
-from tinytx.golden.layernorm import MAX_E, row_normalizer
-from tinytx.golden.linear import MAX_K
-from tinytx.golden.softmax import EXP_SCALE, LN2_Q, LOGIT_MIN, MAX_KV, softmax_rows
+from tinytx.core.golden.gelu import ERF_A, ERF_CLIP, Q_ONE_LIMIT
+from tinytx.core.golden.layernorm import MAX_E, row_normalizer
+from tinytx.core.golden.linear import MAX_K
+from tinytx.core.golden.softmax import EXP_SCALE, LN2_Q, LOGIT_MIN, MAX_KV, softmax_rows
 
 # --------------------------------------------------------------------------- helpers
 

@@ -1,4 +1,4 @@
-"""Golden convolution, pooling and token mean (tinytx.golden.conv / pool).
+"""Golden convolution, pooling and token mean (tinytx.core.golden.conv / pool).
 
 Each operator is compared with a brute-force loop over the formula in its
 docstring (Python integers), with its float reference within 1 LSB on calibrated
@@ -17,7 +17,7 @@ import onnxruntime as ort
 import pytest
 from onnx import TensorProto, helper
 
-from tinytx.golden import (
+from tinytx.core.golden import (
     Requant,
     avgpool2d_float,
     avgpool2d_s8,
@@ -30,7 +30,7 @@ from tinytx.golden import (
     mean_rows_float,
     mean_rows_s8,
 )
-from tinytx.golden.conv import MAX_K, conv2d_acc
+from tinytx.core.golden.conv import MAX_K, conv2d_acc
 
 # Geometries: (H, W, KH, KW, stride, padding (top, left, bottom, right)).
 GEOMETRIES = [

@@ -1,4 +1,4 @@
-"""The golden table look-up (tinytx.golden.lut): the index rule, the table builder's
+"""The golden table look-up (tinytx.core.golden.lut): the index rule, the table builder's
 rounding (float32 like onnxruntime, ties to even), exact tables for Relu/Clip, and every
 supported function within half an output LSB of its float64 value."""
 
@@ -9,8 +9,8 @@ import math
 import numpy as np
 import pytest
 
-from tinytx import golden as g
-from tinytx.golden.lut import UNARY_FUNCTIONS, table_inputs
+from tinytx.core import golden as g
+from tinytx.core.golden.lut import UNARY_FUNCTIONS, table_inputs
 
 CODES = np.arange(-128, 128, dtype=np.int8)
 

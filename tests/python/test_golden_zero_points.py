@@ -10,13 +10,13 @@ import dataclasses
 import numpy as np
 import pytest
 
-from tinytx import golden as g
-from tinytx.golden.conv import windows
-from tinytx.golden.dft import mhsa_dft_s8
-from tinytx.golden.linear import Layout, fold_bias, fold_bias_depthwise, to_layout
-from tinytx.golden.pool import window_counts
-from tinytx.golden.quant import ChannelRequant, Requant, requantize, round_shift
-from tinytx.golden.softmax import qk_softmax_s8
+from tinytx.core import golden as g
+from tinytx.core.golden.conv import windows
+from tinytx.core.golden.dft import mhsa_dft_s8
+from tinytx.core.golden.linear import Layout, fold_bias, fold_bias_depthwise, to_layout
+from tinytx.core.golden.pool import window_counts
+from tinytx.core.golden.quant import ChannelRequant, Requant, requantize, round_shift
+from tinytx.core.golden.softmax import qk_softmax_s8
 
 RNG_SEED = 20261202
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from tinytx import kernel_tests as kt
-from tinytx.vectors import KERNEL_IDS, generate_cases, read_cases, write_cases
-from tinytx.vectors.format import MAGIC
+from tinytx.core.vectors import KERNEL_IDS, generate_cases, read_cases, write_cases
+from tinytx.core.vectors.format import MAGIC
+from tinytx.toolchain import kernel_tests as kt
 
 pytestmark = pytest.mark.firmware
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-from tinytx import kernel_tests as kt
-from tinytx.targets import load_targets
-from tinytx.vectors import KERNEL_IDS
+from tinytx.core.targets import load_targets
+from tinytx.core.vectors import KERNEL_IDS
+from tinytx.toolchain import kernel_tests as kt
 
 pytestmark = pytest.mark.firmware
 
@@ -50,7 +50,7 @@ def test_argument_validation(suite_reports, run: str) -> None:
 
 def test_exp_table_is_linked_only_when_asked(suite_reports, build_root) -> None:
     """The table-on runner links tt_exp_x_table, the default (table-off) one does not."""
-    from tinytx.report.elf import read_elf
+    from tinytx.toolchain.report.elf import read_elf
 
     def names(target: str, exp_table: bool) -> set[str]:
         _report(suite_reports, f"{target}-arm")  # built by the runs above

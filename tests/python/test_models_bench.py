@@ -18,13 +18,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tinytx.bench import budget as bud
-from tinytx.bench.costs import CostModel
-from tinytx.bench.models import PROFILES, SAMPLES, ModelsRun, measure_models
-from tinytx.bench.profile import SCHEMA, ProfileError, ProfilingRunner
 from tinytx.cli import main
-from tinytx.codegen.project import ConvertOptions, convert
-from tinytx.paths import SAMPLES_DIR
+from tinytx.core.codegen.project import ConvertOptions, convert
+from tinytx.core.paths import SAMPLES_DIR
+from tinytx.toolchain.bench import budget as bud
+from tinytx.toolchain.bench.costs import CostModel
+from tinytx.toolchain.bench.models import PROFILES, SAMPLES, ModelsRun, measure_models
+from tinytx.toolchain.bench.profile import SCHEMA, ProfileError, ProfilingRunner
 
 pytestmark = pytest.mark.firmware
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tinytx.plan import Buffer, Schedule, Step, plan_arena
-from tinytx.plan.arena import (
+from tinytx.core.plan import Buffer, Schedule, Step, plan_arena
+from tinytx.core.plan.arena import (
     EXHAUSTIVE_MAX,
     SMALL,
     check_plan,

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import pytest
 
-from tinytx.plan.budget import ram_budget
-from tinytx.plan.canary import CanarySpec, run_canary
-from tinytx.plan.mhsa import choose_tile
-from tinytx.workloads import SHAPES
+from tinytx.core.plan.budget import ram_budget
+from tinytx.core.plan.mhsa import choose_tile
+from tinytx.core.workloads import SHAPES
+from tinytx.toolchain.canary import CanarySpec, run_canary
 
 pytestmark = pytest.mark.firmware
 

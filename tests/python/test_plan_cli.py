@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from tinytx.cli import main
-from tinytx.plan.budget import ram_budget
-from tinytx.plan.mhsa import dft_arenas
-from tinytx.workloads import SHAPES
+from tinytx.core.plan.budget import ram_budget
+from tinytx.core.plan.mhsa import dft_arenas
+from tinytx.core.workloads import SHAPES
 
 pytestmark = pytest.mark.firmware
 
@@ -78,8 +78,8 @@ def test_nothing_fits_gives_the_smallest_arena(capsys) -> None:
 def test_the_dft_scratch_is_the_planned_kernels(capsys) -> None:
     """A Cortex-M4 board's firmware runs the arm kernels: their DFT scratch is planned,
     unless --kernels says otherwise."""
-    from tinytx.plan.arm_attention import arm_dft_scratch_bytes
-    from tinytx.plan.mhsa import dft_peak
+    from tinytx.core.plan.arm_attention import arm_dft_scratch_bytes
+    from tinytx.core.plan.mhsa import dft_peak
 
     for kernels, peak in (("arm", arm_dft_scratch_bytes), ("ref", dft_peak)):
         extra = ("--kernels", kernels) if kernels == "ref" else ()

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from tinytx.bench.fwsa_cases import measure_attention
-from tinytx.workloads import SHAPES
+from tinytx.core.workloads import SHAPES
+from tinytx.toolchain.bench.fwsa_cases import measure_attention
 
 pytestmark = pytest.mark.firmware
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tinytx import golden as g
-from tinytx.plan import mhsa as m
-from tinytx.plan.budget import ram_budget
-from tinytx.plan.fwsa import (
+from tinytx.core import golden as g
+from tinytx.core.plan import mhsa as m
+from tinytx.core.plan.budget import ram_budget
+from tinytx.core.plan.fwsa import (
     decide_fwsa,
     fuse_mhsa,
     fwsa_accuracy,
@@ -17,7 +17,7 @@ from tinytx.plan.fwsa import (
     mhsa_float_units,
     mhsa_parameters,
 )
-from tinytx.workloads import SHAPES, MhsaShape, make_mhsa
+from tinytx.core.workloads import SHAPES, MhsaShape, make_mhsa
 
 
 def _random_shapes(n: int, seed: int = 0) -> list[MhsaShape]:

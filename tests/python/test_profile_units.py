@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from tinytx import ir
-from tinytx.bench import budget as bud
-from tinytx.bench.profile import SCHEMA, LayerProfile, ModelProfile
-from tinytx.boards import clock_of, get_board
-from tinytx.codegen.project import ConvertOptions, convert
-from tinytx.paths import SAMPLES_DIR
+from tinytx.core import ir
+from tinytx.core.boards import clock_of, get_board
+from tinytx.core.codegen.project import ConvertOptions, convert
+from tinytx.core.paths import SAMPLES_DIR
+from tinytx.toolchain.bench import budget as bud
+from tinytx.toolchain.bench.profile import SCHEMA, LayerProfile, ModelProfile
 
 COMPILER = "arm-none-eabi-gcc (test) 12.2.1"
 

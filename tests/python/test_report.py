@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from report_builds import berkeley, have_toolchain, mhsa_build, small_build
 
-from tinytx.report import analyze, find_map
-from tinytx.report.categories import CATEGORIES
-from tinytx.report.core import Paint
-from tinytx.report.elf import read_elf
-from tinytx.report.mapfile import parse_map_text
+from tinytx.toolchain.report import analyze, find_map
+from tinytx.toolchain.report.categories import CATEGORIES
+from tinytx.toolchain.report.core import Paint
+from tinytx.toolchain.report.elf import read_elf
+from tinytx.toolchain.report.mapfile import parse_map_text
 
 pytestmark = pytest.mark.firmware
 

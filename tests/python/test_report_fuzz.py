@@ -26,13 +26,13 @@ from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 from report_builds import have_toolchain, small_build  # noqa: E402
 
-from tinytx.boards import get_board  # noqa: E402
-from tinytx.report.boardcheck import check_board  # noqa: E402
-from tinytx.report.core import build_report  # noqa: E402
-from tinytx.report.elf import read_elf  # noqa: E402
-from tinytx.report.errors import ReportError  # noqa: E402
-from tinytx.report.mapfile import parse_map_text  # noqa: E402
-from tinytx.report.render import report_json, report_text  # noqa: E402
+from tinytx.core.boards import get_board  # noqa: E402
+from tinytx.toolchain.report.boardcheck import check_board  # noqa: E402
+from tinytx.toolchain.report.core import build_report  # noqa: E402
+from tinytx.toolchain.report.elf import read_elf  # noqa: E402
+from tinytx.toolchain.report.errors import ReportError  # noqa: E402
+from tinytx.toolchain.report.mapfile import parse_map_text  # noqa: E402
+from tinytx.toolchain.report.render import report_json, report_text  # noqa: E402
 
 EXAMPLES = int(os.environ.get("TINYTX_FUZZ_EXAMPLES", "300"))
 MAX_SECONDS = 5.0

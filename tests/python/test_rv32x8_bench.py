@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from tinytx.bench import rv32x8
-from tinytx.bench.run import parse_shape
-from tinytx.emu.unicorn_riscv import RiscvCoreRunner, rvc_instruction_count
+from tinytx.toolchain.bench import rv32x8
+from tinytx.toolchain.bench.run import parse_shape
+from tinytx.toolchain.emu.unicorn_riscv import RiscvCoreRunner, rvc_instruction_count
 
 pytestmark = pytest.mark.firmware
 

@@ -17,15 +17,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tinytx import golden as g
-from tinytx import kernel_tests as kt
-from tinytx.build import cmake_build
-from tinytx.emu.qemu import run_program
-from tinytx.golden.linear import Layout
-from tinytx.paths import BAREMETAL_PORT_DIR
-from tinytx.targets import Target, get_target
-from tinytx.vectors import Case, write_cases
-from tinytx.workloads import SHAPES, MhsaShape, calibrate_fwsa, make_mhsa, random_bias
+from tinytx.core import golden as g
+from tinytx.core.golden.linear import Layout
+from tinytx.core.paths import BAREMETAL_PORT_DIR
+from tinytx.core.targets import Target, get_target
+from tinytx.core.vectors import Case, write_cases
+from tinytx.core.workloads import SHAPES, MhsaShape, calibrate_fwsa, make_mhsa, random_bias
+from tinytx.toolchain import kernel_tests as kt
+from tinytx.toolchain.build import cmake_build
+from tinytx.toolchain.emu.qemu import run_program
 
 pytestmark = pytest.mark.firmware
 

@@ -22,8 +22,8 @@ import pytest
 from onnx import numpy_helper
 from ort_margins import LEVELS, SAMPLE_MARGINS, deviation, ort_session
 
-from tinytx import executor, ir
-from tinytx.codegen.project import CALIBRATION, ConvertOptions, convert
+from tinytx.core import executor, ir
+from tinytx.core.codegen.project import CALIBRATION, ConvertOptions, convert
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 NAMES = ["radar", "eeg", "ecg"]
@@ -160,7 +160,7 @@ def test_calibration_inputs_reproduce_and_every_conversion_takes_them(
     assert any(c.fused for c in conv.plan.choice.candidates)
     assert f"samples/{name}/model/{CALIBRATION}" in "\n".join(conv.summary())
     # the sample build's conversion (`tinytx build`, the Zephyr CMake function) as well
-    from tinytx.appbuild.samples import GenerateOptions, find_sample, generate
+    from tinytx.toolchain.appbuild.samples import GenerateOptions, find_sample, generate
 
     generate(find_sample(name), tmp_path, GenerateOptions(board="nucleo_l476rg", kernels="arm"))
     assert f"samples/{name}/model/{CALIBRATION}" in (tmp_path / "plan.txt").read_text()

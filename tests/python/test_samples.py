@@ -18,11 +18,11 @@ from pathlib import Path
 
 import pytest
 
-from tinytx.boards import get_board
-from tinytx.codegen import firmware
-from tinytx.codegen.project import ConvertOptions, convert
-from tinytx.paths import SAMPLES_DIR
-from tinytx.targets import get_target
+from tinytx.core.boards import get_board
+from tinytx.core.codegen.project import ConvertOptions, convert
+from tinytx.core.paths import SAMPLES_DIR
+from tinytx.core.targets import get_target
+from tinytx.toolchain import firmware
 
 pytestmark = pytest.mark.firmware
 

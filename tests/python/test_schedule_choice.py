@@ -1,4 +1,5 @@
-"""The one schedule chooser (tinytx.plan.choose) and its cost formulas (tinytx.plan.costs).
+"""The one schedule chooser (tinytx.core.plan.choose) and its cost formulas
+(tinytx.core.plan.costs).
 
 - ``tinytx plan A --board <board>`` and ``tinytx convert`` of the EEG sample (whose
   attention block is shape A) choose the same schedule;
@@ -14,15 +15,15 @@ import json
 
 import pytest
 
-from tinytx import ir
-from tinytx.bench.fit_costs import FIT_SHAPES, Point, fit, nnls
 from tinytx.cli import main
-from tinytx.codegen.project import ConvertOptions, convert
-from tinytx.ir.scratch import KernelScratch
-from tinytx.paths import SAMPLES_DIR
-from tinytx.plan.choose import block_arena, choose_schedule
-from tinytx.plan.costs import MARGIN, TERMS, load_tables, table_for, terms
-from tinytx.workloads import SHAPES
+from tinytx.core import ir
+from tinytx.core.codegen.project import ConvertOptions, convert
+from tinytx.core.paths import SAMPLES_DIR
+from tinytx.core.plan.choose import block_arena, choose_schedule
+from tinytx.core.plan.costs import MARGIN, TERMS, load_tables, table_for, terms
+from tinytx.core.plan.scratch import KernelScratch
+from tinytx.core.workloads import SHAPES
+from tinytx.toolchain.bench.fit_costs import FIT_SHAPES, Point, fit, nnls
 
 EEG = SAMPLES_DIR / "eeg" / "model" / "model.onnx"
 
@@ -191,7 +192,7 @@ def test_fit_recovers_known_coefficients() -> None:
 def test_formulas_match_the_bench_shapes(build_root, target: str) -> None:
     """`tinytx bench --check-costs` for the arm kernels: every formula within its margin of
     the exact count of the bench shapes A-D (layer-wise, and DFT at three tile sizes)."""
-    from tinytx.bench.fit_costs import check, measure_points
+    from tinytx.toolchain.bench.fit_costs import check, measure_points
 
     points = measure_points(target, "arm", list(SHAPES.values()), build_root, few_tiles=True)
     rows = check(load_tables()[f"{target}/arm"], points)

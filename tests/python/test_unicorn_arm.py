@@ -1,4 +1,4 @@
-"""Tests of tinytx.emu.unicorn_arm: exact instruction counts of Cortex-M functions.
+"""Tests of tinytx.toolchain.emu.unicorn_arm: exact instruction counts of Cortex-M functions.
 
 The ELFs are compiled at test time with arm-none-eabi-gcc and picolibc (as in CI); the
 tests that need them are skipped when the toolchain is not on PATH.
@@ -16,7 +16,7 @@ import pytest
 pytest.importorskip("unicorn", reason="unicorn (PyPI) is not installed")
 pytest.importorskip("elftools", reason="pyelftools is not installed")
 
-from tinytx.emu.unicorn_arm import (
+from tinytx.toolchain.emu.unicorn_arm import (
     SUPPORTED_CPUS,
     ArmFunctionRunner,
     CallResult,

@@ -14,11 +14,9 @@ import numpy as np
 import pytest
 from report_builds import have_toolchain, mhsa_build, mhsa_workload
 
-from tinytx.boards import get_board, load_boards
-from tinytx.demo import weights_payload
-from tinytx.emu.qemu import loader_args, run_program
-from tinytx.paths import REPO_ROOT
-from tinytx.weights_image import (
+from tinytx.core.boards import get_board, load_boards
+from tinytx.core.paths import REPO_ROOT
+from tinytx.core.weights_image import (
     HEADER_BYTES,
     build_image,
     pack_tensors,
@@ -26,6 +24,8 @@ from tinytx.weights_image import (
     read_intel_hex,
     write_intel_hex,
 )
+from tinytx.toolchain.demo import weights_payload
+from tinytx.toolchain.emu.qemu import loader_args, run_program
 
 pytestmark = pytest.mark.firmware
 
@@ -245,7 +245,7 @@ def test_qemu_correct_image_matches_as_linked_weights(image_firmware, build_root
     assert "weights: image at 0x000c0000, 35968 bytes, model hash and CRC32" in run.stdout
     assert "MATCH: 2592 outputs equal the golden model" in run.stdout
     # The image firmware links no weights: the report sees none, the linked one 35,968.
-    from tinytx.report import analyze
+    from tinytx.toolchain.report import analyze
 
     assert analyze(image_firmware.elf).flash_categories["model_weights"] == 0
     assert analyze(linked.elf).flash_categories["model_weights"] == 35_968

@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 
 from tinytx import cli
-from tinytx.boards import get_board
-from tinytx.weights_image import parse_image, read_intel_hex
+from tinytx.core.boards import get_board
+from tinytx.core.weights_image import parse_image, read_intel_hex
 
 pytestmark = pytest.mark.firmware
 

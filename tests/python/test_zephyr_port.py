@@ -48,11 +48,11 @@ from zephyr_host import (  # noqa: E402
     scenario,
 )
 
-from tinytx.build import cmake_build  # noqa: E402
-from tinytx.emu.qemu import run_program  # noqa: E402
-from tinytx.paths import BAREMETAL_PORT_DIR  # noqa: E402
-from tinytx.targets import get_target  # noqa: E402
-from tinytx.vectors import generate_cases, write_cases  # noqa: E402
+from tinytx.core.paths import BAREMETAL_PORT_DIR  # noqa: E402
+from tinytx.core.targets import get_target  # noqa: E402
+from tinytx.core.vectors import generate_cases, write_cases  # noqa: E402
+from tinytx.toolchain.build import cmake_build  # noqa: E402
+from tinytx.toolchain.emu.qemu import run_program  # noqa: E402
 
 PORT = REPO_ROOT / "module" / "ports" / "zephyr"
 KERNEL_APP = REPO_ROOT / "tests" / "kernels" / "zephyr"
@@ -178,7 +178,7 @@ def test_ztest_suite_passes_on_qemu_m4(tmp_path, build_root):
 
 def test_ztest_suite_fails_on_a_wrong_expected_byte(tmp_path):
     _, sources, includes, vectors, _, _ = ztest_inputs(tmp_path)
-    from tinytx.vectors import read_cases
+    from tinytx.core.vectors import read_cases
 
     cases = read_cases(vectors)
     seed = int(re.search(r"SEED (\d+)", (KERNEL_APP / "CMakeLists.txt").read_text())[1])

@@ -40,7 +40,7 @@ import zephyr_validators as v  # noqa: E402
 from zephyr_host import build_app_on_host, configure, match_console, run_host  # noqa: E402
 
 from tinytx import cli  # noqa: E402
-from tinytx.targets import get_target  # noqa: E402
+from tinytx.core.targets import get_target  # noqa: E402
 
 EMULATED_BOARD = "nucleo_l476rg_emu"
 HOST_BOARD = "nucleo_l476rg"

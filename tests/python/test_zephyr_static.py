@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "zephyr_fixtures"))
 
 import zephyr_validators as v  # noqa: E402
 
-from tinytx.boards import get_board  # noqa: E402
+from tinytx.core.boards import get_board  # noqa: E402
 
 HAS_CMAKE = shutil.which("cmake") is not None
 needs_cmake = pytest.mark.skipif(not HAS_CMAKE, reason="cmake is not installed")

@@ -21,12 +21,12 @@ import pytest
 from ort_margins import ZOO_MARGIN, deviation, ort_session
 from zoo_index import FIXTURES, MODELS, ZOO, inputs, npz
 
-from tinytx import executor
-from tinytx.boards import get_board
-from tinytx.codegen import firmware
-from tinytx.codegen.project import ConvertOptions, convert
-from tinytx.frontend.onnx import load_onnx
-from tinytx.targets import get_target
+from tinytx.core import executor
+from tinytx.core.boards import get_board
+from tinytx.core.codegen.project import ConvertOptions, convert
+from tinytx.core.frontend.onnx import load_onnx
+from tinytx.core.targets import get_target
+from tinytx.toolchain import firmware
 
 NAMES = sorted(FIXTURES)
 FLOAT_TOP1 = 0.99

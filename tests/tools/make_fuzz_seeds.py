@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tinytx.frontend.onnx.testing import GraphBuilder, quantize_qdq, random_inputs
+from tinytx.core.frontend.onnx.testing import GraphBuilder, quantize_qdq, random_inputs
 
 OUT = Path(__file__).resolve().parents[1] / "python" / "data" / "fuzz_seeds"
 

@@ -28,9 +28,9 @@ from pathlib import Path
 
 import numpy as np
 
-from tinytx import executor
-from tinytx.errors import TinytxError
-from tinytx.frontend.onnx import load_onnx
+from tinytx.core import executor
+from tinytx.core.errors import TinytxError
+from tinytx.core.frontend.onnx import load_onnx
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests" / "python"))

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from tinytx import executor
-from tinytx.frontend.onnx import load_onnx
+from tinytx.core import executor
+from tinytx.core.frontend.onnx import load_onnx
 
 ZOO = Path(__file__).resolve().parent
 FIRMWARE_INPUTS = 4

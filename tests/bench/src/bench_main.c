@@ -1,7 +1,7 @@
 /*
  * tinytx_bench: the firmware `tinytx bench` measures. It holds every public kernel
  * and nothing else of interest: the benchmark never runs main() but calls each
- * kernel directly under unicorn (scripts/tinytx/bench), with the workload data
+ * kernel directly under unicorn (scripts/tinytx/toolchain/bench), with the workload data
  * written into emulated memory. main() only takes the address of every kernel so
  * that none of them is dropped by --gc-sections; it is also a valid program
  * (exit 0) when run on QEMU.

@@ -1,6 +1,6 @@
 /*
  * Linked with bench_main.c into tinytx_bench_rv32x8, the firmware `tinytx bench
- * --target rv32x8` measures (scripts/tinytx/bench/rv32x8.py): keeps, beyond what
+ * --target rv32x8` measures (scripts/tinytx/toolchain/bench/rv32x8.py): keeps, beyond what
  * bench_main.c keeps, the depth-first MHSA and the serial port's core-count setter
  * from --gc-sections (a constructor is always linked).
  */

@@ -198,7 +198,7 @@ static void attention_checks(void)
 }
 
 /*
- * The depth-first blocks side by side (S=3 E=4 P=2 H=2, as tinytx.plan.mhsa): scratch
+ * The depth-first blocks side by side (S=3 E=4 P=2 H=2, as tinytx.core.plan.mhsa): scratch
  * bytes per tile size x, or the error of both the size and the call, then each call
  * with the output separate or aliasing the input.
  *   MHSA: row 12 | K 6->8 | V^T 8 | Q x*2 | A x*3 | O 12

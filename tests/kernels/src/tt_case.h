@@ -1,6 +1,6 @@
 /*
  * One kernel test case read from a tinytx vector file (written by
- * `tinytx vectors`, format in scripts/tinytx/vectors/format.py): integer
+ * `tinytx vectors`, format in scripts/tinytx/core/vectors/format.py): integer
  * parameters, input buffers and, last, the golden model's expected output.
  */
 #ifndef TT_CASE_H

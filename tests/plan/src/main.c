@@ -1,7 +1,7 @@
 /*
  * tinytx_plan_canary: proof that a memory plan is real.
  *
- * Reads a plan-case file (written by tinytx.plan.canary; path from the semihosting
+ * Reads a plan-case file (written by tinytx.toolchain.canary; path from the semihosting
  * arguments). Each case is one planned attention block: its weights and input, the
  * golden output, the planner's arena size and a list of kernel calls whose buffers are
  * offsets into the arena. For each case and each of two canary bytes (0xA5, 0x5A) the

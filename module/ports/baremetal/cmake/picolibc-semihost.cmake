@@ -2,7 +2,7 @@
 # semihosting (stdio, files, argv and the exit code go through the debugger
 # interface QEMU emulates, so no startup code or drivers of our own are needed).
 #
-# Required cache variables (tinytx.targets passes them from boards/targets.yaml):
+# Required cache variables (tinytx.core.targets passes them from boards/targets.yaml):
 #   TINYTX_TOOLCHAIN_PREFIX  e.g. arm-none-eabi or riscv64-unknown-elf
 #   TINYTX_CPU_FLAGS         CPU/ABI flags, ;-separated
 #   TINYTX_MEMORY_DEFSYMS    picolibc linker-script symbols (__flash, __ram, ...), ;-separated

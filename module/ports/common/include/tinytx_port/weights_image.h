@@ -1,6 +1,6 @@
 /*
  * Weight images: a model's constant tensors in flash, written by `tinytx weights-hex`
- * (format: scripts/tinytx/weights_image.py). Before using one, the firmware checks the
+ * (format: scripts/tinytx/core/weights_image.py). Before using one, the firmware checks the
  * magic, the format version, the model hash against the one its generated code expects,
  * the payload length and the CRC-32, and refuses the image on any mismatch.
  * SPDX-License-Identifier: Apache-2.0

@@ -1,0 +1,5 @@
+import sys
+
+from tinytx.cli.app import main
+
+sys.exit(main())

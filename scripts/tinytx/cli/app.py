@@ -1,0 +1,91 @@
+"""Command-line interface shared by ``tinytx`` and ``west tinytx``.
+
+Each subcommand lives in its own module under :mod:`tinytx.cli.commands` and exposes
+``add_parser(subparsers)``; the module is imported only when its command runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from tinytx import __version__
+from tinytx.core.errors import TinytxError
+
+# name -> (module, one-line help). Order is the order shown by --help.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "demo": (
+        "tinytx.cli.commands.demo",
+        "run a sample model (--sample radar: make demo) or the MHSA block on emulated Cortex-M",
+    ),
+    "convert": (
+        "tinytx.cli.commands.convert",
+        "convert an int8 QDQ ONNX model to model.c / model.h for a board",
+    ),
+    "run": (
+        "tinytx.cli.commands.run",
+        "run a converted model or a sample on an emulated board against the golden executor",
+    ),
+    "test-kernels": (
+        "tinytx.cli.commands.test_kernels",
+        "build and run the bit-exact kernel suites on host or an emulated target",
+    ),
+    "vectors": (
+        "tinytx.cli.commands.vectors",
+        "write seeded kernel test vectors from the golden model",
+    ),
+    "accuracy": (
+        "tinytx.cli.commands.accuracy",
+        "measure integer softmax/LayerNorm/GELU against float",
+    ),
+    "targets": ("tinytx.cli.commands.targets", "list the build/emulation targets"),
+    "report": ("tinytx.cli.commands.report", "memory report of a firmware ELF (and map file)"),
+    "weights-hex": (
+        "tinytx.cli.commands.weights_hex",
+        "write a model's weights as an Intel HEX image for a board's weights partition",
+    ),
+    "bench": (
+        "tinytx.cli.commands.bench",
+        "exact instructions and modelled cycles of each MHSA kernel on emulated Cortex-M",
+    ),
+    "plan": (
+        "tinytx.cli.commands.plan",
+        "memory plan of an attention block on a board: layer-wise vs depth-first tiled",
+    ),
+    "build": (
+        "tinytx.cli.commands.build",
+        "build a sample for a Zephyr board (west build) or an emulated profile (bare metal)",
+    ),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tinytx",
+        description="Deploy quantized Tiny Transformers on microcontrollers.",
+    )
+    parser.add_argument("--version", action="version", version=f"tinytx {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="<command>")
+    for name, (module_name, help_text) in COMMANDS.items():
+        module = importlib.import_module(module_name)
+        module.add_parser(sub, name, help_text)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except (TinytxError, ValueError, FileNotFoundError) as exc:
+        print(f"tinytx {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

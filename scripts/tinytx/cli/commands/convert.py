@@ -1,0 +1,89 @@
+"""``tinytx convert``: an int8 QDQ ONNX model to model.c / model.h for a board."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def add_options(p: argparse.ArgumentParser) -> None:
+    """Planning options shared by ``convert``, ``run`` and ``demo``."""
+    p.add_argument("--name", help="model name in the C symbols (default: from the file name)")
+    p.add_argument(
+        "--mhsa",
+        choices=["auto", "layerwise", "dft"],
+        default="auto",
+        help="attention schedule: layer-wise when it fits the board's RAM, else depth-first "
+        "tiled (auto, the default), or forced",
+    )
+    p.add_argument("--tile", type=int, help="force depth-first tiles of this many query rows")
+    p.add_argument(
+        "--fwsa",
+        choices=["auto", "on", "off"],
+        default="auto",
+        help="fused-weight attention: auto fuses when P >= E and calibration inputs are given",
+    )
+    p.add_argument("--calibration", type=Path, help=".npz of inputs ('float' or 'int8') for FWSA")
+    p.add_argument(
+        "--inputs",
+        type=Path,
+        help="test inputs .npz ('float' or 'int8' [count, *input shape]); default: "
+        "test_inputs.npz next to the model",
+    )
+    p.add_argument("--reserve", type=int, help="bytes of the board's RAM kept out of the arena")
+
+
+def add_parser(sub: argparse._SubParsersAction, name: str, help_text: str) -> None:
+    p = sub.add_parser(
+        name,
+        help=help_text,
+        description=help_text + ". Writes <dir>/model.c, model.h, plan.txt and, when the "
+        "model has test inputs, test_data.c/.h. Exit 0: written; 1: the model does not fit "
+        "the board (the numbers are printed); 2: the model cannot be converted. See "
+        "docs/user-guide.md.",
+    )
+    p.add_argument("model", type=Path, help="int8 QDQ .onnx file")
+    p.add_argument("-o", "--output", type=Path, required=True, help="output directory")
+    p.add_argument("--board", help="board of boards/boards.yaml (RAM budget, flash)")
+    p.add_argument(
+        "--kernels",
+        choices=["ref", "arm", "riscv"],
+        help="kernel variant whose scratch sizes to plan (default: arm on Cortex-M4/M7 "
+        "boards, else ref)",
+    )
+    add_options(p)
+    p.set_defaults(func=run)
+
+
+def options(args: argparse.Namespace):
+    from tinytx.core.codegen.project import ConvertOptions
+
+    return ConvertOptions(
+        board=args.board,
+        name=args.name,
+        mhsa=args.mhsa,
+        tile=args.tile,
+        fwsa=args.fwsa,
+        calibration=args.calibration,
+        inputs=args.inputs,
+        reserve=args.reserve,
+        kernels=getattr(args, "kernels", None),
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from tinytx.core.codegen.project import DoesNotFit, convert
+
+    if not args.model.is_file():
+        raise FileNotFoundError(f"{args.model}: no such model file")
+    try:
+        conv = convert(args.model, options(args))
+    except DoesNotFit as exc:
+        print(f"tinytx convert: {exc}", file=sys.stderr)
+        return 1
+    written = conv.write(args.output)
+    for line in conv.summary():
+        print(line)
+    print("wrote " + ", ".join(str(p) for p in written))
+    return 0

@@ -1,0 +1,152 @@
+"""``tinytx run``: a converted model or a sample on an emulated board, checked against
+the golden executor; ``MATCH`` on the last line when every test input is bit-exact."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from tinytx.cli.commands.convert import add_options, options
+from tinytx.core.paths import DEFAULT_BUILD_DIR
+
+
+def add_parser(sub: argparse._SubParsersAction, name: str, help_text: str) -> None:
+    p = sub.add_parser(
+        name,
+        help=help_text,
+        description=help_text + ": convert (as `tinytx convert`), build the sample firmware "
+        "for the board's emulated profile (bare metal), run every committed test input in "
+        "one QEMU run, compare each output with the golden executor, count the exact "
+        "instructions of one inference (unicorn, Cortex-M) and report the memory. Exit 0 "
+        "and MATCH on the last line only when every input matches.",
+    )
+    p.add_argument(
+        "source",
+        help="sample name (radar, eeg, ecg), sample directory, "
+        "tinytx convert output directory or .onnx file",
+    )
+    p.add_argument("--board", help="emulated board profile (boards/boards.yaml, *_emu)")
+    p.add_argument("--target", help="emulated target without board limits (e.g. rv32)")
+    p.add_argument("--emulate", action="store_true", help="run on the emulated profile (QEMU)")
+    p.add_argument("--kernels", choices=["ref", "arm", "riscv"], help="kernel variant")
+    p.add_argument(
+        "--exp-table",
+        action="store_true",
+        help="arm kernels: build with the table-driven softmax exp (TINYTX_ARM_EXP_TABLE, "
+        "64 KiB more flash, fewer instructions; bit-exact either way)",
+    )
+    p.add_argument("--no-count", action="store_true", help="skip the unicorn instruction count")
+    p.add_argument(
+        "--profile",
+        action="store_true",
+        help="split the counted call by layer of the generated schedule: kernel, MACs, exact "
+        "instructions, MAC/instruction, share, modelled cycles; and estimate latency and "
+        "energy at the clock of the board the profile emulates (Cortex-M)",
+    )
+    p.add_argument(
+        "--profile-json",
+        metavar="FILE",
+        help="write that profile as JSON to FILE (schema tinytx-profile/1, docs/user-guide.md); "
+        "implies --profile",
+    )
+    p.add_argument("--build-dir", type=Path, default=DEFAULT_BUILD_DIR)
+    add_options(p)
+    p.set_defaults(func=run)
+
+
+def target_of(board_name: str | None, target_name: str | None):
+    from tinytx.core.boards import get_board, load_boards
+    from tinytx.core.targets import get_target
+
+    if board_name is None and target_name is None:
+        raise ValueError("--board: give an emulated board profile (e.g. nucleo_l476rg_emu)")
+    if board_name is not None:
+        board = get_board(board_name)
+        if board.target is None:
+            emulated = ", ".join(n for n, b in load_boards().items() if b.target)
+            raise ValueError(f"--board: {board_name} is not an emulated profile ({emulated})")
+        return board, board.build_target()
+    target = get_target(target_name)
+    if not target.emulated:
+        raise ValueError(f"--target: {target_name} is not an emulated target")
+    return None, target
+
+
+def run(args: argparse.Namespace) -> int:
+    from tinytx.toolchain.build import exp_table_defines
+    from tinytx.toolchain.demo import print_memory
+    from tinytx.toolchain.firmware import emulate, resolve_source
+
+    if not args.emulate:
+        raise ValueError("--emulate: only emulated runs are supported (boards: `tinytx build`)")
+    if args.profile_json in ("", "-"):
+        raise ValueError("--profile-json: needs a file name")
+    profile = bool(args.profile or args.profile_json)
+    if profile and args.no_count:
+        raise ValueError("--profile: needs the instruction count (drop --no-count)")
+    board, target = target_of(args.board, args.target)
+    kernels = target.check_kernels(args.kernels or target.default_kernels)
+    exp_table_defines(kernels, args.exp_table)  # refuses the table without the arm kernels
+    source = resolve_source(args.source, args.board, kernels, options(args))
+    where = board.description if board else target.description
+    table = " (softmax exp table)" if args.exp_table else ""
+    print(f"tinytx run: {source.onnx} on {where}, {kernels} kernels{table}")
+    res = emulate(
+        source,
+        target,
+        kernels,
+        args.build_dir,
+        count=not args.no_count,
+        profile=profile,
+        exp_table=args.exp_table,
+    )
+    conv = res.conversion
+    assert conv.test is not None
+    if res.problems:
+        for p in res.problems:
+            print(f"FAILED: {p}")
+        print("MISMATCH")
+        return 1
+    labels = conv.test.classes
+    for i, out in sorted(res.firmware.outputs.items()):
+        c = int(out.argmax())
+        print(f"input {i}: predicted {labels[c] if c < len(labels) else c}")
+    print(f"golden executor: {conv.test.count} of {conv.test.count} outputs bit-exact")
+    m = conv.planned
+    if res.count is not None:
+        print(
+            f"instructions (exact, unicorn, one tinytx_{m.name}_run call): "
+            f"{res.count.instructions:,}  ({m.macs:,} MACs)"
+        )
+        print(
+            f"modelled cycles ({target.cpu} cost table, a model, not silicon): "
+            f"{res.count.modelled_cycles:,}"
+        )
+        if profile:
+            _print_profile(res.count.profile, args, target.name, kernels)
+    else:
+        print("instructions: not counted (unicorn counts Cortex-M only)")
+    print(f"arena: {conv.plan.arena_bytes:,} bytes (planned); weights: {m.weight_bytes:,} bytes")
+    print_memory(res.elf, board)
+    print("MATCH")
+    return 0
+
+
+def _print_profile(prof, args: argparse.Namespace, target: str, kernels: str) -> None:
+    import dataclasses
+    import json
+
+    from tinytx.core.boards import clock_of
+
+    prof = dataclasses.replace(prof, clock=clock_of(args.board, args.target))
+    text = json.dumps(prof.as_json(target, kernels), indent=2) + "\n"
+    for line in prof.table():
+        print(line)
+    if args.profile_json:
+        try:
+            Path(args.profile_json).write_text(text)
+        except OSError as exc:
+            raise ValueError(
+                f"--profile-json: cannot write {args.profile_json} ({exc.strerror})"
+            ) from None
+        print(f"profile JSON: {args.profile_json}")

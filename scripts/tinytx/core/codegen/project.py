@@ -1,0 +1,290 @@
+"""``tinytx convert``: ONNX -> IR -> plan -> model.c/model.h (+ test data, plan summary).
+
+:func:`convert` does the work in memory (frontend, planner, code generator, golden
+executor for the test inputs); :meth:`Conversion.write` writes the files:
+
+- ``model.c``, ``model.h``: the model (:mod:`tinytx.core.codegen.model`);
+- ``test_data.c``, ``test_data.h``: the test inputs and their expected outputs, when the
+  model has test inputs (``test_inputs.npz`` next to the .onnx, or ``--inputs``);
+- ``plan.txt``: the plan summary; ``tinytx-model.json``: what was converted and how
+  (``tinytx run <dir>`` converts again from it and checks the files are the same).
+
+FWSA calibration inputs: ``--calibration``, else ``calibration.npz`` next to the .onnx
+when there is one (how a sample ships them: every path that converts it picks them up);
+``--fwsa off`` loads none.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from tinytx.core import ir
+from tinytx.core.codegen.model import GeneratedModel, generate, header_comment
+from tinytx.core.codegen.testdata import TestData, generate_test_data, load_inputs, make_test_data
+from tinytx.core.errors import TinytxError
+from tinytx.core.frontend.onnx import load_onnx
+from tinytx.core.plan.planning import ModelPlan, plan_model
+from tinytx.core.plan.scratch import KernelScratch
+
+TEST_INPUTS = "test_inputs.npz"
+CALIBRATION = "calibration.npz"
+PROVENANCE = "tinytx-model.json"
+
+
+class DoesNotFit(TinytxError):
+    """The planned model does not fit the board (the CLI exits 1 with the numbers)."""
+
+
+@dataclass(frozen=True)
+class ConvertOptions:
+    board: str | None = None
+    name: str | None = None
+    mhsa: str = "auto"
+    tile: int | None = None
+    fwsa: str = "auto"
+    calibration: Path | None = None  # default: calibration.npz next to the model
+    inputs: Path | None = None  # default: test_inputs.npz next to the model
+    reserve: int | None = None
+    kernels: str | None = None  # scratch sizes planned for this variant (default: the board's)
+
+    def as_json(self) -> dict:
+        d = dict(self.__dict__)
+        for k in ("calibration", "inputs"):
+            d[k] = None if d[k] is None else str(Path(d[k]).resolve())
+        return d
+
+
+@dataclass(frozen=True)
+class Conversion:
+    onnx: Path
+    options: ConvertOptions
+    model: ir.Model  # as converted (before planning)
+    plan: ModelPlan
+    generated: GeneratedModel
+    test: TestData | None
+    flash_bytes: int | None = None  # the board's flash for the firmware
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def planned(self) -> ir.Model:
+        return self.plan.model
+
+    def summary(self) -> list[str]:
+        return header_comment(self.plan, self.onnx.name)
+
+    def write(self, out_dir: Path) -> list[Path]:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        c, h = self.generated.write(out_dir)
+        written = [c, h]
+        if self.test is not None:
+            th, tc = generate_test_data(self.planned, self.test)
+            (out_dir / "test_data.h").write_text(th)
+            (out_dir / "test_data.c").write_text(tc)
+            written += [out_dir / "test_data.c", out_dir / "test_data.h"]
+        (out_dir / "plan.txt").write_text("\n".join(self.summary()) + "\n")
+        record = {"onnx": str(self.onnx.resolve()), "options": self.options.as_json()}
+        (out_dir / PROVENANCE).write_text(json.dumps(record, indent=2) + "\n")
+        return [*written, out_dir / "plan.txt", out_dir / PROVENANCE]
+
+
+def default_kernels(board_name: str | None) -> str:
+    """The kernel variant a board's firmware is built with by default (its scratch sizes
+    are the ones planned): the DSP kernels on Cortex-M4/M7, the reference ones elsewhere."""
+    if board_name is None:
+        return "ref"
+    from tinytx.core.boards import get_board
+
+    cpu = get_board(board_name).cpu or ""
+    return "arm" if cpu in ("cortex-m4", "cortex-m7") else "ref"
+
+
+def board_cpu(board_name: str | None) -> str | None:
+    """The core a board's schedules are priced for (None: no board)."""
+    if board_name is None:
+        return None
+    from tinytx.core.boards import get_board
+
+    return get_board(board_name).cpu
+
+
+def _budget(opts: ConvertOptions) -> tuple[int | None, str, int | None]:
+    if opts.board is None:
+        return None, "no board: no RAM limit", None
+    from tinytx.core.boards import get_board
+    from tinytx.core.plan.budget import ram_budget
+
+    board = get_board(opts.board)
+    rb = ram_budget(opts.board, opts.reserve)
+    flash = board.link["flash_size"] if board.link else board.flash_size
+    if board.weights_partition is not None and not board.link:
+        flash -= board.weights_partition.size
+    return rb.budget, rb.describe(), flash
+
+
+def calibration_inputs(model: ir.Model, path: Path) -> np.ndarray:
+    return load_inputs(model, path) if path.suffix == ".npz" else np.load(path)
+
+
+def calibration_path(onnx_path: Path, fwsa: str, given: Path | None = None) -> Path | None:
+    """The FWSA calibration inputs: ``given`` (``--calibration``), else ``calibration.npz``
+    next to the model if there is one; none with ``--fwsa off`` (nothing to fuse)."""
+    if fwsa == "off":
+        return None
+    if given is not None:
+        return Path(given)
+    found = Path(onnx_path).parent / CALIBRATION
+    return found if found.is_file() else None
+
+
+def shown_path(path: Path) -> str:
+    """``path`` as the plan prints it: from the repository root when inside it (the same
+    text on every checkout), else absolute."""
+    from tinytx.core.paths import REPO_ROOT
+
+    full = Path(path).resolve()
+    try:
+        return str(full.relative_to(REPO_ROOT))
+    except ValueError:
+        return str(full)
+
+
+def _plan(
+    model: ir.Model, onnx_path: Path, fwsa: str, given: Path | None, *args, **kwargs
+) -> ModelPlan:
+    """:func:`plan_model` with the calibration inputs of :func:`calibration_path`, which
+    the plan names."""
+    path = calibration_path(onnx_path, fwsa, given)
+    calib = calibration_inputs(model, path) if path is not None else None
+    plan = plan_model(model, *args, fwsa=fwsa, calibration=calib, **kwargs)
+    return plan if path is None else dataclasses.replace(plan, calibration=shown_path(path))
+
+
+def convert(onnx_path: Path, opts: ConvertOptions) -> Conversion:
+    """Convert and plan; raises :class:`DoesNotFit` when the arena or the weights exceed
+    the board (after trying every schedule), FrontendError/PlanError for bad input."""
+    onnx_path = Path(onnx_path)
+    model = load_onnx(onnx_path, opts.name)
+    budget, budget_text, flash = _budget(opts)
+    kernels = opts.kernels or default_kernels(opts.board)
+    scratch = KernelScratch(kernels)
+    plan = _plan(
+        model, onnx_path, opts.fwsa, opts.calibration, budget, budget_text, opts.mhsa,
+        opts.tile, kernels=kernels, scratch=scratch, cpu=board_cpu(opts.board),
+    )  # fmt: skip
+    problems = []
+    if not plan.fits:
+        problems.append(
+            f"arena {plan.arena_bytes} bytes > {plan.budget} bytes of RAM ({budget_text})"
+        )
+    if flash is not None and plan.model.weight_bytes > flash:
+        problems.append(f"weights {plan.model.weight_bytes} bytes > {flash} bytes of flash")
+    if problems:
+        raise DoesNotFit(
+            f"{onnx_path.name} does not fit {opts.board}: "
+            + "; ".join(problems)
+            + f" (attention: {'; '.join(plan.decisions()) or 'none'})"
+        )
+    generated = generate(plan, onnx_path.name)
+    inputs = opts.inputs or (onnx_path.parent / TEST_INPUTS)
+    test = make_test_data(model, plan.model, inputs) if Path(inputs).is_file() else None
+    if opts.inputs is not None and test is None:
+        raise TinytxError(f"--inputs: {opts.inputs} not found")
+    return Conversion(onnx_path, opts, model, plan, generated, test, flash)
+
+
+def load_provenance(out_dir: Path) -> tuple[Path, ConvertOptions]:
+    path = out_dir / PROVENANCE
+    try:
+        record = json.loads(path.read_text())
+        o = record["options"]
+        opts = ConvertOptions(
+            board=o.get("board"),
+            name=o.get("name"),
+            mhsa=o.get("mhsa", "auto"),
+            tile=o.get("tile"),
+            fwsa=o.get("fwsa", "auto"),
+            calibration=Path(o["calibration"]) if o.get("calibration") else None,
+            inputs=Path(o["inputs"]) if o.get("inputs") else None,
+            reserve=o.get("reserve"),
+            kernels=o.get("kernels"),
+        )
+        return Path(record["onnx"]), opts
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise TinytxError(f"{path}: not a tinytx convert output ({exc})") from None
+
+
+def plan_json(
+    path: Path,
+    budget: int | None,
+    budget_text: str = "",
+    fwsa: str = "auto",
+    tile: int | None = None,
+    kernels: str = "ref",
+    cpu: str | None = None,
+) -> dict:
+    """The plan of a whole ONNX model as JSON-ready data (``tinytx plan <model.onnx>``), the
+    same plan ``tinytx convert`` generates code from (with ``calibration.npz`` next to the
+    model as its FWSA calibration inputs, when there is one), with the layer-wise and the
+    depth-first arenas of the whole model next to it (the keys of ``tinytx plan --shape``)."""
+    model = load_onnx(Path(path))
+    scratch = KernelScratch(kernels)
+
+    def planned(mhsa: str, tile_rows: int | None) -> ModelPlan:
+        return _plan(
+            model, Path(path), fwsa, None, budget, budget_text, mhsa, tile_rows,
+            kernels=kernels, scratch=scratch, cpu=cpu,
+        )  # fmt: skip
+
+    plan = planned("auto", tile)
+    blocks = []
+    for op in plan.model.ops:
+        if isinstance(op, ir.Mhsa):
+            s, e = plan.model.tensors[op.inputs[0]].shape
+            blocks.append(
+                {
+                    "op": op.name,
+                    "shape": {"S": s, "E": e, "H": op.heads, "P": op.head_dim},
+                    "schedule": op.variant,
+                    "tile_rows": op.tile if op.variant == "dft" else None,
+                    "fwsa": op.fwsa is not None,
+                    "scratch_bytes": plan.scratch.get(op.name, (0, 0))[1],
+                }
+            )
+    tiles = [b["tile_rows"] for b in blocks if b["tile_rows"] is not None]
+    layerwise = planned("layerwise", None) if blocks else plan
+    dft = (plan if tiles else planned("dft", None)) if blocks else None
+    dft_tile = None
+    if dft is not None:
+        dft_tile = next(op.tile for op in dft.model.ops if isinstance(op, ir.Mhsa))
+    return {
+        "model": str(path),
+        "name": plan.model.name,
+        "kernel_calls": sum(1 for op in plan.model.ops if not isinstance(op, ir.View)),
+        "macs": plan.model.macs,
+        "weight_bytes": plan.model.weight_bytes,
+        "layerwise_peak_bytes": layerwise.arena_bytes,
+        "dft_peak_bytes": dft.arena_bytes if dft is not None else None,
+        "dft_tile_rows": dft_tile,
+        "tile_rows": tiles[0] if tiles else None,
+        "arena_bytes": plan.arena_bytes,
+        "budget_bytes": budget,
+        "budget": budget_text,
+        "fits": plan.fits,
+        "attention": blocks,
+        "decisions": plan.describe(),
+        "notes": list(plan.notes),
+        "kernels": kernels,
+        "schedule": None
+        if plan.choice is None
+        else {
+            "chosen": plan.choice.chosen.describe(),
+            "reason": plan.choice.reason,
+            "pricing": plan.choice.pricing,
+            "candidates": plan.choice.lines(),
+        },
+    }

@@ -1,0 +1,99 @@
+"""The integer golden model: the bit-exact specification of every tinytx kernel.
+
+numpy with integer arithmetic only (floats appear only in the offline parameter
+helpers ``*_params`` and in the ``*_float`` references). The reference C kernels,
+the optimized kernels and generated model code must equal these functions bit for
+bit. The formulas are in each module's docstring and in docs/golden-model.md.
+"""
+
+from tinytx.core.golden.add import AddParams, add_params, add_s8
+from tinytx.core.golden.attention import (
+    FwsaQuant,
+    FwsaWeights,
+    MhsaQuant,
+    MhsaWeights,
+    av_s8,
+    fwsa_float,
+    fwsa_s8,
+    fwsa_trace,
+    mhsa_float,
+    mhsa_s8,
+    mhsa_trace,
+)
+from tinytx.core.golden.conv import (
+    conv2d_float,
+    conv2d_s8,
+    depthwise_conv2d_float,
+    depthwise_conv2d_s8,
+)
+from tinytx.core.golden.gelu import GeluParams, gelu_float, gelu_params, gelu_s8
+from tinytx.core.golden.layernorm import layernorm_float, layernorm_params, layernorm_s8
+from tinytx.core.golden.linear import (
+    Layout,
+    fold_bias,
+    fold_bias_depthwise,
+    linear_float,
+    linear_s8,
+)
+from tinytx.core.golden.lut import UnarySpec, build_unary_table, lut_s8, make_unary
+from tinytx.core.golden.pool import (
+    avgpool2d_float,
+    avgpool2d_s8,
+    maxpool2d_float,
+    maxpool2d_s8,
+    mean_rows_float,
+    mean_rows_s8,
+)
+from tinytx.core.golden.quant import ChannelRequant, Requant, quantize_multiplier, requantize
+from tinytx.core.golden.softmax import i_exp, qk_softmax_s8, softmax_float, softmax_requant
+
+__all__ = [
+    "AddParams",
+    "ChannelRequant",
+    "FwsaQuant",
+    "FwsaWeights",
+    "GeluParams",
+    "Layout",
+    "MhsaQuant",
+    "MhsaWeights",
+    "Requant",
+    "UnarySpec",
+    "add_params",
+    "add_s8",
+    "av_s8",
+    "avgpool2d_float",
+    "avgpool2d_s8",
+    "build_unary_table",
+    "conv2d_float",
+    "conv2d_s8",
+    "depthwise_conv2d_float",
+    "depthwise_conv2d_s8",
+    "fold_bias",
+    "fold_bias_depthwise",
+    "fwsa_float",
+    "fwsa_s8",
+    "fwsa_trace",
+    "gelu_float",
+    "gelu_params",
+    "gelu_s8",
+    "i_exp",
+    "layernorm_float",
+    "layernorm_params",
+    "layernorm_s8",
+    "linear_float",
+    "linear_s8",
+    "lut_s8",
+    "make_unary",
+    "maxpool2d_float",
+    "maxpool2d_s8",
+    "mean_rows_float",
+    "mean_rows_s8",
+    "mhsa_float",
+    "mhsa_s8",
+    "mhsa_trace",
+    "qk_softmax_s8",
+    "quantize_multiplier",
+    "requantize",
+    "softmax_float",
+    "softmax_requant",
+]
