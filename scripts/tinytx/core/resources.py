@@ -134,6 +134,18 @@ def shown_path(path: Path) -> str:
         return str(path)
 
 
+def refuse_installed_write(path: Path, what: str) -> None:
+    """A command that rewrites one of tinytx's own files (budgets, cost tables) does so in
+    a checkout only, never in an installed package."""
+    if find_data_root().kind == "package" and path.resolve().is_relative_to(
+        package_dir().resolve()
+    ):
+        raise TinytxError(
+            f"{what}: {path} belongs to the installed tinytx package; rewrite it in a "
+            "checkout (pip install -e), or name another file"
+        )
+
+
 def resolve_build_dir(explicit: Path | None = None) -> Path:
     """Where a command builds: ``explicit`` (its ``--build-dir``), else $TINYTX_BUILD_DIR,
     else ``build/tinytx`` under the current directory; never inside the installed package."""

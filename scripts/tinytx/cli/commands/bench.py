@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from tinytx.core.resources import BUILD_DIR_HELP, resolve_build_dir
+from tinytx.core.resources import BUILD_DIR_HELP, refuse_installed_write, resolve_build_dir
 
 # Kept here (not imported from tinytx.toolchain.bench) so that `tinytx --help` stays light.
 DEFAULT_SEED = 7
@@ -121,6 +121,8 @@ def run(args: argparse.Namespace) -> int:
         from tinytx.toolchain.bench.budget import default_budget_file
 
         args.budget = default_budget_file()
+    if args.update_budget:
+        refuse_installed_write(args.budget, "--update-budget")
     if args.exp_table and (args.models or args.fit_costs or args.check_costs
                            or args.target == "rv32x8"):  # fmt: skip
         raise ValueError("--exp-table: only for the MHSA block bench on m4/m7")
@@ -306,6 +308,7 @@ def run_costs(args: argparse.Namespace) -> int:
         print(msg, file=sys.stderr, flush=True)
 
     if args.fit_costs:
+        refuse_installed_write(fc.COST_FILE, "--fit-costs")
         points = fc.measure_points(target, variant, fc.FIT_SHAPES, args.build_dir,
                                    seed=args.seed, progress=progress)  # fmt: skip
         compiler = compiler_version(get_target(target))
