@@ -1,6 +1,8 @@
 """tinytx installed from its wheel works outside a checkout.
 
-The test builds the wheel (no network, no build isolation), installs it into a fresh
+The test builds the wheel (no network, no build isolation) from a copy of the checkout's
+sources (setuptools builds in the source tree: the copy keeps its build/ and egg-info out
+of the checkout and no stale file of an earlier build in the wheel), installs it into a fresh
 virtualenv outside the checkout (the suite's own dependencies visible through a plain
 path line, which does not run the checkout's editable-install hook), and from a
 temporary directory converts, plans and runs the radar sample with the new venv's
@@ -11,6 +13,7 @@ build goes to ``./build/tinytx`` and nothing is written into the installed packa
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -18,6 +21,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
+
+from tinytx.core.resources import DATA_TREES
 
 pytestmark = pytest.mark.firmware
 
@@ -33,6 +38,17 @@ def run(cmd: list, cwd: Path, env: dict[str, str], timeout: float = 300) -> str:
     return proc.stdout
 
 
+def source_copy(dest: Path) -> Path:
+    """What the wheel is built from, copied out of the checkout."""
+    for name in ("pyproject.toml", "setup.py", "MANIFEST.in", "README.md"):
+        (dest / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(REPO_ROOT / name, dest / name)
+    ignore = shutil.ignore_patterns("build", "__pycache__", "*.pyc", ".*", "*.egg-info")
+    for tree in ("scripts/tinytx", *DATA_TREES):
+        shutil.copytree(REPO_ROOT / tree, dest / tree, ignore=ignore)
+    return dest
+
+
 def package_files(package: Path) -> set[Path]:
     return {p for p in package.rglob("*") if p.is_file() and "__pycache__" not in p.parts}
 
@@ -44,8 +60,9 @@ def test_wheel_installs_and_runs_outside_the_checkout(tmp_path: Path):
 
     wheels = tmp_path / "wheels"
     pip = [sys.executable, "-m", "pip"]
-    run([*pip, "wheel", REPO_ROOT, "--no-deps", "--no-build-isolation", "--no-index",
-         "-q", "-w", wheels], REPO_ROOT, env)  # fmt: skip
+    source = source_copy(tmp_path / "source")
+    run([*pip, "wheel", source, "--no-deps", "--no-build-isolation", "--no-index",
+         "-q", "-w", wheels], source, env)  # fmt: skip
     (wheel,) = wheels.glob("tinytx-*.whl")
     with zipfile.ZipFile(wheel) as z:
         names = set(z.namelist())
