@@ -15,6 +15,7 @@ import json
 import os
 import re
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -815,3 +816,79 @@ def test_ztest_broken_copies_fail(tmp_path, old, new, message):
     path = broken_copy(tmp_path, ZTEST_FILE, old, new)
     with pytest.raises(v.ZephyrCheckError, match=message):
         v.check_ztest_file(path, [*declared_test_bodies(), "vectors_covered", "validation"])
+
+
+# --- the weights partition's CPU address (module/ports/zephyr) -------------------------
+
+PORT_HEADER = REPO_ROOT / "module" / "ports" / "zephyr" / "include" / "tinytx_port" / "zephyr.h"
+
+# A stand-in <zephyr/devicetree.h> for a devicetree whose partitions node has a `ranges`
+# property: the devicetree generator then translates the partition's reg into the parent
+# address space, so DT_REG_ADDR(partition) is the absolute 0x081E0000 and flash base +
+# partition reg counts the base twice. DT_FIXED_PARTITION_ADDR stands for whatever
+# Zephyr's API gives for it (here: the right address).
+RANGES_DEVICETREE = """\
+#define DT_CAT(a, b) DT_CAT_(a, b)
+#define DT_CAT_(a, b) a##b
+#define DT_NODELABEL(label) DT_CAT(DT_N_, label)
+#define DT_REG_ADDR(node) DT_CAT(node, _REG_ADDR)
+#define DT_REG_SIZE(node) DT_CAT(node, _REG_SIZE)
+#define DT_GPARENT(node) DT_CAT(node, _GPARENT)
+#define DT_FIXED_PARTITION_ADDR(node) DT_CAT(node, _FIXED_PARTITION_ADDR)
+#define DT_N_tinytx_weights_partition_REG_ADDR 0x081E0000u
+#define DT_N_tinytx_weights_partition_REG_SIZE 0x20000u
+#define DT_N_tinytx_weights_partition_GPARENT DT_N_flash0
+#define DT_N_tinytx_weights_partition_FIXED_PARTITION_ADDR 0x081E0000u
+#define DT_N_flash0_REG_ADDR 0x08000000u
+"""
+
+WEIGHTS_PROGRAM = """\
+#include <stdio.h>
+#include "tinytx_port/zephyr.h"
+int main(void)
+{
+    printf("%#lx %#lx\\n", (unsigned long)TINYTX_WEIGHTS_PARTITION_ADDR,
+           (unsigned long)TINYTX_WEIGHTS_PARTITION_SIZE);
+    return 0;
+}
+"""
+
+
+def weights_partition_macros(tmp_path: Path, header: Path) -> str:
+    """What TINYTX_WEIGHTS_PARTITION_ADDR / _SIZE of ``header`` evaluate to over the
+    stand-in devicetree (with the fixtures' other Zephyr stand-ins)."""
+    include = tmp_path / "include"
+    (include / "zephyr").mkdir(parents=True)
+    (include / "zephyr" / "devicetree.h").write_text(RANGES_DEVICETREE)
+    (include / "tinytx_port").mkdir()
+    shutil.copy(header, include / "tinytx_port" / "zephyr.h")
+    source = tmp_path / "weights.c"
+    source.write_text(WEIGHTS_PROGRAM)
+    program = tmp_path / "weights"
+    fixtures = Path(v.__file__).parent / "include"
+    cmd = ["gcc", "-std=c99", "-Wall", "-Werror", "-DCONFIG_TINYTX_WEIGHTS_PARTITION=1"]
+    cmd += [f"-I{include}", f"-I{fixtures}", str(source), "-o", str(program)]
+    subprocess.run(cmd, check=True, capture_output=True, text=True)
+    return subprocess.run([str(program)], check=True, capture_output=True, text=True).stdout
+
+
+needs_gcc = pytest.mark.skipif(shutil.which("gcc") is None, reason="gcc is not installed")
+
+
+@needs_gcc
+def test_weights_partition_address_comes_from_zephyrs_api(tmp_path):
+    assert weights_partition_macros(tmp_path, PORT_HEADER).split() == ["0x81e0000", "0x20000"]
+
+
+@needs_gcc
+def test_weights_partition_address_by_hand_is_wrong_with_ranges(tmp_path):
+    """The former header's arithmetic (flash base + the partition's reg) on the same
+    devicetree: the base counted twice."""
+    header = broken_copy(
+        tmp_path,
+        PORT_HEADER,
+        "DT_FIXED_PARTITION_ADDR(TINYTX_PORT_WEIGHTS_NODE)",
+        "(DT_REG_ADDR(DT_GPARENT(TINYTX_PORT_WEIGHTS_NODE)) + "
+        "DT_REG_ADDR(TINYTX_PORT_WEIGHTS_NODE))",
+    )
+    assert weights_partition_macros(tmp_path, header).split()[0] == "0x101e0000"
