@@ -33,6 +33,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "zephyr_fixtures"))
 import zephyr_validators as v  # noqa: E402
 
 from tinytx.core.boards import get_board, load_boards  # noqa: E402
+from tinytx.toolchain.appbuild.workspace import (  # noqa: E402
+    KERNEL_SYMBOLS,
+    ZephyrBuildOptions,
+    prepare_build_dir,
+)
 
 HAS_CMAKE = shutil.which("cmake") is not None
 needs_cmake = pytest.mark.skipif(not HAS_CMAKE, reason="cmake is not installed")
@@ -892,3 +897,64 @@ def test_weights_partition_address_by_hand_is_wrong_with_ranges(tmp_path):
         "DT_REG_ADDR(TINYTX_PORT_WEIGHTS_NODE))",
     )
     assert weights_partition_macros(tmp_path, header).split()[0] == "0x101e0000"
+
+
+# --- `tinytx build`: Kconfig values do not outlive the run that gave them --------------
+
+
+def former_cmake_args(options: ZephyrBuildOptions) -> list[str]:
+    """What `tinytx build` passed before: only the options given, nothing to undo them."""
+    args = []
+    if options.kernels:
+        args.append(f"-D{KERNEL_SYMBOLS[options.kernels]}=y")
+    if options.weights_partition:
+        args.append("-DCONFIG_TINYTX_WEIGHTS_PARTITION=y")
+    return args
+
+
+BUILD_SEQUENCE = [
+    ZephyrBuildOptions(kernels="ref", weights_partition=True),
+    ZephyrBuildOptions(kernels=None, weights_partition=False),
+    ZephyrBuildOptions(kernels="arm", weights_partition=False, shape="B"),
+    ZephyrBuildOptions(kernels="arm", weights_partition=False),
+]
+
+
+def test_each_tinytx_build_run_applies_only_its_own_options(tmp_path):
+    """Four `tinytx build` runs in one build directory, as Zephyr's kconfig.cmake sees
+    their -DCONFIG_... (cached values re-applied): each configures as if alone."""
+    build_dir = tmp_path / "mhsa_bench-nucleo_h743zi"
+    runs = []
+    for options in BUILD_SEQUENCE:
+        pristine = prepare_build_dir(build_dir, options, "nucleo_h743zi")
+        runs.append((options.cmake_args(), pristine))
+        (build_dir / "CMakeCache.txt").write_text("# stand-in of a configured build\n")
+    v.check_cli_kconfig_runs(runs)
+    # The shape given and then dropped (a string: no value undoes it) empties the directory.
+    assert [pristine for _, pristine in runs] == [False, False, False, True]
+    # What Kconfig makes of the second run's arguments: the board's defaults.
+    (scenario,) = [s for s in v.check_twister_yaml(SAMPLE_YAML) if s.name.endswith("mhsa_bench")]
+    kconf = v.app_configuration(SAMPLE, scenario, "nucleo_h743zi")
+    assigned = [a[2:] for a in runs[1][0] if a.startswith("-DCONFIG_")]
+    v.apply_fragments(kconf, assigned, "tinytx build run 2")
+    assert kconf.syms["TINYTX_KERNEL_VARIANT"].str_value == "arm"
+    assert kconf.syms["TINYTX_WEIGHTS_PARTITION"].str_value == "n"
+    v.apply_fragments(kconf, [a[2:] for a in runs[0][0] if a.startswith("-DCONFIG_")], "run 1")
+    assert kconf.syms["TINYTX_KERNEL_VARIANT"].str_value == "ref"
+
+
+def test_former_tinytx_build_arguments_leave_old_options_in_the_cache():
+    runs = [(former_cmake_args(options), False) for options in BUILD_SEQUENCE[:2]]
+    with pytest.raises(v.ZephyrCheckError, match="CONFIG_TINYTX_KERNELS_REF=y"):
+        v.check_cli_kconfig_runs(runs)
+
+
+def test_a_build_directory_of_unknown_options_is_emptied(tmp_path):
+    build_dir = tmp_path / "b"
+    build_dir.mkdir()
+    (build_dir / "CMakeCache.txt").write_text("CLI_CONFIG_TINYTX_KERNELS_REF:INTERNAL=y\n")
+    options = ZephyrBuildOptions(kernels=None, weights_partition=False)
+    assert prepare_build_dir(build_dir, options, "nucleo_h743zi")
+    assert not (build_dir / "CMakeCache.txt").exists()
+    assert not prepare_build_dir(build_dir, options, "nucleo_h743zi")
+    assert prepare_build_dir(build_dir, options, "nucleo_l476rg")
