@@ -1,12 +1,17 @@
 """The Zephyr side of tinytx, checked without Zephyr (CI cannot install it).
 
 Every validator of tests/python/zephyr_fixtures/zephyr_validators.py runs on the real files
-and on deliberately broken copies, which must fail: west.yml (west's parser), module.yml
-and every sample.yaml / testcase.yaml (pykwalify with Zephyr's schemas), module/Kconfig
-and each application's Kconfig and .conf fragments (kconfiglib, per board), every
-application's CMakeLists.txt and module/CMakeLists.txt (CMake, Zephyr stubbed), and the
-board overlays (against boards/boards.yaml). The applications and twister files are
-discovered, so samples added later are checked the same way.
+and on deliberately broken copies, which must fail: west.yml (west's parser, the cmsis_6
+release), module.yml and every sample.yaml / testcase.yaml (pykwalify with Zephyr's
+schemas), the tinytx snippet (Zephyr's snippet schema, its board keys and files),
+module/Kconfig and each application's Kconfig and .conf fragments (kconfiglib, per board,
+through the snippet), every application's CMakeLists.txt and module/CMakeLists.txt
+(CMake, Zephyr stubbed: sources, the conversion's configure dependencies, the provenance
+of a pre-converted model), the board overlays and flash load limits (against
+boards/boards.yaml), the port's weights-partition address (compiled over a devicetree
+with `ranges`), the kernel suite's ztests as twister's scanner reads them, and the
+Kconfig arguments of successive `tinytx build` runs. The applications and twister files
+are discovered, so samples added later are checked the same way.
 """
 
 from __future__ import annotations
@@ -958,3 +963,10 @@ def test_a_build_directory_of_unknown_options_is_emptied(tmp_path):
     assert not (build_dir / "CMakeCache.txt").exists()
     assert not prepare_build_dir(build_dir, options, "nucleo_h743zi")
     assert prepare_build_dir(build_dir, options, "nucleo_l476rg")
+    # A directory that is no build is left alone.
+    other = tmp_path / "notes"
+    other.mkdir()
+    (other / "todo.txt").write_text("keep me\n")
+    with pytest.raises(ValueError, match="holds no build"):
+        prepare_build_dir(other, options, "nucleo_h743zi")
+    assert (other / "todo.txt").is_file()

@@ -5,8 +5,13 @@ file and the problem, and returns what later checks need:
 
 - :func:`check_west_manifest`: west's own manifest parser (imports not resolved), the
   Zephyr pin (a 4.x release), the import allowlist, the west-commands file;
+  :func:`check_west_comments`: the release its cmsis_6 comment names;
 - :func:`check_module_yml`: zephyr/module.yml against module-schema.yaml (Zephyr's
-  METADATA_SCHEMA) and the paths zephyr_module.py checks;
+  METADATA_SCHEMA) and the paths zephyr_module.py checks (a snippet root holds
+  snippets, a board root defines boards);
+- :func:`check_snippet`: a snippet.yml against snippet-schema.yaml (Zephyr's snippet
+  schema) and scripts/snippets.py's checks, its board keys against the board targets,
+  its appended files; :func:`snippet_files` what it appends for a board;
 - :func:`check_twister_yaml`: a sample.yaml / testcase.yaml against
   testsuite-schema.yaml (twister's), plus scenario names, board targets, regexes;
 - :func:`load_kconfig` / :func:`apply_fragments`: kconfiglib over Kconfig.zephyr (the
@@ -15,7 +20,12 @@ file and the problem, and returns what later checks need:
   Zephyr's build does;
 - :func:`run_cmake_stub`: an application's CMakeLists.txt and module/CMakeLists.txt run
   by CMake in script mode with Zephyr's commands stubbed (cmake_stubs.cmake);
-- :func:`check_overlay`: a board overlay's weights partition against boards.yaml.
+- :func:`check_overlay`: a board overlay's weights partition against boards.yaml;
+  :func:`check_flash_load`: a board fragment's FLASH_LOAD_SIZE ends at that partition;
+- :func:`check_configure_depends`: files whose change re-runs CMake;
+- :func:`check_ztest_file`: test names as twister's ztest scanner reads them;
+- :func:`check_cli_kconfig_runs`: successive CMake runs in one build directory apply
+  only their own -DCONFIG_... values, as Zephyr's kconfig.cmake caches them.
 """
 
 from __future__ import annotations

@@ -94,6 +94,11 @@ def prepare_build_dir(build_dir: Path, options: ZephyrBuildOptions, board: str) 
     path = build_dir / RECORD_FILE
     pristine = False
     if build_dir.exists() and any(build_dir.iterdir()):
+        if not path.is_file() and not (build_dir / "CMakeCache.txt").is_file():
+            raise ValueError(
+                f"{build_dir}: exists and holds no build (no CMakeCache.txt): remove it or"
+                " choose another --build-dir"
+            )
         try:
             previous = json.loads(path.read_text())
         except (OSError, ValueError):
