@@ -103,8 +103,10 @@ def test_zephyr_base_workspace_runs_west_build(tmp_path, west_env):
     (call,) = west_calls(west_env)
     build_dir = tmp_path / "out" / "mhsa_bench-nucleo_h743zi"
     assert call["argv"] == [
-        "build", "-b", "nucleo_h743zi", "-d", str(build_dir), "-p", "auto", str(SAMPLE),
-        "--", "-DCONFIG_TINYTX_KERNELS_REF=y", "-DCONFIG_TINYTX_WEIGHTS_PARTITION=y",
+        "build", "-b", "nucleo_h743zi", "-d", str(build_dir), "-p", "auto", "-S", "tinytx",
+        str(SAMPLE), "--", "-DCONFIG_TINYTX_KERNELS_REF=y", "-DCONFIG_TINYTX_KERNELS_ARM_DSP=n",
+        "-DCONFIG_TINYTX_KERNELS_RISCV=n", "-DCONFIG_TINYTX_WEIGHTS_PARTITION=y",
+        "-DTINYTX_GENERATED_DIR=",
     ]  # fmt: skip
     assert call["zephyr_base"] == str(zephyr)
     assert "mhsa_bench: no model to convert" in result.stdout
@@ -112,6 +114,27 @@ def test_zephyr_base_workspace_runs_west_build(tmp_path, west_env):
     assert "stm32cubeprogrammer" in result.stdout
     hex_file = build_dir / "tinytx_generated" / "weights.hex"
     assert f"--hex-file {hex_file}" in result.stdout
+
+
+def test_a_second_build_without_the_options_undoes_them(tmp_path, west_env):
+    """Zephyr keeps -DCONFIG_... values in the build directory's cache: a run without
+    --weights-image/--kernels/--shape after one with them must not build with them."""
+    west_env["ZEPHYR_BASE"] = str(fake_zephyr(tmp_path / "ws" / "zephyr"))
+    base = ["build", "mhsa_bench", "-b", "nucleo_h743zi", "--build-dir", str(tmp_path / "out")]
+    first = [*base, "--kernels", "ref", "--weights-image", "--shape", "B"]
+    for args in (first, base):
+        result = tinytx(args, west_env, REPO_ROOT)
+        assert result.returncode == 0, result.stdout + result.stderr
+    one, two = (c["argv"][c["argv"].index("--") + 1 :] for c in west_calls(west_env))
+    assert '-DCONFIG_MHSA_BENCH_SHAPE="B"' in one and "-DCONFIG_TINYTX_KERNELS_REF=y" in one
+    # The board's default variant (boards.yaml: Cortex-M7), given explicitly.
+    assert two == [
+        "-DCONFIG_TINYTX_KERNELS_REF=n", "-DCONFIG_TINYTX_KERNELS_ARM_DSP=y",
+        "-DCONFIG_TINYTX_KERNELS_RISCV=n", "-DCONFIG_TINYTX_WEIGHTS_PARTITION=n",
+        "-DTINYTX_GENERATED_DIR=",
+    ]  # fmt: skip
+    # The shape (a string symbol) cannot be undone by a value: the directory was emptied.
+    assert "options changed since its last build: starting from scratch" in result.stdout
 
 
 def test_west_topdir_workspace_and_a_failing_build(tmp_path, west_env):
@@ -132,17 +155,20 @@ def test_west_topdir_workspace_and_a_failing_build(tmp_path, west_env):
 
 
 def test_a_model_sample_is_converted_first(tmp_path, monkeypatch, capsys):
+    """The model is converted before `west build` runs: a model that cannot be is one
+    line naming it, and no build starts."""
     sample = tmp_path / "radar_like"
     (sample / "src").mkdir(parents=True)
     (sample / "src" / "main.c").write_text("int main(void) { return 0; }\n")
     (sample / "model").mkdir()
     (sample / "model" / "model.onnx").write_bytes(b"not an onnx file")
     monkeypatch.setenv("ZEPHYR_BASE", str(fake_zephyr(tmp_path / "zephyr")))
-    code = cli.main(["build", str(sample), "-b", "nucleo_h743zi"])
-    err = capsys.readouterr().err
-    # the model is converted before west runs: its error stops the build
+    args = ["build", str(sample), "-b", "nucleo_h743zi", "--build-dir", str(tmp_path / "out")]
+    code = cli.main(args)
+    err = capsys.readouterr().err.strip()
     assert code == 2
-    assert "radar_like/model/model.onnx: not an ONNX model" in err
+    assert len(err.splitlines()) == 1 and "model/model.onnx: not an ONNX model" in err, err
+    assert not (tmp_path / "out" / "radar_like-nucleo_h743zi" / "zephyr").exists()
 
 
 @pytest.mark.parametrize(

@@ -10,8 +10,8 @@
 #
 # STUB_APP may be omitted (only the module file runs). The stand-ins mirror what the
 # real commands give the next lines of Zephyr v4.2.0 application code: after
-# find_package(Zephyr), the CONFIG_* values, BOARD without qualifiers and
-# ZEPHYR_BINARY_DIR.
+# find_package(Zephyr), the CONFIG_* values, BOARD without qualifiers (boards.cmake
+# moves them to BOARD_IDENTIFIER) and ZEPHYR_BINARY_DIR.
 
 cmake_minimum_required(VERSION 3.20)
 
@@ -42,7 +42,7 @@ function(file)
   _file(${args})
   if(ARGV0 MATCHES "^(GLOB|GLOB_RECURSE)$")
     set(${ARGV1} "${${ARGV1}}" PARENT_SCOPE)
-  elseif(ARGV0 MATCHES "^(STRINGS|READ)$")
+  elseif(ARGV0 MATCHES "^(STRINGS|READ|TIMESTAMP)$")
     set(${ARGV2} "${${ARGV2}}" PARENT_SCOPE)
   endif()
 endfunction()
@@ -54,7 +54,8 @@ macro(find_package package)
     message(FATAL_ERROR "cmake_stubs: find_package(${package}) is not stubbed")
   endif()
   tinytx_stub_record(find_package ${ARGV})
-  # What the application handed Zephyr before find_package (tinytx_board_files()).
+  # What the application handed Zephyr before find_package (board files belong to the
+  # tinytx snippet, not to the application: these stay empty).
   tinytx_stub_record(EXTRA_DTC_OVERLAY_FILE ${EXTRA_DTC_OVERLAY_FILE})
   tinytx_stub_record(EXTRA_CONF_FILE ${EXTRA_CONF_FILE})
   include(${STUB_CONFIG})
@@ -72,3 +73,8 @@ if(STUB_APP)
 else()
   find_package(Zephyr)
 endif()
+
+# The files whose change re-runs CMake (set_property(DIRECTORY APPEND PROPERTY
+# CMAKE_CONFIGURE_DEPENDS ...)).
+get_property(configure_depends DIRECTORY PROPERTY CMAKE_CONFIGURE_DEPENDS)
+tinytx_stub_record(CMAKE_CONFIGURE_DEPENDS ${configure_depends})

@@ -5,8 +5,13 @@ file and the problem, and returns what later checks need:
 
 - :func:`check_west_manifest`: west's own manifest parser (imports not resolved), the
   Zephyr pin (a 4.x release), the import allowlist, the west-commands file;
+  :func:`check_west_comments`: the release its cmsis_6 comment names;
 - :func:`check_module_yml`: zephyr/module.yml against module-schema.yaml (Zephyr's
-  METADATA_SCHEMA) and the paths zephyr_module.py checks;
+  METADATA_SCHEMA) and the paths zephyr_module.py checks (a snippet root holds
+  snippets, a board root defines boards);
+- :func:`check_snippet`: a snippet.yml against snippet-schema.yaml (Zephyr's snippet
+  schema) and scripts/snippets.py's checks, its board keys against the board targets,
+  its appended files; :func:`snippet_files` what it appends for a board;
 - :func:`check_twister_yaml`: a sample.yaml / testcase.yaml against
   testsuite-schema.yaml (twister's), plus scenario names, board targets, regexes;
 - :func:`load_kconfig` / :func:`apply_fragments`: kconfiglib over Kconfig.zephyr (the
@@ -15,7 +20,12 @@ file and the problem, and returns what later checks need:
   Zephyr's build does;
 - :func:`run_cmake_stub`: an application's CMakeLists.txt and module/CMakeLists.txt run
   by CMake in script mode with Zephyr's commands stubbed (cmake_stubs.cmake);
-- :func:`check_overlay`: a board overlay's weights partition against boards.yaml.
+- :func:`check_overlay`: a board overlay's weights partition against boards.yaml;
+  :func:`check_flash_load`: a board fragment's FLASH_LOAD_SIZE ends at that partition;
+- :func:`check_configure_depends`: files whose change re-runs CMake;
+- :func:`check_ztest_file`: test names as twister's ztest scanner reads them;
+- :func:`check_cli_kconfig_runs`: successive CMake runs in one build directory apply
+  only their own -DCONFIG_... values, as Zephyr's kconfig.cmake caches them.
 """
 
 from __future__ import annotations
@@ -117,9 +127,25 @@ def check_module_yml(path: Path, repo_root: Path = REPO_ROOT) -> dict:
     kconfig = build.get("kconfig")
     if kconfig is not None and not (repo_root / kconfig).is_file():
         raise ZephyrCheckError(f"{path}: build.kconfig {kconfig!r} is not a file")
-    board_root = build.get("settings", {}).get("board_root")
-    if board_root is not None and not (repo_root / board_root / "boards").is_dir():
-        raise ZephyrCheckError(f"{path}: board_root {board_root!r} has no boards/ directory")
+    settings = build.get("settings") or {}
+    board_root = settings.get("board_root")
+    if board_root is not None:
+        boards = repo_root / board_root / "boards"
+        # Zephyr 4.x (hardware model v2) finds a board by its board.yml; a board root
+        # without one only slows list_boards.py down and suggests boards that are not.
+        if not boards.is_dir() or not any(boards.rglob("board.yml")):
+            raise ZephyrCheckError(
+                f"{path}: board_root {board_root!r} defines no board (no boards/**/board.yml)"
+            )
+    snippet_root = settings.get("snippet_root")
+    if snippet_root is not None:
+        found = sorted((repo_root / snippet_root / "snippets").rglob("snippet.yml"))
+        if not found:
+            raise ZephyrCheckError(
+                f"{path}: snippet_root {snippet_root!r} has no snippets/**/snippet.yml"
+            )
+        for snippet in found:
+            check_snippet(snippet)
     for key in ("samples", "tests"):
         for rel in data.get(key, []):
             if not (repo_root / rel).is_dir():
@@ -150,6 +176,7 @@ class Scenario:
     harness: str | None
     regexes: tuple[str, ...]
     record_regexes: tuple[str, ...]
+    snippets: tuple[str, ...] = ()
 
 
 def check_twister_yaml(path: Path) -> list[Scenario]:
@@ -191,9 +218,16 @@ def check_twister_yaml(path: Path) -> list[Scenario]:
                 raise ZephyrCheckError(f"{path}: {name}: regex {rx!r}: {exc}") from None
             if rx in records and not compiled.groupindex:
                 raise ZephyrCheckError(f"{path}: {name}: record regex {rx!r} has no named group")
+        snippets = tuple(_as_list(merged.get("required_snippets")))
         scenarios.append(
             Scenario(
-                name, tuple(platforms), tuple(configs), merged.get("harness"), regexes, records
+                name,
+                tuple(platforms),
+                tuple(configs),
+                merged.get("harness"),
+                regexes,
+                records,
+                snippets,
             )
         )
     return scenarios
@@ -231,15 +265,20 @@ def load_kconfig(
     top: Path | None = None,
     module_kconfig: Path = MODULE_KCONFIG,
     boards_dir: Path = REPO_ROOT / "boards" / "zephyr",
+    overlays: Sequence[Path] | None = None,
 ):
     """kconfiglib over ``top`` (an application's Kconfig, or the stand-in of Zephyr's
-    tree) with the tinytx module's Kconfig, for the board profile ``profile_name``."""
+    tree) with the tinytx module's Kconfig, for the board profile ``profile_name``; the
+    devicetree node labels come from ``overlays`` (default: the profile's overlay, as
+    the tinytx snippet adds it)."""
     import kconfiglib
 
     profile = board_profiles()[profile_name]
+    if overlays is None:
+        overlays = [boards_dir / f"{profile['overlay']}.overlay"] if profile.get("overlay") else []
     labels: set[str] = set()
-    if profile.get("overlay"):
-        labels = overlay_labels(boards_dir / f"{profile['overlay']}.overlay")
+    for overlay in overlays:
+        labels |= overlay_labels(overlay)
     env = {
         "srctree": str(FIXTURES),
         "TINYTX_MODULE_KCONFIG": str(module_kconfig),
@@ -308,7 +347,12 @@ def apply_fragments(kconf, fragments: Sequence[Path | str], where: str) -> dict[
         finally:
             os.unlink(tmp.name)
     for symbol, value in assigned.items():
-        got = kconf.syms[symbol].str_value
+        sym = kconf.syms[symbol]
+        got = sym.str_value
+        if sym.choice is not None and value == "n":
+            # As Zephyr's kconfig.py: an n given to a choice symbol is no request (the
+            # choice still selects its default); a y must become the selection.
+            continue
         if got != value:
             raise ZephyrCheckError(
                 f"{where}: CONFIG_{symbol} was assigned {value!r} but got {got!r}"
@@ -319,18 +363,21 @@ def apply_fragments(kconf, fragments: Sequence[Path | str], where: str) -> dict[
 
 def app_configuration(app: Path, scenario: Scenario, board: str):
     """An application's configuration for ``board`` as Zephyr merges it: its Kconfig
-    (or Zephyr's alone), prj.conf, the application's boards/<board>.conf, tinytx's
-    boards/zephyr/<board>.conf, then the scenario's extra_configs."""
+    (or Zephyr's alone), prj.conf, the application's boards/<board>.conf, the
+    EXTRA_CONF_FILE fragments of the scenario's snippets for this board (the tinytx
+    snippet: snippets/tinytx/tinytx.conf and boards/zephyr/<board>.conf), then the
+    scenario's extra_configs."""
     top = app / "Kconfig" if (app / "Kconfig").is_file() else None
-    kconf = load_kconfig(board, top)
+    overlays = [
+        p for sn in scenario.snippets for p in snippet_files(sn, board, "EXTRA_DTC_OVERLAY_FILE")
+    ]
+    kconf = load_kconfig(board, top, overlays=overlays)
     name = board.replace("/", "_")
     fragments: list[Path | str] = [app / "prj.conf"]
-    for extra in (
-        app / "boards" / f"{name}.conf",
-        REPO_ROOT / "boards" / "zephyr" / f"{name}.conf",
-    ):
-        if extra.is_file():
-            fragments.append(extra)
+    if (app / "boards" / f"{name}.conf").is_file():
+        fragments.append(app / "boards" / f"{name}.conf")
+    for snippet in scenario.snippets:
+        fragments += snippet_files(snippet, board, "EXTRA_CONF_FILE")
     fragments += list(scenario.extra_configs)
     where = f"{app.relative_to(REPO_ROOT)} {scenario.name} on {board}"
     apply_fragments(kconf, fragments, where)
@@ -385,8 +432,12 @@ def run_cmake_stub(
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd=binary_dir)
     output = proc.stdout + proc.stderr
     if proc.returncode != 0:
+        # CMake wraps a message(FATAL_ERROR) over indented lines: the message joined
+        # into one line (what a user reads as one sentence), then the output's tail.
+        error = re.search(r"CMake Error[^\n]*:\n(.*?)(?:\nCall Stack|\Z)", output, re.S)
+        message = " ".join(error[1].split()) if error else ""
         tail = "\n".join(output.strip().splitlines()[-12:])
-        raise ZephyrCheckError(f"{app or module}: CMake failed:\n{tail}")
+        raise ZephyrCheckError(f"{app or module}: CMake failed: {message}\n{tail}")
     calls = []
     for line in output.splitlines():
         if line.startswith("TINYTX_STUB|"):
@@ -423,8 +474,8 @@ PARTITION = re.compile(
 )
 
 
-def check_overlay(path: Path, board) -> None:
-    """The weights partition of a board overlay equals boards.yaml's weights_partition."""
+def overlay_partition(path: Path) -> tuple[int, int]:
+    """(offset, size) of the tinytx_weights partition of a board overlay."""
     text = path.read_text()
     if text.count("{") != text.count("}"):
         raise ZephyrCheckError(f"{path}: unbalanced braces")
@@ -443,6 +494,12 @@ def check_overlay(path: Path, board) -> None:
     offset, size = int(reg[1], 0), int(reg[2], 0)
     if int(m["unit"], 16) != offset:
         raise ZephyrCheckError(f"{path}: unit address {m['unit']} differs from reg {offset:#x}")
+    return offset, size
+
+
+def check_overlay(path: Path, board) -> None:
+    """The weights partition of a board overlay equals boards.yaml's weights_partition."""
+    offset, size = overlay_partition(path)
     flash = board.regions("flash")[0]
     part = board.weights_partition
     if (flash.address + offset, size) != (part.address, part.size):
@@ -450,3 +507,268 @@ def check_overlay(path: Path, board) -> None:
             f"{path}: partition at {flash.address + offset:#x}, {size:#x} bytes; boards.yaml"
             f" says {part.address:#x}, {part.size:#x} bytes"
         )
+
+
+# --- snippets ------------------------------------------------------------------------
+
+SNIPPET_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")  # scripts/snippets.py
+SNIPPET_FILE_VARIABLES = ("EXTRA_DTC_OVERLAY_FILE", "EXTRA_CONF_FILE", "SB_EXTRA_CONF_FILE")
+SNIPPET_ROOT = REPO_ROOT  # zephyr/module.yml: build.settings.snippet_root: .
+
+
+@dataclass(frozen=True)
+class Snippet:
+    name: str
+    path: Path
+    appends: Mapping[str, tuple[Path | str, ...]]
+    board_appends: Mapping[str, Mapping[str, tuple[Path | str, ...]]]
+
+    def files(self, board_target: str, variable: str) -> list[Path]:
+        """What the snippet appends to ``variable`` for ``board_target``, in Zephyr's
+        order: the common appends, then those of every board key that matches."""
+        found = list(self.appends.get(variable, ()))
+        for key, appends in self.board_appends.items():
+            if snippet_board_matches(key, board_target):
+                found += appends.get(variable, ())
+        return [p for p in found if isinstance(p, Path)]
+
+
+def snippet_board_matches(key: str, board_target: str) -> bool:
+    """Zephyr's test of a snippet's ``boards:`` key (scripts/snippets.py): a
+    /regular expression/ must match the whole "${BOARD}${BOARD_IDENTIFIER}", any other
+    key must equal it."""
+    if key.startswith("/"):
+        return re.fullmatch(key[1:-1], board_target) is not None
+    return key == board_target
+
+
+def check_snippet(path: Path) -> Snippet:
+    """One snippet.yml, as Zephyr 4.2's scripts/snippets.py loads it (schema, name,
+    regular-expression keys, appended files exist), plus what makes it work for
+    tinytx's boards and under twister."""
+    data = _load_yaml(path)
+    _pykwalify(path, data, FIXTURES / "snippet-schema.yaml")
+    name = data["name"]
+    if not SNIPPET_NAME.fullmatch(name):
+        raise ZephyrCheckError(f"{path}: invalid snippet name {name!r}")
+
+    def appends_of(where: str, raw: Mapping[str, str]) -> dict[str, tuple[Path | str, ...]]:
+        out: dict[str, tuple[Path | str, ...]] = {}
+        for variable, value in raw.items():
+            if variable in SNIPPET_FILE_VARIABLES:
+                file = path.parent / value
+                if not file.is_file():
+                    raise ZephyrCheckError(f"{path}: {where}{variable}: file not found: {file}")
+                out[variable] = (file.resolve(),)
+            else:
+                out[variable] = (value,)
+        return out
+
+    common = appends_of("append: ", data.get("append") or {})
+    boards = {}
+    targets = {info["target"] for info in known_boards().values()}
+    for key, settings in (data.get("boards") or {}).items():
+        if key.startswith("/") and not key.endswith("/"):
+            raise ZephyrCheckError(
+                f"{path}: board {key} starts with '/', so it must end with '/' (a regex)"
+            )
+        if not any(snippet_board_matches(key, t) for t in targets):
+            raise ZephyrCheckError(
+                f"{path}: board key {key!r} matches no board target of zephyr_boards.yaml"
+                f" ({', '.join(sorted(targets))}): Zephyr compares it with"
+                " ${BOARD}${BOARD_IDENTIFIER}, which includes the SoC qualifier"
+            )
+        boards[key] = appends_of(f"boards: {key}: ", (settings or {}).get("append") or {})
+    if not common:
+        # twister filters a platform out ("Snippet not supported") when a required
+        # snippet has no common append and none of its board keys names the platform.
+        raise ZephyrCheckError(
+            f"{path}: no common append: twister would drop every platform the snippet"
+            " names no board for (mps3/corstone300/an547)"
+        )
+    return Snippet(name, path, common, boards)
+
+
+def find_snippet(name: str, root: Path = SNIPPET_ROOT) -> Snippet:
+    for path in sorted((root / "snippets").rglob("snippet.yml")):
+        snippet = check_snippet(path)
+        if snippet.name == name:
+            return snippet
+    raise ZephyrCheckError(f"snippet {name!r}: not found under {root / 'snippets'}")
+
+
+def snippet_files(name: str, board: str, variable: str) -> list[Path]:
+    """The files snippet ``name`` appends to ``variable`` on ``board`` (a twister
+    platform name of zephyr_boards.yaml)."""
+    target = known_boards()[board]["target"]
+    return find_snippet(name).files(target, variable)
+
+
+# --- flash load region ---------------------------------------------------------------
+
+
+def conf_values(path: Path) -> dict[str, str]:
+    values = {}
+    for line in path.read_text().splitlines():
+        m = CONF_LINE.match(line.strip())
+        if m:
+            values[m[1]] = _unquote(m[2])
+    return values
+
+
+def check_flash_load(conf: Path, overlay: Path, board) -> tuple[int, int]:
+    """The board fragment's CONFIG_FLASH_LOAD_OFFSET / _SIZE keep the image out of the
+    weights partition: offset + size must be the partition's start (the overlay's reg
+    and boards.yaml's weights_partition). Returns (offset, size)."""
+    values = conf_values(conf)
+    if "CONFIG_FLASH_LOAD_SIZE" not in values:
+        raise ZephyrCheckError(
+            f"{conf}: no CONFIG_FLASH_LOAD_SIZE: nothing stops the firmware from growing"
+            " into the weights partition"
+        )
+    try:
+        size = int(values["CONFIG_FLASH_LOAD_SIZE"], 16)
+        offset = int(values.get("CONFIG_FLASH_LOAD_OFFSET", "0"), 16)
+    except ValueError as exc:
+        raise ZephyrCheckError(f"{conf}: FLASH_LOAD_* is not a hex value: {exc}") from None
+    if size == 0:
+        raise ZephyrCheckError(f"{conf}: CONFIG_FLASH_LOAD_SIZE=0 means the whole flash")
+    part_offset, _ = overlay_partition(overlay)
+    flash = board.regions("flash")[0]
+    if board.weights_partition.address - flash.address != part_offset:
+        raise ZephyrCheckError(f"{overlay}: partition offset {part_offset:#x} is not boards.yaml's")
+    if offset + size != part_offset:
+        raise ZephyrCheckError(
+            f"{conf}: the image may occupy {offset:#x}..{offset + size:#x} of the flash;"
+            f" the weights partition starts at offset {part_offset:#x}"
+            f" ({flash.address + part_offset:#x}): the load region must end there"
+        )
+    return offset, size
+
+
+# --- twister's ztest scanner ---------------------------------------------------------
+
+# The pattern twister (Zephyr v4.2.0 scripts/pylib/twister/twisterlib/testsuite.py,
+# scan_file) finds new-style ztest test cases with, in the source file as written (not
+# preprocessed): a line that starts, after any blanks, with ZTEST, ZTEST_F, ZTEST_USER
+# or ZTEST_USER_F, then "(suite," and a test name of [a-zA-Z0-9_]. Twister drops the
+# first "test_" of the name and reports a name without that prefix as an error.
+ZTEST_CASE = re.compile(
+    rb"^\s*(?:ZTEST|ZTEST_F|ZTEST_USER|ZTEST_USER_F)\(\s*(?P<suite_name>[a-zA-Z0-9_]+)\s*,"
+    rb"\s*(?P<testcase_name>[a-zA-Z0-9_]+)\s*",
+    re.MULTILINE,
+)
+
+
+def twister_ztest_names(path: Path) -> list[str]:
+    """The test case names twister's scanner reads from ``path`` (prefix removed)."""
+    names = [m["testcase_name"].decode() for m in ZTEST_CASE.finditer(path.read_bytes())]
+    return [n.replace("test_", "", 1) for n in names]
+
+
+def check_ztest_file(path: Path, expected: Sequence[str]) -> list[str]:
+    """Every ZTEST of ``path`` is one twister sees under its own name: no ZTEST inside a
+    macro body (an indented line, which the scanner still reads, e.g. as test_##name ->
+    an empty name), no empty or duplicate name, and ``expected`` all found."""
+    for number, line in enumerate(path.read_text().splitlines(), 1):
+        if re.match(r"^\s+ZTEST(_F|_USER|_USER_F)?\(", line):
+            raise ZephyrCheckError(
+                f"{path}:{number}: indented ZTEST( line (a macro body?): twister reads it"
+                f" as a test case: {line.strip()}"
+            )
+    raw = [m["testcase_name"].decode() for m in ZTEST_CASE.finditer(path.read_bytes())]
+    unprefixed = [n for n in raw if not n.startswith("test_")]
+    if unprefixed:
+        # twister: "Found a test that does not start with test_" fails the scan.
+        raise ZephyrCheckError(f"{path}: test names without the test_ prefix: {unprefixed}")
+    names = twister_ztest_names(path)
+    bad = [n for n in names if not re.fullmatch(r"[a-z0-9][a-z0-9_]*", n)]
+    if bad:
+        raise ZephyrCheckError(f"{path}: test names twister cannot use: {bad}")
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise ZephyrCheckError(f"{path}: duplicate test names: {duplicates}")
+    missing = [n for n in expected if n not in names]
+    if missing:
+        raise ZephyrCheckError(f"{path}: twister finds no test case for {', '.join(missing)}")
+    return names
+
+
+# --- west.yml comments ---------------------------------------------------------------
+
+# Zephyr v4.2.0 migration guide, "Modules > CMSIS": Cortex-M boards and SoCs need the
+# CMSIS_6 module from v4.2.0 on (before, the cmsis module with CMSIS 5.9.0); Cortex-A
+# and Cortex-R keep using cmsis.
+CMSIS_6_SINCE = "4.2"
+
+
+def check_west_comments(path: Path) -> None:
+    """The comment above cmsis_6 in the allowlist names the release that made Cortex-M
+    use it."""
+    lines = path.read_text().splitlines()
+    try:
+        at = next(i for i, line in enumerate(lines) if line.strip() == "- cmsis_6")
+    except StopIteration:
+        raise ZephyrCheckError(f"{path}: no cmsis_6 in the allowlist") from None
+    comment = []
+    for line in reversed(lines[:at]):
+        if not line.strip().startswith("#"):
+            break
+        comment.insert(0, line.strip().lstrip("#").strip())
+    text = " ".join(comment)
+    releases = set(re.findall(r"Zephyr (?:v)?(\d+\.\d+)", text))
+    if releases != {CMSIS_6_SINCE}:
+        raise ZephyrCheckError(
+            f"{path}: the cmsis_6 comment names Zephyr {', '.join(sorted(releases)) or 'no'}"
+            f" release; Cortex-M moved to CMSIS_6 in Zephyr {CMSIS_6_SINCE}"
+        )
+
+
+# --- Kconfig values given on the CMake command line ----------------------------------
+
+
+def cli_kconfig_after(runs: Sequence[tuple[Sequence[str], bool]]) -> dict[str, str]:
+    """The CONFIG_* assignments Zephyr's kconfig.cmake applies on the last of ``runs``
+    in one build directory. Each run is (CMake arguments, pristine). A -DCONFIG_X=v is
+    applied and remembered in the cache as CLI_CONFIG_X when it survives Kconfig (a
+    bool "n" does not: .config writes no CONFIG_X=n); a later run that does not give
+    CONFIG_X applies the remembered value again. A pristine run forgets the cache."""
+    cached: dict[str, str] = {}
+    applied: dict[str, str] = {}
+    for args, pristine in runs:
+        if pristine:
+            cached = {}
+        given = {}
+        for arg in args:
+            m = re.match(r"^-D(CONFIG_[A-Za-z0-9_]+)=(.*)$", arg)
+            if m:
+                given[m[1]] = m[2]
+        applied = {**cached, **given}
+        cached = {k: v for k, v in applied.items() if v not in ("n", "")}
+    return applied
+
+
+def check_cli_kconfig_runs(runs: Sequence[tuple[Sequence[str], bool]]) -> None:
+    """Each run of ``runs`` applies its own CONFIG_* arguments and nothing an earlier
+    run left in the cache (a `tinytx build` is defined by its command line alone)."""
+    for n in range(1, len(runs) + 1):
+        own = cli_kconfig_after(runs[n - 1 : n])
+        got = cli_kconfig_after(runs[:n])
+        stale = {k: v for k, v in got.items() if own.get(k) != v}
+        if stale:
+            raise ZephyrCheckError(
+                f"run {n}: Kconfig values of an earlier run stay in the CMake cache: "
+                + ", ".join(f"{k}={v}" for k, v in sorted(stale.items()))
+            )
+
+
+def check_configure_depends(run: StubRun, required: Sequence[Path]) -> set[str]:
+    """Every path of ``required`` is a CMake configure dependency of ``run`` (editing
+    it re-runs CMake, and with it the generator that read it)."""
+    deps = {a for args in run.args_of("CMAKE_CONFIGURE_DEPENDS") for a in args}
+    missing = [str(p) for p in required if str(p) not in deps]
+    if missing:
+        raise ZephyrCheckError(
+            f"CMake does not re-run when these change (CMAKE_CONFIGURE_DEPENDS): {missing}"
+        )
+    return deps

@@ -9,6 +9,16 @@
 
 #include "tinytx_port/zephyr.h"
 
+#if defined(CONFIG_TINYTX_WEIGHTS_PARTITION)
+/*
+ * The weights are read in place through the CPU's address map: the partition must be
+ * on memory-mapped internal flash (a soc-nv-flash node), the only kind whose partitions
+ * DT_FIXED_PARTITION_ADDR gives a CPU address for.
+ */
+BUILD_ASSERT(DT_NODE_EXISTS(DT_MEM_FROM_FIXED_PARTITION(TINYTX_PORT_WEIGHTS_NODE)),
+	     "tinytx_weights_partition is not a partition of memory-mapped (soc-nv-flash) flash");
+#endif
+
 #if CONFIG_TINYTX_ARENA_SIZE > 0
 uint8_t tinytx_port_arena[CONFIG_TINYTX_ARENA_SIZE] TINYTX_PORT_ARENA_ATTR;
 #endif

@@ -16,11 +16,7 @@ FLASH_RUNNERS = {
     "nucleo_h743zi": ("stm32cubeprogrammer", "openocd", "jlink", "pyocd"),
 }
 
-KERNEL_CONFIGS = {
-    "ref": "CONFIG_TINYTX_KERNELS_REF=y",
-    "arm": "CONFIG_TINYTX_KERNELS_ARM_DSP=y",
-    "riscv": "CONFIG_TINYTX_KERNELS_RISCV=y",
-}
+KERNELS = ("arm", "ref", "riscv")
 
 
 def add_parser(sub: argparse._SubParsersAction, name: str, help_text: str) -> None:
@@ -46,7 +42,11 @@ def add_parser(sub: argparse._SubParsersAction, name: str, help_text: str) -> No
         type=Path,
         help=BUILD_DIR_HELP + "; the build goes to <root>/<sample>-<board>",
     )
-    p.add_argument("--kernels", choices=sorted(KERNEL_CONFIGS), help="kernel variant")
+    p.add_argument(
+        "--kernels",
+        choices=KERNELS,
+        help="kernel variant (default: the board's, arm on the Cortex-M4/M7 Nucleo boards)",
+    )
     p.add_argument(
         "--weights-image",
         action="store_true",
@@ -142,9 +142,16 @@ def _build_emulated(sample, board, args: argparse.Namespace) -> int:
 
 
 def _build_zephyr(sample, args: argparse.Namespace, boards) -> int:
+    from tinytx.core.codegen.project import default_kernels
     from tinytx.core.errors import TinytxError
-    from tinytx.toolchain.appbuild.samples import generate
-    from tinytx.toolchain.appbuild.workspace import GET_WORKSPACE, find_workspace, west_build
+    from tinytx.toolchain.appbuild.samples import GenerateOptions, generate
+    from tinytx.toolchain.appbuild.workspace import (
+        GET_WORKSPACE,
+        ZephyrBuildOptions,
+        find_workspace,
+        prepare_build_dir,
+        west_build,
+    )
 
     if args.run:
         raise ValueError("--run: only for the emulated profiles; on a board use `west flash`")
@@ -161,29 +168,41 @@ def _build_zephyr(sample, args: argparse.Namespace, boards) -> int:
         )
     print(f"Zephyr: {workspace.zephyr_base} (found by {workspace.found_by})")
     build_dir = (args.build_dir / f"{sample.name}-{board.replace('/', '_')}").resolve()
-    cmake_args: list[str] = []
-    if sample.model is not None:
-        options = _options(sample, args, board, board)
-        generated = generate(sample, build_dir / "tinytx_converted", options)
+    # The variant the model is converted for is the one Kconfig is told to build: the
+    # board's default (boards.yaml) unless --kernels; a board tinytx does not know keeps
+    # Kconfig's default and its model is converted at configure time (module CMake).
+    board_name = board.split("@")[0].split("/")[0]  # without revision and qualifiers
+    known = board_name if board_name in boards else None
+    kernels = args.kernels
+    if kernels is None and known is not None:
+        kernels = default_kernels(known)
+    converted_dir = build_dir / "tinytx_converted"
+    options = ZephyrBuildOptions(
+        kernels=kernels,
+        weights_partition=args.weights_image,
+        generated_dir=converted_dir if sample.model is not None and known else None,
+        shape=args.shape,
+        seed=args.seed,
+        extra=tuple(args.cmake_arg),
+    )
+    if prepare_build_dir(build_dir, options, board):
+        print(f"{build_dir}: options changed since its last build: starting from scratch")
+    if options.generated_dir is not None:
+        generate_options = GenerateOptions(None, None, args.weights_image, known, kernels)
+        generated = generate(sample, options.generated_dir, generate_options)
         print(generated.summary)
-        cmake_args.append(f"-DTINYTX_GENERATED_DIR={generated.directory}")
+    elif sample.model is not None:
+        print(f"{sample.name}: model converted at configure time (board {board} is not in"
+              " boards/boards.yaml)")  # fmt: skip
     else:
         print(f"{sample.name}: no model to convert")
-    if args.kernels:
-        cmake_args.append("-D" + KERNEL_CONFIGS[args.kernels])
-    if args.weights_image:
-        cmake_args.append("-DCONFIG_TINYTX_WEIGHTS_PARTITION=y")
-    if args.shape is not None:
-        cmake_args.append(f'-DCONFIG_MHSA_BENCH_SHAPE="{args.shape}"')
-    if args.seed is not None:
-        cmake_args.append(f"-DCONFIG_MHSA_BENCH_SEED={args.seed}")
-    cmake_args += args.cmake_arg
+    cmake_args = options.cmake_args()
     code = west_build(workspace, board, sample.path, build_dir, cmake_args, os.environ)
     if code != 0:
         print(f"tinytx build: west build failed (exit {code})")
         return 1
     print(f"firmware: {build_dir / 'zephyr' / 'zephyr.elf'}")
-    runners = FLASH_RUNNERS.get(board.split("/")[0])
+    runners = FLASH_RUNNERS.get(board_name)
     hint = f" (runners: {', '.join(runners)}; default {runners[0]})" if runners else ""
     print(f"flash: west flash -d {build_dir}{hint}")
     if args.weights_image:

@@ -3,10 +3,20 @@
 A workspace is found through ``ZEPHYR_BASE`` (a Zephyr tree) or, failing that, through
 ``west topdir`` run from the current directory and from this checkout: the workspace
 that ``west init -m <tinytx> && west update`` makes has Zephyr at ``<topdir>/zephyr``.
+
+A ``tinytx build`` is defined by its command line alone, although its build directory
+is reused (``-p auto``) and Zephyr keeps every ``-DCONFIG_...`` of an earlier CMake run
+in the cache (CLI_CONFIG_..., re-applied while a later run does not give the symbol):
+:class:`ZephyrBuildOptions` gives every tinytx Kconfig choice on every run (``=n`` for
+those not asked for, which Kconfig then takes from its defaults), and
+:func:`prepare_build_dir` starts from an empty directory when the previous run there
+gave a value this run does not give again and cannot undo (a string or int symbol, a
+``--cmake-arg``).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -21,6 +31,87 @@ GET_WORKSPACE = (
     "get one with `west init -m <tinytx repository URL> --mr main tinytx-ws && cd tinytx-ws"
     " && west update` (docs/zephyr.md)"
 )
+
+
+# The kernel variant choice of module/Kconfig (CONFIG_TINYTX_KERNEL_VARIANT's values).
+KERNEL_SYMBOLS = {
+    "ref": "CONFIG_TINYTX_KERNELS_REF",
+    "arm": "CONFIG_TINYTX_KERNELS_ARM_DSP",
+    "riscv": "CONFIG_TINYTX_KERNELS_RISCV",
+}
+RECORD_FILE = "tinytx-build.json"
+
+
+@dataclass(frozen=True)
+class ZephyrBuildOptions:
+    """What one ``tinytx build`` asks of the Zephyr build of a sample."""
+
+    kernels: str | None  # a key of KERNEL_SYMBOLS; None: Kconfig's default for the board
+    weights_partition: bool  # CONFIG_TINYTX_WEIGHTS_PARTITION
+    generated_dir: Path | None = None  # TINYTX_GENERATED_DIR: the model converted already
+    shape: str | None = None  # mhsa_bench: CONFIG_MHSA_BENCH_SHAPE (None: its Kconfig's)
+    seed: int | None = None  # mhsa_bench: CONFIG_MHSA_BENCH_SEED
+    extra: tuple[str, ...] = ()  # --cmake-arg, verbatim
+
+    def cmake_args(self) -> list[str]:
+        """The CMake arguments: every tinytx choice explicitly, every time."""
+        if self.kernels is not None and self.kernels not in KERNEL_SYMBOLS:
+            raise ValueError(
+                f"--kernels: {self.kernels!r} is not one of {', '.join(KERNEL_SYMBOLS)}"
+            )
+        args = [
+            f"-D{symbol}={'y' if variant == self.kernels else 'n'}"
+            for variant, symbol in KERNEL_SYMBOLS.items()
+        ]
+        args.append(f"-DCONFIG_TINYTX_WEIGHTS_PARTITION={'y' if self.weights_partition else 'n'}")
+        args.append(f"-DTINYTX_GENERATED_DIR={self.generated_dir or ''}")
+        if self.shape is not None:
+            args.append(f'-DCONFIG_MHSA_BENCH_SHAPE="{self.shape}"')
+        if self.seed is not None:
+            args.append(f"-DCONFIG_MHSA_BENCH_SEED={self.seed}")
+        return [*args, *self.extra]
+
+    def record(self) -> dict:
+        """The options a later run cannot undo from its command line: a string or int
+        symbol has no value that means "the default", and a --cmake-arg is anything."""
+        return {"shape": self.shape, "seed": self.seed, "extra": list(self.extra)}
+
+
+def _outlives(previous: dict, current: dict) -> bool:
+    """Whether a value of the previous run would stay in the cache under ``current``."""
+    for key in ("shape", "seed"):
+        if previous.get(key) is not None and previous.get(key) != current[key]:
+            return True
+    return any(arg not in current["extra"] for arg in previous.get("extra", []))
+
+
+def prepare_build_dir(build_dir: Path, options: ZephyrBuildOptions, board: str) -> bool:
+    """Make ``build_dir`` ready for a build with ``options`` on ``board``: emptied first
+    when an earlier build there gave a value this one does not give again (or when its
+    options are unknown, or its board differs), so that nothing of it stays in the CMake
+    cache. Returns whether it was emptied."""
+    record = {"board": board, **options.record()}
+    path = build_dir / RECORD_FILE
+    pristine = False
+    if build_dir.exists() and any(build_dir.iterdir()):
+        if not path.is_file() and not (build_dir / "CMakeCache.txt").is_file():
+            raise ValueError(
+                f"{build_dir}: exists and holds no build (no CMakeCache.txt): remove it or"
+                " choose another --build-dir"
+            )
+        try:
+            previous = json.loads(path.read_text())
+        except (OSError, ValueError):
+            previous = None
+        if not isinstance(previous, dict) or previous.get("board") != board:
+            pristine = True
+        else:
+            pristine = _outlives(previous, record)
+        if pristine:
+            shutil.rmtree(build_dir)
+    build_dir.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(record, indent=2) + "\n")
+    return pristine
 
 
 @dataclass(frozen=True)
@@ -85,12 +176,14 @@ def west_build(
     cmake_args: Sequence[str],
     env: Mapping[str, str],
 ) -> int:
-    """``west build -b <board> -d <build_dir> -p auto <app> -- <cmake_args>``, with the
+    """``west build -b <board> -d <build_dir> -p auto -S tinytx <app> -- <cmake_args>``
+    (the tinytx snippet: the board's weights partition and Kconfig fragment), with the
     console passed through; returns west's exit status."""
     west = west_command()
     if west is None:
         raise FileNotFoundError("west is not installed (pip install west)")
-    cmd = [*west, "build", "-b", board, "-d", str(build_dir), "-p", "auto", str(app_dir)]
+    cmd = [*west, "build", "-b", board, "-d", str(build_dir), "-p", "auto", "-S", "tinytx"]
+    cmd.append(str(app_dir))
     if cmake_args:
         cmd += ["--", *cmake_args]
     run_env = dict(env)

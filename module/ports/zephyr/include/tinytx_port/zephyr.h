@@ -58,16 +58,18 @@ const char *tinytx_port_cycles_source(void);
 
 /*
  * Weights partition (CONFIG_TINYTX_WEIGHTS_PARTITION): the fixed partition with node
- * label tinytx_weights_partition (boards/zephyr/<board>.overlay). Its CPU address is
- * the flash base (the partition's grandparent node) plus the partition's offset; the
- * macros are the ones the bare-metal build passes on the command line, so an
- * application reads its weight image the same way on both.
+ * label tinytx_weights_partition (boards/zephyr/<board>.overlay, added by the tinytx
+ * snippet). Its CPU address is what Zephyr's devicetree API gives for a partition of
+ * memory-mapped flash (DT_FIXED_PARTITION_ADDR, <zephyr/devicetree/fixed-partitions.h>),
+ * so it follows however Zephyr maps partitions to addresses; the port checks at build
+ * time that the partition is on such flash (tinytx_port_zephyr.c). The macros are the
+ * ones the bare-metal build passes on the command line, so an application reads its
+ * weight image the same way on both.
  */
 #if defined(CONFIG_TINYTX_WEIGHTS_PARTITION)
 #define TINYTX_PORT_WEIGHTS_NODE DT_NODELABEL(tinytx_weights_partition)
 #define TINYTX_WEIGHTS_IMAGE 1
-#define TINYTX_WEIGHTS_PARTITION_ADDR                                                            \
-	(DT_REG_ADDR(DT_GPARENT(TINYTX_PORT_WEIGHTS_NODE)) + DT_REG_ADDR(TINYTX_PORT_WEIGHTS_NODE))
+#define TINYTX_WEIGHTS_PARTITION_ADDR DT_FIXED_PARTITION_ADDR(TINYTX_PORT_WEIGHTS_NODE)
 #define TINYTX_WEIGHTS_PARTITION_SIZE DT_REG_SIZE(TINYTX_PORT_WEIGHTS_NODE)
 #endif
 
