@@ -9,10 +9,13 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import traceback
 from collections.abc import Sequence
 
 from tinytx import __version__
-from tinytx.core.errors import TinytxError
+from tinytx.cli import output
+from tinytx.cli.exitcodes import ExitCode, code_of
+from tinytx.core.errors import PathError, TinytxError
 
 # name -> (module, one-line help). Order is the order shown by --help.
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -75,16 +78,46 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    """Run one command; the exit code is one of :class:`ExitCode` (docs/user-guide.md)."""
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+    except KeyboardInterrupt:
+        output.err("interrupted")
+        return int(ExitCode.INTERRUPTED)
     if args.command is None:
         parser.print_help()
-        return 2
+        return int(ExitCode.USAGE)
+    with output.command(args.command):
+        return run_command(args)
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """``args.func(args)`` with every way out mapped to an exit code and one line."""
     try:
         return int(args.func(args) or 0)
-    except (TinytxError, ValueError, FileNotFoundError) as exc:
-        print(f"tinytx {args.command}: error: {exc}", file=sys.stderr)
-        return 2
+    except TinytxError as exc:
+        code = code_of(exc)
+        (output.failed if code == ExitCode.FAILED else output.err)(str(exc))
+        return int(code)
+    except KeyboardInterrupt:
+        output.err("interrupted")
+        return int(ExitCode.INTERRUPTED)
+    except SystemExit as exc:  # output.die
+        return exc.code if isinstance(exc.code, int) else ExitCode.USAGE
+    except OSError as exc:
+        if exc.filename is None:
+            return _internal_error()
+        output.err(str(PathError.from_os(exc)))
+        return int(ExitCode.USAGE)
+    except Exception:
+        return _internal_error()
+
+
+def _internal_error() -> int:
+    traceback.print_exc()
+    output.bug(__version__)
+    return int(ExitCode.INTERNAL)
 
 
 if __name__ == "__main__":

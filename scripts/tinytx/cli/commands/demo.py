@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from tinytx.cli import checks
+from tinytx.core.errors import UserInputError
 from tinytx.core.paths import DEFAULT_BUILD_DIR
 
 
@@ -45,9 +47,12 @@ def add_parser(sub: argparse._SubParsersAction, name: str, help_text: str) -> No
 def run(args: argparse.Namespace) -> int:
     from tinytx.toolchain.demo import SAMPLE_BOARD, run_demo, run_sample_demo
 
+    checks.board(args.board)
+    checks.target(args.target)
+
     if args.sample is not None:
         if args.weights_image or args.target != "m4":
-            raise ValueError("--sample: runs on --board (an emulated profile), not --target")
+            raise UserInputError("--sample: runs on --board (an emulated profile), not --target")
         return run_sample_demo(
             args.sample, args.board or SAMPLE_BOARD, args.build_dir, args.kernels
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from tinytx.cli.output import inf
 from tinytx.core.targets import load_targets
 
 
@@ -14,5 +15,5 @@ def add_parser(sub: argparse._SubParsersAction, name: str, help_text: str) -> No
 
 def run(args: argparse.Namespace) -> int:
     for t in load_targets().values():
-        print(f"{t.name:<10} {t.description}")
+        inf(f"{t.name:<10} {t.description}")
     return 0

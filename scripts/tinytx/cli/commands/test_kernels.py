@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from tinytx.cli.output import inf
+from tinytx.core.errors import UserInputError
 from tinytx.core.paths import DEFAULT_BUILD_DIR
 from tinytx.core.targets import load_targets
 from tinytx.toolchain import kernel_tests as kt
@@ -38,25 +40,25 @@ def add_parser(sub: argparse._SubParsersAction, name: str, help_text: str) -> No
 
 def run(args: argparse.Namespace) -> int:
     if args.cases < 1:
-        raise ValueError(f"--cases: must be >= 1, got {args.cases}")
+        raise UserInputError(f"--cases: must be >= 1, got {args.cases}")
     names = args.target or ["host"]
     if "all" in names:
         names = list(load_targets())
     vectors = args.build_dir / "vectors" / f"seed{args.seed}-n{args.cases}.bin"
     count = kt.write_vectors(vectors, args.seed, args.cases, args.kernel)
-    print(f"{count} cases (seed {args.seed}) -> {vectors}")
+    inf(f"{count} cases (seed {args.seed}) -> {vectors}")
     status = 0
     for name in names:
         report = kt.run_suite(name, vectors, args.build_dir, kernels=args.kernels)
         if args.verbose:
-            print(report.output)
+            inf(report.output)
         for line in report.failures[:20]:
-            print(f"  {line}")
+            inf(f"  {line}")
         for s in report.summaries.values():
-            print(f"{name:<6} {s.kernel:<11} passed {s.passed:>5}  failed {s.failed:>3}")
+            inf(f"{name:<6} {s.kernel:<11} passed {s.passed:>5}  failed {s.failed:>3}")
         ok = report.complete and report.total_failed == 0 and report.returncode == 0
         verdict = "OK" if ok else f"FAILED (exit {report.returncode})"
         totals = f"{report.total_passed} passed, {report.total_failed} failed"
-        print(f"{name:<6} total: {totals}: {verdict}")
+        inf(f"{name:<6} total: {totals}: {verdict}")
         status |= 0 if ok else 1
     return status
