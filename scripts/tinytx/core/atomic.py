@@ -79,11 +79,18 @@ def _writable_file(path: Path) -> bool:
     return bool(stat.S_IMODE(mode) & 0o222) and os.access(path, os.W_OK)
 
 
+def _named(exc: OSError, path: Path) -> PathError:
+    """An OSError about a temporary (or the swap) as an error about the destination."""
+    return PathError.from_os(exc, path)
+
+
 def _make_parent(path: Path) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except FileExistsError:
         raise PathError(path, f"{path.parent} is not a directory") from None
+    except OSError as exc:
+        raise PathError.from_os(exc, path) from None
 
 
 @contextlib.contextmanager
@@ -97,7 +104,10 @@ def open_atomic(path: Path, mode: str = "w", encoding: str | None = "utf-8") -> 
     if path.exists() and not _writable_file(path):
         raise PathError(path, "read-only file (Permission denied)")
     _make_parent(path)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}{_TMP}", dir=path.parent)
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}{_TMP}", dir=path.parent)
+    except OSError as exc:
+        raise _named(exc, path) from None
     tmp = Path(tmp_name)
     try:
         keep = stat.S_IMODE(path.stat().st_mode) if path.exists() else 0o666 & ~_umask()
@@ -107,6 +117,11 @@ def open_atomic(path: Path, mode: str = "w", encoding: str | None = "utf-8") -> 
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        if exc.filename is not None and str(exc.filename) != str(tmp):
+            raise  # the writer's own error, e.g. about another file
+        raise _named(exc, path) from None
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
@@ -123,9 +138,12 @@ def temp_path(path: Path) -> Iterator[Path]:
     if path.exists() and not _writable_file(path):
         raise PathError(path, "read-only file (Permission denied)")
     _make_parent(path)
-    fd, tmp_name = tempfile.mkstemp(
-        prefix=f".{path.stem}{_TMP}", suffix=path.suffix, dir=path.parent
-    )
+    try:
+        fd, tmp_name = tempfile.mkstemp(
+            prefix=f".{path.stem}{_TMP}", suffix=path.suffix, dir=path.parent
+        )
+    except OSError as exc:
+        raise _named(exc, path) from None
     os.close(fd)
     tmp = Path(tmp_name)
     try:
@@ -135,6 +153,11 @@ def temp_path(path: Path) -> Iterator[Path]:
         with open(tmp, "rb") as f:
             os.fsync(f.fileno())
         os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        if exc.filename is not None and str(exc.filename) != str(tmp):
+            raise  # the writer's own error, e.g. about another file
+        raise _named(exc, path) from None
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
@@ -161,7 +184,10 @@ def replace_dir(path: Path, owned: Callable[[Path], bool] | None = None) -> Iter
     path = Path(path)
     check_dir_dest(path, owned)
     _make_parent(path)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}{_TMP}", dir=path.parent))
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}{_TMP}", dir=path.parent))
+    except OSError as exc:
+        raise _named(exc, path) from None
     old: Path | None = None
     try:
         os.chmod(tmp, stat.S_IMODE(path.stat().st_mode) if path.is_dir() else 0o777 & ~_umask())
@@ -180,6 +206,10 @@ def replace_dir(path: Path, owned: Callable[[Path], bool] | None = None) -> Iter
                 raise
         else:
             os.replace(tmp, path)
+    except OSError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        named = exc.filename is None or str(exc.filename).startswith(str(tmp))
+        raise (_named(exc, path) if named else exc) from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

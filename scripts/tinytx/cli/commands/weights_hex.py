@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from tinytx.cli import checks
+from tinytx.cli.checks import writing
 from tinytx.cli.output import inf
 from tinytx.core.errors import UserInputError
 
@@ -87,7 +88,6 @@ def run(args: argparse.Namespace) -> int:
 
     checks.board(args.board)
     checks.output_file(args.output, "-o")
-    checks.input_file(args.npz, "--npz")
     board = get_board(args.board)
     part = board.weights_partition
     if part is None:
@@ -98,7 +98,8 @@ def run(args: argparse.Namespace) -> int:
     payload = _payload(args)
     image = build_image(payload)
     check_fits(image, part, f"board {board.name}")
-    write_intel_hex(image, part.address, args.output)
+    with writing(args.output, "-o"):
+        write_intel_hex(image, part.address, args.output)
     crc = int.from_bytes(image[44:48], "little")
     inf(
         f"wrote {args.output}: weight image of {payload.model} ({len(payload.slots)} tensors,"

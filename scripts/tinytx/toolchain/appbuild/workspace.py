@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from tinytx.core.errors import TinytxError
 from tinytx.core.paths import REPO_ROOT
 
 GET_WORKSPACE = (
@@ -89,7 +90,7 @@ def west_build(
     console passed through; returns west's exit status."""
     west = west_command()
     if west is None:
-        raise FileNotFoundError("west is not installed (pip install west)")
+        raise TinytxError("west is not installed (pip install west)")
     cmd = [*west, "build", "-b", board, "-d", str(build_dir), "-p", "auto", str(app_dir)]
     if cmake_args:
         cmd += ["--", *cmake_args]
