@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -471,3 +473,55 @@ def test_no_colour_when_not_a_terminal(
     code, _, err = run(capsys, "vectors", "-o", "/dev/null/x", "--cases", "1")
     assert code == ExitCode.USAGE
     assert "\x1b[" not in err
+
+
+def test_die_ends_the_command_with_its_code(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import tinytx.cli.commands.targets as targets
+    from tinytx.cli import output
+
+    monkeypatch.setattr(targets, "run", lambda args: output.die(ExitCode.FAILED, "no answer"))
+    code, _, err = run(capsys, "targets")
+    assert code == ExitCode.FAILED
+    assert one_line(err) == "tinytx targets: error: no answer"
+
+
+def test_colour_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    from tinytx.cli import output
+
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.setenv("TERM", "xterm")
+    for stream, coloured in ((Tty(), True), (io.StringIO(), False)):
+        monkeypatch.setattr(sys, "stderr", stream)
+        output.wrn("careful")
+        assert ("\x1b[" in stream.getvalue()) == coloured
+        assert "tinytx: warning: careful" in stream.getvalue()
+    monkeypatch.setenv("NO_COLOR", "1")
+    tty = Tty()
+    monkeypatch.setattr(sys, "stderr", tty)
+    output.err("plain")
+    assert tty.getvalue() == "tinytx: error: plain\n"
+
+
+def test_closed_stdout_stops_quietly() -> None:
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # nobody reads: the first write fails with EPIPE
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "tinytx.cli", "targets"],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+        )
+    finally:
+        os.close(write_end)
+    assert proc.returncode == ExitCode.BROKEN_PIPE == 141
+    assert proc.stderr == ""

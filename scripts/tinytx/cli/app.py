@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 import traceback
 from collections.abc import Sequence
@@ -95,7 +96,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 def run_command(args: argparse.Namespace) -> int:
     """``args.func(args)`` with every way out mapped to an exit code and one line."""
     try:
-        return int(args.func(args) or 0)
+        code = int(args.func(args) or 0)
+        sys.stdout.flush()  # a closed pipe shows here, not at the interpreter's exit
+        return code
     except TinytxError as exc:
         code = code_of(exc)
         (output.failed if code == ExitCode.FAILED else output.err)(str(exc))
@@ -104,7 +107,13 @@ def run_command(args: argparse.Namespace) -> int:
         output.err("interrupted")
         return int(ExitCode.INTERRUPTED)
     except SystemExit as exc:  # output.die
-        return exc.code if isinstance(exc.code, int) else ExitCode.USAGE
+        if exc.code is None:
+            return int(ExitCode.OK)
+        return exc.code if isinstance(exc.code, int) else int(ExitCode.USAGE)
+    except BrokenPipeError:
+        # the reader of stdout went away (`tinytx ... | head`): stop quietly, as `cat` does
+        _silence_stdout()
+        return int(ExitCode.BROKEN_PIPE)
     except OSError as exc:
         if exc.filename is None:
             return _internal_error()
@@ -112,6 +121,17 @@ def run_command(args: argparse.Namespace) -> int:
         return int(ExitCode.USAGE)
     except Exception:
         return _internal_error()
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so that the interpreter's final flush does not fail."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    finally:
+        os.close(devnull)
 
 
 def _internal_error() -> int:

@@ -54,6 +54,15 @@ def output_dir(path: Path, option: str, owned: Callable[[Path], bool] | None = N
     check_dir_dest(Path(path), owned, option)
 
 
+def build_dir(path: Path, option: str = "--build-dir") -> None:
+    """A build directory (reused between runs, so it may hold anything): not a file, and
+    it or its nearest existing ancestor is a writable directory."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise PathError(path, "is a file, expected a directory", option)
+    check_dir_dest(path, owned=lambda _: True, what=option)
+
+
 def input_file(path: Path | None, option: str) -> None:
     """``path`` (when given) is an existing, readable file."""
     if path is None:

@@ -19,6 +19,8 @@ class ExitCode(IntEnum):
     INTERNAL = 3
     #: interrupted (Ctrl-C, SIGINT)
     INTERRUPTED = 130
+    #: the reader of stdout went away (``tinytx ... | head``), as 128 + SIGPIPE
+    BROKEN_PIPE = 141
 
 
 def code_of(exc: TinytxError) -> ExitCode:

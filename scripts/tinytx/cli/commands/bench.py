@@ -131,6 +131,7 @@ def check_outputs(args: argparse.Namespace) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    checks.build_dir(args.build_dir)
     check_outputs(args)
     if args.exp_table and (args.models or args.fit_costs or args.check_costs
                            or args.target == "rv32x8"):  # fmt: skip

@@ -7,6 +7,7 @@ import argparse
 import os
 from pathlib import Path
 
+from tinytx.cli import checks
 from tinytx.cli.output import inf
 from tinytx.core.errors import PathError, UserInputError
 from tinytx.core.paths import DEFAULT_BUILD_DIR
@@ -75,6 +76,8 @@ def run(args: argparse.Namespace) -> int:
     from tinytx.toolchain.appbuild.samples import find_sample
 
     sample = find_sample(args.sample)
+    if args.generate_only is None:
+        checks.build_dir(args.build_dir)
     if args.generate_only is not None:
         if args.generate_only.exists() and not args.generate_only.is_dir():
             raise PathError(

@@ -45,6 +45,7 @@ def add_parser(sub: argparse._SubParsersAction, name: str, help_text: str) -> No
 
 
 def run(args: argparse.Namespace) -> int:
+    checks.build_dir(args.build_dir)
     from tinytx.toolchain.demo import SAMPLE_BOARD, run_demo, run_sample_demo
 
     checks.board(args.board)

@@ -78,6 +78,7 @@ def target_of(board_name: str | None, target_name: str | None):
 
 
 def run(args: argparse.Namespace) -> int:
+    checks.build_dir(args.build_dir)
     from tinytx.toolchain.build import exp_table_defines
     from tinytx.toolchain.demo import print_memory
     from tinytx.toolchain.firmware import emulate, resolve_source

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from tinytx.cli import checks
 from tinytx.cli.output import inf
 from tinytx.core.errors import UserInputError
 from tinytx.core.paths import DEFAULT_BUILD_DIR
@@ -39,6 +40,7 @@ def add_parser(sub: argparse._SubParsersAction, name: str, help_text: str) -> No
 
 
 def run(args: argparse.Namespace) -> int:
+    checks.build_dir(args.build_dir)
     if args.cases < 1:
         raise UserInputError(f"--cases: must be >= 1, got {args.cases}")
     names = args.target or ["host"]
