@@ -525,3 +525,26 @@ def test_closed_stdout_stops_quietly() -> None:
         os.close(write_end)
     assert proc.returncode == ExitCode.BROKEN_PIPE == 141
     assert proc.stderr == ""
+
+
+def test_current_directory_and_symlink_outputs(
+    good: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shutil.copytree(good / "out", tmp_path / "here")
+    (tmp_path / "link").symlink_to(tmp_path / "here")
+    bare = tmp_path / "bare.onnx"
+    shutil.copy(RADAR, bare)
+    monkeypatch.chdir(tmp_path / "here")  # `-o .`: the files are replaced, not the directory
+    assert main(["convert", str(bare), "-o", "."]) == ExitCode.OK
+    assert Path.cwd().samefile(tmp_path / "here")
+    assert sorted(p.name for p in Path.cwd().iterdir()) == [
+        "model.c",
+        "model.h",
+        "plan.txt",
+        PROVENANCE,
+    ]
+    monkeypatch.chdir(tmp_path)  # through a link: its target is replaced, the link stays
+    assert main(["convert", str(RADAR), "-o", "link"]) == ExitCode.OK
+    assert (tmp_path / "link").is_symlink()
+    assert (tmp_path / "here" / "test_data.c").is_file()
+    assert no_temporaries(tmp_path) == []

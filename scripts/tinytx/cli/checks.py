@@ -31,6 +31,19 @@ def write_output(path: Path | str, text: str, option: str) -> None:
         write_text(Path(path), text)
 
 
+def seed(text: str) -> int:
+    """argparse type of the ``--seed`` options: an integer >= 0 (numpy's seeds)."""
+    import argparse
+
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
+    return value
+
+
 def output_file(path: Path | str | None, option: str) -> None:
     """``path`` (when given) can be written as a file."""
     if path is None:

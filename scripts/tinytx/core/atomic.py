@@ -180,9 +180,14 @@ def replace_dir(path: Path, owned: Callable[[Path], bool] | None = None) -> Iter
     """A fresh temporary directory that replaces ``path`` (and all it held) when the ``with``
     block ends without error. An existing non-empty ``path`` must be ``owned`` (a previous
     output of the same kind); otherwise :class:`PathError` is raised before anything is
-    written, and user files are never deleted."""
-    path = Path(path)
-    check_dir_dest(path, owned)
+    written, and user files are never deleted.
+
+    A symbolic link is followed (its target is replaced). The current directory, or one
+    of its parents, cannot be swapped away from under the process: its files are replaced
+    one by one instead (each atomically) and the previous files not written again are
+    removed."""
+    check_dir_dest(Path(path), owned)
+    path = Path(path).resolve()
     _make_parent(path)
     try:
         tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}{_TMP}", dir=path.parent))
@@ -196,7 +201,9 @@ def replace_dir(path: Path, owned: Callable[[Path], bool] | None = None) -> Iter
             if f.is_file():
                 with open(f, "rb") as fh:
                     os.fsync(fh.fileno())
-        if path.is_dir():
+        if path.is_dir() and _holds_cwd(path):
+            _replace_files(tmp, path)
+        elif path.is_dir():
             old = Path(tempfile.mkdtemp(prefix=f".{path.name}.old-", dir=path.parent))
             os.replace(path, old / "d")
             try:
@@ -216,3 +223,24 @@ def replace_dir(path: Path, owned: Callable[[Path], bool] | None = None) -> Iter
     finally:
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _holds_cwd(path: Path) -> bool:
+    try:
+        cwd = Path.cwd().resolve()
+    except OSError:
+        return False
+    return cwd == path or path in cwd.parents
+
+
+def _replace_files(src: Path, dest: Path) -> None:
+    """Move every file of ``src`` over ``dest`` (one os.replace each), then remove the files
+    of ``dest`` that ``src`` did not have (a previous output's, checked by the caller)."""
+    names = {f.name for f in src.iterdir()}
+    for name in sorted(names):
+        os.replace(src / name, dest / name)
+    for f in dest.iterdir():
+        if f.name not in names and (f.is_file() or f.is_symlink()):
+            f.unlink()

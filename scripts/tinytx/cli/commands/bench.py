@@ -116,7 +116,7 @@ def add_parser(sub: argparse._SubParsersAction, name: str, help_text: str) -> No
         "default 8); m4/m7: also measure that block at min(N, S) rows per tile (its row "
         "follows each shape's table; with --total, the last line is its count)",
     )
-    p.add_argument("--seed", type=int, default=DEFAULT_SEED, help="seed of the random data")
+    p.add_argument("--seed", type=checks.seed, default=DEFAULT_SEED, help="seed of the random data")
     p.add_argument("--build-dir", type=Path, default=DEFAULT_BUILD_DIR)
     p.set_defaults(func=run)
 

@@ -59,7 +59,7 @@ def add_parser(sub: argparse._SubParsersAction, name: str, help_text: str) -> No
         "PARTITION) and write the image as Intel HEX (weights.hex) to flash there",
     )
     p.add_argument("--shape", help="mhsa_bench: the block's shape (A-D; default per board)")
-    p.add_argument("--seed", type=int, help="mhsa_bench: seed of the block (default 7)")
+    p.add_argument("--seed", type=checks.seed, help="mhsa_bench: seed of the block (default 7)")
     p.add_argument("--run", action="store_true", help="emulated profiles: run it on QEMU")
     p.add_argument(
         "--cmake-arg",

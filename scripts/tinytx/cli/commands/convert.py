@@ -80,6 +80,8 @@ def check_options(args: argparse.Namespace) -> None:
     checks.board(args.board)
     checks.input_file(args.calibration, "--calibration")
     checks.input_file(args.inputs, "--inputs")
+    if args.reserve is not None and args.reserve < 0:
+        raise UserInputError(f"--reserve: expected bytes >= 0, got {args.reserve}")
 
 
 def run(args: argparse.Namespace) -> int:

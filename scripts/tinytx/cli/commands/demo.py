@@ -28,7 +28,7 @@ def add_parser(sub: argparse._SubParsersAction, name: str, help_text: str) -> No
     )
     p.add_argument("--target", default="m4", help="emulated target (default: m4)")
     p.add_argument("--kernels", choices=["ref", "arm"], help="kernel variant (default: arm)")
-    p.add_argument("--seed", type=int, default=7, help="seed of the random model and input")
+    p.add_argument("--seed", type=checks.seed, default=7, help="seed of the random model and input")
     p.add_argument(
         "--board",
         help="emulated board profile of boards/boards.yaml (e.g. nucleo_l476rg_emu): its QEMU"

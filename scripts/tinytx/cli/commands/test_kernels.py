@@ -31,7 +31,7 @@ def add_parser(sub: argparse._SubParsersAction, name: str, help_text: str) -> No
         choices=["ref", "arm", "riscv"],
         help="kernel variant (default: each target's own, e.g. arm on m4/m7)",
     )
-    p.add_argument("--seed", type=int, default=kt.DEFAULT_SEED, help="vector seed")
+    p.add_argument("--seed", type=checks.seed, default=kt.DEFAULT_SEED, help="vector seed")
     p.add_argument("--cases", type=int, default=kt.DEFAULT_CASES, help="cases per kernel")
     p.add_argument("--kernel", action="append", help="only this kernel (repeatable)")
     p.add_argument("--build-dir", type=Path, default=DEFAULT_BUILD_DIR)

@@ -19,7 +19,7 @@ def add_parser(sub: argparse._SubParsersAction, name: str, help_text: str) -> No
         description=help_text + " (format: scripts/tinytx/core/vectors/format.py).",
     )
     p.add_argument("-o", "--output", type=Path, required=True, help="vector file to write")
-    p.add_argument("--seed", type=int, default=kt.DEFAULT_SEED)
+    p.add_argument("--seed", type=checks.seed, default=kt.DEFAULT_SEED)
     p.add_argument("--cases", type=int, default=kt.DEFAULT_CASES, help="cases per kernel")
     p.add_argument("--kernel", action="append", help="only this kernel (repeatable)")
     p.set_defaults(func=run)

@@ -24,7 +24,7 @@ def add_parser(sub: argparse._SubParsersAction, name: str, help_text: str) -> No
     src = p.add_mutually_exclusive_group()
     src.add_argument(
         "--demo-seed",
-        type=int,
+        type=checks.seed,
         metavar="SEED",
         help="the mhsa_bench model of `tinytx demo --seed SEED` (default: 7)",
     )
