@@ -437,6 +437,11 @@ def test_a_plain_value_error_is_a_bug_not_bad_input(
         (Mismatch("output 3 differs"), ExitCode.FAILED, "tinytx targets: FAILED: output 3"),
         (KeyboardInterrupt(), ExitCode.INTERRUPTED, "tinytx targets: error: interrupted"),
         (
+            ModuleNotFoundError("No module named 'matplotlib'", name="matplotlib"),
+            ExitCode.USAGE,
+            "tinytx targets: error: Python module 'matplotlib' is missing",
+        ),
+        (
             FileNotFoundError(2, "No such file or directory", "/no/such"),
             ExitCode.USAGE,
             "tinytx targets: error: /no/such: No such file or directory",

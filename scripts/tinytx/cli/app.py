@@ -114,6 +114,14 @@ def run_command(args: argparse.Namespace) -> int:
         # the reader of stdout went away (`tinytx ... | head`): stop quietly, as `cat` does
         _silence_stdout()
         return int(ExitCode.BROKEN_PIPE)
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").split(".")[0] == "tinytx":
+            return _internal_error()  # an incomplete install or a bug: the traceback helps
+        output.err(
+            f"Python module '{exc.name}' is missing: install tinytx with its dependencies "
+            "into this Python (`make setup`, or `pip install -e .` in the tinytx repository)"
+        )
+        return int(ExitCode.USAGE)
     except OSError as exc:
         if exc.filename is None:
             return _internal_error()
