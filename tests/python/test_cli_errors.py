@@ -139,6 +139,11 @@ def convert_to(out: str, model: Path = RADAR) -> Callable[[Path], list[str]]:
     return lambda tmp: ["convert", str(model), "-o", str(tmp / out)]
 
 
+def run_radar(tmp: Path) -> list[str]:
+    board = ["--board", "nucleo_l476rg_emu", "--kernels", "ref"]
+    return ["run", str(RADAR), *board, "--emulate", "--build-dir", str(tmp / "build")]
+
+
 def hex_to(out: str, *extra: str) -> Callable[[Path], list[str]]:
     return lambda tmp: ["weights-hex", "--board", "nucleo_h743zi", "-o", str(tmp / out), *extra]
 
@@ -200,6 +205,20 @@ CASES = [
         ],
         "does not fit",
         ExitCode.FAILED,
+    ),
+    # run: the same codes as convert (does not fit: 1), its outputs checked first
+    Case(
+        "run-does-not-fit",
+        lambda tmp: [*run_radar(tmp), "--reserve", "131000"],
+        "does not fit nucleo_l476rg_emu",
+        ExitCode.FAILED,
+    ),
+    Case(
+        "run-profile-json-dir",
+        lambda tmp: [*run_radar(tmp), "--profile-json", str(tmp / "d")],
+        "--profile-json: ",
+        setup=lambda tmp: (tmp / "d").mkdir(),
+        keep="d",
     ),
     # weights-hex -o FILE
     Case("hex-parent-is-a-file", hex_to("w.hex/w.hex"), "is not a directory"),

@@ -82,10 +82,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; the exit code is one of :class:`ExitCode` (docs/user-guide.md)."""
     try:
         parser = build_parser()
-        args = parser.parse_args(argv)
+        args = parser.parse_args(argv)  # usage errors and --help: SystemExit, as argparse does
     except KeyboardInterrupt:
         output.err("interrupted")
         return int(ExitCode.INTERRUPTED)
+    except TinytxError as exc:  # e.g. a broken boards.yaml read for an option's choices
+        output.err(str(exc))
+        return int(code_of(exc))
+    except Exception:
+        return _internal_error()
     if args.command is None:
         parser.print_help()
         return int(ExitCode.USAGE)
@@ -109,7 +114,10 @@ def run_command(args: argparse.Namespace) -> int:
     except SystemExit as exc:  # output.die
         if exc.code is None:
             return int(ExitCode.OK)
-        return exc.code if isinstance(exc.code, int) else int(ExitCode.USAGE)
+        if isinstance(exc.code, int):
+            return exc.code
+        output.err(str(exc.code))
+        return int(ExitCode.USAGE)
     except BrokenPipeError:
         # the reader of stdout went away (`tinytx ... | head`): stop quietly, as `cat` does
         _silence_stdout()
