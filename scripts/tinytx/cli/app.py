@@ -69,6 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="tinytx",
         description="Deploy quantized Tiny Transformers on microcontrollers.",
+        epilog="exit codes (every command): 0 ok; 1 does not fit or does not match; 2 bad "
+        "input, option or path; 3 internal error (a bug: please report it); 130 interrupted. "
+        "See docs/user-guide.md, 'Output and exit codes'.",
     )
     parser.add_argument("--version", action="version", version=f"tinytx {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="<command>")
