@@ -572,3 +572,23 @@ def test_current_directory_and_symlink_outputs(
     assert (tmp_path / "link").is_symlink()
     assert (tmp_path / "here" / "test_data.c").is_file()
     assert no_temporaries(tmp_path) == []
+
+
+def test_file_outputs_follow_links_and_never_replace_devices(
+    good: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import stat
+
+    shutil.copy(good / "w.hex", tmp_path / "real.hex")
+    (tmp_path / "link.hex").symlink_to("real.hex")
+    hex_cmd = ["weights-hex", "--board", "nucleo_h743zi", "--demo-seed", "8"]
+    assert main([*hex_cmd, "-o", str(tmp_path / "link.hex")]) == ExitCode.OK
+    assert (tmp_path / "link.hex").is_symlink()
+    assert (tmp_path / "real.hex").read_bytes() != (good / "w.hex").read_bytes()
+    assert no_temporaries(tmp_path) == []
+    devnull = Path(os.devnull)
+    assert main([*hex_cmd, "-o", str(devnull)]) == ExitCode.OK
+    assert stat.S_ISCHR(devnull.stat().st_mode)  # written to, not replaced by a file
+    code, _, err = run(capsys, "plan", "A", "--board", "nucleo_h743zi", "--json", os.devnull)
+    assert code == ExitCode.OK, err
+    assert stat.S_ISCHR(devnull.stat().st_mode)

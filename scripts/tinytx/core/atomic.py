@@ -8,7 +8,9 @@ the temporary is removed and the destination is left as it was: the previous goo
 or nothing.
 
 A read-only destination file is refused (not replaced), also when running as root, where
-the permission bits alone would not stop a write.
+the permission bits alone would not stop a write. A symbolic link is followed (its target
+is replaced, the link stays); a destination that is not a regular file (``/dev/null``, a
+FIFO, ``/dev/stdout``) is written in place, never replaced.
 """
 
 from __future__ import annotations
@@ -33,14 +35,33 @@ def _umask() -> int:
     return mask
 
 
+def _special(path: Path) -> bool:
+    """An existing destination that is neither a regular file nor a directory."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return False
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
+
+
+def _target(path: Path) -> Path:
+    """``path``, or the file a symbolic link at ``path`` points to."""
+    path = Path(path)
+    return Path(os.path.realpath(path)) if path.is_symlink() else path
+
+
 def check_file_dest(path: Path, what: str = "") -> None:
     """Raise :class:`PathError` unless ``path`` can be written as a file: its parent is an
     existing, writable directory and ``path`` is not a directory nor a read-only file."""
     path = Path(path)
-    parent = path.parent
     if path.is_dir():
         raise PathError(path, "is a directory, expected a file", what)
-    _check_parent(parent, path, what)
+    if _special(path):
+        if not os.access(path, os.W_OK):
+            raise PathError(path, "Permission denied", what)
+        return
+    path = _target(path)
+    _check_parent(path.parent, path, what)
     if path.exists() and not _writable_file(path):
         raise PathError(path, "read-only file (Permission denied)", what)
 
@@ -99,6 +120,11 @@ def open_atomic(path: Path, mode: str = "w", encoding: str | None = "utf-8") -> 
     path = Path(path)
     if "b" in mode:
         encoding = None
+    if _special(path):
+        with open(path, mode, encoding=encoding) as f:
+            yield f
+        return
+    path = _target(path)
     if path.is_dir():
         raise PathError(path, "is a directory, expected a file")
     if path.exists() and not _writable_file(path):
@@ -133,6 +159,10 @@ def temp_path(path: Path) -> Iterator[Path]:
     matplotlib's savefig, keep working) that replaces ``path`` when the block ends without
     error; for writers that take a path rather than a file object."""
     path = Path(path)
+    if _special(path):
+        yield path
+        return
+    path = _target(path)
     if path.is_dir():
         raise PathError(path, "is a directory, expected a file")
     if path.exists() and not _writable_file(path):
