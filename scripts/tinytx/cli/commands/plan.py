@@ -126,6 +126,8 @@ def run(args: argparse.Namespace) -> int:
     checks.json_dest(args.json)
     checks.output_file(args.plot, "--plot")
     checks.board(args.board)
+    if args.measure or args.verify:
+        checks.build_dir(args.build_dir)
     from tinytx.core.plan.block import plan_block, render_text, to_json
     from tinytx.toolchain.bench.run import parse_shape
 
