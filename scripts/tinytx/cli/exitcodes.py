@@ -13,7 +13,7 @@ class ExitCode(IntEnum):
     #: differs from the golden model, a count is over its budget
     FAILED = 1
     #: bad input or option: a model, file, path, option value, board/target/sample name,
-    #: or a missing tool (argparse's usage errors exit 2 as well)
+    #: or a tool that is missing or fails (argparse's usage errors exit 2 as well)
     USAGE = 2
     #: a bug in tinytx: the traceback is printed, please report it
     INTERNAL = 3
