@@ -108,6 +108,19 @@ def deny_replace(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(atomic.os, "replace", replace)
 
 
+def interrupt_savefig(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C while matplotlib writes a PNG (a few bytes written)."""
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    def savefig(self, fname, *args, **kwargs) -> None:
+        Path(fname).write_bytes(b"\x89PNG half")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Figure, "savefig", savefig)
+
+
 def no_run(monkeypatch: pytest.MonkeyPatch) -> None:
     """Fail the test if the bench starts (its options must be refused before)."""
 
@@ -310,6 +323,15 @@ CASES = [
         "is a directory, expected a file",
         setup=lambda tmp: (tmp / "d").mkdir(),
         keep="d",
+    ),
+    Case(
+        "plan-plot-ctrl-c",
+        lambda tmp: ["plan", "A", "--board", "nucleo_h743zi", "--plot", str(tmp / "p.png")],
+        "interrupted",
+        ExitCode.INTERRUPTED,
+        setup=lambda tmp: (tmp / "p.png").write_bytes(b"\x89PNG previous"),
+        patch=interrupt_savefig,
+        keep="p.png",
     ),
     Case(
         "vectors-ctrl-c",
