@@ -10,7 +10,7 @@ from tinytx.cli import checks
 from tinytx.cli.checks import write_output
 from tinytx.cli.commands.convert import add_options, check_options, options
 from tinytx.cli.exitcodes import ExitCode
-from tinytx.cli.output import inf
+from tinytx.cli.output import inf, progress
 from tinytx.core.errors import UserInputError
 from tinytx.core.paths import DEFAULT_BUILD_DIR
 
@@ -100,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
     source = resolve_source(args.source, args.board, kernels, options(args))
     where = board.description if board else target.description
     table = " (softmax exp table)" if args.exp_table else ""
-    inf(f"tinytx run: {source.onnx} on {where}, {kernels} kernels{table}")
+    progress(f"tinytx run: {source.onnx} on {where}, {kernels} kernels{table}")
     res = emulate(
         source,
         target,
@@ -109,6 +109,7 @@ def run(args: argparse.Namespace) -> int:
         count=not args.no_count,
         profile=profile,
         exp_table=args.exp_table,
+        echo=progress,  # the plan, the firmware and its console: progress, on stderr
     )
     conv = res.conversion
     assert conv.test is not None
