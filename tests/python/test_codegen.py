@@ -279,7 +279,7 @@ def test_node_names_cannot_break_the_c_source(toy: Path, tmp_path: Path) -> None
     path = tmp_path / "evil.onnx"
     onnx.save(m, str(path))
     conv = convert(path, ConvertOptions(kernels="ref"))
-    conv.write(tmp_path)
+    conv.write(tmp_path / "out")  # a directory of its own: write() replaces all it holds
     proc = subprocess.run(
         [
             "gcc",
@@ -289,7 +289,7 @@ def test_node_names_cannot_break_the_c_source(toy: Path, tmp_path: Path) -> None
             "-I",
             str(kernels_dir() / "include"),
             "-c",
-            str(tmp_path / "model.c"),
+            str(tmp_path / "out" / "model.c"),
             "-o",
             str(tmp_path / "model.o"),
         ],

@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
+import traceback
 from collections.abc import Sequence
 
 from tinytx import __version__
-from tinytx.core.errors import TinytxError
+from tinytx.cli import output
+from tinytx.cli.exitcodes import ExitCode, code_of
+from tinytx.core.errors import PathError, TinytxError
 
 # name -> (module, one-line help). Order is the order shown by --help.
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -65,6 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="tinytx",
         description="Deploy quantized Tiny Transformers on microcontrollers.",
+        epilog="exit codes (every command): 0 ok; 1 does not fit or does not match; 2 bad "
+        "input, option or path; 3 internal error (a bug: please report it); 130 interrupted. "
+        "See docs/user-guide.md, 'Output and exit codes'.",
     )
     parser.add_argument("--version", action="version", version=f"tinytx {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="<command>")
@@ -75,16 +82,81 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    """Run one command; the exit code is one of :class:`ExitCode` (docs/user-guide.md)."""
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)  # usage errors and --help: SystemExit, as argparse does
+    except KeyboardInterrupt:
+        output.err("interrupted")
+        return int(ExitCode.INTERRUPTED)
+    except TinytxError as exc:  # e.g. a broken boards.yaml read for an option's choices
+        output.err(str(exc))
+        return int(code_of(exc))
+    except Exception:
+        return _internal_error()
     if args.command is None:
         parser.print_help()
-        return 2
+        return int(ExitCode.USAGE)
+    with output.command(args.command):
+        return run_command(args)
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """``args.func(args)`` with every way out mapped to an exit code and one line."""
     try:
-        return int(args.func(args) or 0)
-    except (TinytxError, ValueError, FileNotFoundError) as exc:
-        print(f"tinytx {args.command}: error: {exc}", file=sys.stderr)
-        return 2
+        code = int(args.func(args) or 0)
+        sys.stdout.flush()  # a closed pipe shows here, not at the interpreter's exit
+        return code
+    except TinytxError as exc:
+        code = code_of(exc)
+        (output.failed if code == ExitCode.FAILED else output.err)(str(exc))
+        return int(code)
+    except KeyboardInterrupt:
+        output.err("interrupted")
+        return int(ExitCode.INTERRUPTED)
+    except SystemExit as exc:  # output.die
+        if exc.code is None:
+            return int(ExitCode.OK)
+        if isinstance(exc.code, int):
+            return exc.code
+        output.err(str(exc.code))
+        return int(ExitCode.USAGE)
+    except BrokenPipeError:
+        # the reader of stdout went away (`tinytx ... | head`): stop quietly, as `cat` does
+        _silence_stdout()
+        return int(ExitCode.BROKEN_PIPE)
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").split(".")[0] == "tinytx":
+            return _internal_error()  # an incomplete install or a bug: the traceback helps
+        output.err(
+            f"Python module '{exc.name}' is missing: install tinytx with its dependencies "
+            "into this Python (`make setup`, or `pip install -e .` in the tinytx repository)"
+        )
+        return int(ExitCode.USAGE)
+    except OSError as exc:
+        if exc.filename is None:
+            return _internal_error()
+        output.err(str(PathError.from_os(exc)))
+        return int(ExitCode.USAGE)
+    except Exception:
+        return _internal_error()
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so that the interpreter's final flush does not fail."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    finally:
+        os.close(devnull)
+
+
+def _internal_error() -> int:
+    traceback.print_exc()
+    output.bug(__version__)
+    return int(ExitCode.INTERNAL)
 
 
 if __name__ == "__main__":

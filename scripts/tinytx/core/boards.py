@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from tinytx.core.errors import UserInputError
 from tinytx.core.resources import boards_dir
 
 KINDS = ("flash", "ram")
@@ -104,7 +105,7 @@ class Board:
         from tinytx.core.targets import get_target
 
         if self.target is None or self.link is None:
-            raise ValueError(
+            raise UserInputError(
                 f"board: {self.name} is not an emulated profile (no target/link in boards.yaml)"
             )
         return dataclasses.replace(get_target(self.target), memory=dict(self.link))
@@ -112,17 +113,17 @@ class Board:
 
 def _int(value: Any, what: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValueError(f"{what}: expected a non-negative integer, got {value!r}")
+        raise UserInputError(f"{what}: expected a non-negative integer, got {value!r}")
     return value
 
 
 def _region(board: str, raw: Any) -> MemoryRegion:
     if not isinstance(raw, dict) or "name" not in raw:
-        raise ValueError(f"board {board}: each memory entry needs a name, got {raw!r}")
+        raise UserInputError(f"board {board}: each memory entry needs a name, got {raw!r}")
     what = f"board {board}, memory {raw['name']}"
     kind = raw.get("kind")
     if kind not in KINDS:
-        raise ValueError(f"{what}: kind must be one of {', '.join(KINDS)}, got {kind!r}")
+        raise UserInputError(f"{what}: kind must be one of {', '.join(KINDS)}, got {kind!r}")
     address = raw.get("address")
     return MemoryRegion(
         name=str(raw["name"]),
@@ -135,13 +136,13 @@ def _region(board: str, raw: Any) -> MemoryRegion:
 
 def _board(name: str, raw: Any) -> Board:
     if not isinstance(raw, dict):
-        raise ValueError(f"board {name}: expected a mapping, got {raw!r}")
+        raise UserInputError(f"board {name}: expected a mapping, got {raw!r}")
     arch = raw.get("arch")
     if arch not in ARCHES:
-        raise ValueError(f"board {name}: arch must be one of {', '.join(ARCHES)}, got {arch!r}")
+        raise UserInputError(f"board {name}: arch must be one of {', '.join(ARCHES)}, got {arch!r}")
     memory = tuple(_region(name, r) for r in raw.get("memory") or ())
     if not memory:
-        raise ValueError(f"board {name}: no memory listed")
+        raise UserInputError(f"board {name}: no memory listed")
     part = raw.get("weights_partition")
     partition = None
     if part is not None:
@@ -169,7 +170,7 @@ def _board(name: str, raw: Any) -> Board:
                 source=str(raw_clock["source"]),
             )
         except (KeyError, TypeError, ValueError) as exc:
-            raise ValueError(
+            raise UserInputError(
                 f"{what}: needs core_hz, flash_wait_states, run_current_ma, supply_v and "
                 f"source ({exc})"
             ) from None
@@ -196,14 +197,14 @@ def load_boards(path: Path | None = None) -> dict[str, Board]:
     path = path or boards_file()
     data = yaml.safe_load(path.read_text())
     if not isinstance(data, dict) or not isinstance(data.get("boards"), dict):
-        raise ValueError(f"{path}: expected a top-level 'boards' mapping")
+        raise UserInputError(f"{path}: expected a top-level 'boards' mapping")
     return {name: _board(name, raw) for name, raw in data["boards"].items()}
 
 
 def get_board(name: str) -> Board:
     boards = load_boards()
     if name not in boards:
-        raise ValueError(f"board: unknown board {name!r}; known: {', '.join(boards)}")
+        raise UserInputError(f"board: unknown board {name!r}; known: {', '.join(boards)}")
     return boards[name]
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import yaml
 
+from tinytx.core.errors import UserInputError
 from tinytx.core.resources import baremetal_port_dir, boards_dir
 
 
@@ -40,7 +41,7 @@ class Target:
 
     def check_kernels(self, variant: str) -> str:
         if variant not in self.kernels:
-            raise ValueError(
+            raise UserInputError(
                 f"kernels: target {self.name} builds the variants {', '.join(self.kernels)},"
                 f" not {variant!r}"
             )
@@ -108,5 +109,5 @@ def load_targets(path: Path | None = None) -> dict[str, Target]:
 def get_target(name: str) -> Target:
     targets = load_targets()
     if name not in targets:
-        raise ValueError(f"target: unknown target {name!r}; known: {', '.join(targets)}")
+        raise UserInputError(f"target: unknown target {name!r}; known: {', '.join(targets)}")
     return targets[name]

@@ -35,6 +35,9 @@ from pathlib import Path
 
 import numpy as np
 
+from tinytx.core.atomic import write_text
+from tinytx.core.errors import UserInputError
+
 MAGIC = b"TTXW"
 FORMAT_VERSION = 1
 HEADER = struct.Struct("<4sHH32sII")
@@ -42,6 +45,7 @@ HEADER_BYTES = HEADER.size  # 48
 HASH_BYTES = 32
 ALIGN = 16
 CRC_OFFSET = 44
+ADDRESS_SPACE = 1 << 32
 
 
 @dataclass(frozen=True)
@@ -83,16 +87,18 @@ class WeightsPayload:
 def pack_tensors(model: str, tensors: Sequence[tuple[str, np.ndarray]]) -> WeightsPayload:
     """Concatenate named tensors (C order, little-endian), each aligned to 16 bytes."""
     if not tensors:
-        raise ValueError("weights: no tensors to pack")
+        raise UserInputError("weights: no tensors to pack")
     names = [n for n, _ in tensors]
     if len(set(names)) != len(names):
-        raise ValueError(f"weights: duplicate tensor names in {names}")
+        raise UserInputError(f"weights: duplicate tensor names in {names}")
     blob = bytearray()
     slots = []
     for name, array in tensors:
         a = np.ascontiguousarray(array)
         if a.dtype.kind not in "iu":
-            raise ValueError(f"weights: tensor {name} has dtype {a.dtype}; integer tensors only")
+            raise UserInputError(
+                f"weights: tensor {name} has dtype {a.dtype}; integer tensors only"
+            )
         data = a.astype(a.dtype.newbyteorder("<"), copy=False).tobytes()
         blob.extend(b"\0" * (-len(blob) % ALIGN))
         slots.append(TensorSlot(name, a.dtype.name, tuple(a.shape), len(blob), len(data)))
@@ -121,38 +127,59 @@ class ImageHeader:
 def parse_image(blob: bytes) -> tuple[ImageHeader, bytes]:
     """Header and payload of an image, after the checks the firmware makes (but the hash)."""
     if len(blob) < HEADER_BYTES:
-        raise ValueError(f"weights image: {len(blob)} bytes, shorter than the header")
+        raise UserInputError(f"weights image: {len(blob)} bytes, shorter than the header")
     h = ImageHeader(*HEADER.unpack_from(blob))
     if h.magic != MAGIC:
-        raise ValueError(f"weights image: bad magic {h.magic!r}, expected {MAGIC!r}")
+        raise UserInputError(f"weights image: bad magic {h.magic!r}, expected {MAGIC!r}")
     if h.version != FORMAT_VERSION or h.header_bytes != HEADER_BYTES:
-        raise ValueError(f"weights image: format version {h.version}, expected {FORMAT_VERSION}")
+        raise UserInputError(
+            f"weights image: format version {h.version}, expected {FORMAT_VERSION}"
+        )
     payload = blob[HEADER_BYTES : HEADER_BYTES + h.payload_bytes]
     if len(payload) != h.payload_bytes:
-        raise ValueError("weights image: payload shorter than its length field")
+        raise UserInputError("weights image: payload shorter than its length field")
     crc = zlib.crc32(payload, zlib.crc32(blob[:CRC_OFFSET]))
     if crc != h.crc32:
-        raise ValueError(f"weights image: CRC32 {crc:#010x}, header says {h.crc32:#010x}")
+        raise UserInputError(f"weights image: CRC32 {crc:#010x}, header says {h.crc32:#010x}")
     return h, payload
 
 
 def check_fits(image: bytes, partition, where: str) -> None:
     if len(image) > partition.size:
-        raise ValueError(
+        raise UserInputError(
             f"weights image: {len(image):,} bytes do not fit the weights partition of {where}"
             f" ({partition.size:,} bytes at {partition.address:#010x})"
         )
 
 
-def write_intel_hex(image: bytes, address: int, path: Path) -> None:
-    """Write ``image`` at ``address`` as Intel HEX (extended linear address records)."""
+def intel_hex_text(image: bytes, address: int) -> str:
+    """``image`` at ``address`` as Intel HEX text (extended linear address records)."""
+    import io
+
     from intelhex import IntelHex
 
+    check_address_range(address, len(image))
     ih = IntelHex()
     ih.frombytes(image, offset=address)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w") as f:
-        ih.write_hex_file(f, write_start_addr=False)
+    text = io.StringIO()
+    ih.write_hex_file(text, write_start_addr=False)
+    return text.getvalue()
+
+
+def check_address_range(address: int, size: int, what: str = "weights image") -> None:
+    """``size`` bytes from ``address`` lie in the 32-bit address space (Intel HEX and the
+    boards' flash)."""
+    if address < 0 or address + size > ADDRESS_SPACE:
+        raise UserInputError(
+            f"{what}: {size:,} bytes at {address:#x} do not fit the 32-bit address space"
+            f" (0x0..{ADDRESS_SPACE - 1:#010x})"
+        )
+
+
+def write_intel_hex(image: bytes, address: int, path: Path) -> None:
+    """Write ``image`` at ``address`` as Intel HEX, atomically: an existing ``path`` is
+    replaced only once the whole file is written."""
+    write_text(path, intel_hex_text(image, address))
 
 
 def read_intel_hex(path: Path) -> tuple[int, bytes]:
@@ -163,10 +190,10 @@ def read_intel_hex(path: Path) -> tuple[int, bytes]:
     try:
         ih.loadhex(str(path))
     except (IntelHexError, ValueError) as exc:
-        raise ValueError(f"{path}: not a valid Intel HEX file ({exc})") from None
+        raise UserInputError(f"{path}: not a valid Intel HEX file ({exc})") from None
     lo, hi = ih.minaddr(), ih.maxaddr()
     if lo is None:
-        raise ValueError(f"{path}: empty Intel HEX file")
+        raise UserInputError(f"{path}: empty Intel HEX file")
     return lo, ih.tobinstr(start=lo, end=hi)
 
 

@@ -7,7 +7,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from tinytx.core.errors import TinytxError
+from tinytx.core.errors import TinytxError, UserInputError
 from tinytx.core.targets import Target
 from tinytx.toolchain.dirlock import directory_lock
 
@@ -36,7 +36,7 @@ def exp_table_defines(kernels: str, exp_table: bool) -> dict[str, str]:
     if not exp_table:
         return {}
     if kernels != "arm":
-        raise ValueError(f"--exp-table: only with the arm kernels, not {kernels!r}")
+        raise UserInputError(f"--exp-table: only with the arm kernels, not {kernels!r}")
     return {"TINYTX_ARM_EXP_TABLE": "ON"}
 
 

@@ -24,7 +24,9 @@ from pathlib import Path
 import numpy as np
 
 from tinytx.core import golden as g
+from tinytx.core.atomic import write_text
 from tinytx.core.codegen.carray import c_array_declaration, c_array_definition
+from tinytx.core.errors import UserInputError
 from tinytx.core.resources import baremetal_port_dir, samples_dir
 from tinytx.core.targets import Target, get_target
 from tinytx.core.weights_image import WeightsPayload, c_header_lines, c_source_lines, pack_tensors
@@ -104,8 +106,8 @@ def generate_sources(
         )
     source.append(f"const tinytx_mhsa_params mhsa_bench_params = {{{rq}}};")
     h, c = out_dir / "mhsa_bench_data.h", out_dir / "mhsa_bench_data.c"
-    h.write_text("\n".join(header) + "\n")
-    c.write_text("\n".join(source) + "\n")
+    write_text(h, "\n".join(header) + "\n")
+    write_text(c, "\n".join(source) + "\n")
     return [c]
 
 
@@ -180,16 +182,20 @@ def run_demo(
         board = get_board(board_name)
         if board.target is None:
             emulated = ", ".join(n for n, b in load_boards().items() if b.target)
-            raise ValueError(f"--board: {board_name} is not an emulated profile ({emulated})")
+            raise UserInputError(f"--board: {board_name} is not an emulated profile ({emulated})")
         target = board.build_target()
     else:
         target = get_target(target_name)
     if not target.emulated or not (target.cpu or "").startswith("cortex-m"):
-        raise ValueError(f"--target: the demo runs on an emulated Cortex-M, not {target_name!r}")
+        raise UserInputError(
+            f"--target: the demo runs on an emulated Cortex-M, not {target_name!r}"
+        )
     partition = None
     if weights_image:
         if board is None or board.weights_partition is None:
-            raise ValueError("--weights-image: give an emulated --board with a weights partition")
+            raise UserInputError(
+                "--weights-image: give an emulated --board with a weights partition"
+            )
         partition = board.weights_partition
     shape = SHAPES["A"]
     work = make_mhsa(shape, seed)
@@ -252,7 +258,9 @@ def run_sample_demo(sample: str, board_name: str, build_root: Path, kernels: str
 
     board = get_board(board_name)
     if board.target is None:
-        raise ValueError(f"--board: {board_name} is not an emulated profile (e.g. {SAMPLE_BOARD})")
+        raise UserInputError(
+            f"--board: {board_name} is not an emulated profile (e.g. {SAMPLE_BOARD})"
+        )
     target = board.build_target()
     kernels = target.check_kernels(kernels or target.default_kernels)
     source = resolve_source(sample, board_name, kernels)

@@ -6,6 +6,9 @@ import argparse
 import json
 from pathlib import Path
 
+from tinytx.cli import checks
+from tinytx.cli.checks import write_output
+from tinytx.cli.output import inf, out
 from tinytx.core.accuracy import format_table, measure_all
 
 
@@ -21,10 +24,11 @@ def add_parser(sub: argparse._SubParsersAction, name: str, help_text: str) -> No
 
 
 def run(args: argparse.Namespace) -> int:
+    checks.output_file(args.json, "--json")
     results = measure_all()
-    print(format_table(results), end="")
+    out(format_table(results), end="")
     if args.json is not None:
         doc = {"results": [r.as_dict() for r in results]}
-        args.json.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
-        print(f"wrote {len(results)} results to {args.json}")
+        write_output(args.json, json.dumps(doc, indent=2) + "\n", "--json")
+        inf(f"wrote {len(results)} results to {args.json}")
     return 0

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
+from tinytx.cli import checks
+from tinytx.cli.checks import write_output, writing
+from tinytx.cli.exitcodes import ExitCode
+from tinytx.cli.output import failed, inf, out, progress
+from tinytx.core.errors import UserInputError
 from tinytx.core.resources import BUILD_DIR_HELP, refuse_installed_write, resolve_build_dir
 
 # Kept here (not imported from tinytx.toolchain.bench) so that `tinytx --help` stays light.
@@ -110,22 +114,33 @@ def add_parser(sub: argparse._SubParsersAction, name: str, help_text: str) -> No
         "default 8); m4/m7: also measure that block at min(N, S) rows per tile (its row "
         "follows each shape's table; with --total, the last line is its count)",
     )
-    p.add_argument("--seed", type=int, default=DEFAULT_SEED, help="seed of the random data")
+    p.add_argument("--seed", type=checks.seed, default=DEFAULT_SEED, help="seed of the random data")
     p.add_argument("--build-dir", type=Path, help=BUILD_DIR_HELP)
     p.set_defaults(func=run)
 
 
+def check_outputs(args: argparse.Namespace) -> None:
+    """What the run will write, and the target's name, before the (long) run."""
+    checks.target(args.target)
+    checks.json_dest(args.json)
+    checks.output_file(args.plot, "--plot")
+    if args.update_budget:
+        checks.output_file(args.budget, "--budget")
+
+
 def run(args: argparse.Namespace) -> int:
     args.build_dir = resolve_build_dir(args.build_dir)
+    checks.build_dir(args.build_dir)
     if args.budget is None:
         from tinytx.toolchain.bench.budget import default_budget_file
 
         args.budget = default_budget_file()
     if args.update_budget:
         refuse_installed_write(args.budget, "--update-budget")
+    check_outputs(args)
     if args.exp_table and (args.models or args.fit_costs or args.check_costs
                            or args.target == "rv32x8"):  # fmt: skip
-        raise ValueError("--exp-table: only for the MHSA block bench on m4/m7")
+        raise UserInputError("--exp-table: only for the MHSA block bench on m4/m7")
     if args.models:
         return run_models(args)
     if args.fit_costs or args.check_costs:
@@ -138,22 +153,20 @@ def run(args: argparse.Namespace) -> int:
             args.tile = DEFAULT_TILE
         return run_command(args)
     if args.tile is not None and args.tile < 1:
-        raise ValueError(f"--tile: must be >= 1, got {args.tile}")
+        raise UserInputError(f"--tile: must be >= 1, got {args.tile}")
     if args.speedup:
-        raise ValueError("--speedup: only with --target rv32x8")
+        raise UserInputError("--speedup: only with --target rv32x8")
     from tinytx.toolchain.bench import budget, outputs
     from tinytx.toolchain.bench.cases import BenchMismatch
     from tinytx.toolchain.bench.run import parse_shapes, run_bench
 
     specs = parse_shapes(args.shape)
     if args.total and len(specs) != 1:
-        raise ValueError(f"--total: needs exactly one --shape, got {len(specs)}")
+        raise UserInputError(f"--total: needs exactly one --shape, got {len(specs)}")
     if args.check_budget and args.update_budget:
-        raise ValueError("--check-budget and --update-budget exclude each other")
+        raise UserInputError("--check-budget and --update-budget exclude each other")
     if args.exp_table and args.update_budget:
-        raise ValueError("--exp-table: the budgets are recorded without the table")
-    if args.json == "":
-        raise ValueError("--json: needs a file name or -")
+        raise UserInputError("--exp-table: the budgets are recorded without the table")
     if args.check_budget:
         budget.check_file(args.budget, args.seed)  # before the run: fail fast
 
@@ -169,49 +182,48 @@ def run(args: argparse.Namespace) -> int:
             exp_table=args.exp_table,
         )
     except BenchMismatch as exc:
-        print(f"tinytx bench: FAILED: {exc}", file=sys.stderr)
-        return 1
+        failed(str(exc))
+        return ExitCode.FAILED
     status = 0
     if args.json == "-":
-        print(outputs.dumps_json(result))
+        out(outputs.dumps_json(result))
     else:
-        print(outputs.table(result))
+        out(outputs.table(result))
         if args.json:
-            outputs.write_json(result, Path(args.json))
-            print(f"JSON: {args.json}")
+            with writing(args.json, "--json"):
+                outputs.write_json(result, Path(args.json))
+            out(f"JSON: {args.json}")
     if args.plot:
-        outputs.plot(result, args.plot)
-        print(f"plot: {args.plot}", file=sys.stderr)
+        with writing(args.plot, "--plot"):
+            outputs.plot(result, args.plot)
+        progress(f"plot: {args.plot}")
     if args.update_budget:
         n = budget.update_budgets(args.budget, result.run, args.seed, result.compiler)
-        print(f"budget: wrote {n} budgets to {args.budget}", file=sys.stderr)
+        progress(f"budget: wrote {n} budgets to {args.budget}")
     if args.check_budget:
         check = budget.check_budgets(args.budget, result.run, args.seed, result.compiler)
         for entry in check.failures:
-            print(f"tinytx bench: {entry.message()}", file=sys.stderr)
+            progress(f"tinytx bench: {entry.message()}")
         if check.ok:
-            print(
+            progress(
                 f"budget: OK, none of the {len(check.entries)} counts is more than "
-                f"{100 * budget.TOLERANCE:.0f} % over its budget in {args.budget}",
-                file=sys.stderr,
+                f"{100 * budget.TOLERANCE:.0f} % over its budget in {args.budget}"
             )
             if check.lowerable:
-                print(
+                progress(
                     f"budget: {len(check.lowerable)} counts are more than "
                     f"{100 * budget.TOLERANCE:.0f} % under budget; lower them with "
-                    "--update-budget",
-                    file=sys.stderr,
+                    "--update-budget"
                 )
         else:
-            print(
+            progress(
                 f"tinytx bench: budget check FAILED: {len(check.failures)} of "
-                f"{len(check.entries)} counts over budget or without one ({args.budget})",
-                file=sys.stderr,
+                f"{len(check.entries)} counts over budget or without one ({args.budget})"
             )
             status = 1
     if args.total:
         shape = result.run.shapes[0]
-        print(shape.dft.instructions if shape.dft is not None else shape.total_instructions)
+        out(str(shape.dft.instructions if shape.dft is not None else shape.total_instructions))
     return status
 
 
@@ -223,13 +235,13 @@ def run_models(args: argparse.Namespace) -> int:
     from tinytx.toolchain.bench.models import PROFILES, measure_models, table
 
     if args.check_budget and args.update_budget:
-        raise ValueError("--check-budget and --update-budget exclude each other")
+        raise UserInputError("--check-budget and --update-budget exclude each other")
     if args.exp_table and args.update_budget:
-        raise ValueError("--exp-table: the budgets are recorded without the table")
+        raise UserInputError("--exp-table: the budgets are recorded without the table")
     for name, value in (("--shape", args.shape), ("--total", args.total),
                         ("--plot", args.plot), ("--speedup", args.speedup)):  # fmt: skip
         if value:
-            raise ValueError(f"{name}: not with --models")
+            raise UserInputError(f"{name}: not with --models")
     targets = [args.target] if args.target else list(PROFILES)
     status = 0
     results = []
@@ -238,30 +250,28 @@ def run_models(args: argparse.Namespace) -> int:
         results.append(res)
         counts = {m.model: m.instructions for m in res.models}
         if args.json != "-":
-            print(table(res))
+            inf(table(res))
         if args.update_budget:
             n = budget.update_model_budgets(
                 args.budget, target, res.kernels, counts, res.compiler, args.seed
             )
-            print(f"budget: wrote {n} whole-model budgets to {args.budget}", file=sys.stderr)
+            progress(f"budget: wrote {n} whole-model budgets to {args.budget}")
         if args.check_budget:
             check = budget.check_model_budgets(
                 args.budget, target, res.kernels, counts, res.compiler
             )
             for entry in check.failures:
-                print(f"tinytx bench: {entry.message()}", file=sys.stderr)
+                progress(f"tinytx bench: {entry.message()}")
             if check.ok:
-                print(
+                progress(
                     f"budget: OK, none of the {len(check.entries)} whole-model counts on "
-                    f"{target} is more than {100 * budget.TOLERANCE:.0f} % over its budget",
-                    file=sys.stderr,
+                    f"{target} is more than {100 * budget.TOLERANCE:.0f} % over its budget"
                 )
             else:
-                print(
+                progress(
                     f"tinytx bench: budget check FAILED: {len(check.failures)} of "
                     f"{len(check.entries)} whole-model counts on {target} over budget or "
-                    f"without one ({args.budget})",
-                    file=sys.stderr,
+                    f"without one ({args.budget})"
                 )
                 status = 1
     if args.json:
@@ -286,9 +296,9 @@ def run_models(args: argparse.Namespace) -> int:
         ]
         text = json.dumps(data, indent=2) + "\n"
         if args.json == "-":
-            sys.stdout.write(text)
+            out(text, end="")
         else:
-            Path(args.json).write_text(text)
+            write_output(args.json, text, "--json")
     return status
 
 
@@ -304,31 +314,28 @@ def run_costs(args: argparse.Namespace) -> int:
     variant = get_target(target).check_kernels(args.kernels or get_target(target).default_kernels)
     key = f"{target}/{variant}"
 
-    def progress(msg: str) -> None:
-        print(msg, file=sys.stderr, flush=True)
-
     if args.fit_costs:
         refuse_installed_write(fc.COST_FILE, "--fit-costs")
         points = fc.measure_points(target, variant, fc.FIT_SHAPES, args.build_dir,
                                    seed=args.seed, progress=progress)  # fmt: skip
         compiler = compiler_version(get_target(target))
         fc.write_table(key, compiler, fc.fit(points), fc.FIT_SHAPES)
-        print(f"cost formulas {key}: fitted on {len(points)} measurements, written")
+        inf(f"cost formulas {key}: fitted on {len(points)} measurements, written")
         bench = [p for p in points if p.shape in SHAPES.values()]
     else:
         bench = fc.measure_points(target, variant, list(SHAPES.values()), args.build_dir,
                                   few_tiles=True, seed=args.seed, progress=progress)  # fmt: skip
     table = load_tables().get(key)
     if table is None:
-        raise ValueError(f"--check-costs: no cost table {key} (fit one with --fit-costs)")
+        raise UserInputError(f"--check-costs: no cost table {key} (fit one with --fit-costs)")
     rows = fc.check(table, bench)
     for line in fc.report(rows):
-        print(line)
+        inf(line)
     bad = [r for r in rows if abs(r.error) > MARGIN[r.point.kernel]]
     margins = ", ".join(f"{k} {100 * v:g} %" for k, v in MARGIN.items())
     if bad:
-        print(f"tinytx bench: {len(bad)} of {len(rows)} formulas outside their margin "
-              f"({margins})", file=sys.stderr)  # fmt: skip
+        progress(f"tinytx bench: {len(bad)} of {len(rows)} formulas outside their margin "
+              f"({margins})")  # fmt: skip
         return 1
-    print(f"cost formulas {key}: all {len(rows)} within their margin ({margins})")
+    inf(f"cost formulas {key}: all {len(rows)} within their margin ({margins})")
     return 0

@@ -7,6 +7,9 @@ import argparse
 import os
 from pathlib import Path
 
+from tinytx.cli import checks
+from tinytx.cli.output import inf
+from tinytx.core.errors import PathError, UserInputError
 from tinytx.core.resources import BUILD_DIR_HELP, resolve_build_dir
 
 # west flash runners of the upstream boards (boards/st/<board>/board.cmake; the first
@@ -54,7 +57,7 @@ def add_parser(sub: argparse._SubParsersAction, name: str, help_text: str) -> No
         "PARTITION) and write the image as Intel HEX (weights.hex) to flash there",
     )
     p.add_argument("--shape", help="mhsa_bench: the block's shape (A-D; default per board)")
-    p.add_argument("--seed", type=int, help="mhsa_bench: seed of the block (default 7)")
+    p.add_argument("--seed", type=checks.seed, help="mhsa_bench: seed of the block (default 7)")
     p.add_argument("--run", action="store_true", help="emulated profiles: run it on QEMU")
     p.add_argument(
         "--cmake-arg",
@@ -72,10 +75,16 @@ def run(args: argparse.Namespace) -> int:
     from tinytx.toolchain.appbuild.samples import find_sample
 
     sample = find_sample(args.sample)
+    if args.generate_only is None:
+        checks.build_dir(args.build_dir)
     if args.generate_only is not None:
+        if args.generate_only.exists() and not args.generate_only.is_dir():
+            raise PathError(
+                args.generate_only, "is a file, expected a directory", "--generate-only"
+            )
         return _generate_only(sample, args)
     if args.board is None:
-        raise ValueError("give the board (-b BOARD), or --generate-only DIR")
+        raise UserInputError("give the board (-b BOARD), or --generate-only DIR")
     from tinytx.core.boards import load_boards
 
     boards = load_boards()
@@ -83,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
     if board is not None and board.target is not None:
         return _build_emulated(sample, board, args)
     if board is not None and board.name == "gap9":
-        raise ValueError(
+        raise UserInputError(
             "--board gap9: GAP9 has no upstream Zephyr support; it is built with the GAP9"
             " port (module/ports/gap9, PMSIS; docs/gap9.md)"
         )
@@ -107,7 +116,7 @@ def _generate_only(sample, args: argparse.Namespace) -> int:
     options = _options(sample, args, args.board, args.board)
     generated = generate(sample, args.generate_only, options)
     files = ", ".join(p.name for p in generated.sources) or "no sources"
-    print(f"{generated.summary}: {files} in {generated.directory}")
+    inf(f"{generated.summary}: {files} in {generated.directory}")
     return 0
 
 
@@ -117,16 +126,16 @@ def _build_emulated(sample, board, args: argparse.Namespace) -> int:
     from tinytx.toolchain.demo import print_memory
 
     if args.cmake_arg:
-        raise ValueError("--cmake-arg: only for Zephyr boards, not the emulated profiles")
+        raise UserInputError("--cmake-arg: only for Zephyr boards, not the emulated profiles")
     root = (args.build_dir / f"{sample.name}-{board.name}").resolve()
     options = _options(sample, args, board.name, board.emulates)
     generated = generate(sample, root / "generated", options)
-    print(generated.summary)
-    print(f"board: {board.description} (bare-metal build, module/ports/baremetal)")
+    inf(generated.summary)
+    inf(f"board: {board.description} (bare-metal build, module/ports/baremetal)")
     elf = build_emulated(
         sample, board, generated, root / "firmware", args.kernels, args.weights_image
     )
-    print(f"firmware: {elf}")
+    inf(f"firmware: {elf}")
     print_memory(elf, board)
     if not args.run:
         return 0
@@ -134,10 +143,10 @@ def _build_emulated(sample, board, args: argparse.Namespace) -> int:
 
     extra = loader_args(generated.weights_hex) if generated.weights_hex else []
     result = run_program(board.build_target(), elf, [], timeout=600, qemu_extra=extra)
-    print("--- QEMU console " + "-" * 40)
-    print(result.stdout.rstrip())
-    print("-" * 57)
-    print(f"exit code: {result.returncode}")
+    inf("--- QEMU console " + "-" * 40)
+    inf(result.stdout.rstrip())
+    inf("-" * 57)
+    inf(f"exit code: {result.returncode}")
     return 0 if result.returncode == 0 else 1
 
 
@@ -154,9 +163,9 @@ def _build_zephyr(sample, args: argparse.Namespace, boards) -> int:
     )
 
     if args.run:
-        raise ValueError("--run: only for the emulated profiles; on a board use `west flash`")
+        raise UserInputError("--run: only for the emulated profiles; on a board use `west flash`")
     if sample.name != "mhsa_bench" and (args.shape is not None or args.seed is not None):
-        raise ValueError(f"--shape/--seed: only mhsa_bench takes them, not {sample.name}")
+        raise UserInputError(f"--shape/--seed: only mhsa_bench takes them, not {sample.name}")
     board = args.board
     workspace = find_workspace(os.environ, Path.cwd())
     if workspace is None:
@@ -166,7 +175,7 @@ def _build_zephyr(sample, args: argparse.Namespace, boards) -> int:
             "no Zephyr workspace found (ZEPHYR_BASE is not set and `west topdir` finds"
             f" none): {GET_WORKSPACE}{alt}"
         )
-    print(f"Zephyr: {workspace.zephyr_base} (found by {workspace.found_by})")
+    inf(f"Zephyr: {workspace.zephyr_base} (found by {workspace.found_by})")
     build_dir = (args.build_dir / f"{sample.name}-{board.replace('/', '_')}").resolve()
     # The variant the model is converted for is the one Kconfig is told to build: the
     # board's default (boards.yaml) unless --kernels; a board tinytx does not know keeps
@@ -186,26 +195,26 @@ def _build_zephyr(sample, args: argparse.Namespace, boards) -> int:
         extra=tuple(args.cmake_arg),
     )
     if prepare_build_dir(build_dir, options, board):
-        print(f"{build_dir}: options changed since its last build: starting from scratch")
+        inf(f"{build_dir}: options changed since its last build: starting from scratch")
     if options.generated_dir is not None:
         generate_options = GenerateOptions(None, None, args.weights_image, known, kernels)
         generated = generate(sample, options.generated_dir, generate_options)
-        print(generated.summary)
+        inf(generated.summary)
     elif sample.model is not None:
-        print(f"{sample.name}: model converted at configure time (board {board} is not in"
+        inf(f"{sample.name}: model converted at configure time (board {board} is not in"
               " boards/boards.yaml)")  # fmt: skip
     else:
-        print(f"{sample.name}: no model to convert")
+        inf(f"{sample.name}: no model to convert")
     cmake_args = options.cmake_args()
     code = west_build(workspace, board, sample.path, build_dir, cmake_args, os.environ)
     if code != 0:
-        print(f"tinytx build: west build failed (exit {code})")
+        inf(f"tinytx build: west build failed (exit {code})")
         return 1
-    print(f"firmware: {build_dir / 'zephyr' / 'zephyr.elf'}")
+    inf(f"firmware: {build_dir / 'zephyr' / 'zephyr.elf'}")
     runners = FLASH_RUNNERS.get(board_name)
     hint = f" (runners: {', '.join(runners)}; default {runners[0]})" if runners else ""
-    print(f"flash: west flash -d {build_dir}{hint}")
+    inf(f"flash: west flash -d {build_dir}{hint}")
     if args.weights_image:
         image = build_dir / "tinytx_generated" / "weights.hex"
-        print(f"weights image: west flash -d {build_dir} --hex-file {image}")
+        inf(f"weights image: west flash -d {build_dir} --hex-file {image}")
     return 0

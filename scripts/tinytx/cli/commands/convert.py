@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
+
+from tinytx.cli import checks
+from tinytx.cli.output import inf
+from tinytx.core.errors import UserInputError
 
 
 def add_options(p: argparse.ArgumentParser) -> None:
@@ -72,18 +75,24 @@ def options(args: argparse.Namespace):
     )
 
 
+def check_options(args: argparse.Namespace) -> None:
+    """The planning options' files and names, before any conversion."""
+    checks.board(args.board)
+    checks.input_file(args.calibration, "--calibration")
+    checks.input_file(args.inputs, "--inputs")
+    if args.reserve is not None and args.reserve < 0:
+        raise UserInputError(f"--reserve: expected bytes >= 0, got {args.reserve}")
+
+
 def run(args: argparse.Namespace) -> int:
-    from tinytx.core.codegen.project import DoesNotFit, convert
+    from tinytx.core.codegen.project import convert, is_conversion_output
 
     if not args.model.is_file():
-        raise FileNotFoundError(f"{args.model}: no such model file")
-    try:
-        conv = convert(args.model, options(args))
-    except DoesNotFit as exc:
-        print(f"tinytx convert: {exc}", file=sys.stderr)
-        return 1
+        raise UserInputError(f"{args.model}: no such model file")
+    checks.output_dir(args.output, "-o", owned=is_conversion_output)
+    check_options(args)
+    conv = convert(args.model, options(args))  # DoesNotFit: exit 1 with the numbers
     written = conv.write(args.output)
-    for line in conv.summary():
-        print(line)
-    print("wrote " + ", ".join(str(p) for p in written))
+    inf(*conv.summary())
+    inf("wrote " + ", ".join(str(p) for p in written))
     return 0

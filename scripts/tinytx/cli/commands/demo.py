@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from tinytx.cli import checks
+from tinytx.core.errors import UserInputError
 from tinytx.core.resources import BUILD_DIR_HELP, resolve_build_dir
 
 
@@ -26,7 +28,7 @@ def add_parser(sub: argparse._SubParsersAction, name: str, help_text: str) -> No
     )
     p.add_argument("--target", default="m4", help="emulated target (default: m4)")
     p.add_argument("--kernels", choices=["ref", "arm"], help="kernel variant (default: arm)")
-    p.add_argument("--seed", type=int, default=7, help="seed of the random model and input")
+    p.add_argument("--seed", type=checks.seed, default=7, help="seed of the random model and input")
     p.add_argument(
         "--board",
         help="emulated board profile of boards/boards.yaml (e.g. nucleo_l476rg_emu): its QEMU"
@@ -44,11 +46,15 @@ def add_parser(sub: argparse._SubParsersAction, name: str, help_text: str) -> No
 
 def run(args: argparse.Namespace) -> int:
     args.build_dir = resolve_build_dir(args.build_dir)
+    checks.build_dir(args.build_dir)
     from tinytx.toolchain.demo import SAMPLE_BOARD, run_demo, run_sample_demo
+
+    checks.board(args.board)
+    checks.target(args.target)
 
     if args.sample is not None:
         if args.weights_image or args.target != "m4":
-            raise ValueError("--sample: runs on --board (an emulated profile), not --target")
+            raise UserInputError("--sample: runs on --board (an emulated profile), not --target")
         return run_sample_demo(
             args.sample, args.board or SAMPLE_BOARD, args.build_dir, args.kernels
         )

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
+from tinytx.cli import checks
+from tinytx.cli.checks import write_output, writing
+from tinytx.cli.output import out, progress
+from tinytx.core.atomic import temp_path
+from tinytx.core.errors import UserInputError
 from tinytx.core.resources import BUILD_DIR_HELP, resolve_build_dir
 
 
@@ -82,33 +86,32 @@ def _load_costs(path: Path | None) -> dict[int, float] | None:
     try:
         data = json.loads(path.read_text())
     except OSError as exc:
-        raise ValueError(f"--costs: cannot read {path} ({exc.strerror})") from None
+        raise UserInputError(f"--costs: cannot read {path} ({exc.strerror})") from None
     except json.JSONDecodeError as exc:
-        raise ValueError(f"--costs: {path} is not JSON ({exc.msg}, line {exc.lineno})") from None
+        raise UserInputError(
+            f"--costs: {path} is not JSON ({exc.msg}, line {exc.lineno})"
+        ) from None
     if isinstance(data, dict) and isinstance(data.get("tile_costs"), dict):
         data = data["tile_costs"]
     if not isinstance(data, dict):
-        raise ValueError(f'--costs: {path}: expected an object {{"<x>": instructions}}')
+        raise UserInputError(f'--costs: {path}: expected an object {{"<x>": instructions}}')
     try:
         return {int(k): float(v) for k, v in data.items()}
     except (TypeError, ValueError):
-        raise ValueError(f"--costs: {path}: keys must be tile sizes, values numbers") from None
+        raise UserInputError(f"--costs: {path}: keys must be tile sizes, values numbers") from None
 
 
 def _report(text: str, data: dict, dest: str | None) -> None:
     """Print the text report (unless the JSON goes to stdout) and write the JSON."""
     if dest != "-":
-        print(text, end="")
+        out(text, end="")
     if not dest:
         return
     text = json.dumps(data, indent=2) + "\n"
     if dest == "-":
-        sys.stdout.write(text)
+        out(text, end="")
         return
-    try:
-        Path(dest).write_text(text)
-    except OSError as exc:
-        raise ValueError(f"--json: cannot write {dest} ({exc.strerror})") from None
+    write_output(dest, text, "--json")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -117,12 +120,15 @@ def run(args: argparse.Namespace) -> int:
     from tinytx.core.plan.budget import ram_budget
 
     if args.model and args.shape:
-        raise ValueError("give the shape either as the argument or with --shape, not both")
+        raise UserInputError("give the shape either as the argument or with --shape, not both")
     target = args.model or args.shape
     if not target:
-        raise ValueError("nothing to plan: give a shape (A..D or S,E,P,H) or a model (.onnx)")
-    if args.json == "":
-        raise ValueError("--json: needs a file name or -")
+        raise UserInputError("nothing to plan: give a shape (A..D or S,E,P,H) or a model (.onnx)")
+    checks.json_dest(args.json)
+    checks.output_file(args.plot, "--plot")
+    checks.board(args.board)
+    if args.measure or args.verify:
+        checks.build_dir(args.build_dir)
     from tinytx.core.plan.block import plan_block, render_text, to_json
     from tinytx.toolchain.bench.run import parse_shape
 
@@ -179,11 +185,9 @@ def run(args: argparse.Namespace) -> int:
     if args.plot:
         from tinytx.core.plan.timeline import write_plot
 
-        try:
-            write_plot(args.plot, plan)
-        except OSError as exc:
-            raise ValueError(f"--plot: cannot write {args.plot} ({exc.strerror})") from None
-        print(f"plot: {args.plot}", file=sys.stderr)
+        with writing(args.plot, "--plot"), temp_path(args.plot) as tmp:
+            write_plot(tmp, plan)
+        progress(f"plot: {args.plot}")
     if args.verify and not all(v["ok"] for v in data["verify"]):
         return 1
     return 0 if plan.fits else 1

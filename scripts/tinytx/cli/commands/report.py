@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
+
+from tinytx.cli import checks
+from tinytx.cli.checks import write_output, writing
+from tinytx.cli.exitcodes import ExitCode
+from tinytx.cli.output import err, out, wrn
+from tinytx.core.errors import UserInputError
 
 
 def add_parser(sub: argparse._SubParsersAction, name: str, help_text: str) -> None:
@@ -36,9 +41,12 @@ def run(args: argparse.Namespace) -> int:
     from tinytx.toolchain.report.render import report_json, report_text
 
     if args.top < 0:
-        raise ValueError(f"--top: must be >= 0, got {args.top}")
+        raise UserInputError(f"--top: must be >= 0, got {args.top}")
     if args.map is not None and args.no_map:
-        raise ValueError("--map and --no-map exclude each other")
+        raise UserInputError("--map and --no-map exclude each other")
+    checks.board(args.board)
+    checks.json_dest(args.json)
+    checks.output_file(args.plot, "--plot")
     board = get_board(args.board) if args.board else None
     report = analyze(args.elf, args.map, board=board, auto_map=not args.no_map)
     check = check_board(report.image, board) if board else None
@@ -48,27 +56,22 @@ def run(args: argparse.Namespace) -> int:
         diff = diff_reports(report, other)
 
     for w in report.warnings:
-        print(f"tinytx report: warning: {w}", file=sys.stderr)
+        wrn(w)
     if args.json is None or args.json != "-":
-        print(report_text(report, check, diff, args.top), end="")
+        out(report_text(report, check, diff, args.top), end="")
     if args.json is not None:
         text = json.dumps(report_json(report, check, diff, args.top), indent=2) + "\n"
         if args.json == "-":
-            sys.stdout.write(text)
+            out(text, end="")
         else:
-            try:
-                Path(args.json).write_text(text)
-            except OSError as exc:
-                raise ValueError(f"--json: cannot write {args.json} ({exc.strerror})") from None
+            write_output(Path(args.json), text, "--json")
     if args.plot is not None:
         from tinytx.toolchain.report.plot import write_plot
 
-        try:
+        with writing(args.plot, "--plot"):
             write_plot(args.plot, report, check, other)
-        except OSError as exc:
-            raise ValueError(f"--plot: cannot write {args.plot} ({exc.strerror})") from None
     if check is not None and not check.fits:
         for e in check.errors:
-            print(f"tinytx report: error: {e}", file=sys.stderr)
-        return 1
-    return 0
+            err(e)
+        return ExitCode.FAILED
+    return ExitCode.OK

@@ -6,7 +6,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from tinytx.cli.commands.convert import add_options, options
+from tinytx.cli import checks
+from tinytx.cli.checks import write_output
+from tinytx.cli.commands.convert import add_options, check_options, options
+from tinytx.cli.exitcodes import ExitCode
+from tinytx.cli.output import inf, progress
+from tinytx.core.errors import UserInputError
 from tinytx.core.resources import BUILD_DIR_HELP, resolve_build_dir
 
 
@@ -59,39 +64,44 @@ def target_of(board_name: str | None, target_name: str | None):
     from tinytx.core.targets import get_target
 
     if board_name is None and target_name is None:
-        raise ValueError("--board: give an emulated board profile (e.g. nucleo_l476rg_emu)")
+        raise UserInputError("--board: give an emulated board profile (e.g. nucleo_l476rg_emu)")
     if board_name is not None:
         board = get_board(board_name)
         if board.target is None:
             emulated = ", ".join(n for n, b in load_boards().items() if b.target)
-            raise ValueError(f"--board: {board_name} is not an emulated profile ({emulated})")
+            raise UserInputError(f"--board: {board_name} is not an emulated profile ({emulated})")
         return board, board.build_target()
     target = get_target(target_name)
     if not target.emulated:
-        raise ValueError(f"--target: {target_name} is not an emulated target")
+        raise UserInputError(f"--target: {target_name} is not an emulated target")
     return None, target
 
 
 def run(args: argparse.Namespace) -> int:
     args.build_dir = resolve_build_dir(args.build_dir)
+    checks.build_dir(args.build_dir)
     from tinytx.toolchain.build import exp_table_defines
     from tinytx.toolchain.demo import print_memory
     from tinytx.toolchain.firmware import emulate, resolve_source
 
     if not args.emulate:
-        raise ValueError("--emulate: only emulated runs are supported (boards: `tinytx build`)")
+        raise UserInputError("--emulate: only emulated runs are supported (boards: `tinytx build`)")
     if args.profile_json in ("", "-"):
-        raise ValueError("--profile-json: needs a file name")
+        raise UserInputError("--profile-json: needs a file name")
+    checks.output_file(args.profile_json, "--profile-json")
+    checks.board(args.board)
+    checks.target(args.target)
+    check_options(args)
     profile = bool(args.profile or args.profile_json)
     if profile and args.no_count:
-        raise ValueError("--profile: needs the instruction count (drop --no-count)")
+        raise UserInputError("--profile: needs the instruction count (drop --no-count)")
     board, target = target_of(args.board, args.target)
     kernels = target.check_kernels(args.kernels or target.default_kernels)
     exp_table_defines(kernels, args.exp_table)  # refuses the table without the arm kernels
     source = resolve_source(args.source, args.board, kernels, options(args))
     where = board.description if board else target.description
     table = " (softmax exp table)" if args.exp_table else ""
-    print(f"tinytx run: {source.onnx} on {where}, {kernels} kernels{table}")
+    progress(f"tinytx run: {source.onnx} on {where}, {kernels} kernels{table}")
     res = emulate(
         source,
         target,
@@ -100,36 +110,37 @@ def run(args: argparse.Namespace) -> int:
         count=not args.no_count,
         profile=profile,
         exp_table=args.exp_table,
+        echo=progress,  # the plan, the firmware and its console: progress, on stderr
     )
     conv = res.conversion
     assert conv.test is not None
     if res.problems:
         for p in res.problems:
-            print(f"FAILED: {p}")
-        print("MISMATCH")
-        return 1
+            inf(f"FAILED: {p}")
+        inf("MISMATCH")
+        return ExitCode.FAILED
     labels = conv.test.classes
     for i, out in sorted(res.firmware.outputs.items()):
         c = int(out.argmax())
-        print(f"input {i}: predicted {labels[c] if c < len(labels) else c}")
-    print(f"golden executor: {conv.test.count} of {conv.test.count} outputs bit-exact")
+        inf(f"input {i}: predicted {labels[c] if c < len(labels) else c}")
+    inf(f"golden executor: {conv.test.count} of {conv.test.count} outputs bit-exact")
     m = conv.planned
     if res.count is not None:
-        print(
+        inf(
             f"instructions (exact, unicorn, one tinytx_{m.name}_run call): "
             f"{res.count.instructions:,}  ({m.macs:,} MACs)"
         )
-        print(
+        inf(
             f"modelled cycles ({target.cpu} cost table, a model, not silicon): "
             f"{res.count.modelled_cycles:,}"
         )
         if profile:
             _print_profile(res.count.profile, args, target.name, kernels)
     else:
-        print("instructions: not counted (unicorn counts Cortex-M only)")
-    print(f"arena: {conv.plan.arena_bytes:,} bytes (planned); weights: {m.weight_bytes:,} bytes")
+        inf("instructions: not counted (unicorn counts Cortex-M only)")
+    inf(f"arena: {conv.plan.arena_bytes:,} bytes (planned); weights: {m.weight_bytes:,} bytes")
     print_memory(res.elf, board)
-    print("MATCH")
+    inf("MATCH")
     return 0
 
 
@@ -142,12 +153,7 @@ def _print_profile(prof, args: argparse.Namespace, target: str, kernels: str) ->
     prof = dataclasses.replace(prof, clock=clock_of(args.board, args.target))
     text = json.dumps(prof.as_json(target, kernels), indent=2) + "\n"
     for line in prof.table():
-        print(line)
+        inf(line)
     if args.profile_json:
-        try:
-            Path(args.profile_json).write_text(text)
-        except OSError as exc:
-            raise ValueError(
-                f"--profile-json: cannot write {args.profile_json} ({exc.strerror})"
-            ) from None
-        print(f"profile JSON: {args.profile_json}")
+        write_output(args.profile_json, text, "--profile-json")
+        inf(f"profile JSON: {args.profile_json}")

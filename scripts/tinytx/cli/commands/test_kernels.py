@@ -5,6 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from tinytx.cli import checks
+from tinytx.cli.output import inf
+from tinytx.core.errors import UserInputError
 from tinytx.core.resources import BUILD_DIR_HELP, resolve_build_dir
 from tinytx.core.targets import load_targets
 from tinytx.toolchain import kernel_tests as kt
@@ -28,7 +31,7 @@ def add_parser(sub: argparse._SubParsersAction, name: str, help_text: str) -> No
         choices=["ref", "arm", "riscv"],
         help="kernel variant (default: each target's own, e.g. arm on m4/m7)",
     )
-    p.add_argument("--seed", type=int, default=kt.DEFAULT_SEED, help="vector seed")
+    p.add_argument("--seed", type=checks.seed, default=kt.DEFAULT_SEED, help="vector seed")
     p.add_argument("--cases", type=int, default=kt.DEFAULT_CASES, help="cases per kernel")
     p.add_argument("--kernel", action="append", help="only this kernel (repeatable)")
     p.add_argument("--build-dir", type=Path, help=BUILD_DIR_HELP)
@@ -38,26 +41,27 @@ def add_parser(sub: argparse._SubParsersAction, name: str, help_text: str) -> No
 
 def run(args: argparse.Namespace) -> int:
     args.build_dir = resolve_build_dir(args.build_dir)
+    checks.build_dir(args.build_dir)
     if args.cases < 1:
-        raise ValueError(f"--cases: must be >= 1, got {args.cases}")
+        raise UserInputError(f"--cases: must be >= 1, got {args.cases}")
     names = args.target or ["host"]
     if "all" in names:
         names = list(load_targets())
     vectors = args.build_dir / "vectors" / f"seed{args.seed}-n{args.cases}.bin"
     count = kt.write_vectors(vectors, args.seed, args.cases, args.kernel)
-    print(f"{count} cases (seed {args.seed}) -> {vectors}")
+    inf(f"{count} cases (seed {args.seed}) -> {vectors}")
     status = 0
     for name in names:
         report = kt.run_suite(name, vectors, args.build_dir, kernels=args.kernels)
         if args.verbose:
-            print(report.output)
+            inf(report.output)
         for line in report.failures[:20]:
-            print(f"  {line}")
+            inf(f"  {line}")
         for s in report.summaries.values():
-            print(f"{name:<6} {s.kernel:<11} passed {s.passed:>5}  failed {s.failed:>3}")
+            inf(f"{name:<6} {s.kernel:<11} passed {s.passed:>5}  failed {s.failed:>3}")
         ok = report.complete and report.total_failed == 0 and report.returncode == 0
         verdict = "OK" if ok else f"FAILED (exit {report.returncode})"
         totals = f"{report.total_passed} passed, {report.total_failed} failed"
-        print(f"{name:<6} total: {totals}: {verdict}")
+        inf(f"{name:<6} total: {totals}: {verdict}")
         status |= 0 if ok else 1
     return status

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tinytx.core.errors import UserInputError
 from tinytx.core.plan.budget import RamBudget
 
 
@@ -26,7 +27,7 @@ def plan_model(
     from tinytx.core.codegen.project import board_cpu, default_kernels, plan_json
 
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such model file")
+        raise UserInputError(f"{path}: no such model file")
     variant = kernels or default_kernels(budget.board)
     return plan_json(
         path, budget.budget, budget.describe(), fwsa_mode, tile_rows, variant,

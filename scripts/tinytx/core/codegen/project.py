@@ -24,9 +24,10 @@ from pathlib import Path
 import numpy as np
 
 from tinytx.core import ir
+from tinytx.core.atomic import replace_dir
 from tinytx.core.codegen.model import GeneratedModel, generate, header_comment
 from tinytx.core.codegen.testdata import TestData, generate_test_data, load_inputs, make_test_data
-from tinytx.core.errors import TinytxError
+from tinytx.core.errors import DoesNotFit, TinytxError
 from tinytx.core.frontend.onnx import load_onnx
 from tinytx.core.plan.planning import ModelPlan, plan_model
 from tinytx.core.plan.scratch import KernelScratch
@@ -34,10 +35,6 @@ from tinytx.core.plan.scratch import KernelScratch
 TEST_INPUTS = "test_inputs.npz"
 CALIBRATION = "calibration.npz"
 PROVENANCE = "tinytx-model.json"
-
-
-class DoesNotFit(TinytxError):
-    """The planned model does not fit the board (the CLI exits 1 with the numbers)."""
 
 
 @dataclass(frozen=True)
@@ -77,19 +74,34 @@ class Conversion:
     def summary(self) -> list[str]:
         return header_comment(self.plan, self.onnx.name)
 
-    def write(self, out_dir: Path) -> list[Path]:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        c, h = self.generated.write(out_dir)
-        written = [c, h]
+    def files(self) -> dict[str, str]:
+        """What :meth:`write` writes: file name -> text."""
+        files = {"model.c": self.generated.source, "model.h": self.generated.header}
         if self.test is not None:
             th, tc = generate_test_data(self.planned, self.test)
-            (out_dir / "test_data.h").write_text(th)
-            (out_dir / "test_data.c").write_text(tc)
-            written += [out_dir / "test_data.c", out_dir / "test_data.h"]
-        (out_dir / "plan.txt").write_text("\n".join(self.summary()) + "\n")
+            files["test_data.c"] = tc
+            files["test_data.h"] = th
+        files["plan.txt"] = "\n".join(self.summary()) + "\n"
         record = {"onnx": str(self.onnx.resolve()), "options": self.options.as_json()}
-        (out_dir / PROVENANCE).write_text(json.dumps(record, indent=2) + "\n")
-        return [*written, out_dir / "plan.txt", out_dir / PROVENANCE]
+        files[PROVENANCE] = json.dumps(record, indent=2) + "\n"
+        return files
+
+    def write(self, out_dir: Path) -> list[Path]:
+        """Write :meth:`files` as the whole content of ``out_dir``, all or nothing: they go
+        to a temporary sibling directory that then replaces ``out_dir``, so a failure or
+        Ctrl-C leaves the previous output as it was, and a reused directory keeps no file
+        of the previous model. An ``out_dir`` that is not empty and holds no
+        ``tinytx-model.json`` (not a previous output) is refused with a PathError."""
+        files = self.files()
+        with replace_dir(out_dir, owned=is_conversion_output) as tmp:
+            for name, text in files.items():
+                (tmp / name).write_text(text)
+        return [out_dir / name for name in files]
+
+
+def is_conversion_output(directory: Path) -> bool:
+    """Whether ``directory`` holds a previous ``tinytx convert`` output (its provenance)."""
+    return (directory / PROVENANCE).is_file()
 
 
 def default_kernels(board_name: str | None) -> str:

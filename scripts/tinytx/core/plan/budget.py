@@ -15,6 +15,7 @@ from pathlib import Path
 import yaml
 
 from tinytx.core.boards import Board, boards_file, get_board
+from tinytx.core.errors import UserInputError
 
 DEFAULT_ALIGN = 4  # every supported core: 32-bit words (kernel scratch needs 4)
 
@@ -42,7 +43,7 @@ def _arena_entry(name: str, path: Path) -> dict:
     data = yaml.safe_load(path.read_text())
     entry = (data.get("boards", {}).get(name) or {}).get("arena") or {}
     if not isinstance(entry, dict):
-        raise ValueError(f"board {name}: 'arena' must be a mapping with region and reserve")
+        raise UserInputError(f"board {name}: 'arena' must be a mapping with region and reserve")
     return entry
 
 
@@ -53,7 +54,7 @@ def ram_budget(board_name: str, reserve: int | None = None, path: Path | None = 
     entry = _arena_entry(board_name, path)
     rams = board.regions("ram")
     if not rams:
-        raise ValueError(f"board {board_name}: no RAM region in {path.name}")
+        raise UserInputError(f"board {board_name}: no RAM region in {path.name}")
     region_name = entry.get("region")
     if region_name is None:
         region = max(rams, key=lambda r: r.size)
@@ -61,15 +62,15 @@ def ram_budget(board_name: str, reserve: int | None = None, path: Path | None = 
         matches = [r for r in rams if r.name == region_name]
         if not matches:
             known = ", ".join(r.name for r in rams)
-            raise ValueError(
+            raise UserInputError(
                 f"board {board_name}: arena region {region_name!r} is not one of {known}"
             )
         region = matches[0]
     if reserve is None:
         reserve = entry.get("reserve", 0)
     if isinstance(reserve, bool) or not isinstance(reserve, int) or reserve < 0:
-        raise ValueError(f"reserve: expected bytes >= 0, got {reserve!r}")
+        raise UserInputError(f"reserve: expected bytes >= 0, got {reserve!r}")
     align = entry.get("align", DEFAULT_ALIGN)
     if isinstance(align, bool) or not isinstance(align, int) or align < 4 or align & (align - 1):
-        raise ValueError(f"board {board_name}: arena align must be a power of two >= 4")
+        raise UserInputError(f"board {board_name}: arena align must be a power of two >= 4")
     return RamBudget(board_name, region.name, region.size, reserve, align)

@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+from tinytx.core.errors import UserInputError
 from tinytx.core.plan.arena import plan_arena
 from tinytx.core.plan.schedule import Buffer, Schedule, Step
 from tinytx.core.plan.scratch import KernelScratch
@@ -90,7 +91,7 @@ def choose_schedule(
     ``tile`` forces a DFT tile size; ``measured``: DFT instructions per tile size that
     replace the formula where given (``tinytx plan --costs`` / ``--measure``)."""
     if mode not in MODES:
-        raise ValueError(f"--mhsa: expected one of {', '.join(MODES)}, got {mode!r}")
+        raise UserInputError(f"--mhsa: expected one of {', '.join(MODES)}, got {mode!r}")
     if not fused_options:
         raise ValueError("choose_schedule: no FWSA option to choose from")
 

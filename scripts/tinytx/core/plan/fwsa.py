@@ -29,6 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from tinytx.core import golden as g
+from tinytx.core.errors import UserInputError
 from tinytx.core.golden.linear import BIAS_BOUND, linear_acc
 from tinytx.core.golden.softmax import LOGIT_FRAC_BITS, softmax_float
 from tinytx.core.workloads import MhsaShape, calibrated, make_mhsa
@@ -73,7 +74,7 @@ class FwsaDecision:
 def decide_fwsa(shape: MhsaShape, mode: str = "auto") -> FwsaDecision:
     """Fuse when ``P >= E`` (``auto``), or as ``mode`` forces; the reason says why."""
     if mode not in MODES:
-        raise ValueError(f"--fwsa: expected one of {', '.join(MODES)}, got {mode!r}")
+        raise UserInputError(f"--fwsa: expected one of {', '.join(MODES)}, got {mode!r}")
     e, p = shape.embed_dim, shape.head_dim
     unfused, fused = mhsa_parameters(shape), fwsa_parameters(shape)
     saving = 1.0 - fused / unfused

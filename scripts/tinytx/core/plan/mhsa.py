@@ -32,6 +32,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from tinytx.core.errors import UserInputError
 from tinytx.core.plan.arena import ArenaPlan, align_up, plan_arena
 from tinytx.core.plan.arm_attention import arm_attention_layout
 from tinytx.core.plan.schedule import Buffer, Schedule, Step
@@ -51,9 +52,9 @@ def qk_scratch_bytes(kv_rows: int) -> int:
 
 def check_tile(shape: MhsaShape, tile_rows: int) -> int:
     if isinstance(tile_rows, bool) or not isinstance(tile_rows, int):
-        raise ValueError(f"tile_rows: expected an integer, got {tile_rows!r}")
+        raise UserInputError(f"tile_rows: expected an integer, got {tile_rows!r}")
     if not 1 <= tile_rows <= shape.seq_len:
-        raise ValueError(f"tile_rows: {tile_rows} outside 1..S (S={shape.seq_len})")
+        raise UserInputError(f"tile_rows: {tile_rows} outside 1..S (S={shape.seq_len})")
     return tile_rows
 
 
@@ -83,7 +84,9 @@ KERNEL_VARIANTS = ("ref", "arm", "riscv")
 
 def _check_kernels(kernels: str) -> str:
     if kernels not in KERNEL_VARIANTS:
-        raise ValueError(f"kernels: expected one of {', '.join(KERNEL_VARIANTS)}, got {kernels!r}")
+        raise UserInputError(
+            f"kernels: expected one of {', '.join(KERNEL_VARIANTS)}, got {kernels!r}"
+        )
     return kernels
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from tinytx.core.errors import UserInputError
 from tinytx.core.plan.arm_attention import arm_dft_scratch_bytes, arm_fwsa_scratch_bytes
 from tinytx.core.plan.mhsa import dft_peak
 from tinytx.core.workloads import MhsaShape, arm_mhsa_scratch_bytes, mhsa_scratch_bytes
@@ -89,7 +90,7 @@ class KernelScratch:
 
     def __init__(self, kernels: str = "ref", no_linear: frozenset[str] = frozenset()) -> None:
         if kernels not in VARIANTS:
-            raise ValueError(f"kernels: expected one of {', '.join(VARIANTS)}, got {kernels!r}")
+            raise UserInputError(f"kernels: expected one of {', '.join(VARIANTS)}, got {kernels!r}")
         self.kernels = kernels
         self.source = "the arm kernels' formulas" if kernels == "arm" else "the reference formulas"
         # linear ops planned without scratch (tinytx_linear_s8): their scratch would have

@@ -19,6 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
+from tinytx.core.atomic import open_atomic
+from tinytx.core.errors import UserInputError
+
 MAGIC = b"TTXV"
 VERSION = 1
 MAX_PARAMS = 32
@@ -65,7 +68,7 @@ def _buffer_bytes(b: np.ndarray | None) -> bytes:
 
 def write_cases(path: Path, cases: Iterable[Case]) -> int:
     cases = list(cases)
-    with open(path, "wb") as f:
+    with open_atomic(path, "wb") as f:
         f.write(MAGIC + struct.pack("<II", VERSION, len(cases)))
         for c in cases:
             f.write(
@@ -83,10 +86,10 @@ def read_cases(path: Path) -> list[tuple[str, int, tuple[int, ...], list[bytes]]
     names = {v: k for k, v in KERNEL_IDS.items()}
     data = Path(path).read_bytes()
     if data[:4] != MAGIC:
-        raise ValueError(f"{path}: not a tinytx vector file")
+        raise UserInputError(f"{path}: not a tinytx vector file")
     version, count = struct.unpack_from("<II", data, 4)
     if version != VERSION:
-        raise ValueError(f"{path}: vector format version {version}, expected {VERSION}")
+        raise UserInputError(f"{path}: vector format version {version}, expected {VERSION}")
     pos = 12
     out = []
     for _ in range(count):

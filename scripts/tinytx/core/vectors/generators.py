@@ -24,6 +24,7 @@ from collections.abc import Callable
 import numpy as np
 
 from tinytx.core import golden as g
+from tinytx.core.errors import UserInputError
 from tinytx.core.golden.conv import check_window, conv2d_acc
 from tinytx.core.golden.linear import Layout, linear_acc
 from tinytx.core.golden.quant import MULTIPLIER_MAX, ChannelRequant, Requant
@@ -663,7 +664,9 @@ def generate_cases(seed: int, per_kernel: int, kernels: list[str] | None = None)
     cases: list[Case] = []
     for name in names:
         if name not in GENERATORS:
-            raise ValueError(f"kernels: unknown kernel {name!r}; known: {', '.join(GENERATORS)}")
+            raise UserInputError(
+                f"kernels: unknown kernel {name!r}; known: {', '.join(GENERATORS)}"
+            )
         rng = np.random.default_rng([seed, KERNEL_IDS[name]])
         cases.extend(GENERATORS[name](rng, i) for i in range(per_kernel))
     return cases

@@ -25,6 +25,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from tinytx.core.errors import TinytxError
 from tinytx.core.resources import data_root
 
 GET_WORKSPACE = (
@@ -181,7 +182,7 @@ def west_build(
     console passed through; returns west's exit status."""
     west = west_command()
     if west is None:
-        raise FileNotFoundError("west is not installed (pip install west)")
+        raise TinytxError("west is not installed (pip install west)")
     cmd = [*west, "build", "-b", board, "-d", str(build_dir), "-p", "auto", "-S", "tinytx"]
     cmd.append(str(app_dir))
     if cmake_args:

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tinytx.core.atomic import write_text
 from tinytx.core.errors import TinytxError
 from tinytx.core.resources import firmware_tests_dir
 from tinytx.toolchain.bench.run import BENCH_KERNELS, VariantRun
@@ -210,8 +211,7 @@ def _write(path: Path, data: dict[str, Any]) -> None:
             t: {v: dict(sorted(m.items())) for v, m in sorted(by_v.items())}
             for t, by_v in sorted(data["models"].items())
         }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(ordered, indent=2) + "\n")
+    write_text(path, json.dumps(ordered, indent=2) + "\n")
 
 
 # ------------------------------------------------------------------ whole models

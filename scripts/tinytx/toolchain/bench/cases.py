@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from tinytx.core import golden as g
-from tinytx.core.errors import TinytxError
+from tinytx.core.errors import Mismatch, TinytxError
 from tinytx.core.golden.linear import Layout
 from tinytx.core.workloads import MhsaShape, MhsaWorkload, make_mhsa
 from tinytx.toolchain.bench.runner import CostedRunner, Measurement
@@ -100,7 +100,7 @@ _SCRATCH_FILL = 0xA5
 _MAX_INSTRUCTIONS = 4_000_000_000
 
 
-class BenchMismatch(TinytxError):
+class BenchMismatch(Mismatch):
     """A kernel returned an error, wrote a wrong byte or wrote past its output."""
 
 

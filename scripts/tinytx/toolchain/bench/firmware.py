@@ -12,6 +12,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+from tinytx.core.errors import UserInputError
 from tinytx.core.resources import baremetal_port_dir, firmware_tests_dir
 from tinytx.core.targets import Target
 from tinytx.toolchain.build import cmake_build, compiler_for, exp_table_defines
@@ -37,7 +38,7 @@ REQUIRED_FUNCTIONS = (
 
 def check_bench_target(target: Target) -> None:
     if not target.emulated or not (target.cpu or "").startswith("cortex-m"):
-        raise ValueError(
+        raise UserInputError(
             f"--target: the benchmark runs on an emulated Cortex-M (m4, m7), not {target.name!r}"
         )
 

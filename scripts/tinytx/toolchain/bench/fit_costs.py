@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from tinytx.core.atomic import write_text
 from tinytx.core.plan.costs import COST_FILE, KERNELS, TERMS, CostTable, kernel_name, terms
 from tinytx.core.resources import resolve_build_dir
 from tinytx.core.workloads import SHAPES, MhsaShape
@@ -172,7 +173,7 @@ def write_table(
         "# `tinytx bench --fit-costs --target <m4|m7> --kernels <arm|ref>`; do not edit by hand.\n"
         "# `tinytx bench --check-costs` compares them with the bench shapes A-D.\n"
     )
-    path.write_text(header + yaml.safe_dump(data, sort_keys=False, width=100))
+    write_text(path, header + yaml.safe_dump(data, sort_keys=False, width=100))
     from tinytx.core.plan.costs import _load
 
     _load.cache_clear()

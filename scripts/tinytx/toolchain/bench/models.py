@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from tinytx.core.errors import TinytxError
+from tinytx.core.errors import TinytxError, UserInputError
 from tinytx.core.resources import resolve_build_dir, samples_dir
 
 if TYPE_CHECKING:
@@ -69,7 +69,7 @@ def measure_models(
     from tinytx.toolchain.bench.firmware import compiler_version
 
     if target_name not in PROFILES:
-        raise ValueError(f"--models: whole models are measured on {', '.join(PROFILES)}")
+        raise UserInputError(f"--models: whole models are measured on {', '.join(PROFILES)}")
     board = PROFILES[target_name]
     target = get_board(board).build_target()
     kernels = default_kernels(board)

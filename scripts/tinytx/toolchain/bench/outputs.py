@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from tinytx.core.atomic import temp_path, write_text
 from tinytx.toolchain.bench.cases import (
     KERNEL_DESCRIPTIONS,
     KERNELS,
@@ -168,8 +169,7 @@ def to_json(report: BenchReport) -> dict[str, Any]:
 
 
 def write_json(report: BenchReport, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(to_json(report), indent=2) + "\n")
+    write_text(path, json.dumps(to_json(report), indent=2) + "\n")
 
 
 def dumps_json(report: BenchReport) -> str:
@@ -331,6 +331,6 @@ def plot(report: BenchReport, path: Path) -> None:
         fontsize=9,
     )
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
+    with temp_path(path) as tmp:
+        fig.savefig(tmp, dpi=110)
     plt.close(fig)

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tinytx.core.errors import TinytxError
+from tinytx.core.errors import TinytxError, UserInputError
 from tinytx.core.resources import resolve_build_dir
 from tinytx.core.targets import Target, get_target
 from tinytx.core.workloads import SHAPES, MhsaShape
@@ -71,17 +71,17 @@ def parse_shape(text: str) -> ShapeSpec:
         return ShapeSpec(key, SHAPES[key])
     parts = [t.strip() for t in text.split(",")]
     if len(parts) != 4:
-        raise ValueError(f"--shape: {text!r} is not a shape; use {_SHAPE_HELP}")
+        raise UserInputError(f"--shape: {text!r} is not a shape; use {_SHAPE_HELP}")
     try:
         s, e, p, h = (int(t) for t in parts)
     except ValueError:
-        raise ValueError(f"--shape: {text!r} is not a shape; use {_SHAPE_HELP}") from None
+        raise UserInputError(f"--shape: {text!r} is not a shape; use {_SHAPE_HELP}") from None
     if min(s, e, p, h) < 1:
-        raise ValueError(f"--shape: {text!r}: S, E, P and H must all be >= 1")
+        raise UserInputError(f"--shape: {text!r}: S, E, P and H must all be >= 1")
     if s > 1024:
-        raise ValueError(f"--shape: {text!r}: S={s} exceeds the softmax limit of 1024 keys")
+        raise UserInputError(f"--shape: {text!r}: S={s} exceeds the softmax limit of 1024 keys")
     if max(e, h * p) > 65535:
-        raise ValueError(f"--shape: {text!r}: E and H*P must be <= 65535 (reduction limit)")
+        raise UserInputError(f"--shape: {text!r}: E and H*P must be <= 65535 (reduction limit)")
     shape = MhsaShape(seq_len=s, embed_dim=e, heads=h, head_dim=p)
     for name, named in SHAPES.items():
         if named == shape:

@@ -30,7 +30,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tinytx.core.errors import TinytxError
+from tinytx.core.atomic import temp_path, write_text
+from tinytx.core.errors import TinytxError, UserInputError
 from tinytx.core.resources import baremetal_port_dir, firmware_tests_dir
 from tinytx.core.targets import get_target
 from tinytx.toolchain.bench import cases as bc
@@ -178,7 +179,7 @@ def measure_shape(
     against the golden model."""
     unknown = sorted(set(kernels) - set(KERNELS))
     if unknown:
-        raise ValueError(f"kernels: unknown {unknown}; known: {', '.join(KERNELS)}")
+        raise UserInputError(f"kernels: unknown {unknown}; known: {', '.join(KERNELS)}")
     tile = min(tile, spec.shape.seq_len)
     runner = RiscvCoreRunner(elf, scratch_size=2 * bc.heap_bytes(spec.shape))
     work = bc.make_workload(spec.shape, seed)
@@ -211,9 +212,9 @@ def run_rv32x8(
     progress: Any = None,
 ) -> Rv32x8Report:
     if not 1 <= harts <= 64:
-        raise ValueError(f"harts: {harts} is not in 1..64")
+        raise UserInputError(f"harts: {harts} is not in 1..64")
     if tile < 1:
-        raise ValueError(f"--tile: must be >= 1, got {tile}")
+        raise UserInputError(f"--tile: must be >= 1, got {tile}")
     say = progress or (lambda _msg: None)
     say(f"building the bench firmware ({BUILD_TARGET} flags, {VARIANT} kernels, serial port)")
     elf = build_elf(build_root)
@@ -317,7 +318,8 @@ def plot(report: Rv32x8Report, path: Path) -> None:
     ax_s.legend(loc="upper center", ncol=4)
     fig.suptitle(f"tinytx riscv kernels on {report.harts} RV32 harts: exact instructions (unicorn)")
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    with temp_path(path) as tmp:
+        fig.savefig(tmp, dpi=110)
     plt.close(fig)
 
 
@@ -333,14 +335,14 @@ def run_command(args: argparse.Namespace) -> int:
     """`tinytx bench --target rv32x8 ...` (registered in tinytx.cli.commands.bench)."""
     for attr, flag in _UNSUPPORTED.items():
         if getattr(args, attr, False):
-            raise ValueError(f"{flag}: not available with --target {TARGET} (use --speedup)")
+            raise UserInputError(f"{flag}: not available with --target {TARGET} (use --speedup)")
     if getattr(args, "kernels", None) not in (None, VARIANT):
-        raise ValueError(f"--kernels: --target {TARGET} measures the {VARIANT} kernels only")
+        raise UserInputError(f"--kernels: --target {TARGET} measures the {VARIANT} kernels only")
     specs = parse_shapes(args.shape)
     if args.speedup and len(specs) != 1:
-        raise ValueError(f"--speedup: needs exactly one --shape, got {len(specs)}")
+        raise UserInputError(f"--speedup: needs exactly one --shape, got {len(specs)}")
     if args.json == "":
-        raise ValueError("--json: needs a file name or -")
+        raise UserInputError("--json: needs a file name or -")
     try:
         report = run_rv32x8(
             specs, args.seed, args.build_dir, HARTS, args.tile,
@@ -354,7 +356,7 @@ def run_command(args: argparse.Namespace) -> int:
     else:
         print(table(report))
         if args.json:
-            Path(args.json).write_text(json.dumps(to_json(report), indent=2) + "\n")
+            write_text(Path(args.json), json.dumps(to_json(report), indent=2) + "\n")
             print(f"JSON: {args.json}")
     if args.plot:
         plot(report, args.plot)

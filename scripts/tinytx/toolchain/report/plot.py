@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tinytx.core.atomic import temp_path
 from tinytx.toolchain.report.boardcheck import BoardCheck
 from tinytx.toolchain.report.categories import CATEGORIES, LABELS
 from tinytx.toolchain.report.core import Report
@@ -83,6 +84,8 @@ def write_plot(
         frameon=False,
     )
     fig.tight_layout(rect=(0, 0.08, 1, 1))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
+    try:
+        with temp_path(path) as tmp:  # never a half-written PNG
+            fig.savefig(tmp)
+    finally:
+        plt.close(fig)
