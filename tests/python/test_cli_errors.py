@@ -87,8 +87,10 @@ class _HalfThenInterrupt:
 
 
 def interrupt_file_writes(monkeypatch: pytest.MonkeyPatch) -> None:
-    real = os.fdopen
-    monkeypatch.setattr(atomic.os, "fdopen", lambda *a, **k: _HalfThenInterrupt(real(*a, **k)))
+    # the atomic writer opens its temporary file with the builtin open
+    monkeypatch.setattr(
+        atomic, "open", lambda *a, **k: _HalfThenInterrupt(open(*a, **k)), raising=False
+    )
 
 
 def interrupt_third_file(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -117,40 +117,10 @@ def _make_parent(path: Path) -> None:
 @contextlib.contextmanager
 def open_atomic(path: Path, mode: str = "w", encoding: str | None = "utf-8") -> Iterator[IO]:
     """A file object that becomes ``path`` when the ``with`` block ends without error."""
-    path = Path(path)
     if "b" in mode:
         encoding = None
-    if _special(path):
-        with open(path, mode, encoding=encoding) as f:
-            yield f
-        return
-    path = _target(path)
-    if path.is_dir():
-        raise PathError(path, "is a directory, expected a file")
-    if path.exists() and not _writable_file(path):
-        raise PathError(path, "read-only file (Permission denied)")
-    _make_parent(path)
-    try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}{_TMP}", dir=path.parent)
-    except OSError as exc:
-        raise _named(exc, path) from None
-    tmp = Path(tmp_name)
-    try:
-        keep = stat.S_IMODE(path.stat().st_mode) if path.exists() else 0o666 & ~_umask()
-        os.fchmod(fd, keep)
-        with os.fdopen(fd, mode, encoding=encoding) as f:
-            yield f
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        if exc.filename is not None and str(exc.filename) != str(tmp):
-            raise  # the writer's own error, e.g. about another file
-        raise _named(exc, path) from None
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    with temp_path(path) as tmp, open(tmp, mode, encoding=encoding) as f:
+        yield f
 
 
 @contextlib.contextmanager
