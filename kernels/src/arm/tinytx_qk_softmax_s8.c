@@ -325,11 +325,6 @@ __asm__("	.syntax unified\n"
 						TT_ASM_FN("tt_prob4_u8_clamp",
 							  TT_ASM_PROB4(TT_ASM_CLAMP4, TT_ASM_STORE_U8)));
 
-int32_t tinytx_qk_softmax_s8_get_buffer_size(const tinytx_attention_dims *dims)
-{
-	return tinytx_qk_softmax_scratch(dims);
-}
-
 /*
  * Scores of one query row against keys in fours (assembly, 13 registers plus the
  * context on the stack): the query word widened once per block of four, each key
