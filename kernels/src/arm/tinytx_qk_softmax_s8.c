@@ -343,6 +343,15 @@ typedef struct {
 	int32_t max;       /* 28: in and out */
 } tt_qk_row;
 
+/* tt_qk_row_s8 copies the eight words with one LDM and reads them at sp + offset. */
+_Static_assert(offsetof(tt_qk_row, q) == 0 && offsetof(tt_qk_row, k) == 4 &&
+		       offsetof(tt_qk_row, p) == 8 && offsetof(tt_qk_row, steps) == 12,
+	       "tt_qk_row: q, k, p, steps");
+_Static_assert(offsetof(tt_qk_row, tail) == 16 && offsetof(tt_qk_row, out) == 20 &&
+		       offsetof(tt_qk_row, out_end) == 24 && offsetof(tt_qk_row, max) == 28 &&
+		       sizeof(tt_qk_row) == 32,
+	       "tt_qk_row: tail, out, out_end, max");
+
 /* Returns the maximum of the scores and of t->max. */
 int32_t tt_qk_row_s8(const tt_qk_row *t);
 
