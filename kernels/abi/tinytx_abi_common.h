@@ -50,7 +50,8 @@ int64_t tinytx_abi_constant(const char *name)
 	if (name == NULL) {
 		return INT64_MIN;
 	}
-	for (size_t i = 0; i < sizeof(tinytx_abi_constants) / sizeof(tinytx_abi_constants[0]); i++) {
+	const size_t n = sizeof(tinytx_abi_constants) / sizeof(tinytx_abi_constants[0]);
+	for (size_t i = 0; i < n; i++) {
 		if (strcmp(tinytx_abi_constants[i].name, name) == 0) {
 			return tinytx_abi_constants[i].value;
 		}

@@ -133,10 +133,12 @@ class _Emitter:
         return int(getattr(self.plan, "num_cores", 1))
 
     def scratch(self, op: ir.Op) -> tuple[str, int]:
+        """The kernel's scratch argument (a ``const tinytx_context *``: its planned slot
+        and size, NULL without one) and the planned bytes."""
         if op.name not in self.plan.scratch:
             return "NULL", 0
         off, size = self.plan.scratch[op.name]
-        return f"(void *)(arena + {off})", size
+        return f"&(tinytx_context){{(void *)(arena + {off}), {size}}}", size
 
     def call(self, op: ir.Op, text: str, need: str | None = None, planned: int = 0) -> None:
         t_in = ", ".join(f"{n} {list(self.model.tensors[n].shape)}" for n in op.inputs)
