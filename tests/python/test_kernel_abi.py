@@ -4,8 +4,11 @@ the cache behave as documented."""
 
 from __future__ import annotations
 
+import os
 import re
 import struct
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -150,6 +153,17 @@ def test_cache_is_reused_and_keyed_by_the_sources(
     assert {"tinytx_riscv_dft_layout.h", "tinytx_dft.h", "types.h", "tinytx_abi.h"} <= deps
     assert ka.main(["--build"]) == 0
     assert len(list((tmp_path / "c").iterdir())) == 3
+
+
+def test_two_processes_build_into_one_cache(tmp_path: Path) -> None:
+    """Racing builds of the same library both succeed and leave one file, no temporaries."""
+    env = {**os.environ, "TINYTX_CACHE_DIR": str(tmp_path / "c")}
+    cmd = [sys.executable, "-m", "tinytx.core.kernel_abi", "arm"]
+    procs = [subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, text=True) for _ in range(2)]
+    outs = [p.communicate(timeout=120)[0].strip() for p in procs]
+    assert [p.returncode for p in procs] == [0, 0]
+    assert outs[0] == outs[1] and outs[0].startswith("arm: ")
+    assert [p.name for p in (tmp_path / "c").iterdir()] == [Path(outs[0][5:]).name]
 
 
 # ------------------------------------------------------------ against the built kernels
