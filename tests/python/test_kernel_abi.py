@@ -244,4 +244,20 @@ def test_riscv_abi_is_the_built_riscv_kernels(build_root: Path, cores: int) -> N
 
     runner = RiscvCoreRunner(rv32x8.build_elf(build_root))
     runner.set_cores(cores)
-    assert _check_against(runner, ka.kernel_abi("riscv"), cores, seed=cores) > 60
+    abi = ka.kernel_abi("riscv")
+    assert _check_against(runner, abi, cores, seed=cores) > 60
+    # a scratch sized for one core: refused on more (TINYTX_ERR_SCRATCH, probs untouched),
+    # taken on as many as it was sized for
+    h, sq, skv, p = 2, 3, 20, 8
+    dims = runner.alloc(struct.pack("<5i", h, sq, skv, p, h))
+    rq = runner.alloc(struct.pack("<3i", 1 << 30, 40, 0))  # by reference (ilp32)
+    q, k = runner.alloc(bytes(h * sq * p)), runner.alloc(bytes(h * skv * p))
+    probs = runner.alloc(b"\x5a" * (h * sq * skv))
+    one = abi.qk_softmax_buffer_size(h, sq, skv, p, h, 1)
+    ctx = runner.alloc(struct.pack("<Ii", runner.alloc(one), one))
+    status = runner.call("tinytx_qk_softmax_s8", [dims, rq, q, k, probs, ctx]).return_value
+    if cores == 1:
+        assert status == 0
+    else:
+        assert status == abi.constant("TINYTX_ERR_SCRATCH")
+        assert runner.read(probs, h * sq * skv) == b"\x5a" * (h * sq * skv)
