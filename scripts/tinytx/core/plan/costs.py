@@ -56,9 +56,10 @@ from pathlib import Path
 import yaml
 
 from tinytx.core.plan.arm_attention import arm_attention_layout
+from tinytx.core.resources import package_file
 from tinytx.core.workloads import MhsaShape, arm_mhsa_scratch_bytes
 
-COST_FILE = Path(__file__).with_name("attention_costs.yaml")
+COST_FILE = package_file("tinytx.core.plan", "attention_costs.yaml")
 KERNELS = ("mhsa", "fwsa", "mhsa_dft", "fwsa_dft")
 #: Largest relative error of a formula against the bench shapes A-D that --check-costs
 #: (and tests/python/test_schedule_choice.py) accept, per kernel; the DFT margin leaves
