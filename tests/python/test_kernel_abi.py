@@ -16,7 +16,6 @@ import pytest
 
 from tinytx.core import kernel_abi as ka
 from tinytx.core.errors import TinytxError
-from tinytx.core.paths import KERNELS_DIR
 
 ERR_DIMS = -2
 
@@ -36,7 +35,7 @@ def _abi_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
 def test_each_variant_includes_its_firmware_size_sources() -> None:
     """kernels/abi/tinytx_abi_<variant>.c includes exactly the size files the firmware of
     that variant links (kernels/sources.cmake: the variant's file, else the reference)."""
-    cmake = re.sub(r"#.*", "", (KERNELS_DIR / "sources.cmake").read_text())
+    cmake = re.sub(r"#.*", "", (ka.kernels_dir() / "sources.cmake").read_text())
     names = re.search(r"set\(TINYTX_KERNEL_NAMES(.*?)\)", cmake, re.S)
     assert names is not None
     sizes = [n for n in names.group(1).split() if n.endswith("_size")]
@@ -46,13 +45,13 @@ def test_each_variant_includes_its_firmware_size_sources() -> None:
         got = set(re.findall(r'#include "\.\./src/(\w+/\w+)\.c"', text))
         want = set()
         for name in sizes:
-            own = KERNELS_DIR / "src" / variant / f"{name}.c"
+            own = ka.kernels_dir() / "src" / variant / f"{name}.c"
             want.add(f"{variant}/{name}" if own.is_file() else f"ref/{name}")
         assert got == want, variant
 
 
 def test_constants_are_the_headers() -> None:
-    types = (KERNELS_DIR / "include" / "tinytx" / "types.h").read_text()
+    types = (ka.kernels_dir() / "include" / "tinytx" / "types.h").read_text()
     for variant in ka.VARIANTS:
         abi = ka.kernel_abi(variant)
         assert abi.variant == variant
