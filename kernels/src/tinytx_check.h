@@ -4,6 +4,7 @@
 
 #include <stdint.h>
 
+#include "tinytx/parallel.h"
 #include "tinytx/requant.h"
 #include "tinytx/types.h"
 
@@ -90,6 +91,37 @@ static inline tinytx_status tinytx_check_block_dims(const tinytx_mhsa_dims *d, i
 	return TINYTX_OK;
 }
 
+/* The num_cores of a *_get_buffer_size: at least one core. */
+static inline tinytx_status tinytx_check_cores(int32_t num_cores)
+{
+	return num_cores >= 1 ? TINYTX_OK : TINYTX_ERR_DIMS;
+}
+
+/* The num_cores the kernels pass to the *_get_buffer_size of their own scratch. */
+static inline int32_t tinytx_run_cores(void)
+{
+	return (int32_t)tinytx_parallel_num_cores();
+}
+
+/* A size that does not depend on the cores (ref, arm): size, or ERR_DIMS for num_cores < 1. */
+static inline int32_t tinytx_size_any_cores(int32_t size, int32_t num_cores)
+{
+	return size >= 0 && tinytx_check_cores(num_cores) != TINYTX_OK ? TINYTX_ERR_DIMS : size;
+}
+
+/*
+ * The scratch of a kernel call against need (its *_get_buffer_size, >= 0): TINYTX_OK when
+ * ctx holds at least need bytes (need 0: ctx may be NULL), else TINYTX_ERR_SCRATCH.
+ */
+static inline tinytx_status tinytx_check_scratch(const tinytx_context *ctx, int32_t need)
+{
+	if (need == 0) {
+		return TINYTX_OK;
+	}
+	return ctx == NULL || ctx->buf == NULL || ctx->size < need ? TINYTX_ERR_SCRATCH
+								   : TINYTX_OK;
+}
+
 /* A scratch size for a *_get_buffer_size: total bytes, or ERR_DIMS past int32. */
 static inline int32_t tinytx_scratch_bytes(int64_t total)
 {
@@ -110,16 +142,15 @@ static inline int tinytx_block_internal_symmetric(const tinytx_requant *internal
 	return 1;
 }
 
-/* The pointers of a tinytx_mhsa_s8 call (biases may be NULL), and ERR_PARAM for an
- * internal zero point. */
+/* The pointers of a tinytx_mhsa_s8 call (biases may be NULL; the scratch is checked
+ * against its size apart), and ERR_PARAM for an internal zero point. */
 static inline tinytx_status tinytx_check_mhsa_pointers(const tinytx_mhsa_dims *dims,
 						       const tinytx_mhsa_params *params,
 						       const tinytx_mhsa_weights *weights,
-						       const void *input, const void *output,
-						       const void *scratch)
+						       const void *input, const void *output)
 {
 	if (dims == NULL || params == NULL || weights == NULL || input == NULL || output == NULL ||
-	    scratch == NULL || weights->wq == NULL || weights->wk == NULL || weights->wv == NULL ||
+	    weights->wq == NULL || weights->wk == NULL || weights->wv == NULL ||
 	    weights->wo == NULL) {
 		return TINYTX_ERR_NULL;
 	}
@@ -157,11 +188,10 @@ static inline tinytx_status tinytx_check_mhsa_channels(const tinytx_mhsa_dims *d
 static inline tinytx_status tinytx_check_fwsa_pointers(const tinytx_mhsa_dims *dims,
 						       const tinytx_fwsa_params *params,
 						       const tinytx_fwsa_weights *weights,
-						       const void *input, const void *output,
-						       const void *scratch)
+						       const void *input, const void *output)
 {
 	if (dims == NULL || params == NULL || weights == NULL || input == NULL || output == NULL ||
-	    scratch == NULL || weights->wt == NULL || weights->wv == NULL || weights->wo == NULL) {
+	    weights->wt == NULL || weights->wv == NULL || weights->wo == NULL) {
 		return TINYTX_ERR_NULL;
 	}
 	const tinytx_requant internal[4] = {params->t, params->v, params->softmax, params->av};
@@ -206,10 +236,9 @@ static inline int32_t tinytx_qk_softmax_scratch(const tinytx_attention_dims *dim
 
 static inline tinytx_status tinytx_check_qk_softmax_call(const tinytx_attention_dims *dims,
 							tinytx_requant softmax, const void *q,
-							const void *k, const void *probs,
-							const void *scratch)
+							const void *k, const void *probs)
 {
-	if (dims == NULL || q == NULL || k == NULL || probs == NULL || scratch == NULL) {
+	if (dims == NULL || q == NULL || k == NULL || probs == NULL) {
 		return TINYTX_ERR_NULL;
 	}
 	int32_t need = tinytx_qk_softmax_scratch(dims);
@@ -313,8 +342,6 @@ static inline int32_t tinytx_layernorm_acc(int32_t v, tinytx_requant norm, int32
 	return (int32_t)(acc < INT32_MIN ? INT32_MIN : (acc > INT32_MAX ? INT32_MAX : acc));
 }
 
-#define TINYTX_GELU_Q_ONE_LIMIT (1L << 22)
-
 /* Every check of a tinytx_gelu_s8 call. */
 static inline tinytx_status tinytx_check_gelu_call(int32_t size, const tinytx_gelu_params *params,
 						   const void *input, const void *output)
@@ -347,8 +374,6 @@ static inline tinytx_status tinytx_check_lut_call(int32_t size, const void *tabl
 	return TINYTX_OK;
 }
 
-#define TINYTX_ADD_MULTIPLIER_MAX (1L << 22)
-
 /* The arguments of tinytx_mean_rows_s8 (every variant). */
 static inline tinytx_status tinytx_check_mean_rows_call(const tinytx_mean_rows_dims *dims,
 							const tinytx_mean_rows_params *params,
@@ -380,7 +405,8 @@ static inline tinytx_status tinytx_check_add_call(int32_t size, const tinytx_add
 		return TINYTX_ERR_DIMS;
 	}
 	if (params->m_a < 0 || params->m_a > TINYTX_ADD_MULTIPLIER_MAX || params->m_b < 0 ||
-	    params->m_b > TINYTX_ADD_MULTIPLIER_MAX || params->shift < 1 || params->shift > 31 ||
+	    params->m_b > TINYTX_ADD_MULTIPLIER_MAX || params->shift < 1 ||
+	    params->shift > TINYTX_ADD_SHIFT_MAX ||
 	    !tinytx_activation_valid(params->act) || params->zero_point < -128 ||
 	    params->zero_point > 127) {
 		return TINYTX_ERR_PARAM;

@@ -17,13 +17,28 @@ typedef enum {
 	TINYTX_ERR_NULL = -1,  /* a required pointer is NULL */
 	TINYTX_ERR_DIMS = -2,  /* a dimension is zero, negative, inconsistent or too large */
 	TINYTX_ERR_PARAM = -3, /* a quantization parameter is out of its documented range */
+	TINYTX_ERR_SCRATCH = -4, /* scratch missing or below the kernel's *_get_buffer_size */
 } tinytx_status;
+
+/*
+ * The scratch of a kernel call (CMSIS-NN style): buf, 4-byte aligned, of size bytes. A
+ * kernel refuses (TINYTX_ERR_SCRATCH, before touching any memory) a context that is
+ * missing or smaller than its *_get_buffer_size(dims, tinytx_parallel_num_cores()).
+ */
+typedef struct {
+	void *buf;
+	int32_t size;
+} tinytx_context;
 
 /* Limits shared with the golden model (tinytx.golden). */
 #define TINYTX_MAX_REDUCTION 65535 /* inner (K) dimension: keeps int32 accumulators exact */
 #define TINYTX_SOFTMAX_MAX_KV 1024 /* keys per softmax row: keeps the uint32 row sum exact */
 #define TINYTX_LAYERNORM_MAX_FEATURES 4096
 #define TINYTX_BIAS_BOUND (1L << 30)
+#define TINYTX_REQUANT_SHIFT_MAX 62      /* tinytx_requant.shift: 1..62 */
+#define TINYTX_ADD_MULTIPLIER_MAX (1L << 22) /* tinytx_add_params.m_a, m_b */
+#define TINYTX_ADD_SHIFT_MAX 31           /* tinytx_add_params.shift: 1..31 */
+#define TINYTX_GELU_Q_ONE_LIMIT (1L << 22) /* tinytx_gelu_params.q_one < this */
 
 /*
  * Requantization factor multiplier / 2^shift, 0 <= multiplier < 2^31, 1 <= shift <= 62,

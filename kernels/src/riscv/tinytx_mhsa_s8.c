@@ -33,11 +33,6 @@ void tinytx_rv_attention_part(const tinytx_rv_attention_job *job, uint32_t core,
 	}
 }
 
-int32_t tinytx_mhsa_s8_get_buffer_size(const tinytx_mhsa_dims *dims)
-{
-	return tinytx_block_buffer_size(dims, 0, tinytx_parallel_num_cores());
-}
-
 typedef struct {
 	tinytx_rv_linear_job q, k, v, out;
 	tinytx_rv_attention_job attention;
@@ -67,13 +62,13 @@ tinytx_status tinytx_rv_check_mhsa_calls(const tinytx_mhsa_dims *d, const tinytx
 
 tinytx_status tinytx_mhsa_s8(const tinytx_mhsa_dims *dims, const tinytx_mhsa_params *params,
 			     const tinytx_mhsa_weights *weights, const int8_t *input,
-			     int8_t *output, void *scratch)
+			     int8_t *output, const tinytx_context *ctx)
 {
-	tinytx_status st = tinytx_check_mhsa_pointers(dims, params, weights, input, output, scratch);
+	tinytx_status st = tinytx_check_mhsa_pointers(dims, params, weights, input, output);
 	if (st != TINYTX_OK) {
 		return st;
 	}
-	int32_t need = tinytx_mhsa_s8_get_buffer_size(dims);
+	int32_t need = tinytx_mhsa_s8_get_buffer_size(dims, tinytx_run_cores());
 	if (need < 0) {
 		return (tinytx_status)need;
 	}
@@ -81,12 +76,16 @@ tinytx_status tinytx_mhsa_s8(const tinytx_mhsa_dims *dims, const tinytx_mhsa_par
 	if (st == TINYTX_OK) {
 		st = tinytx_check_mhsa_channels(dims, weights);
 	}
+	if (st == TINYTX_OK) {
+		st = tinytx_check_scratch(ctx, need);
+	}
 	if (st != TINYTX_OK) {
 		return st;
 	}
 	const int32_t s = dims->seq_len, e = dims->embed_dim, h = dims->heads, p = dims->head_dim;
 	const tinytx_activation full = {-128, 127};
 	const tinytx_mhsa_layout l = tinytx_mhsa_scratch_layout(dims, tinytx_parallel_num_cores());
+	void *scratch = ctx->buf;
 	uint8_t *base = (uint8_t *)scratch;
 	int8_t *q = (int8_t *)(base + l.q), *k = (int8_t *)(base + l.k);
 	int8_t *vt = (int8_t *)(base + l.vt), *o = (int8_t *)(base + l.o);

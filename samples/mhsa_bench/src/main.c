@@ -30,6 +30,7 @@
 #endif
 
 #include "mhsa_bench_data.h"
+#include "tinytx/parallel.h"
 #include "tinytx/tinytx.h"
 
 #if defined(TINYTX_WEIGHTS_IMAGE) && TINYTX_WEIGHTS_IMAGE
@@ -102,7 +103,8 @@ static int open_weights(tinytx_mhsa_weights *w)
 int main(void)
 {
 	const tinytx_mhsa_dims dims = {MHSA_BENCH_S, MHSA_BENCH_E, MHSA_BENCH_H, MHSA_BENCH_P};
-	const int32_t need = tinytx_mhsa_s8_get_buffer_size(&dims);
+	const int32_t need = tinytx_mhsa_s8_get_buffer_size(
+		&dims, (int32_t)tinytx_parallel_num_cores());
 	tinytx_mhsa_weights weights;
 
 	PRINTF("mhsa_bench: S=%d E=%d H=%d P=%d, arena %ld bytes\n", MHSA_BENCH_S, MHSA_BENCH_E,
@@ -119,8 +121,9 @@ int main(void)
 	tinytx_port_cycles_init();
 	const uint32_t start = tinytx_port_cycles();
 #endif
+	const tinytx_context ctx = {tinytx_arena, (int32_t)sizeof(tinytx_arena)};
 	tinytx_status st = tinytx_mhsa_s8(&dims, &mhsa_bench_params, &weights, mhsa_bench_input,
-					  output, tinytx_arena);
+					  output, &ctx);
 #if defined(__ZEPHYR__) && defined(TINYTX_PROFILING)
 	const uint32_t cycles = tinytx_port_cycles() - start;
 

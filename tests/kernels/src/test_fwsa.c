@@ -16,14 +16,15 @@ void tt_test_fwsa(const tt_case *c, tt_result *r)
 		return;
 	}
 	tinytx_fwsa_weights w = {c->buf[1], c->buf[2], c->buf[3], c->buf[4], c->buf[5], c->buf[6]};
-	int32_t need = tinytx_fwsa_s8_get_buffer_size(&dims);
+	int32_t need = tinytx_fwsa_s8_get_buffer_size(&dims, TT_NUM_CORES);
 	if (need <= 0) {
 		tt_fail(r, "get_buffer_size returned %ld", (long)need);
 		return;
 	}
 	void *scratch = malloc((size_t)need);
 	int8_t *out = tt_alloc_output(c->len[7]);
-	tinytx_status st = tinytx_fwsa_s8(&dims, &fp, &w, c->buf[0], out, scratch);
+	const tinytx_context ctx = {scratch, need};
+	tinytx_status st = tinytx_fwsa_s8(&dims, &fp, &w, c->buf[0], out, &ctx);
 	if (st != TINYTX_OK) {
 		tt_fail(r, "status %d", (int)st);
 	} else {

@@ -40,14 +40,15 @@ void tt_test_mhsa(const tt_case *c, tt_result *r)
 		tt_fail(r, "malformed mhsa case");
 		return;
 	}
-	int32_t need = tinytx_mhsa_s8_get_buffer_size(&dims);
+	int32_t need = tinytx_mhsa_s8_get_buffer_size(&dims, TT_NUM_CORES);
 	if (need <= 0) {
 		tt_fail(r, "get_buffer_size returned %ld", (long)need);
 		return;
 	}
 	void *scratch = malloc((size_t)need);
 	int8_t *out = tt_alloc_output(c->len[10]);
-	tinytx_status st = tinytx_mhsa_s8(&dims, &mp, &w, c->buf[0], out, scratch);
+	const tinytx_context ctx = {scratch, need};
+	tinytx_status st = tinytx_mhsa_s8(&dims, &mp, &w, c->buf[0], out, &ctx);
 	if (st != TINYTX_OK) {
 		tt_fail(r, "status %d", (int)st);
 	} else {

@@ -125,11 +125,20 @@ class _Emitter:
         self.structs.append(f"static const {ctype} {name} = {init};")
         return name
 
+    @property
+    def num_cores(self) -> int:
+        """The num_cores of the emitted *_get_buffer_size checks: the cores the plan was
+        made for (1 unless the plan says otherwise); the kernels themselves check their
+        scratch against the cores they really run on."""
+        return int(getattr(self.plan, "num_cores", 1))
+
     def scratch(self, op: ir.Op) -> tuple[str, int]:
+        """The kernel's scratch argument (a ``const tinytx_context *``: its planned slot
+        and size, NULL without one) and the planned bytes."""
         if op.name not in self.plan.scratch:
             return "NULL", 0
         off, size = self.plan.scratch[op.name]
-        return f"(void *)(arena + {off})", size
+        return f"&(tinytx_context){{(void *)(arena + {off}), {size}}}", size
 
     def call(self, op: ir.Op, text: str, need: str | None = None, planned: int = 0) -> None:
         t_in = ", ".join(f"{n} {list(self.model.tensors[n].shape)}" for n in op.inputs)
@@ -180,7 +189,7 @@ class _Emitter:
                 self.call(op, f"st = tinytx_linear_s8(&{dims}, &{par}, {x}, {w}, {b}, {y});")
             else:
                 call = f"st = tinytx_linear_buf_s8(&{dims}, &{par}, {x}, {w}, {b}, {y}, {scratch});"
-                need = f"tinytx_linear_buf_s8_get_buffer_size(&{dims})"
+                need = f"tinytx_linear_buf_s8_get_buffer_size(&{dims}, {self.num_cores})"
                 self.call(op, call, need, planned)
         elif isinstance(op, ir.Mhsa):
             self.mhsa(op, x, y)
@@ -263,9 +272,7 @@ class _Emitter:
             f"tinytx_{kind}_weights", f"{op.name}_weights", "{" + ", ".join(names) + "}"
         )
         par = self.struct(f"tinytx_{kind}_params", f"{op.name}_params", "{" + rqs + "}")
-        need = (
-            f"{func}_get_buffer_size(&{dims}{', ' + str(op.tile) if op.variant == 'dft' else ''})"
-        )
+        need = f"{func}_get_buffer_size(&{dims}, {tile}{self.num_cores})"
         call = f"st = {func}(&{dims}, {tile}&{par}, &{wts}, {x}, {y}, {scratch});"
         self.call(op, call, need, planned)
 
@@ -317,7 +324,7 @@ class _Emitter:
             return
         scratch, planned = self.scratch(op)
         call = f"st = tinytx_conv2d_s8(&{dims}, &{par}, {x}@IN, {w}, {b}, {y}@OUT, {scratch});"
-        need = f"tinytx_conv2d_s8_get_buffer_size(&{dims})"
+        need = f"tinytx_conv2d_s8_get_buffer_size(&{dims}, {self.num_cores})"
         self.call(op, self._per_image(op, call), need, planned)
 
     def pool(self, op: ir.MaxPool | ir.AvgPool) -> None:
