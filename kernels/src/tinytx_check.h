@@ -304,7 +304,7 @@ static inline uint32_t tinytx_isqrt_u32(uint32_t v)
 }
 
 /*
- * LayerNorm row normalizer (tinytx/golden/layernorm.py) of a row of e features with
+ * LayerNorm row normalizer (tinytx/core/golden/layernorm.py) of a row of e features with
  * sum and sum of squares sq: (m, s) with m / 2^s ~ 2^15 / (e * std), m in
  * [2^30, 2^31), s = 16 + floor(log2(e * std)).
  */

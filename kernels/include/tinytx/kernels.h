@@ -120,7 +120,7 @@ tinytx_status tinytx_gelu_s8(int32_t size, const tinytx_gelu_params *params, con
 
 /*
  * Any unary function of int8 values (Sigmoid, Tanh, HardSwish, LeakyRelu, SiLU, GELU,
- * ...) through a 256-entry table built offline (tinytx/golden/lut.py):
+ * ...) through a 256-entry table built offline (tinytx/core/golden/lut.py):
  * output[i] = table[(uint8_t)input[i]], i.e. indexed by the input byte (code & 0xFF),
  * so table[0..127] holds the codes 0..127 and table[128..255] the codes -128..-1.
  * The output may be the input itself (in place) or not overlap it; it must not overlap

@@ -1,6 +1,6 @@
 /*
  * Integer helpers shared by every kernel variant; their arithmetic is the
- * specification in tinytx.golden (quant.py, softmax.py). Signed right shifts are
+ * specification in tinytx.core.golden (quant.py, softmax.py). Signed right shifts are
  * arithmetic, as with every compiler tinytx supports (GCC, Clang).
  */
 #ifndef TINYTX_REQUANT_H
@@ -14,7 +14,7 @@
 extern "C" {
 #endif
 
-/* I-BERT i-exp constants for Q10 logits (see tinytx/golden/softmax.py). */
+/* I-BERT i-exp constants for Q10 logits (see tinytx/core/golden/softmax.py). */
 #define TINYTX_LN2_Q 710
 #define TINYTX_EXP_B_Q 1385
 #define TINYTX_EXP_C_Q 1006164
@@ -28,7 +28,7 @@ static inline int64_t tinytx_scale_round(int32_t value, tinytx_requant rq)
 	return p >> rq.shift;
 }
 
-/* clamp(scaled + zero point) to [lo, hi] (tinytx/golden/quant.py). */
+/* clamp(scaled + zero point) to [lo, hi] (tinytx/core/golden/quant.py). */
 static inline int8_t tinytx_requantize_s8(int32_t acc, tinytx_requant rq, int32_t lo, int32_t hi)
 {
 	int64_t y = tinytx_scale_round(acc, rq) + rq.zero_point;

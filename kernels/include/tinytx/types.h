@@ -30,7 +30,7 @@ typedef struct {
 	int32_t size;
 } tinytx_context;
 
-/* Limits shared with the golden model (tinytx.golden). */
+/* Limits shared with the golden model (tinytx.core.golden). */
 #define TINYTX_MAX_REDUCTION 65535 /* inner (K) dimension: keeps int32 accumulators exact */
 #define TINYTX_SOFTMAX_MAX_KV 1024 /* keys per softmax row: keeps the uint32 row sum exact */
 #define TINYTX_LAYERNORM_MAX_FEATURES 4096
@@ -175,7 +175,7 @@ typedef struct {
 } tinytx_add_params;
 
 /*
- * Convolution frontends (tinytx/golden/conv.py, pool.py). One image, channels last:
+ * Convolution frontends (tinytx/core/golden/conv.py, pool.py). One image, channels last:
  * input [in_h][in_w][in_c], output [out_h][out_w][out_c] with
  * out_h = (in_h + pad_top + pad_bottom - kernel_h) / stride_h + 1 (likewise out_w);
  * the kernels check that out_h/out_w equal this. Padded positions hold pad_value,

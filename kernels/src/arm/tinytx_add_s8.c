@@ -1,5 +1,5 @@
 /*
- * Cortex-M requantized element-wise add (formula in tinytx/golden/add.py): four
+ * Cortex-M requantized element-wise add (formula in tinytx/core/golden/add.py): four
  * elements per step from one word of each input (SXTB with rotation), two MLA and
  * one shift each, SSAT for the full int8 range. Output may alias either input (each
  * word of the inputs is read before its four results are stored).

@@ -277,7 +277,7 @@ static inline void tt_w2_widen(int16_t *dst, const int8_t *src, int32_t rows, in
 /* ------------------------------------------------------------ integer softmax */
 
 /*
- * i-exp of the golden model (tinytx/golden/softmax.py) without a division or a
+ * i-exp of the golden model (tinytx/core/golden/softmax.py) without a division or a
  * polynomial per element. For a Q10 logit x in [-16384, 0]:
  *   z = floor(-x / LN2_Q) = (-x * TT_LN2_RECIP) >> 32   (exact for -x < 2.1e7)
  *   r = x + z * LN2_Q                                     in (-LN2_Q, 0]

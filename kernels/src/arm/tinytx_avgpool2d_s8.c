@@ -1,5 +1,5 @@
 /*
- * Cortex-M DSP average pooling of one HWC image (formula in tinytx/golden/pool.py):
+ * Cortex-M DSP average pooling of one HWC image (formula in tinytx/core/golden/pool.py):
  * y = clamp(round_half_up(sum * m / (count * 2^s)) + z).
  *
  * Fast path, for windows whose count is a power of two 2^j (2 x 2, 1 x 4, ..., and

@@ -1,5 +1,5 @@
 /*
- * Cortex-M DSP 2-D convolution of one HWC image (semantics: tinytx/golden/conv.py).
+ * Cortex-M DSP 2-D convolution of one HWC image (semantics: tinytx/core/golden/conv.py).
  *
  * im2col of two output pixels at a time, then 2 x 2 tiles (two pixels x two output
  * channels) of SMLAD over the whole kernel volume, so the inner loop is as long as the

@@ -1,5 +1,5 @@
 /*
- * Cortex-M DSP depthwise convolution, channel multiplier 1 (tinytx/golden/conv.py).
+ * Cortex-M DSP depthwise convolution, channel multiplier 1 (tinytx/core/golden/conv.py).
  *
  * Channels are contiguous in HWC, in the input and in the weights [KH][KW][C], so one
  * 32-bit load brings four channels of a tap. Both words are widened with SXTB16

@@ -1,5 +1,5 @@
 /*
- * Cortex-M integer GELU (formula in tinytx/golden/gelu.py). The output depends on
+ * Cortex-M integer GELU (formula in tinytx/core/golden/gelu.py). The output depends on
  * the int8 input value only, so for 256 elements or more the kernel first
  * evaluates all 256 inputs into a table (256 bytes on the stack) and then maps
  * four elements per word: UXTB with rotation as the index, one LDRB each.

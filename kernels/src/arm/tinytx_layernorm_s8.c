@@ -1,5 +1,5 @@
 /*
- * Cortex-M DSP integer LayerNorm (formula in tinytx/golden/layernorm.py).
+ * Cortex-M DSP integer LayerNorm (formula in tinytx/core/golden/layernorm.py).
  * Row statistics with SMLAD on SXTB16-widened words (sum against [1, 1], squares
  * against themselves); per element one MLA, one SMMLA and one shift give the
  * normalized value exactly, QADD the int32 clamp of n * gamma + beta, and the

@@ -1,5 +1,5 @@
 /*
- * Cortex-M table look-up (tinytx/golden/lut.py). Memory bound: the elements go four
+ * Cortex-M table look-up (tinytx/core/golden/lut.py). Memory bound: the elements go four
  * per 32-bit load and store, eight per loop iteration. Each byte of a loaded word is
  * an index (UXTB with rotation, or LSR #24 for the top byte) of one LDRB from the
  * table; the four results are merged with ORR ... LSL before one STR. The first

@@ -1,5 +1,5 @@
 /*
- * Cortex-M DSP max pooling of one HWC image (tinytx/golden/pool.py): four channels
+ * Cortex-M DSP max pooling of one HWC image (tinytx/core/golden/pool.py): four channels
  * per word, the maximum of two words as SSUB8 (GE flags per byte) + SEL; blocks of
  * 16, 8 and 4 channels stay in registers over the window's taps, the last C % 4
  * channels one by one. Each output row is cut into runs of pixels whose windows have

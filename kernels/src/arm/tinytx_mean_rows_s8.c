@@ -1,5 +1,5 @@
 /*
- * Cortex-M DSP mean over the rows of [S][E] (tinytx/golden/pool.py): four columns per
+ * Cortex-M DSP mean over the rows of [S][E] (tinytx/core/golden/pool.py): four columns per
  * word, their sums as int16 pairs (SXTAB16 with and without ROR #8, one LDR and two
  * instructions per four elements) over chunks of up to 256 rows (|sum| <= 128 * 256
  * stays within int16), added to int32 column sums; the last E % 4 columns one by one.

@@ -1,6 +1,6 @@
 /*
  * Cortex-M DSP multi-head self-attention block, bit-exact with the layer-wise
- * reference (tinytx.golden.mhsa_s8), scheduled for speed and memory:
+ * reference (tinytx.core.golden.mhsa_s8), scheduled for speed and memory:
  *
  *   X -> Xw (int16, once)
  *   per head h:

@@ -6,7 +6,7 @@
  * - i-exp without division: the reciprocal of LN2_Q and a table of the
  *   polynomial over the remainder (tt_exp_q10, tinytx_arm_common.h);
  * - probabilities: one UDIV each, four packed per store.
- * Bit-exact with the reference (tinytx/golden/softmax.py).
+ * Bit-exact with the reference (tinytx/core/golden/softmax.py).
  */
 #include "tinytx_arm_common.h"
 #include "tinytx/kernels.h"

@@ -1,5 +1,5 @@
 /*
- * Reference average pooling of one HWC image (formula in tinytx/golden/pool.py):
+ * Reference average pooling of one HWC image (formula in tinytx/core/golden/pool.py):
  * y = round_half_up(sum * m / (count * 2^s)), one rounding, then the clamp.
  */
 #include "tinytx/kernels.h"

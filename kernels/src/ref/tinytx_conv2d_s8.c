@@ -1,4 +1,4 @@
-/* Reference 2-D convolution of one HWC image (formula in tinytx/golden/conv.py). */
+/* Reference 2-D convolution of one HWC image (formula in tinytx/core/golden/conv.py). */
 #include "tinytx/kernels.h"
 #include "tinytx/requant.h"
 #include "../tinytx_window.h"

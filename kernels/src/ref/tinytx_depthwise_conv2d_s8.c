@@ -1,4 +1,4 @@
-/* Reference depthwise convolution, channel multiplier 1 (tinytx/golden/conv.py). */
+/* Reference depthwise convolution, channel multiplier 1 (tinytx/core/golden/conv.py). */
 #include "tinytx/kernels.h"
 #include "tinytx/requant.h"
 #include "../tinytx_window.h"

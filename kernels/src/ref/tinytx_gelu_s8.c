@@ -1,4 +1,4 @@
-/* Reference integer GELU (I-BERT i-GELU, formula in tinytx/golden/gelu.py). */
+/* Reference integer GELU (I-BERT i-GELU, formula in tinytx/core/golden/gelu.py). */
 #include "tinytx/kernels.h"
 #include "tinytx/requant.h"
 #include "../tinytx_check.h"

@@ -1,4 +1,4 @@
-/* Reference integer LayerNorm (formula in tinytx/golden/layernorm.py). */
+/* Reference integer LayerNorm (formula in tinytx/core/golden/layernorm.py). */
 #include "tinytx/kernels.h"
 #include "tinytx/requant.h"
 #include "../tinytx_check.h"

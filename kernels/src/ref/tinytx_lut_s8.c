@@ -1,4 +1,4 @@
-/* Reference table look-up: any int8 unary function (formula in tinytx/golden/lut.py). */
+/* Reference table look-up: any int8 unary function (formula in tinytx/core/golden/lut.py). */
 #include "tinytx/kernels.h"
 #include "../tinytx_check.h"
 

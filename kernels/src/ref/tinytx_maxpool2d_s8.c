@@ -1,4 +1,4 @@
-/* Reference max pooling of one HWC image (tinytx/golden/pool.py). */
+/* Reference max pooling of one HWC image (tinytx/core/golden/pool.py). */
 #include "tinytx/kernels.h"
 #include "../tinytx_window.h"
 
