@@ -33,6 +33,15 @@ set(TINYTX_KERNEL_NAMES
   tinytx_mhsa_dft_s8
   tinytx_mhsa_s8
   tinytx_qk_softmax_s8
+  # The scratch sizes (*_get_buffer_size), plain C apart from the kernels so that the
+  # host ABI library (kernels/abi) compiles the very same files.
+  tinytx_conv2d_s8_size
+  tinytx_fwsa_dft_s8_size
+  tinytx_fwsa_s8_size
+  tinytx_linear_buf_s8_size
+  tinytx_mhsa_dft_s8_size
+  tinytx_mhsa_s8_size
+  tinytx_qk_softmax_s8_size
 )
 
 set(TINYTX_KERNEL_VARIANTS ref arm riscv)

@@ -59,3 +59,7 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     -c "$CONSTRAINTS" --build-constraint "$CONSTRAINTS" -e "$ROOT[dev]"
   echo "$want" > "$stamp"
 fi
+
+# The host ABI libraries: the kernels' scratch sizes and limits, compiled from the C
+# sources for the host (tinytx.core.kernel_abi); quick when the cache already has them.
+"$VENV/bin/python" -m tinytx.core.kernel_abi --build

@@ -4,6 +4,7 @@
 
 #include <stdint.h>
 
+#include "tinytx/parallel.h"
 #include "tinytx/requant.h"
 #include "tinytx/types.h"
 
@@ -88,6 +89,24 @@ static inline tinytx_status tinytx_check_block_dims(const tinytx_mhsa_dims *d, i
 		return TINYTX_ERR_DIMS;
 	}
 	return TINYTX_OK;
+}
+
+/* The num_cores of a *_get_buffer_size: at least one core. */
+static inline tinytx_status tinytx_check_cores(int32_t num_cores)
+{
+	return num_cores >= 1 ? TINYTX_OK : TINYTX_ERR_DIMS;
+}
+
+/* The num_cores the kernels pass to the *_get_buffer_size of their own scratch. */
+static inline int32_t tinytx_run_cores(void)
+{
+	return (int32_t)tinytx_parallel_num_cores();
+}
+
+/* A size that does not depend on the cores (ref, arm): size, or ERR_DIMS for num_cores < 1. */
+static inline int32_t tinytx_size_any_cores(int32_t size, int32_t num_cores)
+{
+	return size >= 0 && tinytx_check_cores(num_cores) != TINYTX_OK ? TINYTX_ERR_DIMS : size;
 }
 
 /* A scratch size for a *_get_buffer_size: total bytes, or ERR_DIMS past int32. */
@@ -313,8 +332,6 @@ static inline int32_t tinytx_layernorm_acc(int32_t v, tinytx_requant norm, int32
 	return (int32_t)(acc < INT32_MIN ? INT32_MIN : (acc > INT32_MAX ? INT32_MAX : acc));
 }
 
-#define TINYTX_GELU_Q_ONE_LIMIT (1L << 22)
-
 /* Every check of a tinytx_gelu_s8 call. */
 static inline tinytx_status tinytx_check_gelu_call(int32_t size, const tinytx_gelu_params *params,
 						   const void *input, const void *output)
@@ -347,8 +364,6 @@ static inline tinytx_status tinytx_check_lut_call(int32_t size, const void *tabl
 	return TINYTX_OK;
 }
 
-#define TINYTX_ADD_MULTIPLIER_MAX (1L << 22)
-
 /* The arguments of tinytx_mean_rows_s8 (every variant). */
 static inline tinytx_status tinytx_check_mean_rows_call(const tinytx_mean_rows_dims *dims,
 							const tinytx_mean_rows_params *params,
@@ -380,7 +395,7 @@ static inline tinytx_status tinytx_check_add_call(int32_t size, const tinytx_add
 		return TINYTX_ERR_DIMS;
 	}
 	if (params->m_a < 0 || params->m_a > TINYTX_ADD_MULTIPLIER_MAX || params->m_b < 0 ||
-	    params->m_b > TINYTX_ADD_MULTIPLIER_MAX || params->shift < 1 || params->shift > 31 ||
+	    params->m_b > TINYTX_ADD_MULTIPLIER_MAX || params->shift < 1 || params->shift > TINYTX_ADD_SHIFT_MAX ||
 	    !tinytx_activation_valid(params->act) || params->zero_point < -128 ||
 	    params->zero_point > 127) {
 		return TINYTX_ERR_PARAM;

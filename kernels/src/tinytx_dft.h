@@ -10,10 +10,10 @@
 /*
  * Checks dims and tile_rows (1..S) of a DFT block whose scores have length score_dim
  * (P for MHSA, E for FWSA) and sets *row to the bytes of tinytx_qk_softmax_s8's scratch
- * for one head and tile_rows query rows.
+ * for one head and tile_rows query rows on num_cores cores.
  */
 static inline tinytx_status tinytx_dft_check(const tinytx_mhsa_dims *d, int32_t tile_rows,
-					     int32_t score_dim, int32_t *row)
+					     int32_t score_dim, int32_t num_cores, int32_t *row)
 {
 	tinytx_status st = tinytx_check_mhsa_dims(d);
 	if (st != TINYTX_OK) {
@@ -23,7 +23,7 @@ static inline tinytx_status tinytx_dft_check(const tinytx_mhsa_dims *d, int32_t 
 		return TINYTX_ERR_DIMS;
 	}
 	tinytx_attention_dims ad = {1, tile_rows, d->seq_len, score_dim, 1};
-	*row = tinytx_qk_softmax_s8_get_buffer_size(&ad);
+	*row = tinytx_qk_softmax_s8_get_buffer_size(&ad, num_cores);
 	return *row < 0 ? (tinytx_status)*row : TINYTX_OK;
 }
 
@@ -38,12 +38,17 @@ typedef struct {
 	int64_t k, vt, tile, a, o, total;
 } tinytx_dft_layout;
 
-/* Fills *l; returns TINYTX_OK or a negative status for invalid dims or tile_rows. */
+/*
+ * Fills *l for num_cores cores (the score row is the variant's tinytx_qk_softmax_s8
+ * scratch); returns TINYTX_OK or a negative status for invalid dims or tile_rows.
+ */
 static inline tinytx_status tinytx_dft_scratch_layout(const tinytx_mhsa_dims *d, int32_t tile_rows,
-						      int fused, tinytx_dft_layout *l)
+						      int fused, int32_t num_cores,
+						      tinytx_dft_layout *l)
 {
 	int32_t row;
-	tinytx_status st = tinytx_dft_check(d, tile_rows, fused ? d->embed_dim : d->head_dim, &row);
+	tinytx_status st = tinytx_dft_check(d, tile_rows, fused ? d->embed_dim : d->head_dim,
+					    num_cores, &row);
 	if (st != TINYTX_OK) {
 		return st;
 	}
@@ -63,13 +68,13 @@ static inline tinytx_status tinytx_dft_scratch_layout(const tinytx_mhsa_dims *d,
 
 /* tinytx_mhsa_dft_s8_get_buffer_size, or with fused tinytx_fwsa_dft_s8_get_buffer_size. */
 static inline int32_t tinytx_dft_buffer_size(const tinytx_mhsa_dims *dims, int32_t tile_rows,
-					     int fused)
+					     int fused, int32_t num_cores)
 {
 	if (dims == NULL) {
 		return TINYTX_ERR_NULL;
 	}
 	tinytx_dft_layout l;
-	const tinytx_status st = tinytx_dft_scratch_layout(dims, tile_rows, fused, &l);
+	const tinytx_status st = tinytx_dft_scratch_layout(dims, tile_rows, fused, num_cores, &l);
 	return st != TINYTX_OK ? st : (int32_t)l.total;
 }
 

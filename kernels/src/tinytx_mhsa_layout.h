@@ -50,14 +50,17 @@ static inline tinytx_fwsa_layout tinytx_fwsa_scratch_layout(const tinytx_mhsa_di
 
 /* tinytx_mhsa_s8_get_buffer_size, or with fused tinytx_fwsa_s8_get_buffer_size. */
 static inline int32_t tinytx_block_buffer_size(const tinytx_mhsa_dims *d, int fused,
-					       uint32_t cores)
+					       int32_t cores)
 {
-	const tinytx_status st = tinytx_check_block_dims(d, fused);
+	tinytx_status st = tinytx_check_block_dims(d, fused);
+	if (st == TINYTX_OK) {
+		st = tinytx_check_cores(cores);
+	}
 	if (st != TINYTX_OK) {
 		return st;
 	}
-	return tinytx_scratch_bytes(fused ? tinytx_fwsa_scratch_layout(d, cores).total
-					  : tinytx_mhsa_scratch_layout(d, cores).total);
+	return tinytx_scratch_bytes(fused ? tinytx_fwsa_scratch_layout(d, (uint32_t)cores).total
+					  : tinytx_mhsa_scratch_layout(d, (uint32_t)cores).total);
 }
 
 #endif /* TINYTX_MHSA_LAYOUT_H */

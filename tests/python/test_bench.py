@@ -25,8 +25,6 @@ from tinytx.core.workloads import (
     SHAPES,
     MhsaShape,
     MhsaWorkload,
-    arm_mhsa_scratch_bytes,
-    mhsa_scratch_bytes,
 )
 from tinytx.toolchain.bench import budget as bud
 from tinytx.toolchain.bench.cases import KERNELS, WHOLE_BLOCK, BenchMismatch, stage_work
@@ -512,25 +510,7 @@ def test_runner_counts_exactly_and_models_taken_branches(tmp_path: Path) -> None
 
 
 # ------------------------------------------------------------ scratch sizes
-def test_arm_scratch_formula_mirrors_the_kernel(tiny_session: BenchSession) -> None:
-    """workloads.arm_mhsa_scratch_bytes == the arm tinytx_mhsa_s8_get_buffer_size."""
-    runner = tiny_session.runner
-    rng = np.random.default_rng(3)
-    shapes = [SHAPES[n] for n in "ABCD"] + [
-        MhsaShape(int(s), int(e), int(h), int(p))
-        for s, e, h, p in rng.integers(1, [80, 70, 9, 40], (40, 4))
-    ]
-    shapes += [MhsaShape(1, 1, 1, 1), MhsaShape(3, 5, 2, 2), MhsaShape(5, 7, 3, 4)]
-    for shape in shapes:
-        dims = runner.alloc(
-            struct.pack("<4i", shape.seq_len, shape.embed_dim, shape.heads, shape.head_dim)
-        )
-        need = runner.call("tinytx_mhsa_s8_get_buffer_size", [dims]).return_value
-        assert need == arm_mhsa_scratch_bytes(shape), shape
-    # without the H x S x S map the block needs less than the reference for A-D
-    assert all(arm_mhsa_scratch_bytes(SHAPES[n]) < mhsa_scratch_bytes(SHAPES[n]) for n in SHAPES)
-
-
+# (every *_get_buffer_size against the built kernels: test_kernel_abi.py)
 @pytest.mark.parametrize(("rows", "k", "n", "floor"), [(16, 64, 32, 1.0), (81, 64, 32, 1.1)])
 def test_linear_buf_speed_target(
     tiny_session: BenchSession, rows: int, k: int, n: int, floor: float
@@ -552,7 +532,7 @@ def test_linear_buf_speed_target(
     dims = runner.alloc(struct.pack("<5i", rows, k, n, 1, 0))
     par = runner.alloc(struct.pack("<5i2I", rq.multiplier, rq.shift, 0, -128, 127, 0, 0))
     ptrs = [runner.alloc(a.tobytes()) for a in (x, w, b)]
-    need = runner.call("tinytx_linear_buf_s8_get_buffer_size", [dims]).return_value
+    need = runner.call("tinytx_linear_buf_s8_get_buffer_size", [dims, 1]).return_value
     assert need == 2 * k * (rows + rows % 2 + 2)
     counts = {}
     for func, extra in (("tinytx_linear_s8", []), ("tinytx_linear_buf_s8", [runner.alloc(need)])):
@@ -564,121 +544,3 @@ def test_linear_buf_speed_target(
         counts[func] = call.instructions
     assert rows * k * n / counts["tinytx_linear_buf_s8"] >= floor, counts
     assert counts["tinytx_linear_s8"] >= 1.4 * counts["tinytx_linear_buf_s8"], counts
-
-
-def test_arm_linear_scratch_mirrors_the_kernel(tiny_session: BenchSession) -> None:
-    """tinytx.core.plan.scratch's arm linear size (what the planner reserves) == the arm
-    tinytx_linear_buf_s8_get_buffer_size, token-major; other layouts need none."""
-    from tinytx.core.plan.scratch import KernelScratch
-
-    runner, sizes = tiny_session.runner, KernelScratch("arm")
-    rng = np.random.default_rng(5)
-    shapes = [(16, 64, 32), (81, 32, 64), (66, 16, 32), (16, 256, 32), (1, 32, 11)]
-    shapes += [(1, 1, 1), (2, 1, 2), (3, 5, 1), (2, 3, 2), (7, 1500, 3)]
-    shapes += [tuple(int(v) for v in rng.integers(1, [90, 300, 70])) for _ in range(30)]
-    for rows, k, n in shapes:
-        dims = runner.alloc(struct.pack("<5i", rows, k, n, 1, 0))
-        need = runner.call("tinytx_linear_buf_s8_get_buffer_size", [dims]).return_value
-        assert need == sizes.linear(rows, k, n), (rows, k, n)
-        for layout in (1, 2):  # head-major layouts: the scratch-free kernel
-            dims = runner.alloc(struct.pack("<5i", rows, k, n, n, layout))
-            assert runner.call("tinytx_linear_buf_s8_get_buffer_size", [dims]).return_value == 0
-    assert KernelScratch("ref").linear(16, 64, 32) == 0
-    assert KernelScratch("riscv").linear(16, 64, 32) == 0
-
-
-def test_arm_conv2d_scratch_formula_mirrors_the_kernel(tiny_session: BenchSession) -> None:
-    """tinytx.core.plan.scratch's arm conv2d size (what the planner reserves) == the built arm
-    tinytx_conv2d_s8_get_buffer_size (C_in % 4, padding, KH = 1, odd C_out, the band)."""
-    from tinytx.core.plan.scratch import ConvGeometry, KernelScratch, arm_conv2d_scratch_bytes
-
-    runner, sizes = tiny_session.runner, KernelScratch("arm")
-    rng = np.random.default_rng(5)
-    geos = [  # the samples' convs, then random ones
-        (16, 16, 2, 8, 3, 3, 1, (1, 1, 1, 1)),
-        (8, 8, 8, 16, 3, 3, 1, (1, 1, 1, 1)),
-        (1, 648, 4, 16, 1, 9, 2, (0, 4, 0, 4)),
-        (1, 81, 16, 32, 1, 3, 1, (0, 1, 0, 1)),
-        (1, 264, 1, 8, 1, 7, 2, (0, 3, 0, 3)),
-        (1, 66, 8, 16, 1, 1, 1, (0, 0, 0, 0)),
-    ]
-    geos.append((4, 2046, 8, 2, 4, 3, 1, (1, 1, 1, 1)))  # a band of exactly CV_BAND_MAX
-    geos.append((4, 2047, 8, 2, 4, 3, 1, (1, 1, 1, 1)))  # one column more: no band
-    for _ in range(60):
-        kh, kw = (int(v) for v in rng.integers(1, 6, 2))
-        pads = tuple(int(v) for v in rng.integers(0, 2, 4) * rng.integers(0, 3, 4))
-        cin, cout = int(rng.choice([1, 2, 3, 4, 5, 8, 12])), int(rng.integers(1, 20))
-        geos.append((kh + 3, kw + 4, cin, cout, kh, kw, int(rng.integers(1, 3)), pads))
-    for ih, iw, cin, cout, kh, kw, stride, pads in geos:
-        top, left, bottom, right = pads
-        oh = (ih + top + bottom - kh) // stride + 1
-        ow = (iw + left + right - kw) // stride + 1
-        dims = (ih, iw, cin, oh, ow, cout, kh, kw, stride, stride, *pads)
-        need = runner.call(
-            "tinytx_conv2d_s8_get_buffer_size", [runner.alloc(struct.pack("<14i", *dims))]
-        ).return_value
-        geo = ConvGeometry(iw, cin, cout, kh, kw, pads)
-        assert need == arm_conv2d_scratch_bytes(geo) == sizes.conv2d(geo), dims
-    assert KernelScratch("ref").conv2d(ConvGeometry(16, 2, 8, 3, 3, (1, 1, 1, 1))) == 0
-
-
-def test_planner_scratch_is_the_arm_kernels(tiny_session: BenchSession) -> None:
-    """tinytx.core.plan.scratch's arm sizes (what convert and plan use, with no build) == every
-    attention kernel's *_get_buffer_size in the built arm variant."""
-    from tinytx.core.plan.scratch import KernelScratch
-
-    runner, sizes = tiny_session.runner, KernelScratch("arm")
-    shapes = [SHAPES["A"], SHAPES["B"], MhsaShape(1, 1, 1, 1), MhsaShape(7, 12, 5, 3)]
-    for shape in shapes:
-        dims = runner.alloc(
-            struct.pack("<4i", shape.seq_len, shape.embed_dim, shape.heads, shape.head_dim)
-        )
-        for fused in (False, True):
-            kind = "fwsa" if fused else "mhsa"
-            for tile in (None, 1, shape.seq_len):
-                func = f"tinytx_{kind}{'_dft' if tile else ''}_s8_get_buffer_size"
-                args = [dims, tile] if tile else [dims]
-                need = runner.call(func, args).return_value
-                assert need == sizes.attention(shape, tile, fused), (func, shape, tile)
-
-
-def test_arm_dft_layout_mirrors_the_kernel(tiny_session: BenchSession) -> None:
-    """tinytx.core.plan.arm_attention == the arm DFT/FWSA *_get_buffer_size for random shapes
-    and tile sizes (1, 2, odd, S, in between; both output modes, chunked and whole X),
-    and the error of a tile outside 1..S."""
-    from tinytx.core.plan.arm_attention import arm_attention_layout, arm_fwsa_scratch_bytes
-
-    runner = tiny_session.runner
-    rng = np.random.default_rng(11)
-    shapes = [SHAPES[n] for n in "ABCD"] + [MhsaShape(1, 1, 1, 1), MhsaShape(3, 4, 2, 2)]
-    shapes += [
-        MhsaShape(int(s), int(e), int(h), int(p))
-        for s, e, h, p in rng.integers(1, [120, 70, 9, 40], (30, 4))
-    ]
-    ymodes = set()
-    for shape in shapes:
-        s = shape.seq_len
-        dims = runner.alloc(struct.pack("<4i", s, shape.embed_dim, shape.heads, shape.head_dim))
-        tiles = {1, 2, 3, s, (s + 1) // 2, int(rng.integers(1, s + 1)), 17} & set(range(1, s + 1))
-        for fused in (False, True):
-            func = f"tinytx_{'fwsa' if fused else 'mhsa'}_dft_s8_get_buffer_size"
-            for tile in sorted(tiles):
-                lay = arm_attention_layout(shape, tile, fused)
-                ymodes.add(lay["ymode"])
-                assert runner.call(func, [dims, tile]).return_value == lay["total"], (
-                    func,
-                    shape,
-                    tile,
-                )
-            for bad in (0, s + 1):
-                assert runner.call(func, [dims, bad]).return_value == -2  # TINYTX_ERR_DIMS
-        need = runner.call("tinytx_fwsa_s8_get_buffer_size", [dims]).return_value
-        assert need == arm_fwsa_scratch_bytes(shape), shape
-    assert ymodes == {0, 1}
-    # the arm DFT grows with the tile size (the planner's search over x relies on it)
-    for shape in (SHAPES["A"], SHAPES["D"], MhsaShape(40, 20, 3, 6)):
-        for fused in (False, True):
-            sizes = [
-                arm_attention_layout(shape, x, fused)["total"] for x in range(1, shape.seq_len + 1)
-            ]
-            assert sizes == sorted(sizes), (shape, fused)

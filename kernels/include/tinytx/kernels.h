@@ -2,7 +2,12 @@
  * tinytx kernel API. Every kernel validates its arguments and returns a
  * tinytx_status; buffers are caller-owned (no allocation inside). Kernels that
  * need scratch memory have a *_get_buffer_size companion returning the bytes
- * needed, or a negative tinytx_status for invalid dims.
+ * needed, or a negative tinytx_status for invalid dims. Its last argument num_cores
+ * (>= 1, else TINYTX_ERR_DIMS) is the number of cores the kernel runs on
+ * (tinytx_parallel_num_cores() of the build's parallel port): the riscv kernels keep
+ * per-core working sets, so their sizes grow with it; ref and arm ignore its value.
+ * The sizes are plain C without target code, so the host tools compile the same
+ * functions (kernels/abi) instead of re-deriving them.
  *
  * Semantics are defined bit for bit by the golden model (scripts/tinytx/golden)
  * and documented in docs/golden-model.md.
@@ -34,7 +39,7 @@ tinytx_status tinytx_linear_s8(const tinytx_linear_dims *dims, const tinytx_line
  * the scratch-free tinytx_linear_s8. arm: int16 copies of x and of two rows of W for
  * token-major outputs with S >= 2 and N >= 2.
  */
-int32_t tinytx_linear_buf_s8_get_buffer_size(const tinytx_linear_dims *dims);
+int32_t tinytx_linear_buf_s8_get_buffer_size(const tinytx_linear_dims *dims, int32_t num_cores);
 tinytx_status tinytx_linear_buf_s8(const tinytx_linear_dims *dims,
 				   const tinytx_linear_params *params, const int8_t *input,
 				   const int8_t *weights, const int32_t *bias, int8_t *output,
@@ -46,7 +51,8 @@ tinytx_status tinytx_linear_buf_s8(const tinytx_linear_dims *dims,
  * scratch: tinytx_qk_softmax_s8_get_buffer_size() bytes (one int32 score row, every
  * variant), 4-byte aligned.
  */
-int32_t tinytx_qk_softmax_s8_get_buffer_size(const tinytx_attention_dims *dims);
+int32_t tinytx_qk_softmax_s8_get_buffer_size(const tinytx_attention_dims *dims,
+					     int32_t num_cores);
 tinytx_status tinytx_qk_softmax_s8(const tinytx_attention_dims *dims, tinytx_requant softmax,
 				   const int8_t *q, const int8_t *k, uint8_t *probs,
 				   void *scratch);
@@ -64,7 +70,7 @@ tinytx_status tinytx_av_s8(const tinytx_attention_dims *dims, tinytx_requant req
  * depend on the kernel variant (ref: Q, K, V^T and the H x S x S map; arm: int16
  * operands of one head and two rows of the map, docs/kernel-api.md).
  */
-int32_t tinytx_mhsa_s8_get_buffer_size(const tinytx_mhsa_dims *dims);
+int32_t tinytx_mhsa_s8_get_buffer_size(const tinytx_mhsa_dims *dims, int32_t num_cores);
 tinytx_status tinytx_mhsa_s8(const tinytx_mhsa_dims *dims, const tinytx_mhsa_params *params,
 			     const tinytx_mhsa_weights *weights, const int8_t *input,
 			     int8_t *output, void *scratch);
@@ -75,21 +81,23 @@ tinytx_status tinytx_mhsa_s8(const tinytx_mhsa_dims *dims, const tinytx_mhsa_par
  * Scratch: tinytx_mhsa_dft_s8_get_buffer_size(dims, tile_rows) bytes, 4-byte aligned.
  * The output may alias the input; neither may overlap the scratch.
  */
-int32_t tinytx_mhsa_dft_s8_get_buffer_size(const tinytx_mhsa_dims *dims, int32_t tile_rows);
+int32_t tinytx_mhsa_dft_s8_get_buffer_size(const tinytx_mhsa_dims *dims, int32_t tile_rows,
+					   int32_t num_cores);
 tinytx_status tinytx_mhsa_dft_s8(const tinytx_mhsa_dims *dims, int32_t tile_rows,
 				 const tinytx_mhsa_params *params,
 				 const tinytx_mhsa_weights *weights, const int8_t *input,
 				 int8_t *output, void *scratch);
 
 /* Fused-weight self-attention block (scores = (X W_h) X^T), input and output [S][E]. */
-int32_t tinytx_fwsa_s8_get_buffer_size(const tinytx_mhsa_dims *dims);
+int32_t tinytx_fwsa_s8_get_buffer_size(const tinytx_mhsa_dims *dims, int32_t num_cores);
 tinytx_status tinytx_fwsa_s8(const tinytx_mhsa_dims *dims, const tinytx_fwsa_params *params,
 			     const tinytx_fwsa_weights *weights, const int8_t *input,
 			     int8_t *output, void *scratch);
 
 /* Depth-first tiled FWSA (same result as tinytx_fwsa_s8); tile_rows, scratch and
  * aliasing as for tinytx_mhsa_dft_s8. */
-int32_t tinytx_fwsa_dft_s8_get_buffer_size(const tinytx_mhsa_dims *dims, int32_t tile_rows);
+int32_t tinytx_fwsa_dft_s8_get_buffer_size(const tinytx_mhsa_dims *dims, int32_t tile_rows,
+					   int32_t num_cores);
 tinytx_status tinytx_fwsa_dft_s8(const tinytx_mhsa_dims *dims, int32_t tile_rows,
 				 const tinytx_fwsa_params *params,
 				 const tinytx_fwsa_weights *weights, const int8_t *input,
@@ -130,7 +138,7 @@ tinytx_status tinytx_add_s8(int32_t size, const tinytx_add_params *params, const
  * scratch: tinytx_conv2d_s8_get_buffer_size() bytes (4-byte aligned); may be NULL
  * when that is 0 (it is for the reference kernel).
  */
-int32_t tinytx_conv2d_s8_get_buffer_size(const tinytx_conv2d_dims *dims);
+int32_t tinytx_conv2d_s8_get_buffer_size(const tinytx_conv2d_dims *dims, int32_t num_cores);
 tinytx_status tinytx_conv2d_s8(const tinytx_conv2d_dims *dims, const tinytx_conv2d_params *params,
 			       const int8_t *input, const int8_t *weights, const int32_t *bias,
 			       int8_t *output, void *scratch);

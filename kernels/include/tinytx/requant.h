@@ -67,7 +67,7 @@ static inline uint8_t tinytx_softmax_prob(uint32_t e, uint32_t sum)
 
 static inline int tinytx_requant_valid(tinytx_requant rq)
 {
-	return rq.multiplier >= 0 && rq.shift >= 1 && rq.shift <= 62 && rq.zero_point >= -128 &&
+	return rq.multiplier >= 0 && rq.shift >= 1 && rq.shift <= TINYTX_REQUANT_SHIFT_MAX && rq.zero_point >= -128 &&
 	       rq.zero_point <= 127;
 }
 
@@ -79,7 +79,7 @@ static inline int tinytx_channels_valid(const int32_t *multipliers, const int32_
 		return multipliers == shifts;
 	}
 	for (int32_t i = 0; i < n; i++) {
-		if (multipliers[i] < 0 || shifts[i] < 1 || shifts[i] > 62) {
+		if (multipliers[i] < 0 || shifts[i] < 1 || shifts[i] > TINYTX_REQUANT_SHIFT_MAX) {
 			return 0;
 		}
 	}

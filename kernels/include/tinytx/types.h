@@ -24,6 +24,10 @@ typedef enum {
 #define TINYTX_SOFTMAX_MAX_KV 1024 /* keys per softmax row: keeps the uint32 row sum exact */
 #define TINYTX_LAYERNORM_MAX_FEATURES 4096
 #define TINYTX_BIAS_BOUND (1L << 30)
+#define TINYTX_REQUANT_SHIFT_MAX 62      /* tinytx_requant.shift: 1..62 */
+#define TINYTX_ADD_MULTIPLIER_MAX (1L << 22) /* tinytx_add_params.m_a, m_b */
+#define TINYTX_ADD_SHIFT_MAX 31           /* tinytx_add_params.shift: 1..31 */
+#define TINYTX_GELU_Q_ONE_LIMIT (1L << 22) /* tinytx_gelu_params.q_one < this */
 
 /*
  * Requantization factor multiplier / 2^shift, 0 <= multiplier < 2^31, 1 <= shift <= 62,

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "tinytx/types.h"
+#include "tinytx_arm_layout.h"
 
 /* The operands of one block: MHSA, or FWSA (fused: wq/bq are Wt/bt, no K). */
 typedef struct {
@@ -18,26 +19,6 @@ typedef struct {
 	tinytx_channels q_ch, k_ch, v_ch, out_ch; /* {NULL, NULL} when fused */
 	tinytx_requant q, k, v, softmax, av, out; /* q: t when fused; k unused when fused */
 } tt_attn_block;
-
-/*
- * Scratch parts (byte offsets from the 4-byte aligned scratch; see
- * tinytx_mhsa_dft_s8.c). ymode: the output projection accumulates head by head into
- * Yacc (int32 [S][E]); otherwise the heads' A*V rows are kept as O (int8 [S][H*P]) and
- * projected at the end.
- */
-typedef struct {
-	int32_t rows;  /* query rows per tile: tile_rows rounded up to even */
-	int32_t xrows; /* rows of the widened X buffer */
-	int ymode;
-	int64_t kw, xw, vw, w, qw, pw, o, wo, sc, acc, total;
-} tt_attn_layout;
-
-/* Checks dims (and H * E for FWSA) and tile_rows (1..S), fills *l. */
-tinytx_status tt_attn_layout_of(const tinytx_mhsa_dims *dims, int32_t tile_rows, int fused,
-				tt_attn_layout *l);
-
-/* *_get_buffer_size of the blocks: total bytes or a negative status. */
-int32_t tt_attn_buffer_size(const tinytx_mhsa_dims *dims, int32_t tile_rows, int fused);
 
 /* Runs the block once its pointers are checked (validates the rest). */
 tinytx_status tt_attn_run(const tinytx_mhsa_dims *dims, int32_t tile_rows,

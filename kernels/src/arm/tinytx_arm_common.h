@@ -34,6 +34,7 @@
 
 #include "tinytx/requant.h"
 #include "tinytx/types.h"
+#include "tinytx_arm_layout.h"
 
 /* ------------------------------------------------------------ single instructions */
 
@@ -210,12 +211,6 @@ static inline void tt_copy_words(int32_t *dst, const int32_t *src, size_t n)
 }
 
 /* ------------------------------------------------------------ W2 layout */
-
-/* Blocks of 4 along K. */
-static inline int32_t tt_w2_blocks(int32_t k)
-{
-	return (k + 3) >> 2;
-}
 
 /* Halfwords of a W2 matrix of `rows` rows and `blocks` blocks. */
 static inline size_t tt_w2_halfwords(int32_t rows, int32_t blocks)

@@ -14,7 +14,7 @@
  * - one pair holding the windows of the two current pixels (kb blocks), padded taps
  *   filled with pad_value, so padding needs no correction term;
  * - 2-D convs with padding: the band (cv_band_bytes), int8.
- * tinytx.ir.scratch.arm_conv2d_scratch_bytes mirrors the size (test_bench.py checks it).
+ * The size lives in tinytx_arm_layout.h (the host tools compile it: kernels/abi).
  *
  * The windows are widened straight from the image (or the band): each window row
  * (KW * C_in contiguous bytes in HWC, the whole window for KH == 1: Conv1d, 1x1) four
@@ -29,48 +29,6 @@
 #include "tinytx_arm_common.h"
 #include "tinytx/kernels.h"
 #include "../tinytx_window.h"
-
-#define CV_BAND_MAX 65536 /* bytes: larger bands take the per-window padding path */
-
-/*
- * Bytes of the band: a padded copy of the KH input rows under one output row, padding
- * columns included, so that every window of the row lies inside it. Used by 2-D convs
- * with padding (small images are mostly border: 28 of radar's 64 8x8 windows), not by
- * KH == 1 (Conv1d: only the few windows at the ends are padded). 0: no band.
- */
-static int32_t cv_band_bytes(const tinytx_conv2d_dims *d)
-{
-	if (d->kernel_h == 1 || (d->pad_top | d->pad_left | d->pad_bottom | d->pad_right) == 0) {
-		return 0;
-	}
-	const int64_t bytes =
-		(int64_t)d->kernel_h * (d->in_w + d->pad_left + d->pad_right) * d->in_c;
-	return bytes <= CV_BAND_MAX ? (int32_t)((bytes + 3) & ~3) : 0;
-}
-
-/*
- * Blocks of 4 of the kernel volume: each kernel row (len = KW * C_in values) starts a
- * block, except when len % 4 == 2: then rows follow each other and every second row
- * starts half-way through a block (radar's 3x3 over 2 channels: 5 blocks, not 6).
- */
-static int32_t cv_blocks(int32_t kh, int32_t len)
-{
-	return (len & 3) == 2 ? (kh * len + 3) >> 2 : kh * ((len + 3) >> 2);
-}
-
-int32_t tinytx_conv2d_s8_get_buffer_size(const tinytx_conv2d_dims *dims)
-{
-	if (dims == NULL) {
-		return TINYTX_ERR_NULL;
-	}
-	tinytx_status st = tinytx_check_conv2d_dims(dims, 0);
-	if (st != TINYTX_OK) {
-		return st;
-	}
-	const int32_t kb = cv_blocks(dims->kernel_h, dims->kernel_w * dims->in_c);
-	/* the weights, then the two pixels, then the band */
-	return 16 * kb * ((dims->out_c + 1) / 2 + 1) + cv_band_bytes(dims);
-}
 
 /* The call's constants. */
 typedef struct {
@@ -737,7 +695,7 @@ tinytx_status tinytx_conv2d_s8(const tinytx_conv2d_dims *dims, const tinytx_conv
 	c.band_stride = (size_t)(dims->in_w + dims->pad_left + dims->pad_right) * (size_t)dims->in_c;
 
 	const int32_t kh = dims->kernel_h, len = c.row_len, len4 = c.row_len4;
-	const int32_t kb = cv_blocks(kh, len), wpairs = (out_c + 1) / 2;
+	const int32_t kb = tt_conv_blocks(kh, len), wpairs = (out_c + 1) / 2;
 	int16_t *wbuf = scratch;
 	int16_t *pair = wbuf + (size_t)wpairs * (size_t)kb * 8u;
 	/* the weights, each row of each channel from a block on (its padding zero) */
@@ -800,7 +758,7 @@ tinytx_status tinytx_conv2d_s8(const tinytx_conv2d_dims *dims, const tinytx_conv
 		c.row_k == len4 ? cv_pair_inside
 		: len == 6	? cv_pair_half6
 				: cv_pair_half;
-	if (cv_band_bytes(dims) > 0) { /* every window inside the band of its output row */
+	if (tt_conv_band_bytes(dims) > 0) { /* every window inside the band of its output row */
 		int8_t *const band = (int8_t *)(pair + (size_t)kb * 8u);
 		const size_t step = (size_t)dims->stride_w * (size_t)dims->in_c;
 		cv_fill(band, (int32_t)c.band_stride * kh, c.pad); /* the padding columns */

@@ -8,11 +8,6 @@
 #include "tinytx/kernels.h"
 #include "../tinytx_check.h"
 
-int32_t tinytx_fwsa_dft_s8_get_buffer_size(const tinytx_mhsa_dims *dims, int32_t tile_rows)
-{
-	return tt_attn_buffer_size(dims, tile_rows, 1);
-}
-
 tinytx_status tinytx_fwsa_dft_s8(const tinytx_mhsa_dims *dims, int32_t tile_rows,
 				 const tinytx_fwsa_params *params,
 				 const tinytx_fwsa_weights *weights, const int8_t *input,

@@ -8,12 +8,6 @@
 #include "tinytx/kernels.h"
 #include "../tinytx_check.h"
 
-int32_t tinytx_fwsa_s8_get_buffer_size(const tinytx_mhsa_dims *dims)
-{
-	const tinytx_status st = tinytx_check_block_dims(dims, 1);
-	return st != TINYTX_OK ? st : tt_attn_buffer_size(dims, dims->seq_len, 1);
-}
-
 tinytx_status tinytx_fwsa_s8(const tinytx_mhsa_dims *dims, const tinytx_fwsa_params *params,
 			     const tinytx_fwsa_weights *weights, const int8_t *input,
 			     int8_t *output, void *scratch)
@@ -23,7 +17,7 @@ tinytx_status tinytx_fwsa_s8(const tinytx_mhsa_dims *dims, const tinytx_fwsa_par
 	if (st != TINYTX_OK) {
 		return st;
 	}
-	const int32_t need = tinytx_fwsa_s8_get_buffer_size(dims);
+	const int32_t need = tinytx_fwsa_s8_get_buffer_size(dims, tinytx_run_cores());
 	if (need < 0) {
 		return (tinytx_status)need;
 	}

@@ -127,33 +127,9 @@ __asm__("	.syntax unified\n"
 	"	pop	{r4, r5, r6, r7, r8, r9, r10, r11, pc}\n"
 	"	.size	tt_lin_col, .-tt_lin_col\n");
 
-/*
- * Scratch bytes of the fast path for these (checked) dims, 0 when it does not apply:
- * decided by the dims alone, so that the size never depends on params. Sizes beyond
- * int32 get no scratch (the scratch-free path) rather than an error.
- */
-static int32_t buf_bytes(const tinytx_linear_dims *d)
-{
-	if (d->layout != TINYTX_LAYOUT_TOKEN_MAJOR || d->rows < 2 || d->out_features < 2) {
-		return 0;
-	}
-	const int64_t need =
-		((int64_t)((d->rows + 1) & ~1) + 2) * (int64_t)tt_w2_blocks(d->in_features) * 8;
-	return need > INT32_MAX ? 0 : (int32_t)need;
-}
-
 static size_t xw_bytes(const tinytx_linear_dims *d)
 {
 	return (size_t)((d->rows + 1) & ~1) * (size_t)tt_w2_blocks(d->in_features) * 8u;
-}
-
-int32_t tinytx_linear_buf_s8_get_buffer_size(const tinytx_linear_dims *dims)
-{
-	if (dims == NULL) {
-		return TINYTX_ERR_NULL;
-	}
-	tinytx_status st = tinytx_check_linear_dims(dims);
-	return st != TINYTX_OK ? st : buf_bytes(dims);
 }
 
 /*
@@ -262,7 +238,7 @@ tinytx_status tinytx_linear_buf_s8(const tinytx_linear_dims *dims,
 	}
 	const tt_rq rq = tt_rq_plan(params->requant);
 	/* LDM/LDRD fault on a misaligned scratch: take the scratch-free path then */
-	if (scratch == NULL || ((uintptr_t)scratch & 3u) != 0 || buf_bytes(dims) == 0 ||
+	if (scratch == NULL || ((uintptr_t)scratch & 3u) != 0 || tt_linear_buf_bytes(dims) == 0 ||
 	    params->multipliers != NULL || !rq.fast || params->act.min != -128 ||
 	    params->act.max != 127) {
 		return tinytx_linear_s8(dims, params, input, weights, bias, output);

@@ -29,8 +29,8 @@
  *   O pair 16*pb | Wo_h 2*E2*4*pb (ymode) | scores 32*sb |
  *   Yacc 4*S2*E2 (ymode) or O int8 S*H*P
  * with rows = tile_rows rounded up to even and xrows = min(S2, max(rows, 16)) (FWSA:
- * S2). tinytx.plan.arm_attention mirrors it. Everything below the scores is zeroed
- * once: the padding of every W2 operand reads as zero on at least one side of each
+ * S2): tt_attn_layout_of in tinytx_arm_layout.h (kernels/abi exports it to the host
+ * tools). Everything below the scores is zeroed once: the padding of every W2 operand reads as zero on at least one side of each
  * product (odd rows of a matrix get a zero padding row when widened). The last byte of
  * the scratch is always written (the planner's canary proof measures it). The scratch
  * must be 4-byte aligned; the output may alias the input (X is not read after the last
@@ -44,61 +44,6 @@
 
 /* Stages stay functions of their own, so a profile attributes instructions to them. */
 #define TT_NOINLINE __attribute__((noinline))
-
-/* X is widened at least this many rows at a time (fewer calls of the tile engine). */
-#define TT_XROWS_MIN 16
-
-static int64_t even64(int64_t n)
-{
-	return (n + 1) & ~(int64_t)1;
-}
-
-/* ------------------------------------------------------------ scratch layout */
-
-tinytx_status tt_attn_layout_of(const tinytx_mhsa_dims *d, int32_t tile_rows, int fused,
-				tt_attn_layout *l)
-{
-	const tinytx_status st = tinytx_check_block_dims(d, fused);
-	if (st != TINYTX_OK) {
-		return st;
-	}
-	if (tile_rows < 1 || tile_rows > d->seq_len) {
-		return TINYTX_ERR_DIMS;
-	}
-	const int64_t s = d->seq_len, hp = (int64_t)d->heads * d->head_dim;
-	const int64_t s2 = even64(s), e2 = even64(d->embed_dim), p2 = even64(d->head_dim);
-	const int64_t eb = tt_w2_blocks(d->embed_dim), pb = tt_w2_blocks(d->head_dim);
-	const int64_t sb = tt_w2_blocks(d->seq_len), qb = fused ? eb : pb;
-	const int64_t rows = even64(tile_rows);
-	int64_t xrows = s2; /* FWSA: X whole (the keys) */
-	if (!fused) {        /* grows with tile_rows, as every part (the planner relies on it) */
-		xrows = rows > TT_XROWS_MIN ? rows : TT_XROWS_MIN;
-		xrows = xrows < s2 ? xrows : s2;
-	}
-	const int64_t yacc = 4 * s2 * e2, wo = 2 * e2 * 4 * pb;
-	l->rows = (int32_t)rows;
-	l->xrows = (int32_t)xrows;
-	l->ymode = yacc + wo <= s * hp;
-	l->kw = 0;
-	l->xw = l->kw + (fused ? 0 : 2 * s2 * 4 * pb);
-	l->vw = l->xw + 2 * xrows * 4 * eb;
-	l->w = l->vw + 2 * p2 * 4 * sb;
-	l->qw = l->w + 2 * (fused && e2 > p2 ? e2 : p2) * 4 * eb;
-	l->pw = l->qw + 2 * rows * 4 * qb;
-	l->o = l->pw + 2 * 2 * 4 * sb;
-	l->wo = l->o + 2 * 2 * 4 * pb;
-	l->sc = l->wo + (l->ymode ? wo : 0);
-	l->acc = l->sc + 2 * 4 * 4 * sb;
-	l->total = l->acc + (l->ymode ? yacc : s * hp);
-	return l->total > INT32_MAX ? TINYTX_ERR_DIMS : TINYTX_OK;
-}
-
-int32_t tt_attn_buffer_size(const tinytx_mhsa_dims *dims, int32_t tile_rows, int fused)
-{
-	tt_attn_layout l;
-	const tinytx_status st = tt_attn_layout_of(dims, tile_rows, fused, &l);
-	return st != TINYTX_OK ? st : (int32_t)l.total;
-}
 
 /* ------------------------------------------------------------ the block */
 
@@ -320,7 +265,7 @@ static TT_NOINLINE void dft_attention_pair(const attn_ctx *c, const int16_t *qpa
 /* ymode: Yacc rows 2g, 2g + 1 += O pair . Wo_h^T. */
 static TT_NOINLINE void dft_out_pair(const attn_ctx *c, int32_t g)
 {
-	const size_t e2 = (size_t)even64(c->e);
+	const size_t e2 = (size_t)tt_even64(c->e);
 	tt_tiles t;
 	t.a = c->o;
 	t.kb = c->pb;
@@ -475,13 +420,13 @@ tinytx_status tt_attn_run(const tinytx_mhsa_dims *dims, int32_t tile_rows,
 	if (c.fused) { /* the keys: X whole */
 		(void)dft_x_pairs(&c, 0, c.s, c.s);
 	}
-	const size_t e2 = (size_t)even64(c.e);
+	const size_t e2 = (size_t)tt_even64(c.e);
 	if (c.ymode) { /* Yacc rows start as the output bias (padding 0) */
 		tt_zero_words(c.yacc, e2 * sizeof(int32_t));
 		if (blk->bo != NULL) {
 			tt_copy_words(c.yacc, blk->bo, (size_t)c.e);
 		}
-		for (int32_t t = 1; t < (int32_t)even64(c.s); t++) {
+		for (int32_t t = 1; t < (int32_t)tt_even64(c.s); t++) {
 			tt_copy_words(c.yacc + (size_t)t * e2, c.yacc, e2);
 		}
 	}
@@ -515,11 +460,6 @@ tinytx_status tt_attn_run(const tinytx_mhsa_dims *dims, int32_t tile_rows,
 }
 
 /* ------------------------------------------------------------ tinytx_mhsa_dft_s8 */
-
-int32_t tinytx_mhsa_dft_s8_get_buffer_size(const tinytx_mhsa_dims *dims, int32_t tile_rows)
-{
-	return tt_attn_buffer_size(dims, tile_rows, 0);
-}
 
 tinytx_status tinytx_mhsa_dft_s8(const tinytx_mhsa_dims *dims, int32_t tile_rows,
 				 const tinytx_mhsa_params *params,

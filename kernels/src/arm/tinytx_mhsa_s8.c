@@ -427,58 +427,6 @@ __asm__("	.syntax unified\n"
 
 /* ------------------------------------------------------------ scratch layout */
 
-/*
- * The output projection runs head by head (Yacc += O_h Wo_h^T, O_h two rows at a
- * time) unless the head dimension is 2 or 4: then one block of K per head would
- * leave the tiles half empty, and O [S][H*P] is kept whole for one projection at
- * the end (it is small then: 2 * S2 * HP4 bytes).
- */
-static int out_whole(const tinytx_mhsa_dims *d)
-{
-	return d->head_dim == 2 || d->head_dim == 4;
-}
-
-typedef struct {
-	int64_t xw, w, qw, kw, vw, wo, pw, o, bias, sc, yacc, total;
-} arm_mhsa_layout;
-
-static int64_t even(int64_t n)
-{
-	return (n + 1) & ~(int64_t)1;
-}
-
-static arm_mhsa_layout arm_layout(const tinytx_mhsa_dims *d)
-{
-	const int64_t s = d->seq_len, e = d->embed_dim, p = d->head_dim;
-	const int64_t eb = tt_w2_blocks(d->embed_dim), pb = tt_w2_blocks(d->head_dim);
-	const int64_t sb = tt_w2_blocks(d->seq_len);
-	const int64_t hpb = tt_w2_blocks((int32_t)((int64_t)d->heads * d->head_dim));
-	const int whole = out_whole(d);
-	arm_mhsa_layout l;
-	l.xw = 0;
-	l.w = l.xw + 2 * even(s) * 4 * eb;
-	l.qw = l.w + 2 * even(p) * 4 * eb;
-	l.kw = l.qw + 2 * even(s) * 4 * pb;
-	l.vw = l.kw + 2 * even(s) * 4 * pb;
-	l.wo = l.vw + 2 * even(p) * 4 * sb;
-	l.pw = l.wo + 2 * even(e) * 4 * (whole ? hpb : pb);
-	l.o = l.pw + 2 * 2 * 4 * sb;
-	l.bias = l.o + 2 * (whole ? even(s) : 2) * 4 * (whole ? hpb : pb);
-	l.sc = l.bias + 4 * (even(p) + 4);
-	l.yacc = l.sc + 2 * 4 * 4 * sb;
-	l.total = l.yacc + 4 * even(s) * even(e);
-	return l;
-}
-
-int32_t tinytx_mhsa_s8_get_buffer_size(const tinytx_mhsa_dims *dims)
-{
-	const tinytx_status st = tinytx_check_block_dims(dims, 0);
-	if (st != TINYTX_OK) {
-		return st;
-	}
-	return tinytx_scratch_bytes(arm_layout(dims).total + 3);
-}
-
 /* ------------------------------------------------------------ the block */
 
 
@@ -997,7 +945,7 @@ static TT_NOINLINE void attention_pair(const mhsa_ctx *c, int32_t hd, int32_t i)
 /* Yacc rows 2i, 2i + 1 += O rows . Wo^T (kb blocks: one head's or all heads'). */
 static TT_NOINLINE void out_pair(const mhsa_ctx *c, const int16_t *o, int32_t kb, int32_t i)
 {
-	const size_t e2 = (size_t)even(c->e);
+	const size_t e2 = (size_t)tt_even64(c->e);
 	tt_tiles t;
 	t.a = o;
 	t.kb = kb;
@@ -1012,7 +960,7 @@ static TT_NOINLINE void out_pair(const mhsa_ctx *c, const int16_t *o, int32_t kb
 void tt_yacc_to_output(const int32_t *yacc, int32_t s, int32_t e, const tt_rq *out,
 		       tinytx_channels ch, int8_t *y_out)
 {
-	const size_t e2 = (size_t)even(e);
+	const size_t e2 = (size_t)tt_even64(e);
 	const int32_t m = out->rq.multiplier, round = out->round, right = out->right;
 	if (ch.multipliers != NULL) { /* per-channel: one plan per output feature */
 		for (int32_t n = 0; n < e; n++) {
@@ -1075,7 +1023,7 @@ tinytx_status tinytx_mhsa_s8(const tinytx_mhsa_dims *dims, const tinytx_mhsa_par
 	if (st != TINYTX_OK) {
 		return st;
 	}
-	const int32_t need = tinytx_mhsa_s8_get_buffer_size(dims);
+	const int32_t need = tinytx_mhsa_s8_get_buffer_size(dims, tinytx_run_cores());
 	if (need < 0) {
 		return (tinytx_status)need;
 	}
@@ -1090,7 +1038,7 @@ tinytx_status tinytx_mhsa_s8(const tinytx_mhsa_dims *dims, const tinytx_mhsa_par
 	if (st != TINYTX_OK) {
 		return st;
 	}
-	const arm_mhsa_layout l = arm_layout(dims);
+	const tt_mhsa_layout l = tt_mhsa_layout_of(dims);
 	uint8_t *base = (uint8_t *)(((uintptr_t)scratch + 3u) & ~(uintptr_t)3u);
 	mhsa_ctx c;
 	c.s = dims->seq_len;
@@ -1101,7 +1049,7 @@ tinytx_status tinytx_mhsa_s8(const tinytx_mhsa_dims *dims, const tinytx_mhsa_par
 	c.pb = tt_w2_blocks(c.p);
 	c.sb = tt_w2_blocks(c.s);
 	c.hpb = tt_w2_blocks(c.h * c.p);
-	c.whole = out_whole(dims);
+	c.whole = tt_mhsa_out_whole(dims);
 	c.w = weights;
 	c.q = tt_rq_plan(params->q);
 	c.k = tt_rq_plan(params->k);
@@ -1147,12 +1095,12 @@ tinytx_status tinytx_mhsa_s8(const tinytx_mhsa_dims *dims, const tinytx_mhsa_par
 	if (c.whole) {
 		widen_wo(&c, -1);
 	}
-	const size_t e2 = (size_t)even(c.e);
+	const size_t e2 = (size_t)tt_even64(c.e);
 	tt_zero_words(c.yacc, e2 * sizeof(int32_t));
 	if (weights->bo != NULL) { /* Yacc rows start as the output bias (padding 0) */
 		tt_copy_words(c.yacc, weights->bo, (size_t)c.e);
 	}
-	for (int32_t t = 1; t < (int32_t)even(c.s); t++) {
+	for (int32_t t = 1; t < (int32_t)tt_even64(c.s); t++) {
 		tt_copy_words(c.yacc + (size_t)t * e2, c.yacc, e2);
 	}
 	for (int32_t hd = 0; hd < c.h; hd++) {

@@ -325,11 +325,6 @@ __asm__("	.syntax unified\n"
 						TT_ASM_FN("tt_prob4_u8_clamp",
 							  TT_ASM_PROB4(TT_ASM_CLAMP4, TT_ASM_STORE_U8)));
 
-int32_t tinytx_qk_softmax_s8_get_buffer_size(const tinytx_attention_dims *dims)
-{
-	return tinytx_qk_softmax_scratch(dims);
-}
-
 /*
  * Scores of one query row against keys in fours (assembly, 13 registers plus the
  * context on the stack): the query word widened once per block of four, each key
@@ -347,6 +342,15 @@ typedef struct {
 	int32_t *out_end;  /* 24 */
 	int32_t max;       /* 28: in and out */
 } tt_qk_row;
+
+/* tt_qk_row_s8 copies the eight words with one LDM and reads them at sp + offset. */
+_Static_assert(offsetof(tt_qk_row, q) == 0 && offsetof(tt_qk_row, k) == 4 &&
+		       offsetof(tt_qk_row, p) == 8 && offsetof(tt_qk_row, steps) == 12,
+	       "tt_qk_row: q, k, p, steps");
+_Static_assert(offsetof(tt_qk_row, tail) == 16 && offsetof(tt_qk_row, out) == 20 &&
+		       offsetof(tt_qk_row, out_end) == 24 && offsetof(tt_qk_row, max) == 28 &&
+		       sizeof(tt_qk_row) == 32,
+	       "tt_qk_row: tail, out, out_end, max");
 
 /* Returns the maximum of the scores and of t->max. */
 int32_t tt_qk_row_s8(const tt_qk_row *t);

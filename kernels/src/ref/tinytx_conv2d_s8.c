@@ -3,11 +3,6 @@
 #include "tinytx/requant.h"
 #include "../tinytx_window.h"
 
-int32_t tinytx_conv2d_s8_get_buffer_size(const tinytx_conv2d_dims *dims)
-{
-	return tinytx_conv2d_no_scratch(dims);
-}
-
 tinytx_status tinytx_conv2d_s8(const tinytx_conv2d_dims *dims, const tinytx_conv2d_params *params,
 			       const int8_t *input, const int8_t *weights, const int32_t *bias,
 			       int8_t *output, void *scratch)

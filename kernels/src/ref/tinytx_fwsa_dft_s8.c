@@ -17,11 +17,6 @@
 #include "tinytx/kernels.h"
 #include "../tinytx_dft.h"
 
-int32_t tinytx_fwsa_dft_s8_get_buffer_size(const tinytx_mhsa_dims *dims, int32_t tile_rows)
-{
-	return tinytx_dft_buffer_size(dims, tile_rows, 1);
-}
-
 tinytx_status tinytx_fwsa_dft_s8(const tinytx_mhsa_dims *dims, int32_t tile_rows,
 				 const tinytx_fwsa_params *params,
 				 const tinytx_fwsa_weights *weights, const int8_t *input,
@@ -30,7 +25,7 @@ tinytx_status tinytx_fwsa_dft_s8(const tinytx_mhsa_dims *dims, int32_t tile_rows
 	tinytx_dft_layout l;
 	tinytx_status st = tinytx_check_fwsa_pointers(dims, params, weights, input, output, scratch);
 	if (st == TINYTX_OK) {
-		st = tinytx_dft_scratch_layout(dims, tile_rows, 1, &l);
+		st = tinytx_dft_scratch_layout(dims, tile_rows, 1, tinytx_run_cores(), &l);
 	}
 	if (st != TINYTX_OK) {
 		return st;

@@ -6,15 +6,6 @@
 #include "tinytx/kernels.h"
 #include "../tinytx_check.h"
 
-int32_t tinytx_linear_buf_s8_get_buffer_size(const tinytx_linear_dims *dims)
-{
-	if (dims == NULL) {
-		return TINYTX_ERR_NULL;
-	}
-	tinytx_status st = tinytx_check_linear_dims(dims);
-	return st != TINYTX_OK ? st : 0;
-}
-
 tinytx_status tinytx_linear_buf_s8(const tinytx_linear_dims *dims,
 				   const tinytx_linear_params *params, const int8_t *input,
 				   const int8_t *weights, const int32_t *bias, int8_t *output,

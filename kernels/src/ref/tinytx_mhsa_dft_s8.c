@@ -19,11 +19,6 @@
 #include "tinytx/kernels.h"
 #include "../tinytx_dft.h"
 
-int32_t tinytx_mhsa_dft_s8_get_buffer_size(const tinytx_mhsa_dims *dims, int32_t tile_rows)
-{
-	return tinytx_dft_buffer_size(dims, tile_rows, 0);
-}
-
 tinytx_status tinytx_mhsa_dft_s8(const tinytx_mhsa_dims *dims, int32_t tile_rows,
 				 const tinytx_mhsa_params *params,
 				 const tinytx_mhsa_weights *weights, const int8_t *input,
@@ -32,7 +27,7 @@ tinytx_status tinytx_mhsa_dft_s8(const tinytx_mhsa_dims *dims, int32_t tile_rows
 	tinytx_dft_layout l;
 	tinytx_status st = tinytx_check_mhsa_pointers(dims, params, weights, input, output, scratch);
 	if (st == TINYTX_OK) {
-		st = tinytx_dft_scratch_layout(dims, tile_rows, 0, &l);
+		st = tinytx_dft_scratch_layout(dims, tile_rows, 0, tinytx_run_cores(), &l);
 	}
 	if (st == TINYTX_OK) {
 		st = tinytx_check_mhsa_channels(dims, weights);

@@ -6,11 +6,6 @@
 #include "tinytx/kernels.h"
 #include "../tinytx_mhsa_layout.h"
 
-int32_t tinytx_mhsa_s8_get_buffer_size(const tinytx_mhsa_dims *dims)
-{
-	return tinytx_block_buffer_size(dims, 0, 1);
-}
-
 tinytx_status tinytx_mhsa_s8(const tinytx_mhsa_dims *dims, const tinytx_mhsa_params *params,
 			     const tinytx_mhsa_weights *weights, const int8_t *input,
 			     int8_t *output, void *scratch)
@@ -19,7 +14,7 @@ tinytx_status tinytx_mhsa_s8(const tinytx_mhsa_dims *dims, const tinytx_mhsa_par
 	if (st != TINYTX_OK) {
 		return st;
 	}
-	const int32_t need = tinytx_mhsa_s8_get_buffer_size(dims);
+	const int32_t need = tinytx_mhsa_s8_get_buffer_size(dims, tinytx_run_cores());
 	if (need < 0) {
 		return (tinytx_status)need;
 	}

@@ -3,11 +3,6 @@
 #include "tinytx/requant.h"
 #include "../tinytx_check.h"
 
-int32_t tinytx_qk_softmax_s8_get_buffer_size(const tinytx_attention_dims *dims)
-{
-	return tinytx_qk_softmax_scratch(dims);
-}
-
 tinytx_status tinytx_qk_softmax_s8(const tinytx_attention_dims *dims, tinytx_requant softmax,
 				   const int8_t *q, const int8_t *k, uint8_t *probs, void *scratch)
 {

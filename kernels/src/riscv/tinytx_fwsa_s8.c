@@ -11,11 +11,6 @@
 #include "../tinytx_mhsa_layout.h"
 #include "tinytx_riscv.h"
 
-int32_t tinytx_fwsa_s8_get_buffer_size(const tinytx_mhsa_dims *dims)
-{
-	return tinytx_block_buffer_size(dims, 1, tinytx_parallel_num_cores());
-}
-
 typedef struct {
 	tinytx_rv_linear_job t, v, out;
 	tinytx_rv_attention_job attention;
@@ -53,7 +48,7 @@ tinytx_status tinytx_fwsa_s8(const tinytx_mhsa_dims *dims, const tinytx_fwsa_par
 	if (st != TINYTX_OK) {
 		return st;
 	}
-	const int32_t need = tinytx_fwsa_s8_get_buffer_size(dims);
+	const int32_t need = tinytx_fwsa_s8_get_buffer_size(dims, tinytx_run_cores());
 	if (need < 0) {
 		return (tinytx_status)need;
 	}

@@ -23,65 +23,7 @@
 #include "tinytx/parallel.h"
 #include "../tinytx_dft.h"
 #include "tinytx_riscv.h"
-
-typedef struct {
-	int heads_mode;
-	int32_t tile;	    /* rows of a core's Q and probability tiles */
-	int64_t shared;	    /* bytes of the shared K_h | V_h^T (rows mode), else 0 */
-	int64_t slot;	    /* bytes of one core's working set */
-	int64_t k, vt;	    /* offsets of K_h, V_h^T: in the slot (heads) or shared (rows) */
-	int64_t row, q, a;  /* offsets in the slot */
-	int64_t o, total;
-} dft_plan;
-
-static tinytx_status dft_make_plan(const tinytx_mhsa_dims *d, int32_t tile_rows, uint32_t n,
-				   dft_plan *pl)
-{
-	int32_t qk_scratch; /* the checks only: each slot has its own one-core score row */
-	const tinytx_status st = tinytx_dft_check(d, tile_rows, d->head_dim, &qk_scratch);
-	if (st != TINYTX_OK) {
-		return st;
-	}
-	const int64_t s = d->seq_len, p = d->head_dim;
-	const int64_t kv = tinytx_bytes_aligned(s * p, 1);
-	pl->heads_mode = d->heads % (int32_t)n == 0;
-	pl->tile = tile_rows;
-	if (!pl->heads_mode) {
-		const int32_t per_core = (int32_t)((s + n - 1) / n);
-		pl->tile = tile_rows < per_core ? tile_rows : per_core;
-	}
-	const int64_t x = pl->tile;
-	const int64_t row = tinytx_bytes_aligned(tinytx_rv_score_rows_bytes(s, 1), 1);
-	const int64_t tiles = tinytx_bytes_aligned(x * p, 1) + tinytx_bytes_aligned(x * s, 1);
-	pl->row = 0;
-	if (pl->heads_mode) {
-		pl->shared = 0;
-		pl->k = row;
-		pl->vt = row + kv;
-		pl->q = row + 2 * kv;
-		pl->slot = row + 2 * kv + tiles;
-	} else {
-		pl->shared = 2 * kv;
-		pl->k = 0;
-		pl->vt = kv;
-		pl->q = row;
-		pl->slot = row + tiles;
-	}
-	pl->a = pl->q + tinytx_bytes_aligned(x * p, 1);
-	pl->o = pl->shared + (int64_t)n * pl->slot;
-	pl->total = pl->o + s * d->heads * p;
-	return pl->total > INT32_MAX ? TINYTX_ERR_DIMS : TINYTX_OK;
-}
-
-int32_t tinytx_mhsa_dft_s8_get_buffer_size(const tinytx_mhsa_dims *dims, int32_t tile_rows)
-{
-	if (dims == NULL) {
-		return TINYTX_ERR_NULL;
-	}
-	dft_plan pl;
-	tinytx_status st = dft_make_plan(dims, tile_rows, tinytx_parallel_num_cores(), &pl);
-	return st != TINYTX_OK ? st : (int32_t)pl.total;
-}
+#include "tinytx_riscv_dft_layout.h"
 
 typedef struct {
 	const tinytx_mhsa_dims *dims;
@@ -89,7 +31,7 @@ typedef struct {
 	const tinytx_mhsa_weights *w;
 	const int8_t *input;
 	uint8_t *base;
-	dft_plan plan;
+	tinytx_rv_dft_layout plan;
 	int32_t head; /* rows mode: the head of the current sections */
 	tinytx_rv_linear_job out;
 } dft_job;
@@ -187,7 +129,7 @@ tinytx_status tinytx_mhsa_dft_s8(const tinytx_mhsa_dims *dims, int32_t tile_rows
 	dft_job job;
 	tinytx_status st = tinytx_check_mhsa_pointers(dims, params, weights, input, output, scratch);
 	if (st == TINYTX_OK) {
-		st = dft_make_plan(dims, tile_rows, tinytx_parallel_num_cores(), &job.plan);
+		st = tinytx_rv_dft_plan(dims, tile_rows, tinytx_run_cores(), &job.plan);
 	}
 	if (st == TINYTX_OK) {
 		st = tinytx_rv_check_mhsa_calls(dims, params, 1);

@@ -33,11 +33,6 @@ void tinytx_rv_attention_part(const tinytx_rv_attention_job *job, uint32_t core,
 	}
 }
 
-int32_t tinytx_mhsa_s8_get_buffer_size(const tinytx_mhsa_dims *dims)
-{
-	return tinytx_block_buffer_size(dims, 0, tinytx_parallel_num_cores());
-}
-
 typedef struct {
 	tinytx_rv_linear_job q, k, v, out;
 	tinytx_rv_attention_job attention;
@@ -73,7 +68,7 @@ tinytx_status tinytx_mhsa_s8(const tinytx_mhsa_dims *dims, const tinytx_mhsa_par
 	if (st != TINYTX_OK) {
 		return st;
 	}
-	int32_t need = tinytx_mhsa_s8_get_buffer_size(dims);
+	int32_t need = tinytx_mhsa_s8_get_buffer_size(dims, tinytx_run_cores());
 	if (need < 0) {
 		return (tinytx_status)need;
 	}

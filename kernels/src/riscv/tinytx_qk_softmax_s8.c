@@ -65,16 +65,6 @@ static void qk_body(void *ctx, uint32_t core, uint32_t num_cores)
 	}
 }
 
-int32_t tinytx_qk_softmax_s8_get_buffer_size(const tinytx_attention_dims *dims)
-{
-	int32_t row = tinytx_qk_softmax_scratch(dims);
-	if (row < 0) {
-		return row;
-	}
-	const int64_t total = tinytx_rv_score_rows_bytes(dims->kv_rows, tinytx_parallel_num_cores());
-	return total > INT32_MAX ? TINYTX_ERR_DIMS : (int32_t)total;
-}
-
 tinytx_status tinytx_qk_softmax_s8(const tinytx_attention_dims *dims, tinytx_requant softmax,
 				   const int8_t *q, const int8_t *k, uint8_t *probs, void *scratch)
 {

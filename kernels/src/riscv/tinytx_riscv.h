@@ -284,12 +284,6 @@ static inline tinytx_status tinytx_rv_split_ranges(uint32_t count, tinytx_rv_ran
 	return job.status;
 }
 
-/* Scratch of QK^T + softmax on num_cores cores: one int32 score row each. */
-static inline int64_t tinytx_rv_score_rows_bytes(int64_t kv_rows, uint32_t num_cores)
-{
-	return kv_rows * (int64_t)sizeof(int32_t) * num_cores;
-}
-
 /* The first non-OK status of n per-core statuses, or TINYTX_OK. */
 static inline tinytx_status tinytx_rv_first_error(const tinytx_status *st, uint32_t n)
 {

@@ -30,6 +30,7 @@
 #endif
 
 #include "mhsa_bench_data.h"
+#include "tinytx/parallel.h"
 #include "tinytx/tinytx.h"
 
 #if defined(TINYTX_WEIGHTS_IMAGE) && TINYTX_WEIGHTS_IMAGE
@@ -102,7 +103,8 @@ static int open_weights(tinytx_mhsa_weights *w)
 int main(void)
 {
 	const tinytx_mhsa_dims dims = {MHSA_BENCH_S, MHSA_BENCH_E, MHSA_BENCH_H, MHSA_BENCH_P};
-	const int32_t need = tinytx_mhsa_s8_get_buffer_size(&dims);
+	const int32_t need = tinytx_mhsa_s8_get_buffer_size(
+		&dims, (int32_t)tinytx_parallel_num_cores());
 	tinytx_mhsa_weights weights;
 
 	PRINTF("mhsa_bench: S=%d E=%d H=%d P=%d, arena %ld bytes\n", MHSA_BENCH_S, MHSA_BENCH_E,

@@ -30,7 +30,7 @@ void tt_test_conv2d(const tt_case *c, tt_result *r)
 		tt_fail(r, "malformed conv2d case");
 		return;
 	}
-	int32_t need = tinytx_conv2d_s8_get_buffer_size(&d);
+	int32_t need = tinytx_conv2d_s8_get_buffer_size(&d, TT_NUM_CORES);
 	if (need < 0) {
 		tt_fail(r, "get_buffer_size status %d", (int)need);
 		return;

@@ -16,7 +16,7 @@ void tt_test_fwsa(const tt_case *c, tt_result *r)
 		return;
 	}
 	tinytx_fwsa_weights w = {c->buf[1], c->buf[2], c->buf[3], c->buf[4], c->buf[5], c->buf[6]};
-	int32_t need = tinytx_fwsa_s8_get_buffer_size(&dims);
+	int32_t need = tinytx_fwsa_s8_get_buffer_size(&dims, TT_NUM_CORES);
 	if (need <= 0) {
 		tt_fail(r, "get_buffer_size returned %ld", (long)need);
 		return;

@@ -28,7 +28,7 @@ void tt_test_linear(const tt_case *c, tt_result *r)
 	if (r->failed) {
 		return;
 	}
-	const int32_t need = tinytx_linear_buf_s8_get_buffer_size(&dims);
+	const int32_t need = tinytx_linear_buf_s8_get_buffer_size(&dims, TT_NUM_CORES);
 	if (need < 0) {
 		tt_fail(r, "linear_buf: get_buffer_size status %d", (int)need);
 		return;

@@ -40,7 +40,7 @@ void tt_test_mhsa(const tt_case *c, tt_result *r)
 		tt_fail(r, "malformed mhsa case");
 		return;
 	}
-	int32_t need = tinytx_mhsa_s8_get_buffer_size(&dims);
+	int32_t need = tinytx_mhsa_s8_get_buffer_size(&dims, TT_NUM_CORES);
 	if (need <= 0) {
 		tt_fail(r, "get_buffer_size returned %ld", (long)need);
 		return;

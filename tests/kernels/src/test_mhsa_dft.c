@@ -76,7 +76,7 @@ static tinytx_mhsa_dims dims_of(const tt_case *c)
 static int32_t mhsa_dft_size(const tt_case *c)
 {
 	tinytx_mhsa_dims d = dims_of(c);
-	return tinytx_mhsa_dft_s8_get_buffer_size(&d, c->params[4]);
+	return tinytx_mhsa_dft_s8_get_buffer_size(&d, c->params[4], TT_NUM_CORES);
 }
 
 static tinytx_status mhsa_dft_call(const tt_case *c, const int8_t *in, int8_t *out, void *scratch)
@@ -97,7 +97,7 @@ static tinytx_status mhsa_dft_call(const tt_case *c, const int8_t *in, int8_t *o
 static int32_t fwsa_dft_size(const tt_case *c)
 {
 	tinytx_mhsa_dims d = dims_of(c);
-	return tinytx_fwsa_dft_s8_get_buffer_size(&d, c->params[4]);
+	return tinytx_fwsa_dft_s8_get_buffer_size(&d, c->params[4], TT_NUM_CORES);
 }
 
 static tinytx_status fwsa_dft_call(const tt_case *c, const int8_t *in, int8_t *out, void *scratch)

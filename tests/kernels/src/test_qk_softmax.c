@@ -14,7 +14,7 @@ void tt_test_qk_softmax(const tt_case *c, tt_result *r)
 		tt_fail(r, "malformed qk_softmax case");
 		return;
 	}
-	int32_t need = tinytx_qk_softmax_s8_get_buffer_size(&dims);
+	int32_t need = tinytx_qk_softmax_s8_get_buffer_size(&dims, TT_NUM_CORES);
 	if (need <= 0) {
 		tt_fail(r, "get_buffer_size returned %ld", (long)need);
 		return;

@@ -83,7 +83,7 @@ static void linear_checks(void)
 	/* tinytx_linear_buf_s8: the same checks; a NULL scratch is the scratch-free path */
 	p = ok_p;
 	d = (tinytx_linear_dims){2, 3, 4, 1, TINYTX_LAYOUT_TOKEN_MAJOR};
-	const int32_t need = tinytx_linear_buf_s8_get_buffer_size(&d);
+	const int32_t need = tinytx_linear_buf_s8_get_buffer_size(&d, 1);
 	EXPECT(need >= 0 && need <= (int32_t)sizeof(scratch), 1);
 	EXPECT(tinytx_linear_buf_s8(&d, &p, in8, in8, NULL, out8, scratch), TINYTX_OK);
 	EXPECT(tinytx_linear_buf_s8(&d, &p, in8, in8, NULL, out8, NULL), TINYTX_OK);
@@ -92,16 +92,16 @@ static void linear_checks(void)
 	EXPECT(tinytx_linear_buf_s8(&d, &p, NULL, in8, NULL, out8, scratch), TINYTX_ERR_NULL);
 	EXPECT(tinytx_linear_buf_s8(&d, &p, in8, NULL, NULL, out8, scratch), TINYTX_ERR_NULL);
 	EXPECT(tinytx_linear_buf_s8(&d, &p, in8, in8, NULL, NULL, scratch), TINYTX_ERR_NULL);
-	EXPECT(tinytx_linear_buf_s8_get_buffer_size(NULL), TINYTX_ERR_NULL);
+	EXPECT(tinytx_linear_buf_s8_get_buffer_size(NULL, 1), TINYTX_ERR_NULL);
 	p.requant.shift = 63;
 	EXPECT(tinytx_linear_buf_s8(&d, &p, in8, in8, NULL, out8, scratch), TINYTX_ERR_PARAM);
 	p = ok_p;
 	d.rows = 0;
-	EXPECT(tinytx_linear_buf_s8_get_buffer_size(&d), TINYTX_ERR_DIMS);
+	EXPECT(tinytx_linear_buf_s8_get_buffer_size(&d, 1), TINYTX_ERR_DIMS);
 	EXPECT(tinytx_linear_buf_s8(&d, &p, in8, in8, NULL, out8, scratch), TINYTX_ERR_DIMS);
 	d.rows = 65536;
 	d.out_features = 65536; /* rows * N overflows int32 */
-	EXPECT(tinytx_linear_buf_s8_get_buffer_size(&d), TINYTX_ERR_DIMS);
+	EXPECT(tinytx_linear_buf_s8_get_buffer_size(&d, 1), TINYTX_ERR_DIMS);
 }
 
 /* Zero points, pad values, offsets and per-channel tables out of their ranges. */
@@ -166,10 +166,10 @@ static void attention_checks(void)
 {
 	const tinytx_requant rq = {1 << 30, 31, 0};
 	tinytx_attention_dims d = {2, 3, 4, 2, 2};
-	EXPECT(tinytx_qk_softmax_s8_get_buffer_size(&d), 4 * sizeof(int32_t));
+	EXPECT(tinytx_qk_softmax_s8_get_buffer_size(&d, 1), 4 * sizeof(int32_t));
 	EXPECT(tinytx_qk_softmax_s8(&d, rq, in8, in8, probs, scratch), TINYTX_OK);
 	EXPECT(tinytx_av_s8(&d, rq, probs, in8, out8), TINYTX_OK);
-	EXPECT(tinytx_qk_softmax_s8_get_buffer_size(NULL), TINYTX_ERR_NULL);
+	EXPECT(tinytx_qk_softmax_s8_get_buffer_size(NULL, 1), TINYTX_ERR_NULL);
 	EXPECT(tinytx_qk_softmax_s8(&d, rq, in8, in8, probs, NULL), TINYTX_ERR_NULL);
 	EXPECT(tinytx_qk_softmax_s8(&d, rq, NULL, in8, probs, scratch), TINYTX_ERR_NULL);
 	EXPECT(tinytx_av_s8(&d, rq, NULL, in8, out8), TINYTX_ERR_NULL);
@@ -182,10 +182,10 @@ static void attention_checks(void)
 	d.k_heads = 1;
 	EXPECT(tinytx_qk_softmax_s8(&d, rq, in8, in8, probs, scratch), TINYTX_OK);
 	d.kv_rows = 0;
-	EXPECT(tinytx_qk_softmax_s8_get_buffer_size(&d), TINYTX_ERR_DIMS);
+	EXPECT(tinytx_qk_softmax_s8_get_buffer_size(&d, 1), TINYTX_ERR_DIMS);
 	EXPECT(tinytx_av_s8(&d, rq, probs, in8, out8), TINYTX_ERR_DIMS);
 	d.kv_rows = TINYTX_SOFTMAX_MAX_KV + 1;
-	EXPECT(tinytx_qk_softmax_s8_get_buffer_size(&d), TINYTX_ERR_DIMS);
+	EXPECT(tinytx_qk_softmax_s8_get_buffer_size(&d, 1), TINYTX_ERR_DIMS);
 	d.kv_rows = 4;
 	d.head_dim = 0;
 	EXPECT(tinytx_av_s8(&d, rq, probs, in8, out8), TINYTX_ERR_DIMS);
@@ -193,7 +193,7 @@ static void attention_checks(void)
 	d.heads = 40000;
 	d.q_rows = 40000; /* H * Sq * Skv overflows int32 */
 	d.k_heads = 40000;
-	EXPECT(tinytx_qk_softmax_s8_get_buffer_size(&d), TINYTX_ERR_DIMS);
+	EXPECT(tinytx_qk_softmax_s8_get_buffer_size(&d, 1), TINYTX_ERR_DIMS);
 	EXPECT(tinytx_av_s8(&d, rq, probs, in8, out8), TINYTX_ERR_DIMS);
 }
 
@@ -235,11 +235,24 @@ static void block_checks(void)
 				  {NULL, NULL}, {NULL, NULL}, {NULL, NULL}, {NULL, NULL}};
 	tinytx_fwsa_params fp = {rq, rq, rq, rq, rq};
 	tinytx_fwsa_weights fw = {in8, NULL, in8, NULL, in8, NULL};
-	int32_t need = tinytx_mhsa_s8_get_buffer_size(&d);
+	int32_t need = tinytx_mhsa_s8_get_buffer_size(&d, 1);
 	EXPECT(need > 0 && need <= (int32_t)sizeof(scratch), 1);
 	EXPECT(tinytx_mhsa_s8(&d, &mp, &mw, in8, out8, scratch), TINYTX_OK);
-	need = tinytx_fwsa_s8_get_buffer_size(&d);
+	need = tinytx_fwsa_s8_get_buffer_size(&d, 1);
 	EXPECT(need > 0 && need <= (int32_t)sizeof(scratch), 1);
+	/* num_cores < 1: ERR_DIMS from every size, whatever the variant does with it */
+	EXPECT(tinytx_mhsa_s8_get_buffer_size(&d, 0), TINYTX_ERR_DIMS);
+	EXPECT(tinytx_fwsa_s8_get_buffer_size(&d, -1), TINYTX_ERR_DIMS);
+	EXPECT(tinytx_mhsa_dft_s8_get_buffer_size(&d, 1, 0), TINYTX_ERR_DIMS);
+	EXPECT(tinytx_fwsa_dft_s8_get_buffer_size(&d, 1, 0), TINYTX_ERR_DIMS);
+	{
+		const tinytx_attention_dims ad = {1, 2, 3, 4, 1};
+		const tinytx_linear_dims ld = {2, 4, 4, 1, TINYTX_LAYOUT_TOKEN_MAJOR};
+		const tinytx_conv2d_dims cd = {3, 3, 1, 1, 1, 1, 3, 3, 1, 1, 0, 0, 0, 0};
+		EXPECT(tinytx_qk_softmax_s8_get_buffer_size(&ad, 0), TINYTX_ERR_DIMS);
+		EXPECT(tinytx_linear_buf_s8_get_buffer_size(&ld, 0), TINYTX_ERR_DIMS);
+		EXPECT(tinytx_conv2d_s8_get_buffer_size(&cd, 0), TINYTX_ERR_DIMS);
+	}
 	EXPECT(tinytx_fwsa_s8(&d, &fp, &fw, in8, out8, scratch), TINYTX_OK);
 	mp.out.zero_point = -9; /* the block output may have a zero point */
 	EXPECT(tinytx_mhsa_s8(&d, &mp, &mw, in8, out8, scratch), TINYTX_OK);
@@ -268,13 +281,13 @@ static void block_checks(void)
 		const long mhsa_call = mhsa < 0 ? mhsa : TINYTX_OK;
 		const long fwsa_call = fwsa < 0 ? fwsa : TINYTX_OK;
 		int8_t *out = dft_tiles[i].in_place ? in8 : out8;
-		EXPECT_TILE(tinytx_mhsa_dft_s8_get_buffer_size(&d, x), mhsa);
-		EXPECT_TILE(tinytx_fwsa_dft_s8_get_buffer_size(&d, x), fwsa);
+		EXPECT_TILE(tinytx_mhsa_dft_s8_get_buffer_size(&d, x, 1), mhsa);
+		EXPECT_TILE(tinytx_fwsa_dft_s8_get_buffer_size(&d, x, 1), fwsa);
 		EXPECT_TILE(tinytx_mhsa_dft_s8(&d, x, &mp, &mw, in8, out, scratch), mhsa_call);
 		EXPECT_TILE(tinytx_fwsa_dft_s8(&d, x, &fp, &fw, in8, out, scratch), fwsa_call);
 	}
-	EXPECT(tinytx_mhsa_dft_s8_get_buffer_size(NULL, 1), TINYTX_ERR_NULL);
-	EXPECT(tinytx_fwsa_dft_s8_get_buffer_size(NULL, 1), TINYTX_ERR_NULL);
+	EXPECT(tinytx_mhsa_dft_s8_get_buffer_size(NULL, 1, 1), TINYTX_ERR_NULL);
+	EXPECT(tinytx_fwsa_dft_s8_get_buffer_size(NULL, 1, 1), TINYTX_ERR_NULL);
 	EXPECT(tinytx_mhsa_dft_s8(&d, 1, &mp, &mw, in8, out8, NULL), TINYTX_ERR_NULL);
 	EXPECT(tinytx_fwsa_dft_s8(&d, 1, &fp, &fw, in8, out8, NULL), TINYTX_ERR_NULL);
 	EXPECT(tinytx_mhsa_dft_s8(&d, 1, NULL, &mw, in8, out8, scratch), TINYTX_ERR_NULL);
@@ -292,14 +305,14 @@ static void block_checks(void)
 	mp.av = rq;
 	fp.t = rq;
 	d.embed_dim = 40000; /* H * E over the limit */
-	EXPECT(tinytx_fwsa_dft_s8_get_buffer_size(&d, 1), TINYTX_ERR_DIMS);
+	EXPECT(tinytx_fwsa_dft_s8_get_buffer_size(&d, 1, 1), TINYTX_ERR_DIMS);
 	d.embed_dim = 4;
 	d.seq_len = 0;
-	EXPECT(tinytx_mhsa_dft_s8_get_buffer_size(&d, 1), TINYTX_ERR_DIMS);
+	EXPECT(tinytx_mhsa_dft_s8_get_buffer_size(&d, 1, 1), TINYTX_ERR_DIMS);
 	d.seq_len = TINYTX_SOFTMAX_MAX_KV + 1;
-	EXPECT(tinytx_mhsa_dft_s8_get_buffer_size(&d, 1), TINYTX_ERR_DIMS);
+	EXPECT(tinytx_mhsa_dft_s8_get_buffer_size(&d, 1, 1), TINYTX_ERR_DIMS);
 	d.seq_len = 3;
-	EXPECT(tinytx_mhsa_s8_get_buffer_size(NULL), TINYTX_ERR_NULL);
+	EXPECT(tinytx_mhsa_s8_get_buffer_size(NULL, 1), TINYTX_ERR_NULL);
 	EXPECT(tinytx_mhsa_s8(&d, &mp, &mw, in8, out8, NULL), TINYTX_ERR_NULL);
 	mw.wq = NULL;
 	EXPECT(tinytx_mhsa_s8(&d, &mp, &mw, in8, out8, scratch), TINYTX_ERR_NULL);
@@ -312,18 +325,18 @@ static void block_checks(void)
 	fp.out.multiplier = -7;
 	EXPECT(tinytx_fwsa_s8(&d, &fp, &fw, in8, out8, scratch), TINYTX_ERR_PARAM);
 	d.seq_len = 0;
-	EXPECT(tinytx_mhsa_s8_get_buffer_size(&d), TINYTX_ERR_DIMS);
-	EXPECT(tinytx_fwsa_s8_get_buffer_size(&d), TINYTX_ERR_DIMS);
+	EXPECT(tinytx_mhsa_s8_get_buffer_size(&d, 1), TINYTX_ERR_DIMS);
+	EXPECT(tinytx_fwsa_s8_get_buffer_size(&d, 1), TINYTX_ERR_DIMS);
 	d.seq_len = TINYTX_SOFTMAX_MAX_KV + 1;
-	EXPECT(tinytx_mhsa_s8_get_buffer_size(&d), TINYTX_ERR_DIMS);
+	EXPECT(tinytx_mhsa_s8_get_buffer_size(&d, 1), TINYTX_ERR_DIMS);
 	d.seq_len = 3;
 	d.heads = 60000;
 	d.head_dim = 60000; /* H * P overflows the reduction limit */
-	EXPECT(tinytx_mhsa_s8_get_buffer_size(&d), TINYTX_ERR_DIMS);
+	EXPECT(tinytx_mhsa_s8_get_buffer_size(&d, 1), TINYTX_ERR_DIMS);
 	d.heads = 2;
 	d.head_dim = 2;
 	d.embed_dim = 40000; /* FWSA: H * E over the limit */
-	EXPECT(tinytx_fwsa_s8_get_buffer_size(&d), TINYTX_ERR_DIMS);
+	EXPECT(tinytx_fwsa_s8_get_buffer_size(&d, 1), TINYTX_ERR_DIMS);
 }
 
 static void elementwise_checks(void)
@@ -413,9 +426,9 @@ static void frontend_checks(void)
 	tinytx_conv2d_dims d = ok_d;
 	tinytx_conv2d_params p = ok_p;
 	/* ref: no scratch; arm: int16 weights and im2col pair (a variant's own size) */
-	const int32_t need = tinytx_conv2d_s8_get_buffer_size(&d);
+	const int32_t need = tinytx_conv2d_s8_get_buffer_size(&d, 1);
 	EXPECT(need >= 0 && need <= (int32_t)sizeof(scratch), 1);
-	EXPECT(tinytx_conv2d_s8_get_buffer_size(NULL), TINYTX_ERR_NULL);
+	EXPECT(tinytx_conv2d_s8_get_buffer_size(NULL, 1), TINYTX_ERR_NULL);
 	EXPECT(tinytx_conv2d_s8(&d, &p, in8, in8, NULL, out8, scratch), TINYTX_OK);
 	EXPECT(tinytx_conv2d_s8(&d, &p, in8, in8, NULL, out8, NULL),
 	       need > 0 ? TINYTX_ERR_NULL : TINYTX_OK); /* scratch needed, none given */
@@ -425,14 +438,14 @@ static void frontend_checks(void)
 	EXPECT(tinytx_conv2d_s8(&d, &p, in8, NULL, NULL, out8, scratch), TINYTX_ERR_NULL);
 	EXPECT(tinytx_conv2d_s8(&d, &p, in8, in8, NULL, NULL, scratch), TINYTX_ERR_NULL);
 	d.out_h = 3; /* not (4 - 3) / 1 + 1 */
-	EXPECT(tinytx_conv2d_s8_get_buffer_size(&d), TINYTX_ERR_DIMS);
+	EXPECT(tinytx_conv2d_s8_get_buffer_size(&d, 1), TINYTX_ERR_DIMS);
 	EXPECT(tinytx_conv2d_s8(&d, &p, in8, in8, NULL, out8, scratch), TINYTX_ERR_DIMS);
 	d = ok_d;
 	d.kernel_w = 5; /* wider than the unpadded 4-wide image */
 	EXPECT(tinytx_conv2d_s8(&d, &p, in8, in8, NULL, out8, scratch), TINYTX_ERR_DIMS);
 	d.pad_right = 1; /* now it fits: out_w = (4 + 1 - 5) / 1 + 1 = 1 */
 	d.out_w = 1;
-	EXPECT(tinytx_conv2d_s8_get_buffer_size(&d) >= 0, 1);
+	EXPECT(tinytx_conv2d_s8_get_buffer_size(&d, 1) >= 0, 1);
 	d = ok_d;
 	d.stride_h = 0;
 	EXPECT(tinytx_conv2d_s8(&d, &p, in8, in8, NULL, out8, scratch), TINYTX_ERR_DIMS);
@@ -443,12 +456,12 @@ static void frontend_checks(void)
 	d.in_c = 0;
 	EXPECT(tinytx_conv2d_s8(&d, &p, in8, in8, NULL, out8, scratch), TINYTX_ERR_DIMS);
 	d.in_c = 8000; /* 3 * 3 * 8000 taps over the reduction limit */
-	EXPECT(tinytx_conv2d_s8_get_buffer_size(&d), TINYTX_ERR_DIMS);
+	EXPECT(tinytx_conv2d_s8_get_buffer_size(&d, 1), TINYTX_ERR_DIMS);
 	d = ok_d;
 	d.in_h = TINYTX_MAX_DIM + 1;
-	EXPECT(tinytx_conv2d_s8_get_buffer_size(&d), TINYTX_ERR_DIMS);
+	EXPECT(tinytx_conv2d_s8_get_buffer_size(&d, 1), TINYTX_ERR_DIMS);
 	d = (tinytx_conv2d_dims){30000, 30000, 4, 30000, 30000, 4, 1, 1, 1, 1, 0, 0, 0, 0};
-	EXPECT(tinytx_conv2d_s8_get_buffer_size(&d), TINYTX_ERR_DIMS); /* tensor > int32 */
+	EXPECT(tinytx_conv2d_s8_get_buffer_size(&d, 1), TINYTX_ERR_DIMS); /* tensor > int32 */
 	d = ok_d;
 	p.requant.shift = 63;
 	EXPECT(tinytx_conv2d_s8(&d, &p, in8, in8, NULL, out8, scratch), TINYTX_ERR_PARAM);

@@ -9,7 +9,11 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "tinytx/parallel.h"
 #include "tinytx/types.h"
+
+/* The num_cores of a *_get_buffer_size: the cores the kernels run on right now. */
+#define TT_NUM_CORES ((int32_t)tinytx_parallel_num_cores())
 
 #define TT_MAX_PARAMS 32
 #define TT_MAX_BUFFERS 12

@@ -9,6 +9,7 @@
 #include <stdio.h>
 
 #include "pmsis.h"
+#include "tinytx/parallel.h"
 #include "tinytx/tinytx.h"
 #include "tinytx_port/gap9.h"
 
@@ -35,7 +36,8 @@ static void cluster_main(void *arg)
 	const tinytx_mhsa_weights w = {weights[0],   NULL,	   weights[1],	 NULL,
 				       weights[2],   NULL,	   weights[3],	 NULL,
 				       {NULL, NULL}, {NULL, NULL}, {NULL, NULL}, {NULL, NULL}};
-	r->need = tinytx_mhsa_s8_get_buffer_size(&dims);
+	r->need = tinytx_mhsa_s8_get_buffer_size(
+		&dims, (int32_t)tinytx_parallel_num_cores());
 	r->status = r->need <= SCRATCH_BYTES
 			    ? (int32_t)tinytx_mhsa_s8(&dims, &params, &w, x, y, scratch)
 			    : TINYTX_ERR_DIMS;

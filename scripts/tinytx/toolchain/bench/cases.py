@@ -190,8 +190,14 @@ def _alloc_output(runner: CostedRunner, size: int) -> int:
     return runner.alloc(size + GUARD_BYTES, align=8)
 
 
+def runner_cores(runner: object) -> int:
+    """The cores the runner's kernels run on: the num_cores of a ``*_get_buffer_size``
+    (the riscv runner emulates several, the Cortex-M one runs one)."""
+    return int(getattr(runner, "cores", 1))
+
+
 def _buffer_size(runner: CostedRunner, function: str, dims: int) -> int:
-    need = runner.call(function, [dims]).return_value
+    need = runner.call(function, [dims, runner_cores(runner)]).return_value
     if need < 0:
         raise TinytxError(f"{function} rejects the shape (status {need})")
     return need
@@ -272,7 +278,9 @@ def dft_case(runner: CostedRunner, mhsa: KernelCase, tile: int) -> KernelCase:
     """``tinytx_mhsa_dft_s8`` with ``tile`` query rows per tile, on the data, parameters
     and expected output of the layer-wise block's case (``mhsa_dft x=<tile>``)."""
     dims, params, weights, x, _y, _scratch = mhsa.args
-    need = runner.call("tinytx_mhsa_dft_s8_get_buffer_size", [dims, tile]).return_value
+    need = runner.call(
+        "tinytx_mhsa_dft_s8_get_buffer_size", [dims, tile, runner_cores(runner)]
+    ).return_value
     if need < 0:
         raise TinytxError(f"tinytx_mhsa_dft_s8 rejects tile_rows={tile} (status {need})")
     scratch = runner.alloc(max(need, 4), align=8)

@@ -29,7 +29,7 @@ from tinytx.core.golden.linear import Layout
 from tinytx.core.paths import DEFAULT_BUILD_DIR
 from tinytx.core.plan.fwsa import fuse_mhsa
 from tinytx.core.workloads import MhsaShape, make_mhsa
-from tinytx.toolchain.bench.cases import KernelCase, heap_bytes, run_case
+from tinytx.toolchain.bench.cases import KernelCase, heap_bytes, run_case, runner_cores
 from tinytx.toolchain.bench.runner import CostedRunner, Measurement
 
 UNFUSED_SCORES = ("q_proj", "k_proj", "qk_softmax")
@@ -76,7 +76,7 @@ def _rq(rq: g.Requant) -> tuple[int, int, int]:
 
 
 def _buffer_size(runner: CostedRunner, function: str, *args: int) -> int:
-    need = runner.call(function, list(args)).return_value
+    need = runner.call(function, [*args, runner_cores(runner)]).return_value
     if need < 0:
         raise TinytxError(f"{function} rejects the shape (status {need})")
     return need

@@ -131,7 +131,9 @@ def build_elf(build_root: Path) -> Path:
 def _dft_case(runner: RiscvCoreRunner, mhsa: bc.KernelCase, tile: int) -> bc.KernelCase:
     """The depth-first block on the data and parameters of the layer-wise block's case."""
     dims, params, weights, x, _y, _scratch = mhsa.args
-    need = runner.call("tinytx_mhsa_dft_s8_get_buffer_size", [dims, tile]).return_value
+    need = runner.call(
+        "tinytx_mhsa_dft_s8_get_buffer_size", [dims, tile, runner.cores]
+    ).return_value
     if need < 0:
         raise TinytxError(f"tinytx_mhsa_dft_s8 rejects tile_rows={tile} (status {need})")
     scratch = runner.alloc(max(need, 4), align=8)

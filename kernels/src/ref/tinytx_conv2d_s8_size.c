@@ -1,0 +1,9 @@
+/* tinytx_conv2d_s8_get_buffer_size of the reference kernel: it needs no scratch. */
+#include "tinytx/kernels.h"
+#include "../tinytx_check.h"
+#include "../tinytx_window.h"
+
+int32_t tinytx_conv2d_s8_get_buffer_size(const tinytx_conv2d_dims *dims, int32_t num_cores)
+{
+	return tinytx_size_any_cores(tinytx_conv2d_no_scratch(dims), num_cores);
+}
