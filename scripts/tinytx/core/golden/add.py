@@ -21,7 +21,6 @@ from tinytx.core.golden.limits import kernel_limits
 from tinytx.core.golden.quant import INT8_MAX, INT8_MIN, round_shift
 
 
-
 @dataclass(frozen=True)
 class AddParams:
     m_a: int

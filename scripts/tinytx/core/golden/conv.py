@@ -51,7 +51,6 @@ from tinytx.core.golden.limits import kernel_limits
 from tinytx.core.golden.quant import INT8_MAX, INT8_MIN, AnyRequant, as_int8, as_int32, requantize
 
 
-
 def _pair(value: tuple[int, int], name: str, lo: int) -> tuple[int, int]:
     v = tuple(int(a) for a in value)
     top = kernel_limits().max_dim

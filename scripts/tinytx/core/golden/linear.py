@@ -27,7 +27,6 @@ from tinytx.core.golden.limits import kernel_limits
 from tinytx.core.golden.quant import AnyRequant, as_int8, as_int32, requantize
 
 
-
 class Layout(enum.IntEnum):
     TOKEN_MAJOR = 0
     HEAD_MAJOR = 1

@@ -54,7 +54,6 @@ from tinytx.core.golden.limits import kernel_limits
 from tinytx.core.golden.quant import Requant, as_int8, requantize
 
 
-
 def _check_pool(
     x: np.ndarray,
     kernel: tuple[int, int],

@@ -130,7 +130,8 @@ def quantize_multiplier(real: float, name: str = "scale") -> tuple[int, int]:
     """Return ``(m, s)`` with ``m / 2**s`` the closest such value to ``real``.
 
     ``m`` is normalized into ``[2**30, 2**31)`` so it keeps 31 significant bits; for
-    factors below ``2**-32`` the shift saturates at the largest (TINYTX_REQUANT_SHIFT_MAX) and ``m`` loses bits.
+    factors below ``2**-32`` the shift saturates at the largest (TINYTX_REQUANT_SHIFT_MAX)
+    and ``m`` loses bits.
     """
     if isinstance(real, bool) or not isinstance(real, numbers.Real):
         raise ValueError(f"{name}: must be a real number, got {real!r}")

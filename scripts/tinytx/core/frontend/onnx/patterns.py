@@ -262,7 +262,9 @@ def requant(
         return gold.Requant.from_scale(float(real), what, **clamp)
     except ValueError as exc:
         top = kernel_limits().requant_shift_max
-        raise node_error(node, f"{what}: {exc}", f"accepted: scales within 2**-{top}..2**30") from None
+        raise node_error(
+            node, f"{what}: {exc}", f"accepted: scales within 2**-{top}..2**30"
+        ) from None
 
 
 def symmetric_scale(g: Graph, value: str) -> float:
