@@ -105,7 +105,7 @@ def _folded(bias: np.ndarray | None, sums: np.ndarray, z_x: int, name: str) -> n
     if folded.size and int(np.abs(folded).max()) > kernel_limits().bias_bound:
         raise ValueError(
             f"{name}: folding the input zero point {z_x} gives a bias beyond "
-            f"+/-{kernel_limits().bias_bound}"
+            f"+/-{kernel_limits().bias_bound} (TINYTX_BIAS_BOUND)"
         )
     return folded.astype(np.int32)
 
