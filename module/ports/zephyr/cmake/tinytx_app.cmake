@@ -123,7 +123,7 @@ endfunction()
 function(tinytx_model_sample)
   get_filename_component(name ${CMAKE_CURRENT_SOURCE_DIR} NAME)
   tinytx_generated_sources(generated_dir SAMPLE ${name}
-    OPTIONS -b ${BOARD} --kernels ${CONFIG_TINYTX_KERNEL_VARIANT})
+    OPTIONS -b ${BOARD} --kernels ${CONFIG_TINYTX_KERNEL_VARIANT} --cores ${CONFIG_TINYTX_NUM_CORES})
   file(GLOB own_sources ${CMAKE_CURRENT_SOURCE_DIR}/src/*.c)
   file(GLOB common_sources ${TINYTX_ROOT}/samples/common/src/*.c)
   file(GLOB generated_sources ${generated_dir}/*.c)

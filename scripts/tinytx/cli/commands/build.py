@@ -50,6 +50,13 @@ def add_parser(sub: argparse._SubParsersAction, name: str, help_text: str) -> No
     )
     p.add_argument("--kernels", choices=sorted(KERNEL_CONFIGS), help="kernel variant")
     p.add_argument(
+        "--cores",
+        type=int,
+        metavar="N",
+        help="cores the kernels run on (CONFIG_TINYTX_NUM_CORES): the conversion plans "
+        "their scratch for N (default: the board's)",
+    )
+    p.add_argument(
         "--weights-image",
         action="store_true",
         help="read the weights from the board's weights partition (CONFIG_TINYTX_WEIGHTS_"
@@ -99,7 +106,9 @@ def _options(sample, args: argparse.Namespace, board: str | None, real_board: st
     shape = args.shape
     if shape is None and sample.name == "mhsa_bench" and real_board is not None:
         shape = kconfig_value(sample, real_board, "MHSA_BENCH_SHAPE")
-    return GenerateOptions(shape, args.seed, args.weights_image, board, args.kernels)
+    return GenerateOptions(
+        shape, args.seed, args.weights_image, board, args.kernels, getattr(args, "cores", None)
+    )
 
 
 def _generate_only(sample, args: argparse.Namespace) -> int:
