@@ -27,6 +27,7 @@ static const struct {
 	TINYTX_ABI_CONSTANT(TINYTX_ERR_NULL),
 	TINYTX_ABI_CONSTANT(TINYTX_ERR_DIMS),
 	TINYTX_ABI_CONSTANT(TINYTX_ERR_PARAM),
+	TINYTX_ABI_CONSTANT(TINYTX_ERR_SCRATCH),
 	TINYTX_ABI_CONSTANT(TINYTX_MAX_REDUCTION),
 	TINYTX_ABI_CONSTANT(TINYTX_SOFTMAX_MAX_KV),
 	TINYTX_ABI_CONSTANT(TINYTX_LAYERNORM_MAX_FEATURES),
@@ -50,7 +51,8 @@ int64_t tinytx_abi_constant(const char *name)
 	if (name == NULL) {
 		return INT64_MIN;
 	}
-	for (size_t i = 0; i < sizeof(tinytx_abi_constants) / sizeof(tinytx_abi_constants[0]); i++) {
+	const size_t n = sizeof(tinytx_abi_constants) / sizeof(tinytx_abi_constants[0]);
+	for (size_t i = 0; i < n; i++) {
 		if (strcmp(tinytx_abi_constants[i].name, name) == 0) {
 			return tinytx_abi_constants[i].value;
 		}

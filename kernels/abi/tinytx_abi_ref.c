@@ -26,7 +26,8 @@ int32_t tinytx_abi_attention_layout(int32_t seq_len, int32_t embed_dim, int32_t 
 {
 	const tinytx_mhsa_dims d = {seq_len, embed_dim, heads, head_dim};
 	tinytx_dft_layout l;
-	const tinytx_status st = tinytx_dft_scratch_layout(&d, tile_rows, fused != 0, num_cores, &l);
+	const tinytx_status st =
+		tinytx_dft_scratch_layout(&d, tile_rows, fused != 0, num_cores, &l);
 	if (st != TINYTX_OK) {
 		return st;
 	}

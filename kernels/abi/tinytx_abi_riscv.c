@@ -37,7 +37,8 @@ int32_t tinytx_abi_attention_layout(int32_t seq_len, int32_t embed_dim, int32_t 
 		if (st != TINYTX_OK) {
 			return st;
 		}
-		const int64_t v[] = {0, l.k, l.vt, l.tile, l.a, l.o, l.total, 0, l.o, 1, tile_rows, 0};
+		const int64_t v[] = {0,	      l.k, l.vt, l.tile,    l.a, l.o,
+				     l.total, 0,   l.o,	 1,	    tile_rows, 0};
 		return tinytx_abi_put(v, (int32_t)(sizeof(v) / sizeof(v[0])), offsets, capacity);
 	}
 	tinytx_rv_dft_layout l;
@@ -45,7 +46,7 @@ int32_t tinytx_abi_attention_layout(int32_t seq_len, int32_t embed_dim, int32_t 
 	if (st != TINYTX_OK) {
 		return st;
 	}
-	const int64_t v[] = {l.row,    l.k,	 l.vt,	   l.q,	   l.a,	   l.o,
+	const int64_t v[] = {l.row,   l.k,	l.vt,	 l.q,	    l.a,    l.o,
 			     l.total, l.shared, l.slot, num_cores, l.tile, l.heads_mode};
 	return tinytx_abi_put(v, (int32_t)(sizeof(v) / sizeof(v[0])), offsets, capacity);
 }

@@ -109,6 +109,19 @@ static inline int32_t tinytx_size_any_cores(int32_t size, int32_t num_cores)
 	return size >= 0 && tinytx_check_cores(num_cores) != TINYTX_OK ? TINYTX_ERR_DIMS : size;
 }
 
+/*
+ * The scratch of a kernel call against need (its *_get_buffer_size, >= 0): TINYTX_OK when
+ * ctx holds at least need bytes (need 0: ctx may be NULL), else TINYTX_ERR_SCRATCH.
+ */
+static inline tinytx_status tinytx_check_scratch(const tinytx_context *ctx, int32_t need)
+{
+	if (need == 0) {
+		return TINYTX_OK;
+	}
+	return ctx == NULL || ctx->buf == NULL || ctx->size < need ? TINYTX_ERR_SCRATCH
+								   : TINYTX_OK;
+}
+
 /* A scratch size for a *_get_buffer_size: total bytes, or ERR_DIMS past int32. */
 static inline int32_t tinytx_scratch_bytes(int64_t total)
 {
@@ -129,16 +142,15 @@ static inline int tinytx_block_internal_symmetric(const tinytx_requant *internal
 	return 1;
 }
 
-/* The pointers of a tinytx_mhsa_s8 call (biases may be NULL), and ERR_PARAM for an
- * internal zero point. */
+/* The pointers of a tinytx_mhsa_s8 call (biases may be NULL; the scratch is checked
+ * against its size apart), and ERR_PARAM for an internal zero point. */
 static inline tinytx_status tinytx_check_mhsa_pointers(const tinytx_mhsa_dims *dims,
 						       const tinytx_mhsa_params *params,
 						       const tinytx_mhsa_weights *weights,
-						       const void *input, const void *output,
-						       const void *scratch)
+						       const void *input, const void *output)
 {
 	if (dims == NULL || params == NULL || weights == NULL || input == NULL || output == NULL ||
-	    scratch == NULL || weights->wq == NULL || weights->wk == NULL || weights->wv == NULL ||
+	    weights->wq == NULL || weights->wk == NULL || weights->wv == NULL ||
 	    weights->wo == NULL) {
 		return TINYTX_ERR_NULL;
 	}
@@ -176,11 +188,10 @@ static inline tinytx_status tinytx_check_mhsa_channels(const tinytx_mhsa_dims *d
 static inline tinytx_status tinytx_check_fwsa_pointers(const tinytx_mhsa_dims *dims,
 						       const tinytx_fwsa_params *params,
 						       const tinytx_fwsa_weights *weights,
-						       const void *input, const void *output,
-						       const void *scratch)
+						       const void *input, const void *output)
 {
 	if (dims == NULL || params == NULL || weights == NULL || input == NULL || output == NULL ||
-	    scratch == NULL || weights->wt == NULL || weights->wv == NULL || weights->wo == NULL) {
+	    weights->wt == NULL || weights->wv == NULL || weights->wo == NULL) {
 		return TINYTX_ERR_NULL;
 	}
 	const tinytx_requant internal[4] = {params->t, params->v, params->softmax, params->av};
@@ -225,10 +236,9 @@ static inline int32_t tinytx_qk_softmax_scratch(const tinytx_attention_dims *dim
 
 static inline tinytx_status tinytx_check_qk_softmax_call(const tinytx_attention_dims *dims,
 							tinytx_requant softmax, const void *q,
-							const void *k, const void *probs,
-							const void *scratch)
+							const void *k, const void *probs)
 {
-	if (dims == NULL || q == NULL || k == NULL || probs == NULL || scratch == NULL) {
+	if (dims == NULL || q == NULL || k == NULL || probs == NULL) {
 		return TINYTX_ERR_NULL;
 	}
 	int32_t need = tinytx_qk_softmax_scratch(dims);
@@ -395,7 +405,8 @@ static inline tinytx_status tinytx_check_add_call(int32_t size, const tinytx_add
 		return TINYTX_ERR_DIMS;
 	}
 	if (params->m_a < 0 || params->m_a > TINYTX_ADD_MULTIPLIER_MAX || params->m_b < 0 ||
-	    params->m_b > TINYTX_ADD_MULTIPLIER_MAX || params->shift < 1 || params->shift > TINYTX_ADD_SHIFT_MAX ||
+	    params->m_b > TINYTX_ADD_MULTIPLIER_MAX || params->shift < 1 ||
+	    params->shift > TINYTX_ADD_SHIFT_MAX ||
 	    !tinytx_activation_valid(params->act) || params->zero_point < -128 ||
 	    params->zero_point > 127) {
 		return TINYTX_ERR_PARAM;

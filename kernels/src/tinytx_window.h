@@ -6,6 +6,7 @@
 
 #include "tinytx/requant.h"
 #include "tinytx/types.h"
+#include "tinytx_check.h"
 
 static inline int tinytx_dim_ok(int32_t v, int32_t lo)
 {

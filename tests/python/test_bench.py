@@ -27,7 +27,13 @@ from tinytx.core.workloads import (
     MhsaWorkload,
 )
 from tinytx.toolchain.bench import budget as bud
-from tinytx.toolchain.bench.cases import KERNELS, WHOLE_BLOCK, BenchMismatch, stage_work
+from tinytx.toolchain.bench.cases import (
+    KERNELS,
+    WHOLE_BLOCK,
+    BenchMismatch,
+    alloc_context,
+    stage_work,
+)
 from tinytx.toolchain.bench.costs import CostModel, CostModelError, load_cost_tables
 from tinytx.toolchain.bench.elementwise import ELEMENTWISE
 from tinytx.toolchain.bench.firmware import compiler_version
@@ -535,7 +541,8 @@ def test_linear_buf_speed_target(
     need = runner.call("tinytx_linear_buf_s8_get_buffer_size", [dims, 1]).return_value
     assert need == 2 * k * (rows + rows % 2 + 2)
     counts = {}
-    for func, extra in (("tinytx_linear_s8", []), ("tinytx_linear_buf_s8", [runner.alloc(need)])):
+    ctx = alloc_context(runner, runner.alloc(need), need)
+    for func, extra in (("tinytx_linear_s8", []), ("tinytx_linear_buf_s8", [ctx])):
         out = runner.alloc(rows * n)
         call = runner.call(func, [dims, par, *ptrs, out, *extra])
         assert call.return_value == 0

@@ -60,6 +60,7 @@ def test_constants_are_the_headers() -> None:
         assert abi.constant("TINYTX_MAX_DIM") == 32767
         assert abi.constant("TINYTX_PARALLEL_SERIAL_MAX_CORES") == 64
         assert abi.constant("TINYTX_ERR_DIMS") == ERR_DIMS
+        assert abi.constant("TINYTX_ERR_SCRATCH") == -4
         assert abi.constant("TINYTX_LAYOUT_HEAD_MAJOR_T") == 2
         for name in re.findall(r"^#define (TINYTX_\w+) \S", types, re.M):
             assert abi.constant(name) is not None, name  # every limit of types.h

@@ -3,7 +3,8 @@ so their scratch grows with the core count, which the planner takes from the C.
 
 - every kernel call's planned scratch equals the C ``*_get_buffer_size`` of the riscv
   kernels (:func:`tinytx.core.kernel_abi.kernel_abi`) for 1, 2, 4 and 8 cores, asked here
-  call by call from the op's own dims;
+  call by call from the op's own dims, and the call gets that slice of the arena as its
+  ``tinytx_context``;
 - the generated code records the cores (``TINYTX_<NAME>_CORES``) and refuses to run on
   another count with its own status (``TINYTX_<NAME>_ERR_CORES``), in plan.txt and the
   provenance too;
@@ -77,7 +78,8 @@ def test_planned_scratch_is_the_c_size_for_each_core_count(name: str) -> None:
             assert got == want, (name, cores, op.name)
             if want:
                 off = plan.scratch[op.name][0]
-                assert f"scratch: arena + {off}, {want} bytes planned" in conv.generated.source
+                ctx = f"const tinytx_context {op.name}_ctx = {{arena + {off}, {want}}};"
+                assert ctx in conv.generated.source
         sizes[cores] = {op: size for op, (_, size) in plan.scratch.items()}
     # the attention blocks' scratch grows with the cores (a working set per core)
     assert any(sizes[8][op] > sizes[1][op] for op in sizes[1]), sizes
@@ -91,7 +93,8 @@ def test_generated_code_records_and_checks_the_cores(tmp_path: Path) -> None:
     body = conv.generated.source.split(f"int tinytx_{conv.planned.name}_run(", 1)[1]
     check = f"if (tinytx_parallel_num_cores() != TINYTX_{up}_CORES) {{"
     assert check in body and body.index(check) < body.index("st = tinytx_")
-    assert f"_get_buffer_size(&mhsa0_dims, TINYTX_{up}_CORES)" in body
+    assert "st = tinytx_mhsa_s8(&mhsa0_dims, &mhsa0_params, &mhsa0_weights" in body
+    assert "&mhsa0_ctx);" in body and "_get_buffer_size" not in body
     conv.write(tmp_path)
     assert (
         "cores: 4 (the firmware's tinytx_parallel_num_cores())"

@@ -7,7 +7,10 @@
  * (tinytx_parallel_num_cores() of the build's parallel port): the riscv kernels keep
  * per-core working sets, so their sizes grow with it; ref and arm ignore its value.
  * The sizes are plain C without target code, so the host tools compile the same
- * functions (kernels/abi) instead of re-deriving them.
+ * functions (kernels/abi) instead of re-deriving them. The kernel takes its scratch as a
+ * tinytx_context (buffer and size) and returns TINYTX_ERR_SCRATCH, before touching any
+ * memory, when it is missing or smaller than *_get_buffer_size(dims,
+ * tinytx_parallel_num_cores()).
  *
  * Semantics are defined bit for bit by the golden model (scripts/tinytx/golden)
  * and documented in docs/golden-model.md.
@@ -33,29 +36,29 @@ tinytx_status tinytx_linear_s8(const tinytx_linear_dims *dims, const tinytx_line
 
 /*
  * The same linear layer with a scratch buffer (the converter uses it for the layers
- * outside attention blocks): tinytx_linear_buf_s8_get_buffer_size() bytes, 4-byte
- * aligned, not overlapping the other buffers; 0 when the variant needs none (ref,
- * riscv: then it is tinytx_linear_s8), and scratch may be NULL, which always gives
- * the scratch-free tinytx_linear_s8. arm: int16 copies of x and of two rows of W for
- * token-major outputs with S >= 2 and N >= 2.
+ * outside attention blocks): ctx holds tinytx_linear_buf_s8_get_buffer_size() bytes,
+ * 4-byte aligned, not overlapping the other buffers; 0 when the variant needs none (ref,
+ * riscv: then it is tinytx_linear_s8). ctx NULL or ctx->size 0 always gives the
+ * scratch-free tinytx_linear_s8; a smaller nonzero size is TINYTX_ERR_SCRATCH. arm: int16
+ * copies of x and of two rows of W for token-major outputs with S >= 2 and N >= 2.
  */
 int32_t tinytx_linear_buf_s8_get_buffer_size(const tinytx_linear_dims *dims, int32_t num_cores);
 tinytx_status tinytx_linear_buf_s8(const tinytx_linear_dims *dims,
 				   const tinytx_linear_params *params, const int8_t *input,
 				   const int8_t *weights, const int32_t *bias, int8_t *output,
-				   void *scratch);
+				   const tinytx_context *ctx);
 
 /*
  * QK^T fused with the integer softmax: q [H][q_rows][P], k [k_heads][kv_rows][P],
  * probabilities written as uint8 (scale 1/256) [H][q_rows][kv_rows].
- * scratch: tinytx_qk_softmax_s8_get_buffer_size() bytes (one int32 score row, every
- * variant), 4-byte aligned.
+ * ctx: tinytx_qk_softmax_s8_get_buffer_size() bytes (one int32 score row; riscv: one
+ * per core), 4-byte aligned.
  */
 int32_t tinytx_qk_softmax_s8_get_buffer_size(const tinytx_attention_dims *dims,
 					     int32_t num_cores);
 tinytx_status tinytx_qk_softmax_s8(const tinytx_attention_dims *dims, tinytx_requant softmax,
 				   const int8_t *q, const int8_t *k, uint8_t *probs,
-				   void *scratch);
+				   const tinytx_context *ctx);
 
 /*
  * A*V: probs [H][q_rows][kv_rows] uint8, vt [H][P][kv_rows] int8, output written
@@ -66,19 +69,19 @@ tinytx_status tinytx_av_s8(const tinytx_attention_dims *dims, tinytx_requant req
 
 /*
  * Multi-head self-attention block, input and output [S][E], bit-exact with the
- * layer-wise golden block. scratch: tinytx_mhsa_s8_get_buffer_size() bytes, which
+ * layer-wise golden block. ctx: tinytx_mhsa_s8_get_buffer_size() bytes, which
  * depend on the kernel variant (ref: Q, K, V^T and the H x S x S map; arm: int16
  * operands of one head and two rows of the map, docs/kernel-api.md).
  */
 int32_t tinytx_mhsa_s8_get_buffer_size(const tinytx_mhsa_dims *dims, int32_t num_cores);
 tinytx_status tinytx_mhsa_s8(const tinytx_mhsa_dims *dims, const tinytx_mhsa_params *params,
 			     const tinytx_mhsa_weights *weights, const int8_t *input,
-			     int8_t *output, void *scratch);
+			     int8_t *output, const tinytx_context *ctx);
 
 /*
  * Depth-first tiled MHSA (same result as tinytx_mhsa_s8): per head, K and V^T once,
  * then query rows in tiles of tile_rows (1..S) rows, so the S x S map is never held.
- * Scratch: tinytx_mhsa_dft_s8_get_buffer_size(dims, tile_rows) bytes, 4-byte aligned.
+ * ctx: tinytx_mhsa_dft_s8_get_buffer_size(dims, tile_rows, n) bytes, 4-byte aligned.
  * The output may alias the input; neither may overlap the scratch.
  */
 int32_t tinytx_mhsa_dft_s8_get_buffer_size(const tinytx_mhsa_dims *dims, int32_t tile_rows,
@@ -86,13 +89,13 @@ int32_t tinytx_mhsa_dft_s8_get_buffer_size(const tinytx_mhsa_dims *dims, int32_t
 tinytx_status tinytx_mhsa_dft_s8(const tinytx_mhsa_dims *dims, int32_t tile_rows,
 				 const tinytx_mhsa_params *params,
 				 const tinytx_mhsa_weights *weights, const int8_t *input,
-				 int8_t *output, void *scratch);
+				 int8_t *output, const tinytx_context *ctx);
 
 /* Fused-weight self-attention block (scores = (X W_h) X^T), input and output [S][E]. */
 int32_t tinytx_fwsa_s8_get_buffer_size(const tinytx_mhsa_dims *dims, int32_t num_cores);
 tinytx_status tinytx_fwsa_s8(const tinytx_mhsa_dims *dims, const tinytx_fwsa_params *params,
 			     const tinytx_fwsa_weights *weights, const int8_t *input,
-			     int8_t *output, void *scratch);
+			     int8_t *output, const tinytx_context *ctx);
 
 /* Depth-first tiled FWSA (same result as tinytx_fwsa_s8); tile_rows, scratch and
  * aliasing as for tinytx_mhsa_dft_s8. */
@@ -101,7 +104,7 @@ int32_t tinytx_fwsa_dft_s8_get_buffer_size(const tinytx_mhsa_dims *dims, int32_t
 tinytx_status tinytx_fwsa_dft_s8(const tinytx_mhsa_dims *dims, int32_t tile_rows,
 				 const tinytx_fwsa_params *params,
 				 const tinytx_fwsa_weights *weights, const int8_t *input,
-				 int8_t *output, void *scratch);
+				 int8_t *output, const tinytx_context *ctx);
 
 /* Integer LayerNorm over the features of each row; gamma int8 [E], beta int32 [E]. */
 tinytx_status tinytx_layernorm_s8(const tinytx_layernorm_dims *dims,
@@ -135,13 +138,13 @@ tinytx_status tinytx_add_s8(int32_t size, const tinytx_add_params *params, const
  * Convolution frontends: one int8 image, channels last ([H][W][C]), padded positions
  * hold params->pad_value (the input zero point), per-tensor or per-channel factors.
  * conv2d weights [out_c][kernel_h][kernel_w][in_c], bias [out_c] (may be NULL).
- * scratch: tinytx_conv2d_s8_get_buffer_size() bytes (4-byte aligned); may be NULL
+ * ctx: tinytx_conv2d_s8_get_buffer_size() bytes (4-byte aligned); may be NULL
  * when that is 0 (it is for the reference kernel).
  */
 int32_t tinytx_conv2d_s8_get_buffer_size(const tinytx_conv2d_dims *dims, int32_t num_cores);
 tinytx_status tinytx_conv2d_s8(const tinytx_conv2d_dims *dims, const tinytx_conv2d_params *params,
 			       const int8_t *input, const int8_t *weights, const int32_t *bias,
-			       int8_t *output, void *scratch);
+			       int8_t *output, const tinytx_context *ctx);
 
 /* Depthwise convolution (channel multiplier 1): weights [kernel_h][kernel_w][C], bias [C]. */
 tinytx_status tinytx_depthwise_conv2d_s8(const tinytx_conv2d_dims *dims,

@@ -67,8 +67,8 @@ static inline uint8_t tinytx_softmax_prob(uint32_t e, uint32_t sum)
 
 static inline int tinytx_requant_valid(tinytx_requant rq)
 {
-	return rq.multiplier >= 0 && rq.shift >= 1 && rq.shift <= TINYTX_REQUANT_SHIFT_MAX && rq.zero_point >= -128 &&
-	       rq.zero_point <= 127;
+	return rq.multiplier >= 0 && rq.shift >= 1 && rq.shift <= TINYTX_REQUANT_SHIFT_MAX &&
+	       rq.zero_point >= -128 && rq.zero_point <= 127;
 }
 
 /* 1 when a per-channel table (multipliers/shifts, both NULL or both set) is valid. */

@@ -3,6 +3,7 @@
 #define TINYTX_TINYTX_H
 
 #include "tinytx/kernels.h"
+#include "tinytx/parallel.h"
 #include "tinytx/requant.h"
 #include "tinytx/types.h"
 

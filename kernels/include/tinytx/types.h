@@ -17,7 +17,18 @@ typedef enum {
 	TINYTX_ERR_NULL = -1,  /* a required pointer is NULL */
 	TINYTX_ERR_DIMS = -2,  /* a dimension is zero, negative, inconsistent or too large */
 	TINYTX_ERR_PARAM = -3, /* a quantization parameter is out of its documented range */
+	TINYTX_ERR_SCRATCH = -4, /* scratch missing or below the kernel's *_get_buffer_size */
 } tinytx_status;
+
+/*
+ * The scratch of a kernel call (CMSIS-NN style): buf, 4-byte aligned, of size bytes. A
+ * kernel refuses (TINYTX_ERR_SCRATCH, before touching any memory) a context that is
+ * missing or smaller than its *_get_buffer_size(dims, tinytx_parallel_num_cores()).
+ */
+typedef struct {
+	void *buf;
+	int32_t size;
+} tinytx_context;
 
 /* Limits shared with the golden model (tinytx.golden). */
 #define TINYTX_MAX_REDUCTION 65535 /* inner (K) dimension: keeps int32 accumulators exact */

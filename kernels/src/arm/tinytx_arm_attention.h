@@ -20,9 +20,9 @@ typedef struct {
 	tinytx_requant q, k, v, softmax, av, out; /* q: t when fused; k unused when fused */
 } tt_attn_block;
 
-/* Runs the block once its pointers are checked (validates the rest). */
+/* Runs the block once its pointers are checked (validates the rest, the scratch too). */
 tinytx_status tt_attn_run(const tinytx_mhsa_dims *dims, int32_t tile_rows,
 			  const tt_attn_block *blk, const int8_t *input, int8_t *output,
-			  void *scratch);
+			  const tinytx_context *ctx);
 
 #endif /* TINYTX_ARM_ATTENTION_H */

@@ -673,15 +673,17 @@ static inline __attribute__((always_inline)) void cv_outputs(cv_tiles *t, int8_t
 
 tinytx_status tinytx_conv2d_s8(const tinytx_conv2d_dims *dims, const tinytx_conv2d_params *params,
 			       const int8_t *input, const int8_t *weights, const int32_t *bias,
-			       int8_t *output, void *scratch)
+			       int8_t *output, const tinytx_context *ctx)
 {
 	tinytx_status st = tinytx_check_conv2d_call(dims, params, input, weights, output, 0);
 	if (st != TINYTX_OK) {
 		return st;
 	}
-	if (scratch == NULL) {
-		return TINYTX_ERR_NULL;
+	st = tinytx_check_scratch(ctx, tinytx_conv2d_s8_get_buffer_size(dims, tinytx_run_cores()));
+	if (st != TINYTX_OK) {
+		return st;
 	}
+	void *scratch = ctx->buf;
 	const int32_t out_c = dims->out_c;
 	cv_ctx c;
 	c.g = (tinytx_window_geom)TINYTX_WINDOW_GEOM(dims);

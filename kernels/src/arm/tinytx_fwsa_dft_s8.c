@@ -11,10 +11,10 @@
 tinytx_status tinytx_fwsa_dft_s8(const tinytx_mhsa_dims *dims, int32_t tile_rows,
 				 const tinytx_fwsa_params *params,
 				 const tinytx_fwsa_weights *weights, const int8_t *input,
-				 int8_t *output, void *scratch)
+				 int8_t *output, const tinytx_context *ctx)
 {
 	const tinytx_status st =
-		tinytx_check_fwsa_pointers(dims, params, weights, input, output, scratch);
+		tinytx_check_fwsa_pointers(dims, params, weights, input, output);
 	if (st != TINYTX_OK) {
 		return st;
 	}
@@ -28,5 +28,5 @@ tinytx_status tinytx_fwsa_dft_s8(const tinytx_mhsa_dims *dims, int32_t tile_rows
 		.q = params->t, .k = {0, 1, 0}, .v = params->v, .softmax = params->softmax,
 		.av = params->av, .out = params->out,
 	};
-	return tt_attn_run(dims, tile_rows, &blk, input, output, scratch);
+	return tt_attn_run(dims, tile_rows, &blk, input, output, ctx);
 }

@@ -10,10 +10,10 @@
 
 tinytx_status tinytx_fwsa_s8(const tinytx_mhsa_dims *dims, const tinytx_fwsa_params *params,
 			     const tinytx_fwsa_weights *weights, const int8_t *input,
-			     int8_t *output, void *scratch)
+			     int8_t *output, const tinytx_context *ctx)
 {
 	const tinytx_status st =
-		tinytx_check_fwsa_pointers(dims, params, weights, input, output, scratch);
+		tinytx_check_fwsa_pointers(dims, params, weights, input, output);
 	if (st != TINYTX_OK) {
 		return st;
 	}
@@ -21,5 +21,6 @@ tinytx_status tinytx_fwsa_s8(const tinytx_mhsa_dims *dims, const tinytx_fwsa_par
 	if (need < 0) {
 		return (tinytx_status)need;
 	}
-	return tinytx_fwsa_dft_s8(dims, dims->seq_len, params, weights, input, output, scratch);
+	/* the same bytes as tinytx_fwsa_dft_s8's at tile_rows = S, which checks ctx */
+	return tinytx_fwsa_dft_s8(dims, dims->seq_len, params, weights, input, output, ctx);
 }

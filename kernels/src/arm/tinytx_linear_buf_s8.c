@@ -230,12 +230,21 @@ static void last_token(const int32_t *a, const int32_t *wp, int32_t blocks, int3
 tinytx_status tinytx_linear_buf_s8(const tinytx_linear_dims *dims,
 				   const tinytx_linear_params *params, const int8_t *input,
 				   const int8_t *weights, const int32_t *bias, int8_t *output,
-				   void *scratch)
+				   const tinytx_context *ctx)
 {
 	tinytx_status st = tinytx_check_linear_call(dims, params, input, weights, output);
 	if (st != TINYTX_OK) {
 		return st;
 	}
+	if (ctx == NULL || ctx->size == 0) { /* no scratch: the scratch-free kernel */
+		return tinytx_linear_s8(dims, params, input, weights, bias, output);
+	}
+	st = tinytx_check_scratch(ctx,
+				  tinytx_linear_buf_s8_get_buffer_size(dims, tinytx_run_cores()));
+	if (st != TINYTX_OK) {
+		return st;
+	}
+	void *scratch = ctx->buf;
 	const tt_rq rq = tt_rq_plan(params->requant);
 	/* LDM/LDRD fault on a misaligned scratch: take the scratch-free path then */
 	if (scratch == NULL || ((uintptr_t)scratch & 3u) != 0 || tt_linear_buf_bytes(dims) == 0 ||

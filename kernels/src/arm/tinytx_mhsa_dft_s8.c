@@ -30,8 +30,9 @@
  *   Yacc 4*S2*E2 (ymode) or O int8 S*H*P
  * with rows = tile_rows rounded up to even and xrows = min(S2, max(rows, 16)) (FWSA:
  * S2): tt_attn_layout_of in tinytx_arm_layout.h (kernels/abi exports it to the host
- * tools). Everything below the scores is zeroed once: the padding of every W2 operand reads as zero on at least one side of each
- * product (odd rows of a matrix get a zero padding row when widened). The last byte of
+ * tools). Everything below the scores is zeroed once: the padding of every W2 operand
+ * reads as zero on at least one side of each product (odd rows of a matrix get a zero
+ * padding row when widened). The last byte of
  * the scratch is always written (the planner's canary proof measures it). The scratch
  * must be 4-byte aligned; the output may alias the input (X is not read after the last
  * tile).
@@ -352,7 +353,7 @@ static TT_NOINLINE void dft_head_keys_values(attn_ctx *c, int32_t hd)
 
 tinytx_status tt_attn_run(const tinytx_mhsa_dims *dims, int32_t tile_rows,
 			  const tt_attn_block *blk, const int8_t *input, int8_t *output,
-			  void *scratch)
+			  const tinytx_context *ctx)
 {
 	tt_attn_layout l;
 	tinytx_status st = tt_attn_layout_of(dims, tile_rows, blk->fused, &l);
@@ -365,10 +366,14 @@ tinytx_status tt_attn_run(const tinytx_mhsa_dims *dims, int32_t tile_rows,
 			return TINYTX_ERR_PARAM;
 		}
 	}
-	if (((uintptr_t)scratch & 3u) != 0u) {
+	st = tinytx_check_scratch(ctx, (int32_t)l.total);
+	if (st != TINYTX_OK) {
+		return st;
+	}
+	if (((uintptr_t)ctx->buf & 3u) != 0u) {
 		return TINYTX_ERR_PARAM;
 	}
-	uint8_t *base = (uint8_t *)scratch;
+	uint8_t *base = (uint8_t *)ctx->buf;
 	attn_ctx c;
 	c.s = dims->seq_len;
 	c.e = dims->embed_dim;
@@ -464,9 +469,9 @@ tinytx_status tt_attn_run(const tinytx_mhsa_dims *dims, int32_t tile_rows,
 tinytx_status tinytx_mhsa_dft_s8(const tinytx_mhsa_dims *dims, int32_t tile_rows,
 				 const tinytx_mhsa_params *params,
 				 const tinytx_mhsa_weights *weights, const int8_t *input,
-				 int8_t *output, void *scratch)
+				 int8_t *output, const tinytx_context *ctx)
 {
-	tinytx_status st = tinytx_check_mhsa_pointers(dims, params, weights, input, output, scratch);
+	tinytx_status st = tinytx_check_mhsa_pointers(dims, params, weights, input, output);
 	if (st == TINYTX_OK) {
 		tt_attn_layout l;
 		st = tt_attn_layout_of(dims, tile_rows, 0, &l);
@@ -486,5 +491,5 @@ tinytx_status tinytx_mhsa_dft_s8(const tinytx_mhsa_dims *dims, int32_t tile_rows
 		.q = params->q, .k = params->k, .v = params->v, .softmax = params->softmax,
 		.av = params->av, .out = params->out,
 	};
-	return tt_attn_run(dims, tile_rows, &blk, input, output, scratch);
+	return tt_attn_run(dims, tile_rows, &blk, input, output, ctx);
 }

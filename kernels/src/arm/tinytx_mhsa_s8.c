@@ -1017,9 +1017,9 @@ static TT_NOINLINE void yacc_to_output(const mhsa_ctx *c)
 
 tinytx_status tinytx_mhsa_s8(const tinytx_mhsa_dims *dims, const tinytx_mhsa_params *params,
 			     const tinytx_mhsa_weights *weights, const int8_t *input,
-			     int8_t *output, void *scratch)
+			     int8_t *output, const tinytx_context *ctx)
 {
-	tinytx_status st = tinytx_check_mhsa_pointers(dims, params, weights, input, output, scratch);
+	tinytx_status st = tinytx_check_mhsa_pointers(dims, params, weights, input, output);
 	if (st != TINYTX_OK) {
 		return st;
 	}
@@ -1035,11 +1035,14 @@ tinytx_status tinytx_mhsa_s8(const tinytx_mhsa_dims *dims, const tinytx_mhsa_par
 		}
 	}
 	st = tinytx_check_mhsa_channels(dims, weights);
+	if (st == TINYTX_OK) {
+		st = tinytx_check_scratch(ctx, need);
+	}
 	if (st != TINYTX_OK) {
 		return st;
 	}
 	const tt_mhsa_layout l = tt_mhsa_layout_of(dims);
-	uint8_t *base = (uint8_t *)(((uintptr_t)scratch + 3u) & ~(uintptr_t)3u);
+	uint8_t *base = (uint8_t *)(((uintptr_t)ctx->buf + 3u) & ~(uintptr_t)3u);
 	mhsa_ctx c;
 	c.s = dims->seq_len;
 	c.e = dims->embed_dim;

@@ -510,12 +510,18 @@ static void prob_row(const int32_t *row, int32_t n, uint32_t sum, uint8_t *out)
 }
 
 tinytx_status tinytx_qk_softmax_s8(const tinytx_attention_dims *dims, tinytx_requant softmax,
-				   const int8_t *q, const int8_t *k, uint8_t *probs, void *scratch)
+				   const int8_t *q, const int8_t *k, uint8_t *probs,
+				   const tinytx_context *ctx)
 {
-	tinytx_status st = tinytx_check_qk_softmax_call(dims, softmax, q, k, probs, scratch);
+	tinytx_status st = tinytx_check_qk_softmax_call(dims, softmax, q, k, probs);
+	if (st == TINYTX_OK) {
+		st = tinytx_check_scratch(
+			ctx, tinytx_qk_softmax_s8_get_buffer_size(dims, tinytx_run_cores()));
+	}
 	if (st != TINYTX_OK) {
 		return st;
 	}
+	void *scratch = ctx->buf;
 	const int32_t sq = dims->q_rows, skv = dims->kv_rows, p_dim = dims->head_dim;
 	int32_t *row = (int32_t *)scratch;
 	/* |q . k| <= P * 128 * 128; scores are shifted as int32, so no extra limit on up */

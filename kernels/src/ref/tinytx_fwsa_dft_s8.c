@@ -20,12 +20,15 @@
 tinytx_status tinytx_fwsa_dft_s8(const tinytx_mhsa_dims *dims, int32_t tile_rows,
 				 const tinytx_fwsa_params *params,
 				 const tinytx_fwsa_weights *weights, const int8_t *input,
-				 int8_t *output, void *scratch)
+				 int8_t *output, const tinytx_context *ctx)
 {
 	tinytx_dft_layout l;
-	tinytx_status st = tinytx_check_fwsa_pointers(dims, params, weights, input, output, scratch);
+	tinytx_status st = tinytx_check_fwsa_pointers(dims, params, weights, input, output);
 	if (st == TINYTX_OK) {
 		st = tinytx_dft_scratch_layout(dims, tile_rows, 1, tinytx_run_cores(), &l);
+	}
+	if (st == TINYTX_OK) {
+		st = tinytx_check_scratch(ctx, (int32_t)l.total);
 	}
 	if (st != TINYTX_OK) {
 		return st;
@@ -33,7 +36,9 @@ tinytx_status tinytx_fwsa_dft_s8(const tinytx_mhsa_dims *dims, int32_t tile_rows
 	const int32_t s = dims->seq_len, e = dims->embed_dim, h_dim = dims->heads;
 	const int32_t p = dims->head_dim, hp = h_dim * p;
 	const tinytx_activation full = {-128, 127};
-	uint8_t *base = (uint8_t *)scratch;
+	uint8_t *base = (uint8_t *)ctx->buf;
+	/* the score row (one per core on riscv) */
+	const tinytx_context score = {base, (int32_t)l.k};
 	int8_t *vt = (int8_t *)(base + l.vt), *tile = (int8_t *)(base + l.tile);
 	int8_t *o = (int8_t *)(base + l.o);
 	uint8_t *a = base + l.a;
@@ -58,7 +63,7 @@ tinytx_status tinytx_fwsa_dft_s8(const tinytx_mhsa_dims *dims, int32_t tile_rows
 				return st;
 			}
 			tinytx_attention_dims sd = {1, rows, s, e, 1};
-			st = tinytx_qk_softmax_s8(&sd, params->softmax, tile, input, a, base);
+			st = tinytx_qk_softmax_s8(&sd, params->softmax, tile, input, a, &score);
 			if (st != TINYTX_OK) {
 				return st;
 			}

@@ -9,9 +9,9 @@
 
 tinytx_status tinytx_fwsa_s8(const tinytx_mhsa_dims *dims, const tinytx_fwsa_params *params,
 			     const tinytx_fwsa_weights *weights, const int8_t *input,
-			     int8_t *output, void *scratch)
+			     int8_t *output, const tinytx_context *ctx)
 {
-	tinytx_status st = tinytx_check_fwsa_pointers(dims, params, weights, input, output, scratch);
+	tinytx_status st = tinytx_check_fwsa_pointers(dims, params, weights, input, output);
 	if (st != TINYTX_OK) {
 		return st;
 	}
@@ -19,10 +19,14 @@ tinytx_status tinytx_fwsa_s8(const tinytx_mhsa_dims *dims, const tinytx_fwsa_par
 	if (need < 0) {
 		return (tinytx_status)need;
 	}
+	st = tinytx_check_scratch(ctx, need);
+	if (st != TINYTX_OK) {
+		return st;
+	}
 	const int32_t s = dims->seq_len, e = dims->embed_dim, h = dims->heads, p = dims->head_dim;
 	const tinytx_activation full = {-128, 127};
 	const tinytx_fwsa_layout l = tinytx_fwsa_scratch_layout(dims, 1);
-	uint8_t *base = (uint8_t *)scratch;
+	uint8_t *base = (uint8_t *)ctx->buf;
 	int8_t *t = (int8_t *)(base + l.t), *vt = (int8_t *)(base + l.vt);
 	int8_t *o = (int8_t *)(base + l.o);
 	uint8_t *a = base + l.a;
@@ -40,7 +44,8 @@ tinytx_status tinytx_fwsa_s8(const tinytx_mhsa_dims *dims, const tinytx_fwsa_par
 		return st;
 	}
 	tinytx_attention_dims scores = {h, s, s, e, 1};
-	st = tinytx_qk_softmax_s8(&scores, params->softmax, t, input, a, base);
+	const tinytx_context score = {base, (int32_t)l.t}; /* the score row */
+	st = tinytx_qk_softmax_s8(&scores, params->softmax, t, input, a, &score);
 	if (st != TINYTX_OK) {
 		return st;
 	}

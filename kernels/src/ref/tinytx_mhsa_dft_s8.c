@@ -22,12 +22,15 @@
 tinytx_status tinytx_mhsa_dft_s8(const tinytx_mhsa_dims *dims, int32_t tile_rows,
 				 const tinytx_mhsa_params *params,
 				 const tinytx_mhsa_weights *weights, const int8_t *input,
-				 int8_t *output, void *scratch)
+				 int8_t *output, const tinytx_context *ctx)
 {
 	tinytx_dft_layout l;
-	tinytx_status st = tinytx_check_mhsa_pointers(dims, params, weights, input, output, scratch);
+	tinytx_status st = tinytx_check_mhsa_pointers(dims, params, weights, input, output);
 	if (st == TINYTX_OK) {
 		st = tinytx_dft_scratch_layout(dims, tile_rows, 0, tinytx_run_cores(), &l);
+	}
+	if (st == TINYTX_OK) {
+		st = tinytx_check_scratch(ctx, (int32_t)l.total);
 	}
 	if (st == TINYTX_OK) {
 		st = tinytx_check_mhsa_channels(dims, weights);
@@ -38,7 +41,9 @@ tinytx_status tinytx_mhsa_dft_s8(const tinytx_mhsa_dims *dims, int32_t tile_rows
 	const int32_t s = dims->seq_len, e = dims->embed_dim, h_dim = dims->heads;
 	const int32_t p = dims->head_dim, hp = h_dim * p;
 	const tinytx_activation full = {-128, 127};
-	uint8_t *base = (uint8_t *)scratch;
+	uint8_t *base = (uint8_t *)ctx->buf;
+	/* the score row (one per core on riscv) */
+	const tinytx_context score = {base, (int32_t)l.k};
 	int8_t *k = (int8_t *)(base + l.k), *vt = (int8_t *)(base + l.vt);
 	int8_t *q = (int8_t *)(base + l.tile), *o = (int8_t *)(base + l.o);
 	uint8_t *a = base + l.a;
@@ -79,7 +84,7 @@ tinytx_status tinytx_mhsa_dft_s8(const tinytx_mhsa_dims *dims, int32_t tile_rows
 				return st;
 			}
 			tinytx_attention_dims ad = {1, rows, s, p, 1};
-			st = tinytx_qk_softmax_s8(&ad, params->softmax, q, k, a, base);
+			st = tinytx_qk_softmax_s8(&ad, params->softmax, q, k, a, &score);
 			if (st != TINYTX_OK) {
 				return st;
 			}

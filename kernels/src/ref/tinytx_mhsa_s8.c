@@ -8,15 +8,19 @@
 
 tinytx_status tinytx_mhsa_s8(const tinytx_mhsa_dims *dims, const tinytx_mhsa_params *params,
 			     const tinytx_mhsa_weights *weights, const int8_t *input,
-			     int8_t *output, void *scratch)
+			     int8_t *output, const tinytx_context *ctx)
 {
-	tinytx_status st = tinytx_check_mhsa_pointers(dims, params, weights, input, output, scratch);
+	tinytx_status st = tinytx_check_mhsa_pointers(dims, params, weights, input, output);
 	if (st != TINYTX_OK) {
 		return st;
 	}
 	const int32_t need = tinytx_mhsa_s8_get_buffer_size(dims, tinytx_run_cores());
 	if (need < 0) {
 		return (tinytx_status)need;
+	}
+	st = tinytx_check_scratch(ctx, need);
+	if (st != TINYTX_OK) {
+		return st;
 	}
 	st = tinytx_check_mhsa_channels(dims, weights);
 	if (st != TINYTX_OK) {
@@ -25,7 +29,7 @@ tinytx_status tinytx_mhsa_s8(const tinytx_mhsa_dims *dims, const tinytx_mhsa_par
 	const int32_t s = dims->seq_len, e = dims->embed_dim, h = dims->heads, p = dims->head_dim;
 	const tinytx_activation full = {-128, 127};
 	const tinytx_mhsa_layout l = tinytx_mhsa_scratch_layout(dims, 1);
-	uint8_t *base = (uint8_t *)scratch;
+	uint8_t *base = (uint8_t *)ctx->buf;
 	int8_t *q = (int8_t *)(base + l.q), *k = (int8_t *)(base + l.k);
 	int8_t *vt = (int8_t *)(base + l.vt), *o = (int8_t *)(base + l.o);
 	uint8_t *a = base + l.a;
@@ -53,7 +57,8 @@ tinytx_status tinytx_mhsa_s8(const tinytx_mhsa_dims *dims, const tinytx_mhsa_par
 		return st;
 	}
 	tinytx_attention_dims ad = {h, s, s, p, h};
-	st = tinytx_qk_softmax_s8(&ad, params->softmax, q, k, a, base);
+	const tinytx_context score = {base, (int32_t)l.q}; /* the score row */
+	st = tinytx_qk_softmax_s8(&ad, params->softmax, q, k, a, &score);
 	if (st != TINYTX_OK) {
 		return st;
 	}

@@ -42,9 +42,9 @@ static tinytx_status fwsa_check(const tinytx_mhsa_dims *d, const tinytx_fwsa_par
 
 tinytx_status tinytx_fwsa_s8(const tinytx_mhsa_dims *dims, const tinytx_fwsa_params *params,
 			     const tinytx_fwsa_weights *weights, const int8_t *input,
-			     int8_t *output, void *scratch)
+			     int8_t *output, const tinytx_context *ctx)
 {
-	tinytx_status st = tinytx_check_fwsa_pointers(dims, params, weights, input, output, scratch);
+	tinytx_status st = tinytx_check_fwsa_pointers(dims, params, weights, input, output);
 	if (st != TINYTX_OK) {
 		return st;
 	}
@@ -53,12 +53,16 @@ tinytx_status tinytx_fwsa_s8(const tinytx_mhsa_dims *dims, const tinytx_fwsa_par
 		return (tinytx_status)need;
 	}
 	st = fwsa_check(dims, params);
+	if (st == TINYTX_OK) {
+		st = tinytx_check_scratch(ctx, need);
+	}
 	if (st != TINYTX_OK) {
 		return st;
 	}
 	const int32_t s = dims->seq_len, e = dims->embed_dim, h = dims->heads, p = dims->head_dim;
 	const tinytx_activation full = {-128, 127};
 	const tinytx_fwsa_layout l = tinytx_fwsa_scratch_layout(dims, tinytx_parallel_num_cores());
+	void *scratch = ctx->buf;
 	uint8_t *base = (uint8_t *)scratch;
 	int8_t *t = (int8_t *)(base + l.t), *vt = (int8_t *)(base + l.vt);
 	int8_t *o = (int8_t *)(base + l.o);

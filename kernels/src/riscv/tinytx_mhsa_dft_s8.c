@@ -124,10 +124,10 @@ static void dft_query_body(void *ctx, uint32_t core, uint32_t num_cores)
 tinytx_status tinytx_mhsa_dft_s8(const tinytx_mhsa_dims *dims, int32_t tile_rows,
 				 const tinytx_mhsa_params *params,
 				 const tinytx_mhsa_weights *weights, const int8_t *input,
-				 int8_t *output, void *scratch)
+				 int8_t *output, const tinytx_context *ctx)
 {
 	dft_job job;
-	tinytx_status st = tinytx_check_mhsa_pointers(dims, params, weights, input, output, scratch);
+	tinytx_status st = tinytx_check_mhsa_pointers(dims, params, weights, input, output);
 	if (st == TINYTX_OK) {
 		st = tinytx_rv_dft_plan(dims, tile_rows, tinytx_run_cores(), &job.plan);
 	}
@@ -136,6 +136,9 @@ tinytx_status tinytx_mhsa_dft_s8(const tinytx_mhsa_dims *dims, int32_t tile_rows
 	}
 	if (st == TINYTX_OK) {
 		st = tinytx_check_mhsa_channels(dims, weights);
+	}
+	if (st == TINYTX_OK) {
+		st = tinytx_check_scratch(ctx, (int32_t)job.plan.total);
 	}
 	if (st != TINYTX_OK) {
 		return st;
@@ -146,7 +149,7 @@ tinytx_status tinytx_mhsa_dft_s8(const tinytx_mhsa_dims *dims, int32_t tile_rows
 	job.params = params;
 	job.w = weights;
 	job.input = input;
-	job.base = (uint8_t *)scratch;
+	job.base = (uint8_t *)ctx->buf;
 	job.head = 0;
 	const tinytx_rv_linear_job out = {s,	       hp,	    e,
 					  1,	       TINYTX_LAYOUT_TOKEN_MAJOR,

@@ -62,9 +62,9 @@ tinytx_status tinytx_rv_check_mhsa_calls(const tinytx_mhsa_dims *d, const tinytx
 
 tinytx_status tinytx_mhsa_s8(const tinytx_mhsa_dims *dims, const tinytx_mhsa_params *params,
 			     const tinytx_mhsa_weights *weights, const int8_t *input,
-			     int8_t *output, void *scratch)
+			     int8_t *output, const tinytx_context *ctx)
 {
-	tinytx_status st = tinytx_check_mhsa_pointers(dims, params, weights, input, output, scratch);
+	tinytx_status st = tinytx_check_mhsa_pointers(dims, params, weights, input, output);
 	if (st != TINYTX_OK) {
 		return st;
 	}
@@ -76,12 +76,16 @@ tinytx_status tinytx_mhsa_s8(const tinytx_mhsa_dims *dims, const tinytx_mhsa_par
 	if (st == TINYTX_OK) {
 		st = tinytx_check_mhsa_channels(dims, weights);
 	}
+	if (st == TINYTX_OK) {
+		st = tinytx_check_scratch(ctx, need);
+	}
 	if (st != TINYTX_OK) {
 		return st;
 	}
 	const int32_t s = dims->seq_len, e = dims->embed_dim, h = dims->heads, p = dims->head_dim;
 	const tinytx_activation full = {-128, 127};
 	const tinytx_mhsa_layout l = tinytx_mhsa_scratch_layout(dims, tinytx_parallel_num_cores());
+	void *scratch = ctx->buf;
 	uint8_t *base = (uint8_t *)scratch;
 	int8_t *q = (int8_t *)(base + l.q), *k = (int8_t *)(base + l.k);
 	int8_t *vt = (int8_t *)(base + l.vt), *o = (int8_t *)(base + l.o);

@@ -66,12 +66,18 @@ static void qk_body(void *ctx, uint32_t core, uint32_t num_cores)
 }
 
 tinytx_status tinytx_qk_softmax_s8(const tinytx_attention_dims *dims, tinytx_requant softmax,
-				   const int8_t *q, const int8_t *k, uint8_t *probs, void *scratch)
+				   const int8_t *q, const int8_t *k, uint8_t *probs,
+				   const tinytx_context *ctx)
 {
-	tinytx_status st = tinytx_check_qk_softmax_call(dims, softmax, q, k, probs, scratch);
+	tinytx_status st = tinytx_check_qk_softmax_call(dims, softmax, q, k, probs);
+	if (st == TINYTX_OK) {
+		st = tinytx_check_scratch(
+			ctx, tinytx_qk_softmax_s8_get_buffer_size(dims, tinytx_run_cores()));
+	}
 	if (st != TINYTX_OK) {
 		return st;
 	}
+	void *scratch = ctx->buf;
 	qk_job job = {dims, softmax, q, k, probs, (int32_t *)scratch};
 	tinytx_parallel_for(qk_body, &job);
 	return TINYTX_OK;

@@ -121,8 +121,9 @@ int main(void)
 	tinytx_port_cycles_init();
 	const uint32_t start = tinytx_port_cycles();
 #endif
+	const tinytx_context ctx = {tinytx_arena, (int32_t)sizeof(tinytx_arena)};
 	tinytx_status st = tinytx_mhsa_s8(&dims, &mhsa_bench_params, &weights, mhsa_bench_input,
-					  output, tinytx_arena);
+					  output, &ctx);
 #if defined(__ZEPHYR__) && defined(TINYTX_PROFILING)
 	const uint32_t cycles = tinytx_port_cycles() - start;
 

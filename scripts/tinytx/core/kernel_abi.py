@@ -163,7 +163,13 @@ def build_library(variant: str) -> Path:
     return lib
 
 
-_STATUS_NAMES = ("TINYTX_OK", "TINYTX_ERR_NULL", "TINYTX_ERR_DIMS", "TINYTX_ERR_PARAM")
+_STATUS_NAMES = (
+    "TINYTX_OK",
+    "TINYTX_ERR_NULL",
+    "TINYTX_ERR_DIMS",
+    "TINYTX_ERR_PARAM",
+    "TINYTX_ERR_SCRATCH",
+)
 
 
 @dataclass(frozen=True)
@@ -181,7 +187,7 @@ class KernelAbi:
         return fn
 
     def status_name(self, status: int) -> str:
-        for name in (*_STATUS_NAMES, "TINYTX_ERR_SCRATCH"):
+        for name in _STATUS_NAMES:
             if self.constant(name, missing_ok=True) == status:
                 return name
         return f"status {status}"

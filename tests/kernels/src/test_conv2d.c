@@ -36,9 +36,10 @@ void tt_test_conv2d(const tt_case *c, tt_result *r)
 		return;
 	}
 	void *scratch = need > 0 ? malloc((size_t)need) : NULL;
+	const tinytx_context ctx = {scratch, need};
 	int8_t *out = tt_alloc_output(c->len[5]);
 	tinytx_status st =
-		tinytx_conv2d_s8(&d, &p, c->buf[0], c->buf[1], c->buf[2], out, scratch);
+		tinytx_conv2d_s8(&d, &p, c->buf[0], c->buf[1], c->buf[2], out, &ctx);
 	if (st != TINYTX_OK) {
 		tt_fail(r, "status %d", (int)st);
 	} else {

@@ -23,7 +23,8 @@ void tt_test_fwsa(const tt_case *c, tt_result *r)
 	}
 	void *scratch = malloc((size_t)need);
 	int8_t *out = tt_alloc_output(c->len[7]);
-	tinytx_status st = tinytx_fwsa_s8(&dims, &fp, &w, c->buf[0], out, scratch);
+	const tinytx_context ctx = {scratch, need};
+	tinytx_status st = tinytx_fwsa_s8(&dims, &fp, &w, c->buf[0], out, &ctx);
 	if (st != TINYTX_OK) {
 		tt_fail(r, "status %d", (int)st);
 	} else {

@@ -41,8 +41,8 @@ void tt_test_linear(const tt_case *c, tt_result *r)
 	}
 	for (int shift = 0; shift < 2 && !r->failed; shift++) {
 		out = tt_alloc_output(c->len[5]);
-		st = tinytx_linear_buf_s8(&dims, &lp, c->buf[0], c->buf[1], c->buf[2], out,
-					  scratch + shift);
+		const tinytx_context ctx = {scratch + shift, need};
+		st = tinytx_linear_buf_s8(&dims, &lp, c->buf[0], c->buf[1], c->buf[2], out, &ctx);
 		if (st != TINYTX_OK) {
 			tt_fail(r, "linear_buf: status %d", (int)st);
 		} else {

@@ -47,7 +47,8 @@ void tt_test_mhsa(const tt_case *c, tt_result *r)
 	}
 	void *scratch = malloc((size_t)need);
 	int8_t *out = tt_alloc_output(c->len[10]);
-	tinytx_status st = tinytx_mhsa_s8(&dims, &mp, &w, c->buf[0], out, scratch);
+	const tinytx_context ctx = {scratch, need};
+	tinytx_status st = tinytx_mhsa_s8(&dims, &mp, &w, c->buf[0], out, &ctx);
 	if (st != TINYTX_OK) {
 		tt_fail(r, "status %d", (int)st);
 	} else {

@@ -20,7 +20,7 @@
 
 /* Runs one DFT block call through `call` with a guarded scratch and checks it. */
 typedef tinytx_status (*dft_call)(const tt_case *c, const int8_t *in, int8_t *out,
-				  void *scratch);
+				  const tinytx_context *ctx);
 typedef int32_t (*dft_size)(const tt_case *c);
 
 static void run_dft(const tt_case *c, tt_result *r, uint32_t n_params, dft_size size,
@@ -51,7 +51,8 @@ static void run_dft(const tt_case *c, tt_result *r, uint32_t n_params, dft_size 
 		memcpy(out, c->buf[0], c->len[0]);
 		in = out;
 	}
-	tinytx_status st = call(c, in, out, scratch);
+	const tinytx_context ctx = {scratch, need};
+	tinytx_status st = call(c, in, out, &ctx);
 	if (st != TINYTX_OK) {
 		tt_fail(r, "status %d (tile_rows=%ld)", (int)st, (long)tile_rows);
 	} else {
@@ -79,7 +80,8 @@ static int32_t mhsa_dft_size(const tt_case *c)
 	return tinytx_mhsa_dft_s8_get_buffer_size(&d, c->params[4], TT_NUM_CORES);
 }
 
-static tinytx_status mhsa_dft_call(const tt_case *c, const int8_t *in, int8_t *out, void *scratch)
+static tinytx_status mhsa_dft_call(const tt_case *c, const int8_t *in, int8_t *out,
+				   const tinytx_context *ctx)
 {
 	const int32_t *p = c->params;
 	tinytx_mhsa_dims d = dims_of(c);
@@ -91,7 +93,7 @@ static tinytx_status mhsa_dft_call(const tt_case *c, const int8_t *in, int8_t *o
 	if (!tt_mhsa_channels(c, 9, p[2] * p[3], p[1], &w)) {
 		return TINYTX_ERR_PARAM; /* malformed case */
 	}
-	return tinytx_mhsa_dft_s8(&d, p[4], &mp, &w, in, out, scratch);
+	return tinytx_mhsa_dft_s8(&d, p[4], &mp, &w, in, out, ctx);
 }
 
 static int32_t fwsa_dft_size(const tt_case *c)
@@ -100,14 +102,15 @@ static int32_t fwsa_dft_size(const tt_case *c)
 	return tinytx_fwsa_dft_s8_get_buffer_size(&d, c->params[4], TT_NUM_CORES);
 }
 
-static tinytx_status fwsa_dft_call(const tt_case *c, const int8_t *in, int8_t *out, void *scratch)
+static tinytx_status fwsa_dft_call(const tt_case *c, const int8_t *in, int8_t *out,
+				   const tinytx_context *ctx)
 {
 	const int32_t *p = c->params;
 	tinytx_mhsa_dims d = dims_of(c);
 	tinytx_fwsa_params fp = {{p[6], p[7], 0},   {p[8], p[9], 0}, {p[10], p[11], 0},
 				 {p[12], p[13], 0}, {p[14], p[15], p[16]}};
 	tinytx_fwsa_weights w = {c->buf[1], c->buf[2], c->buf[3], c->buf[4], c->buf[5], c->buf[6]};
-	return tinytx_fwsa_dft_s8(&d, p[4], &fp, &w, in, out, scratch);
+	return tinytx_fwsa_dft_s8(&d, p[4], &fp, &w, in, out, ctx);
 }
 
 void tt_test_mhsa_dft(const tt_case *c, tt_result *r)

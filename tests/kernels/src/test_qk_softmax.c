@@ -21,7 +21,8 @@ void tt_test_qk_softmax(const tt_case *c, tt_result *r)
 	}
 	void *scratch = malloc((size_t)need);
 	uint8_t *out = tt_alloc_output(c->len[2]);
-	tinytx_status st = tinytx_qk_softmax_s8(&dims, rq, c->buf[0], c->buf[1], out, scratch);
+	const tinytx_context ctx = {scratch, need};
+	tinytx_status st = tinytx_qk_softmax_s8(&dims, rq, c->buf[0], c->buf[1], out, &ctx);
 	if (st != TINYTX_OK) {
 		tt_fail(r, "status %d", (int)st);
 	} else {

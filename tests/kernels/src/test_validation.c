@@ -1,5 +1,6 @@
 /* Impossible arguments must come back as error codes, never as a crash. */
 #include <stdio.h>
+#include <string.h>
 
 #include "tt_case.h"
 #include "tinytx/kernels.h"
@@ -32,6 +33,7 @@ static int8_t in8[64];
 static int8_t out8[64];
 static uint8_t probs[64];
 static int32_t scratch[512];
+static const tinytx_context full = {scratch, (int32_t)sizeof(scratch)};
 
 static void linear_checks(void)
 {
@@ -85,20 +87,20 @@ static void linear_checks(void)
 	d = (tinytx_linear_dims){2, 3, 4, 1, TINYTX_LAYOUT_TOKEN_MAJOR};
 	const int32_t need = tinytx_linear_buf_s8_get_buffer_size(&d, 1);
 	EXPECT(need >= 0 && need <= (int32_t)sizeof(scratch), 1);
-	EXPECT(tinytx_linear_buf_s8(&d, &p, in8, in8, NULL, out8, scratch), TINYTX_OK);
+	EXPECT(tinytx_linear_buf_s8(&d, &p, in8, in8, NULL, out8, &full), TINYTX_OK);
 	EXPECT(tinytx_linear_buf_s8(&d, &p, in8, in8, NULL, out8, NULL), TINYTX_OK);
-	EXPECT(tinytx_linear_buf_s8(NULL, &p, in8, in8, NULL, out8, scratch), TINYTX_ERR_NULL);
-	EXPECT(tinytx_linear_buf_s8(&d, NULL, in8, in8, NULL, out8, scratch), TINYTX_ERR_NULL);
-	EXPECT(tinytx_linear_buf_s8(&d, &p, NULL, in8, NULL, out8, scratch), TINYTX_ERR_NULL);
-	EXPECT(tinytx_linear_buf_s8(&d, &p, in8, NULL, NULL, out8, scratch), TINYTX_ERR_NULL);
-	EXPECT(tinytx_linear_buf_s8(&d, &p, in8, in8, NULL, NULL, scratch), TINYTX_ERR_NULL);
+	EXPECT(tinytx_linear_buf_s8(NULL, &p, in8, in8, NULL, out8, &full), TINYTX_ERR_NULL);
+	EXPECT(tinytx_linear_buf_s8(&d, NULL, in8, in8, NULL, out8, &full), TINYTX_ERR_NULL);
+	EXPECT(tinytx_linear_buf_s8(&d, &p, NULL, in8, NULL, out8, &full), TINYTX_ERR_NULL);
+	EXPECT(tinytx_linear_buf_s8(&d, &p, in8, NULL, NULL, out8, &full), TINYTX_ERR_NULL);
+	EXPECT(tinytx_linear_buf_s8(&d, &p, in8, in8, NULL, NULL, &full), TINYTX_ERR_NULL);
 	EXPECT(tinytx_linear_buf_s8_get_buffer_size(NULL, 1), TINYTX_ERR_NULL);
 	p.requant.shift = 63;
-	EXPECT(tinytx_linear_buf_s8(&d, &p, in8, in8, NULL, out8, scratch), TINYTX_ERR_PARAM);
+	EXPECT(tinytx_linear_buf_s8(&d, &p, in8, in8, NULL, out8, &full), TINYTX_ERR_PARAM);
 	p = ok_p;
 	d.rows = 0;
 	EXPECT(tinytx_linear_buf_s8_get_buffer_size(&d, 1), TINYTX_ERR_DIMS);
-	EXPECT(tinytx_linear_buf_s8(&d, &p, in8, in8, NULL, out8, scratch), TINYTX_ERR_DIMS);
+	EXPECT(tinytx_linear_buf_s8(&d, &p, in8, in8, NULL, out8, &full), TINYTX_ERR_DIMS);
 	d.rows = 65536;
 	d.out_features = 65536; /* rows * N overflows int32 */
 	EXPECT(tinytx_linear_buf_s8_get_buffer_size(&d, 1), TINYTX_ERR_DIMS);
@@ -129,12 +131,12 @@ static void zero_point_checks(void)
 
 	const tinytx_conv2d_dims cd = {4, 4, 2, 4, 4, 3, 3, 3, 1, 1, 1, 1, 1, 1};
 	tinytx_conv2d_params cp = {{1 << 30, 31, 5}, {-128, 127}, -128, mults, good_shifts};
-	EXPECT(tinytx_conv2d_s8(&cd, &cp, in8, in8, NULL, out8, scratch), TINYTX_OK);
+	EXPECT(tinytx_conv2d_s8(&cd, &cp, in8, in8, NULL, out8, &full), TINYTX_OK);
 	cp.pad_value = 128;
-	EXPECT(tinytx_conv2d_s8(&cd, &cp, in8, in8, NULL, out8, scratch), TINYTX_ERR_PARAM);
+	EXPECT(tinytx_conv2d_s8(&cd, &cp, in8, in8, NULL, out8, &full), TINYTX_ERR_PARAM);
 	cp.pad_value = 0;
 	cp.shifts = shifts;
-	EXPECT(tinytx_conv2d_s8(&cd, &cp, in8, in8, NULL, out8, scratch), TINYTX_ERR_PARAM);
+	EXPECT(tinytx_conv2d_s8(&cd, &cp, in8, in8, NULL, out8, &full), TINYTX_ERR_PARAM);
 	const tinytx_conv2d_dims dd = {4, 4, 2, 4, 4, 2, 3, 3, 1, 1, 1, 1, 1, 1};
 	cp.shifts = good_shifts;
 	cp.pad_value = 127;
@@ -167,20 +169,20 @@ static void attention_checks(void)
 	const tinytx_requant rq = {1 << 30, 31, 0};
 	tinytx_attention_dims d = {2, 3, 4, 2, 2};
 	EXPECT(tinytx_qk_softmax_s8_get_buffer_size(&d, 1), 4 * sizeof(int32_t));
-	EXPECT(tinytx_qk_softmax_s8(&d, rq, in8, in8, probs, scratch), TINYTX_OK);
+	EXPECT(tinytx_qk_softmax_s8(&d, rq, in8, in8, probs, &full), TINYTX_OK);
 	EXPECT(tinytx_av_s8(&d, rq, probs, in8, out8), TINYTX_OK);
 	EXPECT(tinytx_qk_softmax_s8_get_buffer_size(NULL, 1), TINYTX_ERR_NULL);
-	EXPECT(tinytx_qk_softmax_s8(&d, rq, in8, in8, probs, NULL), TINYTX_ERR_NULL);
-	EXPECT(tinytx_qk_softmax_s8(&d, rq, NULL, in8, probs, scratch), TINYTX_ERR_NULL);
+	EXPECT(tinytx_qk_softmax_s8(&d, rq, in8, in8, probs, NULL), TINYTX_ERR_SCRATCH);
+	EXPECT(tinytx_qk_softmax_s8(&d, rq, NULL, in8, probs, &full), TINYTX_ERR_NULL);
 	EXPECT(tinytx_av_s8(&d, rq, NULL, in8, out8), TINYTX_ERR_NULL);
 	EXPECT(tinytx_av_s8(&d, rq, probs, in8, NULL), TINYTX_ERR_NULL);
 	tinytx_requant bad = {1 << 30, 0, 0};
-	EXPECT(tinytx_qk_softmax_s8(&d, bad, in8, in8, probs, scratch), TINYTX_ERR_PARAM);
+	EXPECT(tinytx_qk_softmax_s8(&d, bad, in8, in8, probs, &full), TINYTX_ERR_PARAM);
 	EXPECT(tinytx_av_s8(&d, bad, probs, in8, out8), TINYTX_ERR_PARAM);
 	d.k_heads = 3; /* neither H nor 1 */
-	EXPECT(tinytx_qk_softmax_s8(&d, rq, in8, in8, probs, scratch), TINYTX_ERR_DIMS);
+	EXPECT(tinytx_qk_softmax_s8(&d, rq, in8, in8, probs, &full), TINYTX_ERR_DIMS);
 	d.k_heads = 1;
-	EXPECT(tinytx_qk_softmax_s8(&d, rq, in8, in8, probs, scratch), TINYTX_OK);
+	EXPECT(tinytx_qk_softmax_s8(&d, rq, in8, in8, probs, &full), TINYTX_OK);
 	d.kv_rows = 0;
 	EXPECT(tinytx_qk_softmax_s8_get_buffer_size(&d, 1), TINYTX_ERR_DIMS);
 	EXPECT(tinytx_av_s8(&d, rq, probs, in8, out8), TINYTX_ERR_DIMS);
@@ -237,7 +239,7 @@ static void block_checks(void)
 	tinytx_fwsa_weights fw = {in8, NULL, in8, NULL, in8, NULL};
 	int32_t need = tinytx_mhsa_s8_get_buffer_size(&d, 1);
 	EXPECT(need > 0 && need <= (int32_t)sizeof(scratch), 1);
-	EXPECT(tinytx_mhsa_s8(&d, &mp, &mw, in8, out8, scratch), TINYTX_OK);
+	EXPECT(tinytx_mhsa_s8(&d, &mp, &mw, in8, out8, &full), TINYTX_OK);
 	need = tinytx_fwsa_s8_get_buffer_size(&d, 1);
 	EXPECT(need > 0 && need <= (int32_t)sizeof(scratch), 1);
 	/* num_cores < 1: ERR_DIMS from every size, whatever the variant does with it */
@@ -253,27 +255,27 @@ static void block_checks(void)
 		EXPECT(tinytx_linear_buf_s8_get_buffer_size(&ld, 0), TINYTX_ERR_DIMS);
 		EXPECT(tinytx_conv2d_s8_get_buffer_size(&cd, 0), TINYTX_ERR_DIMS);
 	}
-	EXPECT(tinytx_fwsa_s8(&d, &fp, &fw, in8, out8, scratch), TINYTX_OK);
+	EXPECT(tinytx_fwsa_s8(&d, &fp, &fw, in8, out8, &full), TINYTX_OK);
 	mp.out.zero_point = -9; /* the block output may have a zero point */
-	EXPECT(tinytx_mhsa_s8(&d, &mp, &mw, in8, out8, scratch), TINYTX_OK);
+	EXPECT(tinytx_mhsa_s8(&d, &mp, &mw, in8, out8, &full), TINYTX_OK);
 	mp.v.zero_point = 1; /* an internal one may not */
-	EXPECT(tinytx_mhsa_s8(&d, &mp, &mw, in8, out8, scratch), TINYTX_ERR_PARAM);
+	EXPECT(tinytx_mhsa_s8(&d, &mp, &mw, in8, out8, &full), TINYTX_ERR_PARAM);
 	mp.v.zero_point = 0;
 	mp.out.zero_point = 0;
 	static const int32_t ch_m[4] = {1 << 30, 1 << 30, 1 << 30, 1 << 30};
 	static const int32_t ch_s[4] = {31, 40, 33, 62};
 	mw.k_ch = (tinytx_channels){ch_m, ch_s};
 	mw.out_ch = (tinytx_channels){ch_m, ch_s};
-	EXPECT(tinytx_mhsa_s8(&d, &mp, &mw, in8, out8, scratch), TINYTX_OK);
+	EXPECT(tinytx_mhsa_s8(&d, &mp, &mw, in8, out8, &full), TINYTX_OK);
 	mw.out_ch.shifts = NULL; /* one table of a pair */
-	EXPECT(tinytx_mhsa_s8(&d, &mp, &mw, in8, out8, scratch), TINYTX_ERR_PARAM);
-	EXPECT(tinytx_mhsa_dft_s8(&d, 1, &mp, &mw, in8, out8, scratch), TINYTX_ERR_PARAM);
+	EXPECT(tinytx_mhsa_s8(&d, &mp, &mw, in8, out8, &full), TINYTX_ERR_PARAM);
+	EXPECT(tinytx_mhsa_dft_s8(&d, 1, &mp, &mw, in8, out8, &full), TINYTX_ERR_PARAM);
 	mw.out_ch = (tinytx_channels){NULL, NULL};
 	mw.k_ch = (tinytx_channels){ch_m, ch_m}; /* shifts of 2^30: out of range */
-	EXPECT(tinytx_mhsa_s8(&d, &mp, &mw, in8, out8, scratch), TINYTX_ERR_PARAM);
+	EXPECT(tinytx_mhsa_s8(&d, &mp, &mw, in8, out8, &full), TINYTX_ERR_PARAM);
 	mw.k_ch = (tinytx_channels){NULL, NULL};
 	fp.av.zero_point = 1;
-	EXPECT(tinytx_fwsa_s8(&d, &fp, &fw, in8, out8, scratch), TINYTX_ERR_PARAM);
+	EXPECT(tinytx_fwsa_s8(&d, &fp, &fw, in8, out8, &full), TINYTX_ERR_PARAM);
 	fp.av.zero_point = 0;
 	for (size_t i = 0; i < sizeof(dft_tiles) / sizeof(dft_tiles[0]); i++) {
 		const int32_t x = dft_tiles[i].tile;
@@ -283,25 +285,25 @@ static void block_checks(void)
 		int8_t *out = dft_tiles[i].in_place ? in8 : out8;
 		EXPECT_TILE(tinytx_mhsa_dft_s8_get_buffer_size(&d, x, 1), mhsa);
 		EXPECT_TILE(tinytx_fwsa_dft_s8_get_buffer_size(&d, x, 1), fwsa);
-		EXPECT_TILE(tinytx_mhsa_dft_s8(&d, x, &mp, &mw, in8, out, scratch), mhsa_call);
-		EXPECT_TILE(tinytx_fwsa_dft_s8(&d, x, &fp, &fw, in8, out, scratch), fwsa_call);
+		EXPECT_TILE(tinytx_mhsa_dft_s8(&d, x, &mp, &mw, in8, out, &full), mhsa_call);
+		EXPECT_TILE(tinytx_fwsa_dft_s8(&d, x, &fp, &fw, in8, out, &full), fwsa_call);
 	}
 	EXPECT(tinytx_mhsa_dft_s8_get_buffer_size(NULL, 1, 1), TINYTX_ERR_NULL);
 	EXPECT(tinytx_fwsa_dft_s8_get_buffer_size(NULL, 1, 1), TINYTX_ERR_NULL);
-	EXPECT(tinytx_mhsa_dft_s8(&d, 1, &mp, &mw, in8, out8, NULL), TINYTX_ERR_NULL);
-	EXPECT(tinytx_fwsa_dft_s8(&d, 1, &fp, &fw, in8, out8, NULL), TINYTX_ERR_NULL);
-	EXPECT(tinytx_mhsa_dft_s8(&d, 1, NULL, &mw, in8, out8, scratch), TINYTX_ERR_NULL);
-	EXPECT(tinytx_mhsa_dft_s8(&d, 1, &mp, &mw, NULL, out8, scratch), TINYTX_ERR_NULL);
+	EXPECT(tinytx_mhsa_dft_s8(&d, 1, &mp, &mw, in8, out8, NULL), TINYTX_ERR_SCRATCH);
+	EXPECT(tinytx_fwsa_dft_s8(&d, 1, &fp, &fw, in8, out8, NULL), TINYTX_ERR_SCRATCH);
+	EXPECT(tinytx_mhsa_dft_s8(&d, 1, NULL, &mw, in8, out8, &full), TINYTX_ERR_NULL);
+	EXPECT(tinytx_mhsa_dft_s8(&d, 1, &mp, &mw, NULL, out8, &full), TINYTX_ERR_NULL);
 	mw.wv = NULL;
 	fw.wo = NULL;
-	EXPECT(tinytx_mhsa_dft_s8(&d, 1, &mp, &mw, in8, out8, scratch), TINYTX_ERR_NULL);
-	EXPECT(tinytx_fwsa_dft_s8(&d, 1, &fp, &fw, in8, out8, scratch), TINYTX_ERR_NULL);
+	EXPECT(tinytx_mhsa_dft_s8(&d, 1, &mp, &mw, in8, out8, &full), TINYTX_ERR_NULL);
+	EXPECT(tinytx_fwsa_dft_s8(&d, 1, &fp, &fw, in8, out8, &full), TINYTX_ERR_NULL);
 	mw.wv = in8;
 	fw.wo = in8;
 	mp.av.shift = 0;
 	fp.t.shift = 63;
-	EXPECT(tinytx_mhsa_dft_s8(&d, 1, &mp, &mw, in8, out8, scratch), TINYTX_ERR_PARAM);
-	EXPECT(tinytx_fwsa_dft_s8(&d, 1, &fp, &fw, in8, out8, scratch), TINYTX_ERR_PARAM);
+	EXPECT(tinytx_mhsa_dft_s8(&d, 1, &mp, &mw, in8, out8, &full), TINYTX_ERR_PARAM);
+	EXPECT(tinytx_fwsa_dft_s8(&d, 1, &fp, &fw, in8, out8, &full), TINYTX_ERR_PARAM);
 	mp.av = rq;
 	fp.t = rq;
 	d.embed_dim = 40000; /* H * E over the limit */
@@ -313,17 +315,17 @@ static void block_checks(void)
 	EXPECT(tinytx_mhsa_dft_s8_get_buffer_size(&d, 1, 1), TINYTX_ERR_DIMS);
 	d.seq_len = 3;
 	EXPECT(tinytx_mhsa_s8_get_buffer_size(NULL, 1), TINYTX_ERR_NULL);
-	EXPECT(tinytx_mhsa_s8(&d, &mp, &mw, in8, out8, NULL), TINYTX_ERR_NULL);
+	EXPECT(tinytx_mhsa_s8(&d, &mp, &mw, in8, out8, NULL), TINYTX_ERR_SCRATCH);
 	mw.wq = NULL;
-	EXPECT(tinytx_mhsa_s8(&d, &mp, &mw, in8, out8, scratch), TINYTX_ERR_NULL);
+	EXPECT(tinytx_mhsa_s8(&d, &mp, &mw, in8, out8, &full), TINYTX_ERR_NULL);
 	fw.wt = NULL;
-	EXPECT(tinytx_fwsa_s8(&d, &fp, &fw, in8, out8, scratch), TINYTX_ERR_NULL);
+	EXPECT(tinytx_fwsa_s8(&d, &fp, &fw, in8, out8, &full), TINYTX_ERR_NULL);
 	mw.wq = in8;
 	fw.wt = in8;
 	mp.softmax.shift = 99;
-	EXPECT(tinytx_mhsa_s8(&d, &mp, &mw, in8, out8, scratch), TINYTX_ERR_PARAM);
+	EXPECT(tinytx_mhsa_s8(&d, &mp, &mw, in8, out8, &full), TINYTX_ERR_PARAM);
 	fp.out.multiplier = -7;
-	EXPECT(tinytx_fwsa_s8(&d, &fp, &fw, in8, out8, scratch), TINYTX_ERR_PARAM);
+	EXPECT(tinytx_fwsa_s8(&d, &fp, &fw, in8, out8, &full), TINYTX_ERR_PARAM);
 	d.seq_len = 0;
 	EXPECT(tinytx_mhsa_s8_get_buffer_size(&d, 1), TINYTX_ERR_DIMS);
 	EXPECT(tinytx_fwsa_s8_get_buffer_size(&d, 1), TINYTX_ERR_DIMS);
@@ -429,32 +431,32 @@ static void frontend_checks(void)
 	const int32_t need = tinytx_conv2d_s8_get_buffer_size(&d, 1);
 	EXPECT(need >= 0 && need <= (int32_t)sizeof(scratch), 1);
 	EXPECT(tinytx_conv2d_s8_get_buffer_size(NULL, 1), TINYTX_ERR_NULL);
-	EXPECT(tinytx_conv2d_s8(&d, &p, in8, in8, NULL, out8, scratch), TINYTX_OK);
+	EXPECT(tinytx_conv2d_s8(&d, &p, in8, in8, NULL, out8, &full), TINYTX_OK);
 	EXPECT(tinytx_conv2d_s8(&d, &p, in8, in8, NULL, out8, NULL),
-	       need > 0 ? TINYTX_ERR_NULL : TINYTX_OK); /* scratch needed, none given */
-	EXPECT(tinytx_conv2d_s8(NULL, &p, in8, in8, NULL, out8, scratch), TINYTX_ERR_NULL);
-	EXPECT(tinytx_conv2d_s8(&d, NULL, in8, in8, NULL, out8, scratch), TINYTX_ERR_NULL);
-	EXPECT(tinytx_conv2d_s8(&d, &p, NULL, in8, NULL, out8, scratch), TINYTX_ERR_NULL);
-	EXPECT(tinytx_conv2d_s8(&d, &p, in8, NULL, NULL, out8, scratch), TINYTX_ERR_NULL);
-	EXPECT(tinytx_conv2d_s8(&d, &p, in8, in8, NULL, NULL, scratch), TINYTX_ERR_NULL);
+	       need > 0 ? TINYTX_ERR_SCRATCH : TINYTX_OK); /* scratch needed, none given */
+	EXPECT(tinytx_conv2d_s8(NULL, &p, in8, in8, NULL, out8, &full), TINYTX_ERR_NULL);
+	EXPECT(tinytx_conv2d_s8(&d, NULL, in8, in8, NULL, out8, &full), TINYTX_ERR_NULL);
+	EXPECT(tinytx_conv2d_s8(&d, &p, NULL, in8, NULL, out8, &full), TINYTX_ERR_NULL);
+	EXPECT(tinytx_conv2d_s8(&d, &p, in8, NULL, NULL, out8, &full), TINYTX_ERR_NULL);
+	EXPECT(tinytx_conv2d_s8(&d, &p, in8, in8, NULL, NULL, &full), TINYTX_ERR_NULL);
 	d.out_h = 3; /* not (4 - 3) / 1 + 1 */
 	EXPECT(tinytx_conv2d_s8_get_buffer_size(&d, 1), TINYTX_ERR_DIMS);
-	EXPECT(tinytx_conv2d_s8(&d, &p, in8, in8, NULL, out8, scratch), TINYTX_ERR_DIMS);
+	EXPECT(tinytx_conv2d_s8(&d, &p, in8, in8, NULL, out8, &full), TINYTX_ERR_DIMS);
 	d = ok_d;
 	d.kernel_w = 5; /* wider than the unpadded 4-wide image */
-	EXPECT(tinytx_conv2d_s8(&d, &p, in8, in8, NULL, out8, scratch), TINYTX_ERR_DIMS);
+	EXPECT(tinytx_conv2d_s8(&d, &p, in8, in8, NULL, out8, &full), TINYTX_ERR_DIMS);
 	d.pad_right = 1; /* now it fits: out_w = (4 + 1 - 5) / 1 + 1 = 1 */
 	d.out_w = 1;
 	EXPECT(tinytx_conv2d_s8_get_buffer_size(&d, 1) >= 0, 1);
 	d = ok_d;
 	d.stride_h = 0;
-	EXPECT(tinytx_conv2d_s8(&d, &p, in8, in8, NULL, out8, scratch), TINYTX_ERR_DIMS);
+	EXPECT(tinytx_conv2d_s8(&d, &p, in8, in8, NULL, out8, &full), TINYTX_ERR_DIMS);
 	d = ok_d;
 	d.pad_left = -1;
-	EXPECT(tinytx_conv2d_s8(&d, &p, in8, in8, NULL, out8, scratch), TINYTX_ERR_DIMS);
+	EXPECT(tinytx_conv2d_s8(&d, &p, in8, in8, NULL, out8, &full), TINYTX_ERR_DIMS);
 	d = ok_d;
 	d.in_c = 0;
-	EXPECT(tinytx_conv2d_s8(&d, &p, in8, in8, NULL, out8, scratch), TINYTX_ERR_DIMS);
+	EXPECT(tinytx_conv2d_s8(&d, &p, in8, in8, NULL, out8, &full), TINYTX_ERR_DIMS);
 	d.in_c = 8000; /* 3 * 3 * 8000 taps over the reduction limit */
 	EXPECT(tinytx_conv2d_s8_get_buffer_size(&d, 1), TINYTX_ERR_DIMS);
 	d = ok_d;
@@ -464,11 +466,11 @@ static void frontend_checks(void)
 	EXPECT(tinytx_conv2d_s8_get_buffer_size(&d, 1), TINYTX_ERR_DIMS); /* tensor > int32 */
 	d = ok_d;
 	p.requant.shift = 63;
-	EXPECT(tinytx_conv2d_s8(&d, &p, in8, in8, NULL, out8, scratch), TINYTX_ERR_PARAM);
+	EXPECT(tinytx_conv2d_s8(&d, &p, in8, in8, NULL, out8, &full), TINYTX_ERR_PARAM);
 	p = ok_p;
 	p.act.min = 100;
 	p.act.max = 99;
-	EXPECT(tinytx_conv2d_s8(&d, &p, in8, in8, NULL, out8, scratch), TINYTX_ERR_PARAM);
+	EXPECT(tinytx_conv2d_s8(&d, &p, in8, in8, NULL, out8, &full), TINYTX_ERR_PARAM);
 	p = ok_p;
 
 	d.out_c = 2; /* depthwise: out_c == in_c */
@@ -520,6 +522,107 @@ static void frontend_checks(void)
 	EXPECT(tinytx_mean_rows_s8(&md, &mp, in8, out8), TINYTX_ERR_PARAM);
 }
 
+/* 1 when none of the n bytes at p was written since fill_guard. */
+static int guard_intact(const void *p, size_t n)
+{
+	const uint8_t *b = (const uint8_t *)p;
+	for (size_t i = 0; i < n; i++) {
+		if (b[i] != 0x5A) {
+			return 0;
+		}
+	}
+	return 1;
+}
+
+static void fill_guard(void)
+{
+	memset(out8, 0x5A, sizeof(out8));
+	memset(probs, 0x5A, sizeof(probs));
+}
+
+/*
+ * Every scratch kernel with a scratch one byte short of its *_get_buffer_size (for the
+ * cores it runs on): TINYTX_ERR_SCRATCH, and no output byte written. A kernel whose
+ * variant needs no scratch takes a NULL context.
+ */
+static void scratch_size_checks(void)
+{
+	const tinytx_requant rq = {1 << 30, 31, 0};
+	const int32_t cores = TT_NUM_CORES;
+	tinytx_context short_ctx = {scratch, 0};
+	int32_t need;
+
+	const tinytx_linear_dims ld = {4, 8, 4, 1, TINYTX_LAYOUT_TOKEN_MAJOR};
+	const tinytx_linear_params lp = {rq, {-128, 127}, NULL, NULL};
+	need = tinytx_linear_buf_s8_get_buffer_size(&ld, cores);
+	EXPECT(need >= 0 && need <= (int32_t)sizeof(scratch), 1);
+	if (need > 0) {
+		short_ctx.size = need - 1;
+		fill_guard();
+		EXPECT(tinytx_linear_buf_s8(&ld, &lp, in8, in8, NULL, out8, &short_ctx),
+		       TINYTX_ERR_SCRATCH);
+		EXPECT(guard_intact(out8, sizeof(out8)), 1);
+	}
+	short_ctx.size = 0; /* size 0: the scratch-free path, whatever the variant needs */
+	EXPECT(tinytx_linear_buf_s8(&ld, &lp, in8, in8, NULL, out8, &short_ctx), TINYTX_OK);
+
+	const tinytx_attention_dims ad = {2, 3, 5, 4, 2};
+	need = tinytx_qk_softmax_s8_get_buffer_size(&ad, cores);
+	EXPECT(need > 0 && need <= (int32_t)sizeof(scratch), 1);
+	short_ctx.size = need - 1;
+	fill_guard();
+	EXPECT(tinytx_qk_softmax_s8(&ad, rq, in8, in8, probs, &short_ctx), TINYTX_ERR_SCRATCH);
+	EXPECT(guard_intact(probs, sizeof(probs)), 1);
+	short_ctx.size = need;
+	EXPECT(tinytx_qk_softmax_s8(&ad, rq, in8, in8, probs, &short_ctx), TINYTX_OK);
+
+	const tinytx_mhsa_dims d = {3, 4, 2, 2};
+	const tinytx_mhsa_params mp = {rq, rq, rq, rq, rq, rq};
+	const tinytx_mhsa_weights mw = {in8,	NULL, in8, NULL, in8, NULL, in8, NULL,
+					{NULL, NULL}, {NULL, NULL}, {NULL, NULL}, {NULL, NULL}};
+	const tinytx_fwsa_params fp = {rq, rq, rq, rq, rq};
+	const tinytx_fwsa_weights fw = {in8, NULL, in8, NULL, in8, NULL};
+	const int32_t tile = 2; /* tile rows of the depth-first blocks */
+	for (int32_t x = 0; x < 4; x++) { /* the kernel: x in the failure message */
+		const int32_t kind = x;
+		need = kind == 0   ? tinytx_mhsa_s8_get_buffer_size(&d, cores)
+		       : kind == 1 ? tinytx_fwsa_s8_get_buffer_size(&d, cores)
+		       : kind == 2 ? tinytx_mhsa_dft_s8_get_buffer_size(&d, tile, cores)
+				   : tinytx_fwsa_dft_s8_get_buffer_size(&d, tile, cores);
+		EXPECT_TILE(need > 0 && need <= (int32_t)sizeof(scratch), 1);
+		for (int32_t cut = 1; cut >= 0; cut--) {
+			short_ctx.size = need - cut;
+			fill_guard();
+			const tinytx_context *sc = &short_ctx;
+			const tinytx_status st =
+				kind == 0   ? tinytx_mhsa_s8(&d, &mp, &mw, in8, out8, sc)
+				: kind == 1 ? tinytx_fwsa_s8(&d, &fp, &fw, in8, out8, sc)
+				: kind == 2 ? tinytx_mhsa_dft_s8(&d, tile, &mp, &mw, in8, out8, sc)
+					    : tinytx_fwsa_dft_s8(&d, tile, &fp, &fw, in8, out8, sc);
+			EXPECT_TILE(st, cut ? TINYTX_ERR_SCRATCH : TINYTX_OK);
+			if (cut) {
+				EXPECT_TILE(guard_intact(out8, sizeof(out8)), 1);
+			}
+		}
+	}
+
+	const tinytx_conv2d_dims cd = {4, 4, 2, 2, 2, 3, 3, 3, 1, 1, 0, 0, 0, 0};
+	const tinytx_conv2d_params cp = {rq, {-128, 127}, 0, NULL, NULL};
+	need = tinytx_conv2d_s8_get_buffer_size(&cd, cores);
+	EXPECT(need >= 0 && need <= (int32_t)sizeof(scratch), 1);
+	if (need > 0) {
+		short_ctx.size = need - 1;
+		fill_guard();
+		EXPECT(tinytx_conv2d_s8(&cd, &cp, in8, in8, NULL, out8, &short_ctx),
+		       TINYTX_ERR_SCRATCH);
+		EXPECT(guard_intact(out8, sizeof(out8)), 1);
+	} else {
+		EXPECT(tinytx_conv2d_s8(&cd, &cp, in8, in8, NULL, out8, NULL), TINYTX_OK);
+	}
+	short_ctx.size = need;
+	EXPECT(tinytx_conv2d_s8(&cd, &cp, in8, in8, NULL, out8, &short_ctx), TINYTX_OK);
+}
+
 int tt_run_validation(int *checks)
 {
 	checks_run = 0;
@@ -528,6 +631,7 @@ int tt_run_validation(int *checks)
 	zero_point_checks();
 	attention_checks();
 	block_checks();
+	scratch_size_checks();
 	elementwise_checks();
 	frontend_checks();
 	lut_checks(); /* last: it writes in8 */

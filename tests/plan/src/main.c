@@ -133,8 +133,19 @@ static void *at(int32_t offset)
 	return arena + offset;
 }
 
+/*
+ * The scratch at arena offset `offset` as a context of the kernel's own size (need < 0:
+ * the kernel reports the bad dims itself). The canary measures what the kernels touch.
+ */
+static tinytx_context scratch_at(int32_t offset, int32_t need)
+{
+	const tinytx_context ctx = {at(offset), need < 0 ? 0 : need};
+	return ctx;
+}
+
 static int run_op(const plan_case *c, const plan_op *op)
 {
+	const int32_t cores = (int32_t)tinytx_parallel_num_cores();
 	const int32_t *a = op->args;
 	switch (op->opcode) {
 	case OP_LINEAR: {
@@ -151,7 +162,9 @@ static int run_op(const plan_case *c, const plan_op *op)
 		}
 		tinytx_attention_dims d = {a[0], a[1], a[2], a[3], a[4]};
 		tinytx_requant rq = {a[5], a[6], 0};
-		return tinytx_qk_softmax_s8(&d, rq, at(a[7]), at(a[8]), at(a[9]), at(a[10]));
+		const tinytx_context ctx =
+			scratch_at(a[10], tinytx_qk_softmax_s8_get_buffer_size(&d, cores));
+		return tinytx_qk_softmax_s8(&d, rq, at(a[7]), at(a[8]), at(a[9]), &ctx);
 	}
 	case OP_AV: {
 		if (op->n_args != 10) {
@@ -172,7 +185,9 @@ static int run_op(const plan_case *c, const plan_op *op)
 					 blob(c, a[20]), blob(c, a[21]), blob(c, a[22]),
 					 blob(c, a[23]), blob(c, a[24]), {NULL, NULL},
 					 {NULL, NULL},	 {NULL, NULL},	 {NULL, NULL}};
-		return tinytx_mhsa_dft_s8(&d, a[4], &p, &w, at(a[25]), at(a[26]), at(a[27]));
+		const tinytx_context ctx =
+			scratch_at(a[27], tinytx_mhsa_dft_s8_get_buffer_size(&d, a[4], cores));
+		return tinytx_mhsa_dft_s8(&d, a[4], &p, &w, at(a[25]), at(a[26]), &ctx);
 	}
 	case OP_FWSA_DFT: {
 		if (op->n_args != 24) {
@@ -184,7 +199,9 @@ static int run_op(const plan_case *c, const plan_op *op)
 			{a[11], a[12], 0}, {a[13], a[14], 0}};
 		tinytx_fwsa_weights w = {blob(c, a[15]), blob(c, a[16]), blob(c, a[17]),
 					 blob(c, a[18]), blob(c, a[19]), blob(c, a[20])};
-		return tinytx_fwsa_dft_s8(&d, a[4], &p, &w, at(a[21]), at(a[22]), at(a[23]));
+		const tinytx_context ctx =
+			scratch_at(a[23], tinytx_fwsa_dft_s8_get_buffer_size(&d, a[4], cores));
+		return tinytx_fwsa_dft_s8(&d, a[4], &p, &w, at(a[21]), at(a[22]), &ctx);
 	}
 	default:
 		return -101;

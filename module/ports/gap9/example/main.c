@@ -39,7 +39,8 @@ static void cluster_main(void *arg)
 	r->need = tinytx_mhsa_s8_get_buffer_size(
 		&dims, (int32_t)tinytx_parallel_num_cores());
 	r->status = r->need <= SCRATCH_BYTES
-			    ? (int32_t)tinytx_mhsa_s8(&dims, &params, &w, x, y, scratch)
+			    ? (int32_t)tinytx_mhsa_s8(&dims, &params, &w, x, y,
+						      &(tinytx_context){scratch, SCRATCH_BYTES})
 			    : TINYTX_ERR_DIMS;
 }
 

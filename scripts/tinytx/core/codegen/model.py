@@ -7,8 +7,9 @@ arm, riscv) is chosen when the firmware is built; the generated code calls the p
 kernel API only. The plan is for one kernel variant's scratch sizes on a number of cores
 (``TINYTX_<NAME>_CORES``): the run function first checks that the firmware runs its kernels
 on that many cores (``tinytx_parallel_num_cores()``, else ``TINYTX_<NAME>_ERR_CORES``), and
-each scratch-using call gets its planned slice of the arena, after checking that the built
-variant's ``*_get_buffer_size`` for those cores fits it.
+each scratch-using call gets its planned slice of the arena as a ``tinytx_context`` (the
+kernel refuses a slice smaller than its ``*_get_buffer_size`` for the cores it runs on with
+``TINYTX_ERR_SCRATCH``, before touching memory).
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ _CALLED = re.compile(r"\b(tinytx_\w+)\(")
 class KernelCall:
     """One layer of the schedule as ``tinytx_<name>_run`` executes it: the op's name, its
     kernel, its MACs, and every C function the run function calls for it, in call order
-    (a scratch check's ``*_get_buffer_size``, then the kernel, once per image in a loop).
+    (the kernel, once per image in a loop).
     The profiler (:mod:`tinytx.toolchain.bench.profile`) attributes instructions with it."""
 
     layer: str
@@ -50,14 +51,15 @@ class KernelCall:
 
 @dataclass(frozen=True)
 class ScratchSlot:
-    """A kernel call's planned scratch: ``size`` bytes at ``arena + offset``."""
+    """A kernel call's planned scratch: ``size`` bytes at ``arena + offset``, passed to the
+    kernel as the ``tinytx_context`` named ``name``."""
 
+    name: str
     offset: int
     size: int
 
-    @property
-    def pointer(self) -> str:
-        return f"(void *)(arena + {self.offset})"
+    def declaration(self) -> str:
+        return f"const tinytx_context {self.name} = {{arena + {self.offset}, {self.size}}};"
 
 
 @dataclass(frozen=True)
@@ -151,38 +153,27 @@ class _Emitter:
         if op.name not in self.plan.scratch:
             return None
         off, size = self.plan.scratch[op.name]
-        return ScratchSlot(off, size) if size > 0 else None
+        return ScratchSlot(f"{op.name}_ctx", off, size) if size > 0 else None
 
-    def pointer(self, slot: ScratchSlot | None) -> str:
-        return "NULL" if slot is None else slot.pointer
+    def context(self, slot: ScratchSlot | None) -> str:
+        """The kernel's scratch argument (NULL: none planned)."""
+        return "NULL" if slot is None else f"&{slot.name}"
 
-    def size_call(self, function: str, args: str) -> str:
-        """The C size of a call on the planned cores (``args``: the dims, tile rows)."""
-        return f"{function}_get_buffer_size({args}, {self.cores})"
-
-    def call(
-        self, op: ir.Op, text: str, need: str | None = None, slot: ScratchSlot | None = None
-    ) -> None:
+    def call(self, op: ir.Op, text: str, slot: ScratchSlot | None = None) -> None:
         t_in = ", ".join(f"{n} {list(self.model.tensors[n].shape)}" for n in op.inputs)
         t_out = self.model.tensors[op.output]
         self.body.append(f"\t/* {op.name}: {comment_text(op.source)} */")
         self.body.append(f"\t/* {t_in} -> {op.output} {list(t_out.shape)} */")
-        if need is not None:
-            size = 0 if slot is None else slot.size
-            where = "no scratch" if slot is None else f"scratch: arena + {slot.offset}"
-            self.body.append(f"\t/* {where}, {size} bytes planned for {self.cores} */")
-            self.body.append(f"\tif ({need} > {size}) {{")
-            self.body.append(
-                "\t\treturn TINYTX_ERR_DIMS; /* the built kernels need more scratch */"
-            )
-            self.body.append("\t}")
+        if slot is not None:
+            self.body.append(f"\t/* scratch: {slot.size} bytes at arena + {slot.offset}, the "
+                             f"C size for {self.cores} cores */")  # fmt: skip
+            self.body.append(f"\t{slot.declaration()}")
         for line in text.splitlines():
             self.body.append("\t" + line)
-        called = _CALLED.findall(need or "")
         kernel = _CALLED.findall(text)[0]
         times = self.images(op) if text.startswith("for (") else 1
         macs = ir.op_macs(self.model, op)
-        self.calls.append(KernelCall(op.name, kernel, macs, (*called, *[kernel] * times)))
+        self.calls.append(KernelCall(op.name, kernel, macs, (kernel,) * times))
         if not text.startswith("for ("):  # a loop checks each call itself
             self.body.append("\tif (st != TINYTX_OK) {")
             self.body.append("\t\treturn st;")
@@ -213,10 +204,9 @@ class _Emitter:
             if slot is None:  # no scratch planned: the scratch-free kernel
                 self.call(op, f"st = tinytx_linear_s8(&{dims}, &{par}, {x}, {w}, {b}, {y});")
             else:
-                scratch = self.pointer(slot)
-                call = f"st = tinytx_linear_buf_s8(&{dims}, &{par}, {x}, {w}, {b}, {y}, {scratch});"
-                need = self.size_call("tinytx_linear_buf_s8", f"&{dims}")
-                self.call(op, call, need, slot)
+                ctx = self.context(slot)
+                call = f"st = tinytx_linear_buf_s8(&{dims}, &{par}, {x}, {w}, {b}, {y}, {ctx});"
+                self.call(op, call, slot)
         elif isinstance(op, ir.Mhsa):
             self.mhsa(op, x, y)
         elif isinstance(op, ir.LayerNorm):
@@ -276,7 +266,7 @@ class _Emitter:
             f"{{{sh.seq_len}, {sh.embed_dim}, {sh.heads}, {sh.head_dim}}}",
         )
         slot = self.scratch(op)
-        scratch = self.pointer(slot)
+        ctx = self.context(slot)
         tile = f"{op.tile}, " if op.variant == "dft" else ""
         kind = "fwsa" if op.fwsa is not None else "mhsa"
         func = f"tinytx_{kind}_dft_s8" if op.variant == "dft" else f"tinytx_{kind}_s8"
@@ -299,9 +289,8 @@ class _Emitter:
             f"tinytx_{kind}_weights", f"{op.name}_weights", "{" + ", ".join(names) + "}"
         )
         par = self.struct(f"tinytx_{kind}_params", f"{op.name}_params", "{" + rqs + "}")
-        need = self.size_call(func, f"&{dims}" + (f", {op.tile}" if op.variant == "dft" else ""))
-        call = f"st = {func}(&{dims}, {tile}&{par}, &{wts}, {x}, {y}, {scratch});"
-        self.call(op, call, need, slot)
+        call = f"st = {func}(&{dims}, {tile}&{par}, &{wts}, {x}, {y}, {ctx});"
+        self.call(op, call, slot)
 
     def images(self, op: ir.Op) -> int:
         return self.model.tensors[op.inputs[0]].shape[0]
@@ -350,10 +339,9 @@ class _Emitter:
             self.call(op, self._per_image(op, call))
             return
         slot = self.scratch(op)
-        scratch = self.pointer(slot)
-        call = f"st = tinytx_conv2d_s8(&{dims}, &{par}, {x}@IN, {w}, {b}, {y}@OUT, {scratch});"
-        need = self.size_call("tinytx_conv2d_s8", f"&{dims}")
-        self.call(op, self._per_image(op, call), need, slot)
+        ctx = self.context(slot)
+        call = f"st = tinytx_conv2d_s8(&{dims}, &{par}, {x}@IN, {w}, {b}, {y}@OUT, {ctx});"
+        self.call(op, self._per_image(op, call), slot)
 
     def pool(self, op: ir.MaxPool | ir.AvgPool) -> None:
         t = self.model.tensors

@@ -196,6 +196,12 @@ def runner_cores(runner: object) -> int:
     return int(getattr(runner, "cores", 1))
 
 
+def alloc_context(runner: CostedRunner, buf: int, size: int) -> int:
+    """A ``tinytx_context`` {buf, size} in the emulator's memory (32-bit targets): the
+    scratch argument of the kernels that take one."""
+    return runner.alloc(struct.pack("<Ii", buf, size), align=8)
+
+
 def _buffer_size(runner: CostedRunner, function: str, dims: int) -> int:
     need = runner.call(function, [dims, runner_cores(runner)]).return_value
     if need < 0:
@@ -245,7 +251,7 @@ def prepare_cases(
     cases.append(
         KernelCase("qk_softmax", "tinytx_qk_softmax_s8", macs["qk_softmax"],
                    (attn_dims, *_requant_arg(runner, qp.softmax), q_in, k_in, probs,
-                    sm_scratch),
+                    alloc_context(runner, sm_scratch, sm_scratch_size)),
                    probs, trace["a"].tobytes(), ((sm_scratch, sm_scratch_size),))
     )  # fmt: skip
     o_out = _alloc_output(runner, trace["o"].size)
@@ -267,7 +273,8 @@ def prepare_cases(
     y = _alloc_output(runner, trace["y"].size)
     cases.append(
         KernelCase("mhsa", "tinytx_mhsa_s8", macs["mhsa"],
-                   (mhsa_dims, mhsa_params, weights, x, y, mhsa_scratch), y,
+                   (mhsa_dims, mhsa_params, weights, x, y,
+                    alloc_context(runner, mhsa_scratch, mhsa_scratch_size)), y,
                    trace["y"].tobytes(), ((mhsa_scratch, mhsa_scratch_size),))
     )  # fmt: skip
     assert tuple(c.kernel for c in cases) == KERNELS
@@ -287,7 +294,8 @@ def dft_case(runner: CostedRunner, mhsa: KernelCase, tile: int) -> KernelCase:
     y = _alloc_output(runner, len(mhsa.expected))
     return KernelCase(
         f"mhsa_dft x={tile}", "tinytx_mhsa_dft_s8", mhsa.macs,
-        (dims, tile, params, weights, x, y, scratch), y, mhsa.expected, ((scratch, need),),
+        (dims, tile, params, weights, x, y, alloc_context(runner, scratch, need)), y,
+        mhsa.expected, ((scratch, need),),
     )  # fmt: skip
 
 

@@ -29,7 +29,13 @@ from tinytx.core.golden.linear import Layout
 from tinytx.core.paths import DEFAULT_BUILD_DIR
 from tinytx.core.plan.fwsa import fuse_mhsa
 from tinytx.core.workloads import MhsaShape, make_mhsa
-from tinytx.toolchain.bench.cases import KernelCase, heap_bytes, run_case, runner_cores
+from tinytx.toolchain.bench.cases import (
+    KernelCase,
+    alloc_context,
+    heap_bytes,
+    run_case,
+    runner_cores,
+)
 from tinytx.toolchain.bench.runner import CostedRunner, Measurement
 
 UNFUSED_SCORES = ("q_proj", "k_proj", "qk_softmax")
@@ -135,7 +141,7 @@ def prepare_cases(
                 name,
                 "tinytx_qk_softmax_s8",
                 macs,
-                (d, *_rq(rq), q, k, o, scratch),
+                (d, *_rq(rq), q, k, o, alloc_context(runner, scratch, size)),
                 o,
                 expected.tobytes(),
                 ((scratch, size),),
@@ -178,11 +184,8 @@ def prepare_cases(
         size_args = (dims,) if tile is None else (dims, tile)
         size = _buffer_size(runner, fn + "_get_buffer_size", *size_args)
         scratch, o = runner.alloc(max(size, 4), align=8), out(expected.size)
-        args = (
-            (dims, prm, wts, x, o, scratch)
-            if tile is None
-            else (dims, tile, prm, wts, x, o, scratch)
-        )
+        ctx = alloc_context(runner, scratch, size)
+        args = (dims, prm, wts, x, o, ctx) if tile is None else (dims, tile, prm, wts, x, o, ctx)
         cases.append(KernelCase(name, fn, macs, args, o, expected.tobytes(), ((scratch, size),)))
     return cases
 

@@ -138,8 +138,9 @@ def _dft_case(runner: RiscvCoreRunner, mhsa: bc.KernelCase, tile: int) -> bc.Ker
         raise TinytxError(f"tinytx_mhsa_dft_s8 rejects tile_rows={tile} (status {need})")
     scratch = runner.alloc(max(need, 4), align=8)
     y = runner.alloc(len(mhsa.expected) + bc.GUARD_BYTES, align=8)
+    ctx = bc.alloc_context(runner, scratch, need)  # type: ignore[arg-type]
     return bc.KernelCase(
-        DFT, "tinytx_mhsa_dft_s8", mhsa.macs, (dims, tile, params, weights, x, y, scratch),
+        DFT, "tinytx_mhsa_dft_s8", mhsa.macs, (dims, tile, params, weights, x, y, ctx),
         y, mhsa.expected, ((scratch, need),),
     )  # fmt: skip
 
