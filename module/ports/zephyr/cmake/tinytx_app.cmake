@@ -122,8 +122,11 @@ endfunction()
 # model converted for this board and kernel variant (model.c, test_data.c).
 function(tinytx_model_sample)
   get_filename_component(name ${CMAKE_CURRENT_SOURCE_DIR} NAME)
-  tinytx_generated_sources(generated_dir SAMPLE ${name}
-    OPTIONS -b ${BOARD} --kernels ${CONFIG_TINYTX_KERNEL_VARIANT} --cores ${CONFIG_TINYTX_NUM_CORES})
+  set(options -b ${BOARD} --kernels ${CONFIG_TINYTX_KERNEL_VARIANT})
+  if(CONFIG_TINYTX_NUM_CORES)  # the cores the kernels run on: their scratch is planned for them
+    list(APPEND options --cores ${CONFIG_TINYTX_NUM_CORES})
+  endif()
+  tinytx_generated_sources(generated_dir SAMPLE ${name} OPTIONS ${options})
   file(GLOB own_sources ${CMAKE_CURRENT_SOURCE_DIR}/src/*.c)
   file(GLOB common_sources ${TINYTX_ROOT}/samples/common/src/*.c)
   file(GLOB generated_sources ${generated_dir}/*.c)

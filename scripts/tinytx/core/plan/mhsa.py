@@ -12,7 +12,9 @@ Two figures per schedule, in bytes:
 Layer-wise (``tinytx_linear_s8`` x3, ``tinytx_qk_softmax_s8``, ``tinytx_av_s8``,
 ``tinytx_linear_s8``, every tensor a buffer of the schedule)::
 
-    peak = 3 * a(S*H*P) + a(H*S*S) + 4*S             (Q, K, V^T, the map, a score row)
+    peak = 3 * a(S*H*P) + a(H*S*S) + qk             (Q, K, V^T, the map, the softmax's
+                                                     scratch qk: the C size, a score row
+                                                     per core)
 
 DFT (``tinytx_mhsa_dft_s8``: one step whose scratch is the kernel's, the output may take
 the input's memory): its peak is the kernel's whole scratch, as the variant's C
