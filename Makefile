@@ -23,6 +23,7 @@ test-fast: setup
 lint: setup
 	$(VENV)/bin/ruff check scripts tests samples
 	$(VENV)/bin/ruff format --check scripts tests samples
+	$(VENV)/bin/lint-imports --no-cache
 
 # Re-resolve the pinned Python versions (requirements/constraints.txt); see docs/testing.md.
 pins:

@@ -54,7 +54,12 @@ fi
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "setup: installing tinytx and its pinned Python dependencies into $VENV"
   pip_version="$(sed -n 's/^pip==//p' "$CONSTRAINTS")"
+  setuptools_version="$(sed -n 's/^setuptools==//p' "$CONSTRAINTS")"
   "$VENV/bin/python" -m pip install -q --disable-pip-version-check "pip==$pip_version"
+  # setuptools in the venv too: tests/python/test_wheel_install.py builds the wheel
+  # without build isolation (no network).
+  "$VENV/bin/python" -m pip install -q --disable-pip-version-check \
+    "setuptools==$setuptools_version"
   "$VENV/bin/python" -m pip install -q --disable-pip-version-check \
     -c "$CONSTRAINTS" --build-constraint "$CONSTRAINTS" -e "$ROOT[dev]"
   echo "$want" > "$stamp"

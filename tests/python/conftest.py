@@ -32,7 +32,8 @@ def _session_build_root() -> tuple[Path, bool]:
     return REPO_ROOT / "build" / "pytest" / f"session-{stamp}-{os.getpid()}", True
 
 
-# Set before tinytx is imported: tinytx.core.paths reads TINYTX_BUILD_DIR once.
+# Every tinytx build in the session (library calls and `tinytx` commands alike) goes here:
+# tinytx.core.resources.resolve_build_dir reads TINYTX_BUILD_DIR when no directory is given.
 BUILD_ROOT, TEMPORARY_BUILD_ROOT = _session_build_root()
 os.environ["TINYTX_BUILD_DIR"] = str(BUILD_ROOT)
 

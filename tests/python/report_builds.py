@@ -20,11 +20,11 @@ from pathlib import Path
 import numpy as np
 
 from tinytx.core import golden as g
-from tinytx.core.paths import REPO_ROOT
+from tinytx.core.resources import ports_dir
 from tinytx.core.targets import Target, get_target
 
-PORT_CRC32 = REPO_ROOT / "module" / "ports" / "common" / "src" / "tinytx_port_crc32.c"
-PORT_INCLUDE = REPO_ROOT / "module" / "ports" / "common" / "include"
+PORT_CRC32 = ports_dir() / "common" / "src" / "tinytx_port_crc32.c"
+PORT_INCLUDE = ports_dir() / "common" / "include"
 
 KERNEL_C = r"""
 #include <stdint.h>

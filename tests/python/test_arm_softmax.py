@@ -20,10 +20,10 @@ import pytest
 
 from tinytx.core.golden import softmax as sm
 from tinytx.core.golden.quant import round_shift
-from tinytx.core.paths import REPO_ROOT
+from tinytx.core.resources import kernels_dir
 
-ARM_COMMON = REPO_ROOT / "kernels" / "src" / "arm" / "tinytx_arm_common.h"
-REQUANT_H = REPO_ROOT / "kernels" / "include" / "tinytx" / "requant.h"
+ARM_COMMON = kernels_dir() / "src" / "arm" / "tinytx_arm_common.h"
+REQUANT_H = kernels_dir() / "include" / "tinytx" / "requant.h"
 
 
 def c_define(path, name: str) -> int:

@@ -73,7 +73,7 @@ def test_instruction_budgets(gate_runs: dict[str, VariantRun], target: str) -> N
     run = gate_runs[target]
     assert run.variant == get_target(target).default_kernels
     compiler = compiler_version(get_target(target))
-    check = bud.check_budgets(bud.DEFAULT_BUDGET_FILE, run, DEFAULT_SEED, compiler)
+    check = bud.check_budgets(bud.default_budget_file(), run, DEFAULT_SEED, compiler)
     assert len(check.entries) == len(SHAPES) * len(BENCH_KERNELS)
     assert check.ok, "\n".join(e.message() for e in check.failures)
 
@@ -397,7 +397,7 @@ def test_budget_check_fails_above_two_percent(
 
 
 def test_committed_budget_file_is_complete() -> None:
-    data = bud.load_budgets(bud.DEFAULT_BUDGET_FILE)
+    data = bud.load_budgets(bud.default_budget_file())
     assert data["seed"] == DEFAULT_SEED
     for target in GATE_TARGETS:
         assert data["compilers"][target].startswith("arm-none-eabi-gcc")

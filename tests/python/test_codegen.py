@@ -20,8 +20,8 @@ from tinytx.core.codegen.model import generate
 from tinytx.core.codegen.project import ConvertOptions, convert
 from tinytx.core.frontend.onnx import load_onnx
 from tinytx.core.frontend.onnx.testing import GraphBuilder, gelu_island, quantize_qdq, random_inputs
-from tinytx.core.paths import KERNELS_DIR, SAMPLES_DIR
 from tinytx.core.plan.planning import plan_model
+from tinytx.core.resources import kernels_dir, samples_dir
 from tinytx.core.targets import get_target
 from tinytx.toolchain import firmware
 
@@ -107,7 +107,7 @@ def test_generated_code_compiles_warning_free(toy: Path, tmp_path: Path, cc: str
             "-Wconversion",
             "-Werror",
             "-I",
-            str(KERNELS_DIR / "include"),
+            str(kernels_dir() / "include"),
             "-I",
             str(tmp_path),
             "-c",
@@ -174,7 +174,7 @@ def test_linear_scratch_never_grows_the_arena() -> None:
     it plans none there and the code calls tinytx_linear_s8 for it."""
     from tinytx.core.plan.scratch import KernelScratch
 
-    m = load_onnx(SAMPLES_DIR / "ecg" / "model" / "model.onnx")
+    m = load_onnx(samples_dir() / "ecg" / "model" / "model.onnx")
     linears = [op for op in m.ops if isinstance(op, ir.Linear)]
     for tile in (None, 1):
         plan = plan_model(m, tile=tile, kernels="arm")
@@ -264,7 +264,7 @@ def test_run_command_refuses_without_emulate() -> None:
 
 @pytest.mark.parametrize("name", ["radar", "eeg", "ecg"])
 def test_sample_generation_is_stable(name: str) -> None:
-    path = SAMPLES_DIR / name / "model" / "model.onnx"
+    path = samples_dir() / name / "model" / "model.onnx"
     a = generate(plan_model(load_onnx(path)), path.name)
     b = generate(plan_model(load_onnx(path)), path.name)
     assert a.source == b.source and a.header == b.header
@@ -287,7 +287,7 @@ def test_node_names_cannot_break_the_c_source(toy: Path, tmp_path: Path) -> None
             "-Wall",
             "-Werror",
             "-I",
-            str(KERNELS_DIR / "include"),
+            str(kernels_dir() / "include"),
             "-c",
             str(tmp_path / "model.c"),
             "-o",

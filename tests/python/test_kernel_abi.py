@@ -4,8 +4,11 @@ the cache behave as documented."""
 
 from __future__ import annotations
 
+import os
 import re
 import struct
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +16,6 @@ import pytest
 
 from tinytx.core import kernel_abi as ka
 from tinytx.core.errors import TinytxError
-from tinytx.core.paths import KERNELS_DIR
 
 ERR_DIMS = -2
 
@@ -33,7 +35,7 @@ def _abi_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
 def test_each_variant_includes_its_firmware_size_sources() -> None:
     """kernels/abi/tinytx_abi_<variant>.c includes exactly the size files the firmware of
     that variant links (kernels/sources.cmake: the variant's file, else the reference)."""
-    cmake = re.sub(r"#.*", "", (KERNELS_DIR / "sources.cmake").read_text())
+    cmake = re.sub(r"#.*", "", (ka.kernels_dir() / "sources.cmake").read_text())
     names = re.search(r"set\(TINYTX_KERNEL_NAMES(.*?)\)", cmake, re.S)
     assert names is not None
     sizes = [n for n in names.group(1).split() if n.endswith("_size")]
@@ -43,13 +45,13 @@ def test_each_variant_includes_its_firmware_size_sources() -> None:
         got = set(re.findall(r'#include "\.\./src/(\w+/\w+)\.c"', text))
         want = set()
         for name in sizes:
-            own = KERNELS_DIR / "src" / variant / f"{name}.c"
+            own = ka.kernels_dir() / "src" / variant / f"{name}.c"
             want.add(f"{variant}/{name}" if own.is_file() else f"ref/{name}")
         assert got == want, variant
 
 
 def test_constants_are_the_headers() -> None:
-    types = (KERNELS_DIR / "include" / "tinytx" / "types.h").read_text()
+    types = (ka.kernels_dir() / "include" / "tinytx" / "types.h").read_text()
     for variant in ka.VARIANTS:
         abi = ka.kernel_abi(variant)
         assert abi.variant == variant
@@ -152,6 +154,17 @@ def test_cache_is_reused_and_keyed_by_the_sources(
     assert len(list((tmp_path / "c").iterdir())) == 3
 
 
+def test_two_processes_build_into_one_cache(tmp_path: Path) -> None:
+    """Racing builds of the same library both succeed and leave one file, no temporaries."""
+    env = {**os.environ, "TINYTX_CACHE_DIR": str(tmp_path / "c")}
+    cmd = [sys.executable, "-m", "tinytx.core.kernel_abi", "arm"]
+    procs = [subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, text=True) for _ in range(2)]
+    outs = [p.communicate(timeout=120)[0].strip() for p in procs]
+    assert [p.returncode for p in procs] == [0, 0]
+    assert outs[0] == outs[1] and outs[0].startswith("arm: ")
+    assert [p.name for p in (tmp_path / "c").iterdir()] == [Path(outs[0][5:]).name]
+
+
 # ------------------------------------------------------------ against the built kernels
 def _shapes(rng: np.random.Generator) -> list[tuple[int, int, int, int]]:
     fixed = [(1, 1, 1, 1), (1, 8, 2, 4), (3, 5, 2, 2), (5, 7, 3, 4), (9, 13, 3, 5), (16, 32, 2, 2)]
@@ -230,4 +243,20 @@ def test_riscv_abi_is_the_built_riscv_kernels(build_root: Path, cores: int) -> N
 
     runner = RiscvCoreRunner(rv32x8.build_elf(build_root))
     runner.set_cores(cores)
-    assert _check_against(runner, ka.kernel_abi("riscv"), cores, seed=cores) > 60
+    abi = ka.kernel_abi("riscv")
+    assert _check_against(runner, abi, cores, seed=cores) > 60
+    # a scratch sized for one core: refused on more (TINYTX_ERR_SCRATCH, probs untouched),
+    # taken on as many as it was sized for
+    h, sq, skv, p = 2, 3, 20, 8
+    dims = runner.alloc(struct.pack("<5i", h, sq, skv, p, h))
+    rq = runner.alloc(struct.pack("<3i", 1 << 30, 40, 0))  # by reference (ilp32)
+    q, k = runner.alloc(bytes(h * sq * p)), runner.alloc(bytes(h * skv * p))
+    probs = runner.alloc(b"\x5a" * (h * sq * skv))
+    one = abi.qk_softmax_buffer_size(h, sq, skv, p, h, 1)
+    ctx = runner.alloc(struct.pack("<Ii", runner.alloc(one), one))
+    status = runner.call("tinytx_qk_softmax_s8", [dims, rq, q, k, probs, ctx]).return_value
+    if cores == 1:
+        assert status == 0
+    else:
+        assert status == abi.constant("TINYTX_ERR_SCRATCH")
+        assert runner.read(probs, h * sq * skv) == b"\x5a" * (h * sq * skv)

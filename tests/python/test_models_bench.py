@@ -20,7 +20,7 @@ import pytest
 
 from tinytx.cli import main
 from tinytx.core.codegen.project import ConvertOptions, convert
-from tinytx.core.paths import SAMPLES_DIR
+from tinytx.core.resources import samples_dir
 from tinytx.toolchain.bench import budget as bud
 from tinytx.toolchain.bench.costs import CostModel
 from tinytx.toolchain.bench.models import PROFILES, SAMPLES, ModelsRun, measure_models
@@ -44,7 +44,7 @@ def test_whole_models_stay_within_their_budgets(
     run = profiled[target]
     counts = {m.model: m.instructions for m in run.models}
     assert set(counts) == set(SAMPLES)
-    check = bud.check_model_budgets(bud.DEFAULT_BUDGET_FILE, target, run.kernels, counts,
+    check = bud.check_model_budgets(bud.default_budget_file(), target, run.kernels, counts,
                                     run.compiler)  # fmt: skip
     assert check.ok, "\n".join(e.message() for e in check.failures)
 
@@ -86,7 +86,7 @@ def test_profile_total_is_the_plain_count(profiled: dict[str, ModelsRun], build_
 def test_profile_follows_the_generated_schedule(profiled: dict[str, ModelsRun]) -> None:
     run = profiled["m4"]
     for name in SAMPLES:
-        conv = convert(SAMPLES_DIR / name / "model" / "model.onnx",
+        conv = convert(samples_dir() / name / "model" / "model.onnx",
                        ConvertOptions(board=run.board, kernels=run.kernels))  # fmt: skip
         prof = run.count(name).profile
         assert [(p.layer, p.function, p.macs) for p in prof.layers] == [
@@ -103,7 +103,7 @@ def test_profile_follows_the_generated_schedule(profiled: dict[str, ModelsRun]) 
 
 def test_a_wrong_schedule_is_an_error(profiled: dict[str, ModelsRun]) -> None:
     run = profiled["m4"]
-    conv = convert(SAMPLES_DIR / "ecg" / "model" / "model.onnx",
+    conv = convert(samples_dir() / "ecg" / "model" / "model.onnx",
                    ConvertOptions(board=run.board, kernels=run.kernels))  # fmt: skip
     calls, prologue = list(conv.generated.calls), conv.generated.prologue
     i = next(k for k, c in enumerate(calls) if c.function == "tinytx_add_s8")
@@ -148,7 +148,7 @@ def test_models_cli_fails_over_budget(
     profiled: dict[str, ModelsRun], build_root: Path, tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
     path = tmp_path / "budgets.json"
-    path.write_text(bud.DEFAULT_BUDGET_FILE.read_text())
+    path.write_text(bud.default_budget_file().read_text())
     common = ["bench", "--models", "--target", "m4", "--build-dir", str(build_root),
               "--budget", str(path)]  # fmt: skip
     assert main([*common, "--check-budget"]) == 0

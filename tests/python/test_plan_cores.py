@@ -25,7 +25,7 @@ from tinytx.core import ir
 from tinytx.core.codegen.model import ERR_CORES
 from tinytx.core.codegen.project import Conversion, ConvertOptions, convert
 from tinytx.core.kernel_abi import kernel_abi
-from tinytx.core.paths import SAMPLES_DIR
+from tinytx.core.resources import samples_dir
 from tinytx.core.targets import get_target
 from tinytx.toolchain import firmware
 
@@ -34,7 +34,7 @@ CORES = (1, 2, 4, 8)
 
 
 def onnx_path(name: str) -> Path:
-    return SAMPLES_DIR / name / "model" / "model.onnx"
+    return samples_dir() / name / "model" / "model.onnx"
 
 
 def c_scratch(model: ir.Model, op: ir.Op, cores: int) -> int:

@@ -13,7 +13,7 @@ import pytest
 from tinytx.core import ir
 from tinytx.core.boards import clock_of, get_board
 from tinytx.core.codegen.project import ConvertOptions, convert
-from tinytx.core.paths import SAMPLES_DIR
+from tinytx.core.resources import samples_dir
 from tinytx.toolchain.bench import budget as bud
 from tinytx.toolchain.bench.profile import SCHEMA, LayerProfile, ModelProfile
 
@@ -22,7 +22,7 @@ COMPILER = "arm-none-eabi-gcc (test) 12.2.1"
 
 @pytest.mark.parametrize("sample", ["radar", "eeg", "ecg"])
 def test_codegen_lists_the_run_functions_calls_in_order(sample: str) -> None:
-    conv = convert(SAMPLES_DIR / sample / "model" / "model.onnx",
+    conv = convert(samples_dir() / sample / "model" / "model.onnx",
                    ConvertOptions(board="nucleo_l476rg"))  # fmt: skip
     calls = conv.generated.calls
     kernels = [op for op in conv.planned.ops if not isinstance(op, ir.View)]
@@ -93,7 +93,7 @@ def test_model_budget_gate_fails_on_an_exceeded_budget(tmp_path: Path) -> None:
 
 
 def test_committed_model_budgets_are_complete() -> None:
-    data = bud.load_budgets(bud.DEFAULT_BUDGET_FILE)
+    data = bud.load_budgets(bud.default_budget_file())
     for target in ("m4", "m7"):
         assert set(data["models"][target]["arm"]) == {"radar", "eeg", "ecg"}
         assert target in data["compilers"]

@@ -18,7 +18,7 @@ import pytest
 
 from tinytx.core import golden as g
 from tinytx.core.golden.linear import Layout
-from tinytx.core.paths import BAREMETAL_PORT_DIR
+from tinytx.core.resources import baremetal_port_dir
 from tinytx.core.targets import Target, get_target
 from tinytx.core.vectors import Case, write_cases
 from tinytx.core.workloads import SHAPES, MhsaShape, calibrate_fwsa, make_mhsa, random_bias
@@ -205,7 +205,7 @@ def test_xpulpv2_inner_loops_with_c_models_of_the_builtins(kernel_vectors, build
     )
     build_dir = build_root / "kernel-tests" / "host-xpulpv2-model"
     defines = {"TINYTX_WERROR": "ON", "TINYTX_KERNEL_VARIANT": "riscv"}
-    cmake_build(kt.RUNNER_SOURCE, build_dir, model, defines)
+    cmake_build(kt.runner_source(), build_dir, model, defines)
     program = build_dir / kt.RUNNER_NAME
     assert b"tinytx-riscv-inner=xpulpv2-model" in _kernel_library(program).read_bytes()
     result = run_program(model, program, [str(kernel_vectors.resolve())], 600.0)
@@ -250,7 +250,7 @@ def test_a_trap_on_a_secondary_hart_is_reported_and_exits_3(tmp_path: Path, buil
     target = get_target("rv32x8")
     build_dir = build_root / "rv32x8-trap"
     cmake_build(
-        BAREMETAL_PORT_DIR,
+        baremetal_port_dir(),
         build_dir,
         target,
         {

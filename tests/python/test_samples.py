@@ -20,7 +20,7 @@ import pytest
 
 from tinytx.core.boards import get_board
 from tinytx.core.codegen.project import ConvertOptions, convert
-from tinytx.core.paths import SAMPLES_DIR
+from tinytx.core.resources import samples_dir
 from tinytx.core.targets import get_target
 from tinytx.toolchain import firmware
 
@@ -43,11 +43,11 @@ TARGETS: dict[str, tuple[str | None, str]] = {
 
 
 def onnx_path(name: str) -> Path:
-    return SAMPLES_DIR / name / "model" / "model.onnx"
+    return samples_dir() / name / "model" / "model.onnx"
 
 
 def data_module(name: str):
-    path = SAMPLES_DIR / name / "model" / "data.py"
+    path = samples_dir() / name / "model" / "data.py"
     spec = importlib.util.spec_from_file_location(f"tinytx_sample_data_{name}", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)

@@ -18,14 +18,14 @@ import pytest
 from tinytx.cli import main
 from tinytx.core import ir
 from tinytx.core.codegen.project import ConvertOptions, convert
-from tinytx.core.paths import SAMPLES_DIR
 from tinytx.core.plan.choose import block_arena, choose_schedule
 from tinytx.core.plan.costs import MARGIN, TERMS, load_tables, table_for, terms
 from tinytx.core.plan.scratch import KernelScratch
+from tinytx.core.resources import samples_dir
 from tinytx.core.workloads import SHAPES
 from tinytx.toolchain.bench.fit_costs import FIT_SHAPES, Point, fit, nnls
 
-EEG = SAMPLES_DIR / "eeg" / "model" / "model.onnx"
+EEG = samples_dir() / "eeg" / "model" / "model.onnx"
 
 
 def _eeg_choice(board: str, kernels: str | None = None) -> tuple[str, int | None, bool]:

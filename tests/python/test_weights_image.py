@@ -15,7 +15,7 @@ import pytest
 from report_builds import have_toolchain, mhsa_build, mhsa_workload
 
 from tinytx.core.boards import get_board, load_boards
-from tinytx.core.paths import REPO_ROOT
+from tinytx.core.resources import ports_dir
 from tinytx.core.weights_image import (
     HEADER_BYTES,
     build_image,
@@ -103,7 +103,7 @@ def test_intel_hex_round_trip(tmp_path: Path) -> None:
 @pytest.mark.skipif(shutil.which("gcc") is None, reason="no host gcc")
 def test_c_crc32_equals_zlib(tmp_path: Path) -> None:
     """The firmware's CRC-32 (module/ports/common) computes zlib.crc32, also in pieces."""
-    common = REPO_ROOT / "module" / "ports" / "common"
+    common = ports_dir() / "common"
     main = tmp_path / "crc_main.c"
     main.write_text(
         '#include <stdio.h>\n#include "tinytx_port/crc32.h"\n'

@@ -48,7 +48,7 @@ from zephyr_host import (  # noqa: E402
     scenario,
 )
 
-from tinytx.core.paths import BAREMETAL_PORT_DIR  # noqa: E402
+from tinytx.core.resources import baremetal_port_dir  # noqa: E402
 from tinytx.core.targets import get_target  # noqa: E402
 from tinytx.core.vectors import generate_cases, write_cases  # noqa: E402
 from tinytx.toolchain.build import cmake_build  # noqa: E402
@@ -165,7 +165,7 @@ def test_ztest_suite_passes_on_qemu_m4(tmp_path, build_root):
         # what the suite's CMakeLists defines for its app (the variant's pinned sizes)
         "TINYTX_APP_DEFINES": ";".join(app_definitions(run)),
     }
-    build = cmake_build(BAREMETAL_PORT_DIR, build_root / "zephyr-ztest-m4", target, defines)
+    build = cmake_build(baremetal_port_dir(), build_root / "zephyr-ztest-m4", target, defines)
     result = run_program(target, build / "tinytx_kernel_ztest", [], timeout=600)
     passed, failed = parse_ztest(result.stdout)
     assert result.returncode == 0 and not failed, result.stdout

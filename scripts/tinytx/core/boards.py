@@ -15,9 +15,8 @@ from typing import Any
 
 import yaml
 
-from tinytx.core.paths import BOARDS_DIR
+from tinytx.core.resources import boards_dir
 
-BOARDS_FILE = BOARDS_DIR / "boards.yaml"
 KINDS = ("flash", "ram")
 ARCHES = ("arm", "riscv")
 
@@ -194,7 +193,12 @@ def _board(name: str, raw: Any) -> Board:
     )
 
 
-def load_boards(path: Path = BOARDS_FILE) -> dict[str, Board]:
+def boards_file() -> Path:
+    return boards_dir() / "boards.yaml"
+
+
+def load_boards(path: Path | None = None) -> dict[str, Board]:
+    path = path or boards_file()
     data = yaml.safe_load(path.read_text())
     if not isinstance(data, dict) or not isinstance(data.get("boards"), dict):
         raise ValueError(f"{path}: expected a top-level 'boards' mapping")

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from tinytx.core import paths
+from tinytx.core import resources
 from tinytx.core.errors import TinytxError
 
 VARIANTS = ("ref", "arm", "riscv")
@@ -74,8 +74,9 @@ _SIZE_ARGS = {
 
 
 def kernels_dir() -> Path:
-    """The kernel sources (the one place this module learns where they are)."""
-    return paths.KERNELS_DIR
+    """The kernel sources (the one place this module learns where they are): the
+    checkout's, or an installed wheel's package data."""
+    return resources.kernels_dir()
 
 
 def cache_dir() -> Path:

@@ -9,10 +9,16 @@ from pathlib import Path
 
 import yaml
 
-from tinytx.core.paths import BAREMETAL_PORT_DIR, BOARDS_DIR
+from tinytx.core.resources import baremetal_port_dir, boards_dir
 
-TARGETS_FILE = BOARDS_DIR / "targets.yaml"
-TOOLCHAIN_FILE = BAREMETAL_PORT_DIR / "cmake" / "picolibc-semihost.cmake"
+
+def targets_file() -> Path:
+    return boards_dir() / "targets.yaml"
+
+
+def toolchain_file() -> Path:
+    """The CMake toolchain file of the emulated (picolibc, semihosting) targets."""
+    return baremetal_port_dir() / "cmake" / "picolibc-semihost.cmake"
 
 
 @dataclass(frozen=True)
@@ -74,7 +80,7 @@ class Target:
             f"__ram_size={self.memory['ram_size']:#x}",
         ]
         return [
-            f"-DCMAKE_TOOLCHAIN_FILE={TOOLCHAIN_FILE}",
+            f"-DCMAKE_TOOLCHAIN_FILE={toolchain_file()}",
             f"-DTINYTX_TOOLCHAIN_PREFIX={self.toolchain}",
             f"-DTINYTX_CPU_FLAGS={';'.join(self.cflags)}",
             f"-DTINYTX_MEMORY_DEFSYMS={';'.join(defsyms)}",
@@ -112,7 +118,8 @@ def _positive(value: object, what: str) -> int:
     return value
 
 
-def load_targets(path: Path = TARGETS_FILE) -> dict[str, Target]:
+def load_targets(path: Path | None = None) -> dict[str, Target]:
+    path = path or targets_file()
     data = yaml.safe_load(path.read_text())
     out: dict[str, Target] = {}
     for name, t in data["targets"].items():

@@ -22,7 +22,6 @@ import numpy as np
 
 from tinytx.core import golden as g
 from tinytx.core.golden.linear import Layout
-from tinytx.core.paths import BAREMETAL_PORT_DIR, DEFAULT_BUILD_DIR, TESTS_DIR
 from tinytx.core.plan.arena import plan_arena
 from tinytx.core.plan.fwsa import fuse_mhsa
 from tinytx.core.plan.mhsa import (
@@ -32,17 +31,24 @@ from tinytx.core.plan.mhsa import (
     layerwise_schedule,
 )
 from tinytx.core.plan.scratch import KernelScratch
+from tinytx.core.resources import baremetal_port_dir, firmware_tests_dir, resolve_build_dir
 from tinytx.core.targets import get_target
 from tinytx.core.workloads import MhsaShape, make_mhsa
 from tinytx.toolchain.build import cmake_build
 from tinytx.toolchain.emu.qemu import run_program
 
 APP = "tinytx_plan_canary"
-SOURCE = TESTS_DIR / "plan" / "src" / "main.c"
 MAGIC = b"TTPL"
 VERSION = 1
 CAPACITY = 1 << 20  # ARENA_CAPACITY of the firmware
 OP_LINEAR, OP_QK_SOFTMAX, OP_AV, OP_MHSA_DFT, OP_FWSA_DFT = 1, 2, 3, 4, 5
+
+
+def source() -> Path:
+    """The canary firmware (tests/plan/src/main.c)."""
+    return firmware_tests_dir() / "plan" / "src" / "main.c"
+
+
 _CASE = re.compile(
     r"^CASE id=(\d+) planned=(\d+) highwater=(\d+) match=(\d) guard=(\d) status=(-?\d+)$", re.M
 )
@@ -239,18 +245,19 @@ def write_cases(path: Path, specs: Sequence[CanarySpec]) -> list[SchedulePlan]:
 
 
 def build_firmware(
-    target_name: str = "m4", variant: str | None = None, build_root: Path = DEFAULT_BUILD_DIR
+    target_name: str = "m4", variant: str | None = None, build_root: Path | None = None
 ) -> Path:
+    build_root = resolve_build_dir(build_root)
     target = get_target(target_name)
     variant = target.check_kernels(variant or target.default_kernels)
     build_dir = (build_root / "plan-canary" / f"{target_name}-{variant}").resolve()
     cmake_build(
-        BAREMETAL_PORT_DIR,
+        baremetal_port_dir(),
         build_dir,
         target,
         {
             "TINYTX_APP_NAME": APP,
-            "TINYTX_APP_SOURCES": str(SOURCE),
+            "TINYTX_APP_SOURCES": str(source()),
             "TINYTX_KERNEL_VARIANT": variant,
         },
     )
@@ -261,10 +268,11 @@ def run_canary(
     specs: Sequence[CanarySpec],
     target_name: str = "m4",
     variant: str | None = None,
-    build_root: Path = DEFAULT_BUILD_DIR,
+    build_root: Path | None = None,
     timeout: float = 600.0,
 ) -> list[CanaryResult]:
     """Build the firmware, run every spec in one boot, return one result per spec."""
+    build_root = resolve_build_dir(build_root)
     target = get_target(target_name)
     variant = target.check_kernels(variant or target.default_kernels)
     specs = [replace(spec, kernels=variant) for spec in specs]

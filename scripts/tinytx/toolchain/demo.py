@@ -25,7 +25,7 @@ import numpy as np
 
 from tinytx.core import golden as g
 from tinytx.core.codegen.carray import c_array_declaration, c_array_definition
-from tinytx.core.paths import BAREMETAL_PORT_DIR, SAMPLES_DIR
+from tinytx.core.resources import baremetal_port_dir, samples_dir
 from tinytx.core.targets import Target, get_target
 from tinytx.core.weights_image import WeightsPayload, c_header_lines, c_source_lines, pack_tensors
 from tinytx.core.workloads import SHAPES, MhsaShape, MhsaWorkload, make_mhsa
@@ -120,7 +120,7 @@ def build_firmware(
 ) -> Path:
     """Build mhsa_bench; with ``weights_partition`` (a :class:`tinytx.core.boards.Partition`)
     it reads its weights from the weight image there (generate the data to match)."""
-    sources = [SAMPLES_DIR / APP / "src" / "main.c", generated / "mhsa_bench_data.c"]
+    sources = [samples_dir() / APP / "src" / "main.c", generated / "mhsa_bench_data.c"]
     defines = {
         "TINYTX_APP_NAME": APP,
         "TINYTX_APP_SOURCES": ";".join(str(p) for p in sources),
@@ -131,7 +131,7 @@ def build_firmware(
         defines["TINYTX_WEIGHTS_IMAGE"] = "ON"
         defines["TINYTX_WEIGHTS_PARTITION_ADDR"] = f"{weights_partition.address:#x}"
         defines["TINYTX_WEIGHTS_PARTITION_SIZE"] = f"{weights_partition.size:#x}"
-    cmake_build(BAREMETAL_PORT_DIR, build_dir, target, defines)
+    cmake_build(baremetal_port_dir(), build_dir, target, defines)
     return build_dir / APP
 
 

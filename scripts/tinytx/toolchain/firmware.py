@@ -19,7 +19,7 @@ import numpy as np
 
 from tinytx.core.codegen.project import Conversion
 from tinytx.core.errors import TinytxError
-from tinytx.core.paths import BAREMETAL_PORT_DIR, SAMPLES_DIR
+from tinytx.core.resources import baremetal_port_dir, samples_dir
 from tinytx.core.targets import Target
 from tinytx.toolchain.build import cmake_build, exp_table_defines
 from tinytx.toolchain.dirlock import directory_lock
@@ -28,7 +28,12 @@ from tinytx.toolchain.emu.qemu import run_program
 if TYPE_CHECKING:
     from tinytx.toolchain.bench.profile import ModelProfile
 
-COMMON = SAMPLES_DIR / "common"
+
+def common_dir() -> Path:
+    """The shared body of the model samples (samples/common)."""
+    return samples_dir() / "common"
+
+
 LINE = re.compile(r"^input (\d+): class (-?\d+) .*? out((?: -?\d+)+)\s*$")
 HEADER = re.compile(r"^(\w+): \d+ test inputs, ")
 
@@ -55,13 +60,13 @@ class Count:
 
 def app_sources(conv: Conversion, gen_dir: Path, sample: str | None) -> list[Path]:
     if sample is not None:
-        main = SAMPLES_DIR / sample / "src" / "main.c"
+        main = samples_dir() / sample / "src" / "main.c"
     else:
         main = gen_dir / "sample_name.c"
         main.write_text(f'const char tinytx_sample_name[] = "{conv.planned.name}";\n')
     return [
-        COMMON / "src" / "sample_main.c",
-        COMMON / "src" / "tinytx_sample.c",
+        common_dir() / "src" / "sample_main.c",
+        common_dir() / "src" / "tinytx_sample.c",
         main,
         gen_dir / "model.c",
         gen_dir / "test_data.c",
@@ -88,11 +93,11 @@ def build(
     defines = {
         "TINYTX_APP_NAME": app,
         "TINYTX_APP_SOURCES": ";".join(str(p) for p in sources),
-        "TINYTX_APP_INCLUDE_DIRS": ";".join([str(gen_dir), str(COMMON / "include")]),
+        "TINYTX_APP_INCLUDE_DIRS": ";".join([str(gen_dir), str(common_dir() / "include")]),
         "TINYTX_KERNEL_VARIANT": target.check_kernels(kernels),
         **exp_table_defines(kernels, exp_table),
     }
-    cmake_build(BAREMETAL_PORT_DIR, build_dir, target, defines)
+    cmake_build(baremetal_port_dir(), build_dir, target, defines)
     return build_dir / app
 
 
@@ -185,16 +190,16 @@ def build_multi(
     build_dir.mkdir(parents=True, exist_ok=True)
     main = build_dir.parent / f"{build_dir.name}_main.c"
     main.write_text(multi_main(convs))
-    sources = [COMMON / "src" / "tinytx_sample.c", main]
+    sources = [common_dir() / "src" / "tinytx_sample.c", main]
     for d in gen_dirs:
         sources += [d / "model.c", d / "test_data.c"]
     defines = {
         "TINYTX_APP_NAME": "models",
         "TINYTX_APP_SOURCES": ";".join(str(p) for p in sources),
-        "TINYTX_APP_INCLUDE_DIRS": str(COMMON / "include"),
+        "TINYTX_APP_INCLUDE_DIRS": str(common_dir() / "include"),
         "TINYTX_KERNEL_VARIANT": target.check_kernels(kernels),
     }
-    cmake_build(BAREMETAL_PORT_DIR, build_dir, target, defines)
+    cmake_build(baremetal_port_dir(), build_dir, target, defines)
     return build_dir / "models"
 
 
@@ -263,20 +268,20 @@ def resolve_source(
     if path.is_dir() and (path / PROVENANCE).is_file():
         onnx, recorded = load_provenance(path)
         sample = onnx.parent.parent.name if onnx.parent.name == "model" else None
-        if sample is not None and not (SAMPLES_DIR / sample / "src" / "main.c").is_file():
+        if sample is not None and not (samples_dir() / sample / "src" / "main.c").is_file():
             sample = None
         again = replace(recorded, board=board, kernels=kernels, cores=cores)
         return Source(onnx, again, sample, path)
-    for cand in (SAMPLES_DIR / text, path):
+    for cand in (samples_dir() / text, path):
         onnx = cand / "model" / "model.onnx"
         if cand.is_dir() and onnx.is_file():
             name = cand.resolve().name
-            has_main = (SAMPLES_DIR / name / "src" / "main.c").is_file()
+            has_main = (samples_dir() / name / "src" / "main.c").is_file()
             return Source(onnx, opts, name if has_main else None)
     if path.is_file() and path.suffix == ".onnx":
         return Source(path, opts, None)
     samples = sorted(
-        p.name for p in SAMPLES_DIR.iterdir() if (p / "model" / "model.onnx").is_file()
+        p.name for p in samples_dir().iterdir() if (p / "model" / "model.onnx").is_file()
     )
     raise TinytxError(
         f"{text}: not a sample ({', '.join(samples) or 'none yet'}), a tinytx convert output "

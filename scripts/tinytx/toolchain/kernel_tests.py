@@ -10,16 +10,21 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tinytx.core.paths import DEFAULT_BUILD_DIR, TESTS_DIR
+from tinytx.core.resources import firmware_tests_dir, resolve_build_dir
 from tinytx.core.targets import get_target
 from tinytx.core.vectors import generate_cases, write_cases
 from tinytx.toolchain.build import cmake_build, exp_table_defines
 from tinytx.toolchain.emu.qemu import run_program
 
-RUNNER_SOURCE = TESTS_DIR / "kernels"
 RUNNER_NAME = "tinytx_kernel_tests"
 DEFAULT_SEED = 20261121
 DEFAULT_CASES = 240
+
+
+def runner_source() -> Path:
+    """The CMake project of the C kernel test runner (tests/kernels)."""
+    return firmware_tests_dir() / "kernels"
+
 
 _SUMMARY = re.compile(r"^SUMMARY kernel=(\S+) passed=(\d+) failed=(\d+)$", re.M)
 _TOTAL = re.compile(r"^TOTAL passed=(\d+) failed=(\d+)$", re.M)
@@ -58,11 +63,12 @@ def parse_runner_output(target: str, returncode: int, text: str) -> SuiteReport:
 
 def build_runner(
     target_name: str,
-    build_root: Path = DEFAULT_BUILD_DIR,
+    build_root: Path | None = None,
     kernels: str | None = None,
     exp_table: bool = False,
 ) -> Path:
     """``exp_table``: the arm kernels with their softmax exp table (TINYTX_ARM_EXP_TABLE)."""
+    build_root = resolve_build_dir(build_root)
     target = get_target(target_name)
     variant = target.check_kernels(kernels or target.default_kernels)
     name = f"{target_name}-{variant}" + ("-exptable" if exp_table else "")
@@ -72,7 +78,7 @@ def build_runner(
         "TINYTX_KERNEL_VARIANT": variant,
         **exp_table_defines(variant, exp_table),
     }
-    cmake_build(RUNNER_SOURCE, build_dir, target, defines)
+    cmake_build(runner_source(), build_dir, target, defines)
     return build_dir / RUNNER_NAME
 
 
@@ -84,7 +90,7 @@ def write_vectors(path: Path, seed: int, cases: int, kernels: list[str] | None =
 def run_suite(
     target_name: str,
     vectors: Path,
-    build_root: Path = DEFAULT_BUILD_DIR,
+    build_root: Path | None = None,
     timeout: float = 900.0,
     kernels: str | None = None,
     exp_table: bool = False,
@@ -92,6 +98,7 @@ def run_suite(
     """Build the runner for ``target_name`` (kernel variant ``kernels``, default: the
     target's; ``exp_table``: see :func:`build_runner`) and run it once over every case
     in ``vectors``."""
+    build_root = resolve_build_dir(build_root)
     target = get_target(target_name)
     program = build_runner(target_name, build_root, kernels, exp_table)
     result = run_program(target, program, [str(vectors.resolve())], timeout)

@@ -6,10 +6,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from tinytx.core.paths import DEFAULT_BUILD_DIR, TESTS_DIR
+from tinytx.core.resources import BUILD_DIR_HELP, refuse_installed_write, resolve_build_dir
 
 # Kept here (not imported from tinytx.toolchain.bench) so that `tinytx --help` stays light.
-DEFAULT_BUDGET_FILE = TESTS_DIR / "bench" / "budgets.json"
 DEFAULT_SEED = 7
 
 
@@ -85,7 +84,6 @@ def add_parser(sub: argparse._SubParsersAction, name: str, help_text: str) -> No
     p.add_argument(
         "--budget",
         type=Path,
-        default=DEFAULT_BUDGET_FILE,
         metavar="FILE",
         help="instruction budget file (default: tests/bench/budgets.json)",
     )
@@ -113,11 +111,18 @@ def add_parser(sub: argparse._SubParsersAction, name: str, help_text: str) -> No
         "follows each shape's table; with --total, the last line is its count)",
     )
     p.add_argument("--seed", type=int, default=DEFAULT_SEED, help="seed of the random data")
-    p.add_argument("--build-dir", type=Path, default=DEFAULT_BUILD_DIR)
+    p.add_argument("--build-dir", type=Path, help=BUILD_DIR_HELP)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    args.build_dir = resolve_build_dir(args.build_dir)
+    if args.budget is None:
+        from tinytx.toolchain.bench.budget import default_budget_file
+
+        args.budget = default_budget_file()
+    if args.update_budget:
+        refuse_installed_write(args.budget, "--update-budget")
     if args.exp_table and (args.models or args.fit_costs or args.check_costs
                            or args.target == "rv32x8"):  # fmt: skip
         raise ValueError("--exp-table: only for the MHSA block bench on m4/m7")
@@ -303,6 +308,7 @@ def run_costs(args: argparse.Namespace) -> int:
         print(msg, file=sys.stderr, flush=True)
 
     if args.fit_costs:
+        refuse_installed_write(fc.COST_FILE, "--fit-costs")
         points = fc.measure_points(target, variant, fc.FIT_SHAPES, args.build_dir,
                                    seed=args.seed, progress=progress)  # fmt: skip
         compiler = compiler_version(get_target(target))

@@ -7,7 +7,7 @@ import argparse
 import os
 from pathlib import Path
 
-from tinytx.core.paths import DEFAULT_BUILD_DIR
+from tinytx.core.resources import BUILD_DIR_HELP, resolve_build_dir
 
 # west flash runners of the upstream boards (boards/st/<board>/board.cmake; the first
 # is the default, `west flash -r <runner>` picks another).
@@ -44,9 +44,7 @@ def add_parser(sub: argparse._SubParsersAction, name: str, help_text: str) -> No
     p.add_argument(
         "--build-dir",
         type=Path,
-        default=DEFAULT_BUILD_DIR,
-        help="root of the build directories (default: build/); the build goes to"
-        " <root>/<sample>-<board>",
+        help=BUILD_DIR_HELP + "; the build goes to <root>/<sample>-<board>",
     )
     p.add_argument("--kernels", choices=sorted(KERNEL_CONFIGS), help="kernel variant")
     p.add_argument(
@@ -77,6 +75,7 @@ def add_parser(sub: argparse._SubParsersAction, name: str, help_text: str) -> No
 
 
 def run(args: argparse.Namespace) -> int:
+    args.build_dir = resolve_build_dir(args.build_dir)
     from tinytx.toolchain.appbuild.samples import find_sample
 
     sample = find_sample(args.sample)

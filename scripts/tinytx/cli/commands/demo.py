@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from tinytx.core.paths import DEFAULT_BUILD_DIR
+from tinytx.core.resources import BUILD_DIR_HELP, resolve_build_dir
 
 
 def add_parser(sub: argparse._SubParsersAction, name: str, help_text: str) -> None:
@@ -38,11 +38,12 @@ def add_parser(sub: argparse._SubParsersAction, name: str, help_text: str) -> No
         help="with --board: read the weights from a weight image (tinytx weights-hex) loaded"
         " into the board's weights partition instead of linking them",
     )
-    p.add_argument("--build-dir", type=Path, default=DEFAULT_BUILD_DIR)
+    p.add_argument("--build-dir", type=Path, help=BUILD_DIR_HELP)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    args.build_dir = resolve_build_dir(args.build_dir)
     from tinytx.toolchain.demo import SAMPLE_BOARD, run_demo, run_sample_demo
 
     if args.sample is not None:

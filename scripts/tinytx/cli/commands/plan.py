@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from tinytx.core.paths import DEFAULT_BUILD_DIR
+from tinytx.core.resources import BUILD_DIR_HELP, resolve_build_dir
 
 
 def add_parser(sub: argparse._SubParsersAction, name: str, help_text: str) -> None:
@@ -78,7 +78,7 @@ def add_parser(sub: argparse._SubParsersAction, name: str, help_text: str) -> No
         help="run the planned block on QEMU Cortex-M4 with a canary-filled arena and "
         "check that the measured high-water mark equals the planned arena",
     )
-    p.add_argument("--build-dir", type=Path, default=DEFAULT_BUILD_DIR)
+    p.add_argument("--build-dir", type=Path, help=BUILD_DIR_HELP)
     p.set_defaults(func=run)
 
 
@@ -118,6 +118,7 @@ def _report(text: str, data: dict, dest: str | None) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    args.build_dir = resolve_build_dir(args.build_dir)
     from tinytx.core.boards import get_board
     from tinytx.core.plan.budget import ram_budget
 

@@ -7,7 +7,7 @@ import argparse
 from pathlib import Path
 
 from tinytx.cli.commands.convert import add_options, options
-from tinytx.core.paths import DEFAULT_BUILD_DIR
+from tinytx.core.resources import BUILD_DIR_HELP, resolve_build_dir
 
 
 def add_parser(sub: argparse._SubParsersAction, name: str, help_text: str) -> None:
@@ -49,7 +49,7 @@ def add_parser(sub: argparse._SubParsersAction, name: str, help_text: str) -> No
         help="write that profile as JSON to FILE (schema tinytx-profile/1, docs/user-guide.md); "
         "implies --profile",
     )
-    p.add_argument("--build-dir", type=Path, default=DEFAULT_BUILD_DIR)
+    p.add_argument("--build-dir", type=Path, help=BUILD_DIR_HELP)
     add_options(p)
     p.set_defaults(func=run)
 
@@ -73,6 +73,7 @@ def target_of(board_name: str | None, target_name: str | None):
 
 
 def run(args: argparse.Namespace) -> int:
+    args.build_dir = resolve_build_dir(args.build_dir)
     from tinytx.toolchain.build import exp_table_defines
     from tinytx.toolchain.demo import print_memory
     from tinytx.toolchain.firmware import emulate, resolve_source

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from tinytx.core.resources import find_data_root
 from tinytx.core.targets import load_targets
 
 
@@ -15,4 +16,7 @@ def add_parser(sub: argparse._SubParsersAction, name: str, help_text: str) -> No
 def run(args: argparse.Namespace) -> int:
     for t in load_targets().values():
         print(f"{t.name:<10} {t.description}")
+    # Where the boards, kernels and samples come from: an installed wheel's package data
+    # or a checkout.
+    print(find_data_root().describe())
     return 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from tinytx.core.paths import DEFAULT_BUILD_DIR
+from tinytx.core.resources import BUILD_DIR_HELP, resolve_build_dir
 from tinytx.core.targets import load_targets
 from tinytx.toolchain import kernel_tests as kt
 
@@ -31,12 +31,13 @@ def add_parser(sub: argparse._SubParsersAction, name: str, help_text: str) -> No
     p.add_argument("--seed", type=int, default=kt.DEFAULT_SEED, help="vector seed")
     p.add_argument("--cases", type=int, default=kt.DEFAULT_CASES, help="cases per kernel")
     p.add_argument("--kernel", action="append", help="only this kernel (repeatable)")
-    p.add_argument("--build-dir", type=Path, default=DEFAULT_BUILD_DIR)
+    p.add_argument("--build-dir", type=Path, help=BUILD_DIR_HELP)
     p.add_argument("-v", "--verbose", action="store_true", help="print the runner's output")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    args.build_dir = resolve_build_dir(args.build_dir)
     if args.cases < 1:
         raise ValueError(f"--cases: must be >= 1, got {args.cases}")
     names = args.target or ["host"]

@@ -169,15 +169,12 @@ def calibration_path(onnx_path: Path, fwsa: str, given: Path | None = None) -> P
 
 
 def shown_path(path: Path) -> str:
-    """``path`` as the plan prints it: from the repository root when inside it (the same
-    text on every checkout), else absolute."""
-    from tinytx.core.paths import REPO_ROOT
+    """``path`` as the plan prints it: from the data root (the repository root of a
+    checkout, the package data of a wheel) when inside it (the same text on every
+    installation), else absolute."""
+    from tinytx.core.resources import shown_path as shown
 
-    full = Path(path).resolve()
-    try:
-        return str(full.relative_to(REPO_ROOT))
-    except ValueError:
-        return str(full)
+    return shown(Path(path).resolve())
 
 
 def _plan(

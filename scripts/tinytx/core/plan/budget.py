@@ -14,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-from tinytx.core.boards import BOARDS_FILE, Board, get_board
+from tinytx.core.boards import Board, boards_file, get_board
 
 DEFAULT_ALIGN = 4  # every supported core: 32-bit words (kernel scratch needs 4)
 
@@ -46,8 +46,9 @@ def _arena_entry(name: str, path: Path) -> dict:
     return entry
 
 
-def ram_budget(board_name: str, reserve: int | None = None, path: Path = BOARDS_FILE) -> RamBudget:
+def ram_budget(board_name: str, reserve: int | None = None, path: Path | None = None) -> RamBudget:
     """The arena budget of ``board_name``; ``reserve`` overrides the board's reserve."""
+    path = path or boards_file()
     board: Board = get_board(board_name)
     entry = _arena_entry(board_name, path)
     rams = board.regions("ram")

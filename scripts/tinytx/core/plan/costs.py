@@ -57,9 +57,10 @@ from pathlib import Path
 import yaml
 
 from tinytx.core.plan.scratch import KernelScratch
+from tinytx.core.resources import package_file
 from tinytx.core.workloads import MhsaShape
 
-COST_FILE = Path(__file__).with_name("attention_costs.yaml")
+COST_FILE = package_file("tinytx.core.plan", "attention_costs.yaml")
 KERNELS = ("mhsa", "fwsa", "mhsa_dft", "fwsa_dft")
 ARM = KernelScratch("arm")  # the loops counted are the Cortex-M DSP kernels' (one core)
 #: Largest relative error of a formula against the bench shapes A-D that --check-costs

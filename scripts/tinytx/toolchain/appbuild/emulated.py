@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tinytx.core.boards import Board
-from tinytx.core.paths import BAREMETAL_PORT_DIR
+from tinytx.core.resources import baremetal_port_dir
 from tinytx.toolchain.appbuild.samples import Generated, Sample
 from tinytx.toolchain.build import cmake_build
 
@@ -34,5 +34,5 @@ def build_emulated(
         defines["TINYTX_WEIGHTS_IMAGE"] = "ON"
         defines["TINYTX_WEIGHTS_PARTITION_ADDR"] = f"{board.weights_partition.address:#x}"
         defines["TINYTX_WEIGHTS_PARTITION_SIZE"] = f"{board.weights_partition.size:#x}"
-    cmake_build(BAREMETAL_PORT_DIR, build_dir, target, defines)
+    cmake_build(baremetal_port_dir(), build_dir, target, defines)
     return build_dir / sample.name

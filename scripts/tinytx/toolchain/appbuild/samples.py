@@ -22,10 +22,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tinytx.core.errors import TinytxError
-from tinytx.core.paths import REPO_ROOT, SAMPLES_DIR
+from tinytx.core.resources import samples_dir, shown_path
 
 MODEL_FILE = Path("model") / "model.onnx"
-COMMON_DIR = SAMPLES_DIR / "common"
+
+
+def common_dir() -> Path:
+    """The shared body of the model samples (samples/common)."""
+    return samples_dir() / "common"
 
 
 @dataclass(frozen=True)
@@ -50,22 +54,19 @@ class Sample:
         loop) that a sample with a model builds with; none for the others."""
         if self.model is None:
             return ()
-        return tuple(sorted((COMMON_DIR / "src").glob("*.c")))
+        return tuple(sorted((common_dir() / "src").glob("*.c")))
 
     @property
     def include_dirs(self) -> tuple[Path, ...]:
         dirs = [self.path / "src"]
-        if self.model is not None and (COMMON_DIR / "include").is_dir():
-            dirs.append(COMMON_DIR / "include")
+        if self.model is not None and (common_dir() / "include").is_dir():
+            dirs.append(common_dir() / "include")
         return tuple(dirs)
 
     @property
     def shown(self) -> str:
         """The sample's path as the user wrote it from the repository root."""
-        try:
-            return str(self.path.relative_to(REPO_ROOT))
-        except ValueError:
-            return str(self.path)
+        return shown_path(self.path)
 
 
 @dataclass(frozen=True)
@@ -86,20 +87,22 @@ class Generated:
     summary: str
 
 
-def list_samples(root: Path = SAMPLES_DIR) -> list[Sample]:
-    """Every sample under ``root`` (a directory with C sources in ``src/``)."""
+def list_samples(root: Path | None = None) -> list[Sample]:
+    """Every sample under ``root`` (default: the samples tree; a directory with C sources
+    in ``src/``)."""
+    root = root or samples_dir()
     return [
         Sample(p.name, p)
         for p in sorted(root.iterdir())
-        if p.is_dir() and (p / "src").is_dir() and p.resolve() != COMMON_DIR.resolve()
+        if p.is_dir() and (p / "src").is_dir() and p.resolve() != common_dir().resolve()
     ]
 
 
 def find_sample(arg: str) -> Sample:
     """The sample named by ``arg``: a directory (``samples/radar``) or a sample name."""
     path = Path(arg)
-    if not path.is_dir() and (SAMPLES_DIR / arg).is_dir():
-        path = SAMPLES_DIR / arg
+    if not path.is_dir() and (samples_dir() / arg).is_dir():
+        path = samples_dir() / arg
     if not path.is_dir():
         known = ", ".join(s.name for s in list_samples()) or "none"
         raise TinytxError(f"sample {arg}: no such directory (samples: {known})")

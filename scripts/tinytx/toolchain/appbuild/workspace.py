@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from tinytx.core.paths import REPO_ROOT
+from tinytx.core.resources import data_root
 
 GET_WORKSPACE = (
     "get one with `west init -m <tinytx repository URL> --mr main tinytx-ws && cd tinytx-ws"
@@ -70,7 +70,7 @@ def find_workspace(env: Mapping[str, str], cwd: Path) -> ZephyrWorkspace | None:
     west = west_command()
     if west is None:
         return None
-    for start in dict.fromkeys((cwd, REPO_ROOT)):
+    for start in dict.fromkeys((cwd, data_root())):
         top = west_topdir(west, start, env)
         if top is not None and is_zephyr_tree(top / "zephyr"):
             return ZephyrWorkspace((top / "zephyr").resolve(), top, "west topdir")

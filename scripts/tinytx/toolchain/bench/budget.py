@@ -23,10 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from tinytx.core.errors import TinytxError
-from tinytx.core.paths import TESTS_DIR
+from tinytx.core.resources import firmware_tests_dir
 from tinytx.toolchain.bench.run import BENCH_KERNELS, VariantRun
 
-DEFAULT_BUDGET_FILE = TESTS_DIR / "bench" / "budgets.json"  # also in tinytx.cli.commands.bench
 TOLERANCE = 0.02
 FORMAT = 1
 _ABOUT = (
@@ -92,6 +91,11 @@ class BudgetCheck:
     @property
     def ok(self) -> bool:
         return not self.failures
+
+
+def default_budget_file() -> Path:
+    """The committed budgets (tests/bench/budgets.json), also shipped as package data."""
+    return firmware_tests_dir() / "bench" / "budgets.json"
 
 
 def load_budgets(path: Path) -> dict[str, Any]:

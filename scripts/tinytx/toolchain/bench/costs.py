@@ -36,8 +36,9 @@ import yaml
 from capstone import arm as cs_arm
 
 from tinytx.core.errors import TinytxError
+from tinytx.core.resources import package_file
 
-COST_TABLES = Path(__file__).with_name("cost_tables.yaml")
+COST_TABLES = package_file("tinytx.toolchain.bench", "cost_tables.yaml")
 
 _SINGLE_MEMORY = frozenset({"load", "store"})
 _MEMORY = frozenset({"load", "store", "load_double", "store_double"})

@@ -12,12 +12,17 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from tinytx.core.paths import BAREMETAL_PORT_DIR, TESTS_DIR
+from tinytx.core.resources import baremetal_port_dir, firmware_tests_dir
 from tinytx.core.targets import Target
 from tinytx.toolchain.build import cmake_build, compiler_for, exp_table_defines
 
 APP = "tinytx_bench"
-BENCH_SOURCE = TESTS_DIR / "bench" / "src" / "bench_main.c"
+
+
+def bench_source() -> Path:
+    """The bench firmware (tests/bench/src/bench_main.c)."""
+    return firmware_tests_dir() / "bench" / "src" / "bench_main.c"
+
 
 #: Functions the benchmark calls; `BenchSession` checks that each survived the link.
 REQUIRED_FUNCTIONS = (
@@ -46,12 +51,12 @@ def build_bench_elf(
     name = f"{target.name}-{variant}" + ("-exptable" if exp_table else "")
     build_dir = (build_root / "bench" / name).resolve()
     cmake_build(
-        BAREMETAL_PORT_DIR,
+        baremetal_port_dir(),
         build_dir,
         target,
         {
             "TINYTX_APP_NAME": APP,
-            "TINYTX_APP_SOURCES": str(BENCH_SOURCE),
+            "TINYTX_APP_SOURCES": str(bench_source()),
             "TINYTX_KERNEL_VARIANT": target.check_kernels(variant),
             **exp_table_defines(variant, exp_table),
         },

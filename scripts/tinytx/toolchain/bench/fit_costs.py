@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from tinytx.core.paths import DEFAULT_BUILD_DIR
 from tinytx.core.plan.costs import COST_FILE, KERNELS, TERMS, CostTable, kernel_name, terms
+from tinytx.core.resources import resolve_build_dir
 from tinytx.core.workloads import SHAPES, MhsaShape
 
 #: Shapes the formulas are fitted on: the bench shapes and others around them (odd sizes,
@@ -69,12 +69,13 @@ def measure_points(
     target: str,
     variant: str,
     shapes: Sequence[MhsaShape],
-    build_root: Path = DEFAULT_BUILD_DIR,
+    build_root: Path | None = None,
     few_tiles: bool = False,
     seed: int = 7,
     progress: Progress | None = None,
 ) -> list[Point]:
     """Exact instructions of every attention kernel on `shapes` (each golden-checked)."""
+    build_root = resolve_build_dir(build_root)
     from tinytx.toolchain.bench.fwsa_cases import measure_attention
 
     points: list[Point] = []

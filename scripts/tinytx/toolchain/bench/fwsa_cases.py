@@ -26,8 +26,8 @@ import numpy as np
 from tinytx.core import golden as g
 from tinytx.core.errors import TinytxError
 from tinytx.core.golden.linear import Layout
-from tinytx.core.paths import DEFAULT_BUILD_DIR
 from tinytx.core.plan.fwsa import fuse_mhsa
+from tinytx.core.resources import resolve_build_dir
 from tinytx.core.workloads import MhsaShape, make_mhsa
 from tinytx.toolchain.bench.cases import (
     KernelCase,
@@ -197,11 +197,12 @@ def measure_attention(
     tiles: Sequence[int] = (),
     fused_tiles: Sequence[int] = (),
     seed: int = 7,
-    build_root: Path = DEFAULT_BUILD_DIR,
+    build_root: Path | None = None,
     blocks: bool = True,
 ) -> AttentionFigures:
     """Build the bench ELF of (target, variant) and measure every case on ``shape``
     (``blocks`` False: without the whole layer-wise blocks)."""
+    build_root = resolve_build_dir(build_root)
     from tinytx.core.targets import get_target
     from tinytx.toolchain.bench.run import BenchSession
 

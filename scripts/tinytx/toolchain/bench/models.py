@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from tinytx.core.errors import TinytxError
-from tinytx.core.paths import DEFAULT_BUILD_DIR, SAMPLES_DIR
+from tinytx.core.resources import resolve_build_dir, samples_dir
 
 if TYPE_CHECKING:
     from tinytx.toolchain.bench.profile import ModelProfile
@@ -56,12 +56,13 @@ class ModelsRun:
 
 def measure_models(
     target_name: str,
-    build_root: Path = DEFAULT_BUILD_DIR,
+    build_root: Path | None = None,
     samples: tuple[str, ...] = SAMPLES,
     profile: bool = False,
 ) -> ModelsRun:
     """Build the samples' firmware for `target_name` (m4, m7) and count one inference of
     each (with `profile`, also split by layer)."""
+    build_root = resolve_build_dir(build_root)
     from tinytx.core.boards import get_board
     from tinytx.core.codegen.project import ConvertOptions, convert, default_kernels
     from tinytx.toolchain import firmware
@@ -75,7 +76,7 @@ def measure_models(
     root = (build_root / "models" / target_name).resolve()
     convs, dirs = [], []
     for name in samples:
-        onnx = SAMPLES_DIR / name / "model" / "model.onnx"
+        onnx = samples_dir() / name / "model" / "model.onnx"
         conv = convert(onnx, ConvertOptions(board=board, kernels=kernels))
         gen = root / "generated" / name
         conv.write(gen)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from tinytx.core.errors import TinytxError
 from tinytx.core.golden.limits import kernel_limits
-from tinytx.core.paths import DEFAULT_BUILD_DIR
+from tinytx.core.resources import resolve_build_dir
 from tinytx.core.targets import Target, get_target
 from tinytx.core.workloads import SHAPES, MhsaShape
 from tinytx.toolchain.bench.cases import (
@@ -171,12 +171,13 @@ class BenchSession:
         self,
         target: Target,
         variant: str,
-        build_root: Path = DEFAULT_BUILD_DIR,
+        build_root: Path | None = None,
         *,
         heap: int = 8 << 20,
         progress: Progress | None = None,
         exp_table: bool = False,
     ) -> None:
+        build_root = resolve_build_dir(build_root)
         check_bench_target(target)
         self.target = target
         self.variant = target.check_kernels(variant)
@@ -272,7 +273,7 @@ def run_bench(
     variant: str | None = None,
     *,
     seed: int = DEFAULT_SEED,
-    build_root: Path = DEFAULT_BUILD_DIR,
+    build_root: Path | None = None,
     compare: bool = True,
     progress: Progress | None = _stderr,
     tile: int | None = None,
@@ -281,6 +282,7 @@ def run_bench(
     """Measure `variant` (default: the target's) and, if `compare`, the reference
     (``tile``: also the depth-first block, :meth:`BenchSession.measure`; ``exp_table``:
     `variant` built with the arm softmax exp table)."""
+    build_root = resolve_build_dir(build_root)
     target = get_target(target_name)
     check_bench_target(target)
     variant = target.check_kernels(variant or target.default_kernels)
@@ -302,9 +304,10 @@ def measure_variant(
     specs: Sequence[ShapeSpec],
     variant: str | None = None,
     seed: int = DEFAULT_SEED,
-    build_root: Path = DEFAULT_BUILD_DIR,
+    build_root: Path | None = None,
 ) -> VariantRun:
     """Build and measure one (target, variant), quietly; picklable for process pools."""
+    build_root = resolve_build_dir(build_root)
     target = get_target(target_name)
     variant = variant or target.default_kernels
     return BenchSession(target, variant, build_root).run(specs, seed)

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from tinytx.core.errors import TinytxError
-from tinytx.core.paths import BAREMETAL_PORT_DIR, TESTS_DIR
+from tinytx.core.resources import baremetal_port_dir, firmware_tests_dir
 from tinytx.core.targets import get_target
 from tinytx.toolchain.bench import cases as bc
 from tinytx.toolchain.bench.firmware import compiler_version
@@ -45,10 +45,8 @@ VARIANT = "riscv"
 HARTS = 8
 DEFAULT_TILE = 8
 APP = "tinytx_bench_rv32x8"
-SOURCES = (  # bench_main.c keeps the kernels; the second file the DFT block and the setter
-    TESTS_DIR / "bench" / "src" / "bench_main.c",
-    TESTS_DIR / "bench" / "src" / "bench_rv32x8_keep.c",
-)
+# bench_main.c keeps the kernels; the second file the DFT block and the setter
+SOURCE_NAMES = ("bench_main.c", "bench_rv32x8_keep.c")
 DFT = "mhsa_dft"
 KERNELS: tuple[str, ...] = (*bc.KERNELS, DFT)
 DESCRIPTIONS = {
@@ -115,12 +113,14 @@ def build_elf(build_root: Path) -> Path:
     target = get_target(BUILD_TARGET)
     build_dir = (build_root / "bench" / f"{TARGET}-{VARIANT}").resolve()
     cmake_build(
-        BAREMETAL_PORT_DIR,
+        baremetal_port_dir(),
         build_dir,
         target,
         {
             "TINYTX_APP_NAME": APP,
-            "TINYTX_APP_SOURCES": ";".join(str(p) for p in SOURCES),
+            "TINYTX_APP_SOURCES": ";".join(
+                str(firmware_tests_dir() / "bench" / "src" / n) for n in SOURCE_NAMES
+            ),
             "TINYTX_KERNEL_VARIANT": target.check_kernels(VARIANT),
             "TINYTX_PARALLEL_PORT": "serial",
         },
