@@ -182,7 +182,7 @@ def test_linear_scratch_never_grows_the_arena() -> None:
             m,
             tile=tile,
             kernels="arm",
-            scratch=KernelScratch("arm", frozenset(op.name for op in linears)),
+            scratch=KernelScratch("arm", no_linear=frozenset(op.name for op in linears)),
         )
         assert plan.arena_bytes == lean.arena_bytes
         with_scratch = {op.name for op in linears if op.name in plan.scratch}

@@ -267,11 +267,11 @@ def test_tables_run_in_place_and_are_emitted_as_const_arrays(stack_model: Path) 
     ("target", "kernels"), [("host", "ref"), ("m4", "arm"), ("rv32x8", "riscv")]
 )
 def test_generated_model_bit_exact(stack_model: Path, build_root: Path, target, kernels) -> None:
-    conv = convert(stack_model, ConvertOptions(kernels=kernels))
+    tgt = get_target(target)
+    conv = convert(stack_model, ConvertOptions(kernels=kernels, cores=tgt.cores))
     tag = f"unary-{target}-{kernels}"
     gen = (build_root / "codegen" / tag / "generated").resolve()
     conv.write(gen)
-    tgt = get_target(target)
     elf = firmware.build(conv, gen, tgt, kernels, (build_root / "codegen" / tag / "fw").resolve())
     run = firmware.run(tgt, elf, timeout=300)
     assert run.returncode == 0, run.console

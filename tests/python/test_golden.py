@@ -47,12 +47,19 @@ from tinytx.core.golden import (
     softmax_float,
     softmax_requant,
 )
-from tinytx.core.golden.gelu import ERF_A, ERF_CLIP, Q_ONE_LIMIT
-from tinytx.core.golden.layernorm import MAX_E, row_normalizer
-from tinytx.core.golden.linear import MAX_K
-from tinytx.core.golden.softmax import EXP_SCALE, LN2_Q, LOGIT_MIN, MAX_KV, softmax_rows
+from tinytx.core.golden.gelu import ERF_A, ERF_CLIP
+from tinytx.core.golden.layernorm import row_normalizer
+from tinytx.core.golden.limits import kernel_limits
+from tinytx.core.golden.softmax import EXP_SCALE, LN2_Q, LOGIT_MIN, softmax_rows
 
 # --------------------------------------------------------------------------- helpers
+
+# the kernels' limits, from the C headers (the golden model refuses beyond them)
+LIMITS = kernel_limits()
+MAX_K = LIMITS.max_reduction
+MAX_KV = LIMITS.softmax_max_kv
+MAX_E = LIMITS.layernorm_max_features
+Q_ONE_LIMIT = LIMITS.gelu_q_one_limit
 
 
 def rng_for(name: str) -> np.random.Generator:

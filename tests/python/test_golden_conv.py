@@ -30,7 +30,8 @@ from tinytx.core.golden import (
     mean_rows_float,
     mean_rows_s8,
 )
-from tinytx.core.golden.conv import MAX_K, conv2d_acc
+from tinytx.core.golden.conv import conv2d_acc
+from tinytx.core.golden.limits import kernel_limits
 
 # Geometries: (H, W, KH, KW, stride, padding (top, left, bottom, right)).
 GEOMETRIES = [
@@ -346,15 +347,17 @@ def test_argument_errors() -> None:
     for call, prefix in cases:
         with pytest.raises(ValueError, match=f"^{prefix}"):
             call()
-    big = np.zeros((1, 1, MAX_K + 1), np.int8)
+    max_k = kernel_limits().max_reduction
+    big = np.zeros((1, 1, max_k + 1), np.int8)
     with pytest.raises(ValueError, match=r"^w:.*limit"):
-        conv2d_acc(big, np.zeros((1, 1, 1, MAX_K + 1), np.int8), None)
+        conv2d_acc(big, np.zeros((1, 1, 1, max_k + 1), np.int8), None)
 
 
 def test_worst_case_accumulator_fits_int32() -> None:
     """KH*KW*C_in = MAX_K of -128 * -128 plus the largest bias stays below 2**31."""
-    x = np.full((3, 3, MAX_K // 9), -128, np.int8)
-    w = np.full((1, 3, 3, MAX_K // 9), -128, np.int8)
+    max_k = kernel_limits().max_reduction
+    x = np.full((3, 3, max_k // 9), -128, np.int8)
+    w = np.full((1, 3, 3, max_k // 9), -128, np.int8)
     acc = conv2d_acc(x, w, np.array([1 << 30], np.int32))
     assert int(acc.max()) < 2**31
     y = conv2d_s8(x, w, np.array([1 << 30], np.int32), Requant(1, 62))

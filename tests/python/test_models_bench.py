@@ -105,7 +105,7 @@ def test_a_wrong_schedule_is_an_error(profiled: dict[str, ModelsRun]) -> None:
     run = profiled["m4"]
     conv = convert(samples_dir() / "ecg" / "model" / "model.onnx",
                    ConvertOptions(board=run.board, kernels=run.kernels))  # fmt: skip
-    calls = list(conv.generated.calls)
+    calls, prologue = list(conv.generated.calls), conv.generated.prologue
     i = next(k for k, c in enumerate(calls) if c.function == "tinytx_add_s8")
     calls[i] = dataclasses.replace(calls[i], calls=("tinytx_gelu_s8",))
     m = conv.planned
@@ -114,10 +114,10 @@ def test_a_wrong_schedule_is_an_error(profiled: dict[str, ModelsRun]) -> None:
     out = runner.alloc(m.tensors[m.output].size, 4)
     arena = runner.alloc(conv.plan.arena_bytes, 8)
     with pytest.raises(ProfileError, match=r"tinytx_add_s8.*says tinytx_gelu_s8"):
-        runner.profile("tinytx_ecg_run", [x, out, arena], calls, "cortex-m4")
+        runner.profile("tinytx_ecg_run", [x, out, arena], calls, "cortex-m4", prologue)
     one_more = [*conv.generated.calls, conv.generated.calls[-1]]
     with pytest.raises(ProfileError, match=r"made .* calls"):
-        runner.profile("tinytx_ecg_run", [x, out, arena], one_more, "cortex-m4")
+        runner.profile("tinytx_ecg_run", [x, out, arena], one_more, "cortex-m4", prologue)
 
 
 def test_run_profile_cli(build_root: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:

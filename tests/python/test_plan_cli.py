@@ -78,21 +78,26 @@ def test_nothing_fits_gives_the_smallest_arena(capsys) -> None:
 def test_the_dft_scratch_is_the_planned_kernels(capsys) -> None:
     """A Cortex-M4 board's firmware runs the arm kernels: their DFT scratch is planned,
     unless --kernels says otherwise."""
-    from tinytx.core.plan.arm_attention import arm_dft_scratch_bytes
-    from tinytx.core.plan.mhsa import dft_peak
+    from tinytx.core.kernel_abi import kernel_abi
+    from tinytx.core.plan.scratch import KernelScratch
 
-    for kernels, peak in (("arm", arm_dft_scratch_bytes), ("ref", dft_peak)):
+    s, e, h, p = 81, 32, 8, 32  # shape A
+    for kernels in ("arm", "ref"):
         extra = ("--kernels", kernels) if kernels == "ref" else ()
         code, data = _json(capsys, "A", "--board", "nucleo_l476rg", "--fwsa", "off", *extra)
-        assert code == 0 and data["kernels"] == kernels
-        assert data["dft_peak_bytes"] == peak(SHAPES["A"], data["tile_rows"])
+        assert code == 0 and data["kernels"] == kernels and data["cores"] == 1
+        want = kernel_abi(kernels).mhsa_dft_buffer_size(s, e, h, p, data["tile_rows"], 1)
+        assert data["dft_peak_bytes"] == want
         assert [t["arena_bytes"] for t in data["tiles"]] == list(
-            dft_arenas(SHAPES["A"], kernels=kernels).values()
+            dft_arenas(SHAPES["A"], scratch=KernelScratch(kernels)).values()
         )
 
 
 def test_forced_tile(capsys) -> None:
-    arenas = dft_arenas(SHAPES["D"], kernels="arm")  # the L476's firmware: the arm kernels
+    from tinytx.core.plan.scratch import KernelScratch
+
+    # the L476's firmware: the arm kernels
+    arenas = dft_arenas(SHAPES["D"], scratch=KernelScratch("arm"))
     code, data = _json(capsys, "D", "--board", "nucleo_l476rg", "--tile", "256")
     assert code == 1 and data["tile_rows"] == 256 and data["arena_bytes"] == arenas[256]
     code, data = _json(capsys, "D", "--board", "nucleo_l476rg", "--tile", "8")

@@ -53,13 +53,13 @@ def test_closed_forms_equal_the_planner(fused: bool) -> None:
                 assert d.peak_bytes == m.dft_peak(shape, x, fused)
 
 
-def test_dft_scratch_mirrors_the_kernel_layout() -> None:
+def test_dft_scratch_is_the_kernel_layout() -> None:
     # tests/kernels/src/test_validation.c checks the same numbers against the C kernels
     shape = MhsaShape(3, 4, 2, 2)
     assert m.dft_peak(shape, 1) == 48 and m.dft_peak(shape, 3) == 60
     assert m.dft_peak(shape, 1, fused=True) == 40 and m.dft_peak(shape, 3, fused=True) == 56
     # every part starts 4-byte aligned, O is last and unpadded
-    lay = m.dft_scratch_layout(SHAPES["A"], 5)
+    lay = m.REFERENCE.attention_layout(SHAPES["A"], 5, False)
     assert all(v % 4 == 0 for k, v in lay.items() if k != "total")
     assert lay["total"] - lay["o"] == 81 * 8 * 32
 

@@ -31,7 +31,8 @@ def test_codegen_lists_the_run_functions_calls_in_order(sample: str) -> None:
     body = conv.generated.source.split(f"int tinytx_{sample}_run(", 1)[1]
     called = re.findall(r"\b(tinytx_\w+)\(", body)
     loops = {c.layer for c in calls if len(c.calls) > 1 and c.calls[-1] == c.calls[-2]}
-    flat = [name for c in calls for name in (dict.fromkeys(c.calls) if c.layer in loops
+    flat = [*conv.generated.prologue]
+    flat += [name for c in calls for name in (dict.fromkeys(c.calls) if c.layer in loops
                                               else c.calls)]  # fmt: skip
     assert called == flat  # a loop's kernel appears once in the text, n times in the list
     for c in calls:

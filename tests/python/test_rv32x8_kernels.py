@@ -11,7 +11,6 @@ inner loops through C models of the PULP builtins.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -166,10 +165,7 @@ def _kernel_library(program: Path) -> Path:
 
 def _with_harts(n: int) -> Target:
     """The rv32x8 target on a QEMU virt machine with n harts instead of 8."""
-    base = get_target("rv32x8")
-    args = list(base.qemu)
-    args[args.index("-smp") + 1] = str(n)
-    return replace(base, qemu=tuple(args))
+    return get_target("rv32x8").with_cores(n)
 
 
 def test_odd_hart_counts_on_a_3_hart_machine(shape_vectors, build_root: Path) -> None:

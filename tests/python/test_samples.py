@@ -3,8 +3,8 @@
 - (the agreement with onnxruntime and the committed golden outputs: test_sample_models.py)
 - the generated firmware is bit-exact with the golden executor on every committed test
   input on QEMU Cortex-M4 and Cortex-M7 (DSP kernels, each board profile's plan) and
-  RV32 (reference kernels): one firmware per target runs all three samples, in one
-  emulator run;
+  RV32 (reference kernels) and RV32 with 8 harts (riscv kernels, planned for 8 cores): one
+  firmware per target runs all three samples, in one emulator run;
 - ``tinytx run <sample> --emulate`` prints MATCH on its last line.
 """
 
@@ -32,11 +32,13 @@ SAMPLES = ("radar", "eeg", "ecg")
 AGREEMENT = 0.99
 # target -> board profile whose RAM budget the plan meets, kernels. RV32 has no board
 # profile: it runs the L476's plan with the reference kernels, whose layer-wise EEG block
-# does not fit there, so the EEG firmware uses depth-first tiles.
-TARGETS = {
+# does not fit there, so the EEG firmware uses depth-first tiles. rv32x8: no board limit,
+# the multi-core kernels' scratch for the target's 8 cores.
+TARGETS: dict[str, tuple[str | None, str]] = {
     "m4": ("nucleo_l476rg_emu", "arm"),
     "m7": ("nucleo_h743zi_emu", "arm"),
     "rv32": ("nucleo_l476rg_emu", "ref"),
+    "rv32x8": (None, "riscv"),
 }
 
 
@@ -57,14 +59,15 @@ def data_module(name: str):
 def test_firmware_bit_exact_on_emulated_targets(target_name: str, build_root: Path) -> None:
     board_name, kernels = TARGETS[target_name]
     target = get_target(target_name)
-    if target_name != "rv32":
+    if board_name is not None and target_name != "rv32":
         target = get_board(board_name).build_target()
     if shutil.which(target.qemu[0]) is None or shutil.which(f"{target.toolchain}-gcc") is None:
         pytest.skip(f"no toolchain/QEMU for {target_name}")
     root = (build_root / "samples" / target_name).resolve()
     convs, dirs = [], []
     for name in SAMPLES:
-        conv = convert(onnx_path(name), ConvertOptions(board=board_name, kernels=kernels))
+        opts = ConvertOptions(board=board_name, kernels=kernels, cores=target.cores)
+        conv = convert(onnx_path(name), opts)
         gen = root / "generated" / name
         conv.write(gen)
         convs.append(conv)

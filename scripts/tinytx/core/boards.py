@@ -82,6 +82,7 @@ class Board:
     emulates: str | None = None  # emulated profiles: the real board they mirror
     link: dict[str, int] | None = None  # emulated profiles: picolibc __flash/__ram values
     clock: BoardClock | None = None  # real boards: clock and run current (estimates)
+    cores: int = 1  # cores the kernels run on (tinytx_parallel_num_cores() of its firmware)
 
     def regions(self, kind: str) -> tuple[MemoryRegion, ...]:
         return tuple(r for r in self.memory if r.kind == kind)
@@ -156,6 +157,9 @@ def _board(name: str, raw: Any) -> Board:
             k: _int(link.get(k), f"board {name}: link {k}")
             for k in ("flash", "flash_size", "ram", "ram_size")
         }
+    cores = raw.get("cores", 1)
+    if isinstance(cores, bool) or not isinstance(cores, int) or cores < 1:
+        raise ValueError(f"board {name}: cores must be an integer >= 1, got {cores!r}")
     clock = None
     raw_clock = raw.get("clock")
     if raw_clock is not None:
@@ -186,6 +190,7 @@ def _board(name: str, raw: Any) -> Board:
         emulates=raw.get("emulates"),
         link=link,
         clock=clock,
+        cores=cores,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +35,21 @@ class Target:
     memory: dict[str, int] = field(default_factory=dict)
     kernels: tuple[str, ...] = ("ref",)  # buildable kernel variants, default first
     cmake: dict[str, str] = field(default_factory=dict)  # extra CMake cache entries
+    cores: int = 1  # cores the kernels run on (tinytx_parallel_num_cores(); QEMU -smp)
+
+    def with_cores(self, cores: int | None) -> Target:
+        """This target running ``cores`` cores (None: its own count): a multi-core target
+        runs 1 .. its own count (QEMU ``-smp``; its parallel port is built for that many)."""
+        if cores is None or cores == self.cores:
+            return self
+        if self.cores == 1:
+            raise ValueError(
+                f"cores: target {self.name} runs one core, not {cores} (a multi-core target"
+                " runs more, e.g. rv32x8)"
+            )
+        if isinstance(cores, bool) or not isinstance(cores, int) or not 1 <= cores <= self.cores:
+            raise ValueError(f"cores: target {self.name} runs 1..{self.cores} cores, not {cores!r}")
+        return dataclasses.replace(self, cores=cores)
 
     @property
     def default_kernels(self) -> str:
@@ -76,13 +92,31 @@ class Target:
         """QEMU command line running ``elf`` with semihosting ``args`` (argv[1:]);
         ``extra`` QEMU options go before ``-kernel`` (e.g. ``-device loader,...``)."""
         sh = ",".join(["enable=on", "target=native", "chardev=con"] + [f"arg={a}" for a in args])
+        smp = ["-smp", str(self.cores)] if self.cores > 1 else []
         return [
-            *self.qemu,
+            *self.qemu, *smp,
             "-display", "none", "-monitor", "none", "-serial", "none",
             "-chardev", "stdio,id=con", "-semihosting-config", sh,
             *extra,
             "-kernel", str(elf),
         ]  # fmt: skip
+
+
+def check_cores(cores: object, what: str = "cores") -> int:
+    """``cores`` if it is a core count the kernels support: 1 ..
+    ``TINYTX_PARALLEL_SERIAL_MAX_CORES`` (kernels/include/tinytx/parallel.h)."""
+    from tinytx.core.kernel_abi import kernel_abi
+
+    top = kernel_abi("ref").constant("TINYTX_PARALLEL_SERIAL_MAX_CORES")
+    if isinstance(cores, bool) or not isinstance(cores, int) or not 1 <= cores <= top:
+        raise ValueError(f"{what}: cores must be an integer in 1..{top}, got {cores!r}")
+    return cores
+
+
+def _positive(value: object, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{what}: expected an integer >= 1, got {value!r}")
+    return value
 
 
 def load_targets(path: Path | None = None) -> dict[str, Target]:
@@ -102,6 +136,7 @@ def load_targets(path: Path | None = None) -> dict[str, Target]:
             memory=dict(t.get("memory", {})),
             kernels=tuple(t.get("kernels", ("ref",))),
             cmake={str(k): str(v) for k, v in t.get("cmake", {}).items()},
+            cores=_positive(t.get("cores", 1), f"{path}: target {name}: cores"),
         )
     return out
 

@@ -77,8 +77,9 @@ class CanarySpec:
             sched = layerwise_schedule(self.shape, self.fused, self.keep_input)
             peak = layerwise_peak(self.shape, self.fused)
         elif self.schedule == "dft" and self.tile_rows is not None:
-            peak = KernelScratch(self.kernels).attention(self.shape, self.tile_rows, self.fused)
-            sched = dft_schedule(self.shape, self.tile_rows, self.fused, self.keep_input, peak)
+            scratch = KernelScratch(self.kernels)
+            peak = scratch.attention(self.shape, self.tile_rows, self.fused)
+            sched = dft_schedule(self.shape, self.tile_rows, self.fused, self.keep_input, scratch)
         else:
             raise ValueError(f"canary: unknown schedule {self.schedule!r} (tile {self.tile_rows})")
         if self.scratch_error:

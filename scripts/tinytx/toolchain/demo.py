@@ -30,13 +30,7 @@ from tinytx.core.errors import UserInputError
 from tinytx.core.resources import baremetal_port_dir, samples_dir
 from tinytx.core.targets import Target, get_target
 from tinytx.core.weights_image import WeightsPayload, c_header_lines, c_source_lines, pack_tensors
-from tinytx.core.workloads import (
-    SHAPES,
-    MhsaWorkload,
-    arm_mhsa_scratch_bytes,
-    make_mhsa,
-    mhsa_scratch_bytes,
-)
+from tinytx.core.workloads import SHAPES, MhsaShape, MhsaWorkload, make_mhsa
 from tinytx.toolchain.build import cmake_build
 from tinytx.toolchain.emu.qemu import run_program
 
@@ -50,8 +44,20 @@ def weights_payload(work: MhsaWorkload) -> WeightsPayload:
     return pack_tensors(APP, [(f, getattr(work.weights, f)) for f in WEIGHT_FIELDS])
 
 
+def bench_scratch_bytes(shape: MhsaShape, cores: int = 1) -> int:
+    """One arena for every kernel variant's ``tinytx_mhsa_s8`` on ``cores`` cores: the
+    largest of their C ``tinytx_mhsa_s8_get_buffer_size``."""
+    from tinytx.core.plan.scratch import VARIANTS, KernelScratch
+
+    return max(KernelScratch(v, cores).attention(shape, None, False) for v in VARIANTS)
+
+
 def generate_sources(
-    work: MhsaWorkload, expected: np.ndarray, out_dir: Path, weights_image: bool = False
+    work: MhsaWorkload,
+    expected: np.ndarray,
+    out_dir: Path,
+    weights_image: bool = False,
+    cores: int = 1,
 ) -> list[Path]:
     """Write mhsa_bench_data.{h,c}: weights, input, expected output, params.
 
@@ -75,8 +81,8 @@ def generate_sources(
         f"#define MHSA_BENCH_E {s.embed_dim}",
         f"#define MHSA_BENCH_H {s.heads}",
         f"#define MHSA_BENCH_P {s.head_dim}",
-        # one arena for either kernel variant
-        f"#define MHSA_BENCH_SCRATCH_BYTES {max(mhsa_scratch_bytes(s), arm_mhsa_scratch_bytes(s))}",
+        f"#define MHSA_BENCH_CORES {cores}",
+        f"#define MHSA_BENCH_SCRATCH_BYTES {bench_scratch_bytes(s, cores)}",
         *(c_array_declaration(n, a).rstrip() for n, a in data.items()),
     ]
     if weights_image:

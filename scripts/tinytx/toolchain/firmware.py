@@ -225,7 +225,9 @@ def count_instructions(
     function = f"tinytx_{m.name}_run"
     prof = None
     if isinstance(runner, ProfilingRunner):
-        prof, status = runner.profile(function, [p_in, p_out, p_arena], conv.generated.calls, cpu)
+        prof, status = runner.profile(
+            function, [p_in, p_out, p_arena], conv.generated.calls, cpu, conv.generated.prologue
+        )
         instructions, cycles = prof.instructions, prof.modelled_cycles
     else:
         meas = runner.measure(function, [p_in, p_out, p_arena])
@@ -250,22 +252,26 @@ class Source:
     generated: Path | None = None  # a `tinytx convert` output directory to check
 
 
-def resolve_source(text: str, board: str | None, kernels: str | None, opts=None) -> Source:
+def resolve_source(
+    text: str, board: str | None, kernels: str | None, opts=None, cores: int | None = None
+) -> Source:
     """A sample name (``radar``), a sample directory, a `tinytx convert` output
     directory (converted again with its recorded options) or an .onnx file (converted
-    with ``opts``, a :class:`ConvertOptions`)."""
+    with ``opts``, a :class:`ConvertOptions`). ``cores``: the cores the firmware runs its
+    kernels on (the target's), which the conversion plans for."""
     from dataclasses import replace
 
     from tinytx.core.codegen.project import PROVENANCE, ConvertOptions, load_provenance
 
     path = Path(text)
-    opts = replace(opts or ConvertOptions(), board=board, kernels=kernels)
+    opts = replace(opts or ConvertOptions(), board=board, kernels=kernels, cores=cores)
     if path.is_dir() and (path / PROVENANCE).is_file():
         onnx, recorded = load_provenance(path)
         sample = onnx.parent.parent.name if onnx.parent.name == "model" else None
         if sample is not None and not (samples_dir() / sample / "src" / "main.c").is_file():
             sample = None
-        return Source(onnx, replace(recorded, board=board, kernels=kernels), sample, path)
+        again = replace(recorded, board=board, kernels=kernels, cores=cores)
+        return Source(onnx, again, sample, path)
     for cand in (samples_dir() / text, path):
         onnx = cand / "model" / "model.onnx"
         if cand.is_dir() and onnx.is_file():
@@ -313,9 +319,16 @@ def emulate(
 
     from tinytx.core.codegen.project import convert
 
-    conv = convert(source.onnx, replace(source.options, kernels=kernels))
+    cores = source.options.cores or target.cores  # type: ignore[attr-defined]
+    if cores != target.cores:
+        raise TinytxError(
+            f"{source.onnx}: planned for {cores} cores, the target {target.name} runs "
+            f"{target.cores}"
+        )
+    conv = convert(source.onnx, replace(source.options, kernels=kernels, cores=cores))
     m = conv.planned
     where = f"{source.options.board or target.name}-{kernels}" + ("-exptable" if exp_table else "")
+    where += f"-{cores}cores" if cores != 1 else ""
     root = (build_root / "run" / f"{m.name}-{where}").resolve()
     with directory_lock(root):
         gen = root / "generated"

@@ -199,6 +199,9 @@ function(tinytx_convert_model dir_var)
     if(known)
       set(board_option --board ${known})
     endif()
+    if(CONFIG_TINYTX_NUM_CORES)  # the cores the kernels run on: their scratch is planned for them
+      list(APPEND board_option --cores ${CONFIG_TINYTX_NUM_CORES})
+    endif()
     tinytx_python(convert ${arg_MODEL} -o ${dir} ${board_option}
                   --kernels ${CONFIG_TINYTX_KERNEL_VARIANT} ${arg_OPTIONS})
   endif()

@@ -51,6 +51,13 @@ def add_parser(sub: argparse._SubParsersAction, name: str, help_text: str) -> No
         help="kernel variant (default: the board's, arm on the Cortex-M4/M7 Nucleo boards)",
     )
     p.add_argument(
+        "--cores",
+        type=int,
+        metavar="N",
+        help="cores the kernels run on (CONFIG_TINYTX_NUM_CORES): the conversion plans "
+        "their scratch for N (default: the board's)",
+    )
+    p.add_argument(
         "--weights-image",
         action="store_true",
         help="read the weights from the board's weights partition (CONFIG_TINYTX_WEIGHTS_"
@@ -107,7 +114,9 @@ def _options(sample, args: argparse.Namespace, board: str | None, real_board: st
     shape = args.shape
     if shape is None and sample.name == "mhsa_bench" and real_board is not None:
         shape = kconfig_value(sample, real_board, "MHSA_BENCH_SHAPE")
-    return GenerateOptions(shape, args.seed, args.weights_image, board, args.kernels)
+    return GenerateOptions(
+        shape, args.seed, args.weights_image, board, args.kernels, getattr(args, "cores", None)
+    )
 
 
 def _generate_only(sample, args: argparse.Namespace) -> int:
@@ -193,11 +202,14 @@ def _build_zephyr(sample, args: argparse.Namespace, boards) -> int:
         shape=args.shape,
         seed=args.seed,
         extra=tuple(args.cmake_arg),
+        cores=args.cores,
     )
     if prepare_build_dir(build_dir, options, board):
         inf(f"{build_dir}: options changed since its last build: starting from scratch")
     if options.generated_dir is not None:
-        generate_options = GenerateOptions(None, None, args.weights_image, known, kernels)
+        generate_options = GenerateOptions(
+            None, None, args.weights_image, known, kernels, args.cores
+        )
         generated = generate(sample, options.generated_dir, generate_options)
         inf(generated.summary)
     elif sample.model is not None:

@@ -35,6 +35,14 @@ def add_options(p: argparse.ArgumentParser) -> None:
         "test_inputs.npz next to the model",
     )
     p.add_argument("--reserve", type=int, help="bytes of the board's RAM kept out of the arena")
+    p.add_argument(
+        "--cores",
+        type=int,
+        metavar="N",
+        help="cores the firmware runs its kernels on (tinytx_parallel_num_cores(), "
+        "1..TINYTX_PARALLEL_SERIAL_MAX_CORES): the riscv kernels' scratch is planned for N "
+        "(default: the board's or target's, else 1)",
+    )
 
 
 def add_parser(sub: argparse._SubParsersAction, name: str, help_text: str) -> None:
@@ -72,6 +80,7 @@ def options(args: argparse.Namespace):
         inputs=args.inputs,
         reserve=args.reserve,
         kernels=getattr(args, "kernels", None),
+        cores=args.cores,
     )
 
 

@@ -67,6 +67,12 @@ def add_parser(sub: argparse._SubParsersAction, name: str, help_text: str) -> No
         help="kernel variant: its scratch sizes and cost formulas, and the kernels of "
         "--measure and --verify (default: the board's)",
     )
+    p.add_argument(
+        "--cores",
+        type=int,
+        metavar="N",
+        help="cores the kernels run on, whose scratch sizes count (default: the board's)",
+    )
     p.add_argument("--all-tiles", action="store_true", help="print every tile size 1..S")
     p.add_argument("--json", metavar="FILE", help="write the plan as JSON (- for stdout)")
     p.add_argument("--plot", type=Path, metavar="PNG", help="write the memory timeline as a PNG")
@@ -140,13 +146,14 @@ def run(args: argparse.Namespace) -> int:
             raise
         from tinytx.core.codegen.model_plan import plan_model, render_text
 
-        result = plan_model(Path(target), budget, args.fwsa, args.tile, args.kernels)
+        result = plan_model(Path(target), budget, args.fwsa, args.tile, args.kernels, args.cores)
         _report(render_text(result), result, args.json)
         return 0 if result["fits"] else 1
     board = get_board(args.board)
-    from tinytx.core.codegen.project import default_kernels
+    from tinytx.core.codegen.project import default_kernels, planned_scratch
 
     kernels = args.kernels or default_kernels(args.board)
+    cores = planned_scratch(kernels, args.cores, args.board).cores
 
     def plan_with(costs: dict[int, float] | None):
         return plan_block(
@@ -160,6 +167,7 @@ def run(args: argparse.Namespace) -> int:
             args.keep_input,
             kernels=kernels,
             cpu=board.cpu,
+            cores=cores,
         )
 
     plan = plan_with(_load_costs(args.costs))

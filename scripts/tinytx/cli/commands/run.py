@@ -96,12 +96,14 @@ def run(args: argparse.Namespace) -> int:
     if profile and args.no_count:
         raise UserInputError("--profile: needs the instruction count (drop --no-count)")
     board, target = target_of(args.board, args.target)
+    target = target.with_cores(args.cores)  # the harts QEMU runs: the cores planned
     kernels = target.check_kernels(args.kernels or target.default_kernels)
     exp_table_defines(kernels, args.exp_table)  # refuses the table without the arm kernels
-    source = resolve_source(args.source, args.board, kernels, options(args))
+    source = resolve_source(args.source, args.board, kernels, options(args), target.cores)
     where = board.description if board else target.description
     table = " (softmax exp table)" if args.exp_table else ""
-    progress(f"tinytx run: {source.onnx} on {where}, {kernels} kernels{table}")
+    cores = f", {target.cores} cores" if target.cores > 1 else ""
+    progress(f"tinytx run: {source.onnx} on {where}, {kernels} kernels{table}{cores}")
     res = emulate(
         source,
         target,

@@ -4,8 +4,12 @@ straight-line kernel calls into one arena, and ``tinytx_<name>_run``.
 Stable by construction: the output depends only on the model and the plan (no dates,
 no absolute paths), so the same .onnx gives the same bytes. The kernel variant (ref,
 arm, riscv) is chosen when the firmware is built; the generated code calls the public
-kernel API only. Each scratch-using call first checks that the built variant's
-``*_get_buffer_size`` fits the planned slot.
+kernel API only. The plan is for one kernel variant's scratch sizes on a number of cores
+(``TINYTX_<NAME>_CORES``): the run function first checks that the firmware runs its kernels
+on that many cores (``tinytx_parallel_num_cores()``, else ``TINYTX_<NAME>_ERR_CORES``), and
+each scratch-using call gets its planned slice of the arena as a ``tinytx_context`` (the
+kernel refuses a slice smaller than its ``*_get_buffer_size`` for the cores it runs on with
+``TINYTX_ERR_SCRATCH``, before touching memory).
 """
 
 from __future__ import annotations
@@ -24,6 +28,9 @@ from tinytx.core.plan.planning import ModelPlan, mhsa_shape
 
 WEIGHTS_SECTION = ".rodata.tinytx_weights"
 LAYOUT_TOKEN_MAJOR = "TINYTX_LAYOUT_TOKEN_MAJOR"
+#: The run function's status when the firmware runs another number of cores than planned
+#: (a model status of its own, below every tinytx_status).
+ERR_CORES = -16
 
 
 _CALLED = re.compile(r"\b(tinytx_\w+)\(")
@@ -33,7 +40,7 @@ _CALLED = re.compile(r"\b(tinytx_\w+)\(")
 class KernelCall:
     """One layer of the schedule as ``tinytx_<name>_run`` executes it: the op's name, its
     kernel, its MACs, and every C function the run function calls for it, in call order
-    (a scratch check's ``*_get_buffer_size``, then the kernel, once per image in a loop).
+    (the kernel, once per image in a loop).
     The profiler (:mod:`tinytx.toolchain.bench.profile`) attributes instructions with it."""
 
     layer: str
@@ -43,11 +50,26 @@ class KernelCall:
 
 
 @dataclass(frozen=True)
+class ScratchSlot:
+    """A kernel call's planned scratch: ``size`` bytes at ``arena + offset``, passed to the
+    kernel as the ``tinytx_context`` named ``name``."""
+
+    name: str
+    offset: int
+    size: int
+
+    def declaration(self) -> str:
+        return f"const tinytx_context {self.name} = {{arena + {self.offset}, {self.size}}};"
+
+
+@dataclass(frozen=True)
 class GeneratedModel:
     name: str
     header: str
     source: str
     calls: tuple[KernelCall, ...] = ()  # the run function's kernel calls, in order
+    # what the run function calls before the first layer (its check of the cores)
+    prologue: tuple[str, ...] = ("tinytx_parallel_num_cores",)
 
     def write(self, out_dir: Path) -> tuple[Path, Path]:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -94,6 +116,7 @@ class _Emitter:
         self.body: list[str] = []
         self.loops = False
         self.calls: list[KernelCall] = []
+        self.cores = f"TINYTX_{self.upper}_CORES"
 
     # -- pointers
     def ptr(self, tensor: str, const: bool) -> str:
@@ -125,39 +148,32 @@ class _Emitter:
         self.structs.append(f"static const {ctype} {name} = {init};")
         return name
 
-    @property
-    def num_cores(self) -> int:
-        """The num_cores of the emitted *_get_buffer_size checks: the cores the plan was
-        made for (1 unless the plan says otherwise); the kernels themselves check their
-        scratch against the cores they really run on."""
-        return int(getattr(self.plan, "num_cores", 1))
-
-    def scratch(self, op: ir.Op) -> tuple[str, int]:
-        """The kernel's scratch argument (a ``const tinytx_context *``: its planned slot
-        and size, NULL without one) and the planned bytes."""
+    def scratch(self, op: ir.Op) -> ScratchSlot | None:
+        """The op's planned scratch (None: none planned)."""
         if op.name not in self.plan.scratch:
-            return "NULL", 0
+            return None
         off, size = self.plan.scratch[op.name]
-        return f"&(tinytx_context){{(void *)(arena + {off}), {size}}}", size
+        return ScratchSlot(f"{op.name}_ctx", off, size) if size > 0 else None
 
-    def call(self, op: ir.Op, text: str, need: str | None = None, planned: int = 0) -> None:
+    def context(self, slot: ScratchSlot | None) -> str:
+        """The kernel's scratch argument (NULL: none planned)."""
+        return "NULL" if slot is None else f"&{slot.name}"
+
+    def call(self, op: ir.Op, text: str, slot: ScratchSlot | None = None) -> None:
         t_in = ", ".join(f"{n} {list(self.model.tensors[n].shape)}" for n in op.inputs)
         t_out = self.model.tensors[op.output]
         self.body.append(f"\t/* {op.name}: {comment_text(op.source)} */")
         self.body.append(f"\t/* {t_in} -> {op.output} {list(t_out.shape)} */")
-        if need is not None:
-            self.body.append(f"\tif ({need} > {planned}) {{")
-            self.body.append(
-                "\t\treturn TINYTX_ERR_DIMS; /* the built kernels need more scratch */"
-            )
-            self.body.append("\t}")
+        if slot is not None:
+            self.body.append(f"\t/* scratch: {slot.size} bytes at arena + {slot.offset}, the "
+                             f"C size for {self.cores} cores */")  # fmt: skip
+            self.body.append(f"\t{slot.declaration()}")
         for line in text.splitlines():
             self.body.append("\t" + line)
-        called = _CALLED.findall(need or "")
         kernel = _CALLED.findall(text)[0]
         times = self.images(op) if text.startswith("for (") else 1
         macs = ir.op_macs(self.model, op)
-        self.calls.append(KernelCall(op.name, kernel, macs, (*called, *[kernel] * times)))
+        self.calls.append(KernelCall(op.name, kernel, macs, (kernel,) * times))
         if not text.startswith("for ("):  # a loop checks each call itself
             self.body.append("\tif (st != TINYTX_OK) {")
             self.body.append("\t\treturn st;")
@@ -184,13 +200,13 @@ class _Emitter:
                 f"{self.channels(op, op.rq)}}}",
             )
             w, b = self.array(op, "w", op.weight), self.array(op, "b", op.bias)
-            scratch, planned = self.scratch(op)
-            if planned == 0:  # no scratch planned: the scratch-free kernel
+            slot = self.scratch(op)
+            if slot is None:  # no scratch planned: the scratch-free kernel
                 self.call(op, f"st = tinytx_linear_s8(&{dims}, &{par}, {x}, {w}, {b}, {y});")
             else:
-                call = f"st = tinytx_linear_buf_s8(&{dims}, &{par}, {x}, {w}, {b}, {y}, {scratch});"
-                need = f"tinytx_linear_buf_s8_get_buffer_size(&{dims}, {self.num_cores})"
-                self.call(op, call, need, planned)
+                ctx = self.context(slot)
+                call = f"st = tinytx_linear_buf_s8(&{dims}, &{par}, {x}, {w}, {b}, {y}, {ctx});"
+                self.call(op, call, slot)
         elif isinstance(op, ir.Mhsa):
             self.mhsa(op, x, y)
         elif isinstance(op, ir.LayerNorm):
@@ -249,7 +265,8 @@ class _Emitter:
             f"{op.name}_dims",
             f"{{{sh.seq_len}, {sh.embed_dim}, {sh.heads}, {sh.head_dim}}}",
         )
-        scratch, planned = self.scratch(op)
+        slot = self.scratch(op)
+        ctx = self.context(slot)
         tile = f"{op.tile}, " if op.variant == "dft" else ""
         kind = "fwsa" if op.fwsa is not None else "mhsa"
         func = f"tinytx_{kind}_dft_s8" if op.variant == "dft" else f"tinytx_{kind}_s8"
@@ -272,9 +289,8 @@ class _Emitter:
             f"tinytx_{kind}_weights", f"{op.name}_weights", "{" + ", ".join(names) + "}"
         )
         par = self.struct(f"tinytx_{kind}_params", f"{op.name}_params", "{" + rqs + "}")
-        need = f"{func}_get_buffer_size(&{dims}, {tile}{self.num_cores})"
-        call = f"st = {func}(&{dims}, {tile}&{par}, &{wts}, {x}, {y}, {scratch});"
-        self.call(op, call, need, planned)
+        call = f"st = {func}(&{dims}, {tile}&{par}, &{wts}, {x}, {y}, {ctx});"
+        self.call(op, call, slot)
 
     def images(self, op: ir.Op) -> int:
         return self.model.tensors[op.inputs[0]].shape[0]
@@ -322,10 +338,10 @@ class _Emitter:
             call = f"st = tinytx_depthwise_conv2d_s8(&{dims}, &{par}, {x}@IN, {w}, {b}, {y}@OUT);"
             self.call(op, self._per_image(op, call))
             return
-        scratch, planned = self.scratch(op)
-        call = f"st = tinytx_conv2d_s8(&{dims}, &{par}, {x}@IN, {w}, {b}, {y}@OUT, {scratch});"
-        need = f"tinytx_conv2d_s8_get_buffer_size(&{dims}, {self.num_cores})"
-        self.call(op, self._per_image(op, call), need, planned)
+        slot = self.scratch(op)
+        ctx = self.context(slot)
+        call = f"st = tinytx_conv2d_s8(&{dims}, &{par}, {x}@IN, {w}, {b}, {y}@OUT, {ctx});"
+        self.call(op, self._per_image(op, call), slot)
 
     def pool(self, op: ir.MaxPool | ir.AvgPool) -> None:
         t = self.model.tensors
@@ -397,6 +413,10 @@ def generate(plan: ModelPlan, source_name: str = "model.onnx") -> GeneratedModel
         "",
         f"#define TINYTX_{up}_ARENA_SIZE {plan.arena_bytes}",
         f"#define TINYTX_{up}_ARENA_ALIGN 4",
+        "/* the cores the plan is for: the firmware's tinytx_parallel_num_cores() */",
+        f"#define TINYTX_{up}_CORES {plan.cores}",
+        "/* run's status when the firmware runs its kernels on another number of cores */",
+        f"#define TINYTX_{up}_ERR_CORES ({ERR_CORES})",
         f"#define TINYTX_{up}_INPUT_SIZE {t_in.size}",
         f"#define TINYTX_{up}_OUTPUT_SIZE {t_out.size}",
         f"#define TINYTX_{up}_INPUT_SCALE {_float(t_in.scale)}",
@@ -410,7 +430,8 @@ def generate(plan: ModelPlan, source_name: str = "model.onnx") -> GeneratedModel
         "/*",
         f" * Runs the model: in holds TINYTX_{up}_INPUT_SIZE int8 values, out receives",
         f" * TINYTX_{up}_OUTPUT_SIZE; arena is TINYTX_{up}_ARENA_SIZE bytes, 4-byte aligned,",
-        " * and must not overlap in or out. Returns TINYTX_OK (0) or a negative tinytx_status.",
+        " * and must not overlap in or out. Returns TINYTX_OK (0), a negative tinytx_status, or",
+        f" * TINYTX_{up}_ERR_CORES when tinytx_parallel_num_cores() is not TINYTX_{up}_CORES.",
         " */",
         f"int tinytx_{m.name}_run(const int8_t *in, int8_t *out, uint8_t *arena);",
         "",
@@ -426,6 +447,7 @@ def generate(plan: ModelPlan, source_name: str = "model.onnx") -> GeneratedModel
         "#include <stdint.h>",
         "",
         '#include "model.h"',
+        '#include "tinytx/parallel.h"',
         '#include "tinytx/tinytx.h"',
         "",
         f"/* Weights and biases (section {WEIGHTS_SECTION}). */",
@@ -440,6 +462,10 @@ def generate(plan: ModelPlan, source_name: str = "model.onnx") -> GeneratedModel
         "",
         "\tif (in == NULL || out == NULL || arena == NULL) {",
         "\t\treturn TINYTX_ERR_NULL;",
+        "\t}",
+        "\t/* the scratch sizes were planned for this many cores */",
+        f"\tif (tinytx_parallel_num_cores() != TINYTX_{up}_CORES) {{",
+        f"\t\treturn TINYTX_{up}_ERR_CORES;",
         "\t}",
         *e.body,
         "\treturn TINYTX_OK;",

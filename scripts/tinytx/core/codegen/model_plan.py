@@ -22,16 +22,18 @@ def plan_model(
     fwsa_mode: str,
     tile_rows: int | None,
     kernels: str | None = None,
+    cores: int | None = None,
 ) -> dict:
-    """Plan a whole model; returns the JSON object ``tinytx plan`` prints."""
-    from tinytx.core.codegen.project import board_cpu, default_kernels, plan_json
+    """Plan a whole model; returns the JSON object ``tinytx plan`` prints (``cores``:
+    default, the board's)."""
+    from tinytx.core.codegen.project import board_cpu, default_cores, default_kernels, plan_json
 
     if not path.is_file():
         raise UserInputError(f"{path}: no such model file")
     variant = kernels or default_kernels(budget.board)
     return plan_json(
         path, budget.budget, budget.describe(), fwsa_mode, tile_rows, variant,
-        board_cpu(budget.board),
+        board_cpu(budget.board), default_cores(budget.board) if cores is None else cores,
     )  # fmt: skip
 
 
@@ -40,7 +42,8 @@ def render_text(result: dict) -> str:
     lines = [
         f"model {result['name']} ({result['model']}): {result['kernel_calls']} kernel calls, "
         f"{result['macs']:,} MACs, weights {result['weight_bytes']:,} bytes, "
-        f"'{result['kernels']}' kernels",
+        f"'{result['kernels']}' kernels on {result['cores']} core"
+        + ("s" if result["cores"] > 1 else ""),
         f"RAM budget: {result['budget']}",
         f"whole-model arena, every attention block layer-wise: "
         f"{result['layerwise_peak_bytes']:,} bytes",

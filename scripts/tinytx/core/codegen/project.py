@@ -48,6 +48,7 @@ class ConvertOptions:
     inputs: Path | None = None  # default: test_inputs.npz next to the model
     reserve: int | None = None
     kernels: str | None = None  # scratch sizes planned for this variant (default: the board's)
+    cores: int | None = None  # ... and this many cores (default: the board's, else 1)
 
     def as_json(self) -> dict:
         d = dict(self.__dict__)
@@ -82,7 +83,11 @@ class Conversion:
             files["test_data.c"] = tc
             files["test_data.h"] = th
         files["plan.txt"] = "\n".join(self.summary()) + "\n"
-        record = {"onnx": str(self.onnx.resolve()), "options": self.options.as_json()}
+        record = {
+            "onnx": str(self.onnx.resolve()),
+            "options": self.options.as_json(),
+            "planned": {"kernels": self.plan.kernels, "cores": self.plan.cores},
+        }
         files[PROVENANCE] = json.dumps(record, indent=2) + "\n"
         return files
 
@@ -106,13 +111,35 @@ def is_conversion_output(directory: Path) -> bool:
 
 def default_kernels(board_name: str | None) -> str:
     """The kernel variant a board's firmware is built with by default (its scratch sizes
-    are the ones planned): the DSP kernels on Cortex-M4/M7, the reference ones elsewhere."""
+    are the ones planned): the DSP kernels on Cortex-M4/M7, the multi-core ones on a RISC-V
+    board of several cores (GAP9's cluster), the reference ones elsewhere."""
     if board_name is None:
         return "ref"
     from tinytx.core.boards import get_board
 
-    cpu = get_board(board_name).cpu or ""
-    return "arm" if cpu in ("cortex-m4", "cortex-m7") else "ref"
+    board = get_board(board_name)
+    if (board.cpu or "") in ("cortex-m4", "cortex-m7"):
+        return "arm"
+    return "riscv" if board.arch == "riscv" and board.cores > 1 else "ref"
+
+
+def default_cores(board_name: str | None) -> int:
+    """The cores a board's firmware runs its kernels on (boards.yaml ``cores``; 1 without a
+    board)."""
+    if board_name is None:
+        return 1
+    from tinytx.core.boards import get_board
+
+    return get_board(board_name).cores
+
+
+def planned_scratch(kernels: str, cores: int | None, board_name: str | None) -> KernelScratch:
+    """The scratch sizes to plan: ``kernels`` on ``cores`` (default: the board's), checked
+    against the kernels' limit (``--cores``)."""
+    from tinytx.core.targets import check_cores
+
+    n = default_cores(board_name) if cores is None else check_cores(cores, "--cores")
+    return KernelScratch(kernels, n)
 
 
 def board_cpu(board_name: str | None) -> str | None:
@@ -180,7 +207,7 @@ def convert(onnx_path: Path, opts: ConvertOptions) -> Conversion:
     model = load_onnx(onnx_path, opts.name)
     budget, budget_text, flash = _budget(opts)
     kernels = opts.kernels or default_kernels(opts.board)
-    scratch = KernelScratch(kernels)
+    scratch = planned_scratch(kernels, opts.cores, opts.board)
     plan = _plan(
         model, onnx_path, opts.fwsa, opts.calibration, budget, budget_text, opts.mhsa,
         opts.tile, kernels=kernels, scratch=scratch, cpu=board_cpu(opts.board),
@@ -221,6 +248,7 @@ def load_provenance(out_dir: Path) -> tuple[Path, ConvertOptions]:
             inputs=Path(o["inputs"]) if o.get("inputs") else None,
             reserve=o.get("reserve"),
             kernels=o.get("kernels"),
+            cores=o.get("cores"),
         )
         return Path(record["onnx"]), opts
     except (OSError, ValueError, KeyError, TypeError) as exc:
@@ -235,13 +263,14 @@ def plan_json(
     tile: int | None = None,
     kernels: str = "ref",
     cpu: str | None = None,
+    cores: int | None = None,
 ) -> dict:
     """The plan of a whole ONNX model as JSON-ready data (``tinytx plan <model.onnx>``), the
     same plan ``tinytx convert`` generates code from (with ``calibration.npz`` next to the
     model as its FWSA calibration inputs, when there is one), with the layer-wise and the
     depth-first arenas of the whole model next to it (the keys of ``tinytx plan --shape``)."""
     model = load_onnx(Path(path))
-    scratch = KernelScratch(kernels)
+    scratch = planned_scratch(kernels, cores, None)
 
     def planned(mhsa: str, tile_rows: int | None) -> ModelPlan:
         return _plan(
@@ -288,6 +317,7 @@ def plan_json(
         "decisions": plan.describe(),
         "notes": list(plan.notes),
         "kernels": kernels,
+        "cores": plan.cores,
         "schedule": None
         if plan.choice is None
         else {

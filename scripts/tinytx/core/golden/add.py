@@ -17,10 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from tinytx.core.golden.limits import kernel_limits
 from tinytx.core.golden.quant import INT8_MAX, INT8_MIN, round_shift
-
-ADD_MULTIPLIER_MAX = 1 << 22
-ADD_SHIFT_MAX = 31
 
 
 @dataclass(frozen=True)
@@ -35,10 +33,11 @@ class AddParams:
 
     def __post_init__(self) -> None:
         for name, m in (("m_a", self.m_a), ("m_b", self.m_b)):
-            if not 0 <= m <= ADD_MULTIPLIER_MAX:
+            if not 0 <= m <= kernel_limits().add_multiplier_max:
                 raise ValueError(f"{name}: {m} outside [0, 2**22]")
-        if not 1 <= self.shift <= ADD_SHIFT_MAX:
-            raise ValueError(f"shift: {self.shift} outside [1, {ADD_SHIFT_MAX}]")
+        top = kernel_limits().add_shift_max
+        if not 1 <= self.shift <= top:
+            raise ValueError(f"shift: {self.shift} outside [1, {top}]")
         if not INT8_MIN <= self.act_min <= self.act_max <= INT8_MAX:
             raise ValueError(f"act_min/act_max: {self.act_min}, {self.act_max} not a valid range")
         if not INT8_MIN <= self.zero_point <= INT8_MAX:
@@ -63,7 +62,8 @@ def add_params(
             raise ValueError(f"{name}: must be a positive finite scale, got {v!r}")
     big = max(s_a, s_b) / s_y
     # Largest shift that keeps the bigger multiplier <= 2**22.
-    shift = min(ADD_SHIFT_MAX, math.floor(math.log2(ADD_MULTIPLIER_MAX / big)))
+    lim = kernel_limits()
+    shift = min(lim.add_shift_max, math.floor(math.log2(lim.add_multiplier_max / big)))
     if shift < 1:
         raise ValueError(f"s_y: output scale {s_y!r} is too small for inputs {s_a!r}, {s_b!r}")
     while True:

@@ -35,9 +35,10 @@ Shapes and conventions:
 - A 1-D convolution over a sequence of length L is this operator with ``H = 1``
   (``x [1][L][C]``, kernel ``1 x K``).
 
-Limits (as the linear layer): ``KH * KW * C_in <= MAX_K = 65535`` and
-``|bias| <= 2**30``, so ``|acc| < 2**31`` (exact int32 accumulation);
-each dimension of ``x``, the kernel, stride and padding <= ``MAX_DIM``.
+Limits (as the linear layer, :func:`tinytx.core.golden.limits.kernel_limits`):
+``KH * KW * C_in <= TINYTX_MAX_REDUCTION`` and ``|bias| <= TINYTX_BIAS_BOUND``, so
+``|acc| < 2**31`` (exact int32 accumulation); each dimension of ``x``, the kernel, stride
+and padding <= ``TINYTX_MAX_DIM``.
 """
 
 from __future__ import annotations
@@ -46,16 +47,15 @@ import dataclasses
 
 import numpy as np
 
-from tinytx.core.golden.linear import BIAS_BOUND, MAX_K
+from tinytx.core.golden.limits import kernel_limits
 from tinytx.core.golden.quant import INT8_MAX, INT8_MIN, AnyRequant, as_int8, as_int32, requantize
-
-MAX_DIM = 32767  # any image side, kernel side, stride or pad
 
 
 def _pair(value: tuple[int, int], name: str, lo: int) -> tuple[int, int]:
     v = tuple(int(a) for a in value)
-    if len(v) != 2 or any(not lo <= a <= MAX_DIM for a in v):
-        raise ValueError(f"{name}: expected two integers in [{lo}, {MAX_DIM}], got {value!r}")
+    top = kernel_limits().max_dim
+    if len(v) != 2 or any(not lo <= a <= top for a in v):
+        raise ValueError(f"{name}: expected two integers in [{lo}, {top}], got {value!r}")
     return v[0], v[1]
 
 
@@ -69,13 +69,15 @@ def check_window(
     kh, kw = _pair(kernel, "kernel", 1)
     sh, sw = _pair(stride, "stride", 1)
     pads = tuple(int(p) for p in padding)
-    if len(pads) != 4 or any(not 0 <= p <= MAX_DIM for p in pads):
+    top = kernel_limits().max_dim
+    if len(pads) != 4 or any(not 0 <= p <= top for p in pads):
         raise ValueError(
-            f"padding: expected (top, left, bottom, right) in [0, {MAX_DIM}], got {padding!r}"
+            f"padding: expected (top, left, bottom, right) in [0, {top}], got {padding!r}"
         )
     h, w = x_shape[0], x_shape[1]
-    if h > MAX_DIM or w > MAX_DIM:
-        raise ValueError(f"x: image {h}x{w} exceeds {MAX_DIM} on a side")
+    top = kernel_limits().max_dim
+    if h > top or w > top:
+        raise ValueError(f"x: image {h}x{w} exceeds {top} on a side")
     top, left, bottom, right = pads
     if h + top + bottom < kh or w + left + right < kw:
         raise ValueError(
@@ -152,14 +154,16 @@ def conv2d_acc(
     if cin != x.shape[2]:
         raise ValueError(f"w: has {cin} input channels, x has {x.shape[2]}")
     taps = kh * kw * (1 if depthwise else cin)
-    if taps > MAX_K:
-        raise ValueError(f"w: reduction of {taps} taps exceeds the limit {MAX_K}")
+    if taps > kernel_limits().max_reduction:
+        raise ValueError(
+            f"w: reduction of {taps} taps exceeds the limit {kernel_limits().max_reduction}"
+        )
     check_window(x.shape, (kh, kw), stride, padding)
     if not INT8_MIN <= int(pad_value) <= INT8_MAX:
         raise ValueError(f"pad_value: {pad_value} outside [-128, 127]")
     acc = _correlate(x, w, stride, padding, depthwise, np.int64, int(pad_value))
     if bias is not None:
-        acc += as_int32(bias, "bias", (cout,), BIAS_BOUND).astype(np.int64)
+        acc += as_int32(bias, "bias", (cout,), kernel_limits().bias_bound).astype(np.int64)
     return acc
 
 

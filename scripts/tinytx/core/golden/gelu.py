@@ -26,11 +26,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from tinytx.core.golden.limits import kernel_limits
 from tinytx.core.golden.quant import Requant, quantize_multiplier, requantize
 
 ERF_A = 0.2888
 ERF_CLIP = 1.769
-Q_ONE_LIMIT = 1 << 22
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,7 @@ class GeluParams:
 
 
 def check_gelu(q_clip: int, q_one: int) -> None:
-    if not 1 <= q_one < Q_ONE_LIMIT:
+    if not 1 <= q_one < kernel_limits().gelu_q_one_limit:
         raise ValueError(f"q_one: {q_one} outside [1, 2**22): input scale too small or too large")
     if not 1 <= q_clip or q_clip * q_clip > q_one:
         raise ValueError(f"q_clip: {q_clip} must be >= 1 with q_clip**2 <= q_one ({q_one})")

@@ -32,6 +32,7 @@ import math
 
 import numpy as np
 
+from tinytx.core.golden.limits import kernel_limits
 from tinytx.core.golden.quant import (
     INT32_MAX,
     INT32_MIN,
@@ -42,7 +43,6 @@ from tinytx.core.golden.quant import (
     requantize,
 )
 
-MAX_E = 4096
 NORM_FRAC_BITS = 7
 VAR_FRAC_BITS = 16
 UINT32_MAX = (1 << 32) - 1
@@ -63,8 +63,9 @@ def layernorm_s8(
 ) -> np.ndarray:
     x = as_int8(x, "x", 2)
     e = x.shape[1]
-    if e > MAX_E:
-        raise ValueError(f"x: {e} features exceed the LayerNorm limit {MAX_E}")
+    top = kernel_limits().layernorm_max_features
+    if e > top:
+        raise ValueError(f"x: {e} features exceed the LayerNorm limit {top}")
     gamma = as_int8(gamma, "gamma", 1)
     if gamma.shape != (e,):
         raise ValueError(f"gamma: expected shape ({e},), got {gamma.shape}")

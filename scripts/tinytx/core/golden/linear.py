@@ -23,10 +23,8 @@ import enum
 
 import numpy as np
 
+from tinytx.core.golden.limits import kernel_limits
 from tinytx.core.golden.quant import AnyRequant, as_int8, as_int32, requantize
-
-MAX_K = 65535  # keeps |acc| < 2**31 with |bias| <= 2**30
-BIAS_BOUND = 1 << 30
 
 
 class Layout(enum.IntEnum):
@@ -41,11 +39,12 @@ def linear_acc(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None) -> np.ndar
     w = as_int8(w, "w", 2)
     if w.shape[1] != x.shape[1]:
         raise ValueError(f"w: has {w.shape[1]} input features, x has {x.shape[1]}")
-    if x.shape[1] > MAX_K:
-        raise ValueError(f"x: {x.shape[1]} input features exceed the limit {MAX_K}")
+    top = kernel_limits().max_reduction  # keeps |acc| < 2**31 with the largest bias
+    if x.shape[1] > top:
+        raise ValueError(f"x: {x.shape[1]} input features exceed the limit {top}")
     acc = x.astype(np.int64) @ w.astype(np.int64).T
     if bias is not None:
-        acc += as_int32(bias, "bias", (w.shape[0],), BIAS_BOUND).astype(np.int64)
+        acc += as_int32(bias, "bias", (w.shape[0],), kernel_limits().bias_bound).astype(np.int64)
     return acc
 
 
@@ -103,8 +102,11 @@ def fold_bias_depthwise(
 def _folded(bias: np.ndarray | None, sums: np.ndarray, z_x: int, name: str) -> np.ndarray:
     b = np.zeros(sums.shape, np.int64) if bias is None else np.asarray(bias, np.int64)
     folded = b - np.int64(z_x) * sums
-    if folded.size and int(np.abs(folded).max()) > BIAS_BOUND:
-        raise ValueError(f"{name}: folding the input zero point {z_x} gives a bias beyond +/-2**30")
+    if folded.size and int(np.abs(folded).max()) > kernel_limits().bias_bound:
+        raise ValueError(
+            f"{name}: folding the input zero point {z_x} gives a bias beyond "
+            f"+/-{kernel_limits().bias_bound} (TINYTX_BIAS_BOUND)"
+        )
     return folded.astype(np.int32)
 
 

@@ -41,7 +41,8 @@ positions are real zeros in both count modes. The output zero point is
 ``rq.zero_point``, added after the division (average pooling) or by the
 requantization (token mean).
 
-Limits: ``KH * KW <= 65535`` and ``S <= 65535`` keep every sum below ``2**23``.
+Limits: ``KH * KW`` and ``S`` at most ``TINYTX_MAX_REDUCTION`` (65535) keep every sum below
+``2**23``.
 """
 
 from __future__ import annotations
@@ -49,9 +50,8 @@ from __future__ import annotations
 import numpy as np
 
 from tinytx.core.golden.conv import check_window, windows
+from tinytx.core.golden.limits import kernel_limits
 from tinytx.core.golden.quant import Requant, as_int8, requantize
-
-MAX_WINDOW = 65535  # KH * KW of a pool, S of a token mean
 
 
 def _check_pool(
@@ -63,8 +63,9 @@ def _check_pool(
     x = as_int8(x, "x", 3)
     check_window(x.shape, kernel, stride, padding)
     kh, kw = (int(k) for k in kernel)
-    if kh * kw > MAX_WINDOW:
-        raise ValueError(f"kernel: {kh}x{kw} window exceeds {MAX_WINDOW} elements")
+    top = kernel_limits().max_reduction
+    if kh * kw > top:
+        raise ValueError(f"kernel: {kh}x{kw} window exceeds {top} elements")
     top, left, bottom, right = (int(p) for p in padding)
     if max(top, bottom) >= kh or max(left, right) >= kw:
         raise ValueError(f"padding: {tuple(padding)} must be smaller than the {kh}x{kw} kernel")
@@ -128,8 +129,9 @@ def _check_zero_point(z: int) -> None:
 def mean_rows_s8(x: np.ndarray, rq: Requant, input_zero_point: int = 0) -> np.ndarray:
     """int8 ``[S][E] -> [E]``: requantized column sums (``rq`` includes the 1/S)."""
     x = as_int8(x, "x", 2)
-    if x.shape[0] > MAX_WINDOW:
-        raise ValueError(f"x: {x.shape[0]} rows exceed the limit {MAX_WINDOW}")
+    top = kernel_limits().max_reduction
+    if x.shape[0] > top:
+        raise ValueError(f"x: {x.shape[0]} rows exceed the limit {top}")
     _check_zero_point(input_zero_point)
     total = x.astype(np.int64).sum(axis=0) - x.shape[0] * int(input_zero_point)
     return requantize(total, rq)

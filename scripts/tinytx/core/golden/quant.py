@@ -25,13 +25,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from tinytx.core.golden.limits import kernel_limits
+
 INT8_MIN = -128
 INT8_MAX = 127
 INT32_MIN = -(1 << 31)
 INT32_MAX = (1 << 31) - 1
 MULTIPLIER_MAX = (1 << 31) - 1
 SHIFT_MIN = 1
-SHIFT_MAX = 62
 
 
 @dataclass(frozen=True)
@@ -120,15 +121,17 @@ def check_clamp(act_min: int, act_max: int, zero_point: int, name: str) -> None:
 def check_multiplier(multiplier: int, shift: int, name: str) -> None:
     if not 0 <= int(multiplier) <= MULTIPLIER_MAX:
         raise ValueError(f"{name}: multiplier={multiplier} outside [0, 2**31 - 1]")
-    if not SHIFT_MIN <= int(shift) <= SHIFT_MAX:
-        raise ValueError(f"{name}: shift={shift} outside [{SHIFT_MIN}, {SHIFT_MAX}]")
+    top = kernel_limits().requant_shift_max
+    if not SHIFT_MIN <= int(shift) <= top:
+        raise ValueError(f"{name}: shift={shift} outside [{SHIFT_MIN}, {top}]")
 
 
 def quantize_multiplier(real: float, name: str = "scale") -> tuple[int, int]:
     """Return ``(m, s)`` with ``m / 2**s`` the closest such value to ``real``.
 
     ``m`` is normalized into ``[2**30, 2**31)`` so it keeps 31 significant bits; for
-    factors below ``2**-32`` the shift saturates at 62 and ``m`` loses bits.
+    factors below ``2**-32`` the shift saturates at the largest (TINYTX_REQUANT_SHIFT_MAX)
+    and ``m`` loses bits.
     """
     if isinstance(real, bool) or not isinstance(real, numbers.Real):
         raise ValueError(f"{name}: must be a real number, got {real!r}")
@@ -146,9 +149,10 @@ def quantize_multiplier(real: float, name: str = "scale") -> tuple[int, int]:
     s = 31 - exp
     if s < SHIFT_MIN:
         raise ValueError(f"{name}: {real!r} is too large for a requantization factor (max 2**30)")
-    if s > SHIFT_MAX:
-        m = (m + (1 << (s - SHIFT_MAX - 1))) >> (s - SHIFT_MAX)
-        s = SHIFT_MAX
+    top = kernel_limits().requant_shift_max
+    if s > top:
+        m = (m + (1 << (s - top - 1))) >> (s - top)
+        s = top
         if m == 0:
             raise ValueError(f"{name}: {real!r} is too small for a requantization factor")
     return m, s

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tinytx.core.golden.linear import MAX_K
+from tinytx.core.golden.limits import kernel_limits
 from tinytx.core.golden.quant import INT32_MAX, Requant, as_int8, quantize_multiplier, round_shift
 
 LOGIT_FRAC_BITS = 10
@@ -34,7 +34,6 @@ EXP_C_Q = 1006164  # floor(0.344 / 0.3585 * 2**20)
 EXP_SCALE = 0.3585 / float(1 << 20)
 EXP_Z_MAX = 30
 LOGIT_MIN = -(EXP_Z_MAX + 1) * LN2_Q  # below this i_exp is 0; kernels clamp here
-MAX_KV = 1024  # keeps the uint32 row sum from overflowing: 1024 * i_exp(0) < 2**32
 PROB_ONE = 256
 
 
@@ -56,8 +55,9 @@ def softmax_rows(scores: np.ndarray, rq: Requant) -> np.ndarray:
     scores = np.asarray(scores, dtype=np.int64)
     if scores.size and np.abs(scores).max() > INT32_MAX:
         raise ValueError("scores: outside int32 (head dimension too large?)")
-    if scores.shape[-1] > MAX_KV:
-        raise ValueError(f"k: {scores.shape[-1]} keys exceed the softmax limit {MAX_KV}")
+    top = kernel_limits().softmax_max_kv  # keeps the uint32 row sum exact
+    if scores.shape[-1] > top:
+        raise ValueError(f"k: {scores.shape[-1]} keys exceed the softmax limit {top}")
     diff = scores - scores.max(axis=-1, keepdims=True)
     x = np.maximum(round_shift(diff * np.int64(rq.multiplier), rq.shift), LOGIT_MIN)
     e = i_exp(x)
@@ -74,8 +74,9 @@ def qk_scores(q: np.ndarray, k: np.ndarray) -> np.ndarray:
         raise ValueError(f"k: has {k.shape[0]} heads, q has {q.shape[0]} (expected equal or 1)")
     if k.shape[2] != q.shape[2]:
         raise ValueError(f"k: head dimension {k.shape[2]} differs from q's {q.shape[2]}")
-    if q.shape[2] > MAX_K:
-        raise ValueError(f"q: head dimension {q.shape[2]} exceeds the limit {MAX_K}")
+    top = kernel_limits().max_reduction
+    if q.shape[2] > top:
+        raise ValueError(f"q: head dimension {q.shape[2]} exceeds the limit {top}")
     return q.astype(np.int64) @ k.astype(np.int64).transpose(0, 2, 1)
 
 

@@ -4,6 +4,9 @@
   execution order, graph inputs and outputs), independent of any model format;
 - :mod:`tinytx.core.plan.arena`: lifetimes and offset assignment into one arena
   (:func:`~tinytx.core.plan.arena.plan_arena`);
+- :mod:`tinytx.core.plan.scratch`: every kernel call's scratch size and the attention
+  scratch layouts, asked from the C (:mod:`tinytx.core.kernel_abi`) for a kernel variant
+  and the cores the firmware runs it on;
 - :mod:`tinytx.core.plan.mhsa`: the MHSA schedules (layer-wise, depth-first tiled), their
   closed-form peaks for every tile size, and the choice of the tile size for a RAM budget;
 - :mod:`tinytx.core.plan.fwsa`: the fused-weight attention decision and weight fusion;

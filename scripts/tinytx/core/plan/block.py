@@ -54,6 +54,11 @@ class BlockPlan:
     keep_input: bool
     decision: Choice  # the schedule chosen among every candidate
     kernels: str = "ref"
+    cores: int = 1  # the cores the kernels' scratch is sized for
+
+    @property
+    def scratch(self) -> KernelScratch:
+        return KernelScratch(self.kernels, self.cores)
 
     @property
     def schedule(self) -> str:
@@ -101,13 +106,15 @@ def plan_block(
     accuracy: bool = True,
     kernels: str = "ref",
     cpu: str | None = None,
+    cores: int = 1,
 ) -> BlockPlan:
-    """``kernels``/``cpu``: the kernel variant whose scratch sizes count and the core whose
-    cost formulas price the schedules (:func:`tinytx.core.plan.costs.table_for`)."""
+    """``kernels``/``cores``/``cpu``: the kernel variant and core count whose scratch sizes
+    count and the core whose cost formulas price the schedules
+    (:func:`tinytx.core.plan.costs.table_for`)."""
     decision = decide_fwsa(shape, fwsa_mode)
     if tile_rows is not None:
         check_tile(shape, tile_rows)
-    scratch = KernelScratch(kernels)
+    scratch = KernelScratch(kernels, cores)
     table = table_for(cpu, kernels)
     options = (True,) if fwsa_mode == "on" else (False, True) if decision.fuse else (False,)
     picked = choose_schedule(
@@ -132,7 +139,7 @@ def plan_block(
     x = dft_pick.tile or shape.seq_len
     arenas = choose_tile(
         shape, budget.budget, fused=fused, keep_input=keep_input, align=budget.align,
-        kernels=kernels,
+        scratch=scratch,
     ).arenas  # fmt: skip
     if tile_rows is not None:
         why = "given with --tile"
@@ -143,7 +150,7 @@ def plan_block(
     else:
         why = "no tile fits: the smallest DFT arena"
     choice = TileChoice(
-        x, arenas[x], dft_peak(shape, x, fused, kernels), arenas[x] <= budget.budget, budget.budget,
+        x, arenas[x], dft_peak(shape, x, fused, scratch), arenas[x] <= budget.budget, budget.budget,
         why, arenas,
     )  # fmt: skip
     return BlockPlan(
@@ -153,13 +160,14 @@ def plan_block(
         flash_bytes=flash_bytes,
         fwsa=decision,
         accuracy=fwsa_accuracy(shape) if fused and accuracy else None,
-        layerwise=plan_layerwise(shape, fused, keep_input, budget.align),
-        dft=plan_dft(shape, choice.tile_rows, fused, keep_input, budget.align, kernels),
+        layerwise=plan_layerwise(shape, fused, keep_input, budget.align, scratch),
+        dft=plan_dft(shape, choice.tile_rows, fused, keep_input, budget.align, scratch),
         choice=choice,
         forced_tile=tile_rows is not None,
         keep_input=keep_input,
         decision=picked,
         kernels=kernels,
+        cores=cores,
     )
 
 
@@ -176,6 +184,7 @@ def to_json(p: BlockPlan) -> dict:
         "align": p.budget.align,
         "keep_input": p.keep_input,
         "kernels": p.kernels,
+        "cores": p.cores,
         "fwsa": {
             "fused": fused,
             "mode": p.fwsa.mode,
@@ -207,7 +216,7 @@ def to_json(p: BlockPlan) -> dict:
         "tile_rows": p.tile_rows,
         "tile_choice": p.choice.reason,
         "dft_peak_bytes": p.dft.peak_bytes,
-        "dft_head_peak_bytes": dft_head_peak(s, p.tile_rows, fused, p.kernels),
+        "dft_head_peak_bytes": dft_head_peak(s, p.tile_rows, fused, p.scratch),
         "dft_arena_bytes": p.dft.arena_bytes,
         "arena_bytes": p.arena_bytes,
         "arena_fits": p.arena_fits,
@@ -220,7 +229,7 @@ def to_json(p: BlockPlan) -> dict:
         "tiles": [
             {
                 "tile_rows": x,
-                "dft_peak_bytes": dft_peak(s, x, fused, p.kernels),
+                "dft_peak_bytes": dft_peak(s, x, fused, p.scratch),
                 "arena_bytes": arena,
                 "fits": arena <= p.budget.budget,
             }
@@ -267,13 +276,14 @@ def render_text(p: BlockPlan, all_tiles: bool = False) -> str:
     lines += [
         "",
         "peak: intermediate activations (beyond the block's input and output); "
-        f"arena: all of it, X and Y included; DFT: the '{p.kernels}' kernel's scratch",
+        f"arena: all of it, X and Y included; DFT: the '{p.kernels}' kernel's scratch"
+        + (f" on {p.cores} cores" if p.cores > 1 else ""),
         f"{'schedule':<12} {'x':>5} {'peak':>10} {'arena':>10} {'layer-wise/DFT':>15}  fits",
         f"{'layer-wise':<12} {'-':>5} {p.layerwise.peak_bytes:>10,} "
         f"{p.layerwise.arena_bytes:>10,} {'':>15}  {'yes' if p.layerwise_fits else 'no'}",
     ]
     for x in _tiles_shown(p, all_tiles):
-        peak, arena = dft_peak(s, x, fused, p.kernels), p.choice.arenas[x]
+        peak, arena = dft_peak(s, x, fused, p.scratch), p.choice.arenas[x]
         best = "  <- chosen" if p.schedule == "dft" else "  <- DFT tile"
         mark = best if x == p.tile_rows else ""
         ratio = f"{p.layerwise.peak_bytes / peak:.2f}x"

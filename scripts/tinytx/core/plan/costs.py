@@ -23,8 +23,9 @@ unicorn counts. The terms count what the loops of the Cortex-M DSP kernels
 - the depth-first engine (also the fused-weight blocks) widens X in chunks of
   ``max(rows, 16)`` rows (:func:`_x_widening`), projects Q per tile, takes its output
   projection as an int32 accumulator or as int8 O and one ``tinytx_linear_s8`` call,
-  whichever needs less memory (``ymode`` of
-  :func:`tinytx.core.plan.arm_attention.arm_attention_layout`), and zeroes its scratch once.
+  whichever needs less memory (``ymode`` of the ``arm`` attention layout the C gives,
+  :meth:`tinytx.core.plan.scratch.KernelScratch.attention_layout`), and zeroes its scratch
+  once.
 
 The reference kernels (plain C loops) are priced with the same table layout; the plain
 MAC terms are theirs (each fit picks the terms that matter). The softmax quantization
@@ -55,12 +56,13 @@ from pathlib import Path
 
 import yaml
 
-from tinytx.core.plan.arm_attention import arm_attention_layout
+from tinytx.core.plan.scratch import KernelScratch
 from tinytx.core.resources import package_file
-from tinytx.core.workloads import MhsaShape, arm_mhsa_scratch_bytes
+from tinytx.core.workloads import MhsaShape
 
 COST_FILE = package_file("tinytx.core.plan", "attention_costs.yaml")
 KERNELS = ("mhsa", "fwsa", "mhsa_dft", "fwsa_dft")
+ARM = KernelScratch("arm")  # the loops counted are the Cortex-M DSP kernels' (one core)
 #: Largest relative error of a formula against the bench shapes A-D that --check-costs
 #: (and tests/python/test_schedule_choice.py) accept, per kernel; the DFT margin leaves
 #: room for tile overheads (the fits of today: within 1 % on arm, 2 % on ref).
@@ -103,7 +105,11 @@ class Dims:
 
     @cached_property
     def layout(self) -> dict[str, int]:
-        return arm_attention_layout(MhsaShape(self.s, self.e, self.h, self.p), self.x, self.fused)
+        return ARM.attention_layout(self.shape, self.x, self.fused)
+
+    @property
+    def shape(self) -> MhsaShape:
+        return MhsaShape(self.s, self.e, self.h, self.p)
 
     @property
     def pairs(self) -> int:
@@ -126,7 +132,7 @@ class Dims:
         if self.engine:
             return self.layout["sc"] // 4
         s2, sb = _even(self.s), _blocks(self.s)
-        below = arm_mhsa_scratch_bytes(MhsaShape(self.s, self.e, self.h, self.p)) - 3
+        below = ARM.attention(self.shape, None, False) - 3  # its alignment slack
         return (below - 32 * sb - 4 * s2 * _even(self.e)) // 4  # not the scores, Yacc
 
     @property

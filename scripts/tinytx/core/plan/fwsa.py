@@ -30,7 +30,8 @@ import numpy as np
 
 from tinytx.core import golden as g
 from tinytx.core.errors import UserInputError
-from tinytx.core.golden.linear import BIAS_BOUND, linear_acc
+from tinytx.core.golden.limits import kernel_limits
+from tinytx.core.golden.linear import linear_acc
 from tinytx.core.golden.softmax import LOGIT_FRAC_BITS, softmax_float
 from tinytx.core.workloads import MhsaShape, calibrated, make_mhsa
 
@@ -118,7 +119,7 @@ def fuse_mhsa(
         bq = w.bq.astype(np.int64).reshape(heads, p)
         b = np.einsum("hpf,hp->hf", wk, bq).reshape(heads * e)
         bt_f = np.rint(b / c)
-        if np.abs(bt_f).max() > BIAS_BOUND:
+        if np.abs(bt_f).max() > kernel_limits().bias_bound:
             raise ValueError(f"fused bias: {np.abs(bt_f).max():.3g} exceeds +/-2**30")
         bt = bt_f.astype(np.int32)
     rq_t = calibrated(linear_acc(x_calib, wt, bt))

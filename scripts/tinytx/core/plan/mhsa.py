@@ -12,19 +12,20 @@ Two figures per schedule, in bytes:
 Layer-wise (``tinytx_linear_s8`` x3, ``tinytx_qk_softmax_s8``, ``tinytx_av_s8``,
 ``tinytx_linear_s8``, every tensor a buffer of the schedule)::
 
-    peak = 3 * a(S*H*P) + a(H*S*S) + 4*S             (Q, K, V^T, the map, a score row)
+    peak = 3 * a(S*H*P) + a(H*S*S) + qk             (Q, K, V^T, the map, the softmax's
+                                                     scratch qk: the C size, a score row
+                                                     per core)
 
 DFT (``tinytx_mhsa_dft_s8``: one step whose scratch is the kernel's, the output may take
-the input's memory). Per head, with ``a(n)`` = n rounded up to 4::
-
-    head(x) = 4*S + a(S*P) + a(P*S) + a(x*P) + a(x*S)   (score row, K_h, V_h^T, Q/AV tile,
-                                                          probabilities tile)
-    peak(x) = head(x) + S*H*P                            (+ the head concatenation O)
-
-The paper's per-head ``(2P + S) x + 2PS`` counts a separate A*V tile; the kernel writes
-A*V into the dead Q tile instead, and holds one int32 score row for the softmax.
-FWSA (fused weights, keys are X itself) has no K_h: ``head(x) = 4*S + a(P*S) +
-a(x*max(E, P)) + a(x*S)``; its layer-wise schedule holds T ``[H][S][E]`` instead of Q, K.
+the input's memory): its peak is the kernel's whole scratch, as the variant's C
+``tinytx_{mhsa,fwsa}_dft_s8_get_buffer_size`` gives it for the cores the firmware runs
+(:class:`tinytx.core.plan.scratch.KernelScratch`). The reference kernel's parts, per head
+with ``a(n)`` = n rounded up to 4, are a score row, K_h, V_h^T, the Q (or T) and A*V tile
+and the probabilities tile, then the head concatenation O ``[S][H*P]``: close to the
+paper's per-head ``(2P + S) x + 2PS`` (the kernel writes A*V into the dead Q tile and
+holds one int32 score row for the softmax); FWSA has no K_h. The ``riscv`` kernel keeps
+those per-head parts once per core, the ``arm`` kernel int16 operands
+(kernels/abi/tinytx_abi_<variant>.c names the parts of each).
 """
 
 from __future__ import annotations
@@ -34,20 +35,25 @@ from dataclasses import dataclass
 
 from tinytx.core.errors import UserInputError
 from tinytx.core.plan.arena import ArenaPlan, align_up, plan_arena
-from tinytx.core.plan.arm_attention import arm_attention_layout
 from tinytx.core.plan.schedule import Buffer, Schedule, Step
+from tinytx.core.plan.scratch import KernelScratch
 from tinytx.core.workloads import MhsaShape
 
-KERNEL_ALIGN = 4  # every kernel scratch part starts 4-byte aligned (int32 score row)
+KERNEL_ALIGN = 4  # the planner's alignment of every buffer (the kernels' int32 parts)
+REFERENCE = KernelScratch()  # the reference kernels on one core
 
 
 def _a4(n: int) -> int:
     return align_up(n, KERNEL_ALIGN)
 
 
-def qk_scratch_bytes(kv_rows: int) -> int:
-    """``tinytx_qk_softmax_s8_get_buffer_size``: one int32 score row."""
-    return 4 * kv_rows
+def qk_scratch(shape: MhsaShape, fused: bool, scratch: KernelScratch = REFERENCE) -> int:
+    """Scratch of the layer-wise schedule's ``tinytx_qk_softmax_s8`` call (FWSA: the keys
+    are X, one head of E features)."""
+    s, h = shape.seq_len, shape.heads
+    if fused:
+        return scratch.qk_softmax(h, s, s, shape.embed_dim, k_heads=1)
+    return scratch.qk_softmax(h, s, s, shape.head_dim)
 
 
 def check_tile(shape: MhsaShape, tile_rows: int) -> int:
@@ -58,62 +64,30 @@ def check_tile(shape: MhsaShape, tile_rows: int) -> int:
     return tile_rows
 
 
-def dft_scratch_layout(shape: MhsaShape, tile_rows: int, fused: bool = False) -> dict[str, int]:
-    """Offsets of the parts of the DFT kernel's scratch and its total (mirrors
-    ``tinytx_mhsa_dft_s8_get_buffer_size`` / ``tinytx_fwsa_dft_s8_get_buffer_size``)."""
-    x = check_tile(shape, tile_rows)
-    s, e, h, p = shape.seq_len, shape.embed_dim, shape.heads, shape.head_dim
-    lay = {"row": 0}
-    at = _a4(qk_scratch_bytes(s))
-    if not fused:
-        lay["k"] = at
-        at += _a4(s * p)
-    lay["vt"] = at
-    at += _a4(p * s)
-    lay["tile"] = at  # Q (or T) tile, then the A*V tile
-    at += _a4(x * (max(e, p) if fused else p))
-    lay["probs"] = at
-    at += _a4(x * s)
-    lay["o"] = at
-    lay["total"] = at + s * h * p
-    return lay
-
-
-KERNEL_VARIANTS = ("ref", "arm", "riscv")
-
-
-def _check_kernels(kernels: str) -> str:
-    if kernels not in KERNEL_VARIANTS:
-        raise UserInputError(
-            f"kernels: expected one of {', '.join(KERNEL_VARIANTS)}, got {kernels!r}"
-        )
-    return kernels
-
-
 def dft_head_peak(
-    shape: MhsaShape, tile_rows: int, fused: bool = False, kernels: str = "ref"
+    shape: MhsaShape, tile_rows: int, fused: bool = False, scratch: KernelScratch = REFERENCE
 ) -> int:
-    """Bytes of the per-head buffers of the DFT kernel (everything but O, or with the
-    ``arm`` kernel everything but its whole-block accumulator, Yacc or O)."""
-    if _check_kernels(kernels) == "arm":
-        return arm_attention_layout(shape, tile_rows, fused)["acc"]
-    return dft_scratch_layout(shape, tile_rows, fused)["o"]
+    """Bytes of the per-head (and per-core) parts of the DFT kernel's scratch: everything
+    below its whole-block part (O, or the ``arm`` kernel's accumulator Yacc or O)."""
+    check_tile(shape, tile_rows)
+    return scratch.attention_head_bytes(shape, tile_rows, fused)
 
 
-def dft_peak(shape: MhsaShape, tile_rows: int, fused: bool = False, kernels: str = "ref") -> int:
-    """Intermediate-activation peak of the DFT block: its whole scratch (per head + O).
-    ``kernels``: the variant's DFT kernel (``arm``: :mod:`tinytx.core.plan.arm_attention`;
-    ``riscv``: the one-core size, the reference one)."""
-    if _check_kernels(kernels) == "arm":
-        return arm_attention_layout(shape, tile_rows, fused)["total"]
-    return dft_scratch_layout(shape, tile_rows, fused)["total"]
+def dft_peak(
+    shape: MhsaShape, tile_rows: int, fused: bool = False, scratch: KernelScratch = REFERENCE
+) -> int:
+    """Intermediate-activation peak of the DFT block: the kernel's whole scratch."""
+    check_tile(shape, tile_rows)
+    return scratch.attention(shape, tile_rows, fused)
 
 
-def layerwise_peak(shape: MhsaShape, fused: bool = False) -> int:
+def layerwise_peak(
+    shape: MhsaShape, fused: bool = False, scratch: KernelScratch = REFERENCE
+) -> int:
     """Intermediate-activation peak of the layer-wise block (at the softmax step)."""
     s, e, h, p = shape.seq_len, shape.embed_dim, shape.heads, shape.head_dim
     scores = _a4(h * s * e) if fused else 2 * _a4(s * h * p)  # T, or Q and K
-    at_softmax = scores + _a4(s * h * p) + _a4(h * s * s) + qk_scratch_bytes(s)
+    at_softmax = scores + _a4(s * h * p) + _a4(h * s * s) + qk_scratch(shape, fused, scratch)
     at_av = _a4(h * s * s) + _a4(s * h * p) + s * h * p
     return max(at_softmax, at_av)
 
@@ -127,17 +101,23 @@ def _outputs(keep_input: bool) -> tuple[str, ...]:
     return ("x", "y") if keep_input else ("y",)
 
 
-def layerwise_schedule(shape: MhsaShape, fused: bool = False, keep_input: bool = False) -> Schedule:
+def layerwise_schedule(
+    shape: MhsaShape,
+    fused: bool = False,
+    keep_input: bool = False,
+    scratch: KernelScratch = REFERENCE,
+) -> Schedule:
     """The primitive kernel calls of the layer-wise block, one buffer per tensor.
     ``keep_input``: X stays live to the end (e.g. for a residual add)."""
     s, e, h, p = shape.seq_len, shape.embed_dim, shape.heads, shape.head_dim
     shp = s * h * p
+    qk = qk_scratch(shape, fused, scratch)
     if fused:
         buffers = [Buffer("t", h * s * e)]
         steps = [
             Step("t_proj", ("x",), ("t",)),
             Step("v_proj", ("x",), ("vt",)),
-            Step("qk_softmax", ("t", "x"), ("a",), scratch=qk_scratch_bytes(s)),
+            Step("qk_softmax", ("t", "x"), ("a",), scratch=qk),
         ]
     else:
         buffers = [Buffer("q", shp), Buffer("k", shp)]
@@ -145,7 +125,7 @@ def layerwise_schedule(shape: MhsaShape, fused: bool = False, keep_input: bool =
             Step("q_proj", ("x",), ("q",)),
             Step("k_proj", ("x",), ("k",)),
             Step("v_proj", ("x",), ("vt",)),
-            Step("qk_softmax", ("q", "k"), ("a",), scratch=qk_scratch_bytes(s)),
+            Step("qk_softmax", ("q", "k"), ("a",), scratch=qk),
         ]
     buffers += [Buffer("vt", shp), Buffer("a", h * s * s), Buffer("o", shp)]
     steps += [Step("av", ("a", "vt"), ("o",)), Step("out_proj", ("o",), ("y",))]
@@ -157,16 +137,16 @@ def dft_schedule(
     tile_rows: int,
     fused: bool = False,
     keep_input: bool = False,
-    scratch: int | None = None,
+    scratch: KernelScratch = REFERENCE,
 ) -> Schedule:
-    """The DFT block: one kernel call with its scratch (``scratch``: a kernel variant's
-    size, default the reference kernel's); Y may take X's memory."""
+    """The DFT block: one kernel call with the scratch of ``scratch``'s kernels; Y may take
+    X's memory."""
     step = Step(
         "fwsa_dft" if fused else "mhsa_dft",
         ("x",),
         ("y",),
         inplace=(("x", "y"),),
-        scratch=dft_peak(shape, tile_rows, fused) if scratch is None else scratch,
+        scratch=dft_peak(shape, tile_rows, fused, scratch),
     )
     return Schedule(tuple(_io(shape)), (step,), ("x",), _outputs(keep_input))
 
@@ -177,11 +157,11 @@ def dft_arena_closed_form(
     fused: bool = False,
     keep_input: bool = False,
     align: int = KERNEL_ALIGN,
-    kernels: str = "ref",
+    scratch: KernelScratch = REFERENCE,
 ) -> int:
     """The DFT arena without running the planner: X (and Y unless it takes X's memory)
     and the scratch, the larger first or the other way round, whichever is smaller."""
-    se, scr = shape.seq_len * shape.embed_dim, dft_peak(shape, tile_rows, fused, kernels)
+    se, scr = shape.seq_len * shape.embed_dim, dft_peak(shape, tile_rows, fused, scratch)
     al = max(align, KERNEL_ALIGN)
     io = [se, se] if keep_input else [se]
     best = None
@@ -209,10 +189,14 @@ class SchedulePlan:
 
 
 def plan_layerwise(
-    shape: MhsaShape, fused: bool = False, keep_input: bool = False, align: int = KERNEL_ALIGN
+    shape: MhsaShape,
+    fused: bool = False,
+    keep_input: bool = False,
+    align: int = KERNEL_ALIGN,
+    scratch: KernelScratch = REFERENCE,
 ) -> SchedulePlan:
-    sched = layerwise_schedule(shape, fused, keep_input)
-    peak = layerwise_peak(shape, fused)
+    sched = layerwise_schedule(shape, fused, keep_input, scratch)
+    peak = layerwise_peak(shape, fused, scratch)
     return SchedulePlan("layerwise", None, peak, plan_arena(sched, align), sched)
 
 
@@ -222,10 +206,10 @@ def plan_dft(
     fused: bool = False,
     keep_input: bool = False,
     align: int = KERNEL_ALIGN,
-    kernels: str = "ref",
+    scratch: KernelScratch = REFERENCE,
 ) -> SchedulePlan:
-    peak = dft_peak(shape, tile_rows, fused, kernels)
-    sched = dft_schedule(shape, tile_rows, fused, keep_input, peak)
+    peak = dft_peak(shape, tile_rows, fused, scratch)
+    sched = dft_schedule(shape, tile_rows, fused, keep_input, scratch)
     return SchedulePlan("dft", tile_rows, peak, plan_arena(sched, align), sched)
 
 
@@ -248,11 +232,11 @@ def dft_arenas(
     fused: bool = False,
     keep_input: bool = False,
     align: int = KERNEL_ALIGN,
-    kernels: str = "ref",
+    scratch: KernelScratch = REFERENCE,
 ) -> dict[int, int]:
     """The DFT arena for every tile size 1..S (closed form, equal to the planner's)."""
     return {
-        x: dft_arena_closed_form(shape, x, fused, keep_input, align, kernels)
+        x: dft_arena_closed_form(shape, x, fused, keep_input, align, scratch)
         for x in range(1, shape.seq_len + 1)
     }
 
@@ -265,20 +249,20 @@ def choose_tile(
     fused: bool = False,
     keep_input: bool = False,
     align: int = KERNEL_ALIGN,
-    kernels: str = "ref",
+    scratch: KernelScratch = REFERENCE,
 ) -> TileChoice:
     """The fastest tile size whose DFT arena fits ``ram_budget`` bytes: the lowest cost
     among the fitting sizes that ``costs`` (x -> instructions, e.g. from the bench) prices,
-    otherwise the largest fitting x (fewest tiles, fewest kernel calls). ``kernels``: the
-    variant whose DFT kernel's scratch is planned."""
-    arenas = dft_arenas(shape, fused, keep_input, align, kernels)
+    otherwise the largest fitting x (fewest tiles, fewest kernel calls). ``scratch``: the
+    kernels (variant and cores) whose DFT scratch is planned."""
+    arenas = dft_arenas(shape, fused, keep_input, align, scratch)
     fitting = [x for x, b in arenas.items() if b <= ram_budget]
     if not fitting:
         x = min(arenas, key=lambda t: (arenas[t], -t))
         return TileChoice(
             x,
             arenas[x],
-            dft_peak(shape, x, fused, kernels),
+            dft_peak(shape, x, fused, scratch),
             False,
             ram_budget,
             f"no tile fits: the smallest DFT arena is {arenas[x]} bytes (x={x}), "
@@ -292,5 +276,5 @@ def choose_tile(
     else:
         x = max(fitting)
         reason = "largest tile that fits (no cost figures)"
-    peak = dft_peak(shape, x, fused, kernels)
+    peak = dft_peak(shape, x, fused, scratch)
     return TileChoice(x, arenas[x], peak, True, ram_budget, reason, arenas)

@@ -41,12 +41,14 @@ def mhsa_shape(model: ir.Model, op: ir.Mhsa) -> MhsaShape:
 
 
 def scratch_bytes(model: ir.Model, op: ir.Op, scratch: KernelScratch) -> int:
-    """Scratch bytes of one op's kernel call (:class:`tinytx.core.plan.scratch.KernelScratch`;
-    the generated code checks the built kernel's size against it at run time)."""
+    """Scratch bytes of one op's kernel call: the C size of its kernel
+    (:class:`tinytx.core.plan.scratch.KernelScratch`) for the planned variant and cores."""
     if isinstance(op, ir.Conv2d) and not isinstance(op, ir.DepthwiseConv2d):
         _, kh, kw, cin = op.weight.shape
-        in_w = model.tensors[op.inputs[0]].shape[2]
-        return scratch.conv2d(ConvGeometry(in_w, cin, op.weight.shape[0], kh, kw, op.pad))
+        _, ih, iw, _ = model.tensors[op.inputs[0]].shape
+        _, oh, ow, oc = model.tensors[op.output].shape
+        geo = ConvGeometry(ih, iw, cin, oh, ow, oc, kh, kw, tuple(op.stride), tuple(op.pad))
+        return scratch.conv2d(geo)
     if isinstance(op, ir.Linear):
         n, k = op.weight.shape
         return scratch.linear(model.tensors[op.output].size // n, k, n, op.name)
@@ -82,6 +84,7 @@ class ModelPlan:
     notes: tuple[str, ...]
     kernels: str = "ref"  # the kernel variant whose scratch sizes were planned
     scratch_source: str = ""
+    cores: int = 1  # the cores the kernels run on, whose scratch sizes were planned
     choice: Choice | None = None  # the attention schedule's choice (None: no attention)
     calibration: str | None = None  # the FWSA calibration inputs, as the plan names them
 
@@ -101,7 +104,8 @@ class ModelPlan:
         if self.calibration and not fused:
             lines.append(f"FWSA calibration inputs: {self.calibration} (no block fused)")
         lines.append(f"arena: {self.arena_bytes} bytes ({self.budget_text})")
-        lines.append(f"scratch sizes of the '{self.kernels}' kernels, from {self.scratch_source}")
+        lines.append(f"cores: {self.cores} (the firmware's tinytx_parallel_num_cores())")
+        lines.append(f"scratch sizes: {self.scratch_source}")
         return lines
 
     def decisions(self) -> list[str]:
@@ -300,10 +304,14 @@ def plan_model(
     ``tile``: force this many query rows per DFT tile. ``fwsa``: ``auto``/``on``/``off``
     (``calibration``: int8 firmware inputs ``[B][bytes]`` for the fused projection).
     ``kernels``: the variant whose scratch sizes are planned (ref, arm, riscv), from
-    ``scratch`` (default: the reference formulas for ``kernels``). ``cpu``: the core the
-    schedules are priced for (:func:`tinytx.core.plan.costs.table_for`; None: the Cortex-M4).
+    ``scratch`` (default: that variant's C sizes on one core; give a
+    :class:`~tinytx.core.plan.scratch.KernelScratch` with the firmware's cores). ``cpu``: the
+    core the schedules are priced for (:func:`tinytx.core.plan.costs.table_for`; None: the
+    Cortex-M4).
     """
     scratch = scratch or KernelScratch(kernels)
+    if scratch.kernels != kernels:
+        raise ValueError(f"scratch sizes of the {scratch.kernels!r} kernels, not {kernels!r}")
     if mhsa not in MHSA_MODES:
         raise PlanError(f"--mhsa: expected one of {', '.join(MHSA_MODES)}, got {mhsa!r}")
     forms, fuse_reasons, notes = _fwsa_forms(model, fwsa, calibration)
@@ -383,5 +391,5 @@ def plan_model(
     text = budget_text or ("no board limit" if budget is None else f"budget {budget} bytes")
     return ModelPlan(
         m, arena, places, slots, budget, text, tuple(notes), scratch.kernels, scratch.source,
-        choice,
+        scratch.cores, choice,
     )  # fmt: skip

@@ -1,122 +1,118 @@
-"""Scratch bytes of the attention kernels, the linear layers and conv2d, per kernel variant.
+"""Scratch bytes of every kernel call the planner places, per kernel variant and core count.
 
 The planner needs each kernel call's scratch (its ``*_get_buffer_size``) before any
-firmware is built, so every size here is a formula that mirrors the C: the reference
-kernels' (:func:`tinytx.core.workloads.mhsa_scratch_bytes`, :func:`tinytx.core.plan.mhsa.dft_peak`,
-the FWSA layout below) and the Cortex-M DSP kernels'
-(:func:`tinytx.core.workloads.arm_mhsa_scratch_bytes`
-for the layer-wise MHSA block, :mod:`tinytx.core.plan.arm_attention` for the depth-first and
-the fused-weight blocks, :func:`arm_linear_scratch_bytes` for ``tinytx_linear_buf_s8``,
-:func:`arm_conv2d_scratch_bytes` for conv2d; 0 for the other variants).
-tests/python/test_bench.py checks every formula against the built arm kernels. The
-``riscv`` sizes are the one-core ones; the generated code checks every size at run time
-anyway (a call whose scratch would not fit returns ``TINYTX_ERR_DIMS``).
+firmware is built. The C is the only definition of those sizes: :class:`KernelScratch`
+asks the variant's host-compiled size functions (:func:`tinytx.core.kernel_abi.kernel_abi`,
+the very ``*_size.c`` sources the firmware links) for them, with the number of cores the
+firmware runs its kernels on (the ``riscv`` kernels keep a working set per core, so their
+sizes grow with it; ``ref`` and ``arm`` ignore it). Nothing here re-derives a size.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from tinytx.core.errors import UserInputError
-from tinytx.core.plan.arm_attention import arm_dft_scratch_bytes, arm_fwsa_scratch_bytes
-from tinytx.core.plan.mhsa import dft_peak
-from tinytx.core.workloads import MhsaShape, arm_mhsa_scratch_bytes, mhsa_scratch_bytes
+from tinytx.core.kernel_abi import KernelAbi, kernel_abi
+from tinytx.core.workloads import MhsaShape
 
 VARIANTS = ("ref", "arm", "riscv")
 
 
 @dataclass(frozen=True)
 class ConvGeometry:
-    """The fields of ``tinytx_conv2d_dims`` a conv's scratch depends on."""
+    """The fields of ``tinytx_conv2d_dims`` (declaration order, as the C size takes them)."""
 
+    in_h: int
     in_w: int
     in_c: int
+    out_h: int
+    out_w: int
     out_c: int
     kernel_h: int
     kernel_w: int
+    stride: tuple[int, int]
     pad: tuple[int, int, int, int]  # top, left, bottom, right
 
-
-ARM_CONV_BAND_MAX = 65536  # CV_BAND_MAX of kernels/src/arm/tinytx_conv2d_s8.c
-
-
-def arm_conv2d_scratch_bytes(geo: ConvGeometry) -> int:
-    """Mirrors the ``arm`` ``tinytx_conv2d_s8_get_buffer_size``
-    (kernels/src/arm/tinytx_conv2d_s8.c): the weights and one pair of windows as int16
-    in blocks of 4 (16 bytes per pair of rows and block), each kernel row
-    (``KW * C_in`` values) padded to whole blocks unless its length is 2 mod 4; for a
-    padded conv with ``KH > 1``, a
-    padded int8 copy of the ``KH`` input rows under one output row (the band)."""
-    row = geo.kernel_w * geo.in_c  # rows follow each other when row % 4 == 2
-    kb = (geo.kernel_h * row + 3) // 4 if row % 4 == 2 else geo.kernel_h * ((row + 3) // 4)
-    _, left, _, right = geo.pad
-    band = geo.kernel_h * (geo.in_w + left + right) * geo.in_c
-    if geo.kernel_h == 1 or not any(geo.pad) or band > ARM_CONV_BAND_MAX:
-        band = 0
-    return 16 * kb * ((geo.out_c + 1) // 2 + 1) + (band + 3) // 4 * 4
+    def fields(self) -> tuple[int, ...]:
+        return (
+            self.in_h, self.in_w, self.in_c, self.out_h, self.out_w, self.out_c,
+            self.kernel_h, self.kernel_w, *self.stride, *self.pad,
+        )  # fmt: skip
 
 
-def _a4(n: int) -> int:
-    return (n + 3) & ~3
-
-
-def fwsa_scratch_bytes(shape: MhsaShape) -> int:
-    """Mirrors the reference ``tinytx_fwsa_s8_get_buffer_size``."""
-    s, e, h, hp = shape.seq_len, shape.embed_dim, shape.heads, shape.heads * shape.head_dim
-    return _a4(4 * s) + _a4(h * s * e) + _a4(s * hp) + _a4(h * s * s) + _a4(s * hp)
-
-
-def arm_linear_scratch_bytes(rows: int, in_features: int, out_features: int) -> int:
-    """Mirrors the ``arm`` ``tinytx_linear_buf_s8_get_buffer_size`` of a token-major
-    layer (kernels/src/arm/tinytx_linear_buf_s8.c): int16 copies of X (rows rounded up to
-    even) and of two weight rows, K rounded up to a multiple of 4; 0 (no scratch, the
-    scratch-free path) for one row or one output feature, or beyond int32."""
-    if rows < 2 or out_features < 2:
-        return 0
-    k4 = (in_features + 3) & ~3
-    need = 2 * k4 * (((rows + 1) & ~1) + 2)
-    return need if need < 1 << 31 else 0
-
-
-def reference_scratch(shape: MhsaShape, tile: int | None, fused: bool) -> int:
-    """The reference kernels' scratch for an attention block (``tile``: DFT rows)."""
-    if tile is not None:
-        return dft_peak(shape, tile, fused)
-    return fwsa_scratch_bytes(shape) if fused else mhsa_scratch_bytes(shape)
-
-
+@dataclass(frozen=True)
 class KernelScratch:
-    """Scratch sizes of one kernel variant's attention calls (see the module docstring)."""
+    """Scratch sizes of one kernel variant's calls on ``cores`` cores, from its C.
 
-    def __init__(self, kernels: str = "ref", no_linear: frozenset[str] = frozenset()) -> None:
-        if kernels not in VARIANTS:
-            raise UserInputError(f"kernels: expected one of {', '.join(VARIANTS)}, got {kernels!r}")
-        self.kernels = kernels
-        self.source = "the arm kernels' formulas" if kernels == "arm" else "the reference formulas"
-        # linear ops planned without scratch (tinytx_linear_s8): their scratch would have
-        # raised the arena (tinytx.core.plan.planning)
-        self.no_linear = no_linear
+    ``no_linear``: linear ops planned without scratch (``tinytx_linear_s8``): their scratch
+    would have raised the arena (:mod:`tinytx.core.plan.planning`)."""
+
+    kernels: str = "ref"
+    cores: int = 1
+    no_linear: frozenset[str] = frozenset()
+
+    def __post_init__(self) -> None:
+        if self.kernels not in VARIANTS:
+            raise UserInputError(
+                f"kernels: expected one of {', '.join(VARIANTS)}, got {self.kernels!r}"
+            )
+        if isinstance(self.cores, bool) or not isinstance(self.cores, int) or self.cores < 1:
+            raise UserInputError(f"cores: expected an integer >= 1, got {self.cores!r}")
+
+    @property
+    def abi(self) -> KernelAbi:
+        return kernel_abi(self.kernels)
+
+    @property
+    def source(self) -> str:
+        cores = f"{self.cores} core" + ("s" if self.cores > 1 else "")
+        return f"the C *_get_buffer_size of the '{self.kernels}' kernels for {cores}"
 
     def without_linear(self, names: frozenset[str]) -> KernelScratch:
         """The same sizes, with no scratch for the linear ops ``names``."""
-        other = KernelScratch(self.kernels, names)
-        other.source = self.source
-        return other
+        return dataclasses.replace(self, no_linear=names)
 
     def conv2d(self, geo: ConvGeometry) -> int:
-        """Scratch bytes of ``tinytx_conv2d_s8`` (none for ``ref`` and ``riscv``)."""
-        return arm_conv2d_scratch_bytes(geo) if self.kernels == "arm" else 0
+        """``tinytx_conv2d_s8_get_buffer_size``."""
+        return self.abi.conv2d_buffer_size(*geo.fields(), num_cores=self.cores)
 
     def attention(self, shape: MhsaShape, tile: int | None, fused: bool) -> int:
-        """Scratch bytes of ``tinytx_{mhsa,fwsa}[_dft]_s8`` for ``shape``."""
-        if self.kernels == "arm":
-            if tile is not None:
-                return arm_dft_scratch_bytes(shape, tile, fused)
-            return arm_fwsa_scratch_bytes(shape) if fused else arm_mhsa_scratch_bytes(shape)
-        return reference_scratch(shape, tile, fused)
+        """``tinytx_{mhsa,fwsa}[_dft]_s8_get_buffer_size`` (``tile``: DFT rows, None:
+        the layer-wise block)."""
+        s, e, h, p = shape.seq_len, shape.embed_dim, shape.heads, shape.head_dim
+        if tile is None:
+            size = self.abi.fwsa_buffer_size if fused else self.abi.mhsa_buffer_size
+            return size(s, e, h, p, self.cores)
+        size = self.abi.fwsa_dft_buffer_size if fused else self.abi.mhsa_dft_buffer_size
+        return size(s, e, h, p, tile, self.cores)
+
+    def attention_layout(self, shape: MhsaShape, tile: int, fused: bool) -> dict[str, int]:
+        """The named parts of the depth-first attention scratch (the variant's layout, see
+        kernels/abi/tinytx_abi_<variant>.c), ``total`` among them."""
+        s, e, h, p = shape.seq_len, shape.embed_dim, shape.heads, shape.head_dim
+        return self.abi.attention_layout(s, e, h, p, tile, fused, self.cores)
 
     def linear(self, rows: int, in_features: int, out_features: int, name: str = "") -> int:
-        """Scratch bytes of ``tinytx_linear_buf_s8`` for a token-major layer (op ``name``)."""
-        if self.kernels == "arm" and name not in self.no_linear:
-            return arm_linear_scratch_bytes(rows, in_features, out_features)
-        return 0
+        """``tinytx_linear_buf_s8_get_buffer_size`` of a token-major layer (op ``name``)."""
+        if name and name in self.no_linear:
+            return 0
+        layout = self.abi.constant("TINYTX_LAYOUT_TOKEN_MAJOR")
+        assert layout is not None
+        return self.abi.linear_buf_buffer_size(
+            rows, in_features, out_features, 1, layout, self.cores
+        )
+
+    def qk_softmax(
+        self, heads: int, q_rows: int, kv_rows: int, head_dim: int, k_heads: int | None = None
+    ) -> int:
+        """``tinytx_qk_softmax_s8_get_buffer_size`` (``k_heads``: default as many as Q)."""
+        k = heads if k_heads is None else k_heads
+        return self.abi.qk_softmax_buffer_size(heads, q_rows, kv_rows, head_dim, k, self.cores)
+
+    def attention_head_bytes(self, shape: MhsaShape, tile: int, fused: bool) -> int:
+        """Bytes of the per-head (and per-core) parts of the depth-first attention scratch:
+        everything below its whole-block part (O; the ``arm`` kernel's Yacc or O)."""
+        lay = self.attention_layout(shape, tile, fused)
+        return lay["acc"] if self.kernels == "arm" else lay["o"]

@@ -3,7 +3,9 @@
 Each buffer is a bar: horizontally its lifetime over the schedule's steps, vertically its
 place in the arena (offset to offset + size). The DFT panel opens the kernel's scratch
 into its parts (O, and per head K_h, V_h^T, the tiles, the score row; the ``arm`` kernel's
-own parts when those kernels are planned), at the offsets of the kernel's scratch layout.
+own parts when those kernels are planned; the ``riscv`` kernel's first core's working set),
+at the offsets of the kernel's scratch layout as the C gives it
+(:meth:`tinytx.core.plan.scratch.KernelScratch.attention_layout`).
 A dashed line marks the board's arena budget.
 """
 
@@ -13,9 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tinytx.core.plan.arena import SCRATCH_SUFFIX
-from tinytx.core.plan.arm_attention import arm_attention_layout
 from tinytx.core.plan.block import BlockPlan
-from tinytx.core.plan.mhsa import SchedulePlan, dft_scratch_layout
+from tinytx.core.plan.mhsa import SchedulePlan
 
 COLORS = {
     "x": "#4c72b0",
@@ -69,10 +70,10 @@ def layerwise_bars(sp: SchedulePlan) -> tuple[list[Bar], list[str]]:
 
 
 def arm_dft_bars(p: BlockPlan) -> tuple[list[Bar], list[str]]:
-    """The ``arm`` DFT kernel's scratch (:mod:`tinytx.core.plan.arm_attention`): per head K_h,
-    V_h^T, the weights and the tile's buffers; X's widened rows; Yacc or O for the block."""
+    """The ``arm`` DFT kernel's scratch: per head K_h, V_h^T, the weights and the tile's
+    buffers; X's widened rows; Yacc or O for the block."""
     shape, fused = p.shape, p.fwsa.fuse
-    lay = arm_attention_layout(shape, p.tile_rows, fused)
+    lay = p.scratch.attention_layout(shape, p.tile_rows, fused)
     plan = p.dft.arena
     base = plan.scratch_offsets["fwsa_dft" if fused else "mhsa_dft"]
     names: list[str] = ["in"]
@@ -112,10 +113,12 @@ def arm_dft_bars(p: BlockPlan) -> tuple[list[Bar], list[str]]:
 def dft_bars(p: BlockPlan) -> tuple[list[Bar], list[str]]:
     if p.kernels == "arm":
         return arm_dft_bars(p)
-    shape, x, fused = p.shape, p.tile_rows, p.fwsa.fuse
-    lay = dft_scratch_layout(shape, x, fused)
+    shape, fused = p.shape, p.fwsa.fuse
+    lay = p.scratch.attention_layout(shape, p.tile_rows, fused)
+    x = lay.get("tile_rows", p.tile_rows)  # riscv: a core's tile may be shorter
     plan = p.dft.arena
     base = plan.scratch_offsets["fwsa_dft" if fused else "mhsa_dft"]
+    core0 = base + lay.get("shared", 0)  # riscv: the first core's working set
     s, e, h, pd = shape.seq_len, shape.embed_dim, shape.heads, shape.head_dim
     names: list[str] = ["in"]
     bars: list[Bar] = []
@@ -128,9 +131,9 @@ def dft_bars(p: BlockPlan) -> tuple[list[Bar], list[str]]:
             bars.append(Bar("K_h", k0, t, base + lay["k"], s * pd, COLORS["k"]))
         bars.append(Bar("V_h^T", t - 1, t, base + lay["vt"], pd * s, COLORS["vt"]))
         width = max(e, pd) if fused else pd
-        bars.append(Bar("tile", t, t, base + lay["tile"], x * width, COLORS["tile"]))
-        bars.append(Bar("probs", t, t, base + lay["probs"], x * s, COLORS["probs"]))
-        bars.append(Bar("row", t, t, base + lay["row"], 4 * s, COLORS["row"]))
+        bars.append(Bar("tile", t, t, core0 + lay["tile"], x * width, COLORS["tile"]))
+        bars.append(Bar("probs", t, t, core0 + lay["probs"], x * s, COLORS["probs"]))
+        bars.append(Bar("row", t, t, core0 + lay["row"], 4 * s, COLORS["row"]))
     names.append("out")
     last_head = len(names) - 2
     bars.append(

@@ -26,6 +26,7 @@ import numpy as np
 from tinytx.core import golden as g
 from tinytx.core.errors import UserInputError
 from tinytx.core.golden.conv import check_window, conv2d_acc
+from tinytx.core.golden.limits import kernel_limits
 from tinytx.core.golden.linear import Layout, linear_acc
 from tinytx.core.golden.quant import MULTIPLIER_MAX, ChannelRequant, Requant
 from tinytx.core.golden.softmax import qk_scores
@@ -100,7 +101,8 @@ def case_bias(rng: Rng, style: str, x: np.ndarray, w: np.ndarray) -> np.ndarray 
     if rng.random() < 0.15:
         return None
     if style == "extreme_quant" and rng.random() < 0.5:
-        return rng.choice([-(1 << 30), 1 << 30], w.shape[0]).astype(np.int32)
+        bound = kernel_limits().bias_bound
+        return rng.choice([-bound, bound], w.shape[0]).astype(np.int32)
     return random_bias(rng, x, w)
 
 
@@ -202,7 +204,7 @@ def gen_qk_softmax(rng: Rng, cid: int) -> Case:
     h, sq = pick_dim(rng, 1, 8), pick_dim(rng, 1, 24)
     skv, p = pick_dim(rng, 1, 64), pick_dim(rng, 1, 40)
     if rng.random() < 0.03:
-        h, sq, skv, p = 1, 2, 1024, 4  # the largest row the uint32 sum allows
+        h, sq, skv, p = 1, 2, kernel_limits().softmax_max_kv, 4  # the largest row
     k_heads = 1 if rng.random() < 0.25 else h
     q = fill_s8(rng, (h, sq, p), pick_mode(rng, style))
     k = fill_s8(rng, (k_heads, skv, p), pick_mode(rng, style))
@@ -363,7 +365,7 @@ def gen_layernorm(rng: Rng, cid: int) -> Case:
     style = pick_style(rng)
     rows, e = pick_dim(rng, 1, 16), pick_dim(rng, 1, 300)
     if rng.random() < 0.03:
-        rows, e = 1, 4096
+        rows, e = 1, kernel_limits().layernorm_max_features
     elif rng.random() < 0.15:  # the Cortex-M kernel divides by E^2 with a shift
         e = int(rng.choice([4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048]))
     x = fill_s8(rng, (rows, e), pick_mode(rng, style))
@@ -428,7 +430,7 @@ def gen_add(rng: Rng, cid: int) -> Case:
             lo = int(rng.integers(-128, 128))
             p = g.AddParams(p.m_a, p.m_b, p.shift, lo, int(rng.integers(lo, 128)))
         else:
-            m = 1 << 22
+            m = kernel_limits().add_multiplier_max
             p = g.AddParams(int(rng.integers(0, m + 1)), m, int(rng.integers(1, 32)))
     y = g.add_s8(a, b, p)
     params = (size, p.m_a, p.m_b, p.shift, p.act_min, p.act_max, p.offset, p.zero_point)
@@ -501,7 +503,8 @@ def _conv_bias(rng: Rng, style: str, acc: np.ndarray, n: int) -> np.ndarray | No
     if rng.random() < 0.15:
         return None
     if style == "extreme_quant" and rng.random() < 0.5:
-        return rng.choice([-(1 << 30), 1 << 30], n).astype(np.int32)
+        bound = kernel_limits().bias_bound
+        return rng.choice([-bound, bound], n).astype(np.int32)
     return np.rint(rng.normal(0.0, 0.25 * float(np.std(acc)) + 1.0, n)).astype(np.int32)
 
 

@@ -76,6 +76,7 @@ class GenerateOptions:
     weights_image: bool = False  # weights in a weight image instead of the firmware
     board: str | None = None  # board of boards.yaml: its memory, its weights partition
     kernels: str | None = None  # kernel variant a model conversion plans for
+    cores: int | None = None  # cores the kernels run on (CONFIG_TINYTX_NUM_CORES)
 
 
 @dataclass(frozen=True)
@@ -152,7 +153,8 @@ def convert_model(
     if options.weights_image:
         raise TinytxError("--weights-image: `tinytx convert` writes no weight image yet")
     board = options.board if options.board is not None and options.board in load_boards() else None
-    conversion = convert(model, ConvertOptions(board=board, kernels=options.kernels))
+    opts = ConvertOptions(board=board, kernels=options.kernels, cores=options.cores)
+    conversion = convert(model, opts)
     conversion.write(out_dir)
     sources = tuple(sorted(out_dir.glob("*.c")))
     return Generated(out_dir, sources, None, f"{sample.name}: converted {MODEL_FILE}")
@@ -171,7 +173,9 @@ def generate_mhsa_bench(sample: Sample, out_dir: Path, options: GenerateOptions)
     seed = 7 if options.seed is None else options.seed
     work = make_mhsa(shape, seed)
     expected = g.mhsa_s8(work.x, shape.heads, work.weights, work.quant)
-    sources = tuple(generate_sources(work, expected, out_dir, options.weights_image))
+    sources = tuple(
+        generate_sources(work, expected, out_dir, options.weights_image, options.cores or 1)
+    )
     summary = f"mhsa_bench: shape {shape_name} ({shape}), seed {seed}"
     hex_file = None
     if options.weights_image:

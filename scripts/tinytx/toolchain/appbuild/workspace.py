@@ -53,6 +53,7 @@ class ZephyrBuildOptions:
     shape: str | None = None  # mhsa_bench: CONFIG_MHSA_BENCH_SHAPE (None: its Kconfig's)
     seed: int | None = None  # mhsa_bench: CONFIG_MHSA_BENCH_SEED
     extra: tuple[str, ...] = ()  # --cmake-arg, verbatim
+    cores: int | None = None  # CONFIG_TINYTX_NUM_CORES (None: its Kconfig's)
 
     def cmake_args(self) -> list[str]:
         """The CMake arguments: every tinytx choice explicitly, every time."""
@@ -70,17 +71,24 @@ class ZephyrBuildOptions:
             args.append(f'-DCONFIG_MHSA_BENCH_SHAPE="{self.shape}"')
         if self.seed is not None:
             args.append(f"-DCONFIG_MHSA_BENCH_SEED={self.seed}")
+        if self.cores is not None:
+            args.append(f"-DCONFIG_TINYTX_NUM_CORES={self.cores}")
         return [*args, *self.extra]
 
     def record(self) -> dict:
         """The options a later run cannot undo from its command line: a string or int
         symbol has no value that means "the default", and a --cmake-arg is anything."""
-        return {"shape": self.shape, "seed": self.seed, "extra": list(self.extra)}
+        return {
+            "shape": self.shape,
+            "seed": self.seed,
+            "cores": self.cores,
+            "extra": list(self.extra),
+        }
 
 
 def _outlives(previous: dict, current: dict) -> bool:
     """Whether a value of the previous run would stay in the cache under ``current``."""
-    for key in ("shape", "seed"):
+    for key in ("shape", "seed", "cores"):
         if previous.get(key) is not None and previous.get(key) != current[key]:
             return True
     return any(arg not in current["extra"] for arg in previous.get("extra", []))

@@ -218,18 +218,25 @@ class ProfilingRunner(CostedRunner):
         return on_block
 
     def profile(
-        self, function: str, args: Sequence[int], calls: Sequence[KernelCall], cpu: str
+        self,
+        function: str,
+        args: Sequence[int],
+        calls: Sequence[KernelCall],
+        cpu: str,
+        prologue: Sequence[str] = (),
     ) -> tuple[ModelProfile, int]:
-        """Call the run `function` once; its profile and return value."""
+        """Call the run `function` once; its profile and return value. ``prologue``: what
+        it calls before the first layer (counted as the run function's own)."""
         sym = self._symbols.get(function)
         if sym is None or not sym.is_function or sym.size <= 0:
             raise ProfileError(f"{function}: no sized function symbol in {self.elf_path}")
-        entries, layer_of = [], []
+        entries = [self.symbol(name) for name in prologue]
+        layer_of = [-1] * len(prologue)  # owner 0: the run function
         for i, kc in enumerate(calls):
             for name in kc.calls:
                 entries.append(self.symbol(name))
                 layer_of.append(i)
-        names = [name for kc in calls for name in kc.calls]
+        names = [*prologue, *(name for kc in calls for name in kc.calls)]
         owners = len(calls) + 2  # run function, layers, and a bin for calls past the list
         self._prof[:] = [sym.address, sym.address + sym.size, False, 0, entries, layer_of,
                          [0] * owners, [0] * owners, 0, None]  # fmt: skip

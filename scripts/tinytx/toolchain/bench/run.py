@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tinytx.core.errors import TinytxError, UserInputError
+from tinytx.core.golden.limits import kernel_limits
 from tinytx.core.resources import resolve_build_dir
 from tinytx.core.targets import Target, get_target
 from tinytx.core.workloads import SHAPES, MhsaShape
@@ -78,10 +79,15 @@ def parse_shape(text: str) -> ShapeSpec:
         raise UserInputError(f"--shape: {text!r} is not a shape; use {_SHAPE_HELP}") from None
     if min(s, e, p, h) < 1:
         raise UserInputError(f"--shape: {text!r}: S, E, P and H must all be >= 1")
-    if s > 1024:
-        raise UserInputError(f"--shape: {text!r}: S={s} exceeds the softmax limit of 1024 keys")
-    if max(e, h * p) > 65535:
-        raise UserInputError(f"--shape: {text!r}: E and H*P must be <= 65535 (reduction limit)")
+    lim = kernel_limits()
+    if s > lim.softmax_max_kv:
+        raise UserInputError(
+            f"--shape: {text!r}: S={s} exceeds the softmax limit of {lim.softmax_max_kv} keys"
+        )
+    if max(e, h * p) > lim.max_reduction:
+        raise UserInputError(
+            f"--shape: {text!r}: E and H*P must be <= {lim.max_reduction} (reduction limit)"
+        )
     shape = MhsaShape(seq_len=s, embed_dim=e, heads=h, head_dim=p)
     for name, named in SHAPES.items():
         if named == shape:

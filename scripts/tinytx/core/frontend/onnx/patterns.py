@@ -18,7 +18,7 @@ import numpy as np
 
 from tinytx.core import golden as gold
 from tinytx.core.frontend.onnx.graph import Graph, Node, node_error
-from tinytx.core.golden.linear import BIAS_BOUND
+from tinytx.core.golden.limits import kernel_limits
 
 ACCEPT_LINEAR = (
     "accepted: MatMul/Gemm of an activation by an int8 weight quantized per tensor or per "
@@ -225,11 +225,12 @@ def int_bias(
         b = np.rint(bias / scale)
         if not np.all(np.isfinite(b)):
             raise node_error(node, "bias is not finite", "accepted: finite biases")
-        if np.any(np.abs(b) > BIAS_BOUND):
+        bound = kernel_limits().bias_bound
+        if np.any(np.abs(b) > bound):
             raise node_error(
                 node,
-                f"bias needs {int(np.abs(b).max())} > 2**30 at scale {float(np.max(scale)):g}",
-                "accepted: biases within +-2**30 of input scale x weight scale",
+                f"bias needs {int(np.abs(b).max())} > {bound} at scale {float(np.max(scale)):g}",
+                f"accepted: biases within +-{bound} of input scale x weight scale",
             )
         b = b.astype(np.int32)
     if z_x == 0 or w is None:
@@ -240,7 +241,8 @@ def int_bias(
         raise node_error(
             node,
             f"input zero point {z_x}: {exc}",
-            "accepted: input zero points whose fold into the bias stays within +-2**30",
+            "accepted: input zero points whose fold into the bias stays within "
+            f"+-{kernel_limits().bias_bound}",
         ) from None
 
 
@@ -259,7 +261,10 @@ def requant(
             return gold.ChannelRequant.from_scales(np.asarray(real).ravel(), what, **clamp)
         return gold.Requant.from_scale(float(real), what, **clamp)
     except ValueError as exc:
-        raise node_error(node, f"{what}: {exc}", "accepted: scales within 2**-62..2**30") from None
+        top = kernel_limits().requant_shift_max
+        raise node_error(
+            node, f"{what}: {exc}", f"accepted: scales within 2**-{top}..2**30"
+        ) from None
 
 
 def symmetric_scale(g: Graph, value: str) -> float:
