@@ -159,7 +159,7 @@ def _board(name: str, raw: Any) -> Board:
         }
     cores = raw.get("cores", 1)
     if isinstance(cores, bool) or not isinstance(cores, int) or cores < 1:
-        raise ValueError(f"board {name}: cores must be an integer >= 1, got {cores!r}")
+        raise UserInputError(f"board {name}: cores must be an integer >= 1, got {cores!r}")
     clock = None
     raw_clock = raw.get("clock")
     if raw_clock is not None:

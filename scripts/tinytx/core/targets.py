@@ -43,12 +43,14 @@ class Target:
         if cores is None or cores == self.cores:
             return self
         if self.cores == 1:
-            raise ValueError(
+            raise UserInputError(
                 f"cores: target {self.name} runs one core, not {cores} (a multi-core target"
                 " runs more, e.g. rv32x8)"
             )
         if isinstance(cores, bool) or not isinstance(cores, int) or not 1 <= cores <= self.cores:
-            raise ValueError(f"cores: target {self.name} runs 1..{self.cores} cores, not {cores!r}")
+            raise UserInputError(
+                f"cores: target {self.name} runs 1..{self.cores} cores, not {cores!r}"
+            )
         return dataclasses.replace(self, cores=cores)
 
     @property
@@ -109,13 +111,13 @@ def check_cores(cores: object, what: str = "cores") -> int:
 
     top = kernel_abi("ref").constant("TINYTX_PARALLEL_SERIAL_MAX_CORES")
     if isinstance(cores, bool) or not isinstance(cores, int) or not 1 <= cores <= top:
-        raise ValueError(f"{what}: cores must be an integer in 1..{top}, got {cores!r}")
+        raise UserInputError(f"{what}: cores must be an integer in 1..{top}, got {cores!r}")
     return cores
 
 
 def _positive(value: object, what: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{what}: expected an integer >= 1, got {value!r}")
+        raise UserInputError(f"{what}: expected an integer >= 1, got {value!r}")
     return value
 
 
