@@ -18,6 +18,7 @@ partition, written by ``tinytx weights-hex`` from :func:`weights_payload`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -177,10 +178,13 @@ def run_demo(
     kernels: str | None = None,
     board_name: str | None = None,
     weights_image: bool = False,
+    step: Callable[[str], None] | None = None,
 ) -> int:
     """The demo on ``target_name``, or on the emulated profile ``board_name`` (its QEMU
     target, linked with its memory, reported against its limits); with ``weights_image``
-    the firmware reads its weights from a weight image loaded into the board's partition."""
+    the firmware reads its weights from a weight image loaded into the board's partition.
+    ``step`` gets a line before each step that takes seconds (the CLI: progress, stderr)."""
+    step = step or _quiet
     board = None
     if board_name is not None:
         from tinytx.core.boards import get_board, load_boards
@@ -214,6 +218,7 @@ def run_demo(
     where = f"{board.description}" if board else target.description
     print(f"tinytx demo: EEGFormer-shaped MHSA block ({shape}) on {where}")
     print(f"kernels: {kernels}")
+    step(f"building firmware for {target.name} in {root / 'firmware'} ...")
     elf = build_firmware(target, kernels, generated, root / "firmware", partition)
     print(f"firmware: {elf}")
     qemu_extra: list[str] = []
@@ -226,6 +231,7 @@ def run_demo(
         print(f"weights image: {hex_file} at {partition.address:#010x} (QEMU generic loader)")
         qemu_extra = loader_args(hex_file)
 
+    step(f"running on QEMU ({' '.join(target.qemu[:3])}) ...")
     run = run_program(target, elf, [], timeout=300, qemu_extra=qemu_extra)
     print("--- QEMU console " + "-" * 40)
     print(run.stdout.rstrip())
@@ -234,6 +240,7 @@ def run_demo(
         print(f"FAILED: firmware exited with {run.returncode}")
         return 1
 
+    step(f"counting the instructions of one block (unicorn, {target.cpu}) ...")
     count = count_instructions(elf, target.cpu or "cortex-m4", work)
     if not count.output_matches:
         print("FAILED: the unicorn run's output differs from the golden model")
@@ -254,7 +261,17 @@ def run_demo(
 SAMPLE_BOARD = "nucleo_l476rg_emu"
 
 
-def run_sample_demo(sample: str, board_name: str, build_root: Path, kernels: str | None) -> int:
+def _quiet(_: str) -> None:
+    """No progress lines (the default of library callers)."""
+
+
+def run_sample_demo(
+    sample: str,
+    board_name: str,
+    build_root: Path,
+    kernels: str | None,
+    step: Callable[[str], None] | None = None,
+) -> int:
     """`make demo`: convert a sample model (samples/<sample>/model/model.onnx), build its
     firmware for an emulated board profile, run every committed test input in QEMU, check
     each output against the golden executor, count one inference's instructions (unicorn)
@@ -272,7 +289,7 @@ def run_sample_demo(sample: str, board_name: str, build_root: Path, kernels: str
     source = resolve_source(sample, board_name, kernels)
     print(f"tinytx demo: the {sample} sample on {board.description}, {kernels} kernels")
     print(f"model: {source.onnx}")
-    res = emulate(source, target, kernels, build_root / "demo")
+    res = emulate(source, target, kernels, build_root / "demo", step=step or _quiet)
     conv = res.conversion
     test = conv.test
     assert test is not None

@@ -11,6 +11,7 @@ executor. On Cortex-M the same ELF's ``tinytx_<model>_run`` is called under unic
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -312,19 +313,25 @@ def emulate(
     echo=print,
     profile: bool = False,
     exp_table: bool = False,
+    step: Callable[[str], None] | None = None,
 ) -> EmulationResult:
     """Convert ``source``, build its firmware for ``target``, run every test input in one
-    QEMU run, compare with the golden executor and (Cortex-M) count instructions."""
+    QEMU run, compare with the golden executor and (Cortex-M) count instructions.
+    ``echo`` gets the plan, the firmware's path and its console; ``step`` (default
+    ``echo``) a line before each step that takes seconds (converting, building, QEMU,
+    unicorn)."""
     from dataclasses import replace
 
     from tinytx.core.codegen.project import convert
 
+    step = step or echo
     cores = source.options.cores or target.cores  # type: ignore[attr-defined]
     if cores != target.cores:
         raise TinytxError(
             f"{source.onnx}: planned for {cores} cores, the target {target.name} runs "
             f"{target.cores}"
         )
+    step(f"converting {source.onnx} for {source.options.board or target.name} ...")
     conv = convert(source.onnx, replace(source.options, kernels=kernels, cores=cores))
     m = conv.planned
     where = f"{source.options.board or target.name}-{kernels}" + ("-exptable" if exp_table else "")
@@ -341,8 +348,11 @@ def emulate(
         echo("plan:")
         for line in conv.plan.describe():
             echo(f"  {line}")
+        step(f"building firmware for {target.name} in {root / 'firmware'} ...")
         elf = build(conv, gen, target, kernels, root / "firmware", source.sample, exp_table)
         echo(f"firmware: {elf}")
+        assert conv.test is not None  # build() refuses a model without test inputs
+        step(f"running on QEMU ({' '.join(target.qemu[:3])}), {conv.test.count} test inputs ...")
         fw = run(target, elf)
         echo("--- QEMU console " + "-" * 40)
         echo(fw.console.rstrip())
@@ -350,8 +360,8 @@ def emulate(
         problems = compare(conv, fw)
         counted = None
         if count and not problems and (target.cpu or "").startswith("cortex-m"):
-            assert conv.test is not None
             cpu = target.cpu or "cortex-m4"
+            step(f"counting the instructions of one inference (unicorn, {cpu}) ...")
             counted = count_instructions(elf, cpu, conv, conv.test.inputs[0], profile)
             if not np.array_equal(counted.output, conv.test.expected[0]):
                 problems.append("the unicorn run's output differs from the golden executor")

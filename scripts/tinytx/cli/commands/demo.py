@@ -7,6 +7,7 @@ import argparse
 from pathlib import Path
 
 from tinytx.cli import checks
+from tinytx.cli.output import progress
 from tinytx.core.errors import UserInputError
 from tinytx.core.resources import BUILD_DIR_HELP, resolve_build_dir
 
@@ -56,9 +57,15 @@ def run(args: argparse.Namespace) -> int:
         if args.weights_image or args.target != "m4":
             raise UserInputError("--sample: runs on --board (an emulated profile), not --target")
         return run_sample_demo(
-            args.sample, args.board or SAMPLE_BOARD, args.build_dir, args.kernels
+            args.sample, args.board or SAMPLE_BOARD, args.build_dir, args.kernels, progress
         )
 
     return run_demo(
-        args.target, args.seed, args.build_dir, args.kernels, args.board, args.weights_image
+        args.target,
+        args.seed,
+        args.build_dir,
+        args.kernels,
+        args.board,
+        args.weights_image,
+        progress,
     )

@@ -20,8 +20,9 @@ def add_parser(sub: argparse._SubParsersAction, name: str, help_text: str) -> No
         name,
         help=help_text,
         description=help_text + ": convert (as `tinytx convert`), build the sample firmware "
-        "for the board's emulated profile (bare metal), run every committed test input in "
-        "one QEMU run, compare each output with the golden executor, count the exact "
+        "for the board's emulated profile (bare metal; a real board runs its emulated "
+        "profile: tinytx has no runner for an attached board), run every committed test "
+        "input in one QEMU run, compare each output with the golden executor, count the exact "
         "instructions of one inference (unicorn, Cortex-M) and report the memory. Exit 0 "
         "and MATCH on the last line only when every input matches.",
     )
@@ -30,9 +31,22 @@ def add_parser(sub: argparse._SubParsersAction, name: str, help_text: str) -> No
         help="sample name (radar, eeg, ecg), sample directory, "
         "tinytx convert output directory or .onnx file",
     )
-    p.add_argument("--board", help="emulated board profile (boards/boards.yaml, *_emu)")
-    p.add_argument("--target", help="emulated target without board limits (e.g. rv32)")
-    p.add_argument("--emulate", action="store_true", help="run on the emulated profile (QEMU)")
+    p.add_argument(
+        "--board",
+        help="board of boards/boards.yaml: a real board (nucleo_l476rg) runs its emulated "
+        "profile, or name the profile itself (nucleo_l476rg_emu)",
+    )
+    p.add_argument(
+        "--target",
+        help="emulated target without board limits (e.g. rv32, rv32x8); with --board only "
+        "when it is the target of the board's emulated profile",
+    )
+    p.add_argument(
+        "--emulate",
+        action="store_true",
+        help="run on QEMU (the default and, for now, the only runner: tinytx has no runner "
+        "for an attached board; build for one with `tinytx build` and flash with west)",
+    )
     p.add_argument("--kernels", choices=["ref", "arm", "riscv"], help="kernel variant")
     p.add_argument(
         "--exp-table",
@@ -59,17 +73,49 @@ def add_parser(sub: argparse._SubParsersAction, name: str, help_text: str) -> No
     p.set_defaults(func=run)
 
 
-def target_of(board_name: str | None, target_name: str | None):
+def emulated_profile(name: str):
+    """The emulated profile ``--board name`` runs: the profile itself (``*_emu``), or the
+    one profile of boards.yaml that ``emulates`` the real board ``name``."""
     from tinytx.core.boards import get_board, load_boards
+
+    board = get_board(name)
+    if board.target is not None:
+        return board
+    boards = load_boards()
+    profiles = [b for b in boards.values() if b.target is not None and b.emulates == name]
+    if len(profiles) == 1:
+        return profiles[0]
+    have = ", ".join(f"{b.emulates} ({b.name})" for b in boards.values() if b.target and b.emulates)
+    if profiles:
+        several = ", ".join(b.name for b in profiles)
+        raise UserInputError(f"--board: {name} has several emulated profiles ({several}): name one")
+    hint = (
+        " (an 8-core RISC-V run without board limits: --target rv32x8)"
+        if (board.arch == "riscv" and board.cores > 1)
+        else ""
+    )
+    raise UserInputError(
+        f"--board: {name} has no emulated profile and tinytx has no runner for the board "
+        f"itself; boards that run emulated: {have}{hint}"
+    )
+
+
+def target_of(board_name: str | None, target_name: str | None):
+    """(board profile or None, target) of a run; refuses a --target that disagrees with
+    the board's profile."""
     from tinytx.core.targets import get_target
 
     if board_name is None and target_name is None:
-        raise UserInputError("--board: give an emulated board profile (e.g. nucleo_l476rg_emu)")
+        raise UserInputError(
+            "--board: give a board (e.g. nucleo_l476rg) or an emulated target (--target m4)"
+        )
     if board_name is not None:
-        board = get_board(board_name)
-        if board.target is None:
-            emulated = ", ".join(n for n, b in load_boards().items() if b.target)
-            raise UserInputError(f"--board: {board_name} is not an emulated profile ({emulated})")
+        board = emulated_profile(board_name)
+        if target_name is not None and target_name != board.target:
+            raise UserInputError(
+                f"--target {target_name} conflicts with --board {board_name} (its emulated "
+                f"profile {board.name} runs on {board.target}): give one of them"
+            )
         return board, board.build_target()
     target = get_target(target_name)
     if not target.emulated:
@@ -84,8 +130,6 @@ def run(args: argparse.Namespace) -> int:
     from tinytx.toolchain.demo import print_memory
     from tinytx.toolchain.firmware import emulate, resolve_source
 
-    if not args.emulate:
-        raise UserInputError("--emulate: only emulated runs are supported (boards: `tinytx build`)")
     if args.profile_json in ("", "-"):
         raise UserInputError("--profile-json: needs a file name")
     checks.output_file(args.profile_json, "--profile-json")
@@ -96,10 +140,23 @@ def run(args: argparse.Namespace) -> int:
     if profile and args.no_count:
         raise UserInputError("--profile: needs the instruction count (drop --no-count)")
     board, target = target_of(args.board, args.target)
-    target = target.with_cores(args.cores)  # the harts QEMU runs: the cores planned
+    try:
+        target = target.with_cores(args.cores)  # the harts QEMU runs: the cores planned
+    except UserInputError as exc:
+        raise UserInputError(f"--cores: {str(exc).removeprefix('cores: ')}") from None
     kernels = target.check_kernels(args.kernels or target.default_kernels)
     exp_table_defines(kernels, args.exp_table)  # refuses the table without the arm kernels
-    source = resolve_source(args.source, args.board, kernels, options(args), target.cores)
+    if profile and not (target.cpu or "").startswith("cortex-m"):
+        raise UserInputError(
+            f"--profile: unicorn counts Cortex-M only; target {target.name} runs {target.cpu}"
+        )
+    name = board.name if board else None
+    source = resolve_source(args.source, name, kernels, options(args), target.cores)
+    if board is not None and board.name != args.board:
+        progress(
+            f"{args.board}: tinytx has no runner for an attached board; running its emulated "
+            f"profile {board.name} on QEMU ({board.description})"
+        )
     where = board.description if board else target.description
     table = " (softmax exp table)" if args.exp_table else ""
     cores = f", {target.cores} cores" if target.cores > 1 else ""
