@@ -12,6 +12,7 @@
 
 #include <stdint.h>
 
+#include "tinytx/types.h"
 #include "tinytx_sample_port.h"
 
 #ifdef __cplusplus
@@ -35,6 +36,20 @@ typedef struct {
 	const char *const *classes; /* class names, or NULL */
 	int32_t class_count;
 } tinytx_sample;
+
+/*
+ * The status a generated run function returns when the firmware runs its kernels on
+ * another number of cores than the model was planned for: every model's
+ * TINYTX_<NAME>_ERR_CORES has this value (tinytx convert; a test keeps them equal).
+ */
+#define TINYTX_SAMPLE_ERR_CORES (-16)
+
+/*
+ * The name of a status a kernel or a generated run function returns ("TINYTX_ERR_DIMS",
+ * "TINYTX_<NAME>_ERR_CORES"), "unknown status" for any other value. An int, not a
+ * tinytx_status: the model's own statuses are outside that enum.
+ */
+const char *tinytx_status_name(int status);
 
 /* The sample's name (its src/main.c). */
 extern const char tinytx_sample_name[];

@@ -3,7 +3,11 @@
  *
  *   input <i>: class <c> <name> expected <c'> <name'> <MATCH|MISMATCH> out <v0> <v1> ...
  *
- * then "<name>: <n> of <count> outputs equal the golden model: MATCH" (or MISMATCH);
+ * then "<name>: <n> of <count> outputs equal the golden model: MATCH" (or MISMATCH); a
+ * model that returns an error stops the run with
+ *
+ *   input <i>: ERROR: the model returned <status> (<name>)   (tinytx_status_name)
+ *
  * `tinytx run` parses these lines and checks every output byte again on the host.
  */
 #include "tinytx_sample.h"
@@ -20,6 +24,26 @@ static int32_t argmax(const int8_t *v, int32_t n)
 		}
 	}
 	return best;
+}
+
+const char *tinytx_status_name(int status)
+{
+	switch (status) {
+	case TINYTX_OK:
+		return "TINYTX_OK";
+	case TINYTX_ERR_NULL:
+		return "TINYTX_ERR_NULL";
+	case TINYTX_ERR_DIMS:
+		return "TINYTX_ERR_DIMS";
+	case TINYTX_ERR_PARAM:
+		return "TINYTX_ERR_PARAM";
+	case TINYTX_ERR_SCRATCH:
+		return "TINYTX_ERR_SCRATCH";
+	case TINYTX_SAMPLE_ERR_CORES:
+		return "TINYTX_<NAME>_ERR_CORES";
+	default:
+		return "unknown status";
+	}
 }
 
 static const char *class_name(const tinytx_sample *s, int32_t c)
@@ -43,7 +67,9 @@ int tinytx_sample_main(const tinytx_sample *s)
 		uint32_t t1 = TINYTX_SAMPLE_CYCLES();
 
 		if (st != 0) {
-			TINYTX_SAMPLE_PRINTF("input %ld: ERROR: the model returned %d\n", (long)i, st);
+			/* the number stays first: scripts read it */
+			TINYTX_SAMPLE_PRINTF("input %ld: ERROR: the model returned %d (%s)\n", (long)i, st,
+					     tinytx_status_name(st));
 			return 2;
 		}
 		int same = 1;

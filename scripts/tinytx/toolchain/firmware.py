@@ -204,6 +204,18 @@ def build_multi(
     return build_dir / "models"
 
 
+def status_name(status: int) -> str:
+    """The name of a status a generated run function returns (the kernels' from their C,
+    as the samples' tinytx_status_name prints it)."""
+    from tinytx.core.codegen.model import ERR_CORES
+    from tinytx.core.kernel_abi import kernel_abi
+
+    if status == ERR_CORES:
+        return "TINYTX_<NAME>_ERR_CORES"
+    name = kernel_abi("ref").status_name(status)
+    return "unknown status" if name.startswith("status ") else name
+
+
 def count_instructions(
     elf: Path, cpu: str, conv: Conversion, x: np.ndarray, profile: bool = False
 ) -> Count:
@@ -234,7 +246,7 @@ def count_instructions(
         meas = runner.measure(function, [p_in, p_out, p_arena])
         status, instructions, cycles = meas.return_value, meas.instructions, meas.modelled_cycles
     if status != 0:
-        raise TinytxError(f"{function} returned {status} under unicorn")
+        raise TinytxError(f"{function} returned {status} ({status_name(status)}) under unicorn")
     out = np.frombuffer(runner.read(p_out, out_size), np.int8).copy()
     return Count(instructions, cycles, out, prof)
 

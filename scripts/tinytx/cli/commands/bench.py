@@ -178,6 +178,7 @@ def run(args: argparse.Namespace) -> int:
             seed=args.seed,
             build_root=args.build_dir,
             compare=not args.no_compare,
+            progress=progress,
             tile=args.tile,
             exp_table=args.exp_table,
         )
@@ -246,6 +247,10 @@ def run_models(args: argparse.Namespace) -> int:
     status = 0
     results = []
     for target in targets:
+        progress(
+            f"measuring the sample models on {target}: converting, building one firmware, "
+            "counting one inference of each under unicorn ..."
+        )
         res = measure_models(target, args.build_dir)
         results.append(res)
         counts = {m.model: m.instructions for m in res.models}

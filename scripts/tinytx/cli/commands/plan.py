@@ -173,6 +173,10 @@ def run(args: argparse.Namespace) -> int:
     plan = plan_with(_load_costs(args.costs))
     measured = None
     if args.measure:
+        progress(
+            f"measuring the attention block on {args.measure} ({kernels} kernels): building the "
+            "bench firmware, counting every candidate tile under unicorn ..."
+        )
         measured = _measure(plan, args.measure, kernels, args.build_dir)
         plan = plan_with({int(k): v for k, v in measured["tile_costs"].items()})
     data = to_json(plan)
@@ -180,6 +184,10 @@ def run(args: argparse.Namespace) -> int:
         data["measured"] = measured
         data["tile_costs"] = measured["tile_costs"]
     if args.verify:
+        progress(
+            f"verifying the arena on QEMU m4 ({kernels} kernels): building the canary "
+            "firmware, running each schedule ..."
+        )
         data["verify"] = _verify(plan, args.build_dir, kernels)
     text = render_text(plan, args.all_tiles)
     if measured:

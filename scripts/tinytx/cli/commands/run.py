@@ -155,7 +155,7 @@ def run(args: argparse.Namespace) -> int:
     if board is not None and board.name != args.board:
         progress(
             f"{args.board}: tinytx has no runner for an attached board; running its emulated "
-            f"profile {board.name} on QEMU ({board.description})"
+            f"profile {board.name} on QEMU: {board.description}"
         )
     where = board.description if board else target.description
     table = " (softmax exp table)" if args.exp_table else ""

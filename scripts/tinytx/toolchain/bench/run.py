@@ -292,6 +292,8 @@ def run_bench(
     if variant == REFERENCE_VARIANT:
         reference = run
     elif compare:
+        if progress is not None:
+            progress(f"reference comparison: the same calls with the {REFERENCE_VARIANT} kernels")
         ref_session = BenchSession(target, REFERENCE_VARIANT, build_root, progress=progress)
         reference = ref_session.run(specs, seed, tile)
     return BenchReport(
