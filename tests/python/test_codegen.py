@@ -255,13 +255,6 @@ def test_convert_command_exit_codes(toy: Path, tmp_path: Path) -> None:
     assert len(err.stderr.strip().splitlines()) == 1 and "not an ONNX model" in err.stderr
 
 
-def test_run_command_refuses_without_emulate() -> None:
-    proc = run_cli("run", "ecg", "--board", "nucleo_l476rg_emu")
-    assert proc.returncode == 2 and "--emulate" in proc.stderr
-    proc = run_cli("run", "nosuchsample", "--board", "nucleo_l476rg_emu", "--emulate")
-    assert proc.returncode == 2 and "not a sample" in proc.stderr
-
-
 @pytest.mark.parametrize("name", ["radar", "eeg", "ecg"])
 def test_sample_generation_is_stable(name: str) -> None:
     path = samples_dir() / name / "model" / "model.onnx"

@@ -5,7 +5,8 @@
   input on QEMU Cortex-M4 and Cortex-M7 (DSP kernels, each board profile's plan) and
   RV32 (reference kernels) and RV32 with 8 harts (riscv kernels, planned for 8 cores): one
   firmware per target runs all three samples, in one emulator run;
-- ``tinytx run <sample> --emulate`` prints MATCH on its last line.
+- ``tinytx run <sample> --emulate`` prints MATCH on its last line, and so does
+  ``tinytx run radar --board nucleo_l476rg`` (a real board: its emulated profile).
 """
 
 from __future__ import annotations
@@ -105,6 +106,27 @@ def test_run_command_prints_match_last(build_root: Path) -> None:
     assert int(count.split(":")[1].split("(")[0].replace(",", "")) > 100_000
     assert any(ln.startswith("input 4: predicted ") for ln in lines)
     assert "board nucleo_l476rg_emu:" in out and "fits" in out
+
+
+def test_run_takes_the_real_board_name(build_root: Path) -> None:
+    """``--board nucleo_l476rg`` (no ``--emulate``) runs the board's emulated profile,
+    says so on stderr with a line per long step, and prints MATCH last."""
+    if shutil.which("qemu-system-arm") is None:
+        pytest.skip("no QEMU")
+    cmd = [sys.executable, "-m", "tinytx.cli", "run", "radar", "--board", "nucleo_l476rg",
+           "--build-dir", str(build_root)]  # fmt: skip
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.strip().splitlines()[-1] == "MATCH"
+    assert "golden executor: 4 of 4 outputs bit-exact" in proc.stdout
+    assert "board nucleo_l476rg_emu:" in proc.stdout and ": fits" in proc.stdout
+    err = proc.stderr.splitlines()
+    assert any(
+        ln.startswith("nucleo_l476rg: ") and "running its emulated profile nucleo_l476rg_emu" in ln
+        for ln in err
+    )
+    for step in ("converting ", "building firmware for m4 ", "running on QEMU ", "counting the "):
+        assert any(ln.startswith(step) for ln in err), step
 
 
 def test_two_run_commands_at_once_share_a_build_directory(build_root: Path) -> None:
