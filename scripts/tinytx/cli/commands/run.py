@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tinytx.cli import checks
 from tinytx.cli.checks import write_output
@@ -13,6 +14,10 @@ from tinytx.cli.exitcodes import ExitCode
 from tinytx.cli.output import inf, progress
 from tinytx.core.errors import UserInputError
 from tinytx.core.resources import BUILD_DIR_HELP, resolve_build_dir
+
+if TYPE_CHECKING:
+    from tinytx.core.boards import Board
+    from tinytx.core.targets import Target
 
 
 def add_parser(sub: argparse._SubParsersAction, name: str, help_text: str) -> None:
@@ -73,7 +78,7 @@ def add_parser(sub: argparse._SubParsersAction, name: str, help_text: str) -> No
     p.set_defaults(func=run)
 
 
-def emulated_profile(name: str):
+def emulated_profile(name: str) -> Board:
     """The emulated profile ``--board name`` runs: the profile itself (``*_emu``), or the
     one profile of boards.yaml that ``emulates`` the real board ``name``."""
     from tinytx.core.boards import get_board, load_boards
@@ -100,7 +105,7 @@ def emulated_profile(name: str):
     )
 
 
-def target_of(board_name: str | None, target_name: str | None):
+def target_of(board_name: str | None, target_name: str | None) -> tuple[Board | None, Target]:
     """(board profile or None, target) of a run; refuses a --target that disagrees with
     the board's profile."""
     from tinytx.core.targets import get_target
