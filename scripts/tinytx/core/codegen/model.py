@@ -242,8 +242,8 @@ class _Emitter:
         self.body.append(f"\t/* {op.name}: {comment_text(op.source)} */")
         self.body.append(f"\t/* {t_in} -> {op.output} {list(t_out.shape)} */")
         if slot is not None:
-            self.body.append(f"\t/* scratch: {slot.size} bytes at arena + {slot.offset}, the "
-                             f"C size for {self.cores} cores */")  # fmt: skip
+            self.body.append(f"\t/* scratch: {slot.size} bytes, the C size for {self.cores} "
+                             "cores */")  # fmt: skip
             self.body.append(f"\t{slot.declaration()}")
         for line in text.splitlines():
             self.body.append("\t" + line)
