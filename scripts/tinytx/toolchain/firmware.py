@@ -73,7 +73,7 @@ def app_sources(conv: Conversion, gen_dir: Path, sample: str | None) -> list[Pat
     ]
 
 
-def test_data_define(conv: Conversion) -> dict[str, str]:
+def sample_main_defines(conv: Conversion) -> dict[str, str]:
     """The compile definition that names the test data header sample_main.c includes
     (none: its default, test_data.h)."""
     header = conv.names.test_header
@@ -104,7 +104,7 @@ def build(
         "TINYTX_KERNEL_VARIANT": target.check_kernels(kernels),
         **exp_table_defines(kernels, exp_table),
     }
-    app_defines = [f"{k}={v}" for k, v in test_data_define(conv).items()]
+    app_defines = [f"{k}={v}" for k, v in sample_main_defines(conv).items()]
     if app_defines:
         defines["TINYTX_APP_DEFINES"] = ";".join(app_defines)
     cmake_build(baremetal_port_dir(), build_dir, target, defines)
