@@ -78,8 +78,10 @@ def test_planned_scratch_is_the_c_size_for_each_core_count(name: str) -> None:
             assert got == want, (name, cores, op.name)
             if want:
                 off = plan.scratch[op.name][0]
-                ctx = f"const tinytx_context {op.name}_ctx = {{arena + {off}, {want}}};"
+                macro = f"TINYTX_{plan.model.name.upper()}_OFF_{op.name.upper()}_SCRATCH"
+                ctx = f"{op.name}_ctx = {{.buf = arena + {macro}, .size = {want}}};"
                 assert ctx in conv.generated.source
+                assert f"#define {macro} {off} " in conv.generated.source
         sizes[cores] = {op: size for op, (_, size) in plan.scratch.items()}
     # the attention blocks' scratch grows with the cores (a working set per core)
     assert any(sizes[8][op] > sizes[1][op] for op in sizes[1]), sizes
@@ -89,8 +91,10 @@ def test_generated_code_records_and_checks_the_cores(tmp_path: Path) -> None:
     conv = converted("radar", 4)
     up = conv.planned.name.upper()
     assert f"#define TINYTX_{up}_CORES 4\n" in conv.generated.header
-    assert f"#define TINYTX_{up}_ERR_CORES ({ERR_CORES})\n" in conv.generated.header
-    body = conv.generated.source.split(f"int tinytx_{conv.planned.name}_run(", 1)[1]
+    assert (
+        f"#define TINYTX_{up}_ERR_CORES ((tinytx_status)({ERR_CORES}))\n" in conv.generated.header
+    )
+    body = conv.generated.source.split(f"tinytx_status tinytx_{conv.planned.name}_run(", 1)[1]
     check = f"if (tinytx_parallel_num_cores() != TINYTX_{up}_CORES) {{"
     assert check in body and body.index(check) < body.index("st = tinytx_")
     assert "st = tinytx_mhsa_s8(&mhsa0_dims, &mhsa0_params, &mhsa0_weights" in body

@@ -28,7 +28,7 @@ def test_codegen_lists_the_run_functions_calls_in_order(sample: str) -> None:
     kernels = [op for op in conv.planned.ops if not isinstance(op, ir.View)]
     assert [c.layer for c in calls] == [op.name for op in kernels]
     assert sum(c.macs for c in calls) == conv.planned.macs
-    body = conv.generated.source.split(f"int tinytx_{sample}_run(", 1)[1]
+    body = conv.generated.source.split(f"tinytx_status tinytx_{sample}_run(", 1)[1]
     called = re.findall(r"\b(tinytx_\w+)\(", body)
     loops = {c.layer for c in calls if len(c.calls) > 1 and c.calls[-1] == c.calls[-2]}
     flat = [*conv.generated.prologue]

@@ -1,6 +1,6 @@
 /*
  * The shared body of the tinytx model samples (radar, eeg, ecg): run a generated model
- * (tinytx convert: model.c/model.h) on its committed test inputs (test_data.c/.h, with
+ * (tinytx convert: model.c/model.h, or <name>.c/.h) on its committed test inputs (test_data.c/.h, with
  * the golden executor's expected outputs), print the predicted class of each input, the
  * arena size and, where the port has a cycle counter, the cycles of each inference.
  *
@@ -19,7 +19,7 @@
 extern "C" {
 #endif
 
-typedef int (*tinytx_sample_run_fn)(const int8_t *in, int8_t *out, uint8_t *arena);
+typedef tinytx_status (*tinytx_sample_run_fn)(const int8_t *in, int8_t *out, uint8_t *arena);
 
 typedef struct {
 	const char *name;           /* sample name, printed first */

@@ -1,11 +1,16 @@
 /*
- * main() of every model sample. The generated test_data.h (tinytx convert, next to
- * model.h) names the model's run function and sizes; the sample's own src/main.c only
- * defines tinytx_sample_name.
+ * main() of every model sample. The generated test data header (tinytx convert, next to
+ * the model's header) names the model's run function and sizes: test_data.h, or the one
+ * the compile definition TINYTX_TEST_DATA_HEADER names (a model converted with --name
+ * kws: "kws_test_data.h"). The sample's own src/main.c only defines tinytx_sample_name.
  */
 #include <stdint.h>
 
+#ifdef TINYTX_TEST_DATA_HEADER
+#include TINYTX_TEST_DATA_HEADER
+#else
 #include "test_data.h"
+#endif
 #include "tinytx_sample.h"
 
 #define ARENA_BYTES (TINYTX_TEST_ARENA_SIZE > 0 ? TINYTX_TEST_ARENA_SIZE : 4)

@@ -1,7 +1,8 @@
 """Sample firmware for the emulated targets: build, run in QEMU, check, count.
 
 The firmware is samples/common (``sample_main.c``, ``tinytx_sample.c``) + the sample's
-``src/main.c`` + the generated ``model.c`` and ``test_data.c``, built by the bare-metal
+``src/main.c`` + the generated model and test data sources (``model.c``/``test_data.c``,
+or ``<name>.c``/``<name>_test_data.c`` with ``--name``), built by the bare-metal
 port (module/ports/baremetal) with the target's flags. One QEMU run executes every test
 input; the console lines are parsed and every output byte is compared with the golden
 executor. On Cortex-M the same ELF's ``tinytx_<model>_run`` is called under unicorn
@@ -69,9 +70,15 @@ def app_sources(conv: Conversion, gen_dir: Path, sample: str | None) -> list[Pat
         common_dir() / "src" / "sample_main.c",
         common_dir() / "src" / "tinytx_sample.c",
         main,
-        gen_dir / "model.c",
-        gen_dir / "test_data.c",
+        *conv.sources(gen_dir),
     ]
+
+
+def sample_main_defines(conv: Conversion) -> dict[str, str]:
+    """The compile definition that names the test data header sample_main.c includes
+    (none: its default, test_data.h)."""
+    header = conv.names.test_header
+    return {} if header == "test_data.h" else {"TINYTX_TEST_DATA_HEADER": f'"{header}"'}
 
 
 def build(
@@ -98,6 +105,9 @@ def build(
         "TINYTX_KERNEL_VARIANT": target.check_kernels(kernels),
         **exp_table_defines(kernels, exp_table),
     }
+    app_defines = [f"{k}={v}" for k, v in sample_main_defines(conv).items()]
+    if app_defines:
+        defines["TINYTX_APP_DEFINES"] = ";".join(app_defines)
     cmake_build(baremetal_port_dir(), build_dir, target, defines)
     return build_dir / app
 
@@ -149,7 +159,13 @@ def compare(conv: Conversion, fw: FirmwareRun, section: str | None = None) -> li
 def multi_main(convs: list[Conversion]) -> str:
     """main() of a firmware that runs several models' test inputs in turn (the tests
     build one firmware per target for every sample instead of one per sample)."""
-    lines = ["#include <stdint.h>", "", '#include "tinytx_sample.h"', ""]
+    lines = [
+        "#include <stdint.h>",
+        "",
+        '#include "tinytx/types.h"',
+        '#include "tinytx_sample.h"',
+        "",
+    ]
     calls = []
     for c in convs:
         n, m = c.planned.name, c.planned
@@ -157,7 +173,7 @@ def multi_main(convs: list[Conversion]) -> str:
         size_in, size_out = m.tensors[m.input].size, m.tensors[m.output].size
         arena = max(c.plan.arena_bytes, 4)
         lines += [
-            f"int tinytx_{n}_run(const int8_t *in, int8_t *out, uint8_t *arena);",
+            f"tinytx_status tinytx_{n}_run(const int8_t *in, int8_t *out, uint8_t *arena);",
             f"extern const int8_t tinytx_{n}_test_inputs[{c.test.inputs.size}];",
             f"extern const int8_t tinytx_{n}_test_expected[{c.test.expected.size}];",
             f"extern const char *const tinytx_{n}_test_classes[{len(c.test.classes)}];",
@@ -192,8 +208,8 @@ def build_multi(
     main = build_dir.parent / f"{build_dir.name}_main.c"
     main.write_text(multi_main(convs))
     sources = [common_dir() / "src" / "tinytx_sample.c", main]
-    for d in gen_dirs:
-        sources += [d / "model.c", d / "test_data.c"]
+    for c, d in zip(convs, gen_dirs, strict=True):
+        sources += c.sources(d)
     defines = {
         "TINYTX_APP_NAME": "models",
         "TINYTX_APP_SOURCES": ";".join(str(p) for p in sources),
@@ -353,7 +369,7 @@ def emulate(
         gen = root / "generated"
         conv.write(gen)
         if source.generated is not None:
-            for f in ("model.c", "model.h"):
+            for f in (conv.names.source, conv.names.header):
                 mine, theirs = (gen / f).read_text(), (source.generated / f)
                 if theirs.is_file() and theirs.read_text() != mine:
                     echo(f"note: {theirs} differs from a fresh conversion (converted again here)")

@@ -12,7 +12,8 @@
 #
 # - tinytx_add_model(<target> MODEL <onnx> [OPTIONS <tinytx convert options>...]): the
 #   model converted for this build's board and kernel variant (model.c/.h and, when the
-#   model has test inputs, test_data.c/.h) added to <target>;
+#   model has test inputs, test_data.c/.h; <name>.c/.h and <name>_test_data.c/.h with
+#   OPTIONS --name <name>) added to <target>;
 # - tinytx_model_sample(): a model sample of samples/ (its src/, samples/common, its
 #   model);
 # - tinytx_generated_sources(<dir_var> SAMPLE <name> [OPTIONS ...]): what a sample
@@ -213,13 +214,19 @@ function(tinytx_convert_model dir_var)
 endfunction()
 
 # tinytx_add_model(<target> MODEL <onnx> [OPTIONS ...]): the converted model's C
-# sources and headers (model.h; test_data.h when the model has test inputs) added to
-# <target>.
+# sources and headers (model.h; test_data.h when the model has test inputs; with
+# OPTIONS --name <name>: <name>.h, <name>_test_data.h, which the compile definition
+# TINYTX_TEST_DATA_HEADER names for samples/common's main) added to <target>.
 function(tinytx_add_model target)
   tinytx_convert_model(dir ${ARGN})
   file(GLOB generated_sources ${dir}/*.c)
   target_sources(${target} PRIVATE ${generated_sources})
   target_include_directories(${target} PRIVATE ${dir})
+  file(GLOB named_test_data RELATIVE ${dir} ${dir}/*_test_data.h)
+  if(named_test_data)
+    list(GET named_test_data 0 header)
+    target_compile_definitions(${target} PRIVATE TINYTX_TEST_DATA_HEADER="${header}")
+  endif()
 endfunction()
 
 # tinytx_generated_sources(<dir_var> SAMPLE <name> [OPTIONS <args>...]): the directory

@@ -12,7 +12,11 @@ from tinytx.core.errors import UserInputError
 
 def add_options(p: argparse.ArgumentParser) -> None:
     """Planning options shared by ``convert``, ``run`` and ``demo``."""
-    p.add_argument("--name", help="model name in the C symbols (default: from the file name)")
+    p.add_argument(
+        "--name",
+        help="model name of the C symbols and files (<name>.c/.h; default: from the file "
+        "name, files model.c/model.h)",
+    )
     p.add_argument(
         "--mhsa",
         choices=["auto", "layerwise", "dft"],
@@ -50,7 +54,8 @@ def add_parser(sub: argparse._SubParsersAction, name: str, help_text: str) -> No
         name,
         help=help_text,
         description=help_text + ". Writes <dir>/model.c, model.h, plan.txt and, when the "
-        "model has test inputs, test_data.c/.h. Exit 0: written; 1: the model does not fit "
+        "model has test inputs, test_data.c/.h (with --name kws: kws.c, kws.h, "
+        "kws_test_data.c/.h). Exit 0: written; 1: the model does not fit "
         "the board (the numbers are printed); 2: the model cannot be converted. See "
         "docs/user-guide.md.",
     )

@@ -19,17 +19,30 @@ def c_type(array: np.ndarray) -> str:
         raise ValueError(f"array: dtype {array.dtype} has no C type mapping") from None
 
 
-def c_array_definition(name: str, array: np.ndarray, section: str | None = None) -> str:
-    """``const <type> name[N] = {...};`` with the shape in a comment, 4-byte aligned."""
+def c_array_definition(
+    name: str,
+    array: np.ndarray,
+    section: str | None = None,
+    *,
+    prefix: str | None = None,
+    storage: str = "",
+) -> str:
+    """``const <type> name[N] = {...};`` with the shape in a comment, 4-byte aligned.
+
+    ``prefix``: the declaration's placement as a line before it, in the portable macros of
+    ``tinytx/compiler.h`` (e.g. ``TINYTX_WEIGHTS_SECTION TINYTX_ALIGNED(4)``) instead of
+    GCC attributes (``section``); ``storage``: ``"static "`` or empty."""
     flat = np.ascontiguousarray(array).ravel()
     per_line = PER_LINE.get(flat.dtype.itemsize, 8)
-    attrs = "__attribute__((aligned(4)))"
-    if section:
-        attrs += f' __attribute__((section("{section}")))'
-    lines = [
-        f"/* {'x'.join(str(d) for d in array.shape)} */",
-        f"const {c_type(array)} {name}[{flat.size}] {attrs} = {{",
-    ]
+    head = f"{storage}const {c_type(array)} {name}[{flat.size}]"
+    if prefix is not None:
+        decl = [prefix, f"{head} = {{"]
+    else:
+        attrs = "__attribute__((aligned(4)))"
+        if section:
+            attrs += f' __attribute__((section("{section}")))'
+        decl = [f"{head} {attrs} = {{"]
+    lines = [f"/* {'x'.join(str(d) for d in array.shape)} */", *decl]
     for i in range(0, flat.size, per_line):
         lines.append("\t" + ", ".join(str(int(v)) for v in flat[i : i + per_line]) + ",")
     lines.append("};")

@@ -1,15 +1,18 @@
-"""model.c / model.h for a planned IR model: const weights, the static schedule as
-straight-line kernel calls into one arena, and ``tinytx_<name>_run``.
+"""The C of a planned IR model (``<name>.c``/``<name>.h``, or model.c/model.h without a
+name: :class:`ModelFiles`): const weights, the static schedule as straight-line kernel
+calls into one arena at named offsets, and ``tinytx_<name>_run``. Every symbol and macro
+is prefixed by the model's name (two models link into one application); placement uses
+the portable macros of ``tinytx/compiler.h``.
 
 Stable by construction: the output depends only on the model and the plan (no dates,
 no absolute paths), so the same .onnx gives the same bytes. The kernel variant (ref,
 arm, riscv) is chosen when the firmware is built; the generated code calls the public
 kernel API only. The plan is for one kernel variant's scratch sizes on a number of cores
 (``TINYTX_<NAME>_CORES``): the run function first checks that the firmware runs its kernels
-on that many cores (``tinytx_parallel_num_cores()``, else ``TINYTX_<NAME>_ERR_CORES``), and
-each scratch-using call gets its planned slice of the arena as a ``tinytx_context`` (the
-kernel refuses a slice smaller than its ``*_get_buffer_size`` for the cores it runs on with
-``TINYTX_ERR_SCRATCH``, before touching memory).
+on that many cores (``tinytx_parallel_num_cores()``, else ``TINYTX_<NAME>_ERR_CORES``, a
+status of the model's own), and each scratch-using call gets its planned slice of the arena
+as a ``tinytx_context`` (the kernel refuses a slice smaller than its ``*_get_buffer_size``
+for the cores it runs on with ``TINYTX_ERR_SCRATCH``, before touching memory).
 """
 
 from __future__ import annotations
@@ -26,11 +29,16 @@ from tinytx.core.codegen.carray import c_array_definition
 from tinytx.core.golden import ChannelRequant, Requant
 from tinytx.core.plan.planning import ModelPlan, mhsa_shape
 
-WEIGHTS_SECTION = ".rodata.tinytx_weights"
+WEIGHTS_SECTION = ".rodata.tinytx_weights"  # TINYTX_WEIGHTS_SECTION (tinytx/compiler.h)
+#: How each const array is placed (tinytx/compiler.h: portable across compilers).
+WEIGHTS_PREFIX = "TINYTX_WEIGHTS_SECTION TINYTX_ALIGNED(4)"
+ARENA_ALIGN = 4
 LAYOUT_TOKEN_MAJOR = "TINYTX_LAYOUT_TOKEN_MAJOR"
 #: The run function's status when the firmware runs another number of cores than planned
 #: (a model status of its own, below every tinytx_status).
 ERR_CORES = -16
+#: The files of a model named after it (``--name``); without a name, these defaults.
+DEFAULT_STEM = "model"
 
 
 _CALLED = re.compile(r"\b(tinytx_\w+)\(")
@@ -51,15 +59,52 @@ class KernelCall:
 
 @dataclass(frozen=True)
 class ScratchSlot:
-    """A kernel call's planned scratch: ``size`` bytes at ``arena + offset``, passed to the
-    kernel as the ``tinytx_context`` named ``name``."""
+    """A kernel call's planned scratch: ``size`` bytes at ``arena + offset`` (the offset's
+    constant is ``macro``), passed to the kernel as the ``tinytx_context`` named ``name``."""
 
     name: str
     offset: int
     size: int
+    macro: str = ""
 
     def declaration(self) -> str:
-        return f"const tinytx_context {self.name} = {{arena + {self.offset}, {self.size}}};"
+        where = self.macro or str(self.offset)
+        return (
+            f"const tinytx_context {self.name} = {{.buf = arena + {where}, .size = {self.size}}};"
+        )
+
+
+def init(**fields: object) -> str:
+    """A C99 designated initializer: ``{.a = 1, .b = {...}}``."""
+    return "{" + ", ".join(f".{k} = {v}" for k, v in fields.items()) + "}"
+
+
+@dataclass(frozen=True)
+class ModelFiles:
+    """The names of a conversion's C files: ``<stem>.c``/``.h`` and
+    ``<test stem>.c``/``.h`` (without ``--name``: model.c/.h, test_data.c/.h)."""
+
+    stem: str = DEFAULT_STEM
+
+    @property
+    def source(self) -> str:
+        return f"{self.stem}.c"
+
+    @property
+    def header(self) -> str:
+        return f"{self.stem}.h"
+
+    @property
+    def test_stem(self) -> str:
+        return "test_data" if self.stem == DEFAULT_STEM else f"{self.stem}_test_data"
+
+    @property
+    def test_source(self) -> str:
+        return f"{self.test_stem}.c"
+
+    @property
+    def test_header(self) -> str:
+        return f"{self.test_stem}.h"
 
 
 @dataclass(frozen=True)
@@ -70,10 +115,11 @@ class GeneratedModel:
     calls: tuple[KernelCall, ...] = ()  # the run function's kernel calls, in order
     # what the run function calls before the first layer (its check of the cores)
     prologue: tuple[str, ...] = ("tinytx_parallel_num_cores",)
+    files: ModelFiles = ModelFiles()
 
     def write(self, out_dir: Path) -> tuple[Path, Path]:
         out_dir.mkdir(parents=True, exist_ok=True)
-        h, c = out_dir / "model.h", out_dir / "model.c"
+        h, c = out_dir / self.files.header, out_dir / self.files.source
         h.write_text(self.header)
         c.write_text(self.source)
         return c, h
@@ -82,12 +128,17 @@ class GeneratedModel:
 def _rq(rq: Requant | ChannelRequant) -> str:
     """A tinytx_requant initializer (per-channel: a valid unused factor, the zero point)."""
     if isinstance(rq, ChannelRequant):
-        return f"{{{1 << 30}, 31, {rq.zero_point}}}"
-    return f"{{{rq.multiplier}, {rq.shift}, {rq.zero_point}}}"
+        return init(multiplier=1 << 30, shift=31, zero_point=rq.zero_point)
+    return init(multiplier=rq.multiplier, shift=rq.shift, zero_point=rq.zero_point)
 
 
 def _act(lo: int, hi: int) -> str:
-    return f"{{{lo}, {hi}}}"
+    return init(min=lo, max=hi)
+
+
+def c_macro_part(text: str) -> str:
+    """``text`` as part of a C macro name: upper case, ``_`` for anything else."""
+    return re.sub(r"\W", "_", text).upper()
 
 
 def _float(v: float) -> str:
@@ -117,6 +168,24 @@ class _Emitter:
         self.loops = False
         self.calls: list[KernelCall] = []
         self.cores = f"TINYTX_{self.upper}_CORES"
+        self.offsets: dict[str, tuple[int, str]] = {}  # macro -> (arena offset, what)
+        self.offset_names: dict[tuple[str, str], str] = {}  # (kind, name) -> macro
+
+    # -- arena offsets, named
+    def offset(self, kind: str, name: str, off: int) -> str:
+        """The macro of an arena offset (``TINYTX_<MODEL>_OFF_<TENSOR>``; a scratch's
+        ends in ``_SCRATCH``), unique in the model."""
+        key = (kind, name)
+        if key not in self.offset_names:
+            base = f"TINYTX_{self.upper}_OFF_{c_macro_part(name)}"
+            base += "_SCRATCH" if kind == "scratch" else ""
+            macro, n = base, 2
+            while macro in self.offsets:
+                macro, n = f"{base}_{n}", n + 1
+            what = f"scratch of {name}" if kind == "scratch" else f"tensor {name}"
+            self.offsets[macro] = (off, what)
+            self.offset_names[key] = macro
+        return self.offset_names[key]
 
     # -- pointers
     def ptr(self, tensor: str, const: bool) -> str:
@@ -127,22 +196,28 @@ class _Emitter:
         if where == "out":
             return "(const int8_t *)out" if const else "out"
         cast = "(const int8_t *)" if const else "(int8_t *)"
-        return f"{cast}(arena + {off})"
+        return f"{cast}(arena + {self.offset('tensor', tensor, off)})"
 
     def array(self, op: ir.Op, field: str, data: np.ndarray | None) -> str:
         if data is None:
             return "NULL"
         name = f"{op.name}_{field}"
-        text = c_array_definition(name, np.ascontiguousarray(data), WEIGHTS_SECTION)
-        self.arrays.append(text.replace("\nconst ", "\nstatic const ", 1))
+        text = c_array_definition(
+            name, np.ascontiguousarray(data), prefix=WEIGHTS_PREFIX, storage="static "
+        )
+        self.arrays.append(text)
         return name
 
-    def channels(self, op: ir.Op, rq: Requant | ChannelRequant, prefix: str = "") -> str:
-        """``multipliers, shifts`` arguments of a params initializer (NULL: per-tensor)."""
+    def channels(self, op: ir.Op, rq: Requant | ChannelRequant, prefix: str = "") -> dict:
+        """The ``multipliers``/``shifts`` fields of a params initializer (NULL:
+        per-tensor)."""
         if not isinstance(rq, ChannelRequant):
-            return "NULL, NULL"
+            return {"multipliers": "NULL", "shifts": "NULL"}
         m, s = rq.arrays()
-        return f"{self.array(op, prefix + 'mult', m)}, {self.array(op, prefix + 'shift', s)}"
+        return {
+            "multipliers": self.array(op, prefix + "mult", m),
+            "shifts": self.array(op, prefix + "shift", s),
+        }
 
     def struct(self, ctype: str, name: str, init: str) -> str:
         self.structs.append(f"static const {ctype} {name} = {init};")
@@ -153,7 +228,9 @@ class _Emitter:
         if op.name not in self.plan.scratch:
             return None
         off, size = self.plan.scratch[op.name]
-        return ScratchSlot(f"{op.name}_ctx", off, size) if size > 0 else None
+        if size <= 0:
+            return None
+        return ScratchSlot(f"{op.name}_ctx", off, size, self.offset("scratch", op.name, off))
 
     def context(self, slot: ScratchSlot | None) -> str:
         """The kernel's scratch argument (NULL: none planned)."""
@@ -165,8 +242,8 @@ class _Emitter:
         self.body.append(f"\t/* {op.name}: {comment_text(op.source)} */")
         self.body.append(f"\t/* {t_in} -> {op.output} {list(t_out.shape)} */")
         if slot is not None:
-            self.body.append(f"\t/* scratch: {slot.size} bytes at arena + {slot.offset}, the "
-                             f"C size for {self.cores} cores */")  # fmt: skip
+            self.body.append(f"\t/* scratch: {slot.size} bytes, the C size for {self.cores} "
+                             "cores */")  # fmt: skip
             self.body.append(f"\t{slot.declaration()}")
         for line in text.splitlines():
             self.body.append("\t" + line)
@@ -191,13 +268,16 @@ class _Emitter:
             dims = self.struct(
                 "tinytx_linear_dims",
                 f"{op.name}_dims",
-                f"{{{rows}, {k}, {n}, 1, {LAYOUT_TOKEN_MAJOR}}}",
+                init(rows=rows, in_features=k, out_features=n, heads=1, layout=LAYOUT_TOKEN_MAJOR),
             )
             par = self.struct(
                 "tinytx_linear_params",
                 f"{op.name}_params",
-                f"{{{_rq(op.rq)}, {_act(op.rq.act_min, op.rq.act_max)}, "
-                f"{self.channels(op, op.rq)}}}",
+                init(
+                    requant=_rq(op.rq),
+                    act=_act(op.rq.act_min, op.rq.act_max),
+                    **self.channels(op, op.rq),
+                ),
             )
             w, b = self.array(op, "w", op.weight), self.array(op, "b", op.bias)
             slot = self.scratch(op)
@@ -211,9 +291,13 @@ class _Emitter:
             self.mhsa(op, x, y)
         elif isinstance(op, ir.LayerNorm):
             rows, e = t[op.inputs[0]].shape
-            dims = self.struct("tinytx_layernorm_dims", f"{op.name}_dims", f"{{{rows}, {e}}}")
+            dims = self.struct(
+                "tinytx_layernorm_dims", f"{op.name}_dims", init(rows=rows, features=e)
+            )
             par = self.struct(
-                "tinytx_layernorm_params", f"{op.name}_params", f"{{{_rq(op.rq)}, {op.eps_q16}}}"
+                "tinytx_layernorm_params",
+                f"{op.name}_params",
+                init(requant=_rq(op.rq), eps_q16=op.eps_q16),
             )
             g, b = self.array(op, "gamma", op.gamma), self.array(op, "beta", op.beta)
             self.call(op, f"st = tinytx_layernorm_s8(&{dims}, &{par}, {x}, {g}, {b}, {y});")
@@ -222,7 +306,12 @@ class _Emitter:
             par = self.struct(
                 "tinytx_gelu_params",
                 f"{op.name}_params",
-                f"{{{p.q_clip}, {p.q_one}, {_rq(p.rq)}, {p.input_zero_point}}}",
+                init(
+                    q_clip=p.q_clip,
+                    q_one=p.q_one,
+                    requant=_rq(p.rq),
+                    input_zero_point=p.input_zero_point,
+                ),
             )
             self.call(op, f"st = tinytx_gelu_s8({t[op.output].size}, &{par}, {x}, {y});")
         elif isinstance(op, ir.Lut):
@@ -234,8 +323,14 @@ class _Emitter:
             par = self.struct(
                 "tinytx_add_params",
                 f"{op.name}_params",
-                f"{{{p.m_a}, {p.m_b}, {p.shift}, {_act(p.act_min, p.act_max)}, {p.offset}, "
-                f"{p.zero_point}}}",
+                init(
+                    m_a=p.m_a,
+                    m_b=p.m_b,
+                    shift=p.shift,
+                    act=_act(p.act_min, p.act_max),
+                    offset=p.offset,
+                    zero_point=p.zero_point,
+                ),
             )
             b = self.array(op, "b", op.b_const) if op.b_const is not None else None
             if b is None:
@@ -248,11 +343,17 @@ class _Emitter:
             self.pool(op)
         elif isinstance(op, ir.MeanRows):
             rows, e = t[op.inputs[0]].shape
-            dims = self.struct("tinytx_mean_rows_dims", f"{op.name}_dims", f"{{{rows}, {e}}}")
+            dims = self.struct(
+                "tinytx_mean_rows_dims", f"{op.name}_dims", init(rows=rows, features=e)
+            )
             par = self.struct(
                 "tinytx_mean_rows_params",
                 f"{op.name}_params",
-                f"{{{_rq(op.rq)}, {_act(op.rq.act_min, op.rq.act_max)}, {op.input_zero_point}}}",
+                init(
+                    requant=_rq(op.rq),
+                    act=_act(op.rq.act_min, op.rq.act_max),
+                    input_zero_point=op.input_zero_point,
+                ),
             )
             self.call(op, f"st = tinytx_mean_rows_s8(&{dims}, &{par}, {x}, {y});")
         else:  # pragma: no cover
@@ -263,7 +364,7 @@ class _Emitter:
         dims = self.struct(
             "tinytx_mhsa_dims",
             f"{op.name}_dims",
-            f"{{{sh.seq_len}, {sh.embed_dim}, {sh.heads}, {sh.head_dim}}}",
+            init(seq_len=sh.seq_len, embed_dim=sh.embed_dim, heads=sh.heads, head_dim=sh.head_dim),
         )
         slot = self.scratch(op)
         ctx = self.context(slot)
@@ -273,22 +374,16 @@ class _Emitter:
         if op.fwsa is not None:
             fw, fq = op.fwsa.weights, op.fwsa.quant
             fields = ("wt", "bt", "wv", "bv", "wo", "bo")
-            names = [self.array(op, f, getattr(fw, f)) for f in fields]
-            rqs = ", ".join(_rq(getattr(fq, f)) for f in ("t", "v", "softmax", "av", "out"))
+            names = {f: self.array(op, f, getattr(fw, f)) for f in fields}
+            rqs = {f: _rq(getattr(fq, f)) for f in ("t", "v", "softmax", "av", "out")}
         else:
             fields = ("wq", "bq", "wk", "bk", "wv", "bv", "wo", "bo")
-            names = [self.array(op, f, getattr(op.weights, f)) for f in fields]
-            names += [
-                "{" + self.channels(op, getattr(op.quant, f), f"{f}_") + "}"
-                for f in ("q", "k", "v", "out")
-            ]
-            rqs = ", ".join(
-                _rq(getattr(op.quant, f)) for f in ("q", "k", "v", "softmax", "av", "out")
-            )
-        wts = self.struct(
-            f"tinytx_{kind}_weights", f"{op.name}_weights", "{" + ", ".join(names) + "}"
-        )
-        par = self.struct(f"tinytx_{kind}_params", f"{op.name}_params", "{" + rqs + "}")
+            names = {f: self.array(op, f, getattr(op.weights, f)) for f in fields}
+            for f in ("q", "k", "v", "out"):
+                names[f"{f}_ch"] = init(**self.channels(op, getattr(op.quant, f), f"{f}_"))
+            rqs = {f: _rq(getattr(op.quant, f)) for f in ("q", "k", "v", "softmax", "av", "out")}
+        wts = self.struct(f"tinytx_{kind}_weights", f"{op.name}_weights", init(**names))
+        par = self.struct(f"tinytx_{kind}_params", f"{op.name}_params", init(**rqs))
         call = f"st = {func}(&{dims}, {tile}&{par}, &{wts}, {x}, {y}, {ctx});"
         self.call(op, call, slot)
 
@@ -322,16 +417,23 @@ class _Emitter:
             kh, kw = op.weight.shape[:2]
         else:
             kh, kw = op.weight.shape[1:3]
-        geo = [ih, iw, ic, oh, ow, oc, kh, kw, *op.stride, *op.pad]
+        geo = {
+            "in_h": ih, "in_w": iw, "in_c": ic, "out_h": oh, "out_w": ow, "out_c": oc,
+            "kernel_h": kh, "kernel_w": kw, **_window(op.stride, op.pad),
+        }  # fmt: skip
         dims = self.struct(
-            "tinytx_conv2d_dims", f"{op.name}_dims", "{" + ", ".join(str(int(v)) for v in geo) + "}"
+            "tinytx_conv2d_dims", f"{op.name}_dims", init(**{k: int(v) for k, v in geo.items()})
         )
         w, b = self.array(op, "w", op.weight), self.array(op, "b", op.bias)
         par = self.struct(
             "tinytx_conv2d_params",
             f"{op.name}_params",
-            f"{{{_rq(op.rq)}, {_act(op.rq.act_min, op.rq.act_max)}, {op.pad_value}, "
-            f"{self.channels(op, op.rq)}}}",
+            init(
+                requant=_rq(op.rq),
+                act=_act(op.rq.act_min, op.rq.act_max),
+                pad_value=op.pad_value,
+                **self.channels(op, op.rq),
+            ),
         )
         x, y = self.ptr(op.inputs[0], True), self.ptr(op.output, False)
         if isinstance(op, ir.DepthwiseConv2d):
@@ -347,21 +449,35 @@ class _Emitter:
         t = self.model.tensors
         _, ih, iw, c = t[op.inputs[0]].shape
         _, oh, ow, _ = t[op.output].shape
-        geo = [ih, iw, c, oh, ow, *op.kernel, *op.stride, *op.pad]
+        geo = {
+            "in_h": ih, "in_w": iw, "channels": c, "out_h": oh, "out_w": ow,
+            "kernel_h": op.kernel[0], "kernel_w": op.kernel[1], **_window(op.stride, op.pad),
+        }  # fmt: skip
         dims = self.struct(
-            "tinytx_pool2d_dims", f"{op.name}_dims", "{" + ", ".join(str(int(v)) for v in geo) + "}"
+            "tinytx_pool2d_dims", f"{op.name}_dims", init(**{k: int(v) for k, v in geo.items()})
         )
         x, y = self.ptr(op.inputs[0], True), self.ptr(op.output, False)
         if isinstance(op, ir.MaxPool):
             call = f"st = tinytx_maxpool2d_s8(&{dims}, {x}@IN, {y}@OUT);"
         else:
-            init = (
-                f"{{{_rq(op.rq)}, {_act(op.rq.act_min, op.rq.act_max)}, "
-                f"{int(op.count_include_pad)}, {op.input_zero_point}}}"
+            fields = init(
+                requant=_rq(op.rq),
+                act=_act(op.rq.act_min, op.rq.act_max),
+                count_include_pad=int(op.count_include_pad),
+                input_zero_point=op.input_zero_point,
             )
-            par = self.struct("tinytx_avgpool2d_params", f"{op.name}_params", init)
+            par = self.struct("tinytx_avgpool2d_params", f"{op.name}_params", fields)
             call = f"st = tinytx_avgpool2d_s8(&{dims}, &{par}, {x}@IN, {y}@OUT);"
         self.call(op, self._per_image(op, call))
+
+
+def _window(stride: tuple[int, int], pad: tuple[int, int, int, int]) -> dict[str, int]:
+    """The stride and pad fields of a conv2d/pool2d dims initializer (pad: top, left,
+    bottom, right)."""
+    return {
+        "stride_h": stride[0], "stride_w": stride[1], "pad_top": pad[0], "pad_left": pad[1],
+        "pad_bottom": pad[2], "pad_right": pad[3],
+    }  # fmt: skip
 
 
 def header_comment(plan: ModelPlan, source_name: str) -> list[str]:
@@ -389,73 +505,126 @@ def header_comment(plan: ModelPlan, source_name: str) -> list[str]:
     return lines
 
 
-def generate(plan: ModelPlan, source_name: str = "model.onnx") -> GeneratedModel:
-    """model.h and model.c (as text) for a planned model."""
+#: Axis letters of the firmware's tensors by rank: images channels last (NHWC),
+#: token-major rows of features ([S][E]).
+LAYOUTS = {4: "NHWC", 3: "NSE", 2: "SE", 1: "E"}
+LAYOUT_TEXT = {
+    "NHWC": "images, channels last: [N][H][W][C]",
+    "NSE": "token-major: [N][S tokens][E features]",
+    "SE": "token-major: [S rows][E features]",
+    "E": "[E features]",
+}
+
+
+def shape_macros(prefix: str, tensor: ir.Tensor, spec: ir.IOSpec, what: str) -> list[str]:
+    """``<prefix>_SIZE``, ``_RANK``, ``_DIM<i>`` (outermost first), ``_LAYOUT`` and one
+    macro per axis letter (``_H``, ``_W``, ``_C``; ``_S``, ``_E``) of an input/output."""
+    shape = [int(d) for d in tensor.shape]
+    layout = LAYOUTS.get(len(shape), "")
+    lines = [
+        f"/* {what}: {LAYOUT_TEXT.get(layout, f'{len(shape)} axes')};",
+        f" * the bytes are ONNX '{comment_text(spec.onnx_name)}' {list(spec.onnx_shape)} "
+        f"with its axes in the order {list(spec.perm)} */",
+        f"#define {prefix}_SIZE {tensor.size}",
+        f"#define {prefix}_RANK {len(shape)}",
+        *(f"#define {prefix}_DIM{i} {d}" for i, d in enumerate(shape)),
+        f'#define {prefix}_LAYOUT "{layout or "D" * len(shape)}"',
+        *(f"#define {prefix}_{a} {d}" for a, d in zip(layout, shape, strict=False)),
+    ]
+    return lines
+
+
+def generate(
+    plan: ModelPlan, source_name: str = "model.onnx", files: ModelFiles | None = None
+) -> GeneratedModel:
+    """The model's header and source (as text) for a planned model; ``files`` names them
+    (the source includes the header by its name)."""
+    files = files or ModelFiles()
     e = _Emitter(plan, source_name)
     for op in plan.model.ops:
         e.emit(op)
     m = plan.model
     up = e.upper
+    pre = f"TINYTX_{up}"
     comment = ["/*", *_comment_lines(header_comment(plan, source_name)), " */"]
     t_in, t_out = m.tensors[m.input], m.tensors[m.output]
+    guard = f"TINYTX_MODEL_{up}_H"
+    run = f"tinytx_status tinytx_{m.name}_run(const int8_t *in, int8_t *out, uint8_t *arena)"
     header = [
         *comment,
-        f"#ifndef TINYTX_MODEL_{up}_H",
-        f"#define TINYTX_MODEL_{up}_H",
+        f"#ifndef {guard}",
+        f"#define {guard}",
         "",
         "#include <stdint.h>",
         "",
+        '#include "tinytx/compiler.h"',
         '#include "tinytx/types.h"',
         "",
         "#ifdef __cplusplus",
         'extern "C" {',
         "#endif",
         "",
-        f"#define TINYTX_{up}_ARENA_SIZE {plan.arena_bytes}",
-        f"#define TINYTX_{up}_ARENA_ALIGN 4",
+        "/* the activation arena: this many bytes, aligned to TINYTX_<NAME>_ARENA_ALIGN */",
+        f"#define {pre}_ARENA_SIZE {plan.arena_bytes}",
+        f"#define {pre}_ARENA_ALIGN {ARENA_ALIGN}",
+        f"/* defines a static arena for the model: {pre}_ARENA(my_arena); */",
+        f"#define {pre}_ARENA(var) TINYTX_ALIGNED({pre}_ARENA_ALIGN) static uint8_t "
+        f"var[{pre}_ARENA_SIZE > 0 ? {pre}_ARENA_SIZE : 1]",
         "/* the cores the plan is for: the firmware's tinytx_parallel_num_cores() */",
-        f"#define TINYTX_{up}_CORES {plan.cores}",
-        "/* run's status when the firmware runs its kernels on another number of cores */",
-        f"#define TINYTX_{up}_ERR_CORES ({ERR_CORES})",
-        f"#define TINYTX_{up}_INPUT_SIZE {t_in.size}",
-        f"#define TINYTX_{up}_OUTPUT_SIZE {t_out.size}",
-        f"#define TINYTX_{up}_INPUT_SCALE {_float(t_in.scale)}",
-        f"#define TINYTX_{up}_OUTPUT_SCALE {_float(t_out.scale)}",
-        f"#define TINYTX_{up}_INPUT_ZERO_POINT {t_in.zero_point}",
-        f"#define TINYTX_{up}_OUTPUT_ZERO_POINT {t_out.zero_point}",
-        f"#define TINYTX_{up}_MACS {m.macs}",
-        f"#define TINYTX_{up}_WEIGHT_BYTES {m.weight_bytes}",
-        f'#define TINYTX_{up}_SHA256 "{m.source_sha256}"',
+        f"#define {pre}_CORES {plan.cores}",
+        "/* run's own status (below every tinytx_status): the firmware runs its kernels on",
+        f" * another number of cores than {pre}_CORES */",
+        f"#define {pre}_ERR_CORES ((tinytx_status)({ERR_CORES}))",
+        "",
+        *shape_macros(f"{pre}_INPUT", t_in, m.input_spec, "input"),
+        *shape_macros(f"{pre}_OUTPUT", t_out, m.output_spec, "output"),
+        "/* real value = scale * (code - zero point) */",
+        f"#define {pre}_INPUT_SCALE {_float(t_in.scale)}",
+        f"#define {pre}_OUTPUT_SCALE {_float(t_out.scale)}",
+        f"#define {pre}_INPUT_ZERO_POINT {t_in.zero_point}",
+        f"#define {pre}_OUTPUT_ZERO_POINT {t_out.zero_point}",
+        f"#define {pre}_MACS {m.macs}",
+        f"#define {pre}_WEIGHT_BYTES {m.weight_bytes}",
+        f'#define {pre}_SHA256 "{m.source_sha256}"',
         "",
         "/*",
-        f" * Runs the model: in holds TINYTX_{up}_INPUT_SIZE int8 values, out receives",
-        f" * TINYTX_{up}_OUTPUT_SIZE; arena is TINYTX_{up}_ARENA_SIZE bytes, 4-byte aligned,",
-        " * and must not overlap in or out. Returns TINYTX_OK (0), a negative tinytx_status, or",
-        f" * TINYTX_{up}_ERR_CORES when tinytx_parallel_num_cores() is not TINYTX_{up}_CORES.",
+        f" * Runs the model: in holds {pre}_INPUT_SIZE int8 values (in {pre}_INPUT_LAYOUT",
+        f" * order), out receives {pre}_OUTPUT_SIZE; arena is {pre}_ARENA_SIZE bytes",
+        f" * aligned to {pre}_ARENA_ALIGN and must not overlap in or out. Returns TINYTX_OK,",
+        " * a negative tinytx_status of a kernel (TINYTX_ERR_NULL: a NULL pointer), or",
+        f" * {pre}_ERR_CORES when tinytx_parallel_num_cores() is not {pre}_CORES.",
         " */",
-        f"int tinytx_{m.name}_run(const int8_t *in, int8_t *out, uint8_t *arena);",
+        f"{run};",
         "",
         "#ifdef __cplusplus",
         "}",
         "#endif",
         "",
-        f"#endif /* TINYTX_MODEL_{up}_H */",
+        f"#endif /* {guard} */",
+    ]
+    offsets = [
+        f"#define {macro} {off} /* {comment_text(what)} */"
+        for macro, (off, what) in e.offsets.items()
     ]
     source = [
         *comment,
         "#include <stddef.h>",
         "#include <stdint.h>",
         "",
-        '#include "model.h"',
+        f'#include "{files.header}"',
+        '#include "tinytx/compiler.h"',
         '#include "tinytx/parallel.h"',
         '#include "tinytx/tinytx.h"',
         "",
-        f"/* Weights and biases (section {WEIGHTS_SECTION}). */",
+        "/* Arena offsets (bytes) of the activations and kernel scratch, from the plan. */",
+        *offsets,
+        "",
+        "/* Weights and biases (TINYTX_WEIGHTS_SECTION, tinytx/compiler.h). */",
         *e.arrays,
         "/* Kernel dimensions and quantization parameters, one group per call. */",
         *e.structs,
         "",
-        f"int tinytx_{m.name}_run(const int8_t *in, int8_t *out, uint8_t *arena)",
+        run,
         "{",
         "\ttinytx_status st;",
         *(["\tint32_t i;"] if e.loops else []),
@@ -464,13 +633,13 @@ def generate(plan: ModelPlan, source_name: str = "model.onnx") -> GeneratedModel
         "\t\treturn TINYTX_ERR_NULL;",
         "\t}",
         "\t/* the scratch sizes were planned for this many cores */",
-        f"\tif (tinytx_parallel_num_cores() != TINYTX_{up}_CORES) {{",
-        f"\t\treturn TINYTX_{up}_ERR_CORES;",
+        f"\tif (tinytx_parallel_num_cores() != {pre}_CORES) {{",
+        f"\t\treturn {pre}_ERR_CORES;",
         "\t}",
         *e.body,
         "\treturn TINYTX_OK;",
         "}",
     ]
     return GeneratedModel(
-        m.name, "\n".join(header) + "\n", "\n".join(source) + "\n", tuple(e.calls)
+        m.name, "\n".join(header) + "\n", "\n".join(source) + "\n", tuple(e.calls), files=files
     )

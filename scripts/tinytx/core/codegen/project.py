@@ -1,10 +1,12 @@
-"""``tinytx convert``: ONNX -> IR -> plan -> model.c/model.h (+ test data, plan summary).
+"""``tinytx convert``: ONNX -> IR -> plan -> C source and header (+ test data, plan).
 
 :func:`convert` does the work in memory (frontend, planner, code generator, golden
-executor for the test inputs); :meth:`Conversion.write` writes the files:
+executor for the test inputs); :meth:`Conversion.write` writes the files, named after
+the model with ``--name`` (``kws.c``, ``kws.h``, ``kws_test_data.c/.h``), else
+``model.c``/``model.h``, ``test_data.c/.h`` (:class:`~tinytx.core.codegen.model.ModelFiles`):
 
-- ``model.c``, ``model.h``: the model (:mod:`tinytx.core.codegen.model`);
-- ``test_data.c``, ``test_data.h``: the test inputs and their expected outputs, when the
+- ``<name>.c``, ``<name>.h``: the model (:mod:`tinytx.core.codegen.model`);
+- ``<name>_test_data.c/.h``: the test inputs and their expected outputs, when the
   model has test inputs (``test_inputs.npz`` next to the .onnx, or ``--inputs``);
 - ``plan.txt``: the plan summary; ``tinytx-model.json``: what was converted and how
   (``tinytx run <dir>`` converts again from it and checks the files are the same).
@@ -25,7 +27,7 @@ import numpy as np
 
 from tinytx.core import ir
 from tinytx.core.atomic import replace_dir
-from tinytx.core.codegen.model import GeneratedModel, generate, header_comment
+from tinytx.core.codegen.model import GeneratedModel, ModelFiles, generate, header_comment
 from tinytx.core.codegen.testdata import TestData, generate_test_data, load_inputs, make_test_data
 from tinytx.core.errors import DoesNotFit, TinytxError
 from tinytx.core.frontend.onnx import load_onnx
@@ -75,13 +77,24 @@ class Conversion:
     def summary(self) -> list[str]:
         return header_comment(self.plan, self.onnx.name)
 
+    @property
+    def names(self) -> ModelFiles:
+        """The names of the C files (:meth:`files`)."""
+        return self.generated.files
+
+    def sources(self, out_dir: Path) -> list[Path]:
+        """The C sources :meth:`write` wrote to ``out_dir`` (the model's, its test data's)."""
+        found = [self.names.source] + ([self.names.test_source] if self.test else [])
+        return [out_dir / f for f in found]
+
     def files(self) -> dict[str, str]:
         """What :meth:`write` writes: file name -> text."""
-        files = {"model.c": self.generated.source, "model.h": self.generated.header}
+        n = self.names
+        files = {n.source: self.generated.source, n.header: self.generated.header}
         if self.test is not None:
-            th, tc = generate_test_data(self.planned, self.test)
-            files["test_data.c"] = tc
-            files["test_data.h"] = th
+            th, tc = generate_test_data(self.planned, self.test, n)
+            files[n.test_source] = tc
+            files[n.test_header] = th
         files["plan.txt"] = "\n".join(self.summary()) + "\n"
         record = {
             "onnx": str(self.onnx.resolve()),
@@ -102,6 +115,12 @@ class Conversion:
             for name, text in files.items():
                 (tmp / name).write_text(text)
         return [out_dir / name for name in files]
+
+
+def model_files(given: str | None, name: str) -> ModelFiles:
+    """The C files of a model: named after it (``name``, the C name) when ``--name`` was
+    ``given``, else model.c/model.h and test_data.c/.h."""
+    return ModelFiles() if given is None else ModelFiles(name)
 
 
 def is_conversion_output(directory: Path) -> bool:
@@ -225,7 +244,7 @@ def convert(onnx_path: Path, opts: ConvertOptions) -> Conversion:
             + "; ".join(problems)
             + f" (attention: {'; '.join(plan.decisions()) or 'none'})"
         )
-    generated = generate(plan, onnx_path.name)
+    generated = generate(plan, onnx_path.name, model_files(opts.name, model.name))
     inputs = opts.inputs or (onnx_path.parent / TEST_INPUTS)
     test = make_test_data(model, plan.model, inputs) if Path(inputs).is_file() else None
     if opts.inputs is not None and test is None:
