@@ -4,6 +4,7 @@
 
 #include <stdint.h>
 
+#include "tinytx/kernels.h"
 #include "tinytx/parallel.h"
 #include "tinytx/requant.h"
 #include "tinytx/types.h"
@@ -115,8 +116,8 @@ static inline int32_t tinytx_size_any_cores(int32_t size, int32_t num_cores)
  */
 static inline tinytx_status tinytx_check_scratch(const tinytx_context *ctx, int32_t need)
 {
-	if (need == 0) {
-		return TINYTX_OK;
+	if (need <= 0) {
+		return need == 0 ? TINYTX_OK : (tinytx_status)need; /* need < 0: the size's status */
 	}
 	return ctx == NULL || ctx->buf == NULL || ctx->size < need ? TINYTX_ERR_SCRATCH
 								   : TINYTX_OK;
@@ -246,6 +247,21 @@ static inline tinytx_status tinytx_check_qk_softmax_call(const tinytx_attention_
 		return (tinytx_status)need;
 	}
 	return tinytx_requant_valid(softmax) ? TINYTX_OK : TINYTX_ERR_PARAM;
+}
+
+/* Every variant's tinytx_qk_softmax_s8: its arguments, then its scratch for the cores the
+ * kernels run on (its own *_get_buffer_size, kernels/src/<variant>/..._size.c). */
+static inline tinytx_status tinytx_check_qk_softmax_ctx(const tinytx_attention_dims *dims,
+						       tinytx_requant softmax, const void *q,
+						       const void *k, const void *probs,
+						       const tinytx_context *ctx)
+{
+	const tinytx_status st = tinytx_check_qk_softmax_call(dims, softmax, q, k, probs);
+	if (st != TINYTX_OK) {
+		return st;
+	}
+	return tinytx_check_scratch(ctx,
+				    tinytx_qk_softmax_s8_get_buffer_size(dims, tinytx_run_cores()));
 }
 
 static inline tinytx_status tinytx_check_av_call(const tinytx_attention_dims *dims,

@@ -17,9 +17,8 @@ from pathlib import Path
 import pytest
 
 from tinytx.cli import main
-from tinytx.cli.commands.run import emulated_profile
 from tinytx.cli.exitcodes import ExitCode
-from tinytx.core.boards import load_boards
+from tinytx.core.boards import emulated_profile, load_boards
 from tinytx.core.codegen.model import ERR_CORES
 from tinytx.core.errors import TinytxError, UserInputError
 from tinytx.core.kernel_abi import kernel_abi
@@ -187,3 +186,23 @@ def test_status_names_are_the_kernel_enum(tmp_path: Path) -> None:
 def test_user_input_error_is_the_refusal_type() -> None:
     with pytest.raises(UserInputError, match="no emulated profile"):
         emulated_profile("gap9")
+
+
+def test_demo_takes_the_real_board_too(monkeypatch, capsys):
+    """``tinytx demo --board nucleo_h743zi`` runs the profile that emulates it; a board
+    without one is one line, exit 2, before anything is built."""
+    from tinytx.toolchain import demo
+
+    asked: list[str | None] = []
+
+    def stand_in(sample, board, *args, **kwargs):
+        asked.append(board)
+        return 0
+
+    monkeypatch.setattr(demo, "run_sample_demo", stand_in)
+    assert main(["demo", "--sample", "radar", "--board", "nucleo_h743zi"]) == 0
+    assert asked == ["nucleo_h743zi_emu"]
+    assert main(["demo", "--sample", "radar", "--board", "gap9"]) == ExitCode.USAGE
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "gap9 has no emulated profile" in err, err
+    assert asked == ["nucleo_h743zi_emu"]

@@ -513,11 +513,7 @@ tinytx_status tinytx_qk_softmax_s8(const tinytx_attention_dims *dims, tinytx_req
 				   const int8_t *q, const int8_t *k, uint8_t *probs,
 				   const tinytx_context *ctx)
 {
-	tinytx_status st = tinytx_check_qk_softmax_call(dims, softmax, q, k, probs);
-	if (st == TINYTX_OK) {
-		st = tinytx_check_scratch(
-			ctx, tinytx_qk_softmax_s8_get_buffer_size(dims, tinytx_run_cores()));
-	}
+	const tinytx_status st = tinytx_check_qk_softmax_ctx(dims, softmax, q, k, probs, ctx);
 	if (st != TINYTX_OK) {
 		return st;
 	}

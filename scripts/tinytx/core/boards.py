@@ -225,3 +225,28 @@ def clock_of(board_name: str | None, target_name: str | None = None) -> BoardClo
     if board is not None and board.clock is None and board.emulates:
         board = boards.get(board.emulates)
     return None if board is None else board.clock
+
+
+def emulated_profile(name: str) -> Board:
+    """The emulated profile ``--board name`` runs: the profile itself (``*_emu``), or the
+    one profile of boards.yaml that ``emulates`` the real board ``name``."""
+    board = get_board(name)
+    if board.target is not None:
+        return board
+    boards = load_boards()
+    profiles = [b for b in boards.values() if b.target is not None and b.emulates == name]
+    if len(profiles) == 1:
+        return profiles[0]
+    have = ", ".join(f"{b.emulates} ({b.name})" for b in boards.values() if b.target and b.emulates)
+    if profiles:
+        several = ", ".join(b.name for b in profiles)
+        raise UserInputError(f"--board: {name} has several emulated profiles ({several}): name one")
+    hint = (
+        " (an 8-core RISC-V run without board limits: --target rv32x8)"
+        if (board.arch == "riscv" and board.cores > 1)
+        else ""
+    )
+    raise UserInputError(
+        f"--board: {name} has no emulated profile and tinytx has no runner for the board "
+        f"itself; boards that run emulated: {have}{hint}"
+    )

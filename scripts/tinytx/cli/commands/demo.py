@@ -32,8 +32,9 @@ def add_parser(sub: argparse._SubParsersAction, name: str, help_text: str) -> No
     p.add_argument("--seed", type=checks.seed, default=7, help="seed of the random model and input")
     p.add_argument(
         "--board",
-        help="emulated board profile of boards/boards.yaml (e.g. nucleo_l476rg_emu): its QEMU"
-        " target, linked with its memory, reported against its limits (replaces --target)",
+        help="board of boards/boards.yaml (e.g. nucleo_l476rg) or its emulated profile"
+        " (nucleo_l476rg_emu): the profile's QEMU target, linked with its memory, reported"
+        " against its limits (replaces --target)",
     )
     p.add_argument(
         "--weights-image",
@@ -50,8 +51,11 @@ def run(args: argparse.Namespace) -> int:
     checks.build_dir(args.build_dir)
     from tinytx.toolchain.demo import SAMPLE_BOARD, run_demo, run_sample_demo
 
-    checks.board(args.board)
     checks.target(args.target)
+    if args.board is not None:
+        from tinytx.core.boards import emulated_profile
+
+        args.board = emulated_profile(args.board).name  # a real board runs its profile
 
     if args.sample is not None:
         if args.weights_image or args.target != "m4":

@@ -78,36 +78,10 @@ def add_parser(sub: argparse._SubParsersAction, name: str, help_text: str) -> No
     p.set_defaults(func=run)
 
 
-def emulated_profile(name: str) -> Board:
-    """The emulated profile ``--board name`` runs: the profile itself (``*_emu``), or the
-    one profile of boards.yaml that ``emulates`` the real board ``name``."""
-    from tinytx.core.boards import get_board, load_boards
-
-    board = get_board(name)
-    if board.target is not None:
-        return board
-    boards = load_boards()
-    profiles = [b for b in boards.values() if b.target is not None and b.emulates == name]
-    if len(profiles) == 1:
-        return profiles[0]
-    have = ", ".join(f"{b.emulates} ({b.name})" for b in boards.values() if b.target and b.emulates)
-    if profiles:
-        several = ", ".join(b.name for b in profiles)
-        raise UserInputError(f"--board: {name} has several emulated profiles ({several}): name one")
-    hint = (
-        " (an 8-core RISC-V run without board limits: --target rv32x8)"
-        if (board.arch == "riscv" and board.cores > 1)
-        else ""
-    )
-    raise UserInputError(
-        f"--board: {name} has no emulated profile and tinytx has no runner for the board "
-        f"itself; boards that run emulated: {have}{hint}"
-    )
-
-
 def target_of(board_name: str | None, target_name: str | None) -> tuple[Board | None, Target]:
     """(board profile or None, target) of a run; refuses a --target that disagrees with
     the board's profile."""
+    from tinytx.core.boards import emulated_profile
     from tinytx.core.targets import get_target
 
     if board_name is None and target_name is None:
