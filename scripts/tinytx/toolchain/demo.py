@@ -145,7 +145,9 @@ class InstructionCount:
     output_matches: bool
 
 
-def count_instructions(elf: Path, cpu: str, work: MhsaWorkload) -> InstructionCount:
+def count_instructions(
+    elf: Path, cpu: str, work: MhsaWorkload, echo: Callable[[str], None] = print
+) -> InstructionCount:
     """Exact executed instructions and modelled cycles of one ``tinytx_mhsa_s8`` call,
     run under unicorn on the firmware ELF with the benchmark's cases and cost model
     (scripts/tinytx/toolchain/bench), which also check the output against the golden model."""
@@ -166,7 +168,7 @@ def count_instructions(elf: Path, cpu: str, work: MhsaWorkload) -> InstructionCo
     try:
         m = run_case(runner, block, f"demo on {cpu}")
     except BenchMismatch as exc:
-        print(f"unicorn run: {exc}")
+        echo(f"unicorn run: {exc}")
         return InstructionCount(0, 0, False)
     return InstructionCount(m.instructions, m.modelled_cycles, True)
 
@@ -179,11 +181,13 @@ def run_demo(
     board_name: str | None = None,
     weights_image: bool = False,
     step: Callable[[str], None] | None = None,
+    echo: Callable[[str], None] = print,
 ) -> int:
     """The demo on ``target_name``, or on the emulated profile ``board_name`` (its QEMU
     target, linked with its memory, reported against its limits); with ``weights_image``
     the firmware reads its weights from a weight image loaded into the board's partition.
-    ``step`` gets a line before each step that takes seconds (the CLI: progress, stderr)."""
+    ``step`` gets a line before each step that takes seconds (the CLI: progress, stderr),
+    ``echo`` each result line (the CLI: its output module)."""
     step = step or _quiet
     board = None
     if board_name is not None:
@@ -216,11 +220,11 @@ def run_demo(
     generated = root / "generated"
     generate_sources(work, expected, generated, weights_image=weights_image)
     where = f"{board.description}" if board else target.description
-    print(f"tinytx demo: EEGFormer-shaped MHSA block ({shape}) on {where}")
-    print(f"kernels: {kernels}")
+    echo(f"tinytx demo: EEGFormer-shaped MHSA block ({shape}) on {where}")
+    echo(f"kernels: {kernels}")
     step(f"building firmware for {target.name} in {root / 'firmware'} ...")
     elf = build_firmware(target, kernels, generated, root / "firmware", partition)
-    print(f"firmware: {elf}")
+    echo(f"firmware: {elf}")
     qemu_extra: list[str] = []
     if partition is not None:
         from tinytx.core.weights_image import build_image, write_intel_hex
@@ -228,33 +232,34 @@ def run_demo(
 
         hex_file = root / "weights.hex"
         write_intel_hex(build_image(weights_payload(work)), partition.address, hex_file)
-        print(f"weights image: {hex_file} at {partition.address:#010x} (QEMU generic loader)")
+        echo(f"weights image: {hex_file} at {partition.address:#010x} (QEMU generic loader)")
         qemu_extra = loader_args(hex_file)
 
     step(f"running on QEMU ({' '.join(target.qemu[:3])}) ...")
     run = run_program(target, elf, [], timeout=300, qemu_extra=qemu_extra)
-    print("--- QEMU console " + "-" * 40)
-    print(run.stdout.rstrip())
-    print("-" * 57)
+    echo("--- QEMU console " + "-" * 40)
+    echo(run.stdout.rstrip())
+    echo("-" * 57)
     if run.returncode != 0 or "MATCH:" not in run.stdout:
-        print(f"FAILED: firmware exited with {run.returncode}")
+        echo(f"FAILED: firmware exited with {run.returncode}")
         return 1
 
     step(f"counting the instructions of one block (unicorn, {target.cpu}) ...")
-    count = count_instructions(elf, target.cpu or "cortex-m4", work)
+    count = count_instructions(elf, target.cpu or "cortex-m4", work, echo)
     if not count.output_matches:
-        print("FAILED: the unicorn run's output differs from the golden model")
+        echo("FAILED: the unicorn run's output differs from the golden model")
         return 1
     macs = shape.macs
-    print(f"instructions (exact, unicorn, one tinytx_mhsa_s8 call): {count.instructions:,}")
-    print(f"MACs: {macs:,}   instructions/MAC: {count.instructions / macs:.2f}")
-    print(
+    echo(f"instructions (exact, unicorn, one tinytx_mhsa_s8 call): {count.instructions:,}")
+    echo(f"MACs: {macs:,}   instructions/MAC: {count.instructions / macs:.2f}")
+    echo(
         f"modelled cycles ({target.cpu} cost table, a model, not silicon):"
         f" {count.modelled_cycles:,}   (QEMU itself models no cycles; see docs/benchmarks.md)"
     )
-    print("unicorn run output: MATCH with the golden model")
+    echo("unicorn run output: MATCH with the golden model")
 
-    print_memory(elf, board)
+    for line in memory_lines(elf, board):
+        echo(line)
     return 0
 
 
@@ -271,6 +276,7 @@ def run_sample_demo(
     build_root: Path,
     kernels: str | None,
     step: Callable[[str], None] | None = None,
+    echo: Callable[[str], None] = print,
 ) -> int:
     """`make demo`: convert a sample model (samples/<sample>/model/model.onnx), build its
     firmware for an emulated board profile, run every committed test input in QEMU, check
@@ -287,40 +293,41 @@ def run_sample_demo(
     target = board.build_target()
     kernels = target.check_kernels(kernels or target.default_kernels)
     source = resolve_source(sample, board_name, kernels)
-    print(f"tinytx demo: the {sample} sample on {board.description}, {kernels} kernels")
-    print(f"model: {source.onnx}")
+    echo(f"tinytx demo: the {sample} sample on {board.description}, {kernels} kernels")
+    echo(f"model: {source.onnx}")
     res = emulate(source, target, kernels, build_root / "demo", step=step or _quiet)
     conv = res.conversion
     test = conv.test
     assert test is not None
     if res.problems:
         for problem in res.problems:
-            print(f"FAILED: {problem}")
+            echo(f"FAILED: {problem}")
         return 1
     m = conv.planned
-    print("classifications (firmware, bit-exact with the golden executor):")
+    echo("classifications (firmware, bit-exact with the golden executor):")
     for i, out in sorted(res.firmware.outputs.items()):
         c = int(out.argmax())
         label = f" (label {test.classes[test.labels[i]]})" if test.labels else ""
-        print(f"  input {i}: {test.classes[c]}{label}")
-    print(f"golden executor: {test.count} of {test.count} outputs bit-exact")
+        echo(f"  input {i}: {test.classes[c]}{label}")
+    echo(f"golden executor: {test.count} of {test.count} outputs bit-exact")
     if res.count is not None:
         n = res.count.instructions
         per_mac = n / max(m.macs, 1)
-        print(f"instructions (exact, unicorn, one tinytx_{m.name}_run call): {n:,}")
-        print(f"MACs: {m.macs:,}   instructions/MAC: {per_mac:.2f}")
+        echo(f"instructions (exact, unicorn, one tinytx_{m.name}_run call): {n:,}")
+        echo(f"MACs: {m.macs:,}   instructions/MAC: {per_mac:.2f}")
         cycles = res.count.modelled_cycles
-        print(
+        echo(
             f"modelled cycles ({target.cpu} cost table, a model, not silicon): {cycles:,}"
             "   (QEMU models no cycles; see docs/benchmarks.md)"
         )
-    print(f"arena: {conv.plan.arena_bytes:,} bytes (planned, {conv.plan.budget_text})")
-    print_memory(res.elf, board)
-    print("MATCH")
+    echo(f"arena: {conv.plan.arena_bytes:,} bytes (planned, {conv.plan.budget_text})")
+    for line in memory_lines(res.elf, board):
+        echo(line)
+    echo("MATCH")
     return 0
 
 
-def print_memory(elf: Path, board=None) -> None:
+def memory_lines(elf: Path, board=None) -> list[str]:
     """The demo's memory lines, from the memory report of the ELF and its map file
     (and, with an emulated ``board``, whether the firmware fits it)."""
     from tinytx.toolchain.report import analyze
@@ -328,24 +335,25 @@ def print_memory(elf: Path, board=None) -> None:
     from tinytx.toolchain.report.render import flash_resident_data
 
     report = analyze(elf)
-    print("memory (tinytx report; flash = text + data, RAM = data + bss, as GNU size):")
+    lines = ["memory (tinytx report; flash = text + data, RAM = data + bss, as GNU size):"]
     for title, total, cats in (
         ("flash:", report.flash_bytes, report.flash_categories),
         ("RAM:  ", report.ram_bytes, report.ram_categories),
     ):
         parts = " + ".join(f"{LABELS[c]} {cats[c]:,}" for c in CATEGORIES if cats.get(c))
-        print(f"  {title} {total:>8,} bytes = {parts}")
+        lines.append(f"  {title} {total:>8,} bytes = {parts}")
     resident = flash_resident_data(report)
     if resident:
         what = ", ".join(f"{n} {sz:,} bytes" for n, sz in resident)
-        print(f"  (RAM as size counts it includes writable data kept in flash: {what})")
+        lines.append(f"  (RAM as size counts it includes writable data kept in flash: {what})")
     if board is not None:
         from tinytx.toolchain.report.boardcheck import check_board
 
         check = check_board(report.image, board)
         (fu, fs), (ru, rs) = check.flash, check.ram
         verdict = "fits" if check.fits else "DOES NOT FIT: " + check.errors[0]
-        print(f"  board {board.name}: flash {fu:,} of {fs:,} ({100 * fu / fs:.1f} %),"
+        lines.append(f"  board {board.name}: flash {fu:,} of {fs:,} ({100 * fu / fs:.1f} %),"
               f" RAM {ru:,} of {rs:,} ({100 * ru / rs:.1f} %): {verdict}")  # fmt: skip
     board_arg = f" --board {board.name}" if board is not None else ""
-    print(f"  (full report: tinytx report {elf}{board_arg})")
+    lines.append(f"  (full report: tinytx report {elf}{board_arg})")
+    return lines

@@ -147,11 +147,11 @@ def run(args: argparse.Namespace) -> int:
         return run_costs(args)
     args.target = args.target or "m4"
     if args.target == "rv32x8":
-        from tinytx.toolchain.bench.rv32x8 import DEFAULT_TILE, run_command
+        from tinytx.toolchain.bench.rv32x8 import DEFAULT_TILE
 
         if args.tile is None:
             args.tile = DEFAULT_TILE
-        return run_command(args)
+        return run_rv32x8_command(args)
     if args.tile is not None and args.tile < 1:
         raise UserInputError(f"--tile: must be >= 1, got {args.tile}")
     if args.speedup:
@@ -344,3 +344,57 @@ def run_costs(args: argparse.Namespace) -> int:
         return 1
     inf(f"cost formulas {key}: all {len(rows)} within their margin ({margins})")
     return 0
+
+
+# options of the Cortex-M bench that the rv32x8 bench does not take
+_RV32X8_UNSUPPORTED = {
+    "total": "--total",
+    "check_budget": "--check-budget",
+    "update_budget": "--update-budget",
+}
+
+
+def run_rv32x8_command(args: argparse.Namespace) -> int:
+    """``tinytx bench --target rv32x8 ...``: instructions per hart on the 8-core cluster."""
+    import json
+
+    from tinytx.toolchain.bench.cases import BenchMismatch
+    from tinytx.toolchain.bench.run import parse_shapes
+    from tinytx.toolchain.bench.rv32x8 import (
+        HARTS,
+        TARGET,
+        VARIANT,
+        plot,
+        run_rv32x8,
+        table,
+        to_json,
+    )
+
+    for attr, flag in _RV32X8_UNSUPPORTED.items():
+        if getattr(args, attr, False):
+            raise UserInputError(f"{flag}: not available with --target {TARGET} (use --speedup)")
+    if getattr(args, "kernels", None) not in (None, VARIANT):
+        raise UserInputError(f"--kernels: --target {TARGET} measures the {VARIANT} kernels only")
+    specs = parse_shapes(args.shape)
+    if args.speedup and len(specs) != 1:
+        raise UserInputError(f"--speedup: needs exactly one --shape, got {len(specs)}")
+    if args.json == "":
+        raise UserInputError("--json: needs a file name or -")
+    try:
+        report = run_rv32x8(specs, args.seed, args.build_dir, HARTS, args.tile, progress=progress)
+    except BenchMismatch as exc:
+        failed(str(exc))
+        return ExitCode.FAILED
+    if args.json == "-":
+        out(json.dumps(to_json(report), indent=2))
+    else:
+        out(table(report))
+        if args.json:
+            write_output(args.json, json.dumps(to_json(report), indent=2) + "\n", "--json")
+            out(f"JSON: {args.json}")
+    if args.plot:
+        plot(report, args.plot)
+        progress(f"plot: {args.plot}")
+    if args.speedup:
+        out(f"{report.shapes[0].mhsa_speedup:.3f}")
+    return ExitCode.OK

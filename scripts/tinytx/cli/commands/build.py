@@ -132,7 +132,7 @@ def _generate_only(sample, args: argparse.Namespace) -> int:
 def _build_emulated(sample, board, args: argparse.Namespace) -> int:
     from tinytx.toolchain.appbuild.emulated import build_emulated
     from tinytx.toolchain.appbuild.samples import generate
-    from tinytx.toolchain.demo import print_memory
+    from tinytx.toolchain.demo import memory_lines
 
     if args.cmake_arg:
         raise UserInputError("--cmake-arg: only for Zephyr boards, not the emulated profiles")
@@ -145,7 +145,7 @@ def _build_emulated(sample, board, args: argparse.Namespace) -> int:
         sample, board, generated, root / "firmware", args.kernels, args.weights_image
     )
     inf(f"firmware: {elf}")
-    print_memory(elf, board)
+    inf(*memory_lines(elf, board))
     if not args.run:
         return 0
     from tinytx.toolchain.emu.qemu import loader_args, run_program

@@ -7,7 +7,7 @@ import argparse
 from pathlib import Path
 
 from tinytx.cli import checks
-from tinytx.cli.output import progress
+from tinytx.cli.output import inf, progress
 from tinytx.core.errors import UserInputError
 from tinytx.core.resources import BUILD_DIR_HELP, resolve_build_dir
 
@@ -61,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
         if args.weights_image or args.target != "m4":
             raise UserInputError("--sample: runs on --board (an emulated profile), not --target")
         return run_sample_demo(
-            args.sample, args.board or SAMPLE_BOARD, args.build_dir, args.kernels, progress
+            args.sample, args.board or SAMPLE_BOARD, args.build_dir, args.kernels, progress, inf
         )
 
     return run_demo(
@@ -72,4 +72,5 @@ def run(args: argparse.Namespace) -> int:
         args.board,
         args.weights_image,
         progress,
+        inf,
     )

@@ -106,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
     args.build_dir = resolve_build_dir(args.build_dir)
     checks.build_dir(args.build_dir)
     from tinytx.toolchain.build import exp_table_defines
-    from tinytx.toolchain.demo import print_memory
+    from tinytx.toolchain.demo import memory_lines
     from tinytx.toolchain.firmware import emulate, resolve_source
 
     if args.profile_json in ("", "-"):
@@ -177,7 +177,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         inf("instructions: not counted (unicorn counts Cortex-M only)")
     inf(f"arena: {conv.plan.arena_bytes:,} bytes (planned); weights: {m.weight_bytes:,} bytes")
-    print_memory(res.elf, board)
+    inf(*memory_lines(res.elf, board))
     inf("MATCH")
     return 0
 

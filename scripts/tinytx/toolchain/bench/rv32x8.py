@@ -22,21 +22,18 @@ where the tests check it bit-exact on 1, 2, 4 and 8 real harts.
 
 from __future__ import annotations
 
-import argparse
-import json
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tinytx.core.atomic import temp_path, write_text
+from tinytx.core.atomic import temp_path
 from tinytx.core.errors import TinytxError, UserInputError
 from tinytx.core.resources import baremetal_port_dir, firmware_tests_dir
 from tinytx.core.targets import get_target
 from tinytx.toolchain.bench import cases as bc
 from tinytx.toolchain.bench.firmware import compiler_version
-from tinytx.toolchain.bench.run import ShapeSpec, parse_shapes
+from tinytx.toolchain.bench.run import ShapeSpec
 from tinytx.toolchain.build import cmake_build
 from tinytx.toolchain.emu.unicorn_riscv import CoreCounts, RiscvCoreRunner
 
@@ -324,46 +321,3 @@ def plot(report: Rv32x8Report, path: Path) -> None:
     with temp_path(path) as tmp:
         fig.savefig(tmp, dpi=110)
     plt.close(fig)
-
-
-# ---------------------------------------------------------------------------------- CLI
-_UNSUPPORTED = {
-    "total": "--total",
-    "check_budget": "--check-budget",
-    "update_budget": "--update-budget",
-}
-
-
-def run_command(args: argparse.Namespace) -> int:
-    """`tinytx bench --target rv32x8 ...` (registered in tinytx.cli.commands.bench)."""
-    for attr, flag in _UNSUPPORTED.items():
-        if getattr(args, attr, False):
-            raise UserInputError(f"{flag}: not available with --target {TARGET} (use --speedup)")
-    if getattr(args, "kernels", None) not in (None, VARIANT):
-        raise UserInputError(f"--kernels: --target {TARGET} measures the {VARIANT} kernels only")
-    specs = parse_shapes(args.shape)
-    if args.speedup and len(specs) != 1:
-        raise UserInputError(f"--speedup: needs exactly one --shape, got {len(specs)}")
-    if args.json == "":
-        raise UserInputError("--json: needs a file name or -")
-    try:
-        report = run_rv32x8(
-            specs, args.seed, args.build_dir, HARTS, args.tile,
-            progress=lambda msg: print(msg, file=sys.stderr, flush=True),
-        )  # fmt: skip
-    except bc.BenchMismatch as exc:
-        print(f"tinytx bench: FAILED: {exc}", file=sys.stderr)
-        return 1
-    if args.json == "-":
-        print(json.dumps(to_json(report), indent=2))
-    else:
-        print(table(report))
-        if args.json:
-            write_text(Path(args.json), json.dumps(to_json(report), indent=2) + "\n")
-            print(f"JSON: {args.json}")
-    if args.plot:
-        plot(report, args.plot)
-        print(f"plot: {args.plot}", file=sys.stderr)
-    if args.speedup:
-        print(f"{report.shapes[0].mhsa_speedup:.3f}")
-    return 0
