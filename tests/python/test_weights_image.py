@@ -285,9 +285,10 @@ def test_demo_board_options_are_checked() -> None:
         return subprocess.run([sys.executable, "-m", "tinytx.cli", "demo", *args],
                               capture_output=True, text=True, timeout=120)  # fmt: skip
 
-    proc = demo("--board", "nucleo_l476rg")
+    proc = demo("--board", "gap9")  # a real board runs its profile; gap9 has none
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
-    assert "not an emulated profile (nucleo_l476rg_emu, nucleo_h743zi_emu)" in proc.stderr
+    assert "gap9 has no emulated profile" in proc.stderr
+    assert "nucleo_l476rg (nucleo_l476rg_emu), nucleo_h743zi (nucleo_h743zi_emu)" in proc.stderr
     proc = demo("--weights-image")
     assert proc.returncode == 2
     assert "--weights-image: give an emulated --board with a weights partition" in proc.stderr
