@@ -18,6 +18,7 @@ from tinytx.core import ir
 from tinytx.core.frontend.onnx.graph import FrontendError
 from tinytx.core.frontend.onnx.lower import c_name
 from tinytx.core.frontend.tflite import quantization as q
+from tinytx.core.frontend.tflite.attention import lower_mhsa, match_attentions
 from tinytx.core.frontend.tflite.quantization import op_error
 from tinytx.core.frontend.tflite.reader import TflGraph, TflOp, TflTensor
 from tinytx.core.golden.lut import make_unary
@@ -35,7 +36,8 @@ VIEWS = ("RESHAPE", "SQUEEZE", "EXPAND_DIMS")
 SUPPORTED = (
     "FULLY_CONNECTED, CONV_2D, DEPTHWISE_CONV_2D, MAX_POOL_2D, AVERAGE_POOL_2D, ADD, MEAN "
     "(over tokens or H,W), RESHAPE, SQUEEZE, EXPAND_DIMS, LOGISTIC, TANH, HARD_SWISH, GELU, "
-    "RELU, RELU6, LEAKY_RELU, PAD before a convolution or pooling, QUANTIZE, "
+    "RELU, RELU6, LEAKY_RELU, self-attention (keras MultiHeadAttention: BATCH_MATMUL, "
+    "SOFTMAX, TRANSPOSE inside it), PAD before a convolution or pooling, QUANTIZE, "
     "DEQUANTIZE at the float edges"
 )
 
@@ -588,8 +590,14 @@ class Lowering:
             **dict.fromkeys(VIEWS, self.reshape),
             **dict.fromkeys(UNARY, self.unary),
         }
+        blocks = match_attentions(g)
+        inside = {i for m in blocks for i in m.ops}
+        at = {m.last: m for m in blocks}
         for op in g.ops:
-            if self.fold(op):
+            if op.index in at:
+                lower_mhsa(self, at[op.index])
+                continue
+            if op.index in inside or self.fold(op):
                 continue
             handler = handlers.get(op.name)
             if handler is None:
