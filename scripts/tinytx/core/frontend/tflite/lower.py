@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from functools import partial
 
 import numpy as np
 
@@ -19,6 +20,7 @@ from tinytx.core.frontend.onnx.graph import FrontendError
 from tinytx.core.frontend.onnx.lower import c_name
 from tinytx.core.frontend.tflite import quantization as q
 from tinytx.core.frontend.tflite.attention import lower_mhsa, match_attentions
+from tinytx.core.frontend.tflite.layernorm import lower_layernorm, match_layernorms
 from tinytx.core.frontend.tflite.quantization import op_error
 from tinytx.core.frontend.tflite.reader import TflGraph, TflOp, TflTensor
 from tinytx.core.golden.lut import make_unary
@@ -37,7 +39,8 @@ SUPPORTED = (
     "FULLY_CONNECTED, CONV_2D, DEPTHWISE_CONV_2D, MAX_POOL_2D, AVERAGE_POOL_2D, ADD, MEAN "
     "(over tokens or H,W), RESHAPE, SQUEEZE, EXPAND_DIMS, LOGISTIC, TANH, HARD_SWISH, GELU, "
     "RELU, RELU6, LEAKY_RELU, self-attention (keras MultiHeadAttention: BATCH_MATMUL, "
-    "SOFTMAX, TRANSPOSE inside it), PAD before a convolution or pooling, QUANTIZE, "
+    "SOFTMAX, TRANSPOSE inside it), LayerNorm (keras LayerNormalization: SQUARED_DIFFERENCE, "
+    "RSQRT, MUL, NEG inside it), PAD before a convolution or pooling, QUANTIZE, "
     "DEQUANTIZE at the float edges"
 )
 
@@ -590,12 +593,16 @@ class Lowering:
             **dict.fromkeys(VIEWS, self.reshape),
             **dict.fromkeys(UNARY, self.unary),
         }
-        blocks = match_attentions(g)
-        inside = {i for m in blocks for i in m.ops}
-        at = {m.last: m for m in blocks}
+        at: dict[int, Callable[[], None]] = {}
+        for m in match_attentions(g):
+            at[m.last] = partial(lower_mhsa, self, m)
+        norms = match_layernorms(g)
+        for n in norms:
+            at[n.last] = partial(lower_layernorm, self, n)
+        inside = {i for m in (*match_attentions(g), *norms) for i in m.ops}
         for op in g.ops:
             if op.index in at:
-                lower_mhsa(self, at[op.index])
+                at[op.index]()
                 continue
             if op.index in inside or self.fold(op):
                 continue
