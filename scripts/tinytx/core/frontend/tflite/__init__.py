@@ -25,6 +25,8 @@ def load_tflite(source: str | Path | bytes, name: str | None = None) -> ir.Model
     data, where = read_bytes(source)
     if name is None:
         name = Path(where).stem if where != "<bytes>" else "model"
+        if name == "model" and where != "<bytes>":  # a fixture or sample directory's model
+            name = Path(where).resolve().parent.name or "model"
     graph = read_tflite(data, where)
     try:
         model = Lowering(graph, model_name(name)).lower()
