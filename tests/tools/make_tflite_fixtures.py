@@ -323,21 +323,35 @@ def vit_data(count: int, seed: int) -> Data:
     return x, y.astype(np.int64)
 
 
+BLOCK_DOC = (
+    "One post-norm encoder block (MultiHeadAttention, LayerNormalization, GELU FFN), "
+    "tokens [16, 32] in and out, trained on a regression task"
+)
+RADAR_DOC = (
+    "samples/radar architecture: TimeDistributed Conv2D/MaxPool2D frontend per frame, "
+    "input [frames, range, doppler, antennas] (the sample data, channels-last)"
+)
+EEG_DOC = (
+    "samples/eeg architecture: 1-D conv frontend (Conv2D with H = 1), "
+    "input [1, samples, channels] (the sample data, channels-last)"
+)
+ECG_DOC = (
+    "samples/ecg architecture: Conv2D + DepthwiseConv2D + MaxPool2D frontend (H = 1), "
+    "input [1, samples, 1]"
+)
+MLP_DOC = "Keras MLP classifier (Dense-ReLU x2, Dense), 64 features"
+KWS_DOC = "DS-CNN keyword-spotting style CNN with BatchNorm, input [49, 10, 1]"
+VIT_DOC = "ViT-tiny-like: Conv2D 8x8 patch embedding, 2 pre-norm blocks, input [32, 32, 3]"
+
 FIXTURES = (
-    Fixture("encoder_block", False, "one post-norm encoder block (MHA, LN, GELU FFN)",
-            block_model, block_data, 2000, 6, False, block_target),
-    Fixture("radar", False, "samples/radar architecture (TimeDistributed conv frontend)",
-            radar_model, radar_data, 1500, 4, True),
-    Fixture("eeg", False, "samples/eeg architecture (1-D conv frontend, 1 encoder layer)",
-            eeg_model, eeg_data, 1500, 4, True),
-    Fixture("ecg", False, "samples/ecg architecture (conv + depthwise frontend)",
-            ecg_model, ecg_data, 2000, 6, True, lr=3e-3),
-    Fixture("mlp", True, "Keras MLP classifier (Dense-ReLU x2, Dense)",
-            mlp_model, mlp_data, 3000, 8, True),
-    Fixture("ds_cnn", True, "DS-CNN keyword-spotting style CNN",
-            kws_model, kws_data, 2400, 6, True),
-    Fixture("vit_tiny", True, "ViT-tiny-like patch-embedding transformer (2 pre-norm blocks)",
-            vit_model, vit_data, 2400, 6, True),
+    Fixture("encoder_block", False, BLOCK_DOC, block_model, block_data, 2000, 6, False,
+            block_target),
+    Fixture("radar", False, RADAR_DOC, radar_model, radar_data, 3000, 12, True, lr=1e-3),
+    Fixture("eeg", False, EEG_DOC, eeg_model, eeg_data, 1500, 4, True),
+    Fixture("ecg", False, ECG_DOC, ecg_model, ecg_data, 2000, 6, True, lr=3e-3),
+    Fixture("mlp", True, MLP_DOC, mlp_model, mlp_data, 3000, 8, True),
+    Fixture("ds_cnn", True, KWS_DOC, kws_model, kws_data, 2400, 6, True),
+    Fixture("vit_tiny", True, VIT_DOC, vit_model, vit_data, 2400, 6, True),
 )  # fmt: skip
 
 SEEDS = {"train": 1, "calib": 2, "test": 3}
