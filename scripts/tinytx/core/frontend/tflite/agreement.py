@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from tinytx.core import executor
+from tinytx.core.frontend.onnx.graph import FrontendError
 from tinytx.core.frontend.tflite import load_tflite
 
 
@@ -82,7 +83,10 @@ def table(roots: list[Path]) -> str:
     lines = [HEADER]
     for root in roots:
         for d in sorted(p for p in Path(root).iterdir() if (p / "model.tflite").is_file()):
-            lines.append(agreement(d).row())
+            try:
+                lines.append(agreement(d).row())
+            except FrontendError as exc:  # a refused model: its one line
+                lines.append(f"| {d.name} | refused: {exc} | | | | |")
     return "\n".join(lines)
 
 

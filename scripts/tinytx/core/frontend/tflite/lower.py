@@ -20,6 +20,7 @@ from tinytx.core.frontend.onnx.graph import FrontendError
 from tinytx.core.frontend.onnx.lower import c_name
 from tinytx.core.frontend.tflite import quantization as q
 from tinytx.core.frontend.tflite.attention import lower_mhsa, match_attentions
+from tinytx.core.frontend.tflite.frames import lower_frames, match_frames
 from tinytx.core.frontend.tflite.layernorm import lower_layernorm, match_layernorms
 from tinytx.core.frontend.tflite.quantization import op_error
 from tinytx.core.frontend.tflite.reader import TflGraph, TflOp, TflTensor
@@ -40,7 +41,8 @@ SUPPORTED = (
     "(over tokens or H,W), RESHAPE, SQUEEZE, EXPAND_DIMS, LOGISTIC, TANH, HARD_SWISH, GELU, "
     "RELU, RELU6, LEAKY_RELU, self-attention (keras MultiHeadAttention: BATCH_MATMUL, "
     "SOFTMAX, TRANSPOSE inside it), LayerNorm (keras LayerNormalization: SQUARED_DIFFERENCE, "
-    "RSQRT, MUL, NEG inside it), PAD before a convolution or pooling, QUANTIZE, "
+    "RSQRT, MUL, NEG inside it), TimeDistributed convolutions and poolings (STRIDED_SLICE "
+    "per frame, PACK), PAD before a convolution or pooling, QUANTIZE, "
     "DEQUANTIZE at the float edges"
 )
 
@@ -172,6 +174,14 @@ class Lowering:
         name = self.new(out, out_shape, name=(self.t(out).name or f"t{out}") + suffix)
         self.ops.append(ir_op_factory(name, f"operator {op.index} ({op.name})"))
         self.values[out] = self.view(name, tfl_shape, op)
+
+    def declared_shape(self, op: TflOp, computed: tuple[int, ...]) -> tuple[int, ...]:
+        """The output's shape as the model declares it when static and of the same size
+        (e.g. a broadcast ADD that adds a leading 1), else ``computed``."""
+        t = self.t(op.outputs[0])
+        if all(d >= 0 for d in t.signature) and math.prod(t.shape) == math.prod(computed):
+            return t.shape
+        return computed
 
     def shape(self, index: int) -> tuple[int, ...]:
         """The static shape of an activation already lowered (batch 1)."""
@@ -482,6 +492,7 @@ class Lowering:
                 b_const=b_const,
             ),
             self.tensors[a].shape,
+            self.declared_shape(op, self.tensors[a].shape),
         )
 
     def mean(self, op: TflOp) -> None:
@@ -599,7 +610,10 @@ class Lowering:
         norms = match_layernorms(g)
         for n in norms:
             at[n.last] = partial(lower_layernorm, self, n)
-        inside = {i for m in (*match_attentions(g), *norms) for i in m.ops}
+        frames = match_frames(g)
+        for f in frames:
+            at[f.last] = partial(lower_frames, self, f, handlers[f.first.name])
+        inside = {i for m in (*match_attentions(g), *norms, *frames) for i in m.ops}
         for op in g.ops:
             if op.index in at:
                 at[op.index]()
