@@ -12,12 +12,12 @@ import flatbuffers
 import numpy as np
 import pytest
 import tflite
+from tflite_agreement import agreement, table
 
 from tinytx.cli import main
 from tinytx.core import executor, ir
 from tinytx.core.frontend.onnx.graph import FrontendError
 from tinytx.core.frontend.tflite import load_tflite
-from tinytx.core.frontend.tflite.agreement import agreement, table
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "tflite"
 FIXTURES = sorted(p.name for p in DATA.iterdir() if (p / "model.tflite").is_file())

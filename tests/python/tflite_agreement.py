@@ -90,7 +90,7 @@ def table(roots: list[Path]) -> str:
     return "\n".join(lines)
 
 
-if __name__ == "__main__":  # python -m tinytx.core.frontend.tflite.agreement DIR...
+if __name__ == "__main__":  # python tests/python/tflite_agreement.py DIR...
     import sys
 
     sys.stdout.write(table([Path(a) for a in sys.argv[1:]]) + "\n")
