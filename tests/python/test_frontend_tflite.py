@@ -187,6 +187,11 @@ def test_unsupported_operator_is_one_line(tmp_path: Path) -> None:
     assert "operator 0 (SPLIT): not supported; supported: FULLY_CONNECTED, " in msg
 
 
+def test_softmax_outside_attention_is_one_line(tmp_path: Path) -> None:
+    msg = _refusal(_tiny(tflite.BuiltinOperator.SOFTMAX), tmp_path)
+    assert "operator 0 (SOFTMAX): a SOFTMAX outside self-attention is not supported" in msg
+
+
 def test_float_model_is_refused(tmp_path: Path) -> None:
     msg = _refusal(_tiny(tflite.BuiltinOperator.TANH, tflite.TensorType.FLOAT32), tmp_path)
     assert "float model (not quantized)" in msg

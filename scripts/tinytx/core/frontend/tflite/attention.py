@@ -119,8 +119,15 @@ def match_attention(g: TflGraph, ix: _Index, softmax: TflOp) -> AttentionMatch:
         scores.append(op)
         op = ix.producer.get(op.inputs[0])
     qk = op
-    if qk is None or qk.name != "BATCH_MATMUL" or qk.opt("AdjX", False):
-        raise fail("the scores are not a BATCH_MATMUL of the heads")
+    if qk is None or qk.name != "BATCH_MATMUL":
+        raise op_error(
+            softmax,
+            "a SOFTMAX outside self-attention is not supported (a classifier's final "
+            "softmax: convert the model without it, the arg-max is the same)",
+            ACCEPT_ATTENTION,
+        )
+    if qk.opt("AdjX", False):
+        raise fail("the scores' BATCH_MATMUL transposes the queries")
     probs_chain, av = _forward(ix, softmax.outputs[0], ("RESHAPE",))
     last_prob = (probs_chain[-1] if probs_chain else softmax).outputs[0]
     if av is None or av.name != "BATCH_MATMUL" or av.inputs[0] != last_prob:
