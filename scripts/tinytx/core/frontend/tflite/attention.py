@@ -32,6 +32,7 @@ from tinytx.core import ir
 from tinytx.core.frontend.tflite import quantization as q
 from tinytx.core.frontend.tflite.quantization import op_error
 from tinytx.core.frontend.tflite.reader import TflGraph, TflOp, TflTensor
+from tinytx.core.golden.limits import kernel_limits
 
 if TYPE_CHECKING:
     from tinytx.core.frontend.tflite.lower import Lowering
@@ -230,7 +231,7 @@ def _projection(lo: Lowering, fc: TflOp, cols: np.ndarray, s_x: float, z_x: int)
     s_w = s_w[order] if np.ndim(s_w) else s_w
     if fc.opt("FusedActivationFunction", 0):
         raise op_error(fc, "a fused activation on an attention projection", ACCEPT_ATTENTION)
-    return w.astype(np.int8), gold.fold_bias(b, w, z_x), s_w
+    return w.astype(np.int8), q.folded(fc, gold.fold_bias, b, w, z_x), s_w
 
 
 def lower_mhsa(lo: Lowering, m: AttentionMatch) -> None:
@@ -286,7 +287,7 @@ def lower_mhsa(lo: Lowering, m: AttentionMatch) -> None:
         out, lo.t(out.inputs[2]) if len(out.inputs) > 2 and out.inputs[2] >= 0 else None, e
     )
     bo = np.zeros(e, np.int32) if bo_t is None else np.rint(bo_t * (m_in.scale / s_o))
-    if np.any(np.abs(bo) > (1 << 30)):
+    if np.any(np.abs(bo) > kernel_limits().bias_bound):
         raise op_error(out, "output bias does not fit at the symmetric scale")
     y_t = lo.t(out.outputs[0])
     s_y, z_y = q.activation(out, y_t)

@@ -365,10 +365,10 @@ class Lowering:
             if w.shape[0] != 1 or n_out != xt.shape[3]:
                 raise op_error(op, f"depth multiplier {n_out // xt.shape[3]}", "accepted: 1")
             w = w[0]
-            bias = gold.fold_bias_depthwise(b, w, z_x)
+            bias = q.folded(op, gold.fold_bias_depthwise, b, w, z_x)
             cls: type[ir.Conv2d] = ir.DepthwiseConv2d
         else:
-            bias = gold.fold_bias(b, w, z_x)
+            bias = q.folded(op, gold.fold_bias, b, w, z_x)
             cls = ir.Conv2d
         real = s_x * np.asarray(s_w, np.float64) / s_y
         rq = q.requant(op, real if np.ndim(s_w) else float(real), z_y, q.clamp(op, s_y, z_y))

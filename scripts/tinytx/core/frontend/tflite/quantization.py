@@ -14,6 +14,7 @@ import numpy as np
 from tinytx.core import golden as gold
 from tinytx.core.frontend.onnx.graph import FrontendError
 from tinytx.core.frontend.tflite.reader import TflOp, TflTensor
+from tinytx.core.golden.limits import kernel_limits
 
 ACCEPT_QUANT = (
     "accepted: full-integer int8 models (TFLiteConverter with optimizations=[DEFAULT], a "
@@ -61,7 +62,19 @@ def bias(op: TflOp, t: TflTensor | None, n: int) -> np.ndarray | None:
         return None
     if t.data is None or t.dtype != "int32" or t.data.shape != (n,):
         raise op_error(op, f"bias '{t.name}' is not a constant int32 [{n}]", ACCEPT_QUANT)
+    bound = kernel_limits().bias_bound
+    if np.any(np.abs(t.data.astype(np.int64)) > bound):
+        raise op_error(op, f"bias '{t.name}' exceeds +-{bound}", "accepted: the kernels' bound")
     return t.data.astype(np.int32)
+
+
+def folded(op: TflOp, fold, b: np.ndarray | None, w: np.ndarray, z_x: int) -> np.ndarray | None:
+    """``fold(b, w, z_x)`` (:func:`tinytx.core.golden.fold_bias` or its depthwise form),
+    its range error as one line."""
+    try:
+        return fold(b, w, z_x)
+    except ValueError as exc:
+        raise op_error(op, f"bias with the input zero point folded in: {exc}") from None
 
 
 def clamp(op: TflOp, s_y: float, z_y: int) -> tuple[int, int]:
