@@ -583,7 +583,10 @@ class Lowering:
             raise FrontendError("a float model (not quantized); " + q.ACCEPT_QUANT)
         t_in = self.t(g.inputs[0])
         if t_in.dtype == "int8":
-            q.activation(g.ops[0] if g.ops else TflOp(0, "INPUT", (), (), {}), t_in)
+            if t_in.scales.size != 1:
+                raise FrontendError(
+                    f"input '{t_in.name}' has {t_in.scales.size} scales; accepted: one"
+                )
             self.input = self.new(g.inputs[0])
             self.values[g.inputs[0]] = self.input
         elif t_in.dtype == "int16":
@@ -605,7 +608,8 @@ class Lowering:
             **dict.fromkeys(UNARY, self.unary),
         }
         at: dict[int, Callable[[], None]] = {}
-        for m in match_attentions(g):
+        attentions = match_attentions(g)
+        for m in attentions:
             at[m.last] = partial(lower_mhsa, self, m)
         norms = match_layernorms(g)
         for n in norms:
@@ -613,7 +617,7 @@ class Lowering:
         frames = match_frames(g)
         for f in frames:
             at[f.last] = partial(lower_frames, self, f, handlers[f.first.name])
-        inside = {i for m in (*match_attentions(g), *norms, *frames) for i in m.ops}
+        inside = {i for m in (*attentions, *norms, *frames) for i in m.ops}
         for op in g.ops:
             if op.index in at:
                 at[op.index]()
