@@ -307,14 +307,14 @@ def resolve_source(
             name = cand.resolve().name
             has_main = (samples_dir() / name / "src" / "main.c").is_file()
             return Source(onnx, opts, name if has_main else None)
-    if path.is_file() and path.suffix == ".onnx":
+    if path.is_file() and path.suffix in (".onnx", ".tflite"):
         return Source(path, opts, None)
     samples = sorted(
         p.name for p in samples_dir().iterdir() if (p / "model" / "model.onnx").is_file()
     )
     raise TinytxError(
         f"{text}: not a sample ({', '.join(samples) or 'none yet'}), a tinytx convert output "
-        "directory or an .onnx file"
+        "directory or an .onnx or .tflite file"
     )
 
 

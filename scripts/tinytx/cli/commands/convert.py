@@ -59,7 +59,7 @@ def add_parser(sub: argparse._SubParsersAction, name: str, help_text: str) -> No
         "the board (the numbers are printed); 2: the model cannot be converted. See "
         "docs/user-guide.md.",
     )
-    p.add_argument("model", type=Path, help="int8 QDQ .onnx file")
+    p.add_argument("model", type=Path, help="int8 QDQ .onnx file or full-integer int8 .tflite file")
     p.add_argument("-o", "--output", type=Path, required=True, help="output directory")
     p.add_argument("--board", help="board of boards/boards.yaml (RAM budget, flash)")
     p.add_argument(

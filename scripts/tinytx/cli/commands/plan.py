@@ -25,7 +25,7 @@ def add_parser(sub: argparse._SubParsersAction, name: str, help_text: str) -> No
         "and the weights against the board. Exit status: 0 fits, 1 does not fit, 2 bad "
         "input. See docs/memory-planning.md.",
     )
-    p.add_argument("model", nargs="?", help="a shape (A..D or S,E,P,H) or a model (.onnx)")
+    p.add_argument("model", nargs="?", help="a shape (A..D or S,E,P,H) or a model (.onnx, .tflite)")
     p.add_argument("--shape", help="A, B, C, D or S,E,P,H (sequence, embedding, head dim, heads)")
     p.add_argument("--board", required=True, help="a board of boards/boards.yaml")
     p.add_argument("--tile", type=int, metavar="N", help="use this tile size x instead of choosing")
@@ -129,7 +129,9 @@ def run(args: argparse.Namespace) -> int:
         raise UserInputError("give the shape either as the argument or with --shape, not both")
     target = args.model or args.shape
     if not target:
-        raise UserInputError("nothing to plan: give a shape (A..D or S,E,P,H) or a model (.onnx)")
+        raise UserInputError(
+            "nothing to plan: give a shape (A..D or S,E,P,H) or a model (.onnx, .tflite)"
+        )
     checks.json_dest(args.json)
     checks.output_file(args.plot, "--plot")
     checks.board(args.board)
@@ -142,7 +144,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         spec = parse_shape(target)
     except ValueError:
-        if not (args.model and (target.endswith(".onnx") or Path(target).is_file())):
+        if not (args.model and (target.endswith((".onnx", ".tflite")) or Path(target).is_file())):
             raise
         from tinytx.core.codegen.model_plan import plan_model, render_text
 

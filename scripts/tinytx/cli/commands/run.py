@@ -34,7 +34,7 @@ def add_parser(sub: argparse._SubParsersAction, name: str, help_text: str) -> No
     p.add_argument(
         "source",
         help="sample name (radar, eeg, ecg), sample directory, "
-        "tinytx convert output directory or .onnx file",
+        "tinytx convert output directory or .onnx or .tflite file",
     )
     p.add_argument(
         "--board",

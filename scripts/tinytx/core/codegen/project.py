@@ -1,4 +1,4 @@
-"""``tinytx convert``: ONNX -> IR -> plan -> C source and header (+ test data, plan).
+"""``tinytx convert``: ONNX or TFLite -> IR -> plan -> C source and header (+ test data, plan).
 
 :func:`convert` does the work in memory (frontend, planner, code generator, golden
 executor for the test inputs); :meth:`Conversion.write` writes the files, named after
@@ -31,6 +31,7 @@ from tinytx.core.codegen.model import GeneratedModel, ModelFiles, generate, head
 from tinytx.core.codegen.testdata import TestData, generate_test_data, load_inputs, make_test_data
 from tinytx.core.errors import DoesNotFit, TinytxError
 from tinytx.core.frontend.onnx import load_onnx
+from tinytx.core.frontend.tflite import load_tflite
 from tinytx.core.plan.planning import ModelPlan, plan_model
 from tinytx.core.plan.scratch import KernelScratch
 
@@ -199,6 +200,13 @@ def calibration_path(onnx_path: Path, fwsa: str, given: Path | None = None) -> P
     return found if found.is_file() else None
 
 
+def load_model(path: Path, name: str | None = None) -> ir.Model:
+    """The IR of a model file, by its suffix: ``.tflite`` (int8 TFLite), else ONNX."""
+    if Path(path).suffix.lower() == ".tflite":
+        return load_tflite(path, name)
+    return load_onnx(path, name)
+
+
 def shown_path(path: Path) -> str:
     """``path`` as the plan prints it: from the data root (the repository root of a
     checkout, the package data of a wheel) when inside it (the same text on every
@@ -223,7 +231,7 @@ def convert(onnx_path: Path, opts: ConvertOptions) -> Conversion:
     """Convert and plan; raises :class:`DoesNotFit` when the arena or the weights exceed
     the board (after trying every schedule), FrontendError/PlanError for bad input."""
     onnx_path = Path(onnx_path)
-    model = load_onnx(onnx_path, opts.name)
+    model = load_model(onnx_path, opts.name)
     budget, budget_text, flash = _budget(opts)
     kernels = opts.kernels or default_kernels(opts.board)
     scratch = planned_scratch(kernels, opts.cores, opts.board)
@@ -288,7 +296,7 @@ def plan_json(
     same plan ``tinytx convert`` generates code from (with ``calibration.npz`` next to the
     model as its FWSA calibration inputs, when there is one), with the layer-wise and the
     depth-first arenas of the whole model next to it (the keys of ``tinytx plan --shape``)."""
-    model = load_onnx(Path(path))
+    model = load_model(Path(path))
     scratch = planned_scratch(kernels, cores, None)
 
     def planned(mhsa: str, tile_rows: int | None) -> ModelPlan:

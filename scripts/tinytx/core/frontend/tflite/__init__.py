@@ -1,0 +1,45 @@
+"""The TFLite frontend: full-integer int8 models of the TFLite converter to the tinytx IR.
+
+``load_tflite(path, name)`` returns an :class:`tinytx.core.ir.Model`; anything it cannot
+convert raises :class:`FrontendError` (one line: the file, the operator index, its builtin
+name and what would be accepted). :mod:`.reader` reads the flatbuffer, :mod:`.quantization`
+checks TFLite's int8 spec, :mod:`.lower` emits the IR ops.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from tinytx.core import ir
+from tinytx.core.frontend.onnx import model_name
+from tinytx.core.frontend.onnx.graph import FrontendError
+from tinytx.core.frontend.tflite.lower import SUPPORTED, Lowering
+from tinytx.core.frontend.tflite.reader import read_bytes, read_tflite
+
+__all__ = ["SUPPORTED", "FrontendError", "load_tflite"]
+
+
+def load_tflite(source: str | Path | bytes, name: str | None = None) -> ir.Model:
+    """Convert a full-integer int8 ``.tflite`` model (a path or the file's bytes) to the IR."""
+    data, where = read_bytes(source)
+    if name is None:
+        name = Path(where).stem if where != "<bytes>" else "model"
+        if name == "model" and where != "<bytes>":  # a fixture or sample directory's model
+            name = Path(where).resolve().parent.name or "model"
+    graph = read_tflite(data, where)
+    try:
+        model = Lowering(graph, model_name(name)).lower()
+    except FrontendError as exc:
+        msg = str(exc)
+        raise FrontendError(msg if msg.startswith(f"{where}: ") else f"{where}: {msg}") from None
+    return ir.Model(
+        name=model.name,
+        tensors=model.tensors,
+        ops=model.ops,
+        input=model.input,
+        output=model.output,
+        input_spec=model.input_spec,
+        output_spec=model.output_spec,
+        source_sha256=hashlib.sha256(data).hexdigest(),
+    )

@@ -1,0 +1,242 @@
+"""The TFLite frontend: the int8 fixtures of tests/data/tflite convert, the golden executor
+on the converted IR agrees with the stored TFLite interpreter outputs (a statistic with a
+measured margin: TFLite's kernels are not the golden model), one fixture runs bit-exact
+on QEMU, and what is not accepted gets one line."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import flatbuffers
+import numpy as np
+import pytest
+import tflite
+from tflite_agreement import agreement, table
+
+from tinytx.cli import main
+from tinytx.core import executor, ir
+from tinytx.core.frontend.onnx.graph import FrontendError
+from tinytx.core.frontend.tflite import load_tflite
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "tflite"
+FIXTURES = sorted(p.name for p in DATA.iterdir() if (p / "model.tflite").is_file())
+
+# Measured on the fixtures (TF 2.21 reference kernels): top-1 agreement and the largest
+# output deviation in LSB. The IR's LayerNorm and attention compute in one integer step
+# what TFLite rounds to int8 several times (the IR LayerNorm is within 0.85 LSB of the
+# float LayerNorm, TFLite's decomposition up to 27 LSB off it), hence the deviations.
+MEASURED = {
+    "ecg": (0.98, 13),
+    "eeg": (0.955, 9),
+    "encoder_block": (0.955, 6),
+    "radar": (1.0, 12),
+}
+MARGIN_TOP1 = 0.01
+MARGIN_LSB = 2
+
+
+def test_every_fixture_has_a_measured_margin() -> None:
+    assert FIXTURES and set(FIXTURES) <= set(MEASURED)
+
+
+@pytest.mark.parametrize("name", FIXTURES)
+def test_fixture_converts_to_attention_and_layernorm(name: str) -> None:
+    model = load_tflite(DATA / name / "model.tflite")
+    kinds = [op.kind for op in model.ops]
+    assert {"mhsa", "layernorm", "linear"} <= set(kinds)
+    assert model.name == name
+    mhsa = next(op for op in model.ops if isinstance(op, ir.Mhsa))
+    assert mhsa.heads >= 2
+    if name == "radar":  # TimeDistributed: one batched op per unrolled group of 16 frames
+        assert kinds.count("conv2d") == 2 and kinds.count("maxpool") == 2
+        conv = next(op for op in model.ops if op.kind == "conv2d")
+        assert model.tensors[conv.inputs[0]].shape[0] == 16
+
+
+@pytest.mark.parametrize("name", FIXTURES)
+def test_golden_agrees_with_the_interpreter(name: str) -> None:
+    a = agreement(DATA / name)
+    top1, lsb = MEASURED[name]
+    assert a.count == 200
+    assert a.top1 >= top1 - MARGIN_TOP1, a.row()
+    assert a.max_lsb <= lsb + MARGIN_LSB, a.row()
+    if a.accuracy is not None:
+        assert a.accuracy >= a.reference_accuracy - 0.02, a.row()
+
+
+def test_agreement_table_lists_every_fixture() -> None:
+    text = table([DATA])
+    assert all(f"| {name} | 200 |" in text for name in FIXTURES)
+
+
+def test_plan_and_convert_accept_tflite(tmp_path: Path, capsys) -> None:
+    out = tmp_path / "out"
+    code = main(["convert", str(DATA / "ecg" / "model.tflite"), "-o", str(out),
+                 "--board", "nucleo_l476rg"])  # fmt: skip
+    assert code == 0
+    assert (out / "model.c").is_file() and "mhsa" in (out / "plan.txt").read_text()
+
+
+# ------------------------------------------------------------------ one-line refusals
+
+
+def _tiny(op: int, dtype: int = tflite.TensorType.INT8, signature=(1, 4)) -> bytes:
+    """A one-operator model [1,4] -> [1,4] built with the schema's generated builders."""
+    b = flatbuffers.Builder(1024)
+
+    def ints(start, values):
+        start(b, len(values))
+        for v in reversed(values):
+            b.PrependInt32(v)
+        return b.EndVector()
+
+    def quant():
+        tflite.QuantizationParametersStartScaleVector(b, 1)
+        b.PrependFloat32(0.05)
+        scale = b.EndVector()
+        tflite.QuantizationParametersStartZeroPointVector(b, 1)
+        b.PrependInt64(0)
+        zero = b.EndVector()
+        tflite.QuantizationParametersStart(b)
+        tflite.QuantizationParametersAddScale(b, scale)
+        tflite.QuantizationParametersAddZeroPoint(b, zero)
+        return tflite.QuantizationParametersEnd(b)
+
+    tensors = []
+    for i in range(2):
+        name = b.CreateString(f"t{i}")
+        shape = ints(tflite.TensorStartShapeVector, [1, 4])
+        sig = ints(tflite.TensorStartShapeSignatureVector, list(signature))
+        q = quant() if dtype != tflite.TensorType.FLOAT32 else None
+        tflite.TensorStart(b)
+        tflite.TensorAddShape(b, shape)
+        tflite.TensorAddShapeSignature(b, sig)
+        tflite.TensorAddType(b, dtype)
+        tflite.TensorAddBuffer(b, 0)
+        tflite.TensorAddName(b, name)
+        if q is not None:
+            tflite.TensorAddQuantization(b, q)
+        tensors.append(tflite.TensorEnd(b))
+    tflite.SubGraphStartTensorsVector(b, 2)
+    for t in reversed(tensors):
+        b.PrependUOffsetTRelative(t)
+    tvec = b.EndVector()
+    ins = ints(tflite.OperatorStartInputsVector, [0])
+    outs = ints(tflite.OperatorStartOutputsVector, [1])
+    tflite.OperatorStart(b)
+    tflite.OperatorAddOpcodeIndex(b, 0)
+    tflite.OperatorAddInputs(b, ins)
+    tflite.OperatorAddOutputs(b, outs)
+    operator = tflite.OperatorEnd(b)
+    tflite.SubGraphStartOperatorsVector(b, 1)
+    b.PrependUOffsetTRelative(operator)
+    ovec = b.EndVector()
+    sg_in = ints(tflite.SubGraphStartInputsVector, [0])
+    sg_out = ints(tflite.SubGraphStartOutputsVector, [1])
+    tflite.SubGraphStart(b)
+    tflite.SubGraphAddTensors(b, tvec)
+    tflite.SubGraphAddOperators(b, ovec)
+    tflite.SubGraphAddInputs(b, sg_in)
+    tflite.SubGraphAddOutputs(b, sg_out)
+    sg = tflite.SubGraphEnd(b)
+    tflite.OperatorCodeStart(b)
+    tflite.OperatorCodeAddBuiltinCode(b, op)
+    tflite.OperatorCodeAddDeprecatedBuiltinCode(b, min(op, 127))
+    code = tflite.OperatorCodeEnd(b)
+    tflite.BufferStart(b)
+    buf = tflite.BufferEnd(b)
+    vecs = []
+    for start, item in (
+        (tflite.ModelStartSubgraphsVector, sg),
+        (tflite.ModelStartOperatorCodesVector, code),
+        (tflite.ModelStartBuffersVector, buf),
+    ):
+        start(b, 1)
+        b.PrependUOffsetTRelative(item)
+        vecs.append(b.EndVector())
+    tflite.ModelStart(b)
+    tflite.ModelAddVersion(b, 3)
+    tflite.ModelAddSubgraphs(b, vecs[0])
+    tflite.ModelAddOperatorCodes(b, vecs[1])
+    tflite.ModelAddBuffers(b, vecs[2])
+    b.Finish(tflite.ModelEnd(b), file_identifier=b"TFL3")
+    return bytes(b.Output())
+
+
+def _refusal(data: bytes, tmp_path: Path) -> str:
+    path = tmp_path / "m.tflite"
+    path.write_bytes(data)
+    with pytest.raises(FrontendError) as exc:
+        load_tflite(path)
+    msg = str(exc.value)
+    assert "\n" not in msg and msg.startswith(f"{path}: ")
+    return msg
+
+
+def test_tiny_model_converts_to_a_table() -> None:
+    model = load_tflite(_tiny(tflite.BuiltinOperator.TANH), "tiny")
+    assert [op.kind for op in model.ops] == ["lut"]
+    x = np.array([[-40, -3, 0, 60]], np.int8)
+    y = executor.run(model, x.ravel())
+    assert np.array_equal(y, np.rint(np.tanh(x * 0.05) / 0.05).ravel().astype(np.int8))
+
+
+def test_unsupported_operator_is_one_line(tmp_path: Path) -> None:
+    msg = _refusal(_tiny(tflite.BuiltinOperator.SPLIT), tmp_path)
+    assert "operator 0 (SPLIT): not supported; supported: FULLY_CONNECTED, " in msg
+
+
+def test_softmax_outside_attention_is_one_line(tmp_path: Path) -> None:
+    msg = _refusal(_tiny(tflite.BuiltinOperator.SOFTMAX), tmp_path)
+    assert "operator 0 (SOFTMAX): a SOFTMAX outside self-attention is not supported" in msg
+
+
+def test_float_model_is_refused(tmp_path: Path) -> None:
+    msg = _refusal(_tiny(tflite.BuiltinOperator.TANH, tflite.TensorType.FLOAT32), tmp_path)
+    assert "float model (not quantized)" in msg
+
+
+def test_int16_activations_are_refused(tmp_path: Path) -> None:
+    msg = _refusal(_tiny(tflite.BuiltinOperator.TANH, tflite.TensorType.INT16), tmp_path)
+    assert "int16 (16x8 quantization)" in msg
+
+
+def test_dynamic_shape_is_refused(tmp_path: Path) -> None:
+    msg = _refusal(_tiny(tflite.BuiltinOperator.TANH, signature=(1, -1)), tmp_path)
+    assert "dynamic shape [1, -1]" in msg
+
+
+@pytest.mark.parametrize(
+    "data", [b"", b"not a flatbuffer at all", b"\x10\x00\x00\x00TFL3" + b"\xff" * 40]
+)
+def test_malformed_file_is_one_line(tmp_path: Path, data: bytes) -> None:
+    msg = _refusal(data, tmp_path)
+    assert "TFLite flatbuffer" in msg
+
+
+def test_cli_refusal_exit_code(tmp_path: Path, capsys) -> None:
+    path = tmp_path / "m.tflite"
+    path.write_bytes(_tiny(tflite.BuiltinOperator.SPLIT))
+    code = main(["convert", str(path), "-o", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert code == 2 and "operator 0 (SPLIT): not supported" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+# ------------------------------------------------------------------------- firmware
+
+
+@pytest.mark.firmware
+def test_ecg_fixture_runs_bit_exact_on_qemu(tmp_path: Path) -> None:
+    """``tinytx run model.tflite`` on the emulated Cortex-M4: the firmware's outputs for
+    the test inputs equal the golden executor's (the run fails otherwise)."""
+    src = tmp_path / "ecg"
+    src.mkdir()
+    shutil.copy(DATA / "ecg" / "model.tflite", src / "model.tflite")
+    with np.load(DATA / "ecg" / "inputs.npz") as data:
+        x = np.asarray(data["int8"])[:8]
+    np.savez(src / "test_inputs.npz", int8=x.reshape(len(x), 1, *x.shape[1:]))
+    code = main(["run", str(src / "model.tflite"), "--board", "nucleo_l476rg_emu",
+                 "--no-count", "--build-dir", str(tmp_path / "build")])  # fmt: skip
+    assert code == 0
