@@ -365,6 +365,7 @@ def seed_of(fx: Fixture, what: str) -> int:
 
 
 def train(fx: Fixture) -> keras.Model:
+    keras.backend.clear_session()  # tensor names (and so the flatbuffer) do not depend on order
     keras.utils.set_random_seed(FIXTURES.index(fx))
     model = fx.build(None)
     x, y = fx.data(fx.train_count, seed_of(fx, "train"))
@@ -398,10 +399,11 @@ def convert(fx: Fixture, model: keras.Model) -> bytes:
     return converter.convert()
 
 
-def interpreter(flatbuffer: bytes) -> tf.lite.Interpreter:
+def interpreter(flatbuffer: bytes, reference: bool = True) -> tf.lite.Interpreter:
+    kind = tf.lite.experimental.OpResolverType
     it = tf.lite.Interpreter(
         model_content=flatbuffer,
-        experimental_op_resolver_type=tf.lite.experimental.OpResolverType.BUILTIN_REF,
+        experimental_op_resolver_type=kind.BUILTIN_REF if reference else kind.BUILTIN,
         num_threads=1,
     )
     it.allocate_tensors()
@@ -433,6 +435,11 @@ def _names(cls: type) -> dict[int, str]:
 
 OP_NAMES = _names(schema.BuiltinOperator)
 TYPE_NAMES = _names(schema.TensorType)
+ENUM_FIELDS = {
+    "fusedActivationFunction": _names(schema.ActivationFunctionType),
+    "padding": _names(schema.Padding),
+}
+NP_TYPES = {"INT8": np.int8, "INT32": np.int32, "INT64": np.int64, "FLOAT32": np.float32}
 
 
 @dataclass(frozen=True)
@@ -443,14 +450,36 @@ class TensorInfo:
     dtype: str
     constant: bool
     quant: str
+    values: str  # the values of a small constant (shapes, axes, permutations, scalars)
 
 
 @dataclass(frozen=True)
 class OpInfo:
     index: int
     name: str
+    options: str
     inputs: tuple[TensorInfo | None, ...]
     outputs: tuple[TensorInfo, ...]
+
+
+def _options(op: schema.OperatorT) -> str:
+    if op.builtinOptions is None:
+        return ""
+    parts = []
+    for key, value in vars(op.builtinOptions).items():
+        if key in ENUM_FIELDS:
+            value = ENUM_FIELDS[key].get(value, value)
+        parts.append(f"{key}={value}")
+    return " ".join(parts)
+
+
+def _values(t: schema.TensorT, buf: schema.BufferT | None, shape: tuple[int, ...]) -> str:
+    dtype = NP_TYPES.get(TYPE_NAMES[t.type])
+    if buf is None or buf.data is None or dtype is None:
+        return ""
+    data = np.frombuffer(bytes(bytearray(buf.data)), dtype=dtype)
+    limit = 8 if dtype in (np.int32, np.int64) else 1
+    return str(data.tolist()) if data.size <= limit else ""
 
 
 def _quant(t: schema.TensorT) -> str:
@@ -481,13 +510,14 @@ def dump_ops(flatbuffer: bytes) -> list[OpInfo]:
         const = buf is not None and buf.data is not None and len(buf.data) > 0
         name = t.name.decode() if isinstance(t.name, bytes) else str(t.name)
         shape = tuple(int(s) for s in (t.shape if t.shape is not None else ()))
-        return TensorInfo(i, name, shape, TYPE_NAMES[t.type], const, _quant(t))
+        values = _values(t, buf, shape) if const else ""
+        return TensorInfo(i, name, shape, TYPE_NAMES[t.type], const, _quant(t), values)
 
     ops = []
     for k, op in enumerate(graph.operators):
         ins = tuple(None if i < 0 else info(int(i)) for i in op.inputs)
         outs = tuple(info(int(i)) for i in op.outputs)
-        ops.append(OpInfo(k, OP_NAMES[codes[op.opcodeIndex]], ins, outs))
+        ops.append(OpInfo(k, OP_NAMES[codes[op.opcodeIndex]], _options(op), ins, outs))
     return ops
 
 
@@ -495,20 +525,21 @@ def _tensor_cell(t: TensorInfo | None) -> str:
     if t is None:
         return "(none)"
     kind = "const " if t.constant else ""
-    return f"{kind}{list(t.shape)} {t.dtype} {t.quant}"
+    values = f" = {t.values}" if t.values else ""
+    return f"{kind}{list(t.shape)} {t.dtype} {t.quant}{values}"
 
 
 def ops_markdown(name: str, ops: list[OpInfo]) -> str:
     lines = [
         f"## {name}",
         "",
-        "| # | op | inputs (shape dtype quantization) | outputs |",
-        "| --- | --- | --- | --- |",
+        "| # | op | options | inputs (shape dtype quantization) | outputs |",
+        "| --- | --- | --- | --- | --- |",
     ]
     for op in ops:
         ins = "<br>".join(_tensor_cell(t) for t in op.inputs)
         outs = "<br>".join(_tensor_cell(t) for t in op.outputs)
-        lines.append(f"| {op.index} | {op.name} | {ins} | {outs} |")
+        lines.append(f"| {op.index} | {op.name} | {op.options} | {ins} | {outs} |")
     return "\n".join(lines) + "\n"
 
 
@@ -523,7 +554,8 @@ def op_histogram(ops: list[OpInfo]) -> str:
 
 
 def readme(fx: Fixture, model: keras.Model, it: tf.lite.Interpreter, ops: list[OpInfo],
-           size: int, float_acc: float | None, int8_acc: float | None) -> str:  # fmt: skip
+           size: int, float_acc: float | None, int8_acc: float | None,
+           kernels: str) -> str:  # fmt: skip
     inp, out = it.get_input_details()[0], it.get_output_details()[0]
     acc = ""
     if int8_acc is not None:
@@ -549,7 +581,7 @@ def readme(fx: Fixture, model: keras.Model, it: tf.lite.Interpreter, ops: list[O
         + "\n"
         "- `interpreter.npz`: `int8` the outputs of `tf.lite.Interpreter` with "
         "`OpResolverType.BUILTIN_REF` (reference kernels) for those inputs\n"
-        f"{acc}"
+        f"{kernels}{acc}"
         f"- operators: {op_histogram(ops)}\n\n"
         "The per-operator tensors and quantization are in `OPS.md` of this set.\n"
     )
@@ -568,12 +600,19 @@ def make(fx: Fixture) -> str:
     arrays = {"int8": q} if y is None else {"int8": q, "labels": y}
     np.savez_compressed(out_dir / "inputs.npz", **arrays)
     np.savez_compressed(out_dir / "interpreter.npz", int8=outputs)
+    optimized = run(interpreter(flatbuffer, reference=False), q)
+    diff = np.abs(optimized.astype(np.int32) - outputs.astype(np.int32))
+    kernels = (
+        "- the interpreter's default (optimized) kernels give other outputs for "
+        f"{(diff > 0).mean():.1%} of the values (largest difference {diff.max()}): the "
+        "reference outputs are the ones to match\n"
+    )
     float_acc = int8_acc = None
     if y is not None:
         float_acc = float((model.predict(x, batch_size=1, verbose=0).argmax(-1) == y).mean())
         int8_acc = float((outputs.argmax(-1) == y).mean())
     ops = dump_ops(flatbuffer)
-    text = readme(fx, model, it, ops, len(flatbuffer), float_acc, int8_acc)
+    text = readme(fx, model, it, ops, len(flatbuffer), float_acc, int8_acc, kernels)
     (out_dir / "README.md").write_text(text)
     print(f"{fx.name}: {len(flatbuffer)} bytes, {len(ops)} ops, int8 acc {int8_acc}", flush=True)
     return ops_markdown(fx.name, ops)
@@ -582,13 +621,16 @@ def make(fx: Fixture) -> str:
 def write_ops(heldout: bool) -> None:
     """OPS.md of a set, from the committed model.tflite files (every fixture of the set)."""
     base = OUT_HELDOUT if heldout else OUT_MAIN
+    base.mkdir(parents=True, exist_ok=True)
     parts = [
         "# Operators of the int8 TFLite fixtures\n\n"
         "Dumped from each `model.tflite` flatbuffer by `tests/tools/make_tflite_fixtures.py` "
         f"(TensorFlow {tf.__version__}). Per operator: the builtin name, then each input "
         "and output tensor: `const` when it has a buffer, shape, dtype, quantization "
         "(`s` scale and `zp` zero point per tensor, or per-channel with the axis, the "
-        "count and the scale range). `(none)` is an omitted optional input.\n"
+        "count and the scale range), and ` = [...]` the values of a small constant (shapes, "
+        "axes, permutations, scalars). Options are the operator's builtin options. `(none)` "
+        "is an omitted optional input.\n"
     ]
     for fx in FIXTURES:
         path = base / fx.name / "model.tflite"
@@ -596,6 +638,81 @@ def write_ops(heldout: bool) -> None:
             parts.append(ops_markdown(fx.name, dump_ops(path.read_bytes())))
     if len(parts) > 1:
         (base / "OPS.md").write_text("\n".join(parts))
+
+
+LOWERING = """\
+## How TensorFlow {version} lowers the Keras layers (read from `OPS.md`)
+
+- `Dense` on a 2-D tensor: `FULLY_CONNECTED` (int8 weights `[out, in]` per-channel
+  axis 0 with zero point 0, int32 bias with scale = input scale x weight scale); on a
+  3-D token tensor the same with `keepNumDims=True`. A ReLU is fused
+  (`fusedActivationFunction=RELU`).
+- `Conv2D` / `DepthwiseConv2D`: `CONV_2D` / `DEPTHWISE_CONV_2D` with per-channel
+  weights (axis 0 for conv `[out, kh, kw, in]`, axis 3 for depthwise `[1, kh, kw, ch]`),
+  `BatchNormalization` folded in, ReLU fused.
+- `MultiHeadAttention`: three `FULLY_CONNECTED` (query, key, value; bias kept), each
+  `RESHAPE` to `[1, S, H, P]`; `TRANSPOSE` query and value to `[1, H, S, P]` and key to
+  `[1, H, P, S]`; `BATCH_MATMUL` (no adjoint) -> `MUL` by an int8 scalar constant
+  (1/sqrt(P)) -> `SOFTMAX` (output scale 1/256, zero point -128) -> `BATCH_MATMUL` with
+  the value -> `TRANSPOSE` `[1, S, H, P]` -> `RESHAPE` `[1, S, E]` -> `FULLY_CONNECTED`.
+- `LayerNormalization` (last axis): `MEAN` (the mean), `SQUARED_DIFFERENCE` (x, mean) ->
+  `MEAN` -> `ADD` epsilon -> `RSQRT` -> `MUL` gamma (call it g), then
+  `y = x * g + (beta - mean * g)` as `MUL`, `MUL`, `ADD`, `ADD`; the `-mean` is
+  computed in float: `DEQUANTIZE` -> `NEG` -> `QUANTIZE` (the only float tensors of the
+  models).
+- `gelu` activation (exact, erf form): the builtin `GELU` with `approximate=False`,
+  int8 in and out.
+- `GlobalAveragePooling1D` (mean over tokens): `MEAN` over axis 1; `add` layers: `ADD`.
+- Reference versus optimized kernels: the interpreter's default kernels differ from the
+  reference ones (`BUILTIN_REF`) by one step from the first `CONV_2D` /
+  `FULLY_CONNECTED` on, and attention and LayerNormalization amplify the difference
+  (see each fixture's README); `interpreter.npz` holds the reference outputs.
+- `TimeDistributed` (radar): `TRANSPOSE` puts the frames axis first, then each
+  TimeDistributed layer is unrolled per frame (`STRIDED_SLICE` of the frame -> the
+  layer -> `PACK` of the frames), and a `TRANSPOSE` puts the frames axis back.
+"""
+
+
+def write_set_readme(heldout: bool) -> None:
+    base = OUT_HELDOUT if heldout else OUT_MAIN
+    role = (
+        "Held-out int8 TFLite models: used only to verify the TFLite frontend, never to "
+        "develop against."
+        if heldout
+        else "Int8 TFLite models made the way users make them, for the TFLite frontend."
+    )
+    lines = [
+        f"# {base.name}",
+        "",
+        f"{role} Made by `tests/tools/make_tflite_fixtures.py` (TensorFlow "
+        f"{tf.__version__}, Keras {keras.__version__}, not a project dependency):",
+        "",
+        "    .venv/bin/pip install tensorflow-cpu==2.21.0",
+        "    .venv/bin/python tests/tools/make_tflite_fixtures.py [names...]",
+        "",
+        "Each model: Keras, trained briefly on synthetic data, converted by "
+        "`tf.lite.TFLiteConverter.from_keras_model` with `optimizations=[Optimize.DEFAULT]`, "
+        f"a {CALIB}-sample representative dataset, "
+        "`supported_ops=[TFLITE_BUILTINS_INT8]`, `inference_input_type=inference_output_type"
+        "=tf.int8`, batch 1. Per fixture: `model.tflite`, `inputs.npz` (`int8` "
+        f"[{COUNT}, *input shape], `labels` for classifiers), `interpreter.npz` (`int8`: "
+        "`tf.lite.Interpreter` outputs with the reference kernels, `BUILTIN_REF`), "
+        "`README.md`. The operators, with tensors and quantization, are in `OPS.md`.",
+        "",
+        "| fixture | what | bytes | operators |",
+        "| --- | --- | --- | --- |",
+    ]
+    for fx in FIXTURES:
+        path = base / fx.name / "model.tflite"
+        if fx.heldout == heldout and path.exists():
+            data = path.read_bytes()
+            lines.append(
+                f"| {fx.name} | {fx.description} | {len(data)} | {op_histogram(dump_ops(data))} |"
+            )
+    text = "\n".join(lines) + "\n"
+    if not heldout:
+        text += "\n" + LOWERING.format(version=tf.__version__)
+    (base / "README.md").write_text(text)
 
 
 def main(argv: list[str]) -> int:
@@ -614,8 +731,9 @@ def main(argv: list[str]) -> int:
     if not args.ops_only:
         for fx in chosen:
             make(fx)
-    write_ops(heldout=False)
-    write_ops(heldout=True)
+    for heldout in (False, True):
+        write_ops(heldout)
+        write_set_readme(heldout)
     return 0
 
 
