@@ -24,7 +24,7 @@ from tinytx.core.frontend.onnx.fold import fold_shape_subgraphs, quantize_input_
 from tinytx.core.frontend.onnx.graph import FrontendError, build_graph, parse, read_model_bytes
 from tinytx.core.frontend.onnx.lower import lower_graph
 
-__all__ = ["FrontendError", "load_onnx", "model_name"]
+__all__ = ["FrontendError", "default_name", "load_onnx", "model_name", "named_error"]
 
 
 def model_name(text: str) -> str:
@@ -33,20 +33,33 @@ def model_name(text: str) -> str:
     return ("m_" + name if name[0].isdigit() else name)[:40]
 
 
+def default_name(where: str) -> str:
+    """The name of a model file when the user gives none: its stem; a ``model.*`` after
+    its directory or, in a ``model/`` directory, after the one above (every frontend)."""
+    if where == "<bytes>":
+        return "model"
+    name = Path(where).stem
+    if name == "model":
+        name = Path(where).resolve().parent.name
+        if name in ("model", ""):
+            name = Path(where).resolve().parent.parent.name or "model"
+    return name
+
+
+def named_error(exc: FrontendError, where: str) -> FrontendError:
+    """``exc`` as one line that starts with the model file."""
+    msg = str(exc)
+    return FrontendError(msg if msg.startswith(f"{where}: ") else f"{where}: {msg}")
+
+
 def load_onnx(source: str | Path | bytes, name: str | None = None) -> ir.Model:
     """Convert an int8 QDQ ONNX model (a path or the file's bytes) to the IR."""
     data, where = read_model_bytes(source)
     sha = hashlib.sha256(data).hexdigest()
-    if name is None:
-        name = Path(where).stem if where != "<bytes>" else "model"
-        if name == "model" and where != "<bytes>":
-            name = Path(where).resolve().parent.name
-            if name in ("model", ""):
-                name = Path(where).resolve().parent.parent.name or "model"
+    name = default_name(where) if name is None else name
     proto = parse(data, where)
     try:
         proto = quantize_input_first(fold_shape_subgraphs(proto, where))
         return lower_graph(build_graph(proto, where, sha), model_name(name))
     except FrontendError as exc:
-        msg = str(exc)
-        raise FrontendError(msg if msg.startswith(f"{where}: ") else f"{where}: {msg}") from None
+        raise named_error(exc, where) from None

@@ -12,7 +12,7 @@ import hashlib
 from pathlib import Path
 
 from tinytx.core import ir
-from tinytx.core.frontend.onnx import model_name
+from tinytx.core.frontend.onnx import default_name, model_name, named_error
 from tinytx.core.frontend.onnx.graph import FrontendError
 from tinytx.core.frontend.tflite.lower import SUPPORTED, Lowering
 from tinytx.core.frontend.tflite.reader import read_bytes, read_tflite
@@ -23,16 +23,12 @@ __all__ = ["SUPPORTED", "FrontendError", "load_tflite"]
 def load_tflite(source: str | Path | bytes, name: str | None = None) -> ir.Model:
     """Convert a full-integer int8 ``.tflite`` model (a path or the file's bytes) to the IR."""
     data, where = read_bytes(source)
-    if name is None:
-        name = Path(where).stem if where != "<bytes>" else "model"
-        if name == "model" and where != "<bytes>":  # a fixture or sample directory's model
-            name = Path(where).resolve().parent.name or "model"
+    name = default_name(where) if name is None else name
     graph = read_tflite(data, where)
     try:
         model = Lowering(graph, model_name(name)).lower()
     except FrontendError as exc:
-        msg = str(exc)
-        raise FrontendError(msg if msg.startswith(f"{where}: ") else f"{where}: {msg}") from None
+        raise named_error(exc, where) from None
     return ir.Model(
         name=model.name,
         tensors=model.tensors,
