@@ -183,7 +183,7 @@ def run_demo(
     step: Callable[[str], None] | None = None,
     echo: Callable[[str], None] = print,
 ) -> int:
-    """The demo on ``target_name``, or on the emulated profile ``board_name`` (its QEMU
+    """The demo on ``target_name``, or on the emulated profile of ``board_name`` (its QEMU
     target, linked with its memory, reported against its limits); with ``weights_image``
     the firmware reads its weights from a weight image loaded into the board's partition.
     ``step`` gets a line before each step that takes seconds (the CLI: progress, stderr),
@@ -191,12 +191,9 @@ def run_demo(
     step = step or _quiet
     board = None
     if board_name is not None:
-        from tinytx.core.boards import get_board, load_boards
+        from tinytx.core.boards import emulated_profile
 
-        board = get_board(board_name)
-        if board.target is None:
-            emulated = ", ".join(n for n, b in load_boards().items() if b.target)
-            raise UserInputError(f"--board: {board_name} is not an emulated profile ({emulated})")
+        board = emulated_profile(board_name)
         target = board.build_target()
     else:
         target = get_target(target_name)
@@ -282,17 +279,13 @@ def run_sample_demo(
     firmware for an emulated board profile, run every committed test input in QEMU, check
     each output against the golden executor, count one inference's instructions (unicorn)
     and report the memory against the board's limits. Returns 0 on MATCH."""
-    from tinytx.core.boards import get_board
+    from tinytx.core.boards import emulated_profile
     from tinytx.toolchain.firmware import emulate, resolve_source
 
-    board = get_board(board_name)
-    if board.target is None:
-        raise UserInputError(
-            f"--board: {board_name} is not an emulated profile (e.g. {SAMPLE_BOARD})"
-        )
+    board = emulated_profile(board_name)
     target = board.build_target()
     kernels = target.check_kernels(kernels or target.default_kernels)
-    source = resolve_source(sample, board_name, kernels)
+    source = resolve_source(sample, board.name, kernels)
     echo(f"tinytx demo: the {sample} sample on {board.description}, {kernels} kernels")
     echo(f"model: {source.onnx}")
     res = emulate(source, target, kernels, build_root / "demo", step=step or _quiet)
