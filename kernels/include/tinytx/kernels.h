@@ -165,6 +165,25 @@ tinytx_status tinytx_mean_rows_s8(const tinytx_mean_rows_dims *dims,
 				  const tinytx_mean_rows_params *params, const int8_t *input,
 				  int8_t *output);
 
+/*
+ * Sparse weights (tinytx_sparse_weights): the same layers with W stored by its nonzero
+ * entries, bit-exact with tinytx_linear_s8 / tinytx_conv2d_s8 on the decoded W. The
+ * weights' rows/cols must equal out_features/in_features (linear) or
+ * out_c/kernel_h*kernel_w*in_c (conv2d), else TINYTX_ERR_DIMS; a row_ptr that does not
+ * rise or a gap that leaves the row is TINYTX_ERR_PARAM. ctx: the *_get_buffer_size
+ * bytes (4-byte aligned), which depend on the dims only; 0 bytes allows ctx NULL.
+ */
+int32_t tinytx_linear_sparse_s8_get_buffer_size(const tinytx_linear_dims *dims, int32_t num_cores);
+tinytx_status tinytx_linear_sparse_s8(const tinytx_linear_dims *dims,
+				      const tinytx_linear_params *params, const int8_t *input,
+				      const tinytx_sparse_weights *weights, const int32_t *bias,
+				      int8_t *output, const tinytx_context *ctx);
+int32_t tinytx_conv2d_sparse_s8_get_buffer_size(const tinytx_conv2d_dims *dims, int32_t num_cores);
+tinytx_status tinytx_conv2d_sparse_s8(const tinytx_conv2d_dims *dims,
+				      const tinytx_conv2d_params *params, const int8_t *input,
+				      const tinytx_sparse_weights *weights, const int32_t *bias,
+				      int8_t *output, const tinytx_context *ctx);
+
 #ifdef __cplusplus
 }
 #endif

@@ -226,6 +226,34 @@ typedef struct {
 	int32_t input_zero_point; /* -128..127 */
 } tinytx_mean_rows_params;
 
+/*
+ * A sparse int8 weight matrix W [rows][cols] stored by its entries (the converter writes
+ * it from the dense weights; docs/kernel-api.md). linear: [out_features][in_features];
+ * conv2d: [out_c][kernel_h * kernel_w * in_c], the dense weights' order. An entry is one
+ * value (TINYTX_SPARSE_UNSTRUCTURED) or 4 consecutive values along cols
+ * (TINYTX_SPARSE_BLOCK4: block column c / 4; cols padded with zeros to a multiple of 4).
+ * Row r holds entries row_ptr[r] .. row_ptr[r + 1] - 1 in increasing position; the first
+ * entry of a row sits at position gaps[j], every later one at the previous position +
+ * gaps[j] (1..255). A gap above 255 is bridged by entries whose values are all zero, so
+ * every gap fits a byte. A row without entries contributes bias only. The semantics are
+ * the dense kernel's on the decoded matrix, bit for bit.
+ */
+#define TINYTX_SPARSE_MAX_ENTRIES 65535 /* row_ptr is uint16 */
+
+typedef enum {
+	TINYTX_SPARSE_UNSTRUCTURED = 1, /* one value per entry */
+	TINYTX_SPARSE_BLOCK4 = 4,       /* 1 x 4 blocks along the reduction axis */
+} tinytx_sparse_format;
+
+typedef struct {
+	int32_t format; /* tinytx_sparse_format: the values per entry */
+	int32_t rows;
+	int32_t cols;
+	const uint16_t *row_ptr; /* [rows + 1]: row_ptr[0] = 0, row_ptr[rows] = entries */
+	const uint8_t *gaps;     /* [entries] */
+	const int8_t *values;    /* [entries * format]; 4-byte aligned for BLOCK4 */
+} tinytx_sparse_weights;
+
 #ifdef __cplusplus
 }
 #endif
