@@ -232,10 +232,10 @@ typedef struct {
  * conv2d: [out_c][kernel_h * kernel_w * in_c], the dense weights' order. An entry is one
  * value (TINYTX_SPARSE_UNSTRUCTURED) or 4 consecutive values along cols
  * (TINYTX_SPARSE_BLOCK4: block column c / 4; cols padded with zeros to a multiple of 4).
- * Row r holds entries row_ptr[r] .. row_ptr[r + 1] - 1 in increasing position; the first
- * entry of a row sits at position gaps[j], every later one at the previous position +
- * gaps[j] (1..255). A gap above 255 is bridged by entries whose values are all zero, so
- * every gap fits a byte. A row without entries contributes bias only. The semantics are
+ * Row r holds entries row_ptr[r] .. row_ptr[r + 1] - 1 in increasing position; an
+ * entry's position is the running sum of the row's gaps from 0 (the first gap is the
+ * first position, 0..255; later gaps are 1..255). Longer distances are bridged by
+ * entries whose values are all zero, so every gap fits a byte. A row without entries contributes bias only. The semantics are
  * the dense kernel's on the decoded matrix, bit for bit.
  */
 #define TINYTX_SPARSE_MAX_ENTRIES 65535 /* row_ptr is uint16 */
