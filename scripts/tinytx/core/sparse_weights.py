@@ -6,9 +6,9 @@ columns (``BLOCK4``, the columns padded with zeros to a multiple of 4). Row ``r`
 entries ``row_ptr[r] .. row_ptr[r + 1] - 1``; an entry's position (a column for
 ``UNSTRUCTURED``, a block column for ``BLOCK4``) is the running sum of the row's gaps
 from 0, so the first gap is the first position (0..255) and later gaps are 1..255.
-Longer distances are bridged by all-zero entries. The format changes storage only: the kernels compute
-exactly what the dense kernels compute on :func:`decode`'s matrix (the golden model is
-unchanged). The entry limit is the C header's ``TINYTX_SPARSE_MAX_ENTRIES``.
+Longer distances are bridged by all-zero entries. The format changes storage only: the
+kernels compute exactly what the dense kernels compute on :func:`decode`'s matrix (the
+golden model is unchanged). The entry limit is the C header's ``TINYTX_SPARSE_MAX_ENTRIES``.
 """
 
 from __future__ import annotations
