@@ -9,11 +9,14 @@ model does at its input and output.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 
 from tinytx.core import golden as g
 from tinytx.core import ir
 from tinytx.core.golden import dft
+from tinytx.core.sparse_weights import SparseWeights, decode
 
 
 def quantize_input(model: ir.Model, x: np.ndarray) -> np.ndarray:
@@ -30,6 +33,18 @@ def dequantize_output(model: ir.Model, y: np.ndarray) -> np.ndarray:
     t = model.tensors[model.output]
     q = model.output_spec.from_memory(np.asarray(y, np.int8)).astype(np.float64)
     return (q - t.zero_point) * t.scale
+
+
+def check_sparse(model: ir.Model, stored: Mapping[str, SparseWeights]) -> None:
+    """The executor computes with the dense weights the IR keeps; the firmware reads the
+    sparse arrays the plan stores (``stored``: layer -> its arrays). Check that every
+    stored layer decodes to its dense weights, W as ``[rows][everything else]``
+    (AssertionError otherwise: a converter bug, never a user error)."""
+    ops = {op.name: op for op in model.ops}
+    for name, sw in stored.items():
+        w = np.asarray(ops[name].weight)
+        if not np.array_equal(decode(sw), w.reshape(w.shape[0], -1)):
+            raise AssertionError(f"{name}: the sparse weights do not decode to its W")
 
 
 def _images(x: np.ndarray, f) -> np.ndarray:

@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 from tinytx.cli import checks
+from tinytx.cli.commands.convert import add_sparse_option
 from tinytx.cli.output import inf
 from tinytx.core.errors import PathError, UserInputError
 from tinytx.core.resources import BUILD_DIR_HELP, resolve_build_dir
@@ -63,6 +64,7 @@ def add_parser(sub: argparse._SubParsersAction, name: str, help_text: str) -> No
         help="read the weights from the board's weights partition (CONFIG_TINYTX_WEIGHTS_"
         "PARTITION) and write the image as Intel HEX (weights.hex) to flash there",
     )
+    add_sparse_option(p)
     p.add_argument("--shape", help="mhsa_bench: the block's shape (A-D; default per board)")
     p.add_argument("--seed", type=checks.seed, help="mhsa_bench: seed of the block (default 7)")
     p.add_argument("--run", action="store_true", help="emulated profiles: run it on QEMU")
@@ -115,8 +117,9 @@ def _options(sample, args: argparse.Namespace, board: str | None, real_board: st
     if shape is None and sample.name == "mhsa_bench" and real_board is not None:
         shape = kconfig_value(sample, real_board, "MHSA_BENCH_SHAPE")
     return GenerateOptions(
-        shape, args.seed, args.weights_image, board, args.kernels, getattr(args, "cores", None)
-    )
+        shape, args.seed, args.weights_image, board, args.kernels, getattr(args, "cores", None),
+        getattr(args, "sparse", "auto"),
+    )  # fmt: skip
 
 
 def _generate_only(sample, args: argparse.Namespace) -> int:
@@ -208,7 +211,7 @@ def _build_zephyr(sample, args: argparse.Namespace, boards) -> int:
         inf(f"{build_dir}: options changed since its last build: starting from scratch")
     if options.generated_dir is not None:
         generate_options = GenerateOptions(
-            None, None, args.weights_image, known, kernels, args.cores
+            None, None, args.weights_image, known, kernels, args.cores, args.sparse
         )
         generated = generate(sample, options.generated_dir, generate_options)
         inf(generated.summary)

@@ -10,6 +10,17 @@ from tinytx.cli.output import inf
 from tinytx.core.errors import UserInputError
 
 
+def add_sparse_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--sparse",
+        choices=["auto", "off", "block4", "unstructured"],
+        default="auto",
+        help="weights storage of linear and conv2d layers: auto (the default) stores a "
+        "layer's weights sparse where that saves flash and is not slower; off: all dense; "
+        "block4 / unstructured: that format wherever the kernels' limit allows",
+    )
+
+
 def add_options(p: argparse.ArgumentParser) -> None:
     """Planning options shared by ``convert``, ``run`` and ``demo``."""
     p.add_argument(
@@ -32,6 +43,7 @@ def add_options(p: argparse.ArgumentParser) -> None:
         help="fused-weight attention: auto fuses when P >= E and calibration inputs are given",
     )
     p.add_argument("--calibration", type=Path, help=".npz of inputs ('float' or 'int8') for FWSA")
+    add_sparse_option(p)
     p.add_argument(
         "--inputs",
         type=Path,
@@ -86,6 +98,7 @@ def options(args: argparse.Namespace):
         reserve=args.reserve,
         kernels=getattr(args, "kernels", None),
         cores=args.cores,
+        sparse=getattr(args, "sparse", "auto"),
     )
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from tinytx.cli import checks
 from tinytx.cli.checks import write_output, writing
+from tinytx.cli.commands.convert import add_sparse_option
 from tinytx.cli.output import out, progress
 from tinytx.core.atomic import temp_path
 from tinytx.core.errors import UserInputError
@@ -35,6 +36,7 @@ def add_parser(sub: argparse._SubParsersAction, name: str, help_text: str) -> No
         default="auto",
         help="fuse Q/K weights: auto (when P >= E), on or off (default: auto)",
     )
+    add_sparse_option(p)
     p.add_argument(
         "--reserve",
         type=int,
@@ -148,7 +150,9 @@ def run(args: argparse.Namespace) -> int:
             raise
         from tinytx.core.codegen.model_plan import plan_model, render_text
 
-        result = plan_model(Path(target), budget, args.fwsa, args.tile, args.kernels, args.cores)
+        result = plan_model(
+            Path(target), budget, args.fwsa, args.tile, args.kernels, args.cores, args.sparse
+        )
         _report(render_text(result), result, args.json)
         return 0 if result["fits"] else 1
     board = get_board(args.board)

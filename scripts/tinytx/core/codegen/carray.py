@@ -7,9 +7,10 @@ import numpy as np
 C_TYPES = {
     np.dtype(np.int8): "int8_t",
     np.dtype(np.uint8): "uint8_t",
+    np.dtype(np.uint16): "uint16_t",
     np.dtype(np.int32): "int32_t",
 }
-PER_LINE = {1: 16, 4: 8}
+PER_LINE = {1: 16, 2: 12, 4: 8}
 
 
 def c_type(array: np.ndarray) -> str:

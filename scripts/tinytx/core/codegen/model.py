@@ -55,6 +55,7 @@ class KernelCall:
     function: str
     macs: int
     calls: tuple[str, ...]
+    weights: str = ""  # sparse storage of the layer's weights ("sparse block4: ..."), "" dense
 
 
 @dataclass(frozen=True)
@@ -208,6 +209,30 @@ class _Emitter:
         self.arrays.append(text)
         return name
 
+    def sparse_weights(self, op: ir.Op) -> str | None:
+        """``&<op>_w_sparse``, the op's ``tinytx_sparse_weights`` and its three arrays
+        (const, weights section, 4-byte aligned), when the plan stores its weights sparse;
+        None: dense."""
+        storage = self.plan.sparse
+        sw = storage.weights(op.name) if storage is not None else None
+        if sw is None:
+            return None
+
+        def nonempty(a: np.ndarray) -> np.ndarray:
+            return a if a.size else np.zeros(1, a.dtype)  # C has no empty arrays
+
+        fmt = "TINYTX_SPARSE_BLOCK4" if int(sw.format) == 4 else "TINYTX_SPARSE_UNSTRUCTURED"
+        fields = init(
+            format=fmt,
+            rows=sw.rows,
+            cols=sw.cols,
+            row_ptr=self.array(op, "w_row_ptr", sw.row_ptr),
+            gaps=self.array(op, "w_gaps", nonempty(sw.gaps)),
+            values=self.array(op, "w_values", nonempty(sw.values)),
+        )
+        name = self.struct("tinytx_sparse_weights", f"{op.name}_w_sparse", fields)
+        return f"&{name}"
+
     def channels(self, op: ir.Op, rq: Requant | ChannelRequant, prefix: str = "") -> dict:
         """The ``multipliers``/``shifts`` fields of a params initializer (NULL:
         per-tensor)."""
@@ -241,6 +266,14 @@ class _Emitter:
         t_out = self.model.tensors[op.output]
         self.body.append(f"\t/* {op.name}: {comment_text(op.source)} */")
         self.body.append(f"\t/* {t_in} -> {op.output} {list(t_out.shape)} */")
+        storage = self.plan.sparse.of(op.name) if self.plan.sparse is not None else None
+        weights = ""
+        if storage is not None and storage.sparse:
+            weights = (
+                f"sparse {storage.format} ({storage.chosen.bytes:,} of "
+                f"{storage.dense_bytes:,} bytes)"
+            )
+            self.body.append(f"\t/* weights: {weights} */")
         if slot is not None:
             self.body.append(f"\t/* scratch: {slot.size} bytes, the C size for {self.cores} "
                              "cores */")  # fmt: skip
@@ -250,7 +283,7 @@ class _Emitter:
         kernel = _CALLED.findall(text)[0]
         times = self.images(op) if text.startswith("for (") else 1
         macs = ir.op_macs(self.model, op)
-        self.calls.append(KernelCall(op.name, kernel, macs, (kernel,) * times))
+        self.calls.append(KernelCall(op.name, kernel, macs, (kernel,) * times, weights))
         if not text.startswith("for ("):  # a loop checks each call itself
             self.body.append("\tif (st != TINYTX_OK) {")
             self.body.append("\t\treturn st;")
@@ -279,6 +312,16 @@ class _Emitter:
                     **self.channels(op, op.rq),
                 ),
             )
+            sparse = self.sparse_weights(op)
+            if sparse is not None:
+                b, slot = self.array(op, "b", op.bias), self.scratch(op)
+                ctx = self.context(slot)
+                call = (
+                    f"st = tinytx_linear_sparse_s8(&{dims}, &{par}, {x}, {sparse}, {b}, {y}, "
+                    f"{ctx});"
+                )
+                self.call(op, call, slot)
+                return
             w, b = self.array(op, "w", op.weight), self.array(op, "b", op.bias)
             slot = self.scratch(op)
             if slot is None:  # no scratch planned: the scratch-free kernel
@@ -424,7 +467,9 @@ class _Emitter:
         dims = self.struct(
             "tinytx_conv2d_dims", f"{op.name}_dims", init(**{k: int(v) for k, v in geo.items()})
         )
-        w, b = self.array(op, "w", op.weight), self.array(op, "b", op.bias)
+        sparse = None if isinstance(op, ir.DepthwiseConv2d) else self.sparse_weights(op)
+        w = sparse or self.array(op, "w", op.weight)
+        b = self.array(op, "b", op.bias)
         par = self.struct(
             "tinytx_conv2d_params",
             f"{op.name}_params",
@@ -442,7 +487,8 @@ class _Emitter:
             return
         slot = self.scratch(op)
         ctx = self.context(slot)
-        call = f"st = tinytx_conv2d_s8(&{dims}, &{par}, {x}@IN, {w}, {b}, {y}@OUT, {ctx});"
+        kernel = "tinytx_conv2d_s8" if sparse is None else "tinytx_conv2d_sparse_s8"
+        call = f"st = {kernel}(&{dims}, &{par}, {x}@IN, {w}, {b}, {y}@OUT, {ctx});"
         self.call(op, self._per_image(op, call), slot)
 
     def pool(self, op: ir.MaxPool | ir.AvgPool) -> None:
@@ -497,7 +543,12 @@ def header_comment(plan: ModelPlan, source_name: str) -> list[str]:
         "real value = scale * (code - zero point); a uint8 tensor of the source model is "
         "these int8 codes + 128",
         f"{len([o for o in m.ops if not isinstance(o, ir.View)])} kernel calls, {m.macs} MACs,"
-        f" weights {m.weight_bytes} bytes",
+        f" weights {plan.weight_bytes} bytes"
+        + (
+            f" ({plan.sparse.saved_bytes} saved by sparse storage)"
+            if plan.sparse is not None and plan.sparse.saved_bytes
+            else ""
+        ),
         "",
         "plan:",
         *(f"  {ln}" for ln in plan.describe()),
@@ -584,7 +635,7 @@ def generate(
         f"#define {pre}_INPUT_ZERO_POINT {t_in.zero_point}",
         f"#define {pre}_OUTPUT_ZERO_POINT {t_out.zero_point}",
         f"#define {pre}_MACS {m.macs}",
-        f"#define {pre}_WEIGHT_BYTES {m.weight_bytes}",
+        f"#define {pre}_WEIGHT_BYTES {plan.weight_bytes}",
         f'#define {pre}_SHA256 "{m.source_sha256}"',
         "",
         "/*",

@@ -23,6 +23,7 @@ def plan_model(
     tile_rows: int | None,
     kernels: str | None = None,
     cores: int | None = None,
+    sparse: str = "auto",
 ) -> dict:
     """Plan a whole model; returns the JSON object ``tinytx plan`` prints (``cores``:
     default, the board's)."""
@@ -34,14 +35,24 @@ def plan_model(
     return plan_json(
         path, budget.budget, budget.describe(), fwsa_mode, tile_rows, variant,
         board_cpu(budget.board), default_cores(budget.board) if cores is None else cores,
+        sparse,
     )  # fmt: skip
+
+
+def _stored(result: dict) -> str:
+    """``8,192 bytes`` or, with sparse layers, ``2,048 bytes stored (8,192 dense)``."""
+    dense = result["weight_bytes"]
+    stored = result.get("stored_weight_bytes", dense)
+    if stored == dense:
+        return f"{dense:,} bytes"
+    return f"{stored:,} bytes stored ({dense:,} dense, sparse storage saves {dense - stored:,})"
 
 
 def render_text(result: dict) -> str:
     """The human-readable form of :func:`plan_model`'s result."""
     lines = [
         f"model {result['name']} ({result['model']}): {result['kernel_calls']} kernel calls, "
-        f"{result['macs']:,} MACs, weights {result['weight_bytes']:,} bytes, "
+        f"{result['macs']:,} MACs, weights {_stored(result)}, "
         f"'{result['kernels']}' kernels on {result['cores']} core"
         + ("s" if result["cores"] > 1 else ""),
         f"RAM budget: {result['budget']}",

@@ -30,6 +30,7 @@ from tinytx.core.atomic import replace_dir
 from tinytx.core.codegen.model import GeneratedModel, ModelFiles, generate, header_comment
 from tinytx.core.codegen.testdata import TestData, generate_test_data, load_inputs, make_test_data
 from tinytx.core.errors import DoesNotFit, TinytxError
+from tinytx.core.executor import check_sparse
 from tinytx.core.frontend.onnx import load_onnx
 from tinytx.core.frontend.tflite import load_tflite
 from tinytx.core.plan.planning import ModelPlan, plan_model
@@ -52,6 +53,7 @@ class ConvertOptions:
     reserve: int | None = None
     kernels: str | None = None  # scratch sizes planned for this variant (default: the board's)
     cores: int | None = None  # ... and this many cores (default: the board's, else 1)
+    sparse: str = "auto"  # weights storage: auto, off, block4, unstructured
 
     def as_json(self) -> dict:
         d = dict(self.__dict__)
@@ -238,14 +240,17 @@ def convert(onnx_path: Path, opts: ConvertOptions) -> Conversion:
     plan = _plan(
         model, onnx_path, opts.fwsa, opts.calibration, budget, budget_text, opts.mhsa,
         opts.tile, kernels=kernels, scratch=scratch, cpu=board_cpu(opts.board),
+        sparse=opts.sparse,
     )  # fmt: skip
+    if plan.sparse is not None:
+        check_sparse(plan.model, {x.layer: x.weights for x in plan.sparse.sparse_layers})
     problems = []
     if not plan.fits:
         problems.append(
             f"arena {plan.arena_bytes} bytes > {plan.budget} bytes of RAM ({budget_text})"
         )
-    if flash is not None and plan.model.weight_bytes > flash:
-        problems.append(f"weights {plan.model.weight_bytes} bytes > {flash} bytes of flash")
+    if flash is not None and plan.weight_bytes > flash:
+        problems.append(f"weights {plan.weight_bytes} bytes > {flash} bytes of flash")
     if problems:
         raise DoesNotFit(
             f"{onnx_path.name} does not fit {opts.board}: "
@@ -276,6 +281,7 @@ def load_provenance(out_dir: Path) -> tuple[Path, ConvertOptions]:
             reserve=o.get("reserve"),
             kernels=o.get("kernels"),
             cores=o.get("cores"),
+            sparse=o.get("sparse", "auto"),
         )
         return Path(record["onnx"]), opts
     except (OSError, ValueError, KeyError, TypeError) as exc:
@@ -291,6 +297,7 @@ def plan_json(
     kernels: str = "ref",
     cpu: str | None = None,
     cores: int | None = None,
+    sparse: str = "auto",
 ) -> dict:
     """The plan of a whole ONNX model as JSON-ready data (``tinytx plan <model.onnx>``), the
     same plan ``tinytx convert`` generates code from (with ``calibration.npz`` next to the
@@ -302,7 +309,7 @@ def plan_json(
     def planned(mhsa: str, tile_rows: int | None) -> ModelPlan:
         return _plan(
             model, Path(path), fwsa, None, budget, budget_text, mhsa, tile_rows,
-            kernels=kernels, scratch=scratch, cpu=cpu,
+            kernels=kernels, scratch=scratch, cpu=cpu, sparse=sparse,
         )  # fmt: skip
 
     plan = planned("auto", tile)
@@ -332,6 +339,8 @@ def plan_json(
         "kernel_calls": sum(1 for op in plan.model.ops if not isinstance(op, ir.View)),
         "macs": plan.model.macs,
         "weight_bytes": plan.model.weight_bytes,
+        "stored_weight_bytes": plan.weight_bytes,
+        "sparse": None if plan.sparse is None else plan.sparse.as_json(),
         "layerwise_peak_bytes": layerwise.arena_bytes,
         "dft_peak_bytes": dft.arena_bytes if dft is not None else None,
         "dft_tile_rows": dft_tile,

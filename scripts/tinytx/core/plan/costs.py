@@ -301,3 +301,90 @@ def table_for(cpu: str | None, kernels: str, path: Path = COST_FILE) -> CostTabl
         return t
     why = f"priced with the {t.key} formulas (no table of its own for {cpu or 'no core'}/{kernels})"
     return dataclasses.replace(t, note=why)
+
+
+# ----------------------------------------------------------------- sparse weight layers
+#: Where the sparse-weight layers' fitted formulas live once measured (same table layout
+#: as ``attention_costs.yaml``: ``tables: {<cpu>/<variant>: {compiler, coefficients:
+#: {dense|unstructured|block4: {term: coefficient}}}}``); until then
+#: :data:`PROVISIONAL_SPARSE` prices them.
+SPARSE_COST_FILE = package_file("tinytx.core.plan", "sparse_costs.yaml")
+SPARSE_KERNELS = ("dense", "unstructured", "block4")
+
+
+@dataclass(frozen=True)
+class SparseDims:
+    """One dense or sparse linear/conv2d layer, as its loops see it: ``tokens`` output
+    positions (linear rows, or conv images x out_h x out_w), W ``[rows][cols]``, and the
+    stored entries of the sparse format priced (0 for dense)."""
+
+    tokens: int
+    rows: int
+    cols: int
+    entries: int = 0
+
+
+#: name -> what it counts in one layer (dense: every MAC; sparse: every entry per token).
+SPARSE_TERMS: dict[str, Callable[[SparseDims], float]] = {
+    "macs": lambda t: t.tokens * t.rows * t.cols,
+    "entry_visits": lambda t: t.tokens * t.entries,
+    "outputs": lambda t: t.tokens * t.rows,  # requantized outputs (row_ptr read per row)
+    "one": lambda t: 1,
+}
+
+#: PROVISIONAL instruction formulas of the sparse-weight choice, NOT fitted to a
+#: measurement: estimates from the loops' shape (dense: the MAC loop; UNSTRUCTURED: gap,
+#: value, input load and a MAC per entry; BLOCK4: gap, one word of 4 values, 4 inputs and
+#: 2 dual MACs on arm, 4 MACs on ref). The fitted ``sparse_costs.yaml`` replaces them.
+PROVISIONAL_SPARSE: dict[str, dict[str, dict[str, float]]] = {
+    "arm": {
+        "dense": {"macs": 0.6, "outputs": 12.0, "one": 200.0},
+        "unstructured": {"entry_visits": 5.0, "outputs": 14.0, "one": 200.0},
+        "block4": {"entry_visits": 8.0, "outputs": 14.0, "one": 200.0},
+    },
+    "ref": {
+        "dense": {"macs": 5.0, "outputs": 14.0, "one": 150.0},
+        "unstructured": {"entry_visits": 7.0, "outputs": 16.0, "one": 150.0},
+        "block4": {"entry_visits": 16.0, "outputs": 16.0, "one": 150.0},
+    },
+}
+
+
+@dataclass(frozen=True)
+class SparseCostTable:
+    """The formulas of dense and sparse-weight layers on one ``<cpu>/<variant>``."""
+
+    key: str
+    coefficients: dict[str, dict[str, float]]  # dense|unstructured|block4 -> term -> coef
+    source: str  # "fitted (<file>)" or "provisional"
+
+    @property
+    def provisional(self) -> bool:
+        return self.source == "provisional"
+
+    def instructions(self, kernel: str, dims: SparseDims) -> float:
+        """Modelled instructions of one layer (a formula, not a measurement)."""
+        coef = self.coefficients[kernel]
+        return sum(c * SPARSE_TERMS[name](dims) for name, c in coef.items())
+
+
+def sparse_table_for(
+    cpu: str | None, kernels: str, path: Path = SPARSE_COST_FILE
+) -> SparseCostTable:
+    """The sparse-weight formulas of ``kernels`` on ``cpu``: the fitted table of
+    ``sparse_costs.yaml`` when it has one (else its nearest, as :func:`table_for`), else
+    the provisional estimates (``arm`` for the arm kernels, ``ref`` otherwise)."""
+    variant = "arm" if kernels == "arm" else "ref"
+    key = f"{cpu_key(cpu)}/{variant}"
+    if path.is_file():
+        data = yaml.safe_load(path.read_text()) or {}
+        tables = data.get("tables") or {}
+        t = tables.get(key) or tables.get(f"m4/{variant}")
+        if t is not None:
+            coefs = {k: {n: float(v) for n, v in c.items()} for k, c in t["coefficients"].items()}
+            for kernel in SPARSE_KERNELS:
+                unknown = set(coefs.get(kernel, {})) - set(SPARSE_TERMS)
+                if kernel not in coefs or unknown:
+                    raise ValueError(f"{path}: {key}/{kernel}: missing, or unknown terms {unknown}")
+            return SparseCostTable(key, coefs, f"fitted ({path.name})")
+    return SparseCostTable(key, PROVISIONAL_SPARSE[variant], "provisional")

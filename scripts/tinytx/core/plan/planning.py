@@ -22,9 +22,10 @@ from tinytx.core import ir
 from tinytx.core.errors import TinytxError
 from tinytx.core.plan import ArenaPlan, Buffer, Schedule, Step, plan_arena
 from tinytx.core.plan.choose import Choice, attention_inplace, choose_schedule
-from tinytx.core.plan.costs import table_for
+from tinytx.core.plan.costs import sparse_table_for, table_for
 from tinytx.core.plan.fwsa import decide_fwsa, fuse_mhsa
 from tinytx.core.plan.scratch import ConvGeometry, KernelScratch
+from tinytx.core.plan.sparse import SparsePlan, choose_sparse, sparse_limit
 from tinytx.core.workloads import MhsaShape
 
 ALIGN = 4
@@ -48,7 +49,7 @@ def scratch_bytes(model: ir.Model, op: ir.Op, scratch: KernelScratch) -> int:
         _, ih, iw, _ = model.tensors[op.inputs[0]].shape
         _, oh, ow, oc = model.tensors[op.output].shape
         geo = ConvGeometry(ih, iw, cin, oh, ow, oc, kh, kw, tuple(op.stride), tuple(op.pad))
-        return scratch.conv2d(geo)
+        return scratch.conv2d(geo, op.name)
     if isinstance(op, ir.Linear):
         n, k = op.weight.shape
         return scratch.linear(model.tensors[op.output].size // n, k, n, op.name)
@@ -87,10 +88,17 @@ class ModelPlan:
     cores: int = 1  # the cores the kernels run on, whose scratch sizes were planned
     choice: Choice | None = None  # the attention schedule's choice (None: no attention)
     calibration: str | None = None  # the FWSA calibration inputs, as the plan names them
+    sparse: SparsePlan | None = None  # each layer's weights storage (None: all dense)
 
     @property
     def arena_bytes(self) -> int:
         return self.arena.arena_bytes
+
+    @property
+    def weight_bytes(self) -> int:
+        """Flash bytes of the weights as stored (sparse layers by their arrays)."""
+        saved = self.sparse.saved_bytes if self.sparse is not None else 0
+        return self.model.weight_bytes - saved
 
     @property
     def fits(self) -> bool:
@@ -100,6 +108,8 @@ class ModelPlan:
         """One line per decision, for the CLI and the generated header."""
         lines = self.decisions()
         lines += list(self.notes)
+        if self.sparse is not None:
+            lines += self.sparse.lines()
         fused = any(isinstance(op, ir.Mhsa) and op.fwsa is not None for op in self.model.ops)
         if self.calibration and not fused:
             lines.append(f"FWSA calibration inputs: {self.calibration} (no block fused)")
@@ -197,7 +207,9 @@ def _plan_arena(
     optional = frozenset(
         op.name
         for op in model.ops
-        if isinstance(op, ir.Linear) and scratch_bytes(model, op, scratch) > 0
+        if isinstance(op, ir.Linear)
+        and op.name not in scratch.sparse
+        and scratch_bytes(model, op, scratch) > 0
     )
     if not optional:
         return arena, root, scratch
@@ -296,6 +308,7 @@ def plan_model(
     kernels: str = "ref",
     scratch: KernelScratch | None = None,
     cpu: str | None = None,
+    sparse: str = "auto",
 ) -> ModelPlan:
     """Choose the MHSA variants and plan the arena (see the module docstring).
 
@@ -307,7 +320,9 @@ def plan_model(
     ``scratch`` (default: that variant's C sizes on one core; give a
     :class:`~tinytx.core.plan.scratch.KernelScratch` with the firmware's cores). ``cpu``: the
     core the schedules are priced for (:func:`tinytx.core.plan.costs.table_for`; None: the
-    Cortex-M4).
+    Cortex-M4). ``sparse``: the weights storage of linear and conv2d layers
+    (:func:`tinytx.core.plan.sparse.choose_sparse`: ``auto``, ``off``, ``block4``,
+    ``unstructured``); sparse layers are planned with their kernels' scratch.
     """
     scratch = scratch or KernelScratch(kernels)
     if scratch.kernels != kernels:
@@ -315,6 +330,9 @@ def plan_model(
     if mhsa not in MHSA_MODES:
         raise PlanError(f"--mhsa: expected one of {', '.join(MHSA_MODES)}, got {mhsa!r}")
     forms, fuse_reasons, notes = _fwsa_forms(model, fwsa, calibration)
+    limit = sparse_limit(scratch) if sparse != "off" else None
+    storage = choose_sparse(model, sparse_table_for(cpu, kernels), limit, sparse, kernels)
+    scratch = scratch.with_sparse(storage.names)
     fused_model = _with_fwsa(model, forms)
     blocks = [op for op in model.ops if isinstance(op, ir.Mhsa)]
     seq = max((model.tensors[op.inputs[0]].shape[0] for op in blocks), default=0)
@@ -391,5 +409,5 @@ def plan_model(
     text = budget_text or ("no board limit" if budget is None else f"budget {budget} bytes")
     return ModelPlan(
         m, arena, places, slots, budget, text, tuple(notes), scratch.kernels, scratch.source,
-        scratch.cores, choice,
+        scratch.cores, choice, sparse=storage,
     )  # fmt: skip

@@ -47,11 +47,14 @@ class KernelScratch:
     """Scratch sizes of one kernel variant's calls on ``cores`` cores, from its C.
 
     ``no_linear``: linear ops planned without scratch (``tinytx_linear_s8``): their scratch
-    would have raised the arena (:mod:`tinytx.core.plan.planning`)."""
+    would have raised the arena (:mod:`tinytx.core.plan.planning`). ``sparse``: linear and
+    conv2d ops whose weights are stored sparse (``tinytx_{linear,conv2d}_sparse_s8``:
+    their own sizes, :mod:`tinytx.core.plan.sparse`)."""
 
     kernels: str = "ref"
     cores: int = 1
     no_linear: frozenset[str] = frozenset()
+    sparse: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         if self.kernels not in VARIANTS:
@@ -74,8 +77,29 @@ class KernelScratch:
         """The same sizes, with no scratch for the linear ops ``names``."""
         return dataclasses.replace(self, no_linear=names)
 
-    def conv2d(self, geo: ConvGeometry) -> int:
-        """``tinytx_conv2d_s8_get_buffer_size``."""
+    def with_sparse(self, names: frozenset[str]) -> KernelScratch:
+        """The same sizes, with the ops ``names`` planned with sparse weights."""
+        return dataclasses.replace(self, sparse=names)
+
+    @property
+    def has_sparse(self) -> bool:
+        """Whether the variant's C has the sparse-weight kernels' sizes (a kernels tree
+        without ``tinytx_linear_sparse_s8`` plans every layer dense)."""
+        try:
+            self.abi.linear_sparse_buffer_size(1, 4, 1, 1, 0, 1)  # type: ignore[attr-defined]
+            self.abi.conv2d_sparse_buffer_size(  # type: ignore[attr-defined]
+                1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, num_cores=1
+            )
+        except (AttributeError, KeyError):
+            return False
+        return True
+
+    def conv2d(self, geo: ConvGeometry, name: str = "") -> int:
+        """``tinytx_conv2d_s8_get_buffer_size`` (``tinytx_conv2d_sparse_s8_get_buffer_size``
+        when the op ``name`` has sparse weights)."""
+        if name and name in self.sparse:
+            size = self.abi.conv2d_sparse_buffer_size  # type: ignore[attr-defined]
+            return size(*geo.fields(), num_cores=self.cores)
         return self.abi.conv2d_buffer_size(*geo.fields(), num_cores=self.cores)
 
     def attention(self, shape: MhsaShape, tile: int | None, fused: bool) -> int:
@@ -95,11 +119,15 @@ class KernelScratch:
         return self.abi.attention_layout(s, e, h, p, tile, fused, self.cores)
 
     def linear(self, rows: int, in_features: int, out_features: int, name: str = "") -> int:
-        """``tinytx_linear_buf_s8_get_buffer_size`` of a token-major layer (op ``name``)."""
-        if name and name in self.no_linear:
-            return 0
+        """``tinytx_linear_buf_s8_get_buffer_size`` of a token-major layer (op ``name``;
+        ``tinytx_linear_sparse_s8_get_buffer_size`` when it has sparse weights)."""
         layout = self.abi.constant("TINYTX_LAYOUT_TOKEN_MAJOR")
         assert layout is not None
+        if name and name in self.sparse:
+            size = self.abi.linear_sparse_buffer_size  # type: ignore[attr-defined]
+            return size(rows, in_features, out_features, 1, layout, self.cores)
+        if name and name in self.no_linear:
+            return 0
         return self.abi.linear_buf_buffer_size(
             rows, in_features, out_features, 1, layout, self.cores
         )

@@ -77,6 +77,7 @@ class GenerateOptions:
     board: str | None = None  # board of boards.yaml: its memory, its weights partition
     kernels: str | None = None  # kernel variant a model conversion plans for
     cores: int | None = None  # cores the kernels run on (CONFIG_TINYTX_NUM_CORES)
+    sparse: str = "auto"  # weights storage of a model conversion (--sparse)
 
 
 @dataclass(frozen=True)
@@ -153,7 +154,9 @@ def convert_model(
     if options.weights_image:
         raise TinytxError("--weights-image: `tinytx convert` writes no weight image yet")
     board = options.board if options.board is not None and options.board in load_boards() else None
-    opts = ConvertOptions(board=board, kernels=options.kernels, cores=options.cores)
+    opts = ConvertOptions(
+        board=board, kernels=options.kernels, cores=options.cores, sparse=options.sparse
+    )
     conversion = convert(model, opts)
     conversion.write(out_dir)
     sources = tuple(sorted(out_dir.glob("*.c")))

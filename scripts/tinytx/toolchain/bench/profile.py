@@ -46,6 +46,7 @@ class LayerProfile:
     calls: int  # C calls made for this layer (scratch check, kernel once per image)
     instructions: int
     modelled_cycles: int
+    weights: str = ""  # the layer's weights storage: "sparse block4 (...)"; "" dense
 
     @property
     def macs_per_instruction(self) -> float:
@@ -125,6 +126,7 @@ class ModelProfile:
                     "macs_per_instruction": round(p.macs_per_instruction, 6),
                     "share": round(self.share(p.instructions), 6),
                     "modelled_cycles": p.modelled_cycles,
+                    "weights": p.weights or "dense",
                 }
                 for i, p in enumerate(self.layers)
             ],
@@ -147,6 +149,7 @@ class ModelProfile:
             lines.append(
                 f"{i:>3} {p.layer:<14} {p.function:<28} {p.macs:>10,} {p.instructions:>13,} "
                 f"{ratio:>9} {100 * self.share(p.instructions):>5.1f}% {p.modelled_cycles:>12,}"
+                + (f"  weights: {p.weights}" if p.weights else "")
             )
         lines.append(
             f"{'':>3} {'(run function)':<14} {self.function:<28} {'':>10} "
@@ -260,7 +263,7 @@ class ProfilingRunner(CostedRunner):
         instr, cycles = state[6], state[7]
         layers = tuple(
             LayerProfile(kc.layer, kc.function, kc.macs, len(kc.calls), instr[i + 1],
-                         cycles[i + 1])
+                         cycles[i + 1], kc.weights)
             for i, kc in enumerate(calls)
         )  # fmt: skip
         prof = ModelProfile(

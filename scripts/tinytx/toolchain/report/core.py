@@ -25,6 +25,7 @@ from tinytx.toolchain.report import categories as cat
 from tinytx.toolchain.report.elf import ElfImage, Section
 from tinytx.toolchain.report.errors import ReportError
 from tinytx.toolchain.report.mapfile import LinkerMap
+from tinytx.toolchain.report.sparse import SparseWeights, sparse_weights
 
 NO_REGION = "(outside every region)"
 
@@ -85,6 +86,7 @@ class Report:
     symbols: list[SymbolUse]  # largest first
     warnings: list[str]
     image: ElfImage | None = None  # the ELF read (for the board check)
+    sparse: SparseWeights | None = None  # model weights stored sparse (None: none found)
 
     @property
     def flash_bytes(self) -> int:
@@ -381,6 +383,7 @@ def build_report(
         symbols=symbol_uses,
         warnings=warnings,
         image=elf,
+        sparse=sparse_weights(elf),
     )
 
 

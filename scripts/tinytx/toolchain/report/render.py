@@ -131,6 +131,7 @@ def report_json(
         "board": board_json(check) if check else None,
         "compare": diff.to_json(top) if diff else None,
         "warnings": list(report.warnings),
+        "sparse_weights": report.sparse.as_json() if report.sparse else None,
     }
 
 
@@ -199,6 +200,8 @@ def report_text(
         )
     rows.append(["total", _n(report.flash_bytes), _n(report.ram_bytes)])
     lines += _table(rows, {1, 2})
+    if report.sparse is not None:
+        lines.append(f"  {report.sparse.line()}")
 
     lines += ["", "sections"]
     rows = [["section", "address", "load", "size", "kind", "region"]]

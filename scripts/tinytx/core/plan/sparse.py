@@ -1,0 +1,299 @@
+"""The storage of each layer's int8 weights: dense, or sparse (``tinytx_sparse_weights``).
+
+A pruned model converts with no extra flag: for every linear layer and every (not
+depthwise) convolution, :func:`choose_sparse` counts the entries W would take in each
+sparse format of :mod:`tinytx.core.sparse_weights` (``UNSTRUCTURED`` single values,
+``BLOCK4`` 1 x 4 blocks along the reduction axis, zero bridges included), prices the
+layer dense and in each format with the instruction formulas of
+:func:`tinytx.core.plan.costs.sparse_table_for`, and computes the flash bytes of each
+(every array 4-byte aligned). The rule (``--sparse auto``, the default):
+
+    a sparse format is a candidate when it takes fewer flash bytes than the dense
+    weights AND its estimated instructions are not above the dense layer's; the
+    layer takes the candidate with the fewest instructions (ties: fewer bytes), and
+    stays dense when there is none.
+
+So a layer goes sparse only where it saves flash without costing time. ``--sparse
+block4`` / ``unstructured`` force that format on every such layer, ``off`` keeps all
+dense. A format whose entries exceed the kernels' ``TINYTX_SPARSE_MAX_ENTRIES`` (the C
+header's limit, through :mod:`tinytx.core.kernel_abi`) is not a candidate, and the plan
+says so. Sparse is storage only: the IR keeps the dense weights, the golden model
+computes with them, and the kernels are bit-exact with it on the decoded matrix.
+The attention block's projections stay dense (the fused attention kernels take dense
+weights).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from tinytx.core import ir
+from tinytx.core.errors import UserInputError
+from tinytx.core.plan.costs import SparseCostTable, SparseDims
+from tinytx.core.plan.scratch import KernelScratch
+from tinytx.core.sparse_weights import MAX_GAP, SparseFormat, SparseWeights, encode
+
+MODES = ("auto", "off", "block4", "unstructured")
+FORMATS = {"unstructured": SparseFormat.UNSTRUCTURED, "block4": SparseFormat.BLOCK4}
+ALIGN = 4
+
+
+def _aligned(n: int) -> int:
+    return -(-n // ALIGN) * ALIGN
+
+
+def matrix(op: ir.Op) -> np.ndarray:
+    """The layer's W as the sparse kernels read it: linear ``[out][in]``, conv2d
+    ``[out_c][kernel_h * kernel_w * in_c]`` (the dense weights' order)."""
+    w = np.asarray(op.weight)  # type: ignore[attr-defined]
+    return w.reshape(w.shape[0], -1)
+
+
+def eligible(op: ir.Op) -> bool:
+    """Layers that have a sparse-weight kernel: linear and (not depthwise) conv2d."""
+    return isinstance(op, ir.Linear) or (
+        isinstance(op, ir.Conv2d) and not isinstance(op, ir.DepthwiseConv2d)
+    )
+
+
+def entry_count(w: np.ndarray, fmt: SparseFormat) -> int:
+    """Entries of ``w`` in ``fmt`` with the zero bridges (what :func:`encode` stores),
+    counted without building the arrays."""
+    rows, cols = w.shape
+    per = int(fmt)
+    padded = np.zeros((rows, -(-cols // per) * per), np.int8)
+    padded[:, :cols] = w
+    nz = np.any(padded.reshape(rows, -1, per) != 0, axis=2)
+    r, pos = np.nonzero(nz)
+    if r.size == 0:
+        return 0
+    first = np.ones(r.size, bool)
+    first[1:] = r[1:] != r[:-1]
+    prev = np.where(first, 0, np.concatenate(([0], pos[:-1])))
+    dist = pos - prev
+    bridges = np.where(dist > 0, (dist - 1) // MAX_GAP, 0)
+    return int(r.size + bridges.sum())
+
+
+def stored_bytes(rows: int, entries: int, fmt: SparseFormat) -> int:
+    """Flash bytes of row_ptr, gaps and values, each array 4-byte aligned (an empty
+    array is emitted as one zero: C has no empty arrays)."""
+    n = max(entries, 1)
+    return _aligned(2 * (rows + 1)) + _aligned(n) + _aligned(n * int(fmt))
+
+
+@dataclass(frozen=True)
+class Priced:
+    """One storage of a layer: its flash bytes and estimated instructions."""
+
+    format: str  # "dense", "unstructured", "block4"
+    entries: int
+    bytes: int
+    instructions: float
+    over_limit: bool = False
+
+
+@dataclass(frozen=True)
+class LayerWeights:
+    """The storage chosen for one layer's weights."""
+
+    layer: str
+    kind: str  # "linear" or "conv2d"
+    rows: int
+    cols: int
+    chosen: Priced
+    dense: Priced
+    candidates: tuple[Priced, ...]  # the sparse formats priced
+    reason: str
+    weights: SparseWeights | None = field(default=None, compare=False)
+
+    @property
+    def format(self) -> str:
+        return self.chosen.format
+
+    @property
+    def sparse(self) -> bool:
+        return self.weights is not None
+
+    @property
+    def dense_bytes(self) -> int:
+        return self.rows * self.cols
+
+    @property
+    def saved_bytes(self) -> int:
+        """Flash bytes the storage saves against the dense weights (0: dense)."""
+        return self.dense_bytes - self.chosen.bytes if self.sparse else 0
+
+    def describe(self) -> str:
+        """``fc1: sparse block4: 1,234 of 8,192 bytes, est. 10,000 instr vs 40,000``."""
+        if not self.sparse:
+            return f"{self.layer}: dense ({self.reason})"
+        c = self.chosen
+        return (
+            f"{self.layer}: sparse {c.format}: {c.bytes:,} of {self.dense_bytes:,} bytes, "
+            f"est. {c.instructions:,.0f} instr vs {self.dense.instructions:,.0f} "
+            f"({self.reason})"
+        )
+
+    def as_json(self) -> dict:
+        return {
+            "layer": self.layer,
+            "kind": self.kind,
+            "format": self.format,
+            "dense_bytes": self.dense_bytes,
+            "stored_bytes": self.chosen.bytes if self.sparse else self.dense_bytes,
+            "saved_bytes": self.saved_bytes,
+            "entries": self.chosen.entries if self.sparse else None,
+            "instructions": round(self.chosen.instructions),
+            "dense_instructions": round(self.dense.instructions),
+            "reason": self.reason,
+        }
+
+
+@dataclass(frozen=True)
+class SparsePlan:
+    """Every eligible layer's storage, and how they were chosen."""
+
+    mode: str
+    layers: tuple[LayerWeights, ...]
+    pricing: str
+    notes: tuple[str, ...] = ()
+
+    @property
+    def sparse_layers(self) -> tuple[LayerWeights, ...]:
+        return tuple(x for x in self.layers if x.sparse)
+
+    @property
+    def names(self) -> frozenset[str]:
+        return frozenset(x.layer for x in self.sparse_layers)
+
+    @property
+    def saved_bytes(self) -> int:
+        return sum(x.saved_bytes for x in self.layers)
+
+    def of(self, layer: str) -> LayerWeights | None:
+        return next((x for x in self.layers if x.layer == layer), None)
+
+    def weights(self, layer: str) -> SparseWeights | None:
+        x = self.of(layer)
+        return None if x is None else x.weights
+
+    def lines(self) -> list[str]:
+        """The plan's lines: every eligible layer once any is sparse (or the mode is
+        forced), else none; the notes always."""
+        out: list[str] = []
+        if self.sparse_layers or self.mode not in ("auto", "off"):
+            n = len(self.sparse_layers)
+            out.append(
+                f"weights storage (--sparse {self.mode}): {n} of {len(self.layers)} layers "
+                f"sparse, {self.saved_bytes:,} bytes of flash saved ({self.pricing})"
+            )
+            out += [f"  {x.describe()}" for x in self.layers]
+        out += list(self.notes)
+        return out
+
+    def as_json(self) -> dict:
+        return {
+            "mode": self.mode,
+            "pricing": self.pricing,
+            "saved_bytes": self.saved_bytes,
+            "layers": [x.as_json() for x in self.layers],
+            "notes": list(self.notes),
+        }
+
+
+def _tokens(model: ir.Model, op: ir.Op) -> int:
+    """Output positions per W row: linear rows, or conv images x out_h x out_w."""
+    out = model.tensors[op.output]
+    return out.size // int(np.asarray(op.weight).shape[0])  # type: ignore[attr-defined]
+
+
+def _choose(x_dense: Priced, cands: list[Priced], mode: str) -> tuple[Priced | None, str]:
+    if mode in FORMATS:
+        forced = next(c for c in cands if c.format == mode)
+        if forced.over_limit:
+            return None, f"--sparse {mode}: {forced.entries:,} entries over the kernels' limit"
+        return forced, f"--sparse {mode}"
+    ok = [c for c in cands if not c.over_limit]
+    pays = [c for c in ok if c.bytes < x_dense.bytes and c.instructions <= x_dense.instructions]
+    if pays:
+        best = min(pays, key=lambda c: (c.instructions, c.bytes))
+        return best, "saves flash, not slower"
+    if not ok:
+        return None, "sparse entries over the kernels' limit"
+    if not any(c.bytes < x_dense.bytes for c in ok):
+        return None, "sparse saves no flash"
+    return None, "sparse would be slower"
+
+
+def sparse_limit(scratch: KernelScratch) -> int | None:
+    """The kernels' ``TINYTX_SPARSE_MAX_ENTRIES``; None when the variant's C has no
+    sparse-weight kernels."""
+    if not scratch.has_sparse:
+        return None
+    return scratch.abi.constant("TINYTX_SPARSE_MAX_ENTRIES")
+
+
+def choose_sparse(
+    model: ir.Model,
+    table: SparseCostTable,
+    limit: int | None,
+    mode: str = "auto",
+    kernels: str = "ref",
+) -> SparsePlan:
+    """The storage of every eligible layer (see the module docstring); ``limit``: the
+    kernels' entry limit (:func:`sparse_limit`; None: no sparse kernels, all dense)."""
+    if mode not in MODES:
+        raise UserInputError(f"--sparse: expected one of {', '.join(MODES)}, got {mode!r}")
+    pricing = f"{table.key} {table.source} sparse cost formulas"
+    layers_ops = [op for op in model.ops if eligible(op)]
+    if mode == "off" or not layers_ops:
+        return SparsePlan(mode, (), pricing)
+    notes: list[str] = []
+    if limit is None:
+        notes.append(
+            f"sparse weights: the '{kernels}' kernels have no sparse-weight kernels "
+            "(tinytx_linear_sparse_s8); every layer is dense"
+        )
+        return SparsePlan(mode, (), pricing, tuple(notes))
+    layers: list[LayerWeights] = []
+    for op in layers_ops:
+        w = matrix(op)
+        rows, cols = w.shape
+        tokens = _tokens(model, op)
+        dense = Priced(
+            "dense", 0, _aligned(rows * cols),
+            table.instructions("dense", SparseDims(tokens, rows, cols)),
+        )  # fmt: skip
+        cands = []
+        for name, fmt in FORMATS.items():
+            n = entry_count(w, fmt)
+            price = table.instructions(name, SparseDims(tokens, rows, cols, n))
+            cands.append(Priced(name, n, stored_bytes(rows, n, fmt), price, n > limit))
+        chosen, reason = _choose(dense, cands, mode)
+        over = [c.format for c in cands if c.over_limit]
+        if over:
+            notes.append(
+                f"{op.name}: sparse {', '.join(over)} not possible: more entries than the "
+                f"kernels' TINYTX_SPARSE_MAX_ENTRIES ({limit:,})"
+                + ("; dense" if chosen is None else "")
+            )
+        stored = None
+        if chosen is not None:
+            stored = encode(w, FORMATS[chosen.format], limit)
+            if stored.entries != chosen.entries:  # the count priced is what is stored
+                raise AssertionError(f"{op.name}: {stored.entries} stored, {chosen.entries} priced")
+        kind = "linear" if isinstance(op, ir.Linear) else "conv2d"
+        layers.append(
+            LayerWeights(
+                op.name, kind, rows, cols, chosen or dense, dense, tuple(cands), reason, stored
+            )
+        )
+    if table.provisional and any(x.sparse for x in layers):
+        notes.append(
+            "sparse weights: priced with PROVISIONAL formulas (estimates, not yet fitted to "
+            "measured instructions)"
+        )
+    return SparsePlan(mode, tuple(layers), pricing, tuple(notes))
