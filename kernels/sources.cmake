@@ -20,6 +20,7 @@ set(TINYTX_KERNEL_NAMES
   tinytx_av_s8
   tinytx_avgpool2d_s8
   tinytx_conv2d_s8
+  tinytx_conv2d_sparse_s8
   tinytx_depthwise_conv2d_s8
   tinytx_fwsa_dft_s8
   tinytx_fwsa_s8
@@ -27,6 +28,7 @@ set(TINYTX_KERNEL_NAMES
   tinytx_layernorm_s8
   tinytx_linear_buf_s8
   tinytx_linear_s8
+  tinytx_linear_sparse_s8
   tinytx_lut_s8
   tinytx_maxpool2d_s8
   tinytx_mean_rows_s8
@@ -36,9 +38,11 @@ set(TINYTX_KERNEL_NAMES
   # The scratch sizes (*_get_buffer_size), plain C apart from the kernels so that the
   # host ABI library (kernels/abi) compiles the very same files.
   tinytx_conv2d_s8_size
+  tinytx_conv2d_sparse_s8_size
   tinytx_fwsa_dft_s8_size
   tinytx_fwsa_s8_size
   tinytx_linear_buf_s8_size
+  tinytx_linear_sparse_s8_size
   tinytx_mhsa_dft_s8_size
   tinytx_mhsa_s8_size
   tinytx_qk_softmax_s8_size

@@ -39,7 +39,7 @@ def test_each_variant_includes_its_firmware_size_sources() -> None:
     names = re.search(r"set\(TINYTX_KERNEL_NAMES(.*?)\)", cmake, re.S)
     assert names is not None
     sizes = [n for n in names.group(1).split() if n.endswith("_size")]
-    assert len(sizes) == 7
+    assert len(sizes) == 9
     for variant in ka.VARIANTS:
         text = ka.abi_source(variant).read_text()
         got = set(re.findall(r'#include "\.\./src/(\w+/\w+)\.c"', text))
@@ -88,6 +88,23 @@ def test_num_cores_is_a_parameter() -> None:
     for abi in (ref, arm, rv):
         with pytest.raises(ValueError, match=r"tinytx_mhsa_s8_get_buffer_size.*TINYTX_ERR_DIMS"):
             abi.mhsa_buffer_size(64, 64, 4, 16, 0)
+
+
+def test_sparse_sizes() -> None:
+    """The sparse kernels' sizes: every variant answers valid dims, refuses bad ones."""
+    for v in ka.VARIANTS:
+        abi = ka.kernel_abi(v)
+        assert abi.linear_sparse_buffer_size(16, 32, 64, 1, 0, 1) >= 0
+        assert (
+            abi.conv2d_sparse_buffer_size(8, 8, 8, 8, 8, 16, 3, 3, 1, 1, 1, 1, 1, 1, num_cores=1)
+            > 0
+        )
+        with pytest.raises(ValueError, match=r"tinytx_linear_sparse_s8_get_buffer_size"):
+            abi.linear_sparse_buffer_size(16, 32, 64, 3, 1, 1)  # N % H != 0
+        with pytest.raises(ValueError, match=r"TINYTX_ERR_DIMS"):
+            abi.conv2d_sparse_buffer_size(
+                8, 8, 8, 7, 8, 16, 3, 3, 1, 1, 1, 1, 1, 1, num_cores=1
+            )  # out_h wrong
 
 
 def test_bad_dims_name_the_kernel_and_status() -> None:
@@ -219,9 +236,11 @@ def _check_against(runner: object, abi: ka.KernelAbi, cores: int, seed: int) -> 
         both("qk_softmax_s8", (h, max(1, s // 3), s, e, 1))
         for layout, heads in ((0, 1), (1, h), (2, h)):
             both("linear_buf_s8", (s, e, h * p, heads, layout))
+            both("linear_sparse_s8", (s, e, h * p, heads, layout))
         n += 1
     for geo in _conv_geometries(rng):
         both("conv2d_s8", geo)
+        both("conv2d_sparse_s8", geo)
         n += 1
     return n
 

@@ -70,6 +70,8 @@ _SIZE_ARGS = {
     "fwsa_s8": 5,
     "fwsa_dft_s8": 6,
     "conv2d_s8": 15,
+    "linear_sparse_s8": 6,
+    "conv2d_sparse_s8": 15,
 }
 
 
@@ -261,6 +263,27 @@ class KernelAbi:
         if len(dims) != len(CONV2D_FIELDS):
             raise TypeError(f"conv2d_s8: expected {len(CONV2D_FIELDS)} dims, got {len(dims)}")
         return self.buffer_size("conv2d_s8", *dims, num_cores)
+
+    def linear_sparse_buffer_size(
+        self,
+        rows: int,
+        in_features: int,
+        out_features: int,
+        heads: int,
+        layout: int,
+        num_cores: int,
+    ) -> int:
+        return self.buffer_size(
+            "linear_sparse_s8", rows, in_features, out_features, heads, layout, num_cores
+        )
+
+    def conv2d_sparse_buffer_size(self, *dims: int, num_cores: int) -> int:
+        """The 14 ``tinytx_conv2d_dims`` fields (:data:`CONV2D_FIELDS` order), then num_cores."""
+        if len(dims) != len(CONV2D_FIELDS):
+            raise TypeError(
+                f"conv2d_sparse_s8: expected {len(CONV2D_FIELDS)} dims, got {len(dims)}"
+            )
+        return self.buffer_size("conv2d_sparse_s8", *dims, num_cores)
 
     def attention_layout_names(self) -> tuple[str, ...]:
         fn = self._lib.tinytx_abi_attention_layout_names

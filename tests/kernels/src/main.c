@@ -32,6 +32,8 @@ static const tt_test_fn tests[TT_KERNEL_COUNT] = {
 	tt_test_mean_rows,
 	tt_test_fwsa_dft,
 	tt_test_lut,
+	tt_test_linear_sparse,
+	tt_test_conv2d_sparse,
 };
 
 int main(int argc, char **argv)

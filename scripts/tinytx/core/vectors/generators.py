@@ -30,6 +30,7 @@ from tinytx.core.golden.limits import kernel_limits
 from tinytx.core.golden.linear import Layout, linear_acc
 from tinytx.core.golden.quant import MULTIPLIER_MAX, ChannelRequant, Requant
 from tinytx.core.golden.softmax import qk_scores
+from tinytx.core.sparse_weights import SparseFormat, SparseWeights, decode, encode
 from tinytx.core.vectors.format import KERNEL_IDS, Case
 from tinytx.core.workloads import (
     av_acc,
@@ -170,10 +171,45 @@ def base_params(rq: Requant | ChannelRequant) -> tuple[int, int]:
     return rq_params(rq) if isinstance(rq, Requant) else (1 << 30, 31)
 
 
-def gen_linear(rng: Rng, cid: int) -> Case:
+def sparsify(rng: Rng, w: np.ndarray) -> tuple[np.ndarray, SparseFormat]:
+    """``w`` ([rows][cols]) pruned for a sparse-weights case, and the format: single
+    values or 1 x 4 blocks; no zeros at all, an all-zero matrix, all-zero rows, or a
+    share of 50-98 % zeros (long runs need the zero bridges past 255 positions)."""
+    fmt = SparseFormat.BLOCK4 if rng.random() < 0.5 else SparseFormat.UNSTRUCTURED
+    rows, cols = w.shape
+    per = int(fmt)
+    positions = -(-cols // per)
+    r = rng.random()
+    if r < 0.08:  # no zero entry at all
+        keep = np.ones((rows, positions), bool)
+        w = np.where(w == 0, np.int8(1), w).astype(np.int8)
+    elif r < 0.14:
+        keep = np.zeros((rows, positions), bool)
+    else:
+        density = float(rng.choice([0.5, 0.25, 0.1, 0.02]))
+        if positions > 255 and rng.random() < 0.7:  # gaps past 255: zero bridges
+            density = float(rng.choice([0.01, 0.003]))
+        keep = rng.random((rows, positions)) < density
+        if rng.random() < 0.3:
+            keep[rng.random(rows) < 0.3] = False  # all-zero rows
+    mask = np.repeat(keep, per, axis=1)[:, :cols]
+    return np.where(mask, w, 0).astype(np.int8), fmt
+
+
+def sparse_buffers(
+    w: np.ndarray, fmt: SparseFormat
+) -> tuple[SparseWeights, tuple[np.ndarray, ...]]:
+    """The encoded weights and their three buffers (row_ptr, gaps, values)."""
+    sw = encode(w, fmt)
+    if not np.array_equal(decode(sw), w):
+        raise AssertionError("sparse weights: the encoding does not round-trip")
+    return sw, (sw.row_ptr, sw.gaps, sw.values)
+
+
+def gen_linear(rng: Rng, cid: int, sparse: bool = False) -> Case:
     style = pick_style(rng)
     rows, k = pick_dim(rng, 1, 40), pick_dim(rng, 1, 80)
-    if rng.random() < 0.03:
+    if rng.random() < (0.1 if sparse else 0.03):
         k = int(rng.integers(500, 1500))
     heads, p = pick_dim(rng, 1, 8), pick_dim(rng, 1, 16)
     layout = Layout(int(rng.integers(0, 3)))
@@ -184,6 +220,9 @@ def gen_linear(rng: Rng, cid: int) -> Case:
         fill_s8(rng, (rows, k), pick_mode(rng, style)),
         fill_s8(rng, (n, k), pick_mode(rng, style)),
     )
+    fmt = SparseFormat.UNSTRUCTURED
+    if sparse:
+        w, fmt = sparsify(rng, w)
     bias = case_bias(rng, style, x, w)
     acc = linear_acc(x, w, bias)
     rq: Requant | ChannelRequant = with_zero_point(
@@ -196,7 +235,16 @@ def gen_linear(rng: Rng, cid: int) -> Case:
     params += (rq.zero_point,)
     kind = "per-channel" if isinstance(rq, ChannelRequant) else "per-tensor"
     shape = f"S={rows} K={k} N={n} H={heads} layout={layout.name} z={rq.zero_point} {kind} {style}"
+    if sparse:
+        sw, wbufs = sparse_buffers(w, fmt)
+        shape += f" {fmt.name} entries={sw.entries}"
+        bufs = (x, *wbufs, bias, *channel_buffers(rq), y)
+        return Case("linear_sparse", cid, (*params, int(fmt)), bufs, shape)
     return Case("linear", cid, params, (x, w, bias, *channel_buffers(rq), y), shape)
+
+
+def gen_linear_sparse(rng: Rng, cid: int) -> Case:
+    return gen_linear(rng, cid, sparse=True)
 
 
 def gen_qk_softmax(rng: Rng, cid: int) -> Case:
@@ -508,7 +556,7 @@ def _conv_bias(rng: Rng, style: str, acc: np.ndarray, n: int) -> np.ndarray | No
     return np.rint(rng.normal(0.0, 0.25 * float(np.std(acc)) + 1.0, n)).astype(np.int32)
 
 
-def _conv_case(rng: Rng, cid: int, depthwise: bool) -> Case:
+def _conv_case(rng: Rng, cid: int, depthwise: bool, sparse: bool = False) -> Case:
     style = pick_style(rng)
     while True:
         h, w, kh, kw, stride, pad = _window(rng, pool=False)
@@ -527,17 +575,21 @@ def _conv_case(rng: Rng, cid: int, depthwise: bool) -> Case:
             pad = (0, int(rng.integers(0, kw)), 0, int(rng.integers(0, kw)))
             if w + pad[1] + pad[3] < kw:
                 continue
-        if not depthwise and rng.random() < 0.03:
+        if not depthwise and rng.random() < (0.1 if sparse else 0.03):
             h, w, kh, kw, cin = 1, 1, 1, 1, int(rng.integers(500, 1500))
         oh, ow = check_window((h, w), (kh, kw), stride, pad)
         if oh * ow * cout * kh * kw * (1 if depthwise else cin) <= 30_000:
             break
     x = fill_s8(rng, (h, w, cin), pick_mode(rng, style))
+    fmt = SparseFormat.UNSTRUCTURED
     if depthwise:
         wt = fill_s8(rng, (kh, kw, cin), pick_mode(rng, style))
         acc = conv2d_acc(x, wt, None, stride, pad, depthwise=True)
     else:
         wt = fill_s8(rng, (cout, kh, kw, cin), pick_mode(rng, style))
+        if sparse:
+            pruned, fmt = sparsify(rng, wt.reshape(cout, -1))
+            wt = pruned.reshape(wt.shape)
         acc = conv2d_acc(x, wt, None, stride, pad)
     bias = _conv_bias(rng, style, acc, cout)
     full = acc + (0 if bias is None else bias)
@@ -558,11 +610,20 @@ def _conv_case(rng: Rng, cid: int, depthwise: bool) -> Case:
         f"pad_value={pad_value} {kind} {style}"
     )
     name = "depthwise_conv2d" if depthwise else "conv2d"
+    if sparse:
+        sw, wbufs = sparse_buffers(wt.reshape(wt.shape[0], -1), fmt)
+        shape += f" {fmt.name} entries={sw.entries}"
+        bufs = (x, *wbufs, bias, *channel_buffers(rq), y)
+        return Case("conv2d_sparse", cid, (*params, int(fmt)), bufs, shape)
     return Case(name, cid, params, (x, wt, bias, *channel_buffers(rq), y), shape)
 
 
 def gen_conv2d(rng: Rng, cid: int) -> Case:
     return _conv_case(rng, cid, depthwise=False)
+
+
+def gen_conv2d_sparse(rng: Rng, cid: int) -> Case:
+    return _conv_case(rng, cid, depthwise=False, sparse=True)
 
 
 def gen_depthwise_conv2d(rng: Rng, cid: int) -> Case:
@@ -657,6 +718,8 @@ GENERATORS: dict[str, Callable[[Rng, int], Case]] = {
     "mean_rows": gen_mean_rows,
     "fwsa_dft": gen_fwsa_dft,
     "lut": gen_lut,
+    "linear_sparse": gen_linear_sparse,
+    "conv2d_sparse": gen_conv2d_sparse,
 }
 assert set(GENERATORS) == set(KERNEL_IDS)
 
