@@ -1,0 +1,169 @@
+"""A pruned model converts with no extra flag and runs sparse where it pays.
+
+The pruned model is the radar sample with its int8 weight initializers pruned here
+(the smallest |w| zeroed: 90 % of every tensor, unstructured; or 75 % of the 1x4 blocks
+along the reduction axis of the MatMul weights). Checked: the plan's and plan.txt's
+per-layer lines, the generated C (sparse arrays, the struct, the sparse kernel calls;
+compiles with -Werror), the stored weight bytes, that a dense sample's plan and C are
+the same as with ``--sparse off``, and (firmware) that the pruned model's firmware
+MATCHes the golden executor on QEMU Cortex-M4 with its profile and memory report
+showing the sparse layers.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+from onnx import numpy_helper
+
+from tinytx.core.codegen.project import ConvertOptions, convert
+from tinytx.core.kernel_abi import kernels_dir
+
+ROOT = Path(__file__).resolve().parents[2]
+RADAR = ROOT / "samples" / "radar" / "model"
+FLAGS = ["-std=c99", "-Wall", "-Wextra", "-Werror", "-O1"]
+
+
+def prune_onnx(src: Path, dst: Path, zeros: float, blocks: bool) -> None:
+    """``src``'s int8 weight initializers (2-D MatMul weights, 4-D conv weights) with the
+    ``zeros`` fraction of smallest |w| set to zero; ``blocks``: MatMul weights ``[K][N]``
+    pruned by groups of 4 along K (1x4 blocks of the IR's ``[N][K]``)."""
+    m = onnx.load(str(src))
+    for t in m.graph.initializer:
+        a = numpy_helper.to_array(t)
+        if a.dtype != np.int8 or a.ndim not in (2, 4) or a.size < 64 or "pos" in t.name:
+            continue
+        a = a.copy()
+        if blocks and a.ndim == 2 and a.shape[0] % 4 == 0:
+            g = a.reshape(a.shape[0] // 4, 4, a.shape[1])
+            mag = np.abs(g.astype(np.int32)).sum(axis=1)  # [K/4][N]
+            cut = np.quantile(mag, zeros)
+            g[np.broadcast_to((mag <= cut)[:, None, :], g.shape)] = 0
+            a = g.reshape(a.shape)
+        else:
+            mag = np.abs(a.astype(np.int32))
+            a[mag <= np.quantile(mag, zeros)] = 0
+        t.CopyFrom(numpy_helper.from_array(a, t.name))
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    onnx.save(m, str(dst))
+    shutil.copy(src.parent / "test_inputs.npz", dst.parent / "test_inputs.npz")
+
+
+@pytest.fixture(scope="module")
+def pruned(tmp_path_factory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("pruned")
+    out = {}
+    for variant, zeros, blocks in (("unstructured90", 0.9, False), ("block75", 0.75, True)):
+        dst = root / variant / "model.onnx"
+        prune_onnx(RADAR / "model.onnx", dst, zeros, blocks)
+        out[variant] = dst
+    return out
+
+
+@pytest.mark.parametrize("kernels", ["ref", "arm"])
+def test_pruned_model_plans_sparse_layers(pruned: dict[str, Path], kernels: str) -> None:
+    conv = convert(pruned["unstructured90"], ConvertOptions(kernels=kernels))
+    plan = conv.plan
+    assert plan.sparse is not None
+    sparse = {x.layer: x for x in plan.sparse.sparse_layers}
+    assert "linear0" in sparse, plan.describe()  # W [32][256], 10 % nonzero
+    assert sparse["linear0"].format == "unstructured"
+    for x in plan.sparse.layers:  # every layer's storage is one the rule allows
+        if x.sparse:
+            assert x.chosen.bytes < x.dense_bytes
+            assert x.chosen.instructions <= x.dense.instructions
+    lines = plan.describe()
+    head = next(ln for ln in lines if ln.startswith("weights storage (--sparse auto): "))
+    assert f"{len(sparse)} of {len(plan.sparse.layers)} layers sparse" in head
+    x = sparse["linear0"]
+    assert (
+        f"  linear0: sparse unstructured: {x.chosen.bytes:,} of 8,192 bytes, est. "
+        f"{x.chosen.instructions:,.0f} instr vs {x.dense.instructions:,.0f}"
+    ) in "\n".join(lines)
+    assert plan.weight_bytes == conv.model.weight_bytes - plan.sparse.saved_bytes
+    files = conv.files()
+    assert head in files["plan.txt"]
+    c, h = files["model.c"], files["model.h"]
+    assert f"#define TINYTX_{conv.model.name.upper()}_WEIGHT_BYTES {plan.weight_bytes}" in h
+    for name, layer in sparse.items():
+        kernel = "linear" if layer.kind == "linear" else "conv2d"
+        assert f"static const tinytx_sparse_weights {name}_w_sparse = " in c
+        assert f"tinytx_{kernel}_sparse_s8(&{name}_dims, &{name}_params, " in c
+        assert f"&{name}_w_sparse, " in c
+        assert f"const int8_t {name}_w[" not in c  # no dense copy in flash
+        assert f"const uint16_t {name}_w_row_ptr[{layer.rows + 1}]" in c
+    assert {k.layer: k.weights for k in conv.generated.calls if k.weights}.keys() == sparse.keys()
+
+
+def test_block_pruned_model_picks_block4(pruned: dict[str, Path]) -> None:
+    conv = convert(pruned["block75"], ConvertOptions(kernels="ref"))
+    assert conv.plan.sparse is not None
+    formats = {x.layer: x.format for x in conv.plan.sparse.layers}
+    assert formats["linear0"] == "block4", conv.plan.describe()
+
+
+def test_generated_sparse_c_compiles(pruned: dict[str, Path], tmp_path: Path) -> None:
+    if shutil.which("gcc") is None:
+        pytest.skip("no host gcc")
+    conv = convert(pruned["unstructured90"], ConvertOptions(kernels="ref"))
+    conv.write(tmp_path / "gen")
+    inc = ["-I", str(kernels_dir() / "include"), "-I", str(tmp_path / "gen")]
+    for src in ("model.c", "test_data.c"):
+        cmd = ["gcc", *FLAGS, *inc, "-c", str(tmp_path / "gen" / src), "-o", str(tmp_path / "x.o")]
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stderr
+
+
+def test_dense_sample_is_unchanged(tmp_path: Path) -> None:
+    """No layer of a dense sample goes sparse: the same plan and C as --sparse off."""
+    auto = convert(RADAR / "model.onnx", ConvertOptions(kernels="arm"))
+    off = convert(RADAR / "model.onnx", ConvertOptions(kernels="arm", sparse="off"))
+    assert auto.plan.sparse is not None and auto.plan.sparse.sparse_layers == ()
+    assert auto.plan.describe() == off.plan.describe()
+    assert auto.generated.source == off.generated.source
+    assert auto.generated.header == off.generated.header
+    assert "sparse" not in auto.generated.source
+
+
+def test_forced_format_and_off(pruned: dict[str, Path]) -> None:
+    forced = convert(pruned["unstructured90"], ConvertOptions(kernels="ref", sparse="block4"))
+    assert forced.plan.sparse is not None
+    assert {x.format for x in forced.plan.sparse.layers} == {"block4"}
+    off = convert(pruned["unstructured90"], ConvertOptions(kernels="ref", sparse="off"))
+    assert "tinytx_linear_sparse_s8" not in off.generated.source
+    assert off.plan.weight_bytes == off.model.weight_bytes
+
+
+@pytest.mark.firmware
+@pytest.mark.parametrize("variant", ["unstructured90", "block75"])
+def test_pruned_firmware_matches_golden_on_qemu_m4(
+    pruned: dict[str, Path], build_root: Path, variant: str
+) -> None:
+    from tinytx.core.targets import get_target
+    from tinytx.toolchain.firmware import Source, emulate
+    from tinytx.toolchain.report import analyze
+
+    target = get_target("m4")
+    source = Source(pruned[variant], ConvertOptions(), None, None)
+    res = emulate(source, target, "ref", build_root, count=True, echo=lambda *a: None,
+                  profile=True)  # fmt: skip
+    assert res.problems == ()
+    plan = res.conversion.plan
+    assert plan.sparse is not None and plan.sparse.sparse_layers
+    prof = res.count.profile  # type: ignore[union-attr]
+    assert prof is not None
+    rows = {p.layer: p for p in prof.layers}
+    for x in plan.sparse.sparse_layers:
+        assert rows[x.layer].weights.startswith(f"sparse {x.format} (")
+        assert rows[x.layer].function.endswith("_sparse_s8")
+    table = "\n".join(prof.table())
+    assert all(f"weights: sparse {x.format}" in table for x in plan.sparse.sparse_layers)
+    report = analyze(res.elf)
+    assert report.sparse is not None
+    assert {y.layer for y in report.sparse.layers} == {x.layer for x in plan.sparse.sparse_layers}
+    assert report.sparse.saved_bytes == plan.sparse.saved_bytes
