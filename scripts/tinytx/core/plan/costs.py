@@ -332,20 +332,26 @@ SPARSE_TERMS: dict[str, Callable[[SparseDims], float]] = {
     "one": lambda t: 1,
 }
 
-#: PROVISIONAL instruction formulas of the sparse-weight choice, NOT fitted to a
-#: measurement: estimates from the loops' shape (dense: the MAC loop; UNSTRUCTURED: gap,
-#: value, input load and a MAC per entry; BLOCK4: gap, one word of 4 values, 4 inputs and
-#: 2 dual MACs on arm, 4 MACs on ref). The fitted ``sparse_costs.yaml`` replaces them.
+#: PROVISIONAL instruction formulas of the sparse-weight choice, until ``sparse_costs.yaml``
+#: holds fitted ones: hand fits (two linear layers of one shape each, no least squares) to
+#: exact unicorn counts of the pruned radar model's linear layers on the Cortex-M4
+#: (``tinytx run <pruned radar> --target m4 --kernels ref|arm --profile``, with and without
+#: ``--sparse off``): ref ``tinytx_linear_s8`` 6.0 instructions per MAC and 77 per output;
+#: ``tinytx_linear_sparse_s8`` 22.6 per entry and token (UNSTRUCTURED), 37.6 (BLOCK4), 85
+#: per output; arm ``tinytx_linear_buf_s8`` 0.81 per MAC, 7.2 per output. The arm kernels
+#: have no sparse kernels of their own yet (the build takes the reference files), so the
+#: arm table prices sparse layers with the reference kernels' figures. Convolutions are
+#: priced with the same terms (their window loops are not modelled: a rough estimate).
 PROVISIONAL_SPARSE: dict[str, dict[str, dict[str, float]]] = {
     "arm": {
-        "dense": {"macs": 0.6, "outputs": 12.0, "one": 200.0},
-        "unstructured": {"entry_visits": 5.0, "outputs": 14.0, "one": 200.0},
-        "block4": {"entry_visits": 8.0, "outputs": 14.0, "one": 200.0},
+        "dense": {"macs": 0.81, "outputs": 7.2, "one": 1000.0},
+        "unstructured": {"entry_visits": 22.6, "outputs": 85.0, "one": 100.0},
+        "block4": {"entry_visits": 37.6, "outputs": 86.0, "one": 100.0},
     },
     "ref": {
-        "dense": {"macs": 5.0, "outputs": 14.0, "one": 150.0},
-        "unstructured": {"entry_visits": 7.0, "outputs": 16.0, "one": 150.0},
-        "block4": {"entry_visits": 16.0, "outputs": 16.0, "one": 150.0},
+        "dense": {"macs": 6.0, "outputs": 77.0, "one": 100.0},
+        "unstructured": {"entry_visits": 22.6, "outputs": 85.0, "one": 100.0},
+        "block4": {"entry_visits": 37.6, "outputs": 86.0, "one": 100.0},
     },
 }
 

@@ -129,7 +129,15 @@ class LayerWeights:
     def describe(self) -> str:
         """``fc1: sparse block4: 1,234 of 8,192 bytes, est. 10,000 instr vs 40,000``."""
         if not self.sparse:
-            return f"{self.layer}: dense ({self.reason})"
+            saving = [c for c in self.candidates if c.bytes < self.dense.bytes]
+            if not saving or self.reason != "sparse would be slower":
+                return f"{self.layer}: dense ({self.reason})"
+            c = min(saving, key=lambda c: c.instructions)
+            return (
+                f"{self.layer}: dense ({self.reason}: {c.format} {c.bytes:,} of "
+                f"{self.dense_bytes:,} bytes, est. {c.instructions:,.0f} instr vs "
+                f"{self.dense.instructions:,.0f})"
+            )
         c = self.chosen
         return (
             f"{self.layer}: sparse {c.format}: {c.bytes:,} of {self.dense_bytes:,} bytes, "
@@ -173,6 +181,15 @@ class SparsePlan:
     def saved_bytes(self) -> int:
         return sum(x.saved_bytes for x in self.layers)
 
+    @property
+    def shown(self) -> bool:
+        """Whether the plan lists the layers (see :meth:`lines`)."""
+        return (
+            bool(self.sparse_layers)
+            or self.mode not in ("auto", "off")
+            or any(c.bytes < x.dense.bytes for x in self.layers for c in x.candidates)
+        )
+
     def of(self, layer: str) -> LayerWeights | None:
         return next((x for x in self.layers if x.layer == layer), None)
 
@@ -181,10 +198,11 @@ class SparsePlan:
         return None if x is None else x.weights
 
     def lines(self) -> list[str]:
-        """The plan's lines: every eligible layer once any is sparse (or the mode is
-        forced), else none; the notes always."""
+        """The plan's lines: every eligible layer once any is sparse, any could save
+        flash (a pruned model) or the mode is forced, else none (a dense model's plan is
+        unchanged); the notes always."""
         out: list[str] = []
-        if self.sparse_layers or self.mode not in ("auto", "off"):
+        if self.shown:
             n = len(self.sparse_layers)
             out.append(
                 f"weights storage (--sparse {self.mode}): {n} of {len(self.layers)} layers "
@@ -291,7 +309,8 @@ def choose_sparse(
                 op.name, kind, rows, cols, chosen or dense, dense, tuple(cands), reason, stored
             )
         )
-    if table.provisional and any(x.sparse for x in layers):
+    plan = SparsePlan(mode, tuple(layers), pricing, tuple(notes))
+    if table.provisional and plan.shown:
         notes.append(
             "sparse weights: priced with PROVISIONAL formulas (estimates, not yet fitted to "
             "measured instructions)"
