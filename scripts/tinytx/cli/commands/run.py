@@ -176,9 +176,8 @@ def run(args: argparse.Namespace) -> int:
             _print_profile(res.count.profile, args, target.name, kernels)
     else:
         inf("instructions: not counted (unicorn counts Cortex-M only)")
-    inf(
-        f"arena: {conv.plan.arena_bytes:,} bytes (planned); weights: {conv.plan.weight_bytes:,} bytes"
-    )
+    plan = conv.plan
+    inf(f"arena: {plan.arena_bytes:,} bytes (planned); weights: {plan.weight_bytes:,} bytes")
     inf(*memory_lines(res.elf, board))
     inf("MATCH")
     return 0
