@@ -90,13 +90,14 @@ def test_pruned_model_plans_sparse_layers(pruned: dict[str, Path]) -> None:
     c, h = files["model.c"], files["model.h"]
     assert f"#define TINYTX_{conv.model.name.upper()}_WEIGHT_BYTES {plan.weight_bytes}" in h
     for name, layer in sparse.items():
-        kernel = "linear" if layer.kind == "linear" else "conv2d"
+        kernel = "conv2d" if layer.kind == "conv2d" else "linear"
         assert f"static const tinytx_sparse_weights {name}_w_sparse = " in c
         assert f"tinytx_{kernel}_sparse_s8(&{name}_dims, &{name}_params, " in c
         assert f"&{name}_w_sparse, " in c
         assert f"const int8_t {name}_w[" not in c  # no dense copy in flash
         assert f"const uint16_t {name}_w_row_ptr[{layer.rows + 1}]" in c
-    assert {k.layer: k.weights for k in conv.generated.calls if k.weights}.keys() == sparse.keys()
+    rows = {k.layer for k in conv.generated.calls if k.weights}
+    assert rows == {x.block or x.layer for x in sparse.values()}
 
 
 def test_arm_plan_keeps_slower_layers_dense(pruned: dict[str, Path]) -> None:
@@ -106,6 +107,32 @@ def test_arm_plan_keeps_slower_layers_dense(pruned: dict[str, Path]) -> None:
     for x in conv.plan.sparse.layers:
         assert x.chosen.instructions <= x.dense.instructions
         assert x.sparse or x.reason in ("sparse would be slower", "sparse saves no flash")
+
+
+def test_split_attention_blocks(pruned: dict[str, Path]) -> None:
+    """ref: the pruned blocks' projections go sparse and the blocks run as separate
+    calls; arm (auto): the fused blocks stay; a forced format splits them on arm too."""
+    ref = convert(pruned["unstructured90"], ConvertOptions(kernels="ref"))
+    assert ref.plan.sparse is not None
+    assert ref.plan.sparse.split_blocks == {"mhsa0", "mhsa1"}
+    names = {x.layer for x in ref.plan.sparse.sparse_layers}
+    assert {"mhsa0_q", "mhsa0_k", "mhsa0_v", "mhsa0_o"} <= names
+    assert any("mhsa0 (S=16 E=32 H=4 P=8): split into layer-wise calls" in ln
+               for ln in ref.plan.describe())  # fmt: skip
+    c = ref.generated.source
+    assert "tinytx_mhsa_s8(" not in c
+    for call in ("tinytx_qk_softmax_s8(&mhsa0_attention_dims", "tinytx_av_s8(&mhsa0_attention_dims",
+                 "tinytx_linear_sparse_s8(&mhsa0_v_dims"):  # fmt: skip
+        assert call in c
+    assert ".layout = TINYTX_LAYOUT_HEAD_MAJOR_T" in c
+    split = next(k for k in ref.generated.calls if k.layer == "mhsa0")
+    assert split.calls[3:5] == ("tinytx_qk_softmax_s8", "tinytx_av_s8") and len(split.calls) == 6
+    arm = convert(pruned["unstructured90"], ConvertOptions(kernels="arm"))
+    assert arm.plan.sparse is not None and arm.plan.sparse.split_blocks == frozenset()
+    assert "tinytx_mhsa_s8(" in arm.generated.source
+    forced = convert(pruned["unstructured90"], ConvertOptions(kernels="arm", sparse="block4"))
+    assert forced.plan.sparse is not None
+    assert forced.plan.sparse.split_blocks == {"mhsa0", "mhsa1"}
 
 
 def test_block_pruned_model_picks_block4(pruned: dict[str, Path]) -> None:
@@ -167,10 +194,14 @@ def test_pruned_firmware_matches_golden_on_qemu_m4(
     assert prof is not None
     rows = {p.layer: p for p in prof.layers}
     for x in plan.sparse.sparse_layers:
+        if x.block:  # a split attention block: one row, its projections' storage
+            assert f"{x.layer[-1]} sparse {x.format}" in rows[x.block].weights
+            assert rows[x.block].function.startswith("split: ")
+            continue
         assert rows[x.layer].weights.startswith(f"sparse {x.format} (")
         assert rows[x.layer].function.endswith("_sparse_s8")
     table = "\n".join(prof.table())
-    assert all(f"weights: sparse {x.format}" in table for x in plan.sparse.sparse_layers)
+    assert all(f"sparse {x.format}" in table for x in plan.sparse.sparse_layers)
     report = analyze(res.elf)
     assert report.sparse is not None
     assert {y.layer for y in report.sparse.layers} == {x.layer for x in plan.sparse.sparse_layers}
@@ -178,3 +209,25 @@ def test_pruned_firmware_matches_golden_on_qemu_m4(
     unpadded = sum(x.dense_bytes - x.weights.nbytes for x in plan.sparse.sparse_layers)  # type: ignore[union-attr]
     assert report.sparse.saved_bytes == unpadded
     assert 0 <= unpadded - plan.sparse.saved_bytes < 12 * len(plan.sparse.sparse_layers)
+
+
+def test_split_block_over_budget_falls_back_to_the_fused_block(tmp_path: Path) -> None:
+    """ECG (S=66, H=8): the split block holds the whole H x S x S map; under a RAM budget
+    the fused depth-first block fits where the split one does not, and the plan says so."""
+    from tinytx.core.codegen.project import load_model
+    from tinytx.core.plan.planning import plan_model
+
+    dst = tmp_path / "ecg90" / "model.onnx"
+    prune_onnx(ROOT / "samples" / "ecg" / "model" / "model.onnx", dst, 0.9, False)
+    model = load_model(dst)
+    free = plan_model(model, kernels="ref")
+    assert free.sparse is not None and free.sparse.split_blocks == {"mhsa0"}
+    tight = plan_model(model, budget=free.arena_bytes - 1, kernels="ref")
+    assert tight.fits and tight.arena_bytes < free.arena_bytes
+    assert tight.sparse is not None and tight.sparse.split_blocks == frozenset()
+    assert any(
+        n.startswith("attention blocks mhsa0: fused (dense projections): split into separate "
+                     f"calls they need {free.arena_bytes} bytes")
+        for n in tight.notes
+    )  # fmt: skip
+    assert {x.layer for x in tight.sparse.sparse_layers} >= {"linear0"}  # the rest stays sparse

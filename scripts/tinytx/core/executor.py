@@ -40,10 +40,15 @@ def check_sparse(model: ir.Model, stored: Mapping[str, SparseWeights]) -> None:
     sparse arrays the plan stores (``stored``: layer -> its arrays). Check that every
     stored layer decodes to its dense weights, W as ``[rows][everything else]``
     (AssertionError otherwise: a converter bug, never a user error)."""
-    ops = {op.name: op for op in model.ops}
+    dense: dict[str, np.ndarray] = {}
+    for op in model.ops:
+        if isinstance(op, (ir.Linear, ir.Conv2d)):
+            dense[op.name] = op.weight.reshape(op.weight.shape[0], -1)
+        elif isinstance(op, ir.Mhsa):  # the projections of a split block: <block>_q ...
+            for p, f in (("q", "wq"), ("k", "wk"), ("v", "wv"), ("o", "wo")):
+                dense[f"{op.name}_{p}"] = getattr(op.weights, f)
     for name, sw in stored.items():
-        w = np.asarray(ops[name].weight)
-        if not np.array_equal(decode(sw), w.reshape(w.shape[0], -1)):
+        if not np.array_equal(decode(sw), dense[name]):
             raise AssertionError(f"{name}: the sparse weights do not decode to its W")
 
 

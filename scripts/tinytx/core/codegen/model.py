@@ -28,6 +28,8 @@ from tinytx.core import ir
 from tinytx.core.codegen.carray import c_array_definition
 from tinytx.core.golden import ChannelRequant, Requant
 from tinytx.core.plan.planning import ModelPlan, mhsa_shape
+from tinytx.core.plan.scratch import KernelScratch
+from tinytx.core.plan.sparse import projection_names, split_layout
 
 WEIGHTS_SECTION = ".rodata.tinytx_weights"  # TINYTX_WEIGHTS_SECTION (tinytx/compiler.h)
 #: How each const array is placed (tinytx/compiler.h: portable across compilers).
@@ -202,19 +204,22 @@ class _Emitter:
     def array(self, op: ir.Op, field: str, data: np.ndarray | None) -> str:
         if data is None:
             return "NULL"
-        name = f"{op.name}_{field}"
+        return self.named_array(f"{op.name}_{field}", data)
+
+    def named_array(self, name: str, data: np.ndarray) -> str:
         text = c_array_definition(
             name, np.ascontiguousarray(data), prefix=WEIGHTS_PREFIX, storage="static "
         )
         self.arrays.append(text)
         return name
 
-    def sparse_weights(self, op: ir.Op) -> str | None:
-        """``&<op>_w_sparse``, the op's ``tinytx_sparse_weights`` and its three arrays
-        (const, weights section, 4-byte aligned), when the plan stores its weights sparse;
-        None: dense."""
+    def sparse_weights(self, op: ir.Op, layer: str | None = None) -> str | None:
+        """``&<layer>_w_sparse``, the ``tinytx_sparse_weights`` of ``layer`` (default: the
+        op) and its three arrays (const, weights section, 4-byte aligned), when the plan
+        stores its weights sparse; None: dense."""
         storage = self.plan.sparse
-        sw = storage.weights(op.name) if storage is not None else None
+        layer = layer or op.name
+        sw = storage.weights(layer) if storage is not None else None
         if sw is None:
             return None
 
@@ -226,11 +231,11 @@ class _Emitter:
             format=fmt,
             rows=sw.rows,
             cols=sw.cols,
-            row_ptr=self.array(op, "w_row_ptr", sw.row_ptr),
-            gaps=self.array(op, "w_gaps", nonempty(sw.gaps)),
-            values=self.array(op, "w_values", nonempty(sw.values)),
+            row_ptr=self.named_array(f"{layer}_w_row_ptr", sw.row_ptr),
+            gaps=self.named_array(f"{layer}_w_gaps", nonempty(sw.gaps)),
+            values=self.named_array(f"{layer}_w_values", nonempty(sw.values)),
         )
-        name = self.struct("tinytx_sparse_weights", f"{op.name}_w_sparse", fields)
+        name = self.struct("tinytx_sparse_weights", f"{layer}_w_sparse", fields)
         return f"&{name}"
 
     def channels(self, op: ir.Op, rq: Requant | ChannelRequant, prefix: str = "") -> dict:
@@ -331,7 +336,11 @@ class _Emitter:
                 call = f"st = tinytx_linear_buf_s8(&{dims}, &{par}, {x}, {w}, {b}, {y}, {ctx});"
                 self.call(op, call, slot)
         elif isinstance(op, ir.Mhsa):
-            self.mhsa(op, x, y)
+            split = self.plan.sparse.split_blocks if self.plan.sparse is not None else ()
+            if op.name in split:
+                self.mhsa_split(op, x, y)
+            else:
+                self.mhsa(op, x, y)
         elif isinstance(op, ir.LayerNorm):
             rows, e = t[op.inputs[0]].shape
             dims = self.struct(
@@ -429,6 +438,99 @@ class _Emitter:
         par = self.struct(f"tinytx_{kind}_params", f"{op.name}_params", init(**rqs))
         call = f"st = {func}(&{dims}, {tile}&{par}, &{wts}, {x}, {y}, {ctx});"
         self.call(op, call, slot)
+
+    def mhsa_split(self, op: ir.Mhsa, x: str, y: str) -> None:
+        """The block as the separate calls of the reference ``tinytx_mhsa_s8`` (bit-exact
+        with it): Q, K (head-major), V^T projections, ``tinytx_qk_softmax_s8``,
+        ``tinytx_av_s8`` into the head concat O, the output projection; a projection the
+        plan stores sparse calls ``tinytx_linear_sparse_s8``. Q, K, V^T, the probabilities,
+        O and the kernels' scratch live in the op's planned scratch
+        (:func:`tinytx.core.plan.sparse.split_layout`)."""
+        sh = mhsa_shape(self.model, op)
+        s, e, h, p = sh.seq_len, sh.embed_dim, sh.heads, sh.head_dim
+        slot = self.scratch(op)
+        assert slot is not None and self.plan.sparse is not None
+        names = projection_names(op.name)
+        sparse = frozenset(names[k] for k in names if self.plan.sparse.weights(names[k]))
+        lay = split_layout(s, e, h, p, KernelScratch(self.plan.kernels, self.plan.cores), sparse)
+        base = self.offset("scratch", op.name, slot.offset)
+
+        def at(part: str, ctype: str) -> str:
+            return f"({ctype} *)(arena + {base} + {lay[part][0]})"
+
+        full = _act(-128, 127)
+        q = op.quant
+        work = lay["work"][1]
+        lines = [f"{{ /* {op.name}: split into layer-wise calls (sparse projections) */"]
+        if work:
+            lines.append(
+                f"\tconst tinytx_context {op.name}_work = "
+                f"{{.buf = arena + {base} + {lay['work'][0]}, .size = {work}}};"
+            )
+        ctx = f"&{op.name}_work" if work else "NULL"
+        calls: list[str] = []
+        projs = (
+            ("q", "wq", "bq", q.q, "HEAD_MAJOR", x, at("q", "int8_t"), e, h * p, h),
+            ("k", "wk", "bk", q.k, "HEAD_MAJOR", x, at("k", "int8_t"), e, h * p, h),
+            ("v", "wv", "bv", q.v, "HEAD_MAJOR_T", x, at("vt", "int8_t"), e, h * p, h),
+        )
+
+        def projection(pr, wf, bf, rq, layout, src, dst, k, n, heads) -> None:
+            layer = names[pr]
+            dims = self.struct(
+                "tinytx_linear_dims", f"{layer}_dims",
+                init(rows=s, in_features=k, out_features=n, heads=heads,
+                     layout=f"TINYTX_LAYOUT_{layout}"),
+            )  # fmt: skip
+            par = self.struct(
+                "tinytx_linear_params", f"{layer}_params",
+                init(requant=_rq(rq), act=full, **self.channels(op, rq, f"{pr}_")),
+            )  # fmt: skip
+            b = self.array(op, bf, getattr(op.weights, bf))
+            sw = self.sparse_weights(op, layer)
+            if sw is not None:
+                fn = "tinytx_linear_sparse_s8"
+                lines.append(f"\tst = {fn}(&{dims}, &{par}, {src}, {sw}, {b}, {dst}, {ctx});")
+            else:
+                fn = "tinytx_linear_s8"
+                w = self.array(op, wf, getattr(op.weights, wf))
+                lines.append(f"\tst = {fn}(&{dims}, &{par}, {src}, {w}, {b}, {dst});")
+            calls.append(fn)
+            lines.extend(["\tif (st != TINYTX_OK) {", "\t\treturn st;", "\t}"])
+
+        for args in projs:
+            projection(*args)
+        ad = self.struct(
+            "tinytx_attention_dims", f"{op.name}_attention_dims",
+            init(heads=h, q_rows=s, kv_rows=s, head_dim=p, k_heads=h),
+        )  # fmt: skip
+        a = at("a", "uint8_t")
+        qk = (f"\tst = tinytx_qk_softmax_s8(&{ad}, (tinytx_requant){_rq(q.softmax)}, "
+              f"{at('q', 'const int8_t')}, {at('k', 'const int8_t')}, {a}, {ctx});")  # fmt: skip
+        lines.append(qk if work else qk.replace(f", {ctx});", ", NULL);"))
+        lines.extend(["\tif (st != TINYTX_OK) {", "\t\treturn st;", "\t}"])
+        calls.append("tinytx_qk_softmax_s8")
+        lines.append(
+            f"\tst = tinytx_av_s8(&{ad}, (tinytx_requant){_rq(q.av)}, "
+            f"(const uint8_t *)(arena + {base} + {lay['a'][0]}), "
+            f"{at('vt', 'const int8_t')}, {at('o', 'int8_t')});"
+        )
+        lines.extend(["\tif (st != TINYTX_OK) {", "\t\treturn st;", "\t}"])
+        calls.append("tinytx_av_s8")
+        projection("o", "wo", "bo", q.out, "TOKEN_MAJOR", at("o", "const int8_t"), y, h * p, e, 1)
+        lines.append("}")
+        self.body.append(f"\t/* {op.name}: {comment_text(op.source)} */")
+        self.body.append(f"\t/* scratch: {slot.size} bytes (Q, K, V^T, probabilities, O, "
+                         "kernel scratch) */")  # fmt: skip
+        self.body.extend("\t" + ln for ln in lines)
+        macs = ir.op_macs(self.model, op)
+        fn = f"split: {len(calls)} calls"
+        weights = ", ".join(
+            f"{k} sparse {self.plan.sparse.of(names[k]).format}"  # type: ignore[union-attr]
+            for k in names
+            if names[k] in sparse
+        )
+        self.calls.append(KernelCall(op.name, fn, macs, tuple(calls), weights))
 
     def images(self, op: ir.Op) -> int:
         return self.model.tensors[op.inputs[0]].shape[0]

@@ -25,7 +25,7 @@ from tinytx.core.plan.choose import Choice, attention_inplace, choose_schedule
 from tinytx.core.plan.costs import sparse_table_for, table_for
 from tinytx.core.plan.fwsa import decide_fwsa, fuse_mhsa
 from tinytx.core.plan.scratch import ConvGeometry, KernelScratch
-from tinytx.core.plan.sparse import SparsePlan, choose_sparse, sparse_limit
+from tinytx.core.plan.sparse import SparsePlan, choose_sparse, sparse_limit, split_layout
 from tinytx.core.workloads import MhsaShape
 
 ALIGN = 4
@@ -55,6 +55,11 @@ def scratch_bytes(model: ir.Model, op: ir.Op, scratch: KernelScratch) -> int:
         return scratch.linear(model.tensors[op.output].size // n, k, n, op.name)
     if not isinstance(op, ir.Mhsa):
         return 0
+    if op.name in scratch.sparse:  # split into separate calls (sparse projections)
+        sh = mhsa_shape(model, op)
+        layout = split_layout(sh.seq_len, sh.embed_dim, sh.heads, sh.head_dim, scratch,
+                              scratch.sparse)  # fmt: skip
+        return layout["total"][1]
     tile = op.tile if op.variant == "dft" else None
     return scratch.attention(mhsa_shape(model, op), tile, op.fwsa is not None)
 
@@ -130,6 +135,9 @@ class ModelPlan:
                     else f"depth-first (DFT), tile x={op.tile}"
                 )
                 fw = "FWSA no"
+                split = self.sparse.split_blocks if self.sparse is not None else frozenset()
+                if op.name in split:
+                    how = "split into layer-wise calls (sparse projections)"
                 if op.fwsa is not None:
                     src = f"; calibration: {self.calibration}" if self.calibration else ""
                     fw = f"FWSA yes (fused Q/K weights{src})"
@@ -309,6 +317,7 @@ def plan_model(
     scratch: KernelScratch | None = None,
     cpu: str | None = None,
     sparse: str = "auto",
+    split_attention: bool = True,
 ) -> ModelPlan:
     """Choose the MHSA variants and plan the arena (see the module docstring).
 
@@ -331,8 +340,16 @@ def plan_model(
         raise PlanError(f"--mhsa: expected one of {', '.join(MHSA_MODES)}, got {mhsa!r}")
     forms, fuse_reasons, notes = _fwsa_forms(model, fwsa, calibration)
     limit = sparse_limit(scratch) if sparse != "off" else None
-    storage = choose_sparse(model, sparse_table_for(cpu, kernels), limit, sparse, kernels)
-    scratch = scratch.with_sparse(storage.names)
+    splittable = frozenset(
+        op.name
+        for op in model.ops
+        if split_attention and isinstance(op, ir.Mhsa) and op.name not in forms
+    )
+    storage = choose_sparse(
+        model, sparse_table_for(cpu, kernels), limit, sparse, kernels, splittable
+    )
+    split = storage.split_blocks
+    scratch = scratch.with_sparse(storage.names | split)
     fused_model = _with_fwsa(model, forms)
     blocks = [op for op in model.ops if isinstance(op, ir.Mhsa)]
     seq = max((model.tensors[op.inputs[0]].shape[0] for op in blocks), default=0)
@@ -346,7 +363,10 @@ def plan_model(
         if x is None:
             return {op.name: ("layerwise", 0) for op in blocks}
         s_of = {op.name: model.tensors[op.inputs[0]].shape[0] for op in blocks}
-        return {op.name: ("dft", min(x, s_of[op.name])) for op in blocks}
+        return {
+            op.name: ("layerwise", 0) if op.name in split else ("dft", min(x, s_of[op.name]))
+            for op in blocks
+        }
 
     Attempt = tuple[ir.Model, ArenaPlan, dict[str, str], KernelScratch]
     attempts: dict[tuple[int | None, bool], Attempt] = {}
@@ -395,6 +415,16 @@ def plan_model(
         notes.append(f"schedule: {c.describe()}: {choice.reason} ({choice.pricing})")
         if not choice.fits:
             notes.append("no MHSA schedule fits the RAM budget")
+    if split and budget is not None and chosen[1].arena_bytes > budget:
+        dense = plan_model(
+            model, budget, budget_text, mhsa, tile, fwsa, calibration, kernels,
+            scratch.with_sparse(frozenset()), cpu, sparse, split_attention=False,
+        )  # fmt: skip
+        if dense.arena_bytes < chosen[1].arena_bytes:  # the fused blocks need less RAM
+            note = (f"attention blocks {', '.join(sorted(split))}: fused (dense projections):"
+                    f" split into separate calls they need {chosen[1].arena_bytes} bytes of "
+                    "arena, more than the RAM budget")  # fmt: skip
+            return dataclasses.replace(dense, notes=(*dense.notes, note))
     m, arena, root, used = chosen
     slots = {
         name: (arena.scratch_offsets[name], step_scratch)

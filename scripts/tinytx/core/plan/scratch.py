@@ -132,6 +132,15 @@ class KernelScratch:
             rows, in_features, out_features, 1, layout, self.cores
         )
 
+    def linear_sparse(
+        self, rows: int, in_features: int, out_features: int, heads: int, layout: str
+    ) -> int:
+        """``tinytx_linear_sparse_s8_get_buffer_size`` (``layout``: the C constant's name)."""
+        value = self.abi.constant(layout)
+        assert value is not None
+        size = self.abi.linear_sparse_buffer_size  # type: ignore[attr-defined]
+        return size(rows, in_features, out_features, heads, value, self.cores)
+
     def qk_softmax(
         self, heads: int, q_rows: int, kv_rows: int, head_dim: int, k_heads: int | None = None
     ) -> int:

@@ -19,8 +19,14 @@ dense. A format whose entries exceed the kernels' ``TINYTX_SPARSE_MAX_ENTRIES`` 
 header's limit, through :mod:`tinytx.core.kernel_abi`) is not a candidate, and the plan
 says so. Sparse is storage only: the IR keeps the dense weights, the golden model
 computes with them, and the kernels are bit-exact with it on the decoded matrix.
-The attention block's projections stay dense (the fused attention kernels take dense
-weights).
+Attention blocks: the fused kernels (``tinytx_mhsa_s8`` ...) take dense weights. A
+layer-wise block without fused weights may instead run as the separate calls the
+reference block is made of (Q, K, V^T projections in head-major layouts,
+``tinytx_qk_softmax_s8``, ``tinytx_av_s8``, the output projection: :func:`split_layout`),
+so its four projections (``<block>_q``, ``_k``, ``_v``, ``_o``) are priced like linear
+layers; a block with any sparse projection is *split*. With ``--sparse auto`` only the
+``ref`` kernels split a block (their fused block is these very calls, so the split costs
+exactly the projections' difference); the forced formats split blocks on every variant.
 """
 
 from __future__ import annotations
@@ -56,6 +62,49 @@ def eligible(op: ir.Op) -> bool:
     return isinstance(op, ir.Linear) or (
         isinstance(op, ir.Conv2d) and not isinstance(op, ir.DepthwiseConv2d)
     )
+
+
+#: An attention block's projections: (name suffix, MhsaWeights field, bias field).
+PROJECTIONS = (("q", "wq", "bq"), ("k", "wk", "bk"), ("v", "wv", "bv"), ("o", "wo", "bo"))
+
+
+def projection_names(block: str) -> dict[str, str]:
+    """``{"q": "<block>_q", ...}``: the layer names of a block's projections."""
+    return {p: f"{block}_{p}" for p, _, _ in PROJECTIONS}
+
+
+def attention_matrices(op: ir.Mhsa) -> dict[str, np.ndarray]:
+    """The block's projection weights by layer name (linear order ``[out][in]``)."""
+    names = projection_names(op.name)
+    return {names[p]: np.asarray(getattr(op.weights, f)) for p, f, _ in PROJECTIONS}
+
+
+def split_layout(
+    seq: int, embed: int, heads: int, head_dim: int, scratch: KernelScratch, sparse: frozenset[str]
+) -> dict[str, tuple[int, int]]:
+    """The scratch of a split attention block, part -> (offset, bytes), each part 4-byte
+    aligned: Q [H][S][P], K [H][S][P], V^T [H][P][S], the probabilities A [H][S][S]
+    (uint8), the head concat O [S][H*P], then one region for the qk_softmax score row and
+    the sparse projections' scratch (never live at once; their sizes from the C).
+    ``sparse``: the projection layers stored sparse; ``total`` is the whole size."""
+    s, e, h, p = seq, embed, heads, head_dim
+    parts = {"q": h * s * p, "k": h * s * p, "vt": h * p * s, "a": h * s * s, "o": s * h * p}
+    names = projection_names("")
+    layouts = {"q": "HEAD_MAJOR", "k": "HEAD_MAJOR", "v": "HEAD_MAJOR_T", "o": "TOKEN_MAJOR"}
+    work = scratch.qk_softmax(h, s, s, p)
+    for proj, layout in layouts.items():
+        if names[proj] in sparse:
+            k, n = (h * p, e) if proj == "o" else (e, h * p)
+            hh = 1 if proj == "o" else h
+            work = max(work, scratch.linear_sparse(s, k, n, hh, f"TINYTX_LAYOUT_{layout}"))
+    parts["work"] = work
+    out: dict[str, tuple[int, int]] = {}
+    off = 0
+    for name, size in parts.items():
+        out[name] = (off, size)
+        off += _aligned(size)
+    out["total"] = (0, off)
+    return out
 
 
 def entry_count(w: np.ndarray, fmt: SparseFormat) -> int:
@@ -108,6 +157,7 @@ class LayerWeights:
     candidates: tuple[Priced, ...]  # the sparse formats priced
     reason: str
     weights: SparseWeights | None = field(default=None, compare=False)
+    block: str = ""  # the attention block of a projection ("": a linear/conv2d layer)
 
     @property
     def format(self) -> str:
@@ -175,7 +225,13 @@ class SparsePlan:
 
     @property
     def names(self) -> frozenset[str]:
+        """The sparse layers (attention projections: ``<block>_q`` ...)."""
         return frozenset(x.layer for x in self.sparse_layers)
+
+    @property
+    def split_blocks(self) -> frozenset[str]:
+        """Attention blocks run as separate calls (a projection of theirs is sparse)."""
+        return frozenset(x.block for x in self.sparse_layers if x.block)
 
     @property
     def saved_bytes(self) -> int:
@@ -260,14 +316,21 @@ def choose_sparse(
     limit: int | None,
     mode: str = "auto",
     kernels: str = "ref",
+    blocks: frozenset[str] = frozenset(),
 ) -> SparsePlan:
     """The storage of every eligible layer (see the module docstring); ``limit``: the
-    kernels' entry limit (:func:`sparse_limit`; None: no sparse kernels, all dense)."""
+    kernels' entry limit (:func:`sparse_limit`; None: no sparse kernels, all dense);
+    ``blocks``: the attention blocks that may be split (layer-wise, not fused)."""
     if mode not in MODES:
         raise UserInputError(f"--sparse: expected one of {', '.join(MODES)}, got {mode!r}")
     pricing = f"{table.key} {table.source} sparse cost formulas"
     layers_ops = [op for op in model.ops if eligible(op)]
-    if mode == "off" or not layers_ops:
+    split = [
+        op
+        for op in model.ops
+        if isinstance(op, ir.Mhsa) and op.name in blocks and (mode in FORMATS or kernels == "ref")
+    ]
+    if mode == "off" or not (layers_ops or split):
         return SparsePlan(mode, (), pricing)
     notes: list[str] = []
     if limit is None:
@@ -277,24 +340,31 @@ def choose_sparse(
         )
         return SparsePlan(mode, (), pricing, tuple(notes))
     layers: list[LayerWeights] = []
-    for op in layers_ops:
-        w = matrix(op)
+    todo: list[tuple[str, str, np.ndarray, int, str]] = []  # name, kind, W, tokens, block
+    for op in model.ops:
+        if any(op is x for x in layers_ops):
+            kind = "linear" if isinstance(op, ir.Linear) else "conv2d"
+            todo.append((op.name, kind, matrix(op), _tokens(model, op), ""))
+        elif any(op is x for x in split):
+            seq = model.tensors[op.inputs[0]].shape[0]
+            for name, w in attention_matrices(op).items():  # type: ignore[arg-type]
+                todo.append((name, "attention", w, seq, op.name))
+    for name, kind, w, tokens, block in todo:
         rows, cols = w.shape
-        tokens = _tokens(model, op)
         dense = Priced(
             "dense", 0, _aligned(rows * cols),
             table.instructions("dense", SparseDims(tokens, rows, cols)),
         )  # fmt: skip
         cands = []
-        for name, fmt in FORMATS.items():
+        for fname, fmt in FORMATS.items():
             n = entry_count(w, fmt)
-            price = table.instructions(name, SparseDims(tokens, rows, cols, n))
-            cands.append(Priced(name, n, stored_bytes(rows, n, fmt), price, n > limit))
+            price = table.instructions(fname, SparseDims(tokens, rows, cols, n))
+            cands.append(Priced(fname, n, stored_bytes(rows, n, fmt), price, n > limit))
         chosen, reason = _choose(dense, cands, mode)
         over = [c.format for c in cands if c.over_limit]
         if over:
             notes.append(
-                f"{op.name}: sparse {', '.join(over)} not possible: more entries than the "
+                f"{name}: sparse {', '.join(over)} not possible: more entries than the "
                 f"kernels' TINYTX_SPARSE_MAX_ENTRIES ({limit:,})"
                 + ("; dense" if chosen is None else "")
             )
@@ -302,11 +372,10 @@ def choose_sparse(
         if chosen is not None:
             stored = encode(w, FORMATS[chosen.format], limit)
             if stored.entries != chosen.entries:  # the count priced is what is stored
-                raise AssertionError(f"{op.name}: {stored.entries} stored, {chosen.entries} priced")
-        kind = "linear" if isinstance(op, ir.Linear) else "conv2d"
+                raise AssertionError(f"{name}: {stored.entries} stored, {chosen.entries} priced")
         layers.append(
             LayerWeights(
-                op.name, kind, rows, cols, chosen or dense, dense, tuple(cands), reason, stored
+                name, kind, rows, cols, chosen or dense, dense, tuple(cands), reason, stored, block
             )
         )
     plan = SparsePlan(mode, tuple(layers), pricing, tuple(notes))
