@@ -325,6 +325,7 @@ def plan_json(
                     "tile_rows": op.tile if op.variant == "dft" else None,
                     "fwsa": op.fwsa is not None,
                     "scratch_bytes": plan.scratch.get(op.name, (0, 0))[1],
+                    "split": plan.sparse is not None and op.name in plan.sparse.split_blocks,
                 }
             )
     tiles = [b["tile_rows"] for b in blocks if b["tile_rows"] is not None]
