@@ -26,7 +26,7 @@ static inline int32_t tinytx_sparse_positions(int32_t format, int32_t cols)
  * more than TINYTX_SPARSE_MAX_ENTRIES entries, a repeated position (a gap of 0 after a
  * row's first entry) or a position past the row (ERR_PARAM).
  */
-static inline tinytx_status tinytx_check_sparse_weights(const tinytx_sparse_weights *w,
+__attribute__((noinline)) static tinytx_status tinytx_check_sparse_weights(const tinytx_sparse_weights *w,
 							int32_t rows, int32_t cols)
 {
 	if (w == NULL || w->row_ptr == NULL) {
