@@ -6,6 +6,11 @@
 #define TINYTX_SPARSE_H
 
 #include <stdint.h>
+#include <string.h>
+
+#if defined(__ARM_FEATURE_SIMD32) && __ARM_FEATURE_SIMD32
+#include <arm_acle.h>
+#endif
 
 #include "tinytx/kernels.h"
 #include "tinytx/requant.h"
@@ -20,13 +25,61 @@ static inline int32_t tinytx_sparse_positions(int32_t format, int32_t cols)
 }
 
 /*
+ * Adds the n gaps at g to *sum; 0 when one of them is 0 (a repeated position). Four gaps
+ * per aligned word: a zero byte shows in (w - 0x01010101) & ~w & 0x80808080.
+ */
+static inline int tinytx_sparse_gap_sum(const uint8_t *g, uint32_t n, uint32_t *sum)
+{
+	uint32_t s = *sum;
+	const uint8_t *end = g + n;
+	if (n < 16) { /* short rows: byte by byte */
+		while (g < end) {
+			if (*g == 0) {
+				return 0;
+			}
+			s += *g++;
+		}
+		*sum = s;
+		return 1;
+	}
+	while (g < end && ((uintptr_t)g & 3u) != 0) {
+		if (*g == 0) {
+			return 0;
+		}
+		s += *g++;
+	}
+	while (end - g >= 4) {
+		uint32_t v;
+		memcpy(&v, g, sizeof(v));
+		g += 4;
+		if (((v - 0x01010101u) & ~v & 0x80808080u) != 0) {
+			return 0;
+		}
+#if defined(__ARM_FEATURE_SIMD32) && __ARM_FEATURE_SIMD32
+		s = __usada8(v, 0u, s);
+#else
+		v = (v & 0x00ff00ffu) + ((v >> 8) & 0x00ff00ffu);
+		s += (v & 0xffffu) + (v >> 16);
+#endif
+	}
+	while (g < end) {
+		if (*g == 0) {
+			return 0;
+		}
+		s += *g++;
+	}
+	*sum = s;
+	return 1;
+}
+
+/*
  * The weights of a layer whose dense matrix is rows x cols: the pointers (gaps and values
  * may be NULL when there is no entry; ERR_NULL), the shape (ERR_DIMS), then the format, a
  * BLOCK4 values array that is not 4-byte aligned, row_ptr[0] != 0, a decreasing row_ptr,
  * more than TINYTX_SPARSE_MAX_ENTRIES entries, a repeated position (a gap of 0 after a
  * row's first entry) or a position past the row (ERR_PARAM).
  */
-__attribute__((noinline)) static tinytx_status tinytx_check_sparse_weights(const tinytx_sparse_weights *w,
+static inline tinytx_status tinytx_check_sparse_weights(const tinytx_sparse_weights *w,
 							int32_t rows, int32_t cols)
 {
 	if (w == NULL || w->row_ptr == NULL) {
@@ -54,15 +107,11 @@ __attribute__((noinline)) static tinytx_status tinytx_check_sparse_weights(const
 		if (w->gaps == NULL || w->values == NULL) {
 			return TINYTX_ERR_NULL;
 		}
-		int32_t pos = w->gaps[lo];
-		for (uint32_t j = lo + 1; j < hi; j++) {
-			const int32_t g = w->gaps[j];
-			if (g == 0) {
-				return TINYTX_ERR_PARAM;
-			}
-			pos += g;
+		uint32_t pos = w->gaps[lo];
+		if (!tinytx_sparse_gap_sum(w->gaps + lo + 1, hi - lo - 1, &pos)) {
+			return TINYTX_ERR_PARAM;
 		}
-		if (pos >= positions) {
+		if (pos >= (uint32_t)positions) {
 			return TINYTX_ERR_PARAM;
 		}
 	}

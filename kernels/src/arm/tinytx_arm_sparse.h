@@ -27,12 +27,6 @@ static inline tt_sp_plan tt_sp_plan_of(tinytx_requant rq)
 	return q;
 }
 
-/* Where the rows' outputs go: row r's outputs start at (r / group) * group_stride +
- * r % group, consecutive tokens token_stride apart. */
-typedef struct {
-	int32_t group, group_stride, token_stride;
-} tt_sp_store;
-
 /* The call's requantization: one plan, or per-channel plans in the scratch. */
 typedef struct {
 	tinytx_requant rq; /* zero point; the factor of per-tensor calls */
@@ -96,6 +90,7 @@ static void tt_sp_widen(int32_t format, const int8_t *rows, int32_t stride, int3
 			int pad4, int32_t *x16)
 {
 	const int32_t blocks = (k + 3) / 4;
+	const int32_t whole = pad4 ? blocks : k / 4; /* blocks read as one word */
 	if (format == TINYTX_SPARSE_BLOCK4) {
 		for (int32_t i = 0; i < TT_SPARSE_TOKENS; i++) {
 			int32_t *d = x16 + 2 * i;
@@ -107,8 +102,14 @@ static void tt_sp_widen(int32_t format, const int8_t *rows, int32_t stride, int3
 				continue;
 			}
 			const int8_t *x = rows + (size_t)i * stride;
-			for (int32_t p = 0; p < blocks; p++, d += 8, x += 4) {
-				const uint32_t w = tt_sp_word(x, k - 4 * p, pad4);
+			int32_t p = 0;
+			for (; p < whole; p++, d += 8, x += 4) {
+				const uint32_t w = tt_read_u32(x);
+				d[0] = __sxtb16(w);
+				d[1] = tt_sxtb16_hi(w);
+			}
+			if (p < blocks) {
+				const uint32_t w = tt_sp_word(x, k - 4 * p, 0);
 				d[0] = __sxtb16(w);
 				d[1] = tt_sxtb16_hi(w);
 			}
@@ -118,12 +119,19 @@ static void tt_sp_widen(int32_t format, const int8_t *rows, int32_t stride, int3
 	/* UNSTRUCTURED: pairs of rows (t0, t1) -> word 0 of each column, (t2, t3) -> word 1 */
 	for (int32_t pair = 0; pair < 2; pair++) {
 		const int32_t i0 = 2 * pair, i1 = i0 + 1;
-		const int8_t *x0 = rows + (size_t)i0 * stride, *x1 = rows + (size_t)i1 * stride;
+		const int8_t *x0 = rows + (size_t)(i0 < t ? i0 : 0) * stride;
+		const int8_t *x1 = rows + (size_t)(i1 < t ? i1 : 0) * stride;
+		const uint32_t m0 = i0 < t ? ~0u : 0u, m1 = i1 < t ? ~0u : 0u;
 		int32_t *d = x16 + pair;
-		for (int32_t p = 0; p < blocks; p++, d += 8) {
-			const int32_t n = k - 4 * p;
-			const uint32_t a = i0 < t ? tt_sp_word(x0 + 4 * p, n, pad4) : 0u;
-			const uint32_t b = i1 < t ? tt_sp_word(x1 + 4 * p, n, pad4) : 0u;
+		for (int32_t p = 0; p < blocks; p++, d += 8, x0 += 4, x1 += 4) {
+			uint32_t a, b;
+			if (p < whole) {
+				a = tt_read_u32(x0) & m0;
+				b = tt_read_u32(x1) & m1;
+			} else {
+				a = tt_sp_word(x0, k - 4 * p, 0) & m0;
+				b = tt_sp_word(x1, k - 4 * p, 0) & m1;
+			}
 			const int32_t a02 = __sxtb16(a), b02 = __sxtb16(b);
 			const int32_t a13 = tt_sxtb16_hi(a), b13 = tt_sxtb16_hi(b);
 			d[0] = tt_pack16(a02, b02);                                  /* k0 */
@@ -203,83 +211,125 @@ static inline int tt_sp_all_fast(const tt_sp_quant *q, int32_t rows)
 		}                                                                                  \
 	} while (0)
 
+/* What a pass reads besides its rows: set once per call. */
+typedef struct {
+	const tinytx_sparse_weights *w;
+	const int32_t *x16;
+	const int32_t *bias;
+	const tt_sp_quant *q;
+	int32_t token_stride; /* between a row's outputs of consecutive tokens */
+	int32_t row_step;     /* between the outputs of consecutive rows of a group */
+} tt_sp_job;
+
 /*
- * One pass: every row of w against the x16 of t (1..4) input rows; out + the row's base
- * (tt_sp_store) receives the requantized sums. FAST: every plan is fast (tt_sp_all_fast),
- * PC: per-channel plans.
+ * One pass over rows r0 .. r1 - 1 of the weights against the x16 of 4 input rows (FULL),
+ * or of t (1..4) rows (any plan, the exact path when needed); row r0's outputs start at o.
+ * PC: per-channel plans, CLAMP: an activation narrower than int8.
  */
-#define TT_SP_PASS(NAME, WALK, FAST, PC)                                                           \
-	static void NAME(const tinytx_sparse_weights *w, const int32_t *x16, int32_t t,           \
-			 const int32_t *bias, const tt_sp_quant *q, const tt_sp_store *st,         \
-			 int8_t *out)                                                              \
+#define TT_SP_PASS_FULL(NAME, WALK, PC, CLAMP)                                                     \
+	static void NAME(const tt_sp_job *job, int32_t r0, int32_t r1, int8_t *o, int32_t t)      \
 	{                                                                                          \
+		(void)t;                                                                           \
+		const tinytx_sparse_weights *w = job->w;                                           \
 		const uint16_t *rp = w->row_ptr;                                                   \
-		const uint8_t *gaps = w->gaps, *g = gaps;                                          \
-		const uint32_t *v4 = (const uint32_t *)(const void *)w->values;                    \
-		const int8_t *v1 = w->values;                                                      \
-		const int32_t ts = st->token_stride, group = st->group;                           \
-		const int32_t lo = q->lo, hi = q->hi, clamp = lo != -128 || hi != 127;             \
-		int32_t m = q->plan0.m, round = q->plan0.round, right = q->plan0.right;           \
-		int32_t j = 0;                                                                     \
-		int8_t *o = out;                                                                   \
-		for (int32_t r = 0; r < w->rows; r++) {                                            \
+		const uint8_t *gaps = w->gaps, *g = gaps + rp[r0];                                 \
+		const uint32_t *v4 = (const uint32_t *)(const void *)w->values + rp[r0];           \
+		const int8_t *v1 = w->values + rp[r0];                                             \
+		const int32_t *x16 = job->x16, *bias = job->bias;                                  \
+		const tt_sp_quant *q = job->q;                                                     \
+		const int32_t ts = job->token_stride, step = job->row_step;                       \
+		(void)v4;                                                                          \
+		(void)v1;                                                                          \
+		for (int32_t r = r0; r < r1; r++, o += step) {                                     \
 			const int32_t b = bias != NULL ? bias[r] : 0;                              \
 			int32_t a0 = b, a1 = b, a2 = b, a3 = b;                                    \
 			const uint8_t *ge = gaps + rp[r + 1];                                      \
 			WALK;                                                                      \
-			if (FAST && t == TT_SPARSE_TOKENS) {                                       \
-				if (PC) {                                                          \
-					m = q->plans[r].m;                                         \
-					round = q->plans[r].round;                                 \
-					right = q->plans[r].right;                                 \
-				}                                                                  \
-				a0 = __ssat(tt_smmla(a0, m, round) >> right, 8);                   \
-				a1 = __ssat(tt_smmla(a1, m, round) >> right, 8);                   \
-				a2 = __ssat(tt_smmla(a2, m, round) >> right, 8);                   \
-				a3 = __ssat(tt_smmla(a3, m, round) >> right, 8);                   \
-				if (clamp) {                                                       \
-					a0 = a0 < lo ? lo : (a0 > hi ? hi : a0);                   \
-					a1 = a1 < lo ? lo : (a1 > hi ? hi : a1);                   \
-					a2 = a2 < lo ? lo : (a2 > hi ? hi : a2);                   \
-					a3 = a3 < lo ? lo : (a3 > hi ? hi : a3);                   \
-				}                                                                  \
-				o[j] = (int8_t)a0;                                                 \
-				o[j + ts] = (int8_t)a1;                                            \
-				o[j + 2 * ts] = (int8_t)a2;                                        \
-				o[j + 3 * ts] = (int8_t)a3;                                        \
-			} else {                                                                   \
-				const int32_t acc[4] = {a0, a1, a2, a3};                           \
-				tt_sp_put(acc, t, q, r, o + j, ts);                                \
+			const tt_sp_plan *p = PC ? &q->plans[r] : &q->plan0;                       \
+			const int32_t m = p->m, round = p->round, right = p->right;                \
+			a0 = __ssat(tt_smmla(a0, m, round) >> right, 8);                           \
+			a1 = __ssat(tt_smmla(a1, m, round) >> right, 8);                           \
+			a2 = __ssat(tt_smmla(a2, m, round) >> right, 8);                           \
+			a3 = __ssat(tt_smmla(a3, m, round) >> right, 8);                           \
+			if (CLAMP) {                                                               \
+				const int32_t lo = q->lo, hi = q->hi;                              \
+				a0 = a0 < lo ? lo : (a0 > hi ? hi : a0);                           \
+				a1 = a1 < lo ? lo : (a1 > hi ? hi : a1);                           \
+				a2 = a2 < lo ? lo : (a2 > hi ? hi : a2);                           \
+				a3 = a3 < lo ? lo : (a3 > hi ? hi : a3);                           \
 			}                                                                          \
-			if (++j == group) {                                                        \
-				j = 0;                                                             \
-				o += st->group_stride;                                             \
-			}                                                                          \
+			o[0] = (int8_t)a0;                                                         \
+			o[ts] = (int8_t)a1;                                                        \
+			o[2 * ts] = (int8_t)a2;                                                    \
+			o[3 * ts] = (int8_t)a3;                                                    \
 		}                                                                                  \
 	}
 
-TT_SP_PASS(tt_sp_pass_b4, TT_SP_WALK_BLOCK4, 1, 0)
-TT_SP_PASS(tt_sp_pass_b4_pc, TT_SP_WALK_BLOCK4, 1, 1)
-TT_SP_PASS(tt_sp_pass_u1, TT_SP_WALK_UNSTRUCTURED, 1, 0)
-TT_SP_PASS(tt_sp_pass_u1_pc, TT_SP_WALK_UNSTRUCTURED, 1, 1)
-TT_SP_PASS(tt_sp_pass_b4_any, TT_SP_WALK_BLOCK4, 0, 0)
-TT_SP_PASS(tt_sp_pass_u1_any, TT_SP_WALK_UNSTRUCTURED, 0, 0)
+#define TT_SP_PASS_ANY(NAME, WALK)                                                                 \
+	static void NAME(const tt_sp_job *job, int32_t r0, int32_t r1, int8_t *o, int32_t t)      \
+	{                                                                                          \
+		const tinytx_sparse_weights *w = job->w;                                           \
+		const uint16_t *rp = w->row_ptr;                                                   \
+		const uint8_t *gaps = w->gaps, *g = gaps + rp[r0];                                 \
+		const uint32_t *v4 = (const uint32_t *)(const void *)w->values + rp[r0];           \
+		const int8_t *v1 = w->values + rp[r0];                                             \
+		const int32_t *x16 = job->x16, *bias = job->bias;                                  \
+		(void)v4;                                                                          \
+		(void)v1;                                                                          \
+		for (int32_t r = r0; r < r1; r++, o += job->row_step) {                            \
+			const int32_t b = bias != NULL ? bias[r] : 0;                              \
+			int32_t a0 = b, a1 = b, a2 = b, a3 = b;                                    \
+			const uint8_t *ge = gaps + rp[r + 1];                                      \
+			WALK;                                                                      \
+			const int32_t acc[4] = {a0, a1, a2, a3};                                   \
+			tt_sp_put(acc, t, job->q, r, o, job->token_stride);                        \
+		}                                                                                  \
+	}
 
-typedef void (*tt_sp_pass_fn)(const tinytx_sparse_weights *w, const int32_t *x16, int32_t t,
-			      const int32_t *bias, const tt_sp_quant *q, const tt_sp_store *st,
-			      int8_t *out);
+TT_SP_PASS_FULL(tt_sp_pass_b4, TT_SP_WALK_BLOCK4, 0, 0)
+TT_SP_PASS_FULL(tt_sp_pass_b4_c, TT_SP_WALK_BLOCK4, 0, 1)
+TT_SP_PASS_FULL(tt_sp_pass_b4_pc, TT_SP_WALK_BLOCK4, 1, 0)
+TT_SP_PASS_FULL(tt_sp_pass_b4_pc_c, TT_SP_WALK_BLOCK4, 1, 1)
+TT_SP_PASS_FULL(tt_sp_pass_u1, TT_SP_WALK_UNSTRUCTURED, 0, 0)
+TT_SP_PASS_FULL(tt_sp_pass_u1_c, TT_SP_WALK_UNSTRUCTURED, 0, 1)
+TT_SP_PASS_FULL(tt_sp_pass_u1_pc, TT_SP_WALK_UNSTRUCTURED, 1, 0)
+TT_SP_PASS_FULL(tt_sp_pass_u1_pc_c, TT_SP_WALK_UNSTRUCTURED, 1, 1)
+TT_SP_PASS_ANY(tt_sp_pass_b4_any, TT_SP_WALK_BLOCK4)
+TT_SP_PASS_ANY(tt_sp_pass_u1_any, TT_SP_WALK_UNSTRUCTURED)
 
-/* The pass for the call's format and plans. */
-static inline tt_sp_pass_fn tt_sp_pass_for(const tinytx_sparse_weights *w, const tt_sp_quant *q)
+typedef void (*tt_sp_pass_fn)(const tt_sp_job *job, int32_t r0, int32_t r1, int8_t *o,
+			      int32_t t);
+
+/* The passes of a call: full (4 rows) and tail (fewer rows). */
+typedef struct {
+	tt_sp_pass_fn full, tail;
+} tt_sp_passes;
+
+static inline tt_sp_passes tt_sp_passes_for(const tinytx_sparse_weights *w, const tt_sp_quant *q)
 {
+	static const tt_sp_pass_fn fast[2][2][2] = {
+		{{tt_sp_pass_u1, tt_sp_pass_u1_c}, {tt_sp_pass_u1_pc, tt_sp_pass_u1_pc_c}},
+		{{tt_sp_pass_b4, tt_sp_pass_b4_c}, {tt_sp_pass_b4_pc, tt_sp_pass_b4_pc_c}},
+	};
 	const int b4 = w->format == TINYTX_SPARSE_BLOCK4;
-	if (!tt_sp_all_fast(q, w->rows)) {
-		return b4 ? tt_sp_pass_b4_any : tt_sp_pass_u1_any;
+	tt_sp_passes p;
+	p.tail = b4 ? tt_sp_pass_b4_any : tt_sp_pass_u1_any;
+	p.full = p.tail;
+	if (tt_sp_all_fast(q, w->rows)) {
+		p.full = fast[b4][q->plans != NULL][q->lo != -128 || q->hi != 127];
 	}
-	if (q->plans != NULL) {
-		return b4 ? tt_sp_pass_b4_pc : tt_sp_pass_u1_pc;
+	return p;
+}
+
+/* A pass of t input rows over the rows of every group (groups of `group` rows whose
+ * outputs start group_stride apart; token_stride/row_step in the job). */
+static inline void tt_sp_run(const tt_sp_passes *p, const tt_sp_job *job, int32_t t,
+			     int32_t group, int32_t group_stride, int8_t *out)
+{
+	const tt_sp_pass_fn fn = t == TT_SPARSE_TOKENS ? p->full : p->tail;
+	for (int32_t r0 = 0; r0 < job->w->rows; r0 += group, out += group_stride) {
+		fn(job, r0, r0 + group, out, t);
 	}
-	return b4 ? tt_sp_pass_b4 : tt_sp_pass_u1;
 }
 
 #endif /* TINYTX_ARM_SPARSE_H */

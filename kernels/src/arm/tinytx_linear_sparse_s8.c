@@ -26,23 +26,23 @@ tinytx_status tinytx_linear_sparse_s8(const tinytx_linear_dims *dims,
 	tt_sp_quant q;
 	tt_sp_quant_init(&q, params->requant, params->act, params->multipliers, params->shifts,
 			 (tt_sp_plan *)(void *)(buf + l.plans), n);
-	tt_sp_store map;
-	switch (dims->layout) {
-	case TINYTX_LAYOUT_HEAD_MAJOR:
-		map = (tt_sp_store){hd, rows * hd, hd};
-		break;
-	case TINYTX_LAYOUT_HEAD_MAJOR_T:
-		map = (tt_sp_store){1, rows, 1};
-		break;
-	default:
-		map = (tt_sp_store){n, 0, n};
-		break;
+	/* rows of a group: a head (HEAD_MAJOR), every row (TOKEN_MAJOR); HEAD_MAJOR_T: [N][S] */
+	tt_sp_job job = {weights, x16, bias, &q, n, 1};
+	int32_t group = n, group_stride = 0;
+	if (dims->layout == TINYTX_LAYOUT_HEAD_MAJOR) {
+		job.token_stride = hd;
+		group = hd;
+		group_stride = rows * hd;
+	} else if (dims->layout == TINYTX_LAYOUT_HEAD_MAJOR_T) {
+		job.token_stride = 1;
+		job.row_step = rows;
 	}
-	const tt_sp_pass_fn pass = tt_sp_pass_for(weights, &q);
+	const tt_sp_passes passes = tt_sp_passes_for(weights, &q);
 	for (int32_t s = 0; s < rows; s += TT_SPARSE_TOKENS) {
 		const int32_t t = rows - s < TT_SPARSE_TOKENS ? rows - s : TT_SPARSE_TOKENS;
 		tt_sp_widen(weights->format, input + (size_t)s * k, k, t, k, 0, x16);
-		pass(weights, x16, t, bias, &q, &map, output + (size_t)s * map.token_stride);
+		tt_sp_run(&passes, &job, t, group, group_stride,
+			  output + (size_t)s * job.token_stride);
 	}
 	return TINYTX_OK;
 }
