@@ -13,7 +13,9 @@ dense / sparse ratio and the weight bytes (dense ``rows * cols``, sparse
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -21,6 +23,7 @@ from tinytx.core import golden as g
 from tinytx.core.errors import TinytxError
 from tinytx.core.golden.conv import conv2d_acc
 from tinytx.core.golden.linear import Layout
+from tinytx.core.plan.sparse_costs import LayerShape
 from tinytx.core.sparse_weights import SparseFormat, SparseWeights, encode
 from tinytx.core.workloads import calibrated
 from tinytx.toolchain.bench.cases import (
@@ -236,3 +239,207 @@ def measure_layer(
         m = run_case(runner, _case(runner, layer, x, pruned, bias, sw), f"{where} {p.name}")
         sparse[p.name] = (m.instructions, sw.nbytes, sw.entries)
     return SparseResult(layer, dense.instructions, w.size, sparse)
+
+
+@dataclass(frozen=True)
+class SparseReport:
+    target: str
+    variant: str
+    compiler: str
+    seed: int
+    results: tuple[SparseResult, ...]
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        """layer -> {"dense" or pattern: instructions}: what the budgets hold."""
+        return {
+            r.layer.name: {"dense": r.dense_instructions, **{p: v[0] for p, v in r.sparse.items()}}
+            for r in self.results
+        }
+
+    def ratio_failures(self) -> list[str]:
+        """One line per (layer, pattern) below its `MIN_RATIOS` minimum."""
+        bad = []
+        for r in self.results:
+            for p, floor in MIN_RATIOS.items():
+                if p in r.sparse and r.ratio(p) < floor:
+                    bad.append(
+                        f"{r.layer.name} ({r.layer.describe()}) {p}: dense / sparse "
+                        f"{r.ratio(p):.2f}x, below the {floor:g}x minimum"
+                    )
+        return bad
+
+
+def run_sparse(
+    target_name: str,
+    variant: str | None,
+    build_root: Path | None,
+    seed: int,
+    layers: tuple[SparseLayer, ...] = SPARSE_LAYERS,
+    progress: Callable[[str], None] = lambda _m: None,
+) -> SparseReport:
+    """Every layer of `layers`, dense and every pattern, on (target, variant)."""
+    from tinytx.core.targets import get_target
+    from tinytx.toolchain.bench.firmware import compiler_version
+    from tinytx.toolchain.bench.run import BenchSession
+
+    target = get_target(target_name)
+    session = BenchSession(target, variant or target.default_kernels, build_root,
+                           progress=progress)  # fmt: skip
+    results = []
+    for layer in layers:
+        progress(f"{target.name}/{session.variant} {layer.name} ({layer.describe()})")
+        where = f"{target.name}/{session.variant} layer {layer.name}"
+        results.append(measure_layer(session.runner, layer, seed, where))
+    return SparseReport(target.name, session.variant, compiler_version(target), seed,
+                        tuple(results))  # fmt: skip
+
+
+def table(report: SparseReport) -> str:
+    """Instructions, ratio and weight bytes per layer: dense, then each pattern."""
+    head = f"{'layer':16} {'shape':24} {'dense':>10} {'bytes':>6}"
+    for p in PATTERNS:
+        head += f" | {p.name:>15} {'ratio':>6} {'bytes':>6}"
+    lines = [
+        f"sparse weights: exact instructions on {report.target} ({report.variant} kernels), "
+        f"seed {report.seed}",
+        head,
+    ]
+    for r in report.results:
+        line = f"{r.layer.name:16} {r.layer.describe():24} {r.dense_instructions:>10,} "
+        line += f"{r.dense_bytes:>6}"
+        for p in PATTERNS:
+            n, nbytes, _ = r.sparse[p.name]
+            line += f" | {n:>15,} {r.ratio(p.name):>5.2f}x {nbytes:>6}"
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def to_json(report: SparseReport) -> dict:
+    return {
+        "target": report.target,
+        "kernels": report.variant,
+        "compiler": report.compiler,
+        "seed": report.seed,
+        "unit": "exact executed instructions",
+        "layers": [
+            {
+                "layer": r.layer.name,
+                "shape": r.layer.describe(),
+                "dense": {"instructions": r.dense_instructions, "weight_bytes": r.dense_bytes},
+                **{
+                    p: {
+                        "instructions": n,
+                        "weight_bytes": nbytes,
+                        "entries": entries,
+                        "ratio": round(r.ratio(p), 3),
+                    }
+                    for p, (n, nbytes, entries) in r.sparse.items()
+                },
+            }
+            for r in report.results
+        ],
+    }
+
+
+# ------------------------------------------------------------------ cost formulas
+#: Extra sparsities measured by --fit-costs (besides `PATTERNS`), so that every formula
+#: sees more points than terms.
+FIT_SPARSITIES = (0.5, 0.75, 0.9)
+
+
+def cost_file() -> Path:
+    from tinytx.core.plan.sparse_costs import COST_FILE
+
+    return Path(COST_FILE)
+
+
+def _shape(layer: SparseLayer) -> LayerShape:
+    rows, cols = layer.rows_cols
+    if layer.kind == "linear":
+        return LayerShape(layer.linear[0], rows, cols)
+    oh, ow = layer.out_pixels
+    return LayerShape(oh * ow, rows, cols)
+
+
+def fit_points(report: SparseReport, extra: dict[str, list[tuple[str, int, int]]]) -> list[dict]:
+    """The measured points: per layer the dense call and every (kernel, entries, count) of
+    `extra` (layer name -> measurements of the sparse kernels)."""
+    points = []
+    for r in report.results:
+        s = _shape(r.layer)
+        base = {"layer": r.layer.name, "tokens": s.tokens, "rows": s.rows, "cols": s.cols}
+        points.append({**base, "kernel": f"{r.layer.kind}_dense", "entries": 0,
+                       "instructions": r.dense_instructions})  # fmt: skip
+        for kernel, entries, count in extra.get(r.layer.name, []):
+            points.append({**base, "kernel": kernel, "entries": entries, "instructions": count})
+    return points
+
+
+def fit_tables(points: list[dict]) -> dict[str, dict[str, float]]:
+    """Non-negative coefficients of least relative squared error, per kernel."""
+    from tinytx.core.plan.sparse_costs import KERNELS, terms
+    from tinytx.toolchain.bench.fit_costs import nnls
+
+    out: dict[str, dict[str, float]] = {}
+    for kernel in KERNELS:
+        pts = [p for p in points if p["kernel"] == kernel]
+        if not pts:
+            continue
+        names = list(terms(kernel, LayerShape(1, 1, 1)))
+        rows = np.array(
+            [
+                [terms(kernel, LayerShape(p["tokens"], p["rows"], p["cols"]), p["entries"])[n]
+                 for n in names]
+                for p in pts
+            ]
+        )  # fmt: skip
+        meas = np.array([float(p["instructions"]) for p in pts])
+        scale = rows.max(axis=0)
+        scale[scale == 0] = 1.0
+        c = nnls(rows / scale / meas[:, None], np.ones(len(pts))) / scale
+        out[kernel] = {n: float(f"{v:.6g}") for n, v in zip(names, c, strict=True) if v > 0}
+    return out
+
+
+def write_costs(report: SparseReport, build_root: Path | None = None) -> str:
+    """Measure every layer at `FIT_SPARSITIES` in both formats, fit, rewrite the table of
+    ``<target>/<variant>`` in sparse_costs.yaml; returns that key."""
+    import yaml
+
+    from tinytx.core.atomic import write_text
+    from tinytx.core.targets import get_target
+    from tinytx.toolchain.bench.run import BenchSession
+
+    session = BenchSession(get_target(report.target), report.variant, build_root)
+    pats = tuple(
+        Pattern(f"{f.name.lower()}_{round(100 * s)}", f, s)
+        for f in (SparseFormat.BLOCK4, SparseFormat.UNSTRUCTURED)
+        for s in FIT_SPARSITIES
+    )
+    extra: dict[str, list[tuple[str, int, int]]] = {}
+    for layer in SPARSE_LAYERS:
+        res = measure_layer(session.runner, layer, report.seed, f"fit {layer.name}", pats)
+        extra[layer.name] = [
+            (f"{layer.kind}_{p.format.name.lower()}", res.sparse[p.name][2], res.sparse[p.name][0])
+            for p in pats
+        ]
+    points = fit_points(report, extra)
+    key = f"{report.target}/{report.variant}"
+    path = cost_file()
+    data = yaml.safe_load(path.read_text()) if path.exists() else {"tables": {}}
+    data["tables"][key] = {
+        "compiler": report.compiler,
+        "measured_by": "tinytx bench --sparse --fit-costs (tinytx.toolchain.bench.sparse, "
+        f"unicorn, seed {report.seed})",
+        "coefficients": fit_tables(points),
+        "points": points,
+    }
+    header = (
+        "# Instruction-count formulas of dense vs sparse-weight linear / conv2d kernels\n"
+        "# (scripts/tinytx/core/plan/sparse_costs.py): instructions = sum of coefficient x\n"
+        "# term, fitted to exact unicorn counts of the sample models' layers (`points`) by\n"
+        "# `tinytx bench --sparse --fit-costs --target <m4|m7> --kernels <arm|ref>`\n"
+        "# (tinytx.toolchain.bench.sparse); do not edit by hand.\n"
+    )
+    write_text(path, header + yaml.safe_dump(data, sort_keys=False, width=100))
+    return key
