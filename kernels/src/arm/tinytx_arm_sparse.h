@@ -3,10 +3,12 @@
  * tinytx_arm_sparse_layout.h): a pass takes 4 input rows (tokens, or im2col rows of 4
  * output pixels), widens them once into the int16 x16 layout of the weights' format, then
  * walks every weight row's entries once for the 4 rows:
- *   BLOCK4: per block LDRB gap, ADD, LDR, 2 SXTB16, then 4 x (LDRD + 2 SMLAD);
+ *   BLOCK4: per block LDRB gap, ADD, LDR, 2 SXTB16, 4 x (LDRD + 2 SMLAD);
  *   UNSTRUCTURED: per value LDRB gap, ADD, LDRSB, LDRD, 4 SMLA<B|T>B.
- * The 4 sums of a row are requantized (the tt_rq fast path, per-channel plans from the
- * scratch) and stored at out + base(row) + token * token_stride.
+ * Each row's end of gaps, bias, requantization plan and output offset come from a table
+ * the call writes once into the scratch (tt_sp_row); the 4 sums are requantized with the
+ * tt_rq fast path and stored at out + offset + token * token_stride. Full passes with
+ * every plan fast and no clamp run in assembly (tinytx_linear_sparse_s8.c), the rest in C.
  */
 #ifndef TINYTX_ARM_SPARSE_H
 #define TINYTX_ARM_SPARSE_H
@@ -15,47 +17,66 @@
 #include "tinytx_arm_sparse_layout.h"
 #include "../tinytx_sparse.h"
 
-/* A fast requantization plan (tt_rq's round and right), right 0: the exact 64-bit path. */
+/* One weight row of the call (the assembly reads these fields in this order). */
 typedef struct {
-	int32_t m, round, right;
-} tt_sp_plan;
+	int32_t bias;
+	const uint8_t *ge; /* the end of the row's gaps */
+	int32_t m, round, right; /* the fast plan (tt_rq); right 0: the exact 64-bit path */
+	int32_t out;             /* offset of the row's output for token 0 */
+} tt_sp_row;
 
-static inline tt_sp_plan tt_sp_plan_of(tinytx_requant rq)
-{
-	const tt_rq p = tt_rq_plan(rq);
-	tt_sp_plan q = {rq.multiplier, p.round, p.fast ? p.right : 0};
-	return q;
-}
+typedef char tt_sp_row_bytes[sizeof(tt_sp_row) == TT_SPARSE_PLAN_BYTES ? 1 : -1];
 
-/* The call's requantization: one plan, or per-channel plans in the scratch. */
+/* The call's requantization and rows. */
 typedef struct {
 	tinytx_requant rq; /* zero point; the factor of per-tensor calls */
 	const int32_t *multipliers, *shifts;
-	const tt_sp_plan *plans; /* [rows], or NULL: plan0 for all */
-	tt_sp_plan plan0;
 	int32_t lo, hi;
+	int all_fast;
+	const tt_sp_row *rows; /* [weights->rows] */
 } tt_sp_quant;
 
-static inline void tt_sp_quant_init(tt_sp_quant *q, tinytx_requant rq, tinytx_activation act,
+/*
+ * Writes the rows' table: out_offset(r) = (r / group) * group_stride + (r % group) *
+ * row_step (linear layouts, conv: group = rows, row_step = 1).
+ */
+static inline void tt_sp_quant_init(tt_sp_quant *q, const tinytx_sparse_weights *w,
+				    tinytx_requant rq, tinytx_activation act,
 				    const int32_t *multipliers, const int32_t *shifts,
-				    tt_sp_plan *plans, int32_t rows)
+				    const int32_t *bias, tt_sp_row *rows, int32_t group,
+				    int32_t group_stride, int32_t row_step)
 {
 	q->rq = rq;
 	q->multipliers = multipliers;
 	q->shifts = shifts;
 	q->lo = act.min;
 	q->hi = act.max;
-	q->plan0 = tt_sp_plan_of(rq);
-	q->plans = NULL;
-	if (multipliers != NULL) {
-		for (int32_t r = 0; r < rows; r++) {
-			plans[r] = tt_sp_plan_of(tinytx_channel_requant(rq, multipliers, shifts, r));
+	q->rows = rows;
+	q->all_fast = 1;
+	const tt_rq p0 = tt_rq_plan(rq);
+	int32_t j = 0, base = 0;
+	for (int32_t r = 0; r < w->rows; r++) {
+		tt_sp_row *row = &rows[r];
+		tt_rq p = p0;
+		if (multipliers != NULL) {
+			p = tt_rq_plan(tinytx_channel_requant(rq, multipliers, shifts, r));
 		}
-		q->plans = plans;
+		row->ge = w->gaps + w->row_ptr[r + 1];
+		row->bias = bias != NULL ? bias[r] : 0;
+		row->m = p.rq.multiplier;
+		row->round = p.round;
+		row->right = p.fast ? p.right : 0;
+		q->all_fast &= p.fast;
+		row->out = base + j * row_step;
+		if (++j == group) {
+			j = 0;
+			base += group_stride;
+		}
 	}
 }
 
-static inline int8_t tt_sp_out(int32_t acc, const tt_sp_plan *p, const tt_sp_quant *q, int32_t r)
+/* Requantized, clamped output of row r (any plan). */
+static inline int8_t tt_sp_out(int32_t acc, const tt_sp_row *p, const tt_sp_quant *q, int32_t r)
 {
 	int32_t y;
 	if (p->right != 0) {
@@ -142,30 +163,6 @@ static void tt_sp_widen(int32_t format, const int8_t *rows, int32_t stride, int3
 	}
 }
 
-/* Requantizes and stores the t sums of row r (any plan: the exact path when not fast). */
-static inline void tt_sp_put(const int32_t *acc, int32_t t, const tt_sp_quant *q, int32_t r,
-			     int8_t *o, int32_t ts)
-{
-	const tt_sp_plan *p = q->plans != NULL ? &q->plans[r] : &q->plan0;
-	for (int32_t i = 0; i < t; i++) {
-		o[i * ts] = tt_sp_out(acc[i], p, q, r);
-	}
-}
-
-/* 1 when every plan of the call is fast (tt_rq_plan): the specialized passes apply. */
-static inline int tt_sp_all_fast(const tt_sp_quant *q, int32_t rows)
-{
-	if (q->plans == NULL) {
-		return q->plan0.right != 0;
-	}
-	for (int32_t r = 0; r < rows; r++) {
-		if (q->plans[r].right == 0) {
-			return 0;
-		}
-	}
-	return 1;
-}
-
 /* Two int16-pair words of x16 in one LDRD (GCC splits a 64-bit load of an int32_t
  * pointer into two LDR): lo = the word at byte off, hi = the next one. x16 is written
  * by an earlier call (tt_sp_widen), not by the pass that reads it. */
@@ -211,124 +208,69 @@ static inline int tt_sp_all_fast(const tt_sp_quant *q, int32_t rows)
 		}                                                                                  \
 	} while (0)
 
-/* What a pass reads besides its rows: set once per call. */
-typedef struct {
-	const tinytx_sparse_weights *w;
-	const int32_t *x16;
-	const int32_t *bias;
-	const tt_sp_quant *q;
-	int32_t token_stride; /* between a row's outputs of consecutive tokens */
-	int32_t row_step;     /* between the outputs of consecutive rows of a group */
-} tt_sp_job;
-
 /*
- * One pass over rows r0 .. r1 - 1 of the weights against the x16 of 4 input rows (FULL),
- * or of t (1..4) rows (any plan, the exact path when needed); row r0's outputs start at o.
- * PC: per-channel plans, CLAMP: an activation narrower than int8.
+ * One pass in C over every row against the x16 of t (1..4) input rows (the tail, clamps,
+ * plans that are not fast); row r's outputs go to out + rows[r].out + token * ts.
  */
-#define TT_SP_PASS_FULL(NAME, WALK, PC, CLAMP)                                                     \
-	static void NAME(const tt_sp_job *job, int32_t r0, int32_t r1, int8_t *o, int32_t t)      \
+#define TT_SP_PASS_C(NAME, WALK)                                                                   \
+	static void NAME(const tinytx_sparse_weights *w, const tt_sp_quant *q,                    \
+			 const int32_t *x16, int32_t t, int32_t ts, int8_t *out)                   \
 	{                                                                                          \
-		(void)t;                                                                           \
-		const tinytx_sparse_weights *w = job->w;                                           \
-		const uint16_t *rp = w->row_ptr;                                                   \
-		const uint8_t *gaps = w->gaps, *g = gaps + rp[r0];                                 \
-		const uint32_t *v4 = (const uint32_t *)(const void *)w->values + rp[r0];           \
-		const int8_t *v1 = w->values + rp[r0];                                             \
-		const int32_t *x16 = job->x16, *bias = job->bias;                                  \
-		const tt_sp_quant *q = job->q;                                                     \
-		const int32_t ts = job->token_stride, step = job->row_step;                       \
+		const uint8_t *g = w->gaps;                                                        \
+		const uint32_t *v4 = (const uint32_t *)(const void *)w->values;                    \
+		const int8_t *v1 = w->values;                                                      \
 		(void)v4;                                                                          \
 		(void)v1;                                                                          \
-		for (int32_t r = r0; r < r1; r++, o += step) {                                     \
-			const int32_t b = bias != NULL ? bias[r] : 0;                              \
-			int32_t a0 = b, a1 = b, a2 = b, a3 = b;                                    \
-			const uint8_t *ge = gaps + rp[r + 1];                                      \
-			WALK;                                                                      \
-			const tt_sp_plan *p = PC ? &q->plans[r] : &q->plan0;                       \
-			const int32_t m = p->m, round = p->round, right = p->right;                \
-			a0 = __ssat(tt_smmla(a0, m, round) >> right, 8);                           \
-			a1 = __ssat(tt_smmla(a1, m, round) >> right, 8);                           \
-			a2 = __ssat(tt_smmla(a2, m, round) >> right, 8);                           \
-			a3 = __ssat(tt_smmla(a3, m, round) >> right, 8);                           \
-			if (CLAMP) {                                                               \
-				const int32_t lo = q->lo, hi = q->hi;                              \
-				a0 = a0 < lo ? lo : (a0 > hi ? hi : a0);                           \
-				a1 = a1 < lo ? lo : (a1 > hi ? hi : a1);                           \
-				a2 = a2 < lo ? lo : (a2 > hi ? hi : a2);                           \
-				a3 = a3 < lo ? lo : (a3 > hi ? hi : a3);                           \
-			}                                                                          \
-			o[0] = (int8_t)a0;                                                         \
-			o[ts] = (int8_t)a1;                                                        \
-			o[2 * ts] = (int8_t)a2;                                                    \
-			o[3 * ts] = (int8_t)a3;                                                    \
-		}                                                                                  \
-	}
-
-#define TT_SP_PASS_ANY(NAME, WALK)                                                                 \
-	static void NAME(const tt_sp_job *job, int32_t r0, int32_t r1, int8_t *o, int32_t t)      \
-	{                                                                                          \
-		const tinytx_sparse_weights *w = job->w;                                           \
-		const uint16_t *rp = w->row_ptr;                                                   \
-		const uint8_t *gaps = w->gaps, *g = gaps + rp[r0];                                 \
-		const uint32_t *v4 = (const uint32_t *)(const void *)w->values + rp[r0];           \
-		const int8_t *v1 = w->values + rp[r0];                                             \
-		const int32_t *x16 = job->x16, *bias = job->bias;                                  \
-		(void)v4;                                                                          \
-		(void)v1;                                                                          \
-		for (int32_t r = r0; r < r1; r++, o += job->row_step) {                            \
-			const int32_t b = bias != NULL ? bias[r] : 0;                              \
-			int32_t a0 = b, a1 = b, a2 = b, a3 = b;                                    \
-			const uint8_t *ge = gaps + rp[r + 1];                                      \
+		for (int32_t r = 0; r < w->rows; r++) {                                            \
+			const tt_sp_row *row = &q->rows[r];                                        \
+			const uint8_t *ge = row->ge;                                               \
+			int32_t a0 = row->bias, a1 = a0, a2 = a0, a3 = a0;                         \
 			WALK;                                                                      \
 			const int32_t acc[4] = {a0, a1, a2, a3};                                   \
-			tt_sp_put(acc, t, job->q, r, o, job->token_stride);                        \
+			int8_t *o = out + row->out;                                                \
+			for (int32_t i = 0; i < t; i++) {                                          \
+				o[i * ts] = tt_sp_out(acc[i], row, q, r);                          \
+			}                                                                          \
 		}                                                                                  \
 	}
 
-TT_SP_PASS_FULL(tt_sp_pass_b4, TT_SP_WALK_BLOCK4, 0, 0)
-TT_SP_PASS_FULL(tt_sp_pass_b4_c, TT_SP_WALK_BLOCK4, 0, 1)
-TT_SP_PASS_FULL(tt_sp_pass_b4_pc, TT_SP_WALK_BLOCK4, 1, 0)
-TT_SP_PASS_FULL(tt_sp_pass_b4_pc_c, TT_SP_WALK_BLOCK4, 1, 1)
-TT_SP_PASS_FULL(tt_sp_pass_u1, TT_SP_WALK_UNSTRUCTURED, 0, 0)
-TT_SP_PASS_FULL(tt_sp_pass_u1_c, TT_SP_WALK_UNSTRUCTURED, 0, 1)
-TT_SP_PASS_FULL(tt_sp_pass_u1_pc, TT_SP_WALK_UNSTRUCTURED, 1, 0)
-TT_SP_PASS_FULL(tt_sp_pass_u1_pc_c, TT_SP_WALK_UNSTRUCTURED, 1, 1)
-TT_SP_PASS_ANY(tt_sp_pass_b4_any, TT_SP_WALK_BLOCK4)
-TT_SP_PASS_ANY(tt_sp_pass_u1_any, TT_SP_WALK_UNSTRUCTURED)
+TT_SP_PASS_C(tt_sp_pass_b4, TT_SP_WALK_BLOCK4)
+TT_SP_PASS_C(tt_sp_pass_u1, TT_SP_WALK_UNSTRUCTURED)
 
-typedef void (*tt_sp_pass_fn)(const tt_sp_job *job, int32_t r0, int32_t r1, int8_t *o,
-			      int32_t t);
-
-/* The passes of a call: full (4 rows) and tail (fewer rows). */
+/*
+ * The assembly passes (tinytx_linear_sparse_s8.c): every row for 4 input rows, every plan
+ * fast, no clamp; BLOCK4 19 instructions per block, UNSTRUCTURED 10 per value, 31 per row.
+ * Their context, at these offsets:
+ */
 typedef struct {
-	tt_sp_pass_fn full, tail;
-} tt_sp_passes;
+	const tt_sp_row *rows;    /* 0 */
+	const tt_sp_row *rows_end; /* 4 */
+	const int32_t *x16;       /* 8 */
+	int8_t *out;              /* 12 */
+	int32_t token_stride;     /* 16 */
+	const uint8_t *gaps;      /* 20 */
+	const void *values;       /* 24 */
+} tt_sp_asm;
 
-static inline tt_sp_passes tt_sp_passes_for(const tinytx_sparse_weights *w, const tt_sp_quant *q)
+void tt_sp_rows_b4(const tt_sp_asm *c);
+void tt_sp_rows_u1(const tt_sp_asm *c);
+
+/* One pass of t input rows (x16 widened) over every weight row; outputs from out. */
+static inline void tt_sp_pass(const tinytx_sparse_weights *w, const tt_sp_quant *q,
+			      const int32_t *x16, int32_t t, int32_t ts, int8_t *out)
 {
-	static const tt_sp_pass_fn fast[2][2][2] = {
-		{{tt_sp_pass_u1, tt_sp_pass_u1_c}, {tt_sp_pass_u1_pc, tt_sp_pass_u1_pc_c}},
-		{{tt_sp_pass_b4, tt_sp_pass_b4_c}, {tt_sp_pass_b4_pc, tt_sp_pass_b4_pc_c}},
-	};
 	const int b4 = w->format == TINYTX_SPARSE_BLOCK4;
-	tt_sp_passes p;
-	p.tail = b4 ? tt_sp_pass_b4_any : tt_sp_pass_u1_any;
-	p.full = p.tail;
-	if (tt_sp_all_fast(q, w->rows)) {
-		p.full = fast[b4][q->plans != NULL][q->lo != -128 || q->hi != 127];
-	}
-	return p;
-}
-
-/* A pass of t input rows over the rows of every group (groups of `group` rows whose
- * outputs start group_stride apart; token_stride/row_step in the job). */
-static inline void tt_sp_run(const tt_sp_passes *p, const tt_sp_job *job, int32_t t,
-			     int32_t group, int32_t group_stride, int8_t *out)
-{
-	const tt_sp_pass_fn fn = t == TT_SPARSE_TOKENS ? p->full : p->tail;
-	for (int32_t r0 = 0; r0 < job->w->rows; r0 += group, out += group_stride) {
-		fn(job, r0, r0 + group, out, t);
+	if (t == TT_SPARSE_TOKENS && q->all_fast && q->lo == -128 && q->hi == 127) {
+		const tt_sp_asm c = {q->rows, q->rows + w->rows, x16, out, ts, w->gaps, w->values};
+		if (b4) {
+			tt_sp_rows_b4(&c);
+		} else {
+			tt_sp_rows_u1(&c);
+		}
+	} else if (b4) {
+		tt_sp_pass_b4(w, q, x16, t, ts, out);
+	} else {
+		tt_sp_pass_u1(w, q, x16, t, ts, out);
 	}
 }
 

@@ -71,10 +71,8 @@ tinytx_status tinytx_conv2d_sparse_s8(const tinytx_conv2d_dims *dims,
 		}
 	}
 	tt_sp_quant q;
-	tt_sp_quant_init(&q, params->requant, params->act, params->multipliers, params->shifts,
-			 (tt_sp_plan *)(void *)(buf + l.plans), out_c);
-	const tt_sp_job job = {weights, x16, bias, &q, out_c, 1};
-	const tt_sp_passes passes = tt_sp_passes_for(weights, &q);
+	tt_sp_quant_init(&q, weights, params->requant, params->act, params->multipliers,
+			 params->shifts, bias, (tt_sp_row *)(void *)(buf + l.plans), out_c, 0, 1);
 	const tinytx_window_geom g = TINYTX_WINDOW_GEOM(dims);
 	const uint32_t pad4 = (uint8_t)params->pad_value * 0x01010101u;
 	const int32_t pixels = dims->out_h * dims->out_w;
@@ -89,7 +87,7 @@ tinytx_status tinytx_conv2d_sparse_s8(const tinytx_conv2d_dims *dims,
 			}
 		}
 		tt_sp_widen(weights->format, col, kpad, t, kpad, 1, x16);
-		tt_sp_run(&passes, &job, t, out_c, 0, output + (size_t)p * out_c);
+		tt_sp_pass(weights, &q, x16, t, out_c, output + (size_t)p * out_c);
 	}
 	return TINYTX_OK;
 }
