@@ -37,10 +37,11 @@ typedef struct {
 } tt_sp_quant;
 
 /*
- * Writes the rows' table: out_offset(r) = (r / group) * group_stride + (r % group) *
- * row_step (linear layouts, conv: group = rows, row_step = 1).
+ * Checks the weights' rows (tinytx_check_sparse_row) while it writes their table:
+ * out_offset(r) = (r / group) * group_stride + (r % group) * row_step (linear layouts;
+ * conv: group = rows, row_step = 1).
  */
-static inline void tt_sp_quant_init(tt_sp_quant *q, const tinytx_sparse_weights *w,
+static inline tinytx_status tt_sp_quant_init(tt_sp_quant *q, const tinytx_sparse_weights *w,
 				    tinytx_requant rq, tinytx_activation act,
 				    const int32_t *multipliers, const int32_t *shifts,
 				    const int32_t *bias, tt_sp_row *rows, int32_t group,
@@ -52,27 +53,68 @@ static inline void tt_sp_quant_init(tt_sp_quant *q, const tinytx_sparse_weights 
 	q->lo = act.min;
 	q->hi = act.max;
 	q->rows = rows;
-	q->all_fast = 1;
 	const tt_rq p0 = tt_rq_plan(rq);
-	int32_t j = 0, base = 0;
+	const int32_t m0 = rq.multiplier, round0 = p0.round, right0 = p0.fast ? p0.right : 0;
+	q->all_fast = p0.fast;
+	const uint32_t positions = (uint32_t)tinytx_sparse_positions(w->format, w->cols);
+	const uint16_t *rp = w->row_ptr;
+	const uint8_t *gaps = w->gaps;
+	const int have = gaps != NULL && w->values != NULL;
+	int32_t j = 0, base = 0, out = 0;
+	uint32_t lo = rp[0];
 	for (int32_t r = 0; r < w->rows; r++) {
-		tt_sp_row *row = &rows[r];
-		tt_rq p = p0;
-		if (multipliers != NULL) {
-			p = tt_rq_plan(tinytx_channel_requant(rq, multipliers, shifts, r));
+		/* the row's entries (tinytx_check_sparse_row, inlined for short rows) */
+		const uint32_t hi = rp[r + 1];
+		if (hi != lo) {
+			if (hi < lo) {
+				return TINYTX_ERR_PARAM;
+			}
+			if (!have) {
+				return TINYTX_ERR_NULL;
+			}
+			const uint8_t *g = gaps + lo, *e = gaps + hi;
+			uint32_t pos = *g++;
+			if (e - g >= 16) {
+				if (!tinytx_sparse_gap_sum(g, (uint32_t)(e - g), &pos)) {
+					return TINYTX_ERR_PARAM;
+				}
+			} else {
+				while (g < e) {
+					const uint32_t d = *g++;
+					if (d == 0) {
+						return TINYTX_ERR_PARAM;
+					}
+					pos += d;
+				}
+			}
+			if (pos >= positions) {
+				return TINYTX_ERR_PARAM;
+			}
 		}
-		row->ge = w->gaps + w->row_ptr[r + 1];
+		tt_sp_row *row = &rows[r];
 		row->bias = bias != NULL ? bias[r] : 0;
-		row->m = p.rq.multiplier;
-		row->round = p.round;
-		row->right = p.fast ? p.right : 0;
-		q->all_fast &= p.fast;
-		row->out = base + j * row_step;
+		row->ge = gaps + hi;
+		if (multipliers != NULL) {
+			const tt_rq p = tt_rq_plan(tinytx_channel_requant(rq, multipliers, shifts, r));
+			row->m = p.rq.multiplier;
+			row->round = p.round;
+			row->right = p.fast ? p.right : 0;
+			q->all_fast &= p.fast;
+		} else {
+			row->m = m0;
+			row->round = round0;
+			row->right = right0;
+		}
+		row->out = out;
+		out += row_step;
 		if (++j == group) {
 			j = 0;
 			base += group_stride;
+			out = base;
 		}
+		lo = hi;
 	}
+	return TINYTX_OK;
 }
 
 /* Requantized, clamped output of row r (any plan). */

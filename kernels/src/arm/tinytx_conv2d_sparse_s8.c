@@ -50,7 +50,7 @@ tinytx_status tinytx_conv2d_sparse_s8(const tinytx_conv2d_dims *dims,
 				      const tinytx_sparse_weights *weights, const int32_t *bias,
 				      int8_t *output, const tinytx_context *ctx)
 {
-	tinytx_status st = tinytx_check_conv2d_sparse_call(dims, params, input, weights, output);
+	tinytx_status st = tinytx_check_conv2d_sparse_call(dims, params, input, weights, output, 0);
 	if (st == TINYTX_OK) {
 		st = tinytx_check_scratch(
 			ctx, tinytx_conv2d_sparse_s8_get_buffer_size(dims, tinytx_run_cores()));
@@ -71,8 +71,11 @@ tinytx_status tinytx_conv2d_sparse_s8(const tinytx_conv2d_dims *dims,
 		}
 	}
 	tt_sp_quant q;
-	tt_sp_quant_init(&q, weights, params->requant, params->act, params->multipliers,
+	st = tt_sp_quant_init(&q, weights, params->requant, params->act, params->multipliers,
 			 params->shifts, bias, (tt_sp_row *)(void *)(buf + l.plans), out_c, 0, 1);
+	if (st != TINYTX_OK) {
+		return st;
+	}
 	const tinytx_window_geom g = TINYTX_WINDOW_GEOM(dims);
 	const uint32_t pad4 = (uint8_t)params->pad_value * 0x01010101u;
 	const int32_t pixels = dims->out_h * dims->out_w;

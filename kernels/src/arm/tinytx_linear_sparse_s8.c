@@ -93,7 +93,7 @@ tinytx_status tinytx_linear_sparse_s8(const tinytx_linear_dims *dims,
 				      const tinytx_sparse_weights *weights, const int32_t *bias,
 				      int8_t *output, const tinytx_context *ctx)
 {
-	tinytx_status st = tinytx_check_linear_sparse_call(dims, params, input, weights, output);
+	tinytx_status st = tinytx_check_linear_sparse_call(dims, params, input, weights, output, 0);
 	if (st == TINYTX_OK) {
 		st = tinytx_check_scratch(
 			ctx, tinytx_linear_sparse_s8_get_buffer_size(dims, tinytx_run_cores()));
@@ -117,9 +117,12 @@ tinytx_status tinytx_linear_sparse_s8(const tinytx_linear_dims *dims,
 		row_step = rows;
 	}
 	tt_sp_quant q;
-	tt_sp_quant_init(&q, weights, params->requant, params->act, params->multipliers,
+	st = tt_sp_quant_init(&q, weights, params->requant, params->act, params->multipliers,
 			 params->shifts, bias, (tt_sp_row *)(void *)(buf + l.plans), group,
 			 group_stride, row_step);
+	if (st != TINYTX_OK) {
+		return st;
+	}
 	for (int32_t s = 0; s < rows; s += TT_SPARSE_TOKENS) {
 		const int32_t t = rows - s < TT_SPARSE_TOKENS ? rows - s : TT_SPARSE_TOKENS;
 		tt_sp_widen(weights->format, input + (size_t)s * k, k, t, k, 0, x16);
