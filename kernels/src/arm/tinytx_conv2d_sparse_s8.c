@@ -7,41 +7,50 @@
 #include "tinytx_arm_sparse.h"
 #include "tinytx/kernels.h"
 
-/* The im2col row of output pixel (oy, ox): word copies when in_c is a multiple of 4. */
+/* n bytes from src to dst, a word at a time (unaligned LDR/STR), then bytes. */
+static inline void copy_bytes(int8_t *dst, const int8_t *src, int32_t n)
+{
+	int32_t c = 0;
+	for (; c + 4 <= n; c += 4) {
+		const uint32_t v = tt_read_u32(src + c);
+		memcpy(dst + c, &v, sizeof(v));
+	}
+	for (; c < n; c++) {
+		dst[c] = src[c];
+	}
+}
+
+static inline void fill_bytes(int8_t *dst, uint32_t pad4, int32_t n)
+{
+	int32_t c = 0;
+	for (; c + 4 <= n; c += 4) {
+		memcpy(dst + c, &pad4, sizeof(pad4));
+	}
+	for (; c < n; c++) {
+		dst[c] = (int8_t)pad4;
+	}
+}
+
+/*
+ * The im2col row of output pixel (oy, ox): per kernel row, the taps inside the image are
+ * one contiguous run of the input (copied a word at a time), the padded ones pad_value.
+ */
 static void im2col(const tinytx_conv2d_dims *d, const tinytx_window_geom *g, const int8_t *input,
 		   uint32_t pad4, int32_t oy, int32_t ox, int8_t *col)
 {
 	const tinytx_window win = tinytx_window_at(g, oy, ox);
-	const int32_t in_c = d->in_c;
-	const int words = (in_c & 3) == 0;
-	for (int32_t ky = 0; ky < d->kernel_h; ky++) {
-		const int row_in = ky >= win.ky0 && ky < win.ky1;
-		const int8_t *src = input + ((size_t)(win.iy0 + ky) * d->in_w + win.ix0) * in_c;
-		for (int32_t kx = 0; kx < d->kernel_w; kx++, col += in_c) {
-			const int in = row_in && kx >= win.kx0 && kx < win.kx1;
-			if (words) {
-				uint32_t *dst = (uint32_t *)(void *)col;
-				if (in) {
-					const int8_t *s = src + (size_t)kx * in_c;
-					for (int32_t c = 0; c < in_c; c += 4) {
-						*dst++ = tt_read_u32(s + c);
-					}
-				} else {
-					for (int32_t c = 0; c < in_c; c += 4) {
-						*dst++ = pad4;
-					}
-				}
-			} else if (in) {
-				const int8_t *s = src + (size_t)kx * in_c;
-				for (int32_t c = 0; c < in_c; c++) {
-					col[c] = s[c];
-				}
-			} else {
-				for (int32_t c = 0; c < in_c; c++) {
-					col[c] = (int8_t)pad4;
-				}
-			}
+	const int32_t in_c = d->in_c, row = d->kernel_w * in_c;
+	const int32_t left = win.kx0 * in_c, inside = (win.kx1 - win.kx0) * in_c;
+	for (int32_t ky = 0; ky < d->kernel_h; ky++, col += row) {
+		if (ky < win.ky0 || ky >= win.ky1 || inside <= 0) {
+			fill_bytes(col, pad4, row);
+			continue;
 		}
+		const int8_t *src =
+			input + ((size_t)(win.iy0 + ky) * d->in_w + win.ix0 + win.kx0) * in_c;
+		fill_bytes(col, pad4, left);
+		copy_bytes(col + left, src, inside);
+		fill_bytes(col + left + inside, pad4, row - left - inside);
 	}
 }
 
