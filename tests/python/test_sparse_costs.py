@@ -20,7 +20,13 @@ def test_formulas_within_margin_of_the_measured_points() -> None:
     """Each table reproduces the unicorn counts it was fitted on within MARGIN."""
     for table in sc.load_tables().values():
         for p in table.points:
-            shape = sc.LayerShape(p["tokens"], p["rows"], p["cols"])
+            shape = sc.LayerShape(
+                p["tokens"],
+                p["rows"],
+                p["cols"],
+                p.get("kernel_h", 1),
+                p.get("kernel_row_bytes", 0),
+            )
             got = table.instructions(p["kernel"], shape, p.get("entries", 0))
             assert got == pytest.approx(p["instructions"], rel=sc.MARGIN), p
 

@@ -288,7 +288,7 @@ def check_sparse_budgets(
     _check_compiler(path, data, target, compiler)
     budgets = data.get("sparse", {}).get(target, {}).get(variant, {})
     entries = []
-    for layer, by_kernel in counts.items():
+    for layer, by_kernel in counts.items():  # instructions only (floors: sparse_floors)
         for kernel, count in by_kernel.items():
             budget = budgets.get(layer, {}).get(kernel)
             if budget is not None and (not isinstance(budget, int) or budget <= 0):
@@ -302,15 +302,26 @@ def check_sparse_budgets(
     return BudgetCheck(path, tuple(entries))
 
 
+def sparse_floors(path: Path, target: str, variant: str) -> dict[str, dict[str, float]]:
+    """The recorded ratio floors (layer -> {min_ratio_<pattern>: floor}) of the sparse
+    section: every non-integer entry of a layer."""
+    layers = load_budgets(path).get("sparse", {}).get(target, {}).get(variant, {})
+    return {
+        layer: {k: float(v) for k, v in entries.items() if not isinstance(v, int)}
+        for layer, entries in layers.items()
+    }
+
+
 def update_sparse_budgets(
     path: Path,
     target: str,
     variant: str,
-    counts: dict[str, dict[str, int]],
+    counts: dict[str, dict[str, int | float]],
     compiler: str,
     seed: int,
 ) -> int:
-    """Write the sparse bench's `counts` as the budgets of (`target`, `variant`)."""
+    """Write the sparse bench's `counts` (with the ratio floors) as the budgets of
+    (`target`, `variant`)."""
     if path.exists():
         data = load_budgets(path)
     else:
