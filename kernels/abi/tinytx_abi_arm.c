@@ -6,11 +6,11 @@
 #define TINYTX_ABI_VARIANT "arm"
 
 #include "../src/arm/tinytx_conv2d_s8_size.c"
-#include "../src/ref/tinytx_conv2d_sparse_s8_size.c"
+#include "../src/arm/tinytx_conv2d_sparse_s8_size.c"
 #include "../src/arm/tinytx_fwsa_dft_s8_size.c"
 #include "../src/arm/tinytx_fwsa_s8_size.c"
 #include "../src/arm/tinytx_linear_buf_s8_size.c"
-#include "../src/ref/tinytx_linear_sparse_s8_size.c"
+#include "../src/arm/tinytx_linear_sparse_s8_size.c"
 #include "../src/arm/tinytx_mhsa_dft_s8_size.c"
 #include "../src/arm/tinytx_mhsa_s8_size.c"
 #include "../src/arm/tinytx_qk_softmax_s8_size.c"

@@ -6,7 +6,7 @@
 #define TINYTX_ABI_VARIANT "riscv"
 
 #include "../src/ref/tinytx_conv2d_s8_size.c"
-#include "../src/ref/tinytx_conv2d_sparse_s8_size.c"
+#include "../src/riscv/tinytx_conv2d_sparse_s8_size.c"
 #include "../src/ref/tinytx_fwsa_dft_s8_size.c"
 #include "../src/riscv/tinytx_fwsa_s8_size.c"
 #include "../src/ref/tinytx_linear_buf_s8_size.c"

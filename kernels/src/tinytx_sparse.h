@@ -6,6 +6,11 @@
 #define TINYTX_SPARSE_H
 
 #include <stdint.h>
+#include <string.h>
+
+#if defined(__ARM_FEATURE_SIMD32) && __ARM_FEATURE_SIMD32
+#include <arm_acle.h>
+#endif
 
 #include "tinytx/kernels.h"
 #include "tinytx/requant.h"
@@ -20,14 +25,82 @@ static inline int32_t tinytx_sparse_positions(int32_t format, int32_t cols)
 }
 
 /*
- * The weights of a layer whose dense matrix is rows x cols: the pointers (gaps and values
- * may be NULL when there is no entry; ERR_NULL), the shape (ERR_DIMS), then the format, a
- * BLOCK4 values array that is not 4-byte aligned, row_ptr[0] != 0, a decreasing row_ptr,
- * more than TINYTX_SPARSE_MAX_ENTRIES entries, a repeated position (a gap of 0 after a
- * row's first entry) or a position past the row (ERR_PARAM).
+ * Adds the n gaps at g to *sum; 0 when one of them is 0 (a repeated position). Four gaps
+ * per aligned word: a zero byte shows in (w - 0x01010101) & ~w & 0x80808080.
  */
-static inline tinytx_status tinytx_check_sparse_weights(const tinytx_sparse_weights *w,
-							int32_t rows, int32_t cols)
+static inline int tinytx_sparse_gap_sum(const uint8_t *g, uint32_t n, uint32_t *sum)
+{
+	uint32_t s = *sum;
+	const uint8_t *end = g + n;
+	if (n < 16) { /* short rows: byte by byte */
+		while (g < end) {
+			if (*g == 0) {
+				return 0;
+			}
+			s += *g++;
+		}
+		*sum = s;
+		return 1;
+	}
+	while (g < end && ((uintptr_t)g & 3u) != 0) {
+		if (*g == 0) {
+			return 0;
+		}
+		s += *g++;
+	}
+	while (end - g >= 4) {
+		uint32_t v;
+		memcpy(&v, g, sizeof(v));
+		g += 4;
+		if (((v - 0x01010101u) & ~v & 0x80808080u) != 0) {
+			return 0;
+		}
+#if defined(__ARM_FEATURE_SIMD32) && __ARM_FEATURE_SIMD32
+		s = __usada8(v, 0u, s);
+#else
+		v = (v & 0x00ff00ffu) + ((v >> 8) & 0x00ff00ffu);
+		s += (v & 0xffffu) + (v >> 16);
+#endif
+	}
+	while (g < end) {
+		if (*g == 0) {
+			return 0;
+		}
+		s += *g++;
+	}
+	*sum = s;
+	return 1;
+}
+
+/*
+ * Row r of weights whose shape passed tinytx_check_sparse_shape: TINYTX_OK, ERR_PARAM for
+ * a decreasing row_ptr, a repeated position (a gap of 0 after the row's first entry) or a
+ * position past the row, ERR_NULL for entries without gaps or values.
+ */
+static inline tinytx_status tinytx_check_sparse_row(const tinytx_sparse_weights *w, int32_t r,
+						    uint32_t positions)
+{
+	const uint32_t lo = w->row_ptr[r], hi = w->row_ptr[r + 1];
+	if (hi <= lo) {
+		return hi == lo ? TINYTX_OK : TINYTX_ERR_PARAM;
+	}
+	if (w->gaps == NULL || w->values == NULL) {
+		return TINYTX_ERR_NULL;
+	}
+	uint32_t pos = w->gaps[lo];
+	if (!tinytx_sparse_gap_sum(w->gaps + lo + 1, hi - lo - 1, &pos) || pos >= positions) {
+		return TINYTX_ERR_PARAM;
+	}
+	return TINYTX_OK;
+}
+
+/*
+ * The weights of a layer whose dense matrix is rows x cols, but their rows: the pointers
+ * (ERR_NULL), the shape (ERR_DIMS), then the format, a BLOCK4 values array that is not
+ * 4-byte aligned or row_ptr[0] != 0 (ERR_PARAM).
+ */
+static inline tinytx_status tinytx_check_sparse_shape(const tinytx_sparse_weights *w,
+						      int32_t rows, int32_t cols)
 {
 	if (w == NULL || w->row_ptr == NULL) {
 		return TINYTX_ERR_NULL;
@@ -38,39 +111,26 @@ static inline tinytx_status tinytx_check_sparse_weights(const tinytx_sparse_weig
 	if (w->format != TINYTX_SPARSE_UNSTRUCTURED && w->format != TINYTX_SPARSE_BLOCK4) {
 		return TINYTX_ERR_PARAM;
 	}
-	const uint16_t *rp = w->row_ptr;
-	if (rp[0] != 0) {
-		return TINYTX_ERR_PARAM;
-	}
-	const int32_t positions = tinytx_sparse_positions(w->format, cols);
-	for (int32_t r = 0; r < rows; r++) {
-		const uint32_t lo = rp[r], hi = rp[r + 1];
-		if (hi < lo) {
-			return TINYTX_ERR_PARAM;
-		}
-		if (hi == lo) {
-			continue;
-		}
-		if (w->gaps == NULL || w->values == NULL) {
-			return TINYTX_ERR_NULL;
-		}
-		int32_t pos = w->gaps[lo];
-		for (uint32_t j = lo + 1; j < hi; j++) {
-			const int32_t g = w->gaps[j];
-			if (g == 0) {
-				return TINYTX_ERR_PARAM;
-			}
-			pos += g;
-		}
-		if (pos >= positions) {
-			return TINYTX_ERR_PARAM;
-		}
-	}
-	if (w->format == TINYTX_SPARSE_BLOCK4 && rp[rows] != 0 &&
-	    ((uintptr_t)w->values & 3u) != 0) {
+	if (w->row_ptr[0] != 0 ||
+	    (w->format == TINYTX_SPARSE_BLOCK4 && ((uintptr_t)w->values & 3u) != 0)) {
 		return TINYTX_ERR_PARAM;
 	}
 	return TINYTX_OK;
+}
+
+/*
+ * Every check of the weights (tinytx_check_sparse_shape, then tinytx_check_sparse_row of
+ * every row; walk_rows 0: the kernel checks its rows itself, before it writes its output).
+ */
+static inline tinytx_status tinytx_check_sparse_weights(const tinytx_sparse_weights *w,
+							int32_t rows, int32_t cols, int walk_rows)
+{
+	tinytx_status st = tinytx_check_sparse_shape(w, rows, cols);
+	const uint32_t positions = (uint32_t)tinytx_sparse_positions(w->format, cols);
+	for (int32_t r = 0; walk_rows && st == TINYTX_OK && r < rows; r++) {
+		st = tinytx_check_sparse_row(w, r, positions);
+	}
+	return st;
 }
 
 /* Every check of a tinytx_linear_sparse_s8 call but the scratch (shared by the variants). */
@@ -78,14 +138,15 @@ static inline tinytx_status tinytx_check_linear_sparse_call(const tinytx_linear_
 							   const tinytx_linear_params *params,
 							   const void *input,
 							   const tinytx_sparse_weights *w,
-							   const void *output)
+							   const void *output, int walk_rows)
 {
 	if (w == NULL) {
 		return TINYTX_ERR_NULL;
 	}
 	tinytx_status st = tinytx_check_linear_call(dims, params, input, w, output);
 	if (st == TINYTX_OK) {
-		st = tinytx_check_sparse_weights(w, dims->out_features, dims->in_features);
+		st = tinytx_check_sparse_weights(w, dims->out_features, dims->in_features,
+						 walk_rows);
 	}
 	return st;
 }
@@ -95,15 +156,15 @@ static inline tinytx_status tinytx_check_conv2d_sparse_call(const tinytx_conv2d_
 							   const tinytx_conv2d_params *params,
 							   const void *input,
 							   const tinytx_sparse_weights *w,
-							   const void *output)
+							   const void *output, int walk_rows)
 {
 	if (w == NULL) {
 		return TINYTX_ERR_NULL;
 	}
 	tinytx_status st = tinytx_check_conv2d_call(dims, params, input, w, output, 0);
 	if (st == TINYTX_OK) {
-		st = tinytx_check_sparse_weights(w, dims->out_c,
-						 dims->kernel_h * dims->kernel_w * dims->in_c);
+		st = tinytx_check_sparse_weights(
+			w, dims->out_c, dims->kernel_h * dims->kernel_w * dims->in_c, walk_rows);
 	}
 	return st;
 }

@@ -12,7 +12,7 @@ tinytx_status tinytx_conv2d_sparse_s8(const tinytx_conv2d_dims *dims,
 				      const tinytx_sparse_weights *weights, const int32_t *bias,
 				      int8_t *output, const tinytx_context *ctx)
 {
-	tinytx_status st = tinytx_check_conv2d_sparse_call(dims, params, input, weights, output);
+	tinytx_status st = tinytx_check_conv2d_sparse_call(dims, params, input, weights, output, 1);
 	if (st == TINYTX_OK) {
 		st = tinytx_check_scratch(ctx, tinytx_conv2d_sparse_s8_get_buffer_size(dims, 1));
 	}

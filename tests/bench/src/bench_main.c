@@ -35,5 +35,9 @@ int main(void)
 	keep = (uintptr_t)&tinytx_conv2d_s8_get_buffer_size; /* test_bench.py: the planner's */
 	keep = (uintptr_t)&tinytx_conv2d_s8;
 	keep = (uintptr_t)&tinytx_depthwise_conv2d_s8;
+	keep = (uintptr_t)&tinytx_linear_sparse_s8_get_buffer_size; /* bench/sparse.py */
+	keep = (uintptr_t)&tinytx_linear_sparse_s8;
+	keep = (uintptr_t)&tinytx_conv2d_sparse_s8_get_buffer_size;
+	keep = (uintptr_t)&tinytx_conv2d_sparse_s8;
 	return keep == 0u;
 }

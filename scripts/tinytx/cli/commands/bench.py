@@ -53,6 +53,15 @@ def add_parser(sub: argparse._SubParsersAction, name: str, help_text: str) -> No
         "--update-budget, the 'models' section of the budget file",
     )
     p.add_argument(
+        "--sparse",
+        action="store_true",
+        help="dense vs sparse weights: exact instructions, ratio and weight bytes of the "
+        "sample models' pruned linear/conv layers at 75 %% BLOCK4, 90 %% and 50 %% "
+        "unstructured sparsity; with --check-budget / --update-budget, the 'sparse' section "
+        "of the budget file (the check also fails below the minimum ratios); with "
+        "--fit-costs, re-fit scripts/tinytx/core/plan/sparse_costs.yaml",
+    )
+    p.add_argument(
         "--shape",
         action="extend",
         nargs="+",
@@ -143,6 +152,8 @@ def run(args: argparse.Namespace) -> int:
         raise UserInputError("--exp-table: only for the MHSA block bench on m4/m7")
     if args.models:
         return run_models(args)
+    if args.sparse:
+        return run_sparse_command(args)
     if args.fit_costs or args.check_costs:
         return run_costs(args)
     args.target = args.target or "m4"
@@ -304,6 +315,73 @@ def run_models(args: argparse.Namespace) -> int:
             out(text, end="")
         else:
             write_output(args.json, text, "--json")
+    return status
+
+
+def run_sparse_command(args: argparse.Namespace) -> int:
+    """``tinytx bench --sparse``: dense vs sparse weights on the sample models' layers."""
+    import json
+
+    from tinytx.toolchain.bench import budget
+    from tinytx.toolchain.bench import sparse as sp
+    from tinytx.toolchain.bench.cases import BenchMismatch
+
+    if args.check_budget and args.update_budget:
+        raise UserInputError("--check-budget and --update-budget exclude each other")
+    for name, value in (("--shape", args.shape), ("--total", args.total), ("--plot", args.plot),
+                        ("--speedup", args.speedup), ("--tile", args.tile),
+                        ("--check-costs", args.check_costs)):  # fmt: skip
+        if value:
+            raise UserInputError(f"{name}: not with --sparse")
+    target = args.target or "m4"
+    if target not in ("m4", "m7"):
+        raise UserInputError(f"--target: --sparse measures m4 or m7, not {target!r}")
+    if args.fit_costs:
+        refuse_installed_write(sp.cost_file(), "--fit-costs")
+    try:
+        report = sp.run_sparse(target, args.kernels, args.build_dir, args.seed,
+                               progress=progress)  # fmt: skip
+    except BenchMismatch as exc:
+        failed(str(exc))
+        return ExitCode.FAILED
+    if args.json == "-":
+        out(json.dumps(sp.to_json(report), indent=2))
+    else:
+        out(sp.table(report))
+        if args.json:
+            write_output(args.json, json.dumps(sp.to_json(report), indent=2) + "\n", "--json")
+    if args.fit_costs:
+        key = sp.write_costs(report)
+        progress(f"cost formulas {key}: fitted on {len(report.results)} layers, written")
+    for line in report.goal_misses():
+        progress(f"below the goal ratio: {line}")
+    status = 0
+    if args.update_budget:
+        floors = report.floors()
+        entries = {k: {**v, **floors[k]} for k, v in report.counts().items()}
+        n = budget.update_sparse_budgets(args.budget, target, report.variant, entries,
+                                         report.compiler, args.seed)  # fmt: skip
+        progress(f"budget: wrote {n} sparse-weight budgets to {args.budget}")
+    if args.check_budget:
+        budget.check_file(args.budget, args.seed)
+        check = budget.check_sparse_budgets(args.budget, target, report.variant,
+                                            report.counts(), report.compiler)  # fmt: skip
+        for entry in check.failures:
+            progress(f"tinytx bench: {entry.message()}")
+        ratios = report.ratio_failures(budget.sparse_floors(args.budget, target, report.variant))
+        for line in ratios:
+            progress(f"tinytx bench: ratio below its minimum: {line}")
+        if check.ok and not ratios:
+            progress(
+                f"budget: OK, none of the {len(check.entries)} sparse-weight counts is more "
+                f"than {100 * budget.TOLERANCE:.0f} % over its budget, no ratio below its floor"
+            )
+        else:
+            progress(
+                f"tinytx bench: sparse budget check FAILED: {len(check.failures)} counts over "
+                f"budget or without one, {len(ratios)} ratios below their floor"
+            )
+            status = 1
     return status
 
 

@@ -35,7 +35,9 @@ _ABOUT = (
     "budget by more than 2 %; `tinytx bench --update-budget` rewrites the entries it measured. "
     "`models`: one inference of each sample model per target and kernel variant "
     "(`tinytx bench --models --check-budget`; re-record with `tinytx bench --models "
-    "--update-budget`)."
+    "--update-budget`). `sparse`: the dense and sparse-weight calls of the sample models' "
+    "pruned layers (`tinytx bench --sparse --check-budget`, which also fails below the "
+    "minimum dense / sparse ratios of tinytx.toolchain.bench.sparse)."
 )
 
 
@@ -206,6 +208,12 @@ def _write(path: Path, data: dict[str, Any]) -> None:
         "compilers": dict(sorted(data.get("compilers", {}).items())),
         "budgets": _sorted(data["budgets"]),
     }
+    if data.get("sparse"):
+        ordered["sparse"] = {
+            t: {v: {layer: dict(c) for layer, c in sorted(by_l.items())}
+                for v, by_l in sorted(by_v.items())}
+            for t, by_v in sorted(data["sparse"].items())
+        }  # fmt: skip
     if data.get("models"):
         ordered["models"] = {
             t: {v: dict(sorted(m.items())) for v, m in sorted(by_v.items())}
@@ -268,3 +276,65 @@ def _sorted(budgets: dict[str, Any]) -> dict[str, Any]:
                 order = known + sorted(set(kernels) - set(BENCH_KERNELS))
                 out[target][variant][shape] = {k: kernels[k] for k in order}
     return out
+
+
+# ------------------------------------------------------------------ sparse weights
+def check_sparse_budgets(
+    path: Path, target: str, variant: str, counts: dict[str, dict[str, int]], compiler: str
+) -> BudgetCheck:
+    """Compare the sparse bench's `counts` (layer -> {"dense" or pattern: instructions}) of
+    (`target`, `variant`) with the ``sparse`` section of `path`."""
+    data = load_budgets(path)
+    _check_compiler(path, data, target, compiler)
+    budgets = data.get("sparse", {}).get(target, {}).get(variant, {})
+    entries = []
+    for layer, by_kernel in counts.items():  # instructions only (floors: sparse_floors)
+        for kernel, count in by_kernel.items():
+            budget = budgets.get(layer, {}).get(kernel)
+            if budget is not None and (not isinstance(budget, int) or budget <= 0):
+                raise BudgetError(
+                    f"{path}: sparse budget {layer}/{kernel}/{target}/{variant} must be a "
+                    f"positive integer, not {budget!r}"
+                )
+            entries.append(
+                BudgetEntry(target, variant, f"sparse layer {layer}", kernel, count, budget)
+            )
+    return BudgetCheck(path, tuple(entries))
+
+
+def sparse_floors(path: Path, target: str, variant: str) -> dict[str, dict[str, float]]:
+    """The recorded ratio floors (layer -> {min_ratio_<pattern>: floor}) of the sparse
+    section: every non-integer entry of a layer."""
+    layers = load_budgets(path).get("sparse", {}).get(target, {}).get(variant, {})
+    return {
+        layer: {k: float(v) for k, v in entries.items() if not isinstance(v, int)}
+        for layer, entries in layers.items()
+    }
+
+
+def update_sparse_budgets(
+    path: Path,
+    target: str,
+    variant: str,
+    counts: dict[str, dict[str, int | float]],
+    compiler: str,
+    seed: int,
+) -> int:
+    """Write the sparse bench's `counts` (with the ratio floors) as the budgets of
+    (`target`, `variant`)."""
+    if path.exists():
+        data = load_budgets(path)
+    else:
+        data = {"format": FORMAT, "seed": seed, "budgets": {}}
+    data["about"] = _ABOUT
+    compilers = data.setdefault("compilers", {})
+    if compilers.get(target, compiler) != compiler:
+        data["budgets"].pop(target, None)
+        data.get("models", {}).pop(target, None)
+        data.get("sparse", {}).pop(target, None)
+    compilers[target] = compiler
+    data.setdefault("sparse", {}).setdefault(target, {})[variant] = {
+        layer: dict(c) for layer, c in counts.items()
+    }
+    _write(path, data)
+    return sum(len(c) for c in counts.values())
