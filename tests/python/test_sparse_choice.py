@@ -210,11 +210,19 @@ def test_conv_matrix_is_out_by_kernel_window() -> None:
     assert matrix(conv).shape == (8, 7)
 
 
-def test_provisional_formulas_are_labelled() -> None:
-    t = sparse_table_for("cortex-m4", "arm")
-    if t.provisional:
-        assert t.coefficients is PROVISIONAL_SPARSE["arm"]
-        assert "provisional" in t.source
+def test_pricing_sources_are_labelled() -> None:
+    """arm: the fitted sparse_costs.yaml table; ref (no fitted table): the provisional
+    formulas, and the plan says which."""
+    arm = sparse_table_for("cortex-m4", "arm")
+    assert not arm.provisional and arm.key == "m4/arm" and arm.source == "sparse_costs.yaml"
+    ref = sparse_table_for("cortex-m4", "ref")
+    assert ref.provisional
     d = SparseDims(16, 32, 256)
-    assert t.instructions("dense", d) > 0
+    assert ref.instructions("dense", d) == sum(
+        c * {"macs": 16 * 32 * 256, "outputs": 16 * 32, "one": 1}[k]
+        for k, c in PROVISIONAL_SPARSE["dense"].items()
+    )
+    assert arm.instructions("dense", d) > 0
     assert set(FORMATS) == {"unstructured", "block4"}
+    with pytest.raises(KeyError):
+        ref.instructions("block8", d)

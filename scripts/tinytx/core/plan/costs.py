@@ -304,11 +304,10 @@ def table_for(cpu: str | None, kernels: str, path: Path = COST_FILE) -> CostTabl
 
 
 # ----------------------------------------------------------------- sparse weight layers
-#: Where the sparse-weight layers' fitted formulas live once measured (same table layout
-#: as ``attention_costs.yaml``: ``tables: {<cpu>/<variant>: {compiler, coefficients:
-#: {dense|unstructured|block4: {term: coefficient}}}}``); until then
-#: :data:`PROVISIONAL_SPARSE` prices them.
-SPARSE_COST_FILE = package_file("tinytx.core.plan", "sparse_costs.yaml")
+# The dense-vs-sparse choice of a layer's weights (:mod:`tinytx.core.plan.sparse`) prices
+# with the fitted formulas of :mod:`tinytx.core.plan.sparse_costs` (``sparse_costs.yaml``)
+# where they have a table for the core and kernel variant, else with the PROVISIONAL
+# formulas below.
 SPARSE_KERNELS = ("dense", "unstructured", "block4")
 
 
@@ -316,12 +315,13 @@ SPARSE_KERNELS = ("dense", "unstructured", "block4")
 class SparseDims:
     """One dense or sparse linear/conv2d layer, as its loops see it: ``tokens`` output
     positions (linear rows, or conv images x out_h x out_w), W ``[rows][cols]``, and the
-    stored entries of the sparse format priced (0 for dense)."""
+    stored entries of the sparse format priced (0 for dense); ``conv``: a convolution."""
 
     tokens: int
     rows: int
     cols: int
     entries: int = 0
+    conv: bool = False
 
 
 #: name -> what it counts in one layer (dense: every MAC; sparse: every entry per token).
@@ -332,65 +332,61 @@ SPARSE_TERMS: dict[str, Callable[[SparseDims], float]] = {
     "one": lambda t: 1,
 }
 
-#: PROVISIONAL instruction formulas of the sparse-weight choice, until ``sparse_costs.yaml``
-#: holds fitted ones: hand fits (two linear layers of one shape each, no least squares) to
-#: exact unicorn counts of the pruned radar model's linear layers on the Cortex-M4
-#: (``tinytx run <pruned radar> --target m4 --kernels ref|arm --profile``, with and without
-#: ``--sparse off``): ref ``tinytx_linear_s8`` 6.0 instructions per MAC and 77 per output;
+#: PROVISIONAL instruction formulas, for a core/variant without a fitted table in
+#: ``sparse_costs.yaml`` (the reference and riscv kernels today): hand fits (two linear
+#: layers of one shape each, no least squares) to exact unicorn counts of a pruned radar
+#: model's linear layers with the reference kernels on the Cortex-M4 (``tinytx run
+#: <pruned radar> --target m4 --kernels ref --profile``, and with ``--sparse off``):
+#: ``tinytx_linear_s8`` 6.0 instructions per MAC and 77 per output;
 #: ``tinytx_linear_sparse_s8`` 22.6 per entry and token (UNSTRUCTURED), 37.6 (BLOCK4), 85
-#: per output; arm ``tinytx_linear_buf_s8`` 0.81 per MAC, 7.2 per output. The arm kernels
-#: have no sparse kernels of their own yet (the build takes the reference files), so the
-#: arm table prices sparse layers with the reference kernels' figures. Convolutions are
-#: priced with the same terms (their window loops are not modelled: a rough estimate).
-PROVISIONAL_SPARSE: dict[str, dict[str, dict[str, float]]] = {
-    "arm": {
-        "dense": {"macs": 0.81, "outputs": 7.2, "one": 1000.0},
-        "unstructured": {"entry_visits": 22.6, "outputs": 85.0, "one": 100.0},
-        "block4": {"entry_visits": 37.6, "outputs": 86.0, "one": 100.0},
-    },
-    "ref": {
-        "dense": {"macs": 6.0, "outputs": 77.0, "one": 100.0},
-        "unstructured": {"entry_visits": 22.6, "outputs": 85.0, "one": 100.0},
-        "block4": {"entry_visits": 37.6, "outputs": 86.0, "one": 100.0},
-    },
+#: per output. Convolutions are priced with the same terms (their window loops are not
+#: modelled: a rough estimate).
+PROVISIONAL_SPARSE: dict[str, dict[str, float]] = {
+    "dense": {"macs": 6.0, "outputs": 77.0, "one": 100.0},
+    "unstructured": {"entry_visits": 22.6, "outputs": 85.0, "one": 100.0},
+    "block4": {"entry_visits": 37.6, "outputs": 86.0, "one": 100.0},
 }
 
 
 @dataclass(frozen=True)
 class SparseCostTable:
-    """The formulas of dense and sparse-weight layers on one ``<cpu>/<variant>``."""
+    """The formulas of dense and sparse-weight layers on one ``<cpu>/<variant>``: a fitted
+    table of :mod:`tinytx.core.plan.sparse_costs` (``fitted``), else
+    :data:`PROVISIONAL_SPARSE`."""
 
     key: str
-    coefficients: dict[str, dict[str, float]]  # dense|unstructured|block4 -> term -> coef
-    source: str  # "fitted (<file>)" or "provisional"
+    source: str  # "sparse_costs.yaml" or "provisional"
+    fitted: object = None  # tinytx.core.plan.sparse_costs.CostTable
 
     @property
     def provisional(self) -> bool:
-        return self.source == "provisional"
+        return self.fitted is None
 
     def instructions(self, kernel: str, dims: SparseDims) -> float:
-        """Modelled instructions of one layer (a formula, not a measurement)."""
-        coef = self.coefficients[kernel]
+        """Modelled instructions of one layer (a formula, not a measurement); ``kernel``:
+        dense, unstructured or block4."""
+        if kernel not in SPARSE_KERNELS:
+            raise KeyError(f"no sparse cost formula for {kernel!r}")
+        if self.fitted is not None:
+            from tinytx.core.plan.sparse_costs import LayerShape
+
+            name = ("conv_" if dims.conv else "linear_") + kernel
+            shape = LayerShape(dims.tokens, dims.rows, dims.cols)
+            return float(self.fitted.instructions(name, shape, dims.entries))  # type: ignore[attr-defined]
+        coef = PROVISIONAL_SPARSE[kernel]
         return sum(c * SPARSE_TERMS[name](dims) for name, c in coef.items())
 
 
-def sparse_table_for(
-    cpu: str | None, kernels: str, path: Path = SPARSE_COST_FILE
-) -> SparseCostTable:
+def sparse_table_for(cpu: str | None, kernels: str) -> SparseCostTable:
     """The sparse-weight formulas of ``kernels`` on ``cpu``: the fitted table of
-    ``sparse_costs.yaml`` when it has one (else its nearest, as :func:`table_for`), else
-    the provisional estimates (``arm`` for the arm kernels, ``ref`` otherwise)."""
-    variant = "arm" if kernels == "arm" else "ref"
+    ``sparse_costs.yaml`` for ``<cpu>/<variant>`` (a core without one: the Cortex-M4's
+    table of the variant), else the provisional formulas."""
+    from tinytx.core.plan.sparse_costs import load_tables
+
+    tables = load_tables()
+    variant = kernels if kernels in ("arm", "ref") else "ref"
     key = f"{cpu_key(cpu)}/{variant}"
-    if path.is_file():
-        data = yaml.safe_load(path.read_text()) or {}
-        tables = data.get("tables") or {}
-        t = tables.get(key) or tables.get(f"m4/{variant}")
-        if t is not None:
-            coefs = {k: {n: float(v) for n, v in c.items()} for k, c in t["coefficients"].items()}
-            for kernel in SPARSE_KERNELS:
-                unknown = set(coefs.get(kernel, {})) - set(SPARSE_TERMS)
-                if kernel not in coefs or unknown:
-                    raise ValueError(f"{path}: {key}/{kernel}: missing, or unknown terms {unknown}")
-            return SparseCostTable(key, coefs, f"fitted ({path.name})")
-    return SparseCostTable(key, PROVISIONAL_SPARSE[variant], "provisional")
+    t = tables.get(key) or tables.get(f"m4/{variant}")
+    if t is not None:
+        return SparseCostTable(t.cpu_variant, "sparse_costs.yaml", t)
+    return SparseCostTable(key, "provisional")

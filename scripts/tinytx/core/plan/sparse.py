@@ -323,7 +323,11 @@ def choose_sparse(
     ``blocks``: the attention blocks that may be split (layer-wise, not fused)."""
     if mode not in MODES:
         raise UserInputError(f"--sparse: expected one of {', '.join(MODES)}, got {mode!r}")
-    pricing = f"{table.key} {table.source} sparse cost formulas"
+    pricing = (
+        f"{table.key} provisional sparse cost formulas"
+        if table.provisional
+        else f"{table.key} sparse cost formulas ({table.source})"
+    )
     layers_ops = [op for op in model.ops if eligible(op)]
     split = [
         op
@@ -351,14 +355,15 @@ def choose_sparse(
                 todo.append((name, "attention", w, seq, op.name))
     for name, kind, w, tokens, block in todo:
         rows, cols = w.shape
+        conv = kind == "conv2d"
         dense = Priced(
             "dense", 0, _aligned(rows * cols),
-            table.instructions("dense", SparseDims(tokens, rows, cols)),
+            table.instructions("dense", SparseDims(tokens, rows, cols, 0, conv)),
         )  # fmt: skip
         cands = []
         for fname, fmt in FORMATS.items():
             n = entry_count(w, fmt)
-            price = table.instructions(fname, SparseDims(tokens, rows, cols, n))
+            price = table.instructions(fname, SparseDims(tokens, rows, cols, n, conv))
             cands.append(Priced(fname, n, stored_bytes(rows, n, fmt), price, n > limit))
         chosen, reason = _choose(dense, cands, mode)
         over = [c.format for c in cands if c.over_limit]
