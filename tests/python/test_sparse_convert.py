@@ -175,9 +175,12 @@ def test_forced_format_and_off(pruned: dict[str, Path]) -> None:
 
 
 @pytest.mark.firmware
-@pytest.mark.parametrize("variant", ["unstructured90", "block75"])
+@pytest.mark.parametrize(
+    ("variant", "kernels"),
+    [("unstructured90", "ref"), ("block75", "ref"), ("unstructured90", "arm"), ("block75", "arm")],
+)
 def test_pruned_firmware_matches_golden_on_qemu_m4(
-    pruned: dict[str, Path], build_root: Path, variant: str
+    pruned: dict[str, Path], build_root: Path, variant: str, kernels: str
 ) -> None:
     from tinytx.core.targets import get_target
     from tinytx.toolchain.firmware import Source, emulate
@@ -185,7 +188,7 @@ def test_pruned_firmware_matches_golden_on_qemu_m4(
 
     target = get_target("m4")
     source = Source(pruned[variant], ConvertOptions(), None, None)
-    res = emulate(source, target, "ref", build_root, count=True, echo=lambda *a: None,
+    res = emulate(source, target, kernels, build_root, count=True, echo=lambda *a: None,
                   profile=True)  # fmt: skip
     assert res.problems == ()
     plan = res.conversion.plan
