@@ -234,3 +234,34 @@ def test_split_block_over_budget_falls_back_to_the_fused_block(tmp_path: Path) -
         for n in tight.notes
     )  # fmt: skip
     assert {x.layer for x in tight.sparse.sparse_layers} >= {"linear0"}  # the rest stays sparse
+
+
+def test_plan_and_convert_cli(pruned: dict[str, Path], tmp_path: Path, capsys) -> None:
+    """``tinytx plan`` prints the stored weights and the layers (JSON: ``sparse``);
+    ``tinytx convert --sparse off`` writes no sparse layer and records the option."""
+    import json
+
+    from tinytx.cli import main
+
+    model = str(pruned["unstructured90"])
+    assert main(["plan", model, "--board", "nucleo_l476rg", "--kernels", "ref"]) == 0
+    text = capsys.readouterr().out
+    assert "bytes stored (27,516 dense, sparse storage saves " in text
+    assert "    linear0: sparse unstructured: 1,676 of 8,192 bytes, est. " in text
+    code = main(["plan", model, "--board", "nucleo_l476rg", "--kernels", "ref", "--json", "-"])
+    data = json.loads(capsys.readouterr().out)
+    assert code == 0 and data["sparse"]["mode"] == "auto"
+    layers = {x["layer"]: x for x in data["sparse"]["layers"]}
+    assert layers["linear0"]["format"] == "unstructured"
+    assert layers["linear0"]["dense_bytes"] == 8192
+    assert data["stored_weight_bytes"] == data["weight_bytes"] - data["sparse"]["saved_bytes"]
+    assert all(b["split"] for b in data["attention"])
+    out = tmp_path / "gen"
+    assert main(["convert", model, "-o", str(out), "--kernels", "ref", "--sparse", "off"]) == 0
+    capsys.readouterr()
+    assert "sparse" not in (out / "model.c").read_text()
+    record = json.loads((out / "tinytx-model.json").read_text())
+    assert record["options"]["sparse"] == "off"
+    with pytest.raises(SystemExit) as exc:  # argparse: not one of the choices
+        main(["plan", model, "--board", "nucleo_l476rg", "--sparse", "dense"])
+    assert exc.value.code == 2
