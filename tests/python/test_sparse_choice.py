@@ -6,6 +6,7 @@ dense with a note, and the forced modes."""
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -226,3 +227,27 @@ def test_pricing_sources_are_labelled() -> None:
     assert set(FORMATS) == {"unstructured", "block4"}
     with pytest.raises(KeyError):
         ref.instructions("block8", d)
+
+
+@pytest.mark.parametrize("kernels", ["ref", "arm", "riscv"])
+def test_split_layout_holds_every_call_of_the_block(kernels: str) -> None:
+    """The split block's scratch: Q, K, V^T, the probabilities, O, then one region that
+    holds the larger of qk_softmax's and the sparse projections' C sizes."""
+    from tinytx.core.plan.scratch import KernelScratch
+    from tinytx.core.plan.sparse import split_layout
+
+    ks = KernelScratch(kernels)
+    s, e, h, p = 16, 32, 4, 8
+    lay = split_layout("mhsa0", s, e, h, p, ks, frozenset({"mhsa0_v", "mhsa0_o"}))
+    assert [lay[k][1] for k in ("q", "k", "vt", "a", "o")] == [512, 512, 512, 1024, 512]
+    need = max(
+        ks.qk_softmax(h, s, s, p),
+        ks.linear_sparse(s, e, h * p, h, "TINYTX_LAYOUT_HEAD_MAJOR_T"),
+        ks.linear_sparse(s, h * p, e, 1, "TINYTX_LAYOUT_TOKEN_MAJOR"),
+    )
+    assert lay["work"][1] == need
+    ends = sorted((off, off + size) for k, (off, size) in lay.items() if k != "total")
+    assert all(a[1] <= b[0] for a, b in itertools.pairwise(ends))  # no overlap
+    assert lay["total"][1] >= ends[-1][1] and all(off % 4 == 0 for off, _ in ends)
+    dense = split_layout("mhsa0", s, e, h, p, ks, frozenset())
+    assert dense["work"][1] == ks.qk_softmax(h, s, s, p)

@@ -176,18 +176,24 @@ def test_forced_format_and_off(pruned: dict[str, Path]) -> None:
 
 @pytest.mark.firmware
 @pytest.mark.parametrize(
-    ("variant", "kernels"),
-    [("unstructured90", "ref"), ("block75", "ref"), ("unstructured90", "arm"), ("block75", "arm")],
+    ("variant", "kernels", "mode"),
+    [
+        ("unstructured90", "ref", "auto"),  # attention blocks split
+        ("block75", "ref", "auto"),
+        ("unstructured90", "arm", "auto"),
+        ("block75", "arm", "auto"),
+        ("unstructured90", "arm", "unstructured"),  # split blocks with the arm kernels' scratch
+    ],
 )
 def test_pruned_firmware_matches_golden_on_qemu_m4(
-    pruned: dict[str, Path], build_root: Path, variant: str, kernels: str
+    pruned: dict[str, Path], build_root: Path, variant: str, kernels: str, mode: str
 ) -> None:
     from tinytx.core.targets import get_target
     from tinytx.toolchain.firmware import Source, emulate
     from tinytx.toolchain.report import analyze
 
     target = get_target("m4")
-    source = Source(pruned[variant], ConvertOptions(), None, None)
+    source = Source(pruned[variant], ConvertOptions(sparse=mode), None, None)
     res = emulate(source, target, kernels, build_root, count=True, echo=lambda *a: None,
                   profile=True)  # fmt: skip
     assert res.problems == ()

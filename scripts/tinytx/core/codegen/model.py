@@ -452,7 +452,8 @@ class _Emitter:
         assert slot is not None and self.plan.sparse is not None
         names = projection_names(op.name)
         sparse = frozenset(names[k] for k in names if self.plan.sparse.weights(names[k]))
-        lay = split_layout(s, e, h, p, KernelScratch(self.plan.kernels, self.plan.cores), sparse)
+        kernels = KernelScratch(self.plan.kernels, self.plan.cores)
+        lay = split_layout(op.name, s, e, h, p, kernels, sparse)
         base = self.offset("scratch", op.name, slot.offset)
 
         def at(part: str, ctype: str) -> str:

@@ -57,8 +57,8 @@ def scratch_bytes(model: ir.Model, op: ir.Op, scratch: KernelScratch) -> int:
         return 0
     if op.name in scratch.sparse:  # split into separate calls (sparse projections)
         sh = mhsa_shape(model, op)
-        layout = split_layout(sh.seq_len, sh.embed_dim, sh.heads, sh.head_dim, scratch,
-                              scratch.sparse)  # fmt: skip
+        layout = split_layout(op.name, sh.seq_len, sh.embed_dim, sh.heads, sh.head_dim,
+                              scratch, scratch.sparse)  # fmt: skip
         return layout["total"][1]
     tile = op.tile if op.variant == "dft" else None
     return scratch.attention(mhsa_shape(model, op), tile, op.fwsa is not None)

@@ -80,16 +80,22 @@ def attention_matrices(op: ir.Mhsa) -> dict[str, np.ndarray]:
 
 
 def split_layout(
-    seq: int, embed: int, heads: int, head_dim: int, scratch: KernelScratch, sparse: frozenset[str]
+    block: str,
+    seq: int,
+    embed: int,
+    heads: int,
+    head_dim: int,
+    scratch: KernelScratch,
+    sparse: frozenset[str],
 ) -> dict[str, tuple[int, int]]:
     """The scratch of a split attention block, part -> (offset, bytes), each part 4-byte
     aligned: Q [H][S][P], K [H][S][P], V^T [H][P][S], the probabilities A [H][S][S]
     (uint8), the head concat O [S][H*P], then one region for the qk_softmax score row and
     the sparse projections' scratch (never live at once; their sizes from the C).
-    ``sparse``: the projection layers stored sparse; ``total`` is the whole size."""
+    ``sparse``: the layers stored sparse (``<block>_q`` ...); ``total`` is the whole size."""
     s, e, h, p = seq, embed, heads, head_dim
     parts = {"q": h * s * p, "k": h * s * p, "vt": h * p * s, "a": h * s * s, "o": s * h * p}
-    names = projection_names("")
+    names = projection_names(block)
     layouts = {"q": "HEAD_MAJOR", "k": "HEAD_MAJOR", "v": "HEAD_MAJOR_T", "o": "TOKEN_MAJOR"}
     work = scratch.qk_softmax(h, s, s, p)
     for proj, layout in layouts.items():
