@@ -137,8 +137,9 @@ def test_run_profile_cli(build_root: Path, tmp_path: Path, capsys: pytest.Captur
         est["supply_v"] * est["run_current_ma"] * est["latency_ms"], rel=1e-6
     )
     keys = {"index", "layer", "function", "calls", "macs", "instructions",
-            "macs_per_instruction", "share", "modelled_cycles"}  # fmt: skip
+            "macs_per_instruction", "share", "modelled_cycles", "weights"}  # fmt: skip
     assert all(set(la) == keys for la in doc["layers"])
+    assert {la["weights"] for la in doc["layers"]} == {"dense"}  # a dense sample
     assert sum(la["share"] for la in doc["layers"]) + doc["run_function"]["share"] == (
         pytest.approx(1.0, abs=1e-4)
     )
