@@ -19,10 +19,11 @@
 
 /* One weight row of the call (the assembly reads these fields in this order). */
 typedef struct {
-	int32_t bias;
-	const uint8_t *ge; /* the end of the row's gaps */
-	int32_t m, round, right; /* the fast plan (tt_rq); right 0: the exact 64-bit path */
-	int32_t out;             /* offset of the row's output for token 0 */
+	int32_t bias[4];           /* the 4 sums' start (one LDM) */
+	const uint8_t *ge;         /* the end of the row's gaps */
+	const int32_t *x16;        /* the pass's widened inputs (the same for every row) */
+	int32_t m, round, right;   /* the fast plan (tt_rq); right 0: the exact 64-bit path */
+	int32_t out;               /* offset of the row's output for token 0 */
 } tt_sp_row;
 
 typedef char tt_sp_row_bytes[sizeof(tt_sp_row) == TT_SPARSE_PLAN_BYTES ? 1 : -1];
@@ -33,6 +34,7 @@ typedef struct {
 	const int32_t *multipliers, *shifts;
 	int32_t lo, hi;
 	int all_fast;
+	int no_empty; /* every row has an entry */
 	const tt_sp_row *rows; /* [weights->rows] */
 } tt_sp_quant;
 
@@ -42,10 +44,10 @@ typedef struct {
  * conv: group = rows, row_step = 1).
  */
 static inline tinytx_status tt_sp_quant_init(tt_sp_quant *q, const tinytx_sparse_weights *w,
-				    tinytx_requant rq, tinytx_activation act,
-				    const int32_t *multipliers, const int32_t *shifts,
-				    const int32_t *bias, tt_sp_row *rows, int32_t group,
-				    int32_t group_stride, int32_t row_step)
+					     tinytx_requant rq, tinytx_activation act,
+					     const int32_t *multipliers, const int32_t *shifts,
+					     const int32_t *bias, const int32_t *x16, tt_sp_row *rows,
+					     int32_t group, int32_t group_stride, int32_t row_step)
 {
 	q->rq = rq;
 	q->multipliers = multipliers;
@@ -53,18 +55,17 @@ static inline tinytx_status tt_sp_quant_init(tt_sp_quant *q, const tinytx_sparse
 	q->lo = act.min;
 	q->hi = act.max;
 	q->rows = rows;
-	const tt_rq p0 = tt_rq_plan(rq);
-	const int32_t m0 = rq.multiplier, round0 = p0.round, right0 = p0.fast ? p0.right : 0;
-	q->all_fast = p0.fast;
 	const uint32_t positions = (uint32_t)tinytx_sparse_positions(w->format, w->cols);
 	const uint16_t *rp = w->row_ptr;
 	const uint8_t *gaps = w->gaps;
 	const int have = gaps != NULL && w->values != NULL;
-	int32_t j = 0, base = 0, out = 0;
+	const int32_t n = w->rows;
+	/* the rows' entries (tinytx_check_sparse_row, inlined for short rows) */
 	uint32_t lo = rp[0];
-	for (int32_t r = 0; r < w->rows; r++) {
-		/* the row's entries (tinytx_check_sparse_row, inlined for short rows) */
+	q->no_empty = 1;
+	for (int32_t r = 0; r < n; r++) {
 		const uint32_t hi = rp[r + 1];
+		q->no_empty &= hi != lo;
 		if (hi != lo) {
 			if (hi < lo) {
 				return TINYTX_ERR_PARAM;
@@ -91,20 +92,25 @@ static inline tinytx_status tt_sp_quant_init(tt_sp_quant *q, const tinytx_sparse
 				return TINYTX_ERR_PARAM;
 			}
 		}
+		lo = hi;
+	}
+	/* bias, end of gaps, x16, the plan (one for all rows, or per channel), output offset */
+	const tt_rq p0 = tt_rq_plan(rq);
+	const int32_t m0 = rq.multiplier, round0 = p0.round, right0 = p0.fast ? p0.right : 0;
+	q->all_fast = p0.fast;
+	int32_t j = 0, base = 0, out = 0;
+	for (int32_t r = 0; r < n; r++) {
 		tt_sp_row *row = &rows[r];
-		row->bias = bias != NULL ? bias[r] : 0;
-		row->ge = gaps + hi;
-		if (multipliers != NULL) {
-			const tt_rq p = tt_rq_plan(tinytx_channel_requant(rq, multipliers, shifts, r));
-			row->m = p.rq.multiplier;
-			row->round = p.round;
-			row->right = p.fast ? p.right : 0;
-			q->all_fast &= p.fast;
-		} else {
-			row->m = m0;
-			row->round = round0;
-			row->right = right0;
-		}
+		const int32_t b = bias != NULL ? bias[r] : 0;
+		row->bias[0] = b;
+		row->bias[1] = b;
+		row->bias[2] = b;
+		row->bias[3] = b;
+		row->ge = gaps + rp[r + 1];
+		row->x16 = x16;
+		row->m = m0;
+		row->round = round0;
+		row->right = right0;
 		row->out = out;
 		out += row_step;
 		if (++j == group) {
@@ -112,7 +118,16 @@ static inline tinytx_status tt_sp_quant_init(tt_sp_quant *q, const tinytx_sparse
 			base += group_stride;
 			out = base;
 		}
-		lo = hi;
+	}
+	if (multipliers != NULL) {
+		q->all_fast = 1;
+		for (int32_t r = 0; r < n; r++) {
+			const tt_rq p = tt_rq_plan(tinytx_channel_requant(rq, multipliers, shifts, r));
+			rows[r].m = p.rq.multiplier;
+			rows[r].round = p.round;
+			rows[r].right = p.fast ? p.right : 0;
+			q->all_fast &= p.fast;
+		}
 	}
 	return TINYTX_OK;
 }
@@ -149,11 +164,30 @@ static inline uint32_t tt_sp_word(const int8_t *x, int32_t n, int pad4)
 	return w;
 }
 
+/* The 4-row BLOCK4 widening of `words` block columns (tinytx_linear_sparse_s8.c). */
+void tt_sp_widen4_b4(const int8_t *x, int32_t stride, int32_t *x16, int32_t words);
+
 static void tt_sp_widen(int32_t format, const int8_t *rows, int32_t stride, int32_t t, int32_t k,
 			int pad4, int32_t *x16)
 {
 	const int32_t blocks = (k + 3) / 4;
 	const int32_t whole = pad4 ? blocks : k / 4; /* blocks read as one word */
+	if (format == TINYTX_SPARSE_BLOCK4 && t == TT_SPARSE_TOKENS) {
+		/* the 4 rows' words of a block column side by side: 8 consecutive words */
+		const size_t s1 = (size_t)stride;
+		tt_sp_widen4_b4(rows, stride, x16, whole);
+		const int8_t *x = rows + 4 * (size_t)whole;
+		int32_t *d = x16 + 8 * (size_t)whole;
+		const int32_t p = whole;
+		if (p < blocks) {
+			for (int32_t i = 0; i < TT_SPARSE_TOKENS; i++) {
+				const uint32_t w = tt_sp_word(x + (size_t)i * s1, k - 4 * p, 0);
+				d[2 * i] = __sxtb16(w);
+				d[2 * i + 1] = tt_sxtb16_hi(w);
+			}
+		}
+		return;
+	}
 	if (format == TINYTX_SPARSE_BLOCK4) {
 		for (int32_t i = 0; i < TT_SPARSE_TOKENS; i++) {
 			int32_t *d = x16 + 2 * i;
@@ -266,7 +300,7 @@ static void tt_sp_widen(int32_t format, const int8_t *rows, int32_t stride, int3
 		for (int32_t r = 0; r < w->rows; r++) {                                            \
 			const tt_sp_row *row = &q->rows[r];                                        \
 			const uint8_t *ge = row->ge;                                               \
-			int32_t a0 = row->bias, a1 = a0, a2 = a0, a3 = a0;                         \
+			int32_t a0 = row->bias[0], a1 = a0, a2 = a0, a3 = a0;                      \
 			WALK;                                                                      \
 			const int32_t acc[4] = {a0, a1, a2, a3};                                   \
 			int8_t *o = out + row->out;                                                \
@@ -296,6 +330,8 @@ typedef struct {
 
 void tt_sp_rows_b4(const tt_sp_asm *c);
 void tt_sp_rows_u1(const tt_sp_asm *c);
+void tt_sp_rows_b4_ne(const tt_sp_asm *c); /* every row has an entry */
+void tt_sp_rows_u1_ne(const tt_sp_asm *c);
 
 /* One pass of t input rows (x16 widened) over every weight row; outputs from out. */
 static inline void tt_sp_pass(const tinytx_sparse_weights *w, const tt_sp_quant *q,
@@ -305,9 +341,9 @@ static inline void tt_sp_pass(const tinytx_sparse_weights *w, const tt_sp_quant 
 	if (t == TT_SPARSE_TOKENS && q->all_fast && q->lo == -128 && q->hi == 127) {
 		const tt_sp_asm c = {q->rows, q->rows + w->rows, x16, out, ts, w->gaps, w->values};
 		if (b4) {
-			tt_sp_rows_b4(&c);
+			(q->no_empty ? tt_sp_rows_b4_ne : tt_sp_rows_b4)(&c);
 		} else {
-			tt_sp_rows_u1(&c);
+			(q->no_empty ? tt_sp_rows_u1_ne : tt_sp_rows_u1)(&c);
 		}
 	} else if (b4) {
 		tt_sp_pass_b4(w, q, x16, t, ts, out);

@@ -2,8 +2,8 @@
  * Scratch of the Cortex-M sparse-weight kernels (plain C: the size files and the host ABI
  * include it). Both kernels run 4 tokens (linear) or 4 output pixels (conv2d) per pass
  * over the weight rows; the scratch holds
- *   plans  [rows] x 6 words: each row's end of gaps, bias, requantization plan and output
- *          offset (tt_sp_row);
+ *   plans  [rows] x 10 words: each row's bias (4 copies: the 4 sums' start), end of gaps,
+ *          x16, requantization plan and output offset (tt_sp_row);
  *   x16    kpad * 8 bytes: the pass's 4 input rows as int16 (kpad = cols rounded up to 4):
  *          BLOCK4: per block column p, for token t = 0..3 the words [x(4p), x(4p+2)] and
  *          [x(4p+1), x(4p+3)] (SXTB16 order, one SMLAD each against a widened block);
@@ -17,7 +17,7 @@
 #include <stdint.h>
 
 #define TT_SPARSE_TOKENS 4     /* tokens or pixels per pass */
-#define TT_SPARSE_PLAN_BYTES 24 /* one row (tt_sp_row): end of gaps, bias, plan, output */
+#define TT_SPARSE_PLAN_BYTES 40 /* one row (tt_sp_row): bias x 4, end of gaps, x16, plan, output */
 
 typedef struct {
 	int64_t plans, x16, cols, total;

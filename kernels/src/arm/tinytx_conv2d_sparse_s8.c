@@ -81,7 +81,8 @@ tinytx_status tinytx_conv2d_sparse_s8(const tinytx_conv2d_dims *dims,
 	}
 	tt_sp_quant q;
 	st = tt_sp_quant_init(&q, weights, params->requant, params->act, params->multipliers,
-			 params->shifts, bias, (tt_sp_row *)(void *)(buf + l.plans), out_c, 0, 1);
+			 params->shifts, bias, x16, (tt_sp_row *)(void *)(buf + l.plans), out_c, 0,
+			 1);
 	if (st != TINYTX_OK) {
 		return st;
 	}
