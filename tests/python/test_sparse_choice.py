@@ -126,12 +126,18 @@ def test_arm_choice_follows_the_rule(radar: ir.Model, zeros: float) -> None:
     w = unstructured(rng, (32, 256), zeros)
     layer = only_sparse(with_weight(radar, LAYER, w), "arm").of(LAYER)
     assert layer is not None
-    d = layer.dense
-    pays = [c for c in layer.candidates if c.bytes < d.bytes and c.instructions <= d.instructions]
+    d, m = layer.dense, sparse_table_for(None, "arm").margin
+    pays = [
+        c
+        for c in layer.candidates
+        if c.bytes < d.bytes and c.instructions * (1 + m) <= d.instructions * (1 - m)
+    ]
     if pays:
         assert layer.chosen == min(pays, key=lambda c: (c.instructions, c.bytes))
     else:
-        assert not layer.sparse and layer.reason == "sparse would be slower"
+        assert not layer.sparse and layer.reason.startswith(
+            ("sparse would be slower", "sparse may be slower")
+        )
     if zeros == 0.99:
         assert layer.sparse
 

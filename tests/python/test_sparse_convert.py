@@ -106,7 +106,9 @@ def test_arm_plan_keeps_slower_layers_dense(pruned: dict[str, Path]) -> None:
     assert conv.plan.sparse is not None and conv.plan.sparse.layers
     for x in conv.plan.sparse.layers:
         assert x.chosen.instructions <= x.dense.instructions
-        assert x.sparse or x.reason in ("sparse would be slower", "sparse saves no flash")
+        assert x.sparse or x.reason.startswith(
+            ("sparse would be slower", "sparse may be slower", "sparse saves no")
+        )
 
 
 def test_split_attention_blocks(pruned: dict[str, Path]) -> None:

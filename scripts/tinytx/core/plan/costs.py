@@ -348,6 +348,11 @@ PROVISIONAL_SPARSE: dict[str, dict[str, float]] = {
 }
 
 
+#: The relative error the choice allows the provisional formulas (the hand fits are within
+#: 1 % on the linear layers they were fitted on; convolutions are rougher).
+PROVISIONAL_MARGIN = 0.10
+
+
 @dataclass(frozen=True)
 class SparseCostTable:
     """The formulas of dense and sparse-weight layers on one ``<cpu>/<variant>``: a fitted
@@ -361,6 +366,16 @@ class SparseCostTable:
     @property
     def provisional(self) -> bool:
         return self.fitted is None
+
+    @property
+    def margin(self) -> float:
+        """The formulas' relative error the choice allows for (``sparse_costs.MARGIN``, or
+        :data:`PROVISIONAL_MARGIN`)."""
+        if self.fitted is None:
+            return PROVISIONAL_MARGIN
+        from tinytx.core.plan.sparse_costs import MARGIN
+
+        return MARGIN
 
     def instructions(self, kernel: str, dims: SparseDims) -> float:
         """Modelled instructions of one layer (a formula, not a measurement); ``kernel``:

@@ -9,9 +9,10 @@ layer dense and in each format with the instruction formulas of
 (every array 4-byte aligned). The rule (``--sparse auto``, the default):
 
     a sparse format is a candidate when it takes fewer flash bytes than the dense
-    weights AND its estimated instructions are not above the dense layer's; the
-    layer takes the candidate with the fewest instructions (ties: fewer bytes), and
-    stays dense when there is none.
+    weights AND it is not slower even if both formulas err by their margin ``m`` (the
+    cost table's stated relative error) the wrong way: ``sparse (1 + m) <= dense
+    (1 - m)``; the layer takes the candidate with the fewest instructions (ties: fewer
+    bytes), and stays dense when there is none.
 
 So a layer goes sparse only where it saves flash without costing time. ``--sparse
 block4`` / ``unstructured`` force that format on every such layer, ``off`` keeps all
@@ -42,6 +43,8 @@ from tinytx.core.plan.scratch import KernelScratch
 from tinytx.core.sparse_weights import MAX_GAP, SparseFormat, SparseWeights, encode
 
 MODES = ("auto", "off", "block4", "unstructured")
+SLOWER = "sparse would be slower"
+MAYBE_SLOWER = "sparse may be slower"
 FORMATS = {"unstructured": SparseFormat.UNSTRUCTURED, "block4": SparseFormat.BLOCK4}
 ALIGN = 4
 
@@ -186,7 +189,7 @@ class LayerWeights:
         """``fc1: sparse block4: 1,234 of 8,192 bytes, est. 10,000 instr vs 40,000``."""
         if not self.sparse:
             saving = [c for c in self.candidates if c.bytes < self.dense.bytes]
-            if not saving or self.reason != "sparse would be slower":
+            if not saving or not self.reason.startswith((SLOWER, MAYBE_SLOWER)):
                 return f"{self.layer}: dense ({self.reason})"
             c = min(saving, key=lambda c: c.instructions)
             return (
@@ -290,22 +293,33 @@ def _tokens(model: ir.Model, op: ir.Op) -> int:
     return out.size // int(np.asarray(op.weight).shape[0])  # type: ignore[attr-defined]
 
 
-def _choose(x_dense: Priced, cands: list[Priced], mode: str) -> tuple[Priced | None, str]:
+def not_slower(sparse: float, dense: float, margin: float) -> bool:
+    """Whether a sparse layer is not slower than dense even when both formulas err by up to
+    ``margin`` (relative) the wrong way: ``sparse (1 + m) <= dense (1 - m)``."""
+    return sparse * (1 + margin) <= dense * (1 - margin)
+
+
+def _choose(
+    x_dense: Priced, cands: list[Priced], mode: str, margin: float = 0.0
+) -> tuple[Priced | None, str]:
     if mode in FORMATS:
         forced = next(c for c in cands if c.format == mode)
         if forced.over_limit:
             return None, f"--sparse {mode}: {forced.entries:,} entries over the kernels' limit"
         return forced, f"--sparse {mode}"
     ok = [c for c in cands if not c.over_limit]
-    pays = [c for c in ok if c.bytes < x_dense.bytes and c.instructions <= x_dense.instructions]
+    saving = [c for c in ok if c.bytes < x_dense.bytes]
+    pays = [c for c in saving if not_slower(c.instructions, x_dense.instructions, margin)]
     if pays:
         best = min(pays, key=lambda c: (c.instructions, c.bytes))
         return best, "saves flash, not slower"
     if not ok:
         return None, "sparse entries over the kernels' limit"
-    if not any(c.bytes < x_dense.bytes for c in ok):
+    if not saving:
         return None, "sparse saves no flash"
-    return None, "sparse would be slower"
+    if any(c.instructions <= x_dense.instructions for c in saving):
+        return None, f"{MAYBE_SLOWER}: not faster beyond the formulas' {margin:.0%} margin"
+    return None, SLOWER
 
 
 def sparse_limit(scratch: KernelScratch) -> int | None:
@@ -371,7 +385,7 @@ def choose_sparse(
             n = entry_count(w, fmt)
             price = table.instructions(fname, SparseDims(tokens, rows, cols, n, conv))
             cands.append(Priced(fname, n, stored_bytes(rows, n, fmt), price, n > limit))
-        chosen, reason = _choose(dense, cands, mode)
+        chosen, reason = _choose(dense, cands, mode, table.margin)
         over = [c.format for c in cands if c.over_limit]
         if over:
             notes.append(
