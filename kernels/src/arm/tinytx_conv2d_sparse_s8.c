@@ -81,6 +81,9 @@ tinytx_status tinytx_conv2d_sparse_s8(const tinytx_conv2d_dims *dims,
 		st = tinytx_check_scratch(
 			ctx, tinytx_conv2d_sparse_s8_get_buffer_size(dims, tinytx_run_cores()));
 	}
+	if (st == TINYTX_OK && ((uintptr_t)ctx->buf & 3u) != 0) {
+		st = TINYTX_ERR_PARAM; /* the row table and LDRD/LDM/STM need a word-aligned scratch */
+	}
 	if (st != TINYTX_OK) {
 		return st;
 	}
