@@ -240,10 +240,16 @@ static void tt_sp_widen(int32_t format, const int8_t *rows, int32_t stride, int3
 }
 
 /* Two int16-pair words of x16 in one LDRD (GCC splits a 64-bit load of an int32_t
- * pointer into two LDR): lo = the word at byte off, hi = the next one. x16 is written
- * by an earlier call (tt_sp_widen), not by the pass that reads it. */
+ * pointer into two LDR): lo = the word at byte off, hi = the next one; the "m" operand
+ * orders the load after the stores of tt_sp_widen. */
+typedef struct {
+	int32_t w[2];
+} tt_sp_pair;
+
 #define TT_SP_LDRD(lo, hi, x, off)                                                                 \
-	__asm__("ldrd	%0, %1, [%2, #" #off "]" : "=r"(lo), "=r"(hi) : "r"(x))
+	__asm__("ldrd	%0, %1, [%2, #" #off "]"                                                  \
+		: "=r"(lo), "=r"(hi)                                                               \
+		: "r"(x), "m"(*(const tt_sp_pair *)(const void *)((const char *)(x) + (off))))
 
 /* The entry walks: 4 sums of one row over x16 (BLOCK4, UNSTRUCTURED); g, v run on. */
 #define TT_SP_WALK_BLOCK4                                                                          \

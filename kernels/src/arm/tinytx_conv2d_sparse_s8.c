@@ -40,6 +40,23 @@ static void im2col(const tinytx_conv2d_dims *d, const tinytx_window_geom *g, con
 {
 	const tinytx_window win = tinytx_window_at(g, oy, ox);
 	const int32_t in_c = d->in_c, row = d->kernel_w * in_c;
+	if (!tinytx_window_clipped(g, &win)) { /* inside the image: one run per kernel row */
+		const size_t in_row = (size_t)d->in_w * in_c;
+		const int8_t *src = input + ((size_t)win.iy0 * d->in_w + win.ix0) * in_c;
+		if ((row & 3) == 0) {
+			for (int32_t ky = 0; ky < d->kernel_h; ky++, col += row, src += in_row) {
+				for (int32_t c = 0; c < row; c += 4) {
+					const uint32_t v = tt_read_u32(src + c);
+					memcpy(col + c, &v, sizeof(v));
+				}
+			}
+		} else {
+			for (int32_t ky = 0; ky < d->kernel_h; ky++, col += row, src += in_row) {
+				copy_bytes(col, src, row);
+			}
+		}
+		return;
+	}
 	const int32_t left = win.kx0 * in_c, inside = (win.kx1 - win.kx0) * in_c;
 	for (int32_t ky = 0; ky < d->kernel_h; ky++, col += row) {
 		if (ky < win.ky0 || ky >= win.ky1 || inside <= 0) {
@@ -63,6 +80,9 @@ tinytx_status tinytx_conv2d_sparse_s8(const tinytx_conv2d_dims *dims,
 	if (st == TINYTX_OK) {
 		st = tinytx_check_scratch(
 			ctx, tinytx_conv2d_sparse_s8_get_buffer_size(dims, tinytx_run_cores()));
+	}
+	if (st == TINYTX_OK && ((uintptr_t)ctx->buf & 3u) != 0) {
+		st = TINYTX_ERR_PARAM; /* the row table and LDRD/LDM/STM need a word-aligned scratch */
 	}
 	if (st != TINYTX_OK) {
 		return st;

@@ -137,6 +137,9 @@ tinytx_status tinytx_linear_sparse_s8(const tinytx_linear_dims *dims,
 		st = tinytx_check_scratch(
 			ctx, tinytx_linear_sparse_s8_get_buffer_size(dims, tinytx_run_cores()));
 	}
+	if (st == TINYTX_OK && ((uintptr_t)ctx->buf & 3u) != 0) {
+		st = TINYTX_ERR_PARAM; /* the row table and LDRD/LDM/STM need a word-aligned scratch */
+	}
 	if (st != TINYTX_OK) {
 		return st;
 	}

@@ -4,7 +4,7 @@
  *          bias [N] int32 (empty: none), multipliers [N], shifts [N] int32 (empty:
  *          per-tensor), expected (the golden tinytx_linear_s8 on the decoded weights)
  * Every case runs with garbage-filled scratch, then checks the kernel's refusals: a
- * short scratch, a weights shape other than [N][K], a row_ptr not starting at 0, and
+ * short scratch, a misaligned one (arm: TINYTX_ERR_PARAM, others take it), a weights shape other than [N][K], a row_ptr not starting at 0, and
  * (with entries) a decreasing row_ptr and a last position past its row. */
 #include <stdlib.h>
 #include <string.h>
@@ -101,6 +101,15 @@ void tt_sparse_refusals(const tt_case *c, const tinytx_sparse_weights *w, int32_
 		const tinytx_context shorter = {scratch, need - 1};
 		expect(c, w, &shorter, call, dims, params, TINYTX_ERR_SCRATCH, "short scratch", r);
 		expect(c, w, NULL, call, dims, params, TINYTX_ERR_SCRATCH, "no scratch", r);
+	}
+	if (need > 0) {
+		/* a scratch one byte off: the arm kernels refuse it, the others take it */
+		const tinytx_context off = {(uint8_t *)scratch + 1, need};
+#ifdef TT_KERNELS_ARM
+		expect(c, w, &off, call, dims, params, TINYTX_ERR_PARAM, "misaligned scratch", r);
+#else
+		expect(c, w, &off, call, dims, params, TINYTX_OK, "misaligned scratch", r);
+#endif
 	}
 	tinytx_sparse_weights bad = *w;
 	bad.rows = w->rows + 1;
