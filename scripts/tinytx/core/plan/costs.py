@@ -322,6 +322,8 @@ class SparseDims:
     cols: int
     entries: int = 0
     conv: bool = False
+    kernel_h: int = 1  # convolutions: the kernel rows and the bytes of one (kernel_w * in_c)
+    kernel_row_bytes: int = 0
 
 
 #: name -> what it counts in one layer (dense: every MAC; sparse: every entry per token).
@@ -386,7 +388,9 @@ class SparseCostTable:
             from tinytx.core.plan.sparse_costs import LayerShape
 
             name = ("conv_" if dims.conv else "linear_") + kernel
-            shape = LayerShape(dims.tokens, dims.rows, dims.cols)
+            shape = LayerShape(
+                dims.tokens, dims.rows, dims.cols, dims.kernel_h, dims.kernel_row_bytes
+            )
             return float(self.fitted.instructions(name, shape, dims.entries))  # type: ignore[attr-defined]
         coef = PROVISIONAL_SPARSE[kernel]
         return sum(c * SPARSE_TERMS[name](dims) for name, c in coef.items())

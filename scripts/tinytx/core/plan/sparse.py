@@ -287,10 +287,16 @@ class SparsePlan:
         }
 
 
-def _tokens(model: ir.Model, op: ir.Op) -> int:
-    """Output positions per W row: linear rows, or conv images x out_h x out_w."""
+def _calls(model: ir.Model, op: ir.Op) -> tuple[int, int]:
+    """(kernel calls, output positions per call and W row): a linear layer is one call on
+    all its rows; a convolution one call per image of out_h x out_w positions (the
+    per-call work, e.g. the sparse kernels' row table, is priced once per call)."""
     out = model.tensors[op.output]
-    return out.size // int(np.asarray(op.weight).shape[0])  # type: ignore[attr-defined]
+    per_row = out.size // int(np.asarray(op.weight).shape[0])  # type: ignore[attr-defined]
+    if isinstance(op, ir.Conv2d):
+        images = int(out.shape[0])
+        return images, per_row // images
+    return 1, per_row
 
 
 def not_slower(sparse: float, dense: float, margin: float) -> bool:
@@ -364,26 +370,34 @@ def choose_sparse(
         )
         return SparsePlan(mode, (), pricing, tuple(notes))
     layers: list[LayerWeights] = []
-    todo: list[tuple[str, str, np.ndarray, int, str]] = []  # name, kind, W, tokens, block
+    # name, kind, W, (calls, tokens per call), block
+    todo: list[tuple[str, str, np.ndarray, tuple[int, int], str]] = []
     for op in model.ops:
         if any(op is x for x in layers_ops):
             kind = "linear" if isinstance(op, ir.Linear) else "conv2d"
-            todo.append((op.name, kind, matrix(op), _tokens(model, op), ""))
+            todo.append((op.name, kind, matrix(op), _calls(model, op), ""))
         elif any(op is x for x in split):
             seq = model.tensors[op.inputs[0]].shape[0]
             for name, w in attention_matrices(op).items():  # type: ignore[arg-type]
-                todo.append((name, "attention", w, seq, op.name))
-    for name, kind, w, tokens, block in todo:
+                todo.append((name, "attention", w, (1, seq), op.name))
+    windows = {  # convolutions: (kernel rows, bytes of a kernel row)
+        op.name: (int(op.weight.shape[1]), int(op.weight.shape[2] * op.weight.shape[3]))
+        for op in layers_ops
+        if isinstance(op, ir.Conv2d)
+    }
+    for name, kind, w, (calls, tokens), block in todo:
         rows, cols = w.shape
         conv = kind == "conv2d"
+        kh, krow = windows.get(name, (1, 0))
         dense = Priced(
             "dense", 0, _aligned(rows * cols),
-            table.instructions("dense", SparseDims(tokens, rows, cols, 0, conv)),
+            calls * table.instructions("dense", SparseDims(tokens, rows, cols, 0, conv, kh, krow)),
         )  # fmt: skip
         cands = []
         for fname, fmt in FORMATS.items():
             n = entry_count(w, fmt)
-            price = table.instructions(fname, SparseDims(tokens, rows, cols, n, conv))
+            dims = SparseDims(tokens, rows, cols, n, conv, kh, krow)
+            price = calls * table.instructions(fname, dims)
             cands.append(Priced(fname, n, stored_bytes(rows, n, fmt), price, n > limit))
         chosen, reason = _choose(dense, cands, mode, table.margin)
         over = [c.format for c in cands if c.over_limit]
