@@ -19,7 +19,8 @@ For one sample (its ``SampleSpec``), all seeded, on CPU with one thread:
      (sparsity.block4_keep: Linear ``[out][in]``, conv ``[out][kh][kw][in]``, rows
      padded at the end), those of smallest L1 norm;
 
-3. fine-tune with the masks on (``FINETUNE_EPOCHS`` epochs of the sample's training loop,
+3. fine-tune with the masks on (``FINETUNE_EPOCHS`` epochs of the sample's training loop
+   unless the sample's script asks for more,
    learning rate ``FINETUNE_LR_FACTOR`` x the sample's), then ``prune.remove``;
 4. export and quantize exactly as the dense model (kit.package: same exporter, opset,
    onnxruntime ``quantize_static`` settings and calibration inputs) into
@@ -107,7 +108,12 @@ def prunable(model: nn.Module, keep_dense: tuple[str, ...] = KEEP_DENSE) -> list
     return found
 
 
-def apply_masks(model: nn.Module, variant: Variant, targets: list[tuple[str, str]]) -> None:
+def apply_masks(model: nn.Module, variant: Variant, targets: list[tuple[str, str]]) -> list:
+    """Prune every target; returns the hooks to remove with :func:`remove_masks`.
+
+    ``nn.MultiheadAttention`` reads its ``out_proj.weight`` without calling ``out_proj``,
+    so the pruning hook of that Linear would never recompute the masked weight: a hook on
+    the attention module runs it before each call."""
     modules = dict(model.named_modules())
     for name, param in targets:
         m = modules[name]
@@ -117,8 +123,21 @@ def apply_masks(model: nn.Module, variant: Variant, targets: list[tuple[str, str
             w = getattr(m, param).detach().numpy()
             prune.custom_from_mask(m, param, torch.from_numpy(block4_keep(w, variant.amount)))
 
+    def refresh_out_proj(mha: nn.Module, _inputs: object) -> None:
+        for hook in list(mha.out_proj._forward_pre_hooks.values()):
+            if isinstance(hook, prune.BasePruningMethod):
+                hook(mha.out_proj, None)
 
-def remove_masks(model: nn.Module, targets: list[tuple[str, str]]) -> None:
+    return [
+        m.register_forward_pre_hook(refresh_out_proj)
+        for m in modules.values()
+        if isinstance(m, nn.MultiheadAttention)
+    ]
+
+
+def remove_masks(model: nn.Module, targets: list[tuple[str, str]], hooks: list) -> None:
+    for hook in hooks:
+        hook.remove()
     modules = dict(model.named_modules())
     for name, param in targets:
         prune.remove(modules[name], param)
@@ -151,7 +170,12 @@ def golden_outputs(out: Path) -> dict[str, np.ndarray]:
 
 
 def make_variant(
-    spec: SampleSpec, start: nn.Module, data: DataSets, variant: Variant, dense_info: dict
+    spec: SampleSpec,
+    start: nn.Module,
+    data: DataSets,
+    variant: Variant,
+    dense_info: dict,
+    epochs: int = FINETUNE_EPOCHS,
 ) -> tuple[nn.Module, dict]:
     """Prune a copy of ``start`` (the dense model or a variant's fine-tuned one: the
     zeros it has are the smallest magnitudes, so they stay pruned), fine-tune, package."""
@@ -159,11 +183,11 @@ def make_variant(
     torch.manual_seed(spec.torch_seed)
     model = copy.deepcopy(start)
     targets = prunable(model)
-    apply_masks(model, variant, targets)
+    hooks = apply_masks(model, variant, targets)
     before = accuracy(model, spec, data.x_test, data.y_test)
-    tune = dataclasses.replace(spec, epochs=FINETUNE_EPOCHS, lr=spec.lr * FINETUNE_LR_FACTOR)
+    tune = dataclasses.replace(spec, epochs=epochs, lr=spec.lr * FINETUNE_LR_FACTOR)
     losses = train(tune, model, data.x_train, data.y_train)
-    remove_masks(model, targets)
+    remove_masks(model, targets, hooks)
     after = accuracy(model, spec, data.x_test, data.y_test)
 
     out = spec.out_dir / "pruned" / variant.name
@@ -193,7 +217,7 @@ def make_variant(
             "dense_modules": [*KEEP_DENSE, "depthwise convolutions (groups > 1)"],
         },
         "finetune": {
-            "epochs": FINETUNE_EPOCHS,
+            "epochs": epochs,
             "lr": tune.lr,
             "train_count": spec.train_count,
             "final_train_loss": round(losses[-1], 4),
@@ -241,7 +265,9 @@ def dense_reference(spec: SampleSpec, dense: nn.Module, data: DataSets) -> dict:
     return info
 
 
-def build_pruned(spec: SampleSpec, names: list[str] | None = None) -> list[dict]:
+def build_pruned(
+    spec: SampleSpec, names: list[str] | None = None, finetune_epochs: int = FINETUNE_EPOCHS
+) -> list[dict]:
     t0 = time.time()
     data = datasets(spec)
     dense, _ = train_dense(spec, data)
@@ -256,7 +282,7 @@ def build_pruned(spec: SampleSpec, names: list[str] | None = None) -> list[dict]
     models, results = {"dense": dense}, []
     for v in (v for v in VARIANTS if v.name in wanted):
         models[v.name], metrics = make_variant(spec, models[v.start], data, by_name[v.name],
-                                               dense_info)  # fmt: skip
+                                               dense_info, finetune_epochs)  # fmt: skip
         results.append(metrics)
     write_readme(spec)
     return results
