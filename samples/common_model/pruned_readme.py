@@ -120,7 +120,8 @@ def readme(name: str, variants: list[dict]) -> str:
             "that it reproduces the committed `../model.onnx` byte for byte (this run: "
             f"{'yes' if reproduced else 'no'}). Training and fine-tuning are single-threaded, "
             "seeded and use `torch.use_deterministic_algorithms(True)`: two runs on the same "
-            "machine and package versions write byte-identical files (checked for radar).",
+            "machine and package versions write byte-identical files (checked: a second "
+            "radar run rewrote every file of `pruned/` with the same bytes).",
             "",
         ]
     )
@@ -141,7 +142,8 @@ def instructions_section(root: Path) -> list[str]:
         "the golden executor), measured by `samples/common_model/count_pruned.py`. The "
         "dense kernels multiply the zeros too: pruning alone gains nothing until the "
         "converter stores the weights sparsely. Per layer (`tinytx run --profile`, eeg u50 "
-        "against u75) every linear and convolution layer takes exactly the same "
+        "against u75, ecg dense against b75) every linear and convolution layer takes "
+        "exactly the same "
         "instructions; the small differences come from kernels whose work depends on the "
         "values (the attention's softmax, LayerNorm)."
         + (
