@@ -215,27 +215,52 @@ def macs_and_params(float_model: onnx.ModelProto) -> tuple[int, int]:
     return macs, params
 
 
-def build(spec: SampleSpec) -> dict:
-    t0 = time.time()
-    torch.manual_seed(spec.torch_seed)
-    torch.set_num_threads(1)  # deterministic float reductions -> reproducible weights
-    torch.use_deterministic_algorithms(True)
+@dataclass(frozen=True)
+class DataSets:
+    """The seeded synthetic sets of one sample (train, held-out test, calibration)."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    x_cal: np.ndarray
+
+
+def datasets(spec: SampleSpec) -> DataSets:
     x_train, y_train = spec.make_data(spec.train_count, spec.train_seed)
     x_test, y_test = spec.make_data(spec.test_count, spec.test_seed)
     x_cal, _ = spec.make_data(CALIB_SAMPLES, spec.calib_seed)
+    return DataSets(x_train, y_train, x_test, y_test, x_cal)
 
-    model = spec.make_model()
-    losses = train(spec, model, x_train, y_train)
-    float_acc = float((_logits(model, spec, x_test).argmax(1) == y_test).mean())
-    t_train = time.time() - t0
 
-    out = spec.out_dir
-    work = spec.out_dir.parents[2] / "build" / "samples" / spec.name  # not committed
+def deterministic_torch(spec: SampleSpec) -> None:
+    torch.manual_seed(spec.torch_seed)
+    torch.set_num_threads(1)  # deterministic float reductions -> reproducible weights
+    torch.use_deterministic_algorithms(True)
+
+
+def accuracy(model: nn.Module, spec: SampleSpec, x: np.ndarray, y: np.ndarray) -> float:
+    return float((_logits(model, spec, x).argmax(1) == y).mean())
+
+
+def work_dir(spec: SampleSpec) -> Path:
+    """build/samples/<name> of the checkout (float exports; not committed)."""
+    work = spec.out_dir.parents[2] / "build" / "samples" / spec.name
     work.mkdir(parents=True, exist_ok=True)
-    float_path, q_path = work / "model_float.onnx", out / "model.onnx"
+    return work
+
+
+def package(
+    spec: SampleSpec, model: nn.Module, data: DataSets, out: Path, float_path: Path
+) -> dict:
+    """Export ``model`` to ``float_path``, quantize it to ``out/model.onnx`` and write
+    ``test_inputs.npz`` and ``ort_outputs.npz`` there; returns the measured figures."""
+    q_path = out / "model.onnx"
+    x_test, y_test = data.x_test, data.y_test
     one = [spec.to_model_input(x_test[i : i + 1]) for i in range(len(x_test))]
     export_float(model, one[0], float_path)
-    quantize(float_path, q_path, [spec.to_model_input(x_cal[i : i + 1]) for i in range(len(x_cal))])
+    calib = [spec.to_model_input(data.x_cal[i : i + 1]) for i in range(len(data.x_cal))]
+    quantize(float_path, q_path, calib)
 
     f_logits = run_all(session(float_path), one)
     q_logits = run_all(session(q_path), one)
@@ -263,8 +288,39 @@ def build(spec: SampleSpec) -> dict:
         output_scale=np.float32(s_out),
         predicted=logits.argmax(1),
     )
-
     macs, params = macs_and_params(onnx.load(str(float_path)))
+    return {
+        "accuracy_float_onnxruntime": float((f_logits.argmax(1) == y_test).mean()),
+        "accuracy_qdq_onnxruntime": float((q_logits.argmax(1) == y_test).mean()),
+        "top1_agreement_float_vs_qdq": float((f_logits.argmax(1) == q_logits.argmax(1)).mean()),
+        "params": params,
+        "macs": macs,
+        "input_shape": list(one[0].shape),
+        "input_scale": s_in,
+        "output_scale": s_out,
+        "model_onnx_bytes": q_path.stat().st_size,
+    }
+
+
+def versions() -> dict[str, str]:
+    return {"torch": torch.__version__, "onnx": onnx.__version__, "onnxruntime": ort.__version__}
+
+
+def train_dense(spec: SampleSpec, data: DataSets) -> tuple[nn.Module, list[float]]:
+    """The sample's float model, trained from the seeded initialization."""
+    deterministic_torch(spec)
+    model = spec.make_model()
+    return model, train(spec, model, data.x_train, data.y_train)
+
+
+def build(spec: SampleSpec) -> dict:
+    t0 = time.time()
+    data = datasets(spec)
+    model, losses = train_dense(spec, data)
+    float_acc = accuracy(model, spec, data.x_test, data.y_test)
+    t_train = time.time() - t0
+
+    figures = package(spec, model, data, spec.out_dir, work_dir(spec) / "model_float.onnx")
     metrics = {
         "sample": spec.name,
         "classes": list(spec.classes),
@@ -280,22 +336,10 @@ def build(spec: SampleSpec) -> dict:
         "epochs": spec.epochs,
         "final_train_loss": round(losses[-1], 4),
         "accuracy_float_torch": float_acc,
-        "accuracy_float_onnxruntime": float((f_logits.argmax(1) == y_test).mean()),
-        "accuracy_qdq_onnxruntime": float((q_logits.argmax(1) == y_test).mean()),
-        "top1_agreement_float_vs_qdq": float((f_logits.argmax(1) == q_logits.argmax(1)).mean()),
-        "params": params,
-        "macs": macs,
-        "input_shape": list(one[0].shape),
-        "input_scale": s_in,
-        "output_scale": s_out,
-        "model_onnx_bytes": q_path.stat().st_size,
-        "versions": {
-            "torch": torch.__version__,
-            "onnx": onnx.__version__,
-            "onnxruntime": ort.__version__,
-        },
+        **figures,
+        "versions": versions(),
     }
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    (spec.out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     print(json.dumps({k: metrics[k] for k in list(metrics)[9:17]}, indent=2))
     print(f"{spec.name}: trained in {t_train:.0f} s")
     return metrics
