@@ -254,6 +254,29 @@ typedef struct {
 	const int8_t *values;    /* [entries * format]; 4-byte aligned for BLOCK4 */
 } tinytx_sparse_weights;
 
+/*
+ * Gather of constant indices along one axis (tinytx/core/golden/gather.py): the input
+ * is [outer][axis_len][block], the output rows are out_stride elements apart and
+ * output[o * out_stride + j * block + b] = input[(o * axis_len + indices[j]) * block + b]
+ * for j < count (out_stride >= count * block; a concatenation writes each input's
+ * columns of a wider output).
+ */
+typedef struct {
+	int32_t outer;
+	int32_t axis_len;
+	int32_t block;
+	int32_t count;
+	int32_t out_stride;
+} tinytx_gather_dims;
+
+/* Element-wise product: y = clamp(requant((a - a_zero_point) * (b - b_zero_point))). */
+typedef struct {
+	tinytx_requant requant; /* s_a * s_b / s_y, output zero point */
+	tinytx_activation act;
+	int32_t a_zero_point; /* -128..127 */
+	int32_t b_zero_point; /* -128..127 */
+} tinytx_mul_params;
+
 #ifdef __cplusplus
 }
 #endif

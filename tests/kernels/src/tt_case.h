@@ -35,7 +35,9 @@ enum tt_kernel {
 	TT_KERNEL_MEAN_ROWS = 14,
 	TT_KERNEL_FWSA_DFT = 15,
 	TT_KERNEL_LUT = 16,
-	TT_KERNEL_COUNT = 17,
+	TT_KERNEL_GATHER = 17,
+	TT_KERNEL_MUL = 18,
+	TT_KERNEL_COUNT = 19,
 };
 
 typedef struct {
@@ -93,6 +95,8 @@ void tt_test_maxpool2d(const tt_case *c, tt_result *r);
 void tt_test_avgpool2d(const tt_case *c, tt_result *r);
 void tt_test_mean_rows(const tt_case *c, tt_result *r);
 void tt_test_lut(const tt_case *c, tt_result *r);
+void tt_test_gather(const tt_case *c, tt_result *r);
+void tt_test_mul(const tt_case *c, tt_result *r);
 
 /* Argument-validation checks (no vectors); returns the number of failed checks. */
 int tt_run_validation(int *checks);

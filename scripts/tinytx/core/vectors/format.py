@@ -44,6 +44,8 @@ KERNEL_IDS: dict[str, int] = {
     "mean_rows": 14,
     "fwsa_dft": 15,
     "lut": 16,
+    "gather": 17,
+    "mul": 18,
 }
 
 

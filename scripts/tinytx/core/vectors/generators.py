@@ -640,6 +640,48 @@ def gen_mean_rows(rng: Rng, cid: int) -> Case:
     return Case("mean_rows", cid, params, (x, y), f"S={rows} E={e} {style}")
 
 
+def gen_gather(rng: Rng, cid: int) -> Case:
+    """A gather along a random axis of a 1- to 4-D tensor: random indices (repeats,
+    any order), a strided slice, or the identity written into a wider output (one input
+    of a concatenation)."""
+    style = pick_style(rng)
+    rank = int(rng.integers(1, 5))
+    shape = tuple(pick_dim(rng, 1, 9) for _ in range(rank))
+    axis = int(rng.integers(0, rank))
+    x = fill_s8(rng, shape, pick_mode(rng, style))
+    outer, n, block = g.gather_dims(shape, axis)
+    kind = str(rng.choice(["random", "slice", "concat"]))
+    if kind == "random":
+        idx = rng.integers(0, n, pick_dim(rng, 1, 12)).astype(np.int32)
+    elif kind == "slice":
+        start = int(rng.integers(0, n))
+        idx = np.arange(start, n, int(rng.integers(1, 4)), dtype=np.int32)
+    else:
+        idx = np.arange(int(rng.integers(1, n + 1)), dtype=np.int32)
+    y = g.gather_s8(x, idx, axis).reshape(outer, -1)
+    extra = int(rng.integers(0, 5)) if kind == "concat" else 0
+    out = np.full((outer, y.shape[1] + extra), 0x5A, np.int8)
+    lead = int(rng.integers(0, extra + 1))
+    out[:, lead : lead + y.shape[1]] = y
+    params = (outer, n, block, int(idx.size), out.shape[1], lead, int(kind == "concat"))
+    shape_text = f"shape={list(shape)} axis={axis} {kind} count={idx.size} {style}"
+    return Case("gather", cid, params, (x, idx, out), shape_text)
+
+
+def gen_mul(rng: Rng, cid: int) -> Case:
+    style = pick_style(rng)
+    size = pick_dim(rng, 1, 600)
+    a = fill_s8(rng, (size,), pick_mode(rng, style))
+    b = fill_s8(rng, (size,), pick_mode(rng, style))
+    z_a, z_b = pick_zero_point(rng), pick_zero_point(rng)
+    acc = (a.astype(np.int64) - z_a) * (b.astype(np.int64) - z_b)
+    rq = with_zero_point(rng, case_requant(rng, style, acc, act=True))
+    p = g.MulParams(rq, z_a, z_b)
+    y = g.mul_s8(a, b, p)
+    params = (size, rq.multiplier, rq.shift, rq.zero_point, rq.act_min, rq.act_max, z_a, z_b)
+    return Case("mul", cid, params, (a, b, y), f"size={size} {style}")
+
+
 GENERATORS: dict[str, Callable[[Rng, int], Case]] = {
     "linear": gen_linear,
     "qk_softmax": gen_qk_softmax,
@@ -657,6 +699,8 @@ GENERATORS: dict[str, Callable[[Rng, int], Case]] = {
     "mean_rows": gen_mean_rows,
     "fwsa_dft": gen_fwsa_dft,
     "lut": gen_lut,
+    "gather": gen_gather,
+    "mul": gen_mul,
 }
 assert set(GENERATORS) == set(KERNEL_IDS)
 
