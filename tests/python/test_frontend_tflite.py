@@ -183,8 +183,8 @@ def test_tiny_model_converts_to_a_table() -> None:
 
 
 def test_unsupported_operator_is_one_line(tmp_path: Path) -> None:
-    msg = _refusal(_tiny(tflite.BuiltinOperator.SPLIT), tmp_path)
-    assert "operator 0 (SPLIT): not supported; supported: FULLY_CONNECTED, " in msg
+    msg = _refusal(_tiny(tflite.BuiltinOperator.SQRT), tmp_path)
+    assert "operator 0 (SQRT): not supported; supported: FULLY_CONNECTED, " in msg
 
 
 def test_softmax_outside_attention_is_one_line(tmp_path: Path) -> None:
@@ -217,10 +217,10 @@ def test_malformed_file_is_one_line(tmp_path: Path, data: bytes) -> None:
 
 def test_cli_refusal_exit_code(tmp_path: Path, capsys) -> None:
     path = tmp_path / "m.tflite"
-    path.write_bytes(_tiny(tflite.BuiltinOperator.SPLIT))
+    path.write_bytes(_tiny(tflite.BuiltinOperator.SQRT))
     code = main(["convert", str(path), "-o", str(tmp_path / "out")])
     err = capsys.readouterr().err
-    assert code == 2 and "operator 0 (SPLIT): not supported" in err
+    assert code == 2 and "operator 0 (SQRT): not supported" in err
     assert len(err.strip().splitlines()) == 1
 
 

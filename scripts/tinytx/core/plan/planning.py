@@ -60,7 +60,7 @@ def scratch_bytes(model: ir.Model, op: ir.Op, scratch: KernelScratch) -> int:
 
 def inplace_pairs(op: ir.Op, kernels: str = "ref") -> tuple[tuple[str, str], ...]:
     """(input, output) pairs the kernel allows to share memory."""
-    if isinstance(op, ir.Add):
+    if isinstance(op, (ir.Add, ir.Mul)):
         return tuple((i, op.output) for i in op.inputs)
     if isinstance(op, (ir.Gelu, ir.Lut)):
         return ((op.inputs[0], op.output),)

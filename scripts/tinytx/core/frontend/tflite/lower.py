@@ -18,10 +18,13 @@ from tinytx.core import golden as gold
 from tinytx.core import ir
 from tinytx.core.frontend.onnx.graph import FrontendError
 from tinytx.core.frontend.onnx.lower import c_name
+from tinytx.core.frontend.tflite import movement as mv
 from tinytx.core.frontend.tflite import quantization as q
+from tinytx.core.frontend.tflite.arith import binary
 from tinytx.core.frontend.tflite.attention import lower_mhsa, match_attentions
 from tinytx.core.frontend.tflite.frames import lower_frames, match_frames
 from tinytx.core.frontend.tflite.layernorm import lower_layernorm, match_layernorms
+from tinytx.core.frontend.tflite.movement import gather
 from tinytx.core.frontend.tflite.quantization import op_error
 from tinytx.core.frontend.tflite.reader import TflGraph, TflOp, TflTensor
 from tinytx.core.golden.lut import make_unary
@@ -37,13 +40,14 @@ UNARY = {
 }
 VIEWS = ("RESHAPE", "SQUEEZE", "EXPAND_DIMS")
 SUPPORTED = (
-    "FULLY_CONNECTED, CONV_2D, DEPTHWISE_CONV_2D, MAX_POOL_2D, AVERAGE_POOL_2D, ADD, MEAN "
+    "FULLY_CONNECTED, CONV_2D, DEPTHWISE_CONV_2D (any dilation and depth multiplier), "
+    "MAX_POOL_2D, AVERAGE_POOL_2D, ADD, SUB, MUL (broadcasting), MEAN "
     "(over tokens or H,W), RESHAPE, SQUEEZE, EXPAND_DIMS, LOGISTIC, TANH, HARD_SWISH, GELU, "
     "RELU, RELU6, LEAKY_RELU, self-attention (keras MultiHeadAttention: BATCH_MATMUL, "
     "SOFTMAX, TRANSPOSE inside it), LayerNorm (keras LayerNormalization: SQUARED_DIFFERENCE, "
     "RSQRT, MUL, NEG inside it), TimeDistributed convolutions and poolings (STRIDED_SLICE "
     "per frame, PACK), PAD before a convolution or pooling, QUANTIZE, "
-    "DEQUANTIZE at the float edges"
+    "DEQUANTIZE at the float edges, " + mv.MOVEMENT
 )
 
 
@@ -90,6 +94,21 @@ FOLDABLE: dict[str, Callable[[TflOp, list[np.ndarray]], np.ndarray]] = {
     "SUB": lambda op, v: v[0] - v[1],
     "CAST": lambda op, v: v[0],
 }
+
+
+def dilated(op: TflOp, w: np.ndarray) -> np.ndarray:
+    """Convolution weights ``[O][KH][KW][I]`` with the op's dilation written as zero taps
+    (``[O][(KH-1)d+1][(KW-1)d+1][I]``): exact, padded taps hold the input zero point and
+    zero weights add nothing."""
+    d = (int(op.opt("DilationHFactor", 1) or 1), int(op.opt("DilationWFactor", 1) or 1))
+    if d == (1, 1):
+        return w
+    if min(d) < 1:
+        raise op_error(op, f"dilation {list(d)}")
+    o, kh, kw, i = w.shape
+    out = np.zeros((o, (kh - 1) * d[0] + 1, (kw - 1) * d[1] + 1, i), w.dtype)
+    out[:, :: d[0], :: d[1], :] = w
+    return out
 
 
 def _identity(v: np.ndarray) -> np.ndarray:
@@ -326,12 +345,8 @@ class Lowering:
     def _conv_geometry(
         self, op: TflOp, x_index: int, kernel: tuple[int, int]
     ) -> tuple[str, tuple[int, int], tuple[int, int, int, int]]:
-        """The (possibly PAD-ed) input, the stride and the pads of a conv or pooling."""
-        if (
-            int(op.opt("DilationHFactor", 1) or 1) != 1
-            or int(op.opt("DilationWFactor", 1) or 1) != 1
-        ):
-            raise op_error(op, "dilation", "accepted: dilation 1")
+        """The (possibly PAD-ed) input, the stride and the pads of a conv or pooling
+        (``kernel``: its extent, dilation included)."""
         stride = (int(op.opt("StrideH", 1)), int(op.opt("StrideW", 1)))
         pre0 = self.pads.get(x_index)
         batch = self.shape(pre0[0] if pre0 else x_index)[0]
@@ -353,6 +368,7 @@ class Lowering:
         depthwise = op.name == "DEPTHWISE_CONV_2D"
         w_t = self.t(op.inputs[1])
         w, s_w = q.weight(op, w_t, 3 if depthwise else 0)
+        w = dilated(op, w)
         kernel = (int(w.shape[1]), int(w.shape[2]))
         x, stride, pads = self._conv_geometry(op, op.inputs[0], kernel)
         xt = self.tensors[x]
@@ -361,9 +377,12 @@ class Lowering:
         n_out = int(w.shape[3] if depthwise else w.shape[0])
         b_idx = op.inputs[2] if len(op.inputs) > 2 else -1
         b = q.bias(op, self.t(b_idx) if b_idx >= 0 else None, n_out)
+        if depthwise and n_out != xt.shape[3]:
+            x, w, depthwise = self.depth_multiplier(op, x, w, n_out)
+            xt = self.tensors[x]
         if depthwise:
             if w.shape[0] != 1 or n_out != xt.shape[3]:
-                raise op_error(op, f"depth multiplier {n_out // xt.shape[3]}", "accepted: 1")
+                raise op_error(op, f"{n_out} output channels of {xt.shape[3]}")
             w = w[0]
             bias = q.folded(op, gold.fold_bias_depthwise, b, w, z_x)
             cls: type[ir.Conv2d] = ir.DepthwiseConv2d
@@ -388,6 +407,20 @@ class Lowering:
             ),
             self.static_out(op, xt.shape[0]),
         )
+
+    def depth_multiplier(
+        self, op: TflOp, x: str, w: np.ndarray, n_out: int
+    ) -> tuple[str, np.ndarray, bool]:
+        """A depthwise convolution with multiplier M = n_out / C (output channel c*M + m
+        filters input channel c) as an exact equivalent: a CONV_2D when C is 1, else the
+        input's channels repeated M times (a Gather) and a depthwise convolution."""
+        c = self.tensors[x].shape[3]
+        if w.shape[0] != 1 or n_out % c:
+            raise op_error(op, f"{n_out} output channels of {c} input channels")
+        if c == 1:  # [1][KH][KW][M] -> [M][KH][KW][1]
+            return x, np.ascontiguousarray(np.transpose(w, (3, 1, 2, 0))), False
+        idx = np.repeat(np.arange(c), n_out // c)
+        return gather(self, op, x, 3, idx, f"{x}_repeat"), w, True
 
     def pool(self, op: TflOp) -> None:
         kernel = (int(op.opt("FilterHeight", 1)), int(op.opt("FilterWidth", 1)))
@@ -606,7 +639,18 @@ class Lowering:
             "MEAN": self.mean,
             **dict.fromkeys(VIEWS, self.reshape),
             **dict.fromkeys(UNARY, self.unary),
+            "SUB": partial(binary, self),
+            "MUL": partial(binary, self),
+            "CONCATENATION": partial(mv.concatenation, self),
+            "PACK": partial(mv.pack, self),
+            "UNPACK": partial(mv.unpack, self),
+            "SPLIT": partial(mv.split, self),
+            "SPLIT_V": partial(mv.split_v, self),
+            "STRIDED_SLICE": partial(mv.strided_slice, self),
+            "SLICE": partial(mv.slice_op, self),
+            "GATHER": partial(mv.gather_op, self),
         }
+        handlers["ADD"] = partial(binary, self)
         at: dict[int, Callable[[], None]] = {}
         attentions = match_attentions(g)
         for m in attentions:

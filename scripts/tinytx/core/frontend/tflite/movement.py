@@ -1,0 +1,276 @@
+"""Data movement on int8 activations: CONCATENATION, PACK, UNPACK, SPLIT, SPLIT_V,
+STRIDED_SLICE, SLICE and GATHER (constant indices) as IR :class:`~tinytx.core.ir.Gather`
+and :class:`~tinytx.core.ir.Concat` ops (the bytes move unchanged) plus a
+:class:`~tinytx.core.ir.View` where only the shape changes. An input whose scale or zero
+point differs from the output's is requantized first by a 256-entry table
+(:func:`tinytx.core.golden.build_unary_table` of the identity), exactly as the golden
+model defines it; the converter usually gives them all the same quantization.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from tinytx.core import golden as gold
+from tinytx.core import ir
+from tinytx.core.frontend.onnx.lower import c_name
+from tinytx.core.frontend.tflite import quantization as q
+from tinytx.core.frontend.tflite.quantization import op_error
+from tinytx.core.frontend.tflite.reader import TflOp
+
+if TYPE_CHECKING:
+    from tinytx.core.frontend.tflite.lower import Lowering
+
+#: The operators of this module (for the frontend's list of what it accepts).
+MOVEMENT = (
+    "CONCATENATION, PACK, UNPACK, SPLIT, SPLIT_V, STRIDED_SLICE, SLICE, GATHER (constant "
+    "indices) on int8 activations"
+)
+
+
+def _src(op: TflOp) -> str:
+    return f"operator {op.index} ({op.name})"
+
+
+def _tensor(lw: Lowering, like: str, shape: tuple[int, ...], name: str) -> str:
+    t = lw.tensors[like]
+    out = c_name(name, lw.used)
+    lw.tensors[out] = ir.Tensor(out, tuple(shape), "int8", t.scale, t.zero_point)
+    return out
+
+
+def _identity(v: np.ndarray) -> np.ndarray:
+    return np.asarray(v, np.float32)
+
+
+def requantized(lw: Lowering, op: TflOp, x: str, s: float, z: int) -> str:
+    """``x`` with scale ``s`` and zero point ``z`` (a table op when they differ)."""
+    t = lw.tensors[x]
+    if (t.scale, t.zero_point) == (s, z):
+        return x
+    try:
+        table = gold.build_unary_table(_identity, t.scale, t.zero_point, s, z)
+    except ValueError as exc:
+        raise op_error(op, f"requantization table: {exc}") from None
+    out = c_name(f"{x}_rq", lw.used)
+    lw.tensors[out] = ir.Tensor(out, t.shape, "int8", s, z)
+    lw.ops.append(
+        ir.Lut(
+            name=lw.op_name("lut"),
+            inputs=(x,),
+            output=out,
+            source=_src(op),
+            table=table,
+            function=f"requantize: x scale {t.scale:.6g} zero {t.zero_point} -> y scale {s:.6g}",
+            zero_point=z,
+        )
+    )
+    return out
+
+
+def gather(lw: Lowering, op: TflOp, x: str, axis: int, indices: np.ndarray, name: str) -> str:
+    """``numpy.take(x, indices, axis)`` as an IR Gather (``x`` itself for the identity)."""
+    shape = lw.tensors[x].shape
+    idx = np.asarray(indices, np.int64).ravel()
+    if np.array_equal(idx, np.arange(shape[axis])):
+        return x
+    if idx.size == 0:
+        raise op_error(op, f"an empty result along axis {axis}", "accepted: non-empty outputs")
+    out_shape = (*shape[:axis], idx.size, *shape[axis + 1 :])
+    out = _tensor(lw, x, out_shape, name)
+    lw.ops.append(
+        ir.Gather(
+            name=lw.op_name("gather"),
+            inputs=(x,),
+            output=out,
+            source=_src(op),
+            axis=axis,
+            indices=idx.astype(np.int32),
+        )
+    )
+    return out
+
+
+def _finish(lw: Lowering, op: TflOp, index: int, x: str) -> None:
+    """``x`` as the TFLite output ``index``: its quantization, then its shape."""
+    s, z = q.activation(op, lw.t(index))
+    lo, hi = q.clamp(op, s, z)
+    if (lo, hi) != (-128, 127):
+        raise op_error(op, "a fused activation", "accepted: NONE")
+    x = requantized(lw, op, x, s, z)
+    lw.values[index] = lw.view(x, _static(lw, op, index, lw.tensors[x].size), op)
+
+
+def _static(lw: Lowering, op: TflOp, index: int, size: int) -> tuple[int, ...]:
+    t = lw.t(index)
+    shape = tuple(t.shape)
+    if int(np.prod(shape, dtype=np.int64)) != size or any(d < 0 for d in t.signature[1:]):
+        raise op_error(op, f"output '{t.name}' shape {list(t.signature)}", "accepted: static")
+    return shape
+
+
+def _inputs(op: TflOp, n: int) -> None:
+    if len(op.inputs) < n or any(i < 0 for i in op.inputs[:n]) or not op.outputs:
+        raise op_error(op, f"{len(op.inputs)} inputs, {len(op.outputs)} outputs")
+
+
+def _axis(op: TflOp, axis: int, rank: int) -> int:
+    if not -rank <= axis < rank:
+        raise op_error(op, f"axis {axis} of a {rank}-D tensor")
+    return axis % rank
+
+
+def _out_name(lw: Lowering, index: int) -> str:
+    return lw.t(index).name or f"t{index}"
+
+
+def _int_const(lw: Lowering, op: TflOp, index: int, what: str) -> np.ndarray:
+    v = lw.const(index)
+    if v is None:
+        raise op_error(op, f"{what} is not a constant", f"accepted: constant {what}")
+    return np.asarray(v).astype(np.int64)
+
+
+def concatenation(lw: Lowering, op: TflOp) -> None:
+    _inputs(op, 1)
+    out_i = op.outputs[0]
+    s_y, z_y = q.activation(op, lw.t(out_i))
+    xs = [requantized(lw, op, lw.act(op, i), s_y, z_y) for i in op.inputs]
+    rank = len(lw.tensors[xs[0]].shape)
+    axis = _axis(op, int(op.opt("Axis", 0)), rank)
+    _concat(lw, op, xs, axis, out_i)
+
+
+def _concat(lw: Lowering, op: TflOp, xs: list[str], axis: int, out_i: int) -> None:
+    shapes = [lw.tensors[x].shape for x in xs]
+    rest = {(*s[:axis], *s[axis + 1 :]) for s in shapes}
+    if len(rest) != 1 or any(len(s) != len(shapes[0]) for s in shapes):
+        raise op_error(op, f"shapes {[list(s) for s in shapes]} differ outside axis {axis}")
+    out_shape = (*shapes[0][:axis], sum(s[axis] for s in shapes), *shapes[0][axis + 1 :])
+    if len(xs) == 1:
+        _finish(lw, op, out_i, xs[0])
+        return
+    out = _tensor(lw, xs[0], out_shape, _out_name(lw, out_i))
+    lw.ops.append(
+        ir.Concat(
+            name=lw.op_name("concat"), inputs=tuple(xs), output=out, source=_src(op), axis=axis
+        )
+    )
+    _finish(lw, op, out_i, out)
+
+
+def pack(lw: Lowering, op: TflOp) -> None:
+    _inputs(op, 1)
+    out_i = op.outputs[0]
+    s_y, z_y = q.activation(op, lw.t(out_i))
+    xs = [requantized(lw, op, lw.act(op, i), s_y, z_y) for i in op.inputs]
+    shape = lw.tensors[xs[0]].shape
+    axis = _axis(op, int(op.opt("Axis", 0)), len(shape) + 1)
+    expanded = (*shape[:axis], 1, *shape[axis:])
+    _concat(lw, op, [lw.view(x, expanded, op) for x in xs], axis, out_i)
+
+
+def _pieces(lw: Lowering, op: TflOp, x: str, axis: int, sizes: list[int]) -> None:
+    shape = lw.tensors[x].shape
+    if sum(sizes) != shape[axis] or len(sizes) != len(op.outputs):
+        raise op_error(op, f"splits {sizes} of axis {axis} of {list(shape)}")
+    start = 0
+    for out_i, n in zip(op.outputs, sizes, strict=True):
+        piece = gather(lw, op, x, axis, np.arange(start, start + n), _out_name(lw, out_i))
+        _finish(lw, op, out_i, piece)
+        start += n
+
+
+def unpack(lw: Lowering, op: TflOp) -> None:
+    _inputs(op, 1)
+    x = lw.act(op, op.inputs[0])
+    shape = lw.tensors[x].shape
+    axis = _axis(op, int(op.opt("Axis", 0)), len(shape))
+    _pieces(lw, op, x, axis, [1] * shape[axis])
+
+
+def split(lw: Lowering, op: TflOp) -> None:
+    _inputs(op, 2)
+    x = lw.act(op, op.inputs[1])
+    shape = lw.tensors[x].shape
+    axis = _axis(op, int(_int_const(lw, op, op.inputs[0], "axis").ravel()[0]), len(shape))
+    n = len(op.outputs)
+    if shape[axis] % n:
+        raise op_error(op, f"{n} splits of axis {axis} ({shape[axis]})")
+    _pieces(lw, op, x, axis, [shape[axis] // n] * n)
+
+
+def split_v(lw: Lowering, op: TflOp) -> None:
+    _inputs(op, 3)
+    x = lw.act(op, op.inputs[0])
+    shape = lw.tensors[x].shape
+    axis = _axis(op, int(_int_const(lw, op, op.inputs[2], "axis").ravel()[0]), len(shape))
+    sizes = [int(v) for v in _int_const(lw, op, op.inputs[1], "size_splits").ravel()]
+    if sizes.count(-1) == 1:
+        sizes[sizes.index(-1)] = shape[axis] - (sum(sizes) + 1)
+    _pieces(lw, op, x, axis, sizes)
+
+
+def _slices(lw: Lowering, op: TflOp, x: str, ranges: list[range]) -> str:
+    for axis, r in enumerate(ranges):
+        x = gather(lw, op, x, axis, np.asarray(r, np.int64), f"{x}_slice")
+    return x
+
+
+def strided_slice(lw: Lowering, op: TflOp) -> None:
+    _inputs(op, 4)
+    x = lw.act(op, op.inputs[0])
+    shape = lw.tensors[x].shape
+    begin = _int_const(lw, op, op.inputs[1], "begin")
+    end = _int_const(lw, op, op.inputs[2], "end")
+    strides = _int_const(lw, op, op.inputs[3], "strides")
+    if any(int(op.opt(k, 0) or 0) for k in ("EllipsisMask", "NewAxisMask")):
+        raise op_error(op, "an ellipsis or new-axis mask", "accepted: begin/end/shrink masks")
+    if begin.size != len(shape):
+        raise op_error(op, f"{begin.size} begin values for a {len(shape)}-D tensor")
+    bm, em = int(op.opt("BeginMask", 0) or 0), int(op.opt("EndMask", 0) or 0)
+    shrink = int(op.opt("ShrinkAxisMask", 0) or 0)
+    offset = bool(op.opt("Offset", False))
+    ranges = []
+    for a, n in enumerate(shape):
+        st = int(strides[a])
+        if st == 0:
+            raise op_error(op, "stride 0")
+        b = None if bm >> a & 1 else int(begin[a])
+        e = None if em >> a & 1 else int(end[a]) + (int(begin[a]) if offset else 0)
+        if shrink >> a & 1:
+            b = int(begin[a]) % n if n else 0
+            e, st = b + 1, 1
+        ranges.append(range(*slice(b, e, st).indices(n)))
+    _finish(lw, op, op.outputs[0], _slices(lw, op, x, ranges))
+
+
+def slice_op(lw: Lowering, op: TflOp) -> None:
+    _inputs(op, 3)
+    x = lw.act(op, op.inputs[0])
+    shape = lw.tensors[x].shape
+    begin = _int_const(lw, op, op.inputs[1], "begin")
+    size = _int_const(lw, op, op.inputs[2], "size")
+    ranges = []
+    for a, n in enumerate(shape):
+        b = int(begin[a])
+        e = n if int(size[a]) == -1 else b + int(size[a])
+        ranges.append(range(b, e))
+    _finish(lw, op, op.outputs[0], _slices(lw, op, x, ranges))
+
+
+def gather_op(lw: Lowering, op: TflOp) -> None:
+    _inputs(op, 2)
+    x = lw.act(op, op.inputs[0])
+    shape = lw.tensors[x].shape
+    if int(op.opt("BatchDims", 0) or 0):
+        raise op_error(op, "batch_dims", "accepted: 0")
+    axis = _axis(op, int(op.opt("Axis", 0)), len(shape))
+    idx = _int_const(lw, op, op.inputs[1], "indices")
+    if idx.size == 0 or idx.min() < 0 or idx.max() >= shape[axis]:
+        raise op_error(op, f"indices outside [0, {shape[axis]})")
+    y = gather(lw, op, x, axis, idx.ravel(), _out_name(lw, op.outputs[0]))
+    full = (*shape[:axis], *idx.shape, *shape[axis + 1 :])
+    _finish(lw, op, op.outputs[0], lw.view(y, full, op))
