@@ -224,6 +224,47 @@ def test_cli_refusal_exit_code(tmp_path: Path, capsys) -> None:
     assert len(err.strip().splitlines()) == 1
 
 
+# ------------------------------------------------------- operator fixtures (tflite_ops)
+
+OPS_DATA = Path(__file__).resolve().parents[1] / "data" / "tflite_ops"
+# Measured (TF 2.21 reference kernels): top-1 agreement, largest deviation in LSB. The
+# data movement is exact; dilation and depth multipliers are exact rewrites of TFLite's
+# convolution (the deviation is the requantization rounding, as for every conv); MUL
+# rounds once where TFLite's reference rounds twice, ADD/SUB use the golden add.
+OPS_MEASURED = {"broadcast": (0.995, 2), "dilated": (1.0, 2), "movement": (1.0, 0)}
+# IR op kinds each fixture must lower to
+OPS_KINDS = {
+    "broadcast": {"mul", "add", "gather", "lut"},
+    "dilated": {"conv2d", "depthwise_conv2d", "gather"},
+    "movement": {"gather", "concat"},
+}
+
+
+@pytest.mark.parametrize("name", sorted(OPS_MEASURED))
+def test_operator_fixture_lowers_and_agrees(name: str) -> None:
+    model = load_tflite(OPS_DATA / name / "model.tflite")
+    assert OPS_KINDS[name] <= {op.kind for op in model.ops}
+    a = agreement(OPS_DATA / name)
+    top1, lsb = OPS_MEASURED[name]
+    assert a.count == 200
+    assert a.top1 >= top1 - MARGIN_TOP1, a.row()
+    assert a.max_lsb <= lsb + MARGIN_LSB, a.row()
+
+
+def test_dilated_fixture_keeps_the_taps() -> None:
+    """Dilation (2, 3) of a 3x3 kernel: a 5x7 kernel whose inserted taps are zero; a
+    depth multiplier on one channel is a CONV_2D, on more channels a channel repeat."""
+    model = load_tflite(OPS_DATA / "dilated" / "model.tflite")
+    convs = [op for op in model.ops if isinstance(op, ir.Conv2d)]
+    assert [op.kind for op in convs] == ["conv2d", "depthwise_conv2d", "conv2d",
+                                         "depthwise_conv2d"]  # fmt: skip
+    assert convs[0].weight.shape == (4, 3, 3, 1)
+    w = convs[2].weight
+    assert w.shape[1:3] == (5, 7) and not w[:, 1::2].any() and not w[:, :, 1::3].any()
+    g = next(op for op in model.ops if isinstance(op, ir.Gather))
+    assert g.axis == 3 and g.indices.tolist() == [0, 0, 1, 1, 2, 2, 3, 3]
+
+
 # ------------------------------------------------------------------------- firmware
 
 
@@ -236,6 +277,22 @@ def test_ecg_fixture_runs_bit_exact_on_qemu(tmp_path: Path) -> None:
     shutil.copy(DATA / "ecg" / "model.tflite", src / "model.tflite")
     with np.load(DATA / "ecg" / "inputs.npz") as data:
         x = np.asarray(data["int8"])[:8]
+    np.savez(src / "test_inputs.npz", int8=x.reshape(len(x), 1, *x.shape[1:]))
+    code = main(["run", str(src / "model.tflite"), "--board", "nucleo_l476rg_emu",
+                 "--no-count", "--build-dir", str(tmp_path / "build")])  # fmt: skip
+    assert code == 0
+
+
+@pytest.mark.firmware
+@pytest.mark.parametrize("name", sorted(OPS_MEASURED))
+def test_operator_fixture_runs_bit_exact_on_qemu(tmp_path: Path, name: str) -> None:
+    """The gather, concat and mul kernels and the dilated convolutions in firmware: equal
+    to the golden executor on the emulated Cortex-M4 (the run fails otherwise)."""
+    src = tmp_path / name
+    src.mkdir()
+    shutil.copy(OPS_DATA / name / "model.tflite", src / "model.tflite")
+    with np.load(OPS_DATA / name / "inputs.npz") as data:
+        x = np.asarray(data["int8"])[:4]
     np.savez(src / "test_inputs.npz", int8=x.reshape(len(x), 1, *x.shape[1:]))
     code = main(["run", str(src / "model.tflite"), "--board", "nucleo_l476rg_emu",
                  "--no-count", "--build-dir", str(tmp_path / "build")])  # fmt: skip
