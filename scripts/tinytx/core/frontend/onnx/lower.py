@@ -134,6 +134,21 @@ def fuse_patterns(g: Graph) -> list[Node]:
 # ---------------------------------------------------------------------------- lowering
 
 
+def dilate_weight(node: Node, q: np.ndarray) -> np.ndarray:
+    """Conv weights ``[O][I][K...]`` with the node's dilations written as zero taps
+    (exact: padded taps hold the input zero point, zero weights add nothing)."""
+    nd = q.ndim - 2
+    dil = [int(d) for d in node.attr("dilations", [1] * nd)]
+    if len(dil) != nd or any(d < 1 for d in dil):
+        raise node_error(node, f"dilations {dil}")
+    if all(d == 1 for d in dil):
+        return q
+    ext = [(k - 1) * d + 1 for k, d in zip(q.shape[2:], dil, strict=True)]
+    out = np.zeros((*q.shape[:2], *ext), q.dtype)
+    out[(slice(None), slice(None), *(slice(None, None, d) for d in dil))] = q
+    return out
+
+
 @dataclass
 class Act:
     """A fused activation after an op: the value it writes, its clamp, the nodes."""
@@ -578,13 +593,14 @@ class Lowering:
         return self.view(p, spatial_shape(shape), node), shape
 
     @staticmethod
-    def _window(node: Node, kernel: tuple[int, ...], in_hw: tuple[int, int]):
-        """(kernel, stride, pad top/left/bottom/right) in 2-D, 1-D seen as H=1."""
+    def _window(node: Node, kernel: tuple[int, ...], in_hw: tuple[int, int], dilated: bool = False):
+        """(kernel, stride, pad top/left/bottom/right) in 2-D, 1-D seen as H=1 (``dilated``:
+        ``kernel`` is the extent with the dilation, already written into the weights)."""
         nd = len(kernel)
         strides = [int(s) for s in node.attr("strides", [1] * nd)]
         dil = [int(d) for d in node.attr("dilations", [1] * nd)]
         pads = [int(q) for q in node.attr("pads", [0] * (2 * nd))]
-        if any(d != 1 for d in dil):
+        if any(d != 1 for d in dil) and not dilated:
             raise node_error(node, f"dilations {dil}", "accepted: dilation 1")
         if node.attr("ceil_mode", 0):
             raise node_error(node, "ceil_mode=1", "accepted: ceil_mode=0")
@@ -629,13 +645,17 @@ class Lowering:
         c_in, c_out = xshape[1], q.shape[0]
         if q.ndim != len(xshape):
             raise node_error(node, f"weight {list(q.shape)} does not match input {list(xshape)}")
+        q = dilate_weight(node, q)
         kernel = tuple(int(k) for k in q.shape[2:])
         depthwise = group > 1
-        if depthwise and not (group == c_in == c_out and q.shape[1] == 1):
+        if depthwise and group == c_in and q.shape[1] == 1 and c_out % c_in == 0:
+            if c_out != c_in:  # channel multiplier: output o filters input o // M
+                x = self._repeat_channels(node, x, c_out // c_in)
+        elif depthwise:
             raise node_error(
                 node,
                 f"group={group} with {c_in} -> {c_out} channels",
-                "accepted: group=1, or depthwise (group = input = output channels)",
+                "accepted: group=1, or depthwise (group = input channels, a multiple of them out)",
             )
         if not depthwise and q.shape[1] != c_in:
             raise node_error(node, f"weight has {q.shape[1]} input channels, input {c_in}")
@@ -676,7 +696,7 @@ class Lowering:
         s_x, z_x = self.tensors[x].scale, self.tensors[x].zero_point
         s_y = self.scale(act.value, node)
         in_hw = self.tensors[x].shape[1:3]
-        k2, stride, pad = self._window(node, kernel, in_hw)
+        k2, stride, pad = self._window(node, kernel, in_hw, dilated=True)
         oshape = self.declared(
             act.value, self._window_out(node, xshape, c_out, k2, stride, pad), node
         )
@@ -701,6 +721,26 @@ class Lowering:
             weight = np.transpose(w4, (0, 2, 3, 1))  # [O][Kh][Kw][I]
             self.ops.append(ir.Conv2d(weight=weight.astype(np.int8), **common))
         self._finish((*nodes, *act.nodes), act.value, y, channels_last(oshape))
+
+    def _repeat_channels(self, node: Node, x: str, m: int) -> str:
+        """``x`` ``[N][H][W][C]`` with each channel repeated ``m`` times (an IR Gather)."""
+        t = self.tensors[x]
+        c = t.shape[3]
+        name = c_name(f"{x}_repeat", self.used_names)
+        self.tensors[name] = ir.Tensor(name, (*t.shape[:3], c * m), "int8", t.scale,
+                                       t.zero_point)  # fmt: skip
+        idx = np.repeat(np.arange(c, dtype=np.int32), m)
+        self.ops.append(
+            ir.Gather(
+                name=self.op_name("gather"),
+                inputs=(x,),
+                output=name,
+                source=node.name,
+                axis=3,
+                indices=idx,
+            )
+        )
+        return name
 
     def _conv_weight(self, node: Node) -> tuple[np.ndarray, float]:
         if len(node.inputs) < 2 or node.inputs[1] not in self.g.consts:
