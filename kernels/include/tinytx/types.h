@@ -269,9 +269,16 @@ typedef struct {
 	int32_t out_stride;
 } tinytx_gather_dims;
 
-/* Element-wise product: y = clamp(requant((a - a_zero_point) * (b - b_zero_point))). */
+/*
+ * Element-wise product, TFLite's integer reference MUL (tinytx/core/golden/mul.py):
+ * y = clamp(zero_point + MultiplyByQuantizedMultiplier((a - a_zero_point) *
+ * (b - b_zero_point), multiplier, shift), act), multiplier / 2^31 * 2^shift = s_a s_b / s_y.
+ */
+#define TINYTX_MUL_LEFT_SHIFT_MAX 14 /* tinytx_mul_params.shift: -31..14 (2^16 * 2^14 < 2^31) */
 typedef struct {
-	tinytx_requant requant; /* s_a * s_b / s_y, output zero point */
+	int32_t multiplier; /* 2^30..2^31-1 */
+	int32_t shift;      /* > 0: left shift of the product first; < 0: rounding right shift */
+	int32_t zero_point; /* -128..127: the output's */
 	tinytx_activation act;
 	int32_t a_zero_point; /* -128..127 */
 	int32_t b_zero_point; /* -128..127 */

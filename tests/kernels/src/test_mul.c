@@ -1,5 +1,5 @@
 /* params: size multiplier shift zero_point act_min act_max a_zero_point b_zero_point
- * buffers: a, b, expected */
+ * buffers: a, b, expected (TFLite's integer MUL) */
 #include "tt_case.h"
 #include "tinytx/kernels.h"
 
@@ -10,7 +10,7 @@ void tt_test_mul(const tt_case *c, tt_result *r)
 		tt_fail(r, "malformed mul case");
 		return;
 	}
-	tinytx_mul_params mp = {{p[1], p[2], p[3]}, {p[4], p[5]}, p[6], p[7]};
+	tinytx_mul_params mp = {p[1], p[2], p[3], {p[4], p[5]}, p[6], p[7]};
 	int8_t *out = tt_alloc_output(c->len[2]);
 	tinytx_status st = tinytx_mul_s8(p[0], &mp, c->buf[0], c->buf[1], out);
 	if (st != TINYTX_OK) {

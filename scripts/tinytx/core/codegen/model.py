@@ -365,8 +365,10 @@ class _Emitter:
                 "tinytx_mul_params",
                 f"{op.name}_params",
                 init(
-                    requant=_rq(p.rq),
-                    act=_act(p.rq.act_min, p.rq.act_max),
+                    multiplier=p.multiplier,
+                    shift=p.shift,
+                    zero_point=p.zero_point,
+                    act=_act(p.act_min, p.act_max),
                     a_zero_point=p.a_zero_point,
                     b_zero_point=p.b_zero_point,
                 ),

@@ -474,7 +474,7 @@ def output_zero_point(model: Model, op: Op) -> int:
     if isinstance(op, Lut):
         return op.zero_point
     if isinstance(op, Mul):
-        return op.params.rq.zero_point
+        return op.params.zero_point
     if isinstance(op, Mhsa):
         return (op.fwsa.quant if op.fwsa is not None else op.quant).out.zero_point
     return model.tensors[op.inputs[0]].zero_point  # MaxPool, View

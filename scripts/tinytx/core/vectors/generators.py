@@ -673,12 +673,21 @@ def gen_mul(rng: Rng, cid: int) -> Case:
     size = pick_dim(rng, 1, 600)
     a = fill_s8(rng, (size,), pick_mode(rng, style))
     b = fill_s8(rng, (size,), pick_mode(rng, style))
-    z_a, z_b = pick_zero_point(rng), pick_zero_point(rng)
-    acc = (a.astype(np.int64) - z_a) * (b.astype(np.int64) - z_b)
-    rq = with_zero_point(rng, case_requant(rng, style, acc, act=True))
-    p = g.MulParams(rq, z_a, z_b)
+    z_a, z_b, z_y = pick_zero_point(rng), pick_zero_point(rng), pick_zero_point(rng)
+    s_a, s_b = math.exp(rng.uniform(-5, 0)), math.exp(rng.uniform(-5, 0))
+    lo, hi = -128, 127
+    if style == "extreme_quant":  # any factor the kernel takes, and a clamp
+        top = kernel_limits().mul_left_shift_max
+        shift = int(rng.choice([-31, top, int(rng.integers(-31, top + 1))]))
+        m = int(rng.choice([1 << 30, (1 << 31) - 1, int(rng.integers(1 << 30, 1 << 31))]))
+        lo = int(rng.integers(-128, 128))
+        hi = int(rng.integers(lo, 128))
+        p = g.MulParams(m, shift, z_y, lo, hi, z_a, z_b)
+    else:  # the output scale of the product's range, jittered
+        s_y = s_a * s_b * 128 * 128 / 127 * jitter(rng) * rng.uniform(0.05, 1.0)
+        p = g.mul_params(s_a, s_b, s_y, z_a, z_b, z_y, lo, hi)
     y = g.mul_s8(a, b, p)
-    params = (size, rq.multiplier, rq.shift, rq.zero_point, rq.act_min, rq.act_max, z_a, z_b)
+    params = (size, p.multiplier, p.shift, p.zero_point, p.act_min, p.act_max, z_a, z_b)
     return Case("mul", cid, params, (a, b, y), f"size={size} {style}")
 
 
