@@ -18,6 +18,8 @@ from tinytx.cli import main
 from tinytx.core import executor, ir
 from tinytx.core.frontend.onnx.graph import FrontendError
 from tinytx.core.frontend.tflite import load_tflite
+from tinytx.core.frontend.tflite.lower import Lowering
+from tinytx.core.frontend.tflite.reader import TflGraph, TflOp, TflTensor
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "tflite"
 FIXTURES = sorted(p.name for p in DATA.iterdir() if (p / "model.tflite").is_file())
@@ -231,11 +233,17 @@ OPS_DATA = Path(__file__).resolve().parents[1] / "data" / "tflite_ops"
 # data movement is exact; dilation and depth multipliers are exact rewrites of TFLite's
 # convolution (the deviation is the requantization rounding, as for every conv); MUL is
 # TFLite's integer reference; ADD/SUB (the golden add) matched it on these inputs.
-OPS_MEASURED = {"broadcast": (1.0, 0), "dilated": (1.0, 2), "movement": (1.0, 0)}
+OPS_MEASURED = {
+    "broadcast": (1.0, 0),
+    "dilated": (1.0, 2),
+    "layout": (1.0, 2),
+    "movement": (1.0, 0),
+}
 # IR op kinds each fixture must lower to
 OPS_KINDS = {
     "broadcast": {"mul", "add", "gather", "lut"},
     "dilated": {"conv2d", "depthwise_conv2d", "gather"},
+    "layout": {"gather", "concat", "mean_rows"},
     "movement": {"gather", "concat"},
 }
 
@@ -297,3 +305,42 @@ def test_operator_fixture_runs_bit_exact_on_qemu(tmp_path: Path, name: str) -> N
     code = main(["run", str(src / "model.tflite"), "--board", "nucleo_l476rg_emu",
                  "--no-count", "--build-dir", str(tmp_path / "build")])  # fmt: skip
     assert code == 0
+
+
+# ---------------------------------------------- data movement on a graph built in memory
+
+
+def _t(i: int, shape: tuple[int, ...], data: np.ndarray | None = None) -> TflTensor:
+    """An int8 activation (scale 0.05, zero point 3) or an int32 constant."""
+    if data is None:
+        return TflTensor(i, f"t{i}", shape, shape, "int8", np.array([0.05]), np.array([3]), 0,
+                         None)  # fmt: skip
+    return TflTensor(i, f"t{i}", shape, shape, "int32", np.array([]), np.array([]), 0, data)
+
+
+def _one_op(name: str, x_shape, out_shape, consts, options=None) -> ir.Model:
+    tensors = [_t(0, x_shape)]
+    for c in consts:
+        tensors.append(_t(len(tensors), c.shape, c))
+    tensors.append(_t(len(tensors), out_shape))
+    ins = tuple(range(len(tensors) - 1))
+    op = TflOp(0, name, ins, (len(tensors) - 1,), options or {})
+    g = TflGraph("m.tflite", tuple(tensors), (op,), (0,), (len(tensors) - 1,))
+    return Lowering(g, "m").lower()
+
+
+@pytest.mark.parametrize(
+    ("name", "x_shape", "const", "expect"),
+    [
+        ("TRANSPOSE", (1, 3, 4, 5), [0, 3, 1, 2], lambda x: x.transpose(0, 3, 1, 2)),
+        ("TRANSPOSE", (2, 3, 4), [1, 0, 2], lambda x: x.transpose(1, 0, 2)),
+        ("TILE", (1, 2, 3), [1, 2, 2], lambda x: np.tile(x, (1, 2, 2))),
+        ("BROADCAST_TO", (1, 1, 3), [2, 4, 3], lambda x: np.broadcast_to(x, (2, 4, 3))),
+    ],
+)
+def test_layout_operators_move_bytes_as_numpy(name, x_shape, const, expect) -> None:
+    x = np.random.default_rng(0).integers(-128, 128, x_shape).astype(np.int8)
+    want = expect(x)
+    model = _one_op(name, x_shape, want.shape, [np.asarray(const, np.int32)])
+    assert {op.kind for op in model.ops} <= {"gather", "view"}
+    assert np.array_equal(executor.run(model, x.ravel()), want.ravel())

@@ -91,6 +91,21 @@ def broadcast_model() -> keras.Model:
     return keras.Model(inp, layers.Dense(4)(y))
 
 
+def layout_model() -> keras.Model:
+    x = inp = keras.Input((6, 4, 3), batch_size=1)
+    x = layers.Conv2D(8, 1, activation="relu")(x)
+    x = layers.Lambda(lambda t: tf.transpose(t, (0, 3, 1, 2)))(x)  # NHWC -> NCHW
+    x = layers.Reshape((8, 24))(x)
+    x = layers.Dense(12)(x)
+    x = layers.Lambda(lambda t: tf.transpose(t, (0, 2, 1)))(x)  # [1, 12, 8]
+    x = layers.Lambda(lambda t: tf.concat([t, t[:, ::-1]], axis=1))(x)  # [1, 24, 8]
+    gate = layers.Lambda(lambda t: tf.reduce_mean(t, axis=1, keepdims=True))(x)
+    wide = layers.Lambda(lambda t: tf.broadcast_to(t, (1, 24, 8)))(gate)
+    x = layers.Concatenate(axis=-1)([x, wide])
+    x = layers.Flatten()(x)
+    return keras.Model(inp, layers.Dense(5)(x))
+
+
 FIXTURES = (
     OpFixture("dilated", "depth multiplier 4 on one channel, depth multiplier 2 with "
               "dilation 2, CONV_2D with dilation (2, 3), VALID dilated depthwise",
@@ -101,6 +116,8 @@ FIXTURES = (
     OpFixture("broadcast", "MUL of two activations with broadcasting, MUL and SUB with "
               "constants, SUB and ADD with broadcasting, SUB from a scalar constant",
               (10, 8), broadcast_model),
+    OpFixture("layout", "TRANSPOSE NHWC to NCHW and of tokens, a reversing STRIDED_SLICE, "
+              "BROADCAST_TO, CONCATENATION (the layout shuffles onnx2tf writes)", (6, 4, 3), layout_model),
 )  # fmt: skip
 
 

@@ -649,6 +649,9 @@ class Lowering:
             "STRIDED_SLICE": partial(mv.strided_slice, self),
             "SLICE": partial(mv.slice_op, self),
             "GATHER": partial(mv.gather_op, self),
+            "TRANSPOSE": partial(mv.transpose, self),
+            "TILE": partial(mv.tile, self),
+            "BROADCAST_TO": partial(mv.broadcast_to, self),
         }
         handlers["ADD"] = partial(binary, self)
         at: dict[int, Callable[[], None]] = {}

@@ -1,10 +1,10 @@
 """Data movement on int8 activations: CONCATENATION, PACK, UNPACK, SPLIT, SPLIT_V,
-STRIDED_SLICE, SLICE and GATHER (constant indices) as IR :class:`~tinytx.core.ir.Gather`
-and :class:`~tinytx.core.ir.Concat` ops (the bytes move unchanged) plus a
-:class:`~tinytx.core.ir.View` where only the shape changes. An input whose scale or zero
-point differs from the output's is requantized first by a 256-entry table
-(:func:`tinytx.core.golden.build_unary_table` of the identity), exactly as the golden
-model defines it; the converter usually gives them all the same quantization.
+STRIDED_SLICE, SLICE, GATHER (constant indices), TRANSPOSE, TILE and BROADCAST_TO as
+IR :class:`~tinytx.core.ir.Gather` and :class:`~tinytx.core.ir.Concat` ops (the bytes
+move unchanged) plus a :class:`~tinytx.core.ir.View` where only the shape changes. An
+input whose scale or zero point differs from the output's is requantized first by a
+256-entry table (:func:`tinytx.core.golden.build_unary_table` of the identity), exactly
+as the golden model defines it; the converter usually gives them all one quantization.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 #: The operators of this module (for the frontend's list of what it accepts).
 MOVEMENT = (
     "CONCATENATION, PACK, UNPACK, SPLIT, SPLIT_V, STRIDED_SLICE, SLICE, GATHER (constant "
-    "indices) on int8 activations"
+    "indices), TRANSPOSE, TILE, BROADCAST_TO on int8 activations"
 )
 
 
@@ -274,3 +274,55 @@ def gather_op(lw: Lowering, op: TflOp) -> None:
     y = gather(lw, op, x, axis, idx.ravel(), _out_name(lw, op.outputs[0]))
     full = (*shape[:axis], *idx.shape, *shape[axis + 1 :])
     _finish(lw, op, op.outputs[0], lw.view(y, full, op))
+
+
+def transpose(lw: Lowering, op: TflOp) -> None:
+    """A constant permutation as one gather: the axes that keep their place at the end
+    stay a block of bytes, the others are listed element by element (int32 indices)."""
+    _inputs(op, 2)
+    x = lw.act(op, op.inputs[0])
+    shape = lw.tensors[x].shape
+    perm = [int(p) % len(shape) for p in _int_const(lw, op, op.inputs[1], "perm").ravel()]
+    if sorted(perm) != list(range(len(shape))):
+        raise op_error(op, f"perm {perm} of a {len(shape)}-D tensor")
+    keep = len(shape)
+    while keep > 0 and perm[keep - 1] == keep - 1:
+        keep -= 1
+    outer, block = shape[:keep], int(np.prod(shape[keep:], dtype=np.int64))
+    y = x
+    if keep:
+        idx = np.arange(int(np.prod(outer))).reshape(outer).transpose(perm[:keep]).ravel()
+        flat = lw.view(x, (1, idx.size, block), op)
+        y = gather(lw, op, flat, 1, idx, _out_name(lw, op.outputs[0]))
+    _finish(lw, op, op.outputs[0], y)
+
+
+def tile(lw: Lowering, op: TflOp) -> None:
+    _inputs(op, 2)
+    x = lw.act(op, op.inputs[0])
+    shape = lw.tensors[x].shape
+    reps = [int(r) for r in _int_const(lw, op, op.inputs[1], "multiples").ravel()]
+    if len(reps) != len(shape) or min(reps) < 1:
+        raise op_error(op, f"multiples {reps} of a {len(shape)}-D tensor")
+    for axis, r in enumerate(reps):
+        if r > 1:
+            idx = np.tile(np.arange(shape[axis]), r)
+            x = gather(lw, op, x, axis, idx, f"{x}_tile")
+    _finish(lw, op, op.outputs[0], x)
+
+
+def broadcast_to(lw: Lowering, op: TflOp) -> None:
+    _inputs(op, 2)
+    x = lw.act(op, op.inputs[0])
+    shape = lw.tensors[x].shape
+    target = tuple(int(d) for d in _int_const(lw, op, op.inputs[1], "shape").ravel())
+    if len(target) < len(shape):
+        raise op_error(op, f"shape {list(shape)} to {list(target)}")
+    aligned = (1,) * (len(target) - len(shape)) + tuple(shape)
+    if any(d not in (1, t) for d, t in zip(aligned, target, strict=True)):
+        raise op_error(op, f"shape {list(shape)} does not broadcast to {list(target)}")
+    x = lw.view(x, aligned, op)
+    for axis, (d, t) in enumerate(zip(aligned, target, strict=True)):
+        if d != t:
+            x = gather(lw, op, x, axis, np.zeros(t, np.int64), f"{x}_bcast")
+    _finish(lw, op, op.outputs[0], x)
