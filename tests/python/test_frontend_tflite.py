@@ -238,6 +238,7 @@ OPS_MEASURED = {
     "dilated": (1.0, 2),
     "layout": (1.0, 2),
     "movement": (1.0, 0),
+    "resize": (1.0, 0),
 }
 # IR op kinds each fixture must lower to
 OPS_KINDS = {
@@ -245,6 +246,7 @@ OPS_KINDS = {
     "dilated": {"conv2d", "depthwise_conv2d", "gather"},
     "layout": {"gather", "concat", "mean_rows"},
     "movement": {"gather", "concat"},
+    "resize": {"gather", "conv2d"},
 }
 
 
@@ -336,6 +338,9 @@ def _one_op(name: str, x_shape, out_shape, consts, options=None) -> ir.Model:
         ("TRANSPOSE", (2, 3, 4), [1, 0, 2], lambda x: x.transpose(1, 0, 2)),
         ("TILE", (1, 2, 3), [1, 2, 2], lambda x: np.tile(x, (1, 2, 2))),
         ("BROADCAST_TO", (1, 1, 3), [2, 4, 3], lambda x: np.broadcast_to(x, (2, 4, 3))),
+        ("REVERSE_V2", (1, 3, 4), [1, -1], lambda x: x[:, ::-1, ::-1]),
+        ("RESIZE_NEAREST_NEIGHBOR", (1, 2, 3, 2), [4, 6], lambda x: x.repeat(2, 1).repeat(2, 2)),
+        ("RESIZE_NEAREST_NEIGHBOR", (1, 3, 3, 1), [2, 2], lambda x: x[:, [0, 1]][:, :, [0, 1]]),
     ],
 )
 def test_layout_operators_move_bytes_as_numpy(name, x_shape, const, expect) -> None:
@@ -343,4 +348,16 @@ def test_layout_operators_move_bytes_as_numpy(name, x_shape, const, expect) -> N
     want = expect(x)
     model = _one_op(name, x_shape, want.shape, [np.asarray(const, np.int32)])
     assert {op.kind for op in model.ops} <= {"gather", "view"}
+    assert np.array_equal(executor.run(model, x.ravel()), want.ravel())
+
+
+@pytest.mark.parametrize("name", ["SPACE_TO_DEPTH", "DEPTH_TO_SPACE"])
+def test_space_depth_moves_bytes_as_tensorflow_defines(name: str) -> None:
+    """out[h][w][(bh*2 + bw)*C + c] = in[2h + bh][2w + bw][c] (and its inverse)."""
+    x = np.random.default_rng(1).integers(-128, 128, (1, 4, 6, 8)).astype(np.int8)
+    if name == "SPACE_TO_DEPTH":
+        want = x.reshape(1, 2, 2, 3, 2, 8).transpose(0, 1, 3, 2, 4, 5).reshape(1, 2, 3, 32)
+    else:
+        want = x.reshape(1, 4, 6, 2, 2, 2).transpose(0, 1, 3, 2, 4, 5).reshape(1, 8, 12, 2)
+    model = _one_op(name, x.shape, want.shape, [], {"BlockSize": 2})
     assert np.array_equal(executor.run(model, x.ravel()), want.ravel())

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -106,6 +107,20 @@ def layout_model() -> keras.Model:
     return keras.Model(inp, layers.Dense(5)(x))
 
 
+def resize_model() -> keras.Model:
+    x = inp = keras.Input((6, 8, 4), batch_size=1)
+    x = layers.Conv2D(8, 3, padding="same", activation="relu")(x)
+    x = layers.Lambda(lambda t: tf.nn.space_to_depth(t, 2))(x)  # [1, 3, 4, 32]
+    x = layers.Conv2D(16, 1)(x)
+    x = layers.Lambda(lambda t: tf.nn.depth_to_space(t, 2))(x)  # [1, 6, 8, 4]
+    x = layers.UpSampling2D((2, 3))(x)  # RESIZE_NEAREST_NEIGHBOR [1, 12, 24, 4]
+    x = layers.Lambda(lambda t: tf.image.resize(t, (8, 10), method="nearest"))(x)
+    x = layers.Lambda(lambda t: tf.reverse(t, axis=[2]))(x)
+    x = layers.Conv2D(4, 3, strides=2)(x)
+    x = layers.Flatten()(x)
+    return keras.Model(inp, layers.Dense(5)(x))
+
+
 FIXTURES = (
     OpFixture("dilated", "depth multiplier 4 on one channel, depth multiplier 2 with "
               "dilation 2, CONV_2D with dilation (2, 3), VALID dilated depthwise",
@@ -117,7 +132,11 @@ FIXTURES = (
               "constants, SUB and ADD with broadcasting, SUB from a scalar constant",
               (10, 8), broadcast_model),
     OpFixture("layout", "TRANSPOSE NHWC to NCHW and of tokens, a reversing STRIDED_SLICE, "
-              "BROADCAST_TO, CONCATENATION (the layout shuffles onnx2tf writes)", (6, 4, 3), layout_model),
+              "BROADCAST_TO, CONCATENATION (the layout shuffles onnx2tf writes)", (6, 4, 3),
+              layout_model),
+    OpFixture("resize", "SPACE_TO_DEPTH, DEPTH_TO_SPACE, nearest upsampling by (2, 3) and a "
+              "nearest resize to 8x10 (half-pixel centers), REVERSE_V2", (6, 8, 4),
+              resize_model),
 )  # fmt: skip
 
 
@@ -150,7 +169,15 @@ def make(fx: OpFixture) -> str:
     out_dir = OUT / fx.name
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "model.tflite").write_bytes(flatbuffer)
-    it = base.interpreter(flatbuffer)
+    kernels = "`OpResolverType.BUILTIN_REF` (reference kernels)"
+    try:
+        it = base.interpreter(flatbuffer)
+    except ValueError as exc:  # the reference resolver lacks a newer operator version
+        it = base.interpreter(flatbuffer, reference=False)
+        found = re.search(r"opcode '(\w+)' version '(\d+)'", str(exc))
+        missing = f"{found[1]} version {found[2]}" if found else "an operator"
+        kernels = (f"the default kernels (`BUILTIN`: the reference resolver of TensorFlow "
+                   f"{tf.__version__} has no {missing})")  # fmt: skip
     q = base.quantize_inputs(it, data(fx, COUNT, 3))
     outputs = base.run(it, q)
     np.savez_compressed(out_dir / "inputs.npz", int8=q)
@@ -170,8 +197,7 @@ def make(fx: OpFixture) -> str:
         f"- output `{out['name']}` {out['shape'].tolist()} int8, scale "
         f"{out['quantization'][0]:.8g}, zero point {out['quantization'][1]}\n"
         f"- `inputs.npz`: `int8` [{COUNT}, ...] normal noise quantized with the input scale\n"
-        "- `interpreter.npz`: `int8` the outputs of `tf.lite.Interpreter` with "
-        "`OpResolverType.BUILTIN_REF` (reference kernels)\n"
+        f"- `interpreter.npz`: `int8` the outputs of `tf.lite.Interpreter` with {kernels}\n"
         f"- operators: {base.op_histogram(ops)}\n"
     )
     print(f"{fx.name}: {len(flatbuffer)} bytes, {base.op_histogram(ops)}", flush=True)

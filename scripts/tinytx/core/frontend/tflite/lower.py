@@ -652,6 +652,10 @@ class Lowering:
             "TRANSPOSE": partial(mv.transpose, self),
             "TILE": partial(mv.tile, self),
             "BROADCAST_TO": partial(mv.broadcast_to, self),
+            "SPACE_TO_DEPTH": partial(mv.space_to_depth, self),
+            "DEPTH_TO_SPACE": partial(mv.depth_to_space, self),
+            "RESIZE_NEAREST_NEIGHBOR": partial(mv.resize_nearest, self),
+            "REVERSE_V2": partial(mv.reverse, self),
         }
         handlers["ADD"] = partial(binary, self)
         at: dict[int, Callable[[], None]] = {}

@@ -26,7 +26,8 @@ if TYPE_CHECKING:
 #: The operators of this module (for the frontend's list of what it accepts).
 MOVEMENT = (
     "CONCATENATION, PACK, UNPACK, SPLIT, SPLIT_V, STRIDED_SLICE, SLICE, GATHER (constant "
-    "indices), TRANSPOSE, TILE, BROADCAST_TO on int8 activations"
+    "indices), TRANSPOSE, TILE, BROADCAST_TO, SPACE_TO_DEPTH, DEPTH_TO_SPACE, "
+    "RESIZE_NEAREST_NEIGHBOR, REVERSE_V2 on int8 activations"
 )
 
 
@@ -325,4 +326,94 @@ def broadcast_to(lw: Lowering, op: TflOp) -> None:
     for axis, (d, t) in enumerate(zip(aligned, target, strict=True)):
         if d != t:
             x = gather(lw, op, x, axis, np.zeros(t, np.int64), f"{x}_bcast")
+    _finish(lw, op, op.outputs[0], x)
+
+
+def by_index(lw: Lowering, op: TflOp, x: str, index: np.ndarray) -> str:
+    """Any static data movement given as the input element each output element reads
+    (``index``, shaped as the output, into ``x`` flattened): one gather of whole rows of
+    the last axis when the movement keeps them, else of single elements."""
+    shape = lw.tensors[x].shape
+    flat = np.asarray(index, np.int64).ravel()
+    c = int(shape[-1])
+    rows = flat.reshape(-1, c) if flat.size % c == 0 else None
+    if (
+        rows is not None
+        and np.array_equal(rows, rows[:, :1] + np.arange(c))
+        and not (rows[:, 0] % c).any()
+    ):
+        y = gather(lw, op, lw.view(x, (1, lw.tensors[x].size // c, c), op), 1, rows[:, 0] // c,
+                   _out_name(lw, op.outputs[0]))  # fmt: skip
+    else:
+        y = gather(lw, op, lw.view(x, (1, lw.tensors[x].size, 1), op), 1, flat,
+                   _out_name(lw, op.outputs[0]))  # fmt: skip
+    return lw.view(y, tuple(int(d) for d in np.shape(index)), op)
+
+
+def _positions(lw: Lowering, x: str) -> np.ndarray:
+    shape = lw.tensors[x].shape
+    return np.arange(int(np.prod(shape, dtype=np.int64))).reshape(shape)
+
+
+def space_to_depth(lw: Lowering, op: TflOp) -> None:
+    _inputs(op, 1)
+    x = lw.act(op, op.inputs[0])
+    n, h, w, c = _nhwc(lw, op, x)
+    b = int(op.opt("BlockSize", 1))
+    if b < 1 or h % b or w % b:
+        raise op_error(op, f"block {b} of {h}x{w}")
+    p = _positions(lw, x).reshape(n, h // b, b, w // b, b, c).transpose(0, 1, 3, 2, 4, 5)
+    _finish(lw, op, op.outputs[0], by_index(lw, op, x, p.reshape(n, h // b, w // b, b * b * c)))
+
+
+def depth_to_space(lw: Lowering, op: TflOp) -> None:
+    _inputs(op, 1)
+    x = lw.act(op, op.inputs[0])
+    n, h, w, c = _nhwc(lw, op, x)
+    b = int(op.opt("BlockSize", 1))
+    if b < 1 or c % (b * b):
+        raise op_error(op, f"block {b} of {c} channels")
+    p = _positions(lw, x).reshape(n, h, w, b, b, c // (b * b)).transpose(0, 1, 3, 2, 4, 5)
+    _finish(lw, op, op.outputs[0], by_index(lw, op, x, p.reshape(n, h * b, w * b, c // (b * b))))
+
+
+def _nhwc(lw: Lowering, op: TflOp, x: str) -> tuple[int, int, int, int]:
+    shape = lw.tensors[x].shape
+    if len(shape) != 4:
+        raise op_error(op, f"input {list(shape)} is not [N][H][W][C]")
+    return tuple(int(d) for d in shape)  # type: ignore[return-value]
+
+
+def _nearest(n_in: int, n_out: int, align: bool, half: bool) -> np.ndarray:
+    """TFLite's reference nearest-neighbour source index (float32 scale, as the kernel)."""
+    if align and n_out > 1:
+        scale = np.float32(n_in - 1) / np.float32(n_out - 1)
+    else:
+        scale = np.float32(n_in) / np.float32(n_out)
+    pos = (np.arange(n_out, dtype=np.float32) + np.float32(0.5 if half else 0.0)) * scale
+    idx = np.round(pos) if align else np.floor(pos)
+    idx = np.minimum(idx.astype(np.int64), n_in - 1)
+    return np.maximum(idx, 0) if half else idx
+
+
+def resize_nearest(lw: Lowering, op: TflOp) -> None:
+    _inputs(op, 2)
+    x = lw.act(op, op.inputs[0])
+    _, h, w, _ = _nhwc(lw, op, x)
+    size = [int(v) for v in _int_const(lw, op, op.inputs[1], "size").ravel()]
+    if len(size) != 2 or min(size) < 1:
+        raise op_error(op, f"size {size}")
+    align, half = bool(op.opt("AlignCorners", False)), bool(op.opt("HalfPixelCenters", False))
+    rows, cols = _nearest(h, size[0], align, half), _nearest(w, size[1], align, half)
+    y = gather(lw, op, x, 1, rows, f"{x}_rows")
+    y = gather(lw, op, y, 2, cols, _out_name(lw, op.outputs[0]))
+    _finish(lw, op, op.outputs[0], y)
+
+
+def reverse(lw: Lowering, op: TflOp) -> None:
+    _inputs(op, 2)
+    x = lw.act(op, op.inputs[0])
+    shape = lw.tensors[x].shape
+    for a in {int(v) % len(shape) for v in _int_const(lw, op, op.inputs[1], "axis").ravel()}:
+        x = gather(lw, op, x, a, np.arange(shape[a])[::-1], f"{x}_rev")
     _finish(lw, op, op.outputs[0], x)
