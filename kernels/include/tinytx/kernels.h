@@ -146,7 +146,9 @@ tinytx_status tinytx_conv2d_s8(const tinytx_conv2d_dims *dims, const tinytx_conv
 			       const int8_t *input, const int8_t *weights, const int32_t *bias,
 			       int8_t *output, const tinytx_context *ctx);
 
-/* Depthwise convolution (channel multiplier 1): weights [kernel_h][kernel_w][C], bias [C]. */
+/* Depthwise convolution: weights [kernel_h][kernel_w][out_c], bias [out_c] (out_c = in_c
+ * times dims->depth_multiplier). Either conv with a dilation or a depth multiplier in its
+ * dims runs one straightforward loop in every variant (no scratch). */
 tinytx_status tinytx_depthwise_conv2d_s8(const tinytx_conv2d_dims *dims,
 					 const tinytx_conv2d_params *params, const int8_t *input,
 					 const int8_t *weights, const int32_t *bias, int8_t *output);

@@ -189,6 +189,12 @@ typedef struct {
 	int32_t kernel_h, kernel_w;
 	int32_t stride_h, stride_w;
 	int32_t pad_top, pad_left, pad_bottom, pad_right;
+	/* 0 (what an initializer leaves out) or 1: none. Dilation: taps dilation_h rows and
+	 * dilation_w columns apart, the window spans (kernel_h - 1) * dilation_h + 1 rows,
+	 * which replaces kernel_h in out_h. depth_multiplier (depthwise only): out_c =
+	 * in_c * depth_multiplier, output channel c filters input channel c / multiplier. */
+	int32_t dilation_h, dilation_w;
+	int32_t depth_multiplier;
 } tinytx_conv2d_dims;
 
 typedef struct {

@@ -37,7 +37,8 @@ enum tt_kernel {
 	TT_KERNEL_LUT = 16,
 	TT_KERNEL_GATHER = 17,
 	TT_KERNEL_MUL = 18,
-	TT_KERNEL_COUNT = 19,
+	TT_KERNEL_CONV2D_GENERAL = 19,
+	TT_KERNEL_COUNT = 20,
 };
 
 typedef struct {
@@ -97,6 +98,7 @@ void tt_test_mean_rows(const tt_case *c, tt_result *r);
 void tt_test_lut(const tt_case *c, tt_result *r);
 void tt_test_gather(const tt_case *c, tt_result *r);
 void tt_test_mul(const tt_case *c, tt_result *r);
+void tt_test_conv2d_general(const tt_case *c, tt_result *r);
 
 /* Argument-validation checks (no vectors); returns the number of failed checks. */
 int tt_run_validation(int *checks);

@@ -46,6 +46,7 @@ KERNEL_IDS: dict[str, int] = {
     "lut": 16,
     "gather": 17,
     "mul": 18,
+    "conv2d_general": 19,
 }
 
 

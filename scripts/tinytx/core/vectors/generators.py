@@ -691,6 +691,49 @@ def gen_mul(rng: Rng, cid: int) -> Case:
     return Case("mul", cid, params, (a, b, y), f"size={size} {style}")
 
 
+def gen_conv2d_general(rng: Rng, cid: int) -> Case:
+    """A conv2d or depthwise conv with a dilation and (depthwise) a depth multiplier:
+    the 20 conv2d params, then dilation_h, dilation_w, depth_multiplier, depthwise."""
+    style = pick_style(rng)
+    depthwise = bool(rng.random() < 0.5)
+    while True:
+        h, w = pick_dim(rng, 1, 14), pick_dim(rng, 1, 14)
+        kh, kw = pick_dim(rng, 1, 4), pick_dim(rng, 1, 4)
+        dh, dw = int(rng.integers(1, 5)), int(rng.integers(1, 5))
+        if rng.random() < 0.2:
+            h, kh, dh = 1, 1, 1  # 1-D (a TCN)
+        stride = (int(rng.integers(1, 3)), int(rng.integers(1, 3)))
+        eh, ew = (kh - 1) * dh + 1, (kw - 1) * dw + 1
+        pad = tuple(int(rng.integers(0, e)) for e in (eh, ew, eh, ew))
+        if h + pad[0] + pad[2] < eh or w + pad[1] + pad[3] < ew:
+            continue
+        cin = pick_dim(rng, 1, 6)
+        mult = int(rng.integers(1, 4)) if depthwise else 1
+        cout = cin * mult if depthwise else pick_dim(rng, 1, 6)
+        if (dh, dw, mult) == (1, 1, 1):
+            continue  # the general path only
+        oh, ow = check_window((h, w), (eh, ew), stride, pad)
+        if oh * ow * cout * kh * kw * (1 if depthwise else cin) <= 20_000:
+            break
+    x = fill_s8(rng, (h, w, cin), pick_mode(rng, style))
+    wshape = (kh, kw, cout) if depthwise else (cout, kh, kw, cin)
+    wt = fill_s8(rng, wshape, pick_mode(rng, style))
+    acc = conv2d_acc(x, wt, None, stride, pad, depthwise=depthwise, dilation=(dh, dw))
+    bias = _conv_bias(rng, style, acc, cout)
+    full = acc + (0 if bias is None else bias)
+    rq: Requant | ChannelRequant = with_zero_point(rng, case_requant(rng, style, full, act=True))
+    if rng.random() < 0.3:
+        rq = per_channel(rng, style, full, rq)
+    pad_value = pick_zero_point(rng)
+    op = g.depthwise_conv2d_s8 if depthwise else g.conv2d_s8
+    y = op(x, wt, bias, rq, stride, pad, pad_value=pad_value, dilation=(dh, dw))
+    params = (h, w, cin, *y.shape, kh, kw, *stride, *pad, *base_params(rq), rq.act_min,
+              rq.act_max, rq.zero_point, pad_value, dh, dw, mult, int(depthwise))  # fmt: skip
+    shape_text = (f"{'dw' if depthwise else 'conv'} {x.shape}->{y.shape} k={kh}x{kw} "
+                  f"d={dh}x{dw} m={mult} s={stride} pad={pad} {style}")  # fmt: skip
+    return Case("conv2d_general", cid, params, (x, wt, bias, *channel_buffers(rq), y), shape_text)
+
+
 GENERATORS: dict[str, Callable[[Rng, int], Case]] = {
     "linear": gen_linear,
     "qk_softmax": gen_qk_softmax,
@@ -710,6 +753,7 @@ GENERATORS: dict[str, Callable[[Rng, int], Case]] = {
     "lut": gen_lut,
     "gather": gen_gather,
     "mul": gen_mul,
+    "conv2d_general": gen_conv2d_general,
 }
 assert set(GENERATORS) == set(KERNEL_IDS)
 
