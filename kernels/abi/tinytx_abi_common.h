@@ -121,6 +121,19 @@ int32_t tinytx_abi_conv2d_s8_get_buffer_size(int32_t in_h, int32_t in_w, int32_t
 	return tinytx_conv2d_s8_get_buffer_size(&d, num_cores);
 }
 
+int32_t tinytx_abi_conv2d_general_s8_get_buffer_size(
+	int32_t in_h, int32_t in_w, int32_t in_c, int32_t out_h, int32_t out_w, int32_t out_c,
+	int32_t kernel_h, int32_t kernel_w, int32_t stride_h, int32_t stride_w, int32_t pad_top,
+	int32_t pad_left, int32_t pad_bottom, int32_t pad_right, int32_t dilation_h,
+	int32_t dilation_w, int32_t depth_multiplier, int32_t num_cores)
+{
+	const tinytx_conv2d_dims d = {in_h,	in_w,	  in_c,	    out_h,    out_w,
+				      out_c,	kernel_h, kernel_w, stride_h, stride_w,
+				      pad_top, pad_left, pad_bottom, pad_right, dilation_h,
+				      dilation_w, depth_multiplier};
+	return tinytx_conv2d_s8_get_buffer_size(&d, num_cores);
+}
+
 /* Copies n int64 layout values into offsets (up to capacity); ERR_DIMS past int32. */
 static int32_t tinytx_abi_put(const int64_t *values, int32_t n, int32_t *offsets,
 			      int32_t capacity)

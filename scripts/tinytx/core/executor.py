@@ -64,7 +64,16 @@ def run_op(op: ir.Op, args: list[np.ndarray], out_shape: tuple[int, ...]) -> np.
         conv = g.depthwise_conv2d_s8 if isinstance(op, ir.DepthwiseConv2d) else g.conv2d_s8
         y = _images(
             x,
-            lambda i: conv(i, op.weight, op.bias, op.rq, op.stride, op.pad, pad_value=op.pad_value),
+            lambda i: conv(
+                i,
+                op.weight,
+                op.bias,
+                op.rq,
+                op.stride,
+                op.pad,
+                pad_value=op.pad_value,
+                dilation=op.dilation,
+            ),
         )
     elif isinstance(op, ir.MaxPool):
         y = _images(x, lambda i: g.maxpool2d_s8(i, op.kernel, op.stride, op.pad))

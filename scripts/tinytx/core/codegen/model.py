@@ -480,6 +480,10 @@ class _Emitter:
             "in_h": ih, "in_w": iw, "in_c": ic, "out_h": oh, "out_w": ow, "out_c": oc,
             "kernel_h": kh, "kernel_w": kw, **_window(op.stride, op.pad),
         }  # fmt: skip
+        mult = oc // ic if isinstance(op, ir.DepthwiseConv2d) else 1
+        if op.dilation != (1, 1) or mult != 1:  # the appended fields, when not the default
+            geo |= {"dilation_h": op.dilation[0], "dilation_w": op.dilation[1]}
+            geo["depth_multiplier"] = mult
         dims = self.struct(
             "tinytx_conv2d_dims", f"{op.name}_dims", init(**{k: int(v) for k, v in geo.items()})
         )

@@ -263,6 +263,7 @@ class Conv2d(Op):
     pad: tuple[int, int, int, int]
     rq: Requant | ChannelRequant
     pad_value: int = 0
+    dilation: tuple[int, int] = (1, 1)  # taps (d_h, d_w) apart
 
     @property
     def weight_arrays(self) -> dict[str, np.ndarray]:
@@ -271,8 +272,8 @@ class Conv2d(Op):
 
 @dataclass(frozen=True, eq=False, kw_only=True)
 class DepthwiseConv2d(Conv2d):
-    """Depthwise convolution (one filter per channel, multiplier 1); ``weight`` int8
-    ``[K_h][K_w][C]``."""
+    """Depthwise convolution (M filters per input channel, M = C_out / C_in, output
+    channel c filters input channel c // M); ``weight`` int8 ``[K_h][K_w][C_out]``."""
 
     kind: ClassVar[str] = "depthwise_conv2d"
 
@@ -538,8 +539,10 @@ def _check_op(model: Model, op: Op) -> None:
     elif isinstance(op, Conv2d):
         _need(len(x.shape) == 4 and len(out.shape) == 4, op, "needs [N][H][W][C] in/out")
         _need(x.shape[0] == out.shape[0], op, "image count differs")
+        _need(min(op.dilation) >= 1, op, f"dilation {op.dilation}")
         if isinstance(op, DepthwiseConv2d):
-            _need(op.weight.shape[2] == x.shape[3] == out.shape[3], op, "channels differ")
+            _need(op.weight.shape[2] == out.shape[3], op, "weight channels != output channels")
+            _need(out.shape[3] % x.shape[3] == 0, op, "output channels not a multiple of input")
         else:
             _need(op.weight.shape[3] == x.shape[3], op, "weight C_in != input channels")
             _need(op.weight.shape[0] == out.shape[3], op, "weight C_out != output channels")

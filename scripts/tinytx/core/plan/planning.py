@@ -47,7 +47,9 @@ def scratch_bytes(model: ir.Model, op: ir.Op, scratch: KernelScratch) -> int:
         _, kh, kw, cin = op.weight.shape
         _, ih, iw, _ = model.tensors[op.inputs[0]].shape
         _, oh, ow, oc = model.tensors[op.output].shape
-        geo = ConvGeometry(ih, iw, cin, oh, ow, oc, kh, kw, tuple(op.stride), tuple(op.pad))
+        geo = ConvGeometry(
+            ih, iw, cin, oh, ow, oc, kh, kw, tuple(op.stride), tuple(op.pad), tuple(op.dilation)
+        )
         return scratch.conv2d(geo)
     if isinstance(op, ir.Linear):
         n, k = op.weight.shape

@@ -134,19 +134,12 @@ def fuse_patterns(g: Graph) -> list[Node]:
 # ---------------------------------------------------------------------------- lowering
 
 
-def dilate_weight(node: Node, q: np.ndarray) -> np.ndarray:
-    """Conv weights ``[O][I][K...]`` with the node's dilations written as zero taps
-    (exact: padded taps hold the input zero point, zero weights add nothing)."""
-    nd = q.ndim - 2
+def conv_dilation(node: Node, nd: int) -> tuple[int, int]:
+    """A Conv's dilations in 2-D (1-D seen as H=1); the kernels take them in their dims."""
     dil = [int(d) for d in node.attr("dilations", [1] * nd)]
     if len(dil) != nd or any(d < 1 for d in dil):
         raise node_error(node, f"dilations {dil}")
-    if all(d == 1 for d in dil):
-        return q
-    ext = [(k - 1) * d + 1 for k, d in zip(q.shape[2:], dil, strict=True)]
-    out = np.zeros((*q.shape[:2], *ext), q.dtype)
-    out[(slice(None), slice(None), *(slice(None, None, d) for d in dil))] = q
-    return out
+    return (1, dil[0]) if nd == 1 else (dil[0], dil[1])
 
 
 @dataclass
@@ -645,11 +638,12 @@ class Lowering:
         c_in, c_out = xshape[1], q.shape[0]
         if q.ndim != len(xshape):
             raise node_error(node, f"weight {list(q.shape)} does not match input {list(xshape)}")
-        q = dilate_weight(node, q)
         kernel = tuple(int(k) for k in q.shape[2:])
+        dil = conv_dilation(node, len(kernel))
+        extent = tuple((k - 1) * d + 1 for k, d in zip(kernel, dil[2 - len(kernel) :], strict=True))
         depthwise = group > 1
         if depthwise and group == c_in and q.shape[1] == 1 and c_out % c_in == 0:
-            if c_out != c_in:  # channel multiplier: output o filters input o // M
+            if c_out != c_in and dil == (1, 1):  # multiplier M: output o filters input o // M
                 x = self._repeat_channels(node, x, c_out // c_in)
         elif depthwise:
             raise node_error(
@@ -696,11 +690,12 @@ class Lowering:
         s_x, z_x = self.tensors[x].scale, self.tensors[x].zero_point
         s_y = self.scale(act.value, node)
         in_hw = self.tensors[x].shape[1:3]
-        k2, stride, pad = self._window(node, kernel, in_hw, dilated=True)
+        span, stride, pad = self._window(node, extent, in_hw, dilated=True)
         oshape = self.declared(
-            act.value, self._window_out(node, xshape, c_out, k2, stride, pad), node
+            act.value, self._window_out(node, xshape, c_out, span, stride, pad), node
         )
         y = self.new_tensor(act.value, spatial_shape(oshape), s_y)
+        k2 = (1, kernel[0]) if len(kernel) == 1 else kernel
         w4 = q.reshape(c_out, q.shape[1], *k2)  # [O][I][Kh][Kw]
         z_y = self.tensors[y].zero_point
         common = dict(
@@ -713,6 +708,7 @@ class Lowering:
             pad=pad,
             rq=requant(s_x * s_w / s_y, node, "requantization", (act.lo, act.hi), z_y),
             pad_value=z_x,  # padding holds the input zero point: the real 0
+            dilation=dil,
         )
         if depthwise:
             weight = np.transpose(w4[:, 0], (1, 2, 0))  # [Kh][Kw][C]

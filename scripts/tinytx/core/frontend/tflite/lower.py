@@ -96,19 +96,12 @@ FOLDABLE: dict[str, Callable[[TflOp, list[np.ndarray]], np.ndarray]] = {
 }
 
 
-def dilated(op: TflOp, w: np.ndarray) -> np.ndarray:
-    """Convolution weights ``[O][KH][KW][I]`` with the op's dilation written as zero taps
-    (``[O][(KH-1)d+1][(KW-1)d+1][I]``): exact, padded taps hold the input zero point and
-    zero weights add nothing."""
+def dilation(op: TflOp) -> tuple[int, int]:
+    """The (h, w) dilation of a convolution (the kernels take it in their dims)."""
     d = (int(op.opt("DilationHFactor", 1) or 1), int(op.opt("DilationWFactor", 1) or 1))
-    if d == (1, 1):
-        return w
     if min(d) < 1:
         raise op_error(op, f"dilation {list(d)}")
-    o, kh, kw, i = w.shape
-    out = np.zeros((o, (kh - 1) * d[0] + 1, (kw - 1) * d[1] + 1, i), w.dtype)
-    out[:, :: d[0], :: d[1], :] = w
-    return out
+    return d
 
 
 def _identity(v: np.ndarray) -> np.ndarray:
@@ -368,20 +361,20 @@ class Lowering:
         depthwise = op.name == "DEPTHWISE_CONV_2D"
         w_t = self.t(op.inputs[1])
         w, s_w = q.weight(op, w_t, 3 if depthwise else 0)
-        w = dilated(op, w)
-        kernel = (int(w.shape[1]), int(w.shape[2]))
-        x, stride, pads = self._conv_geometry(op, op.inputs[0], kernel)
+        d = dilation(op)
+        extent = ((int(w.shape[1]) - 1) * d[0] + 1, (int(w.shape[2]) - 1) * d[1] + 1)
+        x, stride, pads = self._conv_geometry(op, op.inputs[0], extent)
         xt = self.tensors[x]
         s_x, z_x = xt.scale, xt.zero_point
         s_y, z_y = q.activation(op, self.t(op.outputs[0]))
         n_out = int(w.shape[3] if depthwise else w.shape[0])
         b_idx = op.inputs[2] if len(op.inputs) > 2 else -1
         b = q.bias(op, self.t(b_idx) if b_idx >= 0 else None, n_out)
-        if depthwise and n_out != xt.shape[3]:
+        if depthwise and n_out != xt.shape[3] and d == (1, 1):  # else the kernels' own
             x, w, depthwise = self.depth_multiplier(op, x, w, n_out)
             xt = self.tensors[x]
         if depthwise:
-            if w.shape[0] != 1 or n_out != xt.shape[3]:
+            if w.shape[0] != 1 or n_out % xt.shape[3]:
                 raise op_error(op, f"{n_out} output channels of {xt.shape[3]}")
             w = w[0]
             bias = q.folded(op, gold.fold_bias_depthwise, b, w, z_x)
@@ -404,6 +397,7 @@ class Lowering:
                 pad=pads,
                 rq=rq,
                 pad_value=z_x,
+                dilation=d,
             ),
             self.static_out(op, xt.shape[0]),
         )
