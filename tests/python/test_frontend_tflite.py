@@ -361,3 +361,20 @@ def test_space_depth_moves_bytes_as_tensorflow_defines(name: str) -> None:
         want = x.reshape(1, 4, 6, 2, 2, 2).transpose(0, 1, 3, 2, 4, 5).reshape(1, 8, 12, 2)
     model = _one_op(name, x.shape, want.shape, [], {"BlockSize": 2})
     assert np.array_equal(executor.run(model, x.ravel()), want.ravel())
+
+
+@pytest.mark.parametrize(("name", "fn"), [("MAXIMUM", np.maximum), ("MINIMUM", np.minimum)])
+def test_extremum_with_a_scalar_compares_codes(name: str, fn) -> None:
+    """TFLite's int8 MAXIMUM/MINIMUM compare the codes: a table op, exact."""
+    c = np.array([[-7]], np.int8)
+    q8 = (np.array([0.05]), np.array([3]))
+    tensors = (
+        TflTensor(0, "x", (1, 6), (1, 6), "int8", *q8, 0, None),
+        TflTensor(1, "c", (1, 1), (1, 1), "int8", *q8, 0, c),
+        TflTensor(2, "y", (1, 6), (1, 6), "int8", *q8, 0, None),
+    )
+    g = TflGraph("m.tflite", tensors, (TflOp(0, name, (0, 1), (2,), {}),), (0,), (2,))
+    model = Lowering(g, "m").lower()
+    x = np.array([-128, -8, -7, -6, 0, 127], np.int8)
+    assert [op.kind for op in model.ops] == ["lut"]
+    assert np.array_equal(executor.run(model, x), fn(x, np.int8(-7)))

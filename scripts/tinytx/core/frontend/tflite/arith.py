@@ -133,3 +133,36 @@ def binary(lw: Lowering, op: TflOp) -> None:
         )  # fmt: skip
 
     lw.emit(op, factory, out, lw.declared_shape(op, out))
+
+
+def extremum(lw: Lowering, op: TflOp) -> None:
+    """MAXIMUM / MINIMUM of an activation and one constant value: TFLite's int8 kernel
+    compares the codes as they are (its converter gives all three tensors one
+    quantization), so the op is the table ``q -> max(q, c)`` (or min), exact."""
+    if len(op.inputs) != 2 or min(op.inputs) < 0 or len(op.outputs) != 1:
+        raise op_error(op, f"{len(op.inputs)} inputs, {len(op.outputs)} outputs")
+    a, b = _operand(lw, op, op.inputs[0]), _operand(lw, op, op.inputs[1])
+    if a.data is not None:
+        a, b = b, a
+    if b.data is None or np.unique(b.data).size != 1:
+        raise op_error(op, "not an activation and one constant value",
+                       "accepted: MAXIMUM/MINIMUM with a scalar constant")  # fmt: skip
+    c = int(b.data.ravel()[0])
+    codes = np.arange(256, dtype=np.int64).astype(np.uint8).view(np.int8).astype(np.int64)
+    table = np.maximum(codes, c) if op.name == "MAXIMUM" else np.minimum(codes, c)
+    _, z_y = q.activation(op, lw.t(op.outputs[0]))
+    fn = "max" if op.name == "MAXIMUM" else "min"
+    lw.emit(
+        op,
+        lambda y, src: ir.Lut(
+            name=lw.op_name("lut"),
+            inputs=(a.name,),
+            output=y,
+            source=src,
+            table=table.astype(np.int8),
+            function=f"{fn}(code, {c}) (TFLite compares the int8 codes)",
+            zero_point=z_y,
+        ),
+        lw.tensors[a.name].shape,
+        lw.declared_shape(op, lw.tensors[a.name].shape),
+    )

@@ -20,7 +20,7 @@ from tinytx.core.frontend.onnx.graph import FrontendError
 from tinytx.core.frontend.onnx.lower import c_name
 from tinytx.core.frontend.tflite import movement as mv
 from tinytx.core.frontend.tflite import quantization as q
-from tinytx.core.frontend.tflite.arith import binary
+from tinytx.core.frontend.tflite.arith import binary, extremum
 from tinytx.core.frontend.tflite.attention import lower_mhsa, match_attentions
 from tinytx.core.frontend.tflite.frames import lower_frames, match_frames
 from tinytx.core.frontend.tflite.layernorm import lower_layernorm, match_layernorms
@@ -41,7 +41,8 @@ UNARY = {
 VIEWS = ("RESHAPE", "SQUEEZE", "EXPAND_DIMS")
 SUPPORTED = (
     "FULLY_CONNECTED, CONV_2D, DEPTHWISE_CONV_2D (any dilation and depth multiplier), "
-    "MAX_POOL_2D, AVERAGE_POOL_2D, ADD, SUB, MUL (broadcasting), MEAN "
+    "MAX_POOL_2D, AVERAGE_POOL_2D, ADD, SUB, MUL (broadcasting), MAXIMUM/MINIMUM with a "
+    "scalar constant, MEAN "
     "(over tokens or H,W), RESHAPE, SQUEEZE, EXPAND_DIMS, LOGISTIC, TANH, HARD_SWISH, GELU, "
     "RELU, RELU6, LEAKY_RELU, self-attention (keras MultiHeadAttention: BATCH_MATMUL, "
     "SOFTMAX, TRANSPOSE inside it), LayerNorm (keras LayerNormalization: SQUARED_DIFFERENCE, "
@@ -650,6 +651,8 @@ class Lowering:
             "DEPTH_TO_SPACE": partial(mv.depth_to_space, self),
             "RESIZE_NEAREST_NEIGHBOR": partial(mv.resize_nearest, self),
             "REVERSE_V2": partial(mv.reverse, self),
+            "MAXIMUM": partial(extremum, self),
+            "MINIMUM": partial(extremum, self),
         }
         handlers["ADD"] = partial(binary, self)
         at: dict[int, Callable[[], None]] = {}
