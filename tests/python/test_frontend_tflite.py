@@ -235,6 +235,7 @@ OPS_DATA = Path(__file__).resolve().parents[1] / "data" / "tflite_ops"
 # TFLite's integer reference; ADD/SUB (the golden add) matched it on these inputs.
 OPS_MEASURED = {
     "broadcast": (1.0, 0),
+    "class_token": (1.0, 0),
     "dilated": (1.0, 2),
     "layout": (1.0, 2),
     "movement": (1.0, 0),
@@ -243,6 +244,7 @@ OPS_MEASURED = {
 # IR op kinds each fixture must lower to
 OPS_KINDS = {
     "broadcast": {"mul", "add", "gather", "lut"},
+    "class_token": {"concat", "gather"},
     "dilated": {"conv2d", "depthwise_conv2d"},
     "layout": {"gather", "concat", "mean_rows"},
     "movement": {"gather", "concat"},

@@ -121,6 +121,26 @@ def resize_model() -> keras.Model:
     return keras.Model(inp, layers.Dense(5)(x))
 
 
+class ClassToken(layers.Layer):
+    """A learned token put before the sequence (ViT): a constant CONCATENATION input."""
+
+    def build(self, input_shape) -> None:
+        init = keras.initializers.RandomNormal(stddev=0.5)
+        self.token = self.add_weight(shape=(1, 1, input_shape[-1]), initializer=init)
+
+    def call(self, x):
+        return tf.concat([tf.broadcast_to(self.token, (1, 1, x.shape[-1])), x], axis=1)
+
+
+def class_token_model() -> keras.Model:
+    x = inp = keras.Input((10, 6), batch_size=1)
+    x = layers.Dense(8, activation="relu")(x)
+    x = ClassToken()(x)  # [1, 11, 8]
+    x = layers.Dense(8)(x)
+    x = layers.Lambda(lambda t: t[:, 0])(x)  # the class token's row
+    return keras.Model(inp, layers.Dense(4)(x))
+
+
 FIXTURES = (
     OpFixture("dilated", "depth multiplier 4 on one channel, depth multiplier 2 with "
               "dilation 2, CONV_2D with dilation (2, 3), VALID dilated depthwise",
@@ -137,6 +157,9 @@ FIXTURES = (
     OpFixture("resize", "SPACE_TO_DEPTH, DEPTH_TO_SPACE, nearest upsampling by (2, 3) and a "
               "nearest resize to 8x10 (half-pixel centers), REVERSE_V2", (6, 8, 4),
               resize_model),
+    OpFixture("class_token", "a learned class token before the sequence: CONCATENATION "
+              "of a constant and an activation, then its row (STRIDED_SLICE)", (10, 6),
+              class_token_model),
 )  # fmt: skip
 
 

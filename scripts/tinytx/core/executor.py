@@ -91,7 +91,7 @@ def run_op(op: ir.Op, args: list[np.ndarray], out_shape: tuple[int, ...]) -> np.
     elif isinstance(op, ir.Gather):
         y = g.gather_s8(x, op.indices, op.axis)
     elif isinstance(op, ir.Concat):
-        y = g.concat_s8(args, op.axis)
+        y = g.concat_s8(op.parts(list(args)), op.axis)
     elif isinstance(op, ir.Mul):
         y = g.mul_s8(x, op.b_const if op.b_const is not None else args[1], op.params)
     else:  # pragma: no cover - every IR op is handled above

@@ -394,13 +394,20 @@ class _Emitter:
             parts = [(op.inputs[0], op.indices, 0)]
         else:
             parts, col = [], 0
-            for name in op.inputs:
-                n = t[name].shape[op.axis]
-                parts.append((name, np.arange(n, dtype=np.int32), col))
+            for part in op.parts(list(op.inputs)):
+                if not isinstance(part, str):  # a constant part: its own array
+                    const = next(i for i, (_, c) in enumerate(op.constants) if c is part)
+                    part = ("const", self.array(op, f"c{const}", part), part.shape)
+                shape = t[part].shape if isinstance(part, str) else part[2]
+                n = shape[op.axis]
+                parts.append((part, np.arange(n, dtype=np.int32), col))
                 col += n
         for k, (name, idx, col) in enumerate(parts):
-            _, n, _ = golden_gather_dims(t[name].shape, op.axis)
-            x = self.ptr(name, True)
+            if isinstance(name, str):
+                shape, x = t[name].shape, self.ptr(name, True)
+            else:
+                shape, x = name[2], name[1]
+            _, n, _ = golden_gather_dims(shape, op.axis)
             start = int(idx[0])
             if np.array_equal(idx, np.arange(start, start + idx.size)):
                 ind, x = "NULL", x if start == 0 else f"{x} + {start * block}"

@@ -335,10 +335,26 @@ class Gather(Op):
 @dataclass(frozen=True, eq=False, kw_only=True)
 class Concat(Op):
     """Concatenation of the inputs along ``axis``; every input has the output's scale
-    and zero point (the frontend requantizes the others with a table first)."""
+    and zero point (the frontend requantizes the others with a table first).
+    ``constants``: int8 parts in the output's quantization, each inserted before the
+    ``position``-th input (``len(inputs)``: at the end), e.g. a class token."""
 
     kind: ClassVar[str] = "concat"
     axis: int
+    constants: tuple[tuple[int, np.ndarray], ...] = ()
+
+    def parts(self, inputs: list) -> list:
+        """``inputs`` (names or arrays) with the constant parts in their places."""
+        out: list = []
+        for k in range(len(inputs) + 1):
+            out += [c for pos, c in self.constants if pos == k]
+            if k < len(inputs):
+                out.append(inputs[k])
+        return out
+
+    @property
+    def weight_arrays(self) -> dict[str, np.ndarray]:
+        return {f"c{k}": c for k, (_, c) in enumerate(self.constants)}
 
 
 @dataclass(frozen=True, eq=False, kw_only=True)
@@ -562,11 +578,14 @@ def _check_op(model: Model, op: Op) -> None:
         _need((out.scale, out.zero_point) == (x.scale, x.zero_point), op, "quantization differs")
     elif isinstance(op, Concat):
         a = op.axis
-        _need(all(len(i.shape) == len(out.shape) for i in ins), op, "ranks differ")
+        shapes = [tuple(p.shape) for p in op.parts(ins)]
+        _need(all(c.dtype == np.int8 for _, c in op.constants), op, "constants must be int8")
+        _need(all(0 <= k <= len(ins) for k, _ in op.constants), op, "constant position")
+        _need(all(len(s) == len(out.shape) for s in shapes), op, "ranks differ")
         _need(0 <= a < len(out.shape), op, f"axis {a} outside {list(out.shape)}")
-        rest = [(*i.shape[:a], *i.shape[a + 1 :]) for i in (*ins, out)]
+        rest = [(*s[:a], *s[a + 1 :]) for s in (*shapes, out.shape)]
         _need(len(set(rest)) == 1, op, "shapes differ outside the axis")
-        _need(sum(i.shape[a] for i in ins) == out.shape[a], op, "axis lengths do not add up")
+        _need(sum(s[a] for s in shapes) == out.shape[a], op, "axis lengths do not add up")
         _need(
             all((i.scale, i.zero_point) == (out.scale, out.zero_point) for i in ins),
             op,

@@ -134,29 +134,67 @@ def _int_const(lw: Lowering, op: TflOp, index: int, what: str) -> np.ndarray:
     return np.asarray(v).astype(np.int64)
 
 
+Part = str | np.ndarray  # an activation's IR tensor, or a constant's int8 codes
+
+
+def _parts(lw: Lowering, op: TflOp, s_y: float, z_y: int) -> list[Part]:
+    """The inputs in the output's quantization: activations (requantized by a table op
+    when needed) and constants (requantized offline by the same table)."""
+    parts: list[Part] = []
+    for i in op.inputs:
+        t = lw.t(i)
+        if t.data is None:
+            parts.append(requantized(lw, op, lw.act(op, i), s_y, z_y))
+            continue
+        s, z = q.activation(op, t)
+        codes = np.asarray(t.data).astype(np.int8).reshape(t.shape)
+        if (s, z) != (s_y, z_y):
+            codes = gold.lut_s8(codes, gold.build_unary_table(_identity, s, z, s_y, z_y))
+        parts.append(codes)
+    if all(not isinstance(p, str) for p in parts):
+        raise op_error(op, "every input is a constant", "accepted: at least one activation")
+    return parts
+
+
+def _shape(lw: Lowering, p: Part) -> tuple[int, ...]:
+    return tuple(lw.tensors[p].shape) if isinstance(p, str) else tuple(p.shape)
+
+
 def concatenation(lw: Lowering, op: TflOp) -> None:
     _inputs(op, 1)
     out_i = op.outputs[0]
     s_y, z_y = q.activation(op, lw.t(out_i))
-    xs = [requantized(lw, op, lw.act(op, i), s_y, z_y) for i in op.inputs]
-    rank = len(lw.tensors[xs[0]].shape)
+    parts = _parts(lw, op, s_y, z_y)
+    rank = max(len(_shape(lw, p)) for p in parts)
     axis = _axis(op, int(op.opt("Axis", 0)), rank)
-    _concat(lw, op, xs, axis, out_i)
+    _concat(lw, op, parts, axis, out_i)
 
 
-def _concat(lw: Lowering, op: TflOp, xs: list[str], axis: int, out_i: int) -> None:
-    shapes = [lw.tensors[x].shape for x in xs]
+def _concat(lw: Lowering, op: TflOp, parts: list[Part], axis: int, out_i: int) -> None:
+    shapes = [_shape(lw, p) for p in parts]
     rest = {(*s[:axis], *s[axis + 1 :]) for s in shapes}
     if len(rest) != 1 or any(len(s) != len(shapes[0]) for s in shapes):
         raise op_error(op, f"shapes {[list(s) for s in shapes]} differ outside axis {axis}")
     out_shape = (*shapes[0][:axis], sum(s[axis] for s in shapes), *shapes[0][axis + 1 :])
-    if len(xs) == 1:
+    xs = [p for p in parts if isinstance(p, str)]
+    if len(parts) == 1:
         _finish(lw, op, out_i, xs[0])
         return
+    constants, k = [], 0
+    for p in parts:
+        if isinstance(p, str):
+            k += 1
+        else:
+            constants.append((k, np.ascontiguousarray(p, np.int8)))
     out = _tensor(lw, xs[0], out_shape, _out_name(lw, out_i))
     lw.ops.append(
         ir.Concat(
-            name=lw.op_name("concat"), inputs=tuple(xs), output=out, source=_src(op), axis=axis
+            name=lw.op_name("concat"),
+            inputs=tuple(xs),
+            output=out,
+            source=_src(op),
+            axis=axis,
+            constants=tuple(constants),
         )
     )
     _finish(lw, op, out_i, out)
@@ -166,11 +204,13 @@ def pack(lw: Lowering, op: TflOp) -> None:
     _inputs(op, 1)
     out_i = op.outputs[0]
     s_y, z_y = q.activation(op, lw.t(out_i))
-    xs = [requantized(lw, op, lw.act(op, i), s_y, z_y) for i in op.inputs]
-    shape = lw.tensors[xs[0]].shape
+    parts = _parts(lw, op, s_y, z_y)
+    shape = next(_shape(lw, p) for p in parts if isinstance(p, str))
     axis = _axis(op, int(op.opt("Axis", 0)), len(shape) + 1)
     expanded = (*shape[:axis], 1, *shape[axis:])
-    _concat(lw, op, [lw.view(x, expanded, op) for x in xs], axis, out_i)
+    views = [lw.view(p, expanded, op) if isinstance(p, str) else p.reshape(expanded)
+             for p in parts]  # fmt: skip
+    _concat(lw, op, views, axis, out_i)
 
 
 def _pieces(lw: Lowering, op: TflOp, x: str, axis: int, sizes: list[int]) -> None:
