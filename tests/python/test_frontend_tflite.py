@@ -240,15 +240,17 @@ OPS_MEASURED = {
     "layout": (1.0, 2),
     "movement": (1.0, 0),
     "resize": (1.0, 0),
+    "tcn": (1.0, 2),
 }
 # IR op kinds each fixture must lower to
 OPS_KINDS = {
     "broadcast": {"mul", "add", "gather", "lut"},
     "class_token": {"concat", "gather"},
-    "dilated": {"conv2d", "depthwise_conv2d"},
+    "dilated": {"conv2d", "depthwise_conv2d", "gather"},
     "layout": {"gather", "concat", "mean_rows"},
     "movement": {"gather", "concat"},
     "resize": {"gather", "conv2d"},
+    "tcn": {"conv2d", "depthwise_conv2d"},
 }
 
 
@@ -263,18 +265,25 @@ def test_operator_fixture_lowers_and_agrees(name: str) -> None:
     assert a.max_lsb <= lsb + MARGIN_LSB, a.row()
 
 
-def test_dilated_fixture_keeps_dilation_and_multiplier() -> None:
-    """The kernels take the dilation and the depth multiplier in their dims: weights
-    keep their 3x3 taps; a depth multiplier on one channel is a CONV_2D (the fast conv
-    kernel), with a dilation a depthwise op of multiplier 2."""
+def test_dilation_as_zero_taps_or_in_the_dims() -> None:
+    """Small dilations become zero taps (the optimized kernels, faster on Cortex-M4 as
+    measured in tinytx.core.frontend.dilation); large ones stay in the kernel dims. A
+    depth multiplier without dilation: a CONV_2D on one channel, else a channel repeat."""
     model = load_tflite(OPS_DATA / "dilated" / "model.tflite")
     convs = [op for op in model.ops if isinstance(op, ir.Conv2d)]
     assert [op.kind for op in convs] == ["conv2d", "depthwise_conv2d", "conv2d",
                                          "depthwise_conv2d"]  # fmt: skip
-    assert [op.dilation for op in convs] == [(1, 1), (2, 2), (2, 3), (2, 2)]
-    assert convs[0].weight.shape == (4, 3, 3, 1)
-    assert convs[1].weight.shape == (3, 3, 8) and convs[2].weight.shape[1:3] == (3, 3)
-    assert model.tensors[convs[1].inputs[0]].shape[3] == 4
+    assert all(op.dilation == (1, 1) for op in convs)
+    assert convs[0].weight.shape == (4, 3, 3, 1) and convs[1].weight.shape == (5, 5, 8)
+    w = convs[2].weight  # 3x3, dilation (2, 3)
+    assert w.shape[1:3] == (5, 7) and not w[:, 1::2].any() and not w[:, :, 1::3].any()
+    g = next(op for op in model.ops if isinstance(op, ir.Gather))
+    assert g.axis == 3 and g.indices.tolist() == [0, 0, 1, 1, 2, 2, 3, 3]
+    tcn = [op for op in load_tflite(OPS_DATA / "tcn" / "model.tflite").ops
+           if isinstance(op, ir.Conv2d)]  # fmt: skip
+    assert [op.dilation for op in tcn] == [(1, 16), (1, 8), (1, 1)]
+    assert tcn[1].weight.shape == (1, 3, 16)  # depth multiplier 2 in the dims
+    assert tcn[2].weight.shape == (8, 1, 5, 16)
 
 
 # ------------------------------------------------------------------------- firmware

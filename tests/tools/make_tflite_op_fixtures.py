@@ -141,6 +141,16 @@ def class_token_model() -> keras.Model:
     return keras.Model(inp, layers.Dense(4)(x))
 
 
+def tcn_model() -> keras.Model:
+    x = inp = keras.Input((1, 64, 4), batch_size=1)
+    x = layers.Conv2D(8, (1, 3), dilation_rate=(1, 16), padding="same", activation="relu")(x)
+    x = layers.DepthwiseConv2D((1, 3), depth_multiplier=2, dilation_rate=(1, 8),
+                               padding="same", activation="relu")(x)  # fmt: skip
+    x = layers.Conv2D(8, (1, 3), dilation_rate=(1, 2), padding="valid")(x)
+    x = layers.GlobalAveragePooling2D()(x)
+    return keras.Model(inp, layers.Dense(3)(x))
+
+
 FIXTURES = (
     OpFixture("dilated", "depth multiplier 4 on one channel, depth multiplier 2 with "
               "dilation 2, CONV_2D with dilation (2, 3), VALID dilated depthwise",
@@ -160,6 +170,9 @@ FIXTURES = (
     OpFixture("class_token", "a learned class token before the sequence: CONCATENATION "
               "of a constant and an activation, then its row (STRIDED_SLICE)", (10, 6),
               class_token_model),
+    OpFixture("tcn", "a dilated 1-D stack (TCN): CONV_2D with dilation 16, depthwise with "
+              "dilation 8 and depth multiplier 2, CONV_2D with dilation 2", (1, 64, 4),
+              tcn_model),
 )  # fmt: skip
 
 

@@ -23,6 +23,7 @@ import numpy as np
 
 from tinytx.core import golden as gold
 from tinytx.core import ir
+from tinytx.core.frontend import dilation
 from tinytx.core.frontend.onnx.attention import match_attention
 from tinytx.core.frontend.onnx.graph import FrontendError, Graph, Node, node_error
 from tinytx.core.frontend.onnx.layout import (
@@ -640,7 +641,10 @@ class Lowering:
             raise node_error(node, f"weight {list(q.shape)} does not match input {list(xshape)}")
         kernel = tuple(int(k) for k in q.shape[2:])
         dil = conv_dilation(node, len(kernel))
-        extent = tuple((k - 1) * d + 1 for k, d in zip(kernel, dil[2 - len(kernel) :], strict=True))
+        if dilation.as_zero_taps(kernel, dil[2 - len(kernel) :], group > 1):
+            q = dilation.zero_taps(q, dil[2 - len(kernel) :], tuple(range(2, q.ndim)))
+            kernel, dil = tuple(int(k) for k in q.shape[2:]), (1, 1)
+        extent = dilation.extent(kernel, dil[2 - len(kernel) :])
         depthwise = group > 1
         if depthwise and group == c_in and q.shape[1] == 1 and c_out % c_in == 0:
             if c_out != c_in and dil == (1, 1):  # multiplier M: output o filters input o // M

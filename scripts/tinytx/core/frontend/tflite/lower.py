@@ -16,6 +16,7 @@ import numpy as np
 
 from tinytx.core import golden as gold
 from tinytx.core import ir
+from tinytx.core.frontend import dilation as dil
 from tinytx.core.frontend.onnx.graph import FrontendError
 from tinytx.core.frontend.onnx.lower import c_name
 from tinytx.core.frontend.tflite import movement as mv
@@ -363,7 +364,9 @@ class Lowering:
         w_t = self.t(op.inputs[1])
         w, s_w = q.weight(op, w_t, 3 if depthwise else 0)
         d = dilation(op)
-        extent = ((int(w.shape[1]) - 1) * d[0] + 1, (int(w.shape[2]) - 1) * d[1] + 1)
+        if dil.as_zero_taps((int(w.shape[1]), int(w.shape[2])), d, depthwise):
+            w, d = dil.zero_taps(w, d, (1, 2)), (1, 1)
+        extent = dil.extent((int(w.shape[1]), int(w.shape[2])), d)
         x, stride, pads = self._conv_geometry(op, op.inputs[0], extent)
         xt = self.tensors[x]
         s_x, z_x = xt.scale, xt.zero_point
