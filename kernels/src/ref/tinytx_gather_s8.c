@@ -32,6 +32,12 @@ tinytx_status tinytx_gather_s8(const tinytx_gather_dims *dims, const int32_t *in
 			memcpy(y, x, (size_t)count * block);
 			continue;
 		}
+		if (block == 1) { /* single bytes (a channel repeat, a transpose): no memcpy call */
+			for (int32_t j = 0; j < count; j++) {
+				y[j] = x[indices[j]];
+			}
+			continue;
+		}
 		for (int32_t j = 0; j < count; j++) {
 			memcpy(y + (size_t)j * block, x + (size_t)indices[j] * block, (size_t)block);
 		}
