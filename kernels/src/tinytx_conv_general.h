@@ -52,6 +52,17 @@ static inline tinytx_status tinytx_check_conv2d_general_dims(const tinytx_conv2d
 	return TINYTX_OK;
 }
 
+/* The taps k in [*lo, *hi) of one axis whose position i0 + k * d lies in [0, n). */
+static inline void tinytx_dilated_taps(int32_t i0, int32_t d, int32_t k, int32_t n, int32_t *lo,
+				       int32_t *hi)
+{
+	int32_t a = i0 < 0 ? (-i0 + d - 1) / d : 0;
+	int32_t b = n - i0 <= 0 ? 0 : (n - i0 + d - 1) / d;
+	b = b > k ? k : b;
+	*lo = a > b ? b : a;
+	*hi = b;
+}
+
 static inline tinytx_status tinytx_conv2d_general_s8(const tinytx_conv2d_dims *d,
 						     const tinytx_conv2d_params *params,
 						     const int8_t *input, const int8_t *weights,
@@ -74,33 +85,50 @@ static inline tinytx_status tinytx_conv2d_general_s8(const tinytx_conv2d_dims *d
 	const int32_t m = tinytx_conv2d_factor(d->depth_multiplier);
 	const int32_t in_c = d->in_c, out_c = d->out_c, kh = d->kernel_h, kw = d->kernel_w;
 	const int32_t pad = params->pad_value;
+	/* weights of one output channel: taps tap_stride apart, width values each */
+	const int32_t width = depthwise ? 1 : in_c;
+	const int32_t tap_stride = depthwise ? out_c : in_c;
 	for (int32_t oy = 0; oy < d->out_h; oy++) {
+		const int32_t iy0 = oy * d->stride_h - d->pad_top;
+		int32_t ky0, ky1;
+		tinytx_dilated_taps(iy0, dh, kh, d->in_h, &ky0, &ky1);
 		for (int32_t ox = 0; ox < d->out_w; ox++) {
+			const int32_t ix0 = ox * d->stride_w - d->pad_left;
+			int32_t kx0, kx1;
+			tinytx_dilated_taps(ix0, dw, kw, d->in_w, &kx0, &kx1);
+			const int clipped = ky0 != 0 || ky1 != kh || kx0 != 0 || kx1 != kw;
 			int8_t *y = output + ((size_t)oy * d->out_w + ox) * out_c;
 			for (int32_t co = 0; co < out_c; co++) {
+				const int8_t *wc = depthwise ? weights + co
+							     : weights + (size_t)co * kh * kw * in_c;
+				const int32_t xc = depthwise ? co / m : 0; /* first input channel */
 				int32_t acc = bias != NULL ? bias[co] : 0;
-				for (int32_t ky = 0; ky < kh; ky++) {
-					const int32_t iy = oy * d->stride_h - d->pad_top + ky * dh;
-					for (int32_t kx = 0; kx < kw; kx++) {
-						const int32_t ix =
-							ox * d->stride_w - d->pad_left + kx * dw;
-						const int inside = iy >= 0 && iy < d->in_h && ix >= 0 &&
-								   ix < d->in_w;
-						const int8_t *xp =
-							inside ? input + ((size_t)iy * d->in_w + ix) *
-										 in_c
-							       : NULL;
-						if (depthwise) {
-							const int32_t w = weights
-								[((size_t)ky * kw + kx) * out_c + co];
-							acc += (xp != NULL ? xp[co / m] : pad) * w;
-							continue;
+				if (pad != 0 && clipped) { /* padded taps read pad_value */
+					int32_t sum = 0;
+					for (int32_t ky = 0; ky < kh; ky++) {
+						const int row = ky >= ky0 && ky < ky1;
+						for (int32_t kx = 0; kx < kw; kx++) {
+							if (row && kx >= kx0 && kx < kx1) {
+								continue;
+							}
+							const int8_t *wp =
+								wc + ((size_t)ky * kw + kx) * tap_stride;
+							for (int32_t ci = 0; ci < width; ci++) {
+								sum += wp[ci];
+							}
 						}
-						const int8_t *wp =
-							weights +
-							(((size_t)co * kh + ky) * kw + kx) * in_c;
-						for (int32_t ci = 0; ci < in_c; ci++) {
-							acc += (xp != NULL ? xp[ci] : pad) * wp[ci];
+					}
+					acc += pad * sum;
+				}
+				for (int32_t ky = ky0; ky < ky1; ky++) {
+					const int8_t *xrow =
+						input + (size_t)(iy0 + ky * dh) * d->in_w * in_c + xc;
+					const int8_t *wrow = wc + (size_t)ky * kw * tap_stride;
+					for (int32_t kx = kx0; kx < kx1; kx++) {
+						const int8_t *xp = xrow + (size_t)(ix0 + kx * dw) * in_c;
+						const int8_t *wp = wrow + (size_t)kx * tap_stride;
+						for (int32_t ci = 0; ci < width; ci++) {
+							acc += xp[ci] * wp[ci];
 						}
 					}
 				}

@@ -109,12 +109,17 @@ PATTERNS: dict[str, tuple[Build, tuple[int, ...], dict, list[str]]] = {
     ),
     "conv+bn+relu": (lambda b, x: b.relu(b.conv(x, 8, bn=True)), IMAGE, {}, ["conv2d"]),
     "depthwise conv": (lambda b, x: b.conv(x, 3, group=3), IMAGE, {}, ["depthwise_conv2d"]),
-    "dilated conv": (lambda b, x: b.conv(x, 4, pad=2, dilation=2), IMAGE, {}, ["conv2d"]),
-    "depthwise multiplier 2, dilated (zero taps)": (
+    "conv, dilation 2 (zero taps)": (
+        lambda b, x: b.conv(x, 4, pad=2, dilation=2),
+        IMAGE,
+        {},
+        ["conv2d"],
+    ),
+    "depthwise multiplier 2, dilated (in the dims)": (
         lambda b, x: b.conv(x, 6, group=3, pad=2, dilation=2),
         IMAGE,
         {},
-        ["gather", "depthwise_conv2d"],
+        ["depthwise_conv2d"],
     ),
     "depthwise multiplier 2, dilation 3 (in the dims)": (
         lambda b, x: b.conv(x, 6, group=3, pad=3, dilation=3),

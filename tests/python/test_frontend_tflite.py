@@ -266,19 +266,21 @@ def test_operator_fixture_lowers_and_agrees(name: str) -> None:
 
 
 def test_dilation_as_zero_taps_or_in_the_dims() -> None:
-    """Small dilations become zero taps (the optimized kernels, faster on Cortex-M4 as
-    measured in tinytx.core.frontend.dilation); large ones stay in the kernel dims. A
-    depth multiplier without dilation: a CONV_2D on one channel, else a channel repeat."""
+    """A conv's small dilation becomes zero taps (the optimized kernel, faster on
+    Cortex-M4 as measured in tinytx.core.frontend.dilation); a large one, and a depthwise
+    one, stays in the kernel dims. A depth multiplier without dilation: a CONV_2D on one
+    channel, else a channel repeat and a depthwise convolution."""
     model = load_tflite(OPS_DATA / "dilated" / "model.tflite")
     convs = [op for op in model.ops if isinstance(op, ir.Conv2d)]
-    assert [op.kind for op in convs] == ["conv2d", "depthwise_conv2d", "conv2d",
-                                         "depthwise_conv2d"]  # fmt: skip
-    assert all(op.dilation == (1, 1) for op in convs)
-    assert convs[0].weight.shape == (4, 3, 3, 1) and convs[1].weight.shape == (5, 5, 8)
-    w = convs[2].weight  # 3x3, dilation (2, 3)
+    assert [op.kind for op in convs] == ["conv2d"] + ["depthwise_conv2d", "conv2d"] + [
+        "depthwise_conv2d"
+    ] * 2
+    assert [op.dilation for op in convs] == [(1, 1), (2, 2), (1, 1), (2, 2), (1, 1)]
+    assert convs[0].weight.shape == (4, 3, 3, 1) and convs[1].weight.shape == (3, 3, 8)
+    w = convs[2].weight  # 3x3, dilation (2, 3) as zero taps
     assert w.shape[1:3] == (5, 7) and not w[:, 1::2].any() and not w[:, :, 1::3].any()
     g = next(op for op in model.ops if isinstance(op, ir.Gather))
-    assert g.axis == 3 and g.indices.tolist() == [0, 0, 1, 1, 2, 2, 3, 3]
+    assert g.axis == 3 and g.indices.tolist() == np.repeat(np.arange(12), 2).tolist()
     tcn = [op for op in load_tflite(OPS_DATA / "tcn" / "model.tflite").ops
            if isinstance(op, ir.Conv2d)]  # fmt: skip
     assert [op.dilation for op in tcn] == [(1, 16), (1, 8), (1, 1)]

@@ -56,6 +56,7 @@ def dilated_model() -> keras.Model:
                                activation="relu")(x)  # fmt: skip
     x = layers.Conv2D(12, 3, dilation_rate=(2, 3), padding="same", activation="relu")(x)
     x = layers.DepthwiseConv2D(3, dilation_rate=2, padding="valid")(x)
+    x = layers.DepthwiseConv2D(3, depth_multiplier=2, padding="same")(x)
     x = layers.GlobalAveragePooling2D()(x)
     return keras.Model(inp, layers.Dense(6)(x))
 
@@ -153,7 +154,8 @@ def tcn_model() -> keras.Model:
 
 FIXTURES = (
     OpFixture("dilated", "depth multiplier 4 on one channel, depth multiplier 2 with "
-              "dilation 2, CONV_2D with dilation (2, 3), VALID dilated depthwise",
+              "dilation 2, CONV_2D with dilation (2, 3), VALID dilated depthwise, depth "
+              "multiplier 2 on 12 channels",
               (16, 16, 1), dilated_model),
     OpFixture("movement", "SPLIT, CONCATENATION, STRIDED_SLICE with a step, GATHER with "
               "repeated constant indices, UNPACK, PACK, SPLIT_V on int8 activations",
