@@ -254,6 +254,11 @@ OPS_KINDS = {
 }
 
 
+def test_every_operator_fixture_has_a_measured_margin() -> None:
+    names = {p.name for p in OPS_DATA.iterdir() if (p / "model.tflite").is_file()}
+    assert names == set(OPS_MEASURED) == set(OPS_KINDS)
+
+
 @pytest.mark.parametrize("name", sorted(OPS_MEASURED))
 def test_operator_fixture_lowers_and_agrees(name: str) -> None:
     model = load_tflite(OPS_DATA / name / "model.tflite")
