@@ -43,6 +43,12 @@ int32_t tinytx_abi_conv2d_s8_get_buffer_size(int32_t in_h, int32_t in_w, int32_t
 					     int32_t stride_h, int32_t stride_w, int32_t pad_top,
 					     int32_t pad_left, int32_t pad_bottom,
 					     int32_t pad_right, int32_t num_cores);
+/* The same with the appended dims fields dilation_h, dilation_w, depth_multiplier. */
+int32_t tinytx_abi_conv2d_general_s8_get_buffer_size(
+	int32_t in_h, int32_t in_w, int32_t in_c, int32_t out_h, int32_t out_w, int32_t out_c,
+	int32_t kernel_h, int32_t kernel_w, int32_t stride_h, int32_t stride_w, int32_t pad_top,
+	int32_t pad_left, int32_t pad_bottom, int32_t pad_right, int32_t dilation_h,
+	int32_t dilation_w, int32_t depth_multiplier, int32_t num_cores);
 
 int32_t tinytx_abi_linear_sparse_s8_get_buffer_size(int32_t rows, int32_t in_features,
 						    int32_t out_features, int32_t heads,

@@ -37,6 +37,7 @@ static const struct {
 	TINYTX_ABI_CONSTANT(TINYTX_ADD_SHIFT_MAX),
 	TINYTX_ABI_CONSTANT(TINYTX_GELU_Q_ONE_LIMIT),
 	TINYTX_ABI_CONSTANT(TINYTX_MAX_DIM),
+	TINYTX_ABI_CONSTANT(TINYTX_MUL_LEFT_SHIFT_MAX),
 	TINYTX_ABI_CONSTANT(TINYTX_PARALLEL_SERIAL_MAX_CORES),
 	TINYTX_ABI_CONSTANT(TINYTX_LAYOUT_TOKEN_MAJOR),
 	TINYTX_ABI_CONSTANT(TINYTX_LAYOUT_HEAD_MAJOR),
@@ -144,6 +145,19 @@ int32_t tinytx_abi_conv2d_sparse_s8_get_buffer_size(int32_t in_h, int32_t in_w, 
 				      out_c,	kernel_h, kernel_w, stride_h, stride_w,
 				      pad_top, pad_left, pad_bottom, pad_right};
 	return tinytx_conv2d_sparse_s8_get_buffer_size(&d, num_cores);
+}
+
+int32_t tinytx_abi_conv2d_general_s8_get_buffer_size(
+	int32_t in_h, int32_t in_w, int32_t in_c, int32_t out_h, int32_t out_w, int32_t out_c,
+	int32_t kernel_h, int32_t kernel_w, int32_t stride_h, int32_t stride_w, int32_t pad_top,
+	int32_t pad_left, int32_t pad_bottom, int32_t pad_right, int32_t dilation_h,
+	int32_t dilation_w, int32_t depth_multiplier, int32_t num_cores)
+{
+	const tinytx_conv2d_dims d = {in_h,	in_w,	  in_c,	    out_h,    out_w,
+				      out_c,	kernel_h, kernel_w, stride_h, stride_w,
+				      pad_top, pad_left, pad_bottom, pad_right, dilation_h,
+				      dilation_w, depth_multiplier};
+	return tinytx_conv2d_s8_get_buffer_size(&d, num_cores);
 }
 
 /* Copies n int64 layout values into offsets (up to capacity); ERR_DIMS past int32. */

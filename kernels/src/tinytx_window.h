@@ -45,9 +45,21 @@ static inline tinytx_status tinytx_check_window(int32_t in_h, int32_t in_w, int3
 	return TINYTX_OK;
 }
 
-/* Dims of a conv (depthwise: out_c == in_c, reduction KH*KW instead of KH*KW*C_in). */
+/* 1 when a conv's dims set a dilation or a depth multiplier (tinytx_conv_general.h). */
+static inline int tinytx_conv2d_general(const tinytx_conv2d_dims *d)
+{
+	return (d->dilation_h != 0 && d->dilation_h != 1) ||
+	       (d->dilation_w != 0 && d->dilation_w != 1) ||
+	       (d->depth_multiplier != 0 && d->depth_multiplier != 1);
+}
+
+/* Dims of a conv without dilation or depth multiplier (depthwise: out_c == in_c,
+ * reduction KH*KW instead of KH*KW*C_in). */
 static inline tinytx_status tinytx_check_conv2d_dims(const tinytx_conv2d_dims *d, int depthwise)
 {
+	if (tinytx_conv2d_general(d)) {
+		return TINYTX_ERR_DIMS;
+	}
 	if (!tinytx_dim_ok(d->in_c, 1) || !tinytx_dim_ok(d->out_c, 1) ||
 	    (depthwise && d->out_c != d->in_c)) {
 		return TINYTX_ERR_DIMS;

@@ -109,6 +109,42 @@ PATTERNS: dict[str, tuple[Build, tuple[int, ...], dict, list[str]]] = {
     ),
     "conv+bn+relu": (lambda b, x: b.relu(b.conv(x, 8, bn=True)), IMAGE, {}, ["conv2d"]),
     "depthwise conv": (lambda b, x: b.conv(x, 3, group=3), IMAGE, {}, ["depthwise_conv2d"]),
+    "conv, dilation 2 (zero taps)": (
+        lambda b, x: b.conv(x, 4, pad=2, dilation=2),
+        IMAGE,
+        {},
+        ["conv2d"],
+    ),
+    "depthwise multiplier 2, dilated (in the dims)": (
+        lambda b, x: b.conv(x, 6, group=3, pad=2, dilation=2),
+        IMAGE,
+        {},
+        ["depthwise_conv2d"],
+    ),
+    "depthwise multiplier 2, dilation 3 (in the dims)": (
+        lambda b, x: b.conv(x, 6, group=3, pad=3, dilation=3),
+        IMAGE,
+        {},
+        ["depthwise_conv2d"],
+    ),
+    "conv, dilation 4 (in the dims)": (
+        lambda b, x: b.conv(x, 4, pad=4, dilation=4),
+        IMAGE,
+        {},
+        ["conv2d"],
+    ),
+    "depthwise multiplier 2": (
+        lambda b, x: b.conv(x, 6, group=3),
+        IMAGE,
+        {},
+        ["gather", "depthwise_conv2d"],
+    ),
+    "dilated conv 1-d": (
+        lambda b, x: b.relu(b.conv(x, 4, k=3, pad=4, dilation=4)),
+        (1, 4, 16),
+        {},
+        ["conv2d"],
+    ),
     "conv 1-d": (lambda b, x: b.relu(b.conv(x, 8, k=5, pad=2)), (1, 4, 16), {}, ["conv2d"]),
     "conv on 4 frames": (lambda b, x: b.relu(b.conv(x, 4)), (4, 3, 6, 6), {}, ["conv2d"]),
     "maxpool": (
@@ -251,13 +287,13 @@ def test_rejects_softmax_outside_attention() -> None:
     assert "accepted: Softmax over the last axis of (Q K^T)" in msg
 
 
-def test_rejects_dilated_conv() -> None:
+def test_rejects_dilated_maxpool() -> None:
     def build(b: GraphBuilder, x: str) -> str:
-        w = b.const(b.weight((4, 3, 3, 3)))
-        return b.node("Conv", [x, w], (1, 4, 4, 4), kernel_shape=[3, 3], dilations=[2, 2])
+        y = b.conv(x, 4)
+        return b.node("MaxPool", [y], (1, 4, 4, 4), kernel_shape=[3, 3], dilations=[2, 2])
 
     msg = refused(qdq(build, IMAGE))
-    assert "(Conv): dilations [2, 2]; accepted: dilation 1" in msg
+    assert "(MaxPool): dilations [2, 2]; accepted: dilation 1" in msg
 
 
 def test_rejects_grouped_conv() -> None:

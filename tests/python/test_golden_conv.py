@@ -113,6 +113,42 @@ def test_depthwise_matches_brute_force(geom) -> None:
     np.testing.assert_array_equal(got, want)
 
 
+def brute_general(x, w, rq, stride, pad, dil, depthwise) -> np.ndarray:
+    """The formula with dilation and depth multiplier, pixel by pixel (padding: 0)."""
+    kh, kw = (w.shape[0], w.shape[1]) if depthwise else (w.shape[1], w.shape[2])
+    cout = w.shape[-1] if depthwise else w.shape[0]
+    m = cout // x.shape[2]
+    oh, ow = out_size(x.shape[0], x.shape[1], (kh - 1) * dil[0] + 1, (kw - 1) * dil[1] + 1,
+                      stride, pad)  # fmt: skip
+    y = np.zeros((oh, ow, cout), np.int8)
+    for oy, ox, co in np.ndindex(oh, ow, cout):
+        acc = 0
+        for ky, kx in np.ndindex(kh, kw):
+            iy = oy * stride[0] - pad[0] + ky * dil[0]
+            ix = ox * stride[1] - pad[1] + kx * dil[1]
+            chans = [co // m] if depthwise else range(x.shape[2])
+            for ci in chans:
+                v = pixel(x, iy, ix, ci)
+                wv = int(w[ky, kx, co]) if depthwise else int(w[co, ky, kx, ci])
+                acc += 0 if v is None else v * wv
+        y[oy, ox, co] = min(127, max(-128, half_up(acc * rq.multiplier, 1 << rq.shift)))
+    return y
+
+
+@pytest.mark.parametrize("dil", [(2, 1), (1, 3), (2, 2)])
+def test_dilation_and_depth_multiplier_match_brute_force(dil) -> None:
+    rng = np.random.default_rng(dil[0] * 10 + dil[1])
+    x = rand_s8(rng, 7, 8, 3)
+    rq = Requant.from_scale(0.003)
+    stride, pad = (1, 2), (2, 1, 1, 2)
+    w = rand_s8(rng, 4, 3, 2, 3)
+    got = conv2d_s8(x, w, None, rq, stride, pad, dilation=dil)
+    np.testing.assert_array_equal(got, brute_general(x, w, rq, stride, pad, dil, False))
+    wd = rand_s8(rng, 3, 2, 6)  # depth multiplier 2
+    got = depthwise_conv2d_s8(x, wd, None, rq, stride, pad, dilation=dil)
+    np.testing.assert_array_equal(got, brute_general(x, wd, rq, stride, pad, dil, True))
+
+
 def test_depthwise_equals_grouped_conv() -> None:
     """Depthwise = a conv whose weights are zero off the channel diagonal."""
     rng = np.random.default_rng(3)

@@ -146,7 +146,9 @@ tinytx_status tinytx_conv2d_s8(const tinytx_conv2d_dims *dims, const tinytx_conv
 			       const int8_t *input, const int8_t *weights, const int32_t *bias,
 			       int8_t *output, const tinytx_context *ctx);
 
-/* Depthwise convolution (channel multiplier 1): weights [kernel_h][kernel_w][C], bias [C]. */
+/* Depthwise convolution: weights [kernel_h][kernel_w][out_c], bias [out_c] (out_c = in_c
+ * times dims->depth_multiplier). Either conv with a dilation or a depth multiplier in its
+ * dims runs one straightforward loop in every variant (no scratch). */
 tinytx_status tinytx_depthwise_conv2d_s8(const tinytx_conv2d_dims *dims,
 					 const tinytx_conv2d_params *params, const int8_t *input,
 					 const int8_t *weights, const int32_t *bias, int8_t *output);
@@ -183,6 +185,18 @@ tinytx_status tinytx_conv2d_sparse_s8(const tinytx_conv2d_dims *dims,
 				      const tinytx_conv2d_params *params, const int8_t *input,
 				      const tinytx_sparse_weights *weights, const int32_t *bias,
 				      int8_t *output, const tinytx_context *ctx);
+
+/*
+ * Gather (data movement, tinytx_gather_dims): indices [count] each in [0, axis_len), or
+ * NULL for 0..count-1 (a copy of rows into a wider output). The output must not overlap
+ * the input. Bytes are copied unchanged.
+ */
+tinytx_status tinytx_gather_s8(const tinytx_gather_dims *dims, const int32_t *indices,
+			       const int8_t *input, int8_t *output);
+
+/* Requantized element-wise product (output may alias either input). */
+tinytx_status tinytx_mul_s8(int32_t size, const tinytx_mul_params *params, const int8_t *input_a,
+			    const int8_t *input_b, int8_t *output);
 
 #ifdef __cplusplus
 }

@@ -189,6 +189,12 @@ typedef struct {
 	int32_t kernel_h, kernel_w;
 	int32_t stride_h, stride_w;
 	int32_t pad_top, pad_left, pad_bottom, pad_right;
+	/* 0 (what an initializer leaves out) or 1: none. Dilation: taps dilation_h rows and
+	 * dilation_w columns apart, the window spans (kernel_h - 1) * dilation_h + 1 rows,
+	 * which replaces kernel_h in out_h. depth_multiplier (depthwise only): out_c =
+	 * in_c * depth_multiplier, output channel c filters input channel c / multiplier. */
+	int32_t dilation_h, dilation_w;
+	int32_t depth_multiplier;
 } tinytx_conv2d_dims;
 
 typedef struct {
@@ -253,6 +259,36 @@ typedef struct {
 	const uint8_t *gaps;     /* [entries] */
 	const int8_t *values;    /* [entries * format]; 4-byte aligned for BLOCK4 */
 } tinytx_sparse_weights;
+
+/*
+ * Gather of constant indices along one axis (tinytx/core/golden/gather.py): the input
+ * is [outer][axis_len][block], the output rows are out_stride elements apart and
+ * output[o * out_stride + j * block + b] = input[(o * axis_len + indices[j]) * block + b]
+ * for j < count (out_stride >= count * block; a concatenation writes each input's
+ * columns of a wider output).
+ */
+typedef struct {
+	int32_t outer;
+	int32_t axis_len;
+	int32_t block;
+	int32_t count;
+	int32_t out_stride;
+} tinytx_gather_dims;
+
+/*
+ * Element-wise product, TFLite's integer reference MUL (tinytx/core/golden/mul.py):
+ * y = clamp(zero_point + MultiplyByQuantizedMultiplier((a - a_zero_point) *
+ * (b - b_zero_point), multiplier, shift), act), multiplier / 2^31 * 2^shift = s_a s_b / s_y.
+ */
+#define TINYTX_MUL_LEFT_SHIFT_MAX 14 /* tinytx_mul_params.shift: -31..14 (2^16 * 2^14 < 2^31) */
+typedef struct {
+	int32_t multiplier; /* 2^30..2^31-1 */
+	int32_t shift;      /* > 0: left shift of the product first; < 0: rounding right shift */
+	int32_t zero_point; /* -128..127: the output's */
+	tinytx_activation act;
+	int32_t a_zero_point; /* -128..127 */
+	int32_t b_zero_point; /* -128..127 */
+} tinytx_mul_params;
 
 #ifdef __cplusplus
 }

@@ -29,6 +29,7 @@
 #include "tinytx_arm_common.h"
 #include "tinytx/kernels.h"
 #include "../tinytx_window.h"
+#include "../tinytx_conv_general.h"
 
 /* The call's constants. */
 typedef struct {
@@ -675,6 +676,9 @@ tinytx_status tinytx_conv2d_s8(const tinytx_conv2d_dims *dims, const tinytx_conv
 			       const int8_t *input, const int8_t *weights, const int32_t *bias,
 			       int8_t *output, const tinytx_context *ctx)
 {
+	if (dims != NULL && tinytx_conv2d_general(dims)) { /* dilation, depth multiplier */
+		return tinytx_conv2d_general_s8(dims, params, input, weights, bias, output, 0);
+	}
 	tinytx_status st = tinytx_check_conv2d_call(dims, params, input, weights, output, 0);
 	if (st != TINYTX_OK) {
 		return st;

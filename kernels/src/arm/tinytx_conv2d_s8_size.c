@@ -5,11 +5,15 @@
 #include "tinytx/kernels.h"
 #include "tinytx_arm_layout.h"
 #include "../tinytx_window.h"
+#include "../tinytx_conv_general.h"
 
 int32_t tinytx_conv2d_s8_get_buffer_size(const tinytx_conv2d_dims *dims, int32_t num_cores)
 {
 	if (dims == NULL) {
 		return TINYTX_ERR_NULL;
+	}
+	if (tinytx_conv2d_general(dims)) { /* the general path needs no scratch */
+		return tinytx_size_any_cores(tinytx_conv2d_general_size(dims, 0), num_cores);
 	}
 	const tinytx_status st = tinytx_check_conv2d_dims(dims, 0);
 	if (st != TINYTX_OK) {

@@ -16,6 +16,7 @@
 #include "tinytx_arm_common.h"
 #include "tinytx/kernels.h"
 #include "../tinytx_window.h"
+#include "../tinytx_conv_general.h"
 
 enum { DW_GENERIC, DW_SSAT, DW_USAT7 };
 
@@ -281,6 +282,9 @@ tinytx_status tinytx_depthwise_conv2d_s8(const tinytx_conv2d_dims *dims,
 					 const tinytx_conv2d_params *params, const int8_t *input,
 					 const int8_t *weights, const int32_t *bias, int8_t *output)
 {
+	if (dims != NULL && tinytx_conv2d_general(dims)) { /* dilation, depth multiplier */
+		return tinytx_conv2d_general_s8(dims, params, input, weights, bias, output, 1);
+	}
 	tinytx_status st = tinytx_check_conv2d_call(dims, params, input, weights, output, 1);
 	if (st != TINYTX_OK) {
 		return st;

@@ -2,11 +2,15 @@
 #include "tinytx/kernels.h"
 #include "tinytx/requant.h"
 #include "../tinytx_window.h"
+#include "../tinytx_conv_general.h"
 
 tinytx_status tinytx_conv2d_s8(const tinytx_conv2d_dims *dims, const tinytx_conv2d_params *params,
 			       const int8_t *input, const int8_t *weights, const int32_t *bias,
 			       int8_t *output, const tinytx_context *ctx)
 {
+	if (dims != NULL && tinytx_conv2d_general(dims)) { /* dilation, depth multiplier */
+		return tinytx_conv2d_general_s8(dims, params, input, weights, bias, output, 0);
+	}
 	tinytx_status st = tinytx_check_conv2d_call(dims, params, input, weights, output, 0);
 	if (st == TINYTX_OK) { /* the reference kernel needs none: ctx may be NULL */
 		st = tinytx_check_scratch(ctx, tinytx_conv2d_s8_get_buffer_size(dims, 1));

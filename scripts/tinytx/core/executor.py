@@ -84,7 +84,16 @@ def run_op(op: ir.Op, args: list[np.ndarray], out_shape: tuple[int, ...]) -> np.
         conv = g.depthwise_conv2d_s8 if isinstance(op, ir.DepthwiseConv2d) else g.conv2d_s8
         y = _images(
             x,
-            lambda i: conv(i, op.weight, op.bias, op.rq, op.stride, op.pad, pad_value=op.pad_value),
+            lambda i: conv(
+                i,
+                op.weight,
+                op.bias,
+                op.rq,
+                op.stride,
+                op.pad,
+                pad_value=op.pad_value,
+                dilation=op.dilation,
+            ),
         )
     elif isinstance(op, ir.MaxPool):
         y = _images(x, lambda i: g.maxpool2d_s8(i, op.kernel, op.stride, op.pad))
@@ -99,6 +108,12 @@ def run_op(op: ir.Op, args: list[np.ndarray], out_shape: tuple[int, ...]) -> np.
         y = g.mean_rows_s8(x, op.rq, op.input_zero_point)
     elif isinstance(op, ir.View):
         y = x
+    elif isinstance(op, ir.Gather):
+        y = g.gather_s8(x, op.indices, op.axis)
+    elif isinstance(op, ir.Concat):
+        y = g.concat_s8(op.parts(list(args)), op.axis)
+    elif isinstance(op, ir.Mul):
+        y = g.mul_s8(x, op.b_const if op.b_const is not None else args[1], op.params)
     else:  # pragma: no cover - every IR op is handled above
         raise TypeError(f"no golden implementation for {type(op).__name__}")
     return np.ascontiguousarray(y).reshape(out_shape)

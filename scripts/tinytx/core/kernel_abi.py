@@ -72,6 +72,7 @@ _SIZE_ARGS = {
     "conv2d_s8": 15,
     "linear_sparse_s8": 6,
     "conv2d_sparse_s8": 15,
+    "conv2d_general_s8": 18,
 }
 
 
@@ -284,6 +285,15 @@ class KernelAbi:
                 f"conv2d_sparse_s8: expected {len(CONV2D_FIELDS)} dims, got {len(dims)}"
             )
         return self.buffer_size("conv2d_sparse_s8", *dims, num_cores)
+
+    def conv2d_general_buffer_size(
+        self, *dims: int, dilation: tuple[int, int], depth_multiplier: int, num_cores: int
+    ) -> int:
+        """:meth:`conv2d_buffer_size` with the appended fields dilation_h, dilation_w and
+        depth_multiplier."""
+        if len(dims) != len(CONV2D_FIELDS):
+            raise TypeError(f"conv2d_s8: expected {len(CONV2D_FIELDS)} dims, got {len(dims)}")
+        return self.buffer_size("conv2d_general_s8", *dims, *dilation, depth_multiplier, num_cores)
 
     def attention_layout_names(self) -> tuple[str, ...]:
         fn = self._lib.tinytx_abi_attention_layout_names

@@ -34,6 +34,9 @@ static const tt_test_fn tests[TT_KERNEL_COUNT] = {
 	tt_test_lut,
 	tt_test_linear_sparse,
 	tt_test_conv2d_sparse,
+	tt_test_gather,
+	tt_test_mul,
+	tt_test_conv2d_general,
 };
 
 int main(int argc, char **argv)

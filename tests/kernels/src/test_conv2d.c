@@ -66,3 +66,33 @@ void tt_test_depthwise_conv2d(const tt_case *c, tt_result *r)
 	}
 	tt_free_output(out);
 }
+
+/* params: the 20 above, then dilation_h dilation_w depth_multiplier depthwise */
+void tt_test_conv2d_general(const tt_case *c, tt_result *r)
+{
+	const int32_t *v = c->params;
+	if (c->n_params != 24 || c->n_buffers != 6 || c->len[5] != (uint32_t)(v[3] * v[4] * v[5])) {
+		tt_fail(r, "malformed conv2d_general case");
+		return;
+	}
+	tinytx_conv2d_dims d = {v[0], v[1],  v[2],  v[3],  v[4],  v[5],  v[6],  v[7],
+				v[8], v[9], v[10], v[11], v[12], v[13], v[20], v[21], v[22]};
+	const tinytx_conv2d_params p = {{v[14], v[15], v[18]}, {v[16], v[17]}, v[19], c->buf[3],
+					c->buf[4]};
+	int8_t *out = tt_alloc_output(c->len[5]);
+	tinytx_status st;
+	if (v[23]) {
+		st = tinytx_depthwise_conv2d_s8(&d, &p, c->buf[0], c->buf[1], c->buf[2], out);
+	} else {
+		const int32_t need = tinytx_conv2d_s8_get_buffer_size(&d, TT_NUM_CORES);
+		st = need != 0 ? (tinytx_status)(need < 0 ? need : TINYTX_ERR_SCRATCH)
+			       : tinytx_conv2d_s8(&d, &p, c->buf[0], c->buf[1], c->buf[2], out,
+						  NULL);
+	}
+	if (st != TINYTX_OK) {
+		tt_fail(r, "status %d", (int)st);
+	} else {
+		tt_check_output(c, out, 0, r);
+	}
+	tt_free_output(out);
+}

@@ -421,6 +421,72 @@ static void lut_checks(void)
 	EXPECT(tinytx_lut_s8(0, NULL, in8, out8), TINYTX_ERR_NULL);
 }
 
+/* gather, mul and the convolutions with dilation or a depth multiplier */
+static void movement_checks(void)
+{
+	const int32_t idx[3] = {1, 0, 3};
+	const int32_t bad_idx[2] = {0, 4};
+	const int32_t neg_idx[1] = {-1};
+	tinytx_gather_dims gd = {2, 4, 3, 3, 9};
+	EXPECT(tinytx_gather_s8(&gd, idx, in8, out8), TINYTX_OK);
+	EXPECT(tinytx_gather_s8(NULL, idx, in8, out8), TINYTX_ERR_NULL);
+	EXPECT(tinytx_gather_s8(&gd, idx, NULL, out8), TINYTX_ERR_NULL);
+	EXPECT(tinytx_gather_s8(&gd, idx, in8, NULL), TINYTX_ERR_NULL);
+	gd.count = 2;
+	EXPECT(tinytx_gather_s8(&gd, bad_idx, in8, out8), TINYTX_ERR_PARAM);
+	gd.count = 1;
+	EXPECT(tinytx_gather_s8(&gd, neg_idx, in8, out8), TINYTX_ERR_PARAM);
+	gd.count = 5; /* identity rows beyond the axis */
+	gd.out_stride = 15;
+	EXPECT(tinytx_gather_s8(&gd, NULL, in8, out8), TINYTX_ERR_DIMS);
+	gd.count = 3;
+	gd.out_stride = 8; /* narrower than count * block */
+	EXPECT(tinytx_gather_s8(&gd, idx, in8, out8), TINYTX_ERR_DIMS);
+	gd.out_stride = 9;
+	gd.outer = 0;
+	EXPECT(tinytx_gather_s8(&gd, idx, in8, out8), TINYTX_ERR_DIMS);
+
+	tinytx_mul_params mp = {1 << 30, -3, 4, {-128, 127}, 7, -9};
+	EXPECT(tinytx_mul_s8(8, &mp, in8, in8, out8), TINYTX_OK);
+	EXPECT(tinytx_mul_s8(8, NULL, in8, in8, out8), TINYTX_ERR_NULL);
+	EXPECT(tinytx_mul_s8(8, &mp, in8, NULL, out8), TINYTX_ERR_NULL);
+	EXPECT(tinytx_mul_s8(0, &mp, in8, in8, out8), TINYTX_ERR_DIMS);
+	mp.shift = TINYTX_MUL_LEFT_SHIFT_MAX + 1;
+	EXPECT(tinytx_mul_s8(8, &mp, in8, in8, out8), TINYTX_ERR_PARAM);
+	mp.shift = -32;
+	EXPECT(tinytx_mul_s8(8, &mp, in8, in8, out8), TINYTX_ERR_PARAM);
+	mp.shift = 0;
+	mp.multiplier = (1 << 30) - 1; /* not normalized */
+	EXPECT(tinytx_mul_s8(8, &mp, in8, in8, out8), TINYTX_ERR_PARAM);
+	mp.multiplier = 1 << 30;
+	mp.b_zero_point = 128;
+	EXPECT(tinytx_mul_s8(8, &mp, in8, in8, out8), TINYTX_ERR_PARAM);
+
+	/* 4x4x2 input, 2x2 kernel with dilation 2 (spans 3): 2x2 output */
+	tinytx_conv2d_dims cd = {4, 4, 2, 2, 2, 3, 2, 2, 1, 1, 0, 0, 0, 0, 2, 2, 0};
+	const tinytx_conv2d_params cp = {{1 << 30, 31, 0}, {-128, 127}, 3, NULL, NULL};
+	EXPECT(tinytx_conv2d_s8_get_buffer_size(&cd, 1), 0);
+	EXPECT(tinytx_conv2d_s8(&cd, &cp, in8, in8, NULL, out8, NULL), TINYTX_OK);
+	EXPECT(tinytx_conv2d_s8(&cd, NULL, in8, in8, NULL, out8, NULL), TINYTX_ERR_NULL);
+	cd.out_h = 3; /* the undilated size */
+	EXPECT(tinytx_conv2d_s8(&cd, &cp, in8, in8, NULL, out8, NULL), TINYTX_ERR_DIMS);
+	EXPECT(tinytx_conv2d_s8_get_buffer_size(&cd, 1), TINYTX_ERR_DIMS);
+	cd.out_h = 2;
+	cd.depth_multiplier = 2; /* a plain conv has none */
+	EXPECT(tinytx_conv2d_s8(&cd, &cp, in8, in8, NULL, out8, NULL), TINYTX_ERR_DIMS);
+	cd.depth_multiplier = 0;
+	cd.dilation_w = -1;
+	EXPECT(tinytx_conv2d_s8(&cd, &cp, in8, in8, NULL, out8, NULL), TINYTX_ERR_DIMS);
+	/* depthwise, multiplier 2: out_c = 4 */
+	tinytx_conv2d_dims dd = {4, 4, 2, 2, 2, 4, 2, 2, 1, 1, 0, 0, 0, 0, 2, 2, 2};
+	EXPECT(tinytx_depthwise_conv2d_s8(&dd, &cp, in8, in8, NULL, out8), TINYTX_OK);
+	dd.dilation_h = dd.dilation_w = 1; /* the multiplier alone takes the same path */
+	dd.out_h = dd.out_w = 3;
+	EXPECT(tinytx_depthwise_conv2d_s8(&dd, &cp, in8, in8, NULL, out8), TINYTX_OK);
+	dd.out_c = 3;
+	EXPECT(tinytx_depthwise_conv2d_s8(&dd, &cp, in8, in8, NULL, out8), TINYTX_ERR_DIMS);
+}
+
 static void frontend_checks(void)
 {
 	const tinytx_conv2d_dims ok_d = {4, 4, 2, 2, 2, 3, 3, 3, 1, 1, 0, 0, 0, 0};
@@ -634,6 +700,7 @@ int tt_run_validation(int *checks)
 	scratch_size_checks();
 	elementwise_checks();
 	frontend_checks();
+	movement_checks();
 	lut_checks(); /* last: it writes in8 */
 	*checks = checks_run;
 	return checks_failed;

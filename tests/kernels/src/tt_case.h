@@ -37,7 +37,10 @@ enum tt_kernel {
 	TT_KERNEL_LUT = 16,
 	TT_KERNEL_LINEAR_SPARSE = 17,
 	TT_KERNEL_CONV2D_SPARSE = 18,
-	TT_KERNEL_COUNT = 19,
+	TT_KERNEL_GATHER = 19,
+	TT_KERNEL_MUL = 20,
+	TT_KERNEL_CONV2D_GENERAL = 21,
+	TT_KERNEL_COUNT = 22,
 };
 
 typedef struct {
@@ -97,6 +100,9 @@ void tt_test_mean_rows(const tt_case *c, tt_result *r);
 void tt_test_lut(const tt_case *c, tt_result *r);
 void tt_test_linear_sparse(const tt_case *c, tt_result *r);
 void tt_test_conv2d_sparse(const tt_case *c, tt_result *r);
+void tt_test_gather(const tt_case *c, tt_result *r);
+void tt_test_mul(const tt_case *c, tt_result *r);
+void tt_test_conv2d_general(const tt_case *c, tt_result *r);
 
 /* Argument-validation checks (no vectors); returns the number of failed checks. */
 int tt_run_validation(int *checks);

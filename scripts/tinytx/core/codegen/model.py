@@ -27,6 +27,7 @@ from tinytx import __version__
 from tinytx.core import ir
 from tinytx.core.codegen.carray import c_array_definition
 from tinytx.core.golden import ChannelRequant, Requant
+from tinytx.core.golden import gather_dims as golden_gather_dims
 from tinytx.core.plan.planning import ModelPlan, mhsa_shape
 from tinytx.core.plan.scratch import KernelScratch
 from tinytx.core.plan.sparse import projection_names, split_layout
@@ -266,7 +267,7 @@ class _Emitter:
         """The kernel's scratch argument (NULL: none planned)."""
         return "NULL" if slot is None else f"&{slot.name}"
 
-    def call(self, op: ir.Op, text: str, slot: ScratchSlot | None = None) -> None:
+    def call(self, op: ir.Op, text: str, slot: ScratchSlot | None = None, times: int = 1) -> None:
         t_in = ", ".join(f"{n} {list(self.model.tensors[n].shape)}" for n in op.inputs)
         t_out = self.model.tensors[op.output]
         self.body.append(f"\t/* {op.name}: {comment_text(op.source)} */")
@@ -286,7 +287,7 @@ class _Emitter:
         for line in text.splitlines():
             self.body.append("\t" + line)
         kernel = _CALLED.findall(text)[0]
-        times = self.images(op) if text.startswith("for (") else 1
+        times = self.images(op) if text.startswith("for (") else times
         macs = ir.op_macs(self.model, op)
         self.calls.append(KernelCall(op.name, kernel, macs, (kernel,) * times, weights))
         if not text.startswith("for ("):  # a loop checks each call itself
@@ -408,8 +409,73 @@ class _Emitter:
                 ),
             )
             self.call(op, f"st = tinytx_mean_rows_s8(&{dims}, &{par}, {x}, {y});")
+        elif isinstance(op, (ir.Gather, ir.Concat)):
+            self.gather(op)
+        elif isinstance(op, ir.Mul):
+            p = op.params
+            par = self.struct(
+                "tinytx_mul_params",
+                f"{op.name}_params",
+                init(
+                    multiplier=p.multiplier,
+                    shift=p.shift,
+                    zero_point=p.zero_point,
+                    act=_act(p.act_min, p.act_max),
+                    a_zero_point=p.a_zero_point,
+                    b_zero_point=p.b_zero_point,
+                ),
+            )
+            b = self.array(op, "b", op.b_const) if op.b_const is not None else None
+            if b is None:
+                b = self.ptr(op.inputs[1], True)
+            size = t[op.output].size
+            self.call(op, f"st = tinytx_mul_s8({size}, &{par}, {x}, {b}, {y});")
         else:  # pragma: no cover
             raise TypeError(f"no code generation for {type(op).__name__}")
+
+    def gather(self, op: ir.Gather | ir.Concat) -> None:
+        """A gather: one tinytx_gather_s8 call (a run of consecutive indices passes NULL
+        and starts the input at the first); a concatenation: one call per input, each
+        writing its columns of the output rows."""
+        t = self.model.tensors
+        out = t[op.output]
+        outer, total, block = golden_gather_dims(out.shape, op.axis)
+        y = self.ptr(op.output, False)
+        lines: list[str] = []
+        if isinstance(op, ir.Gather):
+            parts = [(op.inputs[0], op.indices, 0)]
+        else:
+            parts, col = [], 0
+            for part in op.parts(list(op.inputs)):
+                if not isinstance(part, str):  # a constant part: its own array
+                    const = next(i for i, (_, c) in enumerate(op.constants) if c is part)
+                    part = ("const", self.array(op, f"c{const}", part), part.shape)
+                shape = t[part].shape if isinstance(part, str) else part[2]
+                n = shape[op.axis]
+                parts.append((part, np.arange(n, dtype=np.int32), col))
+                col += n
+        for k, (name, idx, col) in enumerate(parts):
+            if isinstance(name, str):
+                shape, x = t[name].shape, self.ptr(name, True)
+            else:
+                shape, x = name[2], name[1]
+            _, n, _ = golden_gather_dims(shape, op.axis)
+            start = int(idx[0])
+            if np.array_equal(idx, np.arange(start, start + idx.size)):
+                ind, x = "NULL", x if start == 0 else f"{x} + {start * block}"
+            else:
+                ind = self.array(op, "idx", idx)
+            dims = self.struct(
+                "tinytx_gather_dims",
+                f"{op.name}_dims{k}" if len(parts) > 1 else f"{op.name}_dims",
+                init(outer=outer, axis_len=n, block=block, count=idx.size,
+                     out_stride=total * block),
+            )  # fmt: skip
+            dst = y if col == 0 else f"{y} + {col * block}"
+            if lines:
+                lines += ["if (st != TINYTX_OK) {", "\treturn st;", "}"]
+            lines.append(f"st = tinytx_gather_s8(&{dims}, {ind}, {x}, {dst});")
+        self.call(op, "\n".join(lines), times=len(parts))
 
     def mhsa(self, op: ir.Mhsa, x: str, y: str) -> None:
         sh = mhsa_shape(self.model, op)
@@ -567,6 +633,10 @@ class _Emitter:
             "in_h": ih, "in_w": iw, "in_c": ic, "out_h": oh, "out_w": ow, "out_c": oc,
             "kernel_h": kh, "kernel_w": kw, **_window(op.stride, op.pad),
         }  # fmt: skip
+        mult = oc // ic if isinstance(op, ir.DepthwiseConv2d) else 1
+        if op.dilation != (1, 1) or mult != 1:  # the appended fields, when not the default
+            geo |= {"dilation_h": op.dilation[0], "dilation_w": op.dilation[1]}
+            geo["depth_multiplier"] = mult
         dims = self.struct(
             "tinytx_conv2d_dims", f"{op.name}_dims", init(**{k: int(v) for k, v in geo.items()})
         )

@@ -26,6 +26,7 @@ from tinytx.core.golden.conv import (
     depthwise_conv2d_float,
     depthwise_conv2d_s8,
 )
+from tinytx.core.golden.gather import concat_s8, gather_dims, gather_s8
 from tinytx.core.golden.gelu import GeluParams, gelu_float, gelu_params, gelu_s8
 from tinytx.core.golden.layernorm import layernorm_float, layernorm_params, layernorm_s8
 from tinytx.core.golden.linear import (
@@ -36,6 +37,7 @@ from tinytx.core.golden.linear import (
     linear_s8,
 )
 from tinytx.core.golden.lut import UnarySpec, build_unary_table, lut_s8, make_unary
+from tinytx.core.golden.mul import MulParams, mul_params, mul_s8
 from tinytx.core.golden.pool import (
     avgpool2d_float,
     avgpool2d_s8,
@@ -56,6 +58,7 @@ __all__ = [
     "Layout",
     "MhsaQuant",
     "MhsaWeights",
+    "MulParams",
     "Requant",
     "UnarySpec",
     "add_params",
@@ -64,6 +67,7 @@ __all__ = [
     "avgpool2d_float",
     "avgpool2d_s8",
     "build_unary_table",
+    "concat_s8",
     "conv2d_float",
     "conv2d_s8",
     "depthwise_conv2d_float",
@@ -73,6 +77,8 @@ __all__ = [
     "fwsa_float",
     "fwsa_s8",
     "fwsa_trace",
+    "gather_dims",
+    "gather_s8",
     "gelu_float",
     "gelu_params",
     "gelu_s8",
@@ -91,6 +97,8 @@ __all__ = [
     "mhsa_float",
     "mhsa_s8",
     "mhsa_trace",
+    "mul_params",
+    "mul_s8",
     "qk_softmax_s8",
     "quantize_multiplier",
     "requantize",

@@ -10,9 +10,13 @@ contributes ``(x - z_x) * w`` exactly::
         (x[iy, ix, ci] = pad_value outside the image)
     y[oy, ox, co] = clamp(requantize(acc, rq), act_min, act_max)
 
-Depthwise (channel multiplier 1, ``C_out == C_in``)::
+Depthwise (channel multiplier ``M = C_out / C_in``, 1 by default)::
 
-    acc[oy, ox, c] = bias[c] + sum_{ky, kx} x[iy, ix, c] * w[ky, kx, c]
+    acc[oy, ox, c] = bias[c] + sum_{ky, kx} x[iy, ix, c // M] * w[ky, kx, c]
+
+Dilation ``(d_h, d_w)`` (1 by default) spreads the taps: ``iy = oy * stride_h - pad_top
++ ky * d_h`` (likewise ``ix``); the window then spans ``(KH - 1) d_h + 1`` rows, which
+replaces ``KH`` in the output size below.
 
 Shapes and conventions:
 
@@ -27,8 +31,8 @@ Shapes and conventions:
   ``padding = (top, left, bottom, right)`` (ONNX ``pads`` order), all >= 0;
 - output ``[OH][OW][C_out]`` with ``OH = (H + top + bottom - KH) // stride_h + 1``
   and ``OW = (W + left + right - KW) // stride_w + 1`` (ONNX ``ceil_mode=0``,
-  ``auto_pad=NOTSET``); both must be >= 1. Dilation and groups other than 1 (conv)
-  or ``C`` (depthwise) are not supported.
+  ``auto_pad=NOTSET``); both must be >= 1. Groups other than 1 (conv) or ``C``
+  (depthwise) are not supported.
 - Clamp: the output is clamped to ``[act_min, act_max]`` *and* to the clamp of
   ``rq`` (both apply; pass the fused ReLU as ``act_min=0`` and leave ``rq``'s clamp
   at its default). An empty intersection is an error.
@@ -94,14 +98,17 @@ def windows(
     padding: tuple[int, int, int, int],
     fill: float = 0,
     dtype: type = np.int64,
+    dilation: tuple[int, int] = (1, 1),
 ) -> np.ndarray:
-    """View ``[OH][OW][C][KH][KW]`` (``dtype``) of the windows of ``x`` padded with ``fill``."""
+    """View ``[OH][OW][C][KH][KW]`` (``dtype``) of the windows of ``x`` padded with ``fill``
+    (``kernel`` taps ``dilation`` apart)."""
     top, left, bottom, right = (int(p) for p in padding)
     xp = np.pad(
         np.asarray(x).astype(dtype), ((top, bottom), (left, right), (0, 0)), constant_values=fill
     )
-    v = np.lib.stride_tricks.sliding_window_view(xp, tuple(kernel), axis=(0, 1))
-    return v[:: stride[0], :: stride[1]]
+    extent = tuple((k - 1) * d + 1 for k, d in zip(kernel, dilation, strict=True))
+    v = np.lib.stride_tricks.sliding_window_view(xp, extent, axis=(0, 1))
+    return v[:: stride[0], :: stride[1], :, :: dilation[0], :: dilation[1]]
 
 
 def _clamp(rq: AnyRequant, act_min: int, act_max: int) -> AnyRequant:
@@ -127,14 +134,15 @@ def _correlate(
     depthwise: bool,
     dtype: type,
     pad_value: float = 0,
+    dilation: tuple[int, int] = (1, 1),
 ) -> np.ndarray:
-    """The windows of ``x`` against the weights, in ``dtype``: ``[OH][OW][C_out]``."""
+    """The windows of ``x`` against the weights, in ``dtype``: ``[OH][OW][C_out]``
+    (depthwise with multiplier M: output channel c reads input channel c // M)."""
     kernel = w.shape[:2] if depthwise else w.shape[1:3]
-    return np.einsum(
-        _DEPTHWISE if depthwise else _CONV,
-        windows(x, kernel, stride, padding, fill=pad_value, dtype=dtype),
-        w.astype(dtype),
-    )
+    win = windows(x, kernel, stride, padding, fill=pad_value, dtype=dtype, dilation=dilation)
+    if depthwise and w.shape[-1] != x.shape[2]:
+        win = np.repeat(win, w.shape[-1] // x.shape[2], axis=2)
+    return np.einsum(_DEPTHWISE if depthwise else _CONV, win, w.astype(dtype))
 
 
 def conv2d_acc(
@@ -145,23 +153,27 @@ def conv2d_acc(
     padding: tuple[int, int, int, int] = (0, 0, 0, 0),
     depthwise: bool = False,
     pad_value: int = 0,
+    dilation: tuple[int, int] = (1, 1),
 ) -> np.ndarray:
     """int64 accumulators ``[OH][OW][C_out]`` of a conv (or depthwise conv), after checks."""
     x = as_int8(x, "x", 3)
     w = as_int8(w, "w", 3 if depthwise else 4)
     kh, kw = (w.shape[0], w.shape[1]) if depthwise else (w.shape[1], w.shape[2])
-    cin, cout = w.shape[-1], w.shape[-1 if depthwise else 0]
-    if cin != x.shape[2]:
-        raise ValueError(f"w: has {cin} input channels, x has {x.shape[2]}")
-    taps = kh * kw * (1 if depthwise else cin)
+    cout = w.shape[-1 if depthwise else 0]
+    if depthwise and cout % x.shape[2]:
+        raise ValueError(f"w: {cout} channels are no multiple of x's {x.shape[2]}")
+    if not depthwise and w.shape[-1] != x.shape[2]:
+        raise ValueError(f"w: has {w.shape[-1]} input channels, x has {x.shape[2]}")
+    dh, dw = _pair(dilation, "dilation", 1)
+    taps = kh * kw * (1 if depthwise else x.shape[2])
     if taps > kernel_limits().max_reduction:
         raise ValueError(
             f"w: reduction of {taps} taps exceeds the limit {kernel_limits().max_reduction}"
         )
-    check_window(x.shape, (kh, kw), stride, padding)
+    check_window(x.shape, ((kh - 1) * dh + 1, (kw - 1) * dw + 1), stride, padding)
     if not INT8_MIN <= int(pad_value) <= INT8_MAX:
         raise ValueError(f"pad_value: {pad_value} outside [-128, 127]")
-    acc = _correlate(x, w, stride, padding, depthwise, np.int64, int(pad_value))
+    acc = _correlate(x, w, stride, padding, depthwise, np.int64, int(pad_value), (dh, dw))
     if bias is not None:
         acc += as_int32(bias, "bias", (cout,), kernel_limits().bias_bound).astype(np.int64)
     return acc
@@ -177,9 +189,10 @@ def conv2d_s8(
     act_min: int = INT8_MIN,
     act_max: int = INT8_MAX,
     pad_value: int = 0,
+    dilation: tuple[int, int] = (1, 1),
 ) -> np.ndarray:
     """int8 convolution ``[H][W][C_in] -> [OH][OW][C_out]``; see the module docstring."""
-    acc = conv2d_acc(x, w, bias, stride, padding, pad_value=pad_value)
+    acc = conv2d_acc(x, w, bias, stride, padding, pad_value=pad_value, dilation=dilation)
     return requantize(acc, _clamp(rq, act_min, act_max))
 
 
@@ -193,9 +206,13 @@ def depthwise_conv2d_s8(
     act_min: int = INT8_MIN,
     act_max: int = INT8_MAX,
     pad_value: int = 0,
+    dilation: tuple[int, int] = (1, 1),
 ) -> np.ndarray:
-    """int8 depthwise convolution ``[H][W][C] -> [OH][OW][C]``, weights ``[KH][KW][C]``."""
-    acc = conv2d_acc(x, w, bias, stride, padding, depthwise=True, pad_value=pad_value)
+    """int8 depthwise convolution ``[H][W][C] -> [OH][OW][C M]``, weights ``[KH][KW][C M]``
+    (multiplier ``M``: output channel c filters input channel c // M)."""
+    acc = conv2d_acc(
+        x, w, bias, stride, padding, depthwise=True, pad_value=pad_value, dilation=dilation
+    )
     return requantize(acc, _clamp(rq, act_min, act_max))
 
 

@@ -22,6 +22,7 @@ class KernelLimits:
     add_shift_max: int  # TINYTX_ADD_SHIFT_MAX: tinytx_add_params.shift 1..this
     gelu_q_one_limit: int  # TINYTX_GELU_Q_ONE_LIMIT: tinytx_gelu_params.q_one below this
     max_dim: int  # TINYTX_MAX_DIM: any image side, kernel side, stride or pad
+    mul_left_shift_max: int  # TINYTX_MUL_LEFT_SHIFT_MAX: tinytx_mul_params.shift -31..this
 
 
 #: field -> the C constant it holds
@@ -35,6 +36,7 @@ C_NAMES = {
     "add_shift_max": "TINYTX_ADD_SHIFT_MAX",
     "gelu_q_one_limit": "TINYTX_GELU_Q_ONE_LIMIT",
     "max_dim": "TINYTX_MAX_DIM",
+    "mul_left_shift_max": "TINYTX_MUL_LEFT_SHIFT_MAX",
 }
 
 

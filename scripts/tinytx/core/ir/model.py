@@ -44,6 +44,7 @@ from tinytx.core.golden import (
     Requant,
 )
 from tinytx.core.golden.attention import FwsaQuant, FwsaWeights
+from tinytx.core.golden.mul import MulParams
 
 DTYPES = {"int8": np.int8, "uint8": np.uint8, "int32": np.int32}
 
@@ -262,6 +263,7 @@ class Conv2d(Op):
     pad: tuple[int, int, int, int]
     rq: Requant | ChannelRequant
     pad_value: int = 0
+    dilation: tuple[int, int] = (1, 1)  # taps (d_h, d_w) apart
 
     @property
     def weight_arrays(self) -> dict[str, np.ndarray]:
@@ -270,8 +272,8 @@ class Conv2d(Op):
 
 @dataclass(frozen=True, eq=False, kw_only=True)
 class DepthwiseConv2d(Conv2d):
-    """Depthwise convolution (one filter per channel, multiplier 1); ``weight`` int8
-    ``[K_h][K_w][C]``."""
+    """Depthwise convolution (M filters per input channel, M = C_out / C_in, output
+    channel c filters input channel c // M); ``weight`` int8 ``[K_h][K_w][C_out]``."""
 
     kind: ClassVar[str] = "depthwise_conv2d"
 
@@ -316,6 +318,59 @@ class View(Op):
     kind: ClassVar[str] = "view"
 
 
+@dataclass(frozen=True, eq=False, kw_only=True)
+class Gather(Op):
+    """``numpy.take(x, indices, axis)`` on int8 bytes (GATHER with constant indices, a
+    slice, a channel repeat, a broadcast); the output keeps the input's quantization."""
+
+    kind: ClassVar[str] = "gather"
+    axis: int
+    indices: np.ndarray  # int32 [count], each in [0, x.shape[axis])
+
+    @property
+    def weight_arrays(self) -> dict[str, np.ndarray]:
+        return {"idx": self.indices}
+
+
+@dataclass(frozen=True, eq=False, kw_only=True)
+class Concat(Op):
+    """Concatenation of the inputs along ``axis``; every input has the output's scale
+    and zero point (the frontend requantizes the others with a table first).
+    ``constants``: int8 parts in the output's quantization, each inserted before the
+    ``position``-th input (``len(inputs)``: at the end), e.g. a class token."""
+
+    kind: ClassVar[str] = "concat"
+    axis: int
+    constants: tuple[tuple[int, np.ndarray], ...] = ()
+
+    def parts(self, inputs: list) -> list:
+        """``inputs`` (names or arrays) with the constant parts in their places."""
+        out: list = []
+        for k in range(len(inputs) + 1):
+            out += [c for pos, c in self.constants if pos == k]
+            if k < len(inputs):
+                out.append(inputs[k])
+        return out
+
+    @property
+    def weight_arrays(self) -> dict[str, np.ndarray]:
+        return {f"c{k}": c for k, (_, c) in enumerate(self.constants)}
+
+
+@dataclass(frozen=True, eq=False, kw_only=True)
+class Mul(Op):
+    """Requantized element-wise product of two tensors of the same shape, or of a tensor
+    and a constant int8 tensor ``b_const`` in the input's memory order."""
+
+    kind: ClassVar[str] = "mul"
+    params: MulParams
+    b_const: np.ndarray | None = None
+
+    @property
+    def weight_arrays(self) -> dict[str, np.ndarray]:
+        return {} if self.b_const is None else {"b": self.b_const}
+
+
 OP_TYPES: tuple[type[Op], ...] = (
     Linear,
     Mhsa,
@@ -329,6 +384,9 @@ OP_TYPES: tuple[type[Op], ...] = (
     AvgPool,
     MeanRows,
     View,
+    Gather,
+    Concat,
+    Mul,
 )
 
 
@@ -432,6 +490,8 @@ def output_zero_point(model: Model, op: Op) -> int:
         return op.params.zero_point
     if isinstance(op, Lut):
         return op.zero_point
+    if isinstance(op, Mul):
+        return op.params.zero_point
     if isinstance(op, Mhsa):
         return (op.fwsa.quant if op.fwsa is not None else op.quant).out.zero_point
     return model.tensors[op.inputs[0]].zero_point  # MaxPool, View
@@ -441,7 +501,9 @@ def _check_op(model: Model, op: Op) -> None:
     t = model.tensors
     ins = [t[n] for n in op.inputs]
     out = t[op.output]
-    arity = 2 if isinstance(op, Add) and op.b_const is None else 1
+    arity = 2 if isinstance(op, (Add, Mul)) and op.b_const is None else 1
+    if isinstance(op, Concat):
+        arity = max(len(ins), 1)
     _need(len(ins) == arity, op, f"expects {arity} input(s), has {len(ins)}")
     x = ins[0]
     _need(all(i.dtype == "int8" for i in ins) and out.dtype == "int8", op, "tensors must be int8")
@@ -493,8 +555,10 @@ def _check_op(model: Model, op: Op) -> None:
     elif isinstance(op, Conv2d):
         _need(len(x.shape) == 4 and len(out.shape) == 4, op, "needs [N][H][W][C] in/out")
         _need(x.shape[0] == out.shape[0], op, "image count differs")
+        _need(min(op.dilation) >= 1, op, f"dilation {op.dilation}")
         if isinstance(op, DepthwiseConv2d):
-            _need(op.weight.shape[2] == x.shape[3] == out.shape[3], op, "channels differ")
+            _need(op.weight.shape[2] == out.shape[3], op, "weight channels != output channels")
+            _need(out.shape[3] % x.shape[3] == 0, op, "output channels not a multiple of input")
         else:
             _need(op.weight.shape[3] == x.shape[3], op, "weight C_in != input channels")
             _need(op.weight.shape[0] == out.shape[3], op, "weight C_out != output channels")
@@ -503,6 +567,38 @@ def _check_op(model: Model, op: Op) -> None:
         _need(x.shape[0] == out.shape[0] and x.shape[3] == out.shape[3], op, "N, C must be kept")
     elif isinstance(op, MeanRows):
         _need(len(x.shape) == 2 and out.shape == (x.shape[1],), op, "needs [S][E] -> [E]")
+    elif isinstance(op, Gather):
+        n = x.shape[op.axis] if 0 <= op.axis < len(x.shape) else 0
+        idx = op.indices
+        _need(n > 0, op, f"axis {op.axis} outside {list(x.shape)}")
+        _need(idx.dtype == np.int32 and idx.ndim == 1 and idx.size > 0, op, "indices: int32 [n]")
+        _need(int(idx.min()) >= 0 and int(idx.max()) < n, op, f"indices outside [0, {n})")
+        want = (*x.shape[: op.axis], idx.size, *x.shape[op.axis + 1 :])
+        _need(out.shape == want, op, f"output {out.shape} != {want}")
+        _need((out.scale, out.zero_point) == (x.scale, x.zero_point), op, "quantization differs")
+    elif isinstance(op, Concat):
+        a = op.axis
+        shapes = [tuple(p.shape) for p in op.parts(ins)]
+        _need(all(c.dtype == np.int8 for _, c in op.constants), op, "constants must be int8")
+        _need(all(0 <= k <= len(ins) for k, _ in op.constants), op, "constant position")
+        _need(all(len(s) == len(out.shape) for s in shapes), op, "ranks differ")
+        _need(0 <= a < len(out.shape), op, f"axis {a} outside {list(out.shape)}")
+        rest = [(*s[:a], *s[a + 1 :]) for s in (*shapes, out.shape)]
+        _need(len(set(rest)) == 1, op, "shapes differ outside the axis")
+        _need(sum(s[a] for s in shapes) == out.shape[a], op, "axis lengths do not add up")
+        _need(
+            all((i.scale, i.zero_point) == (out.scale, out.zero_point) for i in ins),
+            op,
+            "an input's quantization differs from the output's",
+        )
+    elif isinstance(op, Mul):
+        _need(all(i.shape == out.shape for i in ins), op, "inputs/output shapes differ")
+        _need(op.params.a_zero_point == x.zero_point, op, "a_zero_point != input zero point")
+        if op.b_const is not None:
+            _need(op.b_const.dtype == np.int8, op, "constant operand must be int8")
+            _need(op.b_const.shape == out.shape, op, "constant operand shape differs")
+        else:
+            _need(op.params.b_zero_point == ins[1].zero_point, op, "b_zero_point differs")
 
 
 def validate(model: Model) -> None:

@@ -48,7 +48,9 @@ def scratch_bytes(model: ir.Model, op: ir.Op, scratch: KernelScratch) -> int:
         _, kh, kw, cin = op.weight.shape
         _, ih, iw, _ = model.tensors[op.inputs[0]].shape
         _, oh, ow, oc = model.tensors[op.output].shape
-        geo = ConvGeometry(ih, iw, cin, oh, ow, oc, kh, kw, tuple(op.stride), tuple(op.pad))
+        geo = ConvGeometry(
+            ih, iw, cin, oh, ow, oc, kh, kw, tuple(op.stride), tuple(op.pad), tuple(op.dilation)
+        )
         return scratch.conv2d(geo, op.name)
     if isinstance(op, ir.Linear):
         n, k = op.weight.shape
@@ -66,7 +68,7 @@ def scratch_bytes(model: ir.Model, op: ir.Op, scratch: KernelScratch) -> int:
 
 def inplace_pairs(op: ir.Op, kernels: str = "ref") -> tuple[tuple[str, str], ...]:
     """(input, output) pairs the kernel allows to share memory."""
-    if isinstance(op, ir.Add):
+    if isinstance(op, (ir.Add, ir.Mul)):
         return tuple((i, op.output) for i in op.inputs)
     if isinstance(op, (ir.Gelu, ir.Lut)):
         return ((op.inputs[0], op.output),)

@@ -34,6 +34,7 @@ class ConvGeometry:
     kernel_w: int
     stride: tuple[int, int]
     pad: tuple[int, int, int, int]  # top, left, bottom, right
+    dilation: tuple[int, int] = (1, 1)  # the appended fields (none by default)
 
     def fields(self) -> tuple[int, ...]:
         return (
@@ -100,6 +101,10 @@ class KernelScratch:
         if name and name in self.sparse:
             size = self.abi.conv2d_sparse_buffer_size  # type: ignore[attr-defined]
             return size(*geo.fields(), num_cores=self.cores)
+        if geo.dilation != (1, 1):
+            return self.abi.conv2d_general_buffer_size(
+                *geo.fields(), dilation=geo.dilation, depth_multiplier=1, num_cores=self.cores
+            )
         return self.abi.conv2d_buffer_size(*geo.fields(), num_cores=self.cores)
 
     def attention(self, shape: MhsaShape, tile: int | None, fused: bool) -> int:

@@ -61,9 +61,12 @@ def matrix(op: ir.Op) -> np.ndarray:
 
 
 def eligible(op: ir.Op) -> bool:
-    """Layers that have a sparse-weight kernel: linear and (not depthwise) conv2d."""
+    """Layers that have a sparse-weight kernel: linear and (not depthwise, not dilated)
+    conv2d."""
     return isinstance(op, ir.Linear) or (
-        isinstance(op, ir.Conv2d) and not isinstance(op, ir.DepthwiseConv2d)
+        isinstance(op, ir.Conv2d)
+        and not isinstance(op, ir.DepthwiseConv2d)
+        and tuple(op.dilation) == (1, 1)
     )
 
 

@@ -46,6 +46,9 @@ KERNEL_IDS: dict[str, int] = {
     "lut": 16,
     "linear_sparse": 17,
     "conv2d_sparse": 18,
+    "gather": 19,
+    "mul": 20,
+    "conv2d_general": 21,
 }
 
 

@@ -701,6 +701,100 @@ def gen_mean_rows(rng: Rng, cid: int) -> Case:
     return Case("mean_rows", cid, params, (x, y), f"S={rows} E={e} {style}")
 
 
+def gen_gather(rng: Rng, cid: int) -> Case:
+    """A gather along a random axis of a 1- to 4-D tensor: random indices (repeats,
+    any order), a strided slice, or the identity written into a wider output (one input
+    of a concatenation)."""
+    style = pick_style(rng)
+    rank = int(rng.integers(1, 5))
+    shape = tuple(pick_dim(rng, 1, 9) for _ in range(rank))
+    axis = int(rng.integers(0, rank))
+    x = fill_s8(rng, shape, pick_mode(rng, style))
+    outer, n, block = g.gather_dims(shape, axis)
+    kind = str(rng.choice(["random", "slice", "concat"]))
+    if kind == "random":
+        idx = rng.integers(0, n, pick_dim(rng, 1, 12)).astype(np.int32)
+    elif kind == "slice":
+        start = int(rng.integers(0, n))
+        idx = np.arange(start, n, int(rng.integers(1, 4)), dtype=np.int32)
+    else:
+        idx = np.arange(int(rng.integers(1, n + 1)), dtype=np.int32)
+    y = g.gather_s8(x, idx, axis).reshape(outer, -1)
+    extra = int(rng.integers(0, 5)) if kind == "concat" else 0
+    out = np.full((outer, y.shape[1] + extra), 0x5A, np.int8)
+    lead = int(rng.integers(0, extra + 1))
+    out[:, lead : lead + y.shape[1]] = y
+    params = (outer, n, block, int(idx.size), out.shape[1], lead, int(kind == "concat"))
+    shape_text = f"shape={list(shape)} axis={axis} {kind} count={idx.size} {style}"
+    return Case("gather", cid, params, (x, idx, out), shape_text)
+
+
+def gen_mul(rng: Rng, cid: int) -> Case:
+    style = pick_style(rng)
+    size = pick_dim(rng, 1, 600)
+    a = fill_s8(rng, (size,), pick_mode(rng, style))
+    b = fill_s8(rng, (size,), pick_mode(rng, style))
+    z_a, z_b, z_y = pick_zero_point(rng), pick_zero_point(rng), pick_zero_point(rng)
+    s_a, s_b = math.exp(rng.uniform(-5, 0)), math.exp(rng.uniform(-5, 0))
+    lo, hi = -128, 127
+    if style == "extreme_quant":  # any factor the kernel takes, and a clamp
+        top = kernel_limits().mul_left_shift_max
+        shift = int(rng.choice([-31, top, int(rng.integers(-31, top + 1))]))
+        m = int(rng.choice([1 << 30, (1 << 31) - 1, int(rng.integers(1 << 30, 1 << 31))]))
+        lo = int(rng.integers(-128, 128))
+        hi = int(rng.integers(lo, 128))
+        p = g.MulParams(m, shift, z_y, lo, hi, z_a, z_b)
+    else:  # the output scale of the product's range, jittered
+        s_y = s_a * s_b * 128 * 128 / 127 * jitter(rng) * rng.uniform(0.05, 1.0)
+        p = g.mul_params(s_a, s_b, s_y, z_a, z_b, z_y, lo, hi)
+    y = g.mul_s8(a, b, p)
+    params = (size, p.multiplier, p.shift, p.zero_point, p.act_min, p.act_max, z_a, z_b)
+    return Case("mul", cid, params, (a, b, y), f"size={size} {style}")
+
+
+def gen_conv2d_general(rng: Rng, cid: int) -> Case:
+    """A conv2d or depthwise conv with a dilation and (depthwise) a depth multiplier:
+    the 20 conv2d params, then dilation_h, dilation_w, depth_multiplier, depthwise."""
+    style = pick_style(rng)
+    depthwise = bool(rng.random() < 0.5)
+    while True:
+        h, w = pick_dim(rng, 1, 14), pick_dim(rng, 1, 14)
+        kh, kw = pick_dim(rng, 1, 4), pick_dim(rng, 1, 4)
+        dh, dw = int(rng.integers(1, 5)), int(rng.integers(1, 5))
+        if rng.random() < 0.2:
+            h, kh, dh = 1, 1, 1  # 1-D (a TCN)
+        stride = (int(rng.integers(1, 3)), int(rng.integers(1, 3)))
+        eh, ew = (kh - 1) * dh + 1, (kw - 1) * dw + 1
+        pad = tuple(int(rng.integers(0, e)) for e in (eh, ew, eh, ew))
+        if h + pad[0] + pad[2] < eh or w + pad[1] + pad[3] < ew:
+            continue
+        cin = pick_dim(rng, 1, 6)
+        mult = int(rng.integers(1, 4)) if depthwise else 1
+        cout = cin * mult if depthwise else pick_dim(rng, 1, 6)
+        if (dh, dw, mult) == (1, 1, 1):
+            continue  # the general path only
+        oh, ow = check_window((h, w), (eh, ew), stride, pad)
+        if oh * ow * cout * kh * kw * (1 if depthwise else cin) <= 20_000:
+            break
+    x = fill_s8(rng, (h, w, cin), pick_mode(rng, style))
+    wshape = (kh, kw, cout) if depthwise else (cout, kh, kw, cin)
+    wt = fill_s8(rng, wshape, pick_mode(rng, style))
+    acc = conv2d_acc(x, wt, None, stride, pad, depthwise=depthwise, dilation=(dh, dw))
+    bias = _conv_bias(rng, style, acc, cout)
+    full = acc + (0 if bias is None else bias)
+    rq: Requant | ChannelRequant = with_zero_point(rng, case_requant(rng, style, full, act=True))
+    if rng.random() < 0.3:
+        rq = per_channel(rng, style, full, rq)
+    pad_value = pick_zero_point(rng)
+    op = g.depthwise_conv2d_s8 if depthwise else g.conv2d_s8
+    y = op(x, wt, bias, rq, stride, pad, pad_value=pad_value, dilation=(dh, dw))
+    params = (h, w, cin, *y.shape, kh, kw, *stride, *pad, *base_params(rq), rq.act_min,
+              rq.act_max, rq.zero_point, pad_value, dh, dw, mult, int(depthwise))  # fmt: skip
+    shape_text = (f"{'dw' if depthwise else 'conv'} {x.shape}->{y.shape} k={kh}x{kw} "
+                  f"d={dh}x{dw} m={mult} s={stride} pad={pad} {style}")  # fmt: skip
+    return Case("conv2d_general", cid, params, (x, wt, bias, *channel_buffers(rq), y), shape_text)
+
+
 GENERATORS: dict[str, Callable[[Rng, int], Case]] = {
     "linear": gen_linear,
     "qk_softmax": gen_qk_softmax,
@@ -720,6 +814,9 @@ GENERATORS: dict[str, Callable[[Rng, int], Case]] = {
     "lut": gen_lut,
     "linear_sparse": gen_linear_sparse,
     "conv2d_sparse": gen_conv2d_sparse,
+    "gather": gen_gather,
+    "mul": gen_mul,
+    "conv2d_general": gen_conv2d_general,
 }
 assert set(GENERATORS) == set(KERNEL_IDS)
 

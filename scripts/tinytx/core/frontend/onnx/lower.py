@@ -23,6 +23,7 @@ import numpy as np
 
 from tinytx.core import golden as gold
 from tinytx.core import ir
+from tinytx.core.frontend import dilation
 from tinytx.core.frontend.onnx.attention import match_attention
 from tinytx.core.frontend.onnx.graph import FrontendError, Graph, Node, node_error
 from tinytx.core.frontend.onnx.layout import (
@@ -132,6 +133,14 @@ def fuse_patterns(g: Graph) -> list[Node]:
 
 
 # ---------------------------------------------------------------------------- lowering
+
+
+def conv_dilation(node: Node, nd: int) -> tuple[int, int]:
+    """A Conv's dilations in 2-D (1-D seen as H=1); the kernels take them in their dims."""
+    dil = [int(d) for d in node.attr("dilations", [1] * nd)]
+    if len(dil) != nd or any(d < 1 for d in dil):
+        raise node_error(node, f"dilations {dil}")
+    return (1, dil[0]) if nd == 1 else (dil[0], dil[1])
 
 
 @dataclass
@@ -578,13 +587,14 @@ class Lowering:
         return self.view(p, spatial_shape(shape), node), shape
 
     @staticmethod
-    def _window(node: Node, kernel: tuple[int, ...], in_hw: tuple[int, int]):
-        """(kernel, stride, pad top/left/bottom/right) in 2-D, 1-D seen as H=1."""
+    def _window(node: Node, kernel: tuple[int, ...], in_hw: tuple[int, int], dilated: bool = False):
+        """(kernel, stride, pad top/left/bottom/right) in 2-D, 1-D seen as H=1 (``dilated``:
+        ``kernel`` is the extent with the dilation, already written into the weights)."""
         nd = len(kernel)
         strides = [int(s) for s in node.attr("strides", [1] * nd)]
         dil = [int(d) for d in node.attr("dilations", [1] * nd)]
         pads = [int(q) for q in node.attr("pads", [0] * (2 * nd))]
-        if any(d != 1 for d in dil):
+        if any(d != 1 for d in dil) and not dilated:
             raise node_error(node, f"dilations {dil}", "accepted: dilation 1")
         if node.attr("ceil_mode", 0):
             raise node_error(node, "ceil_mode=1", "accepted: ceil_mode=0")
@@ -630,12 +640,20 @@ class Lowering:
         if q.ndim != len(xshape):
             raise node_error(node, f"weight {list(q.shape)} does not match input {list(xshape)}")
         kernel = tuple(int(k) for k in q.shape[2:])
+        dil = conv_dilation(node, len(kernel))
+        if dilation.as_zero_taps(kernel, dil[2 - len(kernel) :], group > 1):
+            q = dilation.zero_taps(q, dil[2 - len(kernel) :], tuple(range(2, q.ndim)))
+            kernel, dil = tuple(int(k) for k in q.shape[2:]), (1, 1)
+        extent = dilation.extent(kernel, dil[2 - len(kernel) :])
         depthwise = group > 1
-        if depthwise and not (group == c_in == c_out and q.shape[1] == 1):
+        if depthwise and group == c_in and q.shape[1] == 1 and c_out % c_in == 0:
+            if c_out != c_in and dil == (1, 1):  # multiplier M: output o filters input o // M
+                x = self._repeat_channels(node, x, c_out // c_in)
+        elif depthwise:
             raise node_error(
                 node,
                 f"group={group} with {c_in} -> {c_out} channels",
-                "accepted: group=1, or depthwise (group = input = output channels)",
+                "accepted: group=1, or depthwise (group = input channels, a multiple of them out)",
             )
         if not depthwise and q.shape[1] != c_in:
             raise node_error(node, f"weight has {q.shape[1]} input channels, input {c_in}")
@@ -676,11 +694,12 @@ class Lowering:
         s_x, z_x = self.tensors[x].scale, self.tensors[x].zero_point
         s_y = self.scale(act.value, node)
         in_hw = self.tensors[x].shape[1:3]
-        k2, stride, pad = self._window(node, kernel, in_hw)
+        span, stride, pad = self._window(node, extent, in_hw, dilated=True)
         oshape = self.declared(
-            act.value, self._window_out(node, xshape, c_out, k2, stride, pad), node
+            act.value, self._window_out(node, xshape, c_out, span, stride, pad), node
         )
         y = self.new_tensor(act.value, spatial_shape(oshape), s_y)
+        k2 = (1, kernel[0]) if len(kernel) == 1 else kernel
         w4 = q.reshape(c_out, q.shape[1], *k2)  # [O][I][Kh][Kw]
         z_y = self.tensors[y].zero_point
         common = dict(
@@ -693,6 +712,7 @@ class Lowering:
             pad=pad,
             rq=requant(s_x * s_w / s_y, node, "requantization", (act.lo, act.hi), z_y),
             pad_value=z_x,  # padding holds the input zero point: the real 0
+            dilation=dil,
         )
         if depthwise:
             weight = np.transpose(w4[:, 0], (1, 2, 0))  # [Kh][Kw][C]
@@ -701,6 +721,26 @@ class Lowering:
             weight = np.transpose(w4, (0, 2, 3, 1))  # [O][Kh][Kw][I]
             self.ops.append(ir.Conv2d(weight=weight.astype(np.int8), **common))
         self._finish((*nodes, *act.nodes), act.value, y, channels_last(oshape))
+
+    def _repeat_channels(self, node: Node, x: str, m: int) -> str:
+        """``x`` ``[N][H][W][C]`` with each channel repeated ``m`` times (an IR Gather)."""
+        t = self.tensors[x]
+        c = t.shape[3]
+        name = c_name(f"{x}_repeat", self.used_names)
+        self.tensors[name] = ir.Tensor(name, (*t.shape[:3], c * m), "int8", t.scale,
+                                       t.zero_point)  # fmt: skip
+        idx = np.repeat(np.arange(c, dtype=np.int32), m)
+        self.ops.append(
+            ir.Gather(
+                name=self.op_name("gather"),
+                inputs=(x,),
+                output=name,
+                source=node.name,
+                axis=3,
+                indices=idx,
+            )
+        )
+        return name
 
     def _conv_weight(self, node: Node) -> tuple[np.ndarray, float]:
         if len(node.inputs) < 2 or node.inputs[1] not in self.g.consts:

@@ -189,13 +189,15 @@ class GraphBuilder:
         group: int = 1,
         bias: bool = True,
         bn: bool = False,
+        dilation: int = 1,
     ) -> str:
         xs = self.shape(x)
         c_in, spatial = xs[1], xs[2:]
         nd = len(spatial)
         w = self.const(self.weight((c_out, c_in // group, *([k] * nd))), "w")
         ins = [x, w] + ([self.const(self.weight((c_out,), 0.1), "b")] if bias else [])
-        out_sp = tuple((d + 2 * pad - k) // stride + 1 for d in spatial)
+        ext = (k - 1) * dilation + 1
+        out_sp = tuple((d + 2 * pad - ext) // stride + 1 for d in spatial)
         y = self.node(
             "Conv",
             ins,
@@ -204,6 +206,7 @@ class GraphBuilder:
             strides=[stride] * nd,
             pads=[pad] * (2 * nd),
             group=group,
+            **({"dilations": [dilation] * nd} if dilation != 1 else {}),
         )
         if bn:
             g = (1 + 0.1 * self.rng.standard_normal(c_out)).astype(np.float32)

@@ -16,12 +16,16 @@ import numpy as np
 
 from tinytx.core import golden as gold
 from tinytx.core import ir
+from tinytx.core.frontend import dilation as dil
 from tinytx.core.frontend.onnx.graph import FrontendError
 from tinytx.core.frontend.onnx.lower import c_name
+from tinytx.core.frontend.tflite import movement as mv
 from tinytx.core.frontend.tflite import quantization as q
+from tinytx.core.frontend.tflite.arith import binary, extremum
 from tinytx.core.frontend.tflite.attention import lower_mhsa, match_attentions
 from tinytx.core.frontend.tflite.frames import lower_frames, match_frames
 from tinytx.core.frontend.tflite.layernorm import lower_layernorm, match_layernorms
+from tinytx.core.frontend.tflite.movement import gather
 from tinytx.core.frontend.tflite.quantization import op_error
 from tinytx.core.frontend.tflite.reader import TflGraph, TflOp, TflTensor
 from tinytx.core.golden.lut import make_unary
@@ -37,13 +41,15 @@ UNARY = {
 }
 VIEWS = ("RESHAPE", "SQUEEZE", "EXPAND_DIMS")
 SUPPORTED = (
-    "FULLY_CONNECTED, CONV_2D, DEPTHWISE_CONV_2D, MAX_POOL_2D, AVERAGE_POOL_2D, ADD, MEAN "
+    "FULLY_CONNECTED, CONV_2D, DEPTHWISE_CONV_2D (any dilation and depth multiplier), "
+    "MAX_POOL_2D, AVERAGE_POOL_2D, ADD, SUB, MUL (broadcasting), MAXIMUM/MINIMUM with a "
+    "scalar constant, MEAN "
     "(over tokens or H,W), RESHAPE, SQUEEZE, EXPAND_DIMS, LOGISTIC, TANH, HARD_SWISH, GELU, "
     "RELU, RELU6, LEAKY_RELU, self-attention (keras MultiHeadAttention: BATCH_MATMUL, "
     "SOFTMAX, TRANSPOSE inside it), LayerNorm (keras LayerNormalization: SQUARED_DIFFERENCE, "
     "RSQRT, MUL, NEG inside it), TimeDistributed convolutions and poolings (STRIDED_SLICE "
     "per frame, PACK), PAD before a convolution or pooling, QUANTIZE, "
-    "DEQUANTIZE at the float edges"
+    "DEQUANTIZE at the float edges, " + mv.MOVEMENT
 )
 
 
@@ -90,6 +96,14 @@ FOLDABLE: dict[str, Callable[[TflOp, list[np.ndarray]], np.ndarray]] = {
     "SUB": lambda op, v: v[0] - v[1],
     "CAST": lambda op, v: v[0],
 }
+
+
+def dilation(op: TflOp) -> tuple[int, int]:
+    """The (h, w) dilation of a convolution (the kernels take it in their dims)."""
+    d = (int(op.opt("DilationHFactor", 1) or 1), int(op.opt("DilationWFactor", 1) or 1))
+    if min(d) < 1:
+        raise op_error(op, f"dilation {list(d)}")
+    return d
 
 
 def _identity(v: np.ndarray) -> np.ndarray:
@@ -326,12 +340,8 @@ class Lowering:
     def _conv_geometry(
         self, op: TflOp, x_index: int, kernel: tuple[int, int]
     ) -> tuple[str, tuple[int, int], tuple[int, int, int, int]]:
-        """The (possibly PAD-ed) input, the stride and the pads of a conv or pooling."""
-        if (
-            int(op.opt("DilationHFactor", 1) or 1) != 1
-            or int(op.opt("DilationWFactor", 1) or 1) != 1
-        ):
-            raise op_error(op, "dilation", "accepted: dilation 1")
+        """The (possibly PAD-ed) input, the stride and the pads of a conv or pooling
+        (``kernel``: its extent, dilation included)."""
         stride = (int(op.opt("StrideH", 1)), int(op.opt("StrideW", 1)))
         pre0 = self.pads.get(x_index)
         batch = self.shape(pre0[0] if pre0 else x_index)[0]
@@ -353,17 +363,23 @@ class Lowering:
         depthwise = op.name == "DEPTHWISE_CONV_2D"
         w_t = self.t(op.inputs[1])
         w, s_w = q.weight(op, w_t, 3 if depthwise else 0)
-        kernel = (int(w.shape[1]), int(w.shape[2]))
-        x, stride, pads = self._conv_geometry(op, op.inputs[0], kernel)
+        d = dilation(op)
+        if dil.as_zero_taps((int(w.shape[1]), int(w.shape[2])), d, depthwise):
+            w, d = dil.zero_taps(w, d, (1, 2)), (1, 1)
+        extent = dil.extent((int(w.shape[1]), int(w.shape[2])), d)
+        x, stride, pads = self._conv_geometry(op, op.inputs[0], extent)
         xt = self.tensors[x]
         s_x, z_x = xt.scale, xt.zero_point
         s_y, z_y = q.activation(op, self.t(op.outputs[0]))
         n_out = int(w.shape[3] if depthwise else w.shape[0])
         b_idx = op.inputs[2] if len(op.inputs) > 2 else -1
         b = q.bias(op, self.t(b_idx) if b_idx >= 0 else None, n_out)
+        if depthwise and n_out != xt.shape[3] and d == (1, 1):  # else the kernels' own
+            x, w, depthwise = self.depth_multiplier(op, x, w, n_out)
+            xt = self.tensors[x]
         if depthwise:
-            if w.shape[0] != 1 or n_out != xt.shape[3]:
-                raise op_error(op, f"depth multiplier {n_out // xt.shape[3]}", "accepted: 1")
+            if w.shape[0] != 1 or n_out % xt.shape[3]:
+                raise op_error(op, f"{n_out} output channels of {xt.shape[3]}")
             w = w[0]
             bias = q.folded(op, gold.fold_bias_depthwise, b, w, z_x)
             cls: type[ir.Conv2d] = ir.DepthwiseConv2d
@@ -385,9 +401,24 @@ class Lowering:
                 pad=pads,
                 rq=rq,
                 pad_value=z_x,
+                dilation=d,
             ),
             self.static_out(op, xt.shape[0]),
         )
+
+    def depth_multiplier(
+        self, op: TflOp, x: str, w: np.ndarray, n_out: int
+    ) -> tuple[str, np.ndarray, bool]:
+        """A depthwise convolution with multiplier M = n_out / C (output channel c*M + m
+        filters input channel c) as an exact equivalent: a CONV_2D when C is 1, else the
+        input's channels repeated M times (a Gather) and a depthwise convolution."""
+        c = self.tensors[x].shape[3]
+        if w.shape[0] != 1 or n_out % c:
+            raise op_error(op, f"{n_out} output channels of {c} input channels")
+        if c == 1:  # [1][KH][KW][M] -> [M][KH][KW][1]
+            return x, np.ascontiguousarray(np.transpose(w, (3, 1, 2, 0))), False
+        idx = np.repeat(np.arange(c), n_out // c)
+        return gather(self, op, x, 3, idx, f"{x}_repeat"), w, True
 
     def pool(self, op: TflOp) -> None:
         kernel = (int(op.opt("FilterHeight", 1)), int(op.opt("FilterWidth", 1)))
@@ -606,7 +637,27 @@ class Lowering:
             "MEAN": self.mean,
             **dict.fromkeys(VIEWS, self.reshape),
             **dict.fromkeys(UNARY, self.unary),
+            "SUB": partial(binary, self),
+            "MUL": partial(binary, self),
+            "CONCATENATION": partial(mv.concatenation, self),
+            "PACK": partial(mv.pack, self),
+            "UNPACK": partial(mv.unpack, self),
+            "SPLIT": partial(mv.split, self),
+            "SPLIT_V": partial(mv.split_v, self),
+            "STRIDED_SLICE": partial(mv.strided_slice, self),
+            "SLICE": partial(mv.slice_op, self),
+            "GATHER": partial(mv.gather_op, self),
+            "TRANSPOSE": partial(mv.transpose, self),
+            "TILE": partial(mv.tile, self),
+            "BROADCAST_TO": partial(mv.broadcast_to, self),
+            "SPACE_TO_DEPTH": partial(mv.space_to_depth, self),
+            "DEPTH_TO_SPACE": partial(mv.depth_to_space, self),
+            "RESIZE_NEAREST_NEIGHBOR": partial(mv.resize_nearest, self),
+            "REVERSE_V2": partial(mv.reverse, self),
+            "MAXIMUM": partial(extremum, self),
+            "MINIMUM": partial(extremum, self),
         }
+        handlers["ADD"] = partial(binary, self)
         at: dict[int, Callable[[], None]] = {}
         attentions = match_attentions(g)
         for m in attentions:
