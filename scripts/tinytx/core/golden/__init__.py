@@ -28,6 +28,7 @@ from tinytx.core.golden.conv import (
 )
 from tinytx.core.golden.gelu import GeluParams, gelu_float, gelu_params, gelu_s8
 from tinytx.core.golden.layernorm import layernorm_float, layernorm_params, layernorm_s8
+from tinytx.core.golden.layernorm_steps import LayerNormStepsParams, layernorm_steps_s8
 from tinytx.core.golden.linear import (
     Layout,
     fold_bias,
@@ -80,6 +81,8 @@ __all__ = [
     "layernorm_float",
     "layernorm_params",
     "layernorm_s8",
+    "layernorm_steps_s8",
+    "LayerNormStepsParams",
     "linear_float",
     "linear_s8",
     "lut_s8",
