@@ -32,6 +32,7 @@ static const tt_test_fn tests[TT_KERNEL_COUNT] = {
 	tt_test_mean_rows,
 	tt_test_fwsa_dft,
 	tt_test_lut,
+	tt_test_layernorm_steps,
 };
 
 int main(int argc, char **argv)

@@ -35,7 +35,8 @@ enum tt_kernel {
 	TT_KERNEL_MEAN_ROWS = 14,
 	TT_KERNEL_FWSA_DFT = 15,
 	TT_KERNEL_LUT = 16,
-	TT_KERNEL_COUNT = 17,
+	TT_KERNEL_LAYERNORM_STEPS = 17,
+	TT_KERNEL_COUNT = 18,
 };
 
 typedef struct {
@@ -83,6 +84,7 @@ int tt_mhsa_channels(const tt_case *c, uint32_t index, int32_t hp, int32_t e,
 		     tinytx_mhsa_weights *w);
 void tt_test_fwsa(const tt_case *c, tt_result *r);
 void tt_test_layernorm(const tt_case *c, tt_result *r);
+void tt_test_layernorm_steps(const tt_case *c, tt_result *r);
 void tt_test_gelu(const tt_case *c, tt_result *r);
 void tt_test_add(const tt_case *c, tt_result *r);
 void tt_test_mhsa_dft(const tt_case *c, tt_result *r);

@@ -28,7 +28,7 @@ with TFLite's primitives (``mbqm`` is ``MultiplyByQuantizedMultiplier``)::
 int8. Each multiplier ``m`` is in ``[0, 2**31)`` and each shift ``s`` (a power of two,
 positive left) in ``[-31, 0]`` -- MUL and MEAN may shift left, as far as keeps the
 shifted value within int32 (:data:`MUL_SHIFT_MAX`, :func:`mean_shift_max`). Every
-parameter comes from the converter (:mod:`tinytx.core.frontend.tflite.reference`),
+parameter comes from the converter (:mod:`tinytx.core.golden.tflite_factors`),
 which reproduces TFLite's own derivation from the tensors' scales; the MEAN factor
 already includes the ``1 / E``. The ADD of the eps and the RSQRT are functions of the
 int8 ``v`` alone, so they are one 256-entry table.

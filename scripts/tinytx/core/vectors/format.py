@@ -44,6 +44,7 @@ KERNEL_IDS: dict[str, int] = {
     "mean_rows": 14,
     "fwsa_dft": 15,
     "lut": 16,
+    "layernorm_steps": 17,
 }
 
 

@@ -26,9 +26,9 @@ import numpy as np
 
 from tinytx.core import golden as gold
 from tinytx.core import ir
-from tinytx.core.frontend.tflite import reference as ref
 from tinytx.core.frontend.tflite.quantization import activation, op_error
 from tinytx.core.frontend.tflite.reader import TflGraph, TflOp, TflTensor
+from tinytx.core.golden import tflite_factors as ref
 from tinytx.core.golden.layernorm_steps import check_params
 
 if TYPE_CHECKING:
@@ -163,9 +163,7 @@ def match_layernorm(g: TflGraph, u: _Uses, sqd: TflOp) -> LayerNormMatch:
         "b_add": b_add,
         "final": final,
     }
-    return LayerNormMatch(
-        sqd, x, final, eps, gamma, beta, ops, steps, tuple(reversed(negation))
-    )
+    return LayerNormMatch(sqd, x, final, eps, gamma, beta, ops, steps, tuple(reversed(negation)))
 
 
 def match_layernorms(g: TflGraph) -> list[LayerNormMatch]:

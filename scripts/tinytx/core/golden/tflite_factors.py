@@ -1,9 +1,10 @@
-"""The integer parameters TFLite's int8 reference kernels derive from the tensors' scales.
+"""The integer factors TFLite's int8 reference kernels derive from the tensors' scales.
 
 TFLite computes each factor at load time from the float32 scales (in double precision)
 and runs the kernels in integers only. The same derivation here gives the parameters of
-:mod:`tinytx.core.golden.layernorm_steps`, so that the golden op reproduces the
-interpreter's (``BUILTIN_REF``) int8 results bit for bit:
+:mod:`tinytx.core.golden.layernorm_steps` (the TFLite frontend and the kernel test
+vectors use it), so that the golden op reproduces the interpreter's (``BUILTIN_REF``)
+int8 results bit for bit:
 
 - ``QuantizeMultiplier``: ``real = q * 2**(shift - 31)``, ``q`` in ``[2**30, 2**31)``
   rounded half away from zero;
@@ -49,7 +50,7 @@ def quantize_multiplier(real: float) -> tuple[int, int]:
     if real == 0.0:
         return 0, 0
     mant, shift = math.frexp(real)
-    q = int(math.floor(abs(mant) * (1 << 31) + 0.5))
+    q = math.floor(abs(mant) * (1 << 31) + 0.5)
     if q == 1 << 31:
         q //= 2
         shift += 1
@@ -63,9 +64,7 @@ def mul_params(s_a: float, z_a: int, s_b: float, z_b: int, s_out: float, z_out: 
     return TflMul(z_a, z_b, q, shift, z_out)
 
 
-def _two_input(
-    s_a: float, z_a: int, s_b: float, z_b: int, real_out: float, z_out: int
-) -> TflAdd:
+def _two_input(s_a: float, z_a: int, s_b: float, z_b: int, real_out: float, z_out: int) -> TflAdd:
     twice_max = 2.0 * max(f32(s_a), f32(s_b))
     qa, sa = quantize_multiplier(f32(s_a) / twice_max)
     qb, sb = quantize_multiplier(f32(s_b) / twice_max)
@@ -75,9 +74,7 @@ def _two_input(
 
 def add_params(s_a: float, z_a: int, s_b: float, z_b: int, s_out: float, z_out: int) -> TflAdd:
     twice_max = 2.0 * max(f32(s_a), f32(s_b))
-    return _two_input(
-        s_a, z_a, s_b, z_b, twice_max / ((1 << ADD_LEFT_SHIFT) * f32(s_out)), z_out
-    )
+    return _two_input(s_a, z_a, s_b, z_b, twice_max / ((1 << ADD_LEFT_SHIFT) * f32(s_out)), z_out)
 
 
 def squared_difference_params(
@@ -140,7 +137,8 @@ def rsqrt_codes(s_in: float, z_in: int, s_out: float, z_out: int) -> np.ndarray:
 
     Codes below the zero point (negative reals: TFLite refuses them at run time) give
     127, like the zero point itself."""
-    q, shift = quantize_multiplier(1.0 / float(np.float32(np.sqrt(np.float32(s_in))) * np.float32(s_out)))
+    root = np.float32(np.sqrt(np.float32(s_in)))  # std::sqrt of a float: a float
+    q, shift = quantize_multiplier(1.0 / float(root * np.float32(s_out)))
     out = np.empty(256, np.int64)
     for code in range(INT8_MIN, INT8_MAX + 1):
         v = code - z_in
