@@ -134,7 +134,8 @@ def srdhm(a: np.ndarray, b: np.ndarray | int) -> np.ndarray:
     a = np.asarray(a, np.int64)
     b = np.asarray(b, np.int64)
     ab = a * b
-    s = ab + np.where(ab >= 0, np.int64(1 << 30), np.int64(1 - (1 << 30)))
+    half = np.int64(INT32_MAX >> 1) + 1  # 2**30, the rounding nudge of a Q31 product
+    s = ab + np.where(ab >= 0, half, 1 - half)
     q = np.where(s >= 0, s >> 31, -((-s) >> 31))
     return np.where((a == INT32_MIN) & (b == INT32_MIN), np.int64(INT32_MAX), q)
 
