@@ -175,11 +175,6 @@ def _const_index(op: TflOp, g: TflGraph) -> int:
     return next(i for i in op.inputs[:2] if g.tensors[i].data is not None)
 
 
-def _other(op: TflOp, value: int) -> int:
-    a, b = op.inputs[:2]
-    return b if a == value else a
-
-
 def steps_params(
     g: TflGraph, m: LayerNormMatch
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, gold.LayerNormStepsParams]:
@@ -199,20 +194,16 @@ def steps_params(
         return t.scale, t.zero_point
 
     x = q(m.x)
-    mean_v = st["mean"].outputs[0]
-    mean = q(mean_v)
+    mean = q(st["mean"].outputs[0])
     neg = q(m.negation[-1].outputs[0])
     if neg[0] != mean[0]:
         raise ValueError("the negated mean has another scale than the mean")
     e = g.tensors[m.x].shape[-1]
-    sqd_v, var_v = st["sqd"].outputs[0], st["var"].outputs[0]
-    sqd, var = q(sqd_v), q(var_v)
+    sqd, var = q(st["sqd"].outputs[0]), q(st["var"].outputs[0])
     eps_i = _const_index(st["add_eps"], g)
     eps_sum, r = q(st["add_eps"].outputs[0]), q(st["rsqrt"].outputs[0])
-    gamma_i = _const_index(st["g_mul"], g)
-    g_v = st["g_mul"].outputs[0]
-    beta_i = _const_index(st["b_add"], g)
-    gm, xg, mg = q(g_v), q(st["xg"].outputs[0]), q(st["mg"].outputs[0])
+    gamma_i, beta_i = _const_index(st["g_mul"], g), _const_index(st["b_add"], g)
+    gm, xg, mg = q(st["g_mul"].outputs[0]), q(st["xg"].outputs[0]), q(st["mg"].outputs[0])
     bm, y = q(st["b_add"].outputs[0]), q(st["final"].outputs[0])
     gamma_c, beta_c, eps_c = q(gamma_i), q(beta_i), q(eps_i)
     eps_add = ref.add_params(*var, *eps_c, *eps_sum)
