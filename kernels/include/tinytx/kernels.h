@@ -198,6 +198,18 @@ tinytx_status tinytx_gather_s8(const tinytx_gather_dims *dims, const int32_t *in
 tinytx_status tinytx_mul_s8(int32_t size, const tinytx_mul_params *params, const int8_t *input_a,
 			    const int8_t *input_b, int8_t *output);
 
+/*
+ * LayerNorm over the features of each row as the TFLite converter decomposes it, each
+ * step in TFLite's int8 arithmetic (tinytx/core/golden/layernorm_steps.py): equal to
+ * the TFLite interpreter's reference kernels bit for bit. gamma, beta int8 [E] (TFLite's
+ * constants), table int8 [256] (ADD eps then RSQRT of the variance code, indexed by its
+ * byte). dims as for tinytx_layernorm_s8; input and output must not overlap.
+ */
+tinytx_status tinytx_layernorm_steps_s8(const tinytx_layernorm_dims *dims,
+					const tinytx_layernorm_steps_params *params,
+					const int8_t *input, const int8_t *gamma, const int8_t *beta,
+					const int8_t *table, int8_t *output);
+
 #ifdef __cplusplus
 }
 #endif

@@ -290,6 +290,51 @@ typedef struct {
 	int32_t b_zero_point; /* -128..127 */
 } tinytx_mul_params;
 
+/*
+ * TFLite's int8 arithmetic (its reference kernels), for ops that must equal the TFLite
+ * interpreter bit for bit (tinytx/core/golden/layernorm_steps.py). A factor is
+ * multiplier * 2^(shift - 31): MultiplyByQuantizedMultiplier, i.e. a left shift by
+ * max(shift, 0), the rounding doubling high multiply, then a rounding (half away from
+ * zero) right shift by max(-shift, 0). 0 <= multiplier < 2^31; shift -31..0 except where
+ * a struct says otherwise.
+ */
+typedef struct {
+	int32_t zero_point_a, zero_point_b; /* inputs */
+	int32_t multiplier, shift;          /* s_a * s_b / s_out; shift -31..14 */
+	int32_t zero_point;                 /* output */
+} tinytx_tfl_mul_params;
+
+/* ADD (left shift 20) or SQUARED_DIFFERENCE (left shift 7): each input by its factor,
+ * then the sum (or the squared difference) by the output factor. */
+typedef struct {
+	int32_t zero_point_a, zero_point_b;
+	int32_t multiplier_a, shift_a;
+	int32_t multiplier_b, shift_b;
+	int32_t multiplier, shift;
+	int32_t zero_point;
+} tinytx_tfl_add_params;
+
+/* MEAN over the features of a row; the factor includes 1 / E; shift -31..(31 - bits of
+ * 255 * E). */
+typedef struct {
+	int32_t zero_point_in;
+	int32_t multiplier, shift;
+	int32_t zero_point;
+} tinytx_tfl_mean_params;
+
+/* The decomposed LayerNorm of the TFLite converter, step by step (all int32 fields). */
+typedef struct {
+	tinytx_tfl_mean_params mean;               /* m = MEAN(x) */
+	int32_t neg_zero_point;                    /* nm = clamp(z_nm - (m - z_m)) */
+	tinytx_tfl_add_params squared_difference;  /* d = SQUARED_DIFFERENCE(x, m) */
+	tinytx_tfl_mean_params var;                /* v = MEAN(d); r = table[(uint8_t)v] */
+	tinytx_tfl_mul_params gamma;               /* g = MUL(r, gamma) */
+	tinytx_tfl_mul_params x_gamma;             /* xg = MUL(x, g) */
+	tinytx_tfl_mul_params mean_gamma;          /* mg = MUL(nm, g) */
+	tinytx_tfl_add_params beta;                /* bm = ADD(mg, beta) */
+	tinytx_tfl_add_params out;                 /* y = ADD(xg, bm) */
+} tinytx_layernorm_steps_params;
+
 #ifdef __cplusplus
 }
 #endif

@@ -17,6 +17,7 @@ for the cores it runs on with ``TINYTX_ERR_SCRATCH``, before touching memory).
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -295,6 +296,22 @@ class _Emitter:
             self.body.append("\t\treturn st;")
             self.body.append("\t}")
 
+    def layernorm_steps(self, op: ir.LayerNormSteps, x: str, y: str) -> None:
+        rows, e = self.model.tensors[op.inputs[0]].shape
+        dims = self.struct("tinytx_layernorm_dims", f"{op.name}_dims", init(rows=rows, features=e))
+        fields = {f.name: getattr(op.params, f.name) for f in dataclasses.fields(op.params)}
+        par = self.struct(
+            "tinytx_layernorm_steps_params",
+            f"{op.name}_params",
+            init(**{k: v if isinstance(v, int) else init(**dataclasses.asdict(v))
+                    for k, v in fields.items()}),
+        )  # fmt: skip
+        g, b = self.array(op, "gamma", op.gamma), self.array(op, "beta", op.beta)
+        table = self.array(op, "table", op.table)
+        self.call(
+            op, f"st = tinytx_layernorm_steps_s8(&{dims}, &{par}, {x}, {g}, {b}, {table}, {y});"
+        )
+
     # -- ops
     def emit(self, op: ir.Op) -> None:
         t = self.model.tensors
@@ -354,6 +371,8 @@ class _Emitter:
             )
             g, b = self.array(op, "gamma", op.gamma), self.array(op, "beta", op.beta)
             self.call(op, f"st = tinytx_layernorm_s8(&{dims}, &{par}, {x}, {g}, {b}, {y});")
+        elif isinstance(op, ir.LayerNormSteps):
+            self.layernorm_steps(op, x, y)
         elif isinstance(op, ir.Gelu):
             p = op.params
             par = self.struct(

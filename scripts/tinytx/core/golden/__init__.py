@@ -29,6 +29,8 @@ from tinytx.core.golden.conv import (
 from tinytx.core.golden.gather import concat_s8, gather_dims, gather_s8
 from tinytx.core.golden.gelu import GeluParams, gelu_float, gelu_params, gelu_s8
 from tinytx.core.golden.layernorm import layernorm_float, layernorm_params, layernorm_s8
+from tinytx.core.golden.layernorm_steps import LayerNormStepsParams, layernorm_steps_s8
+from tinytx.core.golden.layernorm_steps import check_params as check_layernorm_steps_params
 from tinytx.core.golden.linear import (
     Layout,
     fold_bias,
@@ -55,6 +57,7 @@ __all__ = [
     "FwsaQuant",
     "FwsaWeights",
     "GeluParams",
+    "LayerNormStepsParams",
     "Layout",
     "MhsaQuant",
     "MhsaWeights",
@@ -68,6 +71,7 @@ __all__ = [
     "avgpool2d_s8",
     "build_unary_table",
     "concat_s8",
+    "check_layernorm_steps_params",
     "conv2d_float",
     "conv2d_s8",
     "depthwise_conv2d_float",
@@ -86,6 +90,7 @@ __all__ = [
     "layernorm_float",
     "layernorm_params",
     "layernorm_s8",
+    "layernorm_steps_s8",
     "linear_float",
     "linear_s8",
     "lut_s8",

@@ -45,6 +45,7 @@ from tinytx.core.golden import (
 )
 from tinytx.core.golden.attention import FwsaQuant, FwsaWeights
 from tinytx.core.golden.mul import MulParams
+from tinytx.core.golden.layernorm_steps import LayerNormStepsParams
 
 DTYPES = {"int8": np.int8, "uint8": np.uint8, "int32": np.int32}
 
@@ -371,6 +372,26 @@ class Mul(Op):
         return {} if self.b_const is None else {"b": self.b_const}
 
 
+@dataclass(frozen=True, eq=False, kw_only=True)
+class LayerNormSteps(Op):
+    """LayerNorm over the last axis as the TFLite converter decomposes it (MEAN,
+    SQUARED_DIFFERENCE, MEAN, ADD eps, RSQRT, MUL, MUL, MUL, NEG, ADD, ADD), each step in
+    TFLite's int8 arithmetic (``tinytx_layernorm_steps_s8``,
+    :func:`tinytx.core.golden.layernorm_steps_s8`): equal to the TFLite interpreter bit for
+    bit. ``gamma``/``beta`` are TFLite's int8 constants, ``table`` the ADD eps + RSQRT of
+    the variance code."""
+
+    kind: ClassVar[str] = "layernorm_steps"
+    gamma: np.ndarray  # int8 [E]
+    beta: np.ndarray  # int8 [E]
+    table: np.ndarray  # int8 [256], indexed by the variance byte
+    params: LayerNormStepsParams
+
+    @property
+    def weight_arrays(self) -> dict[str, np.ndarray]:
+        return {"gamma": self.gamma, "beta": self.beta, "table": self.table}
+
+
 OP_TYPES: tuple[type[Op], ...] = (
     Linear,
     Mhsa,
@@ -387,6 +408,7 @@ OP_TYPES: tuple[type[Op], ...] = (
     Gather,
     Concat,
     Mul,
+    LayerNormSteps,
 )
 
 
@@ -492,6 +514,8 @@ def output_zero_point(model: Model, op: Op) -> int:
         return op.zero_point
     if isinstance(op, Mul):
         return op.params.zero_point
+    if isinstance(op, LayerNormSteps):
+        return op.params.out.zero_point
     if isinstance(op, Mhsa):
         return (op.fwsa.quant if op.fwsa is not None else op.quant).out.zero_point
     return model.tensors[op.inputs[0]].zero_point  # MaxPool, View
@@ -539,6 +563,12 @@ def _check_op(model: Model, op: Op) -> None:
         e = x.shape[-1]
         _need(op.gamma.shape == (e,) and op.beta.shape == (e,), op, "gamma/beta must be [E]")
         _need(out.shape == x.shape, op, "output shape must equal input shape")
+    elif isinstance(op, LayerNormSteps):
+        e = x.shape[-1]
+        _need(op.gamma.shape == (e,) and op.beta.shape == (e,), op, "gamma/beta must be [E]")
+        _need(op.table.dtype == np.int8 and op.table.shape == (256,), op, "table: int8 [256]")
+        _need(len(x.shape) == 2 and out.shape == x.shape, op, "needs [rows][E] in and out")
+        _need(op.params.mean.zero_point_in == x.zero_point, op, "mean input zero point differs")
     elif isinstance(op, Lut):
         _need(out.shape == x.shape, op, "shape must be kept")
         _need(

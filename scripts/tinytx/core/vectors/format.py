@@ -49,6 +49,7 @@ KERNEL_IDS: dict[str, int] = {
     "gather": 19,
     "mul": 20,
     "conv2d_general": 21,
+    "layernorm_steps": 22,
 }
 
 

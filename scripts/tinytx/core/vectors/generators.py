@@ -25,6 +25,7 @@ import numpy as np
 
 from tinytx.core import golden as g
 from tinytx.core.errors import UserInputError
+from tinytx.core.golden import tflite_factors as tf
 from tinytx.core.golden.conv import check_window, conv2d_acc
 from tinytx.core.golden.limits import kernel_limits
 from tinytx.core.golden.linear import Layout, linear_acc
@@ -795,6 +796,90 @@ def gen_conv2d_general(rng: Rng, cid: int) -> Case:
     return Case("conv2d_general", cid, params, (x, wt, bias, *channel_buffers(rq), y), shape_text)
 
 
+def _calibrated(values: np.ndarray, span: float = 1e-6) -> tuple[float, int]:
+    """(scale, zero point) of an int8 tensor covering ``values`` (and 0) over at least
+    ``span``, as TFLite's calibration picks them."""
+    lo, hi = min(float(values.min()), 0.0), max(float(values.max()), 0.0)
+    scale = max(hi - lo, span) / 255
+    return scale, int(np.clip(round(-128 - lo / scale), -128, 127))
+
+
+def _steps_chain(
+    rng: Rng, x: np.ndarray, s_x: float, z_x: int, gamma: np.ndarray, beta: np.ndarray
+) -> tuple[np.ndarray, g.LayerNormStepsParams] | None:
+    """Table and factors of a TFLite LayerNorm chain whose scales are calibrated on the
+    float chain of ``x`` (None: a draw the kernel refuses)."""
+    e = x.shape[1]
+    xr = (x.astype(np.float64) - z_x) * s_x
+    s_gc, z_gc = math.exp(rng.uniform(math.log(0.002), math.log(0.02))), int(gamma.min())
+    s_bc, z_bc = math.exp(rng.uniform(math.log(3e-4), math.log(1e-2))), int(rng.integers(-9, 10))
+    gr = (gamma.astype(np.float64) - z_gc) * s_gc
+    br = (beta.astype(np.float64) - z_bc) * s_bc
+    eps = float(rng.choice([1e-5, 1e-3, 0.1]))
+    m = xr.mean(axis=1, keepdims=True)
+    d = (xr - m) ** 2
+    v = d.mean(axis=1, keepdims=True)
+    r = 1 / np.sqrt(v + eps)
+    gm = r * gr
+    xg, mg = xr * gm, -m * gm
+    bm = mg + br
+    (s_m, z_m), (s_r, _) = _calibrated(m, s_x), _calibrated(r)
+    (s_d, _), (s_v, _) = _calibrated(d, 16 * s_x * s_x), _calibrated(v, 4 * s_x * s_x)
+    (s_g, z_g), (s_xg, z_xg), (s_mg, z_mg) = (_calibrated(a) for a in (gm, xg, mg))
+    (s_bm, z_bm), (s_y, z_y) = _calibrated(bm), _calibrated(xg + bm)
+    z_nm = int(np.clip(-z_m, -128, 127))
+    eps_add = tf.add_params(s_v, -128, eps / 255, -128, s_v, -128)
+    table = tf.add_eps_rsqrt_table(eps_add, 127, s_v, -128, s_r, -128)
+    p = g.LayerNormStepsParams(
+        mean=tf.mean_params(s_x, z_x, s_m, z_m, e),
+        neg_zero_point=z_nm,
+        squared_difference=tf.squared_difference_params(s_x, z_x, s_m, z_m, s_d, -128),
+        var=tf.mean_params(s_d, -128, s_v, -128, e),
+        gamma=tf.mul_params(s_r, -128, s_gc, z_gc, s_g, z_g),
+        x_gamma=tf.mul_params(s_x, z_x, s_g, z_g, s_xg, z_xg),
+        mean_gamma=tf.mul_params(s_m, z_nm, s_g, z_g, s_mg, z_mg),
+        beta=tf.add_params(s_mg, z_mg, s_bc, z_bc, s_bm, z_bm),
+        out=tf.add_params(s_xg, z_xg, s_bm, z_bm, s_y, z_y),
+    )
+    try:
+        g.check_layernorm_steps_params(p, e)
+    except ValueError:
+        return None
+    return table, p
+
+
+def gen_layernorm_steps(rng: Rng, cid: int) -> Case:
+    """TFLite's decomposed LayerNorm: factors from random plausible scales (the TFLite
+    derivation, :mod:`tinytx.core.golden.tflite_factors`); ``extreme_quant`` cases take a
+    random table and extreme zero points of the input."""
+    style = pick_style(rng)
+    rows, e = pick_dim(rng, 1, 16), pick_dim(rng, 1, 300)
+    if rng.random() < 0.03:
+        rows, e = 1, kernel_limits().layernorm_max_features
+    x = fill_s8(rng, (rows, e), pick_mode(rng, style))
+    if style == "typical" and rng.random() < 0.5:
+        x = np.clip(rng.normal(rng.uniform(-60, 60), rng.uniform(0.5, 30), (rows, e)), -128, 127)
+        x = np.rint(x).astype(np.int8)
+    z_x = int(rng.choice([-128, 127])) if style == "extreme_quant" else int(rng.integers(-30, 31))
+    gamma = fill_s8(rng, (e,), pick_mode(rng, style))
+    beta = fill_s8(rng, (e,), pick_mode(rng, style))
+    chain = None
+    for attempt in range(1000):
+        if attempt % 20 == 19:  # e.g. constant rows: no spread to calibrate on
+            x = fill_s8(rng, (rows, e), "random")
+        s_x = math.exp(rng.uniform(math.log(0.005), math.log(0.2)))
+        chain = _steps_chain(rng, x, s_x, z_x, gamma, beta)
+        if chain is not None:
+            break
+    assert chain is not None
+    table, p = chain
+    if style == "extreme_quant":
+        table = rng.integers(-128, 128, 256).astype(np.int8)
+    y = g.layernorm_steps_s8(x, gamma, beta, table, p)
+    shape = f"rows={rows} E={e} z_x={z_x} {style}"
+    return Case("layernorm_steps", cid, (rows, e), (x, gamma, beta, table, p.as_int32(), y), shape)
+
+
 GENERATORS: dict[str, Callable[[Rng, int], Case]] = {
     "linear": gen_linear,
     "qk_softmax": gen_qk_softmax,
@@ -817,6 +902,7 @@ GENERATORS: dict[str, Callable[[Rng, int], Case]] = {
     "gather": gen_gather,
     "mul": gen_mul,
     "conv2d_general": gen_conv2d_general,
+    "layernorm_steps": gen_layernorm_steps,
 }
 assert set(GENERATORS) == set(KERNEL_IDS)
 

@@ -1,5 +1,5 @@
 """The LayerNorm that the TFLite converter decomposes (``keras.layers.LayerNormalization``),
-matched into one IR :class:`~tinytx.core.ir.LayerNorm`.
+matched into one IR op.
 
 The form (TF 2.21, center and scale on)::
 
@@ -7,10 +7,14 @@ The form (TF 2.21, center and scale on)::
     r = RSQRT(ADD(v, eps))     g = MUL(r, gamma)
     y = ADD(MUL(x, g), ADD(MUL(-m, g), beta))     (-m: NEG between DEQUANTIZE/QUANTIZE)
 
-Every step is an exact LayerNorm of the last axis (mean, biased variance, the eps, gamma
-and beta constants), which is what the IR op computes in one integer step. TFLite rounds
-each of the ten intermediate tensors to int8; the IR does not, so the two agree
-statistically (measured in the tests), not bit for bit. Any other form is refused.
+TFLite rounds each of the ten intermediate tensors to int8. By default the chain becomes
+an :class:`~tinytx.core.ir.LayerNormSteps`, which repeats every step in TFLite's int8
+arithmetic (:mod:`tinytx.core.golden.layernorm_steps`) and so equals the interpreter
+bit for bit. When a step falls outside what that op takes (a fused activation, another
+form of the negation, a factor out of range) the chain becomes the exact IR
+:class:`~tinytx.core.ir.LayerNorm` (mean, biased variance, the eps, gamma and beta in
+one integer step), which agrees with TFLite statistically, not bit for bit; the op's
+``source`` says which and why. Any other form is refused.
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ from tinytx.core import golden as gold
 from tinytx.core import ir
 from tinytx.core.frontend.tflite.quantization import activation, op_error
 from tinytx.core.frontend.tflite.reader import TflGraph, TflOp, TflTensor
+from tinytx.core.golden import tflite_factors as ref
+from tinytx.core.golden.layernorm_steps import check_params
 
 if TYPE_CHECKING:
     from tinytx.core.frontend.tflite.lower import Lowering
@@ -43,6 +49,8 @@ class LayerNormMatch:
     gamma: np.ndarray  # real [E]
     beta: np.ndarray  # real [E]
     ops: frozenset[int]
+    steps: dict[str, TflOp]  # mean, sqd, var, add_eps, rsqrt, g_mul, xg, mg, b_add, final
+    negation: tuple[TflOp, ...]  # from the mean's output to -mean
 
     @property
     def last(self) -> int:
@@ -143,7 +151,19 @@ def match_layernorm(g: TflGraph, u: _Uses, sqd: TflOp) -> LayerNormMatch:
             if v in g.outputs or any(w.index not in ops for w in u.users.get(v, [])):
                 raise fail(f"operator {o.index} ({o.name}) is also read outside the LayerNorm")
     eps = float(_real(eps_c[1]).ravel()[0])
-    return LayerNormMatch(sqd, x, final, eps, gamma, beta, ops)
+    steps = {
+        "mean": mean,
+        "sqd": sqd,
+        "var": var,
+        "add_eps": add_eps,
+        "rsqrt": rsqrt,
+        "g_mul": g_mul,
+        "xg": xg,
+        "mg": mg,
+        "b_add": b_add,
+        "final": final,
+    }
+    return LayerNormMatch(sqd, x, final, eps, gamma, beta, ops, steps, tuple(reversed(negation)))
 
 
 def match_layernorms(g: TflGraph) -> list[LayerNormMatch]:
@@ -151,7 +171,95 @@ def match_layernorms(g: TflGraph) -> list[LayerNormMatch]:
     return [match_layernorm(g, u, op) for op in g.ops if op.name == "SQUARED_DIFFERENCE"]
 
 
+def _const_index(op: TflOp, g: TflGraph) -> int:
+    return next(i for i in op.inputs[:2] if g.tensors[i].data is not None)
+
+
+def steps_params(
+    g: TflGraph, m: LayerNormMatch
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, gold.LayerNormStepsParams]:
+    """(gamma, beta, table, params) of the :class:`~tinytx.core.ir.LayerNormSteps` of a
+    match; ``ValueError`` names what the op cannot take."""
+    st = m.steps
+    for name in ("add_eps", "g_mul", "xg", "mg", "b_add", "final"):
+        if int(st[name].opt("FusedActivationFunction", 0) or 0):
+            raise ValueError(f"operator {st[name].index} has a fused activation")
+    if [o.name for o in m.negation] != ["DEQUANTIZE", "NEG", "QUANTIZE"]:
+        raise ValueError("the negation is not DEQUANTIZE, NEG, QUANTIZE")
+
+    def q(index: int) -> tuple[float, int]:
+        t = g.tensors[index]
+        if t.dtype != "int8" or t.scales.size != 1:
+            raise ValueError(f"tensor '{t.name}' is not per-tensor int8")
+        return t.scale, t.zero_point
+
+    x = q(m.x)
+    mean = q(st["mean"].outputs[0])
+    neg = q(m.negation[-1].outputs[0])
+    if neg[0] != mean[0]:
+        raise ValueError("the negated mean has another scale than the mean")
+    e = g.tensors[m.x].shape[-1]
+    sqd, var = q(st["sqd"].outputs[0]), q(st["var"].outputs[0])
+    eps_i = _const_index(st["add_eps"], g)
+    eps_sum, r = q(st["add_eps"].outputs[0]), q(st["rsqrt"].outputs[0])
+    gamma_i, beta_i = _const_index(st["g_mul"], g), _const_index(st["b_add"], g)
+    gm, xg, mg = q(st["g_mul"].outputs[0]), q(st["xg"].outputs[0]), q(st["mg"].outputs[0])
+    bm, y = q(st["b_add"].outputs[0]), q(st["final"].outputs[0])
+    gamma_c, beta_c, eps_c = q(gamma_i), q(beta_i), q(eps_i)
+    eps_add = ref.add_params(*var, *eps_c, *eps_sum)
+    eps_code = int(np.ravel(g.tensors[eps_i].data)[0])
+    table = ref.add_eps_rsqrt_table(eps_add, eps_code, *eps_sum, *r)
+    params = gold.LayerNormStepsParams(
+        mean=ref.mean_params(*x, *mean, e),
+        neg_zero_point=neg[1],
+        squared_difference=ref.squared_difference_params(*x, *mean, *sqd),
+        var=ref.mean_params(*sqd, *var, e),
+        gamma=ref.mul_params(*r, *gamma_c, *gm),
+        x_gamma=ref.mul_params(*x, *gm, *xg),
+        mean_gamma=ref.mul_params(*neg, *gm, *mg),
+        beta=ref.add_params(*mg, *beta_c, *bm),
+        out=ref.add_params(*xg, *bm, *y),
+    )
+    check_params(params, e)
+    gamma = np.ravel(g.tensors[gamma_i].data).astype(np.int8)
+    beta = np.ravel(g.tensors[beta_i].data).astype(np.int8)
+    if gamma.size != e or beta.size != e:
+        raise ValueError(f"gamma/beta do not have {e} elements")
+    return gamma, beta, table, params
+
+
 def lower_layernorm(lo: Lowering, m: LayerNormMatch) -> None:
+    """The TFLite-exact :class:`~tinytx.core.ir.LayerNormSteps`, or the exact IR LayerNorm
+    when the chain does not fit it (module docstring)."""
+    try:
+        gamma, beta, table, params = steps_params(lo.g, m)
+    except ValueError as exc:
+        lower_exact_layernorm(lo, m, f"not TFLite's steps: {exc}")
+        return
+    x = lo.act(m.anchor, m.x)
+    xt = lo.tensors[x]
+    e = xt.shape[-1]
+    rows = xt.size // e
+    xr = lo.view(x, (rows, e), m.anchor)
+    lo.emit(
+        m.output,
+        lambda y, src: ir.LayerNormSteps(
+            name=lo.op_name("layernorm_steps"),
+            inputs=(xr,),
+            output=y,
+            source=f"LayerNorm of {len(m.ops)} operators around operator {m.anchor.index}, "
+            "TFLite's int8 steps",
+            gamma=gamma,
+            beta=beta,
+            table=table,
+            params=params,
+        ),
+        (rows, e),
+        xt.shape,
+    )
+
+
+def lower_exact_layernorm(lo: Lowering, m: LayerNormMatch, why: str = "") -> None:
     x = lo.act(m.anchor, m.x)
     xt = lo.tensors[x]
     e = xt.shape[-1]
@@ -175,7 +283,8 @@ def lower_layernorm(lo: Lowering, m: LayerNormMatch) -> None:
             name=lo.op_name("layernorm"),
             inputs=(xr,),
             output=y,
-            source=f"LayerNorm of {len(m.ops)} operators around operator {m.anchor.index}",
+            source=f"LayerNorm of {len(m.ops)} operators around operator {m.anchor.index}"
+            + (f", exact ({why})" if why else ""),
             gamma=gq.astype(np.int8),
             beta=beta.astype(np.int32),
             eps_q16=int(eps_q16),
