@@ -1,0 +1,589 @@
+"""Whole models: TensorFlow Lite Micro + CMSIS-NN next to tinytx, on the emulated Cortex-M4.
+
+For each int8 .tflite model this tool
+
+1. builds one bare-metal firmware that runs the model with TFLM and its CMSIS-NN kernels
+   (arm-none-eabi-g++ 12, ``-mcpu=cortex-m4 -mthumb -mfloat-abi=soft -O2``, picolibc with
+   semihosting, as tinytx's own emulated firmware), with a ``MicroMutableOpResolver``
+   holding exactly the operators of the model (so flash holds only their kernels);
+2. loads it into unicorn (tinytx.toolchain.emu.unicorn_arm.ArmFunctionRunner, the runner
+   behind every exact instruction count of tinytx), calls ``tflm_setup`` (interpreter,
+   ``AllocateTensors()``, the fixture's first input copied in), then counts the executed
+   instructions of one ``tflm_invoke`` (one ``MicroInterpreter::Invoke()``), reads
+   ``arena_used_bytes()`` and the output;
+3. runs ``tinytx run <model.tflite> --board nucleo_l476rg_emu`` on the same first input and
+   reads its exact instruction count, planned arena and flash from its report;
+4. prints one table (and, with --json, writes the figures).
+
+Flash is GNU ``size``'s text + data of each whole firmware (code, constants, the model /
+weights, libc), as ``tinytx report`` counts it. The TFLM arena is ``arena_used_bytes()``
+after ``AllocateTensors()`` (tensors, scratch buffers and TFLM's runtime structures); the
+tinytx arena is the planned arena (activations and kernel scratch; the model input and
+output are the caller's).
+
+Sources (nothing is downloaded): a tflite-micro checkout and the third-party trees where
+TFLM's own download scripts put them, ``tensorflow/lite/micro/tools/make/downloads/``:
+``cmsis_nn`` (ext_libs/cmsis_nn_download.sh), ``cmsis`` (ext_libs/cmsis_download.sh),
+``flatbuffers`` (flatbuffers_download.sh, with TFLM's flatbuffers.patch applied),
+``gemmlowp`` and ``ruy`` (third_party_downloads.inc). Each can be given elsewhere with
+its own option. The library is TFLM's Makefile source list for
+``OPTIMIZED_KERNEL_DIR=cmsis_nn`` (tools/make/sources.inc; kernels of
+kernels/cmsis_nn/ replace the reference files of the same name; all of CMSIS-NN's int
+Source/), compiled once into an archive under the build directory.
+
+Needs arm-none-eabi-gcc/g++, picolibc-arm-none-eabi and, for C++,
+libstdc++-arm-none-eabi-picolibc (Debian packages). Not part of the tests; no network.
+
+    .venv/bin/python tests/tools/tflm_compare.py --tflm /path/to/tflite-micro
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import hashlib
+import json
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import tflite
+from elftools.elf.elffile import ELFFile
+
+from tinytx.toolchain.emu.unicorn_arm import ArmFunctionRunner
+
+REPO = Path(__file__).resolve().parents[2]
+FIXTURES = REPO / "tests" / "data" / "tflite"
+DEFAULT_MODELS = ("radar", "eeg", "ecg", "encoder_block")
+BOARD = "nucleo_l476rg_emu"
+
+CPU_FLAGS = ("-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=soft")
+# TFLM's Makefile (COMMON_FLAGS, CXXFLAGS, the cmsis_nn and cortex_m_generic defines) with
+# BUILD_TYPE=release (no error strings) and -O2 for everything (TFLM's default is -Os for
+# the framework, -O2 for kernels)
+COMMON_FLAGS = (
+    *CPU_FLAGS,
+    "-O2",
+    "--specs=picolibcpp.specs",
+    "-fno-unwind-tables",
+    "-fno-asynchronous-unwind-tables",
+    "-ffunction-sections",
+    "-fdata-sections",
+    "-fsigned-char",
+    "-fomit-frame-pointer",
+    "-DTF_LITE_STATIC_MEMORY",
+    "-DTF_LITE_DISABLE_X86_NEON",
+    "-DTF_LITE_MCU_DEBUG_LOG",
+    "-DCMSIS_NN",
+    "-DKERNELS_OPTIMIZED_FOR_SPEED",
+    "-DARM_NN_ENABLE_F16=0",
+    "-DARM_NN_ENABLE_F32=0",
+    "-DNDEBUG",
+    "-DTF_LITE_STRIP_ERROR_STRINGS",
+    "-DARMCM4",
+)
+CXX_FLAGS = ("-std=c++17", "-fno-rtti", "-fno-exceptions", "-fno-threadsafe-statics")
+C_FLAGS = ("-std=c17",)
+# picolibc's linker script symbols: flash at 0 (QEMU mps2-an386), 4 MiB of RAM so any arena
+# links; the figures are read, not the board's limits
+LINK_FLAGS = (
+    "--oslib=semihost",
+    "--crt0=semihost",
+    "-Wl,--gc-sections",
+    "-Wl,--defsym=__flash=0x0,--defsym=__flash_size=0x400000",
+    "-Wl,--defsym=__ram=0x20000000,--defsym=__ram_size=0x400000",
+)
+ARENA_BYTES = 1 << 20  # the arena array given to TFLM; arena_used_bytes() is what is reported
+MAX_INSTRUCTIONS = 2_000_000_000
+
+
+@dataclass(frozen=True)
+class Sources:
+    tflm: Path
+    cmsis_nn: Path
+    cmsis: Path
+    flatbuffers: Path
+    gemmlowp: Path
+    ruy: Path
+
+    def includes(self) -> list[str]:
+        return [
+            f"-I{self.tflm}",
+            f"-I{self.gemmlowp}",
+            f"-I{self.flatbuffers / 'include'}",
+            f"-I{self.ruy}",
+            f"-I{self.cmsis}",
+            f"-I{self.cmsis / 'CMSIS' / 'Core' / 'Include'}",
+            f"-I{self.cmsis_nn}",
+            f"-I{self.cmsis_nn / 'Include'}",
+        ]
+
+
+@dataclass(frozen=True)
+class TflmResult:
+    instructions: int
+    arena_used: int
+    flash: int
+    model_bytes: int
+    output: list[int]
+
+
+@dataclass(frozen=True)
+class TinytxResult:
+    instructions: int
+    arena: int
+    flash: int
+    weights: int
+    output: list[int] | None
+
+
+@dataclass(frozen=True)
+class Row:
+    model: str
+    operators: list[str]
+    tflm: TflmResult
+    tinytx: TinytxResult
+    output_max_abs_diff: int | None
+
+
+class ToolError(Exception):
+    """One line for the user."""
+
+
+# ---------------------------------------------------------------- sources
+
+
+def git_commit(path: Path) -> str:
+    """The commit of a git checkout at `path`, or '' when it is not one."""
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(path), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+    except (OSError, subprocess.CalledProcessError):
+        return ""
+    top = subprocess.run(
+        ["git", "-C", str(path), "rev-parse", "--show-toplevel"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
+    return out.stdout.strip() if Path(top).resolve() == path.resolve() else ""
+
+
+def _makefile_list(sources_inc: str, variable: str) -> list[str]:
+    m = re.search(rf"^{variable}\s*:=\s*\\\n((?:.*\\\n)*.*)$", sources_inc, re.MULTILINE)
+    if m is None:
+        raise ToolError(f"sources.inc: no {variable} list")
+    return re.findall(r"\$\(TENSORFLOW_ROOT\)(\S+\.(?:cc|c))", m.group(1))
+
+
+def library_sources(src: Sources) -> list[Path]:
+    """TFLM's Makefile library (OPTIMIZED_KERNEL_DIR=cmsis_nn, TARGET=cortex_m_generic)."""
+    root = src.tflm
+    micro = root / "tensorflow" / "lite" / "micro"
+    sources_inc = (micro / "tools" / "make" / "sources.inc").read_text()
+    # MICROLITE_CC_BASE_SRCS minus the tests and benchmarks
+    base: list[Path] = []
+    for sub in ("", "arena_allocator", "memory_planner", "tflite_bridge"):
+        base += sorted((micro / sub).glob("*.cc"))
+    for path in sorted((root / "tensorflow").rglob("*")):
+        rel = path.relative_to(root).as_posix()
+        if path.suffix not in (".cc", ".c") or rel.startswith(
+            ("tensorflow/lite/micro/", "tensorflow/lite/experimental/")
+        ):
+            continue
+        if rel != "tensorflow/lite/array.cc":  # excluded with TF_LITE_STATIC_MEMORY
+            base.append(path)
+    base = [p for p in base if not p.name.endswith(("_test.cc", "benchmark.cc"))]
+    # specialized for the target (debug_log.cc, micro_time.cc)
+    target_dir = micro / "cortex_m_generic"
+    base = [target_dir / p.name if (target_dir / p.name).is_file() else p for p in base]
+    # the kernels, the cmsis_nn files replacing the reference ones of the same name
+    kernels = [root / k for k in _makefile_list(sources_inc, "MICROLITE_CC_KERNEL_SRCS")]
+    opt_dir = micro / "kernels" / "cmsis_nn"
+    kernels = [opt_dir / p.name if (opt_dir / p.name).is_file() else p for p in kernels]
+    # CMSIS-NN (ext_libs/cmsis_nn.inc): every C file of Source/ but the float ones
+    cmsis_nn = [
+        p
+        for p in sorted((src.cmsis_nn / "Source").rglob("*.c"))
+        if not p.name.endswith(("_f16.c", "_f32.c")) and p.name != "arm_nntables_flt.c"
+    ]
+    return base + kernels + cmsis_nn
+
+
+def _run(cmd: list[str], what: str) -> None:
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        tail = (proc.stderr or proc.stdout).strip().splitlines()[-12:]
+        raise ToolError(f"{what} failed:\n  " + "\n  ".join(tail))
+
+
+def _flags_hash(src: Sources) -> str:
+    key = json.dumps([COMMON_FLAGS, CXX_FLAGS, C_FLAGS, src.includes()])
+    return hashlib.sha256(key.encode()).hexdigest()[:12]
+
+
+def build_library(src: Sources, build: Path, jobs: int) -> Path:
+    """Compile the TFLM + CMSIS-NN sources into build/libtflm.a (objects are reused)."""
+    lib = build / "libtflm.a"
+    objdir = build / "obj" / _flags_hash(src)
+    files = library_sources(src)
+    jobs_list: list[tuple[list[str], Path, Path]] = []
+    objects: list[Path] = []
+    for i, path in enumerate(files):
+        obj = objdir / f"{i:04d}_{path.stem}.o"
+        objects.append(obj)
+        if obj.is_file() and obj.stat().st_mtime >= path.stat().st_mtime:
+            continue
+        if path.suffix == ".cc":
+            cmd = ["arm-none-eabi-g++", *COMMON_FLAGS, *CXX_FLAGS]
+        else:
+            cmd = ["arm-none-eabi-gcc", *COMMON_FLAGS, *C_FLAGS]
+        jobs_list.append(([*cmd, *src.includes(), "-c", str(path), "-o", str(obj)], path, obj))
+    objdir.mkdir(parents=True, exist_ok=True)
+    if jobs_list:
+        print(f"compiling {len(jobs_list)} of {len(files)} TFLM/CMSIS-NN sources ...", flush=True)
+        with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
+            futures = [pool.submit(_run, cmd, f"compiling {p}") for cmd, p, _ in jobs_list]
+            for f in futures:
+                f.result()
+    if (
+        not lib.is_file()
+        or jobs_list
+        or lib.stat().st_mtime < max(o.stat().st_mtime for o in objects)
+    ):
+        lib.unlink(missing_ok=True)
+        with tempfile.NamedTemporaryFile("w", suffix=".rsp", delete=False) as rsp:
+            rsp.write("\n".join(str(o) for o in objects))
+        _run(["arm-none-eabi-ar", "rcs", str(lib), f"@{rsp.name}"], "arm-none-eabi-ar")
+        Path(rsp.name).unlink()
+    return lib
+
+
+# ------------------------------------------------------------ the firmware
+
+
+def model_operators(data: bytes) -> list[str]:
+    """Builtin operator names of a .tflite model, in the model's operator-code order."""
+    model = tflite.Model.GetRootAsModel(data, 0)
+    names = {v: k for k, v in vars(tflite.BuiltinOperator).items() if isinstance(v, int)}
+    ops = []
+    for i in range(model.OperatorCodesLength()):
+        c = model.OperatorCodes(i)
+        code = max(int(c.BuiltinCode()), int(c.DeprecatedBuiltinCode()))
+        ops.append(names.get(code, f"BUILTIN_{code}"))
+    return ops
+
+
+def model_input_shape(data: bytes) -> tuple[int, ...]:
+    """Shape of the first input tensor of a .tflite model."""
+    sg = tflite.Model.GetRootAsModel(data, 0).Subgraphs(0)
+    return tuple(int(d) for d in sg.Tensors(sg.Inputs(0)).ShapeAsNumpy())
+
+
+def resolver_methods(src: Sources) -> dict[str, str]:
+    """BuiltinOperator name -> MicroMutableOpResolver method, read from TFLM's header."""
+    header = (src.tflm / "tensorflow/lite/micro/micro_mutable_op_resolver.h").read_text()
+    methods: dict[str, str] = {}
+    for m in re.finditer(
+        r"TfLiteStatus (Add\w+)\([^{]*\{[^}]*?AddBuiltin\(\s*BuiltinOperator_(\w+)", header
+    ):
+        methods.setdefault(m.group(2), m.group(1))
+    return methods
+
+
+def _c_bytes(data: bytes) -> str:
+    lines = []
+    for i in range(0, len(data), 24):
+        lines.append("  " + ",".join(str(b) for b in data[i : i + 24]) + ",")
+    return "\n".join(lines)
+
+
+HARNESS = """\
+// Generated by tests/tools/tflm_compare.py: one TFLM interpreter, called from unicorn.
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <new>
+
+#include "tensorflow/lite/micro/micro_interpreter.h"
+#include "tensorflow/lite/micro/micro_mutable_op_resolver.h"
+#include "tensorflow/lite/schema/schema_generated.h"
+
+namespace {{
+alignas(16) const unsigned char g_model[] = {{
+{model}
+}};
+constexpr size_t kArenaSize = {arena};
+alignas(16) uint8_t g_arena[kArenaSize];
+using Resolver = tflite::MicroMutableOpResolver<{nops}>;
+alignas(Resolver) uint8_t g_resolver_mem[sizeof(Resolver)];
+alignas(tflite::MicroInterpreter) uint8_t g_interpreter_mem[sizeof(tflite::MicroInterpreter)];
+tflite::MicroInterpreter* g_interpreter = nullptr;
+}}  // namespace
+
+extern "C" {{
+// written by the host before tflm_setup
+int8_t tflm_input[{input_bytes}];
+
+int tflm_setup(void) {{
+  const tflite::Model* model = tflite::GetModel(g_model);
+  Resolver* resolver = new (g_resolver_mem) Resolver();
+{adds}
+  g_interpreter = new (g_interpreter_mem)
+      tflite::MicroInterpreter(model, *resolver, g_arena, kArenaSize);
+  if (g_interpreter->AllocateTensors() != kTfLiteOk) return 2;
+  TfLiteTensor* in = g_interpreter->input(0);
+  if (in->bytes != sizeof(tflm_input)) return 3;
+  std::memcpy(in->data.int8, tflm_input, sizeof(tflm_input));
+  return 0;
+}}
+
+int tflm_invoke(void) {{ return g_interpreter->Invoke() == kTfLiteOk ? 0 : 1; }}
+
+int tflm_arena_used(void) {{ return static_cast<int>(g_interpreter->arena_used_bytes()); }}
+
+int tflm_output(void) {{
+  return static_cast<int>(reinterpret_cast<uintptr_t>(g_interpreter->output(0)->data.int8));
+}}
+
+int tflm_output_bytes(void) {{ return static_cast<int>(g_interpreter->output(0)->bytes); }}
+}}
+
+int main(void) {{
+  int status = tflm_setup();
+  return status != 0 ? status : tflm_invoke();
+}}
+"""
+
+
+def build_firmware(
+    src: Sources, lib: Path, name: str, model: bytes, input_bytes: int, out: Path
+) -> tuple[Path, list[str]]:
+    ops = sorted(set(model_operators(model)))
+    methods = resolver_methods(src)
+    missing = [op for op in ops if op not in methods]
+    if missing:
+        raise ToolError(f"{name}: TFLM's MicroMutableOpResolver has no {', '.join(missing)}")
+    adds = "\n".join(
+        f"  if (resolver->{methods[op]}() != kTfLiteOk) return {10 + i};"
+        for i, op in enumerate(ops)
+    )
+    out.mkdir(parents=True, exist_ok=True)
+    cc = out / f"{name}_tflm.cc"
+    cc.write_text(
+        HARNESS.format(
+            model=_c_bytes(model),
+            arena=ARENA_BYTES,
+            nops=len(ops),
+            input_bytes=input_bytes,
+            adds=adds,
+        )
+    )
+    elf = out / f"{name}_tflm.elf"
+    _run(
+        [
+            "arm-none-eabi-g++",
+            *COMMON_FLAGS,
+            *CXX_FLAGS,
+            "-g",
+            *src.includes(),
+            str(cc),
+            str(lib),
+            *LINK_FLAGS,
+            f"-Wl,-Map={out / (name + '_tflm.map')}",
+            "-o",
+            str(elf),
+        ],
+        f"linking {elf.name}",
+    )
+    return elf, ops
+
+
+def gnu_size(elf: Path) -> tuple[int, int, int]:
+    """text, data, bss as GNU size (Berkeley format) counts them."""
+    text = data = bss = 0
+    with elf.open("rb") as f:
+        for sec in ELFFile(f).iter_sections():
+            flags = sec["sh_flags"]
+            if not flags & 0x2:  # SHF_ALLOC
+                continue
+            if sec["sh_type"] == "SHT_NOBITS":
+                bss += sec["sh_size"]
+            elif flags & 0x1:  # SHF_WRITE
+                data += sec["sh_size"]
+            else:
+                text += sec["sh_size"]
+    return text, data, bss
+
+
+def measure_tflm(elf: Path, model_bytes: int, inp: np.ndarray) -> TflmResult:
+    runner = ArmFunctionRunner(elf, "cortex-m4", stack_size=1 << 16)
+    runner.write(runner.symbol("tflm_input"), inp.astype(np.int8).tobytes())
+    status = runner.call("tflm_setup", [], MAX_INSTRUCTIONS).return_value
+    if status != 0:
+        raise ToolError(f"{elf.name}: tflm_setup returned {status}")
+    invoke = runner.call("tflm_invoke", [], MAX_INSTRUCTIONS)
+    if invoke.return_value != 0:
+        raise ToolError(f"{elf.name}: Invoke() failed")
+    arena = runner.call("tflm_arena_used", []).return_value
+    out_addr = runner.call("tflm_output", []).return_value & 0xFFFFFFFF
+    out_n = runner.call("tflm_output_bytes", []).return_value
+    output = np.frombuffer(runner.read(out_addr, out_n), dtype=np.int8)
+    text, data, _ = gnu_size(elf)
+    return TflmResult(
+        instructions=invoke.instructions,
+        arena_used=arena,
+        flash=text + data,
+        model_bytes=model_bytes,
+        output=[int(v) for v in output],
+    )
+
+
+# ------------------------------------------------------------------ tinytx
+
+
+def _number(pattern: str, text: str, what: str) -> int:
+    m = re.search(pattern, text)
+    if m is None:
+        raise ToolError(f"tinytx run: no {what} in its output")
+    return int(m.group(1).replace(",", ""))
+
+
+def measure_tinytx(model: Path, inp: np.ndarray, build: Path) -> TinytxResult:
+    """`tinytx run <model> --board nucleo_l476rg_emu` on one input; its printed figures."""
+    build.mkdir(parents=True, exist_ok=True)
+    inputs = build / f"{model.parent.name}_input.npz"
+    np.savez(inputs, int8=inp[None].astype(np.int8))
+    tinytx = Path(sys.executable).parent / "tinytx"
+    cmd = [str(tinytx) if tinytx.is_file() else "tinytx", "run", str(model)]
+    cmd += ["--board", BOARD, "--inputs", str(inputs), "--build-dir", str(build)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    text = proc.stdout + proc.stderr
+    if proc.returncode != 0 or not text.rstrip().endswith("MATCH"):
+        raise ToolError(f"{' '.join(cmd)} failed:\n" + "\n".join(text.splitlines()[-8:]))
+    m = re.search(r"MATCH out ([-\d ]+)$", text, re.MULTILINE)
+    output = [int(v) for v in m.group(1).split()] if m else None
+    return TinytxResult(
+        instructions=_number(r"instructions \(exact, unicorn[^:]*\): ([\d,]+)", text, "count"),
+        arena=_number(r"^arena: ([\d,]+) bytes", text + "\n", "arena"),
+        flash=_number(r"^\s*flash:\s+([\d,]+) bytes", text, "flash"),
+        weights=_number(r"weights: ([\d,]+) bytes", text, "weights"),
+        output=output,
+    )
+
+
+# --------------------------------------------------------------------- CLI
+
+
+def _sources(args: argparse.Namespace) -> Sources:
+    tflm = Path(args.tflm).resolve()
+    if not (tflm / "tensorflow/lite/micro/micro_interpreter.h").is_file():
+        raise ToolError(f"{tflm}: not a tflite-micro checkout (no tensorflow/lite/micro)")
+    downloads = tflm / "tensorflow/lite/micro/tools/make/downloads"
+
+    def pick(option: str | None, name: str, probe: str) -> Path:
+        path = Path(option).resolve() if option else downloads / name
+        if not (path / probe).exists():
+            raise ToolError(f"{path}: no {probe} (give --{name.replace('_', '-')} DIR)")
+        return path
+
+    return Sources(
+        tflm=tflm,
+        cmsis_nn=pick(args.cmsis_nn, "cmsis_nn", "Include/arm_nnfunctions.h"),
+        cmsis=pick(args.cmsis, "cmsis", "CMSIS/Core/Include/cmsis_compiler.h"),
+        flatbuffers=pick(args.flatbuffers, "flatbuffers", "include/flatbuffers/flatbuffers.h"),
+        gemmlowp=pick(args.gemmlowp, "gemmlowp", "fixedpoint/fixedpoint.h"),
+        ruy=pick(args.ruy, "ruy", "ruy/profiler/instrumentation.h"),
+    )
+
+
+def _fmt_row(row: Row) -> str:
+    t, x = row.tflm, row.tinytx
+    ratio = t.instructions / x.instructions
+    return (
+        f"{row.model:<14}{t.instructions:>14,}{x.instructions:>13,}{ratio:>7.1f}x"
+        f"{t.arena_used:>11,}{x.arena:>10,}{t.flash:>11,}{x.flash:>10,}"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--tflm", required=True, help="tflite-micro checkout")
+    parser.add_argument("--cmsis-nn", help="CMSIS-NN tree (default: TFLM's downloads/cmsis_nn)")
+    parser.add_argument("--cmsis", help="CMSIS_6 tree (default: downloads/cmsis)")
+    parser.add_argument("--flatbuffers", help="patched flatbuffers (default: downloads/...)")
+    parser.add_argument("--gemmlowp", help="gemmlowp tree (default: downloads/gemmlowp)")
+    parser.add_argument("--ruy", help="ruy tree (default: downloads/ruy)")
+    parser.add_argument("--build-dir", default=str(REPO / "build" / "tflm_compare"))
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--json", help="also write the figures as JSON to this file")
+    parser.add_argument(
+        "models",
+        nargs="*",
+        default=list(DEFAULT_MODELS),
+        help=f"fixtures of tests/data/tflite or .tflite paths "
+        f"(default: {' '.join(DEFAULT_MODELS)})",
+    )
+    args = parser.parse_args(argv)
+    for tool in ("arm-none-eabi-g++", "arm-none-eabi-gcc", "arm-none-eabi-ar"):
+        if shutil.which(tool) is None:
+            print(f"tflm_compare: {tool} not found", file=sys.stderr)
+            return 2
+    try:
+        src = _sources(args)
+        build = Path(args.build_dir).resolve()
+        lib = build_library(src, build, args.jobs)
+        rows = []
+        for spec in args.models:
+            path = Path(spec)
+            model_path = path if path.suffix == ".tflite" else FIXTURES / spec / "model.tflite"
+            if not model_path.is_file():
+                raise ToolError(f"{model_path}: no such model")
+            name = model_path.parent.name if path.suffix != ".tflite" else path.stem
+            inputs = np.load(model_path.parent / "inputs.npz")["int8"]
+            data = model_path.read_bytes()
+            inp = inputs[0].reshape(model_input_shape(data))
+            print(f"{name}: TFLM firmware ...", flush=True)
+            elf, ops = build_firmware(src, lib, name, data, inp.size, build / name)
+            tflm_result = measure_tflm(elf, len(data), inp)
+            print(f"{name}: tinytx run ...", flush=True)
+            tt = measure_tinytx(model_path, inp, build / "tinytx")
+            diff = None
+            if tt.output is not None and len(tt.output) == len(tflm_result.output):
+                diff = int(np.max(np.abs(np.subtract(tt.output, tflm_result.output))))
+            rows.append(Row(name, ops, tflm_result, tt, diff))
+    except ToolError as exc:
+        print(f"tflm_compare: {exc}", file=sys.stderr)
+        return 1
+
+    print()
+    print("TFLM: " + ", ".join(f"{k} {git_commit(v) or v}" for k, v in asdict(src).items()))
+    print(
+        "one inference on the emulated Cortex-M4 (instructions exact, unicorn); "
+        f"tinytx: tinytx run --board {BOARD}"
+    )
+    print(
+        f"{'model':<14}{'TFLM instr':>14}{'tinytx instr':>13}{'ratio':>8}"
+        f"{'TFLM arena':>11}{'tx arena':>10}{'TFLM flash':>11}{'tx flash':>10}"
+    )
+    for row in rows:
+        print(_fmt_row(row))
+    for row in rows:
+        if row.output_max_abs_diff is not None:
+            print(f"{row.model}: outputs TFLM vs tinytx, max |diff| {row.output_max_abs_diff}")
+    if args.json:
+        Path(args.json).write_text(json.dumps([asdict(r) for r in rows], indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
