@@ -146,7 +146,9 @@ class TinytxResult:
 class Row:
     model: str
     operators: list[str]
-    tflm: TflmResult
+    tflm: TflmResult | None
+    tflm_error: str | None
+    """why TFLM could not run the model (tflm is None then)"""
     tinytx: TinytxResult
     tflm_vs_interpreter: int | None
     """max |TFLM - TFLite interpreter| over the output (interpreter.npz, reference kernels)"""
@@ -543,12 +545,38 @@ def gnu_size(elf: Path) -> tuple[int, int, int]:
     return text, data, bss
 
 
+class TflmCannotRun(Exception):
+    """TFLM rejects the model (AllocateTensors() fails); the message says why."""
+
+
+def tflm_limit_hint(src: Sources, data: bytes) -> str:
+    """The TFLM limit a model breaks, for the limits known to be hit by Keras exports."""
+    common = src.tflm / "tensorflow/lite/micro/kernels/strided_slice_common.cc"
+    m = re.search(r"kMaxDim\s*=\s*(\d+)", common.read_text()) if common.is_file() else None
+    if m is not None:
+        max_dim = int(m.group(1))
+        model = tflite.Model.GetRootAsModel(data, 0)
+        sg = model.Subgraphs(0)
+        ops = model_operators(data)
+        for i in range(sg.OperatorsLength()):
+            op = sg.Operators(i)
+            if ops[op.OpcodeIndex()] != "STRIDED_SLICE":
+                continue
+            rank = sg.Tensors(op.Inputs(0)).ShapeLength()
+            if rank > max_dim:
+                return (
+                    f"operator {i} (STRIDED_SLICE): {rank}-D input, TFLM's strided slice "
+                    f"takes at most {max_dim} (kMaxDim in kernels/strided_slice_common.cc)"
+                )
+    return "AllocateTensors() failed (a kernel's Prepare rejected an operator)"
+
+
 def measure_tflm(elf: Path, model_bytes: int, inp: np.ndarray) -> TflmResult:
     runner = ArmFunctionRunner(elf, "cortex-m4", stack_size=1 << 16)
     runner.write(runner.symbol("tflm_input"), inp.astype(np.int8).tobytes())
     status = runner.call("tflm_setup", [], MAX_INSTRUCTIONS).return_value
     if status != 0:
-        raise ToolError(f"{elf.name}: tflm_setup returned {status}")
+        raise TflmCannotRun(f"{elf.name}: tflm_setup returned {status}")
     invoke = runner.call("tflm_invoke", [], MAX_INSTRUCTIONS)
     if invoke.return_value != 0:
         raise ToolError(f"{elf.name}: Invoke() failed")
@@ -589,7 +617,7 @@ def measure_tinytx(model: Path, inp: np.ndarray, build: Path) -> TinytxResult:
     if proc.returncode != 0 or not text.rstrip().endswith("MATCH"):
         tail = (text + proc.stderr).splitlines()[-8:]
         raise ToolError(f"{' '.join(cmd)} failed ({proc.returncode}):\n" + "\n".join(tail))
-    m = re.search(r"MATCH out ([-\d ]+)$", text, re.MULTILINE)
+    m = re.search(r"MATCH out ([-\d ]+?)\s*$", text, re.MULTILINE)
     output = [int(v) for v in m.group(1).split()] if m else None
     return TinytxResult(
         instructions=_number(r"instructions \(exact, unicorn[^:]*\): ([\d,]+)", text, "count"),
@@ -639,6 +667,11 @@ def _diffs(model: Path, tflm: TflmResult, tt: TinytxResult) -> tuple[int | None,
 
 def _fmt_row(row: Row) -> str:
     t, x = row.tflm, row.tinytx
+    if t is None:
+        return (
+            f"{row.model:<14}{'-':>14}{x.instructions:>13,}{'-':>8}"
+            f"{'-':>11}{x.arena:>10,}{'-':>11}{x.flash:>10,}"
+        )
     ratio = t.instructions / x.instructions
     return (
         f"{row.model:<14}{t.instructions:>14,}{x.instructions:>13,}{ratio:>7.1f}x"
@@ -685,10 +718,17 @@ def main(argv: list[str] | None = None) -> int:
             inp = inputs[0].reshape(model_input_shape(data))
             print(f"{name}: TFLM firmware ...", flush=True)
             elf, ops = build_firmware(src, lib, name, data, inp.size, build / name)
-            tflm_result = measure_tflm(elf, len(data), inp)
+            tflm_result: TflmResult | None = None
+            tflm_error: str | None = None
+            try:
+                tflm_result = measure_tflm(elf, len(data), inp)
+            except TflmCannotRun:
+                tflm_error = tflm_limit_hint(src, data)
+                print(f"{name}: TFLM cannot run it: {tflm_error}", flush=True)
             print(f"{name}: tinytx run ...", flush=True)
             tt = measure_tinytx(model_path, inp, build / "tinytx")
-            rows.append(Row(name, ops, tflm_result, tt, *_diffs(model_path, tflm_result, tt)))
+            diffs = _diffs(model_path, tflm_result, tt) if tflm_result else (None, None)
+            rows.append(Row(name, ops, tflm_result, tflm_error, tt, *diffs))
     except ToolError as exc:
         print(f"tflm_compare: {exc}", file=sys.stderr)
         return 1
@@ -706,6 +746,9 @@ def main(argv: list[str] | None = None) -> int:
     for row in rows:
         print(_fmt_row(row))
     for row in rows:
+        if row.tflm_error is not None:
+            print(f"{row.model}: TFLM cannot run it: {row.tflm_error}")
+            continue
         print(
             f"{row.model}: output max |diff| TFLM vs TFLite interpreter "
             f"{row.tflm_vs_interpreter}, TFLM vs tinytx {row.tflm_vs_tinytx}"
