@@ -617,7 +617,8 @@ def measure_tinytx(model: Path, inp: np.ndarray, build: Path) -> TinytxResult:
     if proc.returncode != 0 or not text.rstrip().endswith("MATCH"):
         tail = (text + proc.stderr).splitlines()[-8:]
         raise ToolError(f"{' '.join(cmd)} failed ({proc.returncode}):\n" + "\n".join(tail))
-    m = re.search(r"MATCH out ([-\d ]+?)\s*$", text, re.MULTILINE)
+    # the firmware's console (QEMU's semihosting output) is on stderr
+    m = re.search(r"MATCH out ([-\d ]+?)\s*$", text + proc.stderr, re.MULTILINE)
     output = [int(v) for v in m.group(1).split()] if m else None
     return TinytxResult(
         instructions=_number(r"instructions \(exact, unicorn[^:]*\): ([\d,]+)", text, "count"),
