@@ -5,7 +5,8 @@ For each int8 .tflite model this tool
 1. builds one bare-metal firmware that runs the model with TFLM and its CMSIS-NN kernels
    (arm-none-eabi-g++ 12, ``-mcpu=cortex-m4 -mthumb -mfloat-abi=soft -O2``, picolibc with
    semihosting, as tinytx's own emulated firmware), with a ``MicroMutableOpResolver``
-   holding exactly the operators of the model (so flash holds only their kernels);
+   holding exactly the operators of the model (so flash holds only their kernels; TFLM
+   has no GELU kernel, so a model with the builtin GELU gets this tool's table GELU);
 2. loads it into unicorn (tinytx.toolchain.emu.unicorn_arm.ArmFunctionRunner, the runner
    behind every exact instruction count of tinytx), calls ``tflm_setup`` (interpreter,
    ``AllocateTensors()``, the fixture's first input copied in), then counts the executed
@@ -13,7 +14,9 @@ For each int8 .tflite model this tool
    ``arena_used_bytes()`` and the output;
 3. runs ``tinytx run <model.tflite> --board nucleo_l476rg_emu`` on the same first input and
    reads its exact instruction count, planned arena and flash from its report;
-4. prints one table (and, with --json, writes the figures).
+4. prints one table (and, with --json, writes the figures). A model TFLM rejects
+   (``AllocateTensors()`` fails) is a row without TFLM figures and a line saying which
+   TFLM limit it breaks, when it is a known one.
 
 Flash is GNU ``size``'s text + data of each whole firmware (code, constants, the model /
 weights, libc), as ``tinytx report`` counts it. The TFLM arena is ``arena_used_bytes()``
