@@ -152,6 +152,8 @@ class Row:
     tflm: TflmResult | None
     tflm_error: str | None
     """why TFLM could not run the model (tflm is None then)"""
+    tflm_by_op: dict[str, int] | None
+    """with --by-op: TFLM's instructions by operator kind (each node's invoke, counted)"""
     tinytx: TinytxResult
     tflm_vs_interpreter: int | None
     """max |TFLM - TFLite interpreter| over the output (interpreter.npz, reference kernels)"""
@@ -399,6 +401,51 @@ constexpr size_t kArenaSize = {arena};
 alignas(16) uint8_t g_arena[kArenaSize];
 
 // TFLM's MicroMutableOpResolver with the model's operators, plus the operators TFLM lacks
+#ifdef TFLM_COMPARE_BY_OP
+// By-operator split (a separate firmware): every kernel's invoke goes through a trampoline
+// that records (context, node, kind) during one Invoke(); the host then calls each node's
+// own invoke once, in order, and counts each call.
+constexpr int kMaxKinds = {max_kinds};
+constexpr int kMaxNodes = 2048;
+using InvokeFn = TfLiteStatus (*)(TfLiteContext*, TfLiteNode*);
+InvokeFn g_orig[kMaxKinds];
+const TFLMRegistration* g_source[kMaxKinds];
+TFLMRegistration g_wrapped[kMaxKinds];
+int g_nkinds = 0;
+TfLiteContext* g_context = nullptr;
+TfLiteNode* g_nodes[kMaxNodes];
+int g_node_kind[kMaxNodes];
+int g_nnodes = 0;
+
+template <int K>
+TfLiteStatus Trampoline(TfLiteContext* context, TfLiteNode* node) {{
+  if (g_nnodes < kMaxNodes) {{
+    g_context = context;
+    g_nodes[g_nnodes] = node;
+    g_node_kind[g_nnodes++] = K;
+  }}
+  return g_orig[K](context, node);
+}}
+
+const InvokeFn kTrampolines[kMaxKinds] = {{{trampolines}}};
+
+const TFLMRegistration* Wrap(const TFLMRegistration* r) {{
+  if (r == nullptr) return nullptr;
+  for (int k = 0; k < g_nkinds; ++k) {{
+    if (g_source[k] == r) return &g_wrapped[k];
+  }}
+  if (g_nkinds == kMaxKinds) return nullptr;
+  const int k = g_nkinds++;
+  g_source[k] = r;
+  g_wrapped[k] = *r;
+  g_orig[k] = r->invoke;
+  g_wrapped[k].invoke = kTrampolines[k];
+  return &g_wrapped[k];
+}}
+#else
+const TFLMRegistration* Wrap(const TFLMRegistration* r) {{ return r; }}
+#endif
+
 class Resolver : public tflite::MicroOpResolver {{
  public:
   tflite::MicroMutableOpResolver<{nops}> builtins;
@@ -406,8 +453,8 @@ class Resolver : public tflite::MicroOpResolver {{
   bool has_gelu = false;
 
   const TFLMRegistration* FindOp(tflite::BuiltinOperator op) const override {{
-    if (op == tflite::BuiltinOperator_GELU) return has_gelu ? &gelu : nullptr;
-    return builtins.FindOp(op);
+    if (op == tflite::BuiltinOperator_GELU) return has_gelu ? Wrap(&gelu) : nullptr;
+    return Wrap(builtins.FindOp(op));
   }}
   const TFLMRegistration* FindOp(const char* op) const override {{
     return builtins.FindOp(op);
@@ -456,6 +503,23 @@ __attribute__((noinline)) int tflm_output(void) {{
 __attribute__((noinline)) int tflm_output_bytes(void) {{
   return static_cast<int>(g_interpreter->output(0)->bytes);
 }}
+#ifdef TFLM_COMPARE_BY_OP
+// one recorded Invoke(); the input is copied in again so that the replay starts as it did
+__attribute__((noinline)) int tflm_record(void) {{
+  g_nnodes = 0;
+  if (g_interpreter->Invoke() != kTfLiteOk) return -1;
+  std::memcpy(g_interpreter->input(0)->data.int8, tflm_input, sizeof(tflm_input));
+  return g_nnodes;
+}}
+
+__attribute__((noinline)) int tflm_invoke_node(int i) {{
+  return g_orig[g_node_kind[i]](g_context, g_nodes[i]) == kTfLiteOk ? 0 : 1;
+}}
+
+__attribute__((noinline)) int tflm_node_op(int i) {{
+  return static_cast<int>(g_wrapped[g_node_kind[i]].builtin_code);
+}}
+#endif
 }}
 
 int main(void) {{
@@ -473,6 +537,13 @@ ENTRY_POINTS = (
     "tflm_output",
     "tflm_output_bytes",
 )
+
+#: the by-operator firmware (see measure_by_op)
+BY_OP_FLAGS = ("-DTFLM_COMPARE_BY_OP",)
+BY_OP_ENTRY_POINTS = ("tflm_record", "tflm_invoke_node", "tflm_node_op")
+
+#: operator kinds the by-operator firmware can tell apart
+MAX_KINDS = 48
 
 #: operators TFLM has no kernel for, which this tool provides (see GELU_KERNEL)
 OWN_KERNELS = ("GELU",)
@@ -496,6 +567,7 @@ def build_firmware(
         lines.append(
             "  resolver->gelu = tflite::micro::RegisterOp(GeluInit, GeluPrepare, GeluEval);"
         )
+        lines.append("  resolver->gelu.builtin_code = tflite::BuiltinOperator_GELU;")
         lines.append("  resolver->has_gelu = true;")
     out.mkdir(parents=True, exist_ok=True)
     cc = out / f"{name}_tflm.cc"
@@ -503,6 +575,8 @@ def build_firmware(
         HARNESS.format(
             gelu_kernel=GELU_KERNEL.format() if own_gelu else "",
             gelu_parser="ParseGelu" if own_gelu else "nullptr",
+            max_kinds=MAX_KINDS,
+            trampolines=", ".join(f"Trampoline<{k}>" for k in range(MAX_KINDS)),
             model=_c_bytes(model),
             arena=ARENA_BYTES,
             nops=max(1, len(builtins)),
@@ -510,25 +584,54 @@ def build_firmware(
             adds="\n".join(lines),
         )
     )
-    elf = out / f"{name}_tflm.elf"
+    elf = _link(src, lib, cc, out / f"{name}_tflm.elf", ())
+    return elf, ops
+
+
+def _link(src: Sources, lib: Path, cc: Path, elf: Path, extra: tuple[str, ...]) -> Path:
+    entry_points = ENTRY_POINTS + (BY_OP_ENTRY_POINTS if extra else ())
     _run(
         [
             "arm-none-eabi-g++",
             *COMMON_FLAGS,
             *CXX_FLAGS,
+            *extra,
             "-g",
             *src.includes(),
             str(cc),
             str(lib),
             *LINK_FLAGS,
-            f"-Wl,-Map={out / (name + '_tflm.map')}",
-            *(f"-Wl,--undefined={sym}" for sym in ENTRY_POINTS),
+            f"-Wl,-Map={elf.with_suffix('.map')}",
+            *(f"-Wl,--undefined={sym}" for sym in entry_points),
             "-o",
             str(elf),
         ],
         f"linking {elf.name}",
     )
-    return elf, ops
+    return elf
+
+
+def measure_by_op(src: Sources, lib: Path, elf: Path, inp: np.ndarray) -> dict[str, int]:
+    """Exact instructions of each operator kind: the same harness built with the
+    trampolines, one recorded Invoke(), then each node's invoke called and counted once."""
+    cc = elf.with_name(elf.name.replace("_tflm.elf", "_tflm.cc"))
+    by_op_elf = _link(src, lib, cc, elf.with_name(elf.stem + "_by_op.elf"), BY_OP_FLAGS)
+    runner = ArmFunctionRunner(by_op_elf, "cortex-m4", stack_size=1 << 16)
+    runner.write(runner.symbol("tflm_input"), inp.astype(np.int8).tobytes())
+    if runner.call("tflm_setup", [], MAX_INSTRUCTIONS).return_value != 0:
+        raise TflmCannotRun(f"{by_op_elf.name}: tflm_setup failed")
+    nodes = runner.call("tflm_record", [], MAX_INSTRUCTIONS).return_value
+    if nodes < 0:
+        raise ToolError(f"{by_op_elf.name}: Invoke() failed")
+    names = {v: k for k, v in vars(tflite.BuiltinOperator).items() if isinstance(v, int)}
+    split: dict[str, int] = {}
+    for i in range(nodes):
+        call = runner.call("tflm_invoke_node", [i], MAX_INSTRUCTIONS)
+        if call.return_value != 0:
+            raise ToolError(f"{by_op_elf.name}: node {i} failed")
+        op = names.get(runner.call("tflm_node_op", [i]).return_value, "?")
+        split[op] = split.get(op, 0) + call.instructions
+    return dict(sorted(split.items(), key=lambda kv: -kv[1]))
 
 
 def gnu_size(elf: Path) -> tuple[int, int, int]:
@@ -693,6 +796,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ruy", help="ruy tree (default: downloads/ruy)")
     parser.add_argument("--build-dir", default=str(REPO / "build" / "tflm_compare"))
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument(
+        "--by-op",
+        action="store_true",
+        help="also split TFLM's instructions by operator (a second firmware per model)",
+    )
     parser.add_argument("--json", help="also write the figures as JSON to this file")
     parser.add_argument(
         "models",
@@ -732,7 +840,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{name}: tinytx run ...", flush=True)
             tt = measure_tinytx(model_path, inp, build / "tinytx")
             diffs = _diffs(model_path, tflm_result, tt) if tflm_result else (None, None)
-            rows.append(Row(name, ops, tflm_result, tflm_error, tt, *diffs))
+            by_op = None
+            if args.by_op and tflm_result is not None:
+                by_op = measure_by_op(src, lib, elf, inp)
+            rows.append(Row(name, ops, tflm_result, tflm_error, by_op, tt, *diffs))
     except ToolError as exc:
         print(f"tflm_compare: {exc}", file=sys.stderr)
         return 1
@@ -757,6 +868,11 @@ def main(argv: list[str] | None = None) -> int:
             f"{row.model}: output max |diff| TFLM vs TFLite interpreter "
             f"{row.tflm_vs_interpreter}, TFLM vs tinytx {row.tflm_vs_tinytx}"
         )
+    for row in rows:
+        if row.tflm_by_op:
+            total = sum(row.tflm_by_op.values())
+            parts = ", ".join(f"{op} {n:,}" for op, n in row.tflm_by_op.items())
+            print(f"{row.model}: TFLM by operator (sum of the nodes {total:,}): {parts}")
     if args.json:
         Path(args.json).write_text(json.dumps([asdict(r) for r in rows], indent=1) + "\n")
     return 0
