@@ -44,8 +44,8 @@ from tinytx.core.golden import (
     Requant,
 )
 from tinytx.core.golden.attention import FwsaQuant, FwsaWeights
-from tinytx.core.golden.mul import MulParams
 from tinytx.core.golden.layernorm_steps import LayerNormStepsParams
+from tinytx.core.golden.mul import MulParams
 
 DTYPES = {"int8": np.int8, "uint8": np.uint8, "int32": np.int32}
 
