@@ -35,6 +35,7 @@ typedef struct {
 	int32_t lo, hi;
 	int all_fast;
 	int no_empty; /* every row has an entry */
+	int contiguous; /* row r's output at out + r (conv, token-major linear) */
 	const tt_sp_row *rows; /* [weights->rows] */
 } tt_sp_quant;
 
@@ -63,6 +64,7 @@ static inline tinytx_status tt_sp_quant_init(tt_sp_quant *q, const tinytx_sparse
 	/* the rows' entries (tinytx_check_sparse_row, inlined for short rows) */
 	uint32_t lo = rp[0];
 	q->no_empty = 1;
+	q->contiguous = group >= w->rows && row_step == 1;
 	for (int32_t r = 0; r < n; r++) {
 		const uint32_t hi = rp[r + 1];
 		q->no_empty &= hi != lo;
@@ -339,17 +341,56 @@ void tt_sp_rows_u1(const tt_sp_asm *c);
 void tt_sp_rows_b4_ne(const tt_sp_asm *c); /* every row has an entry */
 void tt_sp_rows_u1_ne(const tt_sp_asm *c);
 
+/*
+ * The fused activation of a pass the assembly ran: it saturates to int8 only, and for
+ * -128 <= lo <= hi <= 127 clamp(saturate(v)) == clamp(v), so clamping its bytes after
+ * keeps a ReLU layer on the assembly path.
+ */
+static inline void tt_sp_clamp(const tt_sp_quant *q, int32_t rows, int32_t ts, int8_t *out)
+{
+	const int32_t lo = q->lo, hi = q->hi;
+	if (q->contiguous) { /* four bytes at a time: SSUB8 sets a GE flag per byte, SEL picks */
+		const uint32_t lo4 = (uint8_t)lo * 0x01010101u, hi4 = (uint8_t)hi * 0x01010101u;
+		for (int32_t i = 0; i < TT_SPARSE_TOKENS; i++, out += ts) {
+			int32_t r = 0;
+			for (; r + 4 <= rows; r += 4) {
+				uint32_t v = tt_read_u32(out + r);
+				(void)__ssub8(v, lo4);
+				v = __sel(v, lo4);
+				(void)__ssub8(hi4, v);
+				v = __sel(v, hi4);
+				memcpy(out + r, &v, sizeof(v));
+			}
+			for (; r < rows; r++) {
+				const int32_t v = out[r];
+				out[r] = (int8_t)(v < lo ? lo : (v > hi ? hi : v));
+			}
+		}
+		return;
+	}
+	for (int32_t r = 0; r < rows; r++) {
+		int8_t *o = out + q->rows[r].out;
+		for (int32_t i = 0; i < TT_SPARSE_TOKENS; i++, o += ts) {
+			const int32_t v = *o;
+			*o = (int8_t)(v < lo ? lo : (v > hi ? hi : v));
+		}
+	}
+}
+
 /* One pass of t input rows (x16 widened) over every weight row; outputs from out. */
 static inline void tt_sp_pass(const tinytx_sparse_weights *w, const tt_sp_quant *q,
 			      const int32_t *x16, int32_t t, int32_t ts, int8_t *out)
 {
 	const int b4 = w->format == TINYTX_SPARSE_BLOCK4;
-	if (t == TT_SPARSE_TOKENS && q->all_fast && q->lo == -128 && q->hi == 127) {
+	if (t == TT_SPARSE_TOKENS && q->all_fast) {
 		const tt_sp_asm c = {q->rows, q->rows + w->rows, x16, out, ts, w->gaps, w->values};
 		if (b4) {
 			(q->no_empty ? tt_sp_rows_b4_ne : tt_sp_rows_b4)(&c);
 		} else {
 			(q->no_empty ? tt_sp_rows_u1_ne : tt_sp_rows_u1)(&c);
+		}
+		if (q->lo != -128 || q->hi != 127) {
+			tt_sp_clamp(q, w->rows, ts, out);
 		}
 	} else if (b4) {
 		tt_sp_pass_b4(w, q, x16, t, ts, out);
