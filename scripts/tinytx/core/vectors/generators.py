@@ -193,6 +193,10 @@ def sparsify(rng: Rng, w: np.ndarray) -> tuple[np.ndarray, SparseFormat]:
         keep = rng.random((rows, positions)) < density
         if rng.random() < 0.3:
             keep[rng.random(rows) < 0.3] = False  # all-zero rows
+    # Within the kernels' entry limit, counting a zero bridge for every 255 positions.
+    per_row = positions + positions // 255
+    if rows * per_row > kernel_limits().sparse_max_entries:
+        keep[kernel_limits().sparse_max_entries // per_row :] = False
     mask = np.repeat(keep, per, axis=1)[:, :cols]
     return np.where(mask, w, 0).astype(np.int8), fmt
 
