@@ -1,37 +1,43 @@
 /*
  * TFLite's decomposed LayerNorm in TFLite's int8 arithmetic (formula in
- * tinytx/core/golden/layernorm_steps.py), Cortex-M DSP variant; same results as the
- * reference kernel for every argument (same checks: tinytx_tfl_steps.h).
+ * tinytx/core/golden/layernorm_steps.py), Cortex-M DSP variant; the same results as the
+ * reference kernel for every argument (and the same checks: tinytx_tfl_steps.h).
  *
- * One MultiplyByQuantizedMultiplier, mbqm(a, M, -n) = rdbpot(srdhm(a, M), n), takes
- * one SMMLAR and one shift: for 0 <= M < 2^31 and |a| < 2^30,
+ * One MultiplyByQuantizedMultiplier, mbqm(a, M, -n) = rdbpot(srdhm(a, M), n), is one
+ * SMMLAR and one shift: for 0 <= M < 2^31 and |a| < 2^30,
  *   mbqm(a, M, -n) == SMMLAR(2a, M, c) >> n,  c = 0 (n = 0), 2^(n-1) - [a < 0] (n >= 1).
- * Why: gemmlowp's srdhm with its sign-dependent nudge and C's truncating division
- * equals floor((aM + 2^30) / 2^31) for either sign (the nudge 1 - 2^30 under
- * truncation is the ceiling's complement); it never saturates, its only saturating
- * input INT32_MIN * INT32_MIN needing M = INT32_MIN < 0. rdbpot(q, n) equals
- * floor((q + 2^(n-1) - [q < 0]) / 2^n) for n >= 1; nesting the floors,
+ * Why: gemmlowp's srdhm, its sign-dependent nudge under C's truncating division,
+ * equals floor((aM + 2^30) / 2^31) for either sign, and never saturates here (its one
+ * saturating input, INT32_MIN * INT32_MIN, needs M = INT32_MIN < 0). rdbpot(q, n)
+ * equals floor((q + 2^(n-1) - [q < 0]) / 2^n) for n >= 1; nesting the floors,
  *   mbqm = floor((aM + 2^30 + 2^(30+n) - [q < 0] 2^31) / 2^(31+n)),
- * and [q < 0] (aM < -2^30) may be replaced by [a < 0]: for -2^30 <= aM < 0 both
- * forms give 0. SMMLAR(2a, M, c) = floor((2aM + 2^31 + c 2^32) / 2^32) is that
- * numerator over 2^32, exact while 2a is int32 and the high word with c stays
- * within int32 (|2aM / 2^32| < |a| <= 2^29 below, c <= 2^30).
- * Every step keeps |a| < 2^30: MUL (a - z_a)(b - z_b) 2^shift < 2^16 2^14, ADD's
- * inputs (v - z) 2^20 < 2^28 and their scaled sum < 2^29, SQUARED_DIFFERENCE's
- * inputs (x - z) 2^7 < 2^15 and the square d^2 < 2^30 when |d| < 2^15, which the
- * plan checks from the factors (otherwise that pass runs the reference steps).
- * The row's mean and variance (one mbqm per row) use the reference helpers.
+ * where [q < 0] (aM < -2^30) may become [a < 0]: for -2^30 <= aM < 0 both forms give 0.
+ * SMMLAR(2a, M, c) = floor((2aM + 2^31 + c 2^32) / 2^32) is that numerator over 2^32,
+ * exact while 2a is int32 and the high word plus c stays within int32. An output zero
+ * point z rides in c as z 2^n where that bound still holds (fq_fold_ok).
+ * Every step keeps |a| < 2^30: MUL (a - z_a)(b - z_b) 2^shift < 2^16 2^14, ADD's inputs
+ * (v - z) 2^20 < 2^28 and their scaled sum < 2^29, SQUARED_DIFFERENCE's inputs
+ * (x - z) 2^7 < 2^15 and the square d^2 < 2^30 when |d| < 2^15, which the plan checks
+ * from the factors. Factors outside the plans (a squared-difference bound above 2^15,
+ * an ADD output shift of 0, a zero point that cannot be folded; the TFLite converter
+ * makes none of them) take the reference steps, from the same header. The row's mean
+ * and variance (one mbqm per row) use the reference helpers.
  *
  * Per row: the sum with SMLAD; the squared differences; then per block of up to
- * TT_LNS_BLOCK features g = MUL(r, gamma) (kept on the stack) and
- * bm = ADD(MUL(-mean, g), beta) (stored in the output), and a second loop
- * y = ADD(MUL(x, g), bm): each loop with fewer live factors than one fused loop.
+ * TT_LNS_BLOCK features four short loops, each with few enough factors to stay in
+ * registers: g = MUL(r, gamma) and mg = MUL(-mean, g) (int8 on the stack),
+ * bm = ADD(mg, beta) into the output (beta's scaled values once per call when the row
+ * is one block), xg = MUL(x, g), y = ADD(xg, bm).
+ *
+ * Cortex-M4, exact instructions (unicorn) of one call in the TFLite fixtures
+ * (tests/data/tflite; docs/benchmarks.md): encoder_block (16 rows of 32) 277,185 ->
+ * ENC, eeg (81 rows of 32) 1,399,049 -> EEG, ecg (66 rows of 16) 578,687 -> ECG.
  */
 #include "tinytx_arm_common.h"
 #include "tinytx/kernels.h"
 #include "../tinytx_tfl_steps.h"
 
-#define TT_LNS_BLOCK 64
+#define TT_LNS_BLOCK 32
 
 /* acc + ((a * b + 2^31) >> 32) (ACLE has no intrinsic for SMMLAR). */
 static inline int32_t tt_smmlar(int32_t a, int32_t b, int32_t acc)
@@ -41,68 +47,106 @@ static inline int32_t tt_smmlar(int32_t a, int32_t b, int32_t acc)
 	return r;
 }
 
-/* One factor multiplier * 2^-n (n >= 0): mbqm(a) = SMMLAR(2a, m, base + (2a < 0 ? mask :
- * 0)) >> n. */
+/*
+ * One factor multiplier * 2^-n (n >= 0) with a zero point z folded in:
+ * z + mbqm(a) = SMMLAR(2a, m, base + (a < 0 ? mask : 0)) >> n, base = c + z 2^n, mask
+ * -1 (n >= 1) or 0 (n = 0). Folding z adds z 2^n to the high word, which must stay in
+ * int32 (fq_fold_ok).
+ */
 typedef struct {
 	int32_t m, base, mask, n;
 } tt_fq;
 
-static tt_fq fq_plan(int32_t multiplier, int32_t shift)
+static tt_fq fq_plan(int32_t multiplier, int32_t shift, int32_t z)
 {
 	tt_fq q;
 	q.m = multiplier;
 	q.n = shift < 0 ? -shift : 0;
-	q.base = q.n > 0 ? (int32_t)1 << (q.n - 1) : 0;
+	q.base = (q.n > 0 ? (int32_t)1 << (q.n - 1) : 0) + z * ((int32_t)1 << q.n);
 	q.mask = q.n > 0 ? -1 : 0;
 	return q;
 }
 
-/* mbqm(a) for a2 = 2a. */
+/* 1 when z 2^n can be folded: every step here keeps |2a M / 2^32| + 1 <= 2^30. */
+static int fq_fold_ok(int32_t shift, int32_t z)
+{
+	const int32_t n = shift < 0 ? -shift : 0;
+	const int64_t az = z < 0 ? -(int64_t)z : z;
+	return ((int64_t)1 << 30) + ((int64_t)1 << n) + (az << n) + 2 < ((int64_t)1 << 31);
+}
+
+/* z + mbqm(a) for a2 = 2a. */
 static inline int32_t fq_apply(int32_t a2, const tt_fq *q)
 {
 	return tt_smmlar(a2, q->m, q->base + ((a2 >> 31) & q->mask)) >> q->n;
 }
 
-/* MUL: 2 (a - z_a)(b - z_b) 2^max(shift, 0) = ((a - z_a) << up) (b - z_b). */
+/* The same from the fields (fq_apply1: n >= 1, mask -1). */
+static inline int32_t fq_apply_m(int32_t a2, int32_t m, int32_t base, int32_t mask, int32_t n)
+{
+	return tt_smmlar(a2, m, base + ((a2 >> 31) & mask)) >> n;
+}
+
+static inline int32_t fq_apply1(int32_t a2, int32_t m, int32_t base, int32_t n)
+{
+	return tt_smmlar(a2, m, base + (a2 >> 31)) >> n;
+}
+
+/* MUL with the left shift and the doubling in the first factor:
+ * 2 (a - z_a)(b - z_b) 2^max(shift, 0) = (a k1 + k0)(b - z_b), k1 = 2^up, k0 = -z_a k1. */
 typedef struct {
 	tt_fq q;
-	int32_t up, za, zb, z;
+	int32_t up, za, zb;
 } tt_mul_plan;
 
 static tt_mul_plan mul_plan(const tinytx_tfl_mul_params *p)
 {
 	tt_mul_plan m;
-	m.q = fq_plan(p->multiplier, p->shift);
+	m.q = fq_plan(p->multiplier, p->shift, p->zero_point);
 	m.up = (p->shift > 0 ? p->shift : 0) + 1;
 	m.za = p->zero_point_a;
 	m.zb = p->zero_point_b;
-	m.z = p->zero_point;
 	return m;
 }
 
-/* ADD: each input 2 (v - z) 2^20 = v 2^21 - z 2^21, the sum doubled. */
+/* ADD with an output shift <= -1: each input 2 (v - z) 2^20 = v 2^21 - z 2^21, the
+ * scaled sum doubled, the output zero point folded. */
 typedef struct {
-	tt_fq a, b, o;
-	int32_t za21, zb21, z;
+	int32_t ma, ba, maska, na, za21;
+	int32_t mb, bb, maskb, nb, zb21;
+	int32_t m, base, n;
 } tt_add_plan;
 
 static tt_add_plan add_plan(const tinytx_tfl_add_params *p)
 {
-	tt_add_plan a;
-	a.a = fq_plan(p->multiplier_a, p->shift_a);
-	a.b = fq_plan(p->multiplier_b, p->shift_b);
-	a.o = fq_plan(p->multiplier, p->shift);
-	a.za21 = p->zero_point_a * (1 << 21);
-	a.zb21 = p->zero_point_b * (1 << 21);
-	a.z = p->zero_point;
-	return a;
+	const tt_fq a = fq_plan(p->multiplier_a, p->shift_a, 0);
+	const tt_fq b = fq_plan(p->multiplier_b, p->shift_b, 0);
+	const tt_fq o = fq_plan(p->multiplier, p->shift, p->zero_point);
+	tt_add_plan r;
+	r.ma = a.m;
+	r.ba = a.base;
+	r.maska = a.mask;
+	r.na = a.n;
+	r.za21 = p->zero_point_a * (1 << 21);
+	r.mb = b.m;
+	r.bb = b.base;
+	r.maskb = b.mask;
+	r.nb = b.n;
+	r.zb21 = p->zero_point_b * (1 << 21);
+	r.m = o.m;
+	r.base = o.base;
+	r.n = o.n;
+	return r;
 }
 
-static inline int32_t add_apply(int32_t a, int32_t b, const tt_add_plan *p)
+static int add_fast(const tinytx_tfl_add_params *p)
 {
-	const int32_t sa = fq_apply(a * (1 << 21) - p->za21, &p->a);
-	const int32_t sb = fq_apply(b * (1 << 21) - p->zb21, &p->b);
-	return __ssat(fq_apply((sa + sb) * 2, &p->o) + p->z, 8);
+	return p->shift <= -1 && fq_fold_ok(p->shift, p->zero_point);
+}
+
+static int mul_fast(const tinytx_tfl_mul_params *p)
+{
+	return fq_fold_ok(p->shift, p->zero_point);
 }
 
 static int32_t row_sum(const int8_t *x, int32_t e)
@@ -133,23 +177,69 @@ static int32_t row_var_total(const int8_t *x, int32_t e, int32_t m, const tinytx
 			     int32_t zin, int fast)
 {
 	int32_t total = 0;
+	const int8_t *const end = x + e;
 	if (!fast) {
-		for (int32_t i = 0; i < e; i++) {
-			total += tinytx_tfl_squared_difference(x[i], m, p) - zin;
+		for (; x != end; x++) {
+			total += tinytx_tfl_squared_difference(*x, m, p) - zin;
 		}
 		return total;
 	}
-	const tt_fq qa = fq_plan(p->multiplier_a, p->shift_a);
-	const tt_fq qo = fq_plan(p->multiplier, p->shift);
+	const tt_fq qa = fq_plan(p->multiplier_a, p->shift_a, 0);
+	const tt_fq qo = fq_plan(p->multiplier, p->shift, 0);
 	const int32_t sb =
 		tinytx_tfl_mbqm((m - p->zero_point_b) * (1 << 7), p->multiplier_b, p->shift_b);
 	const int32_t za8 = p->zero_point_a * (1 << 8), z = p->zero_point;
 	const int32_t mo = qo.m, bo = qo.base, no = qo.n; /* d^2 >= 0: no sign term */
-	for (int32_t i = 0; i < e; i++) {
-		const int32_t d = fq_apply(x[i] * (1 << 8) - za8, &qa) - sb;
+	for (; x != end; x++) {
+		const int32_t d = fq_apply(*x * (1 << 8) - za8, &qa) - sb;
 		total += __ssat((tt_smmlar((d + d) * d, mo, bo) >> no) + z, 8);
 	}
 	return total - e * zin;
+}
+
+/* mbqm of ADD's input b (2^20 (b - z_b)) for n values. */
+static void add_scale_b(const int8_t *b, int32_t n, const tt_add_plan *p, int32_t *out)
+{
+	const int32_t m = p->mb, base = p->bb, mask = p->maskb, sh = p->nb, z21 = p->zb21;
+	for (int32_t i = 0; i < n; i++) {
+		out[i] = fq_apply_m(b[i] * (1 << 21) - z21, m, base, mask, sh);
+	}
+}
+
+/* ADD(a[i], b[i]) with b's scaled values given (sb) into y. */
+static void add_sb(const int8_t *a, const int32_t *sb, int32_t n, const tt_add_plan *p, int8_t *y)
+{
+	const int32_t ma = p->ma, ba = p->ba, maska = p->maska, na = p->na, z21 = p->za21;
+	const int32_t m = p->m, base = p->base, sh = p->n;
+	for (int32_t i = 0; i < n; i++) {
+		const int32_t sa = fq_apply_m(a[i] * (1 << 21) - z21, ma, ba, maska, na);
+		y[i] = (int8_t)__ssat(fq_apply1((sa + sb[i]) * 2, m, base, sh), 8);
+	}
+}
+
+/* y[i] = ADD(a[i], y[i]). */
+static void add_inplace(const int8_t *a, int32_t n, const tt_add_plan *p, int8_t *y)
+{
+	for (int32_t i = 0; i < n; i++) {
+		const int32_t sa =
+			fq_apply_m(a[i] * (1 << 21) - p->za21, p->ma, p->ba, p->maska, p->na);
+		const int32_t sb =
+			fq_apply_m(y[i] * (1 << 21) - p->zb21, p->mb, p->bb, p->maskb, p->nb);
+		y[i] = (int8_t)__ssat(fq_apply1((sa + sb) * 2, p->m, p->base, p->n), 8);
+	}
+}
+
+/* The reference steps after the row statistics (factors outside the fast plans). */
+static void row_out_ref(const int8_t *x, const int8_t *gamma, const int8_t *beta, int32_t e,
+			int32_t rs, int32_t nm, const tinytx_layernorm_steps_params *p, int8_t *y)
+{
+	for (int32_t i = 0; i < e; i++) {
+		const int32_t g = tinytx_tfl_mul(rs, gamma[i], &p->gamma);
+		const int32_t xg = tinytx_tfl_mul(x[i], g, &p->x_gamma);
+		const int32_t mg = tinytx_tfl_mul(nm, g, &p->mean_gamma);
+		const int32_t bm = tinytx_tfl_add(mg, beta[i], &p->beta);
+		y[i] = (int8_t)tinytx_tfl_add(xg, bm, &p->out);
+	}
 }
 
 tinytx_status tinytx_layernorm_steps_s8(const tinytx_layernorm_dims *dims,
@@ -165,10 +255,18 @@ tinytx_status tinytx_layernorm_steps_s8(const tinytx_layernorm_dims *dims,
 	const tinytx_layernorm_steps_params *p = params;
 	const int32_t e = dims->features;
 	const int fast_sd = sqdiff_fast(&p->squared_difference);
+	const int fast = mul_fast(&p->gamma) && mul_fast(&p->x_gamma) && mul_fast(&p->mean_gamma) &&
+			 add_fast(&p->beta) && add_fast(&p->out);
 	const tt_mul_plan pg = mul_plan(&p->gamma), px = mul_plan(&p->x_gamma),
 			  pm = mul_plan(&p->mean_gamma);
 	const tt_add_plan pb = add_plan(&p->beta), po = add_plan(&p->out);
-	int8_t gbuf[TT_LNS_BLOCK];
+	int8_t gbuf[TT_LNS_BLOCK], tbuf[TT_LNS_BLOCK];
+	int32_t sbeta[TT_LNS_BLOCK];
+	const int hoisted = e <= TT_LNS_BLOCK; /* beta's scaled values once per call */
+	if (fast && hoisted) {
+		add_scale_b(beta, e, &pb, sbeta);
+	}
+	const int32_t kx1 = (int32_t)1 << px.up, kx0 = -px.za * kx1;
 	for (int32_t r = 0; r < dims->rows; r++) {
 		const int8_t *x = input + (size_t)r * e;
 		int8_t *y = output + (size_t)r * e;
@@ -179,24 +277,31 @@ tinytx_status tinytx_layernorm_steps_s8(const tinytx_layernorm_dims *dims,
 							p->var.zero_point_in, fast_sd);
 		const int32_t v = tinytx_tfl_mean(var_total, &p->var);
 		const int32_t rs = table[(uint8_t)(int8_t)v];
+		if (!fast) {
+			row_out_ref(x, gamma, beta, e, rs, nm, p, y);
+			continue;
+		}
 		/* g = MUL(r, gamma): 2a = gamma kg + kg0; mg = MUL(nm, g): g km + km0 */
 		const int32_t kg = (rs - pg.za) * (1 << pg.up), kg0 = -pg.zb * kg;
 		const int32_t km = (nm - pm.za) * (1 << pm.up), km0 = -pm.zb * km;
 		for (int32_t c0 = 0; c0 < e; c0 += TT_LNS_BLOCK) {
 			const int32_t n = e - c0 < TT_LNS_BLOCK ? e - c0 : TT_LNS_BLOCK;
-			const int8_t *gm = gamma + c0, *bt = beta + c0, *xc = x + c0;
+			const int8_t *gm = gamma + c0, *xc = x + c0;
 			int8_t *yc = y + c0;
 			for (int32_t i = 0; i < n; i++) {
-				const int32_t g = __ssat(fq_apply(gm[i] * kg + kg0, &pg.q) + pg.z, 8);
-				const int32_t mg = __ssat(fq_apply(g * km + km0, &pm.q) + pm.z, 8);
+				const int32_t g = __ssat(fq_apply(gm[i] * kg + kg0, &pg.q), 8);
 				gbuf[i] = (int8_t)g;
-				yc[i] = (int8_t)add_apply(mg, bt[i], &pb);
+				tbuf[i] = (int8_t)__ssat(fq_apply(g * km + km0, &pm.q), 8);
 			}
+			if (!hoisted) {
+				add_scale_b(beta + c0, n, &pb, sbeta);
+			}
+			add_sb(tbuf, sbeta, n, &pb, yc); /* bm = ADD(mg, beta) */
 			for (int32_t i = 0; i < n; i++) {
-				const int32_t a2 = ((xc[i] - px.za) * (1 << px.up)) * (gbuf[i] - px.zb);
-				const int32_t xg = __ssat(fq_apply(a2, &px.q) + px.z, 8);
-				yc[i] = (int8_t)add_apply(xg, yc[i], &po);
+				const int32_t a2 = (xc[i] * kx1 + kx0) * (gbuf[i] - px.zb);
+				tbuf[i] = (int8_t)__ssat(fq_apply(a2, &px.q), 8);
 			}
+			add_inplace(tbuf, n, &po, yc); /* y = ADD(xg, bm) */
 		}
 	}
 	return TINYTX_OK;

@@ -856,7 +856,8 @@ def _steps_chain(
 def _steps_wide_factors(p: g.LayerNormStepsParams) -> g.LayerNormStepsParams:
     """Factors the TFLite derivation never makes but the kernel accepts: the squared
     difference's input factors near 1 and 1/2 (the arm variant's bound on the difference
-    then fails: its reference path) and a shift of 0 in the ADDs (no rounding shift)."""
+    then fails: its reference path), input shifts of 0 in the ADDs and an output shift of
+    0 in the beta ADD (the arm variant's reference path for the per-element steps)."""
     sd = p.squared_difference
     wide_sd = dataclasses.replace(
         sd,
@@ -867,7 +868,7 @@ def _steps_wide_factors(p: g.LayerNormStepsParams) -> g.LayerNormStepsParams:
         multiplier_b=1 << 30,
         shift_b=0,
     )
-    beta = dataclasses.replace(p.beta, multiplier_a=1 << 30, shift_a=0)
+    beta = dataclasses.replace(p.beta, multiplier_a=1 << 30, shift_a=0, shift=0)
     out = dataclasses.replace(p.out, multiplier_b=(1 << 31) - 1, shift_b=0)
     return dataclasses.replace(p, squared_difference=wide_sd, beta=beta, out=out)
 
