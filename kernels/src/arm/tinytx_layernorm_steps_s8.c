@@ -24,10 +24,12 @@
  * and variance (one mbqm per row) use the reference helpers.
  *
  * Per row: the sum with SMLAD; the squared differences; then per block of up to
- * TT_LNS_BLOCK features four short loops, each with few enough factors to stay in
- * registers: g = MUL(r, gamma) and mg = MUL(-mean, g) (int8 on the stack),
- * bm = ADD(mg, beta) into the output (beta's scaled values once per call when the row
- * is one block), xg = MUL(x, g), y = ADD(xg, bm).
+ * TT_LNS_BLOCK features five short loops, each a function of its own so that its
+ * factors stay in registers: g = MUL(r, gamma), mg = MUL(-mean, g) (int8 on the stack),
+ * bm = ADD(mg, beta) into the output (beta's scaled values once per call when a row is
+ * one block), xg = MUL(x, g), y = ADD(xg, bm). An ADD or SQUARED_DIFFERENCE input
+ * factor with n = 0 (TFLite gives the input of the larger scale the factor 1/2 as
+ * 2^30 * 2^0) is one SMMULR, c = 0: the loops come in variants for it.
  *
  * Cortex-M4, exact instructions (unicorn) of one call in the TFLite fixtures
  * (tests/data/tflite; docs/benchmarks.md): encoder_block (16 rows of 32) 277,185 ->
@@ -75,13 +77,7 @@ static int fq_fold_ok(int32_t shift, int32_t z)
 	return ((int64_t)1 << 30) + ((int64_t)1 << n) + (az << n) + 2 < ((int64_t)1 << 31);
 }
 
-/* z + mbqm(a) for a2 = 2a. */
-static inline int32_t fq_apply(int32_t a2, const tt_fq *q)
-{
-	return tt_smmlar(a2, q->m, q->base + ((a2 >> 31) & q->mask)) >> q->n;
-}
-
-/* The same from the fields (fq_apply1: n >= 1, mask -1). */
+/* z + mbqm(a) for a2 = 2a (fq_apply1: n >= 1, mask -1). */
 static inline int32_t fq_apply_m(int32_t a2, int32_t m, int32_t base, int32_t mask, int32_t n)
 {
 	return tt_smmlar(a2, m, base + ((a2 >> 31) & mask)) >> n;
@@ -172,9 +168,32 @@ static int sqdiff_fast(const tinytx_tfl_add_params *p)
 	return da + db < 32768;
 }
 
+/* mbqm(a) + c for a2 = 2a, the factor's n known to be 0 (zero: one SMMULR, c = 0) or
+ * >= 1 (mask -1); `zero` is a constant at every call. */
+static inline __attribute__((always_inline)) int32_t fq_in(int32_t a2, int32_t m, int32_t base,
+							  int32_t n, int zero)
+{
+	return zero ? tt_smmulr(a2, m) : fq_apply1(a2, m, base, n);
+}
+
+static inline __attribute__((always_inline)) int32_t
+row_var_fast(const int8_t *x, const int8_t *end, const tt_fq *qa, const tt_fq *qo, int32_t sb,
+	     int32_t za8, int32_t z, int a0)
+{
+	const int32_t ma = qa->m, ba = qa->base, na = qa->n;
+	const int32_t mo = qo->m, bo = qo->base, no = qo->n; /* d^2 >= 0: no sign term */
+	int32_t total = 0;
+	for (; x != end; x++) {
+		const int32_t d = fq_in(*x * (1 << 8) - za8, ma, ba, na, a0) - sb;
+		total += __ssat((tt_smmlar((d + d) * d, mo, bo) >> no) + z, 8);
+	}
+	return total;
+}
+
 /* sum_i (SQUARED_DIFFERENCE(x[i], m) - z_in) */
-static int32_t row_var_total(const int8_t *x, int32_t e, int32_t m, const tinytx_tfl_add_params *p,
-			     int32_t zin, int fast)
+static __attribute__((noinline)) int32_t row_var_total(const int8_t *x, int32_t e, int32_t m,
+						       const tinytx_tfl_add_params *p, int32_t zin,
+						       int fast)
 {
 	int32_t total = 0;
 	const int8_t *const end = x + e;
@@ -189,11 +208,8 @@ static int32_t row_var_total(const int8_t *x, int32_t e, int32_t m, const tinytx
 	const int32_t sb =
 		tinytx_tfl_mbqm((m - p->zero_point_b) * (1 << 7), p->multiplier_b, p->shift_b);
 	const int32_t za8 = p->zero_point_a * (1 << 8), z = p->zero_point;
-	const int32_t mo = qo.m, bo = qo.base, no = qo.n; /* d^2 >= 0: no sign term */
-	for (; x != end; x++) {
-		const int32_t d = fq_apply(*x * (1 << 8) - za8, &qa) - sb;
-		total += __ssat((tt_smmlar((d + d) * d, mo, bo) >> no) + z, 8);
-	}
+	total = qa.n == 0 ? row_var_fast(x, end, &qa, &qo, sb, za8, z, 1)
+			  : row_var_fast(x, end, &qa, &qo, sb, za8, z, 0);
 	return total - e * zin;
 }
 
@@ -206,26 +222,75 @@ static void add_scale_b(const int8_t *b, int32_t n, const tt_add_plan *p, int32_
 	}
 }
 
-/* ADD(a[i], b[i]) with b's scaled values given (sb) into y. */
-static void add_sb(const int8_t *a, const int32_t *sb, int32_t n, const tt_add_plan *p, int8_t *y)
+/* ADD(a[i], b[i]) with b's scaled values given (sb) into y; a0: input a's n is 0. */
+static inline __attribute__((always_inline)) void
+add_sb_t(const int8_t *a, const int32_t *sb, int32_t n, const tt_add_plan *p, int8_t *y, int a0)
 {
-	const int32_t ma = p->ma, ba = p->ba, maska = p->maska, na = p->na, z21 = p->za21;
+	const int32_t ma = p->ma, ba = p->ba, na = p->na, z21 = p->za21;
 	const int32_t m = p->m, base = p->base, sh = p->n;
 	for (int32_t i = 0; i < n; i++) {
-		const int32_t sa = fq_apply_m(a[i] * (1 << 21) - z21, ma, ba, maska, na);
+		const int32_t sa = fq_in(a[i] * (1 << 21) - z21, ma, ba, na, a0);
 		y[i] = (int8_t)__ssat(fq_apply1((sa + sb[i]) * 2, m, base, sh), 8);
 	}
 }
 
-/* y[i] = ADD(a[i], y[i]). */
-static void add_inplace(const int8_t *a, int32_t n, const tt_add_plan *p, int8_t *y)
+static __attribute__((noinline)) void add_sb(const int8_t *a, const int32_t *sb, int32_t n,
+					     const tt_add_plan *p, int8_t *y)
 {
+	if (p->na == 0) {
+		add_sb_t(a, sb, n, p, y, 1);
+	} else {
+		add_sb_t(a, sb, n, p, y, 0);
+	}
+}
+
+/* y[i] = ADD(a[i], y[i]); a0, b0: the inputs' n are 0. */
+static inline __attribute__((always_inline)) void
+add_inplace_t(const int8_t *a, int32_t n, const tt_add_plan *p, int8_t *y, int a0, int b0)
+{
+	const int32_t ma = p->ma, ba = p->ba, na = p->na, za21 = p->za21;
+	const int32_t mb = p->mb, bb = p->bb, nb = p->nb, zb21 = p->zb21;
+	const int32_t m = p->m, base = p->base, sh = p->n;
 	for (int32_t i = 0; i < n; i++) {
-		const int32_t sa =
-			fq_apply_m(a[i] * (1 << 21) - p->za21, p->ma, p->ba, p->maska, p->na);
-		const int32_t sb =
-			fq_apply_m(y[i] * (1 << 21) - p->zb21, p->mb, p->bb, p->maskb, p->nb);
-		y[i] = (int8_t)__ssat(fq_apply1((sa + sb) * 2, p->m, p->base, p->n), 8);
+		const int32_t sa = fq_in(a[i] * (1 << 21) - za21, ma, ba, na, a0);
+		const int32_t sb = fq_in(y[i] * (1 << 21) - zb21, mb, bb, nb, b0);
+		y[i] = (int8_t)__ssat(fq_apply1((sa + sb) * 2, m, base, sh), 8);
+	}
+}
+
+static __attribute__((noinline)) void add_inplace(const int8_t *a, int32_t n,
+						  const tt_add_plan *p, int8_t *y)
+{
+	if (p->na == 0 && p->nb == 0) {
+		add_inplace_t(a, n, p, y, 1, 1);
+	} else if (p->na == 0) {
+		add_inplace_t(a, n, p, y, 1, 0);
+	} else if (p->nb == 0) {
+		add_inplace_t(a, n, p, y, 0, 1);
+	} else {
+		add_inplace_t(a, n, p, y, 0, 0);
+	}
+}
+
+/* out[i] = MUL with 2a = a[i] k + k0 (the other input a row constant in k, k0). */
+static __attribute__((noinline)) void mul_row_const(const int8_t *a, int32_t n, int32_t k,
+						    int32_t k0, const tt_fq *q, int8_t *out)
+{
+	const int32_t m = q->m, base = q->base, mask = q->mask, sh = q->n;
+	for (int32_t i = 0; i < n; i++) {
+		out[i] = (int8_t)__ssat(fq_apply_m(a[i] * k + k0, m, base, mask, sh), 8);
+	}
+}
+
+/* out[i] = MUL(x[i], g[i]): 2a = (x k1 + k0)(g - z_b). */
+static __attribute__((noinline)) void mul_x_g(const int8_t *x, const int8_t *g, int32_t n,
+					      const tt_mul_plan *p, int8_t *out)
+{
+	const int32_t k1 = (int32_t)1 << p->up, k0 = -p->za * k1, zb = p->zb;
+	const int32_t m = p->q.m, base = p->q.base, mask = p->q.mask, sh = p->q.n;
+	for (int32_t i = 0; i < n; i++) {
+		const int32_t a2 = (x[i] * k1 + k0) * (g[i] - zb);
+		out[i] = (int8_t)__ssat(fq_apply_m(a2, m, base, mask, sh), 8);
 	}
 }
 
@@ -266,7 +331,6 @@ tinytx_status tinytx_layernorm_steps_s8(const tinytx_layernorm_dims *dims,
 	if (fast && hoisted) {
 		add_scale_b(beta, e, &pb, sbeta);
 	}
-	const int32_t kx1 = (int32_t)1 << px.up, kx0 = -px.za * kx1;
 	for (int32_t r = 0; r < dims->rows; r++) {
 		const int8_t *x = input + (size_t)r * e;
 		int8_t *y = output + (size_t)r * e;
@@ -288,19 +352,13 @@ tinytx_status tinytx_layernorm_steps_s8(const tinytx_layernorm_dims *dims,
 			const int32_t n = e - c0 < TT_LNS_BLOCK ? e - c0 : TT_LNS_BLOCK;
 			const int8_t *gm = gamma + c0, *xc = x + c0;
 			int8_t *yc = y + c0;
-			for (int32_t i = 0; i < n; i++) {
-				const int32_t g = __ssat(fq_apply(gm[i] * kg + kg0, &pg.q), 8);
-				gbuf[i] = (int8_t)g;
-				tbuf[i] = (int8_t)__ssat(fq_apply(g * km + km0, &pm.q), 8);
-			}
+			mul_row_const(gm, n, kg, kg0, &pg.q, gbuf); /* g = MUL(r, gamma) */
+			mul_row_const(gbuf, n, km, km0, &pm.q, tbuf); /* mg = MUL(nm, g) */
 			if (!hoisted) {
 				add_scale_b(beta + c0, n, &pb, sbeta);
 			}
 			add_sb(tbuf, sbeta, n, &pb, yc); /* bm = ADD(mg, beta) */
-			for (int32_t i = 0; i < n; i++) {
-				const int32_t a2 = (xc[i] * kx1 + kx0) * (gbuf[i] - px.zb);
-				tbuf[i] = (int8_t)__ssat(fq_apply(a2, &px.q), 8);
-			}
+			mul_x_g(xc, gbuf, n, &px, tbuf); /* xg = MUL(x, g) */
 			add_inplace(tbuf, n, &po, yc); /* y = ADD(xg, bm) */
 		}
 	}
