@@ -588,6 +588,47 @@ static void frontend_checks(void)
 	EXPECT(tinytx_mean_rows_s8(&md, &mp, in8, out8), TINYTX_ERR_PARAM);
 }
 
+/* The checks every variant shares (kernels/src/tinytx_tfl_steps.h); all-zero factors are
+ * valid (multiplier 0 is allowed). */
+static void layernorm_steps_checks(void)
+{
+	static const int8_t table[256];
+	tinytx_layernorm_dims ld = {2, 4};
+	tinytx_layernorm_steps_params p;
+	memset(&p, 0, sizeof(p));
+	EXPECT(tinytx_layernorm_steps_s8(&ld, &p, in8, in8, in8, table, out8), TINYTX_OK);
+	EXPECT(tinytx_layernorm_steps_s8(NULL, &p, in8, in8, in8, table, out8), TINYTX_ERR_NULL);
+	EXPECT(tinytx_layernorm_steps_s8(&ld, &p, in8, in8, in8, NULL, out8), TINYTX_ERR_NULL);
+	EXPECT(tinytx_layernorm_steps_s8(&ld, &p, in8, in8, NULL, table, out8), TINYTX_ERR_NULL);
+	ld.features = 0;
+	EXPECT(tinytx_layernorm_steps_s8(&ld, &p, in8, in8, in8, table, out8), TINYTX_ERR_DIMS);
+	ld.features = TINYTX_LAYERNORM_MAX_FEATURES + 1;
+	EXPECT(tinytx_layernorm_steps_s8(&ld, &p, in8, in8, in8, table, out8), TINYTX_ERR_DIMS);
+	ld.features = 4;
+	ld.rows = 0;
+	EXPECT(tinytx_layernorm_steps_s8(&ld, &p, in8, in8, in8, table, out8), TINYTX_ERR_DIMS);
+	ld.rows = 2;
+	p.mean.shift = 21; /* 31 - bit length of 255 * 4 */
+	EXPECT(tinytx_layernorm_steps_s8(&ld, &p, in8, in8, in8, table, out8), TINYTX_OK);
+	p.mean.shift = 22;
+	EXPECT(tinytx_layernorm_steps_s8(&ld, &p, in8, in8, in8, table, out8), TINYTX_ERR_PARAM);
+	p.mean.shift = 0;
+	p.gamma.shift = 15;
+	EXPECT(tinytx_layernorm_steps_s8(&ld, &p, in8, in8, in8, table, out8), TINYTX_ERR_PARAM);
+	p.gamma.shift = 0;
+	p.x_gamma.multiplier = -1;
+	EXPECT(tinytx_layernorm_steps_s8(&ld, &p, in8, in8, in8, table, out8), TINYTX_ERR_PARAM);
+	p.x_gamma.multiplier = 0;
+	p.beta.shift_a = 1;
+	EXPECT(tinytx_layernorm_steps_s8(&ld, &p, in8, in8, in8, table, out8), TINYTX_ERR_PARAM);
+	p.beta.shift_a = 0;
+	p.out.zero_point = 128;
+	EXPECT(tinytx_layernorm_steps_s8(&ld, &p, in8, in8, in8, table, out8), TINYTX_ERR_PARAM);
+	p.out.zero_point = 0;
+	p.neg_zero_point = -129;
+	EXPECT(tinytx_layernorm_steps_s8(&ld, &p, in8, in8, in8, table, out8), TINYTX_ERR_PARAM);
+}
+
 /* 1 when none of the n bytes at p was written since fill_guard. */
 static int guard_intact(const void *p, size_t n)
 {
@@ -699,6 +740,7 @@ int tt_run_validation(int *checks)
 	block_checks();
 	scratch_size_checks();
 	elementwise_checks();
+	layernorm_steps_checks();
 	frontend_checks();
 	movement_checks();
 	lut_checks(); /* last: it writes in8 */

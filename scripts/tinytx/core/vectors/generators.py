@@ -853,6 +853,26 @@ def _steps_chain(
     return table, p
 
 
+def _steps_wide_factors(p: g.LayerNormStepsParams) -> g.LayerNormStepsParams:
+    """Factors the TFLite derivation never makes but the kernel accepts: the squared
+    difference's input factors near 1 and 1/2 (the arm variant's bound on the difference
+    then fails: its reference path), input shifts of 0 in the ADDs and an output shift of
+    0 in the beta ADD (the arm variant's reference path for the per-element steps)."""
+    sd = p.squared_difference
+    wide_sd = dataclasses.replace(
+        sd,
+        zero_point_a=0,
+        zero_point_b=0,
+        multiplier_a=(1 << 31) - 1,
+        shift_a=0,
+        multiplier_b=1 << 30,
+        shift_b=0,
+    )
+    beta = dataclasses.replace(p.beta, multiplier_a=1 << 30, shift_a=0, shift=0)
+    out = dataclasses.replace(p.out, multiplier_b=(1 << 31) - 1, shift_b=0)
+    return dataclasses.replace(p, squared_difference=wide_sd, beta=beta, out=out)
+
+
 def gen_layernorm_steps(rng: Rng, cid: int) -> Case:
     """TFLite's decomposed LayerNorm: factors from random plausible scales (the TFLite
     derivation, :mod:`tinytx.core.golden.tflite_factors`); ``extreme_quant`` cases take a
@@ -880,6 +900,8 @@ def gen_layernorm_steps(rng: Rng, cid: int) -> Case:
     table, p = chain
     if style == "extreme_quant":
         table = rng.integers(-128, 128, 256).astype(np.int8)
+        if rng.random() < 0.5:
+            p = _steps_wide_factors(p)
     y = g.layernorm_steps_s8(x, gamma, beta, table, p)
     shape = f"rows={rows} E={e} z_x={z_x} {style}"
     return Case("layernorm_steps", cid, (rows, e), (x, gamma, beta, table, p.as_int32(), y), shape)

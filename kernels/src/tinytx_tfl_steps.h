@@ -1,0 +1,150 @@
+/*
+ * TFLite's int8 reference arithmetic and the argument checks of
+ * tinytx_layernorm_steps_s8, shared by its variants (internal header; formula in
+ * tinytx/core/golden/layernorm_steps.py).
+ */
+#ifndef TINYTX_TFL_STEPS_H
+#define TINYTX_TFL_STEPS_H
+
+#include <stdint.h>
+
+#include "tinytx/kernels.h"
+#include "tinytx/types.h"
+
+/* gemmlowp's SaturatingRoundingDoublingHighMul. */
+static inline int32_t tinytx_tfl_srdhm(int32_t a, int32_t b)
+{
+	if (a == INT32_MIN && b == INT32_MIN) {
+		return INT32_MAX;
+	}
+	const int64_t ab = (int64_t)a * b;
+	const int64_t nudge = ab >= 0 ? (int64_t)1 << 30 : 1 - ((int64_t)1 << 30);
+	return (int32_t)((ab + nudge) / ((int64_t)1 << 31)); /* C division: towards zero */
+}
+
+/* gemmlowp's RoundingDivideByPOT: x / 2^e rounded half away from zero, e 0..31. */
+static inline int32_t tinytx_tfl_rdbpot(int32_t x, int32_t e)
+{
+	const int32_t mask = (int32_t)(((uint32_t)1 << e) - 1u);
+	const int32_t remainder = x & mask;
+	const int32_t threshold = (mask >> 1) + (x < 0 ? 1 : 0);
+	return (x >> e) + (remainder > threshold ? 1 : 0);
+}
+
+/* TFLite's MultiplyByQuantizedMultiplier; the caller keeps x * 2^shift within int32. */
+static inline int32_t tinytx_tfl_mbqm(int32_t x, int32_t multiplier, int32_t shift)
+{
+	const int32_t left = shift > 0 ? shift : 0;
+	const int32_t right = shift > 0 ? 0 : -shift;
+	return tinytx_tfl_rdbpot(tinytx_tfl_srdhm((int32_t)((uint32_t)x << left), multiplier),
+				 right);
+}
+
+static inline int32_t tinytx_tfl_clamp8(int32_t v)
+{
+	return v < -128 ? -128 : (v > 127 ? 127 : v);
+}
+
+static inline int32_t tinytx_tfl_mul(int32_t a, int32_t b, const tinytx_tfl_mul_params *p)
+{
+	const int32_t prod = (a - p->zero_point_a) * (b - p->zero_point_b);
+	return tinytx_tfl_clamp8(p->zero_point + tinytx_tfl_mbqm(prod, p->multiplier, p->shift));
+}
+
+static inline int32_t tinytx_tfl_add(int32_t a, int32_t b, const tinytx_tfl_add_params *p)
+{
+	const int32_t sa =
+		tinytx_tfl_mbqm((a - p->zero_point_a) * (1 << 20), p->multiplier_a, p->shift_a);
+	const int32_t sb =
+		tinytx_tfl_mbqm((b - p->zero_point_b) * (1 << 20), p->multiplier_b, p->shift_b);
+	return tinytx_tfl_clamp8(p->zero_point + tinytx_tfl_mbqm(sa + sb, p->multiplier, p->shift));
+}
+
+static inline int32_t tinytx_tfl_squared_difference(int32_t a, int32_t b,
+						    const tinytx_tfl_add_params *p)
+{
+	const int32_t sa =
+		tinytx_tfl_mbqm((a - p->zero_point_a) * (1 << 7), p->multiplier_a, p->shift_a);
+	const int32_t sb =
+		tinytx_tfl_mbqm((b - p->zero_point_b) * (1 << 7), p->multiplier_b, p->shift_b);
+	const int32_t d = sa - sb;
+	return tinytx_tfl_clamp8(p->zero_point + tinytx_tfl_mbqm(d * d, p->multiplier, p->shift));
+}
+
+static inline int32_t tinytx_tfl_mean(int32_t total, const tinytx_tfl_mean_params *p)
+{
+	return tinytx_tfl_clamp8(p->zero_point + tinytx_tfl_mbqm(total, p->multiplier, p->shift));
+}
+
+static inline int tinytx_tfl_zp_ok(int32_t z)
+{
+	return z >= -128 && z <= 127;
+}
+
+static inline int tinytx_tfl_factor_ok(int32_t m, int32_t s, int32_t top)
+{
+	return m >= 0 && s >= -31 && s <= top;
+}
+
+static inline int tinytx_tfl_mean_ok(const tinytx_tfl_mean_params *p, int32_t top)
+{
+	return tinytx_tfl_factor_ok(p->multiplier, p->shift, top) &&
+	       tinytx_tfl_zp_ok(p->zero_point_in) && tinytx_tfl_zp_ok(p->zero_point);
+}
+
+static inline int tinytx_tfl_mul_ok(const tinytx_tfl_mul_params *p)
+{
+	return tinytx_tfl_factor_ok(p->multiplier, p->shift, 14) &&
+	       tinytx_tfl_zp_ok(p->zero_point_a) && tinytx_tfl_zp_ok(p->zero_point_b) &&
+	       tinytx_tfl_zp_ok(p->zero_point);
+}
+
+static inline int tinytx_tfl_add_ok(const tinytx_tfl_add_params *p)
+{
+	return tinytx_tfl_factor_ok(p->multiplier_a, p->shift_a, 0) &&
+	       tinytx_tfl_factor_ok(p->multiplier_b, p->shift_b, 0) &&
+	       tinytx_tfl_factor_ok(p->multiplier, p->shift, 0) &&
+	       tinytx_tfl_zp_ok(p->zero_point_a) && tinytx_tfl_zp_ok(p->zero_point_b) &&
+	       tinytx_tfl_zp_ok(p->zero_point);
+}
+
+/* 31 - bit length of 255 * e: the largest left shift of a row sum. */
+static inline int32_t tinytx_tfl_mean_shift_max(int32_t e)
+{
+	uint32_t v = 255u * (uint32_t)e;
+	int32_t bits = 0;
+	while (v != 0) {
+		bits++;
+		v >>= 1;
+	}
+	return 31 - bits;
+}
+
+/* The argument checks of tinytx_layernorm_steps_s8 (every variant). */
+static inline tinytx_status tinytx_layernorm_steps_check(const tinytx_layernorm_dims *dims,
+							 const tinytx_layernorm_steps_params *p,
+							 const int8_t *input, const int8_t *gamma,
+							 const int8_t *beta, const int8_t *table,
+							 const int8_t *output)
+{
+	if (dims == NULL || p == NULL || input == NULL || gamma == NULL || beta == NULL ||
+	    table == NULL || output == NULL) {
+		return TINYTX_ERR_NULL;
+	}
+	const int32_t e = dims->features;
+	if (dims->rows < 1 || e < 1 || e > TINYTX_LAYERNORM_MAX_FEATURES ||
+	    (int64_t)dims->rows * e > INT32_MAX) {
+		return TINYTX_ERR_DIMS;
+	}
+	const int32_t top = tinytx_tfl_mean_shift_max(e);
+	if (!tinytx_tfl_mean_ok(&p->mean, top) || !tinytx_tfl_mean_ok(&p->var, top) ||
+	    !tinytx_tfl_zp_ok(p->neg_zero_point) || !tinytx_tfl_add_ok(&p->squared_difference) ||
+	    !tinytx_tfl_mul_ok(&p->gamma) || !tinytx_tfl_mul_ok(&p->x_gamma) ||
+	    !tinytx_tfl_mul_ok(&p->mean_gamma) || !tinytx_tfl_add_ok(&p->beta) ||
+	    !tinytx_tfl_add_ok(&p->out)) {
+		return TINYTX_ERR_PARAM;
+	}
+	return TINYTX_OK;
+}
+
+#endif /* TINYTX_TFL_STEPS_H */
