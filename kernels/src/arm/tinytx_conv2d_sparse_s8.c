@@ -1,8 +1,14 @@
 /*
- * Cortex-M DSP 2-D convolution on sparse weights: the im2col rows of 4 output pixels
- * (int8, in the scratch), widened to int16 once, then every output channel's entries
- * walked once for the 4 pixels (tinytx_arm_sparse.h). Bit-exact with tinytx_conv2d_s8 on
- * the decoded weights (padded taps hold pad_value, as the dense kernel's folded sums).
+ * Cortex-M DSP 2-D convolution on sparse weights, bit-exact with tinytx_conv2d_s8 on the
+ * decoded weights (padded taps hold pad_value, as the dense kernel's folded sums).
+ * The direct path (tinytx_arm_sparse_layout.h, tt_spc_layout_of): the input under 4
+ * output pixels a fixed distance apart widened once into an int16 image, every weight
+ * entry turned once per call into its offset in that image, then per pass of 4 pixels
+ * every row's entries walked in assembly (BLOCK4 17 instructions an entry, UNSTRUCTURED
+ * 9) without an im2col. Otherwise (BLOCK4 over an odd in_c, an image past
+ * TT_SPC_IMAGE_MAX) the im2col path: the im2col rows of 4 output pixels (int8, in the
+ * scratch), widened to int16 once, then walked as the linear kernel's passes
+ * (tinytx_arm_sparse.h).
  */
 #include "tinytx_arm_sparse.h"
 #include "tinytx/kernels.h"
@@ -71,6 +77,498 @@ static void im2col(const tinytx_conv2d_dims *d, const tinytx_window_geom *g, con
 	}
 }
 
+/* ------------------------------------------------------------------ the direct path */
+
+enum { TT_SPC_U1, TT_SPC_GROUPS, TT_SPC_PAIRS }; /* the image's layouts */
+
+/* A row of the program: its head, then its entries, then its tail. */
+typedef struct {
+	int32_t bias[4];    /* the 4 sums' start (one LDM) */
+	const int32_t *end; /* the end of the row's entries (its tail) */
+} tt_spc_head;
+
+typedef struct {
+	int32_t m, round, right; /* the fast plan (tt_rq); right 0: the exact 64-bit path */
+	int32_t out;             /* the row's output offset */
+} tt_spc_tail;
+
+typedef char tt_spc_row_words[sizeof(tt_spc_head) + sizeof(tt_spc_tail) ==
+					      TT_SPC_ROW_WORDS * 4
+				      ? 1
+				      : -1];
+
+/*
+ * The program (tinytx_arm_sparse_layout.h) of the checked weights for an image of `pitch`
+ * cells a row; returns its end.
+ */
+static int32_t *tt_spc_program(const tinytx_sparse_weights *w, const tinytx_conv2d_dims *d,
+			       const tt_sp_quant *q, const int32_t *bias, int32_t pitch, int kind,
+			       int32_t *o)
+{
+	const int32_t per = kind == TT_SPC_U1 ? 1 : 4, cols = w->cols;
+	const int32_t kwc = d->kernel_w * d->in_c, row_bytes = pitch * d->in_c * 8;
+	const uint16_t *rp = w->row_ptr;
+	const uint8_t *gaps = w->gaps;
+	const tt_rq p0 = tt_rq_plan(q->rq);
+	for (int32_t r = 0; r < w->rows; r++) {
+		tt_spc_head *h = (tt_spc_head *)(void *)o;
+		const int32_t b = bias != NULL ? bias[r] : 0;
+		h->bias[0] = b;
+		h->bias[1] = b;
+		h->bias[2] = b;
+		h->bias[3] = b;
+		o += sizeof(tt_spc_head) / 4;
+		/* column k, its kernel row's first column k0 and offset */
+		int32_t k = 0, k0 = 0, row_off = 0;
+		const uint32_t hi = rp[r + 1];
+		for (uint32_t j = rp[r]; j < hi; j++) {
+			k += (int32_t)gaps[j] * per;
+			while (k - k0 >= kwc) {
+				k0 += kwc;
+				row_off += row_bytes;
+			}
+			const uint32_t off = (uint32_t)(row_off + (k - k0) * 8);
+			if (kind == TT_SPC_U1) {
+				*o++ = (int32_t)((off << 16) | (uint16_t)w->values[j]);
+				continue;
+			}
+			const uint32_t v = tt_read_u32(w->values + (size_t)j * 4);
+			if (kind == TT_SPC_GROUPS) { /* [w0, w2] against [x0, x2], [w1, w3] ... */
+				o[0] = (int32_t)off;
+				o[1] = __sxtb16(v);
+				o[2] = tt_sxtb16_hi(v);
+			} else { /* [w0, w1] against [x0, x1] at off, [w2, w3] at off2 */
+				const int32_t lo16 = __sxtb16(v), hi16 = tt_sxtb16_hi(v);
+				uint32_t off2 = off + 16;
+				int32_t w2 = (int32_t)(((uint32_t)lo16 >> 16) | ((uint32_t)hi16 & 0xffff0000u));
+				if (k + 2 >= cols) { /* the block's padding: no second pair */
+					off2 = off;
+					w2 = 0;
+				} else if (k + 2 - k0 >= kwc) { /* it starts the next kernel row */
+					off2 = (uint32_t)(row_off + row_bytes);
+				}
+				o[0] = (int32_t)(off | (off2 << 16));
+				o[1] = tt_pack16(lo16, hi16);
+				o[2] = w2;
+			}
+			o += 3;
+		}
+		h->end = o;
+		tt_spc_tail *t = (tt_spc_tail *)(void *)o;
+		tt_rq p = p0;
+		if (q->multipliers != NULL) {
+			p = tt_rq_plan(tinytx_channel_requant(q->rq, q->multipliers, q->shifts, r));
+		}
+		t->m = p.rq.multiplier;
+		t->round = p.round;
+		t->right = p.fast ? p.right : 0;
+		t->out = r;
+		o += sizeof(tt_spc_tail) / 4;
+	}
+	return o;
+}
+
+/*
+ * Token t's part of an image row of `cols` cells at dst: cells [lo, hi) the input values
+ * at src (contiguous), the others pad.
+ */
+static void tt_spc_row(int kind, int32_t *dst, int32_t t, const int8_t *src, int32_t lo,
+		       int32_t hi, int32_t cols, int32_t in_c, int32_t pad)
+{
+	const int32_t e_lo = lo * in_c, e_hi = hi * in_c, e_n = cols * in_c;
+	const int32_t pw = tt_pack16(pad, pad);
+	if (kind == TT_SPC_GROUPS) { /* 4 values: [x0, x2] at word t, [x1, x3] at word 4 + t */
+		int32_t *d = dst + t, *const din = d + 2 * e_lo, *const dhi = d + 2 * e_hi;
+		int32_t *const dend = d + 2 * e_n;
+		for (; d < din; d += 8) {
+			d[0] = pw;
+			d[4] = pw;
+		}
+		for (; d < dhi; d += 8, src += 4) {
+			const uint32_t v = tt_read_u32(src);
+			d[0] = __sxtb16(v);
+			d[4] = tt_sxtb16_hi(v);
+		}
+		for (; d < dend; d += 8) {
+			d[0] = pw;
+			d[4] = pw;
+		}
+		return;
+	}
+	if (kind == TT_SPC_PAIRS) { /* 2 values: [x0, x1] at word t */
+		int32_t *d = dst + t, *const din = d + 2 * e_lo, *const dend = d + 2 * e_n;
+		for (; d < din; d += 4) {
+			*d = pw;
+		}
+		int32_t n = e_hi - e_lo;
+		for (; n >= 4; n -= 4, d += 8, src += 4) {
+			const uint32_t v = tt_read_u32(src);
+			const int32_t lo16 = __sxtb16(v), hi16 = tt_sxtb16_hi(v);
+			d[0] = tt_pack16(lo16, hi16);
+			d[4] = (int32_t)(((uint32_t)lo16 >> 16) | ((uint32_t)hi16 & 0xffff0000u));
+		}
+		if (n != 0) {
+			*d = tt_pack16(src[0], src[1]);
+			d += 4;
+		}
+		for (; d < dend; d += 4) {
+			*d = pw;
+		}
+		return;
+	}
+	/* UNSTRUCTURED: value e of the row at halfword 4 e + t */
+	int16_t *h = (int16_t *)(void *)dst + t;
+	int16_t *const hin = h + 4 * e_lo, *const hend = h + 4 * e_n;
+	for (; h < hin; h += 4) {
+		*h = (int16_t)pad;
+	}
+	int32_t n = e_hi - e_lo;
+	for (; n >= 4; n -= 4, h += 16, src += 4) {
+		const uint32_t v = tt_read_u32(src);
+		const int32_t lo16 = __sxtb16(v), hi16 = tt_sxtb16_hi(v);
+		h[0] = (int16_t)lo16;
+		h[4] = (int16_t)hi16;
+		h[8] = (int16_t)(lo16 >> 16);
+		h[12] = (int16_t)(hi16 >> 16);
+	}
+	for (; n > 0; n--, h += 4) {
+		*h = *src++;
+	}
+	for (; h < hend; h += 4) {
+		*h = (int16_t)pad;
+	}
+}
+
+/*
+ * The image's first `rows` rows of `cols` cells (rows `pitch` cells apart): token t's part
+ * of cell (r, c) is input pixel (row0[t] + r, col0[t] + c), pad_value outside the input.
+ */
+static void tt_spc_image(const tinytx_conv2d_dims *d, const int8_t *input, int32_t pad, int kind,
+			 int32_t rows, int32_t cols, int32_t pitch, const int32_t row0[4],
+			 const int32_t col0[4], int32_t *img)
+{
+	const int32_t in_c = d->in_c;
+	for (int32_t r = 0; r < rows; r++) {
+		int32_t *dst = img + (size_t)r * pitch * 2 * in_c;
+		for (int32_t t = 0; t < TT_SPARSE_TOKENS; t++) {
+			const int32_t iy = row0[t] + r;
+			int32_t lo = col0[t] < 0 ? -col0[t] : 0;
+			int32_t hi = d->in_w - col0[t] < cols ? d->in_w - col0[t] : cols;
+			const int8_t *src = input;
+			if (iy < 0 || iy >= d->in_h || hi <= lo) {
+				lo = 0;
+				hi = 0;
+			} else {
+				src = input + ((size_t)iy * d->in_w + (size_t)(col0[t] + lo)) * in_c;
+			}
+			tt_spc_row(kind, dst, t, src, lo, hi, cols, in_c, pad);
+		}
+	}
+}
+
+/*
+ * tt_spc_rows_{b4g,b4p,u1} (and _ne: every row has an entry): every row of the program
+ * (r3, running on; r9 the row's end of entries) for the 4 tokens of the pass whose cells
+ * start at r8, requantized with the row's fast plan and stored at token i's output + the
+ * row's offset. BLOCK4 (groups): r10 the block's 4 tokens' [x0, x2] then [x1, x3], r12/lr
+ * its [w0, w2] / [w1, w3]; BLOCK4 (pairs): r10/r11 its two pairs of values, r12/lr their
+ * weights; UNSTRUCTURED: r12 offset << 16 | value, r10 its 4 tokens.
+ */
+typedef struct {
+	const int32_t *prog; /* 0 */
+	const int32_t *end;  /* 4 */
+	const int32_t *x;    /* 8: the pass's cells */
+	int8_t *out[4];      /* 12: token i's output */
+} tt_spc_asm;
+
+#define TT_SPC_FN_HEAD(NAME)                                                                       \
+	"	.align	2\n"                                                                       \
+	"	.global	" NAME "\n"                                                                \
+	"	.type	" NAME ", %function\n"                                                     \
+	"	.thumb_func\n" NAME ":\n"                                                          \
+	"	push	{r4, r5, r6, r7, r8, r9, r10, r11, lr}\n"                                  \
+	"	ldr	r3, [r0, #0]\n"                                                            \
+	"	ldr	r8, [r0, #8]\n"                                                            \
+	"1:	ldmia	r3!, {r4, r5, r6, r7, r9}\n" /* bias x 4, end of entries */
+
+#define TT_SPC_EMPTY_CHECK                                                                         \
+	"	cmp	r3, r9\n"                                                                  \
+	"	beq	3f\n"
+
+#define TT_SPC_ROW_TAIL                                                                            \
+	"3:	ldmia	r3!, {r1, r2, r12, lr}\n" /* m, round, right, output offset */           \
+	"	smmla	r4, r4, r1, r2\n"                                                          \
+	"	smmla	r5, r5, r1, r2\n"                                                          \
+	"	smmla	r6, r6, r1, r2\n"                                                          \
+	"	smmla	r7, r7, r1, r2\n"                                                          \
+	"	asr	r4, r4, r12\n"                                                             \
+	"	asr	r5, r5, r12\n"                                                             \
+	"	asr	r6, r6, r12\n"                                                             \
+	"	asr	r7, r7, r12\n"                                                             \
+	"	ssat	r4, #8, r4\n"                                                              \
+	"	ssat	r5, #8, r5\n"                                                              \
+	"	ssat	r6, #8, r6\n"                                                              \
+	"	ssat	r7, #8, r7\n"                                                              \
+	"	ldrd	r1, r2, [r0, #12]\n" /* the tokens' outputs */                            \
+	"	ldrd	r9, r10, [r0, #20]\n"                                                      \
+	"	strb	r4, [r1, lr]\n"                                                            \
+	"	strb	r5, [r2, lr]\n"                                                            \
+	"	strb	r6, [r9, lr]\n"                                                            \
+	"	strb	r7, [r10, lr]\n"                                                           \
+	"	ldr	r1, [r0, #4]\n"                                                            \
+	"	cmp	r3, r1\n"                                                                  \
+	"	bne	1b\n"                                                                      \
+	"	pop	{r4, r5, r6, r7, r8, r9, r10, r11, pc}\n"
+
+#define TT_SPC_SMLAD4(X, OFF, W)                                                                   \
+	"	ldrd	r1, r2, [" X ", #" OFF "]\n"                                               \
+	"	smlad	r4, r1, " W ", r4\n"                                                       \
+	"	smlad	r5, r2, " W ", r5\n"                                                       \
+	"	ldrd	r1, r2, [" X ", #" OFF " + 8]\n"                                           \
+	"	smlad	r6, r1, " W ", r6\n"                                                       \
+	"	smlad	r7, r2, " W ", r7\n"
+
+#define TT_SPC_WALK_B4G                                                                            \
+	"2:	ldmia	r3!, {r1, r12, lr}\n"                                                     \
+	"	add	r10, r8, r1\n" TT_SPC_SMLAD4("r10", "0", "r12") TT_SPC_SMLAD4("r10", "16", "lr") \
+	"	cmp	r3, r9\n"                                                                 \
+	"	bne	2b\n"
+
+#define TT_SPC_WALK_B4P                                                                            \
+	"2:	ldmia	r3!, {r1, r12, lr}\n"                                                     \
+	"	uxtah	r10, r8, r1\n"                                                            \
+	"	add	r11, r8, r1, lsr #16\n" TT_SPC_SMLAD4("r10", "0", "r12")                    \
+		TT_SPC_SMLAD4("r11", "0", "lr")                                                     \
+	"	cmp	r3, r9\n"                                                                 \
+	"	bne	2b\n"
+
+#define TT_SPC_WALK_U1                                                                             \
+	"2:	ldr	r12, [r3], #4\n"                                                          \
+	"	add	r10, r8, r12, lsr #16\n"                                                  \
+	"	ldrd	r1, r2, [r10]\n"                                                          \
+	"	smlabb	r4, r1, r12, r4\n"                                                        \
+	"	smlatb	r5, r1, r12, r5\n"                                                        \
+	"	smlabb	r6, r2, r12, r6\n"                                                        \
+	"	smlatb	r7, r2, r12, r7\n"                                                        \
+	"	cmp	r3, r9\n"                                                                 \
+	"	bne	2b\n"
+
+#define TT_SPC_FN(NAME, WALK)                                                                      \
+	TT_SPC_FN_HEAD(NAME) TT_SPC_EMPTY_CHECK WALK TT_SPC_ROW_TAIL                               \
+	"	.size	" NAME ", . - " NAME "\n" TT_SPC_FN_HEAD(NAME "_ne") WALK TT_SPC_ROW_TAIL      \
+	"	.size	" NAME "_ne, . - " NAME "_ne\n"
+
+typedef void (*tt_spc_rows_fn)(const tt_spc_asm *c);
+void tt_spc_rows_b4g(const tt_spc_asm *c);
+void tt_spc_rows_b4p(const tt_spc_asm *c);
+void tt_spc_rows_u1(const tt_spc_asm *c);
+void tt_spc_rows_b4g_ne(const tt_spc_asm *c);
+void tt_spc_rows_b4p_ne(const tt_spc_asm *c);
+void tt_spc_rows_u1_ne(const tt_spc_asm *c);
+
+__asm__("	.syntax unified\n"
+	"	.thumb\n"
+	"	.text\n" TT_SPC_FN("tt_spc_rows_b4g", TT_SPC_WALK_B4G)
+		TT_SPC_FN("tt_spc_rows_b4p", TT_SPC_WALK_B4P) TT_SPC_FN("tt_spc_rows_u1", TT_SPC_WALK_U1));
+
+/* The fused activation after an assembly pass (as tt_sp_clamp): 4 bytes at a time. */
+static void tt_spc_clamp(const tt_sp_quant *q, int32_t rows, int8_t *const out[4])
+{
+	const int32_t lo = q->lo, hi = q->hi;
+	const uint32_t lo4 = (uint8_t)lo * 0x01010101u, hi4 = (uint8_t)hi * 0x01010101u;
+	for (int32_t i = 0; i < TT_SPARSE_TOKENS; i++) {
+		int8_t *o = out[i];
+		int32_t r = 0;
+		for (; r + 4 <= rows; r += 4) {
+			uint32_t v = tt_read_u32(o + r);
+			(void)__ssub8(v, lo4);
+			v = __sel(v, lo4);
+			(void)__ssub8(hi4, v);
+			v = __sel(v, hi4);
+			memcpy(o + r, &v, sizeof(v));
+		}
+		for (; r < rows; r++) {
+			const int32_t v = o[r];
+			o[r] = (int8_t)(v < lo ? lo : (v > hi ? hi : v));
+		}
+	}
+}
+
+/* The call: its program, requantization and assembly pass (NULL: the C pass). */
+typedef struct {
+	const int32_t *prog, *end;
+	const tt_sp_quant *q;
+	int kind;
+	int32_t rows;
+	tt_spc_rows_fn fn;
+} tt_spc_call;
+
+/* The pass of 4 tokens whose cells start at x; row r of token i at out[i] + r. */
+static void tt_spc_pass(const tt_spc_call *k, const int32_t *x, int8_t *const out[4])
+{
+	const tt_sp_quant *q = k->q;
+	if (k->fn != NULL) {
+		const tt_spc_asm c = {k->prog, k->end, x, {out[0], out[1], out[2], out[3]}};
+		k->fn(&c);
+		if (q->lo != -128 || q->hi != 127) {
+			tt_spc_clamp(q, k->rows, out);
+		}
+		return;
+	}
+	const int32_t *s = k->prog;
+	const uint8_t *base = (const uint8_t *)(const void *)x;
+	for (int32_t r = 0; s < k->end; r++) {
+		const tt_spc_head *h = (const tt_spc_head *)(const void *)s;
+		int32_t a[TT_SPARSE_TOKENS] = {h->bias[0], h->bias[1], h->bias[2], h->bias[3]};
+		s += sizeof(tt_spc_head) / 4;
+		if (k->kind != TT_SPC_U1) {
+			for (; s < h->end; s += 3) {
+				const uint32_t off = (uint32_t)s[0];
+				const int32_t *xa = (const int32_t *)(const void *)(base + (off & 0xffffu));
+				const int32_t *xb =
+					k->kind == TT_SPC_GROUPS
+						? xa + 4
+						: (const int32_t *)(const void *)(base + (off >> 16));
+				for (int32_t i = 0; i < TT_SPARSE_TOKENS; i++) {
+					a[i] = __smlad(xa[i], s[1], a[i]);
+					a[i] = __smlad(xb[i], s[2], a[i]);
+				}
+			}
+		} else {
+			for (; s < h->end; s++) {
+				const uint32_t e = (uint32_t)s[0];
+				const int16_t *xv = (const int16_t *)(const void *)(base + (e >> 16));
+				const int32_t v = (int16_t)(e & 0xffffu);
+				for (int32_t i = 0; i < TT_SPARSE_TOKENS; i++) {
+					a[i] += xv[i] * v;
+				}
+			}
+		}
+		const tt_spc_tail *tl = (const tt_spc_tail *)(const void *)s;
+		s += sizeof(tt_spc_tail) / 4;
+		tt_sp_row p;
+		p.m = tl->m;
+		p.round = tl->round;
+		p.right = tl->right;
+		for (int32_t i = 0; i < TT_SPARSE_TOKENS; i++) {
+			out[i][tl->out] = tt_sp_out(a[i], &p, q, r);
+		}
+	}
+}
+
+/*
+ * The first of the 4 tokens' q units (rows or pixels) among n: t * q, the last ones
+ * pulled back to end at n (they overlap the one before, which computes a few outputs
+ * twice but keeps every pass full).
+ */
+static inline void tt_spc_starts(int32_t n, int32_t q, int32_t st[4])
+{
+	for (int32_t t = 0; t < TT_SPARSE_TOKENS; t++) {
+		st[t] = t * q <= n - q ? t * q : n - q;
+	}
+}
+
+/* The direct path (the scratch word-aligned and large enough). */
+static tinytx_status tt_spc_run(const tinytx_conv2d_dims *dims, const tinytx_conv2d_params *params,
+				const int8_t *input, const tinytx_sparse_weights *weights,
+				const int32_t *bias, int8_t *output, uint8_t *buf,
+				const tt_spc_layout *l)
+{
+	tt_sp_quant q;
+	q.rq = params->requant;
+	q.multipliers = params->multipliers;
+	q.shifts = params->shifts;
+	q.lo = params->act.min;
+	q.hi = params->act.max;
+	q.rows = NULL;
+	q.contiguous = 1;
+	tinytx_status st = tt_sp_check_rows(weights, &q.no_empty);
+	if (st != TINYTX_OK) {
+		return st;
+	}
+	q.all_fast = tt_rq_plan(q.rq).fast;
+	for (int32_t r = 0; q.multipliers != NULL && r < dims->out_c; r++) {
+		q.all_fast &=
+			tt_rq_plan(tinytx_channel_requant(q.rq, q.multipliers, q.shifts, r)).fast;
+	}
+	const int32_t in_c = dims->in_c;
+	tt_spc_call k;
+	k.kind = weights->format != TINYTX_SPARSE_BLOCK4 ? TT_SPC_U1
+		 : (in_c & 3) == 0			? TT_SPC_GROUPS
+							: TT_SPC_PAIRS;
+	k.q = &q;
+	k.rows = dims->out_c;
+	k.prog = (int32_t *)(void *)buf;
+	k.end = tt_spc_program(weights, dims, &q, bias, l->pitch, k.kind, (int32_t *)(void *)buf);
+	k.fn = NULL;
+	if (q.all_fast) {
+		static const tt_spc_rows_fn fns[2][3] = {
+			{tt_spc_rows_u1, tt_spc_rows_b4g, tt_spc_rows_b4p},
+			{tt_spc_rows_u1_ne, tt_spc_rows_b4g_ne, tt_spc_rows_b4p_ne}};
+		k.fn = fns[q.no_empty][k.kind];
+	}
+	int32_t *img = (int32_t *)(void *)(buf + l->prog);
+	const int32_t pad = params->pad_value;
+	const int32_t out_h = dims->out_h, out_w = dims->out_w, out_c = dims->out_c;
+	const int32_t sh = dims->stride_h, sw = dims->stride_w, kh = dims->kernel_h;
+	const int32_t kw = dims->kernel_w, cell = 2 * in_c; /* words */
+	int32_t row0[TT_SPARSE_TOKENS], col0[TT_SPARSE_TOKENS], s0[TT_SPARSE_TOKENS];
+	int8_t *out[TT_SPARSE_TOKENS];
+	if (l->ymode) { /* bands of qq output rows: pass (jr, jc) is pixel (y + s0[t] + jr, jc) */
+		for (int32_t y = 0; y < out_h;) {
+			const int32_t n = out_h - y < 4 * l->q ? out_h - y : 4 * l->q;
+			const int32_t qq = (n + 3) / 4;
+			tt_spc_starts(n, qq, s0);
+			for (int32_t t = 0; t < TT_SPARSE_TOKENS; t++) {
+				row0[t] = (y + s0[t]) * sh - dims->pad_top;
+				col0[t] = -dims->pad_left;
+			}
+			tt_spc_image(dims, input, pad, k.kind, (qq - 1) * sh + kh, l->pitch, l->pitch,
+				     row0, col0, img);
+			for (int32_t jr = 0; jr < qq; jr++) {
+				for (int32_t t = 0; t < TT_SPARSE_TOKENS; t++) {
+					out[t] = output + (size_t)(y + s0[t] + jr) * out_w * out_c;
+				}
+				const int32_t *x = img + (size_t)jr * sh * l->pitch * cell;
+				for (int32_t jc = 0; jc < out_w; jc++, x += sw * cell) {
+					tt_spc_pass(&k, x, out);
+					for (int32_t t = 0; t < TT_SPARSE_TOKENS; t++) {
+						out[t] += out_c;
+					}
+				}
+			}
+			y += n;
+		}
+		return TINYTX_OK;
+	}
+	/* runs of qq pixels of a row: pass jc is pixel (y, x + s0[t] + jc) */
+	for (int32_t y = 0; y < out_h; y++) {
+		for (int32_t t = 0; t < TT_SPARSE_TOKENS; t++) {
+			row0[t] = y * sh - dims->pad_top;
+		}
+		for (int32_t x = 0; x < out_w;) {
+			const int32_t n = out_w - x < 4 * l->q ? out_w - x : 4 * l->q;
+			const int32_t qq = (n + 3) / 4;
+			tt_spc_starts(n, qq, s0);
+			for (int32_t t = 0; t < TT_SPARSE_TOKENS; t++) {
+				col0[t] = (x + s0[t]) * sw - dims->pad_left;
+				out[t] = output + ((size_t)y * out_w + x + s0[t]) * out_c;
+			}
+			tt_spc_image(dims, input, pad, k.kind, kh, (qq - 1) * sw + kw, l->pitch, row0,
+				     col0, img);
+			const int32_t *xp = img;
+			for (int32_t jc = 0; jc < qq; jc++, xp += sw * cell) {
+				tt_spc_pass(&k, xp, out);
+				for (int32_t t = 0; t < TT_SPARSE_TOKENS; t++) {
+					out[t] += out_c;
+				}
+			}
+			x += n;
+		}
+	}
+	return TINYTX_OK;
+}
+
 tinytx_status tinytx_conv2d_sparse_s8(const tinytx_conv2d_dims *dims,
 				      const tinytx_conv2d_params *params, const int8_t *input,
 				      const tinytx_sparse_weights *weights, const int32_t *bias,
@@ -86,6 +584,12 @@ tinytx_status tinytx_conv2d_sparse_s8(const tinytx_conv2d_dims *dims,
 	}
 	if (st != TINYTX_OK) {
 		return st;
+	}
+	const tt_spc_layout dl = tt_spc_layout_of(dims->in_c, dims->out_h, dims->out_w, dims->out_c,
+						  dims->kernel_h, dims->kernel_w, dims->stride_h,
+						  dims->stride_w);
+	if (dl.fits && (weights->format != TINYTX_SPARSE_BLOCK4 || (dims->in_c & 1) == 0)) {
+		return tt_spc_run(dims, params, input, weights, bias, output, ctx->buf, &dl);
 	}
 	const int32_t out_c = dims->out_c;
 	const int32_t cols = dims->kernel_h * dims->kernel_w * dims->in_c;
