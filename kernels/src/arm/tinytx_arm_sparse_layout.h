@@ -43,7 +43,8 @@ static inline tt_sparse_layout tt_sparse_layout_of(int32_t rows, int32_t cols, i
  * cells (in_c * 8 bytes: every input value of the 4 tokens as int16), so that every
  * weight entry reads its 4 pixels at one offset from the pass's cell,
  * (ky * pitch + kx) * in_c * 8 + c * 8, computed once per call into the program:
- *   program  per weight row: bias x 4, the end of its entries, its entries, its plan and
+ *   program  per weight row: bias x 4, where its entries start or end, their count, its
+ *            entries, its plan and
  *            output offset (TT_SPC_ROW_WORDS words); an entry is BLOCK4 3 words (the
  *            offsets of its two pairs of values, the pairs widened), UNSTRUCTURED one
  *            (offset << 16 | value);
@@ -56,7 +57,7 @@ static inline tt_sparse_layout tt_sparse_layout_of(int32_t rows, int32_t cols, i
  * even (a block's two pairs each inside one tap); else the im2col path.
  */
 #define TT_SPC_IMAGE_MAX 16384
-#define TT_SPC_ROW_WORDS 9
+#define TT_SPC_ROW_WORDS 10
 
 typedef struct {
 	int fits;      /* the image fits (the direct path: UNSTRUCTURED, BLOCK4 with even in_c) */

@@ -83,8 +83,9 @@ enum { TT_SPC_U1, TT_SPC_GROUPS, TT_SPC_PAIRS }; /* the image's layouts */
 
 /* A row of the program: its head, then its entries, then its tail. */
 typedef struct {
-	int32_t bias[4];    /* the 4 sums' start (one LDM) */
-	const int32_t *end; /* the end of the row's entries (its tail) */
+	int32_t bias[4]; /* the 4 sums' start (one LDM) */
+	uint32_t next;   /* unrolled pass: where its entries start in the code; else their end */
+	int32_t n;       /* its entries */
 } tt_spc_head;
 
 typedef struct {
@@ -103,8 +104,9 @@ typedef char tt_spc_row_words[sizeof(tt_spc_head) + sizeof(tt_spc_tail) ==
  */
 static int32_t *tt_spc_program(const tinytx_sparse_weights *w, const tinytx_conv2d_dims *d,
 			       const tt_sp_quant *q, const int32_t *bias, int32_t pitch, int kind,
-			       int32_t *o)
+			       uint32_t code_end, int32_t *o)
 {
+	const uint32_t entry_bytes = kind == TT_SPC_U1 ? 28 : kind == TT_SPC_GROUPS ? 56 : 60;
 	const int32_t per = kind == TT_SPC_U1 ? 1 : 4, cols = w->cols;
 	const int32_t kwc = d->kernel_w * d->in_c, row_bytes = pitch * d->in_c * 8;
 	const uint16_t *rp = w->row_ptr;
@@ -153,7 +155,9 @@ static int32_t *tt_spc_program(const tinytx_sparse_weights *w, const tinytx_conv
 			}
 			o += 3;
 		}
-		h->end = o;
+		h->n = (int32_t)(hi - rp[r]);
+		h->next = code_end != 0 ? code_end - (uint32_t)h->n * entry_bytes
+					: (uint32_t)(uintptr_t)o;
 		tt_spc_tail *t = (tt_spc_tail *)(void *)o;
 		tt_rq p = p0;
 		if (q->multipliers != NULL) {
@@ -267,35 +271,40 @@ static void tt_spc_image(const tinytx_conv2d_dims *d, const int8_t *input, int32
 }
 
 /*
- * tt_spc_rows_{b4g,b4p,u1} (and _ne: every row has an entry): every row of the program
- * (r3, running on; r9 the row's end of entries) for the 4 tokens of the pass whose cells
- * start at r8, requantized with the row's fast plan and stored at token i's output + the
- * row's offset. BLOCK4 (groups): r10 the block's 4 tokens' [x0, x2] then [x1, x3], r12/lr
- * its [w0, w2] / [w1, w3]; BLOCK4 (pairs): r10/r11 its two pairs of values, r12/lr their
- * weights; UNSTRUCTURED: r12 offset << 16 | value, r10 its 4 tokens.
+ * The assembly passes: `passes` passes of 4 tokens (the cells of each x_step bytes after
+ * the one before, its outputs out_step bytes after), every row of the program (r3) per
+ * pass, its 4 sums requantized with the row's fast plan and stored at token i's output +
+ * the row's offset. tt_spc_un_{b4g,b4p,u1}: every row's entries unrolled (the row's head
+ * says where in the code to enter, TT_SPC_UNROLL entries at most); tt_spc_lp_*: a loop
+ * over them. Registers: r8 the pass's cells, r4-r7 the sums; BLOCK4 groups: r10 the
+ * block's 4 tokens' [x0, x2] then [x1, x3], r12/lr its [w0, w2] / [w1, w3]; BLOCK4 pairs:
+ * r10 and r9 (loop: r11) its two pairs of values, r12/lr their weights; UNSTRUCTURED: r12
+ * offset << 16 | value, r10 its 4 tokens.
  */
 typedef struct {
 	const int32_t *prog; /* 0 */
 	const int32_t *end;  /* 4 */
 	const int32_t *x;    /* 8: the pass's cells */
 	int8_t *out[4];      /* 12: token i's output */
+	int32_t passes;      /* 28 */
+	int32_t x_step;      /* 32 */
+	int32_t out_step;    /* 36 */
 } tt_spc_asm;
 
-#define TT_SPC_FN_HEAD(NAME)                                                                       \
+#define TT_SPC_UNROLL 32
+
+#define TT_SPC_GLOBAL(NAME)                                                                        \
 	"	.align	2\n"                                                                       \
 	"	.global	" NAME "\n"                                                                \
 	"	.type	" NAME ", %function\n"                                                     \
 	"	.thumb_func\n" NAME ":\n"                                                          \
 	"	push	{r4, r5, r6, r7, r8, r9, r10, r11, lr}\n"                                  \
-	"	ldr	r3, [r0, #0]\n"                                                            \
 	"	ldr	r8, [r0, #8]\n"                                                            \
-	"1:	ldmia	r3!, {r4, r5, r6, r7, r9}\n" /* bias x 4, end of entries */
+	"	ldr	r11, [r0, #4]\n"                                                           \
+	"0:	ldr	r3, [r0, #0]\n"
 
-#define TT_SPC_EMPTY_CHECK                                                                         \
-	"	cmp	r3, r9\n"                                                                  \
-	"	beq	3f\n"
-
-#define TT_SPC_ROW_TAIL                                                                            \
+/* The requantization and stores of a row, the next row, the next pass. */
+#define TT_SPC_ROW_TAIL(END_CHECK)                                                                 \
 	"3:	ldmia	r3!, {r1, r2, r12, lr}\n" /* m, round, right, output offset */           \
 	"	smmla	r4, r4, r1, r2\n"                                                          \
 	"	smmla	r5, r5, r1, r2\n"                                                          \
@@ -314,11 +323,24 @@ typedef struct {
 	"	strb	r4, [r1, lr]\n"                                                            \
 	"	strb	r5, [r2, lr]\n"                                                            \
 	"	strb	r6, [r9, lr]\n"                                                            \
-	"	strb	r7, [r10, lr]\n"                                                           \
-	"	ldr	r1, [r0, #4]\n"                                                            \
-	"	cmp	r3, r1\n"                                                                  \
+	"	strb	r7, [r10, lr]\n" END_CHECK                                                 \
 	"	bne	1b\n"                                                                      \
-	"	pop	{r4, r5, r6, r7, r8, r9, r10, r11, pc}\n"
+	"	ldr	r1, [r0, #28]\n" /* the next pass */                                       \
+	"	subs	r1, r1, #1\n"                                                              \
+	"	str	r1, [r0, #28]\n"                                                           \
+	"	beq	9f\n"                                                                      \
+	"	ldrd	r1, r2, [r0, #32]\n"                                                       \
+	"	add	r8, r8, r1\n"                                                              \
+	"	ldrd	r9, r10, [r0, #12]\n"                                                      \
+	"	add	r9, r9, r2\n"                                                              \
+	"	add	r10, r10, r2\n"                                                            \
+	"	strd	r9, r10, [r0, #12]\n"                                                      \
+	"	ldrd	r9, r10, [r0, #20]\n"                                                      \
+	"	add	r9, r9, r2\n"                                                              \
+	"	add	r10, r10, r2\n"                                                            \
+	"	strd	r9, r10, [r0, #20]\n"                                                      \
+	"	b	0b\n"                                                                      \
+	"9:	pop	{r4, r5, r6, r7, r8, r9, r10, r11, pc}\n"
 
 #define TT_SPC_SMLAD4(X, OFF, W)                                                                   \
 	"	ldrd	r1, r2, [" X ", #" OFF "]\n"                                               \
@@ -328,130 +350,149 @@ typedef struct {
 	"	smlad	r6, r1, " W ", r6\n"                                                       \
 	"	smlad	r7, r2, " W ", r7\n"
 
-#define TT_SPC_WALK_B4G                                                                            \
-	"2:	ldmia	r3!, {r1, r12, lr}\n"                                                     \
-	"	add	r10, r8, r1\n" TT_SPC_SMLAD4("r10", "0", "r12") TT_SPC_SMLAD4("r10", "16", "lr") \
-	"	cmp	r3, r9\n"                                                                 \
-	"	bne	2b\n"
+/* One entry (32-bit encodings only: the unrolled entries have a fixed size). */
+#define TT_SPC_B4G(XB)                                                                             \
+	"	ldmia.w	r3!, {r1, r12, lr}\n"                                                     \
+	"	add.w	r10, r8, r1\n" TT_SPC_SMLAD4("r10", "0", "r12") TT_SPC_SMLAD4("r10", "16", "lr")
 
-#define TT_SPC_WALK_B4P                                                                            \
-	"2:	ldmia	r3!, {r1, r12, lr}\n"                                                     \
+#define TT_SPC_B4P(XB)                                                                             \
+	"	ldmia.w	r3!, {r1, r12, lr}\n"                                                     \
 	"	uxtah	r10, r8, r1\n"                                                            \
-	"	add	r11, r8, r1, lsr #16\n" TT_SPC_SMLAD4("r10", "0", "r12")                    \
-		TT_SPC_SMLAD4("r11", "0", "lr")                                                     \
-	"	cmp	r3, r9\n"                                                                 \
-	"	bne	2b\n"
+	"	add.w	" XB ", r8, r1, lsr #16\n" TT_SPC_SMLAD4("r10", "0", "r12")                 \
+		TT_SPC_SMLAD4(XB, "0", "lr")
 
-#define TT_SPC_WALK_U1                                                                             \
-	"2:	ldr	r12, [r3], #4\n"                                                          \
-	"	add	r10, r8, r12, lsr #16\n"                                                  \
+#define TT_SPC_U1(XB)                                                                              \
+	"	ldr.w	r12, [r3], #4\n"                                                          \
+	"	add.w	r10, r8, r12, lsr #16\n"                                                  \
 	"	ldrd	r1, r2, [r10]\n"                                                          \
 	"	smlabb	r4, r1, r12, r4\n"                                                        \
 	"	smlatb	r5, r1, r12, r5\n"                                                        \
 	"	smlabb	r6, r2, r12, r6\n"                                                        \
-	"	smlatb	r7, r2, r12, r7\n"                                                        \
-	"	cmp	r3, r9\n"                                                                 \
-	"	bne	2b\n"
+	"	smlatb	r7, r2, r12, r7\n"
 
-#define TT_SPC_FN(NAME, WALK)                                                                      \
-	TT_SPC_FN_HEAD(NAME) TT_SPC_EMPTY_CHECK WALK TT_SPC_ROW_TAIL                               \
-	"	.size	" NAME ", . - " NAME "\n" TT_SPC_FN_HEAD(NAME "_ne") WALK TT_SPC_ROW_TAIL      \
-	"	.size	" NAME "_ne, . - " NAME "_ne\n"
+#define TT_SPC_X4(E) E E E E
+#define TT_SPC_X32(E) TT_SPC_X4(TT_SPC_X4(E)) TT_SPC_X4(TT_SPC_X4(E))
 
-typedef void (*tt_spc_rows_fn)(const tt_spc_asm *c);
-void tt_spc_rows_b4g(const tt_spc_asm *c);
-void tt_spc_rows_b4p(const tt_spc_asm *c);
-void tt_spc_rows_u1(const tt_spc_asm *c);
-void tt_spc_rows_b4g_ne(const tt_spc_asm *c);
-void tt_spc_rows_b4p_ne(const tt_spc_asm *c);
-void tt_spc_rows_u1_ne(const tt_spc_asm *c);
+/* NAME: entries unrolled (BYTES each; the row's head holds the entry address | 1). */
+#define TT_SPC_UNROLLED(NAME, ENTRY, BYTES)                                                        \
+	TT_SPC_GLOBAL(NAME)                                                                        \
+	"1:	ldmia	r3!, {r4, r5, r6, r7, r9, r10}\n" /* bias x 4, entry address, count */   \
+	"	bx	r9\n"                                                                      \
+	"	.align	2\n" NAME "_entries:\n" TT_SPC_X32(ENTRY("r9")) NAME "_code_end:\n"       \
+	"	.if	(" NAME "_code_end - " NAME "_entries) != 32 * " #BYTES "\n"               \
+	"	.error	\"" NAME ": unexpected entry size\"\n"                                     \
+	"	.endif\n" TT_SPC_ROW_TAIL("	cmp	r3, r11\n")                                \
+	"	.size	" NAME ", . - " NAME "\n"
+
+/* NAME: a loop over the entries (the row's head holds their end). */
+#define TT_SPC_LOOP(NAME, ENTRY)                                                                   \
+	TT_SPC_GLOBAL(NAME)                                                                        \
+	"1:	ldmia	r3!, {r4, r5, r6, r7, r9, r10}\n" /* bias x 4, end of entries, count */  \
+	"	cmp	r3, r9\n"                                                                  \
+	"	beq	3f\n"                                                                      \
+	"2:\n" ENTRY("r11") "	cmp	r3, r9\n"                                                 \
+	"	bne	2b\n" TT_SPC_ROW_TAIL("	ldr	r1, [r0, #4]\n	cmp	r3, r1\n")      \
+	"	.size	" NAME ", . - " NAME "\n"
+
+typedef void (*tt_spc_fn)(const tt_spc_asm *c);
+void tt_spc_un_b4g(const tt_spc_asm *c);
+void tt_spc_un_b4p(const tt_spc_asm *c);
+void tt_spc_un_u1(const tt_spc_asm *c);
+void tt_spc_lp_b4g(const tt_spc_asm *c);
+void tt_spc_lp_b4p(const tt_spc_asm *c);
+void tt_spc_lp_u1(const tt_spc_asm *c);
+extern const char tt_spc_un_b4g_code_end[], tt_spc_un_b4p_code_end[], tt_spc_un_u1_code_end[];
 
 __asm__("	.syntax unified\n"
 	"	.thumb\n"
-	"	.text\n" TT_SPC_FN("tt_spc_rows_b4g", TT_SPC_WALK_B4G)
-		TT_SPC_FN("tt_spc_rows_b4p", TT_SPC_WALK_B4P) TT_SPC_FN("tt_spc_rows_u1", TT_SPC_WALK_U1));
+	"	.text\n" TT_SPC_UNROLLED("tt_spc_un_b4g", TT_SPC_B4G, 56)
+		TT_SPC_UNROLLED("tt_spc_un_b4p", TT_SPC_B4P, 60)
+			TT_SPC_UNROLLED("tt_spc_un_u1", TT_SPC_U1, 28) TT_SPC_LOOP("tt_spc_lp_b4g", TT_SPC_B4G)
+				TT_SPC_LOOP("tt_spc_lp_b4p", TT_SPC_B4P) TT_SPC_LOOP("tt_spc_lp_u1", TT_SPC_U1));
 
-/* The fused activation after an assembly pass (as tt_sp_clamp): 4 bytes at a time. */
-static void tt_spc_clamp(const tt_sp_quant *q, int32_t rows, int8_t *const out[4])
+/* The fused activation after the assembly passes (as tt_sp_clamp): 4 bytes at a time. */
+static void tt_spc_clamp(const tt_sp_quant *q, int8_t *o, int32_t n)
 {
 	const int32_t lo = q->lo, hi = q->hi;
 	const uint32_t lo4 = (uint8_t)lo * 0x01010101u, hi4 = (uint8_t)hi * 0x01010101u;
-	for (int32_t i = 0; i < TT_SPARSE_TOKENS; i++) {
-		int8_t *o = out[i];
-		int32_t r = 0;
-		for (; r + 4 <= rows; r += 4) {
-			uint32_t v = tt_read_u32(o + r);
-			(void)__ssub8(v, lo4);
-			v = __sel(v, lo4);
-			(void)__ssub8(hi4, v);
-			v = __sel(v, hi4);
-			memcpy(o + r, &v, sizeof(v));
-		}
-		for (; r < rows; r++) {
-			const int32_t v = o[r];
-			o[r] = (int8_t)(v < lo ? lo : (v > hi ? hi : v));
-		}
+	int32_t r = 0;
+	for (; r + 4 <= n; r += 4) {
+		uint32_t v = tt_read_u32(o + r);
+		(void)__ssub8(v, lo4);
+		v = __sel(v, lo4);
+		(void)__ssub8(hi4, v);
+		v = __sel(v, hi4);
+		memcpy(o + r, &v, sizeof(v));
+	}
+	for (; r < n; r++) {
+		const int32_t v = o[r];
+		o[r] = (int8_t)(v < lo ? lo : (v > hi ? hi : v));
 	}
 }
 
-/* The call: its program, requantization and assembly pass (NULL: the C pass). */
+/* The call: its program, requantization and assembly passes (NULL: the C passes). */
 typedef struct {
 	const int32_t *prog, *end;
 	const tt_sp_quant *q;
 	int kind;
-	int32_t rows;
-	tt_spc_rows_fn fn;
+	tt_spc_fn fn;
 } tt_spc_call;
 
-/* The pass of 4 tokens whose cells start at x; row r of token i at out[i] + r. */
-static void tt_spc_pass(const tt_spc_call *k, const int32_t *x, int8_t *const out[4])
+/* `passes` passes of 4 tokens from cells x (x_step words apart); row r of token i at
+ * out[i] + r (out_step bytes further each pass). */
+static void tt_spc_passes(const tt_spc_call *k, const int32_t *x, int8_t *const out[4],
+			  int32_t passes, int32_t x_step, int32_t out_step)
 {
-	const tt_sp_quant *q = k->q;
 	if (k->fn != NULL) {
-		const tt_spc_asm c = {k->prog, k->end, x, {out[0], out[1], out[2], out[3]}};
+		tt_spc_asm c = {k->prog, k->end, x, {out[0], out[1], out[2], out[3]},
+				passes, x_step * 4, out_step};
 		k->fn(&c);
-		if (q->lo != -128 || q->hi != 127) {
-			tt_spc_clamp(q, k->rows, out);
-		}
 		return;
 	}
-	const int32_t *s = k->prog;
-	const uint8_t *base = (const uint8_t *)(const void *)x;
-	for (int32_t r = 0; s < k->end; r++) {
-		const tt_spc_head *h = (const tt_spc_head *)(const void *)s;
-		int32_t a[TT_SPARSE_TOKENS] = {h->bias[0], h->bias[1], h->bias[2], h->bias[3]};
-		s += sizeof(tt_spc_head) / 4;
-		if (k->kind != TT_SPC_U1) {
-			for (; s < h->end; s += 3) {
-				const uint32_t off = (uint32_t)s[0];
-				const int32_t *xa = (const int32_t *)(const void *)(base + (off & 0xffffu));
-				const int32_t *xb =
-					k->kind == TT_SPC_GROUPS
-						? xa + 4
-						: (const int32_t *)(const void *)(base + (off >> 16));
-				for (int32_t i = 0; i < TT_SPARSE_TOKENS; i++) {
-					a[i] = __smlad(xa[i], s[1], a[i]);
-					a[i] = __smlad(xb[i], s[2], a[i]);
+	const tt_sp_quant *q = k->q;
+	for (int32_t j = 0; j < passes; j++, x += x_step) {
+		const int32_t *s = k->prog;
+		const uint8_t *base = (const uint8_t *)(const void *)x;
+		for (int32_t r = 0; s < k->end; r++) {
+			const tt_spc_head *h = (const tt_spc_head *)(const void *)s;
+			int32_t a[TT_SPARSE_TOKENS] = {h->bias[0], h->bias[1], h->bias[2],
+						       h->bias[3]};
+			s += sizeof(tt_spc_head) / 4;
+			const int32_t *e_end = s + (k->kind == TT_SPC_U1 ? 1 : 3) * h->n;
+			if (k->kind != TT_SPC_U1) {
+				for (; s < e_end; s += 3) {
+					const uint32_t off = (uint32_t)s[0];
+					const int32_t *xa =
+						(const int32_t *)(const void *)(base + (off & 0xffffu));
+					const int32_t *xb =
+						k->kind == TT_SPC_GROUPS
+							? xa + 4
+							: (const int32_t *)(const void *)(base + (off >> 16));
+					for (int32_t i = 0; i < TT_SPARSE_TOKENS; i++) {
+						a[i] = __smlad(xa[i], s[1], a[i]);
+						a[i] = __smlad(xb[i], s[2], a[i]);
+					}
+				}
+			} else {
+				for (; s < e_end; s++) {
+					const uint32_t e = (uint32_t)s[0];
+					const int16_t *xv =
+						(const int16_t *)(const void *)(base + (e >> 16));
+					const int32_t v = (int16_t)(e & 0xffffu);
+					for (int32_t i = 0; i < TT_SPARSE_TOKENS; i++) {
+						a[i] += xv[i] * v;
+					}
 				}
 			}
-		} else {
-			for (; s < h->end; s++) {
-				const uint32_t e = (uint32_t)s[0];
-				const int16_t *xv = (const int16_t *)(const void *)(base + (e >> 16));
-				const int32_t v = (int16_t)(e & 0xffffu);
-				for (int32_t i = 0; i < TT_SPARSE_TOKENS; i++) {
-					a[i] += xv[i] * v;
-				}
+			const tt_spc_tail *tl = (const tt_spc_tail *)(const void *)s;
+			s += sizeof(tt_spc_tail) / 4;
+			tt_sp_row p;
+			p.m = tl->m;
+			p.round = tl->round;
+			p.right = tl->right;
+			for (int32_t i = 0; i < TT_SPARSE_TOKENS; i++) {
+				out[i][(size_t)j * out_step + tl->out] = tt_sp_out(a[i], &p, q, r);
 			}
-		}
-		const tt_spc_tail *tl = (const tt_spc_tail *)(const void *)s;
-		s += sizeof(tt_spc_tail) / 4;
-		tt_sp_row p;
-		p.m = tl->m;
-		p.round = tl->round;
-		p.right = tl->right;
-		for (int32_t i = 0; i < TT_SPARSE_TOKENS; i++) {
-			out[i][tl->out] = tt_sp_out(a[i], &p, q, r);
 		}
 	}
 }
@@ -497,16 +538,21 @@ static tinytx_status tt_spc_run(const tinytx_conv2d_dims *dims, const tinytx_con
 		 : (in_c & 3) == 0			? TT_SPC_GROUPS
 							: TT_SPC_PAIRS;
 	k.q = &q;
-	k.rows = dims->out_c;
 	k.prog = (int32_t *)(void *)buf;
-	k.end = tt_spc_program(weights, dims, &q, bias, l->pitch, k.kind, (int32_t *)(void *)buf);
-	k.fn = NULL;
-	if (q.all_fast) {
-		static const tt_spc_rows_fn fns[2][3] = {
-			{tt_spc_rows_u1, tt_spc_rows_b4g, tt_spc_rows_b4p},
-			{tt_spc_rows_u1_ne, tt_spc_rows_b4g_ne, tt_spc_rows_b4p_ne}};
-		k.fn = fns[q.no_empty][k.kind];
+	int32_t most = 0; /* the most entries of a row */
+	for (int32_t r = 0; r < weights->rows; r++) {
+		const int32_t n = weights->row_ptr[r + 1] - weights->row_ptr[r];
+		most = n > most ? n : most;
 	}
+	static const tt_spc_fn unrolled[3] = {tt_spc_un_u1, tt_spc_un_b4g, tt_spc_un_b4p};
+	static const tt_spc_fn looped[3] = {tt_spc_lp_u1, tt_spc_lp_b4g, tt_spc_lp_b4p};
+	static const char *const code_end[3] = {tt_spc_un_u1_code_end, tt_spc_un_b4g_code_end,
+						tt_spc_un_b4p_code_end};
+	const int unroll = q.all_fast && most <= TT_SPC_UNROLL;
+	k.fn = !q.all_fast ? NULL : unroll ? unrolled[k.kind] : looped[k.kind];
+	k.end = tt_spc_program(weights, dims, &q, bias, l->pitch, k.kind,
+			       unroll ? (uint32_t)(uintptr_t)code_end[k.kind] | 1u : 0u,
+			       (int32_t *)(void *)buf);
 	int32_t *img = (int32_t *)(void *)(buf + l->prog);
 	const int32_t pad = params->pad_value;
 	const int32_t out_h = dims->out_h, out_w = dims->out_w, out_c = dims->out_c;
@@ -529,20 +575,14 @@ static tinytx_status tt_spc_run(const tinytx_conv2d_dims *dims, const tinytx_con
 				for (int32_t t = 0; t < TT_SPARSE_TOKENS; t++) {
 					out[t] = output + (size_t)(y + s0[t] + jr) * out_w * out_c;
 				}
-				const int32_t *x = img + (size_t)jr * sh * l->pitch * cell;
-				for (int32_t jc = 0; jc < out_w; jc++, x += sw * cell) {
-					tt_spc_pass(&k, x, out);
-					for (int32_t t = 0; t < TT_SPARSE_TOKENS; t++) {
-						out[t] += out_c;
-					}
-				}
+				tt_spc_passes(&k, img + (size_t)jr * sh * l->pitch * cell, out, out_w,
+					      sw * cell, out_c);
 			}
 			y += n;
 		}
-		return TINYTX_OK;
 	}
 	/* runs of qq pixels of a row: pass jc is pixel (y, x + s0[t] + jc) */
-	for (int32_t y = 0; y < out_h; y++) {
+	for (int32_t y = 0; !l->ymode && y < out_h; y++) {
 		for (int32_t t = 0; t < TT_SPARSE_TOKENS; t++) {
 			row0[t] = y * sh - dims->pad_top;
 		}
@@ -556,15 +596,12 @@ static tinytx_status tt_spc_run(const tinytx_conv2d_dims *dims, const tinytx_con
 			}
 			tt_spc_image(dims, input, pad, k.kind, kh, (qq - 1) * sw + kw, l->pitch, row0,
 				     col0, img);
-			const int32_t *xp = img;
-			for (int32_t jc = 0; jc < qq; jc++, xp += sw * cell) {
-				tt_spc_pass(&k, xp, out);
-				for (int32_t t = 0; t < TT_SPARSE_TOKENS; t++) {
-					out[t] += out_c;
-				}
-			}
+			tt_spc_passes(&k, img, out, qq, sw * cell, out_c);
 			x += n;
 		}
+	}
+	if (k.fn != NULL && (q.lo != -128 || q.hi != 127)) { /* the assembly only saturates */
+		tt_spc_clamp(&q, output, out_h * out_w * out_c);
 	}
 	return TINYTX_OK;
 }
