@@ -98,78 +98,151 @@ typedef char tt_spc_row_words[sizeof(tt_spc_head) + sizeof(tt_spc_tail) ==
 				      ? 1
 				      : -1];
 
+/* The image's geometry as the program sees it. */
+typedef struct {
+	uint32_t positions; /* of a row */
+	uint32_t per_row;   /* positions of a kernel row (BLOCK4 groups, UNSTRUCTURED) */
+	int32_t kwc;        /* values of a kernel row */
+	int32_t cols;
+	int32_t row_bytes;  /* an image row */
+} tt_spc_geo;
+
 /*
- * The program (tinytx_arm_sparse_layout.h) of the checked weights for an image of `pitch`
- * cells a row; returns its end.
+ * Row lo..hi of the weights' entries into the program at o, each checked as
+ * tinytx_check_sparse_row (a repeated position or one past the row: NULL returned).
+ * UNSTRUCTURED and BLOCK4 groups: a kernel row holds per_row whole positions, offset
+ * ky * row_bytes + (position in the kernel row) * unit; BLOCK4 pairs: a block may end in
+ * the next kernel row, or in the padding of the last.
  */
-static int32_t *tt_spc_program(const tinytx_sparse_weights *w, const tinytx_conv2d_dims *d,
-			       const tt_sp_quant *q, const int32_t *bias, int32_t pitch, int kind,
-			       uint32_t code_end, int32_t *o)
+static int32_t *tt_spc_entries(const tinytx_sparse_weights *w, const tt_spc_geo *g, int kind,
+			       uint32_t lo, uint32_t hi, int32_t *o)
+{
+	const uint8_t *gaps = w->gaps;
+	uint32_t pos = 0, p0 = 0; /* the position, its kernel row's first */
+	int32_t row_off = 0;
+	if (kind == TT_SPC_U1) {
+		for (uint32_t j = lo; j < hi; j++) {
+			const uint32_t d = gaps[j];
+			pos += d;
+			if ((d == 0 && j != lo) || pos >= g->positions) {
+				return NULL;
+			}
+			while (pos - p0 >= g->per_row) {
+				p0 += g->per_row;
+				row_off += g->row_bytes;
+			}
+			const uint32_t off = (uint32_t)row_off + (pos - p0) * 8;
+			*o++ = (int32_t)((off << 16) | (uint16_t)w->values[j]);
+		}
+		return o;
+	}
+	const int8_t *v = w->values + (size_t)lo * 4;
+	if (kind == TT_SPC_GROUPS) { /* [w0, w2] against [x0, x2] at off, [w1, w3] at off + 16 */
+		for (uint32_t j = lo; j < hi; j++, v += 4, o += 3) {
+			const uint32_t d = gaps[j];
+			pos += d;
+			if ((d == 0 && j != lo) || pos >= g->positions) {
+				return NULL;
+			}
+			while (pos - p0 >= g->per_row) {
+				p0 += g->per_row;
+				row_off += g->row_bytes;
+			}
+			const uint32_t wv = tt_read_u32(v);
+			o[0] = row_off + (int32_t)(pos - p0) * 32;
+			o[1] = __sxtb16(wv);
+			o[2] = tt_sxtb16_hi(wv);
+		}
+		return o;
+	}
+	/* pairs: [w0, w1] against [x0, x1] at off, [w2, w3] at off2 */
+	int32_t k0 = 0; /* the kernel row's first column */
+	for (uint32_t j = lo; j < hi; j++, v += 4, o += 3) {
+		const uint32_t d = gaps[j];
+		pos += d;
+		if ((d == 0 && j != lo) || pos >= g->positions) {
+			return NULL;
+		}
+		const int32_t k = (int32_t)pos * 4;
+		while (k - k0 >= g->kwc) {
+			k0 += g->kwc;
+			row_off += g->row_bytes;
+		}
+		const uint32_t off = (uint32_t)(row_off + (k - k0) * 8);
+		const uint32_t wv = tt_read_u32(v);
+		const int32_t lo16 = __sxtb16(wv), hi16 = tt_sxtb16_hi(wv);
+		uint32_t off2 = off + 16;
+		int32_t w2 = (int32_t)(((uint32_t)lo16 >> 16) | ((uint32_t)hi16 & 0xffff0000u));
+		if (k + 2 >= g->cols) { /* the block's padding: no second pair */
+			off2 = off;
+			w2 = 0;
+		} else if (k + 2 - k0 >= g->kwc) { /* it starts the next kernel row */
+			off2 = (uint32_t)(row_off + g->row_bytes);
+		}
+		o[0] = (int32_t)(off | (off2 << 16));
+		o[1] = tt_pack16(lo16, hi16);
+		o[2] = w2;
+	}
+	return o;
+}
+
+/*
+ * The program (tinytx_arm_sparse_layout.h) of the weights for an image of `pitch` cells
+ * a row, every row checked on the way (tinytx_check_sparse_row); *end: its end.
+ * code_end: the unrolled pass's end of entries (0: the loop).
+ */
+static __attribute__((noinline)) tinytx_status tt_spc_program(const tinytx_sparse_weights *w, const tinytx_conv2d_dims *d,
+				    const tt_sp_quant *q, const int32_t *bias, int32_t pitch,
+				    int kind, uint32_t code_end, int32_t *o, const int32_t **end)
 {
 	const uint32_t entry_bytes = kind == TT_SPC_U1 ? 28 : kind == TT_SPC_GROUPS ? 56 : 60;
-	const int32_t per = kind == TT_SPC_U1 ? 1 : 4, cols = w->cols;
-	const int32_t kwc = d->kernel_w * d->in_c, row_bytes = pitch * d->in_c * 8;
+	tt_spc_geo g;
+	g.cols = w->cols;
+	g.kwc = d->kernel_w * d->in_c;
+	g.positions = (uint32_t)tinytx_sparse_positions(w->format, w->cols);
+	g.per_row = (uint32_t)(kind == TT_SPC_GROUPS ? g.kwc / 4 : g.kwc);
+	g.row_bytes = pitch * d->in_c * 8;
 	const uint16_t *rp = w->row_ptr;
-	const uint8_t *gaps = w->gaps;
+	const int have = w->gaps != NULL && w->values != NULL;
 	const tt_rq p0 = tt_rq_plan(q->rq);
+	const int32_t m0 = p0.rq.multiplier, round0 = p0.round, right0 = p0.fast ? p0.right : 0;
 	for (int32_t r = 0; r < w->rows; r++) {
+		const uint32_t lo = rp[r], hi = rp[r + 1];
+		if (hi < lo) {
+			return TINYTX_ERR_PARAM;
+		}
+		if (hi != lo && !have) {
+			return TINYTX_ERR_NULL;
+		}
 		tt_spc_head *h = (tt_spc_head *)(void *)o;
 		const int32_t b = bias != NULL ? bias[r] : 0;
 		h->bias[0] = b;
 		h->bias[1] = b;
 		h->bias[2] = b;
 		h->bias[3] = b;
-		o += sizeof(tt_spc_head) / 4;
-		/* column k, its kernel row's first column k0 and offset */
-		int32_t k = 0, k0 = 0, row_off = 0;
-		const uint32_t hi = rp[r + 1];
-		for (uint32_t j = rp[r]; j < hi; j++) {
-			k += (int32_t)gaps[j] * per;
-			while (k - k0 >= kwc) {
-				k0 += kwc;
-				row_off += row_bytes;
-			}
-			const uint32_t off = (uint32_t)(row_off + (k - k0) * 8);
-			if (kind == TT_SPC_U1) {
-				*o++ = (int32_t)((off << 16) | (uint16_t)w->values[j]);
-				continue;
-			}
-			const uint32_t v = tt_read_u32(w->values + (size_t)j * 4);
-			if (kind == TT_SPC_GROUPS) { /* [w0, w2] against [x0, x2], [w1, w3] ... */
-				o[0] = (int32_t)off;
-				o[1] = __sxtb16(v);
-				o[2] = tt_sxtb16_hi(v);
-			} else { /* [w0, w1] against [x0, x1] at off, [w2, w3] at off2 */
-				const int32_t lo16 = __sxtb16(v), hi16 = tt_sxtb16_hi(v);
-				uint32_t off2 = off + 16;
-				int32_t w2 = (int32_t)(((uint32_t)lo16 >> 16) | ((uint32_t)hi16 & 0xffff0000u));
-				if (k + 2 >= cols) { /* the block's padding: no second pair */
-					off2 = off;
-					w2 = 0;
-				} else if (k + 2 - k0 >= kwc) { /* it starts the next kernel row */
-					off2 = (uint32_t)(row_off + row_bytes);
-				}
-				o[0] = (int32_t)(off | (off2 << 16));
-				o[1] = tt_pack16(lo16, hi16);
-				o[2] = w2;
-			}
-			o += 3;
+		o = tt_spc_entries(w, &g, kind, lo, hi, o + sizeof(tt_spc_head) / 4);
+		if (o == NULL) {
+			return TINYTX_ERR_PARAM;
 		}
-		h->n = (int32_t)(hi - rp[r]);
+		h->n = (int32_t)(hi - lo);
 		h->next = code_end != 0 ? code_end - (uint32_t)h->n * entry_bytes
 					: (uint32_t)(uintptr_t)o;
 		tt_spc_tail *t = (tt_spc_tail *)(void *)o;
-		tt_rq p = p0;
+		t->m = m0;
+		t->round = round0;
+		t->right = right0;
 		if (q->multipliers != NULL) {
-			p = tt_rq_plan(tinytx_channel_requant(q->rq, q->multipliers, q->shifts, r));
+			const tt_rq p =
+				tt_rq_plan(tinytx_channel_requant(q->rq, q->multipliers, q->shifts, r));
+			t->m = p.rq.multiplier;
+			t->round = p.round;
+			t->right = p.fast ? p.right : 0;
 		}
-		t->m = p.rq.multiplier;
-		t->round = p.round;
-		t->right = p.fast ? p.right : 0;
 		t->out = r;
 		o += sizeof(tt_spc_tail) / 4;
 	}
-	return o;
+	*end = o;
+	return TINYTX_OK;
 }
 
 /*
@@ -523,10 +596,7 @@ static tinytx_status tt_spc_run(const tinytx_conv2d_dims *dims, const tinytx_con
 	q.hi = params->act.max;
 	q.rows = NULL;
 	q.contiguous = 1;
-	tinytx_status st = tt_sp_check_rows(weights, &q.no_empty);
-	if (st != TINYTX_OK) {
-		return st;
-	}
+	q.no_empty = 0;
 	q.all_fast = tt_rq_plan(q.rq).fast;
 	for (int32_t r = 0; q.multipliers != NULL && r < dims->out_c; r++) {
 		q.all_fast &=
@@ -550,9 +620,13 @@ static tinytx_status tt_spc_run(const tinytx_conv2d_dims *dims, const tinytx_con
 						tt_spc_un_b4p_code_end};
 	const int unroll = q.all_fast && most <= TT_SPC_UNROLL;
 	k.fn = !q.all_fast ? NULL : unroll ? unrolled[k.kind] : looped[k.kind];
-	k.end = tt_spc_program(weights, dims, &q, bias, l->pitch, k.kind,
+	const tinytx_status st =
+		tt_spc_program(weights, dims, &q, bias, l->pitch, k.kind,
 			       unroll ? (uint32_t)(uintptr_t)code_end[k.kind] | 1u : 0u,
-			       (int32_t *)(void *)buf);
+			       (int32_t *)(void *)buf, &k.end);
+	if (st != TINYTX_OK) {
+		return st;
+	}
 	int32_t *img = (int32_t *)(void *)(buf + l->prog);
 	const int32_t pad = params->pad_value;
 	const int32_t out_h = dims->out_h, out_w = dims->out_w, out_c = dims->out_c;
