@@ -93,6 +93,8 @@ typedef struct {
 	int32_t out;             /* the row's output offset */
 } tt_spc_tail;
 
+#define TT_SPC_HEAD_WORDS 6
+
 typedef char tt_spc_row_words[sizeof(tt_spc_head) + sizeof(tt_spc_tail) ==
 					      TT_SPC_ROW_WORDS * 4
 				      ? 1
@@ -108,82 +110,103 @@ typedef struct {
 } tt_spc_geo;
 
 /*
- * Row lo..hi of the weights' entries into the program at o, each checked as
- * tinytx_check_sparse_row (a repeated position or one past the row: NULL returned).
- * UNSTRUCTURED and BLOCK4 groups: a kernel row holds per_row whole positions, offset
- * ky * row_bytes + (position in the kernel row) * unit; BLOCK4 pairs: a block may end in
- * the next kernel row, or in the padding of the last.
+ * Entries lo..hi of a row into the program at o, each checked as tinytx_check_sparse_row
+ * (a repeated position or one past the row: NULL returned). UNSTRUCTURED and BLOCK4
+ * groups: a kernel row holds per_row whole positions, offset ky * row_bytes + (position
+ * in the kernel row) * unit; BLOCK4 pairs: a block may end in the next kernel row, or in
+ * the padding of the last. Everything in locals: the stores to o may alias the structs.
  */
-static int32_t *tt_spc_entries(const tinytx_sparse_weights *w, const tt_spc_geo *g, int kind,
-			       uint32_t lo, uint32_t hi, int32_t *o)
+static inline int32_t *tt_spc_entries(const uint8_t *gaps, const int8_t *values, tt_spc_geo g,
+				      int kind, uint32_t lo, uint32_t hi, int32_t *o)
 {
-	const uint8_t *gaps = w->gaps;
 	uint32_t pos = 0, p0 = 0; /* the position, its kernel row's first */
 	int32_t row_off = 0;
-	if (kind == TT_SPC_U1) {
-		for (uint32_t j = lo; j < hi; j++) {
-			const uint32_t d = gaps[j];
-			pos += d;
-			if ((d == 0 && j != lo) || pos >= g->positions) {
-				return NULL;
-			}
-			while (pos - p0 >= g->per_row) {
-				p0 += g->per_row;
-				row_off += g->row_bytes;
-			}
-			const uint32_t off = (uint32_t)row_off + (pos - p0) * 8;
-			*o++ = (int32_t)((off << 16) | (uint16_t)w->values[j]);
-		}
+	const uint8_t *gp = gaps + lo, *const ge = gaps + hi;
+	if (gp == ge) {
 		return o;
 	}
-	const int8_t *v = w->values + (size_t)lo * 4;
-	if (kind == TT_SPC_GROUPS) { /* [w0, w2] against [x0, x2] at off, [w1, w3] at off + 16 */
-		for (uint32_t j = lo; j < hi; j++, v += 4, o += 3) {
-			const uint32_t d = gaps[j];
-			pos += d;
-			if ((d == 0 && j != lo) || pos >= g->positions) {
+	pos = *gp; /* the first gap may be 0 */
+	if (kind == TT_SPC_U1) {
+		const int8_t *v = values + lo;
+		for (;;) {
+			if (pos >= g.positions) {
 				return NULL;
 			}
-			while (pos - p0 >= g->per_row) {
-				p0 += g->per_row;
-				row_off += g->row_bytes;
+			while (pos - p0 >= g.per_row) {
+				p0 += g.per_row;
+				row_off += g.row_bytes;
+			}
+			const uint32_t off = (uint32_t)row_off + (pos - p0) * 8;
+			*o++ = (int32_t)((off << 16) | (uint16_t)*v++);
+			if (++gp == ge) {
+				return o;
+			}
+			if (*gp == 0) {
+				return NULL;
+			}
+			pos += *gp;
+		}
+	}
+	const int8_t *v = values + (size_t)lo * 4;
+	if (kind == TT_SPC_GROUPS) { /* [w0, w2] against [x0, x2] at off, [w1, w3] at off + 16 */
+		for (;;) {
+			if (pos >= g.positions) {
+				return NULL;
+			}
+			while (pos - p0 >= g.per_row) {
+				p0 += g.per_row;
+				row_off += g.row_bytes;
 			}
 			const uint32_t wv = tt_read_u32(v);
 			o[0] = row_off + (int32_t)(pos - p0) * 32;
 			o[1] = __sxtb16(wv);
 			o[2] = tt_sxtb16_hi(wv);
+			o += 3;
+			v += 4;
+			if (++gp == ge) {
+				return o;
+			}
+			if (*gp == 0) {
+				return NULL;
+			}
+			pos += *gp;
 		}
-		return o;
 	}
 	/* pairs: [w0, w1] against [x0, x1] at off, [w2, w3] at off2 */
 	int32_t k0 = 0; /* the kernel row's first column */
-	for (uint32_t j = lo; j < hi; j++, v += 4, o += 3) {
-		const uint32_t d = gaps[j];
-		pos += d;
-		if ((d == 0 && j != lo) || pos >= g->positions) {
+	for (;;) {
+		if (pos >= g.positions) {
 			return NULL;
 		}
 		const int32_t k = (int32_t)pos * 4;
-		while (k - k0 >= g->kwc) {
-			k0 += g->kwc;
-			row_off += g->row_bytes;
+		while (k - k0 >= g.kwc) {
+			k0 += g.kwc;
+			row_off += g.row_bytes;
 		}
 		const uint32_t off = (uint32_t)(row_off + (k - k0) * 8);
 		const uint32_t wv = tt_read_u32(v);
 		const int32_t lo16 = __sxtb16(wv), hi16 = tt_sxtb16_hi(wv);
 		uint32_t off2 = off + 16;
 		int32_t w2 = (int32_t)(((uint32_t)lo16 >> 16) | ((uint32_t)hi16 & 0xffff0000u));
-		if (k + 2 >= g->cols) { /* the block's padding: no second pair */
+		if (k + 2 >= g.cols) { /* the block's padding: no second pair */
 			off2 = off;
 			w2 = 0;
-		} else if (k + 2 - k0 >= g->kwc) { /* it starts the next kernel row */
-			off2 = (uint32_t)(row_off + g->row_bytes);
+		} else if (k + 2 - k0 >= g.kwc) { /* it starts the next kernel row */
+			off2 = (uint32_t)(row_off + g.row_bytes);
 		}
 		o[0] = (int32_t)(off | (off2 << 16));
 		o[1] = tt_pack16(lo16, hi16);
 		o[2] = w2;
+		o += 3;
+		v += 4;
+		if (++gp == ge) {
+			return o;
+		}
+		if (*gp == 0) {
+			return NULL;
+		}
+		pos += *gp;
 	}
-	return o;
 }
 
 /*
@@ -191,7 +214,7 @@ static int32_t *tt_spc_entries(const tinytx_sparse_weights *w, const tt_spc_geo 
  * a row, every row checked on the way (tinytx_check_sparse_row); *end: its end.
  * code_end: the unrolled pass's end of entries (0: the loop).
  */
-static __attribute__((noinline)) tinytx_status tt_spc_program(const tinytx_sparse_weights *w, const tinytx_conv2d_dims *d,
+static tinytx_status tt_spc_program(const tinytx_sparse_weights *w, const tinytx_conv2d_dims *d,
 				    const tt_sp_quant *q, const int32_t *bias, int32_t pitch,
 				    int kind, uint32_t code_end, int32_t *o, const int32_t **end)
 {
@@ -203,60 +226,64 @@ static __attribute__((noinline)) tinytx_status tt_spc_program(const tinytx_spars
 	g.per_row = (uint32_t)(kind == TT_SPC_GROUPS ? g.kwc / 4 : g.kwc);
 	g.row_bytes = pitch * d->in_c * 8;
 	const uint16_t *rp = w->row_ptr;
-	const int have = w->gaps != NULL && w->values != NULL;
+	const uint8_t *const gaps = w->gaps;
+	const int8_t *const values = w->values;
+	const int have = gaps != NULL && values != NULL;
+	const int32_t rows = w->rows;
+	const int32_t *const multipliers = q->multipliers;
 	const tt_rq p0 = tt_rq_plan(q->rq);
 	const int32_t m0 = p0.rq.multiplier, round0 = p0.round, right0 = p0.fast ? p0.right : 0;
-	for (int32_t r = 0; r < w->rows; r++) {
-		const uint32_t lo = rp[r], hi = rp[r + 1];
+	uint32_t lo = rp[0];
+	for (int32_t r = 0; r < rows; r++) {
+		const uint32_t hi = rp[r + 1];
 		if (hi < lo) {
 			return TINYTX_ERR_PARAM;
 		}
 		if (hi != lo && !have) {
 			return TINYTX_ERR_NULL;
 		}
-		tt_spc_head *h = (tt_spc_head *)(void *)o;
+		int32_t *const h = o;
 		const int32_t b = bias != NULL ? bias[r] : 0;
-		h->bias[0] = b;
-		h->bias[1] = b;
-		h->bias[2] = b;
-		h->bias[3] = b;
-		o = tt_spc_entries(w, &g, kind, lo, hi, o + sizeof(tt_spc_head) / 4);
+		h[0] = b;
+		h[1] = b;
+		h[2] = b;
+		h[3] = b;
+		o = tt_spc_entries(gaps, values, g, kind, lo, hi, o + TT_SPC_HEAD_WORDS);
 		if (o == NULL) {
 			return TINYTX_ERR_PARAM;
 		}
-		h->n = (int32_t)(hi - lo);
-		h->next = code_end != 0 ? code_end - (uint32_t)h->n * entry_bytes
-					: (uint32_t)(uintptr_t)o;
-		tt_spc_tail *t = (tt_spc_tail *)(void *)o;
-		t->m = m0;
-		t->round = round0;
-		t->right = right0;
-		if (q->multipliers != NULL) {
+		h[4] = (int32_t)(code_end != 0 ? code_end - (hi - lo) * entry_bytes
+					       : (uint32_t)(uintptr_t)o);
+		h[5] = (int32_t)(hi - lo);
+		o[0] = m0;
+		o[1] = round0;
+		o[2] = right0;
+		if (multipliers != NULL) {
 			const tt_rq p =
-				tt_rq_plan(tinytx_channel_requant(q->rq, q->multipliers, q->shifts, r));
-			t->m = p.rq.multiplier;
-			t->round = p.round;
-			t->right = p.fast ? p.right : 0;
+				tt_rq_plan(tinytx_channel_requant(q->rq, multipliers, q->shifts, r));
+			o[0] = p.rq.multiplier;
+			o[1] = p.round;
+			o[2] = p.fast ? p.right : 0;
 		}
-		t->out = r;
-		o += sizeof(tt_spc_tail) / 4;
+		o[3] = r;
+		o += TT_SPC_ROW_WORDS - TT_SPC_HEAD_WORDS;
+		lo = hi;
 	}
 	*end = o;
 	return TINYTX_OK;
 }
 
 /*
- * Token t's part of an image row of `cols` cells at dst: cells [lo, hi) the input values
- * at src (contiguous), the others pad.
+ * Token t's part of values [e_a, e_b) of an image row at dst (value e of cell c: e =
+ * c * in_c + channel): [e_lo, e_hi) the input values at src (contiguous), the others pad.
  */
-static void tt_spc_row(int kind, int32_t *dst, int32_t t, const int8_t *src, int32_t lo,
-		       int32_t hi, int32_t cols, int32_t in_c, int32_t pad)
+static void tt_spc_row(int kind, int32_t *dst, int32_t t, const int8_t *src, int32_t e_a,
+		       int32_t e_lo, int32_t e_hi, int32_t e_b, int32_t pad)
 {
-	const int32_t e_lo = lo * in_c, e_hi = hi * in_c, e_n = cols * in_c;
 	const int32_t pw = tt_pack16(pad, pad);
 	if (kind == TT_SPC_GROUPS) { /* 4 values: [x0, x2] at word t, [x1, x3] at word 4 + t */
-		int32_t *d = dst + t, *const din = d + 2 * e_lo, *const dhi = d + 2 * e_hi;
-		int32_t *const dend = d + 2 * e_n;
+		int32_t *d = dst + t + 2 * e_a, *const din = dst + t + 2 * e_lo;
+		int32_t *const dhi = dst + t + 2 * e_hi, *const dend = dst + t + 2 * e_b;
 		for (; d < din; d += 8) {
 			d[0] = pw;
 			d[4] = pw;
@@ -273,29 +300,22 @@ static void tt_spc_row(int kind, int32_t *dst, int32_t t, const int8_t *src, int
 		return;
 	}
 	if (kind == TT_SPC_PAIRS) { /* 2 values: [x0, x1] at word t */
-		int32_t *d = dst + t, *const din = d + 2 * e_lo, *const dend = d + 2 * e_n;
+		int32_t *d = dst + t + 2 * e_a, *const din = dst + t + 2 * e_lo;
+		int32_t *const dhi = dst + t + 2 * e_hi, *const dend = dst + t + 2 * e_b;
 		for (; d < din; d += 4) {
 			*d = pw;
 		}
-		int32_t n = e_hi - e_lo;
-		for (; n >= 4; n -= 4, d += 8, src += 4) {
-			const uint32_t v = tt_read_u32(src);
-			const int32_t lo16 = __sxtb16(v), hi16 = tt_sxtb16_hi(v);
-			d[0] = tt_pack16(lo16, hi16);
-			d[4] = (int32_t)(((uint32_t)lo16 >> 16) | ((uint32_t)hi16 & 0xffff0000u));
-		}
-		if (n != 0) {
+		for (; d < dhi; d += 4, src += 2) {
 			*d = tt_pack16(src[0], src[1]);
-			d += 4;
 		}
 		for (; d < dend; d += 4) {
 			*d = pw;
 		}
 		return;
 	}
-	/* UNSTRUCTURED: value e of the row at halfword 4 e + t */
-	int16_t *h = (int16_t *)(void *)dst + t;
-	int16_t *const hin = h + 4 * e_lo, *const hend = h + 4 * e_n;
+	/* UNSTRUCTURED: value e at halfword 4 e + t */
+	int16_t *const h0 = (int16_t *)(void *)dst + t;
+	int16_t *h = h0 + 4 * e_a, *const hin = h0 + 4 * e_lo, *const hend = h0 + 4 * e_b;
 	for (; h < hin; h += 4) {
 		*h = (int16_t)pad;
 	}
@@ -317,28 +337,122 @@ static void tt_spc_row(int kind, int32_t *dst, int32_t t, const int8_t *src, int
 }
 
 /*
+ * tt_spc_widen4_g / tt_spc_widen4_p: n groups of 4 (pairs of 2) values of the 4 tokens'
+ * rows src[0..3] into the image at dst, all tokens at once (BLOCK4 layouts).
+ */
+void tt_spc_widen4_g(const int8_t *const src[4], int32_t *dst, int32_t n);
+void tt_spc_widen4_p(const int8_t *const src[4], int32_t *dst, int32_t n);
+
+__asm__("	.syntax unified\n"
+	"	.thumb\n"
+	"	.text\n"
+	"	.align	2\n"
+	"	.global	tt_spc_widen4_g\n"
+	"	.type	tt_spc_widen4_g, %function\n"
+	"	.thumb_func\n"
+	"tt_spc_widen4_g:\n"
+	"	push	{r4, r5, r6, r7, r8, r9, r10, r11, lr}\n"
+	"	mov	r12, r1\n"
+	"	mov	lr, r2\n"
+	"	ldmia	r0, {r0, r1, r2, r3}\n"
+	"1:	ldr	r8, [r0], #4\n"
+	"	ldr	r9, [r1], #4\n"
+	"	ldr	r10, [r2], #4\n"
+	"	ldr	r11, [r3], #4\n"
+	"	sxtb16	r4, r8\n"
+	"	sxtb16	r5, r9\n"
+	"	sxtb16	r6, r10\n"
+	"	sxtb16	r7, r11\n"
+	"	sxtb16	r8, r8, ror #8\n"
+	"	sxtb16	r9, r9, ror #8\n"
+	"	sxtb16	r10, r10, ror #8\n"
+	"	sxtb16	r11, r11, ror #8\n"
+	"	stmia	r12!, {r4, r5, r6, r7, r8, r9, r10, r11}\n"
+	"	subs	lr, lr, #1\n"
+	"	bne	1b\n"
+	"	pop	{r4, r5, r6, r7, r8, r9, r10, r11, pc}\n"
+	"	.size	tt_spc_widen4_g, . - tt_spc_widen4_g\n"
+	"	.align	2\n"
+	"	.global	tt_spc_widen4_p\n"
+	"	.type	tt_spc_widen4_p, %function\n"
+	"	.thumb_func\n"
+	"tt_spc_widen4_p:\n"
+	"	push	{r4, r5, r6, r7, r8, r9, r10, r11, lr}\n"
+	"	mov	r12, r1\n"
+	"	mov	lr, r2\n"
+	"	ldmia	r0, {r0, r1, r2, r3}\n"
+	"1:	ldrsb	r4, [r0], #1\n"
+	"	ldrsb	r8, [r0], #1\n"
+	"	ldrsb	r5, [r1], #1\n"
+	"	ldrsb	r9, [r1], #1\n"
+	"	ldrsb	r6, [r2], #1\n"
+	"	ldrsb	r10, [r2], #1\n"
+	"	ldrsb	r7, [r3], #1\n"
+	"	ldrsb	r11, [r3], #1\n"
+	"	pkhbt	r4, r4, r8, lsl #16\n"
+	"	pkhbt	r5, r5, r9, lsl #16\n"
+	"	pkhbt	r6, r6, r10, lsl #16\n"
+	"	pkhbt	r7, r7, r11, lsl #16\n"
+	"	stmia	r12!, {r4, r5, r6, r7}\n"
+	"	subs	lr, lr, #1\n"
+	"	bne	1b\n"
+	"	pop	{r4, r5, r6, r7, r8, r9, r10, r11, pc}\n"
+	"	.size	tt_spc_widen4_p, . - tt_spc_widen4_p\n");
+
+/*
  * The image's first `rows` rows of `cols` cells (rows `pitch` cells apart): token t's part
  * of cell (r, c) is input pixel (row0[t] + r, col0[t] + c), pad_value outside the input.
+ * BLOCK4: the cells inside the input for every token whose row is (the others read the
+ * pad row `pads`) are widened for the 4 tokens at once.
  */
-static void tt_spc_image(const tinytx_conv2d_dims *d, const int8_t *input, int32_t pad, int kind,
-			 int32_t rows, int32_t cols, int32_t pitch, const int32_t row0[4],
-			 const int32_t col0[4], int32_t *img)
+static void tt_spc_image(const tinytx_conv2d_dims *d, const int8_t *input, int32_t pad,
+			 const int8_t *pads, int kind, int32_t rows, int32_t cols, int32_t pitch,
+			 const int32_t row0[4], const int32_t col0[4], int32_t *img)
 {
 	const int32_t in_c = d->in_c;
 	for (int32_t r = 0; r < rows; r++) {
 		int32_t *dst = img + (size_t)r * pitch * 2 * in_c;
+		int32_t lo[TT_SPARSE_TOKENS], hi[TT_SPARSE_TOKENS];
+		const int8_t *src[TT_SPARSE_TOKENS]; /* the input at cell lo */
+		int32_t both_lo = 0, both_hi = cols, any = 0;
 		for (int32_t t = 0; t < TT_SPARSE_TOKENS; t++) {
 			const int32_t iy = row0[t] + r;
-			int32_t lo = col0[t] < 0 ? -col0[t] : 0;
-			int32_t hi = d->in_w - col0[t] < cols ? d->in_w - col0[t] : cols;
-			const int8_t *src = input;
-			if (iy < 0 || iy >= d->in_h || hi <= lo) {
-				lo = 0;
-				hi = 0;
-			} else {
-				src = input + ((size_t)iy * d->in_w + (size_t)(col0[t] + lo)) * in_c;
+			lo[t] = col0[t] < 0 ? -col0[t] : 0;
+			hi[t] = d->in_w - col0[t] < cols ? d->in_w - col0[t] : cols;
+			src[t] = pads;
+			if (iy < 0 || iy >= d->in_h || hi[t] <= lo[t]) {
+				lo[t] = 0;
+				hi[t] = 0;
+				continue;
 			}
-			tt_spc_row(kind, dst, t, src, lo, hi, cols, in_c, pad);
+			src[t] = input + ((size_t)iy * d->in_w + (size_t)(col0[t] + lo[t])) * in_c;
+			both_lo = lo[t] > both_lo ? lo[t] : both_lo;
+			both_hi = hi[t] < both_hi ? hi[t] : both_hi;
+			any = 1;
+		}
+		if (kind == TT_SPC_U1 || !any || both_lo >= both_hi) {
+			for (int32_t t = 0; t < TT_SPARSE_TOKENS; t++) {
+				tt_spc_row(kind, dst, t, src[t], 0, lo[t] * in_c, hi[t] * in_c,
+					   cols * in_c, pad);
+			}
+			continue;
+		}
+		/* [0, both_lo) and [both_hi, cols) token by token, [both_lo, both_hi) at once */
+		const int8_t *mid[TT_SPARSE_TOKENS];
+		for (int32_t t = 0; t < TT_SPARSE_TOKENS; t++) {
+			const int32_t e_lo = lo[t] * in_c, e_hi = hi[t] * in_c;
+			const int32_t m_lo = both_lo * in_c, m_hi = both_hi * in_c;
+			mid[t] = hi[t] != 0 ? src[t] + (m_lo - e_lo) : pads;
+			tt_spc_row(kind, dst, t, src[t], 0, e_lo < m_lo ? e_lo : m_lo,
+				   e_hi < m_lo ? e_hi : m_lo, m_lo, pad);
+			tt_spc_row(kind, dst, t, mid[t] + (m_hi - m_lo), m_hi, m_hi,
+				   e_hi > m_hi ? e_hi : m_hi, cols * in_c, pad);
+		}
+		const int32_t n = (both_hi - both_lo) * in_c;
+		if (kind == TT_SPC_GROUPS) {
+			tt_spc_widen4_g(mid, dst + 2 * both_lo * in_c, n / 4);
+		} else {
+			tt_spc_widen4_p(mid, dst + 2 * both_lo * in_c, n / 2);
 		}
 	}
 }
@@ -629,6 +743,9 @@ static tinytx_status tt_spc_run(const tinytx_conv2d_dims *dims, const tinytx_con
 	}
 	int32_t *img = (int32_t *)(void *)(buf + l->prog);
 	const int32_t pad = params->pad_value;
+	int8_t *pads = (int8_t *)(buf + l->prog + l->image);
+	tt_fill_words((int32_t *)(void *)pads, (int32_t)(l->pad / 4),
+		      (int32_t)((uint8_t)pad * 0x01010101u));
 	const int32_t out_h = dims->out_h, out_w = dims->out_w, out_c = dims->out_c;
 	const int32_t sh = dims->stride_h, sw = dims->stride_w, kh = dims->kernel_h;
 	const int32_t kw = dims->kernel_w, cell = 2 * in_c; /* words */
@@ -643,7 +760,7 @@ static tinytx_status tt_spc_run(const tinytx_conv2d_dims *dims, const tinytx_con
 				row0[t] = (y + s0[t]) * sh - dims->pad_top;
 				col0[t] = -dims->pad_left;
 			}
-			tt_spc_image(dims, input, pad, k.kind, (qq - 1) * sh + kh, l->pitch, l->pitch,
+			tt_spc_image(dims, input, pad, pads, k.kind, (qq - 1) * sh + kh, l->pitch, l->pitch,
 				     row0, col0, img);
 			for (int32_t jr = 0; jr < qq; jr++) {
 				for (int32_t t = 0; t < TT_SPARSE_TOKENS; t++) {
@@ -668,7 +785,7 @@ static tinytx_status tt_spc_run(const tinytx_conv2d_dims *dims, const tinytx_con
 				col0[t] = (x + s0[t]) * sw - dims->pad_left;
 				out[t] = output + ((size_t)y * out_w + x + s0[t]) * out_c;
 			}
-			tt_spc_image(dims, input, pad, k.kind, kh, (qq - 1) * sw + kw, l->pitch, row0,
+			tt_spc_image(dims, input, pad, pads, k.kind, kh, (qq - 1) * sw + kw, l->pitch, row0,
 				     col0, img);
 			tt_spc_passes(&k, img, out, qq, sw * cell, out_c);
 			x += n;
