@@ -52,8 +52,8 @@ static inline tt_sparse_layout tt_sparse_layout_of(int32_t rows, int32_t cols, i
  *            tokens' [x0, x2] then their [x1, x3] (SXTB16 order), over in_c % 4 == 2 per
  *            2 channels the 4 tokens' [x0, x1]; UNSTRUCTURED per channel [x_0, x_1],
  *            [x_2, x_3] (tokens 0..3);
- *   pads     ymode: pitch * in_c bytes of pad_value (rounded up to 4): the row of a token
- *            above or below the input.
+ *   pads     pitch * in_c bytes of pad_value (rounded up to 4): the cells outside the
+ *            input.
  * It applies when the image fits TT_SPC_IMAGE_MAX (16-bit offsets) and, BLOCK4, in_c is
  * even (a block's two pairs each inside one tap); else the im2col path.
  */
@@ -70,13 +70,13 @@ typedef struct {
 } tt_spc_layout;
 
 /* The largest n >= 1 with ((n - 1) * step + k) * unit <= TT_SPC_IMAGE_MAX (1 if none). */
-static inline int64_t tt_spc_fit(int64_t unit, int64_t k, int64_t step)
+static inline int64_t tt_spc_fit(int64_t unit, int32_t k, int32_t step)
 {
 	if (unit > TT_SPC_IMAGE_MAX) {
 		return 1;
 	}
 	const int32_t n = TT_SPC_IMAGE_MAX / (int32_t)unit; /* 32-bit: one UDIV */
-	return n >= k ? (n - k) / (int32_t)step + 1 : 1;
+	return n >= k ? (n - k) / step + 1 : 1;
 }
 
 static inline tt_spc_layout tt_spc_layout_of(int32_t in_c, int32_t out_h, int32_t out_w,
@@ -105,8 +105,9 @@ static inline tt_spc_layout tt_spc_layout_of(int32_t in_c, int32_t out_h, int32_
 	l.image = rows * pitch * cell;
 	l.fits = l.image <= TT_SPC_IMAGE_MAX;
 	l.prog = (int64_t)out_c *
-		 (TT_SPC_ROW_WORDS * 4 + (3 * kpad > 4 * cols ? 3 * kpad : 4 * cols));
-	l.pad = ((l.ymode ? pitch * in_c : 0) + 3) & ~(int64_t)3;
+			 (TT_SPC_ROW_WORDS * 4 + (3 * kpad > 4 * cols ? 3 * kpad : 4 * cols)) +
+		 TT_SPC_ROW_WORDS * 4; /* a last head */
+	l.pad = (pitch * in_c + 3) & ~(int64_t)3;
 	l.total = l.prog + l.image + l.pad;
 	return l;
 }

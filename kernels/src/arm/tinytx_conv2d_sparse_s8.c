@@ -116,7 +116,7 @@ typedef struct {
  * in the kernel row) * unit; BLOCK4 pairs: a block may end in the next kernel row, or in
  * the padding of the last. Everything in locals: the stores to o may alias the structs.
  */
-static inline int32_t *tt_spc_entries(const uint8_t *gaps, const int8_t *values, tt_spc_geo g,
+static inline __attribute__((always_inline)) int32_t *tt_spc_entries(const uint8_t *gaps, const int8_t *values, tt_spc_geo g,
 				      int kind, uint32_t lo, uint32_t hi, int32_t *o)
 {
 	uint32_t pos = 0, p0 = 0; /* the position, its kernel row's first */
@@ -214,9 +214,10 @@ static inline int32_t *tt_spc_entries(const uint8_t *gaps, const int8_t *values,
  * a row, every row checked on the way (tinytx_check_sparse_row); *end: its end.
  * code_end: the unrolled pass's end of entries (0: the loop).
  */
-static tinytx_status tt_spc_program(const tinytx_sparse_weights *w, const tinytx_conv2d_dims *d,
-				    const tt_sp_quant *q, const int32_t *bias, int32_t pitch,
-				    int kind, uint32_t code_end, int32_t *o, const int32_t **end)
+static inline __attribute__((always_inline)) tinytx_status
+tt_spc_program(const tinytx_sparse_weights *w, const tinytx_conv2d_dims *d, const tt_sp_quant *q,
+	       const int32_t *bias, int32_t pitch, int kind, uint32_t code_end, uint32_t pass_end,
+	       int32_t *o, const int32_t **end)
 {
 	const uint32_t entry_bytes = kind == TT_SPC_U1 ? 28 : kind == TT_SPC_GROUPS ? 56 : 60;
 	tt_spc_geo g;
@@ -270,8 +271,30 @@ static tinytx_status tt_spc_program(const tinytx_sparse_weights *w, const tinytx
 		lo = hi;
 	}
 	*end = o;
+	if (code_end != 0) { /* the unrolled pass: a last head that ends the pass */
+		o[0] = 0;
+		o[1] = 0;
+		o[2] = 0;
+		o[3] = 0;
+		o[4] = (int32_t)pass_end;
+		o[5] = 0;
+	}
 	return TINYTX_OK;
 }
+
+/* tt_spc_program of each layout (the layout a constant: no spills in the rows' loop). */
+#define TT_SPC_PROGRAM_OF(NAME, KIND)                                                              \
+	static __attribute__((noinline)) tinytx_status NAME(                                     \
+		const tinytx_sparse_weights *w, const tinytx_conv2d_dims *d, const tt_sp_quant *q, \
+		const int32_t *bias, int32_t pitch, uint32_t code_end, uint32_t pass_end,          \
+		int32_t *o, const int32_t **end)                                                   \
+	{                                                                                          \
+		return tt_spc_program(w, d, q, bias, pitch, KIND, code_end, pass_end, o, end);     \
+	}
+
+TT_SPC_PROGRAM_OF(tt_spc_program_u1, TT_SPC_U1)
+TT_SPC_PROGRAM_OF(tt_spc_program_g, TT_SPC_GROUPS)
+TT_SPC_PROGRAM_OF(tt_spc_program_p, TT_SPC_PAIRS)
 
 /*
  * Token t's part of values [e_a, e_b) of an image row at dst (value e of cell c: e =
@@ -402,8 +425,8 @@ __asm__("	.syntax unified\n"
 /*
  * The image's first `rows` rows of `cols` cells (rows `pitch` cells apart): token t's part
  * of cell (r, c) is input pixel (row0[t] + r, col0[t] + c), pad_value outside the input.
- * BLOCK4: the cells inside the input for every token whose row is (the others read the
- * pad row `pads`) are widened for the 4 tokens at once.
+ * BLOCK4: a row in runs of cells where each token is inside the input or not, each run
+ * widened for the 4 tokens at once (the tokens outside read `pads`, a row of pad_value).
  */
 static void tt_spc_image(const tinytx_conv2d_dims *d, const int8_t *input, int32_t pad,
 			 const int8_t *pads, int kind, int32_t rows, int32_t cols, int32_t pitch,
@@ -413,46 +436,42 @@ static void tt_spc_image(const tinytx_conv2d_dims *d, const int8_t *input, int32
 	for (int32_t r = 0; r < rows; r++) {
 		int32_t *dst = img + (size_t)r * pitch * 2 * in_c;
 		int32_t lo[TT_SPARSE_TOKENS], hi[TT_SPARSE_TOKENS];
-		const int8_t *src[TT_SPARSE_TOKENS]; /* the input at cell lo */
-		int32_t both_lo = 0, both_hi = cols, any = 0;
+		ptrdiff_t src[TT_SPARSE_TOKENS]; /* the input's offset at cell 0 of the token's row */
 		for (int32_t t = 0; t < TT_SPARSE_TOKENS; t++) {
 			const int32_t iy = row0[t] + r;
 			lo[t] = col0[t] < 0 ? -col0[t] : 0;
 			hi[t] = d->in_w - col0[t] < cols ? d->in_w - col0[t] : cols;
-			src[t] = pads;
+			src[t] = 0;
 			if (iy < 0 || iy >= d->in_h || hi[t] <= lo[t]) {
 				lo[t] = 0;
 				hi[t] = 0;
-				continue;
+			} else {
+				src[t] = ((ptrdiff_t)iy * d->in_w + col0[t]) * in_c;
 			}
-			src[t] = input + ((size_t)iy * d->in_w + (size_t)(col0[t] + lo[t])) * in_c;
-			both_lo = lo[t] > both_lo ? lo[t] : both_lo;
-			both_hi = hi[t] < both_hi ? hi[t] : both_hi;
-			any = 1;
 		}
-		if (kind == TT_SPC_U1 || !any || both_lo >= both_hi) {
+		if (kind == TT_SPC_U1) {
 			for (int32_t t = 0; t < TT_SPARSE_TOKENS; t++) {
-				tt_spc_row(kind, dst, t, src[t], 0, lo[t] * in_c, hi[t] * in_c,
-					   cols * in_c, pad);
+				tt_spc_row(kind, dst, t, input + src[t] + (ptrdiff_t)lo[t] * in_c, 0,
+					   lo[t] * in_c, hi[t] * in_c, cols * in_c, pad);
 			}
 			continue;
 		}
-		/* [0, both_lo) and [both_hi, cols) token by token, [both_lo, both_hi) at once */
-		const int8_t *mid[TT_SPARSE_TOKENS];
-		for (int32_t t = 0; t < TT_SPARSE_TOKENS; t++) {
-			const int32_t e_lo = lo[t] * in_c, e_hi = hi[t] * in_c;
-			const int32_t m_lo = both_lo * in_c, m_hi = both_hi * in_c;
-			mid[t] = hi[t] != 0 ? src[t] + (m_lo - e_lo) : pads;
-			tt_spc_row(kind, dst, t, src[t], 0, e_lo < m_lo ? e_lo : m_lo,
-				   e_hi < m_lo ? e_hi : m_lo, m_lo, pad);
-			tt_spc_row(kind, dst, t, mid[t] + (m_hi - m_lo), m_hi, m_hi,
-				   e_hi > m_hi ? e_hi : m_hi, cols * in_c, pad);
-		}
-		const int32_t n = (both_hi - both_lo) * in_c;
-		if (kind == TT_SPC_GROUPS) {
-			tt_spc_widen4_g(mid, dst + 2 * both_lo * in_c, n / 4);
-		} else {
-			tt_spc_widen4_p(mid, dst + 2 * both_lo * in_c, n / 2);
+		for (int32_t c = 0; c < cols;) {
+			int32_t end = cols; /* the run: no token enters or leaves the input in it */
+			const int8_t *run[TT_SPARSE_TOKENS];
+			for (int32_t t = 0; t < TT_SPARSE_TOKENS; t++) {
+				const int in = c >= lo[t] && c < hi[t];
+				const int32_t edge = in ? hi[t] : (c < lo[t] ? lo[t] : cols);
+				end = edge < end ? edge : end;
+				run[t] = in ? input + src[t] + (ptrdiff_t)c * in_c : pads;
+			}
+			const int32_t n = (end - c) * in_c;
+			if (kind == TT_SPC_GROUPS) {
+				tt_spc_widen4_g(run, dst + 2 * c * in_c, n / 4);
+			} else {
+				tt_spc_widen4_p(run, dst + 2 * c * in_c, n / 2);
+			}
+			c = end;
 		}
 	}
 }
@@ -487,12 +506,11 @@ typedef struct {
 	"	.thumb_func\n" NAME ":\n"                                                          \
 	"	push	{r4, r5, r6, r7, r8, r9, r10, r11, lr}\n"                                  \
 	"	ldr	r8, [r0, #8]\n"                                                            \
-	"	ldr	r11, [r0, #4]\n"                                                           \
 	"0:	ldr	r3, [r0, #0]\n"
 
-/* The requantization and stores of a row, the next row, the next pass. */
-#define TT_SPC_ROW_TAIL(END_CHECK)                                                                 \
-	"3:	ldmia	r3!, {r1, r2, r12, lr}\n" /* m, round, right, output offset */           \
+/* The requantization and stores of a row (its plan and output offset from r3). */
+#define TT_SPC_REQUANT                                                                             \
+	"	ldmia	r3!, {r1, r2, r12, lr}\n" /* m, round, right, output offset */           \
 	"	smmla	r4, r4, r1, r2\n"                                                          \
 	"	smmla	r5, r5, r1, r2\n"                                                          \
 	"	smmla	r6, r6, r1, r2\n"                                                          \
@@ -510,9 +528,11 @@ typedef struct {
 	"	strb	r4, [r1, lr]\n"                                                            \
 	"	strb	r5, [r2, lr]\n"                                                            \
 	"	strb	r6, [r9, lr]\n"                                                            \
-	"	strb	r7, [r10, lr]\n" END_CHECK                                                 \
-	"	bne	1b\n"                                                                      \
-	"	ldr	r1, [r0, #28]\n" /* the next pass */                                       \
+	"	strb	r7, [r10, lr]\n"
+
+/* The next pass: the cells x_step bytes on, the outputs out_step. */
+#define TT_SPC_NEXT_PASS                                                                           \
+	"	ldr	r1, [r0, #28]\n"                                                           \
 	"	subs	r1, r1, #1\n"                                                              \
 	"	str	r1, [r0, #28]\n"                                                           \
 	"	beq	9f\n"                                                                      \
@@ -560,16 +580,23 @@ typedef struct {
 #define TT_SPC_X4(E) E E E E
 #define TT_SPC_X32(E) TT_SPC_X4(TT_SPC_X4(E)) TT_SPC_X4(TT_SPC_X4(E))
 
-/* NAME: entries unrolled (BYTES each; the row's head holds the entry address | 1). */
+/*
+ * NAME: entries unrolled (BYTES each; the row's head holds the entry address | 1); a row's
+ * tail falls into the next row's head, the program's last head (a sentinel) enters
+ * NAME_pass_end.
+ */
 #define TT_SPC_UNROLLED(NAME, ENTRY, BYTES)                                                        \
 	TT_SPC_GLOBAL(NAME)                                                                        \
-	"1:	ldmia	r3!, {r4, r5, r6, r7, r9, r10}\n" /* bias x 4, entry address, count */   \
-	"	bx	r9\n"                                                                      \
+	"	b	1f\n"                                                                      \
 	"	.align	2\n" NAME "_entries:\n" TT_SPC_X32(ENTRY("r9")) NAME "_code_end:\n"       \
 	"	.if	(" NAME "_code_end - " NAME "_entries) != 32 * " #BYTES "\n"               \
-	"	.error	\"" NAME ": unexpected entry size\"\n"                                     \
-	"	.endif\n" TT_SPC_ROW_TAIL("	cmp	r3, r11\n")                                \
-	"	.size	" NAME ", . - " NAME "\n"
+	"	.error	\"" NAME ": unexpected entry size\"\n"                                   \
+	"	.endif\n" TT_SPC_REQUANT                                                            \
+	"1:	ldmia	r3!, {r4, r5, r6, r7, r9, r10}\n" /* bias x 4, entry address, count */   \
+	"	bx	r9\n"                                                                      \
+	"	.global	" NAME "_pass_end\n"                                                       \
+	"	.thumb_func\n" NAME "_pass_end:\n" TT_SPC_NEXT_PASS "	.size	" NAME ", . - " NAME \
+	"\n"
 
 /* NAME: a loop over the entries (the row's head holds their end). */
 #define TT_SPC_LOOP(NAME, ENTRY)                                                                   \
@@ -578,8 +605,10 @@ typedef struct {
 	"	cmp	r3, r9\n"                                                                  \
 	"	beq	3f\n"                                                                      \
 	"2:\n" ENTRY("r11") "	cmp	r3, r9\n"                                                 \
-	"	bne	2b\n" TT_SPC_ROW_TAIL("	ldr	r1, [r0, #4]\n	cmp	r3, r1\n")      \
-	"	.size	" NAME ", . - " NAME "\n"
+	"	bne	2b\n"                                                                     \
+	"3:\n" TT_SPC_REQUANT "	ldr	r1, [r0, #4]\n"                                       \
+	"	cmp	r3, r1\n"                                                                  \
+	"	bne	1b\n" TT_SPC_NEXT_PASS "	.size	" NAME ", . - " NAME "\n"
 
 typedef void (*tt_spc_fn)(const tt_spc_asm *c);
 void tt_spc_un_b4g(const tt_spc_asm *c);
@@ -589,6 +618,9 @@ void tt_spc_lp_b4g(const tt_spc_asm *c);
 void tt_spc_lp_b4p(const tt_spc_asm *c);
 void tt_spc_lp_u1(const tt_spc_asm *c);
 extern const char tt_spc_un_b4g_code_end[], tt_spc_un_b4p_code_end[], tt_spc_un_u1_code_end[];
+void tt_spc_un_b4g_pass_end(void);
+void tt_spc_un_b4p_pass_end(void);
+void tt_spc_un_u1_pass_end(void);
 
 __asm__("	.syntax unified\n"
 	"	.thumb\n"
@@ -732,12 +764,20 @@ static tinytx_status tt_spc_run(const tinytx_conv2d_dims *dims, const tinytx_con
 	static const tt_spc_fn looped[3] = {tt_spc_lp_u1, tt_spc_lp_b4g, tt_spc_lp_b4p};
 	static const char *const code_end[3] = {tt_spc_un_u1_code_end, tt_spc_un_b4g_code_end,
 						tt_spc_un_b4p_code_end};
+	static void (*const pass_end[3])(void) = {tt_spc_un_u1_pass_end, tt_spc_un_b4g_pass_end,
+						  tt_spc_un_b4p_pass_end};
 	const int unroll = q.all_fast && most <= TT_SPC_UNROLL;
 	k.fn = !q.all_fast ? NULL : unroll ? unrolled[k.kind] : looped[k.kind];
+	typedef tinytx_status (*program_fn)(const tinytx_sparse_weights *,
+					    const tinytx_conv2d_dims *, const tt_sp_quant *,
+					    const int32_t *, int32_t, uint32_t, uint32_t,
+					    int32_t *, const int32_t **);
+	static const program_fn programs[3] = {tt_spc_program_u1, tt_spc_program_g,
+					       tt_spc_program_p};
 	const tinytx_status st =
-		tt_spc_program(weights, dims, &q, bias, l->pitch, k.kind,
-			       unroll ? (uint32_t)(uintptr_t)code_end[k.kind] | 1u : 0u,
-			       (int32_t *)(void *)buf, &k.end);
+		programs[k.kind](weights, dims, &q, bias, l->pitch,
+				 unroll ? (uint32_t)(uintptr_t)code_end[k.kind] | 1u : 0u,
+				 (uint32_t)(uintptr_t)pass_end[k.kind], (int32_t *)(void *)buf, &k.end);
 	if (st != TINYTX_OK) {
 		return st;
 	}
