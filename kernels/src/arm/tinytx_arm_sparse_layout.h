@@ -112,4 +112,20 @@ static inline tt_spc_layout tt_spc_layout_of(int32_t in_c, int32_t out_h, int32_
 	return l;
 }
 
+
+/*
+ * Scratch bytes of tinytx_conv2d_sparse_s8 (the size file and the kernel): the direct
+ * path's, or the im2col path's when the image does not fit or (odd in_c: BLOCK4) might
+ * take it.
+ */
+static inline int64_t tt_spc_scratch(const tt_spc_layout *l, int32_t in_c, int32_t out_c,
+				     int32_t cols)
+{
+	const int64_t im2col = tt_sparse_layout_of(out_c, cols, 1).total;
+	if (!l->fits) {
+		return im2col;
+	}
+	return (in_c & 1) != 0 && im2col > l->total ? im2col : l->total;
+}
+
 #endif /* TINYTX_ARM_SPARSE_LAYOUT_H */

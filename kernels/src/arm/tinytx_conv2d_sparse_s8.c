@@ -217,7 +217,7 @@ static inline __attribute__((always_inline)) int32_t *tt_spc_entries(const uint8
 static inline __attribute__((always_inline)) tinytx_status
 tt_spc_program(const tinytx_sparse_weights *w, const tinytx_conv2d_dims *d, const tt_sp_quant *q,
 	       const int32_t *bias, int32_t pitch, int kind, uint32_t code_end, uint32_t pass_end,
-	       int32_t *o, const int32_t **end)
+	       int32_t *o, const int32_t **end, int32_t *most)
 {
 	const uint32_t entry_bytes = kind == TT_SPC_U1 ? 28 : kind == TT_SPC_GROUPS ? 56 : 60;
 	tt_spc_geo g;
@@ -256,6 +256,7 @@ tt_spc_program(const tinytx_sparse_weights *w, const tinytx_conv2d_dims *d, cons
 		h[4] = (int32_t)(code_end != 0 ? code_end - (hi - lo) * entry_bytes
 					       : (uint32_t)(uintptr_t)o);
 		h[5] = (int32_t)(hi - lo);
+		*most = h[5] > *most ? h[5] : *most;
 		o[0] = m0;
 		o[1] = round0;
 		o[2] = right0;
@@ -287,9 +288,10 @@ tt_spc_program(const tinytx_sparse_weights *w, const tinytx_conv2d_dims *d, cons
 	static __attribute__((noinline)) tinytx_status NAME(                                     \
 		const tinytx_sparse_weights *w, const tinytx_conv2d_dims *d, const tt_sp_quant *q, \
 		const int32_t *bias, int32_t pitch, uint32_t code_end, uint32_t pass_end,          \
-		int32_t *o, const int32_t **end)                                                   \
+		int32_t *o, const int32_t **end, int32_t *most)                                    \
 	{                                                                                          \
-		return tt_spc_program(w, d, q, bias, pitch, KIND, code_end, pass_end, o, end);     \
+		return tt_spc_program(w, d, q, bias, pitch, KIND, code_end, pass_end, o, end,      \
+				      most);                                                       \
 	}
 
 TT_SPC_PROGRAM_OF(tt_spc_program_u1, TT_SPC_U1)
@@ -754,32 +756,38 @@ static tinytx_status tt_spc_run(const tinytx_conv2d_dims *dims, const tinytx_con
 		 : (in_c & 3) == 0			? TT_SPC_GROUPS
 							: TT_SPC_PAIRS;
 	k.q = &q;
-	k.prog = (int32_t *)(void *)buf;
-	int32_t most = 0; /* the most entries of a row */
-	for (int32_t r = 0; r < weights->rows; r++) {
-		const int32_t n = weights->row_ptr[r + 1] - weights->row_ptr[r];
-		most = n > most ? n : most;
-	}
+	int32_t *const buf32 = (int32_t *)(void *)buf;
+	k.prog = buf32;
 	static const tt_spc_fn unrolled[3] = {tt_spc_un_u1, tt_spc_un_b4g, tt_spc_un_b4p};
 	static const tt_spc_fn looped[3] = {tt_spc_lp_u1, tt_spc_lp_b4g, tt_spc_lp_b4p};
 	static const char *const code_end[3] = {tt_spc_un_u1_code_end, tt_spc_un_b4g_code_end,
 						tt_spc_un_b4p_code_end};
+	int32_t most = 0; /* the most entries of a row */
 	static void (*const pass_end[3])(void) = {tt_spc_un_u1_pass_end, tt_spc_un_b4g_pass_end,
 						  tt_spc_un_b4p_pass_end};
-	const int unroll = q.all_fast && most <= TT_SPC_UNROLL;
-	k.fn = !q.all_fast ? NULL : unroll ? unrolled[k.kind] : looped[k.kind];
+	const int unroll = q.all_fast;
+	k.fn = q.all_fast ? unrolled[k.kind] : NULL;
 	typedef tinytx_status (*program_fn)(const tinytx_sparse_weights *,
 					    const tinytx_conv2d_dims *, const tt_sp_quant *,
 					    const int32_t *, int32_t, uint32_t, uint32_t,
-					    int32_t *, const int32_t **);
+					    int32_t *, const int32_t **, int32_t *);
 	static const program_fn programs[3] = {tt_spc_program_u1, tt_spc_program_g,
 					       tt_spc_program_p};
 	const tinytx_status st =
 		programs[k.kind](weights, dims, &q, bias, l->pitch,
 				 unroll ? (uint32_t)(uintptr_t)code_end[k.kind] | 1u : 0u,
-				 (uint32_t)(uintptr_t)pass_end[k.kind], (int32_t *)(void *)buf, &k.end);
+				 (uint32_t)(uintptr_t)pass_end[k.kind], buf32, &k.end, &most);
 	if (st != TINYTX_OK) {
 		return st;
+	}
+	if (most > TT_SPC_UNROLL && unroll) { /* a row too long to unroll: the loop */
+		const int32_t words = k.kind == TT_SPC_U1 ? 1 : 3;
+		for (int32_t *h = buf32; h < k.end;) {
+			const int32_t *e = h + TT_SPC_HEAD_WORDS + words * h[5];
+			h[4] = (int32_t)(uintptr_t)e;
+			h = (int32_t *)(uintptr_t)e + (TT_SPC_ROW_WORDS - TT_SPC_HEAD_WORDS);
+		}
+		k.fn = looped[k.kind];
 	}
 	int32_t *img = (int32_t *)(void *)(buf + l->prog);
 	const int32_t pad = params->pad_value;
@@ -844,18 +852,24 @@ tinytx_status tinytx_conv2d_sparse_s8(const tinytx_conv2d_dims *dims,
 {
 	tinytx_status st = tinytx_check_conv2d_sparse_call(dims, params, input, weights, output, 0);
 	if (st == TINYTX_OK) {
-		st = tinytx_check_scratch(
-			ctx, tinytx_conv2d_sparse_s8_get_buffer_size(dims, tinytx_run_cores()));
-	}
-	if (st == TINYTX_OK && ((uintptr_t)ctx->buf & 3u) != 0) {
-		st = TINYTX_ERR_PARAM; /* the row table and LDRD/LDM/STM need a word-aligned scratch */
+		st = tinytx_check_cores(tinytx_run_cores());
 	}
 	if (st != TINYTX_OK) {
 		return st;
 	}
+	/* the scratch of tinytx_conv2d_sparse_s8_get_buffer_size, its layout kept */
 	const tt_spc_layout dl = tt_spc_layout_of(dims->in_c, dims->out_h, dims->out_w, dims->out_c,
 						  dims->kernel_h, dims->kernel_w, dims->stride_h,
 						  dims->stride_w);
+	st = tinytx_check_scratch(ctx, tinytx_scratch_bytes(tt_spc_scratch(
+					       &dl, dims->in_c, dims->out_c,
+					       dims->kernel_h * dims->kernel_w * dims->in_c)));
+	if (st == TINYTX_OK && ((uintptr_t)ctx->buf & 3u) != 0) {
+		st = TINYTX_ERR_PARAM; /* the program and LDRD/LDM/STM need a word-aligned scratch */
+	}
+	if (st != TINYTX_OK) {
+		return st;
+	}
 	if (dl.fits && (weights->format != TINYTX_SPARSE_BLOCK4 || (dims->in_c & 1) == 0)) {
 		return tt_spc_run(dims, params, input, weights, bias, output, ctx->buf, &dl);
 	}

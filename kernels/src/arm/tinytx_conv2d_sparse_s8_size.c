@@ -12,15 +12,9 @@ int32_t tinytx_conv2d_sparse_s8_get_buffer_size(const tinytx_conv2d_dims *dims, 
 	if (st != TINYTX_OK) {
 		return st;
 	}
-	const int64_t im2col =
-		tt_sparse_layout_of(dims->out_c, dims->kernel_h * dims->kernel_w * dims->in_c, 1)
-			.total;
 	const tt_spc_layout l = tt_spc_layout_of(dims->in_c, dims->out_h, dims->out_w, dims->out_c,
 						 dims->kernel_h, dims->kernel_w, dims->stride_h,
 						 dims->stride_w);
-	if (!l.fits) { /* the im2col path */
-		return tinytx_scratch_bytes(im2col);
-	}
-	/* odd in_c: BLOCK4 weights take the im2col path */
-	return tinytx_scratch_bytes((dims->in_c & 1) != 0 && im2col > l.total ? im2col : l.total);
+	return tinytx_scratch_bytes(tt_spc_scratch(
+		&l, dims->in_c, dims->out_c, dims->kernel_h * dims->kernel_w * dims->in_c));
 }
