@@ -499,7 +499,7 @@ typedef struct {
 	int32_t out_step;    /* 36 */
 } tt_spc_asm;
 
-#define TT_SPC_UNROLL 32
+#define TT_SPC_UNROLL 16
 
 #define TT_SPC_GLOBAL(NAME)                                                                        \
 	"	.align	2\n"                                                                       \
@@ -580,7 +580,7 @@ typedef struct {
 	"	smlatb	r7, r2, r12, r7\n"
 
 #define TT_SPC_X4(E) E E E E
-#define TT_SPC_X32(E) TT_SPC_X4(TT_SPC_X4(E)) TT_SPC_X4(TT_SPC_X4(E))
+#define TT_SPC_X16(E) TT_SPC_X4(TT_SPC_X4(E))
 
 /*
  * NAME: entries unrolled (BYTES each; the row's head holds the entry address | 1); a row's
@@ -590,8 +590,8 @@ typedef struct {
 #define TT_SPC_UNROLLED(NAME, ENTRY, BYTES)                                                        \
 	TT_SPC_GLOBAL(NAME)                                                                        \
 	"	b	1f\n"                                                                      \
-	"	.align	2\n" NAME "_entries:\n" TT_SPC_X32(ENTRY("r9")) NAME "_code_end:\n"       \
-	"	.if	(" NAME "_code_end - " NAME "_entries) != 32 * " #BYTES "\n"               \
+	"	.align	2\n" NAME "_entries:\n" TT_SPC_X16(ENTRY("r9")) NAME "_code_end:\n"       \
+	"	.if	(" NAME "_code_end - " NAME "_entries) != 16 * " #BYTES "\n"               \
 	"	.error	\"" NAME ": unexpected entry size\"\n"                                   \
 	"	.endif\n" TT_SPC_REQUANT                                                            \
 	"1:	ldmia	r3!, {r4, r5, r6, r7, r9, r10}\n" /* bias x 4, entry address, count */   \

@@ -40,6 +40,9 @@ KERNELS = (
 #: Largest relative error of a formula against the measured points it was fitted on.
 MARGIN = 0.06
 TOKENS_PER_PASS = 4  # TT_SPARSE_TOKENS of kernels/src/arm/tinytx_arm_sparse_layout.h
+#: Entries of a weight row the Cortex-M conv walks unrolled (TT_SPC_UNROLL of
+#: kernels/src/arm/tinytx_conv2d_sparse_s8.c); longer rows take its loop.
+UNROLLED_ENTRIES = 16
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,9 @@ def terms(kernel: str, shape: LayerShape, entries: int = 0) -> dict[str, float]:
         out["im2col"] = float(t * c)
         out["im2col_runs"] = float(t * shape.kernel_h)
         out["im2col_tail"] = float(t * shape.kernel_h * (shape.kernel_row_bytes % 4))
+        # the direct path's walk when rows are too long to unroll (every row alike)
+        looped = entries > UNROLLED_ENTRIES * r
+        out["looped_entry_passes"] = float(entries * passes) if looped else 0.0
     return out
 
 
