@@ -324,6 +324,7 @@ class SparseDims:
     conv: bool = False
     kernel_h: int = 1  # convolutions: the kernel rows and the bytes of one (kernel_w * in_c)
     kernel_row_bytes: int = 0
+    in_c: int = 0  # convolutions: the input channels
 
 
 #: name -> what it counts in one layer (dense: every MAC; sparse: every entry per token).
@@ -389,7 +390,8 @@ class SparseCostTable:
 
             name = ("conv_" if dims.conv else "linear_") + kernel
             shape = LayerShape(
-                dims.tokens, dims.rows, dims.cols, dims.kernel_h, dims.kernel_row_bytes
+                dims.tokens, dims.rows, dims.cols, dims.kernel_h, dims.kernel_row_bytes,
+                dims.in_c,
             )
             return float(self.fitted.instructions(name, shape, dims.entries))  # type: ignore[attr-defined]
         coef = PROVISIONAL_SPARSE[kernel]
