@@ -637,6 +637,14 @@ static void tt_spc_clamp(const tt_sp_quant *q, int8_t *o, int32_t n)
 	const int32_t lo = q->lo, hi = q->hi;
 	const uint32_t lo4 = (uint8_t)lo * 0x01010101u, hi4 = (uint8_t)hi * 0x01010101u;
 	int32_t r = 0;
+	if (hi == 127) { /* a ReLU: only raised to lo */
+		for (; r + 4 <= n; r += 4) {
+			uint32_t v = tt_read_u32(o + r);
+			(void)__ssub8(v, lo4);
+			v = __sel(v, lo4);
+			memcpy(o + r, &v, sizeof(v));
+		}
+	}
 	for (; r + 4 <= n; r += 4) {
 		uint32_t v = tt_read_u32(o + r);
 		(void)__ssub8(v, lo4);
