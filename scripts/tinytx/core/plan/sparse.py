@@ -396,10 +396,10 @@ def choose_sparse(
         rows, cols = w.shape
         conv = kind == "conv2d"
         kh, krow, cin = windows.get(name, (1, 0, 0))
+        dense_dims = SparseDims(tokens, rows, cols, 0, conv, kh, krow, cin)
         dense = Priced(
-            "dense", 0, _aligned(rows * cols),
-            calls * table.instructions("dense", SparseDims(tokens, rows, cols, 0, conv, kh, krow, cin)),
-        )  # fmt: skip
+            "dense", 0, _aligned(rows * cols), calls * table.instructions("dense", dense_dims)
+        )
         cands = []
         for fname, fmt in FORMATS.items():
             n = entry_count(w, fmt)
