@@ -43,11 +43,11 @@ static inline tt_sparse_layout tt_sparse_layout_of(int32_t rows, int32_t cols, i
  * cells (in_c * 8 bytes: every input value of the 4 tokens as int16), so that every
  * weight entry reads its 4 pixels at one offset from the pass's cell,
  * (ky * pitch + kx) * in_c * 8 + c * 8, computed once per call into the program:
- *   program  per weight row: bias x 4, where its entries start or end, their count, its
- *            entries, its plan and
- *            output offset (TT_SPC_ROW_WORDS words); an entry is BLOCK4 3 words (the
- *            offsets of its two pairs of values, the pairs widened), UNSTRUCTURED one
- *            (offset << 16 | value);
+ *   program  per weight row a head (bias x 4; the code address of its first unrolled
+ *            entry, or the end of its entries; their count), its entries, a tail (its
+ *            plan and output offset): TT_SPC_ROW_WORDS words and the entries, BLOCK4 3
+ *            words each (the offsets of its two pairs of values, the pairs widened),
+ *            UNSTRUCTURED one (offset << 16 | value); then a last head that ends the pass;
  *   image    the cells, per 4 channels of a cell: BLOCK4 over in_c % 4 == 0 the 4
  *            tokens' [x0, x2] then their [x1, x3] (SXTB16 order), over in_c % 4 == 2 per
  *            2 channels the 4 tokens' [x0, x1]; UNSTRUCTURED per channel [x_0, x_1],

@@ -299,48 +299,15 @@ TT_SPC_PROGRAM_OF(tt_spc_program_g, TT_SPC_GROUPS)
 TT_SPC_PROGRAM_OF(tt_spc_program_p, TT_SPC_PAIRS)
 
 /*
- * Token t's part of values [e_a, e_b) of an image row at dst (value e of cell c: e =
- * c * in_c + channel): [e_lo, e_hi) the input values at src (contiguous), the others pad.
+ * Token t's part of the values [0, e_n) of an image row at dst, UNSTRUCTURED layout
+ * (value e of cell c, e = c * in_c + channel, at halfword 4 e + t): [e_lo, e_hi) the input
+ * values at src (contiguous), the others pad.
  */
-static void tt_spc_row(int kind, int32_t *dst, int32_t t, const int8_t *src, int32_t e_a,
-		       int32_t e_lo, int32_t e_hi, int32_t e_b, int32_t pad)
+static void tt_spc_row_u1(int32_t *dst, int32_t t, const int8_t *src, int32_t e_lo,
+			  int32_t e_hi, int32_t e_n, int32_t pad)
 {
-	const int32_t pw = tt_pack16(pad, pad);
-	if (kind == TT_SPC_GROUPS) { /* 4 values: [x0, x2] at word t, [x1, x3] at word 4 + t */
-		int32_t *d = dst + t + 2 * e_a, *const din = dst + t + 2 * e_lo;
-		int32_t *const dhi = dst + t + 2 * e_hi, *const dend = dst + t + 2 * e_b;
-		for (; d < din; d += 8) {
-			d[0] = pw;
-			d[4] = pw;
-		}
-		for (; d < dhi; d += 8, src += 4) {
-			const uint32_t v = tt_read_u32(src);
-			d[0] = __sxtb16(v);
-			d[4] = tt_sxtb16_hi(v);
-		}
-		for (; d < dend; d += 8) {
-			d[0] = pw;
-			d[4] = pw;
-		}
-		return;
-	}
-	if (kind == TT_SPC_PAIRS) { /* 2 values: [x0, x1] at word t */
-		int32_t *d = dst + t + 2 * e_a, *const din = dst + t + 2 * e_lo;
-		int32_t *const dhi = dst + t + 2 * e_hi, *const dend = dst + t + 2 * e_b;
-		for (; d < din; d += 4) {
-			*d = pw;
-		}
-		for (; d < dhi; d += 4, src += 2) {
-			*d = tt_pack16(src[0], src[1]);
-		}
-		for (; d < dend; d += 4) {
-			*d = pw;
-		}
-		return;
-	}
-	/* UNSTRUCTURED: value e at halfword 4 e + t */
 	int16_t *const h0 = (int16_t *)(void *)dst + t;
-	int16_t *h = h0 + 4 * e_a, *const hin = h0 + 4 * e_lo, *const hend = h0 + 4 * e_b;
+	int16_t *h = h0, *const hin = h0 + 4 * e_lo, *const hend = h0 + 4 * e_n;
 	for (; h < hin; h += 4) {
 		*h = (int16_t)pad;
 	}
@@ -453,8 +420,8 @@ static void tt_spc_image(const tinytx_conv2d_dims *d, const int8_t *input, int32
 		}
 		if (kind == TT_SPC_U1) {
 			for (int32_t t = 0; t < TT_SPARSE_TOKENS; t++) {
-				tt_spc_row(kind, dst, t, input + src[t] + (ptrdiff_t)lo[t] * in_c, 0,
-					   lo[t] * in_c, hi[t] * in_c, cols * in_c, pad);
+				tt_spc_row_u1(dst, t, input + src[t] + (ptrdiff_t)lo[t] * in_c,
+					      lo[t] * in_c, hi[t] * in_c, cols * in_c, pad);
 			}
 			continue;
 		}
