@@ -234,7 +234,7 @@ tt_spc_program(const tinytx_sparse_weights *w, const tinytx_conv2d_dims *d, cons
 	const int32_t *const multipliers = q->multipliers;
 	const tt_rq p0 = tt_rq_plan(q->rq);
 	const int32_t m0 = p0.rq.multiplier, round0 = p0.round, right0 = p0.fast ? p0.right : 0;
-	uint32_t lo = rp[0];
+	uint32_t lo = rp[0], longest = 0;
 	for (int32_t r = 0; r < rows; r++) {
 		const uint32_t hi = rp[r + 1];
 		if (hi < lo) {
@@ -253,14 +253,15 @@ tt_spc_program(const tinytx_sparse_weights *w, const tinytx_conv2d_dims *d, cons
 		if (o == NULL) {
 			return TINYTX_ERR_PARAM;
 		}
-		h[4] = (int32_t)(code_end != 0 ? code_end - (hi - lo) * entry_bytes
-					       : (uint32_t)(uintptr_t)o);
-		h[5] = (int32_t)(hi - lo);
-		*most = h[5] > *most ? h[5] : *most;
-		o[0] = m0;
-		o[1] = round0;
-		o[2] = right0;
-		if (multipliers != NULL) {
+		const uint32_t n = hi - lo;
+		h[4] = (int32_t)(code_end != 0 ? code_end - n * entry_bytes : (uint32_t)(uintptr_t)o);
+		h[5] = (int32_t)n;
+		longest = n > longest ? n : longest;
+		if (multipliers == NULL) {
+			o[0] = m0;
+			o[1] = round0;
+			o[2] = right0;
+		} else {
 			const tt_rq p =
 				tt_rq_plan(tinytx_channel_requant(q->rq, multipliers, q->shifts, r));
 			o[0] = p.rq.multiplier;
@@ -272,6 +273,7 @@ tt_spc_program(const tinytx_sparse_weights *w, const tinytx_conv2d_dims *d, cons
 		lo = hi;
 	}
 	*end = o;
+	*most = (int32_t)longest;
 	if (code_end != 0) { /* the unrolled pass: a last head that ends the pass */
 		o[0] = 0;
 		o[1] = 0;
