@@ -120,7 +120,7 @@ int32_t tinytx_abi_conv2d_s8_get_buffer_size(int32_t in_h, int32_t in_w, int32_t
 {
 	const tinytx_conv2d_dims d = {in_h,	in_w,	  in_c,	    out_h,    out_w,
 				      out_c,	kernel_h, kernel_w, stride_h, stride_w,
-				      pad_top, pad_left, pad_bottom, pad_right};
+				      pad_top, pad_left, pad_bottom, pad_right, 0, 0, 0};
 	return tinytx_conv2d_s8_get_buffer_size(&d, num_cores);
 }
 
@@ -143,7 +143,7 @@ int32_t tinytx_abi_conv2d_sparse_s8_get_buffer_size(int32_t in_h, int32_t in_w, 
 {
 	const tinytx_conv2d_dims d = {in_h,	in_w,	  in_c,	    out_h,    out_w,
 				      out_c,	kernel_h, kernel_w, stride_h, stride_w,
-				      pad_top, pad_left, pad_bottom, pad_right};
+				      pad_top, pad_left, pad_bottom, pad_right, 0, 0, 0};
 	return tinytx_conv2d_sparse_s8_get_buffer_size(&d, num_cores);
 }
 

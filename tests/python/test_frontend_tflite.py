@@ -17,6 +17,7 @@ from tflite_agreement import agreement, table
 
 from tinytx.cli import main
 from tinytx.core import executor, ir
+from tinytx.core.errors import UserInputError
 from tinytx.core.frontend.onnx.graph import FrontendError
 from tinytx.core.frontend.tflite import load_tflite
 from tinytx.core.frontend.tflite.lower import Lowering
@@ -444,3 +445,30 @@ def test_extremum_with_a_scalar_compares_codes(name: str, fn) -> None:
     x = np.array([-128, -8, -7, -6, 0, 127], np.int8)
     assert [op.kind for op in model.ops] == ["lut"]
     assert np.array_equal(executor.run(model, x), fn(x, np.int8(-7)))
+
+
+# `--tflite-arith fast`: tinytx's one-step LayerNorm instead of TFLite's steps (measured
+# like MEASURED): fewer instructions, a little further from the interpreter.
+FAST_MEASURED = {
+    "ecg": (0.98, 13),
+    "eeg": (0.955, 9),
+    "encoder_block": (0.955, 6),
+}
+
+
+@pytest.mark.parametrize("name", sorted(FAST_MEASURED))
+def test_fast_arith_keeps_tinytx_layernorm(name: str) -> None:
+    match = load_tflite(DATA / name / "model.tflite", name)
+    fast = load_tflite(DATA / name / "model.tflite", name, "fast")
+    assert any(isinstance(op, ir.LayerNormSteps) for op in match.ops)
+    assert not any(isinstance(op, ir.LayerNormSteps) for op in fast.ops)
+    assert any(isinstance(op, ir.LayerNorm) for op in fast.ops)
+    a = agreement(DATA / name, "fast")
+    top1, lsb = FAST_MEASURED[name]
+    assert a.top1 >= top1 - MARGIN_TOP1, a.row()
+    assert a.max_lsb <= lsb + MARGIN_LSB, a.row()
+
+
+def test_unknown_arith_is_one_clear_error() -> None:
+    with pytest.raises(UserInputError, match="--tflite-arith: expected one of match, fast"):
+        load_tflite(DATA / "ecg" / "model.tflite", "ecg", "exact")

@@ -1,8 +1,8 @@
 """A pruned model converts with no extra flag and runs sparse where it pays.
 
-The pruned model is the radar sample with its int8 weight initializers pruned here
-(the smallest |w| zeroed: 90 % of every tensor, unstructured; or 75 % of the 1x4 blocks
-along the reduction axis of the MatMul weights). Checked: the plan's and plan.txt's
+The pruned models are the committed radar and ECG fixtures (torch magnitude pruning, 90 %
+unstructured or 75 % in 1x4 blocks along the reduction axis, fine-tuned, quantized with
+onnxruntime's defaults: samples/<sample>/model/make_pruned.py). Checked: the plan's and plan.txt's
 per-layer lines, the generated C (sparse arrays, the struct, the sparse kernel calls;
 compiles with -Werror), the stored weight bytes, that a dense sample's plan and C are
 the same as with ``--sparse off``, and (firmware) that the pruned model's firmware
@@ -16,10 +16,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import numpy as np
-import onnx
 import pytest
-from onnx import numpy_helper
 
 from tinytx.core.codegen.project import ConvertOptions, convert
 from tinytx.core.kernel_abi import kernels_dir
@@ -29,40 +26,14 @@ RADAR = ROOT / "samples" / "radar" / "model"
 FLAGS = ["-std=c99", "-Wall", "-Wextra", "-Werror", "-O1"]
 
 
-def prune_onnx(src: Path, dst: Path, zeros: float, blocks: bool) -> None:
-    """``src``'s int8 weight initializers (2-D MatMul weights, 4-D conv weights) with the
-    ``zeros`` fraction of smallest |w| set to zero; ``blocks``: MatMul weights ``[K][N]``
-    pruned by groups of 4 along K (1x4 blocks of the IR's ``[N][K]``)."""
-    m = onnx.load(str(src))
-    for t in m.graph.initializer:
-        a = numpy_helper.to_array(t)
-        if a.dtype != np.int8 or a.ndim not in (2, 4) or a.size < 64 or "pos" in t.name:
-            continue
-        a = a.copy()
-        if blocks and a.ndim == 2 and a.shape[0] % 4 == 0:
-            g = a.reshape(a.shape[0] // 4, 4, a.shape[1])
-            mag = np.abs(g.astype(np.int32)).sum(axis=1)  # [K/4][N]
-            cut = np.quantile(mag, zeros)
-            g[np.broadcast_to((mag <= cut)[:, None, :], g.shape)] = 0
-            a = g.reshape(a.shape)
-        else:
-            mag = np.abs(a.astype(np.int32))
-            a[mag <= np.quantile(mag, zeros)] = 0
-        t.CopyFrom(numpy_helper.from_array(a, t.name))
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    onnx.save(m, str(dst))
-    shutil.copy(src.parent / "test_inputs.npz", dst.parent / "test_inputs.npz")
-
-
 @pytest.fixture(scope="module")
-def pruned(tmp_path_factory) -> dict[str, Path]:
-    root = tmp_path_factory.mktemp("pruned")
-    out = {}
-    for variant, zeros, blocks in (("unstructured90", 0.9, False), ("block75", 0.75, True)):
-        dst = root / variant / "model.onnx"
-        prune_onnx(RADAR / "model.onnx", dst, zeros, blocks)
-        out[variant] = dst
-    return out
+def pruned() -> dict[str, Path]:
+    """The committed pruned radar models (torch magnitude pruning, fine-tuned, quantized
+    by onnxruntime: samples/radar/model/make_pruned.py)."""
+    return {
+        "unstructured90": RADAR / "pruned" / "u90" / "model.onnx",
+        "block75": RADAR / "pruned" / "b75" / "model.onnx",
+    }
 
 
 def test_pruned_model_plans_sparse_layers(pruned: dict[str, Path]) -> None:
@@ -228,9 +199,7 @@ def test_split_block_over_budget_falls_back_to_the_fused_block(tmp_path: Path) -
     from tinytx.core.codegen.project import load_model
     from tinytx.core.plan.planning import plan_model
 
-    dst = tmp_path / "ecg90" / "model.onnx"
-    prune_onnx(ROOT / "samples" / "ecg" / "model" / "model.onnx", dst, 0.9, False)
-    model = load_model(dst)
+    model = load_model(ROOT / "samples" / "ecg" / "model" / "pruned" / "u90" / "model.onnx")
     free = plan_model(model, kernels="ref")
     assert free.sparse is not None and free.sparse.split_blocks == {"mhsa0"}
     tight = plan_model(model, budget=free.arena_bytes - 1, kernels="ref")
@@ -255,7 +224,7 @@ def test_plan_and_convert_cli(pruned: dict[str, Path], tmp_path: Path, capsys) -
     assert main(["plan", model, "--board", "nucleo_l476rg", "--kernels", "ref"]) == 0
     text = capsys.readouterr().out
     assert "bytes stored (27,516 dense, sparse storage saves " in text
-    assert "    linear0: sparse unstructured: 1,676 of 8,192 bytes, est. " in text
+    assert "    linear0: sparse unstructured: 1,708 of 8,192 bytes, est. " in text
     code = main(["plan", model, "--board", "nucleo_l476rg", "--kernels", "ref", "--json", "-"])
     data = json.loads(capsys.readouterr().out)
     assert code == 0 and data["sparse"]["mode"] == "auto"

@@ -48,9 +48,9 @@ HEADER = (
 )
 
 
-def agreement(fixture: Path) -> Agreement:
+def agreement(fixture: Path, arith: str = "match") -> Agreement:
     fixture = Path(fixture)
-    model = load_tflite(fixture / "model.tflite", fixture.name)
+    model = load_tflite(fixture / "model.tflite", fixture.name, arith)
     with np.load(fixture / "inputs.npz") as data:
         x = np.asarray(data["int8"])
         labels = np.asarray(data["labels"]) if "labels" in data.files else None
@@ -78,19 +78,21 @@ def agreement(fixture: Path) -> Agreement:
     )
 
 
-def table(roots: list[Path]) -> str:
+def table(roots: list[Path], arith: str = "match") -> str:
     """The agreement table (markdown) of every fixture directory under ``roots``."""
     lines = [HEADER]
     for root in roots:
         for d in sorted(p for p in Path(root).iterdir() if (p / "model.tflite").is_file()):
             try:
-                lines.append(agreement(d).row())
+                lines.append(agreement(d, arith).row())
             except FrontendError as exc:  # a refused model: its one line
                 lines.append(f"| {d.name} | refused: {exc} | | | | |")
     return "\n".join(lines)
 
 
-if __name__ == "__main__":  # python tests/python/tflite_agreement.py DIR...
+if __name__ == "__main__":  # python tests/python/tflite_agreement.py [--fast] DIR...
     import sys
 
-    sys.stdout.write(table([Path(a) for a in sys.argv[1:]]) + "\n")
+    args = sys.argv[1:]
+    mode = "fast" if "--fast" in args else "match"  # the converter's --tflite-arith
+    sys.stdout.write(table([Path(a) for a in args if a != "--fast"], mode) + "\n")

@@ -710,14 +710,16 @@ def _number(pattern: str, text: str, what: str) -> int:
     return int(m.group(1).replace(",", ""))
 
 
-def measure_tinytx(model: Path, inp: np.ndarray, build: Path) -> TinytxResult:
-    """`tinytx run <model> --board nucleo_l476rg_emu` on one input; its printed figures."""
+def measure_tinytx(model: Path, inp: np.ndarray, build: Path, arith: str = "match") -> TinytxResult:
+    """`tinytx run <model> --board nucleo_l476rg_emu --tflite-arith <arith>` on one input;
+    its printed figures."""
     build.mkdir(parents=True, exist_ok=True)
     inputs = build / f"{model.parent.name}_input.npz"
     np.savez(inputs, int8=inp[None].astype(np.int8))
     tinytx = Path(sys.executable).parent / "tinytx"
     cmd = [str(tinytx) if tinytx.is_file() else "tinytx", "run", str(model)]
     cmd += ["--board", BOARD, "--inputs", str(inputs), "--build-dir", str(build)]
+    cmd += ["--tflite-arith", arith]
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     text = proc.stdout
     if proc.returncode != 0 or not text.rstrip().endswith("MATCH"):
@@ -801,6 +803,12 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="also split TFLM's instructions by operator (a second firmware per model)",
     )
+    parser.add_argument(
+        "--tflite-arith",
+        choices=["match", "fast"],
+        default="match",
+        help="tinytx's conversion: TFLite's LayerNorm steps (match) or its own (fast)",
+    )
     parser.add_argument("--json", help="also write the figures as JSON to this file")
     parser.add_argument(
         "models",
@@ -838,7 +846,7 @@ def main(argv: list[str] | None = None) -> int:
                 tflm_error = tflm_limit_hint(src, data)
                 print(f"{name}: TFLM cannot run it: {tflm_error}", flush=True)
             print(f"{name}: tinytx run ...", flush=True)
-            tt = measure_tinytx(model_path, inp, build / "tinytx")
+            tt = measure_tinytx(model_path, inp, build / "tinytx", args.tflite_arith)
             diffs = _diffs(model_path, tflm_result, tt) if tflm_result else (None, None)
             by_op = None
             if args.by_op and tflm_result is not None:

@@ -16,7 +16,7 @@ static int decode(const tt_case *c, tinytx_conv2d_dims *d, tinytx_conv2d_params 
 		return 0;
 	}
 	*d = (tinytx_conv2d_dims){v[0], v[1], v[2], v[3], v[4], v[5], v[6],
-				  v[7], v[8], v[9], v[10], v[11], v[12], v[13]};
+				  v[7], v[8], v[9], v[10], v[11], v[12], v[13], 0, 0, 0};
 	*p = (tinytx_conv2d_params){{v[14], v[15], v[18]}, {v[16], v[17]}, v[19], c->buf[3],
 				    c->buf[4]};
 	return c->len[5] == (uint32_t)(v[3] * v[4] * v[5]);

@@ -26,7 +26,7 @@ void tt_test_conv2d_sparse(const tt_case *c, tt_result *r)
 		return;
 	}
 	tinytx_conv2d_dims d = {v[0], v[1], v[2],  v[3],  v[4],	 v[5],	v[6],
-				v[7], v[8], v[9], v[10], v[11], v[12], v[13]};
+				v[7], v[8], v[9], v[10], v[11], v[12], v[13], 0, 0, 0};
 	tinytx_conv2d_params cp = {{v[14], v[15], v[18]}, {v[16], v[17]}, v[19], c->buf[5],
 				   c->buf[6]};
 	tinytx_sparse_weights w;

@@ -129,7 +129,7 @@ static void zero_point_checks(void)
 	p.shifts = NULL; /* only one of the two tables */
 	EXPECT(tinytx_linear_s8(&d, &p, in8, in8, NULL, out8), TINYTX_ERR_PARAM);
 
-	const tinytx_conv2d_dims cd = {4, 4, 2, 4, 4, 3, 3, 3, 1, 1, 1, 1, 1, 1};
+	const tinytx_conv2d_dims cd = {4, 4, 2, 4, 4, 3, 3, 3, 1, 1, 1, 1, 1, 1, 0, 0, 0};
 	tinytx_conv2d_params cp = {{1 << 30, 31, 5}, {-128, 127}, -128, mults, good_shifts};
 	EXPECT(tinytx_conv2d_s8(&cd, &cp, in8, in8, NULL, out8, &full), TINYTX_OK);
 	cp.pad_value = 128;
@@ -137,7 +137,7 @@ static void zero_point_checks(void)
 	cp.pad_value = 0;
 	cp.shifts = shifts;
 	EXPECT(tinytx_conv2d_s8(&cd, &cp, in8, in8, NULL, out8, &full), TINYTX_ERR_PARAM);
-	const tinytx_conv2d_dims dd = {4, 4, 2, 4, 4, 2, 3, 3, 1, 1, 1, 1, 1, 1};
+	const tinytx_conv2d_dims dd = {4, 4, 2, 4, 4, 2, 3, 3, 1, 1, 1, 1, 1, 1, 0, 0, 0};
 	cp.shifts = good_shifts;
 	cp.pad_value = 127;
 	EXPECT(tinytx_depthwise_conv2d_s8(&dd, &cp, in8, in8, NULL, out8), TINYTX_OK);
@@ -250,7 +250,7 @@ static void block_checks(void)
 	{
 		const tinytx_attention_dims ad = {1, 2, 3, 4, 1};
 		const tinytx_linear_dims ld = {2, 4, 4, 1, TINYTX_LAYOUT_TOKEN_MAJOR};
-		const tinytx_conv2d_dims cd = {3, 3, 1, 1, 1, 1, 3, 3, 1, 1, 0, 0, 0, 0};
+		const tinytx_conv2d_dims cd = {3, 3, 1, 1, 1, 1, 3, 3, 1, 1, 0, 0, 0, 0, 0, 0, 0};
 		EXPECT(tinytx_qk_softmax_s8_get_buffer_size(&ad, 0), TINYTX_ERR_DIMS);
 		EXPECT(tinytx_linear_buf_s8_get_buffer_size(&ld, 0), TINYTX_ERR_DIMS);
 		EXPECT(tinytx_conv2d_s8_get_buffer_size(&cd, 0), TINYTX_ERR_DIMS);
@@ -489,7 +489,7 @@ static void movement_checks(void)
 
 static void frontend_checks(void)
 {
-	const tinytx_conv2d_dims ok_d = {4, 4, 2, 2, 2, 3, 3, 3, 1, 1, 0, 0, 0, 0};
+	const tinytx_conv2d_dims ok_d = {4, 4, 2, 2, 2, 3, 3, 3, 1, 1, 0, 0, 0, 0, 0, 0, 0};
 	const tinytx_conv2d_params ok_p = {{1 << 30, 31, 0}, {0, 127}, 0, NULL, NULL};
 	tinytx_conv2d_dims d = ok_d;
 	tinytx_conv2d_params p = ok_p;
@@ -528,7 +528,7 @@ static void frontend_checks(void)
 	d = ok_d;
 	d.in_h = TINYTX_MAX_DIM + 1;
 	EXPECT(tinytx_conv2d_s8_get_buffer_size(&d, 1), TINYTX_ERR_DIMS);
-	d = (tinytx_conv2d_dims){30000, 30000, 4, 30000, 30000, 4, 1, 1, 1, 1, 0, 0, 0, 0};
+	d = (tinytx_conv2d_dims){30000, 30000, 4, 30000, 30000, 4, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0};
 	EXPECT(tinytx_conv2d_s8_get_buffer_size(&d, 1), TINYTX_ERR_DIMS); /* tensor > int32 */
 	d = ok_d;
 	p.requant.shift = 63;
@@ -672,7 +672,7 @@ static void scratch_size_checks(void)
 		}
 	}
 
-	const tinytx_conv2d_dims cd = {4, 4, 2, 2, 2, 3, 3, 3, 1, 1, 0, 0, 0, 0};
+	const tinytx_conv2d_dims cd = {4, 4, 2, 2, 2, 3, 3, 3, 1, 1, 0, 0, 0, 0, 0, 0, 0};
 	const tinytx_conv2d_params cp = {rq, {-128, 127}, 0, NULL, NULL};
 	need = tinytx_conv2d_s8_get_buffer_size(&cd, cores);
 	EXPECT(need >= 0 && need <= (int32_t)sizeof(scratch), 1);

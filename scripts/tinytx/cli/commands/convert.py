@@ -21,6 +21,17 @@ def add_sparse_option(p: argparse.ArgumentParser) -> None:
     )
 
 
+def add_tflite_arith_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--tflite-arith",
+        choices=["match", "fast"],
+        default="match",
+        help=".tflite models: match (the default) computes the LayerNorm in TFLite's own "
+        "int8 steps, equal to the TFLite interpreter; fast uses tinytx's one-step "
+        "LayerNorm (fewer instructions, outputs a few LSB from the interpreter's)",
+    )
+
+
 def add_options(p: argparse.ArgumentParser) -> None:
     """Planning options shared by ``convert``, ``run`` and ``demo``."""
     p.add_argument(
@@ -44,6 +55,7 @@ def add_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--calibration", type=Path, help=".npz of inputs ('float' or 'int8') for FWSA")
     add_sparse_option(p)
+    add_tflite_arith_option(p)
     p.add_argument(
         "--inputs",
         type=Path,
@@ -99,6 +111,7 @@ def options(args: argparse.Namespace):
         kernels=getattr(args, "kernels", None),
         cores=args.cores,
         sparse=getattr(args, "sparse", "auto"),
+        tflite_arith=getattr(args, "tflite_arith", "match"),
     )
 
 

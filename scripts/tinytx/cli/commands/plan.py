@@ -8,7 +8,7 @@ from pathlib import Path
 
 from tinytx.cli import checks
 from tinytx.cli.checks import write_output, writing
-from tinytx.cli.commands.convert import add_sparse_option
+from tinytx.cli.commands.convert import add_sparse_option, add_tflite_arith_option
 from tinytx.cli.output import out, progress
 from tinytx.core.atomic import temp_path
 from tinytx.core.errors import UserInputError
@@ -37,6 +37,7 @@ def add_parser(sub: argparse._SubParsersAction, name: str, help_text: str) -> No
         help="fuse Q/K weights: auto (when P >= E), on or off (default: auto)",
     )
     add_sparse_option(p)
+    add_tflite_arith_option(p)
     p.add_argument(
         "--reserve",
         type=int,
@@ -151,7 +152,14 @@ def run(args: argparse.Namespace) -> int:
         from tinytx.core.codegen.model_plan import plan_model, render_text
 
         result = plan_model(
-            Path(target), budget, args.fwsa, args.tile, args.kernels, args.cores, args.sparse
+            Path(target),
+            budget,
+            args.fwsa,
+            args.tile,
+            args.kernels,
+            args.cores,
+            args.sparse,
+            args.tflite_arith,
         )
         _report(render_text(result), result, args.json)
         return 0 if result["fits"] else 1

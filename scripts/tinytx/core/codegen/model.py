@@ -404,11 +404,7 @@ class _Emitter:
                     zero_point=p.zero_point,
                 ),
             )
-            b = self.array(op, "b", op.b_const) if op.b_const is not None else None
-            if b is None:
-                b = self.ptr(op.inputs[1], True)
-            size = t[op.output].size
-            self.call(op, f"st = tinytx_add_s8({size}, &{par}, {x}, {b}, {y});")
+            self.binary(op, "tinytx_add_s8", par, x, y)
         elif isinstance(op, ir.Conv2d):
             self.conv(op)
         elif isinstance(op, (ir.MaxPool, ir.AvgPool)):
@@ -444,13 +440,18 @@ class _Emitter:
                     b_zero_point=p.b_zero_point,
                 ),
             )
-            b = self.array(op, "b", op.b_const) if op.b_const is not None else None
-            if b is None:
-                b = self.ptr(op.inputs[1], True)
-            size = t[op.output].size
-            self.call(op, f"st = tinytx_mul_s8({size}, &{par}, {x}, {b}, {y});")
+            self.binary(op, "tinytx_mul_s8", par, x, y)
         else:  # pragma: no cover
             raise TypeError(f"no code generation for {type(op).__name__}")
+
+    def binary(self, op: ir.Add | ir.Mul, kernel: str, par: str, x: str, y: str) -> None:
+        """An element-wise kernel of two operands; the second a tensor or a constant."""
+        if op.b_const is not None:
+            b = self.array(op, "b", op.b_const)
+        else:
+            b = self.ptr(op.inputs[1], True)
+        size = self.model.tensors[op.output].size
+        self.call(op, f"st = {kernel}({size}, &{par}, {x}, {b}, {y});")
 
     def gather(self, op: ir.Gather | ir.Concat) -> None:
         """A gather: one tinytx_gather_s8 call (a run of consecutive indices passes NULL

@@ -24,6 +24,7 @@ def plan_model(
     kernels: str | None = None,
     cores: int | None = None,
     sparse: str = "auto",
+    tflite_arith: str = "match",
 ) -> dict:
     """Plan a whole model; returns the JSON object ``tinytx plan`` prints (``cores``:
     default, the board's)."""
@@ -35,7 +36,7 @@ def plan_model(
     return plan_json(
         path, budget.budget, budget.describe(), fwsa_mode, tile_rows, variant,
         board_cpu(budget.board), default_cores(budget.board) if cores is None else cores,
-        sparse,
+        sparse, tflite_arith,
     )  # fmt: skip
 
 

@@ -54,6 +54,7 @@ class ConvertOptions:
     kernels: str | None = None  # scratch sizes planned for this variant (default: the board's)
     cores: int | None = None  # ... and this many cores (default: the board's, else 1)
     sparse: str = "auto"  # weights storage: auto, off, block4, unstructured
+    tflite_arith: str = "match"  # .tflite: TFLite's int8 steps (match) or tinytx's (fast)
 
     def as_json(self) -> dict:
         d = dict(self.__dict__)
@@ -202,10 +203,11 @@ def calibration_path(onnx_path: Path, fwsa: str, given: Path | None = None) -> P
     return found if found.is_file() else None
 
 
-def load_model(path: Path, name: str | None = None) -> ir.Model:
-    """The IR of a model file, by its suffix: ``.tflite`` (int8 TFLite), else ONNX."""
+def load_model(path: Path, name: str | None = None, tflite_arith: str = "match") -> ir.Model:
+    """The IR of a model file, by its suffix: ``.tflite`` (int8 TFLite, ``tflite_arith``:
+    :data:`tinytx.core.frontend.tflite.ARITH_MODES`), else ONNX."""
     if Path(path).suffix.lower() == ".tflite":
-        return load_tflite(path, name)
+        return load_tflite(path, name, tflite_arith)
     return load_onnx(path, name)
 
 
@@ -233,7 +235,7 @@ def convert(onnx_path: Path, opts: ConvertOptions) -> Conversion:
     """Convert and plan; raises :class:`DoesNotFit` when the arena or the weights exceed
     the board (after trying every schedule), FrontendError/PlanError for bad input."""
     onnx_path = Path(onnx_path)
-    model = load_model(onnx_path, opts.name)
+    model = load_model(onnx_path, opts.name, opts.tflite_arith)
     budget, budget_text, flash = _budget(opts)
     kernels = opts.kernels or default_kernels(opts.board)
     scratch = planned_scratch(kernels, opts.cores, opts.board)
@@ -298,12 +300,13 @@ def plan_json(
     cpu: str | None = None,
     cores: int | None = None,
     sparse: str = "auto",
+    tflite_arith: str = "match",
 ) -> dict:
     """The plan of a whole ONNX model as JSON-ready data (``tinytx plan <model.onnx>``), the
     same plan ``tinytx convert`` generates code from (with ``calibration.npz`` next to the
     model as its FWSA calibration inputs, when there is one), with the layer-wise and the
     depth-first arenas of the whole model next to it (the keys of ``tinytx plan --shape``)."""
-    model = load_model(Path(path))
+    model = load_model(Path(path), tflite_arith=tflite_arith)
     scratch = planned_scratch(kernels, cores, None)
 
     def planned(mhsa: str, tile_rows: int | None) -> ModelPlan:

@@ -174,22 +174,31 @@ def check_budgets(path: Path, run: VariantRun, seed: int, compiler: str) -> Budg
     return BudgetCheck(path, tuple(entries))
 
 
+def _open_for(path: Path, target: str, compiler: str, seed: int, check_seed: bool = False) -> dict:
+    """The budgets file at `path` (a new one if missing), ready for `target`'s entries: a
+    compiler other than the one the target's budgets were measured with drops all of
+    them (kernels, whole models, sparse layers)."""
+    if path.exists():
+        data = load_budgets(path)
+        if check_seed:
+            _check_seed(path, data, seed)
+    else:
+        data = {"format": FORMAT, "seed": seed, "budgets": {}}
+    data["about"] = _ABOUT
+    compilers = data.setdefault("compilers", {})
+    if compilers.get(target, compiler) != compiler:
+        for section in ("budgets", "models", "sparse"):
+            data.get(section, {}).pop(target, None)
+    compilers[target] = compiler
+    return data
+
+
 def update_budgets(path: Path, run: VariantRun, seed: int, compiler: str) -> int:
     """Write the counts of `run` (built with `compiler`) as budgets into `path` (created
     if missing). Entries of other targets, variants and shapes are kept; another
     compiler for the target drops the target's old budgets. Returns the number written.
     """
-    if path.exists():
-        data = load_budgets(path)
-        _check_seed(path, data, seed)
-    else:
-        data = {"format": FORMAT, "seed": seed, "budgets": {}}
-    data["about"] = _ABOUT
-    compilers = data.setdefault("compilers", {})
-    if compilers.get(run.target, compiler) != compiler:
-        data["budgets"].pop(run.target, None)
-        data.get("models", {}).pop(run.target, None)
-    compilers[run.target] = compiler
+    data = _open_for(path, run.target, compiler, seed, check_seed=True)
     by_shape = data["budgets"].setdefault(run.target, {}).setdefault(run.variant, {})
     n = 0
     for shape in run.shapes:
@@ -248,16 +257,7 @@ def update_model_budgets(
 ) -> int:
     """Write whole-model `counts` as the budgets of (`target`, `variant`) into `path`
     (created if missing; everything else kept, as in `update_budgets`)."""
-    if path.exists():
-        data = load_budgets(path)
-    else:
-        data = {"format": FORMAT, "seed": seed, "budgets": {}}
-    data["about"] = _ABOUT
-    compilers = data.setdefault("compilers", {})
-    if compilers.get(target, compiler) != compiler:
-        data["budgets"].pop(target, None)
-        data.get("models", {}).pop(target, None)
-    compilers[target] = compiler
+    data = _open_for(path, target, compiler, seed)
     data.setdefault("models", {}).setdefault(target, {})[variant] = dict(counts)
     _write(path, data)
     return len(counts)
@@ -322,17 +322,7 @@ def update_sparse_budgets(
 ) -> int:
     """Write the sparse bench's `counts` (with the ratio floors) as the budgets of
     (`target`, `variant`)."""
-    if path.exists():
-        data = load_budgets(path)
-    else:
-        data = {"format": FORMAT, "seed": seed, "budgets": {}}
-    data["about"] = _ABOUT
-    compilers = data.setdefault("compilers", {})
-    if compilers.get(target, compiler) != compiler:
-        data["budgets"].pop(target, None)
-        data.get("models", {}).pop(target, None)
-        data.get("sparse", {}).pop(target, None)
-    compilers[target] = compiler
+    data = _open_for(path, target, compiler, seed)
     data.setdefault("sparse", {}).setdefault(target, {})[variant] = {
         layer: dict(c) for layer, c in counts.items()
     }

@@ -215,9 +215,9 @@ def _case(
     else:
         h, wd, cin, cout, kh, kw, sh, swd, pt, pl, pb, pr = layer.conv
         oh, ow = layer.out_pixels
-        # tinytx_conv2d_dims; dilation_h, dilation_w, depth_multiplier 0: none
+        no_dilation = (0, 0, 0)  # dilation_h, dilation_w, depth_multiplier: 0 means 1
         dims = runner.alloc(
-            _i32(h, wd, cin, oh, ow, cout, kh, kw, sh, swd, pt, pl, pb, pr, 0, 0, 0)
+            _i32(h, wd, cin, oh, ow, cout, kh, kw, sh, swd, pt, pl, pb, pr, *no_dilation)
         )
         params = runner.alloc(_i32(rq.multiplier, rq.shift, rq.zero_point, -128, 127, 0, 0, 0))
         name = "tinytx_conv2d_s8" if sw is None else "tinytx_conv2d_sparse_s8"

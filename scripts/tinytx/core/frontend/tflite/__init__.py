@@ -12,6 +12,7 @@ import hashlib
 from pathlib import Path
 
 from tinytx.core import ir
+from tinytx.core.errors import UserInputError
 from tinytx.core.frontend.onnx import default_name, model_name, named_error
 from tinytx.core.frontend.onnx.graph import FrontendError
 from tinytx.core.frontend.tflite.lower import SUPPORTED, Lowering
@@ -20,13 +21,25 @@ from tinytx.core.frontend.tflite.reader import read_bytes, read_tflite
 __all__ = ["SUPPORTED", "FrontendError", "load_tflite"]
 
 
-def load_tflite(source: str | Path | bytes, name: str | None = None) -> ir.Model:
-    """Convert a full-integer int8 ``.tflite`` model (a path or the file's bytes) to the IR."""
+#: ``arith`` of :func:`load_tflite`: TFLite's own int8 steps where the IR has them (equal to
+#: the interpreter), or tinytx's one-step integer operators (faster, a few LSB apart).
+ARITH_MODES = ("match", "fast")
+
+
+def load_tflite(
+    source: str | Path | bytes, name: str | None = None, arith: str = "match"
+) -> ir.Model:
+    """Convert a full-integer int8 ``.tflite`` model (a path or the file's bytes) to the IR;
+    ``arith``: one of :data:`ARITH_MODES`."""
+    if arith not in ARITH_MODES:
+        raise UserInputError(
+            f"--tflite-arith: expected one of {', '.join(ARITH_MODES)}, got {arith!r}"
+        )
     data, where = read_bytes(source)
     name = default_name(where) if name is None else name
     graph = read_tflite(data, where)
     try:
-        model = Lowering(graph, model_name(name)).lower()
+        model = Lowering(graph, model_name(name), arith).lower()
     except FrontendError as exc:
         raise named_error(exc, where) from None
     return ir.Model(

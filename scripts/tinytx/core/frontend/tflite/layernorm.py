@@ -230,7 +230,11 @@ def steps_params(
 
 def lower_layernorm(lo: Lowering, m: LayerNormMatch) -> None:
     """The TFLite-exact :class:`~tinytx.core.ir.LayerNormSteps`, or the exact IR LayerNorm
-    when the chain does not fit it (module docstring)."""
+    when the chain does not fit it or the conversion asks for tinytx's own arithmetic
+    (``--tflite-arith fast``; module docstring)."""
+    if lo.arith != "match":
+        lower_exact_layernorm(lo, m)
+        return
     try:
         gamma, beta, table, params = steps_params(lo.g, m)
     except ValueError as exc:

@@ -121,9 +121,10 @@ def _same_pads(
 
 
 class Lowering:
-    def __init__(self, g: TflGraph, name: str) -> None:
+    def __init__(self, g: TflGraph, name: str, arith: str = "match") -> None:
         self.g = g
         self.name = name
+        self.arith = arith  # "match": TFLite's int8 steps where the IR has them; "fast"
         self.values: dict[int, str] = {}  # TFLite tensor index -> IR tensor name
         self.tensors: dict[str, ir.Tensor] = {}
         self.ops: list[ir.Op] = []
