@@ -26,6 +26,7 @@ def test_formulas_within_margin_of_the_measured_points() -> None:
                 p["cols"],
                 p.get("kernel_h", 1),
                 p.get("kernel_row_bytes", 0),
+                p.get("in_c", 0),
             )
             got = table.instructions(p["kernel"], shape, p.get("entries", 0))
             assert got == pytest.approx(p["instructions"], rel=sc.MARGIN), p

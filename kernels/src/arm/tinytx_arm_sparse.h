@@ -40,34 +40,21 @@ typedef struct {
 } tt_sp_quant;
 
 /*
- * Checks the weights' rows (tinytx_check_sparse_row) while it writes their table:
- * out_offset(r) = (r / group) * group_stride + (r % group) * row_step (linear layouts;
- * conv: group = rows, row_step = 1).
+ * The weights' rows (tinytx_check_sparse_row, inlined for short rows); *no_empty: every
+ * row has an entry.
  */
-static inline tinytx_status tt_sp_quant_init(tt_sp_quant *q, const tinytx_sparse_weights *w,
-					     tinytx_requant rq, tinytx_activation act,
-					     const int32_t *multipliers, const int32_t *shifts,
-					     const int32_t *bias, const int32_t *x16, tt_sp_row *rows,
-					     int32_t group, int32_t group_stride, int32_t row_step)
+static inline tinytx_status tt_sp_check_rows(const tinytx_sparse_weights *w, int *no_empty)
 {
-	q->rq = rq;
-	q->multipliers = multipliers;
-	q->shifts = shifts;
-	q->lo = act.min;
-	q->hi = act.max;
-	q->rows = rows;
 	const uint32_t positions = (uint32_t)tinytx_sparse_positions(w->format, w->cols);
 	const uint16_t *rp = w->row_ptr;
 	const uint8_t *gaps = w->gaps;
 	const int have = gaps != NULL && w->values != NULL;
 	const int32_t n = w->rows;
-	/* the rows' entries (tinytx_check_sparse_row, inlined for short rows) */
 	uint32_t lo = rp[0];
-	q->no_empty = 1;
-	q->contiguous = group >= w->rows && row_step == 1;
+	*no_empty = 1;
 	for (int32_t r = 0; r < n; r++) {
 		const uint32_t hi = rp[r + 1];
-		q->no_empty &= hi != lo;
+		*no_empty &= hi != lo;
 		if (hi != lo) {
 			if (hi < lo) {
 				return TINYTX_ERR_PARAM;
@@ -96,6 +83,34 @@ static inline tinytx_status tt_sp_quant_init(tt_sp_quant *q, const tinytx_sparse
 		}
 		lo = hi;
 	}
+	return TINYTX_OK;
+}
+
+/*
+ * Checks the weights' rows (tinytx_check_sparse_row) while it writes their table:
+ * out_offset(r) = (r / group) * group_stride + (r % group) * row_step (linear layouts;
+ * conv: group = rows, row_step = 1).
+ */
+static inline tinytx_status tt_sp_quant_init(tt_sp_quant *q, const tinytx_sparse_weights *w,
+					     tinytx_requant rq, tinytx_activation act,
+					     const int32_t *multipliers, const int32_t *shifts,
+					     const int32_t *bias, const int32_t *x16, tt_sp_row *rows,
+					     int32_t group, int32_t group_stride, int32_t row_step)
+{
+	q->rq = rq;
+	q->multipliers = multipliers;
+	q->shifts = shifts;
+	q->lo = act.min;
+	q->hi = act.max;
+	q->rows = rows;
+	q->contiguous = group >= w->rows && row_step == 1;
+	const tinytx_status st = tt_sp_check_rows(w, &q->no_empty);
+	if (st != TINYTX_OK) {
+		return st;
+	}
+	const uint16_t *rp = w->row_ptr;
+	const uint8_t *gaps = w->gaps;
+	const int32_t n = w->rows;
 	/* bias, end of gaps, x16, the plan (one for all rows, or per channel), output offset */
 	const tt_rq p0 = tt_rq_plan(rq);
 	const int32_t m0 = rq.multiplier, round0 = p0.round, right0 = p0.fast ? p0.right : 0;

@@ -324,6 +324,7 @@ class SparseDims:
     conv: bool = False
     kernel_h: int = 1  # convolutions: the kernel rows and the bytes of one (kernel_w * in_c)
     kernel_row_bytes: int = 0
+    in_c: int = 0  # convolutions: the input channels
 
 
 #: name -> what it counts in one layer (dense: every MAC; sparse: every entry per token).
@@ -388,9 +389,8 @@ class SparseCostTable:
             from tinytx.core.plan.sparse_costs import LayerShape
 
             name = ("conv_" if dims.conv else "linear_") + kernel
-            shape = LayerShape(
-                dims.tokens, dims.rows, dims.cols, dims.kernel_h, dims.kernel_row_bytes
-            )
+            d = dims
+            shape = LayerShape(d.tokens, d.rows, d.cols, d.kernel_h, d.kernel_row_bytes, d.in_c)
             return float(self.fitted.instructions(name, shape, dims.entries))  # type: ignore[attr-defined]
         coef = PROVISIONAL_SPARSE[kernel]
         return sum(c * SPARSE_TERMS[name](dims) for name, c in coef.items())

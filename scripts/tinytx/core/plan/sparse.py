@@ -383,23 +383,27 @@ def choose_sparse(
             seq = model.tensors[op.inputs[0]].shape[0]
             for name, w in attention_matrices(op).items():  # type: ignore[arg-type]
                 todo.append((name, "attention", w, (1, seq), op.name))
-    windows = {  # convolutions: (kernel rows, bytes of a kernel row)
-        op.name: (int(op.weight.shape[1]), int(op.weight.shape[2] * op.weight.shape[3]))
+    windows = {  # convolutions: (kernel rows, bytes of a kernel row, input channels)
+        op.name: (
+            int(op.weight.shape[1]),
+            int(op.weight.shape[2] * op.weight.shape[3]),
+            int(op.weight.shape[3]),
+        )
         for op in layers_ops
         if isinstance(op, ir.Conv2d)
     }
     for name, kind, w, (calls, tokens), block in todo:
         rows, cols = w.shape
         conv = kind == "conv2d"
-        kh, krow = windows.get(name, (1, 0))
+        kh, krow, cin = windows.get(name, (1, 0, 0))
+        dense_dims = SparseDims(tokens, rows, cols, 0, conv, kh, krow, cin)
         dense = Priced(
-            "dense", 0, _aligned(rows * cols),
-            calls * table.instructions("dense", SparseDims(tokens, rows, cols, 0, conv, kh, krow)),
-        )  # fmt: skip
+            "dense", 0, _aligned(rows * cols), calls * table.instructions("dense", dense_dims)
+        )
         cands = []
         for fname, fmt in FORMATS.items():
             n = entry_count(w, fmt)
-            dims = SparseDims(tokens, rows, cols, n, conv, kh, krow)
+            dims = SparseDims(tokens, rows, cols, n, conv, kh, krow, cin)
             price = calls * table.instructions(fname, dims)
             cands.append(Priced(fname, n, stored_bytes(rows, n, fmt), price, n > limit))
         chosen, reason = _choose(dense, cands, mode, table.margin)

@@ -40,6 +40,9 @@ KERNELS = (
 #: Largest relative error of a formula against the measured points it was fitted on.
 MARGIN = 0.06
 TOKENS_PER_PASS = 4  # TT_SPARSE_TOKENS of kernels/src/arm/tinytx_arm_sparse_layout.h
+#: Entries of a weight row the Cortex-M conv walks unrolled (TT_SPC_UNROLL of
+#: kernels/src/arm/tinytx_conv2d_sparse_s8.c); longer rows take its loop.
+UNROLLED_ENTRIES = 16
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,7 @@ class LayerShape:
     cols: int
     kernel_h: int = 1  # convolutions: the kernel rows, and the bytes of one kernel row
     kernel_row_bytes: int = 0  # (kernel_w * in_c)
+    in_c: int = 0  # convolutions: the input channels (0: unknown)
 
 
 def terms(kernel: str, shape: LayerShape, entries: int = 0) -> dict[str, float]:
@@ -70,10 +74,15 @@ def terms(kernel: str, shape: LayerShape, entries: int = 0) -> dict[str, float]:
         "entries": float(entries),
     }
     if kernel.startswith("conv"):
-        # the im2col rows: bytes, runs (one per kernel row), bytes past the last word
-        out["im2col"] = float(t * c)
-        out["im2col_runs"] = float(t * shape.kernel_h)
-        out["im2col_tail"] = float(t * shape.kernel_h * (shape.kernel_row_bytes % 4))
+        # the direct path (kernels/src/arm/tinytx_conv2d_sparse_s8.c): no widened pass
+        # inputs but an int16 image of the input, built once (values per output pixel),
+        # the passes' own work, and the walk when rows are too long to unroll (every row
+        # alike)
+        del out["widen"]
+        out["passes"] = float(passes)
+        out["image"] = float(t * shape.in_c)
+        looped = entries > UNROLLED_ENTRIES * r
+        out["looped_entry_passes"] = float(entries * passes) if looped else 0.0
     return out
 
 

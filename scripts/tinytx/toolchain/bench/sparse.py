@@ -387,7 +387,7 @@ def _shape(layer: SparseLayer) -> LayerShape:
         return LayerShape(layer.linear[0], rows, cols)
     oh, ow = layer.out_pixels
     _, _, cin, _, kh, kw = layer.conv[:6]
-    return LayerShape(oh * ow, rows, cols, kh, kw * cin)
+    return LayerShape(oh * ow, rows, cols, kh, kw * cin, cin)
 
 
 def fit_points(report: SparseReport, extra: dict[str, list[tuple[str, int, int]]]) -> list[dict]:
@@ -397,7 +397,8 @@ def fit_points(report: SparseReport, extra: dict[str, list[tuple[str, int, int]]
     for r in report.results:
         s = _shape(r.layer)
         base = {"layer": r.layer.name, "tokens": s.tokens, "rows": s.rows, "cols": s.cols,
-                "kernel_h": s.kernel_h, "kernel_row_bytes": s.kernel_row_bytes}  # fmt: skip
+                "kernel_h": s.kernel_h, "kernel_row_bytes": s.kernel_row_bytes,
+                "in_c": s.in_c}  # fmt: skip
         points.append({**base, "kernel": f"{r.layer.kind}_dense", "entries": 0,
                        "instructions": r.dense_instructions})  # fmt: skip
         for kernel, entries, count in extra.get(r.layer.name, []):
@@ -406,7 +407,9 @@ def fit_points(report: SparseReport, extra: dict[str, list[tuple[str, int, int]]
 
 
 def _point_shape(p: dict) -> LayerShape:
-    return LayerShape(p["tokens"], p["rows"], p["cols"], p["kernel_h"], p["kernel_row_bytes"])
+    return LayerShape(
+        p["tokens"], p["rows"], p["cols"], p["kernel_h"], p["kernel_row_bytes"], p.get("in_c", 0)
+    )
 
 
 def fit_tables(points: list[dict]) -> dict[str, dict[str, float]]:
