@@ -75,6 +75,8 @@ def run_op(op: ir.Op, args: list[np.ndarray], out_shape: tuple[int, ...]) -> np.
         y = g.layernorm_s8(x, op.gamma, op.beta, op.eps_q16, op.rq)
     elif isinstance(op, ir.LayerNormSteps):
         y = g.layernorm_steps_s8(x, op.gamma, op.beta, op.table, op.params)
+    elif isinstance(op, ir.AttentionSteps):
+        y = g.attention_steps_s8(x, args[1], args[2], op.heads, op.params)
     elif isinstance(op, ir.Gelu):
         y = g.gelu_s8(x, op.params)
     elif isinstance(op, ir.Lut):

@@ -22,7 +22,7 @@ from tinytx.core.frontend.onnx.lower import c_name
 from tinytx.core.frontend.tflite import movement as mv
 from tinytx.core.frontend.tflite import quantization as q
 from tinytx.core.frontend.tflite.arith import binary, extremum
-from tinytx.core.frontend.tflite.attention import lower_mhsa, match_attentions
+from tinytx.core.frontend.tflite.attention import lower_attention, match_attentions
 from tinytx.core.frontend.tflite.frames import lower_frames, match_frames
 from tinytx.core.frontend.tflite.layernorm import lower_layernorm, match_layernorms
 from tinytx.core.frontend.tflite.movement import gather
@@ -661,7 +661,7 @@ class Lowering:
         at: dict[int, Callable[[], None]] = {}
         attentions = match_attentions(g)
         for m in attentions:
-            at[m.last] = partial(lower_mhsa, self, m)
+            at[m.last] = partial(lower_attention, self, m)
         norms = match_layernorms(g)
         for n in norms:
             at[n.last] = partial(lower_layernorm, self, n)
