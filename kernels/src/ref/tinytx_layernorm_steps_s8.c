@@ -4,44 +4,16 @@
  * variance of the squared differences, then every element through MUL, ADD steps.
  */
 #include "tinytx/kernels.h"
+#include "../tinytx_tfl_math.h"
 
-/* gemmlowp's SaturatingRoundingDoublingHighMul. */
-static int32_t srdhm(int32_t a, int32_t b)
-{
-	if (a == INT32_MIN && b == INT32_MIN) {
-		return INT32_MAX;
-	}
-	const int64_t ab = (int64_t)a * b;
-	const int64_t nudge = ab >= 0 ? (int64_t)1 << 30 : 1 - ((int64_t)1 << 30);
-	return (int32_t)((ab + nudge) / ((int64_t)1 << 31)); /* C division: towards zero */
-}
-
-/* gemmlowp's RoundingDivideByPOT: x / 2^e rounded half away from zero, e 0..31. */
-static int32_t rdbpot(int32_t x, int32_t e)
-{
-	const int32_t mask = (int32_t)(((uint32_t)1 << e) - 1u);
-	const int32_t remainder = x & mask;
-	const int32_t threshold = (mask >> 1) + (x < 0 ? 1 : 0);
-	return (x >> e) + (remainder > threshold ? 1 : 0);
-}
-
-/* TFLite's MultiplyByQuantizedMultiplier; the caller keeps x * 2^shift within int32. */
-static int32_t mbqm(int32_t x, int32_t multiplier, int32_t shift)
-{
-	const int32_t left = shift > 0 ? shift : 0;
-	const int32_t right = shift > 0 ? 0 : -shift;
-	return rdbpot(srdhm((int32_t)((uint32_t)x << left), multiplier), right);
-}
-
-static int32_t clamp8(int32_t v)
-{
-	return v < -128 ? -128 : (v > 127 ? 127 : v);
-}
+#define mbqm tinytx_tfl_mbqm
+#define clamp8 tinytx_tfl_clamp8
+#define zp_ok tinytx_tfl_zp_ok
+#define factor_ok tinytx_tfl_factor_ok
 
 static int32_t tfl_mul(int32_t a, int32_t b, const tinytx_tfl_mul_params *p)
 {
-	const int32_t prod = (a - p->zero_point_a) * (b - p->zero_point_b);
-	return clamp8(p->zero_point + mbqm(prod, p->multiplier, p->shift));
+	return tinytx_tfl_requant((a - p->zero_point_a) * (b - p->zero_point_b), p);
 }
 
 static int32_t tfl_add(int32_t a, int32_t b, const tinytx_tfl_add_params *p)
@@ -62,16 +34,6 @@ static int32_t tfl_squared_difference(int32_t a, int32_t b, const tinytx_tfl_add
 static int32_t tfl_mean(int32_t total, const tinytx_tfl_mean_params *p)
 {
 	return clamp8(p->zero_point + mbqm(total, p->multiplier, p->shift));
-}
-
-static int zp_ok(int32_t z)
-{
-	return z >= -128 && z <= 127;
-}
-
-static int factor_ok(int32_t m, int32_t s, int32_t top)
-{
-	return m >= 0 && s >= -31 && s <= top;
 }
 
 static int mean_ok(const tinytx_tfl_mean_params *p, int32_t top)
@@ -96,13 +58,7 @@ static int add_ok(const tinytx_tfl_add_params *p)
 /* 31 - bit length of 255 * e: the largest left shift of a row sum. */
 static int32_t mean_shift_max(int32_t e)
 {
-	uint32_t v = 255u * (uint32_t)e;
-	int32_t bits = 0;
-	while (v != 0) {
-		bits++;
-		v >>= 1;
-	}
-	return 31 - bits;
+	return tinytx_tfl_shift_max(255u * (uint32_t)e);
 }
 
 tinytx_status tinytx_layernorm_steps_s8(const tinytx_layernorm_dims *dims,

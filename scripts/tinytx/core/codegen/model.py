@@ -312,6 +312,23 @@ class _Emitter:
             op, f"st = tinytx_layernorm_steps_s8(&{dims}, &{par}, {x}, {g}, {b}, {table}, {y});"
         )
 
+    def attention_steps(self, op: ir.AttentionSteps, y: str) -> None:
+        s, n = self.model.tensors[op.inputs[0]].shape
+        dims = self.struct(
+            "tinytx_attention_steps_dims",
+            f"{op.name}_dims",
+            init(seq_len=s, heads=op.heads, head_dim=n // op.heads),
+        )
+        fields = {f.name: getattr(op.params, f.name) for f in dataclasses.fields(op.params)}
+        par = self.struct(
+            "tinytx_attention_steps_params",
+            f"{op.name}_params",
+            init(**{k: v if isinstance(v, int) else init(**dataclasses.asdict(v))
+                    for k, v in fields.items()}),
+        )  # fmt: skip
+        q, k, v = (self.ptr(name, True) for name in op.inputs)
+        self.call(op, f"st = tinytx_attention_steps_s8(&{dims}, &{par}, {q}, {k}, {v}, {y});")
+
     # -- ops
     def emit(self, op: ir.Op) -> None:
         t = self.model.tensors
@@ -373,6 +390,8 @@ class _Emitter:
             self.call(op, f"st = tinytx_layernorm_s8(&{dims}, &{par}, {x}, {g}, {b}, {y});")
         elif isinstance(op, ir.LayerNormSteps):
             self.layernorm_steps(op, x, y)
+        elif isinstance(op, ir.AttentionSteps):
+            self.attention_steps(op, y)
         elif isinstance(op, ir.Gelu):
             p = op.params
             par = self.struct(

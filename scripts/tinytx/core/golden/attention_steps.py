@@ -143,8 +143,9 @@ def _check_zero_points(name: str, *zs: int) -> None:
 def check_params(p: AttentionStepsParams, seq: int, head_dim: int) -> None:
     """Raise ``ValueError`` for a shape, factor or zero point the kernel refuses."""
     lim = kernel_limits()
-    if not 1 <= seq <= lim.softmax_max_kv:
-        raise ValueError(f"{seq} tokens outside [1, {lim.softmax_max_kv}] (TINYTX_SOFTMAX_MAX_KV)")
+    top_seq = lim.attention_steps_max_seq
+    if not 1 <= seq <= top_seq:
+        raise ValueError(f"{seq} tokens outside [1, {top_seq}] (TINYTX_ATTENTION_STEPS_MAX_SEQ)")
     top = lim.max_reduction // 2
     if not 1 <= head_dim <= top:
         raise ValueError(f"head size {head_dim} outside [1, {top}] (TINYTX_MAX_REDUCTION / 2)")

@@ -23,6 +23,7 @@ class KernelLimits:
     gelu_q_one_limit: int  # TINYTX_GELU_Q_ONE_LIMIT: tinytx_gelu_params.q_one below this
     max_dim: int  # TINYTX_MAX_DIM: any image side, kernel side, stride or pad
     mul_left_shift_max: int  # TINYTX_MUL_LEFT_SHIFT_MAX: tinytx_mul_params.shift -31..this
+    attention_steps_max_seq: int  # TINYTX_ATTENTION_STEPS_MAX_SEQ: tokens of the steps
 
 
 #: field -> the C constant it holds
@@ -37,6 +38,7 @@ C_NAMES = {
     "gelu_q_one_limit": "TINYTX_GELU_Q_ONE_LIMIT",
     "max_dim": "TINYTX_MAX_DIM",
     "mul_left_shift_max": "TINYTX_MUL_LEFT_SHIFT_MAX",
+    "attention_steps_max_seq": "TINYTX_ATTENTION_STEPS_MAX_SEQ",
 }
 
 
