@@ -42,7 +42,8 @@ def test_exp_and_reciprocal_follow_float() -> None:
     assert np.max(np.abs(got - np.exp(x / 2.0**26))) < 5e-7  # gemmlowp: about 2**-22
     for total in (1 << 19, 3 << 19, 12345678, (1 << 28) - 1):
         r, bits = reciprocal(total)
-        assert abs(r / 2.0**31 * 2.0**bits - 2.0**19 / total) < 1e-7 * 2.0**bits
+        inverse = r / 2.0**31 / 2.0**bits  # 1 / (total / 2**19)
+        assert abs(inverse * total / 2.0**19 - 1) < 1e-7
 
 
 def test_softmax_rows_sum_to_one() -> None:
