@@ -27,13 +27,13 @@ DATA = Path(__file__).resolve().parents[1] / "data" / "tflite"
 FIXTURES = sorted(p.name for p in DATA.iterdir() if (p / "model.tflite").is_file())
 
 # Measured on the fixtures (TF 2.21 reference kernels): top-1 agreement and the largest
-# output deviation in LSB. The LayerNorms and the attention steps are TFLite's, bit for bit
-# (below): encoder_block equals the interpreter; what remains in the others is
-# single-rounding requantization where TFLite rounds twice (a conv or pooling output off
-# by one LSB now and then, which the later layers carry on).
+# output deviation in LSB. The LayerNorms, the attention steps and the average pooling are
+# TFLite's, bit for bit (below): encoder_block equals the interpreter; what remains in
+# the others is single-rounding requantization where TFLite rounds twice (a conv output
+# off by one LSB now and then, which the later layers carry on).
 MEASURED = {
     "ecg": (0.995, 6),
-    "eeg": (0.965, 9),
+    "eeg": (1.0, 2),
     "encoder_block": (1.0, 0),
     "radar": (1.0, 6),
 }

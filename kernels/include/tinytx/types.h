@@ -219,6 +219,10 @@ typedef struct {
 	tinytx_activation act;
 	int32_t count_include_pad; /* 0 (ONNX default): count = pixels inside the image; 1: KH*KW */
 	int32_t input_zero_point;  /* -128..127, subtracted from each pixel inside the image */
+	/* 1: TFLite's int8 AVERAGE_POOL_2D (requant the identity, multiplier == 2^shift, and
+	 * requant.zero_point == input_zero_point): the average of the codes themselves, rounded
+	 * half away from zero, then the clamp; 0 (default): the rounding above. */
+	int32_t tflite_rounding;
 } tinytx_avgpool2d_params;
 
 typedef struct {

@@ -105,7 +105,14 @@ def run_op(op: ir.Op, args: list[np.ndarray], out_shape: tuple[int, ...]) -> np.
         y = _images(
             x,
             lambda i: g.avgpool2d_s8(
-                i, op.kernel, op.stride, op.pad, op.rq, op.count_include_pad, op.input_zero_point
+                i,
+                op.kernel,
+                op.stride,
+                op.pad,
+                op.rq,
+                op.count_include_pad,
+                op.input_zero_point,
+                op.tflite_rounding,
             ),
         )
     elif isinstance(op, ir.MeanRows):

@@ -722,6 +722,7 @@ class _Emitter:
                 act=_act(op.rq.act_min, op.rq.act_max),
                 count_include_pad=int(op.count_include_pad),
                 input_zero_point=op.input_zero_point,
+                **({"tflite_rounding": 1} if op.tflite_rounding else {}),
             )
             par = self.struct("tinytx_avgpool2d_params", f"{op.name}_params", fields)
             call = f"st = tinytx_avgpool2d_s8(&{dims}, &{par}, {x}@IN, {y}@OUT);"

@@ -301,6 +301,7 @@ class AvgPool(Op):
     rq: Requant
     count_include_pad: bool = False
     input_zero_point: int = 0
+    tflite_rounding: bool = False  # TFLite's average of the codes (golden avgpool2d_s8)
 
 
 @dataclass(frozen=True, eq=False, kw_only=True)

@@ -675,10 +675,19 @@ def gen_avgpool2d(rng: Rng, cid: int) -> Case:
     z_in = pick_zero_point(rng)
     if long:
         z_in = int(rng.choice([0, -128, 127]))
-    y = g.avgpool2d_s8(x, (kh, kw), stride, pad, rq, include_pad, z_in)
+    tfl = bool(rng.random() < 0.25)  # TFLite's average of the codes
+    if tfl:
+        z_in = int(rng.choice([-128, 127, z_in]))
+        lo = int(rng.choice([-128, z_in])) if rng.random() < 0.3 else -128
+        rq = Requant(1 << 30, 30, lo, max(lo, 127 if rng.random() < 0.8 else 100), z_in)
+    y = g.avgpool2d_s8(x, (kh, kw), stride, pad, rq, include_pad, z_in, tfl)
     params = _window_params(x, y, kh, kw, stride, pad)
     params += (*rq_params(rq), rq.act_min, rq.act_max, int(include_pad), rq.zero_point, z_in)
-    shape = f"{x.shape}->{y.shape} k={kh}x{kw} s={stride} pad={pad} incl={include_pad} {style}"
+    params += (int(tfl),)
+    shape = (
+        f"{x.shape}->{y.shape} k={kh}x{kw} s={stride} pad={pad} incl={include_pad} "
+        f"{'tflite ' if tfl else ''}{style}"
+    )
     return Case("avgpool2d", cid, params, (x, y), shape)
 
 

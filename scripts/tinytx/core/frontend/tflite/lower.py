@@ -440,6 +440,11 @@ class Lowering:
             )
         else:
             rq = q.requant(op, xt.scale / s_y, z_y, (lo, hi))
+            # TFLite's int8 kernel averages the codes (the input's scale and zero point
+            # are the output's) and rounds half away from zero: the pool's TFLite rounding
+            exact = (s_y, z_y) == (xt.scale, xt.zero_point)
+            if exact:
+                rq = gold.Requant(1 << 30, 30, lo, hi, z_y)
             factory = lambda y, src: ir.AvgPool(  # noqa: E731
                 name=self.op_name("avgpool"),
                 inputs=(x,),
@@ -450,6 +455,7 @@ class Lowering:
                 pad=pads,
                 rq=rq,
                 input_zero_point=xt.zero_point,
+                tflite_rounding=exact,
             )
         self.emit(op, factory, self.static_out(op, xt.shape[0]))
 
