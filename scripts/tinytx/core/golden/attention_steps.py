@@ -118,7 +118,8 @@ class AttentionStepsParams:
 
 def identity_scale(zero_point: int) -> tuple[TflMul, int]:
     """The scalar MUL step that changes nothing (the scores have no scalar MUL)."""
-    return TflMul(zero_point, 0, 1 << 30, 1, zero_point), 1
+    half = (INT32_MAX >> 1) + 1  # 0.5 in Q0.31, times 2**1
+    return TflMul(zero_point, 0, half, 1, zero_point), 1
 
 
 def sum_shift_max(terms: int) -> int:

@@ -444,7 +444,7 @@ class Lowering:
             # are the output's) and rounds half away from zero: the pool's TFLite rounding
             exact = (s_y, z_y) == (xt.scale, xt.zero_point)
             if exact:
-                rq = gold.Requant(1 << 30, 30, lo, hi, z_y)
+                rq = gold.Requant.from_scale(1.0, "requant", act_min=lo, act_max=hi, zero_point=z_y)
             factory = lambda y, src: ir.AvgPool(  # noqa: E731
                 name=self.op_name("avgpool"),
                 inputs=(x,),
