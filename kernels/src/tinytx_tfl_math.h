@@ -18,7 +18,9 @@ static inline int32_t tinytx_tfl_srdhm(int32_t a, int32_t b)
 	}
 	const int64_t ab = (int64_t)a * b;
 	const int64_t nudge = ab >= 0 ? (int64_t)1 << 30 : 1 - ((int64_t)1 << 30);
-	return (int32_t)((ab + nudge) / ((int64_t)1 << 31)); /* C division: towards zero */
+	const int64_t s = ab + nudge;
+	/* s / 2^31 towards zero, by shifts (no 64-bit division call on a Cortex-M) */
+	return (int32_t)(s >= 0 ? s >> 31 : -((-s) >> 31));
 }
 
 /* gemmlowp's RoundingDivideByPOT: x / 2^e rounded half away from zero, e 0..31. */

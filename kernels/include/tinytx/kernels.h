@@ -216,11 +216,14 @@ tinytx_status tinytx_layernorm_steps_s8(const tinytx_layernorm_dims *dims,
  * (tinytx/core/golden/attention_steps.py): equal to the TFLite interpreter's reference
  * kernels bit for bit. q, k, v int8 [S][H*P] (column h*P + p: position p of head h; the
  * projections' outputs, zero points in params), output int8 [S][H*P] (the heads
- * merged). No scratch; the output must not overlap an input.
+ * merged). exp_table int32 [256]: the softmax's exponential (Q0.31) of each difference
+ * -i to the row maximum, 0 below diff_min (attention_steps.py: exp_table, a function of
+ * params->softmax). No scratch; the output must not overlap an input.
  */
 tinytx_status tinytx_attention_steps_s8(const tinytx_attention_steps_dims *dims,
 					const tinytx_attention_steps_params *params, const int8_t *q,
-					const int8_t *k, const int8_t *v, int8_t *output);
+					const int8_t *k, const int8_t *v, const int32_t *exp_table,
+					int8_t *output);
 
 #ifdef __cplusplus
 }

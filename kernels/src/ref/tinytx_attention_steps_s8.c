@@ -1,8 +1,9 @@
 /*
  * Self-attention's scores, scalar MUL, softmax and A*V in TFLite's int8 arithmetic
- * (formulas in tinytx/core/golden/attention_steps.py). No scratch: for each head and
- * query row, the scores are computed again in each of the passes (row maximum, sum of
- * the exponentials, then the A*V accumulation, CHUNK output values at a time).
+ * (formulas in tinytx/core/golden/attention_steps.py; the softmax's exponential of a
+ * score difference is the caller's table). No scratch: for each head and query row, the
+ * scores are computed again in each of the passes (row maximum, sum of the
+ * exponentials, then the A*V accumulation, CHUNK output values at a time).
  */
 #include "tinytx/kernels.h"
 #include "../tinytx_tfl_math.h"
@@ -13,38 +14,6 @@
 
 #define CHUNK 16 /* A*V accumulators per pass (on the stack) */
 #define ACCUMULATION_BITS 12
-#define EXP_MINUS_ONE_EIGHTH 1895147668 /* exp(-1/8) in Q0.31 */
-#define ONE_THIRD 715827883		 /* 1/3 in Q0.31 */
-
-/* exp(-2^k) in Q0.31, k = -2..4: gemmlowp's barrel shifter of exp_on_negative_values */
-static const int32_t EXP_BARREL[7] = {1672461947, 1302514674, 790015084, 290630308,
-				      39332535,	  720401,     242};
-
-/* gemmlowp's exp_on_interval_between_negative_one_quarter_and_0_excl (Q0.31). */
-static int32_t exp_interval(int32_t a)
-{
-	const int32_t x = a + (1 << 28);
-	const int32_t x2 = srdhm(x, x);
-	const int32_t x3 = srdhm(x2, x);
-	const int32_t x4 = srdhm(x2, x2);
-	const int32_t poly = rdbpot(srdhm(rdbpot(x4, 2) + x3, ONE_THIRD) + x2, 1);
-	return EXP_MINUS_ONE_EIGHTH + srdhm(EXP_MINUS_ONE_EIGHTH, x + poly);
-}
-
-/* gemmlowp's exp_on_negative_values: Q5.26 a <= 0 -> Q0.31. */
-static int32_t exp_negative(int32_t a)
-{
-	const int32_t quarter = 1 << 24;
-	const int32_t a_mod = (a & (quarter - 1)) - quarter;
-	int32_t result = exp_interval(tinytx_tfl_saturating_shl(a_mod, 5));
-	const int32_t remainder = a_mod - a;
-	for (int32_t b = 0; b < 7; b++) {
-		if ((remainder & (1 << (24 + b))) != 0) {
-			result = srdhm(result, EXP_BARREL[b]);
-		}
-	}
-	return a == 0 ? INT32_MAX : result;
-}
 
 /* TFLite's GetReciprocal of a positive Q12.19 sum: 1 / total as Q0.31. */
 static int32_t reciprocal(int32_t total, int32_t *bits_over_unit)
@@ -63,12 +32,6 @@ static int32_t reciprocal(int32_t total, int32_t *bits_over_unit)
 		x = x + tinytx_tfl_saturating_shl(srdhm(x, one_minus), 2);
 	}
 	return tinytx_tfl_saturating_shl(x, 1);
-}
-
-/* The softmax's exponential of one score difference d (0 when d < diff_min). */
-static int32_t exp_of(int32_t d, const tinytx_tfl_softmax_params *p)
-{
-	return exp_negative(srdhm(d * (1 << p->left_shift), p->multiplier));
 }
 
 /* t = MUL(BATCH_MATMUL(q_i, k_j)) for one head. */
@@ -105,10 +68,11 @@ static int params_ok(const tinytx_attention_steps_params *p, int32_t s, int32_t 
 
 tinytx_status tinytx_attention_steps_s8(const tinytx_attention_steps_dims *dims,
 					const tinytx_attention_steps_params *params, const int8_t *q,
-					const int8_t *k, const int8_t *v, int8_t *output)
+					const int8_t *k, const int8_t *v, const int32_t *exp_table,
+					int8_t *output)
 {
 	if (dims == NULL || params == NULL || q == NULL || k == NULL || v == NULL ||
-	    output == NULL) {
+	    exp_table == NULL || output == NULL) {
 		return TINYTX_ERR_NULL;
 	}
 	const int32_t s = dims->seq_len, h = dims->heads, hd = dims->head_dim;
@@ -117,11 +81,15 @@ tinytx_status tinytx_attention_steps_s8(const tinytx_attention_steps_dims *dims,
 		return TINYTX_ERR_DIMS;
 	}
 	const tinytx_attention_steps_params *p = params;
-	if (!params_ok(p, s, hd)) {
+	if (!params_ok(p, s, hd) || exp_table[0] <= 0) {
 		return TINYTX_ERR_PARAM;
 	}
+	for (int32_t i = 1; i < 256; i++) {
+		if (exp_table[i] < 0) { /* a row's sum stays positive, below 2^28 */
+			return TINYTX_ERR_PARAM;
+		}
+	}
 	const int32_t n = h * hd;
-	const int32_t diff_min = p->softmax.diff_min;
 	for (int32_t head = 0; head < h; head++) {
 		for (int32_t i = 0; i < s; i++) {
 			const int8_t *qi = q + (size_t)i * n + (size_t)head * hd;
@@ -133,10 +101,8 @@ tinytx_status tinytx_attention_steps_s8(const tinytx_attention_steps_dims *dims,
 			int32_t total = 0;
 			for (int32_t j = 0; j < s; j++) {
 				const int32_t d =
-					score(qi, k + (size_t)j * n + (size_t)head * hd, hd, p) - top;
-				if (d >= diff_min) {
-					total += rdbpot(exp_of(d, &p->softmax), ACCUMULATION_BITS);
-				}
+					top - score(qi, k + (size_t)j * n + (size_t)head * hd, hd, p);
+				total += rdbpot(exp_table[d], ACCUMULATION_BITS);
 			}
 			int32_t bits = 0;
 			const int32_t r = reciprocal(total, &bits);
@@ -146,14 +112,14 @@ tinytx_status tinytx_attention_steps_s8(const tinytx_attention_steps_dims *dims,
 				int32_t acc[CHUNK] = {0};
 				for (int32_t j = 0; j < s; j++) {
 					const int32_t d =
-						score(qi, k + (size_t)j * n + (size_t)head * hd, hd, p) -
-						top;
-					if (d < diff_min) {
+						top -
+						score(qi, k + (size_t)j * n + (size_t)head * hd, hd, p);
+					const int32_t w = tinytx_tfl_clamp8(
+								  rdbpot(srdhm(r, exp_table[d]), e) - 128) +
+							  128;
+					if (w == 0) {
 						continue;
 					}
-					const int32_t a = tinytx_tfl_clamp8(
-						rdbpot(srdhm(r, exp_of(d, &p->softmax)), e) - 128);
-					const int32_t w = a + 128;
 					const int8_t *vj = v + (size_t)j * n + (size_t)head * hd + p0;
 					for (int32_t c = 0; c < count; c++) {
 						acc[c] += w * (vj[c] - p->av.zero_point_b);

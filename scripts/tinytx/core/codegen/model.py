@@ -327,7 +327,10 @@ class _Emitter:
                     for k, v in fields.items()}),
         )  # fmt: skip
         q, k, v = (self.ptr(name, True) for name in op.inputs)
-        self.call(op, f"st = tinytx_attention_steps_s8(&{dims}, &{par}, {q}, {k}, {v}, {y});")
+        table = self.array(op, "exp", op.weight_arrays["exp"])
+        self.call(
+            op, f"st = tinytx_attention_steps_s8(&{dims}, &{par}, {q}, {k}, {v}, {table}, {y});"
+        )
 
     # -- ops
     def emit(self, op: ir.Op) -> None:

@@ -28,7 +28,9 @@ The softmax is TFLite's ``reference_ops::Softmax`` (gemmlowp fixed point)::
     a      = clamp(rdbpot(srdhm(r, E(x)), n + 23) - 128)   (-128 where d < diff_min)
 
 with ``exp_on_negative_values`` and ``one_over_one_plus_x_for_x_in_0_1`` gemmlowp's
-(:func:`exp_on_negative_values`, :func:`reciprocal`). Every factor comes from the
+(:func:`exp_on_negative_values`, :func:`reciprocal`). ``E(x)`` depends on the int8
+difference ``d`` alone: :func:`exp_table` (0 for ``d < diff_min``, which then adds
+nothing and gives -128) is the kernel's table. Every factor comes from the
 converter (:mod:`tinytx.core.golden.tflite_factors`), which reproduces TFLite's own
 derivation from the tensors' scales.
 """
@@ -55,6 +57,8 @@ from tinytx.core.golden.quant import INT8_MAX, INT8_MIN, as_int8
 SCALED_DIFF_INTEGER_BITS = 5
 #: Q12.19: the integer bits of the sum of the exponentials
 ACCUMULATION_INTEGER_BITS = 12
+#: Differences of int8 scores to their row maximum: 0..-255.
+EXP_TABLE_SIZE = 256
 #: The largest product of two int8 codes less their zero points (255 * 255).
 CODE_PRODUCT_MAX = 255 * 255
 #: gemmlowp's constants of exp_on_negative_values: exp(-2**k) in Q0.31, k = -2..4
@@ -213,19 +217,27 @@ def reciprocal(total: int) -> tuple[int, int]:
     return int(saturating_pot(np.int64(x), 1)), bits_over_unit
 
 
+def exp_table(p: TflSoftmax) -> np.ndarray:
+    """The softmax's exponential of every difference ``d = -k`` to the row maximum
+    (int32 [256], index ``k`` = 0..255): ``E(srdhm(d * 2**left_shift, multiplier))``,
+    0 where ``d < diff_min`` (which the softmax skips, and which then gives -128 as TFLite
+    does). A function of the factors alone: the kernel takes it as a table."""
+    d = -np.arange(EXP_TABLE_SIZE, dtype=np.int64)
+    valid = d >= p.diff_min
+    x = srdhm(np.where(valid, d, 0) << np.int64(p.left_shift), p.multiplier)
+    return np.where(valid, exp_on_negative_values(x), 0).astype(np.int32)
+
+
 def tfl_softmax(t: np.ndarray, p: TflSoftmax) -> np.ndarray:
     """TFLite's int8 reference softmax of each row (last axis) of int8 ``t`` (int64)."""
     t = np.asarray(t, np.int64)
-    d = t - t.max(axis=-1, keepdims=True)
-    valid = d >= p.diff_min
-    x = srdhm(np.where(valid, d, 0) << np.int64(p.left_shift), p.multiplier)
-    e = exp_on_negative_values(x)
-    acc = np.where(valid, rdbpot(e, ACCUMULATION_INTEGER_BITS), 0).sum(axis=-1)
+    e = exp_table(p).astype(np.int64)[t.max(axis=-1, keepdims=True) - t]
+    acc = rdbpot(e, ACCUMULATION_INTEGER_BITS).sum(axis=-1)
     out = np.full(t.shape, INT8_MIN, np.int64)
     for row in np.ndindex(acc.shape):
         r, bits = reciprocal(int(acc[row]))
         y = rdbpot(srdhm(e[row], r), bits + 31 - 8) + INT8_MIN
-        out[row] = np.where(valid[row], np.clip(y, INT8_MIN, INT8_MAX), INT8_MIN)
+        out[row] = np.clip(y, INT8_MIN, INT8_MAX)
     return out
 
 

@@ -44,7 +44,7 @@ from tinytx.core.golden import (
     Requant,
 )
 from tinytx.core.golden.attention import FwsaQuant, FwsaWeights
-from tinytx.core.golden.attention_steps import AttentionStepsParams
+from tinytx.core.golden.attention_steps import AttentionStepsParams, exp_table
 from tinytx.core.golden.layernorm_steps import LayerNormStepsParams
 from tinytx.core.golden.mul import MulParams
 
@@ -406,6 +406,10 @@ class AttentionSteps(Op):
     kind: ClassVar[str] = "attention_steps"
     heads: int
     params: AttentionStepsParams
+
+    @property
+    def weight_arrays(self) -> dict[str, np.ndarray]:
+        return {"exp": exp_table(self.params.softmax)}  # the kernel's table, from the factors
 
 
 OP_TYPES: tuple[type[Op], ...] = (

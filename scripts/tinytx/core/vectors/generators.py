@@ -26,7 +26,7 @@ import numpy as np
 from tinytx.core import golden as g
 from tinytx.core.errors import UserInputError
 from tinytx.core.golden import tflite_factors as tf
-from tinytx.core.golden.attention_steps import identity_scale
+from tinytx.core.golden.attention_steps import exp_table, identity_scale
 from tinytx.core.golden.conv import check_window, conv2d_acc
 from tinytx.core.golden.limits import kernel_limits
 from tinytx.core.golden.linear import Layout, linear_acc
@@ -957,8 +957,10 @@ def gen_attention_steps(rng: Rng, cid: int) -> Case:
             break
     assert p is not None
     o = g.attention_steps_s8(q, k, v, heads, p)
+    table = exp_table(p.softmax)
     shape = f"S={s} H={heads} P={hd} {style}"
-    return Case("attention_steps", cid, (s, heads, hd), (q, k, v, p.as_int32(), o), shape)
+    buffers = (q, k, v, table, p.as_int32(), o)
+    return Case("attention_steps", cid, (s, heads, hd), buffers, shape)
 
 
 GENERATORS: dict[str, Callable[[Rng, int], Case]] = {
