@@ -1,9 +1,10 @@
 /*
  * Self-attention's scores, scalar MUL, softmax and A*V in TFLite's int8 arithmetic
  * (formulas in tinytx/core/golden/attention_steps.py; the softmax's exponential of a
- * score difference is the caller's table). No scratch: for each head and query row, the
- * scores are computed again in each of the passes (row maximum, sum of the
- * exponentials, then the A*V accumulation, CHUNK output values at a time).
+ * score difference is the caller's table). No scratch: each head and query row takes
+ * three passes over the keys (row maximum, sum of the exponentials, then the A*V
+ * accumulation, CHUNK output values at a time); a row of up to ROW_CACHE tokens keeps
+ * its scores on the stack from the first pass, a longer one computes them again.
  */
 #include "tinytx/kernels.h"
 #include "../tinytx_tfl_math.h"
@@ -12,7 +13,8 @@
 #define rdbpot tinytx_tfl_rdbpot
 #define requant tinytx_tfl_requant
 
-#define CHUNK 16 /* A*V accumulators per pass (on the stack) */
+#define CHUNK 16	  /* A*V accumulators per pass (on the stack) */
+#define ROW_CACHE 128 /* a row's scores kept on the stack up to this many tokens */
 #define ACCUMULATION_BITS 12
 
 /* TFLite's GetReciprocal of a positive Q12.19 sum: 1 / total as Q0.31. */
@@ -45,6 +47,13 @@ static int32_t score(const int8_t *qi, const int8_t *kj, int32_t hd,
 	const int32_t s = requant(acc, &p->scores);
 	return requant((s - p->scale.zero_point_a) * (p->scale_code - p->scale.zero_point_b),
 		       &p->scale);
+}
+
+/* Score j of the row: from the row's cache, or computed again (row NULL). */
+static int32_t score_at(const int8_t *row, int32_t j, const int8_t *qi, const int8_t *kh,
+			int32_t n, int32_t hd, const tinytx_attention_steps_params *p)
+{
+	return row != NULL ? row[j] : score(qi, kh + (size_t)j * n, hd, p);
 }
 
 static int mul_ok(const tinytx_tfl_mul_params *p, int32_t top)
@@ -90,18 +99,23 @@ tinytx_status tinytx_attention_steps_s8(const tinytx_attention_steps_dims *dims,
 		}
 	}
 	const int32_t n = h * hd;
+	int8_t cache[ROW_CACHE];
+	int8_t *row = s <= ROW_CACHE ? cache : NULL;
 	for (int32_t head = 0; head < h; head++) {
+		const int8_t *kh = k + (size_t)head * hd;
 		for (int32_t i = 0; i < s; i++) {
 			const int8_t *qi = q + (size_t)i * n + (size_t)head * hd;
 			int32_t top = -128;
 			for (int32_t j = 0; j < s; j++) {
-				const int32_t t = score(qi, k + (size_t)j * n + (size_t)head * hd, hd, p);
+				const int32_t t = score(qi, kh + (size_t)j * n, hd, p);
+				if (row != NULL) {
+					row[j] = (int8_t)t;
+				}
 				top = t > top ? t : top;
 			}
 			int32_t total = 0;
 			for (int32_t j = 0; j < s; j++) {
-				const int32_t d =
-					top - score(qi, k + (size_t)j * n + (size_t)head * hd, hd, p);
+				const int32_t d = top - score_at(row, j, qi, kh, n, hd, p);
 				total += rdbpot(exp_table[d], ACCUMULATION_BITS);
 			}
 			int32_t bits = 0;
@@ -111,9 +125,7 @@ tinytx_status tinytx_attention_steps_s8(const tinytx_attention_steps_dims *dims,
 				const int32_t count = hd - p0 < CHUNK ? hd - p0 : CHUNK;
 				int32_t acc[CHUNK] = {0};
 				for (int32_t j = 0; j < s; j++) {
-					const int32_t d =
-						top -
-						score(qi, k + (size_t)j * n + (size_t)head * hd, hd, p);
+					const int32_t d = top - score_at(row, j, qi, kh, n, hd, p);
 					const int32_t w = tinytx_tfl_clamp8(
 								  rdbpot(srdhm(r, exp_table[d]), e) - 128) +
 							  128;
