@@ -16,11 +16,10 @@ static inline int32_t tinytx_tfl_srdhm(int32_t a, int32_t b)
 	if (a == INT32_MIN && b == INT32_MIN) {
 		return INT32_MAX;
 	}
+	/* (ab + nudge) / 2^31 towards zero, nudge 2^30 (ab >= 0) or 1 - 2^30 (ab < 0), is
+	 * floor((ab + 2^30) / 2^31) in both cases: one multiply-add and a shift */
 	const int64_t ab = (int64_t)a * b;
-	const int64_t nudge = ab >= 0 ? (int64_t)1 << 30 : 1 - ((int64_t)1 << 30);
-	const int64_t s = ab + nudge;
-	/* s / 2^31 towards zero, by shifts (no 64-bit division call on a Cortex-M) */
-	return (int32_t)(s >= 0 ? s >> 31 : -((-s) >> 31));
+	return (int32_t)((ab + ((int64_t)1 << 30)) >> 31);
 }
 
 /* gemmlowp's RoundingDivideByPOT: x / 2^e rounded half away from zero, e 0..31. */
