@@ -178,6 +178,18 @@ def test_plan_and_convert_accept_tflite(tmp_path: Path, capsys) -> None:
     assert "attention_steps0: TFLite's attention steps, layer-wise" in plan
 
 
+def test_fused_attention_when_the_steps_do_not_fit_the_board(tmp_path: Path) -> None:
+    """eeg's attention steps hold q, k and v whole (85,536 bytes of arena), more than
+    nucleo_l476rg's 81,920: the conversion falls back to the fused blocks and says so."""
+    out = tmp_path / "out"
+    code = main(["convert", str(DATA / "eeg" / "model.tflite"), "-o", str(out),
+                 "--board", "nucleo_l476rg"])  # fmt: skip
+    assert code == 0
+    plan = (out / "plan.txt").read_text()
+    assert "attention: TFLite's steps need an arena of" in plan
+    assert "tinytx_attention_steps_s8" not in (out / "model.c").read_text()
+
+
 # ------------------------------------------------------------------ one-line refusals
 
 

@@ -20,13 +20,17 @@ from tinytx.core.frontend.tflite.reader import read_bytes, read_tflite
 __all__ = ["SUPPORTED", "FrontendError", "load_tflite"]
 
 
-def load_tflite(source: str | Path | bytes, name: str | None = None) -> ir.Model:
-    """Convert a full-integer int8 ``.tflite`` model (a path or the file's bytes) to the IR."""
+def load_tflite(
+    source: str | Path | bytes, name: str | None = None, exact_attention: bool = True
+) -> ir.Model:
+    """Convert a full-integer int8 ``.tflite`` model (a path or the file's bytes) to the IR;
+    ``exact_attention=False``: every attention block as one IR MHSA (the fused form,
+    statistical agreement) instead of TFLite's steps."""
     data, where = read_bytes(source)
     name = default_name(where) if name is None else name
     graph = read_tflite(data, where)
     try:
-        model = Lowering(graph, model_name(name)).lower()
+        model = Lowering(graph, model_name(name), exact_attention).lower()
     except FrontendError as exc:
         raise named_error(exc, where) from None
     return ir.Model(

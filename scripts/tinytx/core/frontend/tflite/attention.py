@@ -315,7 +315,7 @@ def lower_attention(lo: Lowering, m: AttentionMatch, exact: bool = True) -> None
     when it does not fit (module docstring)."""
     try:
         if not exact:
-            raise ValueError("the exact form is off")
+            raise ValueError("the fused form asked for")
         heads, params = steps_params(lo, m)
     except ValueError as exc:
         lower_mhsa(lo, m, f"not TFLite's steps: {exc}")

@@ -121,9 +121,10 @@ def _same_pads(
 
 
 class Lowering:
-    def __init__(self, g: TflGraph, name: str) -> None:
+    def __init__(self, g: TflGraph, name: str, exact_attention: bool = True) -> None:
         self.g = g
         self.name = name
+        self.exact_attention = exact_attention  # TFLite's attention steps where they fit
         self.values: dict[int, str] = {}  # TFLite tensor index -> IR tensor name
         self.tensors: dict[str, ir.Tensor] = {}
         self.ops: list[ir.Op] = []
@@ -667,7 +668,7 @@ class Lowering:
         at: dict[int, Callable[[], None]] = {}
         attentions = match_attentions(g)
         for m in attentions:
-            at[m.last] = partial(lower_attention, self, m)
+            at[m.last] = partial(lower_attention, self, m, self.exact_attention)
         norms = match_layernorms(g)
         for n in norms:
             at[n.last] = partial(lower_layernorm, self, n)
