@@ -218,7 +218,8 @@ tinytx_status tinytx_layernorm_steps_s8(const tinytx_layernorm_dims *dims,
  * projections' outputs, zero points in params), output int8 [S][H*P] (the heads
  * merged). exp_table int32 [256]: the softmax's exponential (Q0.31) of each difference
  * -i to the row maximum, 0 below diff_min (attention_steps.py: exp_table, a function of
- * params->softmax). No scratch; the output must not overlap an input.
+ * params->softmax). No scratch (a row of up to 128 scores and 16 accumulators stay on the
+ * stack: 192 bytes); the output must not overlap an input.
  */
 tinytx_status tinytx_attention_steps_s8(const tinytx_attention_steps_dims *dims,
 					const tinytx_attention_steps_params *params, const int8_t *q,
