@@ -38,6 +38,7 @@ set(TINYTX_KERNEL_NAMES
   tinytx_gather_s8
   tinytx_mul_s8
   tinytx_layernorm_steps_s8
+  tinytx_attention_steps_s8
   # The scratch sizes (*_get_buffer_size), plain C apart from the kernels so that the
   # host ABI library (kernels/abi) compiles the very same files.
   tinytx_conv2d_s8_size

@@ -1,6 +1,6 @@
 /*
- * TFLite's int8 reference arithmetic and the argument checks of
- * tinytx_layernorm_steps_s8, shared by its variants (internal header; formula in
+ * TFLite's int8 reference steps (on the primitives of tinytx_tfl_math.h) and the argument
+ * checks of tinytx_layernorm_steps_s8, shared by its variants (internal header; formula in
  * tinytx/core/golden/layernorm_steps.py).
  */
 #ifndef TINYTX_TFL_STEPS_H
@@ -10,45 +10,11 @@
 
 #include "tinytx/kernels.h"
 #include "tinytx/types.h"
-
-/* gemmlowp's SaturatingRoundingDoublingHighMul. */
-static inline int32_t tinytx_tfl_srdhm(int32_t a, int32_t b)
-{
-	if (a == INT32_MIN && b == INT32_MIN) {
-		return INT32_MAX;
-	}
-	const int64_t ab = (int64_t)a * b;
-	const int64_t nudge = ab >= 0 ? (int64_t)1 << 30 : 1 - ((int64_t)1 << 30);
-	return (int32_t)((ab + nudge) / ((int64_t)1 << 31)); /* C division: towards zero */
-}
-
-/* gemmlowp's RoundingDivideByPOT: x / 2^e rounded half away from zero, e 0..31. */
-static inline int32_t tinytx_tfl_rdbpot(int32_t x, int32_t e)
-{
-	const int32_t mask = (int32_t)(((uint32_t)1 << e) - 1u);
-	const int32_t remainder = x & mask;
-	const int32_t threshold = (mask >> 1) + (x < 0 ? 1 : 0);
-	return (x >> e) + (remainder > threshold ? 1 : 0);
-}
-
-/* TFLite's MultiplyByQuantizedMultiplier; the caller keeps x * 2^shift within int32. */
-static inline int32_t tinytx_tfl_mbqm(int32_t x, int32_t multiplier, int32_t shift)
-{
-	const int32_t left = shift > 0 ? shift : 0;
-	const int32_t right = shift > 0 ? 0 : -shift;
-	return tinytx_tfl_rdbpot(tinytx_tfl_srdhm((int32_t)((uint32_t)x << left), multiplier),
-				 right);
-}
-
-static inline int32_t tinytx_tfl_clamp8(int32_t v)
-{
-	return v < -128 ? -128 : (v > 127 ? 127 : v);
-}
+#include "tinytx_tfl_math.h"
 
 static inline int32_t tinytx_tfl_mul(int32_t a, int32_t b, const tinytx_tfl_mul_params *p)
 {
-	const int32_t prod = (a - p->zero_point_a) * (b - p->zero_point_b);
-	return tinytx_tfl_clamp8(p->zero_point + tinytx_tfl_mbqm(prod, p->multiplier, p->shift));
+	return tinytx_tfl_requant((a - p->zero_point_a) * (b - p->zero_point_b), p);
 }
 
 static inline int32_t tinytx_tfl_add(int32_t a, int32_t b, const tinytx_tfl_add_params *p)
@@ -76,16 +42,6 @@ static inline int32_t tinytx_tfl_mean(int32_t total, const tinytx_tfl_mean_param
 	return tinytx_tfl_clamp8(p->zero_point + tinytx_tfl_mbqm(total, p->multiplier, p->shift));
 }
 
-static inline int tinytx_tfl_zp_ok(int32_t z)
-{
-	return z >= -128 && z <= 127;
-}
-
-static inline int tinytx_tfl_factor_ok(int32_t m, int32_t s, int32_t top)
-{
-	return m >= 0 && s >= -31 && s <= top;
-}
-
 static inline int tinytx_tfl_mean_ok(const tinytx_tfl_mean_params *p, int32_t top)
 {
 	return tinytx_tfl_factor_ok(p->multiplier, p->shift, top) &&
@@ -108,16 +64,10 @@ static inline int tinytx_tfl_add_ok(const tinytx_tfl_add_params *p)
 	       tinytx_tfl_zp_ok(p->zero_point);
 }
 
-/* 31 - bit length of 255 * e: the largest left shift of a row sum. */
+/* The largest left shift of a row sum (up to 255 * e). */
 static inline int32_t tinytx_tfl_mean_shift_max(int32_t e)
 {
-	uint32_t v = 255u * (uint32_t)e;
-	int32_t bits = 0;
-	while (v != 0) {
-		bits++;
-		v >>= 1;
-	}
-	return 31 - bits;
+	return tinytx_tfl_shift_max(255u * (uint32_t)e);
 }
 
 /* The argument checks of tinytx_layernorm_steps_s8 (every variant). */

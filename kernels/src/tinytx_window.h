@@ -161,10 +161,25 @@ static inline tinytx_status tinytx_check_avgpool2d_call(const tinytx_pool2d_dims
 	}
 	if (!tinytx_requant_valid(params->requant) || !tinytx_activation_valid(params->act) ||
 	    (params->count_include_pad != 0 && params->count_include_pad != 1) ||
-	    params->input_zero_point < -128 || params->input_zero_point > 127) {
+	    params->input_zero_point < -128 || params->input_zero_point > 127 ||
+	    (params->tflite_rounding != 0 && params->tflite_rounding != 1)) {
+		return TINYTX_ERR_PARAM;
+	}
+	if (params->tflite_rounding &&
+	    ((int64_t)params->requant.multiplier != ((int64_t)1 << params->requant.shift) ||
+	     params->requant.zero_point != params->input_zero_point)) {
 		return TINYTX_ERR_PARAM;
 	}
 	return TINYTX_OK;
+}
+
+/* TFLite's int8 average of a window (tflite_rounding): the sum of the codes over count,
+ * rounded half away from zero, clamped. */
+static inline int8_t tinytx_avgpool_tflite(int32_t codes, int32_t count, tinytx_activation act)
+{
+	const int32_t half = count / 2;
+	const int32_t q = codes >= 0 ? (codes + half) / count : -((-codes + half) / count);
+	return (int8_t)(q < act.min ? act.min : (q > act.max ? act.max : q));
 }
 
 /*

@@ -215,6 +215,18 @@ def test_avgpool_rounds_ties_half_up() -> None:
     assert y.ravel().tolist() == [2, -2]  # 1.5 -> 2, -2.5 -> -2
 
 
+def test_avgpool_tflite_rounding_averages_the_codes_half_away() -> None:
+    """TFLite's int8 AVERAGE_POOL_2D: the codes' average rounded half away from zero, at
+    any zero point (shared by input and output); a factor other than 1 is refused."""
+    x = np.array([[[1], [2]], [[-3], [-2]]], np.int8)
+    for z in (-128, 0, 5):
+        rq = Requant(1 << 30, 30, zero_point=z, act_min=-128)
+        y = avgpool2d_s8(x, (1, 2), (1, 1), (0, 0, 0, 0), rq, False, z, True)
+        assert y.ravel().tolist() == [2, -3]  # 1.5 -> 2, -2.5 -> -3
+    with pytest.raises(ValueError, match="tflite_rounding"):
+        avgpool2d_s8(x, (1, 2), (1, 1), (0, 0, 0, 0), Requant(5, 1), False, 0, True)
+
+
 def test_mean_rows_matches_brute_force() -> None:
     rng = np.random.default_rng(11)
     for s, e in ((1, 1), (81, 32), (66, 16), (7, 5)):

@@ -219,6 +219,10 @@ typedef struct {
 	tinytx_activation act;
 	int32_t count_include_pad; /* 0 (ONNX default): count = pixels inside the image; 1: KH*KW */
 	int32_t input_zero_point;  /* -128..127, subtracted from each pixel inside the image */
+	/* 1: TFLite's int8 AVERAGE_POOL_2D (requant the identity, multiplier == 2^shift, and
+	 * requant.zero_point == input_zero_point): the average of the codes themselves, rounded
+	 * half away from zero, then the clamp; 0 (default): the rounding above. */
+	int32_t tflite_rounding;
 } tinytx_avgpool2d_params;
 
 typedef struct {
@@ -334,6 +338,38 @@ typedef struct {
 	tinytx_tfl_add_params beta;                /* bm = ADD(mg, beta) */
 	tinytx_tfl_add_params out;                 /* y = ADD(xg, bm) */
 } tinytx_layernorm_steps_params;
+
+/* Tokens of tinytx_attention_steps_s8: the sum of a softmax row's exponentials (each up
+ * to 2^19 in Q12.19) stays below 2^28, as TFLite's reciprocal needs. */
+#define TINYTX_ATTENTION_STEPS_MAX_SEQ 511
+
+/* Self-attention's scores, softmax and A*V (tinytx_attention_steps_s8): S tokens
+ * (1..TINYTX_ATTENTION_STEPS_MAX_SEQ), H heads of P values (1..TINYTX_MAX_REDUCTION / 2: a sum of
+ * P products of zero-pointed codes, up to 255^2 each, stays within int32). */
+typedef struct {
+	int32_t seq_len;  /* S */
+	int32_t heads;    /* H */
+	int32_t head_dim; /* P */
+} tinytx_attention_steps_dims;
+
+/* TFLite's int8 reference SOFTMAX (output scale 1/256, zero point -128): the input
+ * difference to the row maximum times 2^left_shift (0..30) by multiplier is Q5.26;
+ * differences below diff_min (-radius..0) give -128. */
+typedef struct {
+	int32_t multiplier, left_shift;
+	int32_t diff_min;
+} tinytx_tfl_softmax_params;
+
+/* The attention steps of the TFLite converter (all int32 fields). The BATCH_MATMULs are
+ * requantized like MUL (one sum of products instead of one product); their shift goes up
+ * to 31 - the bit length of 255^2 times the terms (P for the scores, S for A*V). */
+typedef struct {
+	tinytx_tfl_mul_params scores;      /* s = BATCH_MATMUL(q, k^T): a = q, b = k */
+	tinytx_tfl_mul_params scale;       /* t = MUL(s, scale_code); a = s */
+	int32_t scale_code;                /* the scalar constant's code */
+	tinytx_tfl_softmax_params softmax; /* a = SOFTMAX(t) */
+	tinytx_tfl_mul_params av;          /* o = BATCH_MATMUL(a, v): a zero point -128 */
+} tinytx_attention_steps_params;
 
 #ifdef __cplusplus
 }

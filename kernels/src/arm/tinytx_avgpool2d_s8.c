@@ -124,7 +124,11 @@ static __attribute__((noinline)) void avg_slow(const int8_t *p, int8_t *y, int32
 				}
 				r += g->row;
 			}
-			y[i] = tinytx_avgpool_round(sum, count, params->requant, params->act);
+			y[i] = params->tflite_rounding
+				       ? tinytx_avgpool_tflite(sum + inside * params->input_zero_point,
+							       count, params->act)
+				       : tinytx_avgpool_round(sum, count, params->requant,
+							      params->act);
 		}
 		p += g->step;
 		y += ch;
@@ -136,7 +140,7 @@ static int plan_fast(int32_t count, int32_t inside, const tinytx_avgpool2d_param
 		     fast_plan *fp)
 {
 	const int32_t z_in = params->input_zero_point;
-	if ((count & (count - 1)) != 0 || inside > (z_in == 0 ? 256 : 128)) {
+	if (params->tflite_rounding || (count & (count - 1)) != 0 || inside > (z_in == 0 ? 256 : 128)) {
 		return 0;
 	}
 	const int32_t big = 31 - __builtin_clz((uint32_t)count); /* j */

@@ -33,7 +33,12 @@ tinytx_status tinytx_avgpool2d_s8(const tinytx_pool2d_dims *dims,
 						sum += xr[(size_t)(win.ix0 + kx) * ch];
 					}
 				}
-				y[c] = tinytx_avgpool_round(sum, count, params->requant, params->act);
+				y[c] = params->tflite_rounding
+					       ? tinytx_avgpool_tflite(
+							 sum + inside * params->input_zero_point,
+							 count, params->act)
+					       : tinytx_avgpool_round(sum, count, params->requant,
+								      params->act);
 			}
 		}
 	}

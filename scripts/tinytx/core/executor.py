@@ -75,6 +75,8 @@ def run_op(op: ir.Op, args: list[np.ndarray], out_shape: tuple[int, ...]) -> np.
         y = g.layernorm_s8(x, op.gamma, op.beta, op.eps_q16, op.rq)
     elif isinstance(op, ir.LayerNormSteps):
         y = g.layernorm_steps_s8(x, op.gamma, op.beta, op.table, op.params)
+    elif isinstance(op, ir.AttentionSteps):
+        y = g.attention_steps_s8(x, args[1], args[2], op.heads, op.params)
     elif isinstance(op, ir.Gelu):
         y = g.gelu_s8(x, op.params)
     elif isinstance(op, ir.Lut):
@@ -103,7 +105,14 @@ def run_op(op: ir.Op, args: list[np.ndarray], out_shape: tuple[int, ...]) -> np.
         y = _images(
             x,
             lambda i: g.avgpool2d_s8(
-                i, op.kernel, op.stride, op.pad, op.rq, op.count_include_pad, op.input_zero_point
+                i,
+                op.kernel,
+                op.stride,
+                op.pad,
+                op.rq,
+                op.count_include_pad,
+                op.input_zero_point,
+                op.tflite_rounding,
             ),
         )
     elif isinstance(op, ir.MeanRows):

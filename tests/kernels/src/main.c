@@ -38,6 +38,7 @@ static const tt_test_fn tests[TT_KERNEL_COUNT] = {
 	tt_test_mul,
 	tt_test_conv2d_general,
 	tt_test_layernorm_steps,
+	tt_test_attention_steps,
 };
 
 int main(int argc, char **argv)

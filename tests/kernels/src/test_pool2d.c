@@ -1,7 +1,7 @@
 /* params: in_h in_w channels out_h out_w kernel_h kernel_w stride_h stride_w
  *         pad_top pad_left pad_bottom pad_right
  *         [avgpool: multiplier shift act_min act_max count_include_pad zero_point
- *          input_zero_point]
+ *          input_zero_point tflite_rounding]
  * buffers: input [in_h][in_w][channels], expected [out_h][out_w][channels] */
 #include "tt_case.h"
 #include "tinytx/kernels.h"
@@ -37,12 +37,12 @@ void tt_test_maxpool2d(const tt_case *c, tt_result *r)
 void tt_test_avgpool2d(const tt_case *c, tt_result *r)
 {
 	tinytx_pool2d_dims d;
-	if (!decode(c, 20, &d)) {
+	if (!decode(c, 21, &d)) {
 		tt_fail(r, "malformed avgpool2d case");
 		return;
 	}
 	const int32_t *v = c->params;
-	tinytx_avgpool2d_params p = {{v[13], v[14], v[18]}, {v[15], v[16]}, v[17], v[19]};
+	tinytx_avgpool2d_params p = {{v[13], v[14], v[18]}, {v[15], v[16]}, v[17], v[19], v[20]};
 	int8_t *out = tt_alloc_output(c->len[1]);
 	tinytx_status st = tinytx_avgpool2d_s8(&d, &p, c->buf[0], out);
 	if (st != TINYTX_OK) {

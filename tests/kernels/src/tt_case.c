@@ -13,7 +13,7 @@ static const char *const kernel_names[TT_KERNEL_COUNT] = {
 	"?", "linear", "qk_softmax", "av", "mhsa", "fwsa", "layernorm", "gelu", "add", "mhsa_dft",
 	"conv2d", "depthwise_conv2d", "maxpool2d", "avgpool2d", "mean_rows",
 	"fwsa_dft", "lut", "linear_sparse", "conv2d_sparse", "gather", "mul",
-	"conv2d_general", "layernorm_steps",
+	"conv2d_general", "layernorm_steps", "attention_steps",
 };
 
 const char *tt_kernel_name(uint32_t kernel)

@@ -41,7 +41,8 @@ enum tt_kernel {
 	TT_KERNEL_MUL = 20,
 	TT_KERNEL_CONV2D_GENERAL = 21,
 	TT_KERNEL_LAYERNORM_STEPS = 22,
-	TT_KERNEL_COUNT = 23,
+	TT_KERNEL_ATTENTION_STEPS = 23,
+	TT_KERNEL_COUNT = 24,
 };
 
 typedef struct {
@@ -90,6 +91,7 @@ int tt_mhsa_channels(const tt_case *c, uint32_t index, int32_t hp, int32_t e,
 void tt_test_fwsa(const tt_case *c, tt_result *r);
 void tt_test_layernorm(const tt_case *c, tt_result *r);
 void tt_test_layernorm_steps(const tt_case *c, tt_result *r);
+void tt_test_attention_steps(const tt_case *c, tt_result *r);
 void tt_test_gelu(const tt_case *c, tt_result *r);
 void tt_test_add(const tt_case *c, tt_result *r);
 void tt_test_mhsa_dft(const tt_case *c, tt_result *r);

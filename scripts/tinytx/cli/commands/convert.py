@@ -26,9 +26,10 @@ def add_tflite_arith_option(p: argparse.ArgumentParser) -> None:
         "--tflite-arith",
         choices=["match", "fast"],
         default="match",
-        help=".tflite models: match (the default) computes the LayerNorm in TFLite's own "
-        "int8 steps, equal to the TFLite interpreter; fast uses tinytx's one-step "
-        "LayerNorm (fewer instructions, outputs a few LSB from the interpreter's)",
+        help=".tflite models: match (the default) computes the LayerNorms and attention "
+        "blocks in TFLite's own int8 steps, equal to the TFLite interpreter; fast uses "
+        "tinytx's one-step LayerNorm and fused attention (fewer instructions, less RAM, "
+        "outputs a few LSB from the interpreter's)",
     )
 
 

@@ -312,6 +312,26 @@ class _Emitter:
             op, f"st = tinytx_layernorm_steps_s8(&{dims}, &{par}, {x}, {g}, {b}, {table}, {y});"
         )
 
+    def attention_steps(self, op: ir.AttentionSteps, y: str) -> None:
+        s, n = self.model.tensors[op.inputs[0]].shape
+        dims = self.struct(
+            "tinytx_attention_steps_dims",
+            f"{op.name}_dims",
+            init(seq_len=s, heads=op.heads, head_dim=n // op.heads),
+        )
+        fields = {f.name: getattr(op.params, f.name) for f in dataclasses.fields(op.params)}
+        par = self.struct(
+            "tinytx_attention_steps_params",
+            f"{op.name}_params",
+            init(**{k: v if isinstance(v, int) else init(**dataclasses.asdict(v))
+                    for k, v in fields.items()}),
+        )  # fmt: skip
+        q, k, v = (self.ptr(name, True) for name in op.inputs)
+        table = self.array(op, "exp", op.weight_arrays["exp"])
+        self.call(
+            op, f"st = tinytx_attention_steps_s8(&{dims}, &{par}, {q}, {k}, {v}, {table}, {y});"
+        )
+
     # -- ops
     def emit(self, op: ir.Op) -> None:
         t = self.model.tensors
@@ -373,6 +393,8 @@ class _Emitter:
             self.call(op, f"st = tinytx_layernorm_s8(&{dims}, &{par}, {x}, {g}, {b}, {y});")
         elif isinstance(op, ir.LayerNormSteps):
             self.layernorm_steps(op, x, y)
+        elif isinstance(op, ir.AttentionSteps):
+            self.attention_steps(op, y)
         elif isinstance(op, ir.Gelu):
             p = op.params
             par = self.struct(
@@ -704,6 +726,7 @@ class _Emitter:
                 act=_act(op.rq.act_min, op.rq.act_max),
                 count_include_pad=int(op.count_include_pad),
                 input_zero_point=op.input_zero_point,
+                **({"tflite_rounding": 1} if op.tflite_rounding else {}),
             )
             par = self.struct("tinytx_avgpool2d_params", f"{op.name}_params", fields)
             call = f"st = tinytx_avgpool2d_s8(&{dims}, &{par}, {x}@IN, {y}@OUT);"

@@ -203,11 +203,13 @@ def calibration_path(onnx_path: Path, fwsa: str, given: Path | None = None) -> P
     return found if found.is_file() else None
 
 
-def load_model(path: Path, name: str | None = None, tflite_arith: str = "match") -> ir.Model:
+def load_model(
+    path: Path, name: str | None = None, tflite_arith: str = "match", exact_attention: bool = True
+) -> ir.Model:
     """The IR of a model file, by its suffix: ``.tflite`` (int8 TFLite, ``tflite_arith``:
-    :data:`tinytx.core.frontend.tflite.ARITH_MODES`), else ONNX."""
+    :data:`tinytx.core.frontend.tflite.ARITH_MODES`; see :func:`load_tflite`), else ONNX."""
     if Path(path).suffix.lower() == ".tflite":
-        return load_tflite(path, name, tflite_arith)
+        return load_tflite(path, name, tflite_arith, exact_attention)
     return load_onnx(path, name)
 
 
@@ -239,11 +241,27 @@ def convert(onnx_path: Path, opts: ConvertOptions) -> Conversion:
     budget, budget_text, flash = _budget(opts)
     kernels = opts.kernels or default_kernels(opts.board)
     scratch = planned_scratch(kernels, opts.cores, opts.board)
-    plan = _plan(
-        model, onnx_path, opts.fwsa, opts.calibration, budget, budget_text, opts.mhsa,
-        opts.tile, kernels=kernels, scratch=scratch, cpu=board_cpu(opts.board),
-        sparse=opts.sparse,
-    )  # fmt: skip
+
+    def planned(m: ir.Model) -> ModelPlan:
+        return _plan(
+            m, onnx_path, opts.fwsa, opts.calibration, budget, budget_text, opts.mhsa,
+            opts.tile, kernels=kernels, scratch=scratch, cpu=board_cpu(opts.board),
+            sparse=opts.sparse,
+        )  # fmt: skip
+
+    plan = planned(model)
+    if not plan.fits and any(isinstance(op, ir.AttentionSteps) for op in model.ops):
+        # TFLite's attention steps hold q, k and v whole: the fused blocks may fit instead
+        fused = load_model(onnx_path, opts.name, opts.tflite_arith, exact_attention=False)
+        fused_plan = planned(fused)
+        if fused_plan.fits:
+            note = (
+                f"attention: TFLite's steps need an arena of {plan.arena_bytes} bytes, more "
+                f"than {plan.budget}: the blocks are tinytx's attention op (statistical "
+                "agreement with TFLite, not bit for bit)"
+            )
+            model = fused
+            plan = dataclasses.replace(fused_plan, notes=(*fused_plan.notes, note))
     if plan.sparse is not None:
         check_sparse(plan.model, {x.layer: x.weights for x in plan.sparse.sparse_layers})
     problems = []

@@ -20,6 +20,8 @@ from tinytx.core.golden.attention import (
     mhsa_s8,
     mhsa_trace,
 )
+from tinytx.core.golden.attention_steps import AttentionStepsParams, attention_steps_s8
+from tinytx.core.golden.attention_steps import check_params as check_attention_steps_params
 from tinytx.core.golden.conv import (
     conv2d_float,
     conv2d_s8,
@@ -53,6 +55,7 @@ from tinytx.core.golden.softmax import i_exp, qk_softmax_s8, softmax_float, soft
 
 __all__ = [
     "AddParams",
+    "AttentionStepsParams",
     "ChannelRequant",
     "FwsaQuant",
     "FwsaWeights",
@@ -66,10 +69,12 @@ __all__ = [
     "UnarySpec",
     "add_params",
     "add_s8",
+    "attention_steps_s8",
     "av_s8",
     "avgpool2d_float",
     "avgpool2d_s8",
     "build_unary_table",
+    "check_attention_steps_params",
     "check_layernorm_steps_params",
     "concat_s8",
     "conv2d_float",

@@ -148,6 +148,16 @@ def rdbpot(x: np.ndarray, exponent: int) -> np.ndarray:
     return (x >> np.int64(exponent)) + ((x & mask) > threshold)
 
 
+def saturating_pot(x: np.ndarray, exponent: int) -> np.ndarray:
+    """gemmlowp's SaturatingRoundingMultiplyByPOT on int32 values: ``x * 2**exponent``,
+    saturated to int32 when ``exponent`` > 0, :func:`rdbpot` when it is negative."""
+    x = np.asarray(x, np.int64)
+    if exponent <= 0:
+        return rdbpot(x, -exponent)
+    bound = (1 << (31 - exponent)) - 1
+    return np.where(x > bound, INT32_MAX, np.where(x < -bound, INT32_MIN, x << exponent))
+
+
 def mbqm(x: np.ndarray, multiplier: int, shift: int) -> np.ndarray:
     """TFLite's MultiplyByQuantizedMultiplier (``shift`` > 0: left)."""
     left = max(shift, 0)

@@ -24,6 +24,7 @@ class KernelLimits:
     max_dim: int  # TINYTX_MAX_DIM: any image side, kernel side, stride or pad
     mul_left_shift_max: int  # TINYTX_MUL_LEFT_SHIFT_MAX: tinytx_mul_params.shift -31..this
     sparse_max_entries: int  # TINYTX_SPARSE_MAX_ENTRIES: entries of tinytx_sparse_weights
+    attention_steps_max_seq: int  # TINYTX_ATTENTION_STEPS_MAX_SEQ: tokens of the steps
 
 
 #: field -> the C constant it holds
@@ -39,6 +40,7 @@ C_NAMES = {
     "max_dim": "TINYTX_MAX_DIM",
     "mul_left_shift_max": "TINYTX_MUL_LEFT_SHIFT_MAX",
     "sparse_max_entries": "TINYTX_SPARSE_MAX_ENTRIES",
+    "attention_steps_max_seq": "TINYTX_ATTENTION_STEPS_MAX_SEQ",
 }
 
 

@@ -103,8 +103,14 @@ def avgpool2d_s8(
     rq: Requant,
     count_include_pad: bool = False,
     input_zero_point: int = 0,
+    tflite_rounding: bool = False,
 ) -> np.ndarray:
-    """int8 average pooling ``[H][W][C] -> [OH][OW][C]``; ``rq`` is ``s_x / s_y``."""
+    """int8 average pooling ``[H][W][C] -> [OH][OW][C]``; ``rq`` is ``s_x / s_y``.
+
+    ``tflite_rounding``: TFLite's int8 AVERAGE_POOL_2D, whose input and output share scale
+    and zero point (``rq`` the identity, ``multiplier == 2**shift``, and its zero point the
+    input's): the average of the codes themselves, rounded half away from zero,
+    ``clamp(sign(S) * ((|S| + c // 2) // c))`` with ``S`` the sum of the codes."""
     x = _check_pool(x, kernel, stride, padding)
     _check_zero_point(input_zero_point)
     total = windows(x, kernel, stride, padding).sum(axis=(3, 4))  # [OH][OW][C]
@@ -113,6 +119,12 @@ def avgpool2d_s8(
         c = np.full(total.shape[:2], int(kernel[0]) * int(kernel[1]), np.int64)
     else:
         c = inside
+    if tflite_rounding:
+        if rq.multiplier != 1 << rq.shift or rq.zero_point != input_zero_point:
+            raise ValueError("tflite_rounding: rq must be the identity at the input zero point")
+        c3 = c[:, :, None]
+        avg = np.sign(total) * ((np.abs(total) + c3 // 2) // c3)
+        return np.clip(avg, rq.act_min, rq.act_max).astype(np.int8)
     total = total - (inside * np.int64(input_zero_point))[:, :, None]
     c = c[:, :, None]
     t = total * np.int64(rq.multiplier)

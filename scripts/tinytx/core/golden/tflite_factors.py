@@ -24,16 +24,16 @@ import math
 
 import numpy as np
 
+from tinytx.core.golden.attention_steps import SCALED_DIFF_INTEGER_BITS, TflSoftmax
 from tinytx.core.golden.layernorm_steps import (
     ADD_LEFT_SHIFT,
     INT32_MAX,
-    INT32_MIN,
     SQUARED_DIFFERENCE_LEFT_SHIFT,
     TflAdd,
     TflMean,
     TflMul,
     mbqm,
-    rdbpot,
+    saturating_pot,
     srdhm,
     tfl_add,
 )
@@ -92,15 +92,7 @@ def mean_params(s_in: float, z_in: int, s_out: float, z_out: int, count: int) ->
 
 
 def _pot(x: int, exponent: int) -> int:
-    """gemmlowp's SaturatingRoundingMultiplyByPOT on one int32."""
-    if exponent < 0:
-        return int(rdbpot(np.int64(x), -exponent))
-    bound = (1 << (31 - exponent)) - 1
-    if x > bound:
-        return INT32_MAX
-    if x < -bound:
-        return INT32_MIN
-    return x << exponent
+    return int(saturating_pot(np.int64(x), exponent))
 
 
 def _mul(a: int, b: int) -> int:
@@ -164,3 +156,24 @@ def add_eps_rsqrt_table(
     table = np.empty(256, np.int8)
     table[codes.astype(np.int8).view(np.uint8)] = r.astype(np.int8)
     return table
+
+
+def batch_matmul_params(
+    s_a: float, z_a: int, s_b: float, z_b: int, s_out: float, z_out: int
+) -> TflMul:
+    """BATCH_MATMUL: ``s_a * s_b / s_out`` with the product of the scales in float32 (as
+    TFLite's GetQuantizedConvolutionMultipler without a bias)."""
+    q, shift = quantize_multiplier(f32(f32(s_a) * f32(s_b)) / f32(s_out))
+    return TflMul(z_a, z_b, q, shift, z_out)
+
+
+def softmax_params(beta: float, s_in: float) -> TflSoftmax:
+    """SOFTMAX (int8, reference kernel): ``PreprocessSoftmaxScaling(beta, s_in, 5)`` and
+    ``diff_min = -CalculateInputRadius(5, left_shift)``."""
+    bits = SCALED_DIFF_INTEGER_BITS
+    real = min(f32(beta) * f32(s_in) * float(1 << (31 - bits)), float((1 << 31) - 1))
+    q, shift = quantize_multiplier(real)
+    if shift < 0:
+        raise ValueError(f"softmax: beta * input scale {real:g} / 2**26 is below 2**-26")
+    radius = math.floor(((1 << bits) - 1) * float(1 << (31 - bits)) / float(1 << shift))
+    return TflSoftmax(q, shift, -radius)

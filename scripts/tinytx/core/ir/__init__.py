@@ -3,6 +3,7 @@
 from tinytx.core.ir.model import (
     OP_TYPES,
     Add,
+    AttentionSteps,
     AvgPool,
     Concat,
     Conv2d,
@@ -32,6 +33,7 @@ from tinytx.core.ir.model import (
 __all__ = [
     "OP_TYPES",
     "Add",
+    "AttentionSteps",
     "AvgPool",
     "Concat",
     "Conv2d",

@@ -44,6 +44,7 @@ from tinytx.core.golden import (
     Requant,
 )
 from tinytx.core.golden.attention import FwsaQuant, FwsaWeights
+from tinytx.core.golden.attention_steps import AttentionStepsParams, exp_table
 from tinytx.core.golden.layernorm_steps import LayerNormStepsParams
 from tinytx.core.golden.mul import MulParams
 
@@ -300,6 +301,7 @@ class AvgPool(Op):
     rq: Requant
     count_include_pad: bool = False
     input_zero_point: int = 0
+    tflite_rounding: bool = False  # TFLite's average of the codes (golden avgpool2d_s8)
 
 
 @dataclass(frozen=True, eq=False, kw_only=True)
@@ -392,6 +394,24 @@ class LayerNormSteps(Op):
         return {"gamma": self.gamma, "beta": self.beta, "table": self.table}
 
 
+@dataclass(frozen=True, eq=False, kw_only=True)
+class AttentionSteps(Op):
+    """Self-attention's scores, scalar MUL, softmax and A*V as the TFLite converter emits
+    them, each step in TFLite's int8 arithmetic (``tinytx_attention_steps_s8``,
+    :func:`tinytx.core.golden.attention_steps_s8`): equal to the TFLite interpreter bit for
+    bit. Inputs q, k, v ``[S][H*P]`` (the projections' outputs, column ``h*P + p``),
+    output ``[S][H*P]`` (the heads merged). The projections are the model's Linear ops:
+    a block in this form is never a fused (DFT, FWSA) attention block."""
+
+    kind: ClassVar[str] = "attention_steps"
+    heads: int
+    params: AttentionStepsParams
+
+    @property
+    def weight_arrays(self) -> dict[str, np.ndarray]:
+        return {"exp": exp_table(self.params.softmax)}  # the kernel's table, from the factors
+
+
 OP_TYPES: tuple[type[Op], ...] = (
     Linear,
     Mhsa,
@@ -409,6 +429,7 @@ OP_TYPES: tuple[type[Op], ...] = (
     Concat,
     Mul,
     LayerNormSteps,
+    AttentionSteps,
 )
 
 
@@ -490,6 +511,9 @@ def op_macs(model: Model, op: Op) -> int:
         s, e = out.shape
         hp = op.weights.wq.shape[0]
         return 4 * s * e * hp + 2 * s * s * hp
+    if isinstance(op, AttentionSteps):
+        s, hp = out.shape
+        return 2 * s * s * hp
     if isinstance(op, DepthwiseConv2d):
         return out.size * op.weight.shape[0] * op.weight.shape[1]
     if isinstance(op, Conv2d):
@@ -516,6 +540,8 @@ def output_zero_point(model: Model, op: Op) -> int:
         return op.params.zero_point
     if isinstance(op, LayerNormSteps):
         return op.params.out.zero_point
+    if isinstance(op, AttentionSteps):
+        return op.params.av.zero_point
     if isinstance(op, Mhsa):
         return (op.fwsa.quant if op.fwsa is not None else op.quant).out.zero_point
     return model.tensors[op.inputs[0]].zero_point  # MaxPool, View
@@ -528,6 +554,8 @@ def _check_op(model: Model, op: Op) -> None:
     arity = 2 if isinstance(op, (Add, Mul)) and op.b_const is None else 1
     if isinstance(op, Concat):
         arity = max(len(ins), 1)
+    if isinstance(op, AttentionSteps):
+        arity = 3
     _need(len(ins) == arity, op, f"expects {arity} input(s), has {len(ins)}")
     x = ins[0]
     _need(all(i.dtype == "int8" for i in ins) and out.dtype == "int8", op, "tensors must be int8")
@@ -569,6 +597,14 @@ def _check_op(model: Model, op: Op) -> None:
         _need(op.table.dtype == np.int8 and op.table.shape == (256,), op, "table: int8 [256]")
         _need(len(x.shape) == 2 and out.shape == x.shape, op, "needs [rows][E] in and out")
         _need(op.params.mean.zero_point_in == x.zero_point, op, "mean input zero point differs")
+    elif isinstance(op, AttentionSteps):
+        _need(len(x.shape) == 2, op, f"needs [S][H*P] inputs, q is {list(x.shape)}")
+        _need(all(i.shape == x.shape for i in ins) and out.shape == x.shape, op, "shapes differ")
+        _need(op.heads >= 1 and x.shape[1] % op.heads == 0, op, f"H={op.heads} must divide")
+        zq, zk, zv = (i.zero_point for i in ins)
+        p = op.params
+        _need((zq, zk) == (p.scores.zero_point_a, p.scores.zero_point_b), op, "q/k zero points")
+        _need(zv == p.av.zero_point_b, op, "v zero point differs")
     elif isinstance(op, Lut):
         _need(out.shape == x.shape, op, "shape must be kept")
         _need(

@@ -341,6 +341,12 @@ def plan_model(
     if mhsa not in MHSA_MODES:
         raise PlanError(f"--mhsa: expected one of {', '.join(MHSA_MODES)}, got {mhsa!r}")
     forms, fuse_reasons, notes = _fwsa_forms(model, fwsa, calibration)
+    notes += [
+        f"{op.name}: TFLite's attention steps, layer-wise (bit for bit with the interpreter; "
+        "the DFT and FWSA schedules take an IR MHSA block, not this form)"
+        for op in model.ops
+        if isinstance(op, ir.AttentionSteps)
+    ]
     limit = sparse_limit(scratch) if sparse != "off" else None
     splittable = frozenset(
         op.name

@@ -50,6 +50,7 @@ KERNEL_IDS: dict[str, int] = {
     "mul": 20,
     "conv2d_general": 21,
     "layernorm_steps": 22,
+    "attention_steps": 23,
 }
 
 

@@ -26,6 +26,7 @@ import numpy as np
 from tinytx.core import golden as g
 from tinytx.core.errors import UserInputError
 from tinytx.core.golden import tflite_factors as tf
+from tinytx.core.golden.attention_steps import exp_table, identity_scale
 from tinytx.core.golden.conv import check_window, conv2d_acc
 from tinytx.core.golden.limits import kernel_limits
 from tinytx.core.golden.linear import Layout, linear_acc
@@ -679,10 +680,19 @@ def gen_avgpool2d(rng: Rng, cid: int) -> Case:
     z_in = pick_zero_point(rng)
     if long:
         z_in = int(rng.choice([0, -128, 127]))
-    y = g.avgpool2d_s8(x, (kh, kw), stride, pad, rq, include_pad, z_in)
+    tfl = bool(rng.random() < 0.25)  # TFLite's average of the codes
+    if tfl:
+        z_in = int(rng.choice([-128, 127, z_in]))
+        lo = int(rng.choice([-128, z_in])) if rng.random() < 0.3 else -128
+        rq = Requant(1 << 30, 30, lo, max(lo, 127 if rng.random() < 0.8 else 100), z_in)
+    y = g.avgpool2d_s8(x, (kh, kw), stride, pad, rq, include_pad, z_in, tfl)
     params = _window_params(x, y, kh, kw, stride, pad)
     params += (*rq_params(rq), rq.act_min, rq.act_max, int(include_pad), rq.zero_point, z_in)
-    shape = f"{x.shape}->{y.shape} k={kh}x{kw} s={stride} pad={pad} incl={include_pad} {style}"
+    params += (int(tfl),)
+    shape = (
+        f"{x.shape}->{y.shape} k={kh}x{kw} s={stride} pad={pad} incl={include_pad} "
+        f"{'tflite ' if tfl else ''}{style}"
+    )
     return Case("avgpool2d", cid, params, (x, y), shape)
 
 
@@ -907,6 +917,81 @@ def gen_layernorm_steps(rng: Rng, cid: int) -> Case:
     return Case("layernorm_steps", cid, (rows, e), (x, gamma, beta, table, p.as_int32(), y), shape)
 
 
+def _attention_chain(
+    rng: Rng, q: np.ndarray, k: np.ndarray, v: np.ndarray, heads: int, zs: tuple[int, int, int]
+) -> g.AttentionStepsParams | None:
+    """Factors of a TFLite attention chain whose scales are calibrated on its float chain
+    (None: a draw the kernel refuses)."""
+    s, n = q.shape
+    hd = n // heads
+    s_q, s_k, s_v = (math.exp(rng.uniform(math.log(0.003), math.log(0.1))) for _ in range(3))
+    z_q, z_k, z_v = zs
+
+    def heads_of(a: np.ndarray, scale: float, z: int) -> np.ndarray:
+        return ((a.astype(np.float64) - z) * scale).reshape(s, heads, hd).transpose(1, 0, 2)
+
+    qr, kr, vr = heads_of(q, s_q, z_q), heads_of(k, s_k, z_k), heads_of(v, s_v, z_v)
+    sr = qr @ kr.transpose(0, 2, 1)
+    s_s, z_s = _calibrated(sr, 1e-3)
+    if rng.random() < 0.8:  # the 1/sqrt(P) MUL, as Keras' MultiHeadAttention converts it
+        s_c, z_c, code = 1 / math.sqrt(hd) / 255, -128, 127
+        if rng.random() < 0.3:
+            s_c, z_c, code = rng.uniform(0.001, 0.05), int(rng.integers(-20, 21)), 0
+            code = int(rng.integers(z_c + 1, 128))
+        tr = sr * (code - z_c) * s_c
+        s_t, z_t = _calibrated(tr, 1e-3)
+        scale = tf.mul_params(s_s, z_s, s_c, z_c, s_t, z_t)
+    else:
+        tr, s_t = sr, s_s
+        scale, code = identity_scale(z_s)
+    e = np.exp(tr - tr.max(axis=-1, keepdims=True))
+    s_o, z_o = _calibrated((e / e.sum(axis=-1, keepdims=True)) @ vr, 1e-3)
+    beta = 1.0 if rng.random() < 0.8 else float(rng.uniform(0.3, 3.0))
+    try:
+        p = g.AttentionStepsParams(
+            scores=tf.batch_matmul_params(s_q, z_q, s_k, z_k, s_s, z_s),
+            scale=scale,
+            scale_code=code,
+            softmax=tf.softmax_params(beta, s_t),
+            av=tf.batch_matmul_params(1 / 256, -128, s_v, z_v, s_o, z_o),
+        )
+        g.check_attention_steps_params(p, s, hd)
+    except ValueError:
+        return None
+    return p
+
+
+def gen_attention_steps(rng: Rng, cid: int) -> Case:
+    """TFLite's attention steps: factors from scales calibrated on the float chain (the
+    TFLite derivation, :mod:`tinytx.core.golden.tflite_factors`), S = 1, odd sizes,
+    P = 2 and P above the kernel's accumulator chunk among the shapes."""
+    style = pick_style(rng)
+    s, heads, hd = pick_dim(rng, 1, 40), pick_dim(rng, 1, 4), pick_dim(rng, 1, 40)
+    if rng.random() < 0.1:
+        hd = 2
+    if rng.random() < 0.05:  # rows past the kernel's 128-score stack cache
+        s, heads, hd = int(rng.choice([128, 129, 150])), 1, pick_dim(rng, 1, 6)
+    n = heads * hd
+    q, k, v = (fill_s8(rng, (s, n), pick_mode(rng, style)) for _ in range(3))
+    p = None
+    for attempt in range(1000):
+        if attempt % 20 == 19:  # e.g. constant tensors: no spread to calibrate on
+            q, k, v = (fill_s8(rng, (s, n), "random") for _ in range(3))
+        if style == "extreme_quant":
+            zs = tuple(int(rng.choice([-128, 127])) for _ in range(3))
+        else:
+            zs = tuple(int(rng.integers(-30, 31)) for _ in range(3))
+        p = _attention_chain(rng, q, k, v, heads, zs)  # type: ignore[arg-type]
+        if p is not None:
+            break
+    assert p is not None
+    o = g.attention_steps_s8(q, k, v, heads, p)
+    table = exp_table(p.softmax)
+    shape = f"S={s} H={heads} P={hd} {style}"
+    buffers = (q, k, v, table, p.as_int32(), o)
+    return Case("attention_steps", cid, (s, heads, hd), buffers, shape)
+
+
 GENERATORS: dict[str, Callable[[Rng, int], Case]] = {
     "linear": gen_linear,
     "qk_softmax": gen_qk_softmax,
@@ -930,6 +1015,7 @@ GENERATORS: dict[str, Callable[[Rng, int], Case]] = {
     "mul": gen_mul,
     "conv2d_general": gen_conv2d_general,
     "layernorm_steps": gen_layernorm_steps,
+    "attention_steps": gen_attention_steps,
 }
 assert set(GENERATORS) == set(KERNEL_IDS)
 

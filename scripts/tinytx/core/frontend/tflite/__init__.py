@@ -27,10 +27,16 @@ ARITH_MODES = ("match", "fast")
 
 
 def load_tflite(
-    source: str | Path | bytes, name: str | None = None, arith: str = "match"
+    source: str | Path | bytes,
+    name: str | None = None,
+    arith: str = "match",
+    exact_attention: bool = True,
 ) -> ir.Model:
     """Convert a full-integer int8 ``.tflite`` model (a path or the file's bytes) to the IR;
-    ``arith``: one of :data:`ARITH_MODES`."""
+    ``arith``: one of :data:`ARITH_MODES` ("match": the LayerNorms and attention blocks in
+    TFLite's steps; "fast": tinytx's LayerNorm and fused attention op);
+    ``exact_attention=False``: with "match", the attention blocks as IR MHSA blocks all the
+    same (the fused form, statistical agreement)."""
     if arith not in ARITH_MODES:
         raise UserInputError(
             f"--tflite-arith: expected one of {', '.join(ARITH_MODES)}, got {arith!r}"
@@ -39,7 +45,7 @@ def load_tflite(
     name = default_name(where) if name is None else name
     graph = read_tflite(data, where)
     try:
-        model = Lowering(graph, model_name(name), arith).lower()
+        model = Lowering(graph, model_name(name), arith, exact_attention).lower()
     except FrontendError as exc:
         raise named_error(exc, where) from None
     return ir.Model(

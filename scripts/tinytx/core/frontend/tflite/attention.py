@@ -14,9 +14,17 @@ replays the layout ops on index arrays once the input shape is known, which give
 head of every projection row (q, k, v) and of every output-projection column, and so
 the permutation of the weights into the IR's ``[H*P][E]`` order.
 
-Integer semantics: the IR keeps q, k, v and the A*V output symmetric (zero point 0) at a
-scale that covers the TFLite tensor's range, and skips TFLite's int8 rounding of the
-scores after the scalar MUL: the block agrees with TFLite statistically, not bit for bit.
+Integer semantics, by default (:func:`lower_attention`): the projections become the
+model's Linear ops and the scores, scalar MUL, softmax and A*V one
+:class:`~tinytx.core.ir.AttentionSteps`, each step in TFLite's int8 arithmetic
+(:mod:`tinytx.core.golden.attention_steps`): equal to the interpreter bit for bit. That
+needs the heads in their plain order (column ``h*P + p`` of every projection and of the
+merge), at most one scalar MUL and factors the kernel takes; otherwise (or with
+``exact=False``) the block becomes one :class:`~tinytx.core.ir.Mhsa`
+(:func:`lower_mhsa`), which keeps q, k, v and the A*V output symmetric (zero point 0)
+at a scale that covers the TFLite tensor's range and skips TFLite's int8 rounding of the
+scores after the scalar MUL: it agrees with TFLite statistically, not bit for bit, and
+the planner may fuse it (DFT tiles, FWSA).
 """
 
 from __future__ import annotations
@@ -32,6 +40,8 @@ from tinytx.core import ir
 from tinytx.core.frontend.tflite import quantization as q
 from tinytx.core.frontend.tflite.quantization import op_error
 from tinytx.core.frontend.tflite.reader import TflGraph, TflOp, TflTensor
+from tinytx.core.golden import tflite_factors as tf
+from tinytx.core.golden.attention_steps import AttentionStepsParams, identity_scale
 from tinytx.core.golden.limits import kernel_limits
 
 if TYPE_CHECKING:
@@ -234,7 +244,109 @@ def _projection(lo: Lowering, fc: TflOp, cols: np.ndarray, s_x: float, z_x: int)
     return w.astype(np.int8), q.folded(fc, gold.fold_bias, b, w, z_x), s_w
 
 
-def lower_mhsa(lo: Lowering, m: AttentionMatch) -> None:
+def _quant(t: TflTensor) -> tuple[float, int]:
+    if t.scales.size != 1:
+        raise ValueError(f"tensor '{t.name}' has {t.scales.size} scales")
+    return float(t.scale), int(t.zero_point)
+
+
+def steps_params(lo: Lowering, m: AttentionMatch) -> tuple[int, AttentionStepsParams]:
+    """(heads, factors) of the :class:`~tinytx.core.ir.AttentionSteps` of a block;
+    ``ValueError`` when the block does not fit it."""
+    sm = m.softmax
+    xt = lo.tensors[lo.act(sm, m.x)]
+    e = int(lo.t(m.q[0].inputs[1]).shape[1])
+    s = xt.size // e
+    adj_y = bool(m.qk.opt("AdjY", False))
+    cq = _head_columns(lo, m.q, s, False, False, sm)
+    plain = np.arange(cq.size).reshape(cq.shape)
+    ck = _head_columns(lo, m.k, s, True, adj_y, sm)
+    cv = _head_columns(lo, m.v, s, False, False, sm)
+    if not (np.array_equal(cq, plain) and np.array_equal(ck, plain) and np.array_equal(cv, plain)):
+        raise ValueError("the projections' columns are not in head order")
+    heads, p = cq.shape
+    av_rank = len(lo.t(m.av.outputs[0]).shape)
+    av_idx = np.arange(heads * s * p).reshape((1, heads, s, p) if av_rank == 4 else (heads, s, p))
+    merged = _replay(lo, av_idx, m.merge).reshape(s, heads * p)
+    expect = np.arange(heads * s * p).reshape(heads, s, p).transpose(1, 0, 2).reshape(s, -1)
+    if not np.array_equal(merged, expect):
+        raise ValueError("the heads' merge is not the plain concatenation")
+    for proj, operand in ((m.q, m.qk.inputs[0]), (m.k, m.qk.inputs[1]), (m.v, m.av.inputs[1])):
+        if _quant(lo.t(proj[0].outputs[0])) != _quant(lo.t(operand)):
+            raise ValueError("a projection's layout ops change its quantization")
+    muls = [op for op in m.scores if op.name == "MUL"]
+    if len(muls) > 1:
+        raise ValueError(f"{len(muls)} scalar MULs on the scores")
+    s_q, z_q = _quant(lo.t(m.qk.inputs[0]))
+    s_k, z_k = _quant(lo.t(m.qk.inputs[1]))
+    s_s, z_s = _quant(lo.t(m.qk.outputs[0]))
+    scores = tf.batch_matmul_params(s_q, z_q, s_k, z_k, s_s, z_s)
+    if muls:
+        mul = muls[0]
+        if mul.opt("FusedActivationFunction", 0):
+            raise ValueError("a fused activation on the scores' MUL")
+        c = lo.t(mul.inputs[1])
+        s_c, z_c = _quant(c)
+        s_t, z_t = _quant(lo.t(mul.outputs[0]))
+        scale = tf.mul_params(s_s, z_s, s_c, z_c, s_t, z_t)
+        code = int(np.asarray(c.data).ravel()[0])
+    else:
+        scale, code = identity_scale(z_s)
+        s_t = s_s
+    if _quant(lo.t(sm.inputs[0]))[0] != s_t:
+        raise ValueError("the softmax input is not the scores' quantization")
+    s_a, z_a = _quant(lo.t(sm.outputs[0]))
+    if (s_a, z_a) != (1.0 / 256.0, -128):
+        raise ValueError(f"softmax output scale {s_a:g} zero point {z_a}, not 1/256 and -128")
+    softmax = tf.softmax_params(float(sm.opt("Beta", 1.0)), s_t)
+    s_v, z_v = _quant(lo.t(m.av.inputs[1]))
+    s_o, z_o = _quant(lo.t(m.av.outputs[0]))
+    if _quant(lo.t(m.out.inputs[0])) != (s_o, z_o):
+        raise ValueError("the heads' merge changes the quantization")
+    av = tf.batch_matmul_params(s_a, z_a, s_v, z_v, s_o, z_o)
+    params = AttentionStepsParams(scores, scale, code, softmax, av)
+    gold.check_attention_steps_params(params, s, p)
+    return heads, params
+
+
+def lower_attention(lo: Lowering, m: AttentionMatch, exact: bool = True) -> None:
+    """The block as its projections and a TFLite-exact
+    :class:`~tinytx.core.ir.AttentionSteps`, or as one :class:`~tinytx.core.ir.Mhsa`
+    when it does not fit (module docstring)."""
+    try:
+        if not exact:
+            raise ValueError("the fused form asked for")
+        heads, params = steps_params(lo, m)
+    except ValueError as exc:
+        lower_mhsa(lo, m, f"not TFLite's steps: {exc}")
+        return
+    sm = m.softmax
+    rows = []
+    for fc, _ in (m.q, m.k, m.v):
+        lo.fully_connected(fc)
+        t = lo.values[fc.outputs[0]]
+        n = lo.tensors[t].shape[-1]
+        rows.append(lo.view(t, (lo.tensors[t].size // n, n), fc))
+    anchor = m.merge[-1] if m.merge else m.av
+    shape = lo.tensors[rows[0]].shape
+    lo.emit(
+        anchor,
+        lambda y, src: ir.AttentionSteps(
+            name=lo.op_name("attention_steps"),
+            inputs=tuple(rows),
+            output=y,
+            source=f"attention around operator {sm.index} (SOFTMAX), {len(m.ops)} operators, "
+            "TFLite's int8 steps",
+            heads=heads,
+            params=params,
+        ),
+        shape,
+        lo.t(anchor.outputs[0]).shape,
+    )
+    lo.fully_connected(m.out)
+
+
+def lower_mhsa(lo: Lowering, m: AttentionMatch, why: str = "") -> None:
     sm = m.softmax
     x = lo.act(sm, m.x)
     xt = lo.tensors[x]
@@ -330,7 +442,8 @@ def lower_mhsa(lo: Lowering, m: AttentionMatch) -> None:
             name=lo.op_name("mhsa"),
             inputs=(xr,),
             output=y,
-            source=f"attention around operator {sm.index} (SOFTMAX), {len(m.ops)} operators",
+            source=f"attention around operator {sm.index} (SOFTMAX), {len(m.ops)} operators"
+            + (f", one block ({why})" if why else ""),
             heads=heads,
             weights=weights,
             quant=quant,

@@ -22,7 +22,7 @@ from tinytx.core.frontend.onnx.lower import c_name
 from tinytx.core.frontend.tflite import movement as mv
 from tinytx.core.frontend.tflite import quantization as q
 from tinytx.core.frontend.tflite.arith import binary, extremum
-from tinytx.core.frontend.tflite.attention import lower_mhsa, match_attentions
+from tinytx.core.frontend.tflite.attention import lower_attention, match_attentions
 from tinytx.core.frontend.tflite.frames import lower_frames, match_frames
 from tinytx.core.frontend.tflite.layernorm import lower_layernorm, match_layernorms
 from tinytx.core.frontend.tflite.movement import gather
@@ -121,10 +121,14 @@ def _same_pads(
 
 
 class Lowering:
-    def __init__(self, g: TflGraph, name: str, arith: str = "match") -> None:
+    def __init__(
+        self, g: TflGraph, name: str, arith: str = "match", exact_attention: bool = True
+    ) -> None:
         self.g = g
         self.name = name
         self.arith = arith  # "match": TFLite's int8 steps where the IR has them; "fast"
+        # TFLite's attention steps where they fit
+        self.exact_attention = exact_attention and arith == "match"
         self.values: dict[int, str] = {}  # TFLite tensor index -> IR tensor name
         self.tensors: dict[str, ir.Tensor] = {}
         self.ops: list[ir.Op] = []
@@ -441,6 +445,11 @@ class Lowering:
             )
         else:
             rq = q.requant(op, xt.scale / s_y, z_y, (lo, hi))
+            # TFLite's int8 kernel averages the codes (the input's scale and zero point
+            # are the output's) and rounds half away from zero: the pool's TFLite rounding
+            exact = (s_y, z_y) == (xt.scale, xt.zero_point)
+            if exact:
+                rq = gold.Requant.from_scale(1.0, "requant", act_min=lo, act_max=hi, zero_point=z_y)
             factory = lambda y, src: ir.AvgPool(  # noqa: E731
                 name=self.op_name("avgpool"),
                 inputs=(x,),
@@ -451,6 +460,7 @@ class Lowering:
                 pad=pads,
                 rq=rq,
                 input_zero_point=xt.zero_point,
+                tflite_rounding=exact,
             )
         self.emit(op, factory, self.static_out(op, xt.shape[0]))
 
@@ -662,7 +672,7 @@ class Lowering:
         at: dict[int, Callable[[], None]] = {}
         attentions = match_attentions(g)
         for m in attentions:
-            at[m.last] = partial(lower_mhsa, self, m)
+            at[m.last] = partial(lower_attention, self, m, self.exact_attention)
         norms = match_layernorms(g)
         for n in norms:
             at[n.last] = partial(lower_layernorm, self, n)
