@@ -37,12 +37,13 @@ derivation from the tensors' scales.
 
 from __future__ import annotations
 
-from dataclasses import astuple, dataclass, fields
+from dataclasses import dataclass
 
 import numpy as np
 
 from tinytx.core.golden.layernorm_steps import (
     INT32_MAX,
+    Int32Struct,
     TflMul,
     mbqm,
     rdbpot,
@@ -88,7 +89,7 @@ class TflSoftmax:
 
 
 @dataclass(frozen=True)
-class AttentionStepsParams:
+class AttentionStepsParams(Int32Struct):
     """The factors of every step, in the order of ``tinytx_attention_steps_params``. The
     two BATCH_MATMULs are :class:`TflMul` (a sum of products requantized like MUL's one
     product): ``scores`` a = q, b = k; ``av`` a = probabilities (zero point -128), b = v."""
@@ -98,26 +99,6 @@ class AttentionStepsParams:
     scale_code: int  # the scalar constant's int8 code
     softmax: TflSoftmax
     av: TflMul
-
-    def as_int32(self) -> np.ndarray:
-        """Every field flattened in declaration order (the C struct is all int32)."""
-        values: list[int] = []
-        for f in fields(self):
-            v = getattr(self, f.name)
-            values.extend(astuple(v) if not isinstance(v, int) else (v,))
-        return np.array(values, np.int32)
-
-    @classmethod
-    def from_int32(cls, values: np.ndarray) -> AttentionStepsParams:
-        it = iter(int(v) for v in np.asarray(values).ravel())
-        parts = {}
-        for f in fields(cls):
-            kind = {"TflMul": TflMul, "TflSoftmax": TflSoftmax}.get(str(f.type))
-            if kind is None:
-                parts[f.name] = next(it)
-            else:
-                parts[f.name] = kind(*(next(it) for _ in fields(kind)))
-        return cls(**parts)
 
 
 def identity_scale(zero_point: int) -> tuple[TflMul, int]:

@@ -36,7 +36,9 @@ int8 ``v`` alone, so they are one 256-entry table.
 
 from __future__ import annotations
 
-from dataclasses import astuple, dataclass, fields
+import sys
+from dataclasses import astuple, dataclass, fields, is_dataclass
+from typing import Self
 
 import numpy as np
 
@@ -88,8 +90,34 @@ class TflMean:
     zero_point: int
 
 
+class Int32Struct:
+    """A params dataclass whose C struct is all int32: its fields are ints or dataclasses
+    of ints (named in this module's or the subclass module's globals)."""
+
+    def as_int32(self) -> np.ndarray:
+        """Every field flattened in declaration order."""
+        values: list[int] = []
+        for f in fields(self):  # type: ignore[arg-type]
+            v = getattr(self, f.name)
+            values.extend(astuple(v) if not isinstance(v, int) else (v,))
+        return np.array(values, np.int32)
+
+    @classmethod
+    def from_int32(cls, values: np.ndarray) -> Self:
+        it = iter(int(v) for v in np.asarray(values).ravel())
+        names = vars(sys.modules[cls.__module__])
+        parts: dict[str, object] = {}
+        for f in fields(cls):  # type: ignore[arg-type]
+            kind = names.get(str(f.type))
+            if kind is None or not is_dataclass(kind):
+                parts[f.name] = next(it)
+            else:
+                parts[f.name] = kind(*(next(it) for _ in fields(kind)))
+        return cls(**parts)
+
+
 @dataclass(frozen=True)
-class LayerNormStepsParams:
+class LayerNormStepsParams(Int32Struct):
     """The factors of every step, in the order of ``tinytx_layernorm_steps_params``."""
 
     mean: TflMean  # of x
@@ -101,26 +129,6 @@ class LayerNormStepsParams:
     mean_gamma: TflMul  # a = -mean, b = g
     beta: TflAdd  # a = -mean * g, b = beta
     out: TflAdd  # a = x * g, b = the beta term
-
-    def as_int32(self) -> np.ndarray:
-        """Every field flattened in declaration order (the C struct is all int32)."""
-        values: list[int] = []
-        for f in fields(self):
-            v = getattr(self, f.name)
-            values.extend(astuple(v) if not isinstance(v, int) else (v,))
-        return np.array(values, np.int32)
-
-    @classmethod
-    def from_int32(cls, values: np.ndarray) -> LayerNormStepsParams:
-        it = iter(int(v) for v in np.asarray(values).ravel())
-        parts = {}
-        for f in fields(cls):
-            kind = {"TflMean": TflMean, "TflAdd": TflAdd, "TflMul": TflMul}.get(str(f.type))
-            if kind is None:
-                parts[f.name] = next(it)
-            else:
-                parts[f.name] = kind(*(next(it) for _ in fields(kind)))
-        return cls(**parts)
 
 
 def mean_shift_max(features: int) -> int:
