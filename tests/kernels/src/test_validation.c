@@ -549,7 +549,7 @@ static void frontend_checks(void)
 	EXPECT(tinytx_depthwise_conv2d_s8(&d, &p, in8, in8, NULL, out8), TINYTX_ERR_PARAM);
 
 	const tinytx_pool2d_dims ok_pd = {5, 4, 2, 3, 2, 2, 2, 2, 2, 1, 0, 1, 1};
-	const tinytx_avgpool2d_params ok_ap = {{1 << 30, 30, 0}, {-128, 127}, 0, 0};
+	const tinytx_avgpool2d_params ok_ap = {{1 << 30, 30, 0}, {-128, 127}, 0, 0, 0};
 	tinytx_pool2d_dims pd = ok_pd;
 	tinytx_avgpool2d_params ap = ok_ap;
 	EXPECT(tinytx_maxpool2d_s8(&pd, in8, out8), TINYTX_OK);
