@@ -70,6 +70,22 @@ static inline int32_t tinytx_tfl_mean_shift_max(int32_t e)
 	return tinytx_tfl_shift_max(255u * (uint32_t)e);
 }
 
+/* The steps after a row's statistics (rs: the table's output, nm: the negated mean):
+ * every element through the three MULs and two ADDs. */
+static inline void tinytx_tfl_layernorm_row_out(const int8_t *x, const int8_t *gamma,
+						const int8_t *beta, int32_t e, int32_t rs,
+						int32_t nm,
+						const tinytx_layernorm_steps_params *p, int8_t *y)
+{
+	for (int32_t i = 0; i < e; i++) {
+		const int32_t g = tinytx_tfl_mul(rs, gamma[i], &p->gamma);
+		const int32_t xg = tinytx_tfl_mul(x[i], g, &p->x_gamma);
+		const int32_t mg = tinytx_tfl_mul(nm, g, &p->mean_gamma);
+		const int32_t bm = tinytx_tfl_add(mg, beta[i], &p->beta);
+		y[i] = (int8_t)tinytx_tfl_add(xg, bm, &p->out);
+	}
+}
+
 /* The argument checks of tinytx_layernorm_steps_s8 (every variant). */
 static inline tinytx_status tinytx_layernorm_steps_check(const tinytx_layernorm_dims *dims,
 							 const tinytx_layernorm_steps_params *p,

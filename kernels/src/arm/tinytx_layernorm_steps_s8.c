@@ -295,19 +295,6 @@ static __attribute__((noinline)) void mul_x_g(const int8_t *x, const int8_t *g, 
 	}
 }
 
-/* The reference steps after the row statistics (factors outside the fast plans). */
-static void row_out_ref(const int8_t *x, const int8_t *gamma, const int8_t *beta, int32_t e,
-			int32_t rs, int32_t nm, const tinytx_layernorm_steps_params *p, int8_t *y)
-{
-	for (int32_t i = 0; i < e; i++) {
-		const int32_t g = tinytx_tfl_mul(rs, gamma[i], &p->gamma);
-		const int32_t xg = tinytx_tfl_mul(x[i], g, &p->x_gamma);
-		const int32_t mg = tinytx_tfl_mul(nm, g, &p->mean_gamma);
-		const int32_t bm = tinytx_tfl_add(mg, beta[i], &p->beta);
-		y[i] = (int8_t)tinytx_tfl_add(xg, bm, &p->out);
-	}
-}
-
 tinytx_status tinytx_layernorm_steps_s8(const tinytx_layernorm_dims *dims,
 					const tinytx_layernorm_steps_params *params,
 					const int8_t *input, const int8_t *gamma, const int8_t *beta,
@@ -343,7 +330,7 @@ tinytx_status tinytx_layernorm_steps_s8(const tinytx_layernorm_dims *dims,
 		const int32_t v = tinytx_tfl_mean(var_total, &p->var);
 		const int32_t rs = table[(uint8_t)(int8_t)v];
 		if (!fast) {
-			row_out_ref(x, gamma, beta, e, rs, nm, p, y);
+			tinytx_tfl_layernorm_row_out(x, gamma, beta, e, rs, nm, p, y);
 			continue;
 		}
 		/* g = MUL(r, gamma): 2a = gamma kg + kg0; mg = MUL(nm, g): g km + km0 */

@@ -35,13 +35,7 @@ tinytx_status tinytx_layernorm_steps_s8(const tinytx_layernorm_dims *dims,
 		}
 		const int32_t v = tinytx_tfl_mean(var_total, &p->var);
 		const int32_t rs = table[(uint8_t)(int8_t)v];
-		for (int32_t i = 0; i < e; i++) {
-			const int32_t g = tinytx_tfl_mul(rs, gamma[i], &p->gamma);
-			const int32_t xg = tinytx_tfl_mul(x[i], g, &p->x_gamma);
-			const int32_t mg = tinytx_tfl_mul(nm, g, &p->mean_gamma);
-			const int32_t bm = tinytx_tfl_add(mg, beta[i], &p->beta);
-			y[i] = (int8_t)tinytx_tfl_add(xg, bm, &p->out);
-		}
+		tinytx_tfl_layernorm_row_out(x, gamma, beta, e, rs, nm, p, y);
 	}
 	return TINYTX_OK;
 }

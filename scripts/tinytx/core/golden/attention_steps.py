@@ -45,6 +45,8 @@ from tinytx.core.golden.layernorm_steps import (
     INT32_MAX,
     Int32Struct,
     TflMul,
+    check_factor,
+    check_zero_points,
     mbqm,
     rdbpot,
     saturating_pot,
@@ -113,19 +115,6 @@ def sum_shift_max(terms: int) -> int:
     return 31 - (CODE_PRODUCT_MAX * terms).bit_length()
 
 
-def _check_factor(m: int, s: int, top: int, name: str) -> None:
-    if not 0 <= m <= INT32_MAX:
-        raise ValueError(f"{name}: multiplier {m} outside [0, 2**31 - 1]")
-    if not -31 <= s <= top:
-        raise ValueError(f"{name}: shift {s} outside [-31, {top}]")
-
-
-def _check_zero_points(name: str, *zs: int) -> None:
-    for z in zs:
-        if not INT8_MIN <= z <= INT8_MAX:
-            raise ValueError(f"{name}: zero point {z} outside [-128, 127]")
-
-
 def check_params(p: AttentionStepsParams, seq: int, head_dim: int) -> None:
     """Raise ``ValueError`` for a shape, factor or zero point the kernel refuses."""
     lim = kernel_limits()
@@ -135,13 +124,13 @@ def check_params(p: AttentionStepsParams, seq: int, head_dim: int) -> None:
     top = lim.max_reduction // 2
     if not 1 <= head_dim <= top:
         raise ValueError(f"head size {head_dim} outside [1, {top}] (TINYTX_MAX_REDUCTION / 2)")
-    _check_factor(p.scores.multiplier, p.scores.shift, sum_shift_max(head_dim), "scores")
-    _check_factor(p.av.multiplier, p.av.shift, sum_shift_max(seq), "av")
-    _check_factor(p.scale.multiplier, p.scale.shift, sum_shift_max(1), "scale")
+    check_factor(p.scores.multiplier, p.scores.shift, sum_shift_max(head_dim), "scores")
+    check_factor(p.av.multiplier, p.av.shift, sum_shift_max(seq), "av")
+    check_factor(p.scale.multiplier, p.scale.shift, sum_shift_max(1), "scale")
     for name in ("scores", "scale", "av"):
         mul: TflMul = getattr(p, name)
-        _check_zero_points(name, mul.zero_point_a, mul.zero_point_b, mul.zero_point)
-    _check_zero_points("scale_code", p.scale_code)
+        check_zero_points(name, mul.zero_point_a, mul.zero_point_b, mul.zero_point)
+    check_zero_points("scale_code", p.scale_code)
     if p.scale.zero_point_a != p.scores.zero_point:
         raise ValueError("scale: its input zero point is not the scores' output zero point")
     if p.av.zero_point_a != INT8_MIN:

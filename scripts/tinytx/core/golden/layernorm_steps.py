@@ -205,14 +205,16 @@ def tfl_mean(x: np.ndarray, p: TflMean) -> np.ndarray:
     return _clamp8(p.zero_point + mbqm(total, p.multiplier, p.shift))
 
 
-def _check_factor(m: int, s: int, top: int, name: str) -> None:
+def check_factor(m: int, s: int, top: int, name: str) -> None:
+    """Raise ``ValueError`` for a factor the TFLite-steps kernels refuse."""
     if not 0 <= m <= INT32_MAX:
         raise ValueError(f"{name}: multiplier {m} outside [0, 2**31 - 1]")
     if not -31 <= s <= top:
         raise ValueError(f"{name}: shift {s} outside [-31, {top}]")
 
 
-def _check_zero_points(name: str, *zs: int) -> None:
+def check_zero_points(name: str, *zs: int) -> None:
+    """Raise ``ValueError`` for a zero point outside int8."""
     for z in zs:
         if not INT8_MIN <= z <= INT8_MAX:
             raise ValueError(f"{name}: zero point {z} outside [-128, 127]")
@@ -222,19 +224,19 @@ def check_params(p: LayerNormStepsParams, features: int) -> None:
     """Raise ``ValueError`` for a factor or zero point the kernel refuses."""
     for name in ("mean", "var"):
         mean: TflMean = getattr(p, name)
-        _check_factor(mean.multiplier, mean.shift, mean_shift_max(features), name)
-        _check_zero_points(name, mean.zero_point_in, mean.zero_point)
-    _check_zero_points("neg", p.neg_zero_point)
+        check_factor(mean.multiplier, mean.shift, mean_shift_max(features), name)
+        check_zero_points(name, mean.zero_point_in, mean.zero_point)
+    check_zero_points("neg", p.neg_zero_point)
     for name in ("gamma", "x_gamma", "mean_gamma"):
         mul: TflMul = getattr(p, name)
-        _check_factor(mul.multiplier, mul.shift, MUL_SHIFT_MAX, name)
-        _check_zero_points(name, mul.zero_point_a, mul.zero_point_b, mul.zero_point)
+        check_factor(mul.multiplier, mul.shift, MUL_SHIFT_MAX, name)
+        check_zero_points(name, mul.zero_point_a, mul.zero_point_b, mul.zero_point)
     for name in ("squared_difference", "beta", "out"):
         add: TflAdd = getattr(p, name)
-        _check_factor(add.multiplier_a, add.shift_a, 0, name)
-        _check_factor(add.multiplier_b, add.shift_b, 0, name)
-        _check_factor(add.multiplier, add.shift, 0, name)
-        _check_zero_points(name, add.zero_point_a, add.zero_point_b, add.zero_point)
+        check_factor(add.multiplier_a, add.shift_a, 0, name)
+        check_factor(add.multiplier_b, add.shift_b, 0, name)
+        check_factor(add.multiplier, add.shift, 0, name)
+        check_zero_points(name, add.zero_point_a, add.zero_point_b, add.zero_point)
 
 
 def layernorm_steps_s8(
